@@ -133,6 +133,144 @@ def _cohere_hp(max_batch: int) -> dict[str, HyperParameterSpec]:
     )
 
 
+GIB = 1024**3
+MIB = 1024**2
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Inclusive count bounds; ``None`` means Bedrock publishes no bound (or we have not found one)."""
+
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def problem(self, count: int) -> str | None:
+        if self.minimum is not None and count < self.minimum:
+            return f"at least {self.minimum:,} required"
+        if self.maximum is not None and count > self.maximum:
+            return f"at most {self.maximum:,} allowed"
+        return None
+
+
+@dataclass(frozen=True)
+class RecordBounds:
+    training: Bounds = Bounds()
+    validation: Bounds = Bounds()
+    total: Bounds = Bounds()  # training + validation, for models whose quota is on the sum
+
+
+@dataclass(frozen=True)
+class TokenLimits:
+    """Per-record token limits. Titan's depend on the batch size, hence ``by_batch_size``."""
+
+    record: int | None = None  # everything in one record (prompt + completion, or the whole conversation)
+    prompt: int | None = None
+    completion: int | None = None
+    by_batch_size: tuple[tuple[int, int, int], ...] = ()  # (smallest batch, largest batch, record limit)
+    note: str = ""
+
+    def record_limit(self, batch_size: int | None) -> tuple[int | None, str]:
+        """(limit, why) for one record at ``batch_size``; limit None when nothing is published for it."""
+        if not self.by_batch_size:
+            return self.record, self.note
+        size = 1 if batch_size is None else batch_size
+        for low, high, limit in self.by_batch_size:
+            if low <= size <= high:
+                return limit, f"{limit:,} tokens per record at batch size {size}"
+        published = ", ".join(f"{lo}-{hi}: {lim:,}" for lo, hi, lim in self.by_batch_size)
+        return None, f"no per-record token limit is published for batch size {size} (published: {published}); not checked"
+
+
+@dataclass(frozen=True)
+class MediaSupport:
+    """Images and videos inside ``bedrock-conversation-2024`` user turns."""
+
+    image_formats: frozenset[str] = frozenset()
+    video_formats: frozenset[str] = frozenset()
+    max_images_per_record: int | None = 0  # None: allowed but no published cap
+    max_videos_per_record: int | None = 0
+    mixing_allowed: bool = False
+    max_image_bytes: int | None = None
+    note: str = ""
+
+    @property
+    def images(self) -> bool:
+        return bool(self.image_formats)
+
+    @property
+    def videos(self) -> bool:
+        return bool(self.video_formats)
+
+
+NO_MEDIA = MediaSupport()
+
+# From the Nova sample validator (aws-samples/amazon-bedrock-samples, nova_ft_dataset_validator.py). It also
+# rejects the upper-case spellings, so we do too.
+NOVA_RESERVED_STRINGS: tuple[str, ...] = (
+    "System:", "SYSTEM:", "User:", "USER:", "Bot:", "BOT:", "Assistant:", "ASSISTANT:", "Thought:", "[EOS]", "<image>", "<video>",
+)
+
+
+@dataclass(frozen=True)
+class DatasetLimits:
+    """What one (model, customization type) accepts as a dataset."""
+
+    records: RecordBounds = RecordBounds()
+    tokens: TokenLimits = TokenLimits()
+    max_training_bytes: int | None = None
+    max_validation_bytes: int | None = None
+    media: MediaSupport = NO_MEDIA
+    # Characters per token for estimates. Titan's ~6 is published; 4 is the common rule of thumb for the
+    # others (an assumption, printed in every report that uses it).
+    chars_per_token: float = 4.0
+    single_turn_only: bool = False
+    reserved_strings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PriceInputs:
+    """Inputs for cost estimates. Recorded figures, dated and sourced: never current AWS prices.
+
+    Every figure is USD; ``None`` means we hold no recorded figure (supply one through configuration).
+    """
+
+    training_per_1k_tokens: Decimal | None = None
+    storage_per_month: Decimal | None = None
+    # Provisioned throughput price per model unit per hour, by commitment: "none", "OneMonth", "SixMonths".
+    throughput_per_unit_hour: Mapping[str, Decimal | None] = field(default_factory=dict)
+    as_of: str | None = None
+    source: str = ""
+    note: str = ""
+
+    def with_overrides(self, overrides: Mapping[str, object]) -> "PriceInputs":
+        """A copy with figures from configuration (e.g. the platform team's negotiated prices)."""
+        def money(value: object) -> Decimal | None:
+            return None if value is None else Decimal(str(value))
+
+        known = {"training_per_1k_tokens", "storage_per_month", "throughput_per_unit_hour", "as_of", "source", "note"}
+        unknown = set(overrides) - known
+        if unknown:
+            raise CatalogueError(f"unknown price field(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(known))}")
+        throughput = dict(self.throughput_per_unit_hour)
+        for commitment, value in dict(overrides.get("throughput_per_unit_hour") or {}).items():
+            if commitment not in COMMITMENTS:
+                raise CatalogueError(f"unknown commitment {commitment!r}; valid: {', '.join(COMMITMENTS)}")
+            throughput[commitment] = money(value)
+        return PriceInputs(
+            training_per_1k_tokens=money(overrides["training_per_1k_tokens"]) if "training_per_1k_tokens" in overrides else self.training_per_1k_tokens,
+            storage_per_month=money(overrides["storage_per_month"]) if "storage_per_month" in overrides else self.storage_per_month,
+            throughput_per_unit_hour=throughput,
+            as_of=str(overrides.get("as_of", self.as_of)) if overrides.get("as_of", self.as_of) is not None else None,
+            source=str(overrides.get("source", "configuration")),
+            note=str(overrides.get("note", self.note)),
+        )
+
+
+COMMITMENTS = ("none", "OneMonth", "SixMonths")
+UNPRICED = PriceInputs(note="no recorded price figures for this model; supply them in the price configuration")
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     model_id: str
@@ -143,12 +281,33 @@ class ModelSpec:
     hyperparameters: Mapping[str, HyperParameterSpec]
     supports_on_demand_deployment: bool
     notes: tuple[str, ...] = field(default=())
+    limits: Mapping[CustomizationType, DatasetLimits] = field(default_factory=dict)
+    prices: PriceInputs = UNPRICED
 
     def supports(self, customization_type: CustomizationType) -> bool:
         return customization_type in self.customization_types
 
     def dataset_format(self, customization_type: CustomizationType) -> DatasetFormat:
         return self.formats[customization_type]
+
+    def dataset_limits(self, customization_type: CustomizationType) -> DatasetLimits:
+        """Limits for one customization type; an unsupported type is a CatalogueError listing valid ones."""
+        if not self.supports(customization_type):
+            supported = ", ".join(sorted(t.value for t in self.customization_types))
+            raise CatalogueError(f"{self.name} does not support {customization_type.value}; it supports: {supported}")
+        return self.limits.get(customization_type, DatasetLimits(notes=("no dataset limits recorded for this model and type",)))
+
+    def record_token_limit(self, customization_type: CustomizationType, hyperparameters: Mapping[str, object] | None = None) -> tuple[int | None, str]:
+        """(limit, explanation) for one record, resolving Titan's batch-size-dependent limits."""
+        tokens = self.dataset_limits(customization_type).tokens
+        batch = (hyperparameters or {}).get("batchSize")
+        if batch is None and "batchSize" in self.hyperparameters:
+            batch = self.hyperparameters["batchSize"].default
+        try:
+            batch_size = None if batch is None else int(float(batch))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            batch_size = None
+        return tokens.record_limit(batch_size)
 
     def hyperparameter_problems(self, hyperparameters: Mapping[str, object]) -> list[tuple[str, str]]:
         """(name, reason) for each hyperparameter Bedrock would refuse for this model."""
@@ -175,39 +334,206 @@ _CPT = CustomizationType.CONTINUED_PRE_TRAINING
 _DIST = CustomizationType.DISTILLATION
 
 
-def _model(model_id: str, name: str, provider: str, formats: dict[CustomizationType, DatasetFormat], hp: dict, on_demand: bool = False, notes: tuple[str, ...] = ()) -> ModelSpec:
-    return ModelSpec(model_id, name, provider, frozenset(formats), formats, hp, on_demand, notes)
+def _model(
+    model_id: str,
+    name: str,
+    provider: str,
+    formats: dict[CustomizationType, DatasetFormat],
+    hp: dict,
+    on_demand: bool = False,
+    notes: tuple[str, ...] = (),
+    limits: dict[CustomizationType, DatasetLimits] | None = None,
+    prices: PriceInputs = UNPRICED,
+) -> ModelSpec:
+    return ModelSpec(model_id, name, provider, frozenset(formats), formats, hp, on_demand, notes, limits or {}, prices)
 
 
 _TITAN_FORMATS = {_FT: DatasetFormat.PROMPT_COMPLETION, _CPT: DatasetFormat.CONTINUED_PRE_TRAINING}
 _NOVA_FORMATS = {_FT: DatasetFormat.CONVERSATION_2024, _DIST: DatasetFormat.DISTILLATION_PROMPTS}
 _LLAMA_32_FORMATS = {_FT: DatasetFormat.CONVERSATION_2024, _DIST: DatasetFormat.DISTILLATION_PROMPTS}
 
+# --- Dataset limits -------------------------------------------------------------------------------
+# Sources: user guide "model-customization-prepare", "distillation-prepare-datasets", the Nova guide
+# and AWS's sample validators (aws-samples/amazon-bedrock-samples), summarised in shared/bedrock-reference.md.
+# Record-count quotas are adjustable through Service Quotas: the numbers are the published defaults.
+
+_TITAN_FILES = dict(max_training_bytes=1 * GIB, max_validation_bytes=100 * MIB, chars_per_token=6.0)
+_TITAN_CPT = DatasetLimits(
+    chars_per_token=6.0,
+    notes=("record-count, token and file-size limits for Titan continued pre-training are not in our sources; not checked",),
+)
+
+
+def _titan_ft(by_batch: tuple[tuple[int, int, int], ...]) -> DatasetLimits:
+    return DatasetLimits(
+        tokens=TokenLimits(by_batch_size=by_batch),
+        notes=("record-count bounds for Titan fine-tuning are not in our sources; not checked",),
+        **_TITAN_FILES,
+    )
+
+
+_NOVA_IMAGES = frozenset({"png", "jpeg", "gif", "webp"})
+_NOVA_VIDEOS = frozenset({"mov", "mkv", "mp4", "webm"})
+_NOVA_MEDIA = MediaSupport(image_formats=_NOVA_IMAGES, video_formats=_NOVA_VIDEOS, max_images_per_record=10, max_videos_per_record=1)
+_NOVA_NO_TOKEN_CAP = TokenLimits(note="Bedrock publishes no per-record token cap for Nova fine-tuning; not checked")
+
+
+def _nova_ft(media: MediaSupport) -> DatasetLimits:
+    return DatasetLimits(
+        records=RecordBounds(training=Bounds(8, 20_000)),
+        tokens=_NOVA_NO_TOKEN_CAP,
+        media=media,
+        reserved_strings=NOVA_RESERVED_STRINGS,
+        notes=("AWS recommends at least 100 samples per task",),
+    )
+
+
+def _distillation(single_turn: bool) -> DatasetLimits:
+    return DatasetLimits(
+        records=RecordBounds(training=Bounds(100, None)),
+        max_training_bytes=1 * GIB,
+        single_turn_only=single_turn,
+        notes=(
+            "at least 100 prompts (AWS sample validator); no maximum published for files (invocation logs: 15K)",
+        ),
+    )
+
+
+_HAIKU_FT = DatasetLimits(
+    records=RecordBounds(training=Bounds(32, 10_000), validation=Bounds(None, 1_000), total=Bounds(None, 10_000)),
+    tokens=TokenLimits(record=32_000),
+    max_training_bytes=10 * GIB,
+    max_validation_bytes=1 * GIB,
+)
+_LLAMA_31_FT = DatasetLimits(
+    records=RecordBounds(training=Bounds(None, 10_000), validation=Bounds(None, 1_000), total=Bounds(100, 10_000)),
+    tokens=TokenLimits(record=16_000),
+)
+_LLAMA_IMAGES = MediaSupport(
+    image_formats=frozenset({"gif", "jpeg", "png", "webp"}),
+    max_images_per_record=None,
+    max_image_bytes=10 * MIB,
+    note="no per-record image count is published for Llama 3.2 vision; not checked",
+)
+
+
+def _llama_32_ft(record_tokens: int, media: MediaSupport) -> DatasetLimits:
+    return DatasetLimits(
+        records=RecordBounds(training=Bounds(None, 10_000), validation=Bounds(None, 1_000), total=Bounds(100, 10_000)),
+        tokens=TokenLimits(record=record_tokens),
+        media=media,
+    )
+
+
+_LLAMA_33_FT = DatasetLimits(
+    notes=("record-count and token limits for Llama 3.3 fine-tuning are not in our sources; not checked",),
+)
+_COHERE_FT = DatasetLimits(
+    records=RecordBounds(training=Bounds(None, 10_000), validation=Bounds(None, 1_000)),
+    tokens=TokenLimits(prompt=4_096, completion=2_048),
+)
+
+# --- Price inputs ---------------------------------------------------------------------------------
+# Recorded from the Bedrock pricing page as quoted by public write-ups (us-east-1); dated so nobody mistakes
+# them for today's prices. Models without a recorded figure are UNPRICED: configure prices for them.
+_PRICE_SOURCE = "Amazon Bedrock pricing page (us-east-1) as quoted in public write-ups; verify before relying on it"
+_COHERE_COMMAND_PRICES = PriceInputs(
+    training_per_1k_tokens=Decimal("0.004"),
+    storage_per_month=Decimal("1.95"),
+    throughput_per_unit_hour={"none": Decimal("49.50")},
+    as_of="2025-02",
+    source=_PRICE_SOURCE,
+)
+_COHERE_LIGHT_PRICES = PriceInputs(
+    training_per_1k_tokens=Decimal("0.001"),
+    storage_per_month=Decimal("1.95"),
+    throughput_per_unit_hour={"none": Decimal("8.56")},
+    as_of="2025-02",
+    source=_PRICE_SOURCE,
+)
+_TITAN_LITE_PRICES = PriceInputs(
+    training_per_1k_tokens=Decimal("0.0004"),
+    storage_per_month=Decimal("1.95"),
+    as_of="2025-02",
+    source=_PRICE_SOURCE,
+    note="provisioned-throughput price not recorded",
+)
+
 MODELS: dict[str, ModelSpec] = {
     spec.model_id: spec
     for spec in (
-        _model("amazon.titan-text-express-v1:0:8k", "Titan Text G1 - Express", "amazon", _TITAN_FORMATS, _TITAN_EXPRESS_LITE_HP),
-        _model("amazon.titan-text-lite-v1:0:4k", "Titan Text G1 - Lite", "amazon", _TITAN_FORMATS, _TITAN_EXPRESS_LITE_HP),
-        _model("amazon.titan-text-premier-v1:0:32k", "Titan Text G1 - Premier", "amazon", {_FT: DatasetFormat.PROMPT_COMPLETION}, _TITAN_PREMIER_HP),
-        _model("amazon.nova-micro-v1:0:128k", "Nova Micro", "amazon", _NOVA_FORMATS, _NOVA_HP, on_demand=True),
-        _model("amazon.nova-lite-v1:0:300k", "Nova Lite", "amazon", _NOVA_FORMATS, _NOVA_HP, on_demand=True),
-        _model("amazon.nova-pro-v1:0:300k", "Nova Pro", "amazon", _NOVA_FORMATS, _NOVA_HP, on_demand=True),
+        _model(
+            "amazon.titan-text-express-v1:0:8k", "Titan Text G1 - Express", "amazon", _TITAN_FORMATS, _TITAN_EXPRESS_LITE_HP,
+            limits={_FT: _titan_ft(((1, 1, 4_096), (2, 4, 2_048))), _CPT: _TITAN_CPT},
+        ),
+        _model(
+            "amazon.titan-text-lite-v1:0:4k", "Titan Text G1 - Lite", "amazon", _TITAN_FORMATS, _TITAN_EXPRESS_LITE_HP,
+            limits={_FT: _titan_ft(((1, 2, 4_096), (3, 6, 2_048))), _CPT: _TITAN_CPT},
+            prices=_TITAN_LITE_PRICES,
+        ),
+        _model(
+            "amazon.titan-text-premier-v1:0:32k", "Titan Text G1 - Premier", "amazon", {_FT: DatasetFormat.PROMPT_COMPLETION}, _TITAN_PREMIER_HP,
+            limits={_FT: _titan_ft(((1, 1, 4_096),))},
+        ),
+        _model(
+            "amazon.nova-micro-v1:0:128k", "Nova Micro", "amazon", _NOVA_FORMATS, _NOVA_HP, on_demand=True,
+            limits={_FT: _nova_ft(NO_MEDIA), _DIST: _distillation(single_turn=False)},
+        ),
+        _model(
+            "amazon.nova-lite-v1:0:300k", "Nova Lite", "amazon", _NOVA_FORMATS, _NOVA_HP, on_demand=True,
+            limits={_FT: _nova_ft(_NOVA_MEDIA), _DIST: _distillation(single_turn=False)},
+        ),
+        _model(
+            "amazon.nova-pro-v1:0:300k", "Nova Pro", "amazon", _NOVA_FORMATS, _NOVA_HP, on_demand=True,
+            limits={_FT: _nova_ft(_NOVA_MEDIA), _DIST: _distillation(single_turn=False)},
+        ),
         _model(
             "anthropic.claude-3-haiku-20240307-v1:0:200k",
             "Claude 3 Haiku",
             "anthropic",
             {_FT: DatasetFormat.CLAUDE_MESSAGES, _DIST: DatasetFormat.DISTILLATION_PROMPTS},
             _HAIKU_HP,
+            limits={_FT: _HAIKU_FT, _DIST: _distillation(single_turn=True)},
         ),
-        _model("meta.llama3-1-8b-instruct-v1:0:128k", "Llama 3.1 8B Instruct", "meta", {_FT: DatasetFormat.PROMPT_COMPLETION, _DIST: DatasetFormat.DISTILLATION_PROMPTS}, _LLAMA_HP),
-        _model("meta.llama3-1-70b-instruct-v1:0:128k", "Llama 3.1 70B Instruct", "meta", {_FT: DatasetFormat.PROMPT_COMPLETION, _DIST: DatasetFormat.DISTILLATION_PROMPTS}, _LLAMA_HP),
-        _model("meta.llama3-2-1b-instruct-v1:0:128k", "Llama 3.2 1B Instruct", "meta", _LLAMA_32_FORMATS, _LLAMA_HP),
-        _model("meta.llama3-2-3b-instruct-v1:0:128k", "Llama 3.2 3B Instruct", "meta", _LLAMA_32_FORMATS, _LLAMA_HP),
-        _model("meta.llama3-2-11b-instruct-v1:0:128k", "Llama 3.2 11B Vision Instruct", "meta", {_FT: DatasetFormat.CONVERSATION_2024}, _LLAMA_HP),
-        _model("meta.llama3-2-90b-instruct-v1:0:128k", "Llama 3.2 90B Vision Instruct", "meta", {_FT: DatasetFormat.CONVERSATION_2024}, _LLAMA_HP),
-        _model("meta.llama3-3-70b-instruct-v1:0:128k", "Llama 3.3 70B Instruct", "meta", {_FT: DatasetFormat.CONVERSATION_2024, _DIST: DatasetFormat.DISTILLATION_PROMPTS}, _LLAMA_HP),
-        _model("cohere.command-text-v14:7:4k", "Cohere Command", "cohere", {_FT: DatasetFormat.PROMPT_COMPLETION}, _cohere_hp(8)),
-        _model("cohere.command-light-text-v14:7:4k", "Cohere Command Light", "cohere", {_FT: DatasetFormat.PROMPT_COMPLETION}, _cohere_hp(32)),
+        _model(
+            "meta.llama3-1-8b-instruct-v1:0:128k", "Llama 3.1 8B Instruct", "meta",
+            {_FT: DatasetFormat.PROMPT_COMPLETION, _DIST: DatasetFormat.DISTILLATION_PROMPTS}, _LLAMA_HP,
+            limits={_FT: _LLAMA_31_FT, _DIST: _distillation(single_turn=True)},
+        ),
+        _model(
+            "meta.llama3-1-70b-instruct-v1:0:128k", "Llama 3.1 70B Instruct", "meta",
+            {_FT: DatasetFormat.PROMPT_COMPLETION, _DIST: DatasetFormat.DISTILLATION_PROMPTS}, _LLAMA_HP,
+            limits={_FT: _LLAMA_31_FT, _DIST: _distillation(single_turn=True)},
+        ),
+        _model(
+            "meta.llama3-2-1b-instruct-v1:0:128k", "Llama 3.2 1B Instruct", "meta", _LLAMA_32_FORMATS, _LLAMA_HP,
+            limits={_FT: _llama_32_ft(16_000, NO_MEDIA), _DIST: _distillation(single_turn=True)},
+        ),
+        _model(
+            "meta.llama3-2-3b-instruct-v1:0:128k", "Llama 3.2 3B Instruct", "meta", _LLAMA_32_FORMATS, _LLAMA_HP,
+            limits={_FT: _llama_32_ft(16_000, NO_MEDIA), _DIST: _distillation(single_turn=True)},
+        ),
+        _model(
+            "meta.llama3-2-11b-instruct-v1:0:128k", "Llama 3.2 11B Vision Instruct", "meta", {_FT: DatasetFormat.CONVERSATION_2024}, _LLAMA_HP,
+            limits={_FT: _llama_32_ft(16_000, _LLAMA_IMAGES)},
+        ),
+        _model(
+            "meta.llama3-2-90b-instruct-v1:0:128k", "Llama 3.2 90B Vision Instruct", "meta", {_FT: DatasetFormat.CONVERSATION_2024}, _LLAMA_HP,
+            limits={_FT: _llama_32_ft(10_000, _LLAMA_IMAGES)},
+        ),
+        _model(
+            "meta.llama3-3-70b-instruct-v1:0:128k", "Llama 3.3 70B Instruct", "meta",
+            {_FT: DatasetFormat.CONVERSATION_2024, _DIST: DatasetFormat.DISTILLATION_PROMPTS}, _LLAMA_HP,
+            limits={_FT: _LLAMA_33_FT, _DIST: _distillation(single_turn=True)},
+        ),
+        _model(
+            "cohere.command-text-v14:7:4k", "Cohere Command", "cohere", {_FT: DatasetFormat.PROMPT_COMPLETION}, _cohere_hp(8),
+            limits={_FT: _COHERE_FT}, prices=_COHERE_COMMAND_PRICES,
+        ),
+        _model(
+            "cohere.command-light-text-v14:7:4k", "Cohere Command Light", "cohere", {_FT: DatasetFormat.PROMPT_COMPLETION}, _cohere_hp(32),
+            limits={_FT: _COHERE_FT}, prices=_COHERE_LIGHT_PRICES,
+        ),
     )
 }
 

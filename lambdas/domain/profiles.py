@@ -1,0 +1,116 @@
+"""Tuning profiles: what a platform team declares per use case, validated against the model catalogue.
+
+The same model is used at synth time (the CDK app rejects a bad profile before anything is deployed)
+and at run time (the state machine hands each Lambda its profile as JSON), so both sides agree on
+what a profile means.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from lambdas.domain.catalogue import TEACHER_MODELS, CustomizationType, ModelSpec, get_model
+
+# Bedrock's metric names are ours to choose; these are the ones the evaluation step computes.
+KNOWN_METRICS = ("exact_match", "token_f1", "rouge_l", "judge")
+
+ProfileName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,30}[a-z0-9]$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Commitment(str, Enum):
+    NONE = "none"
+    ONE_MONTH = "OneMonth"
+    SIX_MONTHS = "SixMonths"
+
+
+class StartFrom(str, Enum):
+    BASE = "base"  # every run tunes the profile's base model
+    CHAMPION = "champion"  # incremental: tune the profile's current champion, the base model until one exists
+
+
+class EvaluationSettings(_Strict):
+    dataset_key: str | None = Field(default=None, description="Key in the data bucket of a JSONL file with prompt + reference per line.")
+    holdout_fraction: float | None = Field(default=None, gt=0, lt=0.5, description="Set aside this share of the training data instead of a dataset_key.")
+    max_examples: int = Field(default=200, ge=1, le=1000)
+    judge_model: str | None = None
+    concurrency: int = Field(default=4, ge=1, le=32)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "EvaluationSettings":
+        if (self.dataset_key is None) == (self.holdout_fraction is None):
+            raise ValueError("set exactly one of dataset_key or holdout_fraction")
+        return self
+
+
+class Gate(_Strict):
+    minimums: dict[str, float] = Field(default_factory=dict, description="Metric -> absolute minimum the candidate must reach.")
+    margin_over_baseline: dict[str, float] = Field(default_factory=dict, description="Metric -> how far the candidate must beat the baseline.")
+
+    @model_validator(mode="after")
+    def _known_metrics(self) -> "Gate":
+        for section in ("minimums", "margin_over_baseline"):
+            for metric in getattr(self, section):
+                if metric not in KNOWN_METRICS:
+                    raise ValueError(f"{section}: unknown metric {metric!r}; known: {', '.join(KNOWN_METRICS)}")
+        if not self.minimums and not self.margin_over_baseline:
+            raise ValueError("a gate needs at least one threshold")
+        return self
+
+
+class Throughput(_Strict):
+    model_units: int = Field(default=1, ge=1)
+    commitment: Commitment = Commitment.NONE
+    retire_previous_champion: bool = False
+
+
+class TuningProfile(_Strict):
+    name: ProfileName
+    base_model: str
+    start_from: StartFrom = StartFrom.BASE
+    customization_type: CustomizationType
+    hyperparameters: dict[str, int | float | str] = Field(default_factory=dict)
+    teacher_model: str | None = None
+    evaluation: EvaluationSettings
+    evaluation_model_units: int = Field(default=1, ge=1)
+    gate: Gate
+    throughput: Throughput = Field(default_factory=Throughput)
+    budget_cap_usd: float = Field(gt=0)
+    description: str = ""
+
+    @property
+    def model(self) -> ModelSpec:
+        return get_model(self.base_model)
+
+    @property
+    def bedrock_hyperparameters(self) -> dict[str, str]:
+        return self.model.bedrock_hyperparameters(self.hyperparameters)
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(field path, reason) for everything Bedrock would refuse; empty when the profile is sound."""
+        try:
+            model = self.model
+        except ValueError as unknown:
+            return [("base_model", str(unknown))]
+        problems: list[tuple[str, str]] = []
+        if not model.supports(self.customization_type):
+            supported = ", ".join(sorted(t.value for t in model.customization_types))
+            problems.append(("customization_type", f"{model.name} does not support {self.customization_type.value}; it supports: {supported}"))
+        problems += [(f"hyperparameters.{name}", reason) for name, reason in model.hyperparameter_problems(self.hyperparameters)]
+        if self.customization_type is CustomizationType.DISTILLATION:
+            if not self.teacher_model:
+                problems.append(("teacher_model", "distillation needs a teacher model"))
+            elif self.teacher_model not in TEACHER_MODELS:
+                problems.append(("teacher_model", f"{self.teacher_model!r} is not a distillation teacher; valid: {', '.join(sorted(TEACHER_MODELS))}"))
+        elif self.teacher_model:
+            problems.append(("teacher_model", f"only DISTILLATION takes a teacher model, this profile is {self.customization_type.value}"))
+        return problems
+
+
+RemovalPolicyName = Literal["retain", "destroy"]

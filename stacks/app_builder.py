@@ -1,0 +1,25 @@
+"""Composes the stacks of each stage into one CDK app, with the security gates attached."""
+
+from __future__ import annotations
+
+from aws_cdk import App, Environment, Tags
+from aws_cdk import aws_iam as iam
+
+from stacks.config import StageConfig
+from stacks.foundation_stack import FoundationStack
+from stacks.nag import add_security_gates
+
+
+def build_app(stages: list[StageConfig], *, context: dict, outdir: str | None = None, nag: bool = True) -> App:
+    app = App(context=context, outdir=outdir) if outdir else App(context=context)
+    for stage in stages:
+        env = Environment(account=stage.account, region=stage.region)
+        foundation = FoundationStack(app, f"{stage.stack_prefix}-Foundation", stage=stage, env=env, description=f"tuneforge {stage.name}: key, buckets, tables, isolated network, Bedrock service role")
+        for stack in (foundation,):
+            Tags.of(stack).add("app", "tuneforge")
+            Tags.of(stack).add("stage", stage.name)
+            if stage.permissions_boundary_arn:
+                iam.PermissionsBoundary.of(stack).apply(iam.ManagedPolicy.from_managed_policy_arn(stack, "PermissionsBoundary", stage.permissions_boundary_arn))
+    if nag:
+        add_security_gates(app)
+    return app

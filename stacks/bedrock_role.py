@@ -1,0 +1,140 @@
+"""The role Bedrock assumes to run this app's customization jobs, and nothing else.
+
+Written by hand instead of taking the one aws-cdk-lib's Bedrock task generates: that role has no
+confused-deputy conditions on its trust policy and no kms:ViaService on its key statement.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.nag import acknowledge
+from stacks.storage import INCOMING_PREFIX, JOB_OUTPUT_PREFIX
+
+
+class BedrockCustomizationRole(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: kms.IKey,
+        data_bucket: s3.IBucket,
+        artifacts_bucket: s3.IBucket,
+        subnets: list[ec2.ISubnet],
+        security_groups: list[ec2.ISecurityGroup],
+        teacher_models: list[str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        arn = f"arn:{stack.partition}"
+        job_arns = f"{arn}:bedrock:{stack.region}:{stack.account}:model-customization-job/*"
+
+        self.role = iam.Role(
+            self,
+            "Role",
+            description="Assumed by Amazon Bedrock to run tuneforge customization jobs of this account",
+            assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com").with_conditions(
+                {
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnEquals": {"aws:SourceArn": job_arns},
+                }
+            ),
+        )
+        statements = [
+            iam.PolicyStatement(sid="ReadDatasets", actions=["s3:GetObject"], resources=[data_bucket.arn_for_objects(f"{INCOMING_PREFIX}*")]),
+            iam.PolicyStatement(sid="ListDatasets", actions=["s3:ListBucket"], resources=[data_bucket.bucket_arn], conditions={"StringLike": {"s3:prefix": [f"{INCOMING_PREFIX}*"]}}),
+            iam.PolicyStatement(sid="WriteJobOutput", actions=["s3:GetObject", "s3:PutObject"], resources=[artifacts_bucket.arn_for_objects(f"{JOB_OUTPUT_PREFIX}*")]),
+            iam.PolicyStatement(sid="ListJobOutput", actions=["s3:ListBucket"], resources=[artifacts_bucket.bucket_arn], conditions={"StringLike": {"s3:prefix": [f"{JOB_OUTPUT_PREFIX}*"]}}),
+            iam.PolicyStatement(
+                sid="UseKeyOnlyThroughBedrock",
+                actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"],
+                resources=[key.key_arn],
+                conditions={"StringLike": {"kms:ViaService": [f"bedrock.{stack.region}.amazonaws.com", f"s3.{stack.region}.amazonaws.com"]}},
+            ),
+            iam.PolicyStatement(
+                sid="DescribeNetwork",
+                actions=["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="CreateJobNetworkInterfaces",
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[f"{arn}:ec2:{stack.region}:{stack.account}:network-interface/*"],
+                conditions={
+                    "StringEquals": {"aws:RequestTag/BedrockManaged": ["true"]},
+                    "ArnEquals": {"aws:RequestTag/BedrockModelCustomizationJobArn": [job_arns]},
+                },
+            ),
+            iam.PolicyStatement(
+                sid="CreateInterfacesInTheseSubnetsAndGroups",
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[f"{arn}:ec2:{stack.region}:{stack.account}:subnet/{subnet.subnet_id}" for subnet in subnets]
+                + [f"{arn}:ec2:{stack.region}:{stack.account}:security-group/{group.security_group_id}" for group in security_groups],
+            ),
+            iam.PolicyStatement(
+                sid="ManageOnlyBedrockManagedInterfaces",
+                actions=["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
+                resources=["*"],
+                conditions={
+                    "ArnEquals": {"ec2:Subnet": [f"{arn}:ec2:{stack.region}:{stack.account}:subnet/{subnet.subnet_id}" for subnet in subnets], "ec2:ResourceTag/BedrockModelCustomizationJobArn": [job_arns]},
+                    "StringEquals": {"ec2:ResourceTag/BedrockManaged": "true"},
+                },
+            ),
+            iam.PolicyStatement(
+                sid="TagOnlyNewJobInterfaces",
+                actions=["ec2:CreateTags"],
+                resources=[f"{arn}:ec2:{stack.region}:{stack.account}:network-interface/*"],
+                conditions={
+                    "StringEquals": {"ec2:CreateAction": ["CreateNetworkInterface"]},
+                    "ForAllValues:StringEquals": {"aws:TagKeys": ["BedrockManaged", "BedrockModelCustomizationJobArn"]},
+                },
+            ),
+        ]
+        if teacher_models:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="InvokeDistillationTeachers",
+                    actions=["bedrock:InvokeModel"],
+                    resources=[f"{arn}:bedrock:{stack.region}::foundation-model/{model}" for model in sorted(teacher_models)],
+                )
+            )
+        policy = iam.Policy(self, "Policy", statements=statements)
+        policy.attach_to_role(self.role)
+        self.policy = policy
+
+        acknowledge(
+            policy,
+            "Bedrock reads only objects under incoming/ of the data bucket, where data owners drop datasets, and their media must sit beside them in the same bucket; the prefix cannot be narrowed further before the upload exists.",
+            "AwsSolutions-IAM5[Resource::<DataBucket.Arn>/incoming/*]".replace("DataBucket", _logical(data_bucket)),
+        )
+        acknowledge(
+            policy,
+            "Bedrock writes job output under jobs/ of the artifacts bucket, with one folder per job whose name is only known at run time.",
+            "AwsSolutions-IAM5[Resource::<ArtifactsBucket.Arn>/jobs/*]".replace("ArtifactsBucket", _logical(artifacts_bucket)),
+        )
+        acknowledge(
+            policy,
+            "The ec2:Describe actions Bedrock needs to place its network interfaces support no resource-level permissions; they reveal network metadata only and change nothing.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+        acknowledge(
+            policy,
+            "Bedrock creates network interfaces whose ids do not exist before the job; creation is limited by the BedrockManaged and job-ARN request tags, and the subnets and security groups are named one by one.",
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:{stack.region}:{stack.account}:network-interface/*]",
+        )
+        acknowledge(
+            policy,
+            "The policy is attached only to the Bedrock customization role and written from the user guide's VPC job policy; an inline, per-role policy keeps it reviewable in one place.",
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+            "HIPAA.Security-IAMNoInlinePolicy",
+        )
+
+
+def _logical(bucket: s3.IBucket) -> str:
+    return Stack.of(bucket).get_logical_id(bucket.node.default_child)

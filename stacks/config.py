@@ -1,0 +1,126 @@
+"""Typed configuration for every stage, loaded once by app.py from config/tuneforge.yaml.
+
+Constructs below app.py receive these objects as props; nothing below app.py reads context or the
+environment. A user's mistake becomes one ConfigError line naming the file and the field, never a
+jsii stack trace.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from aws_cdk import aws_logs as logs
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from lambdas.domain.profiles import RemovalPolicyName, TuningProfile
+
+AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
+IamArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:[A-Za-z0-9+=,.@_/-]+$")]
+
+
+class ConfigError(Exception):
+    """A configuration mistake, phrased as one line: '<file>: <field path>: <reason>'."""
+
+
+class StageConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    account: AccountId
+    region: Region
+    availability_zones: list[str] = Field(min_length=1, description="Bedrock VPC jobs need subnets in every AZ of the region.")
+    permissions_boundary_arn: IamArn | None = None
+    log_retention_days: int = Field(default=90)
+    removal_policy: RemovalPolicyName = "retain"
+    alert_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    data_uploader_arns: list[IamArn] = Field(default_factory=list, description="Principals allowed to upload datasets from outside the VPC.")
+    execution_timeout_hours: int = Field(default=24 * 7, ge=1, le=24 * 365)
+    # Managed prefix lists of the S3 and DynamoDB gateway endpoints (`aws ec2 describe-managed-prefix-lists`);
+    # security-group rules need their ids, which differ per region.
+    s3_prefix_list_id: Annotated[str, StringConstraints(pattern=r"^pl-[0-9a-f]+$")]
+    dynamodb_prefix_list_id: Annotated[str, StringConstraints(pattern=r"^pl-[0-9a-f]+$")]
+    job_fallback_check_minutes: int = Field(default=15, ge=1, le=1440)
+    profiles: dict[str, TuningProfile]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _profile_names_from_keys(cls, data: dict) -> dict:
+        # Profiles are keyed by name in YAML; the key is the one place the name is written.
+        profiles = data.get("profiles") if isinstance(data, dict) else None
+        if isinstance(profiles, dict):
+            data = {**data, "profiles": {key: {"name": key, **value} if isinstance(value, dict) else value for key, value in profiles.items()}}
+        return data
+
+    @model_validator(mode="after")
+    def _azs_in_region(self) -> "StageConfig":
+        for zone in self.availability_zones:
+            if not re.fullmatch(re.escape(self.region) + r"[a-z]", zone):
+                raise ValueError(f"availability zone {zone!r} is not in region {self.region}")
+        if self.log_retention_days not in _RETENTION_NAMES:
+            raise ValueError(f"log_retention_days must be one CloudWatch accepts: {', '.join(map(str, _RETENTION_NAMES))}")
+        return self
+
+    @property
+    def stack_prefix(self) -> str:
+        return f"Tuneforge-{self.name}"
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return logs.RetentionDays[_RETENTION_NAMES[self.log_retention_days]]
+
+
+# CloudWatch Logs accepts only these retention periods; the names are aws_logs.RetentionDays members.
+_RETENTION_NAMES = {1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH", 60: "TWO_MONTHS", 90: "THREE_MONTHS", 120: "FOUR_MONTHS", 150: "FIVE_MONTHS", 180: "SIX_MONTHS", 365: "ONE_YEAR", 400: "THIRTEEN_MONTHS", 545: "EIGHTEEN_MONTHS", 731: "TWO_YEARS", 1096: "THREE_YEARS", 1827: "FIVE_YEARS", 2192: "SIX_YEARS", 2557: "SEVEN_YEARS", 2922: "EIGHT_YEARS", 3288: "NINE_YEARS", 3653: "TEN_YEARS"}
+
+
+def load_stages(path: Path, only: list[str] | None = None) -> list[StageConfig]:
+    """Load and validate every stage (or only the named ones) from the YAML file at ``path``."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except yaml.YAMLError as bad_yaml:
+        mark = getattr(bad_yaml, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "?"
+        raise ConfigError(f"{path}: {where}: not valid YAML ({getattr(bad_yaml, 'problem', bad_yaml)})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("stages"), dict) or not raw["stages"]:
+        raise ConfigError(f"{path}: stages: a mapping of stage name to settings is required")
+    stages_raw: dict = raw["stages"]
+    for name in only or []:
+        if name not in stages_raw:
+            raise ConfigError(f"{path}: stages.{name}: unknown stage; defined: {', '.join(stages_raw)}")
+    stages = []
+    for name, settings in stages_raw.items():
+        if only and name not in only:
+            continue
+        if not isinstance(settings, dict):
+            raise ConfigError(f"{path}: stages.{name}: must be a mapping of settings")
+        try:
+            stage = StageConfig.model_validate({"name": name, **settings})
+        except ValidationError as invalid:
+            raise ConfigError(_first_error(path, f"stages.{name}", invalid)) from None
+        for profile in stage.profiles.values():
+            for field, reason in profile.problems():
+                raise ConfigError(f"{path}: stages.{name}.profiles.{profile.name}.{field}: {reason}")
+        stages.append(stage)
+    return stages
+
+
+def _first_error(path: Path, prefix: str, invalid: ValidationError) -> str:
+    error = invalid.errors(include_url=False)[0]
+    location = ".".join(str(part) for part in (prefix, *error["loc"]) if not _is_pydantic_branch(part))
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "missing":
+        message = "required but missing"
+    elif error["type"] == "extra_forbidden":
+        message = "not a known setting (check the spelling)"
+    return f"{path}: {location}: {message}" + (f" (got {error['input']!r})" if error["type"] not in ("missing", "extra_forbidden", "value_error") and not isinstance(error.get("input"), (dict, list)) else "")
+
+
+def _is_pydantic_branch(part: object) -> bool:
+    # Union members show up in error locations as type names ("int", "float", "function-after[...]").
+    return isinstance(part, str) and (part in ("int", "float", "str", "bool") or "[" in part)

@@ -1,0 +1,41 @@
+"""The secure foundation every run stands on: key, buckets, tables, isolated network, Bedrock role."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from lambdas.domain.catalogue import CustomizationType
+from stacks.bedrock_role import BedrockCustomizationRole
+from stacks.config import StageConfig
+from stacks.data_perimeter import restrict_to_vpc_endpoint
+from stacks.network import Network
+from stacks.storage import Storage
+
+
+class FoundationStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.storage = Storage(self, "Storage", stage=stage)
+        self.network = Network(
+            self,
+            "Network",
+            stage=stage,
+            key=self.storage.key,
+            buckets=[self.storage.data_bucket, self.storage.artifacts_bucket],
+            tables=[self.storage.runs_table, self.storage.champions_table],
+        )
+        self.bedrock_role = BedrockCustomizationRole(
+            self,
+            "BedrockCustomization",
+            key=self.storage.key,
+            data_bucket=self.storage.data_bucket,
+            artifacts_bucket=self.storage.artifacts_bucket,
+            subnets=self.network.subnets.subnets,
+            security_groups=[self.network.job_security_group],
+            teacher_models=sorted({p.teacher_model for p in stage.profiles.values() if p.customization_type is CustomizationType.DISTILLATION and p.teacher_model}),
+        )
+        # Datasets and models leave the buckets only through this VPC's S3 endpoint, except for the
+        # principals the platform team names as data owners.
+        for bucket in (self.storage.data_bucket, self.storage.artifacts_bucket):
+            restrict_to_vpc_endpoint(bucket, endpoint=self.network.s3_endpoint, exempt_principal_arns=stage.data_uploader_arns)

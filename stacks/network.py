@@ -1,0 +1,162 @@
+"""An isolated VPC: no internet gateway, no NAT, every AWS API reached through a VPC endpoint."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+from stacks.config import StageConfig
+from stacks.nag import acknowledge
+
+# Every AWS API a Lambda or a customization job in this VPC calls, as PrivateLink service names.
+INTERFACE_ENDPOINTS = {
+    "Bedrock": ec2.InterfaceVpcEndpointAwsService.BEDROCK,
+    "BedrockRuntime": ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME,
+    "StepFunctions": ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
+    "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+    "Monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+    "Kms": ec2.InterfaceVpcEndpointAwsService.KMS,
+    "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
+    "Sns": ec2.InterfaceVpcEndpointAwsService.SNS,
+    "Events": ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE,
+    "Ssm": ec2.InterfaceVpcEndpointAwsService.SSM,
+    "XRay": ec2.InterfaceVpcEndpointAwsService.XRAY,
+}
+
+
+class Network(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: StageConfig,
+        key: kms.IKey,
+        buckets: list[s3.IBucket],
+        tables: list[dynamodb.ITable],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+
+        flow_log_group = logs.LogGroup(
+            self,
+            "FlowLogs",
+            encryption_key=key,
+            retention=stage.log_retention,
+        )
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr("10.40.0.0/16"),
+            availability_zones=stage.availability_zones,
+            nat_gateways=0,
+            subnet_configuration=[ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22)],
+            restrict_default_security_group=True,
+            flow_logs={"all-traffic": ec2.FlowLogOptions(destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group), traffic_type=ec2.FlowLogTrafficType.ALL)},
+        )
+        flow_log_role_policy = self.vpc.node.find_child("all-traffic").node.find_child("IAMRole").node.find_child("DefaultPolicy")
+        acknowledge(
+            flow_log_role_policy,
+            "CDK generates this policy for the VPC flow-log delivery role; it only lets VPC Flow Logs write to the one encrypted flow-log group and is attached to no other principal.",
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+            "HIPAA.Security-IAMNoInlinePolicy",
+        )
+        self.subnets = self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+
+        # Gateway endpoints reach only this app's buckets and tables, and only for this account's principals.
+        self.s3_endpoint = self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        bucket_resources = [arn for bucket in buckets for arn in (bucket.bucket_arn, bucket.arn_for_objects("*"))]
+        self.s3_endpoint.add_to_policy(
+            iam.PolicyStatement(
+                sid="ThisAppsBucketsOnly",
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                resources=bucket_resources,
+                conditions={"StringEquals": {"aws:PrincipalAccount": stack.account}},
+            )
+        )
+        self.dynamodb_endpoint = self.vpc.add_gateway_endpoint("DynamoDb", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB)
+        self.dynamodb_endpoint.add_to_policy(
+            iam.PolicyStatement(
+                sid="ThisAppsTablesOnly",
+                principals=[iam.AnyPrincipal()],
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"],
+                resources=[arn for table in tables for arn in (table.table_arn, f"{table.table_arn}/index/*")],
+                conditions={"StringEquals": {"aws:PrincipalAccount": stack.account}},
+            )
+        )
+
+        self.endpoint_security_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=self.vpc,
+            description="Interface VPC endpoints: HTTPS from tuneforge Lambdas only",
+            allow_all_outbound=False,
+        )
+        self.lambda_security_group = ec2.SecurityGroup(
+            self,
+            "LambdaSecurityGroup",
+            vpc=self.vpc,
+            description="tuneforge Lambdas: HTTPS to the VPC endpoints and the S3 and DynamoDB gateway endpoints only",
+            allow_all_outbound=False,
+        )
+        self.lambda_security_group.add_egress_rule(self.endpoint_security_group, ec2.Port.tcp(443), "HTTPS to interface endpoints")
+        self.lambda_security_group.add_egress_rule(ec2.Peer.prefix_list(stage.s3_prefix_list_id), ec2.Port.tcp(443), "HTTPS to S3 through the gateway endpoint")
+        self.lambda_security_group.add_egress_rule(ec2.Peer.prefix_list(stage.dynamodb_prefix_list_id), ec2.Port.tcp(443), "HTTPS to DynamoDB through the gateway endpoint")
+        # A standalone rule resource: nag's inline-ingress rules cannot evaluate a group-to-group reference.
+        ec2.CfnSecurityGroupIngress(
+            self,
+            "EndpointIngressFromLambdas",
+            group_id=self.endpoint_security_group.security_group_id,
+            source_security_group_id=self.lambda_security_group.security_group_id,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description="HTTPS from tuneforge Lambdas",
+        )
+
+        # Bedrock's multi-node training needs its workers to talk to each other, and to read and write S3.
+        self.job_security_group = ec2.SecurityGroup(
+            self,
+            "CustomizationJobSecurityGroup",
+            vpc=self.vpc,
+            description="Bedrock customization jobs: traffic between workers of one job, HTTPS to S3 only",
+            allow_all_outbound=False,
+        )
+        self.job_security_group.add_ingress_rule(self.job_security_group, ec2.Port.all_traffic(), "Between workers of the same customization job")
+        self.job_security_group.add_egress_rule(self.job_security_group, ec2.Port.all_traffic(), "Between workers of the same customization job")
+        self.job_security_group.add_egress_rule(ec2.Peer.prefix_list(stage.s3_prefix_list_id), ec2.Port.tcp(443), "HTTPS to S3 through the gateway endpoint")
+
+        for name, service in INTERFACE_ENDPOINTS.items():
+            endpoint = self.vpc.add_interface_endpoint(
+                name,
+                service=service,
+                private_dns_enabled=True,
+                open=False,  # ingress only from the Lambda security group, not the whole VPC CIDR
+                security_groups=[self.endpoint_security_group],
+                subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            )
+            endpoint.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ThisAccountsPrincipalsOnly",
+                    principals=[iam.AnyPrincipal()],
+                    actions=["*"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:PrincipalAccount": stack.account}},
+                )
+            )
+
+        for group in (self.lambda_security_group, self.job_security_group, self.endpoint_security_group):
+            acknowledge(
+                group,
+                "This security group only has rules towards VPC endpoints, S3 and DynamoDB prefix lists or itself; the subnets have no internet route, so no common port is reachable from outside.",
+                "NIST.800.53.R5-EC2RestrictedCommonPorts",
+                "HIPAA.Security-EC2RestrictedCommonPorts",
+            )
+

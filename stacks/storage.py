@@ -1,0 +1,156 @@
+"""The app's customer-managed key, its buckets and its tables."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.config import StageConfig
+from stacks.nag import acknowledge, checkov_skip
+
+INCOMING_PREFIX = "incoming/"
+JOB_OUTPUT_PREFIX = "jobs/"
+REPORTS_PREFIX = "reports/"
+EVALUATION_PREFIX = "evaluation/"
+
+
+class Storage(Construct):
+    """One KMS key for everything at rest; data, artifacts and access-log buckets; run registry tables."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.removal_policy = RemovalPolicy.RETAIN if stage.removal_policy == "retain" else RemovalPolicy.DESTROY
+
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=f"tuneforge {stage.name}: training data, models, logs, queues, topics and tables",
+            enable_key_rotation=True,
+            removal_policy=self.removal_policy,
+        )
+        # CloudWatch Logs encrypts only the log groups of this account, proven by the encryption context.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchLogsForThisAccountsLogGroups",
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
+                resources=["*"],
+                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"}},
+            )
+        )
+        # Alarms publish to the encrypted topic and EventBridge writes failed deliveries to the encrypted
+        # dead-letter queue; both services use the key only on behalf of this account.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AlarmAndEventDeliveryForThisAccount",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com"), iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
+
+        self.access_logs_bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            # S3 server access logging cannot deliver to a bucket whose default encryption is SSE-KMS.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            versioned=True,
+            removal_policy=self.removal_policy,
+            lifecycle_rules=[s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(max(stage.log_retention_days, 30)), noncurrent_version_expiration=Duration.days(7))],
+        )
+        acknowledge(
+            self.access_logs_bucket,
+            "This bucket is the destination of server access logging for the data and artifact buckets; logging it into itself would loop, and its writes are recorded by CloudTrail management events.",
+            "AwsSolutions-S1",
+            "NIST.800.53.R5-S3BucketLoggingEnabled",
+            "HIPAA.Security-S3BucketLoggingEnabled",
+        )
+        acknowledge(
+            self.access_logs_bucket,
+            "S3 server access logging only delivers to buckets encrypted with SSE-S3, so this log bucket uses S3-managed keys while blocking public access and denying non-TLS requests.",
+            "NIST.800.53.R5-S3DefaultEncryptionKMS",
+            "HIPAA.Security-S3DefaultEncryptionKMS",
+        )
+        self._acknowledge_replication(self.access_logs_bucket)
+        checkov_skip(self.access_logs_bucket, "CKV_AWS_18", "Server access log destination; logging it into itself would loop and CloudTrail records its management events.")
+
+        self.data_bucket = self._bucket("Data", stage, access_log_prefix="data/", event_bridge=True)
+        self.artifacts_bucket = self._bucket("Artifacts", stage, access_log_prefix="artifacts/", event_bridge=False)
+
+        table_props = dict(
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True),
+            removal_policy=self.removal_policy,
+        )
+        # One item per run; the GSI answers "runs of profile P, newest first" and the token index lets the
+        # job-event handler find the waiting execution from a job ARN.
+        self.runs_table = dynamodb.Table(self, "Runs", partition_key=dynamodb.Attribute(name="run_id", type=dynamodb.AttributeType.STRING), time_to_live_attribute="expires_at", **table_props)
+        self.runs_table.add_global_secondary_index(
+            index_name="by-profile",
+            partition_key=dynamodb.Attribute(name="profile", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="started_at", type=dynamodb.AttributeType.STRING),
+        )
+        self.runs_table.add_global_secondary_index(
+            index_name="by-job",
+            partition_key=dynamodb.Attribute(name="job_arn", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
+        self.runs_table.add_global_secondary_index(
+            index_name="by-status",
+            partition_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="started_at", type=dynamodb.AttributeType.STRING),
+        )
+        # Champions: one item per profile holding the invocable ARN of its current winner.
+        self.champions_table = dynamodb.Table(self, "Champions", partition_key=dynamodb.Attribute(name="profile", type=dynamodb.AttributeType.STRING), **table_props)
+        for table, what in ((self.runs_table, "run registry"), (self.champions_table, "champion registry")):
+            acknowledge(
+                table,
+                f"The {what} is protected by point-in-time recovery with 35 days of restore points, which covers the recovery need without a separate AWS Backup plan.",
+                "NIST.800.53.R5-DynamoDBInBackupPlan",
+                "HIPAA.Security-DynamoDBInBackupPlan",
+            )
+
+    def _bucket(self, construct_id: str, stage: StageConfig, *, access_log_prefix: str, event_bridge: bool) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self,
+            construct_id,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            versioned=True,
+            server_access_logs_bucket=self.access_logs_bucket,
+            server_access_logs_prefix=access_log_prefix,
+            removal_policy=self.removal_policy,
+            lifecycle_rules=[
+                s3.LifecycleRule(id="expire-noncurrent-versions", noncurrent_version_expiration=Duration.days(90)),
+                s3.LifecycleRule(id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(7)),
+            ],
+        )
+        if event_bridge:
+            # Set on the L1 so CloudFormation enables it natively; the L2 flag adds a custom-resource Lambda.
+            bucket.node.default_child.add_property_override("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
+        self._acknowledge_replication(bucket)
+        return bucket
+
+    def _acknowledge_replication(self, bucket: s3.Bucket) -> None:
+        acknowledge(
+            bucket,
+            "Cross-region replication is a disaster-recovery choice left to the platform team; durability comes from S3's multi-AZ storage, versioning and retention on stack deletion.",
+            "NIST.800.53.R5-S3BucketReplicationEnabled",
+            "HIPAA.Security-S3BucketReplicationEnabled",
+        )
+        checkov_skip(bucket, "CKV_AWS_144", "Cross-region replication is a disaster-recovery choice of the platform team; versioning and multi-AZ storage protect the data in-region.")
