@@ -1,0 +1,36 @@
+"""Shared fixtures. The real app is synthesized once per test session: synth costs seconds."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+@dataclass(frozen=True)
+class CloudAssembly:
+    directory: Path
+    templates: dict[str, dict]  # stack name -> CloudFormation template
+
+    def stacks(self, suffix: str) -> dict[str, dict]:
+        return {name: template for name, template in self.templates.items() if name.endswith(suffix)}
+
+
+@pytest.fixture(scope="session")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> CloudAssembly:
+    """The whole app synthesized with every nag pack attached: synth itself fails on an open finding."""
+    from app import cdk_context
+    from stacks.app_builder import build_app
+    from stacks.config import load_stages
+
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = build_app(load_stages(ROOT / "config" / "tuneforge.yaml"), context=cdk_context(), outdir=str(outdir))
+    app.synth()
+    templates = {path.name.removesuffix(".template.json"): json.loads(path.read_text()) for path in outdir.glob("*.template.json")}
+    return CloudAssembly(outdir, templates)
