@@ -176,7 +176,7 @@ class TokenLimits:
         size = 1 if batch_size is None else batch_size
         for low, high, limit in self.by_batch_size:
             if low <= size <= high:
-                return limit, f"{limit:,} tokens per record at batch size {size}"
+                return limit, f"per-record token limit: {limit:,} tokens at batch size {size}"
         published = ", ".join(f"{lo}-{hi}: {lim:,}" for lo, hi, lim in self.by_batch_size)
         return None, f"no per-record token limit is published for batch size {size} (published: {published}); not checked"
 
@@ -261,7 +261,7 @@ class PriceInputs:
             training_per_1k_tokens=money(overrides["training_per_1k_tokens"]) if "training_per_1k_tokens" in overrides else self.training_per_1k_tokens,
             storage_per_month=money(overrides["storage_per_month"]) if "storage_per_month" in overrides else self.storage_per_month,
             throughput_per_unit_hour=throughput,
-            as_of=str(overrides.get("as_of", self.as_of)) if overrides.get("as_of", self.as_of) is not None else None,
+            as_of=overrides.get("as_of", self.as_of),  # type: ignore[arg-type]
             source=str(overrides.get("source", "configuration")),
             note=str(overrides.get("note", self.note)),
         )

@@ -1,0 +1,86 @@
+"""Helpers shared by CLI commands: model and type resolution, dataset locations, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from lambdas.domain.catalogue import MODELS, CatalogueError, CustomizationType, ModelSpec, resolve_base_model
+from lambdas.domain.sources import DatasetSource, local_file, s3_object
+
+EXIT_OK, EXIT_NO, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A mistake in the command line: exit code 2 with the message (and the valid choices)."""
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, metavar="MODEL_ID", help="base model id (e.g. amazon.nova-micro-v1:0:128k) or custom-model ARN")
+    parser.add_argument(
+        "--type",
+        dest="customization_type",
+        metavar="TYPE",
+        help=f"customization type: {' | '.join(t.value for t in CustomizationType)} (default FINE_TUNING, or the model's only type)",
+    )
+    parser.add_argument("--hp", action="append", default=[], metavar="NAME=VALUE", help="hyperparameter, repeatable (e.g. --hp epochCount=3 --hp batchSize=2)")
+
+
+def resolve_model(identifier: str) -> ModelSpec:
+    try:
+        return resolve_base_model(identifier)
+    except CatalogueError:
+        raise UsageError(f"unknown model {identifier!r}; valid models:\n  " + "\n  ".join(sorted(MODELS))) from None
+
+
+def resolve_type(model: ModelSpec, value: str | None) -> CustomizationType:
+    supported = sorted(t.value for t in model.customization_types)
+    if value is None:
+        if model.supports(CustomizationType.FINE_TUNING):
+            return CustomizationType.FINE_TUNING
+        return CustomizationType(supported[0])
+    try:
+        ctype = CustomizationType(value.upper().replace("-", "_"))
+    except ValueError:
+        raise UsageError(f"unknown customization type {value!r}; {model.name} supports: {', '.join(supported)}") from None
+    if not model.supports(ctype):
+        raise UsageError(f"{model.name} does not support {ctype.value}; it supports: {', '.join(supported)}")
+    return ctype
+
+
+def parse_hyperparameters(model: ModelSpec, pairs: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--hp takes NAME=VALUE, got {pair!r}")
+        values[name.strip()] = value.strip()
+    problems = model.hyperparameter_problems(values)
+    if problems:
+        raise UsageError("; ".join(f"{name} {reason}" for name, reason in problems))
+    return values
+
+
+_s3_client: Any = None
+
+
+def s3_client() -> Any:
+    """The default boto3 S3 client, created on first use so local commands never import boto3."""
+    global _s3_client
+    if _s3_client is None:
+        import boto3
+
+        _s3_client = boto3.client("s3")
+    return _s3_client
+
+
+def dataset_source(location: str) -> DatasetSource:
+    if location.startswith("s3://"):
+        try:
+            return s3_object(s3_client(), location)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    if not os.path.isfile(location):
+        raise UsageError(f"no such file: {location}")
+    return local_file(location)

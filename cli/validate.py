@@ -1,0 +1,170 @@
+"""``tuneforge validate PATH --model MODEL_ID [--type TYPE] [--validation PATH] [--json] [--convert-out PATH]``
+
+Exit 0 when Bedrock should accept the dataset, 1 when it has errors, 2 for a usage error. ``--json``
+prints only the machine-readable report on stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO, Any, Callable
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+
+from cli._common import EXIT_NO, EXIT_OK, UsageError, add_model_arguments, dataset_source, parse_hyperparameters, resolve_model, resolve_type, s3_client
+from lambdas.domain.openai_chat import OPENAI_CHAT
+from lambdas.domain.report import ValidationReport
+from lambdas.domain.sources import DatasetSource, s3_media_checker
+from lambdas.domain.validation import validate_dataset
+
+PROGRESS_THRESHOLD = 16 << 20  # below this a file validates in well under a second: no bar
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "validate",
+        help="check a JSONL dataset against what Bedrock accepts for a model",
+        description="Check a JSONL dataset (local path or s3:// URI) against what Bedrock accepts for a model and customization type.",
+    )
+    parser.add_argument("path", metavar="PATH", help="training JSONL: a local path or s3://bucket/key")
+    add_model_arguments(parser)
+    parser.add_argument("--validation", metavar="PATH", help="validation JSONL (local path or s3:// URI)")
+    parser.add_argument("--json", action="store_true", help="print only the JSON report on stdout")
+    parser.add_argument("--convert-out", metavar="PATH", help="write the OpenAI-chat records, converted to the model's format, to PATH")
+    parser.add_argument("--max-examples", type=int, default=20, metavar="N", help="examples kept per issue kind (default 20)")
+    parser.add_argument("--format", dest="source_format", choices=("auto", "native", OPENAI_CHAT), default="auto", help="input format (default: detect OpenAI chat)")
+    parser.add_argument("--check-media", action="store_true", help="also check that every s3:// media object exists (needs S3 read access)")
+    parser.set_defaults(handler=run)
+
+
+def _validation_out(path: str) -> Path:
+    p = Path(path)
+    return p.with_name(f"{p.stem}.validation{p.suffix or '.jsonl'}")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.max_examples < 0:
+        raise UsageError("--max-examples must be 0 or more")
+    model = resolve_model(args.model)
+    ctype = resolve_type(model, args.customization_type)
+    hyperparameters = parse_hyperparameters(model, args.hp)
+    training = dataset_source(args.path)
+    validation = dataset_source(args.validation) if args.validation else None
+    err = Console(stderr=True)
+
+    with ExitStack() as stack:
+        writers: dict[str, IO[str]] = {}
+        targets = {"training": Path(args.convert_out)} if args.convert_out else {}
+        if args.convert_out and validation is not None:
+            targets["validation"] = _validation_out(args.convert_out)
+
+        def on_converted(split: str, line: int, record: dict[str, Any]) -> None:
+            out = writers.get(split)
+            if out is None:
+                out = writers[split] = stack.enter_context(open(targets[split], "w", encoding="utf-8"))
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+        progress = _progress(stack, err, training, validation)
+        report = validate_dataset(
+            training,
+            model,
+            ctype,
+            validation_source=validation,
+            hyperparameters=hyperparameters,
+            max_examples_per_kind=args.max_examples,
+            media_exists=s3_media_checker(s3_client()) if args.check_media else None,
+            source_format=args.source_format,
+            on_converted=on_converted if targets else None,
+            progress=progress,
+        )
+    if args.json:
+        print(report.to_json(indent=2))
+    else:
+        _render(report, Console(), err)
+    if args.convert_out:
+        _conversion_note(report, targets, writers, err)
+    return EXIT_OK if report.valid else EXIT_NO
+
+
+def _progress(stack: ExitStack, err: Console, *sources: DatasetSource | None) -> Callable[[int], None] | None:
+    sizes = []
+    for source in sources:
+        if source is not None:
+            try:
+                sizes.append(source.size() or 0)
+            except Exception:
+                sizes.append(0)
+    total = sum(sizes)
+    if total < PROGRESS_THRESHOLD:
+        return None
+    bar = stack.enter_context(
+        Progress(TextColumn("validating"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(), console=err, transient=True)
+    )
+    task = bar.add_task("validate", total=total)
+    done_before = [0]  # bytes of files already finished; progress() reports per-file offsets
+    last = [0]
+
+    def progress(nbytes: int) -> None:
+        if nbytes < last[0]:
+            done_before[0] += last[0]
+        last[0] = nbytes
+        bar.update(task, completed=done_before[0] + nbytes)
+
+    return progress
+
+
+def _render(report: ValidationReport, out: Console, err: Console) -> None:
+    verdict = "[bold green]VALID[/]" if report.valid else "[bold red]INVALID[/]"
+    out.print(f"{verdict}  {escape(report.model_name)} ({report.model_id}), {report.customization_type}, format {report.dataset_format}")
+    if report.source_format == OPENAI_CHAT:
+        out.print(f"  input recognised as OpenAI chat and converted to {report.dataset_format}")
+    stats = Table(box=None, pad_edge=False)
+    for column in ("file", "lines", "records", "valid", "est. tokens", "p50", "p90", "max"):
+        stats.add_column(column, justify="left" if column == "file" else "right")
+    for f in report.files:
+        t = f.tokens
+        stats.add_row(f"{f.split}: {escape(f.name)}", f"{f.lines:,}", f"{f.records:,}", f"{f.valid_records:,}", f"{t.total:,}", *(str(v) if v is not None else "-" for v in (t.percentile(50), t.percentile(90), t.maximum)))
+    out.print(stats)
+    for title, groups, style in (("errors", report.errors, "red"), ("warnings", report.warnings, "yellow")):
+        if not groups:
+            continue
+        out.print(f"\n[bold {style}]{sum(g.count for g in groups):,} {title}[/]")
+        for group in groups:
+            shown = len(group.examples)
+            more = f" (first {shown} shown)" if shown < group.count else ""
+            out.print(f"  [{style}]{group.kind}[/] x{group.count:,}{more}")
+            for issue in group.examples:
+                out.print(f"    {escape(str(issue))}", soft_wrap=True)
+    if report.notes:
+        out.print("\n[dim]notes:[/]")
+        for note in report.notes:
+            out.print(f"  [dim]- {escape(note)}[/]", soft_wrap=True)
+
+
+def _conversion_note(report: ValidationReport, targets: dict[str, Path], writers: dict[str, IO[str]], err: Console) -> None:
+    if report.source_format != OPENAI_CHAT:
+        err.print(f"nothing converted: the input is already in {report.dataset_format} format")
+        return
+    for split, path in targets.items():
+        summary = next((f for f in report.files if f.split == split), None)
+        if summary is None or summary.format != OPENAI_CHAT:
+            continue
+        if split not in writers:
+            path.write_text("", encoding="utf-8")
+        skipped = summary.records - summary.valid_records
+        tail = f"; {skipped:,} record(s) with errors were left out" if skipped else ""
+        err.print(f"wrote {summary.valid_records:,} converted {split} record(s) to {escape(os.fspath(path))}{tail}")
+
+
+def main(argv: list[str] | None = None) -> int:  # pragma: no cover - convenience for `python -m cli.validate`
+    from cli.main import main as tuneforge
+
+    return tuneforge(["validate", *(argv if argv is not None else sys.argv[1:])])

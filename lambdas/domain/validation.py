@@ -1,0 +1,365 @@
+"""Dataset validation: will Bedrock accept this JSONL for this model and customization type?
+
+Public API (used by the validation Lambda and ``tuneforge validate``)::
+
+    validate_dataset(
+        source,                        # path, s3:// URI (with s3_client), bytes, or a sources.DatasetSource
+        model,                         # catalogue.ModelSpec (or a model id / custom-model ARN)
+        customization_type,            # catalogue.CustomizationType or its name
+        *,
+        validation_source=None,        # optional validation set, same kinds of value
+        hyperparameters=None,          # resolves batch-size-dependent token limits (Titan)
+        max_examples_per_kind=20,      # examples kept per issue kind; counts are always complete
+        bucket=None,                   # the dataset's bucket for the same-bucket media rule (S3 sources know theirs)
+        s3_client=None,                # reads s3:// sources
+        media_exists=None,             # Callable[[uri], bool]: also check media objects exist
+        source_format="auto",          # "auto" detects OpenAI chat; "native" or "openai-chat" force it
+        on_converted=None,             # Callable[[split, line, record]] receives each converted record
+        progress=None,                 # Callable[[bytes_read]] called every few thousand lines
+        duplicate_tracking_limit=200_000,
+    ) -> report.ValidationReport
+
+One pass over each file, one line in memory at a time. Any byte sequence yields a report: undecodable
+bytes, non-JSON, non-objects and wrong shapes are issues located by line and field, never exceptions.
+
+Memory stays flat because everything kept per record is bounded: issue examples (N per kind), a token
+histogram (fixed buckets) and fingerprints of records for duplicate and leakage checks, which stop after
+``duplicate_tracking_limit`` records (a warning says so; every published Bedrock record quota is far
+below the default).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from lambdas.domain.catalogue import (
+    CustomizationType,
+    DatasetFormat,
+    DatasetLimits,
+    ModelSpec,
+    parse_customization_type,
+    resolve_base_model,
+)
+from lambdas.domain.formats import checker_for
+from lambdas.domain.openai_chat import OPENAI_CHAT, TARGETS, ConversionError, from_openai_chat, is_openai_chat
+from lambdas.domain.report import FileSummary, IssueCollector, Severity, ValidationReport
+from lambdas.domain.sources import DatasetSource, as_source
+
+MAX_LINE_BYTES = 64 << 20  # one record this long is already far beyond every model's token limit
+_PROGRESS_EVERY = 0x1FFF  # lines between progress callbacks (a power of two minus one, for a cheap mask)
+
+
+def _reject_constant(name: str) -> None:
+    # Python's json accepts NaN and Infinity; JSON (and Bedrock's parser) does not.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_decode = json.JSONDecoder(parse_constant=_reject_constant).decode
+
+
+@dataclass
+class _Split:
+    name: str
+    summary: FileSummary
+
+
+class _Validation:
+    def __init__(
+        self,
+        model: ModelSpec,
+        ctype: CustomizationType,
+        *,
+        hyperparameters: dict[str, Any] | None,
+        max_examples: int,
+        bucket: str | None,
+        media_exists: Callable[[str], bool] | None,
+        source_format: str,
+        on_converted: Callable[[str, int, dict[str, Any]], None] | None,
+        progress: Callable[[int], None] | None,
+        duplicate_limit: int,
+    ):
+        self.model = model
+        self.ctype = ctype
+        self.fmt: DatasetFormat = model.dataset_format(ctype)
+        self.limits: DatasetLimits = model.dataset_limits(ctype)
+        self.token_limit, self.token_note = model.record_token_limit(ctype, hyperparameters)
+        self.issues = IssueCollector(max_examples)
+        self.bucket = bucket
+        self.media_exists = media_exists
+        self.requested_format = source_format
+        self.on_converted = on_converted
+        self.progress = progress
+        self.duplicate_limit = duplicate_limit
+        # fingerprint -> first line, per split; training's also answers the leakage question
+        self.seen: dict[str, dict[int, int]] = {"training": {}, "validation": {}}
+        self.tracking_stopped: set[str] = set()
+        self.notes: list[str] = []
+
+    # -- one file ---------------------------------------------------------------------------------
+
+    def scan(self, source: DatasetSource, split: str) -> FileSummary:
+        summary = FileSummary(split=split, name=source.name)
+        issues = self.issues
+        line = 0
+
+        def issue(kind: str, field: str | None, message: str, severity: Severity | None = None) -> None:
+            issues.add(kind, message, line=line, field=field, split=split, severity=severity)
+
+        try:
+            size = source.size()
+        except Exception as error:  # e.g. S3 AccessDenied: report it rather than crash the pipeline
+            issues.add("source-unreadable", f"could not read {source.name}: {error}", line=None, field=None, split=split)
+            return summary
+        bucket = self.bucket or source.bucket
+        checker = checker_for(self.model, self.fmt, self.limits, bucket=bucket, media_exists=self.media_exists)
+        cpt = self.limits.chars_per_token
+        token_limit = self.token_limit
+        tokens = summary.tokens
+        seen = self.seen[split]
+        training_seen = self.seen["training"] if split == "validation" else None
+        track = self.duplicate_limit > 0
+        convert = self.requested_format == OPENAI_CHAT
+        detect = self.requested_format == "auto" and self.fmt in TARGETS
+        on_converted = self.on_converted
+        progress = self.progress
+        decode = _decode
+        nbytes = 0
+        summary.format = OPENAI_CHAT if convert else self.fmt.value
+
+        try:
+            stream = source.open()
+        except Exception as error:
+            issues.add("source-unreadable", f"could not open {source.name}: {error}", line=None, field=None, split=split)
+            return summary
+        with stream:
+            readline = stream.readline
+            while True:
+                raw = readline(MAX_LINE_BYTES)
+                if not raw:
+                    break
+                line += 1
+                nbytes += len(raw)
+                if progress is not None and not line & _PROGRESS_EVERY:
+                    progress(nbytes)
+                if len(raw) == MAX_LINE_BYTES and raw[-1] != 10:
+                    nbytes += self._skip_rest_of_line(stream)
+                    issue("line-too-long", None, f"the line is longer than {MAX_LINE_BYTES >> 20} MiB; no single record can be this long")
+                    continue
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    issue("invalid-utf8", None, f"byte {error.start + 1} of the line ({raw[error.start:error.start + 1]!r}) is not valid UTF-8; save the file as UTF-8")
+                    continue
+                if line == 1 and text.startswith("\ufeff"):
+                    issue("bom", None, "the file starts with a UTF-8 byte-order mark; Bedrock's reader may not expect it, save without BOM")
+                    text = text[1:]
+                try:
+                    record = decode(text)
+                except ValueError as error:
+                    if not text.strip():
+                        summary.blank_lines += 1
+                        issue("blank-line", None, "empty line; JSONL has one record per line and no blank lines")
+                        continue
+                    where = f" at character {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
+                    msg = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+                    issue("invalid-json", None, f"not valid JSON{where}: {msg}")
+                    continue
+                except RecursionError:
+                    issue("invalid-json", None, "the JSON is nested too deeply to be a training record")
+                    continue
+                if type(record) is not dict:
+                    issue("not-an-object", None, f"each line must be one JSON object {{...}}, this one is {type(record).__name__ if record is not None else 'null'}")
+                    continue
+                summary.records += 1
+                before = issues.error_total
+                if "\\u" in text and self._lone_surrogate(record):
+                    issue("invalid-unicode", None, "the line contains an unpaired \\ud800-\\udfff escape, which is not a character; fix the text encoding")
+                    continue
+                if track:
+                    fingerprint = hash(raw.rstrip(b"\r\n"))
+                    first = seen.get(fingerprint)
+                    if first is not None:
+                        issue("duplicate-record", None, f"identical to line {first}; duplicates weigh those examples more in training")
+                    elif len(seen) < self.duplicate_limit:
+                        seen[fingerprint] = line
+                    elif split not in self.tracking_stopped:
+                        self.tracking_stopped.add(split)
+                        issues.add(
+                            "duplicate-check-limited",
+                            f"duplicate and overlap checks covered the first {self.duplicate_limit:,} records only",
+                            line=line, field=None, split=split,
+                        )
+                    if training_seen is not None:
+                        first = training_seen.get(fingerprint)
+                        if first is not None:
+                            issue("validation-overlaps-training", None, f"identical to training line {first}; validation loss on leaked records is meaningless")
+                if detect:
+                    # The first object decides for the whole file: mixing formats in one file is itself
+                    # an error, which the per-record checks then report line by line.
+                    detect = False
+                    if is_openai_chat(record, self.fmt):
+                        convert = True
+                        summary.format = OPENAI_CHAT
+                if convert:
+                    try:
+                        record, dropped = from_openai_chat(record, self.fmt)
+                    except ConversionError as error:
+                        issue("conversion-failed", error.field or None, error.message)
+                        continue
+                    for field, message in dropped:
+                        issue("conversion-dropped-field", field, message)
+                chars = checker.check(record, issue)
+                estimate = math.ceil(chars / cpt)
+                tokens.add(estimate)
+                if token_limit is not None and estimate > token_limit:
+                    issue("too-many-tokens", None, f"the record is about {estimate:,} tokens (estimated at {cpt:g} characters per token); {self.model.name} accepts at most {token_limit:,}")
+                if issues.error_total == before:
+                    summary.valid_records += 1
+                    if convert and on_converted is not None:
+                        on_converted(split, line, record)
+        summary.lines = line
+        summary.bytes = nbytes if size is None else size
+        if progress is not None:
+            progress(nbytes)
+        self._file_checks(summary, split)
+        return summary
+
+    @staticmethod
+    def _skip_rest_of_line(stream: Any) -> int:
+        skipped = 0
+        while True:
+            chunk = stream.readline(MAX_LINE_BYTES)
+            skipped += len(chunk)
+            if not chunk or chunk.endswith(b"\n"):
+                return skipped
+
+    @staticmethod
+    def _lone_surrogate(record: Any) -> bool:
+        try:
+            json.dumps(record, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+
+    # -- whole-file and whole-dataset checks ------------------------------------------------------
+
+    def _file_checks(self, summary: FileSummary, split: str) -> None:
+        add = self.issues.add
+        if summary.records == 0:
+            add("empty-file", f"{summary.name} contains no records", line=None, field=None, split=split)
+            return
+        bounds = self.limits.records.training if split == "training" else self.limits.records.validation
+        problem = bounds.problem(summary.records)
+        if problem:
+            kind = "too-few-records" if bounds.minimum is not None and summary.records < bounds.minimum else "too-many-records"
+            add(kind, f"the {split} file has {summary.records:,} records; {problem} for {self.model.name} {self.ctype.value}", line=None, field=None, split=split)
+        cap = self.limits.max_training_bytes if split == "training" else self.limits.max_validation_bytes
+        if cap is not None and summary.bytes > cap:
+            add("file-too-large", f"the {split} file is {_size(summary.bytes)}; {self.model.name} accepts at most {_size(cap)}", line=None, field=None, split=split)
+
+    def dataset_checks(self, files: list[FileSummary]) -> None:
+        total = sum(f.records for f in files)
+        problem = self.limits.records.total.problem(total)
+        if problem and all(f.records for f in files):
+            bounds = self.limits.records.total
+            kind = "too-few-records" if bounds.minimum is not None and total < bounds.minimum else "too-many-records"
+            self.issues.add(kind, f"training and validation together have {total:,} records; {problem} for {self.model.name} {self.ctype.value}", line=None, field=None, split="training")
+
+    def limits_summary(self) -> dict[str, Any]:
+        r = self.limits.records
+        return {
+            "training_records": {"min": r.training.minimum, "max": r.training.maximum},
+            "validation_records": {"min": r.validation.minimum, "max": r.validation.maximum},
+            "total_records": {"min": r.total.minimum, "max": r.total.maximum},
+            "record_tokens": self.token_limit,
+            "prompt_tokens": self.limits.tokens.prompt,
+            "completion_tokens": self.limits.tokens.completion,
+            "max_training_bytes": self.limits.max_training_bytes,
+            "max_validation_bytes": self.limits.max_validation_bytes,
+            "chars_per_token": self.limits.chars_per_token,
+            "images": sorted(self.limits.media.image_formats),
+            "videos": sorted(self.limits.media.video_formats),
+            "reserved_strings": list(self.limits.reserved_strings),
+        }
+
+    def collect_notes(self) -> list[str]:
+        notes = [f"token counts are estimates at {self.limits.chars_per_token:g} characters per token, not the model's tokenizer"]
+        if self.token_limit is None and self.token_note:
+            notes.append(self.token_note)
+        elif self.token_note and self.limits.tokens.by_batch_size:
+            notes.append(self.token_note)
+        notes += list(self.limits.notes)
+        if self.limits.media.note:
+            notes.append(self.limits.media.note)
+        if self.media_exists is None and (self.limits.media.images or self.limits.media.videos):
+            notes.append("media objects were not checked for existence (no S3 access for this check)")
+        return notes
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def validate_dataset(
+    source: Any,
+    model: ModelSpec | str,
+    customization_type: CustomizationType | str,
+    *,
+    validation_source: Any = None,
+    hyperparameters: dict[str, Any] | None = None,
+    max_examples_per_kind: int = 20,
+    bucket: str | None = None,
+    s3_client: Any = None,
+    media_exists: Callable[[str], bool] | None = None,
+    source_format: str = "auto",
+    on_converted: Callable[[str, int, dict[str, Any]], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+    duplicate_tracking_limit: int = 200_000,
+) -> ValidationReport:
+    """Validate a training file (and optionally a validation file). See the module docstring.
+
+    Raises CatalogueError only for an unknown model or a customization type the model does not
+    support (caller errors); everything about the data itself goes into the report.
+    """
+    spec = model if isinstance(model, ModelSpec) else resolve_base_model(model)
+    ctype = customization_type if isinstance(customization_type, CustomizationType) else parse_customization_type(customization_type)
+    if source_format not in ("auto", "native", OPENAI_CHAT):
+        raise ValueError(f"source_format must be auto, native or {OPENAI_CHAT}, not {source_format!r}")
+    run = _Validation(
+        spec,
+        ctype,
+        hyperparameters=hyperparameters,
+        max_examples=max_examples_per_kind,
+        bucket=bucket,
+        media_exists=media_exists,
+        source_format=source_format,
+        on_converted=on_converted,
+        progress=progress,
+        duplicate_limit=duplicate_tracking_limit,
+    )
+    if source_format == OPENAI_CHAT and run.fmt not in TARGETS:
+        raise ValueError(f"OpenAI chat records cannot be converted to {run.fmt.value}")
+    files = [run.scan(as_source(source, s3_client), "training")]
+    if validation_source is not None:
+        files.append(run.scan(as_source(validation_source, s3_client), "validation"))
+    run.dataset_checks(files)
+    source_name = OPENAI_CHAT if any(f.format == OPENAI_CHAT for f in files) else run.fmt.value
+    return ValidationReport(
+        model_id=spec.model_id,
+        model_name=spec.name,
+        customization_type=ctype.value,
+        dataset_format=run.fmt.value,
+        source_format=source_name,
+        files=files,
+        errors=run.issues.groups(Severity.ERROR),
+        warnings=run.issues.groups(Severity.WARNING),
+        limits=run.limits_summary(),
+        notes=run.collect_notes(),
+        max_examples_per_kind=max_examples_per_kind,
+    )
