@@ -309,15 +309,12 @@ class Conversation2024:
                 issue("invalid-content-block", bpath, f"a content block must be an object, not {_type_name(block)}")
                 continue
             present = [key for key in ("text", "image", "video") if key in block]
-            if len(present) != 1:
-                if "type" in block:
-                    hint = " (this looks like OpenAI's {\"type\": ...} content parts; Bedrock wants {\"text\": \"...\"})"
-                else:
-                    hint = ""
-                issue("invalid-content-block", bpath, f"a content block must have exactly one of 'text', 'image' or 'video'; found {', '.join(present) or 'none'}{hint}")
+            if len(present) != 1 or len(block) != 1:
+                # A content block is a union in the Converse schema: one key, nothing beside it.
+                hint = " (this looks like OpenAI's {\"type\": ...} content parts; Bedrock wants {\"text\": \"...\"})" if "type" in block else ""
+                issue("invalid-content-block", bpath, f"a content block must be exactly one of {{'text'}}, {{'image'}} or {{'video'}}; found keys {', '.join(sorted(map(str, block))) or 'none'}{hint}")
                 continue
             kind = present[0]
-            _unknown_fields(block, frozenset({kind}), issue, self.strict, prefix=f"{bpath}.")
             if kind == "text":
                 text = block["text"]
                 if type(text) is not str:

@@ -10,6 +10,7 @@ JSON (the validation Lambda writes it to S3) and ``ValidationReport.from_dict`` 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any, Iterable, Mapping
@@ -169,7 +170,7 @@ def _bucket(value: int) -> int:
     if bits <= 4:
         return value
     shift = bits - 4
-    return ((value >> shift) + 1) << shift  # upper bound of the bucket holding ``value``
+    return (value >> shift) << shift  # lower bound of the bucket holding ``value``
 
 
 @dataclass
@@ -191,15 +192,16 @@ class TokenStats:
         self.histogram[b] = self.histogram.get(b, 0) + 1
 
     def percentile(self, q: float) -> int | None:
-        """Upper bound of the bucket holding the q-th percentile (never above the true maximum)."""
-        if not self.records:
+        """The q-th percentile to within one bucket (12.5%): the lower bound of its bucket, or the maximum
+        when it falls in the top bucket, so it never leaves the observed range."""
+        if not self.records or self.minimum is None or self.maximum is None:
             return None
-        rank = max(1, round(q / 100 * self.records))
+        rank = max(1, math.ceil(q / 100 * self.records))
         seen = 0
-        for upper in sorted(self.histogram):
-            seen += self.histogram[upper]
+        for lower in sorted(self.histogram):
+            seen += self.histogram[lower]
             if seen >= rank:
-                return min(upper, self.maximum or upper)
+                return self.maximum if seen == self.records else max(lower, self.minimum)
         return self.maximum
 
     @property

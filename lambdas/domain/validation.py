@@ -83,8 +83,8 @@ class _Validation:
     ):
         self.model = model
         self.ctype = ctype
+        self.limits: DatasetLimits = model.dataset_limits(ctype)  # first: raises for an unsupported type
         self.fmt: DatasetFormat = model.dataset_format(ctype)
-        self.limits: DatasetLimits = model.dataset_limits(ctype)
         self.token_limit, self.token_note = model.record_token_limit(ctype, hyperparameters)
         self.issues = IssueCollector(max_examples)
         self.bucket = bucket
@@ -249,7 +249,8 @@ class _Validation:
     def _file_checks(self, summary: FileSummary, split: str) -> None:
         add = self.issues.add
         if summary.records == 0:
-            add("empty-file", f"{summary.name} contains no records", line=None, field=None, split=split)
+            if summary.lines == summary.blank_lines:  # otherwise the per-line errors already say why
+                add("empty-file", f"{summary.name} contains no records", line=None, field=None, split=split)
             return
         bounds = self.limits.records.training if split == "training" else self.limits.records.validation
         problem = bounds.problem(summary.records)
