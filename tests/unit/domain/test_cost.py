@@ -1,0 +1,74 @@
+from decimal import Decimal
+
+import pytest
+
+from lambdas.domain.catalogue import PriceInputs
+from lambdas.domain.cost import CostEstimate, estimate_cost
+from lambdas.domain.profiles import Commitment, Throughput
+from lambdas.domain.validation import validate_dataset
+from tests.unit.domain.helpers import COHERE, NOVA_MICRO, TITAN_EXPRESS, jsonl
+
+PRICES = PriceInputs(
+    training_per_1k_tokens=Decimal("0.008"),
+    storage_per_month=Decimal("1.95"),
+    throughput_per_unit_hour={"none": Decimal("20.50"), "OneMonth": Decimal("18.40"), "SixMonths": Decimal("14.80")},
+    as_of="2099-01",
+    source="test sheet",
+)
+
+
+def test_against_hand_computed_numbers():
+    # 2,500,000 tokens x 3 epochs = 7,500,000 billable; 7,500 x $0.008 = $60.00
+    # storage 2 months x $1.95 = $3.90; throughput 2 MU x $18.40 x 730 h = $26,864.00
+    e = estimate_cost(2_500_000, TITAN_EXPRESS, {"epochCount": "3"}, Throughput(model_units=2, commitment=Commitment.ONE_MONTH), 30_000, prices=PRICES, storage_months=2)
+    amounts = {line.item: line.amount for line in e.lines}
+    assert e.billable_tokens == 7_500_000 and e.epochs == 3
+    assert amounts == {"training": Decimal("60.000"), "model storage": Decimal("3.90"), "provisioned throughput": Decimal("26864.00")}
+    assert e.total == Decimal("26927.90") and e.complete and e.within_budget is True
+    assert e.throughput_per_hour == Decimal("36.80")
+    assert "7,500 tokens" not in e.lines[0].basis and "7,500,000 tokens / 1,000 x $0.008" in e.lines[0].basis
+    assert any("not current AWS prices" in a for a in e.assumptions)
+
+
+def test_no_commitment_hours_and_budget():
+    e = estimate_cost(1_000_000, COHERE, {"epochCount": 3}, Throughput(model_units=2), 500, throughput_hours=10)
+    # recorded Cohere Command figures: $0.004 / 1k tokens, $1.95 storage, $49.50 per MU-hour without commitment
+    assert e.to_dict()["lines"] == [
+        {"item": "training", "amount_usd": "12.00", "basis": "3,000,000 tokens / 1,000 x $0.004 per 1,000 tokens"},
+        {"item": "model storage", "amount_usd": "1.95", "basis": "1 month(s) x $1.95 per custom model per month"},
+        {"item": "provisioned throughput", "amount_usd": "990.00", "basis": "2 model unit(s) x $49.50 per unit-hour (none) x 10 h"},
+    ]
+    assert e.to_dict()["total_usd"] == "1003.95" and e.within_budget is False
+    without_hours = estimate_cost(1_000_000, COHERE, {"epochCount": 3}, Throughput(model_units=2), 500)
+    assert [line.item for line in without_hours.lines] == ["training", "model storage"] and without_hours.within_budget is True
+    assert any("billed per hour until deleted" in a for a in without_hours.assumptions)
+
+
+def test_default_epochs_and_tokens_from_a_report():
+    report = validate_dataset(jsonl(*[{"prompt": "x" * 600, "completion": "y" * 600}] * 1), TITAN_EXPRESS, "FINE_TUNING")
+    e = estimate_cost(report, TITAN_EXPRESS, prices=PRICES)
+    assert (e.training_tokens, e.epochs, e.billable_tokens) == (200, 5, 1000)
+    assert e.lines[0].amount == Decimal("0.008")
+    assert any("default of 5" in a for a in e.assumptions)
+
+
+def test_unknown_prices_are_unknown_not_zero():
+    e = estimate_cost(1000, NOVA_MICRO, None, Throughput(commitment=Commitment.SIX_MONTHS), 10)
+    assert not e.complete and all(line.amount is None for line in e.lines)
+    assert e.within_budget is None
+    assert any("no price figures are recorded" in a for a in e.assumptions)
+    e = estimate_cost(10**9, NOVA_MICRO, None, None, 10, prices={"training_per_1k_tokens": "0.001"})
+    assert not e.complete and e.within_budget is False  # the known part alone exceeds the cap
+
+
+def test_distillation_and_on_demand_notes_and_round_trip():
+    e = estimate_cost(1000, NOVA_MICRO, {"epochCount": 1}, Throughput(), None, customization_type="DISTILLATION", prices=PRICES)
+    assert any("teacher" in a for a in e.assumptions) and any("on demand" in a for a in e.assumptions)
+    assert CostEstimate.from_dict(e.to_dict()).to_dict() == e.to_dict()
+
+
+def test_bad_inputs():
+    with pytest.raises(TypeError):
+        estimate_cost(-1, NOVA_MICRO)
+    with pytest.raises(ValueError):
+        estimate_cost(1, NOVA_MICRO, throughput=type("T", (), {"model_units": 1, "commitment": "Forever"})())
