@@ -126,14 +126,16 @@ def _render(report: ValidationReport, out: Console, err: Console) -> None:
     out.print(f"{verdict}  {escape(report.model_name)} ({report.model_id}), {report.customization_type}, format {report.dataset_format}")
     if report.source_format == OPENAI_CHAT:
         out.print(f"  input recognised as OpenAI chat and converted to {report.dataset_format}")
+    for f in report.files:
+        out.print(f"  {f.split}: {escape(f.name)}", soft_wrap=True)
     stats = Table(box=None, pad_edge=False)
     for column in ("file", "lines", "records", "valid", "est. tokens", "p50", "p90", "max"):
         stats.add_column(column, justify="left" if column == "file" else "right")
     for f in report.files:
         t = f.tokens
-        stats.add_row(f"{f.split}: {escape(f.name)}", f"{f.lines:,}", f"{f.records:,}", f"{f.valid_records:,}", f"{t.total:,}", *(str(v) if v is not None else "-" for v in (t.percentile(50), t.percentile(90), t.maximum)))
+        stats.add_row(f.split, f"{f.lines:,}", f"{f.records:,}", f"{f.valid_records:,}", f"{t.total:,}", *(str(v) if v is not None else "-" for v in (t.percentile(50), t.percentile(90), t.maximum)))
     out.print(stats)
-    for title, groups, style in (("errors", report.errors, "red"), ("warnings", report.warnings, "yellow")):
+    for title, groups, style in (("error(s)", report.errors, "red"), ("warning(s)", report.warnings, "yellow")):
         if not groups:
             continue
         out.print(f"\n[bold {style}]{sum(g.count for g in groups):,} {title}[/]")

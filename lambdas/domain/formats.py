@@ -101,7 +101,7 @@ class PromptCompletion:
                     _missing(record, name, DatasetFormat.PROMPT_COMPLETION, issue)
                 else:
                     chars += _text(value, name, issue, ())
-            if len(record) > 2 or any(k not in self._ALLOWED for k in record):
+            if ("prompt" in record or "completion" in record) and any(k not in self._ALLOWED for k in record):
                 _unknown_fields(record, self._ALLOWED, issue)
         if self.prompt_chars is not None and type(prompt) is str and len(prompt) > self.prompt_chars:
             est = round(len(prompt) / self.limits.chars_per_token)
@@ -123,9 +123,8 @@ class ContinuedPreTraining:
             return len(value)
         if "input" not in record:
             _missing(record, "input", DatasetFormat.CONTINUED_PRE_TRAINING, issue)
-            chars = 0
-        else:
-            chars = _text(value, "input", issue, ())
+            return 0
+        chars = _text(value, "input", issue, ())
         _unknown_fields(record, self._ALLOWED, issue)
         return chars
 
@@ -160,6 +159,9 @@ class ClaudeMessages:
     _MESSAGE = frozenset({"role", "content"})
 
     def check(self, record: dict[str, Any], issue: Issue) -> int:
+        if "messages" not in record:
+            _missing(record, "messages", DatasetFormat.CLAUDE_MESSAGES, issue)
+            return 0
         chars = 0
         _unknown_fields(record, self._ALLOWED, issue)
         if "system" in record:
@@ -168,10 +170,7 @@ class ClaudeMessages:
                 issue("wrong-type", "system", f"'system' must be a string for Claude 3 Haiku, not {_type_name(system)}")
             else:
                 chars += len(system)
-        messages = record.get("messages")
-        if "messages" not in record:
-            _missing(record, "messages", DatasetFormat.CLAUDE_MESSAGES, issue)
-            return chars
+        messages = record["messages"]
         if type(messages) is not list:
             issue("wrong-type", "messages", f"'messages' must be a list, not {_type_name(messages)}")
             return chars
@@ -222,6 +221,10 @@ class Conversation2024:
         self.strict = Severity.ERROR if distillation else None  # AWS's distillation validator allows no other keys
 
     def check(self, record: dict[str, Any], issue: Issue) -> int:
+        if "messages" not in record:
+            # Most likely a record in another format: say that once instead of listing every foreign key.
+            _missing(record, "messages", DatasetFormat.CONVERSATION_2024, issue)
+            return 0
         chars = 0
         _unknown_fields(record, self._ALLOWED, issue, self.strict)
         version = record.get("schemaVersion")
@@ -234,9 +237,6 @@ class Conversation2024:
             issue("schema-version", "schemaVersion", f"schemaVersion is {version!r}; it must be {SCHEMA_VERSION!r}")
         if "system" in record:
             chars += self._system(record["system"], issue)
-        if "messages" not in record:
-            _missing(record, "messages", DatasetFormat.CONVERSATION_2024, issue)
-            return chars
         messages = record["messages"]
         if type(messages) is not list:
             issue("wrong-type", "messages", f"'messages' must be a list, not {_type_name(messages)}")
@@ -337,8 +337,8 @@ class Conversation2024:
         media[kind] += 1
         allowed = self.media.image_formats if kind == "image" else self.media.video_formats
         if self.distillation or not allowed:
-            what = "distillation prompts" if self.distillation else self.model.name
-            issue("media-not-supported", path, f"{what} take no {kind}s; remove the {kind} or choose a model that accepts them")
+            what = "distillation prompts take" if self.distillation else f"{self.model.name} takes"
+            issue("media-not-supported", path, f"{what} no {kind}s; remove the {kind} or choose a model that accepts them")
             return
         if role == "assistant":
             issue("media-in-assistant-turn", path, f"{kind}s are only allowed in user turns")

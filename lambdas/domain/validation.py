@@ -163,7 +163,7 @@ class _Validation:
                         summary.blank_lines += 1
                         issue("blank-line", None, "empty line; JSONL has one record per line and no blank lines")
                         continue
-                    where = f" at character {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
+                    where = f" at character {error.pos + 1}" if isinstance(error, json.JSONDecodeError) else ""
                     msg = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
                     issue("invalid-json", None, f"not valid JSON{where}: {msg}")
                     continue
