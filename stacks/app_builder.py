@@ -8,6 +8,7 @@ from aws_cdk import aws_iam as iam
 from stacks.config import StageConfig
 from stacks.foundation_stack import FoundationStack
 from stacks.nag import add_security_gates
+from stacks.pipeline_stack import PipelineStack
 
 
 def build_app(stages: list[StageConfig], *, context: dict, outdir: str | None = None, nag: bool = True) -> App:
@@ -15,7 +16,8 @@ def build_app(stages: list[StageConfig], *, context: dict, outdir: str | None = 
     for stage in stages:
         env = Environment(account=stage.account, region=stage.region)
         foundation = FoundationStack(app, f"{stage.stack_prefix}-Foundation", stage=stage, env=env, description=f"tuneforge {stage.name}: key, buckets, tables, isolated network, Bedrock service role")
-        for stack in (foundation,):
+        pipeline = PipelineStack(app, f"{stage.stack_prefix}-Pipeline", stage=stage, foundation=foundation, env=env, description=f"tuneforge {stage.name}: retraining pipeline, triggers, notifications, alarms")
+        for stack in (foundation, pipeline):
             Tags.of(stack).add("app", "tuneforge")
             Tags.of(stack).add("stage", stage.name)
             if stage.permissions_boundary_arn:

@@ -6,7 +6,7 @@ compensating control; tests/security/test_acknowledgements.py fails on any that 
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, App, Validations
+from aws_cdk import Acknowledgment, App, Aws, Stack, Validations
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, ServerlessChecks
 from constructs import IConstruct
 
@@ -20,6 +20,12 @@ def add_security_gates(app: App) -> None:
 def acknowledge(resource: IConstruct, reason: str, *rule_ids: str) -> None:
     """Acknowledge nag findings on exactly this resource (never a stack or the app)."""
     Validations.of(resource).acknowledge(*(Acknowledgment(id=rule_id, reason=reason) for rule_id in rule_ids))
+
+
+def acknowledge_wildcard(resource: IConstruct, reason: str, resource_arn: str) -> None:
+    """Acknowledge AwsSolutions-IAM5 for one wildcard resource ARN on exactly this policy."""
+    rendered = resource_arn.replace(Stack.of(resource).partition, "<AWS::Partition>").replace(Aws.PARTITION, "<AWS::Partition>")
+    acknowledge(resource, reason, f"AwsSolutions-IAM5[Resource::{rendered}]")
 
 
 def checkov_skip(resource: IConstruct, check_id: str, comment: str) -> None:

@@ -43,12 +43,12 @@ class Storage(Construct):
                 conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"}},
             )
         )
-        # Alarms publish to the encrypted topic and EventBridge writes failed deliveries to the encrypted
-        # dead-letter queue; both services use the key only on behalf of this account.
+        # Alarms publish to the encrypted topic, and EventBridge and SNS write failed deliveries to the
+        # encrypted dead-letter queue; these services use the key only on behalf of this account.
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AlarmAndEventDeliveryForThisAccount",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com"), iam.ServicePrincipal("events.amazonaws.com")],
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com"), iam.ServicePrincipal("events.amazonaws.com"), iam.ServicePrincipal("sns.amazonaws.com")],
                 actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=["*"],
                 conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
@@ -83,8 +83,11 @@ class Storage(Construct):
         self._acknowledge_replication(self.access_logs_bucket)
         checkov_skip(self.access_logs_bucket, "CKV_AWS_18", "Server access log destination; logging it into itself would loop and CloudTrail records its management events.")
 
-        self.data_bucket = self._bucket("Data", stage, access_log_prefix="data/", event_bridge=True)
-        self.artifacts_bucket = self._bucket("Artifacts", stage, access_log_prefix="artifacts/", event_bridge=False)
+        # Named buckets: policies in other stacks and the reviewers' report can name them literally.
+        self.data_bucket_name = f"tuneforge-{stage.name}-data-{stage.account}-{stage.region}"
+        self.artifacts_bucket_name = f"tuneforge-{stage.name}-artifacts-{stage.account}-{stage.region}"
+        self.data_bucket = self._bucket("Data", stage, name=self.data_bucket_name, access_log_prefix="data/", event_bridge=True)
+        self.artifacts_bucket = self._bucket("Artifacts", stage, name=self.artifacts_bucket_name, access_log_prefix="artifacts/", event_bridge=False)
 
         table_props = dict(
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -121,10 +124,11 @@ class Storage(Construct):
                 "HIPAA.Security-DynamoDBInBackupPlan",
             )
 
-    def _bucket(self, construct_id: str, stage: StageConfig, *, access_log_prefix: str, event_bridge: bool) -> s3.Bucket:
+    def _bucket(self, construct_id: str, stage: StageConfig, *, name: str, access_log_prefix: str, event_bridge: bool) -> s3.Bucket:
         bucket = s3.Bucket(
             self,
             construct_id,
+            bucket_name=name,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
             bucket_key_enabled=True,
@@ -145,6 +149,9 @@ class Storage(Construct):
             bucket.node.default_child.add_property_override("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
         self._acknowledge_replication(bucket)
         return bucket
+
+    def object_arn(self, bucket_name: str, pattern: str) -> str:
+        return f"arn:{Stack.of(self).partition}:s3:::{bucket_name}/{pattern}"
 
     def _acknowledge_replication(self, bucket: s3.Bucket) -> None:
         acknowledge(

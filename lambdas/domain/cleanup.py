@@ -1,0 +1,64 @@
+"""Leave nothing billable behind: stop the run's job if it still trains, delete its endpoints.
+
+Idempotent: a second cleanup finds everything already stopped or gone and fails on nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from lambdas.domain.registry import RunRegistry
+from lambdas.domain.runs import utc_now
+
+ENDPOINT_DELETERS = {
+    "provisioned-throughput": lambda bedrock, arn: bedrock.delete_provisioned_model_throughput(provisionedModelId=arn),
+    "custom-model-deployment": lambda bedrock, arn: bedrock.delete_custom_model_deployment(customModelDeploymentIdentifier=arn),
+}
+
+
+class CleanupResult(BaseModel):
+    run_id: str
+    stopped_job: str | None = None
+    deleted_endpoints: list[str] = []
+    already_gone: list[str] = []
+    kept_endpoints: list[str] = []
+
+
+def cleanup_run(registry: RunRegistry, bedrock: Any, run_id: str) -> CleanupResult:
+    item = registry.get(run_id) or {}
+    result = CleanupResult(run_id=run_id)
+    job_arn = item.get("job_arn")
+    if job_arn:
+        try:
+            status = bedrock.get_model_customization_job(jobIdentifier=job_arn)["status"]
+        except bedrock.exceptions.ResourceNotFoundException:
+            status = "missing"
+        if status == "InProgress":
+            try:
+                bedrock.stop_model_customization_job(jobIdentifier=job_arn)
+                result.stopped_job = job_arn
+            except bedrock.exceptions.ValidationException:
+                pass  # it ended between the read and the stop
+    endpoints = item.get("endpoints", [])
+    for endpoint in endpoints:
+        # Endpoints are recorded by name before they are requested; Bedrock deletes by name or ARN.
+        arn = endpoint.get("arn") or endpoint.get("name")
+        if not arn:
+            continue
+        if endpoint.get("promoted"):
+            result.kept_endpoints.append(arn)
+            continue
+        if endpoint.get("deleted_at"):
+            result.already_gone.append(arn)
+            continue
+        try:
+            ENDPOINT_DELETERS[endpoint["kind"]](bedrock, arn)
+            result.deleted_endpoints.append(arn)
+        except bedrock.exceptions.ResourceNotFoundException:
+            result.already_gone.append(arn)
+        endpoint["deleted_at"] = utc_now()
+    if endpoints:
+        registry.update(run_id, endpoints=endpoints)
+    return result

@@ -1,0 +1,92 @@
+"""The Validate and Estimate steps of a run, over the validation engine and the cost model."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel
+
+from lambdas.domain.cost import estimate_cost
+from lambdas.domain.runs import RunInput
+from lambdas.domain.sources import s3_object
+from lambdas.domain.validation import validate_dataset
+
+REPORTS_PREFIX = "reports/"
+SUMMARY_EXAMPLES = 5
+
+
+class ValidationOutcome(BaseModel):
+    valid: bool
+    report_uri: str
+    error_count: int
+    warning_count: int
+    training_records: int
+    training_tokens: int
+    summary: list[str]  # the first few problems, already phrased for the data owner
+
+
+class EstimateOutcome(BaseModel):
+    within_budget: bool
+    budget_verified: bool  # False when a price figure is unknown, so the total is a lower bound
+    total_usd: str
+    budget_cap_usd: str
+    summary: str
+    estimate: dict[str, Any]
+
+
+def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str) -> ValidationOutcome:
+    dataset = run.dataset
+    training = s3_object(s3, dataset.training.uri, dataset.training.version_id)
+    validation = s3_object(s3, dataset.validation.uri, dataset.validation.version_id) if dataset.validation else None
+    report = validate_dataset(
+        training,
+        run.profile.model,
+        run.profile.customization_type,
+        validation_source=validation,
+        hyperparameters=run.profile.hyperparameters,
+        bucket=dataset.training.bucket,
+        s3_client=s3,
+        media_exists=lambda uri: _exists(s3, uri),
+    )
+    key = f"{REPORTS_PREFIX}{run.profile.name}/{run.run_id}/validation.json"
+    s3.put_object(Bucket=artifacts_bucket, Key=key, Body=report.to_json(indent=2).encode(), ContentType="application/json")
+    summary = [str(issue) for issue in report.issues()[:SUMMARY_EXAMPLES]]
+    return ValidationOutcome(
+        valid=report.valid,
+        report_uri=f"s3://{artifacts_bucket}/{key}",
+        error_count=report.error_count,
+        warning_count=report.warning_count,
+        training_records=report.training.records,
+        training_tokens=report.training.tokens.total,
+        summary=summary,
+    )
+
+
+def _exists(s3: Any, uri: str) -> bool:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except s3.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True
+
+
+def estimate_run(run: RunInput, validation: ValidationOutcome) -> EstimateOutcome:
+    profile = run.profile
+    estimate = estimate_cost(
+        validation.training_tokens,
+        profile.model,
+        profile.hyperparameters,
+        profile.throughput,
+        profile.budget_cap_usd,
+        customization_type=profile.customization_type.value,
+    )
+    data = estimate.to_dict()
+    # An unknown price cannot prove the run is over budget; it runs, and the notification says so.
+    within = estimate.within_budget is not False
+    verdict = "within" if estimate.within_budget else ("OVER" if estimate.within_budget is False else "not verifiable against")
+    summary = f"estimated {data['total_usd']} USD{'' if estimate.complete else ' (lower bound: some prices unknown)'}; {verdict} the budget cap of {data['budget_cap_usd']} USD"
+    return EstimateOutcome(within_budget=within, budget_verified=estimate.within_budget is not None, total_usd=data["total_usd"], budget_cap_usd=data["budget_cap_usd"], summary=summary, estimate=json.loads(json.dumps(data)))

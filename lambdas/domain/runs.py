@@ -1,0 +1,178 @@
+"""A run: one dataset object version going through the pipeline once.
+
+Names, tokens and the registry record live here, as pure functions and typed models, so the trigger,
+every step and the CLI derive the same identifiers from the same inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import PurePosixPath
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lambdas.domain.profiles import TuningProfile
+
+INCOMING_PREFIX = "incoming/"
+MANIFEST_NAME = "manifest.json"
+DATASET_SUFFIXES = (".jsonl",)
+
+
+class RunStatus(str, Enum):
+    STARTED = "STARTED"
+    VALIDATING = "VALIDATING"
+    REJECTED = "REJECTED"
+    TRAINING = "TRAINING"
+    EVALUATING = "EVALUATING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class S3ObjectRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+class Dataset(BaseModel):
+    """What a run trains on: the uploaded object that triggered it, and the files it names."""
+
+    model_config = ConfigDict(frozen=True)
+
+    trigger: S3ObjectRef
+    training: S3ObjectRef
+    validation: S3ObjectRef | None = None
+
+
+class Infrastructure(BaseModel):
+    """Deployed resource names a step needs; handlers build it from their environment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    artifacts_bucket: str
+    bedrock_role_arn: str
+    subnet_ids: list[str]
+    security_group_ids: list[str]
+    kms_key_arn: str
+
+
+class RunInput(BaseModel):
+    """The execution input: everything a step needs to know about the run, fixed when it starts."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    profile: TuningProfile
+    dataset: Dataset
+    started_at: str
+
+
+class UploadKind(str, Enum):
+    SINGLE_FILE = "single-file"
+    MANIFEST = "manifest"
+    IGNORED = "ignored"
+
+
+class UploadClassification(BaseModel):
+    kind: UploadKind
+    profile: str | None = None
+    reason: str = ""
+
+
+def classify_upload(key: str) -> UploadClassification:
+    """Decide what an uploaded key means.
+
+    - ``incoming/<profile>/<name>.jsonl``: a single-file dataset, the run starts now.
+    - ``incoming/<profile>/<dataset>/manifest.json``: a multi-file dataset whose files were uploaded
+      first; the manifest names them and is uploaded last, so the run starts only when all are there.
+    - anything else (the files inside a manifest folder, media, other prefixes): starts nothing.
+    """
+    if not key.startswith(INCOMING_PREFIX):
+        return UploadClassification(kind=UploadKind.IGNORED, reason=f"outside {INCOMING_PREFIX}")
+    parts = PurePosixPath(key).parts
+    if len(parts) == 3 and parts[2].endswith(DATASET_SUFFIXES):
+        return UploadClassification(kind=UploadKind.SINGLE_FILE, profile=parts[1])
+    if len(parts) == 4 and parts[3] == MANIFEST_NAME:
+        return UploadClassification(kind=UploadKind.MANIFEST, profile=parts[1])
+    if len(parts) >= 4:
+        return UploadClassification(kind=UploadKind.IGNORED, profile=parts[1], reason=f"part of a multi-file dataset; the run starts when its {MANIFEST_NAME} arrives")
+    return UploadClassification(kind=UploadKind.IGNORED, profile=parts[1] if len(parts) > 1 else None, reason="not a .jsonl dataset or a manifest")
+
+
+class Manifest(BaseModel):
+    """``manifest.json`` of a multi-file dataset; paths are relative to the manifest's folder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    training: str = Field(min_length=1)
+    validation: str | None = None
+
+    def dataset(self, manifest: S3ObjectRef) -> Dataset:
+        folder = PurePosixPath(manifest.key).parent
+
+        def resolve(relative: str) -> S3ObjectRef:
+            path = PurePosixPath(relative)
+            if path.is_absolute() or ".." in path.parts:
+                raise ValueError(f"manifest path {relative!r} must stay inside {folder}/")
+            return S3ObjectRef(bucket=manifest.bucket, key=str(folder / path))
+
+        return Dataset(trigger=manifest, training=resolve(self.training), validation=resolve(self.validation) if self.validation else None)
+
+
+def run_id_for(profile: str, obj: S3ObjectRef) -> str:
+    """One run per object version: the same version always maps to the same id (and execution name).
+
+    Step Functions execution names allow 80 characters of ``[A-Za-z0-9-_]``; the profile keeps it readable.
+    """
+    digest = hashlib.sha256(f"{obj.bucket}\0{obj.key}\0{obj.version_id or 'null'}".encode()).hexdigest()[:24]
+    return f"{profile}-{digest}"[:80]
+
+
+def job_name_for(run_id: str) -> str:
+    """Bedrock job names: 1-63 characters, ``[a-zA-Z0-9](-*[a-zA-Z0-9\\+\\-\\.])*``; unique per run."""
+    return _bedrock_name(f"tf-{run_id}", allowed=r"[^a-zA-Z0-9\-]")
+
+
+def custom_model_name_for(run_id: str) -> str:
+    """Custom model names: 1-63 characters of ``([0-9a-zA-Z][_-]?)`` (no two separators in a row)."""
+    return _bedrock_name(f"tf-{run_id}", allowed=r"[^a-zA-Z0-9\-_]")
+
+
+def _bedrock_name(raw: str, *, allowed: str) -> str:
+    cleaned = re.sub(r"[-_]{2,}", "-", re.sub(allowed, "-", raw)).strip("-_")
+    if len(cleaned) > 63:
+        # Keep the run's unique hash suffix when the profile name makes it too long.
+        cleaned = f"{cleaned[:30].rstrip('-_')}-{cleaned[-32:].lstrip('-_')}"
+    return cleaned
+
+
+def client_request_token_for(run_id: str, operation: str) -> str:
+    """Bedrock ignores a repeated request with the same token, so a retried step never starts twice."""
+    return hashlib.sha256(f"{operation}\0{run_id}".encode()).hexdigest()[:64]
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def lineage_tags(run: RunInput, execution_arn: str | None = None) -> list[dict[str, str]]:
+    """Job and model tags that let anyone trace a model back to the exact data and run that made it."""
+    tags = {
+        "tuneforge:profile": run.profile.name,
+        "tuneforge:run-id": run.run_id,
+        "tuneforge:dataset-uri": run.dataset.training.uri,
+        "tuneforge:dataset-version": run.dataset.trigger.version_id or "unversioned",
+    }
+    if execution_arn:
+        tags["tuneforge:execution"] = execution_arn.rsplit(":", 1)[-1]
+    # Tag values: up to 256 characters of letters, digits, spaces and _.:/=+-@
+    return [{"key": key, "value": re.sub(r"[^\w.:/=+\-@ ]", "_", value)[:256]} for key, value in tags.items()]

@@ -1,0 +1,69 @@
+"""From an uploaded object to exactly one execution of the pipeline."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from pydantic import ValidationError
+
+from lambdas.domain.profiles import TuningProfile
+from lambdas.domain.registry import RunRegistry
+from lambdas.domain.runs import Dataset, Manifest, RunInput, S3ObjectRef, UploadKind, classify_upload, run_id_for, utc_now
+
+
+@dataclass(frozen=True)
+class TriggerOutcome:
+    started: bool
+    reason: str
+    run_id: str | None = None
+    execution_arn: str | None = None
+    duplicate: bool = False
+
+
+def start_run_for_upload(
+    obj: S3ObjectRef,
+    *,
+    load_profile: Callable[[str], TuningProfile | None],
+    read_object: Callable[[S3ObjectRef], bytes],
+    registry: RunRegistry,
+    stepfunctions: Any,
+    state_machine_arn: str,
+) -> TriggerOutcome:
+    """Start the pipeline for ``obj`` once per object version, however often its event arrives."""
+    upload = classify_upload(obj.key)
+    if upload.kind is UploadKind.IGNORED:
+        return TriggerOutcome(False, f"ignored {obj.key}: {upload.reason}")
+    profile = load_profile(upload.profile or "")
+    if profile is None:
+        return TriggerOutcome(False, f"ignored {obj.key}: no profile named {upload.profile!r} is configured")
+
+    if upload.kind is UploadKind.MANIFEST:
+        try:
+            dataset = Manifest.model_validate_json(read_object(obj)).dataset(obj)
+        except (ValidationError, ValueError) as bad_manifest:
+            return TriggerOutcome(False, f"ignored {obj.key}: invalid manifest: {_one_line(bad_manifest)}")
+    else:
+        dataset = Dataset(trigger=obj, training=obj)
+
+    run = RunInput(run_id=run_id_for(profile.name, obj), profile=profile, dataset=dataset, started_at=utc_now())
+    execution_arn = f"{state_machine_arn.replace(':stateMachine:', ':execution:')}:{run.run_id}"
+    registry.record_start(run, execution_arn=execution_arn, epoch_seconds=int(time.time()))
+    try:
+        response = stepfunctions.start_execution(stateMachineArn=state_machine_arn, name=run.run_id, input=run.model_dump_json())
+    except stepfunctions.exceptions.ExecutionAlreadyExists:
+        return TriggerOutcome(False, f"duplicate event for {obj.uri} version {obj.version_id}: run {run.run_id} already exists", run.run_id, execution_arn, duplicate=True)
+    return TriggerOutcome(True, f"started run {run.run_id} for {obj.uri}", run.run_id, response["executionArn"])
+
+
+def _one_line(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        first = error.errors(include_url=False)[0]
+        return f"{'.'.join(map(str, first['loc'])) or 'manifest'}: {first['msg']}"
+    return str(error).splitlines()[0]
+
+
+def parse_profile_parameter(value: str) -> TuningProfile:
+    return TuningProfile.model_validate(json.loads(value))

@@ -1,0 +1,49 @@
+"""What every handler shares: AWS clients with retries, and deployed resource names from the environment.
+
+Clients are created on first use, not at import, so importing a handler never touches AWS.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from lambdas.domain.registry import RunRegistry
+from lambdas.domain.runs import Infrastructure
+
+# Throttling inside one call is absorbed here; longer waits (quota for concurrent jobs) are the state
+# machine's Retry, so a handler never sleeps for minutes while billed.
+_RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
+
+
+@cache
+def client(service: str) -> Any:
+    return boto3.client(service, config=_RETRIES)
+
+
+@cache
+def registry() -> RunRegistry:
+    return RunRegistry(boto3.resource("dynamodb", config=_RETRIES).Table(os.environ["RUNS_TABLE"]))
+
+
+@cache
+def champions_table() -> Any:
+    return boto3.resource("dynamodb", config=_RETRIES).Table(os.environ["CHAMPIONS_TABLE"])
+
+
+def infrastructure() -> Infrastructure:
+    return Infrastructure(
+        artifacts_bucket=os.environ["ARTIFACTS_BUCKET"],
+        bedrock_role_arn=os.environ["BEDROCK_ROLE_ARN"],
+        subnet_ids=os.environ["SUBNET_IDS"].split(","),
+        security_group_ids=os.environ["JOB_SECURITY_GROUP_IDS"].split(","),
+        kms_key_arn=os.environ["KMS_KEY_ARN"],
+    )
+
+
+def env(name: str) -> str:
+    return os.environ[name]

@@ -1,0 +1,34 @@
+"""Estimate: what the run will cost, against the profile's budget cap, before anything is started."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from lambdas.domain.dataset_check import ValidationOutcome, estimate_run
+from lambdas.domain.runs import RunInput, RunStatus
+from lambdas.handlers._aws import registry
+
+logger = Logger()
+tracer = Tracer()
+
+
+class EstimateEvent(BaseModel):
+    run: RunInput
+    validation: ValidationOutcome
+    execution_arn: str | None = None
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=EstimateEvent)
+def handler(event: EstimateEvent, context: LambdaContext) -> dict:
+    outcome = estimate_run(event.run, event.validation)
+    fields = {"estimate": outcome.estimate, "estimate_summary": outcome.summary}
+    if not outcome.within_budget:
+        fields["status"] = RunStatus.REJECTED
+    registry().update(event.run.run_id, **fields)
+    logger.info(outcome.summary, extra={"run_id": event.run.run_id})
+    return outcome.model_dump()

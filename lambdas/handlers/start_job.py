@@ -1,0 +1,37 @@
+"""StartCustomization: CreateModelCustomizationJob for the run, idempotent by clientRequestToken."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from lambdas.domain.customization import start_customization_job
+from lambdas.domain.registry import from_dynamodb
+from lambdas.domain.runs import RunInput, RunStatus
+from lambdas.handlers._aws import champions_table, client, infrastructure, registry
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+class StartJobEvent(BaseModel):
+    run: RunInput
+    execution_arn: str | None = None
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=StartJobEvent)
+def handler(event: StartJobEvent, context: LambdaContext) -> dict:
+    run = event.run
+    champion = from_dynamodb(champions_table().get_item(Key={"profile": run.profile.name}).get("Item") or {})
+    job = start_customization_job(client("bedrock"), run, infrastructure(), champion_model_arn=champion.get("custom_model_arn"), execution_arn=event.execution_arn)
+    registry().update(run.run_id, status=RunStatus.TRAINING, job_arn=job.job_arn, job_name=job.job_name, custom_model_name=job.custom_model_name, base_model_identifier=job.base_model_identifier)
+    logger.info("customization job started", extra={"run_id": run.run_id, "job_arn": job.job_arn, "base_model": job.base_model_identifier})
+    metrics.add_metric(name="JobsStarted", unit=MetricUnit.Count, value=1)
+    return job.model_dump()

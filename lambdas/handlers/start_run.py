@@ -1,0 +1,52 @@
+"""S3 Object Created (via EventBridge) -> exactly one pipeline execution per dataset object version."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambdas.domain.profiles import TuningProfile
+from lambdas.domain.runs import S3ObjectRef
+from lambdas.domain.trigger import parse_profile_parameter, start_run_for_upload
+from lambdas.handlers._aws import client, env, registry
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+def load_profile(name: str) -> TuningProfile | None:
+    ssm = client("ssm")
+    try:
+        value = ssm.get_parameter(Name=f"{env('PROFILE_PARAMETER_PREFIX')}/{name}")["Parameter"]["Value"]
+    except ssm.exceptions.ParameterNotFound:
+        return None
+    return parse_profile_parameter(value)
+
+
+def read_object(obj: S3ObjectRef) -> bytes:
+    extra = {"VersionId": obj.version_id} if obj.version_id else {}
+    return client("s3").get_object(Bucket=obj.bucket, Key=obj.key, **extra)["Body"].read(1 << 20)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=S3EventNotificationEventBridgeModel)
+def handler(event: S3EventNotificationEventBridgeModel, context: LambdaContext) -> dict:
+    detail = event.detail
+    obj = S3ObjectRef(bucket=detail.bucket.name, key=detail.object.key, version_id=detail.object.version_id)
+    outcome = start_run_for_upload(
+        obj,
+        load_profile=load_profile,
+        read_object=read_object,
+        registry=registry(),
+        stepfunctions=client("stepfunctions"),
+        state_machine_arn=env("STATE_MACHINE_ARN"),
+    )
+    logger.info(outcome.reason, extra={"run_id": outcome.run_id, "key": obj.key, "version_id": obj.version_id, "started": outcome.started})
+    metrics.add_metric(name="RunsStarted" if outcome.started else "UploadsIgnored", unit=MetricUnit.Count, value=1)
+    return {"started": outcome.started, "duplicate": outcome.duplicate, "run_id": outcome.run_id, "reason": outcome.reason}

@@ -1,0 +1,43 @@
+"""Validate: run the validation engine on the uploaded dataset and write the report next to the run."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from lambdas.domain.dataset_check import validate_run_dataset
+from lambdas.domain.runs import RunInput, RunStatus
+from lambdas.handlers._aws import client, env, registry
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+class ValidateEvent(BaseModel):
+    run: RunInput
+    execution_arn: str | None = None
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=ValidateEvent)
+def handler(event: ValidateEvent, context: LambdaContext) -> dict:
+    run = event.run
+    registry().update(run.run_id, status=RunStatus.VALIDATING)
+    outcome = validate_run_dataset(client("s3"), run, artifacts_bucket=env("ARTIFACTS_BUCKET"))
+    registry().update(
+        run.run_id,
+        status=RunStatus.VALIDATING if outcome.valid else RunStatus.REJECTED,
+        validation_report=outcome.report_uri,
+        validation_errors=outcome.error_count,
+        training_records=outcome.training_records,
+        training_tokens=outcome.training_tokens,
+    )
+    logger.info("dataset validated", extra={"run_id": run.run_id, **outcome.model_dump(exclude={"summary"})})
+    metrics.add_metric(name="DatasetsValid" if outcome.valid else "DatasetsRejected", unit=MetricUnit.Count, value=1)
+    return outcome.model_dump()

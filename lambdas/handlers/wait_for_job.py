@@ -1,0 +1,29 @@
+"""WaitForJob (waitForTaskToken): store the token with the run; finish at once if the job already ended."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from lambdas.domain.job_wait import register_wait
+from lambdas.handlers._aws import client, registry
+
+logger = Logger()
+tracer = Tracer()
+
+
+class WaitEvent(BaseModel):
+    run_id: str
+    job_arn: str
+    task_token: str
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=WaitEvent)
+def handler(event: WaitEvent, context: LambdaContext) -> dict:
+    outcome = register_wait(registry(), client("bedrock"), client("stepfunctions"), run_id=event.run_id, job_arn=event.job_arn, token=event.task_token)
+    logger.info("waiting for job", extra={"run_id": event.run_id, "job_arn": event.job_arn, "status": outcome.status})
+    return {"status": outcome.status}

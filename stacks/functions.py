@@ -1,0 +1,134 @@
+"""One tuneforge Lambda: in the isolated subnets, traced, encrypted, with its own least-privilege role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.nag import acknowledge, acknowledge_wildcard
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+# Powertools comes from its public layer in AWS (and from PyPI offline); pinned to a published version.
+POWERTOOLS_LAYER = "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-x86_64:27"
+# Ship the whole `lambdas` package so `lambdas.…` imports resolve the same in Lambda, tests and the CLI.
+ASSET_EXCLUDES = ["*", "!lambdas", "!lambdas/**", "**/__pycache__", "**/*.pyc"]
+
+
+@dataclass(frozen=True)
+class FunctionPlacement:
+    """Where every tuneforge function runs and what protects it; shared by all of them."""
+
+    vpc: ec2.IVpc
+    subnets: ec2.SubnetSelection
+    security_group: ec2.ISecurityGroup
+    key: kms.IKey
+    log_retention: logs.RetentionDays
+    removal_policy: RemovalPolicy
+    service_prefix: str
+
+
+class PipelineFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        placement: FunctionPlacement,
+        handler: str,
+        description: str,
+        statements: list[iam.PolicyStatement],
+        environment: dict[str, str],
+        timeout: Duration = Duration.seconds(60),
+        memory_size: int = 512,
+        reserved_concurrency: int = 5,
+        dead_letter_queue: sqs.IQueue | None = None,
+        wildcards: dict[str, str] | None = None,
+    ) -> None:
+        """``wildcards`` maps each wildcard resource ARN in ``statements`` to why it cannot be narrower."""
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.log_group = logs.LogGroup(self, "Logs", encryption_key=placement.key, retention=placement.log_retention, removal_policy=placement.removal_policy)
+
+        # The role's permissions live in one customer-managed policy written here in full; the function
+        # gets the role without policy updates, so nothing else silently widens it.
+        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=f"tuneforge {construct_id} Lambda")
+        base_statements = [
+            iam.PolicyStatement(sid="WriteOwnLogs", actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[self.log_group.log_group_arn, f"{self.log_group.log_group_arn}:log-stream:*"]),
+            iam.PolicyStatement(
+                sid="VpcNetworkInterfaces",
+                actions=["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(sid="Tracing", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
+            iam.PolicyStatement(sid="DecryptEnvironment", actions=["kms:Decrypt"], resources=[placement.key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"lambda.{stack.region}.amazonaws.com"}}),
+        ]
+        if dead_letter_queue is not None:
+            base_statements.append(iam.PolicyStatement(sid="DeadLetters", actions=["sqs:SendMessage"], resources=[dead_letter_queue.queue_arn]))
+            base_statements.append(iam.PolicyStatement(sid="EncryptDeadLetters", actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[placement.key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"sqs.{stack.region}.amazonaws.com"}}))
+        self.policy = iam.ManagedPolicy(self, "Policy", description=f"Everything the tuneforge {construct_id} Lambda may do", statements=base_statements + statements, roles=[self.role])
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=description,
+            runtime=RUNTIME,
+            handler=handler,
+            code=lambda_.Code.from_asset(str(ROOT), exclude=ASSET_EXCLUDES),
+            layers=[lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", POWERTOOLS_LAYER.format(region=stack.region))],
+            role=self.role.without_policy_updates(),
+            vpc=placement.vpc,
+            vpc_subnets=placement.subnets,
+            security_groups=[placement.security_group],
+            timeout=timeout,
+            memory_size=memory_size,
+            reserved_concurrent_executions=reserved_concurrency,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment_encryption=placement.key,
+            log_group=self.log_group,
+            dead_letter_queue=dead_letter_queue,
+            retry_attempts=2 if dead_letter_queue is not None else None,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": f"{placement.service_prefix}-{construct_id}",
+                "POWERTOOLS_METRICS_NAMESPACE": "tuneforge",
+                **environment,
+            },
+        )
+        self.function.node.add_dependency(self.policy)
+
+        wildcard_reason = (
+            "Lambda creates and removes its VPC network interfaces before their ids exist and validates the role against all resources, "
+            "and X-Ray accepts trace segments only on all resources; the function itself is confined to the isolated subnets and its security group."
+        )
+        acknowledge(self.policy, wildcard_reason, "AwsSolutions-IAM5[Resource::*]")
+        acknowledge(
+            self.policy,
+            "Log streams are created by the Lambda runtime with generated names, so writes are limited to the streams of this function's own encrypted log group.",
+            f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(self.log_group.node.default_child)}.Arn>:log-stream:*]",
+        )
+        for resource_arn, reason in (wildcards or {}).items():
+            acknowledge_wildcard(self.policy, reason, resource_arn)
+        if dead_letter_queue is None:
+            acknowledge(
+                self.function,
+                "Step Functions invokes this function synchronously and its Retry and Catch rules handle every failure, so an asynchronous dead-letter queue would never receive anything.",
+                "NIST.800.53.R5-LambdaDLQ",
+                "HIPAA.Security-LambdaDLQ",
+                "Serverless-LambdaDLQ",
+                "Serverless-LambdaAsyncFailureDestination",
+            )
+        else:
+            acknowledge(
+                self.function,
+                "Failed asynchronous invocations go to the encrypted dead-letter queue, which is alarmed; an additional on-failure destination would duplicate it.",
+                "Serverless-LambdaAsyncFailureDestination",
+            )

@@ -1,0 +1,273 @@
+"""The retraining pipeline: trigger, functions, state machine, job-event wiring, notifications, alarms."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
+from aws_cdk import aws_ec2 as ec2
+from constructs import Construct
+
+from stacks.config import StageConfig
+from stacks.foundation_stack import FoundationStack
+from stacks.functions import FunctionPlacement, PipelineFunction
+from stacks.nag import acknowledge
+from stacks.observability import PipelineObservability
+from stacks.state_machine import RetrainingStateMachine, StepFunctions
+from stacks.storage import INCOMING_PREFIX, REPORTS_PREFIX
+
+
+class PipelineStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, foundation: FoundationStack, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        storage, network = foundation.storage, foundation.network
+        key = storage.key
+        data_name, artifacts_name = storage.data_bucket_name, storage.artifacts_bucket_name
+        incoming_objects = storage.object_arn(data_name, f"{INCOMING_PREFIX}*")
+        report_objects = storage.object_arn(artifacts_name, f"{REPORTS_PREFIX}*")
+        arn = f"arn:{self.partition}"
+        bedrock = f"{arn}:bedrock:{self.region}:{self.account}"
+        state_machine_name = f"tuneforge-{stage.name}-retraining"
+        state_machine_arn = f"{arn}:states:{self.region}:{self.account}:stateMachine:{state_machine_name}"
+        profile_prefix = f"/tuneforge/{stage.name}/profiles"
+
+        # Profiles are data the trigger reads at run time, one parameter each, so adding a profile is a
+        # config change and a deploy, never a code change.
+        for profile in stage.profiles.values():
+            ssm.StringParameter(self, f"Profile-{profile.name}", parameter_name=f"{profile_prefix}/{profile.name}", string_value=profile.model_dump_json(), description=f"tuneforge tuning profile {profile.name}")
+
+        self.dead_letters = sqs.Queue(self, "DeadLetters", encryption=sqs.QueueEncryption.KMS, encryption_master_key=key, enforce_ssl=True, retention_period=Duration.days(14))
+        self.topic = sns.Topic(self, "Notifications", display_name=f"tuneforge {stage.name}", master_key=key, enforce_ssl=True)
+        if stage.alert_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(stage.alert_email, dead_letter_queue=self.dead_letters))
+        acknowledge(
+            self.dead_letters,
+            "This queue is itself the dead-letter queue for undeliverable events and failed asynchronous invocations; an alarm fires on its first message.",
+            "AwsSolutions-SQS3",
+            "Serverless-SQSRedrivePolicy",
+        )
+
+        placement = FunctionPlacement(
+            vpc=network.vpc,
+            subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            security_group=network.lambda_security_group,
+            key=key,
+            log_retention=stage.log_retention,
+            removal_policy=storage.removal_policy,
+            service_prefix=f"tuneforge-{stage.name}",
+        )
+        runs_table = storage.runs_table
+        registry_write = iam.PolicyStatement(sid="UpdateRunRegistry", actions=["dynamodb:UpdateItem", "dynamodb:GetItem"], resources=[runs_table.table_arn])
+        registry_lookup = iam.PolicyStatement(sid="FindRuns", actions=["dynamodb:Query"], resources=[f"{runs_table.table_arn}/index/by-job", f"{runs_table.table_arn}/index/by-status"])
+        table_key = iam.PolicyStatement(sid="TableEncryption", actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{self.region}.amazonaws.com"}})
+        s3_key = iam.PolicyStatement(sid="ObjectEncryption", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}})
+        job_arns = f"{bedrock}:model-customization-job/*"
+        why = {
+            job_arns: "Customization job ARNs end in an id Bedrock generates when the job is created, so they cannot be named in advance; the statement is limited to this account and region and to the job actions this function calls.",
+            incoming_objects: "Datasets arrive under incoming/<profile>/ with names chosen by the data owners at upload time, so access is limited to that prefix of this stage's data bucket.",
+            report_objects: "Reports are written under reports/<profile>/<run-id>/, a key known only when the run starts, and this function can write nowhere else in the artifacts bucket.",
+        }
+        job_read = iam.PolicyStatement(sid="ReadJobs", actions=["bedrock:GetModelCustomizationJob"], resources=[job_arns])
+        task_tokens = iam.PolicyStatement(sid="CompleteWaitingTask", actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"], resources=[state_machine_arn])
+        common_env = {"RUNS_TABLE": runs_table.table_name, "CHAMPIONS_TABLE": storage.champions_table.table_name}
+
+        start_run = PipelineFunction(
+            self,
+            "StartRun",
+            placement=placement,
+            handler="lambdas.handlers.start_run.handler",
+            description="Starts exactly one pipeline execution per uploaded dataset object version",
+            statements=[
+                iam.PolicyStatement(sid="ReadProfiles", actions=["ssm:GetParameter"], resources=[f"{arn}:ssm:{self.region}:{self.account}:parameter{profile_prefix}/*"]),
+                iam.PolicyStatement(sid="ReadManifests", actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[incoming_objects]),
+                s3_key,
+                registry_write,
+                table_key,
+                iam.PolicyStatement(sid="StartExecution", actions=["states:StartExecution"], resources=[state_machine_arn]),
+            ],
+            environment={**common_env, "STATE_MACHINE_ARN": state_machine_arn, "PROFILE_PARAMETER_PREFIX": profile_prefix},
+            dead_letter_queue=self.dead_letters,
+            wildcards={
+                incoming_objects: why[incoming_objects],
+                f"{arn}:ssm:{self.region}:{self.account}:parameter{profile_prefix}/*": "The trigger reads the one profile the upload path names, at run time; only profiles are stored under this stage's profile path.",
+            },
+        )
+        validate = PipelineFunction(
+            self,
+            "Validate",
+            placement=placement,
+            handler="lambdas.handlers.validate.handler",
+            description="Validates a dataset against its profile's model and writes the line-numbered report",
+            statements=[
+                iam.PolicyStatement(sid="ReadDatasets", actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[incoming_objects]),
+                iam.PolicyStatement(sid="CheckMediaExists", actions=["s3:ListBucket"], resources=[f"arn:{self.partition}:s3:::{data_name}"], conditions={"StringLike": {"s3:prefix": [f"{INCOMING_PREFIX}*"]}}),
+                iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[report_objects]),
+                s3_key,
+                registry_write,
+                table_key,
+            ],
+            environment={**common_env, "ARTIFACTS_BUCKET": artifacts_name},
+            timeout=Duration.minutes(15),
+            memory_size=1024,
+            wildcards={incoming_objects: why[incoming_objects], report_objects: why[report_objects]},
+        )
+        estimate = PipelineFunction(
+            self,
+            "Estimate",
+            placement=placement,
+            handler="lambdas.handlers.estimate.handler",
+            description="Estimates the run's cost and checks it against the profile's budget cap",
+            statements=[registry_write, table_key],
+            environment=common_env,
+        )
+        base_models = sorted({profile.base_model for profile in stage.profiles.values()})
+        start_job = PipelineFunction(
+            self,
+            "StartJob",
+            placement=placement,
+            handler="lambdas.handlers.start_job.handler",
+            description="Starts the Bedrock customization job for a run inside the VPC, idempotently",
+            statements=[
+                iam.PolicyStatement(
+                    sid="CreateJobsOnPinnedModels",
+                    actions=["bedrock:CreateModelCustomizationJob"],
+                    resources=[f"{arn}:bedrock:{self.region}::foundation-model/{model}" for model in base_models] + [f"{bedrock}:custom-model/*", f"{bedrock}:model-customization-job/*"],
+                ),
+                iam.PolicyStatement(sid="TagJobsAndModels", actions=["bedrock:TagResource"], resources=[f"{bedrock}:custom-model/*", f"{bedrock}:model-customization-job/*"]),
+                iam.PolicyStatement(
+                    sid="PassOnlyTheBedrockRole",
+                    actions=["iam:PassRole"],
+                    resources=[foundation.bedrock_role.role.role_arn],
+                    conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
+                ),
+                iam.PolicyStatement(sid="ReadChampions", actions=["dynamodb:GetItem"], resources=[storage.champions_table.table_arn]),
+                registry_write,
+                table_key,
+            ],
+            environment={
+                **common_env,
+                "ARTIFACTS_BUCKET": artifacts_name,
+                "BEDROCK_ROLE_ARN": foundation.bedrock_role.role.role_arn,
+                "SUBNET_IDS": ",".join(subnet.subnet_id for subnet in network.subnets.subnets),
+                "JOB_SECURITY_GROUP_IDS": network.job_security_group.security_group_id,
+                "KMS_KEY_ARN": key.key_arn,
+            },
+            wildcards={
+                job_arns: why[job_arns],
+                f"{bedrock}:custom-model/*": "Incremental profiles start from their champion, a custom model whose ARN is only known at run time, and new models get Bedrock-generated ids; creation stays limited to the pinned foundation models and this account's custom models.",
+            },
+        )
+        wait_for_job = PipelineFunction(
+            self,
+            "WaitForJob",
+            placement=placement,
+            handler="lambdas.handlers.wait_for_job.handler",
+            description="Stores the WaitForJob task token with the run and finishes at once if the job already ended",
+            statements=[registry_write, table_key, job_read, task_tokens],
+            environment=common_env,
+            wildcards={job_arns: why[job_arns]},
+        )
+        job_events = PipelineFunction(
+            self,
+            "JobEvents",
+            placement=placement,
+            handler="lambdas.handlers.job_events.handler",
+            description="Completes WaitForJob from Bedrock job events and from the scheduled fallback check",
+            statements=[registry_write, registry_lookup, table_key, job_read, task_tokens],
+            environment=common_env,
+            dead_letter_queue=self.dead_letters,
+            wildcards={job_arns: why[job_arns]},
+        )
+        cleanup = PipelineFunction(
+            self,
+            "Cleanup",
+            placement=placement,
+            handler="lambdas.handlers.cleanup.handler",
+            description="Stops the run's job and deletes every endpoint it created but did not promote",
+            statements=[
+                job_read,
+                iam.PolicyStatement(sid="StopJobs", actions=["bedrock:StopModelCustomizationJob"], resources=[job_arns]),
+                iam.PolicyStatement(sid="DeleteEvaluationEndpoints", actions=["bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment"], resources=[f"{bedrock}:provisioned-model/*", f"{bedrock}:custom-model-deployment/*"]),
+                registry_write,
+                table_key,
+            ],
+            environment=common_env,
+            dead_letter_queue=self.dead_letters,
+            wildcards={
+                job_arns: why[job_arns],
+                **{f"{bedrock}:{kind}/*": "Evaluation endpoints get Bedrock-generated ids when a run creates them; cleanup may only delete them, in this account and region, and deletes only those its run recorded." for kind in ("provisioned-model", "custom-model-deployment")},
+            },
+        )
+        self.functions = {"StartRun": start_run, "Validate": validate, "Estimate": estimate, "StartJob": start_job, "WaitForJob": wait_for_job, "JobEvents": job_events, "Cleanup": cleanup}
+
+        # One fallback check interval without news from a job is normal; three mean the checker is gone.
+        heartbeat = Duration.minutes(3 * stage.job_fallback_check_minutes)
+        self.retraining = RetrainingStateMachine(
+            self,
+            "Retraining",
+            state_machine_name=state_machine_name,
+            functions=StepFunctions(validate=validate.function, estimate=estimate.function, start_job=start_job.function, wait_for_job=wait_for_job.function, cleanup=cleanup.function),
+            runs_table=runs_table,
+            topic=self.topic,
+            key=key,
+            timeout=Duration.hours(stage.execution_timeout_hours),
+            job_heartbeat=heartbeat,
+            log_retention=stage.log_retention,
+            removal_policy=storage.removal_policy,
+        )
+
+        target_options = dict(dead_letter_queue=self.dead_letters, retry_attempts=8, max_event_age=Duration.hours(2))
+        # Uploads: only Object Created in this bucket under incoming/; StartRun ignores what is not a dataset.
+        self.upload_rule = events.Rule(
+            self,
+            "DatasetUploaded",
+            description="A dataset object was created under incoming/ of the data bucket",
+            event_pattern=events.EventPattern(source=["aws.s3"], detail_type=["Object Created"], detail={"bucket": {"name": [data_name]}, "object": {"key": [{"prefix": INCOMING_PREFIX}]}}),
+            targets=[targets.LambdaFunction(start_run.function, **target_options)],
+        )
+        self.job_state_rule = events.Rule(
+            self,
+            "JobStateChanged",
+            description="A Bedrock customization job reached a terminal status",
+            event_pattern=events.EventPattern(source=["aws.bedrock"], detail_type=["Model Customization Job State Change"], detail={"jobStatus": ["Completed", "Failed", "Stopped"]}),
+            targets=[targets.LambdaFunction(job_events.function, **target_options)],
+        )
+        self.fallback_rule = events.Rule(
+            self,
+            "FallbackJobCheck",
+            description="Finishes runs whose job ended without a delivered event, and keeps waiting tasks alive",
+            schedule=events.Schedule.rate(Duration.minutes(stage.job_fallback_check_minutes)),
+            targets=[targets.LambdaFunction(job_events.function, **target_options)],
+        )
+        # An execution that times out or is aborted runs no Catch: clean up after it from its status event.
+        self.execution_end_rule = events.Rule(
+            self,
+            "ExecutionEndedAbnormally",
+            description="A retraining execution timed out, was aborted or failed",
+            event_pattern=events.EventPattern(source=["aws.states"], detail_type=["Step Functions Execution Status Change"], detail={"stateMachineArn": [state_machine_arn], "status": ["TIMED_OUT", "ABORTED", "FAILED"]}),
+            targets=[targets.LambdaFunction(cleanup.function, **target_options)],
+        )
+        self.dead_letters.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventBridgeRulesOfThisStack",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self.dead_letters.queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": [rule.rule_arn for rule in (self.upload_rule, self.job_state_rule, self.fallback_rule, self.execution_end_rule)]}},
+            )
+        )
+
+        self.observability = PipelineObservability(
+            self,
+            "Observability",
+            state_machine=self.retraining.state_machine,
+            dead_letters=self.dead_letters,
+            functions=[f.function for f in self.functions.values()],
+            topic=self.topic,
+            dashboard_name=f"tuneforge-{stage.name}",
+        )

@@ -1,0 +1,205 @@
+"""The retraining state machine: the Lambdas call Bedrock, the state machine only orchestrates.
+
+Validate -> Estimate/budget -> StartCustomization -> WaitForJob -> [evaluation, part 2] -> RecordRun -> Notify.
+Every task retries transient errors and catches everything else into Cleanup -> NotifyFailure -> Fail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from stacks.nag import acknowledge
+
+# Error names the handlers raise (lambdas/handlers/_aws.py translates AWS error codes into these).
+TRANSIENT_ERRORS = ["ThrottlingException", "TooManyRequestsException", "InternalServerException", "ServiceUnavailableException", "TransientError", "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"]
+# Bedrock refuses a new job while the account runs its quota of concurrent jobs: wait for one to end.
+QUOTA_ERRORS = ["ServiceQuotaExceededException"]
+
+
+@dataclass(frozen=True)
+class StepFunctions:
+    validate: lambda_.IFunction
+    estimate: lambda_.IFunction
+    start_job: lambda_.IFunction
+    wait_for_job: lambda_.IFunction
+    cleanup: lambda_.IFunction
+
+
+class RetrainingStateMachine(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        state_machine_name: str,
+        functions: StepFunctions,
+        runs_table: dynamodb.ITable,
+        topic: sns.ITopic,
+        key: kms.IKey,
+        timeout: Duration,
+        job_heartbeat: Duration,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        run_id = sfn.JsonPath.string_at("$$.Execution.Input.run_id")
+        run_key = {"run_id": tasks.DynamoAttributeValue.from_string(run_id)}
+
+        def invoke(name: str, function: lambda_.IFunction, payload: dict, *, result_path: str, selector: dict | None = None, quota_retry: bool = False) -> tasks.LambdaInvoke:
+            task = tasks.LambdaInvoke(
+                self,
+                name,
+                lambda_function=function,
+                payload=sfn.TaskInput.from_object(payload),
+                result_selector=selector or {"value.$": "$.Payload"},
+                result_path=result_path,
+                retry_on_service_exceptions=False,
+            )
+            task.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(5), backoff_rate=2, max_attempts=6, jitter_strategy=sfn.JitterType.FULL)
+            if quota_retry:
+                task.add_retry(errors=QUOTA_ERRORS, interval=Duration.minutes(5), backoff_rate=1.5, max_attempts=12, max_delay=Duration.minutes(30))
+            return task
+
+        run = {"run.$": "$$.Execution.Input", "execution_arn.$": "$$.Execution.Id"}
+
+        # Failure path, shared by every state.
+        fail = sfn.Fail(self, "Failed", error_path="$.error.Error", cause_path="$.error.Cause")
+        notify_failure = tasks.SnsPublish(
+            self,
+            "NotifyFailure",
+            topic=topic,
+            subject="tuneforge run failed",
+            message=sfn.TaskInput.from_object({"run_id": run_id, "profile.$": "$$.Execution.Input.profile.name", "outcome": "FAILED", "error.$": "$.error", "cleanup.$": "$.cleanup"}),
+            message_attributes={"profile": tasks.MessageAttribute(value=sfn.JsonPath.string_at("$$.Execution.Input.profile.name")), "outcome": tasks.MessageAttribute(value="FAILED")},
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        notify_failure.add_retry(errors=["States.ALL"], interval=Duration.seconds(5), max_attempts=3, backoff_rate=2)
+        notify_failure.add_catch(fail, errors=["States.ALL"], result_path="$.notify_error")
+        notify_failure.next(fail)
+        cleanup = invoke("Cleanup", functions.cleanup, {"run_id": run_id, "error.$": "$.error"}, result_path="$.cleanup")
+        cleanup.add_catch(notify_failure, errors=["States.ALL"], result_path="$.cleanup")
+        cleanup.next(notify_failure)
+
+        def guarded(task: sfn.TaskStateBase) -> sfn.TaskStateBase:
+            task.add_catch(cleanup, errors=["States.ALL"], result_path="$.error")
+            return task
+
+        # Rejection path: no job is started, the data owner learns where the report is.
+        rejected = sfn.Succeed(self, "Rejected", comment="The dataset or its estimate was refused; nothing was started.")
+        notify_rejected = guarded(
+            tasks.SnsPublish(
+                self,
+                "NotifyRejected",
+                topic=topic,
+                subject="tuneforge dataset rejected",
+                message=sfn.TaskInput.from_object({"run_id": run_id, "profile.$": "$$.Execution.Input.profile.name", "outcome": "REJECTED", "dataset.$": "$$.Execution.Input.dataset.trigger", "validation.$": "$.validation.value", "estimate.$": "$.estimate"}),
+                message_attributes={"profile": tasks.MessageAttribute(value=sfn.JsonPath.string_at("$$.Execution.Input.profile.name")), "outcome": tasks.MessageAttribute(value="REJECTED")},
+                result_path=sfn.JsonPath.DISCARD,
+            )
+        )
+        notify_rejected.add_retry(errors=["States.ALL"], interval=Duration.seconds(5), max_attempts=3, backoff_rate=2)
+        notify_rejected.next(rejected)
+
+        validate = guarded(invoke("Validate", functions.validate, run, result_path="$.validation"))
+        estimate = guarded(invoke("Estimate", functions.estimate, {**run, "validation.$": "$.validation.value"}, result_path="$.estimate", selector={"within_budget.$": "$.Payload.within_budget", "total_usd.$": "$.Payload.total_usd", "budget_cap_usd.$": "$.Payload.budget_cap_usd", "summary.$": "$.Payload.summary"}))
+        start_job = guarded(invoke("StartCustomization", functions.start_job, run, result_path="$.job", quota_retry=True))
+        wait_for_job = tasks.LambdaInvoke(
+            self,
+            "WaitForJob",
+            lambda_function=functions.wait_for_job,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object({"run_id": run_id, "job_arn.$": "$.job.value.job_arn", "task_token": sfn.JsonPath.task_token}),
+            heartbeat_timeout=sfn.Timeout.duration(job_heartbeat),
+            task_timeout=sfn.Timeout.duration(timeout),
+            result_path="$.training",
+            retry_on_service_exceptions=False,
+        )
+        wait_for_job.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(5), backoff_rate=2, max_attempts=6, jitter_strategy=sfn.JitterType.FULL)
+        guarded(wait_for_job)
+
+        self.evaluation_entry = sfn.Pass(self, "EvaluateAndPromote", comment="Part 2 (evaluation, gate, promotion) plugs in here.")
+        record_run = guarded(
+            tasks.DynamoUpdateItem(
+                self,
+                "RecordRun",
+                table=runs_table,
+                key=run_key,
+                update_expression="SET #status = :status, #model = :model, #finished = :finished",
+                expression_attribute_names={"#status": "status", "#model": "output_model_arn", "#finished": "finished_at"},
+                expression_attribute_values={
+                    ":status": tasks.DynamoAttributeValue.from_string("SUCCEEDED"),
+                    ":model": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.training.output_model_arn")),
+                    ":finished": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$$.State.EnteredTime")),
+                },
+                result_path=sfn.JsonPath.DISCARD,
+            )
+        )
+        record_run.add_retry(errors=["DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.InternalServerErrorException", "DynamoDB.RequestLimitExceeded"], interval=Duration.seconds(2), max_attempts=5, backoff_rate=2)
+        notify = guarded(
+            tasks.SnsPublish(
+                self,
+                "Notify",
+                topic=topic,
+                subject="tuneforge run finished",
+                message=sfn.TaskInput.from_object({"run_id": run_id, "profile.$": "$$.Execution.Input.profile.name", "outcome": "SUCCEEDED", "job.$": "$.job.value", "training.$": "$.training", "validation_report.$": "$.validation.value.report_uri", "estimate.$": "$.estimate"}),
+                message_attributes={"profile": tasks.MessageAttribute(value=sfn.JsonPath.string_at("$$.Execution.Input.profile.name")), "outcome": tasks.MessageAttribute(value="SUCCEEDED")},
+                result_path=sfn.JsonPath.DISCARD,
+            )
+        )
+        notify.add_retry(errors=["States.ALL"], interval=Duration.seconds(5), max_attempts=3, backoff_rate=2)
+
+        self.after_evaluation = record_run
+        definition = (
+            validate.next(
+                sfn.Choice(self, "DatasetValid?")
+                .when(sfn.Condition.boolean_equals("$.validation.value.valid", False), notify_rejected)
+                .otherwise(
+                    estimate.next(
+                        sfn.Choice(self, "WithinBudget?")
+                        .when(sfn.Condition.boolean_equals("$.estimate.within_budget", False), notify_rejected)
+                        .otherwise(start_job.next(wait_for_job).next(self.evaluation_entry).next(record_run).next(notify).next(sfn.Succeed(self, "Done")))
+                    )
+                )
+            )
+        )
+
+        log_group = logs.LogGroup(self, "Logs", encryption_key=key, retention=log_retention, removal_policy=removal_policy)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=state_machine_name,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=timeout,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(key, Duration.minutes(5)),
+        )
+        policy = self.state_machine.role.node.find_child("DefaultPolicy")
+        acknowledge(
+            policy,
+            "CDK generates this policy for the state machine role from the tasks in the definition; it invokes only this pipeline's functions, publishes to one topic and updates one table.",
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+            "HIPAA.Security-IAMNoInlinePolicy",
+        )
+        acknowledge(
+            policy,
+            "Log delivery and X-Ray actions support no resource-level permissions; they let the state machine deliver its own execution logs and traces and nothing else.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+        for function in (functions.validate, functions.estimate, functions.start_job, functions.wait_for_job, functions.cleanup):
+            acknowledge(
+                policy,
+                "Step Functions invokes the function through its qualified ARN (version or alias), so the statement adds ':*' to each of this pipeline's own functions and to nothing else.",
+                f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(function.node.default_child)}.Arn>:*]",
+            )
