@@ -35,8 +35,11 @@ class RunRegistry:
     def __init__(self, table: Any) -> None:
         self._table = table
 
-    def record_start(self, run: RunInput, *, execution_arn: str | None = None, epoch_seconds: int) -> None:
-        """Create the run's item, or leave an existing one as it is (a repeated event is the same run)."""
+    def record_start(self, run: RunInput, *, execution_arn: str | None = None, epoch_seconds: int) -> dict[str, Any]:
+        """Create the run's item, or leave an existing one as it is (a repeated event is the same run).
+
+        Returns the stored item, whose ``started_at`` is the first attempt's.
+        """
         fields = {
             "profile": run.profile.name,
             "started_at": run.started_at,
@@ -52,12 +55,14 @@ class RunRegistry:
             fields["execution_arn"] = execution_arn
         names = {f"#{key}": key for key in fields}
         values = {f":{key}": _to_dynamodb(value) for key, value in fields.items()}
-        self._table.update_item(
+        response = self._table.update_item(
             Key={"run_id": run.run_id},
             UpdateExpression="SET " + ", ".join(f"#{key} = if_not_exists(#{key}, :{key})" for key in fields),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
         )
+        return from_dynamodb(response["Attributes"])
 
     def update(self, run_id: str, *, status: RunStatus | None = None, remove: tuple[str, ...] = (), **fields: Any) -> None:
         if status is not None:

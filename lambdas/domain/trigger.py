@@ -50,11 +50,18 @@ def start_run_for_upload(
 
     run = RunInput(run_id=run_id_for(profile.name, obj), profile=profile, dataset=dataset, started_at=utc_now())
     execution_arn = f"{state_machine_arn.replace(':stateMachine:', ':execution:')}:{run.run_id}"
-    registry.record_start(run, execution_arn=execution_arn, epoch_seconds=int(time.time()))
+    stored = registry.record_start(run, execution_arn=execution_arn, epoch_seconds=int(time.time()))
+    duplicate = TriggerOutcome(False, f"duplicate event for {obj.uri} version {obj.version_id}: run {run.run_id} already exists", run.run_id, execution_arn, duplicate=True)
+    if stored.get("execution_started"):
+        return duplicate
+    # The first attempt's start time makes a retried start send identical input, which Step Functions
+    # answers with the existing execution instead of a second one.
+    run = run.model_copy(update={"started_at": stored["started_at"]})
     try:
         response = stepfunctions.start_execution(stateMachineArn=state_machine_arn, name=run.run_id, input=run.model_dump_json())
     except stepfunctions.exceptions.ExecutionAlreadyExists:
-        return TriggerOutcome(False, f"duplicate event for {obj.uri} version {obj.version_id}: run {run.run_id} already exists", run.run_id, execution_arn, duplicate=True)
+        return duplicate
+    registry.update(run.run_id, execution_started=True)
     return TriggerOutcome(True, f"started run {run.run_id} for {obj.uri}", run.run_id, response["executionArn"])
 
 

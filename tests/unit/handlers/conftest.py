@@ -1,0 +1,134 @@
+"""Handlers run against moto: real boto3 calls, real request validation, an emulated account."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import os
+
+# Powertools reads these when a handler module is imported, as Lambda sets them before import.
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "tuneforge")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tuneforge-test")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+import boto3  # noqa: E402
+import pytest  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from lambdas.handlers import _aws  # noqa: E402
+from stacks.config import load_stages  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[3]
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+DATA_BUCKET = "tuneforge-dev-data"
+ARTIFACTS_BUCKET = "tuneforge-dev-artifacts"
+PROFILE_PREFIX = "/tuneforge/dev/profiles"
+STATE_MACHINE_NAME = "tuneforge-dev-retraining"
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "test-function"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:test-function"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+
+@dataclass
+class Account:
+    s3: object
+    dynamodb: object
+    stepfunctions: object
+    bedrock: object
+    state_machine_arn: str
+    profiles: dict
+
+
+def _create_tables(dynamodb) -> None:
+    dynamodb.create_table(
+        TableName="runs",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "run_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("run_id", "profile", "started_at", "job_arn", "status")],
+        GlobalSecondaryIndexes=[
+            {"IndexName": "by-profile", "KeySchema": [{"AttributeName": "profile", "KeyType": "HASH"}, {"AttributeName": "started_at", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}},
+            {"IndexName": "by-job", "KeySchema": [{"AttributeName": "job_arn", "KeyType": "HASH"}], "Projection": {"ProjectionType": "KEYS_ONLY"}},
+            {"IndexName": "by-status", "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"}, {"AttributeName": "started_at", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}},
+        ],
+    )
+    dynamodb.create_table(TableName="champions", BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "profile", "KeyType": "HASH"}], AttributeDefinitions=[{"AttributeName": "profile", "AttributeType": "S"}])
+
+
+@pytest.fixture
+def account(monkeypatch) -> Account:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "tuneforge")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "tuneforge-test")
+    env = {
+        "RUNS_TABLE": "runs",
+        "CHAMPIONS_TABLE": "champions",
+        "ARTIFACTS_BUCKET": ARTIFACTS_BUCKET,
+        "PROFILE_PARAMETER_PREFIX": PROFILE_PREFIX,
+        "BEDROCK_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/bedrock-customization",
+        "SUBNET_IDS": "subnet-0a,subnet-0b",
+        "JOB_SECURITY_GROUP_IDS": "sg-0job",
+        "KMS_KEY_ARN": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        for cached in (_aws.client, _aws.registry, _aws.champions_table):
+            cached.cache_clear()
+        s3 = boto3.client("s3", region_name=REGION)
+        for bucket in (DATA_BUCKET, ARTIFACTS_BUCKET):
+            s3.create_bucket(Bucket=bucket)
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        _create_tables(dynamodb)
+        profiles = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].profiles
+        ssm = boto3.client("ssm", region_name=REGION)
+        for profile in profiles.values():
+            ssm.put_parameter(Name=f"{PROFILE_PREFIX}/{profile.name}", Value=profile.model_dump_json(), Type="String")
+        iam = boto3.client("iam", region_name=REGION)
+        role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))["Role"]["Arn"]
+        stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+        definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+        state_machine_arn = stepfunctions.create_state_machine(name=STATE_MACHINE_NAME, definition=definition, roleArn=role)["stateMachineArn"]
+        monkeypatch.setenv("STATE_MACHINE_ARN", state_machine_arn)
+        yield Account(s3, dynamodb, stepfunctions, boto3.client("bedrock", region_name=REGION), state_machine_arn, profiles)
+        for cached in (_aws.client, _aws.registry, _aws.champions_table):
+            cached.cache_clear()
+
+
+@pytest.fixture
+def context() -> FakeContext:
+    return FakeContext()
+
+
+def upload_event(bucket: str, key: str, version_id: str | None) -> dict:
+    """The EventBridge event S3 sends for Object Created (the shape documented by S3)."""
+    return {
+        "version": "0",
+        "id": "17793124-05d4-b198-2fde-7ededc63b103",
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": ACCOUNT,
+        "time": "2026-11-24T10:00:00Z",
+        "region": REGION,
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": {"key": key, "size": 10, "etag": "b1946ac92492d2347c6235b4d2611184", "version-id": version_id, "sequencer": "00617F08299329D189"},
+            "request-id": "N4N7GDK58NMKJ12R",
+            "requester": ACCOUNT,
+            "source-ip-address": "10.0.0.1",
+            "reason": "PutObject",
+        },
+    }

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import json
+
+from lambdas.handlers import start_run
+from tests.unit.handlers.conftest import DATA_BUCKET, upload_event
+
+DATASET = b'{"schemaVersion": "bedrock-conversation-2024", "messages": [{"role": "user", "content": [{"text": "Xin chao"}]}, {"role": "assistant", "content": [{"text": "Chao ban"}]}]}\n'
+
+
+def _upload(account, key: str, body: bytes = DATASET) -> str:
+    return account.s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=body)["VersionId"]
+
+
+def _executions(account) -> list[dict]:
+    return account.stepfunctions.list_executions(stateMachineArn=account.state_machine_arn)["executions"]
+
+
+def test_the_same_object_version_starts_one_execution_however_often_its_event_arrives(account, context):
+    key = "incoming/support-qa-vi/batch-1.jsonl"
+    version = _upload(account, key)
+    first = start_run.handler(upload_event(DATA_BUCKET, key, version), context)
+    second = start_run.handler(upload_event(DATA_BUCKET, key, version), context)
+    assert first["started"] is True and first["duplicate"] is False
+    assert second["started"] is False and second["duplicate"] is True
+    assert second["run_id"] == first["run_id"]
+    assert [e["name"] for e in _executions(account)] == [first["run_id"]]
+
+
+def test_a_new_version_of_the_same_key_is_a_new_run(account, context):
+    key = "incoming/support-qa-vi/batch-1.jsonl"
+    runs = {start_run.handler(upload_event(DATA_BUCKET, key, _upload(account, key)), context)["run_id"] for _ in range(2)}
+    assert len(runs) == 2
+    assert len(_executions(account)) == 2
+
+
+def test_execution_input_carries_the_profile_and_dataset_version(account, context):
+    key = "incoming/support-qa-vi/batch-1.jsonl"
+    version = _upload(account, key)
+    result = start_run.handler(upload_event(DATA_BUCKET, key, version), context)
+    execution = account.stepfunctions.describe_execution(executionArn=_executions(account)[0]["executionArn"])
+    run = json.loads(execution["input"])
+    assert run["run_id"] == result["run_id"]
+    assert run["profile"]["base_model"] == "amazon.nova-micro-v1:0:128k"
+    assert run["dataset"]["training"] == {"bucket": DATA_BUCKET, "key": key, "version_id": version}
+    item = account.dynamodb.get_item(TableName="runs", Key={"run_id": {"S": result["run_id"]}})["Item"]
+    assert item["status"]["S"] == "STARTED" and item["dataset_version"]["S"] == version
+
+
+def test_uploads_outside_incoming_or_to_unknown_profiles_start_nothing(account, context):
+    cases = {
+        "elsewhere/support-qa-vi/a.jsonl": "outside incoming/",
+        "incoming/no-such-profile/a.jsonl": "no profile named 'no-such-profile'",
+        "incoming/support-qa-vi/notes.txt": "not a .jsonl dataset",
+        "incoming/support-qa-vi/set-1/train.jsonl": "manifest.json arrives",
+    }
+    for key, reason in cases.items():
+        result = start_run.handler(upload_event(DATA_BUCKET, key, _upload(account, key)), context)
+        assert result["started"] is False and reason in result["reason"], key
+    assert _executions(account) == []
+
+
+def test_a_manifest_uploaded_last_starts_one_run_over_the_files_it_names(account, context):
+    _upload(account, "incoming/support-qa-vi/set-1/train.jsonl")
+    _upload(account, "incoming/support-qa-vi/set-1/validation.jsonl")
+    key = "incoming/support-qa-vi/set-1/manifest.json"
+    version = _upload(account, key, json.dumps({"training": "train.jsonl", "validation": "validation.jsonl"}).encode())
+    result = start_run.handler(upload_event(DATA_BUCKET, key, version), context)
+    assert result["started"] is True
+    run = json.loads(account.stepfunctions.describe_execution(executionArn=_executions(account)[0]["executionArn"])["input"])
+    assert run["dataset"]["training"]["key"] == "incoming/support-qa-vi/set-1/train.jsonl"
+    assert run["dataset"]["validation"]["key"] == "incoming/support-qa-vi/set-1/validation.jsonl"
+
+
+def test_a_manifest_that_escapes_its_folder_is_refused(account, context):
+    key = "incoming/support-qa-vi/set-2/manifest.json"
+    version = _upload(account, key, json.dumps({"training": "../../other-profile/train.jsonl"}).encode())
+    result = start_run.handler(upload_event(DATA_BUCKET, key, version), context)
+    assert result["started"] is False and "invalid manifest" in result["reason"]
+    assert _executions(account) == []
