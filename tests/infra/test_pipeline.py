@@ -1,0 +1,144 @@
+"""Template assertions on the pipeline: the definition, the rule patterns, least privilege."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+STAGES = ("dev", "prod")
+
+
+def _resources(template: dict, type_: str) -> dict[str, dict]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == type_}
+
+
+def _definition(template: dict) -> dict:
+    (machine,) = _resources(template, "AWS::StepFunctions::StateMachine").values()
+    body = machine["Properties"]["DefinitionString"]
+    # CDK renders the definition as Fn::Join of literal strings and references; every reference sits
+    # inside a JSON string value, so a placeholder keeps the document parseable.
+    parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
+    return json.loads("".join(part if isinstance(part, str) else "REF" for part in parts))
+
+
+def _states(definition: dict) -> dict[str, dict]:
+    return definition["States"]
+
+
+@pytest.fixture(scope="module", params=STAGES)
+def pipeline(request, assembly) -> dict:
+    return assembly.templates[f"Tuneforge-{request.param}-Pipeline"]
+
+
+def test_every_task_retries_and_catches(pipeline):
+    tasks = {name: state for name, state in _states(_definition(pipeline)).items() if state["Type"] == "Task"}
+    assert {"Validate", "Estimate", "StartCustomization", "WaitForJob", "RecordRun", "Notify", "Cleanup", "NotifyFailure", "NotifyRejected"} <= set(tasks)
+    for name, state in tasks.items():
+        assert state.get("Retry"), f"{name} has no Retry"
+        assert state.get("Catch"), f"{name} has no Catch"
+
+
+def test_failures_run_cleanup_then_notify_then_fail(pipeline):
+    states = _states(_definition(pipeline))
+    for name in ("Validate", "Estimate", "StartCustomization", "WaitForJob", "RecordRun"):
+        assert [c["Next"] for c in states[name]["Catch"]] == ["Cleanup"], name
+    assert states["Cleanup"]["Next"] == "NotifyFailure"
+    assert states["NotifyFailure"]["Next"] == "Failed" and states["Failed"]["Type"] == "Fail"
+    assert states["Failed"]["CausePath"] == "$.error.Cause"
+
+
+def test_the_machine_has_an_overall_timeout_and_waits_on_a_task_token_with_a_heartbeat(pipeline):
+    definition = _definition(pipeline)
+    assert definition["TimeoutSeconds"] >= 3600
+    wait = definition["States"]["WaitForJob"]
+    assert wait["Resource"].endswith("lambda:invoke.waitForTaskToken") or "waitForTaskToken" in json.dumps(wait["Resource"])
+    assert wait["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
+    assert 0 < wait["HeartbeatSeconds"] < wait["TimeoutSeconds"]
+
+
+def test_no_state_calls_bedrock_directly(pipeline):
+    assert "aws-sdk:bedrock" not in json.dumps(_definition(pipeline))
+    assert "states:::bedrock" not in json.dumps(_definition(pipeline))
+
+
+def test_quota_errors_wait_and_retry_instead_of_failing(pipeline):
+    retry = _states(_definition(pipeline))["StartCustomization"]["Retry"]
+    quota = [r for r in retry if "ServiceQuotaExceededException" in r["ErrorEquals"]]
+    assert quota and quota[0]["IntervalSeconds"] >= 60 and quota[0]["MaxAttempts"] >= 5
+
+
+def test_the_customization_call_gets_vpc_kms_and_its_idempotency_inputs(pipeline):
+    (start_job,) = [f for f in _resources(pipeline, "AWS::Lambda::Function").values() if f["Properties"]["Handler"] == "lambdas.handlers.start_job.handler"]
+    variables = start_job["Properties"]["Environment"]["Variables"]
+    assert {"SUBNET_IDS", "JOB_SECURITY_GROUP_IDS", "KMS_KEY_ARN", "BEDROCK_ROLE_ARN"} <= set(variables)
+
+
+def _rule(template: dict, source: str) -> dict:
+    (rule,) = [r for r in _resources(template, "AWS::Events::Rule").values() if r["Properties"].get("EventPattern", {}).get("source") == [source]]
+    return rule["Properties"]
+
+
+def test_job_rule_matches_job_status_not_status_with_the_exact_detail_type(pipeline):
+    pattern = _rule(pipeline, "aws.bedrock")["EventPattern"]
+    assert pattern["detail-type"] == ["Model Customization Job State Change"]
+    assert pattern["detail"] == {"jobStatus": ["Completed", "Failed", "Stopped"]}
+
+
+def test_upload_rule_filters_the_exact_bucket_and_prefix_with_dlq_and_retries(pipeline):
+    rule = _rule(pipeline, "aws.s3")
+    assert rule["EventPattern"]["detail-type"] == ["Object Created"]
+    assert rule["EventPattern"]["detail"]["object"]["key"] == [{"prefix": "incoming/"}]
+    (bucket,) = rule["EventPattern"]["detail"]["bucket"]["name"]
+    assert bucket.startswith("tuneforge-") and "-data-" in bucket
+    (target,) = rule["Targets"]
+    assert target["DeadLetterConfig"]["Arn"] and target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+
+
+def test_every_rule_target_has_a_dead_letter_queue(pipeline):
+    for rule in _resources(pipeline, "AWS::Events::Rule").values():
+        for target in rule["Properties"]["Targets"]:
+            assert "DeadLetterConfig" in target and "RetryPolicy" in target
+
+
+def _policy_statements(template: dict, handler: str) -> list[dict]:
+    (function,) = [f for f in _resources(template, "AWS::Lambda::Function").values() if f["Properties"]["Handler"] == handler]
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    policies = [p for p in _resources(template, "AWS::IAM::ManagedPolicy").values() if {"Ref": role} in p["Properties"].get("Roles", [])]
+    return [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def _actions(statements: list[dict]) -> set[str]:
+    return {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+
+
+@pytest.mark.parametrize(
+    "handler, bedrock_actions",
+    [
+        ("lambdas.handlers.start_run.handler", set()),
+        ("lambdas.handlers.validate.handler", set()),
+        ("lambdas.handlers.estimate.handler", set()),
+        ("lambdas.handlers.start_job.handler", {"bedrock:CreateModelCustomizationJob", "bedrock:TagResource"}),
+        ("lambdas.handlers.wait_for_job.handler", {"bedrock:GetModelCustomizationJob"}),
+        ("lambdas.handlers.job_events.handler", {"bedrock:GetModelCustomizationJob"}),
+        ("lambdas.handlers.cleanup.handler", {"bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob", "bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment"}),
+    ],
+)
+def test_each_function_gets_only_the_bedrock_actions_it_calls(pipeline, handler, bedrock_actions):
+    actions = _actions(_policy_statements(pipeline, handler))
+    assert {a for a in actions if a.startswith("bedrock:")} == bedrock_actions
+    assert not any(a.endswith(":*") or a == "*" for a in actions)
+
+
+def test_pass_role_names_the_bedrock_role_for_bedrock_only(pipeline):
+    passes = [s for s in _policy_statements(pipeline, "lambdas.handlers.start_job.handler") if s["Action"] == "iam:PassRole"]
+    (statement,) = passes
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}
+    assert statement["Resource"] != "*" and "Fn::ImportValue" in json.dumps(statement["Resource"])
+
+
+def test_jobs_are_created_only_on_the_configured_foundation_models(pipeline):
+    (create,) = [s for s in _policy_statements(pipeline, "lambdas.handlers.start_job.handler") if s["Action"] == "bedrock:CreateModelCustomizationJob"]
+    rendered = json.dumps(create["Resource"])
+    assert "foundation-model/amazon.nova-micro-v1:0:128k" in rendered
+    assert "foundation-model/*" not in rendered
