@@ -165,7 +165,7 @@ class IssueCollector:
 
 # Token-count histogram: 8 sub-buckets per power of two, so a percentile is known to within 12.5% in
 # constant memory whatever the number of records.
-def _bucket(value: int) -> int:
+def token_bucket(value: int) -> int:
     bits = value.bit_length()
     if bits <= 4:
         return value
@@ -188,7 +188,7 @@ class TokenStats:
             self.minimum = tokens
         if self.maximum is None or tokens > self.maximum:
             self.maximum = tokens
-        b = _bucket(tokens)
+        b = token_bucket(tokens)
         self.histogram[b] = self.histogram.get(b, 0) + 1
 
     def percentile(self, q: float) -> int | None:

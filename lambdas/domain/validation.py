@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -45,11 +46,14 @@ from lambdas.domain.catalogue import (
 )
 from lambdas.domain.formats import checker_for
 from lambdas.domain.openai_chat import OPENAI_CHAT, TARGETS, ConversionError, from_openai_chat, is_openai_chat
-from lambdas.domain.report import FileSummary, IssueCollector, Severity, ValidationReport
+from lambdas.domain.report import FileSummary, IssueCollector, Severity, ValidationReport, token_bucket
 from lambdas.domain.sources import DatasetSource, as_source
 
 MAX_LINE_BYTES = 64 << 20  # one record this long is already far beyond every model's token limit
 _PROGRESS_EVERY = 0x1FFF  # lines between progress callbacks (a power of two minus one, for a cheap mask)
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _reject_constant(name: str) -> None:
@@ -126,7 +130,13 @@ class _Validation:
         on_converted = self.on_converted
         progress = self.progress
         decode = _decode
-        nbytes = 0
+        surrogate_escape = _SURROGATE_ESCAPE.search
+        nbytes = records = valid = 0
+        # Token statistics live in locals while scanning: attribute and method access per record is a
+        # measurable share of the time budget (see bench/validate_throughput.py).
+        histogram = tokens.histogram
+        token_total = 0
+        token_min = token_max = None
         summary.format = OPENAI_CHAT if convert else self.fmt.value
 
         try:
@@ -173,13 +183,15 @@ class _Validation:
                 if type(record) is not dict:
                     issue("not-an-object", None, f"each line must be one JSON object {{...}}, this one is {type(record).__name__ if record is not None else 'null'}")
                     continue
-                summary.records += 1
+                records += 1
                 before = issues.error_total
-                if "\\u" in text and self._lone_surrogate(record):
+                # memchr-fast test first; the regex only runs on lines holding escapes
+                if "\\" in text and surrogate_escape(text) and self._lone_surrogate(record):
                     issue("invalid-unicode", None, "the line contains an unpaired \\ud800-\\udfff escape, which is not a character; fix the text encoding")
                     continue
                 if track:
-                    fingerprint = hash(raw.rstrip(b"\r\n"))
+                    # Python's SipHash of the raw line: exact-duplicate detection without decoding twice.
+                    fingerprint = hash(raw) if raw[-1] == 10 else hash(raw + b"\n")
                     first = seen.get(fingerprint)
                     if first is not None:
                         issue("duplicate-record", None, f"identical to line {first}; duplicates weigh those examples more in training")
@@ -213,14 +225,21 @@ class _Validation:
                         issue("conversion-dropped-field", field, message)
                 chars = checker.check(record, issue)
                 estimate = math.ceil(chars / cpt)
-                tokens.add(estimate)
+                token_total += estimate
+                if token_min is None or estimate < token_min:
+                    token_min = estimate
+                if token_max is None or estimate > token_max:
+                    token_max = estimate
+                bucket = token_bucket(estimate)
+                histogram[bucket] = histogram.get(bucket, 0) + 1
                 if token_limit is not None and estimate > token_limit:
                     issue("too-many-tokens", None, f"the record is about {estimate:,} tokens (estimated at {cpt:g} characters per token); {self.model.name} accepts at most {token_limit:,}")
                 if issues.error_total == before:
-                    summary.valid_records += 1
+                    valid += 1
                     if convert and on_converted is not None:
                         on_converted(split, line, record)
-        summary.lines = line
+        summary.lines, summary.records, summary.valid_records = line, records, valid
+        tokens.records, tokens.total, tokens.minimum, tokens.maximum = sum(histogram.values()), token_total, token_min, token_max
         summary.bytes = nbytes if size is None else size
         if progress is not None:
             progress(nbytes)
