@@ -378,7 +378,7 @@ class Conversation2024:
     def _turns(self, roles: list[tuple[int, object]], issue: Issue) -> None:
         if self.distillation and self.limits.single_turn_only:
             if len(roles) > 2:
-                issue("too-many-turns", f"messages[2]", f"{self.model.name} students take single-turn prompts only: one user turn, optionally one assistant turn")
+                issue("too-many-turns", "messages[2]", f"{self.model.name} students take single-turn prompts only: one user turn, optionally one assistant turn")
             _check_roles(roles[:2], issue, must_end_with_assistant=False)
         else:
             _check_roles(roles, issue, must_end_with_assistant=not self.distillation)

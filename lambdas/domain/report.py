@@ -87,6 +87,7 @@ KINDS: dict[str, IssueKind] = _kinds(
     ("validation-overlaps-training", W, "a validation record also appears in the training set"),
     ("duplicate-check-limited", W, "duplicate detection stopped at its memory limit"),
     ("source-unreadable", E, "the dataset could not be read"),
+    ("validator-error", E, "an unexpected failure of the validator on this record (a bug: please report it)"),
 )
 
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from lambdas.domain.catalogue import (
@@ -62,12 +61,6 @@ def _reject_constant(name: str) -> None:
 
 
 _decode = json.JSONDecoder(parse_constant=_reject_constant).decode
-
-
-@dataclass
-class _Split:
-    name: str
-    summary: FileSummary
 
 
 class _Validation:
@@ -223,7 +216,11 @@ class _Validation:
                         continue
                     for field, message in dropped:
                         issue("conversion-dropped-field", field, message)
-                chars = checker.check(record, issue)
+                try:
+                    chars = checker.check(record, issue)
+                except Exception as error:  # a validator bug must cost one line, not the whole report
+                    issue("validator-error", None, f"the validator could not check this record ({type(error).__name__}: {error}); please report it")
+                    continue
                 estimate = math.ceil(chars / cpt)
                 token_total += estimate
                 if token_min is None or estimate < token_min:
@@ -261,6 +258,8 @@ class _Validation:
             json.dumps(record, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
             return True
+        except RecursionError:
+            return False
         return False
 
     # -- whole-file and whole-dataset checks ------------------------------------------------------

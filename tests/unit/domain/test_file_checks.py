@@ -165,3 +165,19 @@ def test_progress_callback_reports_bytes():
     data = jsonl(*pcs(20_000))
     validate_dataset(in_memory(data), TITAN_EXPRESS, FT, progress=seen.append)
     assert seen and seen[-1] == len(data) and seen == sorted(seen)
+
+
+def test_a_checker_bug_costs_one_line_not_the_report(monkeypatch):
+    from lambdas.domain import formats
+
+    original = formats.PromptCompletion.check
+
+    def flaky(self, record, issue):
+        if record.get("prompt") == "boom":
+            raise KeyError("bug")
+        return original(self, record, issue)
+
+    monkeypatch.setattr(formats.PromptCompletion, "check", flaky)
+    report = validate_dataset(jsonl(*pcs(2), {"prompt": "boom", "completion": "x"}, *pcs(3)[2:]), TITAN_EXPRESS, FT)
+    assert [(i.line, i.kind) for i in report.issues()] == [(3, "validator-error")]
+    assert report.training.valid_records == 3

@@ -17,6 +17,7 @@ SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[Healt
 def _check(report: ValidationReport, data: bytes) -> None:
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     assert report.training.lines == lines
+    assert "validator-error" not in report.counts(), report.issues("validator-error")
     for issue in report.issues():
         assert issue.line is None or 1 <= issue.line <= lines
         assert issue.message
