@@ -42,6 +42,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--max-examples", type=int, default=20, metavar="N", help="examples kept per issue kind (default 20)")
     parser.add_argument("--format", dest="source_format", choices=("auto", "native", OPENAI_CHAT), default="auto", help="input format (default: detect OpenAI chat)")
     parser.add_argument("--check-media", action="store_true", help="also check that every s3:// media object exists (needs S3 read access)")
+    parser.add_argument("--bucket", metavar="NAME", help="bucket the dataset will be uploaded to, for the same-bucket media rule (s3:// paths know theirs)")
     parser.set_defaults(handler=run)
 
 
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
             validation_source=validation,
             hyperparameters=hyperparameters,
             max_examples_per_kind=args.max_examples,
+            bucket=args.bucket,
             media_exists=s3_media_checker(s3_client()) if args.check_media else None,
             source_format=args.source_format,
             on_converted=on_converted if targets else None,

@@ -3,9 +3,14 @@
 Used at synth time (profile validation), at run time (handlers), by the CLI and by the offline
 emulator. Pure data and functions: nothing here imports boto3 or touches the network.
 
-Facts come from the Bedrock user guide pages named in each entry's ``sources`` and from the botocore
-service model. Where a fact is not published, the field is ``None`` and ``notes`` says so; nothing is
-guessed.
+Facts come from the Bedrock user guide, AWS's sample dataset validators and the botocore service
+model (summarised in shared/bedrock-reference.md). Where a fact is not published, the field is ``None``
+and a note says so; nothing is guessed.
+
+Per model: customization types and their dataset formats, hyperparameter specs, on-demand deployment
+support, ``limits[type]`` (:class:`DatasetLimits`: record bounds per split, per-record token limits incl.
+Titan's batch-size-dependent ones, file sizes, media, reserved strings) and ``prices``
+(:class:`PriceInputs`: dated, sourced figures for estimates, never current AWS prices).
 """
 
 from __future__ import annotations

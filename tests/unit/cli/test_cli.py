@@ -132,3 +132,14 @@ def test_console_script_is_installed():
         pytest.skip("console script not installed in this environment")
     result = subprocess.run([str(script), "validate", str(SAMPLES / "broken/nova-micro-broken.jsonl"), "--model", NOVA, "--json"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"})
     assert result.returncode == 1 and json.loads(result.stdout)["valid"] is False
+
+
+def test_bucket_option_applies_the_same_bucket_media_rule(capsys, tmp_path):
+    record = {"schemaVersion": "bedrock-conversation-2024", "messages": [
+        {"role": "user", "content": [{"text": "q"}, {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://media-bucket/a.png"}}}}]},
+        {"role": "assistant", "content": [{"text": "a"}]}]}
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(json.dumps({**record, "system": [{"text": f"s{i}"}]}) for i in range(8)) + "\n")
+    assert run(capsys, "validate", path, "--model", "amazon.nova-lite-v1:0:300k")[0] == 0
+    code, out, _ = run(capsys, "validate", path, "--model", "amazon.nova-lite-v1:0:300k", "--bucket", "data-bucket", "--json")
+    assert code == 1 and json.loads(out)["counts"] == {"media-other-bucket": 8}
