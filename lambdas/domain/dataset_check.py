@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from lambdas.domain.cost import estimate_cost
 from lambdas.domain.runs import RunInput
-from lambdas.domain.sources import s3_object
+from lambdas.domain.sources import s3_media_checker, s3_object
 from lambdas.domain.validation import validate_dataset
 
 REPORTS_PREFIX = "reports/"
@@ -47,7 +47,7 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str) -> Va
         hyperparameters=run.profile.hyperparameters,
         bucket=dataset.training.bucket,
         s3_client=s3,
-        media_exists=lambda uri: _exists(s3, uri),
+        media_exists=s3_media_checker(s3),
     )
     key = f"{REPORTS_PREFIX}{run.profile.name}/{run.run_id}/validation.json"
     s3.put_object(Bucket=artifacts_bucket, Key=key, Body=report.to_json(indent=2).encode(), ContentType="application/json")
@@ -61,17 +61,6 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str) -> Va
         training_tokens=report.training.tokens.total,
         summary=summary,
     )
-
-
-def _exists(s3: Any, uri: str) -> bool:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-    except s3.exceptions.ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return False
-        raise
-    return True
 
 
 def estimate_run(run: RunInput, validation: ValidationOutcome) -> EstimateOutcome:
