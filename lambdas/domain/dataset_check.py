@@ -72,6 +72,7 @@ def estimate_run(run: RunInput, validation: ValidationOutcome) -> EstimateOutcom
         profile.throughput,
         profile.budget_cap_usd,
         customization_type=profile.customization_type.value,
+        prices=profile.prices,
     )
     data = estimate.to_dict()
     # An unknown price cannot prove the run is over budget; it runs, and the notification says so.

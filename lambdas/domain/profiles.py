@@ -82,6 +82,9 @@ class TuningProfile(_Strict):
     gate: Gate
     throughput: Throughput = Field(default_factory=Throughput)
     budget_cap_usd: float = Field(gt=0)
+    # Price figures the platform team records for this model (negotiated or read off the pricing page),
+    # with as_of and source; they override the catalogue's dated figures in estimates.
+    prices: dict[str, object] | None = None
     description: str = ""
 
     @property
@@ -108,7 +111,12 @@ class TuningProfile(_Strict):
                 problems.append(("teacher_model", "distillation needs a teacher model"))
             elif self.teacher_model not in TEACHER_MODELS:
                 problems.append(("teacher_model", f"{self.teacher_model!r} is not a distillation teacher; valid: {', '.join(sorted(TEACHER_MODELS))}"))
-        elif self.teacher_model:
+        if self.prices is not None:
+            try:
+                model.prices.with_overrides(self.prices)
+            except (ValueError, ArithmeticError) as bad_prices:
+                problems.append(("prices", str(bad_prices)))
+        if self.customization_type is not CustomizationType.DISTILLATION and self.teacher_model:
             problems.append(("teacher_model", f"only DISTILLATION takes a teacher model, this profile is {self.customization_type.value}"))
         return problems
 

@@ -1,0 +1,91 @@
+"""A user's configuration mistake: one line naming the file and the field, exit 2, no cdk.out."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stacks.config import ConfigError, load_stages
+
+ROOT = Path(__file__).resolve().parents[3]
+CONFIG = ROOT / "config" / "tuneforge.yaml"
+
+
+def _config(tmp_path: Path, mutate) -> Path:
+    data = yaml.safe_load(CONFIG.read_text())
+    # Resolve YAML anchors into plain copies so a mutation touches one stage only.
+    data = yaml.safe_load(yaml.safe_dump(data))
+    mutate(data)
+    path = tmp_path / "tuneforge.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _profile(data: dict, name: str = "support-qa-vi") -> dict:
+    return data["stages"]["dev"]["profiles"][name]
+
+
+@pytest.mark.parametrize(
+    "mutate, field, words",
+    [
+        (lambda d: _profile(d).update(base_model="amazon.nova-mega-v9:0"), "profiles.support-qa-vi.base_model", "unknown base model"),
+        (lambda d: _profile(d).update(customization_type="CONTINUED_PRE_TRAINING"), "profiles.support-qa-vi.customization_type", "does not support CONTINUED_PRE_TRAINING"),
+        (lambda d: _profile(d)["hyperparameters"].update(epochCount=9), "profiles.support-qa-vi.hyperparameters.epochCount", "between 1 and 5"),
+        (lambda d: _profile(d)["hyperparameters"].update(learningRate="fast"), "profiles.support-qa-vi.hyperparameters.learningRate", "must be a float"),
+        (lambda d: _profile(d)["hyperparameters"].update(batchSize=4), "profiles.support-qa-vi.hyperparameters.batchSize", "not a hyperparameter"),
+        (lambda d: _profile(d, "distilled-support").pop("teacher_model"), "profiles.distilled-support.teacher_model", "needs a teacher"),
+        (lambda d: _profile(d)["gate"]["minimums"].update(bleu=0.3), "profiles.support-qa-vi.gate", "unknown metric 'bleu'"),
+        (lambda d: _profile(d).pop("budget_cap_usd"), "profiles.support-qa-vi.budget_cap_usd", "required but missing"),
+        (lambda d: d["stages"]["dev"].update(account="12345"), "stages.dev.account", "should match pattern"),
+        (lambda d: d["stages"]["dev"].update(availability_zones=["eu-west-1a"]), "stages.dev", "not in region us-east-1"),
+        (lambda d: d["stages"]["dev"].update(log_retention_days=42), "stages.dev", "log_retention_days"),
+        (lambda d: d["stages"]["dev"].update(colour="blue"), "stages.dev.colour", "not a known setting"),
+        (lambda d: _profile(d).update(prices={"training_per_1k_tokens": "cheap"}), "profiles.support-qa-vi.prices", ""),
+    ],
+)
+def test_each_mistake_is_one_line_naming_file_and_field(tmp_path, mutate, field, words):
+    path = _config(tmp_path, mutate)
+    with pytest.raises(ConfigError) as raised:
+        load_stages(path)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: ") and field in message and words in message
+
+
+def test_unknown_stage_lists_the_defined_ones():
+    with pytest.raises(ConfigError, match=r"stages\.staging: unknown stage; defined: dev, prod"):
+        load_stages(CONFIG, only=["staging"])
+
+
+def test_malformed_yaml_names_the_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("stages:\n  dev: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"line \d+: not valid YAML"):
+        load_stages(path)
+
+
+def test_the_shipped_configuration_is_sound():
+    stages = load_stages(CONFIG)
+    assert [s.name for s in stages] == ["dev", "prod"]
+    assert stages[0].profiles.keys() == stages[1].profiles.keys()
+
+
+def test_app_exits_2_with_one_line_and_writes_no_cloud_assembly(tmp_path):
+    path = _config(tmp_path, lambda d: _profile(d)["hyperparameters"].update(epochCount=0))
+    outdir = tmp_path / "cdk.out"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "app.py")],
+        env={**os.environ, "TUNEFORGE_CONFIG": str(path), "CDK_OUTDIR": str(outdir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "hyperparameters.epochCount" in result.stderr
+    assert "Traceback" not in result.stderr and "jsii" not in result.stderr
+    assert not outdir.exists()
