@@ -115,12 +115,12 @@ class BedrockCustomizationRole(Construct):
         )
         acknowledge(
             policy,
-            "Bedrock writes job output under jobs/ of the artifacts bucket, with one folder per job whose name is only known at run time.",
+            "Bedrock writes job output only under the jobs/ prefix of the artifacts bucket, one folder per job whose name is known only at run time; the bucket policy denies access from outside the VPC endpoint.",
             "AwsSolutions-IAM5[Resource::<ArtifactsBucket.Arn>/jobs/*]".replace("ArtifactsBucket", _logical(artifacts_bucket)),
         )
         acknowledge(
             policy,
-            "The ec2:Describe actions Bedrock needs to place its network interfaces support no resource-level permissions; they reveal network metadata only and change nothing.",
+            "The ec2:Describe actions Bedrock needs to place its network interfaces support no resource-level permissions; they are read-only, reveal network metadata only and change nothing.",
             "AwsSolutions-IAM5[Resource::*]",
         )
         acknowledge(

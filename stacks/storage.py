@@ -160,4 +160,3 @@ class Storage(Construct):
             "NIST.800.53.R5-S3BucketReplicationEnabled",
             "HIPAA.Security-S3BucketReplicationEnabled",
         )
-        checkov_skip(bucket, "CKV_AWS_144", "Cross-region replication is a disaster-recovery choice of the platform team; versioning and multi-AZ storage protect the data in-region.")
