@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack, SymlinkFollowMode
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -16,12 +16,14 @@ from constructs import Construct
 
 from stacks.nag import acknowledge, acknowledge_wildcard
 
-ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 # Powertools comes from its public layer in AWS (and from PyPI offline); pinned to a published version.
 POWERTOOLS_LAYER = "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-x86_64:27"
 # Ship the whole `lambdas` package so `lambdas.…` imports resolve the same in Lambda, tests and the CLI.
-ASSET_EXCLUDES = ["*", "!lambdas", "!lambdas/**", "**/__pycache__", "**/*.pyc"]
+# The asset folder holds only a link to it: fingerprinting then reads the package, not the whole
+# repository with its virtual environments.
+ASSET_DIRECTORY = Path(__file__).resolve().parent / "lambda_asset"
+ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc"]
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ class PipelineFunction(Construct):
             description=description,
             runtime=RUNTIME,
             handler=handler,
-            code=lambda_.Code.from_asset(str(ROOT), exclude=ASSET_EXCLUDES),
+            code=lambda_.Code.from_asset(str(ASSET_DIRECTORY), exclude=ASSET_EXCLUDES, follow_symlinks=SymlinkFollowMode.ALWAYS),
             layers=[lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", POWERTOOLS_LAYER.format(region=stack.region))],
             role=self.role.without_policy_updates(),
             vpc=placement.vpc,
