@@ -1,0 +1,214 @@
+"""bedrock-runtime Converse: a deterministic stand-in that never pretends to be a real model.
+
+* A **custom model** (invoked through its provisioned throughput when InService, or its custom-model
+  deployment when Active) is a nearest-neighbour lookup over the job's training data, read from
+  emulated S3 at ``trainingDataConfig.s3Uri`` (an object or a prefix; a model tuned from another
+  custom model also knows its parent's data). The prompt is compared with each training record's
+  prompt by token overlap (set cosine over lower-cased ``\\w+`` tokens, so Vietnamese works) and the
+  record's completion / assistant text is returned verbatim. Continued pre-training records
+  (``{"input"}``) answer with the closest passage. Below ``MIN_SIMILARITY`` it says it has no match.
+* A **foundation model** (on-demand id or ARN, an inference-profile id, or a provisioned throughput of
+  a foundation model) is the baseline: it has no knowledge and says so.
+
+So a candidate beats its baseline exactly on prompts close to what it was trained on: a visible
+reason. ``faults.degrade_candidate()`` makes custom models answer with another record's answer (or
+like the baseline) to push an evaluation below its gate. Every response carries
+``additionalModelResponseFields.emulator`` saying which record answered and how similar it was.
+The response has boto3 Converse's shape: ``output.message.content[0].text``, ``stopReason``,
+``usage`` and ``metrics.latencyMs``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from . import bedrock_ext, state
+
+MIN_SIMILARITY = 0.25
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+_PROFILE_PREFIX = re.compile(r"^(us|eu|apac|us-gov|global)\.")
+_INDEX: dict[tuple[str, str], "_Index"] = {}
+_INDEX_LOCK = threading.Lock()
+_APPLIED = False
+
+
+def tokens(text: str) -> set[str]:
+    return set(_TOKEN.findall((text or "").lower()))
+
+
+def similarity(a: set[str], b: set[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / math.sqrt(len(a) * len(b))
+
+
+def _text(content) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return ""
+
+
+def record_pair(record: dict) -> tuple[str, str] | None:
+    """(prompt, answer) of one training record in any dataset format the catalogue knows."""
+    if "prompt" in record and "completion" in record:
+        return str(record["prompt"]), str(record["completion"])
+    if "input" in record and isinstance(record["input"], str):
+        return record["input"], record["input"]
+    messages = record.get("messages")
+    if isinstance(messages, list):
+        answer_index = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=None)
+        if answer_index is None:
+            return None
+        prompt = " ".join(_text(m.get("content")) for m in messages[:answer_index] if m.get("role") == "user")
+        return prompt, _text(messages[answer_index].get("content"))
+    return None
+
+
+@dataclass
+class _Index:
+    pairs: list[tuple[str, str, set[str]]]
+    source: str
+
+    def best(self, query: set[str]) -> tuple[int, float]:
+        best_i, best_s = -1, 0.0
+        for i, (_p, _a, toks) in enumerate(self.pairs):
+            s = similarity(query, toks)
+            if s > best_s:
+                best_i, best_s = i, s
+        return best_i, best_s
+
+
+def _index_for(backend, model) -> _Index:
+    key = (backend.account_id, model.model_arn)
+    with _INDEX_LOCK:
+        if key in _INDEX:
+            return _INDEX[key]
+    pairs: list[tuple[str, str, set[str]]] = []
+    sources = []
+    current = model
+    seen = set()
+    while current is not None and current.model_arn not in seen:
+        seen.add(current.model_arn)
+        uri = (current.training_data_config or {}).get("s3Uri", "")
+        sources.append(uri)
+        for line in bedrock_ext._read_s3_text(backend.account_id, uri) or []:
+            try:
+                pair = record_pair(json.loads(line))
+            except ValueError:
+                continue
+            if pair and pair[1].strip():
+                pairs.append((pair[0], pair[1], tokens(pair[0])))
+        parent = current.base_model_arn if ":custom-model/" in (current.base_model_arn or "") else None
+        current = bedrock_ext.find_custom_model(backend, parent) if parent else None
+    index = _Index(pairs, ", ".join(sources))
+    with _INDEX_LOCK:
+        _INDEX[key] = index
+    return index
+
+
+def _validation(message: str):
+    return bedrock_ext._error("ValidationException", message, 400)
+
+
+def resolve(backend, model_id: str) -> tuple[str, object | None, str]:
+    """(kind, custom model or None, label) for a Converse ``modelId``; raises what Bedrock would."""
+    model_id = unquote(model_id)
+    bedrock_ext.tick_backend(backend)
+    data = bedrock_ext.ext(backend)
+    if ":provisioned-model/" in model_id or ":custom-model-deployment/" in model_id:
+        ep = data.endpoints.get(model_id)
+        if ep is None:
+            raise bedrock_ext._not_found(f"Model {model_id} not found.")
+        ready = "InService" if ep.kind == "provisioned" else "Active"
+        if ep.status != ready:
+            raise _validation(f"{model_id} is {ep.status}, not {ready}.")
+        model = bedrock_ext.find_custom_model(backend, ep.model_arn)
+        if model is None:
+            return "foundation", None, ep.foundation_model_arn.rsplit("/", 1)[-1]
+        return "custom", model, model.model_arn
+    if ":custom-model/" in model_id:
+        raise _validation(f"Invocation of {model_id} needs provisioned throughput or a custom model deployment.")
+    fm = bedrock_ext.fm_id(_PROFILE_PREFIX.sub("", model_id))
+    if fm is None:
+        raise _validation("The provided model identifier is invalid.")
+    if "ON_DEMAND" not in bedrock_ext.foundation_model_ids()[fm]["inferenceTypesSupported"]:
+        raise _validation(f"Invocation of model ID {fm} with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model.")
+    return "foundation", None, fm
+
+
+def answer(backend, model_id: str, prompt: str) -> tuple[str, dict]:
+    kind, model, label = resolve(backend, model_id)
+    query = tokens(prompt)
+    if kind == "foundation":
+        return (
+            f"I have no specific knowledge to answer this (emulated baseline for {label}).",
+            {"kind": "baseline", "model": label},
+        )
+    index = _index_for(backend, model)
+    best_i, best_s = index.best(query)
+    degraded = state.current().faults.degradation(model.model_arn, model.model_name)
+    info = {"kind": "nearest-neighbour", "model": model.model_arn, "trainingData": index.source, "records": len(index.pairs), "similarity": round(best_s, 4)}
+    if degraded == "baseline" or (degraded and len(index.pairs) < 2):
+        return f"I have no specific knowledge to answer this (emulated baseline for {label}).", {**info, "degraded": "baseline"}
+    if best_i < 0 or best_s < MIN_SIMILARITY:
+        return "No close match in my training data (emulated custom model).", {**info, "record": None}
+    if degraded == "wrong":
+        wrong = (best_i + len(index.pairs) // 2) % len(index.pairs)
+        return index.pairs[wrong][1], {**info, "record": wrong, "degraded": "wrong"}
+    return index.pairs[best_i][1], {**info, "record": best_i}
+
+
+def converse(self):
+    from moto.bedrock.models import bedrock_backends
+    from moto.core.responses import ActionResult
+
+    model_id = self._get_param("modelId")
+    messages = self._get_param("messages") or []
+    config = self._get_param("inferenceConfig") or {}
+    system = " ".join(s.get("text", "") for s in (self._get_param("system") or []) if isinstance(s, dict))
+    user_turns = [m for m in messages if m.get("role") == "user"]
+    if not user_turns:
+        raise _validation("A conversation must start with a user message.")
+    prompt = _text(user_turns[-1].get("content"))
+    backend = bedrock_backends[self.current_account][self.region]
+    text, info = answer(backend, model_id, prompt)
+    words = text.split()
+    stop = "end_turn"
+    max_tokens = config.get("maxTokens")
+    if max_tokens and len(words) > int(max_tokens):
+        words, stop = words[: int(max_tokens)], "max_tokens"
+        text = " ".join(words)
+    in_tokens = len((system + " " + " ".join(_text(m.get("content")) for m in messages)).split())
+    out_tokens = len(words)
+    state.current().note("bedrock.converse", model=unquote(model_id), kind=info["kind"], similarity=info.get("similarity"))
+    return ActionResult(
+        {
+            "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+            "stopReason": stop,
+            "usage": {"inputTokens": in_tokens, "outputTokens": out_tokens, "totalTokens": in_tokens + out_tokens},
+            "metrics": {"latencyMs": 20 + 2 * out_tokens},
+            "additionalModelResponseFields": {"emulator": info},
+        }
+    )
+
+
+def apply() -> None:
+    global _APPLIED
+    if _APPLIED:
+        return
+    from moto.bedrockruntime.responses import BedrockRuntimeResponse
+
+    BedrockRuntimeResponse.converse = converse
+    _APPLIED = True
+
+
+def clear_cache() -> None:
+    with _INDEX_LOCK:
+        _INDEX.clear()

@@ -1,0 +1,312 @@
+"""Lambda without Docker: run the real handler from the function's deployed code.
+
+``LambdaFunction._invoke_lambda`` is replaced by :func:`invoke`. The function's code is the zip moto
+holds (``code_bytes``: the asset CloudFormation pointed at, or the inline ``ZipFile``), unpacked once
+per code hash. Two ways to run it:
+
+``inprocess`` (default)
+    The handler runs in this interpreter, one invocation at a time (a re-entrant lock: a handler may
+    invoke another function synchronously). Each function gets its own world:
+
+    * modules: every top-level name the code ships (``index``, ``lambdas``, ``utils`` ...) plus
+      ``aws_lambda_powertools`` is imported per function and swapped into ``sys.modules`` only while
+      that function runs, so same-named modules never collide and Powertools class-level state (cold
+      start, metric sets, Tracer provider) is per function;
+    * Powertools loggers (``logging.getLogger(service)`` objects Powertools configured) are swapped
+      the same way, so one function's appended keys never show in another's logs;
+    * environment: the function's variables plus the Lambda runtime ones, restored afterwards, with
+      ``POWERTOOLS_TRACE_DISABLED=true`` (X-Ray is unreachable) and a default
+      ``POWERTOOLS_METRICS_NAMESPACE`` so Metrics never raise for a missing namespace.
+
+``subprocess``
+    One ``python -m local.lambda_worker`` per invocation, with the same environment plus
+    ``AWS_ENDPOINT_URL`` pointing at the moto server. Only possible in server mode.
+
+Either way an exception comes back as Lambda's error shape ``{"errorType", "errorMessage",
+"stackTrace"}`` with ``FunctionError: Unhandled``, so ``Retry``/``Catch`` on error names work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import state
+
+LOG = logging.getLogger("local.lambda")
+
+_LOCK = threading.RLock()
+_CODE_ROOT = Path(tempfile.mkdtemp(prefix="tuneforge-lambda-code-"))
+_ALWAYS_ISOLATED = ("aws_lambda_powertools",)
+_APPLIED = False
+
+#: invocation records (function, ms, error type), for measurements and debugging
+INVOCATIONS: list[dict] = []
+
+
+@dataclass
+class _Image:
+    """What one function has loaded: its modules and its Powertools loggers."""
+
+    code_dir: Path
+    top_names: frozenset[str]
+    modules: dict[str, Any] = field(default_factory=dict)
+    loggers: dict[str, Any] = field(default_factory=dict)
+    cold: bool = True
+
+
+_IMAGES: dict[tuple[str, str], _Image] = {}
+
+
+def _code_dir(fn) -> Path:
+    code = fn.code_bytes or b""
+    digest = hashlib.sha256(code).hexdigest()[:16]
+    target = _CODE_ROOT / digest
+    if not target.exists():
+        tmp = _CODE_ROOT / f".{digest}.{uuid.uuid4().hex}"
+        tmp.mkdir(parents=True)
+        if code:
+            with zipfile.ZipFile(io.BytesIO(code)) as zf:
+                zf.extractall(tmp)
+        try:
+            tmp.rename(target)
+        except OSError:  # another thread won
+            pass
+    return target
+
+
+def _top_names(code_dir: Path) -> frozenset[str]:
+    names = set(_ALWAYS_ISOLATED)
+    for entry in code_dir.iterdir():
+        if entry.is_dir() and not entry.name.endswith((".dist-info", ".egg-info")) and entry.name.isidentifier():
+            names.add(entry.name)
+        elif entry.suffix == ".py":
+            names.add(entry.stem)
+    return frozenset(names)
+
+
+def _image(fn) -> _Image:
+    code_dir = _code_dir(fn)
+    key = (fn.function_arn, code_dir.name)
+    image = _IMAGES.get(key)
+    if image is None:
+        image = _IMAGES[key] = _Image(code_dir, _top_names(code_dir))
+    return image
+
+
+def _runtime_env(fn, code_dir: Path) -> dict[str, str]:
+    env = {
+        "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.function_name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "emulated",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.run_time}",
+        "AWS_REGION": fn.region,
+        "AWS_DEFAULT_REGION": fn.region,
+        "LAMBDA_TASK_ROOT": str(code_dir),
+        "_HANDLER": fn.handler or "",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "Emulated",
+    }
+    env.update({k: str(v) for k, v in (fn.environment_vars or {}).items()})
+    env["POWERTOOLS_TRACE_DISABLED"] = "true"  # always: there is no X-Ray daemon here
+    return env
+
+
+class LambdaContext:
+    def __init__(self, fn, deadline: float):
+        self.function_name = fn.function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = fn.function_arn
+        self.memory_limit_in_mb = int(fn.memory_size)
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{fn.function_name}"
+        self.log_stream_name = "emulated"
+        self.identity = None
+        self.client_context = None
+        self._deadline = deadline
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.time()) * 1000))
+
+
+def _is_powertools_logger(obj: Any) -> bool:
+    return isinstance(obj, logging.Logger) and (getattr(obj, "powertools_handler", None) is not None or obj.name.startswith("aws_lambda_powertools"))
+
+
+def _error(exc: BaseException) -> dict:
+    return {
+        "errorType": type(exc).__name__,
+        "errorMessage": str(exc),
+        "stackTrace": traceback.format_exception(type(exc), exc, exc.__traceback__)[-8:],
+    }
+
+
+def _run_inprocess(fn, event: Any) -> tuple[str, bool, str]:
+    image = _image(fn)
+    handler_path = fn.handler or "index.handler"
+    module_name, _, func_name = handler_path.rpartition(".")
+    with _LOCK:
+        saved_env = dict(os.environ)
+        host_modules = {n: m for n, m in sys.modules.items() if n.split(".", 1)[0] in image.top_names}
+        for name in host_modules:
+            del sys.modules[name]
+        sys.modules.update(image.modules)
+        manager = logging.Logger.manager
+        host_loggers = {n: lg for n, lg in manager.loggerDict.items() if _is_powertools_logger(lg) or n in image.loggers}
+        for name in host_loggers:
+            del manager.loggerDict[name]
+        manager.loggerDict.update(image.loggers)
+        sys.path.insert(0, str(image.code_dir))
+        try:
+            os.environ.update(_runtime_env(fn, image.code_dir))
+            try:
+                module = __import__(module_name, fromlist=["_"]) if module_name else None
+                handler = getattr(module, func_name)
+                context = LambdaContext(fn, time.time() + float(fn.timeout or 3))
+                result = handler(event, context)
+                return json.dumps(result, default=str), False, ""
+            except Exception as exc:  # the Lambda error shape
+                return json.dumps(_error(exc)), True, "".join(traceback.format_exc())
+        finally:
+            os.environ.clear()
+            os.environ.update(saved_env)
+            try:
+                sys.path.remove(str(image.code_dir))
+            except ValueError:
+                pass
+            image.modules = {n: m for n, m in sys.modules.items() if n.split(".", 1)[0] in image.top_names}
+            for name in image.modules:
+                del sys.modules[name]
+            sys.modules.update(host_modules)
+            mine = {n: lg for n, lg in manager.loggerDict.items() if _is_powertools_logger(lg) or n in image.loggers}
+            # children of a Powertools service logger ("service.child") belong to the function too
+            roots = tuple(f"{n}." for n in mine)
+            mine.update({n: lg for n, lg in manager.loggerDict.items() if roots and n.startswith(roots)})
+            image.loggers = mine
+            for name in mine:
+                manager.loggerDict.pop(name, None)
+            manager.loggerDict.update(host_loggers)
+            image.cold = False
+
+
+def _run_subprocess(fn, event: Any) -> tuple[str, bool, str]:
+    settings = state.current().settings
+    if not settings.endpoint_url:
+        raise RuntimeError("lambda_mode='subprocess' needs server mode (an endpoint URL the subprocess can reach)")
+    image = _image(fn)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOTO_", "TEST_SERVER_MODE"))}
+    env.update(_runtime_env(fn, image.code_dir))
+    env["AWS_ENDPOINT_URL"] = settings.endpoint_url
+    env.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    repo_root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join([str(image.code_dir), repo_root])
+    request = {
+        "handler": fn.handler or "index.handler",
+        "event": event,
+        "function_name": fn.function_name,
+        "function_arn": fn.function_arn,
+        "memory_size": int(fn.memory_size),
+        "timeout": float(fn.timeout or 3),
+    }
+    with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False) as out:
+        out_path = out.name
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "local.lambda_worker", out_path],
+            input=json.dumps(request),
+            text=True,
+            capture_output=True,
+            env=env,
+            cwd=str(image.code_dir),
+            timeout=max(float(fn.timeout or 3), 1.0) + 30,
+        )
+        try:
+            with open(out_path) as fh:
+                result = json.load(fh)
+        except (OSError, ValueError):
+            error = {"errorType": "Runtime.ExitError", "errorMessage": f"worker exited {proc.returncode}: {proc.stderr[-2000:]}"}
+            return json.dumps(error), True, proc.stderr
+        return json.dumps(result["payload"]), bool(result["errored"]), proc.stderr
+    finally:
+        os.unlink(out_path)
+
+
+def invoke(fn, event: Any) -> tuple[str, bool, str]:
+    """Run the function on ``event``; returns (payload JSON, errored, logs)."""
+    if isinstance(event, (str, bytes)):
+        try:
+            event = json.loads(event or "{}")
+        except ValueError:
+            pass
+    started = time.perf_counter()
+    mode = state.current().settings.lambda_mode
+    runner = _run_subprocess if mode == "subprocess" else _run_inprocess
+    with state.current().clock.hold():  # handler time is not emulated time (see local.clock)
+        payload, errored, logs = runner(fn, event)
+    elapsed = (time.perf_counter() - started) * 1000
+    error_type = json.loads(payload).get("errorType") if errored else None
+    INVOCATIONS.append({"function": fn.function_name, "ms": round(elapsed, 2), "mode": mode, "error": error_type})
+    state.current().note("lambda", function=fn.function_name, ms=round(elapsed, 1), error=error_type)
+    return payload, errored, logs
+
+
+def apply() -> None:
+    global _APPLIED
+    if _APPLIED:
+        return
+    import base64
+
+    from moto.awslambda import models as lambda_models
+
+    def _invoke_lambda(self, event=None):
+        return invoke(self, event)
+
+    def fn_invoke(self, body, request_headers, response_headers):
+        res, errored, logs = self._invoke_lambda(event=body)
+        if errored:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        inv_type = request_headers.get("x-amz-invocation-type", "RequestResponse")
+        if inv_type == "RequestResponse":
+            response_headers["x-amz-log-result"] = base64.b64encode(logs[-4096:].encode("utf-8")).decode("utf-8")
+            return res.encode("utf-8")
+        return res
+
+    lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda
+    lambda_models.LambdaFunction.invoke = fn_invoke
+
+    # Layers that are not in the emulator (e.g. the public Powertools layer) are taken to provide
+    # packages already installed here: record them instead of failing the function's creation.
+    original_layers = lambda_models.LambdaFunction._get_layers_data
+
+    def _get_layers_data(self, layers_versions_arns):
+        try:
+            return original_layers(self, layers_versions_arns)
+        except lambda_models.UnknownLayerVersionException:
+            return [{"Arn": arn, "CodeSize": 0} for arn in layers_versions_arns]
+
+    lambda_models.LambdaFunction._get_layers_data = _get_layers_data
+    _APPLIED = True
+
+
+def reset() -> None:
+    """Forget loaded functions (the next invocation of each is a cold start) and the records."""
+    with _LOCK:
+        _IMAGES.clear()
+        INVOCATIONS.clear()

@@ -1,0 +1,57 @@
+"""One Lambda invocation in a fresh interpreter (``lambda_mode="subprocess"``).
+
+Reads ``{"handler", "event", "function_name", "function_arn", "memory_size", "timeout"}`` on stdin,
+imports the handler from the current directory (the unpacked code; it is also first on PYTHONPATH),
+and writes ``{"payload", "errored"}`` to the file named by argv[1]. Handler output goes to stdout and
+stderr untouched. The environment (function variables, AWS_ENDPOINT_URL) is set by the parent.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import time
+import traceback
+import uuid
+
+
+class _Context:
+    def __init__(self, request: dict):
+        self.function_name = request["function_name"]
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = request["function_arn"]
+        self.memory_limit_in_mb = request["memory_size"]
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self.log_stream_name = "emulated"
+        self.identity = None
+        self.client_context = None
+        self._deadline = time.time() + request["timeout"]
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.time()) * 1000))
+
+
+def main() -> None:
+    out_path = sys.argv[1]
+    request = json.loads(sys.stdin.read())
+    module_name, _, func_name = request["handler"].rpartition(".")
+    try:
+        handler = getattr(importlib.import_module(module_name), func_name)
+        result = {"payload": handler(request["event"], _Context(request)), "errored": False}
+    except Exception as exc:
+        result = {
+            "payload": {
+                "errorType": type(exc).__name__,
+                "errorMessage": str(exc),
+                "stackTrace": traceback.format_exception(type(exc), exc, exc.__traceback__)[-8:],
+            },
+            "errored": True,
+        }
+    with open(out_path, "w") as fh:
+        json.dump(result, fh, default=str)
+
+
+if __name__ == "__main__":
+    main()
