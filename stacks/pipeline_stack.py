@@ -94,7 +94,7 @@ class PipelineStack(Stack):
             dead_letter_queue=self.dead_letters,
             wildcards={
                 incoming_objects: why[incoming_objects],
-                f"{arn}:ssm:{self.region}:{self.account}:parameter{profile_prefix}/*": "The trigger reads the one profile the upload path names, at run time; only profiles are stored under this stage's profile path.",
+                f"{arn}:ssm:{self.region}:{self.account}:parameter{profile_prefix}/*": "The trigger reads, with read-only GetParameter, the one profile the upload path names at run time; the prefix holds only this stage's profiles and nothing else.",
             },
         )
         validate = PipelineFunction(

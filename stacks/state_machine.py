@@ -188,7 +188,7 @@ class RetrainingStateMachine(Construct):
         policy = self.state_machine.role.node.find_child("DefaultPolicy")
         acknowledge(
             policy,
-            "CDK generates this policy for the state machine role from the tasks in the definition; it invokes only this pipeline's functions, publishes to one topic and updates one table.",
+            "CDK generates this policy for the state machine role from the tasks in the definition; it invokes only this pipeline's functions, publishes to one encrypted topic and updates one table, and only Step Functions can assume the role.",
             "NIST.800.53.R5-IAMNoInlinePolicy",
             "HIPAA.Security-IAMNoInlinePolicy",
         )
