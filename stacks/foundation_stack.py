@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from lambdas.domain.catalogue import CustomizationType
@@ -39,3 +39,8 @@ class FoundationStack(Stack):
         # principals the platform team names as data owners.
         for bucket in (self.storage.data_bucket, self.storage.artifacts_bucket):
             restrict_to_vpc_endpoint(bucket, endpoint=self.network.s3_endpoint, exempt_principal_arns=stage.data_uploader_arns)
+        # The CLI finds a stage's resources through these outputs, in AWS and in the offline emulator alike.
+        CfnOutput(self, "DataBucketName", value=self.storage.data_bucket.bucket_name)
+        CfnOutput(self, "ArtifactsBucketName", value=self.storage.artifacts_bucket.bucket_name)
+        CfnOutput(self, "RunsTableName", value=self.storage.runs_table.table_name)
+        CfnOutput(self, "ChampionsTableName", value=self.storage.champions_table.table_name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -262,6 +262,8 @@ class PipelineStack(Stack):
             )
         )
 
+        CfnOutput(self, "StateMachineArn", value=self.retraining.state_machine.state_machine_arn)
+        CfnOutput(self, "NotificationTopicArn", value=self.topic.topic_arn)
         self.observability = PipelineObservability(
             self,
             "Observability",

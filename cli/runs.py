@@ -1,0 +1,248 @@
+"""``tuneforge submit / runs / watch``: operate a deployed stage, in AWS or in the offline emulator.
+
+The same code talks to both: boto3 with standard credentials and region, or ``--endpoint-url`` pointing
+at the emulator's server. A stage's resources are found through its CloudFormation outputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import boto3
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from cli._common import UsageError
+from lambdas.domain.registry import RunRegistry
+from lambdas.domain.runs import INCOMING_PREFIX, MANIFEST_NAME, S3ObjectRef, run_id_for
+
+TERMINAL_EXECUTION = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+console = Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A deployed stage's resources, read from its stacks' outputs."""
+
+    name: str
+    data_bucket: str
+    artifacts_bucket: str
+    runs_table: str
+    state_machine_arn: str
+    session: boto3.session.Session
+    endpoint_url: str | None
+
+    @classmethod
+    def discover(cls, stage: str, *, endpoint_url: str | None = None, region: str | None = None) -> "Stage":
+        session = boto3.session.Session(region_name=region)
+        cloudformation = session.client("cloudformation", endpoint_url=endpoint_url)
+        outputs: dict[str, str] = {}
+        for stack in (f"Tuneforge-{stage}-Foundation", f"Tuneforge-{stage}-Pipeline"):
+            try:
+                described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+            except cloudformation.exceptions.ClientError as missing:
+                raise UsageError(f"stage {stage!r} is not deployed here ({stack}: {missing.response['Error']['Message']})") from None
+            outputs.update({o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])})
+        return cls(stage, outputs["DataBucketName"], outputs["ArtifactsBucketName"], outputs["RunsTableName"], outputs["StateMachineArn"], session, endpoint_url)
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, endpoint_url=self.endpoint_url)
+
+    @property
+    def registry(self) -> RunRegistry:
+        return RunRegistry(self.session.resource("dynamodb", endpoint_url=self.endpoint_url).Table(self.runs_table))
+
+    def execution_arn(self, run_id: str) -> str:
+        return f"{self.state_machine_arn.replace(':stateMachine:', ':execution:')}:{run_id}"
+
+
+def submit(stage: Stage, path: Path, profile: str) -> str:
+    """Upload a dataset the way a data owner does; return the run id its upload will start.
+
+    A file goes to ``incoming/<profile>/<name>``. A folder is a multi-file dataset: its files go first and
+    its ``manifest.json`` last, because the manifest's arrival is what starts the run.
+    """
+    s3 = stage.client("s3")
+    if path.is_dir():
+        manifest = path / MANIFEST_NAME
+        if not manifest.is_file():
+            raise UsageError(f"{path} is a folder without {MANIFEST_NAME}; see README, 'How an upload becomes exactly one run'")
+        prefix = f"{INCOMING_PREFIX}{profile}/{path.name}/"
+        for file in sorted(p for p in path.rglob("*") if p.is_file() and p != manifest):
+            s3.put_object(Bucket=stage.data_bucket, Key=prefix + file.relative_to(path).as_posix(), Body=file.read_bytes())
+        key, body = prefix + MANIFEST_NAME, manifest.read_bytes()
+    elif path.is_file():
+        key, body = f"{INCOMING_PREFIX}{profile}/{path.name}", path.read_bytes()
+    else:
+        raise UsageError(f"{path}: no such file or folder")
+    version = s3.put_object(Bucket=stage.data_bucket, Key=key, Body=body).get("VersionId")
+    return run_id_for(profile, S3ObjectRef(bucket=stage.data_bucket, key=key, version_id=version))
+
+
+@dataclass
+class RunView:
+    """What a person wants to see of a run: the states it went through and what it produced."""
+
+    run_id: str
+    status: str = "PENDING"
+    states: list[tuple[str, str, float]] | None = None  # (state, "done" | "running", seconds)
+    item: dict | None = None
+    error: str | None = None
+    cause: str | None = None
+
+
+def read_run(stage: Stage, run_id: str) -> RunView:
+    view = RunView(run_id, states=[])
+    view.item = stage.registry.get(run_id)
+    sfn = stage.client("stepfunctions")
+    try:
+        execution = sfn.describe_execution(executionArn=stage.execution_arn(run_id))
+    except sfn.exceptions.ExecutionDoesNotExist:
+        return view
+    view.status, view.error, view.cause = execution["status"], execution.get("error"), execution.get("cause")
+    view.states = _states(sfn, execution["executionArn"])
+    return view
+
+
+def _states(sfn: Any, execution_arn: str) -> list[tuple[str, str, float]]:
+    """(state, "done" | "running", seconds) in the order the execution entered them."""
+    events, token = [], None
+    while True:
+        page = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {}))
+        events += page["events"]
+        token = page.get("nextToken")
+        if not token:
+            break
+    states: list[tuple[str, str, float]] = []
+    entered_at: list[Any] = []
+    for event in events:
+        if "stateEnteredEventDetails" in event:
+            states.append((event["stateEnteredEventDetails"]["name"], "running", 0.0))
+            entered_at.append(event["timestamp"])
+        elif "stateExitedEventDetails" in event:
+            name = event["stateExitedEventDetails"]["name"]
+            index = max(i for i, (state, outcome, _) in enumerate(states) if state == name and outcome == "running")
+            states[index] = (name, "done", (event["timestamp"] - entered_at[index]).total_seconds())
+    return states
+
+
+def render(view: RunView) -> Table:
+    table = Table(title=f"run {view.run_id}: {view.status}", title_justify="left")
+    table.add_column("state")
+    table.add_column("outcome")
+    table.add_column("seconds", justify="right")
+    for name, outcome, seconds in view.states or []:
+        colour = "green" if outcome == "done" else "yellow"
+        table.add_row(name, f"[{colour}]{outcome}[/{colour}]", f"{seconds:.1f}")
+    return table
+
+
+def watch(stage: Stage, run_id: str, *, timeout: float = 3600, interval: float = 1.0, on_poll: Callable[[], None] | None = None) -> RunView:
+    """Follow a run state by state until it ends; ``on_poll`` lets the emulator move its clock."""
+    deadline = time.monotonic() + timeout
+    view = read_run(stage, run_id)
+    with Live(render(view), console=console, refresh_per_second=8, transient=False) as live:
+        while view.status not in TERMINAL_EXECUTION and time.monotonic() < deadline:
+            if on_poll:
+                on_poll()
+            time.sleep(interval)
+            view = read_run(stage, run_id)
+            live.update(render(view))
+    return view
+
+
+def summary(view: RunView) -> dict[str, Any]:
+    """The facts of a finished run, as the registry and the execution recorded them."""
+    item = view.item or {}
+    endpoints = item.get("endpoints", [])
+    return {
+        "run_id": view.run_id,
+        "status": view.status,
+        "run_status": item.get("status"),
+        "states": [name for name, _, _ in view.states or []],
+        "dataset": f"{item.get('dataset_uri')} (version {item.get('dataset_version')})",
+        "validation_report": item.get("validation_report"),
+        "estimate": item.get("estimate_summary"),
+        "job_arn": item.get("job_arn"),
+        "job_status": item.get("job_status"),
+        "output_model_arn": item.get("output_model_arn"),
+        "evaluation": item.get("evaluation"),
+        "decision": item.get("decision"),
+        "endpoints_left": [e.get("arn") or e.get("name") for e in endpoints if not e.get("deleted_at")],
+        "error": view.error,
+        "cause": view.cause,
+    }
+
+
+def _stage_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stage", default="dev", help="stage name from config/tuneforge.yaml (default: dev)")
+    parser.add_argument("--endpoint-url", help="talk to the offline emulator at this URL instead of AWS")
+    parser.add_argument("--region", help="AWS region (default: the standard AWS configuration)")
+
+
+def _stage(args: argparse.Namespace) -> Stage:
+    return Stage.discover(args.stage, endpoint_url=args.endpoint_url, region=args.region)
+
+
+def _finish(view: RunView) -> int:
+    print(json.dumps(summary(view), indent=2, default=str))
+    return 0 if view.status == "SUCCEEDED" else 1
+
+
+def _submit(args: argparse.Namespace) -> int:
+    stage = _stage(args)
+    run_id = submit(stage, Path(args.path), args.profile)
+    console.print(f"uploaded; run [bold]{run_id}[/bold] starts from the upload event")
+    if not args.watch:
+        print(run_id)
+        return 0
+    return _finish(watch(stage, run_id, timeout=args.timeout))
+
+
+def _runs(args: argparse.Namespace) -> int:
+    stage = _stage(args)
+    registry = stage.registry
+    if args.profile:
+        items = registry.runs_of_profile(args.profile, limit=args.limit)
+    else:
+        items = sorted(stage.session.resource("dynamodb", endpoint_url=stage.endpoint_url).Table(stage.runs_table).scan(Limit=1000).get("Items", []), key=lambda i: i.get("started_at", ""), reverse=True)[: args.limit]
+    table = Table(title=f"tuneforge runs ({stage.name})")
+    for column in ("run", "profile", "started", "status", "job"):
+        table.add_column(column)
+    for item in items:
+        table.add_row(str(item["run_id"]), str(item.get("profile")), str(item.get("started_at")), str(item.get("status")), str(item.get("job_status") or ""))
+    Console().print(table)
+    return 0
+
+
+def _watch(args: argparse.Namespace) -> int:
+    return _finish(watch(_stage(args), args.run_id, timeout=args.timeout))
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    submit_parser = subparsers.add_parser("submit", help="upload a dataset to a profile; its upload starts a run")
+    submit_parser.add_argument("path", help="a .jsonl file, or a folder with manifest.json (uploaded last)")
+    submit_parser.add_argument("--profile", required=True)
+    submit_parser.add_argument("--watch", action="store_true", help="follow the run until it ends")
+    submit_parser.add_argument("--timeout", type=float, default=24 * 3600)
+    _stage_args(submit_parser)
+    submit_parser.set_defaults(handler=_submit)
+
+    runs_parser = subparsers.add_parser("runs", help="list recent runs from the run registry")
+    runs_parser.add_argument("--profile")
+    runs_parser.add_argument("--limit", type=int, default=20)
+    _stage_args(runs_parser)
+    runs_parser.set_defaults(handler=_runs)
+
+    watch_parser = subparsers.add_parser("watch", help="follow one run state by state")
+    watch_parser.add_argument("run_id")
+    watch_parser.add_argument("--timeout", type=float, default=24 * 3600)
+    _stage_args(watch_parser)
+    watch_parser.set_defaults(handler=_watch)
+
