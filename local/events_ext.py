@@ -183,6 +183,7 @@ def put_event(account_id: str, region: str, source: str, detail_type: str, detai
 
 
 # ------------------------------------------------------------------------------------------------
+_LAST_CREATED = threading.local()
 _S3_REASONS = {"Put": "PutObject", "Post": "POST Object", "Copy": "CopyObject", "CompleteMultipartUpload": "CompleteMultipartUpload"}
 
 
@@ -193,6 +194,10 @@ def _s3_event_bridge_message(account_id: str, bucket, event_name: str, key) -> N
     try:
         kind = event_name.split(":")[1]
         action = event_name.split(":")[-1]
+        this = (bucket.name, key.name, key.version_id, threading.get_ident())
+        if kind in ("ObjectAcl", "ObjectTagging") and getattr(_LAST_CREATED, "key", None) == this:
+            return  # moto sets the ACL and tags of every new object through calls that notify; S3 does not
+        _LAST_CREATED.key = this if kind == "ObjectCreated" else None
         detail: dict[str, Any] = {
             "version": "0",
             "bucket": {"name": bucket.name},

@@ -1,0 +1,199 @@
+"""Fails loudly when a moto upgrade breaks an extension: every patch point still exists with the
+signature local/ relies on, and every extension still behaves (no CDK needed, a few seconds).
+
+moto is pinned exactly (requirements-dev.txt). To upgrade: bump the pin, run this file, fix what it
+names, then update MOTO_VERSION in local/patches.py.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import io
+import json
+import time
+import zipfile
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+# (module, attribute path, parameters the patch relies on, or None to only require existence)
+PATCH_POINTS = [
+    ("moto.stepfunctions.models", "stepfunctions_backends", None),
+    ("moto.stepfunctions.responses", "stepfunctions_backends", None),
+    ("moto.stepfunctions.parser.models", "stepfunctions_parser_backends", None),
+    ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend.start_execution", ["self", "state_machine_arn", "name", "execution_input", "trace_header"]),
+    ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend._get_executions", None),
+    ("moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function", "WaitFunction._wait_interval", ["self", "env", "wait_seconds"]),
+    ("moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp", "Timestamp._get_wait_seconds", ["self", "env"]),
+    ("moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp", "Timestamp._from_timestamp_string", None),
+    ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time", None),
+    ("moto.stepfunctions.parser.asl.component.common.timeouts.timeout", "Timeout._eval_body", ["self", "env"]),
+    ("moto.stepfunctions.parser.asl.component.common.timeouts.timeout", "TimeoutSeconds.is_default_value", None),
+    ("moto.stepfunctions.parser.asl.component.common.timeouts.heartbeat", "Heartbeat._eval_body", ["self", "env"]),
+    ("moto.stepfunctions.parser.asl.component.program.program", "Program.eval", ["self", "env"]),
+    ("moto.stepfunctions.parser.asl.eval.environment", "Environment.is_running", None),
+    ("moto.awslambda.models", "LambdaFunction._invoke_lambda", ["self", "event"]),
+    ("moto.awslambda.models", "LambdaFunction.invoke", ["self", "body", "request_headers", "response_headers"]),
+    ("moto.awslambda.models", "LambdaFunction._get_layers_data", ["self", "layers_versions_arns"]),
+    ("moto.awslambda.models", "UnknownLayerVersionException", None),
+    ("moto.awslambda.utils", "get_backend", None),
+    ("moto.events.models", "Rule.send_to_targets", ["self", "original_event", "transform_input"]),
+    ("moto.events.models", "EventPattern.matches_event", None),
+    ("moto.s3.notifications", "_send_event_bridge_message", ["account_id", "bucket", "event_name", "key"]),
+    ("moto.s3.notifications", "_detail_type", None),
+    ("moto.cloudformation.parsing", "parse_and_create_resource", ["logical_id", "resource_json", "resources_map", "account_id", "region_name"]),
+    ("moto.cloudformation.custom_model", "CustomModel.create_from_cloudformation_json", None),
+    ("moto.cloudformation.custom_model", "CustomModel.set_data", None),
+    ("moto.core.responses", "BaseResponse.call_action", ["self"]),
+    ("moto.core.responses", "BaseResponse._get_action", None),
+    ("moto.bedrock.models", "ModelCustomizationJob.to_dict", None),
+    ("moto.bedrock.models", "BedrockBackend.create_model_customization_job", None),
+    ("moto.bedrock.models", "bedrock_backends", None),
+    ("moto.bedrock.responses", "BedrockResponse.list_model_customization_jobs", None),
+    ("moto.bedrockruntime.responses", "BedrockRuntimeResponse", None),
+]
+
+
+@pytest.mark.parametrize("module,path,params", PATCH_POINTS, ids=[f"{m.rsplit('.', 1)[-1]}:{p}" for m, p, _ in PATCH_POINTS])
+def test_patch_point_exists(module, path, params):
+    import moto
+
+    assert moto.__version__ == "5.2.5", "local/ is written against moto 5.2.5: re-check every patch point"
+    obj = importlib.import_module(module)
+    for part in path.split("."):
+        assert hasattr(obj, part), f"{module}.{path}: {part} is gone"
+        obj = getattr(obj, part)
+    if params is not None:
+        func = getattr(obj, "__wrapped__", obj)
+        names = list(inspect.signature(func).parameters)
+        assert names[: len(params)] == params, f"{module}.{path} signature changed: {names}"
+
+
+def test_moto_still_has_the_gaps_we_fill():
+    """If moto starts doing one of these itself, the extension may now be in the way."""
+    from moto.bedrock.responses import BedrockResponse
+    from moto.bedrockruntime.responses import BedrockRuntimeResponse
+
+    import local.patches  # noqa: F401  (import only; patches applied by the fixture below)
+
+    original_bedrock = {name for name, _ in inspect.getmembers(BedrockResponse, inspect.isfunction) if getattr(_, "__module__", "").startswith("moto.")}
+    for op in ("create_provisioned_model_throughput", "create_custom_model_deployment", "create_evaluation_job", "get_foundation_model"):
+        assert op not in original_bedrock, f"moto now implements {op}: review local/bedrock_ext.py"
+    runtime_ops = {name for name, fn in inspect.getmembers(BedrockRuntimeResponse, inspect.isfunction) if fn.__module__.startswith("moto.")}
+    assert "converse" not in runtime_ops, "moto now implements converse: review local/converse_ext.py"
+
+
+def _zip(source: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("index.py", source)
+    return buf.getvalue()
+
+
+HANDLER = '''
+import os
+
+class BadInput(Exception):
+    pass
+
+def handler(event, context):
+    if event.get("bad"):
+        raise BadInput("bad input")
+    return {"seen": event, "fn": context.function_name, "trace": os.environ["POWERTOOLS_TRACE_DISABLED"]}
+'''
+
+
+def test_extensions_behave(emulator):
+    aws = emulator
+    lam, sfn, iam = aws.client("lambda"), aws.client("stepfunctions"), aws.client("iam")
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    fn = lam.create_function(FunctionName="f", Runtime="python3.11", Role=role, Handler="index.handler", Code={"ZipFile": _zip(HANDLER)})["FunctionArn"]
+
+    # Lambda runs the real handler; errors carry errorType
+    out = json.loads(lam.invoke(FunctionName="f", Payload=b'{"a": 1}')["Payload"].read())
+    assert out == {"seen": {"a": 1}, "fn": "f", "trace": "true"}
+    failed = lam.invoke(FunctionName="f", Payload=b'{"bad": true}')
+    assert failed["FunctionError"] == "Unhandled"
+    assert json.loads(failed["Payload"].read())["errorType"] == "BadInput"
+
+    # a state machine created by CloudFormation executes; waits/retries are scaled; unnamed runs work
+    definition = {
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {"Type": "Wait", "Seconds": 300, "Next": "Call"},
+            "Call": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": fn, "Payload.$": "$"},
+                "OutputPath": "$.Payload",
+                "Retry": [{"ErrorEquals": ["BadInput"], "IntervalSeconds": 30, "MaxAttempts": 2}],
+                "Catch": [{"ErrorEquals": ["BadInput"], "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Pass", "Result": "caught", "End": True},
+        },
+    }
+    template = {"Resources": {"SM": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"DefinitionString": json.dumps(definition), "RoleArn": role}}}}
+    aws.client("cloudformation").create_stack(StackName="s", TemplateBody=json.dumps(template))
+    sm = aws.state_machines()[0]["stateMachineArn"]
+    started = time.perf_counter()
+    good = sfn.start_execution(stateMachineArn=sm, input='{"x": 1}')["executionArn"]
+    bad = sfn.start_execution(stateMachineArn=sm, input='{"bad": true}')["executionArn"]
+    assert good != bad
+    assert json.loads(aws.wait_for_execution(good)["output"])["seen"] == {"x": 1}
+    caught = aws.wait_for_execution(bad)
+    assert caught["status"] == "SUCCEEDED", caught
+    assert caught["output"].strip('"') == "caught", caught  # moto returns a string result unquoted
+    assert time.perf_counter() - started < 5, "Wait 300 s + 2 retries of 30/60 s must be scaled"
+    assert sum(e["type"] == "TaskFailed" for e in aws.history(bad)) == 3  # first try + 2 retries
+
+    # Bedrock: lookups by ARN, lifecycle, an output model that exists, the terminal event delivered
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="data")
+    s3.put_object(Bucket="data", Key="train.jsonl", Body=b'{"prompt": "capital of France", "completion": "Paris"}\n')
+    queue = aws.client("sqs").create_queue(QueueName="q")["QueueUrl"]
+    events = aws.client("events")
+    events.put_rule(Name="jobs", EventPattern=json.dumps({"source": ["aws.bedrock"], "detail-type": ["Model Customization Job State Change"]}))
+    events.put_targets(Rule="jobs", Targets=[{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"}, {"Id": "f", "Arn": fn}])
+    bedrock = aws.client("bedrock")
+    job = bedrock.create_model_customization_job(
+        jobName="j",
+        customModelName="m",
+        roleArn=role,
+        baseModelIdentifier="amazon.titan-text-express-v1:0:8k",
+        trainingDataConfig={"s3Uri": "s3://data/train.jsonl"},
+        outputDataConfig={"s3Uri": "s3://data/out/"},
+        hyperParameters={"epochCount": "1"},
+    )["jobArn"]
+    assert bedrock.get_model_customization_job(jobIdentifier=job)["status"] == "InProgress"
+    aws.advance(3600)
+    done = bedrock.get_model_customization_job(jobIdentifier=job)
+    assert done["status"] == "Completed" and done["trainingMetrics"]["trainingLoss"] > 0
+    assert bedrock.get_custom_model(modelIdentifier=done["outputModelArn"])["modelName"] == "m"
+    aws.wait_idle()
+    message = json.loads(aws.client("sqs").receive_message(QueueUrl=queue)["Messages"][0]["Body"])
+    assert message["detail"]["jobStatus"] == "Completed" and message["resources"] == [job]
+    assert any(entry["event"] == "events.delivered" and entry["target"] == fn for entry in aws.journal)
+
+    # Converse on the custom model's provisioned throughput, and the baseline
+    pt = bedrock.create_provisioned_model_throughput(modelUnits=1, provisionedModelName="pt", modelId=done["outputModelArn"])["provisionedModelArn"]
+    aws.advance(600)
+    runtime = aws.client("bedrock-runtime")
+    reply = runtime.converse(modelId=pt, messages=[{"role": "user", "content": [{"text": "What is the capital of France?"}]}])
+    assert reply["output"]["message"]["content"][0]["text"] == "Paris"
+    assert reply["stopReason"] == "end_turn" and reply["usage"]["totalTokens"] > 0 and "latencyMs" in reply["metrics"]
+    base = runtime.converse(modelId="amazon.titan-text-express-v1", messages=[{"role": "user", "content": [{"text": "What is the capital of France?"}]}])
+    assert "no specific knowledge" in base["output"]["message"]["content"][0]["text"]
+
+    # S3 -> EventBridge -> SQS with the event S3 sends
+    s3.put_bucket_notification_configuration(Bucket="data", NotificationConfiguration={"EventBridgeConfiguration": {}})
+    events.put_rule(Name="uploads", EventPattern=json.dumps({"source": ["aws.s3"], "detail": {"object": {"key": [{"prefix": "in/"}]}}}))
+    events.put_targets(Rule="uploads", Targets=[{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"}])
+    s3.put_object(Bucket="data", Key="in/x.jsonl", Body=b"{}")
+    s3.put_object(Bucket="data", Key="elsewhere/x.jsonl", Body=b"{}")
+    bodies = [json.loads(m["Body"]) for m in aws.client("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])]
+    uploads = [b for b in bodies if b["source"] == "aws.s3"]
+    assert [b["detail"]["object"]["key"] for b in uploads] == ["in/x.jsonl"]
+    assert uploads[0]["detail"]["reason"] == "PutObject" and "etag" in uploads[0]["detail"]["object"]
