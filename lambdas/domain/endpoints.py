@@ -1,0 +1,325 @@
+"""Billable endpoints of a run: the evaluation endpoint, the promoted throughput, the champion.
+
+Custom models answer only behind provisioned throughput or (Nova) an on-demand custom-model
+deployment, and both bill while they exist. So every endpoint is recorded in the run registry under
+a deterministic name *before* it is requested: whatever happens next (a crash, a timeout, a request
+that reached Bedrock but whose answer was lost), ``lambdas.domain.cleanup`` finds it by that name.
+
+Clients are passed in (boto3 ``bedrock``, ``ssm``, a DynamoDB ``Table``), so the same code runs
+against AWS, moto and the offline emulator.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, NamedTuple
+
+from pydantic import BaseModel
+
+from lambdas.domain.profiles import Commitment, StartFrom
+from lambdas.domain.registry import RunRegistry, from_dynamodb
+from lambdas.domain.runs import RunInput, client_request_token_for, lineage_tags, utc_now
+
+PROVISIONED = "provisioned-throughput"
+DEPLOYMENT = "custom-model-deployment"
+EndpointKind = Literal["provisioned-throughput", "custom-model-deployment"]
+Purpose = Literal["evaluation", "production"]
+
+_READY = {"InService", "Active"}
+_IN_PROGRESS = {"Creating", "Updating"}
+
+
+class Endpoint(BaseModel):
+    kind: EndpointKind
+    name: str
+    purpose: Purpose
+    model_arn: str
+    requested_at: str
+    arn: str | None = None
+    model_units: int | None = None
+    commitment: str | None = None
+
+    @property
+    def identifier(self) -> str:
+        """What Bedrock's get/delete calls take: the ARN, or the name while the ARN is unknown."""
+        return self.arn or self.name
+
+
+class EndpointStatus(NamedTuple):
+    status: str
+    ready: bool
+    failed: bool
+
+
+class EndpointFailed(RuntimeError):
+    """The endpoint ended Failed or disappeared: the run goes to cleanup."""
+
+
+class EndpointTimedOut(RuntimeError):
+    """The endpoint did not become ready within the bounded wait: the run goes to cleanup."""
+
+
+def endpoint_name_for(run_id: str, purpose: Purpose) -> str:
+    """1-63 characters of ``([0-9a-zA-Z][_-]?)+`` (both endpoint kinds), unique per run and purpose.
+
+    Names are unique per account, so the run id's hash suffix must survive shortening.
+    """
+    tag = "eval" if purpose == "evaluation" else "prod"
+    cleaned = re.sub(r"[-_]{2,}", "-", re.sub(r"[^a-zA-Z0-9\-_]", "-", f"tf-{tag}-{run_id}")).strip("-_")
+    if len(cleaned) > 63:
+        cleaned = f"{cleaned[:30].rstrip('-_')}-{cleaned[-32:].lstrip('-_')}"
+    return cleaned
+
+
+# --- registry bookkeeping -----------------------------------------------------------------------
+def _recorded(registry: RunRegistry, run_id: str) -> list[dict[str, Any]]:
+    return list((registry.get(run_id) or {}).get("endpoints", []))
+
+
+def _record_before_request(registry: RunRegistry, run_id: str, endpoint: Endpoint) -> None:
+    # A retried step finds its own entry and must not add a second one for the same name.
+    if any(entry.get("name") == endpoint.name for entry in _recorded(registry, run_id)):
+        return
+    registry.append_endpoint(run_id, endpoint.model_dump(exclude_none=True))
+
+
+def _set_fields(registry: RunRegistry, run_id: str, name: str, **fields: Any) -> None:
+    endpoints = _recorded(registry, run_id)
+    for entry in endpoints:
+        if entry.get("name") == name:
+            entry.update(fields)
+    registry.update(run_id, endpoints=endpoints)
+
+
+# --- evaluation endpoint ------------------------------------------------------------------------
+def deploy_for_evaluation(bedrock: Any, registry: RunRegistry, run: RunInput, model_arn: str) -> Endpoint:
+    """An endpoint serving the candidate for evaluation: on-demand when the base model allows it.
+
+    On-demand deployments bill per token, so they are preferred; the others get a no-commitment
+    provisioned throughput of the profile's ``evaluation_model_units``, deleted after evaluation.
+    """
+    profile = run.profile
+    tags = lineage_tags(run)
+    if profile.model.supports_on_demand_deployment:
+        endpoint = Endpoint(kind=DEPLOYMENT, name=endpoint_name_for(run.run_id, "evaluation"), purpose="evaluation", model_arn=model_arn, requested_at=utc_now())
+        _record_before_request(registry, run.run_id, endpoint)
+        response = bedrock.create_custom_model_deployment(
+            modelDeploymentName=endpoint.name,
+            modelArn=model_arn,
+            description=f"tuneforge evaluation of run {run.run_id}"[:2048],
+            tags=tags,
+            clientRequestToken=client_request_token_for(run.run_id, "CreateCustomModelDeployment:evaluation"),
+        )
+        endpoint.arn = response["customModelDeploymentArn"]
+    else:
+        endpoint = Endpoint(
+            kind=PROVISIONED,
+            name=endpoint_name_for(run.run_id, "evaluation"),
+            purpose="evaluation",
+            model_arn=model_arn,
+            requested_at=utc_now(),
+            model_units=profile.evaluation_model_units,
+        )
+        _record_before_request(registry, run.run_id, endpoint)
+        response = bedrock.create_provisioned_model_throughput(
+            modelUnits=profile.evaluation_model_units,
+            provisionedModelName=endpoint.name,
+            modelId=model_arn,
+            tags=tags,
+            clientRequestToken=client_request_token_for(run.run_id, "CreateProvisionedModelThroughput:evaluation"),
+        )
+        endpoint.arn = response["provisionedModelArn"]
+    _set_fields(registry, run.run_id, endpoint.name, arn=endpoint.arn)
+    return endpoint
+
+
+def describe_endpoint(bedrock: Any, endpoint: Endpoint) -> tuple[EndpointStatus, str | None]:
+    """(status, failure message). An endpoint that no longer exists counts as failed ("Missing")."""
+    try:
+        if endpoint.kind == PROVISIONED:
+            response = bedrock.get_provisioned_model_throughput(provisionedModelId=endpoint.identifier)
+        else:
+            response = bedrock.get_custom_model_deployment(customModelDeploymentIdentifier=endpoint.identifier)
+    except bedrock.exceptions.ResourceNotFoundException:
+        return EndpointStatus("Missing", ready=False, failed=True), f"{endpoint.name} no longer exists"
+    status = response["status"]
+    failed = status not in _READY and status not in _IN_PROGRESS
+    return EndpointStatus(status, ready=status in _READY, failed=failed), response.get("failureMessage")
+
+
+def endpoint_status(bedrock: Any, endpoint: Endpoint) -> EndpointStatus:
+    """Provisioned throughput (Creating | InService | Updating | Failed) and deployments
+    (Creating | Active | Failed) on one scale: ready, still coming, or failed."""
+    return describe_endpoint(bedrock, endpoint)[0]
+
+
+# --- promotion ----------------------------------------------------------------------------------
+def _reusable(run: RunInput, evaluation: Endpoint | None, model_arn: str) -> bool:
+    throughput = run.profile.throughput
+    return (
+        evaluation is not None
+        and evaluation.kind == PROVISIONED
+        and evaluation.arn is not None
+        and evaluation.model_arn == model_arn
+        and throughput.commitment is Commitment.NONE
+        and evaluation.model_units == throughput.model_units
+    )
+
+
+def promote(bedrock: Any, registry: RunRegistry, run: RunInput, model_arn: str, evaluation: Endpoint | None = None) -> Endpoint:
+    """Provision the throughput the profile buys for a winner; recorded before it is requested.
+
+    When the evaluation endpoint already is exactly that (a no-commitment provisioned throughput of
+    the same model units), it is kept instead of buying a second one.
+    """
+    if _reusable(run, evaluation, model_arn):
+        return evaluation  # type: ignore[return-value]
+    throughput = run.profile.throughput
+    commitment = None if throughput.commitment is Commitment.NONE else throughput.commitment.value
+    endpoint = Endpoint(
+        kind=PROVISIONED,
+        name=endpoint_name_for(run.run_id, "production"),
+        purpose="production",
+        model_arn=model_arn,
+        requested_at=utc_now(),
+        model_units=throughput.model_units,
+        commitment=commitment,
+    )
+    _record_before_request(registry, run.run_id, endpoint)
+    request: dict[str, Any] = {
+        "modelUnits": throughput.model_units,
+        "provisionedModelName": endpoint.name,
+        "modelId": model_arn,
+        "tags": lineage_tags(run),
+        "clientRequestToken": client_request_token_for(run.run_id, "CreateProvisionedModelThroughput:production"),
+    }
+    if commitment:
+        request["commitmentDuration"] = commitment  # omitted means no commitment; "none" is not a value
+    endpoint.arn = bedrock.create_provisioned_model_throughput(**request)["provisionedModelArn"]
+    _set_fields(registry, run.run_id, endpoint.name, arn=endpoint.arn)
+    return endpoint
+
+
+class PromotionResult(BaseModel):
+    profile: str
+    run_id: str
+    custom_model_arn: str
+    invocable_arn: str
+    provisioned_model_arn: str
+    parameter_name: str
+    promoted_at: str
+    evaluation_endpoint_deleted: str | None = None
+    previous_champion: dict[str, Any] | None = None
+    previous_champion_retired: str | None = None
+    retire_error: str | None = None
+
+
+def champion_parameter_name(prefix: str, profile: str) -> str:
+    return f"{prefix.rstrip('/')}/{profile}"
+
+
+def current_champion(champions: Any, profile: str) -> dict[str, Any] | None:
+    item = champions.get_item(Key={"profile": profile}, ConsistentRead=True).get("Item")
+    return from_dynamodb(item) if item else None
+
+
+def baseline_model_for(run: RunInput, champion: dict[str, Any] | None, on_demand_base_model: str) -> str:
+    """The model the candidate must beat: the base model, or for incremental profiles the champion."""
+    if run.profile.start_from is StartFrom.CHAMPION and champion and champion.get("invocable_arn"):
+        return champion["invocable_arn"]
+    return on_demand_base_model
+
+
+def _delete(bedrock: Any, kind: str, identifier: str) -> None:
+    if kind == PROVISIONED:
+        bedrock.delete_provisioned_model_throughput(provisionedModelId=identifier)
+    else:
+        bedrock.delete_custom_model_deployment(customModelDeploymentIdentifier=identifier)
+
+
+def finalize_promotion(
+    bedrock: Any,
+    registry: RunRegistry,
+    champions: Any,
+    ssm: Any,
+    run: RunInput,
+    *,
+    custom_model_arn: str,
+    promoted: Endpoint,
+    evaluation: Endpoint | None,
+    parameter_prefix: str,
+) -> PromotionResult:
+    """Make the candidate the profile's champion, then drop what the run no longer needs.
+
+    Order matters for the cost guard and for retries: the promoted endpoint is marked ``promoted``
+    first (from then on cleanup keeps it), the champion that is being replaced is remembered in the
+    run's item before it is overwritten (a retried step still knows what to retire), and only then
+    are the champion item and the SSM parameter written and old endpoints deleted.
+    """
+    if not promoted.arn:
+        raise ValueError(f"promoted endpoint {promoted.name} has no ARN")
+    item = registry.get(run.run_id) or {}
+    if "previous_champion" in item:
+        previous = item["previous_champion"] or None
+    else:
+        previous = current_champion(champions, run.profile.name)
+        if previous and previous.get("run_id") == run.run_id:
+            previous = None
+        registry.update(run.run_id, previous_champion=previous or {})
+    _set_fields(registry, run.run_id, promoted.name, promoted=True, arn=promoted.arn, purpose="production")
+
+    promoted_at = utc_now()
+    champion = {
+        "profile": run.profile.name,
+        "custom_model_arn": custom_model_arn,
+        "invocable_arn": promoted.arn,
+        "provisioned_model_arn": promoted.arn,
+        "run_id": run.run_id,
+        "promoted_at": promoted_at,
+    }
+    champions.put_item(Item=champion)
+    parameter = champion_parameter_name(parameter_prefix, run.profile.name)
+    ssm.put_parameter(Name=parameter, Value=promoted.arn, Type="String", Overwrite=True, Description=f"tuneforge champion of {run.profile.name}: invoke this ARN")
+    result = PromotionResult(
+        profile=run.profile.name,
+        run_id=run.run_id,
+        custom_model_arn=custom_model_arn,
+        invocable_arn=promoted.arn,
+        provisioned_model_arn=promoted.arn,
+        parameter_name=parameter,
+        promoted_at=promoted_at,
+        previous_champion=previous,
+    )
+
+    if evaluation is not None and evaluation.name != promoted.name:
+        try:
+            _delete(bedrock, evaluation.kind, evaluation.identifier)
+        except bedrock.exceptions.ResourceNotFoundException:
+            pass  # a retried step, or cleanup got there first
+        _set_fields(registry, run.run_id, evaluation.name, deleted_at=utc_now())
+        result.evaluation_endpoint_deleted = evaluation.identifier
+
+    old = (previous or {}).get("provisioned_model_arn")
+    if run.profile.throughput.retire_previous_champion and old and old != promoted.arn:
+        result.previous_champion_retired, result.retire_error = _retire(bedrock, registry, previous or {}, old)
+    registry.update(run.run_id, outcome="promoted", champion_invocable_arn=promoted.arn, promoted_at=promoted_at, champion_parameter=parameter)
+    return result
+
+
+def _retire(bedrock: Any, registry: RunRegistry, previous: dict[str, Any], arn: str) -> tuple[str | None, str | None]:
+    """Delete the previous champion's throughput; (retired ARN, error) — a committed term is an error
+    to report, not to fail on: the new champion is already in place."""
+    try:
+        bedrock.delete_provisioned_model_throughput(provisionedModelId=arn)
+    except bedrock.exceptions.ResourceNotFoundException:
+        pass
+    except (bedrock.exceptions.ValidationException, bedrock.exceptions.ConflictException) as refused:
+        return None, f"could not delete the previous champion's throughput {arn}: {refused.response['Error'].get('Message', refused)}"
+    previous_run = previous.get("run_id")
+    if previous_run and registry.get(previous_run):
+        endpoints = _recorded(registry, previous_run)
+        for entry in endpoints:
+            if entry.get("arn") == arn:
+                entry.update(promoted=False, retired_at=utc_now(), deleted_at=utc_now())
+        registry.update(previous_run, endpoints=endpoints)
+    return arn, None

@@ -1,0 +1,369 @@
+"""Evaluate a candidate against its baseline on the profile's evaluation set, through Converse.
+
+* The evaluation set is JSONL, one ``{"prompt": ..., "reference": ...}`` per line (``referenceResponse``,
+  Bedrock evaluation jobs' name, and ``completion``, the prompt-completion training format, are
+  accepted for ``reference``). It is checked in the Validate step (:func:`check_evaluation_set`), so a
+  missing or malformed set rejects the run before any job or endpoint exists.
+* Both models answer every prompt through bedrock-runtime Converse with bounded concurrency; throttling
+  is retried by botocore's retry config and then by a bounded backoff here.
+* Reference metrics (``lambdas.domain.metrics``) and, when the profile names a judge model, an LLM
+  judge score; the gate decides; three reports go to the artifacts bucket.
+
+Clients are passed in; nothing here imports boto3.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from pydantic import BaseModel
+
+from lambdas.domain import metrics as text_metrics
+from lambdas.domain.gate import GateDecision, decide
+from lambdas.domain.evaluation_report import render_html
+from lambdas.domain.runs import RunInput, utc_now
+
+REPORTS_PREFIX = "reports/"
+# Lambda memory, not Bedrock, is the limit here: the evaluation set is read whole.
+MAX_EVALUATION_SET_BYTES = 50 * 1024 * 1024
+MAX_REPORTED_PROBLEMS = 20
+REFERENCE_FIELDS = ("reference", "referenceResponse", "completion")
+
+# Converse: deterministic answers, long enough for a paragraph; ROUGE-L is quadratic in length.
+MAX_ANSWER_TOKENS = 512
+RETRYABLE_ERRORS = frozenset({"ThrottlingException", "ModelNotReadyException", "ServiceUnavailableException", "InternalServerException", "ModelTimeoutException"})
+ATTEMPTS = 5
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_CAP_SECONDS = 20.0
+# More failed calls than this share means the endpoint (or a permission) is broken: no decision.
+MAX_FAILED_SHARE = 0.1
+HTML_SAMPLE_SIZE = 12
+
+_CONTEXT_SUFFIX = re.compile(r":\d+k$")
+_VERSION_SUFFIX = re.compile(r":\d+$")
+# Titan and Cohere text models are invoked on demand without the ":<version>" the catalogue's
+# customizable ids carry ("amazon.titan-text-express-v1:0:8k" -> "amazon.titan-text-express-v1").
+_UNVERSIONED_PROVIDERS = ("amazon.titan-", "cohere.")
+
+
+class EvaluationSetError(ValueError):
+    """A missing or malformed evaluation set; ``problems`` names each line and what is wrong with it."""
+
+    def __init__(self, uri: str, problems: list[tuple[int | None, str]]):
+        self.uri = uri
+        self.problems = problems
+        shown = "; ".join(f"line {line}: {problem}" if line else problem for line, problem in problems[:MAX_REPORTED_PROBLEMS])
+        more = f" (and {len(problems) - MAX_REPORTED_PROBLEMS} more)" if len(problems) > MAX_REPORTED_PROBLEMS else ""
+        super().__init__(f"evaluation set {uri}: {shown}{more}")
+
+
+class EvaluationFailed(RuntimeError):
+    """Too many model calls failed to judge the candidate: the run goes to cleanup without a decision."""
+
+
+class Example(BaseModel):
+    line: int
+    prompt: str
+    reference: str
+
+
+# --- the evaluation set -----------------------------------------------------------------------
+def parse_evaluation_set(body: bytes, uri: str) -> list[Example]:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as bad:
+        raise EvaluationSetError(uri, [(None, f"not UTF-8 text (byte {bad.start})")]) from None
+    examples: list[Example] = []
+    problems: list[tuple[int | None, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as bad:
+            problems.append((number, f"not valid JSON ({bad.msg} at column {bad.colno})"))
+            continue
+        if not isinstance(record, dict):
+            problems.append((number, f"expected a JSON object, got {type(record).__name__}"))
+            continue
+        prompt = record.get("prompt")
+        reference_field = next((name for name in REFERENCE_FIELDS if name in record), None)
+        if not isinstance(prompt, str) or not prompt.strip():
+            problems.append((number, "missing prompt" if prompt is None else "prompt must be a non-empty string"))
+        if reference_field is None:
+            problems.append((number, "missing reference (or referenceResponse)"))
+        elif not isinstance(record[reference_field], str):
+            problems.append((number, f"{reference_field} must be a string, got {type(record[reference_field]).__name__}"))
+        if problems and problems[-1][0] == number:
+            continue
+        examples.append(Example(line=number, prompt=prompt, reference=record[reference_field]))  # type: ignore[arg-type]
+    if problems:
+        raise EvaluationSetError(uri, problems)
+    if not examples:
+        raise EvaluationSetError(uri, [(None, "no examples (the file is empty)")])
+    return examples
+
+
+def load_evaluation_set(s3: Any, bucket: str, key: str, max_examples: int) -> list[Example]:
+    """The first ``max_examples`` examples; every line is checked, so a bad line is never hidden."""
+    uri = f"s3://{bucket}/{key}"
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except s3.exceptions.ClientError as error:
+        code = error.response.get("Error", {}).get("Code")
+        if code in ("404", "NoSuchKey", "NotFound"):
+            raise EvaluationSetError(uri, [(None, "the object does not exist")]) from None
+        if code in ("403", "AccessDenied"):
+            raise EvaluationSetError(uri, [(None, "access denied (check the key and the function's permissions)")]) from None
+        raise
+    if head["ContentLength"] > MAX_EVALUATION_SET_BYTES:
+        raise EvaluationSetError(uri, [(None, f"{head['ContentLength']:,} bytes; at most {MAX_EVALUATION_SET_BYTES:,}")])
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return parse_evaluation_set(body, uri)[:max_examples]
+
+
+def check_evaluation_set(s3: Any, bucket: str, key: str, max_examples: int) -> dict[str, Any]:
+    """For the Validate step: raises :class:`EvaluationSetError`, else says what evaluation will use."""
+    examples = load_evaluation_set(s3, bucket, key, max_examples)
+    return {"evaluation_set_uri": f"s3://{bucket}/{key}", "evaluation_examples": len(examples)}
+
+
+def holdout_key_for(run: RunInput) -> str:
+    """Where a profile with ``holdout_fraction`` expects the held-out split (artifacts bucket)."""
+    return f"{report_prefix(run)}holdout.jsonl"
+
+
+def evaluation_set_location(run: RunInput, *, data_bucket: str, artifacts_bucket: str) -> tuple[str, str]:
+    settings = run.profile.evaluation
+    if settings.dataset_key:
+        return data_bucket, settings.dataset_key
+    return artifacts_bucket, holdout_key_for(run)
+
+
+def report_prefix(run: RunInput) -> str:
+    return f"{REPORTS_PREFIX}{run.profile.name}/{run.run_id}/"
+
+
+def on_demand_model_id(base_model: str) -> str:
+    """The id Converse takes for a catalogue base model (which carries a context-window suffix)."""
+    model_id = _CONTEXT_SUFFIX.sub("", base_model)
+    if model_id.startswith(_UNVERSIONED_PROVIDERS):
+        model_id = _VERSION_SUFFIX.sub("", model_id)
+    return model_id
+
+
+# --- calling models -----------------------------------------------------------------------------
+@dataclass
+class Answer:
+    text: str
+    error: str | None = None
+    attempts: int = 1
+
+
+def _text_of(response: dict[str, Any]) -> str:
+    content = response.get("output", {}).get("message", {}).get("content", [])
+    return "".join(block.get("text", "") for block in content if isinstance(block, dict))
+
+
+def ask(runtime: Any, model_id: str, prompt: str, *, max_tokens: int = MAX_ANSWER_TOKENS, system: str | None = None, sleep: Callable[[float], None] = time.sleep) -> Answer:
+    """One Converse call; throttling and transient errors get a bounded, jittered backoff.
+
+    Errors after the last attempt are returned, not raised: one failed example must not discard the
+    other answers; :func:`evaluate` decides whether too many failed.
+    """
+    request: dict[str, Any] = {
+        "modelId": model_id,
+        "messages": [{"role": "user", "content": [{"text": prompt}]}],
+        "inferenceConfig": {"maxTokens": max_tokens, "temperature": 0.0},
+    }
+    if system:
+        request["system"] = [{"text": system}]
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return Answer(_text_of(runtime.converse(**request)), attempts=attempt)
+        except runtime.exceptions.ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            message = f"{code}: {error.response.get('Error', {}).get('Message', '')}"
+            if code not in RETRYABLE_ERRORS or attempt == ATTEMPTS:
+                return Answer("", error=message, attempts=attempt)
+            sleep(min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0))
+    raise AssertionError("unreachable")
+
+
+JUDGE_SYSTEM = "You grade answers against a reference answer. Reply with one number between 0 and 1 and nothing else."
+JUDGE_TEMPLATE = """Grade the answer to the question below against the reference answer.
+1 means it is correct and complete (wording may differ), 0 means it is wrong or unrelated; use values in between for partially correct answers.
+
+<question>
+{prompt}
+</question>
+<reference>
+{reference}
+</reference>
+<answer>
+{answer}
+</answer>
+
+Score (a number between 0 and 1):"""
+_NUMBER = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?|\.\d+)")
+
+
+def parse_judge_score(reply: str) -> float | None:
+    """The first number in the judge's reply when it is in [0, 1]; None when there is none."""
+    match = _NUMBER.search(reply or "")
+    if not match:
+        return None
+    value = float(match.group(1))
+    return value if 0.0 <= value <= 1.0 else None
+
+
+def judge(runtime: Any, judge_model: str, example: Example, answer: str, *, sleep: Callable[[float], None] = time.sleep) -> float | None:
+    reply = ask(runtime, judge_model, JUDGE_TEMPLATE.format(prompt=example.prompt, reference=example.reference, answer=answer), max_tokens=10, system=JUDGE_SYSTEM, sleep=sleep)
+    return None if reply.error else parse_judge_score(reply.text)
+
+
+# --- the evaluation -----------------------------------------------------------------------------
+@dataclass
+class ExampleResult:
+    example: Example
+    candidate: Answer
+    baseline: Answer
+    candidate_scores: dict[str, float | None] = field(default_factory=dict)
+    baseline_scores: dict[str, float | None] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "line": self.example.line,
+            "prompt": self.example.prompt,
+            "reference": self.example.reference,
+            "candidate": self.candidate.text,
+            "baseline": self.baseline.text,
+            "metrics": {"candidate": self.candidate_scores, "baseline": self.baseline_scores},
+        }
+        errors = {name: answer.error for name, answer in (("candidate", self.candidate), ("baseline", self.baseline)) if answer.error}
+        if errors:
+            record["errors"] = errors
+        return record
+
+
+class EvaluationSummary(BaseModel):
+    """What the Evaluate step returns to the state machine: numbers and URIs, never the examples."""
+
+    passed: bool
+    summary: str
+    candidate_model: str
+    baseline_model: str
+    examples: int
+    candidate: dict[str, float]
+    baseline: dict[str, float]
+    checks: list[dict[str, Any]]
+    failed_calls: dict[str, int]
+    report_uri: str
+    html_uri: str
+    examples_uri: str
+
+
+def _score(example: Example, answer: Answer) -> dict[str, float | None]:
+    return dict(text_metrics.score(answer.text, example.reference))
+
+
+def _evaluate_one(runtime: Any, example: Example, candidate_model: str, baseline_model: str, judge_model: str | None, sleep: Callable[[float], None]) -> ExampleResult:
+    candidate = ask(runtime, candidate_model, example.prompt, sleep=sleep)
+    baseline = ask(runtime, baseline_model, example.prompt, sleep=sleep)
+    result = ExampleResult(example, candidate, baseline, _score(example, candidate), _score(example, baseline))
+    if judge_model:
+        # A failed call has no answer to grade; its None is skipped by the mean, its error counted.
+        result.candidate_scores["judge"] = None if candidate.error else judge(runtime, judge_model, example, candidate.text, sleep=sleep)
+        result.baseline_scores["judge"] = None if baseline.error else judge(runtime, judge_model, example, baseline.text, sleep=sleep)
+    return result
+
+
+def comparison(results: list[ExampleResult]) -> dict[str, dict[str, int]]:
+    """Per metric: on how many examples the candidate scored higher, equal or lower than the baseline."""
+    out: dict[str, dict[str, int]] = {}
+    for result in results:
+        for name, value in result.candidate_scores.items():
+            other = result.baseline_scores.get(name)
+            if value is None or other is None:
+                continue
+            counts = out.setdefault(name, {"wins": 0, "ties": 0, "losses": 0})
+            counts["wins" if value > other + 1e-12 else "losses" if value < other - 1e-12 else "ties"] += 1
+    return out
+
+
+def evaluate(
+    runtime: Any,
+    s3: Any,
+    run: RunInput,
+    *,
+    examples: list[Example],
+    candidate_model: str,
+    baseline_model: str,
+    artifacts_bucket: str,
+    evaluation_set_uri: str,
+    sleep: Callable[[float], None] = time.sleep,
+    now: str | None = None,
+) -> tuple[EvaluationSummary, GateDecision]:
+    settings = run.profile.evaluation
+    with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="evaluate") as pool:
+        results = list(pool.map(lambda example: _evaluate_one(runtime, example, candidate_model, baseline_model, settings.judge_model, sleep), examples))
+
+    failed = {
+        "candidate": sum(1 for r in results if r.candidate.error),
+        "baseline": sum(1 for r in results if r.baseline.error),
+    }
+    for side, count in failed.items():
+        if count > MAX_FAILED_SHARE * len(results):
+            first = next(getattr(r, side).error for r in results if getattr(r, side).error)
+            raise EvaluationFailed(f"{count} of {len(results)} Converse calls to the {side} ({candidate_model if side == 'candidate' else baseline_model}) failed; first: {first}")
+
+    candidate = text_metrics.aggregate(r.candidate_scores for r in results)
+    baseline = text_metrics.aggregate(r.baseline_scores for r in results)
+    decision = decide(run.profile.gate, candidate, baseline)
+
+    prefix = report_prefix(run)
+    uris = {name: f"s3://{artifacts_bucket}/{prefix}{name}" for name in ("evaluation.json", "evaluation.html", "evaluation-examples.jsonl")}
+    report = {
+        "profile": run.profile.name,
+        "run_id": run.run_id,
+        "evaluated_at": now or utc_now(),
+        "evaluation_set": evaluation_set_uri,
+        "examples": len(results),
+        "candidate_model": candidate_model,
+        "baseline_model": baseline_model,
+        "judge_model": settings.judge_model,
+        "metrics": {"candidate": candidate, "baseline": baseline},
+        "comparison": comparison(results),
+        "failed_calls": failed,
+        "gate": run.profile.gate.model_dump(),
+        "decision": decision.model_dump(),
+        "summary": decision.summary,
+        "reports": {"examples": uris["evaluation-examples.jsonl"], "html": uris["evaluation.html"]},
+    }
+    examples_jsonl = "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in results)
+    s3.put_object(Bucket=artifacts_bucket, Key=f"{prefix}evaluation-examples.jsonl", Body=examples_jsonl.encode(), ContentType="application/x-ndjson; charset=utf-8")
+    s3.put_object(Bucket=artifacts_bucket, Key=f"{prefix}evaluation.json", Body=json.dumps(report, indent=2, ensure_ascii=False).encode(), ContentType="application/json; charset=utf-8")
+    s3.put_object(Bucket=artifacts_bucket, Key=f"{prefix}evaluation.html", Body=render_html(report, [r.to_json() for r in results]).encode(), ContentType="text/html; charset=utf-8")
+
+    summary = EvaluationSummary(
+        passed=decision.passed,
+        summary=decision.summary,
+        candidate_model=candidate_model,
+        baseline_model=baseline_model,
+        examples=len(results),
+        candidate=candidate,
+        baseline=baseline,
+        checks=[check.model_dump() for check in decision.checks],
+        failed_calls=failed,
+        report_uri=uris["evaluation.json"],
+        html_uri=uris["evaluation.html"],
+        examples_uri=uris["evaluation-examples.jsonl"],
+    )
+    return summary, decision
+

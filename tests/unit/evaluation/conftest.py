@@ -1,0 +1,220 @@
+"""Evaluation, endpoints and promotion on the offline emulator, in-process.
+
+``local`` (moto 5.2.5 plus the project's extensions) adds what moto lacks: provisioned throughput,
+custom-model deployments with lifecycles on an emulated clock, customization jobs that complete into
+real custom models, a deterministic Converse stand-in and API faults. The clock is frozen here: time
+moves only when a test calls ``aws.advance``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Powertools reads these when a handler module is imported, as Lambda sets them before import.
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "tuneforge")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tuneforge-test")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+import boto3  # noqa: E402
+import pytest  # noqa: E402
+from botocore.config import Config  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from lambdas.domain.profiles import TuningProfile  # noqa: E402
+from lambdas.domain.registry import RunRegistry  # noqa: E402
+from lambdas.domain.runs import Dataset, RunInput, S3ObjectRef, run_id_for  # noqa: E402
+from lambdas.handlers import _aws  # noqa: E402
+from stacks.config import load_stages  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[3]
+SAMPLES = ROOT / "samples"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+DATA_BUCKET = "tuneforge-dev-data"
+ARTIFACTS_BUCKET = "tuneforge-dev-artifacts"
+CHAMPION_PREFIX = "/tuneforge/dev/champions"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/bedrock-customization"
+# Our own bounded backoff is under test, so botocore must not absorb the throttling first.
+NO_RETRIES = Config(retries={"total_max_attempts": 1})
+
+try:
+    from local import bedrock_ext, converse_ext, patches, state
+    from local.clock import Clock
+
+    EMULATOR_ERROR = None
+except Exception as missing:  # the emulator is another engineer's work in progress
+    EMULATOR_ERROR = f"{type(missing).__name__}: {missing}"
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "test-function"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:test-function"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+
+@dataclass
+class Aws:
+    s3: Any
+    bedrock: Any
+    runtime: Any
+    ssm: Any
+    dynamodb: Any
+    registry: RunRegistry
+    champions: Any
+    profiles: dict[str, TuningProfile]
+    emulator: Any = None
+    jobs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def faults(self):
+        return self.emulator.faults
+
+    def advance(self, seconds: float) -> None:
+        self.emulator.clock.advance(seconds)
+        bedrock_ext.tick_all()
+
+    def endpoints(self) -> dict[str, list[str]]:
+        """Names of the provisioned throughputs and deployments that exist now."""
+        return {
+            "provisioned": sorted(p["provisionedModelName"] for p in self.bedrock.list_provisioned_model_throughputs()["provisionedModelSummaries"]),
+            "deployments": sorted(d["customModelDeploymentName"] for d in self.bedrock.list_custom_model_deployments()["modelDeploymentSummaries"]),
+        }
+
+    def profile(self, name: str, **changes: Any) -> TuningProfile:
+        data = self.profiles[name].model_dump(mode="json")
+        for key, value in changes.items():
+            if isinstance(value, dict) and isinstance(data.get(key), dict):
+                data[key] = {**data[key], **value}
+            else:
+                data[key] = value
+        return TuningProfile.model_validate(data)
+
+    def run(self, profile: TuningProfile, sample: str, key: str | None = None) -> RunInput:
+        key = key or f"incoming/{profile.name}/{Path(sample).name}"
+        version = self.s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=(SAMPLES / sample).read_bytes())["VersionId"]
+        obj = S3ObjectRef(bucket=DATA_BUCKET, key=key, version_id=version)
+        run = RunInput(run_id=run_id_for(profile.name, obj), profile=profile, dataset=Dataset(trigger=obj, training=obj), started_at="2026-11-24T10:00:00+00:00")
+        self.registry.record_start(run, epoch_seconds=1_790_000_000)
+        return run
+
+    def train(self, run: RunInput, base_model: str | None = None) -> str:
+        """A completed customization job for the run; returns the custom model's ARN."""
+        name = f"job-{run.run_id}"[:63]
+        request: dict[str, Any] = {
+            "jobName": name,
+            "customModelName": name,
+            "roleArn": ROLE_ARN,
+            "baseModelIdentifier": base_model or run.profile.base_model,
+            "customizationType": run.profile.customization_type.value,
+            "trainingDataConfig": {"s3Uri": run.dataset.training.uri},
+            "outputDataConfig": {"s3Uri": f"s3://{ARTIFACTS_BUCKET}/jobs/{name}/"},
+        }
+        if run.profile.bedrock_hyperparameters:
+            request["hyperParameters"] = run.profile.bedrock_hyperparameters
+        job_arn = self.bedrock.create_model_customization_job(**request)["jobArn"]
+        self.advance(self.emulator.settings.job_duration + 1)
+        job = self.bedrock.get_model_customization_job(jobIdentifier=job_arn)
+        assert job["status"] == "Completed", job
+        self.jobs[run.run_id] = job_arn
+        return job["outputModelArn"]
+
+    def put_evaluation_set(self, key: str, lines: list[Any] | str) -> None:
+        body = lines if isinstance(lines, str) else "".join((line if isinstance(line, str) else json.dumps(line, ensure_ascii=False)) + "\n" for line in lines)
+        self.s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=body.encode())
+
+    def read(self, uri: str) -> bytes:
+        bucket, key = uri.removeprefix("s3://").split("/", 1)
+        return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def evaluation_set_from(sample: str, *, limit: int | None = None) -> list[dict[str, str]]:
+    """prompt + reference pairs taken from a training sample, so the emulated candidate knows them."""
+    out = []
+    for line in (SAMPLES / sample).read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if "prompt" in record:
+            out.append({"prompt": record["prompt"], "reference": record["completion"]})
+        else:
+            messages = record["messages"]
+            out.append({"prompt": messages[0]["content"][0]["text"], "reference": messages[-1]["content"][0]["text"]})
+    return out[:limit] if limit else out
+
+
+def _create_tables(dynamodb: Any) -> None:
+    dynamodb.create_table(
+        TableName="runs",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "run_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("run_id", "profile", "started_at", "job_arn", "status")],
+        GlobalSecondaryIndexes=[
+            {"IndexName": "by-profile", "KeySchema": [{"AttributeName": "profile", "KeyType": "HASH"}, {"AttributeName": "started_at", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}},
+            {"IndexName": "by-job", "KeySchema": [{"AttributeName": "job_arn", "KeyType": "HASH"}], "Projection": {"ProjectionType": "KEYS_ONLY"}},
+            {"IndexName": "by-status", "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"}, {"AttributeName": "started_at", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}},
+        ],
+    )
+    dynamodb.create_table(TableName="champions", BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "profile", "KeyType": "HASH"}], AttributeDefinitions=[{"AttributeName": "profile", "AttributeType": "S"}])
+
+
+@pytest.fixture
+def aws(monkeypatch) -> Aws:
+    if EMULATOR_ERROR:
+        pytest.skip(f"offline emulator (local/) not importable: {EMULATOR_ERROR}")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    env = {
+        "RUNS_TABLE": "runs",
+        "CHAMPIONS_TABLE": "champions",
+        "ARTIFACTS_BUCKET": ARTIFACTS_BUCKET,
+        "DATA_BUCKET": DATA_BUCKET,
+        "CHAMPION_PARAMETER_PREFIX": CHAMPION_PREFIX,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "tuneforge",
+        "POWERTOOLS_SERVICE_NAME": "tuneforge-test",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    patches.apply()
+    previous = state.current()
+    emulator = state.install(state.EmulatorState(clock=Clock(0)))
+    converse_ext.clear_cache()
+    try:
+        with mock_aws():
+            for cached in (_aws.client, _aws.registry, _aws.champions_table):
+                cached.cache_clear()
+            s3 = boto3.client("s3", region_name=REGION)
+            for bucket in (DATA_BUCKET, ARTIFACTS_BUCKET):
+                s3.create_bucket(Bucket=bucket)
+                s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+            dynamodb = boto3.client("dynamodb", region_name=REGION)
+            _create_tables(dynamodb)
+            resource = boto3.resource("dynamodb", region_name=REGION)
+            profiles = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].profiles
+            yield Aws(
+                s3=s3,
+                bedrock=boto3.client("bedrock", region_name=REGION),
+                runtime=boto3.client("bedrock-runtime", region_name=REGION, config=NO_RETRIES),
+                ssm=boto3.client("ssm", region_name=REGION),
+                dynamodb=dynamodb,
+                registry=RunRegistry(resource.Table("runs")),
+                champions=resource.Table("champions"),
+                profiles=dict(profiles),
+                emulator=emulator,
+            )
+            for cached in (_aws.client, _aws.registry, _aws.champions_table):
+                cached.cache_clear()
+    finally:
+        state.install(previous)
+        converse_ext.clear_cache()
+
+
+@pytest.fixture
+def context() -> FakeContext:
+    return FakeContext()
