@@ -105,26 +105,27 @@ def bar_chart(metrics: list[str], candidate: dict[str, float], baseline: dict[st
         parts.append(f'<text class="axis" x="{left - 8}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick:.2f}</text>')
     for index, metric in enumerate(metrics):
         centre = left + group_w * (index + 0.5)
-        for offset, value, colour, who in ((-bar_w - 3, candidate.get(metric), CANDIDATE_COLOUR, "candidate"), (3, baseline.get(metric), BASELINE_COLOUR, "baseline")):
-            x = centre + offset
+        bars = ((centre - bar_w - 3, candidate.get(metric), CANDIDATE_COLOUR, "candidate"), (centre + 3, baseline.get(metric), BASELINE_COLOUR, "baseline"))
+        labels = []
+        for x, value, colour, who in bars:
             if value is None:
-                parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y(0) - 6:.1f}" text-anchor="middle" class="axis">n/a</text>')
+                labels.append(f'<text x="{x + bar_w / 2:.1f}" y="{y(0) - 6:.1f}" text-anchor="middle" class="axis">n/a</text>')
                 continue
             parts.append(
                 f'<rect x="{x:.1f}" y="{y(value):.1f}" width="{bar_w:.1f}" height="{max(y(0) - y(value), 0.5):.1f}" rx="3" fill="{colour}"><title>{escape(_label(metric))}, {who}: {value:.4f}</title></rect>'
             )
-            parts.append(f'<text class="v" x="{x + bar_w / 2:.1f}" y="{y(value) - 6:.1f}" text-anchor="middle">{value:.2f}</text>')
+            labels.append(f'<text class="v" x="{x + bar_w / 2:.1f}" y="{y(value) - 6:.1f}" text-anchor="middle">{value:.2f}</text>')
+        # Thresholds apply to the candidate, so they span its bar only (and never hide the baseline's label).
         check = checks.get(metric) or {}
-        span = (centre - bar_w - 14, centre + bar_w + 14)
+        span = (centre - bar_w - 9, centre + 1)
         if check.get("minimum") is not None:
             level = y(check["minimum"])
-            parts.append(f'<line x1="{span[0]:.1f}" x2="{span[1]:.1f}" y1="{level:.1f}" y2="{level:.1f}" stroke="{FAIL_COLOUR}" stroke-width="2" stroke-dasharray="6 4"><title>minimum {check["minimum"]:.3f}</title></line>')
+            parts.append(f'<line x1="{span[0]:.1f}" x2="{span[1]:.1f}" y1="{level:.1f}" y2="{level:.1f}" stroke="{FAIL_COLOUR}" stroke-width="2.5" stroke-dasharray="6 4"><title>minimum {check["minimum"]:.3f}</title></line>')
         if check.get("required_margin") is not None and check.get("baseline") is not None:
             level = y(check["baseline"] + check["required_margin"])
-            parts.append(f'<line x1="{span[0]:.1f}" x2="{span[1]:.1f}" y1="{level:.1f}" y2="{level:.1f}" stroke="{NEEDS_COLOUR}" stroke-width="2" stroke-dasharray="2 3"><title>baseline + margin {check["baseline"] + check["required_margin"]:.3f}</title></line>')
-        mark = ""
-        if check:
-            mark = " ✓" if check.get("passed") else " ✗"
+            parts.append(f'<line x1="{span[0]:.1f}" x2="{span[1]:.1f}" y1="{level:.1f}" y2="{level:.1f}" stroke="{NEEDS_COLOUR}" stroke-width="2.5" stroke-dasharray="2 3"><title>baseline + margin {check["baseline"] + check["required_margin"]:.3f}</title></line>')
+        parts.extend(labels)
+        mark = (" ✓" if check.get("passed") else " ✗") if check else ""
         colour = PASS_COLOUR if check.get("passed") else FAIL_COLOUR if check else "#374151"
         parts.append(f'<text x="{centre:.1f}" y="{height - bottom + 22}" text-anchor="middle" style="font-weight:600;fill:{colour}">{escape(_label(metric))}{mark}</text>')
     legend_y = 16

@@ -1,0 +1,47 @@
+"""CheckEndpoint: one poll of an endpoint's status, for the state machine's Wait loop (evaluation and promotion).
+
+Ready: ``ready`` is true. Failed, gone or not ready within ``max_wait_seconds`` of the request: raises
+``EndpointFailed`` / ``EndpointTimedOut``, which the state machine routes to cleanup (not to Retry).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, Field
+
+from lambdas.domain.endpoints import Endpoint, EndpointFailed, EndpointTimedOut, describe_endpoint
+from lambdas.domain.runs import RunInput
+from lambdas.handlers._aws import client
+
+logger = Logger()
+tracer = Tracer()
+
+# Provisioned throughput for a custom model usually takes minutes, sometimes much longer; past this
+# something is wrong and every further hour is a bill for nothing.
+DEFAULT_MAX_WAIT_SECONDS = 3 * 3600
+
+
+class CheckEndpointEvent(BaseModel):
+    run: RunInput
+    endpoint: Endpoint
+    max_wait_seconds: int = Field(default=DEFAULT_MAX_WAIT_SECONDS, ge=60)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=CheckEndpointEvent)
+def handler(event: CheckEndpointEvent, context: LambdaContext) -> dict:
+    endpoint = event.endpoint
+    state, message = describe_endpoint(client("bedrock"), endpoint)
+    waited = int((datetime.now(timezone.utc) - datetime.fromisoformat(endpoint.requested_at)).total_seconds())
+    result = {"status": state.status, "ready": state.ready, "failed": state.failed, "waited_seconds": waited, "failure_message": message}
+    logger.info("endpoint status", extra={"run_id": event.run.run_id, "endpoint": endpoint.name, **result})
+    if state.failed:
+        raise EndpointFailed(f"{endpoint.kind} {endpoint.identifier} is {state.status}: {message or 'no failure message'}")
+    if not state.ready and waited > event.max_wait_seconds:
+        raise EndpointTimedOut(f"{endpoint.kind} {endpoint.identifier} still {state.status} after {waited} s (limit {event.max_wait_seconds} s)")
+    return result

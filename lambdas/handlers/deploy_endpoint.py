@@ -1,0 +1,39 @@
+"""DeployForEvaluation: put the candidate behind an endpoint, recorded in the registry before it is requested."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from lambdas.domain.endpoints import deploy_for_evaluation
+from lambdas.domain.job_wait import JobOutcome
+from lambdas.domain.runs import RunInput, RunStatus
+from lambdas.handlers._aws import client, registry
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+class DeployEndpointEvent(BaseModel):
+    run: RunInput
+    training: JobOutcome
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=DeployEndpointEvent)
+def handler(event: DeployEndpointEvent, context: LambdaContext) -> dict:
+    run = event.run
+    if not event.training.output_model_arn:
+        raise ValueError(f"job {event.training.job_arn} ended {event.training.status} without an output model")
+    registry().update(run.run_id, status=RunStatus.EVALUATING)
+    endpoint = deploy_for_evaluation(client("bedrock"), registry(), run, event.training.output_model_arn)
+    logger.info("evaluation endpoint requested", extra={"run_id": run.run_id, "endpoint": endpoint.model_dump()})
+    metrics.add_dimension(name="kind", value=endpoint.kind)
+    metrics.add_metric(name="EvaluationEndpointsRequested", unit=MetricUnit.Count, value=1)
+    return endpoint.model_dump()

@@ -1,0 +1,56 @@
+"""FinalizePromotion: the candidate becomes the profile's champion (table + SSM parameter); drop what is no longer needed."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from lambdas.domain.endpoints import Endpoint, EndpointFailed, describe_endpoint, finalize_promotion
+from lambdas.domain.job_wait import JobOutcome
+from lambdas.domain.runs import RunInput
+from lambdas.handlers._aws import champions_table, client, env, registry
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+class FinalizePromotionEvent(BaseModel):
+    run: RunInput
+    training: JobOutcome
+    endpoint: Endpoint | None = None  # the evaluation endpoint
+    promoted: Endpoint
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=FinalizePromotionEvent)
+def handler(event: FinalizePromotionEvent, context: LambdaContext) -> dict:
+    run = event.run
+    bedrock = client("bedrock")
+    # Applications will read this ARN from the parameter at once: never publish one that cannot answer.
+    state, message = describe_endpoint(bedrock, event.promoted)
+    if not state.ready:
+        raise EndpointFailed(f"promoted throughput {event.promoted.identifier} is {state.status}, not InService: {message or ''}")
+    result = finalize_promotion(
+        bedrock,
+        registry(),
+        champions_table(),
+        client("ssm"),
+        run,
+        custom_model_arn=event.training.output_model_arn or event.promoted.model_arn,
+        promoted=event.promoted,
+        evaluation=event.endpoint,
+        parameter_prefix=env("CHAMPION_PARAMETER_PREFIX"),
+    )
+    logger.info("champion promoted", extra=result.model_dump())
+    metrics.add_dimension(name="profile", value=run.profile.name)
+    metrics.add_metric(name="ChampionsPromoted", unit=MetricUnit.Count, value=1)
+    if result.retire_error:
+        logger.warning("previous champion's throughput kept", extra={"error": result.retire_error})
+        metrics.add_metric(name="ChampionRetirementsRefused", unit=MetricUnit.Count, value=1)
+    return result.model_dump()

@@ -1,0 +1,48 @@
+"""Promote: buy the throughput the profile asks for a candidate that passed the gate (recorded before it is requested)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from lambdas.domain.endpoints import Endpoint, promote
+from lambdas.domain.evaluation import EvaluationSummary
+from lambdas.domain.job_wait import JobOutcome
+from lambdas.domain.runs import RunInput
+from lambdas.handlers._aws import client, registry
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+class GateNotPassed(RuntimeError):
+    """Promote was reached with a failed gate: a wiring error, and nothing is bought."""
+
+
+class PromoteEvent(BaseModel):
+    run: RunInput
+    training: JobOutcome
+    endpoint: Endpoint | None = None
+    evaluation: EvaluationSummary
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=PromoteEvent)
+def handler(event: PromoteEvent, context: LambdaContext) -> dict:
+    run = event.run
+    # Throughput with a commitment cannot be undone: check the decision here too, not only in a Choice.
+    if not event.evaluation.passed:
+        raise GateNotPassed(f"run {run.run_id}: the gate failed ({event.evaluation.summary}); refusing to provision throughput")
+    if not event.training.output_model_arn:
+        raise ValueError(f"job {event.training.job_arn} has no output model")
+    endpoint = promote(client("bedrock"), registry(), run, event.training.output_model_arn, event.endpoint)
+    logger.info("production throughput requested", extra={"run_id": run.run_id, "reused_evaluation_endpoint": endpoint.purpose == "evaluation", "endpoint": endpoint.model_dump()})
+    metrics.add_dimension(name="profile", value=run.profile.name)
+    metrics.add_metric(name="ProductionThroughputRequested", unit=MetricUnit.Count, value=1)
+    return endpoint.model_dump()
