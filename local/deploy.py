@@ -142,6 +142,8 @@ def read_assembly(cdk_out: str | os.PathLike) -> tuple[list[StackArtifact], list
             elif kind == "cdk:cloud-assembly":
                 visit(directory / props["directoryName"], prefix + artifact_id + "/")
 
+    if not (Path(cdk_out) / "manifest.json").is_file():
+        raise DeployError(str(cdk_out), "no manifest.json here: not a cloud assembly (run cdk synth first)")
     visit(Path(cdk_out), "")
     ordered: list[StackArtifact] = []
     done: set[str] = set()
@@ -171,7 +173,8 @@ def zip_directory(path: Path) -> bytes:
     """A deterministic zip of a directory, as cdk-assets builds it."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        files = [Path(root) / name for root, _dirs, names in os.walk(path, followlinks=True) for name in names]
+        for file in sorted(files):
             info = zipfile.ZipInfo(str(file.relative_to(path)).replace(os.sep, "/"), date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = (file.stat().st_mode & 0xFFFF) << 16
             info.compress_type = zipfile.ZIP_DEFLATED

@@ -100,12 +100,13 @@ def _top_names(code_dir: Path) -> frozenset[str]:
 
 
 def _image(fn) -> _Image:
-    code_dir = _code_dir(fn)
-    key = (fn.function_arn, code_dir.name)
-    image = _IMAGES.get(key)
-    if image is None:
-        image = _IMAGES[key] = _Image(code_dir, _top_names(code_dir))
-    return image
+    with _LOCK:
+        code_dir = _code_dir(fn)
+        key = (fn.function_arn, code_dir.name)
+        image = _IMAGES.get(key)
+        if image is None:
+            image = _IMAGES[key] = _Image(code_dir, _top_names(code_dir))
+        return image
 
 
 def _runtime_env(fn, code_dir: Path) -> dict[str, str]:

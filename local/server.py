@@ -1,0 +1,192 @@
+"""Server mode: moto with the project's extensions on 127.0.0.1, for a CLI or demo in another process.
+
+    python -m local.server --port 5005 [--time-scale 0.001] [--job-duration 3600]
+                           [--lambda-mode inprocess|subprocess] [--auto-schedule]
+
+AWS APIs are served as by ``moto_server`` (point clients at ``--endpoint-url http://127.0.0.1:5005``
+or ``AWS_ENDPOINT_URL``). The emulator's own controls are under ``/_emulator/`` (JSON in, JSON out):
+
+    GET  /_emulator/health                      {"ok": true, "moto": "5.2.5", "clock": ...}
+    POST /_emulator/deploy     {"cdk_out": "/abs/path/cdk.out"}      -> DeployResult
+    POST /_emulator/advance    {"seconds": 3600}                     -> {"now": ...}
+    POST /_emulator/tick
+    POST /_emulator/fire-scheduled-rules {"name_contains": "Poll"}  -> {"fired": [rule ARNs]}
+    POST /_emulator/faults     {"method": "throttle", "kwargs": {"operation": "...", "times": 2}}
+    GET  /_emulator/faults                      {"fired": [...]}
+    POST /_emulator/settings   {"job_duration": 60, ...}
+    POST /_emulator/wait-idle  {"timeout": 30}
+    GET  /_emulator/journal                     [...]
+    GET  /_emulator/invocations                 [...]
+    POST /_emulator/reset                       every backend and the emulator state, as new
+
+``local.remote.RemoteEmulator`` wraps these.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
+from . import converse_ext, lambda_runtime, patches, state
+from .clock import Clock
+from .faults import Faults
+
+_FAULT_METHODS = {"throttle", "deny", "api_error", "fail_job", "stop_job", "lose_job_event", "fail_endpoint", "degrade_candidate", "clear"}
+
+
+class ControlApp:
+    """WSGI middleware: ``/_emulator/*`` here, everything else to moto."""
+
+    def __init__(self, moto_app, ticker: patches.Ticker, account: str, region: str):
+        self.moto_app = moto_app
+        self.ticker = ticker
+        self.account = account
+        self.region = region
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith("/_emulator/"):
+            return self.moto_app(environ, start_response)
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+            status, payload = 200, self.handle(environ["REQUEST_METHOD"], path[len("/_emulator/") :], body)
+        except Exception as exc:  # report, keep serving
+            from .deploy import DeployError
+
+            status = 400 if isinstance(exc, (DeployError, ValueError, TypeError, KeyError, LookupError)) else 500
+            payload = {"error": type(exc).__name__, "message": str(exc)}
+            if getattr(exc, "resource", None):
+                payload["resource"] = list(exc.resource)
+            if getattr(exc, "stack", None):
+                payload["stack"] = exc.stack
+        data = json.dumps(payload, default=str).encode()
+        start_response(f"{status} {'OK' if status == 200 else 'ERROR'}", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+    def handle(self, method: str, action: str, body: dict) -> Any:
+        st = state.current()
+        if action == "health":
+            import moto
+
+            return {"ok": True, "moto": moto.__version__, "now": st.clock.iso(), "scale": st.clock.scale}
+        if action == "deploy":
+            from .deploy import deploy
+
+            return deploy(body["cdk_out"]).to_json()
+        if action == "advance":
+            now = st.clock.advance(float(body.get("seconds", 0)))
+            self.ticker.tick()
+            return {"now": now}
+        if action == "tick":
+            self.ticker.tick()
+            return {"now": st.clock.now()}
+        if action == "fire-scheduled-rules":
+            from .events_ext import fire_scheduled_rules
+
+            return {"fired": fire_scheduled_rules(body.get("name_contains"), self.account)}
+        if action == "faults":
+            if method == "GET":
+                return {"fired": st.faults.fired}
+            if body.get("method") not in _FAULT_METHODS:
+                raise ValueError(f"unknown fault {body.get('method')!r}; one of {sorted(_FAULT_METHODS)}")
+            getattr(st.faults, body["method"])(**(body.get("kwargs") or {}))
+            return {"ok": True}
+        if action == "settings":
+            for key, value in body.items():
+                if not hasattr(st.settings, key):
+                    raise KeyError(f"unknown setting {key!r}")
+                setattr(st.settings, key, value)
+            return st.settings.__dict__
+        if action == "wait-idle":
+            return {"idle": st.wait_idle(float(body.get("timeout", 30)))}
+        if action == "journal":
+            return st.journal
+        if action == "invocations":
+            return lambda_runtime.INVOCATIONS
+        if action == "reset":
+            reset()
+            return {"ok": True}
+        raise LookupError(f"no such control: {method} /_emulator/{action}")
+
+
+def reset() -> None:
+    from moto.moto_api import _internal  # noqa: F401
+
+    from moto.moto_api._internal.models import moto_api_backend
+
+    from .emulator import stop_running_executions
+
+    stop_running_executions()
+    moto_api_backend.reset()
+    lambda_runtime.reset()
+    converse_ext.clear_cache()
+    st = state.current()
+    st.faults.clear()
+    st.journal.clear()
+
+
+def build_state(args) -> state.EmulatorState:
+    st = state.EmulatorState(clock=Clock(args.time_scale, args.timeout_scale), faults=Faults())
+    st.settings.job_duration = args.job_duration
+    st.settings.lambda_mode = args.lambda_mode
+    st.settings.auto_schedule = args.auto_schedule
+    st.settings.endpoint_url = f"http://127.0.0.1:{args.port}"
+    return st
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m local.server", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", "-p", type=int, default=5005)
+    parser.add_argument("--time-scale", type=float, default=0.001, help="wall seconds per emulated second (0: frozen)")
+    parser.add_argument("--timeout-scale", type=float, default=None, help="scale for TimeoutSeconds/HeartbeatSeconds (default: unscaled)")
+    parser.add_argument("--job-duration", type=float, default=3600.0, help="emulated seconds a customization job runs")
+    parser.add_argument("--lambda-mode", choices=["inprocess", "subprocess"], default="inprocess")
+    parser.add_argument("--auto-schedule", action="store_true", help="fire rate() rules as emulated time passes")
+    parser.add_argument("--account", default="123456789012")
+    parser.add_argument("--region", default="us-east-1")
+    args = parser.parse_args(argv)
+
+    endpoint = f"http://127.0.0.1:{args.port}"
+    os.environ["MOTO_PORT"] = str(args.port)
+    os.environ["AWS_ENDPOINT_URL"] = endpoint  # handlers running in this process call back over HTTP
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(key, "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", args.region)
+    os.environ.setdefault("AWS_REGION", args.region)
+
+    from moto.core.config import default_user_config
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+    default_user_config.setdefault("lambda", {})["use_docker"] = True  # our _invoke_lambda, not the echo backend
+
+    patches.apply()
+    state.install(build_state(args))
+    ticker = patches.Ticker()
+    ticker.start()
+    app = ControlApp(DomainDispatcherApplication(create_backend_app), ticker, args.account, args.region)
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+
+    def shutdown(*_):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    print(f"tuneforge emulator (moto + extensions) on {endpoint}  time-scale={args.time_scale}  lambda={args.lambda_mode}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        ticker.stop()
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
