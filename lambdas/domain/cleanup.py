@@ -24,6 +24,7 @@ class CleanupResult(BaseModel):
     deleted_endpoints: list[str] = []
     already_gone: list[str] = []
     kept_endpoints: list[str] = []
+    undeletable: dict[str, str] = {}  # endpoint -> why Bedrock refused (e.g. a commitment term still running)
 
 
 def cleanup_run(registry: RunRegistry, bedrock: Any, run_id: str) -> CleanupResult:
@@ -58,6 +59,11 @@ def cleanup_run(registry: RunRegistry, bedrock: Any, run_id: str) -> CleanupResu
             result.deleted_endpoints.append(arn)
         except bedrock.exceptions.ResourceNotFoundException:
             result.already_gone.append(arn)
+        except (bedrock.exceptions.ValidationException, bedrock.exceptions.ConflictException) as refused:
+            # A committed throughput cannot be deleted before its term ends: report it, keep trying later.
+            result.undeletable[arn] = refused.response.get("Error", {}).get("Message", str(refused))
+            endpoint["delete_refused"] = result.undeletable[arn]
+            continue
         endpoint["deleted_at"] = utc_now()
     if endpoints:
         registry.update(run_id, endpoints=endpoints)

@@ -23,12 +23,18 @@ tracer = Tracer()
 # Provisioned throughput for a custom model usually takes minutes, sometimes much longer; past this
 # something is wrong and every further hour is a bill for nothing.
 DEFAULT_MAX_WAIT_SECONDS = 3 * 3600
+MIN_CHECK_INTERVAL, MAX_CHECK_INTERVAL = 30, 600
 
 
 class CheckEndpointEvent(BaseModel):
     run: RunInput
     endpoint: Endpoint
     max_wait_seconds: int = Field(default=DEFAULT_MAX_WAIT_SECONDS, ge=60)
+
+
+def next_check_seconds(waited: int) -> int:
+    """Back off as the wait grows, so polling a slow endpoint adds a handful of states, not hundreds."""
+    return min(MAX_CHECK_INTERVAL, max(MIN_CHECK_INTERVAL, waited // 2))
 
 
 @logger.inject_lambda_context
@@ -38,7 +44,7 @@ def handler(event: CheckEndpointEvent, context: LambdaContext) -> dict:
     endpoint = event.endpoint
     state, message = describe_endpoint(client("bedrock"), endpoint)
     waited = int((datetime.now(timezone.utc) - datetime.fromisoformat(endpoint.requested_at)).total_seconds())
-    result = {"status": state.status, "ready": state.ready, "failed": state.failed, "waited_seconds": waited, "failure_message": message}
+    result = {"status": state.status, "ready": state.ready, "failed": state.failed, "waited_seconds": waited, "failure_message": message, "next_check_seconds": next_check_seconds(waited)}
     logger.info("endpoint status", extra={"run_id": event.run.run_id, "endpoint": endpoint.name, **result})
     if state.failed:
         raise EndpointFailed(f"{endpoint.kind} {endpoint.identifier} is {state.status}: {message or 'no failure message'}")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from lambdas.domain.cleanup import cleanup_run
 from lambdas.domain.endpoints import deploy_for_evaluation, promote
 
@@ -22,12 +20,14 @@ def test_cleanup_deletes_a_production_throughput_that_was_never_finalized(aws):
     assert aws.endpoints() == {"provisioned": [], "deployments": []}
 
 
-@pytest.mark.xfail(strict=True, reason="cleanup_run catches only ResourceNotFoundException; deleting a committed throughput raises ValidationException (see the report to the lead)")
 def test_cleanup_survives_a_committed_throughput_it_cannot_delete(aws):
     profile = aws.profile("release-notes", throughput={"commitment": "OneMonth"})
     run = aws.run(profile, TITAN)
     model = aws.train(run)
     evaluation = deploy_for_evaluation(aws.bedrock, aws.registry, run, model)
-    promote(aws.bedrock, aws.registry, run, model, evaluation)
-    result = cleanup_run(aws.registry, aws.bedrock, run.run_id)  # raises today
+    committed = promote(aws.bedrock, aws.registry, run, model, evaluation)
+    result = cleanup_run(aws.registry, aws.bedrock, run.run_id)
     assert evaluation.arn in result.deleted_endpoints
+    assert committed.arn in result.undeletable
+    recorded = {e["name"]: e for e in aws.registry.get(run.run_id)["endpoints"]}
+    assert recorded[committed.name].get("delete_refused") and not recorded[committed.name].get("deleted_at")
