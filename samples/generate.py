@@ -118,7 +118,38 @@ def broken() -> tuple[list[dict], list[bytes]]:
     return records, raw
 
 
+# Evaluation sets: held-out questions worded differently from the training prompts, with the answer a
+# good model gives. They live under evaluation/ of the data bucket (profile.evaluation.dataset_key).
+def evaluation_vi_qa() -> list[dict]:
+    return [{"prompt": f"Cho tôi hỏi: {question[0].lower()}{question[1:]}", "reference": answer} for question, answer in VI_QA[::2]]
+
+
+def evaluation_release_notes() -> list[dict]:
+    return [
+        {"prompt": record["prompt"].replace("Classify this", "Please classify this"), "reference": record["completion"]}
+        for record in titan_support()[::12]
+    ]
+
+
+def evaluation_domain() -> list[dict]:
+    return [
+        {"prompt": f"What does the on-call engineer do when the {topic} queue exceeds its threshold?", "reference": f"The on-call engineer checks the {channel} integration, confirms the backlog in the dashboard, and follows the escalation step."}
+        for topic, channel in list(zip(TOPICS, CHANNELS * 3))[:8]
+    ]
+
+
+def evaluation_distilled() -> list[dict]:
+    return [
+        {"prompt": f"A {tone} customer asks via {channel} about {topic}. How should we answer?", "reference": f"Acknowledge the {topic} request, apologise for the trouble, and give the next step and a time frame."}
+        for topic, channel, tone in list(zip(TOPICS, CHANNELS * 3, TONES * 3))[:8]
+    ]
+
+
 def main() -> None:
+    _write(HERE / "evaluation" / "support-qa-vi.jsonl", evaluation_vi_qa())
+    _write(HERE / "evaluation" / "release-notes.jsonl", evaluation_release_notes())
+    _write(HERE / "evaluation" / "domain-pretrain.jsonl", evaluation_domain())
+    _write(HERE / "evaluation" / "distilled-support.jsonl", evaluation_distilled())
     _write(HERE / "fine-tuning" / "nova-micro-vi-qa.jsonl", nova_vi_qa())
     _write(HERE / "fine-tuning" / "openai-chat-vi-qa.jsonl", openai_vi_qa())
     _write(HERE / "fine-tuning" / "titan-support-prompt-completion.jsonl", titan_support())

@@ -19,7 +19,8 @@ from stacks.functions import FunctionPlacement, PipelineFunction
 from stacks.nag import acknowledge
 from stacks.observability import PipelineObservability
 from stacks.state_machine import RetrainingStateMachine, StepFunctions
-from stacks.storage import INCOMING_PREFIX, REPORTS_PREFIX
+from lambdas.domain.evaluation import on_demand_model_id
+from stacks.storage import EVALUATION_PREFIX, INCOMING_PREFIX, REPORTS_PREFIX
 
 
 class PipelineStack(Stack):
@@ -30,6 +31,7 @@ class PipelineStack(Stack):
         data_name, artifacts_name = storage.data_bucket_name, storage.artifacts_bucket_name
         incoming_objects = storage.object_arn(data_name, f"{INCOMING_PREFIX}*")
         report_objects = storage.object_arn(artifacts_name, f"{REPORTS_PREFIX}*")
+        evaluation_objects = storage.object_arn(data_name, f"{EVALUATION_PREFIX}*")
         arn = f"arn:{self.partition}"
         bedrock = f"{arn}:bedrock:{self.region}:{self.account}"
         state_machine_name = f"tuneforge-{stage.name}-retraining"
@@ -71,6 +73,7 @@ class PipelineStack(Stack):
             job_arns: "Customization job ARNs end in an id Bedrock generates when the job is created, so they cannot be named in advance; the statement is limited to this account and region and to the job actions this function calls.",
             incoming_objects: "Datasets arrive under incoming/<profile>/ with names chosen by the data owners at upload time, so access is limited to that prefix of this stage's data bucket.",
             report_objects: "Reports are written under reports/<profile>/<run-id>/, a key known only when the run starts, and this function can write nowhere else in the artifacts bucket.",
+            evaluation_objects: "Evaluation sets live under evaluation/ of the data bucket, one per profile as configured; reads are limited to that prefix, which data owners do not write through the upload trigger.",
         }
         job_read = iam.PolicyStatement(sid="ReadJobs", actions=["bedrock:GetModelCustomizationJob"], resources=[job_arns])
         task_tokens = iam.PolicyStatement(sid="CompleteWaitingTask", actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"], resources=[state_machine_arn])
@@ -107,14 +110,16 @@ class PipelineStack(Stack):
                 iam.PolicyStatement(sid="ReadDatasets", actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[incoming_objects]),
                 iam.PolicyStatement(sid="CheckMediaExists", actions=["s3:ListBucket"], resources=[f"arn:{self.partition}:s3:::{data_name}"], conditions={"StringLike": {"s3:prefix": [f"{INCOMING_PREFIX}*"]}}),
                 iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[report_objects]),
+                iam.PolicyStatement(sid="CheckEvaluationSets", actions=["s3:GetObject"], resources=[evaluation_objects]),
+                iam.PolicyStatement(sid="TellMissingEvaluationSets", actions=["s3:ListBucket"], resources=[f"arn:{self.partition}:s3:::{data_name}"], conditions={"StringLike": {"s3:prefix": [f"{EVALUATION_PREFIX}*"]}}),
                 s3_key,
                 registry_write,
                 table_key,
             ],
-            environment={**common_env, "ARTIFACTS_BUCKET": artifacts_name},
+            environment={**common_env, "ARTIFACTS_BUCKET": artifacts_name, "DATA_BUCKET": data_name},
             timeout=Duration.minutes(15),
             memory_size=1024,
-            wildcards={incoming_objects: why[incoming_objects], report_objects: why[report_objects]},
+            wildcards={incoming_objects: why[incoming_objects], report_objects: why[report_objects], evaluation_objects: why[evaluation_objects]},
         )
         estimate = PipelineFunction(
             self,
@@ -203,7 +208,112 @@ class PipelineStack(Stack):
                 **{f"{bedrock}:{kind}/*": "Evaluation endpoints get Bedrock-generated ids when a run creates them; cleanup may only delete them, in this account and region, and deletes only those its run recorded." for kind in ("provisioned-model", "custom-model-deployment")},
             },
         )
-        self.functions = {"StartRun": start_run, "Validate": validate, "Estimate": estimate, "StartJob": start_job, "WaitForJob": wait_for_job, "JobEvents": job_events, "Cleanup": cleanup}
+        endpoint_arns = {kind: f"{bedrock}:{kind}/*" for kind in ("provisioned-model", "custom-model-deployment", "custom-model")}
+        why_endpoints = "Evaluation and production endpoints get Bedrock-generated ids when a run creates them, so they cannot be named in advance; the statement stays in this account and region and covers only the endpoint actions this function calls."
+        why_models = "The models a run deploys and evaluates are custom models whose ids Bedrock generates at the end of training; the statement stays in this account and region."
+        endpoint_wildcards = {endpoint_arns["provisioned-model"]: why_endpoints, endpoint_arns["custom-model-deployment"]: why_endpoints, endpoint_arns["custom-model"]: why_models}
+        deploy_endpoint = PipelineFunction(
+            self,
+            "DeployEndpoint",
+            placement=placement,
+            handler="lambdas.handlers.deploy_endpoint.handler",
+            description="Puts the customized model behind an evaluation endpoint, recorded before it is requested",
+            statements=[
+                iam.PolicyStatement(sid="CreateEvaluationEndpoints", actions=["bedrock:CreateCustomModelDeployment", "bedrock:CreateProvisionedModelThroughput"], resources=list(endpoint_arns.values())),
+                iam.PolicyStatement(sid="TagEndpoints", actions=["bedrock:TagResource"], resources=[endpoint_arns["provisioned-model"], endpoint_arns["custom-model-deployment"]]),
+                registry_write,
+                table_key,
+            ],
+            environment=common_env,
+            wildcards=endpoint_wildcards,
+        )
+        check_endpoint = PipelineFunction(
+            self,
+            "CheckEndpoint",
+            placement=placement,
+            handler="lambdas.handlers.check_endpoint.handler",
+            description="Reads an endpoint's status for the state machine's back-off loop and fails a dead or slow one",
+            statements=[iam.PolicyStatement(sid="ReadEndpoints", actions=["bedrock:GetProvisionedModelThroughput", "bedrock:GetCustomModelDeployment"], resources=[endpoint_arns["provisioned-model"], endpoint_arns["custom-model-deployment"]])],
+            environment=common_env,
+            wildcards={endpoint_arns["provisioned-model"]: why_endpoints, endpoint_arns["custom-model-deployment"]: why_endpoints},
+        )
+        invocable_base_models = sorted({on_demand_model_id(p.base_model) for p in stage.profiles.values()} | {p.evaluation.judge_model for p in stage.profiles.values() if p.evaluation.judge_model})
+        evaluate = PipelineFunction(
+            self,
+            "Evaluate",
+            placement=placement,
+            handler="lambdas.handlers.evaluate.handler",
+            description="Evaluates the candidate against its baseline on the profile's evaluation set and writes the reports",
+            statements=[
+                iam.PolicyStatement(
+                    sid="InvokeCandidateAndBaseline",
+                    actions=["bedrock:InvokeModel"],
+                    resources=[f"{arn}:bedrock:{self.region}::foundation-model/{model}" for model in invocable_base_models] + list(endpoint_arns.values()),
+                ),
+                iam.PolicyStatement(sid="ReadEvaluationSets", actions=["s3:GetObject"], resources=[evaluation_objects]),
+                iam.PolicyStatement(sid="TellMissingFromForbidden", actions=["s3:ListBucket"], resources=[f"arn:{self.partition}:s3:::{data_name}"], conditions={"StringLike": {"s3:prefix": [f"{EVALUATION_PREFIX}*"]}}),
+                iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[report_objects]),
+                s3_key,
+                iam.PolicyStatement(sid="ReadChampions", actions=["dynamodb:GetItem"], resources=[storage.champions_table.table_arn]),
+                registry_write,
+                table_key,
+            ],
+            environment={**common_env, "ARTIFACTS_BUCKET": artifacts_name, "DATA_BUCKET": data_name},
+            timeout=Duration.minutes(15),
+            memory_size=1024,
+            wildcards={**endpoint_wildcards, evaluation_objects: why[evaluation_objects], report_objects: why[report_objects]},
+        )
+        promote = PipelineFunction(
+            self,
+            "Promote",
+            placement=placement,
+            handler="lambdas.handlers.promote.handler",
+            description="Buys the profile's provisioned throughput for a candidate that passed the gate",
+            statements=[
+                iam.PolicyStatement(sid="ProvisionThroughput", actions=["bedrock:CreateProvisionedModelThroughput"], resources=[endpoint_arns["custom-model"], endpoint_arns["provisioned-model"]]),
+                iam.PolicyStatement(sid="TagThroughput", actions=["bedrock:TagResource"], resources=[endpoint_arns["provisioned-model"]]),
+                registry_write,
+                table_key,
+            ],
+            environment=common_env,
+            wildcards={endpoint_arns["custom-model"]: why_models, endpoint_arns["provisioned-model"]: why_endpoints},
+        )
+        champion_prefix = f"/tuneforge/{stage.name}/champions"
+        champion_parameters = f"{arn}:ssm:{self.region}:{self.account}:parameter{champion_prefix}/*"
+        finalize_promotion = PipelineFunction(
+            self,
+            "FinalizePromotion",
+            placement=placement,
+            handler="lambdas.handlers.finalize_promotion.handler",
+            description="Makes the candidate the profile's champion and retires what the promotion replaces",
+            statements=[
+                iam.PolicyStatement(sid="ReadAndRetireEndpoints", actions=["bedrock:GetProvisionedModelThroughput", "bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment"], resources=[endpoint_arns["provisioned-model"], endpoint_arns["custom-model-deployment"]]),
+                iam.PolicyStatement(sid="WriteChampion", actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[storage.champions_table.table_arn]),
+                iam.PolicyStatement(sid="PublishChampionArn", actions=["ssm:PutParameter"], resources=[champion_parameters]),
+                registry_write,
+                table_key,
+            ],
+            environment={**common_env, "CHAMPION_PARAMETER_PREFIX": champion_prefix},
+            wildcards={
+                endpoint_arns["provisioned-model"]: why_endpoints,
+                endpoint_arns["custom-model-deployment"]: why_endpoints,
+                champion_parameters: "Applications read each profile's champion from one parameter under this stage's champions path; the function writes only there, one parameter per profile named at run time.",
+            },
+        )
+        self.functions = {
+            "StartRun": start_run,
+            "Validate": validate,
+            "Estimate": estimate,
+            "StartJob": start_job,
+            "WaitForJob": wait_for_job,
+            "JobEvents": job_events,
+            "DeployEndpoint": deploy_endpoint,
+            "CheckEndpoint": check_endpoint,
+            "Evaluate": evaluate,
+            "Promote": promote,
+            "FinalizePromotion": finalize_promotion,
+            "Cleanup": cleanup,
+        }
 
         # One fallback check interval without news from a job is normal; three mean the checker is gone.
         heartbeat = Duration.minutes(3 * stage.job_fallback_check_minutes)
@@ -211,7 +321,18 @@ class PipelineStack(Stack):
             self,
             "Retraining",
             state_machine_name=state_machine_name,
-            functions=StepFunctions(validate=validate.function, estimate=estimate.function, start_job=start_job.function, wait_for_job=wait_for_job.function, cleanup=cleanup.function),
+            functions=StepFunctions(
+                validate=validate.function,
+                estimate=estimate.function,
+                start_job=start_job.function,
+                wait_for_job=wait_for_job.function,
+                deploy_endpoint=deploy_endpoint.function,
+                check_endpoint=check_endpoint.function,
+                evaluate=evaluate.function,
+                promote=promote.function,
+                finalize_promotion=finalize_promotion.function,
+                cleanup=cleanup.function,
+            ),
             runs_table=runs_table,
             topic=self.topic,
             key=key,

@@ -32,7 +32,15 @@ class StepFunctions:
     estimate: lambda_.IFunction
     start_job: lambda_.IFunction
     wait_for_job: lambda_.IFunction
+    deploy_endpoint: lambda_.IFunction
+    check_endpoint: lambda_.IFunction
+    evaluate: lambda_.IFunction
+    promote: lambda_.IFunction
+    finalize_promotion: lambda_.IFunction
     cleanup: lambda_.IFunction
+
+    def all(self) -> list[lambda_.IFunction]:
+        return [self.validate, self.estimate, self.start_job, self.wait_for_job, self.deploy_endpoint, self.check_endpoint, self.evaluate, self.promote, self.finalize_promotion, self.cleanup]
 
 
 class RetrainingStateMachine(Construct):
@@ -127,17 +135,43 @@ class RetrainingStateMachine(Construct):
         wait_for_job.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(5), backoff_rate=2, max_attempts=6, jitter_strategy=sfn.JitterType.FULL)
         guarded(wait_for_job)
 
-        self.evaluation_entry = sfn.Pass(self, "EvaluateAndPromote", comment="Part 2 (evaluation, gate, promotion) plugs in here.")
+        # Part 2: put the model behind an endpoint, evaluate it against the baseline, promote or tear down.
+        training = {"run.$": "$$.Execution.Input", "training.$": "$.training"}
+        deploy = guarded(invoke("DeployForEvaluation", functions.deploy_endpoint, training, result_path="$.endpoint"))
+
+        def wait_until_ready(prefix: str, endpoint_path: str, result_path: str, then: sfn.IChainable) -> sfn.IChainable:
+            """First check after a minute, then back off as the check says; the check fails a dead or slow endpoint."""
+            check = guarded(invoke(f"Check{prefix}", functions.check_endpoint, {"run.$": "$$.Execution.Input", "endpoint.$": endpoint_path}, result_path=result_path))
+            back_off = sfn.Wait(self, f"WaitBeforeNext{prefix}Check", time=sfn.WaitTime.seconds_path(f"{result_path}.value.next_check_seconds"))
+            back_off.next(check)
+            check.next(sfn.Choice(self, f"{prefix}Ready?").when(sfn.Condition.boolean_equals(f"{result_path}.value.ready", True), then).otherwise(back_off))
+            return sfn.Wait(self, f"WaitFor{prefix}", time=sfn.WaitTime.duration(Duration.seconds(60))).next(check)
+
+        evaluate = guarded(invoke("Evaluate", functions.evaluate, {**training, "endpoint.$": "$.endpoint.value"}, result_path="$.evaluation"))
+        promote = guarded(invoke("Promote", functions.promote, {**training, "endpoint.$": "$.endpoint.value", "evaluation.$": "$.evaluation.value"}, result_path="$.promoted"))
+        finalize = guarded(invoke("FinalizePromotion", functions.finalize_promotion, {**training, "endpoint.$": "$.endpoint.value", "promoted.$": "$.promoted.value"}, result_path="$.champion"))
+        # Every path ends through the same teardown, so nothing but a promoted endpoint outlives the run.
+        teardown = guarded(invoke("Teardown", functions.cleanup, {"run_id": run_id, "final_status": "SUCCEEDED"}, result_path="$.teardown"))
+        promoted = sfn.Pass(self, "Promoted", result=sfn.Result.from_string("PROMOTED"), result_path="$.decision")
+        not_promoted = sfn.Pass(self, "NotPromoted", result=sfn.Result.from_string("NOT_PROMOTED"), result_path="$.decision")
+        promoted.next(teardown)
+        not_promoted.next(teardown)
+        finalize.next(promoted)
+        promote.next(wait_until_ready("Throughput", "$.promoted.value", "$.promoted_check", finalize))
+        evaluate.next(sfn.Choice(self, "Gate").when(sfn.Condition.boolean_equals("$.evaluation.value.passed", True), promote).otherwise(not_promoted))
+        deploy.next(wait_until_ready("Endpoint", "$.endpoint.value", "$.endpoint_check", evaluate))
+        self.evaluation_entry = deploy
         record_run = guarded(
             tasks.DynamoUpdateItem(
                 self,
                 "RecordRun",
                 table=runs_table,
                 key=run_key,
-                update_expression="SET #status = :status, #model = :model, #finished = :finished",
-                expression_attribute_names={"#status": "status", "#model": "output_model_arn", "#finished": "finished_at"},
+                update_expression="SET #status = :status, #model = :model, #finished = :finished, #decision = :decision",
+                expression_attribute_names={"#status": "status", "#model": "output_model_arn", "#finished": "finished_at", "#decision": "decision"},
                 expression_attribute_values={
                     ":status": tasks.DynamoAttributeValue.from_string("SUCCEEDED"),
+                    ":decision": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.decision")),
                     ":model": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.training.output_model_arn")),
                     ":finished": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$$.State.EnteredTime")),
                 },
@@ -151,14 +185,28 @@ class RetrainingStateMachine(Construct):
                 "Notify",
                 topic=topic,
                 subject="tuneforge run finished",
-                message=sfn.TaskInput.from_object({"run_id": run_id, "profile.$": "$$.Execution.Input.profile.name", "outcome": "SUCCEEDED", "job.$": "$.job.value", "training.$": "$.training", "validation_report.$": "$.validation.value.report_uri", "estimate.$": "$.estimate"}),
+                message=sfn.TaskInput.from_object(
+                    {
+                        "run_id": run_id,
+                        "profile.$": "$$.Execution.Input.profile.name",
+                        "outcome": "SUCCEEDED",
+                        "decision.$": "$.decision",
+                        "gate.$": "$.evaluation.value.summary",
+                        "metrics": {"candidate.$": "$.evaluation.value.candidate", "baseline.$": "$.evaluation.value.baseline"},
+                        "reports": {"validation.$": "$.validation.value.report_uri", "evaluation.$": "$.evaluation.value.report_uri", "evaluation_html.$": "$.evaluation.value.html_uri"},
+                        "job.$": "$.job.value",
+                        "training.$": "$.training",
+                        "estimate.$": "$.estimate",
+                        "teardown.$": "$.teardown.value",
+                    }
+                ),
                 message_attributes={"profile": tasks.MessageAttribute(value=sfn.JsonPath.string_at("$$.Execution.Input.profile.name")), "outcome": tasks.MessageAttribute(value="SUCCEEDED")},
                 result_path=sfn.JsonPath.DISCARD,
             )
         )
         notify.add_retry(errors=["States.ALL"], interval=Duration.seconds(5), max_attempts=3, backoff_rate=2)
 
-        self.after_evaluation = record_run
+        teardown.next(record_run).next(notify).next(sfn.Succeed(self, "Done"))
         definition = (
             validate.next(
                 sfn.Choice(self, "DatasetValid?")
@@ -167,7 +215,7 @@ class RetrainingStateMachine(Construct):
                     estimate.next(
                         sfn.Choice(self, "WithinBudget?")
                         .when(sfn.Condition.boolean_equals("$.estimate.within_budget", False), notify_rejected)
-                        .otherwise(start_job.next(wait_for_job).next(self.evaluation_entry).next(record_run).next(notify).next(sfn.Succeed(self, "Done")))
+                        .otherwise(start_job.next(wait_for_job).next(self.evaluation_entry))
                     )
                 )
             )
@@ -197,7 +245,7 @@ class RetrainingStateMachine(Construct):
             "Log delivery and X-Ray actions support no resource-level permissions; they let the state machine deliver its own execution logs and traces and nothing else.",
             "AwsSolutions-IAM5[Resource::*]",
         )
-        for function in (functions.validate, functions.estimate, functions.start_job, functions.wait_for_job, functions.cleanup):
+        for function in functions.all():
             acknowledge(
                 policy,
                 "Step Functions invokes the function through its qualified ARN (version or alias), so the statement adds ':*' to each of this pipeline's own functions and to nothing else.",

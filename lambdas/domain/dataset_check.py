@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from lambdas.domain.cost import estimate_cost
+from lambdas.domain.evaluation import EvaluationSetError, check_evaluation_set
 from lambdas.domain.runs import RunInput
 from lambdas.domain.sources import s3_media_checker, s3_object
 from lambdas.domain.validation import validate_dataset
@@ -24,6 +25,7 @@ class ValidationOutcome(BaseModel):
     training_records: int
     training_tokens: int
     summary: list[str]  # the first few problems, already phrased for the data owner
+    evaluation_examples: int = 0
 
 
 class EstimateOutcome(BaseModel):
@@ -35,7 +37,8 @@ class EstimateOutcome(BaseModel):
     estimate: dict[str, Any]
 
 
-def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str) -> ValidationOutcome:
+def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_bucket: str) -> ValidationOutcome:
+    """Validate the dataset and the profile's evaluation set, so neither fails after money is spent."""
     dataset = run.dataset
     training = s3_object(s3, dataset.training.uri, dataset.training.version_id)
     validation = s3_object(s3, dataset.validation.uri, dataset.validation.version_id) if dataset.validation else None
@@ -52,10 +55,17 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str) -> Va
     key = f"{REPORTS_PREFIX}{run.profile.name}/{run.run_id}/validation.json"
     s3.put_object(Bucket=artifacts_bucket, Key=key, Body=report.to_json(indent=2).encode(), ContentType="application/json")
     summary = [str(issue) for issue in report.issues()[:SUMMARY_EXAMPLES]]
+    evaluation_examples, evaluation_problem = 0, None
+    try:
+        evaluation_examples = check_evaluation_set(s3, data_bucket, run.profile.evaluation.dataset_key, run.profile.evaluation.max_examples)["evaluation_examples"]
+    except EvaluationSetError as bad_set:
+        evaluation_problem = str(bad_set)
+        summary.insert(0, evaluation_problem)
     return ValidationOutcome(
-        valid=report.valid,
+        valid=report.valid and evaluation_problem is None,
+        evaluation_examples=evaluation_examples,
         report_uri=f"s3://{artifacts_bucket}/{key}",
-        error_count=report.error_count,
+        error_count=report.error_count + (evaluation_problem is not None),
         warning_count=report.warning_count,
         training_records=report.training.records,
         training_tokens=report.training.tokens.total,

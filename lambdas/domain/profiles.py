@@ -16,6 +16,7 @@ from lambdas.domain.catalogue import TEACHER_MODELS, CustomizationType, ModelSpe
 
 # Bedrock's metric names are ours to choose; these are the ones the evaluation step computes.
 KNOWN_METRICS = ("exact_match", "token_f1", "rouge_l", "judge")
+EVALUATION_PREFIX = "evaluation/"
 
 ProfileName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,30}[a-z0-9]$")]
 
@@ -46,6 +47,11 @@ class EvaluationSettings(_Strict):
     def _one_source(self) -> "EvaluationSettings":
         if (self.dataset_key is None) == (self.holdout_fraction is None):
             raise ValueError("set exactly one of dataset_key or holdout_fraction")
+        if self.holdout_fraction is not None:
+            # Refused here rather than failing at run time: Validate does not yet set a split aside.
+            raise ValueError("holdout_fraction is not supported yet; upload an evaluation set and give its dataset_key")
+        if not self.dataset_key.startswith(EVALUATION_PREFIX):
+            raise ValueError(f"dataset_key must be under {EVALUATION_PREFIX} of the data bucket (the only prefix evaluation may read), got {self.dataset_key!r}")
         return self
 
 

@@ -29,7 +29,7 @@ class ValidateEvent(BaseModel):
 def handler(event: ValidateEvent, context: LambdaContext) -> dict:
     run = event.run
     registry().update(run.run_id, status=RunStatus.VALIDATING)
-    outcome = validate_run_dataset(client("s3"), run, artifacts_bucket=env("ARTIFACTS_BUCKET"))
+    outcome = validate_run_dataset(client("s3"), run, artifacts_bucket=env("ARTIFACTS_BUCKET"), data_bucket=env("DATA_BUCKET"))
     registry().update(
         run.run_id,
         status=RunStatus.VALIDATING if outcome.valid else RunStatus.REJECTED,
@@ -37,6 +37,7 @@ def handler(event: ValidateEvent, context: LambdaContext) -> dict:
         validation_errors=outcome.error_count,
         training_records=outcome.training_records,
         training_tokens=outcome.training_tokens,
+        evaluation_examples=outcome.evaluation_examples,
     )
     logger.info("dataset validated", extra={"run_id": run.run_id, **outcome.model_dump(exclude={"summary"})})
     metrics.add_metric(name="DatasetsValid" if outcome.valid else "DatasetsRejected", unit=MetricUnit.Count, value=1)

@@ -41,7 +41,7 @@ def test_every_task_retries_and_catches(pipeline):
 
 def test_failures_run_cleanup_then_notify_then_fail(pipeline):
     states = _states(_definition(pipeline))
-    for name in ("Validate", "Estimate", "StartCustomization", "WaitForJob", "RecordRun"):
+    for name in ("Validate", "Estimate", "StartCustomization", "WaitForJob", "DeployForEvaluation", "CheckEndpoint", "Evaluate", "Promote", "CheckThroughput", "FinalizePromotion", "Teardown", "RecordRun"):
         assert [c["Next"] for c in states[name]["Catch"]] == ["Cleanup"], name
     assert states["Cleanup"]["Next"] == "NotifyFailure"
     assert states["NotifyFailure"]["Next"] == "Failed" and states["Failed"]["Type"] == "Fail"
@@ -122,6 +122,11 @@ def _actions(statements: list[dict]) -> set[str]:
         ("lambdas.handlers.wait_for_job.handler", {"bedrock:GetModelCustomizationJob"}),
         ("lambdas.handlers.job_events.handler", {"bedrock:GetModelCustomizationJob"}),
         ("lambdas.handlers.cleanup.handler", {"bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob", "bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment"}),
+        ("lambdas.handlers.deploy_endpoint.handler", {"bedrock:CreateCustomModelDeployment", "bedrock:CreateProvisionedModelThroughput", "bedrock:TagResource"}),
+        ("lambdas.handlers.check_endpoint.handler", {"bedrock:GetProvisionedModelThroughput", "bedrock:GetCustomModelDeployment"}),
+        ("lambdas.handlers.evaluate.handler", {"bedrock:InvokeModel"}),
+        ("lambdas.handlers.promote.handler", {"bedrock:CreateProvisionedModelThroughput", "bedrock:TagResource"}),
+        ("lambdas.handlers.finalize_promotion.handler", {"bedrock:GetProvisionedModelThroughput", "bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment"}),
     ],
 )
 def test_each_function_gets_only_the_bedrock_actions_it_calls(pipeline, handler, bedrock_actions):
@@ -142,3 +147,20 @@ def test_jobs_are_created_only_on_the_configured_foundation_models(pipeline):
     rendered = json.dumps(create["Resource"])
     assert "foundation-model/amazon.nova-micro-v1:0:128k" in rendered
     assert "foundation-model/*" not in rendered
+
+
+def test_both_gate_outcomes_end_through_teardown_before_the_run_is_recorded(pipeline):
+    states = _states(_definition(pipeline))
+    gate = states["Gate"]
+    assert gate["Type"] == "Choice" and gate["Choices"][0]["Next"] == "Promote" and gate["Default"] == "NotPromoted"
+    assert states["NotPromoted"]["Next"] == "Teardown" and states["Promoted"]["Next"] == "Teardown"
+    assert states["FinalizePromotion"]["Next"] == "Promoted"
+    assert states["Teardown"]["Next"] == "RecordRun"
+    assert states["Teardown"]["Parameters"]["Payload"]["final_status"] == "SUCCEEDED"
+
+
+def test_endpoint_polling_backs_off_as_the_check_says(pipeline):
+    states = _states(_definition(pipeline))
+    for prefix in ("Endpoint", "Throughput"):
+        assert states[f"WaitBeforeNext{prefix}Check"]["SecondsPath"].endswith(".value.next_check_seconds")
+        assert states[f"{prefix}Ready?"]["Default"] == f"WaitBeforeNext{prefix}Check"

@@ -46,6 +46,8 @@ def _profile(data: dict, name: str = "support-qa-vi") -> dict:
         (lambda d: d["stages"]["dev"].update(log_retention_days=42), "stages.dev", "log_retention_days"),
         (lambda d: d["stages"]["dev"].update(colour="blue"), "stages.dev.colour", "not a known setting"),
         (lambda d: _profile(d).update(prices={"training_per_1k_tokens": "cheap"}), "profiles.support-qa-vi.prices", ""),
+        (lambda d: _profile(d).update(evaluation={"holdout_fraction": 0.1}), "profiles.support-qa-vi.evaluation", "holdout_fraction is not supported yet"),
+        (lambda d: _profile(d).update(evaluation={"dataset_key": "incoming/eval.jsonl"}), "profiles.support-qa-vi.evaluation", "must be under evaluation/"),
     ],
 )
 def test_each_mistake_is_one_line_naming_file_and_field(tmp_path, mutate, field, words):

@@ -74,6 +74,7 @@ def account(monkeypatch) -> Account:
         "RUNS_TABLE": "runs",
         "CHAMPIONS_TABLE": "champions",
         "ARTIFACTS_BUCKET": ARTIFACTS_BUCKET,
+        "DATA_BUCKET": DATA_BUCKET,
         "PROFILE_PARAMETER_PREFIX": PROFILE_PREFIX,
         "BEDROCK_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/bedrock-customization",
         "SUBNET_IDS": "subnet-0a,subnet-0b",
@@ -89,6 +90,8 @@ def account(monkeypatch) -> Account:
         for bucket in (DATA_BUCKET, ARTIFACTS_BUCKET):
             s3.create_bucket(Bucket=bucket)
             s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        for evaluation_set in (ROOT / "samples" / "evaluation").glob("*.jsonl"):
+            s3.put_object(Bucket=DATA_BUCKET, Key=f"evaluation/{evaluation_set.name}", Body=evaluation_set.read_bytes())
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         _create_tables(dynamodb)
         profiles = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].profiles

@@ -43,6 +43,19 @@ def test_validate_rejects_the_broken_sample_with_line_numbered_reasons(account, 
     assert _item(account, run["run_id"])["status"]["S"] == "REJECTED"
 
 
+def test_validate_rejects_a_run_whose_evaluation_set_is_missing_before_anything_is_spent(account, context):
+    run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
+    account.s3.delete_object(Bucket=DATA_BUCKET, Key="evaluation/support-qa-vi.jsonl")
+    result = validate.handler({"run": run}, context)
+    assert result["valid"] is False
+    assert result["summary"][0] == f"evaluation set s3://{DATA_BUCKET}/evaluation/support-qa-vi.jsonl: the object does not exist"
+
+
+def test_validate_counts_the_evaluation_examples(account, context):
+    run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
+    assert validate.handler({"run": run}, context)["evaluation_examples"] == 12
+
+
 def test_estimate_refuses_a_run_over_its_budget_cap(account, context):
     run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
     validation = validate.handler({"run": run}, context)
