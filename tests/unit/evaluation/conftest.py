@@ -29,6 +29,7 @@ from lambdas.domain.registry import RunRegistry  # noqa: E402
 from lambdas.domain.runs import Dataset, RunInput, S3ObjectRef, run_id_for  # noqa: E402
 from lambdas.handlers import _aws  # noqa: E402
 from stacks.config import load_stages  # noqa: E402
+from tests.tables import create_registry_tables  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLES = ROOT / "samples"
@@ -146,21 +147,6 @@ def evaluation_set_from(sample: str, *, limit: int | None = None) -> list[dict[s
     return out[:limit] if limit else out
 
 
-def _create_tables(dynamodb: Any) -> None:
-    dynamodb.create_table(
-        TableName="runs",
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "run_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("run_id", "profile", "started_at", "job_arn", "status")],
-        GlobalSecondaryIndexes=[
-            {"IndexName": "by-profile", "KeySchema": [{"AttributeName": "profile", "KeyType": "HASH"}, {"AttributeName": "started_at", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}},
-            {"IndexName": "by-job", "KeySchema": [{"AttributeName": "job_arn", "KeyType": "HASH"}], "Projection": {"ProjectionType": "KEYS_ONLY"}},
-            {"IndexName": "by-status", "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"}, {"AttributeName": "started_at", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}},
-        ],
-    )
-    dynamodb.create_table(TableName="champions", BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "profile", "KeyType": "HASH"}], AttributeDefinitions=[{"AttributeName": "profile", "AttributeType": "S"}])
-
-
 @pytest.fixture
 def aws(monkeypatch) -> Aws:
     if EMULATOR_ERROR:
@@ -194,7 +180,7 @@ def aws(monkeypatch) -> Aws:
                 s3.create_bucket(Bucket=bucket)
                 s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
             dynamodb = boto3.client("dynamodb", region_name=REGION)
-            _create_tables(dynamodb)
+            create_registry_tables(dynamodb)
             resource = boto3.resource("dynamodb", region_name=REGION)
             profiles = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].profiles
             yield Aws(

@@ -19,6 +19,7 @@ from moto import mock_aws  # noqa: E402
 
 from lambdas.handlers import _aws  # noqa: E402
 from stacks.config import load_stages  # noqa: E402
+from tests.tables import create_registry_tables  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 REGION = "us-east-1"
@@ -45,21 +46,6 @@ class Account:
     bedrock: object
     state_machine_arn: str
     profiles: dict
-
-
-def _create_tables(dynamodb) -> None:
-    dynamodb.create_table(
-        TableName="runs",
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "run_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("run_id", "profile", "started_at", "job_arn", "status")],
-        GlobalSecondaryIndexes=[
-            {"IndexName": "by-profile", "KeySchema": [{"AttributeName": "profile", "KeyType": "HASH"}, {"AttributeName": "started_at", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}},
-            {"IndexName": "by-job", "KeySchema": [{"AttributeName": "job_arn", "KeyType": "HASH"}], "Projection": {"ProjectionType": "KEYS_ONLY"}},
-            {"IndexName": "by-status", "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"}, {"AttributeName": "started_at", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}},
-        ],
-    )
-    dynamodb.create_table(TableName="champions", BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "profile", "KeyType": "HASH"}], AttributeDefinitions=[{"AttributeName": "profile", "AttributeType": "S"}])
 
 
 @pytest.fixture
@@ -93,7 +79,7 @@ def account(monkeypatch) -> Account:
         for evaluation_set in (ROOT / "samples" / "evaluation").glob("*.jsonl"):
             s3.put_object(Bucket=DATA_BUCKET, Key=f"evaluation/{evaluation_set.name}", Body=evaluation_set.read_bytes())
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        _create_tables(dynamodb)
+        create_registry_tables(dynamodb)
         profiles = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].profiles
         ssm = boto3.client("ssm", region_name=REGION)
         for profile in profiles.values():
