@@ -42,6 +42,12 @@ synth: venv
 gates: venv $(CHECKOV_VENV)/.installed
 	$(PY) -m tests.security.gates --cdk-out cdk.out
 
+# Security review report from cdk.out: audit/REPORT.md and audit/report.json. BASE=<git ref> adds the section
+# "changed since BASE" (that ref is synthesized in a temporary git worktree); BASE_REPORT=<report.json> compares
+# with a report written earlier instead.
+audit: synth $(CHECKOV_VENV)/.installed
+	$(PY) -m tuneforge_audit --cdk-out cdk.out --out audit $(if $(BASE),--base "$(BASE)") $(if $(BASE_REPORT),--base-report "$(BASE_REPORT)")
+
 test: venv $(CHECKOV_VENV)/.installed
 	$(PY) -m pytest -q
 

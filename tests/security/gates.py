@@ -97,6 +97,7 @@ def run_checkov(cdk_out: Path) -> dict[str, CheckovResult]:
     binary = checkov_binary()
     if not binary.exists():
         raise RuntimeError(f"checkov is not installed at {binary}; run `make .venv-checkov/.installed`")
+    cdk_out = Path(cdk_out).resolve()  # checkov runs inside cdk_out: a relative path would resolve twice
     paths = template_paths(cdk_out)
     command = [str(binary), "--framework", "cloudformation", "--output", "json", "--skip-download", "--compact"]
     for path in paths.values():

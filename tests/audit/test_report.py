@@ -1,0 +1,188 @@
+"""The report follows the templates: everything in them appears, and what is insecure appears flagged.
+
+The injected cases mutate a deep copy of a real Foundation template (no extra synth) and model it with the
+same pure function ``make audit`` uses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tests.security.checks import as_list, props, resources, roles_trusting
+from tuneforge_audit import markdown, model
+from tuneforge_audit.__main__ import main
+
+FAIL, REVIEW = model.FAIL, model.REVIEW
+
+
+def fails(m: dict) -> list[str]:
+    return [f["message"] for f in m["flags"] if f["level"] == FAIL]
+
+
+def row_of(report: str, *needles: str) -> str:
+    """The one Markdown table row that contains every needle."""
+    rows = [line for line in report.splitlines() if line.startswith("|") and all(n in line for n in needles)]
+    assert len(rows) == 1, (needles, rows)
+    return rows[0]
+
+
+def inject(template: dict) -> dict:
+    """A wildcard grant on a new role, an unencrypted bucket and SSH ingress from anywhere."""
+    r = template["Resources"]
+    r["InjectedRole"] = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}}]}},
+    }
+    r["InjectedPolicy"] = {
+        "Type": "AWS::IAM::Policy",
+        "Properties": {
+            "PolicyName": "InjectedPolicy",
+            "Roles": [{"Ref": "InjectedRole"}],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Sid": "ReadEverything", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]},
+        },
+    }
+    r["InjectedBucket"] = {"Type": "AWS::S3::Bucket", "Properties": {}}
+    group = next(lid for lid in resources(template, "AWS::EC2::SecurityGroup"))
+    r["InjectedSshFromAnywhere"] = {
+        "Type": "AWS::EC2::SecurityGroupIngress",
+        "Properties": {"GroupId": {"Fn::GetAtt": [group, "GroupId"]}, "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "0.0.0.0/0", "Description": "injected"},
+    }
+    return template
+
+
+# ----------------------------------------------------------------- the real app
+
+
+def test_every_role_store_log_group_key_and_rule_of_the_app_is_in_the_model(assembly, app_model):
+    for stack, template in assembly.templates.items():
+        assert {r["id"] for r in app_model["roles"] if r["stack"] == stack} == set(resources(template, "AWS::IAM::Role"))
+        stores = {d["id"] for d in app_model["data_stores"] if d["stack"] == stack}
+        assert set(resources(template, "AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::StepFunctions::StateMachine")) <= stores
+        assert {g["id"] for g in app_model["log_groups"] if g["stack"] == stack} == set(resources(template, "AWS::Logs::LogGroup"))
+        assert {k["id"] for k in app_model["keys"] if k["stack"] == stack} == set(resources(template, "AWS::KMS::Key"))
+        rules = sum(len(as_list(props(sg).get(f"SecurityGroup{kind}"))) for sg in resources(template, "AWS::EC2::SecurityGroup").values() for kind in ("Ingress", "Egress"))
+        rules += len(resources(template, "AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"))
+        assert sum(len(g["rules"]) for g in app_model["network"]["security_groups"] if g["stack"] == stack) == rules
+        assert {e["id"] for e in app_model["network"]["endpoints"] if e["stack"] == stack} == set(resources(template, "AWS::EC2::VPCEndpoint"))
+        assert {s["id"] for s in app_model["network"]["subnets"] if s["stack"] == stack} == set(resources(template, "AWS::EC2::Subnet"))
+
+
+def test_the_app_has_nothing_flagged_and_every_wildcard_has_its_reason(app_model):
+    assert fails(app_model) == []
+    found = [w for r in app_model["roles"] for p in r["policies"] for s in p["statements"] for w in s["wildcards"]]
+    assert found, "the app's roles have wildcards (log streams, job ARNs); the report must show them"
+    assert all(w["reason"] and w["source"] and w["flags"][0]["level"] == REVIEW for w in found)
+
+
+def test_trust_conditions_and_statements_are_reported_as_in_the_template(assembly, app_model):
+    for stack, template in assembly.stacks("-Foundation").items():
+        (bedrock,) = roles_trusting(template, "bedrock.amazonaws.com")
+        role = next(r for r in app_model["roles"] if r["stack"] == stack and r["id"] == bedrock)
+        assert role["assumed_by"] == ["bedrock.amazonaws.com"]
+        (trust,) = role["trust"]
+        assert any(c.startswith("StringEquals aws:SourceAccount = ") for c in trust["conditions"])
+        assert any(c.startswith("ArnEquals aws:SourceArn = ") and c.endswith(":model-customization-job/*") for c in trust["conditions"])
+        (policy,) = role["policies"]
+        document = props(template["Resources"][policy["name"]])["PolicyDocument"]
+        assert [s["sid"] for s in policy["statements"]] == [s.get("Sid", "") for s in document["Statement"]]
+        assert sum(len(s["actions"]) * len(s["resources"]) for s in policy["statements"]) == sum(len(as_list(s["Action"])) * len(as_list(s["Resource"])) for s in document["Statement"])
+        assert any(u.endswith("StartJobFunction4670363F") or "StartJob" in u for u in role["used_by"])
+
+
+def test_wildcard_reason_is_the_acknowledgement_of_that_finding(assembly, app_model):
+    for stack, template in assembly.stacks("-Foundation").items():
+        (bedrock,) = roles_trusting(template, "bedrock.amazonaws.com")
+        role = next(r for r in app_model["roles"] if r["stack"] == stack and r["id"] == bedrock)
+        policy = template["Resources"][role["policies"][0]["name"]]
+        acks = {e["id"]: e["reason"] for e in policy["Metadata"]["cdk_nag"]["rules_to_suppress"]}
+        star = next(w for s in role["policies"][0]["statements"] for w in s["wildcards"] if w["value"] == "*")
+        assert star["source"] == "cdk-nag AwsSolutions-IAM5[Resource::*]"
+        assert star["reason"] == acks["AwsSolutions-IAM5[Resource::*]"]
+
+
+def test_wildcard_reason_falls_back_to_the_checkov_comment_and_is_flagged_without_one(foundation):
+    name, template = foundation
+    (bedrock,) = roles_trusting(template, "bedrock.amazonaws.com")
+    policy_id = next(lid for lid, p in resources(template, "AWS::IAM::Policy").items() if {"Ref": bedrock} in props(p).get("Roles", []))
+    meta = template["Resources"][policy_id]["Metadata"]
+    meta.pop("cdk_nag")
+    meta["checkov"] = {"skip": [{"id": "CKV_AWS_111", "comment": "Describe calls only; no resource-level permissions exist."}]}
+    star = lambda m: next(w for r in m["roles"] if r["id"] == bedrock for p in r["policies"] for s in p["statements"] for w in s["wildcards"] if w["value"] == "*")  # noqa: E731
+    explained = star(model.build_from_templates({name: template}))
+    assert (explained["source"], explained["reason"]) == ("checkov CKV_AWS_111", "Describe calls only; no resource-level permissions exist.")
+    meta.pop("checkov")
+    unexplained = star(model.build_from_templates({name: template}))
+    assert unexplained["reason"] == "" and unexplained["flags"][0]["level"] == FAIL
+
+
+# ----------------------------------------------------------------- injected insecure resources
+
+
+def test_injected_wildcard_unencrypted_bucket_and_open_ingress_are_flagged(foundation):
+    name, template = foundation
+    m = model.build_from_templates({name: inject(template)})
+    report = markdown.render(m)
+
+    (wildcard,) = [w for r in m["roles"] if r["id"] == "InjectedRole" for p in r["policies"] for s in p["statements"] for w in s["wildcards"]]
+    assert (wildcard["kind"], wildcard["value"], wildcard["reason"]) == ("Resource", "*", "")
+    assert wildcard["flags"][0]["level"] == FAIL
+    (bucket,) = [d for d in m["data_stores"] if d["id"] == "InjectedBucket"]
+    assert bucket["encryption"] == "none configured" and bucket["flags"][0]["level"] == FAIL
+    (rule,) = [r for g in m["network"]["security_groups"] for r in g["rules"] if r["id"] == "InjectedSshFromAnywhere"]
+    assert (rule["direction"], rule["protocol_ports"], rule["peer"]) == ("ingress", "tcp 22", "0.0.0.0/0") and rule["flags"][0]["level"] == FAIL
+
+    flagged = fails(m)
+    assert any(f.startswith("InjectedRole InjectedPolicy ReadEverything: wildcard Resource *") for f in flagged), flagged
+    assert any(f.startswith("InjectedBucket: S3::Bucket is not encrypted") for f in flagged), flagged
+    assert any(f.startswith("InjectedSshFromAnywhere: ingress tcp 22 from 0.0.0.0/0") for f in flagged), flagged
+    # the checklist agrees, and says so in the report too
+    assert any("checklist 01 bucket encryption: InjectedBucket" in f for f in flagged)
+    assert any("checklist 23 security groups: InjectedSshFromAnywhere" in f for f in flagged)
+    assert any("checklist 11 managed policies and Resource *: InjectedPolicy: s3:GetObject" in f for f in flagged)
+
+    # in REPORT.md: the summary lists them and each row is marked
+    summary = report.split("## IAM roles")[0]
+    for needle in ("InjectedRole InjectedPolicy ReadEverything: wildcard Resource *", "InjectedBucket: S3::Bucket is not encrypted", "InjectedSshFromAnywhere: ingress tcp 22 from 0.0.0.0/0"):
+        assert f"❌ {needle}" in summary
+    assert row_of(report, "| ReadEverything |", "s3:GetObject").count("❌ *") == 1
+    assert "**no reason on record**" in row_of(report, "ReadEverything", "Resource *", "no reason")
+    assert row_of(report, "`InjectedBucket`", "S3::Bucket").startswith("| ❌ |")
+    assert row_of(report, "`InjectedSshFromAnywhere`").startswith("| ❌ |")
+    assert row_of(report, "| ❌ `InjectedRole` |", "lambda.amazonaws.com")
+
+
+def test_untouched_copy_has_no_flags(foundation):
+    name, template = foundation
+    assert fails(model.build_from_templates({name: template})) == []
+
+
+# ----------------------------------------------------------------- REPORT.md and the command
+
+
+def test_report_has_one_section_per_topic_in_order(app_model):
+    report = markdown.render(app_model)
+    headings = re.findall(r"^## (.+)$", report, re.M)
+    assert headings == [s for s in markdown.SECTIONS if s != "Changed since BASE"]
+    assert "<Storage" not in report.replace("<br>", "")  # template values are escaped, not swallowed as HTML
+    assert "&lt;StorageData" in report
+
+
+def test_command_writes_both_files_and_a_diff_against_a_previous_report(assembly, foundation, tmp_path):
+    name, template = foundation
+    base = model.build_from_templates({**assembly.templates, name: inject(template)}, source="an older report")
+    (tmp_path / "base.json").write_text(json.dumps(base))
+    out = tmp_path / "audit"
+
+    assert main(["--cdk-out", str(assembly.directory), "--out", str(out), "--no-scanners", "--base-report", str(tmp_path / "base.json")]) == 0
+    written = json.loads((out / "report.json").read_text())
+    assert set(written["stacks"]) == set(assembly.templates)
+    changes = written["changed_since_base"]["changes"]
+    assert f"{name}/InjectedRole" in changes["roles"]["removed"] and not changes["roles"]["added"]
+    group = props(template["Resources"]["InjectedSshFromAnywhere"])["GroupId"]["Fn::GetAtt"][0]
+    assert changes["network"] == {"added": [], "removed": [f"{name}/{group} ingress tcp 22 from 0.0.0.0/0"]}
+    assert set(changes) == {"roles", "trust", "permissions", "encryption", "retention", "network"}
+    report = (out / "REPORT.md").read_text()
+    assert "## Changed since BASE" in report and f"- ➖ {name}/InjectedRole" in report
+
+    assert main(["--cdk-out", str(tmp_path / "nothing"), "--out", str(out)]) == 2

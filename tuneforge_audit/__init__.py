@@ -1,0 +1,15 @@
+"""tuneforge's security review kit: ``make audit`` writes ``audit/REPORT.md`` and ``audit/report.json``.
+
+Everything in the report is read from a synthesized cloud assembly (``cdk.out``): the templates, their
+construct metadata and nag's ``validation-report.json``, plus the cfn-lint and checkov runs over them. Nothing
+is hand-maintained. The model (``model.build``) is a JSON-able dict; ``diff.diff_models`` compares two models
+fact by fact, so "changed since BASE" is exact; ``markdown.render`` writes the pull-request-readable report.
+
+    python -m tuneforge_audit --cdk-out cdk.out --out audit [--base <git ref> | --base-report <report.json>]
+
+The template helpers, the 24 checklist checks, the acknowledgement audit and the scanner runners are the
+security gates' own (``tests/security``), imported rather than re-implemented, so the report and the gates
+can never disagree about what a template says.
+"""
+
+SCHEMA_VERSION = 1
