@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -103,12 +104,21 @@ def test_lost_job_event_is_recovered_by_the_scheduled_poller(deployed):
     aws.upload(deployed.bucket, "incoming/demo/data.jsonl", GOOD_DATA)
     execution = aws.wait_for_executions(deployed.state_machine, count=1)[0]["executionArn"]
     bedrock = aws.client("bedrock")
-    # wait until the job finished (its event was dropped): the execution is parked on the token
-    for _ in range(500):
+
+    def job_status():
         jobs = bedrock.list_model_customization_jobs()["modelCustomizationJobSummaries"]
-        if jobs and jobs[0]["status"] == "Completed":
-            break
-        aws.advance(600)
+        return jobs[0]["status"] if jobs else None
+
+    def parked():  # the WaitForJob task has stored its token
+        return any(e["event"] == "lambda" and "WaitToken" in e["function"] for e in aws.journal)
+
+    deadline = time.monotonic() + 30
+    while not (job_status() == "InProgress" and parked()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    aws.advance(3600)  # the job completes; its event is dropped
+    while job_status() != "Completed" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    aws.wait_idle()
     assert aws.client("stepfunctions").describe_execution(executionArn=execution)["status"] == "RUNNING"
     assert [f["fault"] for f in aws.faults.fired] == ["lost_job_event"]
     aws.fire_scheduled_rules("FallbackPoll")
