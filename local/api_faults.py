@@ -1,4 +1,5 @@
-"""API-level faults: answer a request with an error before moto handles it.
+"""API-level faults: answer a request with an error before moto handles it. Also: serving a
+request takes no emulated time (the clock is held while moto works, see local.clock).
 
 Wraps ``moto.core.responses.BaseResponse.call_action`` (every service goes through it). The error is
 written the way JSON-protocol services write errors (``x-amzn-errortype`` header and ``__type`` in
@@ -35,7 +36,8 @@ def apply() -> None:
                 headers = dict(self.response_headers)
                 headers.update({"x-amzn-errortype": fault.code, "content-type": "application/json", "status": str(fault.status)})
                 return fault.status, headers, body
-        return original(self)
+        with state.current().clock.hold():  # serving an API call takes no emulated time
+            return original(self)
 
     BaseResponse.call_action = call_action
     _APPLIED = True

@@ -13,6 +13,7 @@ Patches (each checked by tests/e2e/test_emulator_smoke.py):
 from __future__ import annotations
 
 import datetime
+import sys
 import uuid
 
 from . import state
@@ -111,6 +112,23 @@ def apply() -> None:
             self.timeout_seconds = ts
 
     program_mod.Program.eval = program_eval
+
+    # 4. building the executor's boto3 client for each task takes no emulated time either
+    from moto.stepfunctions.parser.asl.utils import boto_client as boto_client_mod
+
+    original_client_for = boto_client_mod.boto_client_for
+
+    def boto_client_for(*args, **kwargs):
+        with state.current().clock.hold():
+            return original_client_for(*args, **kwargs)
+
+    boto_client_mod.boto_client_for = boto_client_for
+    import moto.stepfunctions.parser.asl.parse.asl_parser  # noqa: F401  (imports every state component)
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils  # noqa: F401
+
+    for module in list(sys.modules.values()):
+        if getattr(module, "boto_client_for", None) is original_client_for:
+            module.boto_client_for = boto_client_for
     _APPLIED = True
 
 
