@@ -104,6 +104,21 @@ class _Capture:
         urllib3.PoolManager.request = self._pool_request
 
 
+def _as_moto_expects(resource_json: dict) -> dict:
+    """Template properties in the shape moto's resource models read, where moto differs from CloudFormation."""
+    if resource_json.get("Type") == "AWS::KMS::Key" and resource_json.get("Properties", {}).get("Tags"):
+        # moto's KMS model reads its API's TagKey/TagValue, CloudFormation writes Key/Value.
+        properties = dict(resource_json["Properties"])
+        properties["Tags"] = [{"TagKey": tag["Key"], "TagValue": tag["Value"]} for tag in properties["Tags"]]
+        return {**resource_json, "Properties": properties}
+    if resource_json.get("Type") == "AWS::SSM::Parameter" and isinstance(resource_json.get("Properties", {}).get("Tags"), dict):
+        # CloudFormation writes SSM parameter tags as a map; moto's model reads the API's Key/Value list.
+        properties = dict(resource_json["Properties"])
+        properties["Tags"] = [{"Key": key, "Value": value} for key, value in properties["Tags"].items()]
+        return {**resource_json, "Properties": properties}
+    return resource_json
+
+
 def apply() -> None:
     global _APPLIED
     if _APPLIED:
@@ -115,7 +130,7 @@ def apply() -> None:
 
     def parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name):
         _CURRENT.resource = (logical_id, resource_json.get("Type", "?"))
-        return original_create(logical_id, resource_json, resources_map, account_id, region_name)
+        return original_create(logical_id, _as_moto_expects(resource_json), resources_map, account_id, region_name)
 
     parsing.parse_and_create_resource = parse_and_create_resource
 
@@ -163,4 +178,20 @@ def apply() -> None:
         return resource
 
     custom_model.CustomModel.create_from_cloudformation_json = classmethod(create_custom)
+
+    from moto.s3.models import FakeBucket
+
+    original_bucket = FakeBucket.create_from_cloudformation_json.__func__
+
+    def create_bucket(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        # moto's bucket model ignores NotificationConfiguration; the native EventBridge switch is what
+        # makes S3 send Object Created events to the default bus.
+        bucket = original_bucket(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        notifications = cloudformation_json.get("Properties", {}).get("NotificationConfiguration") or {}
+        if (notifications.get("EventBridgeConfiguration") or {}).get("EventBridgeEnabled") in (True, "true"):
+            bucket.set_notification_configuration({"EventBridgeConfiguration": {}})
+            state.current().note("cfn.s3_eventbridge_enabled", bucket=bucket.name)
+        return bucket
+
+    FakeBucket.create_from_cloudformation_json = classmethod(create_bucket)
     _APPLIED = True

@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from lambdas.domain.job_wait import check_waiting_runs, on_job_state_change
 from lambdas.handlers._aws import client, registry
@@ -27,7 +27,7 @@ class JobStateChangeDetail(BaseModel):
 
 
 class JobStateChangeEvent(EventBridgeModel):
-    detail_type: Literal["Model Customization Job State Change"]  # type: ignore[assignment]
+    detail_type: Literal["Model Customization Job State Change"] = Field(alias="detail-type")  # type: ignore[assignment]
     detail: JobStateChangeDetail  # type: ignore[assignment]
 
 
