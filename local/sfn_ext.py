@@ -12,6 +12,8 @@ Patches (each checked by tests/e2e/test_emulator_smoke.py):
 
 from __future__ import annotations
 
+import functools
+
 import datetime
 import sys
 import uuid
@@ -118,6 +120,7 @@ def apply() -> None:
 
     original_client_for = boto_client_mod.boto_client_for
 
+    @functools.wraps(original_client_for)
     def boto_client_for(*args, **kwargs):
         with state.current().clock.hold():
             return original_client_for(*args, **kwargs)
