@@ -51,8 +51,11 @@ audit: synth $(CHECKOV_VENV)/.installed
 test: venv $(CHECKOV_VENV)/.installed
 	$(PY) -m pytest -q
 
+# The demo a newcomer runs: synthesize every stage, run the security gates on the templates, then deploy
+# the dev stage into the offline emulator and run the pipeline on the bundled samples.
 demo: synth $(CHECKOV_VENV)/.installed
-	$(PY) -m local.demo --cdk-out cdk.out
+	$(PY) -m tests.security.gates --cdk-out cdk.out
+	$(PY) -m local.demo --cdk-out cdk.out --stage dev
 
 deploy: synth
 	npx --yes aws-cdk@$(CDK_CLI_VERSION) deploy --app cdk.out $(if $(STAGE),"Tuneforge-$(STAGE)-*",--all)

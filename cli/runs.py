@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -37,6 +37,7 @@ class Stage:
     state_machine_arn: str
     session: boto3.session.Session
     endpoint_url: str | None
+    _clients: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def discover(cls, stage: str, *, endpoint_url: str | None = None, region: str | None = None) -> "Stage":
@@ -52,11 +53,16 @@ class Stage:
         return cls(stage, outputs["DataBucketName"], outputs["ArtifactsBucketName"], outputs["RunsTableName"], outputs["StateMachineArn"], session, endpoint_url)
 
     def client(self, service: str) -> Any:
-        return self.session.client(service, endpoint_url=self.endpoint_url)
+        # One client per service: building clients is the slow part of polling a run.
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url)
+        return self._clients[service]
 
     @property
     def registry(self) -> RunRegistry:
-        return RunRegistry(self.session.resource("dynamodb", endpoint_url=self.endpoint_url).Table(self.runs_table))
+        if "registry" not in self._clients:
+            self._clients["registry"] = RunRegistry(self.session.resource("dynamodb", endpoint_url=self.endpoint_url).Table(self.runs_table))
+        return self._clients["registry"]
 
     def execution_arn(self, run_id: str) -> str:
         return f"{self.state_machine_arn.replace(':stateMachine:', ':execution:')}:{run_id}"
@@ -172,8 +178,12 @@ def summary(view: RunView) -> dict[str, Any]:
         "job_arn": item.get("job_arn"),
         "job_status": item.get("job_status"),
         "output_model_arn": item.get("output_model_arn"),
-        "evaluation": item.get("evaluation"),
+        "metrics": item.get("evaluation_metrics"),
+        "baseline_model": item.get("baseline_model"),
+        "gate": item.get("gate_summary"),
         "decision": item.get("decision"),
+        "evaluation_report": item.get("evaluation_html"),
+        "champion": item.get("champion_invocable_arn"),
         "endpoints_left": [e.get("arn") or e.get("name") for e in endpoints if not e.get("deleted_at")],
         "error": view.error,
         "cause": view.cause,

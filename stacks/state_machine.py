@@ -24,6 +24,7 @@ from stacks.nag import acknowledge
 TRANSIENT_ERRORS = ["ThrottlingException", "TooManyRequestsException", "InternalServerException", "ServiceUnavailableException", "TransientError", "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"]
 # Bedrock refuses a new job while the account runs its quota of concurrent jobs: wait for one to end.
 QUOTA_ERRORS = ["ServiceQuotaExceededException"]
+FIRST_ENDPOINT_CHECK_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -140,12 +141,15 @@ class RetrainingStateMachine(Construct):
         deploy = guarded(invoke("DeployForEvaluation", functions.deploy_endpoint, training, result_path="$.endpoint"))
 
         def wait_until_ready(prefix: str, endpoint_path: str, result_path: str, then: sfn.IChainable) -> sfn.IChainable:
-            """First check after a minute, then back off as the check says; the check fails a dead or slow endpoint."""
-            check = guarded(invoke(f"Check{prefix}", functions.check_endpoint, {"run.$": "$$.Execution.Input", "endpoint.$": endpoint_path}, result_path=result_path))
+            """Check after a minute, then twice as long each time (capped), so a slow endpoint costs a handful of
+            states; the check itself fails a dead endpoint or one that is not ready within its bound."""
+            start = sfn.Pass(self, f"WaitFor{prefix}", result=sfn.Result.from_object({"value": {"next_check_seconds": FIRST_ENDPOINT_CHECK_SECONDS}}), result_path=result_path)
             back_off = sfn.Wait(self, f"WaitBeforeNext{prefix}Check", time=sfn.WaitTime.seconds_path(f"{result_path}.value.next_check_seconds"))
-            back_off.next(check)
+            check = guarded(
+                invoke(f"Check{prefix}", functions.check_endpoint, {"run.$": "$$.Execution.Input", "endpoint.$": endpoint_path, "previous_interval.$": f"{result_path}.value.next_check_seconds"}, result_path=result_path)
+            )
             check.next(sfn.Choice(self, f"{prefix}Ready?").when(sfn.Condition.boolean_equals(f"{result_path}.value.ready", True), then).otherwise(back_off))
-            return sfn.Wait(self, f"WaitFor{prefix}", time=sfn.WaitTime.duration(Duration.seconds(60))).next(check)
+            return start.next(back_off).next(check)
 
         evaluate = guarded(invoke("Evaluate", functions.evaluate, {**training, "endpoint.$": "$.endpoint.value"}, result_path="$.evaluation"))
         promote = guarded(invoke("Promote", functions.promote, {**training, "endpoint.$": "$.endpoint.value", "evaluation.$": "$.evaluation.value"}, result_path="$.promoted"))

@@ -30,11 +30,12 @@ class CheckEndpointEvent(BaseModel):
     run: RunInput
     endpoint: Endpoint
     max_wait_seconds: int = Field(default=DEFAULT_MAX_WAIT_SECONDS, ge=60)
+    previous_interval: int = Field(default=MIN_CHECK_INTERVAL, ge=1)
 
 
-def next_check_seconds(waited: int) -> int:
-    """Back off as the wait grows, so polling a slow endpoint adds a handful of states, not hundreds."""
-    return min(MAX_CHECK_INTERVAL, max(MIN_CHECK_INTERVAL, waited // 2))
+def next_check_seconds(previous_interval: int) -> int:
+    """Double the interval each check (capped), so polling a slow endpoint adds a handful of states, not hundreds."""
+    return min(MAX_CHECK_INTERVAL, max(MIN_CHECK_INTERVAL, previous_interval * 2))
 
 
 @logger.inject_lambda_context
@@ -44,7 +45,7 @@ def handler(event: CheckEndpointEvent, context: LambdaContext) -> dict:
     endpoint = event.endpoint
     state, message = describe_endpoint(client("bedrock"), endpoint)
     waited = int((datetime.now(timezone.utc) - datetime.fromisoformat(endpoint.requested_at)).total_seconds())
-    result = {"status": state.status, "ready": state.ready, "failed": state.failed, "waited_seconds": waited, "failure_message": message, "next_check_seconds": next_check_seconds(waited)}
+    result = {"status": state.status, "ready": state.ready, "failed": state.failed, "waited_seconds": waited, "failure_message": message, "next_check_seconds": next_check_seconds(event.previous_interval)}
     logger.info("endpoint status", extra={"run_id": event.run.run_id, "endpoint": endpoint.name, **result})
     if state.failed:
         raise EndpointFailed(f"{endpoint.kind} {endpoint.identifier} is {state.status}: {message or 'no failure message'}")
