@@ -188,6 +188,11 @@ def apply() -> None:
         # makes S3 send Object Created events to the default bus.
         bucket = original_bucket(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         notifications = cloudformation_json.get("Properties", {}).get("NotificationConfiguration") or {}
+        versioning = (cloudformation_json.get("Properties", {}).get("VersioningConfiguration") or {}).get("Status")
+        if versioning in ("Enabled", "Suspended"):
+            # moto's bucket model ignores VersioningConfiguration too; without it every upload of a key would
+            # look like the same object version.
+            bucket.versioning_status = versioning
         if (notifications.get("EventBridgeConfiguration") or {}).get("EventBridgeEnabled") in (True, "true"):
             bucket.set_notification_configuration({"EventBridgeConfiguration": {}})
             state.current().note("cfn.s3_eventbridge_enabled", bucket=bucket.name)

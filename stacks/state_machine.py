@@ -214,7 +214,11 @@ class RetrainingStateMachine(Construct):
         definition = (
             validate.next(
                 sfn.Choice(self, "DatasetValid?")
-                .when(sfn.Condition.boolean_equals("$.validation.value.valid", False), notify_rejected)
+                .when(
+                    sfn.Condition.boolean_equals("$.validation.value.valid", False),
+                    # The rejection notice has one shape on both refusal paths; an invalid dataset has no estimate.
+                    sfn.Pass(self, "NoEstimateForInvalidData", result=sfn.Result.from_object({"skipped": "the dataset is invalid"}), result_path="$.estimate").next(notify_rejected),
+                )
                 .otherwise(
                     estimate.next(
                         sfn.Choice(self, "WithinBudget?")
