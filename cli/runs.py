@@ -91,6 +91,18 @@ def submit(stage: Stage, path: Path, profile: str) -> str:
     return run_id_for(profile, S3ObjectRef(bucket=stage.data_bucket, key=key, version_id=version))
 
 
+def upload_evaluation_set(stage: Stage, path: Path, profile: str) -> str:
+    """Put a profile's evaluation set where its deployed profile says (``evaluation.dataset_key``)."""
+    ssm = stage.client("ssm")
+    try:
+        value = ssm.get_parameter(Name=f"/tuneforge/{stage.name}/profiles/{profile}")["Parameter"]["Value"]
+    except ssm.exceptions.ParameterNotFound:
+        raise UsageError(f"no profile {profile!r} is deployed in stage {stage.name!r}") from None
+    key = json.loads(value)["evaluation"]["dataset_key"]
+    stage.client("s3").put_object(Bucket=stage.data_bucket, Key=key, Body=path.read_bytes())
+    return f"s3://{stage.data_bucket}/{key}"
+
+
 @dataclass
 class RunView:
     """What a person wants to see of a run: the states it went through and what it produced."""
@@ -215,6 +227,11 @@ def _submit(args: argparse.Namespace) -> int:
     return _finish(watch(stage, run_id, timeout=args.timeout))
 
 
+def _evaluation_set(args: argparse.Namespace) -> int:
+    print(upload_evaluation_set(_stage(args), Path(args.path), args.profile))
+    return 0
+
+
 def _runs(args: argparse.Namespace) -> int:
     stage = _stage(args)
     registry = stage.registry
@@ -243,6 +260,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     submit_parser.add_argument("--timeout", type=float, default=24 * 3600)
     _stage_args(submit_parser)
     submit_parser.set_defaults(handler=_submit)
+
+    evaluation_parser = subparsers.add_parser("evaluation-set", help="upload a profile's evaluation set (JSONL of prompt + reference) where the profile expects it")
+    evaluation_parser.add_argument("path")
+    evaluation_parser.add_argument("--profile", required=True)
+    _stage_args(evaluation_parser)
+    evaluation_parser.set_defaults(handler=_evaluation_set)
 
     runs_parser = subparsers.add_parser("runs", help="list recent runs from the run registry")
     runs_parser.add_argument("--profile")
