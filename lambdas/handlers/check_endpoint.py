@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
@@ -19,6 +20,7 @@ from lambdas.handlers._aws import client
 
 logger = Logger()
 tracer = Tracer()
+metrics = Metrics()
 
 # Provisioned throughput for a custom model usually takes minutes, sometimes much longer; past this
 # something is wrong and every further hour is a bill for nothing.
@@ -40,6 +42,7 @@ def next_check_seconds(previous_interval: int) -> int:
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 @event_parser(model=CheckEndpointEvent)
 def handler(event: CheckEndpointEvent, context: LambdaContext) -> dict:
     endpoint = event.endpoint
@@ -47,6 +50,7 @@ def handler(event: CheckEndpointEvent, context: LambdaContext) -> dict:
     waited = int((datetime.now(timezone.utc) - datetime.fromisoformat(endpoint.requested_at)).total_seconds())
     result = {"status": state.status, "ready": state.ready, "failed": state.failed, "waited_seconds": waited, "failure_message": message, "next_check_seconds": next_check_seconds(event.previous_interval)}
     logger.info("endpoint status", extra={"run_id": event.run.run_id, "endpoint": endpoint.name, **result})
+    metrics.add_metric(name="EndpointChecks", unit=MetricUnit.Count, value=1)
     if state.failed:
         raise EndpointFailed(f"{endpoint.kind} {endpoint.identifier} is {state.status}: {message or 'no failure message'}")
     if not state.ready and waited > event.max_wait_seconds:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
@@ -13,6 +14,7 @@ from lambdas.handlers._aws import registry
 
 logger = Logger()
 tracer = Tracer()
+metrics = Metrics()
 
 
 class EstimateEvent(BaseModel):
@@ -23,6 +25,7 @@ class EstimateEvent(BaseModel):
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 @event_parser(model=EstimateEvent)
 def handler(event: EstimateEvent, context: LambdaContext) -> dict:
     outcome = estimate_run(event.run, event.validation)
@@ -31,4 +34,7 @@ def handler(event: EstimateEvent, context: LambdaContext) -> dict:
         fields["status"] = RunStatus.REJECTED
     registry().update(event.run.run_id, **fields)
     logger.info(outcome.summary, extra={"run_id": event.run.run_id})
+    metrics.add_dimension(name="profile", value=event.run.profile.name)
+    metrics.add_metric(name="EstimatedRunCostUsd", unit=MetricUnit.NoUnit, value=float(outcome.total_usd))
+    metrics.add_metric(name="RunsOverBudget", unit=MetricUnit.Count, value=0 if outcome.within_budget else 1)
     return outcome.model_dump()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
@@ -12,6 +13,7 @@ from lambdas.handlers._aws import client, registry
 
 logger = Logger()
 tracer = Tracer()
+metrics = Metrics()
 
 
 class WaitEvent(BaseModel):
@@ -22,8 +24,11 @@ class WaitEvent(BaseModel):
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 @event_parser(model=WaitEvent)
 def handler(event: WaitEvent, context: LambdaContext) -> dict:
     outcome = register_wait(registry(), client("bedrock"), client("stepfunctions"), run_id=event.run_id, job_arn=event.job_arn, token=event.task_token)
     logger.info("waiting for job", extra={"run_id": event.run_id, "job_arn": event.job_arn, "status": outcome.status})
+    # Jobs that ended before their task token was parked finish here rather than from their event.
+    metrics.add_metric(name="JobsFinishedBeforeWait" if outcome.terminal else "JobsWaitedOn", unit=MetricUnit.Count, value=1)
     return {"status": outcome.status}
