@@ -17,6 +17,7 @@ Runs next to the moto backends (in-process, or inside the server process for ser
 
 from __future__ import annotations
 
+import fnmatch
 import io
 import json
 import os
@@ -260,13 +261,45 @@ def _describe(stack) -> DeployedStack:
     return DeployedStack(stack.name, stack.stack_id, stack.status, outputs, resources)
 
 
-def deploy(cdk_out: str | os.PathLike, wait_seconds: float = 30.0) -> DeployResult:
+def select_stacks(stacks: list[StackArtifact], asset_manifests: list[tuple[Path, dict]], patterns: str | list[str] | tuple[str, ...] | None) -> tuple[list[StackArtifact], list[tuple[Path, dict]]]:
+    """The stacks whose name (or artifact id) matches one of the glob ``patterns`` plus the stacks they
+    depend on, as ``cdk deploy 'Tuneforge-dev-*'`` selects them, in deployment order; and only the asset
+    manifests that belong to those stacks."""
+    if patterns is None:
+        return stacks, asset_manifests
+    patterns = [patterns] if isinstance(patterns, str) else list(patterns)
+    by_id = {s.artifact_id: s for s in stacks}
+    ids: set[str] = set()
+
+    def include(artifact: StackArtifact) -> None:
+        if artifact.artifact_id not in ids:
+            ids.add(artifact.artifact_id)
+            for dep in artifact.dependencies:
+                if dep in by_id:
+                    include(by_id[dep])
+
+    for artifact in stacks:
+        if any(fnmatch.fnmatchcase(artifact.stack_name, p) or fnmatch.fnmatchcase(artifact.artifact_id, p) for p in patterns):
+            include(artifact)
+    if not ids:
+        raise DeployError(", ".join(patterns), f"no stack matches; the cloud assembly has {[s.stack_name for s in stacks]}")
+    chosen = [s for s in stacks if s.artifact_id in ids]
+    # a stack's asset manifest is one of its dependencies (artifact "<stack>.assets", file "<stack>.assets.json")
+    wanted = {(s.assembly_dir, dep.rsplit("/", 1)[-1] + ".json") for s in chosen for dep in s.dependencies}
+    manifests = [(path, m) for path, m in asset_manifests if (path.parent, path.name) in wanted]
+    return chosen, manifests
+
+
+def deploy(cdk_out: str | os.PathLike, wait_seconds: float = 30.0, stacks: str | list[str] | tuple[str, ...] | None = None) -> DeployResult:
+    """Deploy every stack of ``cdk_out`` (or only those whose name matches the glob(s) ``stacks``)."""
     from moto.cloudformation.models import cloudformation_backends
 
     started = time.perf_counter()
+    patterns = stacks
     stacks, asset_manifests = read_assembly(cdk_out)
     if not stacks:
         raise DeployError(str(cdk_out), "no stacks in the cloud assembly")
+    stacks, asset_manifests = select_stacks(stacks, asset_manifests, patterns)
     result = DeployResult()
     publish_assets(asset_manifests, stacks[0].account, stacks[0].region, result)
     for artifact in stacks:

@@ -158,6 +158,7 @@ class Emulator(Driver):
     def stop(self) -> None:
         self._ticker.stop()
         self.state.wait_idle(timeout=5)
+        self.state.closing = True
         stop_running_executions()
         if self._mock is not None:
             self._mock.stop()
@@ -209,8 +210,10 @@ class Emulator(Driver):
         return get_backend(service)[self.account][region_key]
 
     # -- control ------------------------------------------------------------------------------
-    def deploy(self, cdk_out: str | os.PathLike) -> DeployResult:
-        return _deploy(cdk_out)
+    def deploy(self, cdk_out: str | os.PathLike, stacks: str | list[str] | None = None) -> DeployResult:
+        """Deploy ``cdk_out``: every stack, or only those whose name matches the glob(s) ``stacks``
+        (e.g. ``"Tuneforge-dev-*"`` for one stage of a multi-stage assembly)."""
+        return _deploy(cdk_out, stacks=stacks)
 
     def tick(self) -> None:
         """Move lifecycles to the current emulated time now (the ticker does it every few ms)."""

@@ -119,8 +119,8 @@ class RemoteEmulator(Driver):
         return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url, aws_access_key_id="testing", aws_secret_access_key="testing")
 
     # -- controls -------------------------------------------------------------------------------
-    def deploy(self, cdk_out: str | os.PathLike) -> DeployResult:
-        return DeployResult.from_json(self._call("POST", "deploy", {"cdk_out": str(Path(cdk_out).resolve())}))
+    def deploy(self, cdk_out: str | os.PathLike, stacks: str | list[str] | None = None) -> DeployResult:
+        return DeployResult.from_json(self._call("POST", "deploy", {"cdk_out": str(Path(cdk_out).resolve()), "stacks": stacks}))
 
     def advance(self, seconds: float) -> float:
         return self._call("POST", "advance", {"seconds": seconds})["now"]

@@ -7,7 +7,7 @@ AWS APIs are served as by ``moto_server`` (point clients at ``--endpoint-url htt
 or ``AWS_ENDPOINT_URL``). The emulator's own controls are under ``/_emulator/`` (JSON in, JSON out):
 
     GET  /_emulator/health                      {"ok": true, "moto": "5.2.5", "clock": ...}
-    POST /_emulator/deploy     {"cdk_out": "/abs/path/cdk.out"}      -> DeployResult
+    POST /_emulator/deploy     {"cdk_out": "/abs/path/cdk.out", "stacks": "glob"?}  -> DeployResult
     POST /_emulator/advance    {"seconds": 3600}                     -> {"now": ...}
     POST /_emulator/tick
     POST /_emulator/fire-scheduled-rules {"name_contains": "Poll"}  -> {"fired": [rule ARNs]}
@@ -78,7 +78,7 @@ class ControlApp:
         if action == "deploy":
             from .deploy import deploy
 
-            return deploy(body["cdk_out"]).to_json()
+            return deploy(body["cdk_out"], stacks=body.get("stacks")).to_json()
         if action == "advance":
             now = st.clock.advance(float(body.get("seconds", 0)))
             self.ticker.tick()
@@ -122,7 +122,12 @@ def reset() -> None:
 
     from .emulator import stop_running_executions
 
-    stop_running_executions()
+    st = state.current()
+    st.closing = True
+    try:
+        stop_running_executions()
+    finally:
+        st.closing = False
     moto_api_backend.reset()
     lambda_runtime.reset()
     converse_ext.clear_cache()

@@ -8,13 +8,17 @@ Patches (each checked by tests/e2e/test_emulator_smoke.py):
    unnamed run failed with ExecutionAlreadyExists): a uuid is used, as AWS does.
 3. Wait states and Retry backoffs sleep on the emulated clock (``local.clock.Clock``), so delays are
    scaled without changing the definition. Timeouts and heartbeats are scaled by ``timeout_scale``.
+4. Every execution status change (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED) is put on the default
+   bus as ``Step Functions Execution Status Change`` from ``aws.states``, with the detail Step Functions
+   sends, so rules such as "clean up after a timed-out execution" run. Not while the emulator shuts
+   down (it aborts what still runs).
 """
 
 from __future__ import annotations
 
-import functools
-
 import datetime
+import functools
+import json
 import sys
 import uuid
 
@@ -126,6 +130,25 @@ def apply() -> None:
             return original_client_for(*args, **kwargs)
 
     boto_client_mod.boto_client_for = boto_client_for
+    # 5. execution status changes -> EventBridge
+    from moto.stepfunctions.parser.backend import execution as execution_mod
+
+    original_start_exec = execution_mod.Execution.start
+
+    def execution_start(self):
+        original_start_exec(self)
+        emit_status_change(self, "RUNNING")
+
+    execution_mod.Execution.start = execution_start
+    original_terminated = execution_mod.BaseExecutionWorkerCommunication.terminated
+
+    def terminated(self):
+        original_terminated(self)
+        if not isinstance(self, execution_mod.SyncExecutionWorkerCommunication):
+            emit_status_change(self.execution)
+
+    execution_mod.BaseExecutionWorkerCommunication.terminated = terminated
+
     import moto.stepfunctions.parser.asl.parse.asl_parser  # noqa: F401  (imports every state component)
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils  # noqa: F401
 
@@ -133,6 +156,46 @@ def apply() -> None:
         if getattr(module, "boto_client_for", None) is original_client_for:
             module.boto_client_for = boto_client_for
     _APPLIED = True
+
+
+def _millis(value) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        return int(value.timestamp() * 1000)
+    return int(float(value) * 1000)
+
+
+def emit_status_change(execution, status: str | None = None) -> None:
+    """``Step Functions Execution Status Change`` on the default bus, shaped as Step Functions sends it."""
+    st = state.current()
+    if st.closing or type(execution).__name__ == "SyncExecution":
+        return
+    from . import events_ext
+
+    status = status or (execution.exec_status.value if execution.exec_status is not None else "RUNNING")
+    output = None
+    if status == "SUCCEEDED" and execution.output is not None:
+        output = json.dumps(execution.output, separators=(",", ":"))
+    detail = {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": execution.state_machine_arn,
+        "name": execution.name,
+        "status": status,
+        "startDate": _millis(execution.start_date),
+        "stopDate": None if status == "RUNNING" else _millis(execution.stop_date),
+        "input": json.dumps(execution.input_data, separators=(",", ":")),
+        "output": output,
+        "inputDetails": {"included": True},
+        "outputDetails": {"included": True} if output is not None else None,
+        "error": None if status == "RUNNING" else execution.error,
+        "cause": None if status == "RUNNING" else execution.cause,
+    }
+    try:
+        events_ext.put_event(execution.account_id, execution.region_name, "aws.states", "Step Functions Execution Status Change", detail, [execution.exec_arn])
+        st.note("sfn.status_event", execution=execution.exec_arn, status=status)
+    except Exception as exc:  # best effort, as in AWS
+        st.note("sfn.status_event_failed", execution=execution.exec_arn, error=f"{type(exc).__name__}: {exc}")
 
 
 def backend(account_id: str, region: str):

@@ -47,6 +47,8 @@ class EmulatorState:
     inflight_cv: threading.Condition = field(default_factory=threading.Condition)
     #: log of what the emulator did on its own (events delivered, lifecycle changes), newest last
     journal: list = field(default_factory=list)
+    #: the emulator is shutting down: executions it aborts send no status-change events
+    closing: bool = False
 
     def note(self, event: str, /, **details) -> None:
         entry = {"t": self.clock.iso(), "event": event, **details}

@@ -1,10 +1,15 @@
-"""Cleanup: on any failure, stop the run's job and delete every endpoint it created but did not promote."""
+"""Cleanup: on any failure, stop the run's job and delete every endpoint it created but did not promote.
+
+Invoked by the state machine (``{"run_id", "error"}`` or ``{"run_id", "final_status"}``), and by the
+``ExecutionEndedAbnormally`` rule with the ``Step Functions Execution Status Change`` event of an
+execution that timed out, was aborted or failed: no Catch runs then, and the execution name is the run id.
+"""
 
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -17,17 +22,33 @@ tracer = Tracer()
 metrics = Metrics()
 
 
+STATUS_CHANGE = "Step Functions Execution Status Change"
+# What describe_execution reports for an execution that ended without an error of its own.
+STATUS_ERRORS = {"TIMED_OUT": "States.Timeout", "ABORTED": "States.Aborted"}
+
+
 class CleanupEvent(BaseModel):
     run_id: str
     error: dict | None = None
     final_status: RunStatus = RunStatus.FAILED
 
 
+def cleanup_event(event: dict) -> CleanupEvent:
+    """The state machine's payload, or the run an execution status-change event is about."""
+    if event.get("detail-type") == STATUS_CHANGE:
+        detail = event.get("detail") or {}
+        status = detail.get("status", "FAILED")
+        error = detail.get("error") or STATUS_ERRORS.get(status, status)
+        cause = detail.get("cause") or f"the execution ended {status}"
+        return CleanupEvent(run_id=detail["name"], error={"Error": error, "Cause": cause})
+    return parse(event=event, model=CleanupEvent)
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=CleanupEvent)
-def handler(event: CleanupEvent, context: LambdaContext) -> dict:
+def handler(event: dict, context: LambdaContext) -> dict:
+    event = cleanup_event(event)
     result = cleanup_run(registry(), client("bedrock"), event.run_id)
     error = event.error or {}
     registry().update(event.run_id, status=event.final_status, error=error.get("Error"), error_cause=error.get("Cause"), finished_at=utc_now())

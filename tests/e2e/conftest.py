@@ -3,6 +3,7 @@ account with it deployed, fresh for each test."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -88,3 +89,127 @@ def emulator(request):
 @pytest.fixture
 def deployed(fixture_cdk_out: Path, emulator) -> Deployed:
     return Deployed(emulator, emulator.deploy(fixture_cdk_out))
+
+
+# ------------------------------------------------------------------------------------------------
+# The real app (tuneforge's dev stage) in the emulator.
+
+ROOT = HERE.parents[1]
+DEV_STACKS = "Tuneforge-dev-*"
+
+
+@pytest.fixture(scope="session")
+def tuneforge_cdk_out(assembly) -> Path:
+    """The app's cdk.out, synthesized once per session by tests/conftest.py (both stages; tests deploy
+    the dev stage with ``stacks=DEV_STACKS``)."""
+    return assembly.directory
+
+
+@pytest.fixture(scope="session")
+def short_timeout_cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dev stage with a 4-hour execution timeout (a stage setting; same code), for the timeout case:
+    with the 168-hour default the heartbeat (3 fallback intervals) cannot be scaled apart from it."""
+    from app import cdk_context
+    from stacks.app_builder import build_app
+    from stacks.config import load_stages
+
+    stage = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].model_copy(update={"execution_timeout_hours": 4})
+    outdir = tmp_path_factory.mktemp("short-timeout-cdk.out")
+    build_app([stage], context=cdk_context(), outdir=str(outdir), nag=False).synth()
+    return outdir
+
+
+@dataclass
+class RunResult:
+    execution: dict  # describe_execution
+    run_id: str
+    item: dict | None  # the registry item
+    notifications: list[dict]  # messages the run published on the notification topic
+
+    @property
+    def status(self) -> str:
+        return self.execution["status"]
+
+    @property
+    def output(self) -> dict:
+        return json.loads(self.execution.get("output") or "{}")
+
+
+class TuneforgeStage:
+    """The dev stage deployed into an emulated account, with a queue subscribed to its notification topic."""
+
+    def __init__(self, aws, cdk_out: Path) -> None:
+        import boto3
+
+        self.aws = aws
+        self.result = aws.deploy(cdk_out, stacks=DEV_STACKS)
+        self.outputs = {**self.result.stack("Foundation").outputs, **self.result.stack("Pipeline").outputs}
+        self.data_bucket = self.outputs["DataBucketName"]
+        self.artifacts_bucket = self.outputs["ArtifactsBucketName"]
+        self.state_machine = self.outputs["StateMachineArn"]
+        for evaluation_set in sorted((ROOT / "samples" / "evaluation").glob("*.jsonl")):
+            aws.upload(self.data_bucket, f"evaluation/{evaluation_set.name}", evaluation_set.read_bytes())
+        sqs, sns = aws.client("sqs"), aws.client("sns")
+        self.queue_url = sqs.create_queue(QueueName="notifications-e2e")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=self.outputs["NotificationTopicArn"], Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+        dynamodb = boto3.resource("dynamodb", region_name=aws.region)
+        from lambdas.domain.registry import RunRegistry
+
+        self.registry = RunRegistry(dynamodb.Table(self.outputs["RunsTableName"]))
+        self.champions = dynamodb.Table(self.outputs["ChampionsTableName"])
+        self._messages: list[dict] = []
+
+    # -- acting ---------------------------------------------------------------------------------
+    def upload(self, profile: str, sample: str, name: str | None = None) -> dict:
+        path = ROOT / "samples" / sample
+        return self.aws.upload(self.data_bucket, f"incoming/{profile}/{name or path.name}", path.read_bytes())
+
+    def started(self, count: int = 1, timeout: float = 30.0) -> dict:
+        """The ``count``-th execution, once it exists."""
+        return self.aws.wait_for_executions(self.state_machine, count=count, timeout=timeout)[count - 1]
+
+    def finish(self, execution_arn: str, timeout: float = 90.0) -> RunResult:
+        execution = self.aws.wait_for_execution(execution_arn, timeout=timeout)
+        self.aws.wait_idle(timeout=10)
+        run_id = execution["name"]
+        return RunResult(execution, run_id, self.registry.get(run_id), [m for m in self.messages() if m.get("run_id") == run_id])
+
+    def run(self, profile: str, sample: str, name: str | None = None, timeout: float = 90.0) -> RunResult:
+        before = len(self.aws.executions(self.state_machine))
+        self.upload(profile, sample, name)
+        return self.finish(self.started(before + 1)["executionArn"], timeout=timeout)
+
+    # -- reading --------------------------------------------------------------------------------
+    def messages(self) -> list[dict]:
+        """Every message published on the notification topic so far (read from the subscribed queue)."""
+        sqs = self.aws.client("sqs")
+        while True:
+            batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            if not batch:
+                return list(self._messages)
+            for message in batch:
+                self._messages.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def endpoint_arns(self) -> list[str]:
+        """ARNs of the provisioned throughputs and custom-model deployments that exist now."""
+        found = self.aws.endpoints()
+        return [p["provisionedModelArn"] for p in found["provisioned"]] + [d["customModelDeploymentArn"] for d in found["deployments"]]
+
+    def leftover_endpoints(self, *runs: RunResult) -> list[str]:
+        """Endpoints that exist now and are not a promoted endpoint recorded by one of ``runs``."""
+        promoted = {e.get("arn") for run in runs for e in ((run.item or {}).get("endpoints") or []) if e.get("promoted") and not e.get("deleted_at")}
+        return [arn for arn in self.endpoint_arns() if arn not in promoted]
+
+    def champion(self, profile: str) -> dict | None:
+        return self.champions.get_item(Key={"profile": profile}, ConsistentRead=True).get("Item")
+
+    def jobs(self) -> list[dict]:
+        return self.aws.client("bedrock").list_model_customization_jobs()["modelCustomizationJobSummaries"]
+
+
+@pytest.fixture
+def tuneforge(tuneforge_cdk_out: Path, emulator) -> TuneforgeStage:
+    """tuneforge's dev stage deployed from its cdk.out into a fresh emulated account."""
+    return TuneforgeStage(emulator, tuneforge_cdk_out)

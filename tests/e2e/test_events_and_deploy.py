@@ -111,3 +111,29 @@ def test_python_custom_resource_failure_fails_the_stack(emulator, tmp_path):
     with pytest.raises(DeployError, match="nope: true"):  # properties reach the handler as strings
         emulator.deploy(tmp_path)
     assert any(e["event"] == "cfn.custom_skipped" and e["type"] == "Custom::VpcRestrictDefaultSG" for e in emulator.journal)
+
+
+def test_execution_status_changes_are_put_on_the_default_bus(emulator):
+    aws = emulator
+    source = "SEEN = []\n\ndef handler(event, context):\n    if event == 'dump':\n        return SEEN\n    SEEN.append(event)\n"
+    fn = _function(aws, "ended", source)
+    role = aws.client("iam").create_role(RoleName="sfn-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    sfn = aws.client("stepfunctions")
+    definition = {"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "Broken", "Cause": "on purpose"}}}
+    machine = sfn.create_state_machine(name="fails", definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+    events = aws.client("events")
+    pattern = {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"], "detail": {"stateMachineArn": [machine], "status": ["FAILED", "TIMED_OUT", "ABORTED"]}}
+    events.put_rule(Name="ended", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="ended", Targets=[{"Id": "f", "Arn": fn}])
+    execution = sfn.start_execution(stateMachineArn=machine, name="run-1", input='{"a": 1}')["executionArn"]
+    assert aws.wait_for_execution(execution)["status"] == "FAILED"
+    assert aws.wait_idle()
+    [event] = json.loads(aws.client("lambda").invoke(FunctionName=fn, Payload=b'"dump"')["Payload"].read())
+    assert event["source"] == "aws.states" and event["resources"] == [execution]
+    detail = event["detail"]
+    assert {k: detail[k] for k in ("executionArn", "stateMachineArn", "name", "status", "error", "cause", "input")} == {
+        "executionArn": execution, "stateMachineArn": machine, "name": "run-1", "status": "FAILED", "error": "Broken", "cause": "on purpose", "input": '{"a":1}'
+    }
+    assert isinstance(detail["startDate"], int) and detail["stopDate"] >= detail["startDate"]
+    statuses = [e["status"] for e in aws.journal if e["event"] == "sfn.status_event"]
+    assert statuses == ["RUNNING", "FAILED"]

@@ -18,6 +18,9 @@ import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from lambdas.handlers import _aws  # noqa: E402
+from local import bedrock_ext  # noqa: E402
+from local import state as emulator_state  # noqa: E402
+from local.clock import Clock  # noqa: E402
 from stacks.config import load_stages  # noqa: E402
 from tests.tables import create_registry_tables  # noqa: E402
 
@@ -69,6 +72,12 @@ def account(monkeypatch) -> Account:
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    # The emulator's Bedrock control plane (local.bedrock_ext) over moto's: jobs found by ARN as well as
+    # by name, AWS-shaped ARNs, Bedrock's validation. Its clock is frozen here, so a job stays
+    # InProgress until a test changes it.
+    bedrock_ext.apply()
+    previous_state = emulator_state.current()
+    emulator_state.install(emulator_state.EmulatorState(clock=Clock(0)))
     with mock_aws():
         for cached in (_aws.client, _aws.registry, _aws.champions_table):
             cached.cache_clear()
@@ -90,9 +99,12 @@ def account(monkeypatch) -> Account:
         definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
         state_machine_arn = stepfunctions.create_state_machine(name=STATE_MACHINE_NAME, definition=definition, roleArn=role)["stateMachineArn"]
         monkeypatch.setenv("STATE_MACHINE_ARN", state_machine_arn)
-        yield Account(s3, dynamodb, stepfunctions, boto3.client("bedrock", region_name=REGION), state_machine_arn, profiles)
-        for cached in (_aws.client, _aws.registry, _aws.champions_table):
-            cached.cache_clear()
+        try:
+            yield Account(s3, dynamodb, stepfunctions, boto3.client("bedrock", region_name=REGION), state_machine_arn, profiles)
+        finally:
+            emulator_state.install(previous_state)
+            for cached in (_aws.client, _aws.registry, _aws.champions_table):
+                cached.cache_clear()
 
 
 @pytest.fixture

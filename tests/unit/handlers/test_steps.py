@@ -79,9 +79,7 @@ def test_start_job_sends_a_request_bedrock_accepts_and_records_the_job(account, 
     assert _item(account, run["run_id"])["job_arn"]["S"] == result["job_arn"]
 
 
-# TODO(emulator): add ("InProgress", True) once the unit fixture installs local.bedrock_ext, which fixes
-# moto's failing job lookup by ARN; the end-to-end fault tests cover stopping a running job meanwhile.
-@pytest.mark.parametrize("status, stopped", [("Completed", False)])
+@pytest.mark.parametrize("status, stopped", [("InProgress", True), ("Completed", False)])
 def test_cleanup_stops_a_running_job_and_is_idempotent(account, context, status, stopped):
     run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
     job = start_job.handler({"run": run}, context)
@@ -93,5 +91,29 @@ def test_cleanup_stops_a_running_job_and_is_idempotent(account, context, status,
     second = cleanup.handler({"run_id": run["run_id"]}, context)
     assert (first["stopped_job"] == job["job_arn"]) is stopped
     assert second["stopped_job"] is None
-    assert account.bedrock.get_model_customization_job(jobIdentifier=job["job_name"])["status"] == ("Stopped" if stopped else "Completed")
+    # Bedrock answers a stop with Stopping (Stopped comes later), which a second cleanup leaves alone
+    assert account.bedrock.get_model_customization_job(jobIdentifier=job["job_arn"])["status"] == ("Stopping" if stopped else "Completed")
     assert _item(account, run["run_id"])["status"]["S"] == "FAILED"
+
+
+def test_cleanup_takes_the_status_change_event_of_a_timed_out_execution(account, context):
+    """The ExecutionEndedAbnormally rule hands Cleanup the event itself: the execution name is the run id."""
+    run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
+    job = start_job.handler({"run": run}, context)
+    execution_arn = account.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + run["run_id"]
+    event = {
+        "version": "0",
+        "id": "315c1398-40ff-a850-213b-158f73e60175",
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": "123456789012",
+        "time": "2026-11-24T10:00:00Z",
+        "region": "us-east-1",
+        "resources": [execution_arn],
+        "detail": {"executionArn": execution_arn, "stateMachineArn": account.state_machine_arn, "name": run["run_id"], "status": "TIMED_OUT", "startDate": 1795000000000, "stopDate": 1795604800000, "input": "{}", "output": None, "error": None, "cause": None},
+    }
+    result = cleanup.handler(event, context)
+    assert result["stopped_job"] == job["job_arn"]
+    item = _item(account, run["run_id"])
+    assert item["status"]["S"] == "FAILED" and item["error"]["S"] == "States.Timeout"
+    assert "TIMED_OUT" in item["error_cause"]["S"]
