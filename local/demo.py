@@ -8,10 +8,13 @@ resources, an S3 upload starts the execution, the real handlers run, and the ope
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from rich.console import Console
@@ -20,7 +23,9 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
-console = Console()
+# The handlers log JSON to stdout as they would in Lambda; the demo sends that to a file and draws on the
+# terminal it was started from.
+console = Console(file=sys.__stdout__)
 
 # (profile, dataset) of the run the demo shows in full: Vietnamese question answering on Nova Micro.
 FULL_RUN = ("support-qa-vi", SAMPLES / "fine-tuning" / "nova-micro-vi-qa.jsonl")
@@ -133,7 +138,17 @@ def main() -> None:
         sys.exit(2)
     if args.out.exists():
         shutil.rmtree(args.out)
-    sys.exit(run_demo(args.cdk_out, stage_name=args.stage, out=args.out, time_scale=args.time_scale))
+    args.out.mkdir(parents=True)
+    log_path = args.out / "lambda-logs.jsonl"
+    # moto warns about every resource type it only records (bucket policies, egress rules); say it once.
+    logging.getLogger("moto").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Tried to parse")
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    with log_path.open("w") as handler_logs, contextlib.redirect_stdout(handler_logs):
+        code = run_demo(args.cdk_out, stage_name=args.stage, out=args.out, time_scale=args.time_scale)
+    console.print(f"Handler logs (Powertools JSON, as CloudWatch would hold them): {log_path}")
+    console.print("[dim]The emulator only records some resource types (bucket policies, security-group egress rules); see docs/local-emulation.md.[/dim]")
+    sys.exit(code)
 
 
 if __name__ == "__main__":
