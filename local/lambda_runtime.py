@@ -158,12 +158,54 @@ def _error(exc: BaseException) -> dict:
     }
 
 
+class _SnapshotEnviron(type(os.environ)):
+    """``os.environ`` whose iteration works on a snapshot. A function's environment is put in place and
+    taken away while other threads (the Step Functions executor, EventBridge deliveries, the test driver)
+    build boto3 clients, which iterate the environment (proxy settings): iterating the live mapping
+    raised ``KeyError`` or "dictionary changed size during iteration" when a key went away meanwhile."""
+
+    def _snapshot(self) -> dict:
+        data = dict(self._data)  # one C-level copy, atomic under the GIL
+        return {self.decodekey(k): self.decodevalue(v) for k, v in data.items()}
+
+    def __iter__(self):
+        return iter(list(self._snapshot()))
+
+    def keys(self):
+        return self._snapshot().keys()
+
+    def items(self):
+        return self._snapshot().items()
+
+    def values(self):
+        return self._snapshot().values()
+
+    def copy(self):
+        return self._snapshot()
+
+
+def _install_snapshot_environ() -> None:
+    if type(os.environ) is not _SnapshotEnviron and type(os.environ).__name__ == "_Environ":
+        os.environ.__class__ = _SnapshotEnviron
+
+
+def _set_environ(target: dict[str, str]) -> None:
+    """Make ``os.environ`` equal ``target`` key by key: never empty in between (``clear()`` then
+    ``update()`` left other threads without credentials or region for a moment), and keys that
+    both share (credentials, region, endpoint) never disappear."""
+    for key in [k for k in os.environ.keys() if k not in target]:
+        os.environ.pop(key, None)
+    for key, value in target.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
+
+
 def _run_inprocess(fn, event: Any) -> tuple[str, bool, str]:
     image = _image(fn)
     handler_path = fn.handler or "index.handler"
     module_name, _, func_name = handler_path.rpartition(".")
     with _LOCK:
-        saved_env = dict(os.environ)
+        saved_env = os.environ.copy()
         host_modules = {n: m for n, m in sys.modules.items() if n.split(".", 1)[0] in image.top_names}
         for name in host_modules:
             del sys.modules[name]
@@ -175,7 +217,7 @@ def _run_inprocess(fn, event: Any) -> tuple[str, bool, str]:
         manager.loggerDict.update(image.loggers)
         sys.path.insert(0, str(image.code_dir))
         try:
-            os.environ.update(_runtime_env(fn, image.code_dir))
+            _set_environ({**saved_env, **_runtime_env(fn, image.code_dir)})
             try:
                 module = __import__(module_name, fromlist=["_"]) if module_name else None
                 handler = getattr(module, func_name)
@@ -185,8 +227,7 @@ def _run_inprocess(fn, event: Any) -> tuple[str, bool, str]:
             except Exception as exc:  # the Lambda error shape
                 return json.dumps(_error(exc)), True, "".join(traceback.format_exc())
         finally:
-            os.environ.clear()
-            os.environ.update(saved_env)
+            _set_environ(saved_env)
             try:
                 sys.path.remove(str(image.code_dir))
             except ValueError:
@@ -275,6 +316,8 @@ def apply() -> None:
     import base64
 
     from moto.awslambda import models as lambda_models
+
+    _install_snapshot_environ()
 
     def _invoke_lambda(self, event=None):
         return invoke(self, event)

@@ -62,3 +62,33 @@ def test_cold_start_costs_and_warm_invocations_are_cheap(deployed):
     timings = [i["ms"] for i in aws.invocations() if i["function"] == other]
     assert len(timings) == 5
     assert max(timings[1:]) < 50, timings  # warm: the handler's own cost plus the isolation swap
+
+
+
+
+def test_other_threads_keep_a_whole_environment_while_functions_run(deployed):
+    """Handlers run with their own environment while the executor, EventBridge deliveries and the test
+    driver build boto3 clients in other threads, which iterate ``os.environ`` (proxy settings). A key
+    taken away mid-iteration raised KeyError there (a Task failed with States.Runtime at random), and
+    ``clear()`` + ``update()`` left the environment empty for a moment."""
+    from local import lambda_runtime
+
+    assert type(os.environ).__name__ == "_SnapshotEnviron"  # installed by the emulator
+    os.environ["TF_GOES_AWAY"] = "1"
+    items = iter(os.environ.items())
+    next(items)
+    del os.environ["TF_GOES_AWAY"]
+    list(items)  # the rest of the iteration raises nothing
+    saved = os.environ.copy()
+    target = {**saved, "WHO": "x"}
+    target.pop("HOME", None)
+    try:
+        lambda_runtime._set_environ(target)  # key by key: shared keys never go away
+        assert os.environ.get("WHO") == "x" and "HOME" not in os.environ
+        assert os.environ.get("AWS_DEFAULT_REGION") == "us-east-1"
+    finally:
+        lambda_runtime._set_environ(saved)
+    assert os.environ.copy() == saved
+    body, error = _invoke(deployed.aws, deployed.function("Other"), {})
+    assert error is None and body["who"] == "other"
+    assert os.environ.copy() == saved

@@ -55,7 +55,7 @@ def assert_clean(stage: TuneforgeStage, *runs: RunResult) -> None:
 
 def assert_failed(stage: TuneforgeStage, run: RunResult, error: str) -> dict:
     assert run.status == "FAILED", run.execution
-    assert run.execution["error"] == error, run.execution
+    assert run.execution["error"] == error, (run.execution, run.item)
     states = stage.aws.states_entered(run.execution["executionArn"])
     assert states[-3:] == ["Cleanup", "NotifyFailure", "Failed"], states
     [message] = run.notifications
@@ -183,7 +183,8 @@ def test_the_same_upload_event_twice_starts_one_execution(tuneforge):
     deliveries = [e for e in tuneforge.aws.journal if e["event"] == "events.delivered" and "DatasetUploaded" in e["rule"]]
     assert len(deliveries) == 3 and not any(d["errored"] for d in deliveries)
     assert [e["name"] for e in tuneforge.aws.executions(tuneforge.state_machine)] == [run.run_id]
-    assert run.status == "SUCCEEDED" and len(run.notifications) == 1 and len(tuneforge.jobs()) == 1
+    assert run.status == "SUCCEEDED", (run.execution, run.item)
+    assert len(run.notifications) == 1 and len(tuneforge.jobs()) == 1
     assert_clean(tuneforge, run)
     record("same upload event delivered 3 times", tuneforge, run)
 
@@ -277,7 +278,9 @@ def test_execution_timeout_is_cleaned_up_by_the_status_change_rule(short_timeout
     rule hands the status-change event to Cleanup, which stops the job."""
     from local import Emulator
 
-    with Emulator(time_scale=0.0001, timeout_scale=0.0001, job_duration=14 * 86400, auto_schedule=True) as aws:
+    # Timeouts: 4 h -> 1.44 s, heartbeat 45 min -> 0.27 s of wall time. Emulated time runs 4x faster than
+    # that, so the 15-minute fallback check (a heartbeat each time) comes every ~25 ms: a wide margin.
+    with Emulator(time_scale=0.000025, timeout_scale=0.0001, job_duration=14 * 86400, auto_schedule=True) as aws:
         stage = TuneforgeStage(aws, short_timeout_cdk_out)
         stage.upload("support-qa-vi", FINE_TUNING)
         run = stage.finish(stage.started(1)["executionArn"], timeout=60)
