@@ -198,10 +198,13 @@ class PipelineStack(Stack):
                 job_read,
                 iam.PolicyStatement(sid="StopJobs", actions=["bedrock:StopModelCustomizationJob"], resources=[job_arns]),
                 iam.PolicyStatement(sid="DeleteEvaluationEndpoints", actions=["bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment"], resources=[f"{bedrock}:provisioned-model/*", f"{bedrock}:custom-model-deployment/*"]),
+                # A timed-out or aborted execution runs no Catch: cleanup itself tells the topic.
+                iam.PolicyStatement(sid="NotifyAbnormalEnds", actions=["sns:Publish"], resources=[self.topic.topic_arn]),
+                iam.PolicyStatement(sid="EncryptNotifications", actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"sns.{self.region}.amazonaws.com"}}),
                 registry_write,
                 table_key,
             ],
-            environment=common_env,
+            environment={**common_env, "NOTIFICATION_TOPIC_ARN": self.topic.topic_arn},
             dead_letter_queue=self.dead_letters,
             wildcards={
                 job_arns: why[job_arns],

@@ -7,6 +7,8 @@ execution that timed out, was aborted or failed: no Catch runs then, and the exe
 
 from __future__ import annotations
 
+import json
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
@@ -15,7 +17,7 @@ from pydantic import BaseModel
 
 from lambdas.domain.cleanup import cleanup_run
 from lambdas.domain.runs import RunStatus, utc_now
-from lambdas.handlers._aws import client, registry
+from lambdas.handlers._aws import client, env, registry
 
 logger = Logger()
 tracer = Tracer()
@@ -25,12 +27,16 @@ metrics = Metrics()
 STATUS_CHANGE = "Step Functions Execution Status Change"
 # What describe_execution reports for an execution that ended without an error of its own.
 STATUS_ERRORS = {"TIMED_OUT": "States.Timeout", "ABORTED": "States.Aborted"}
+# Executions that end this way run no Catch, so nobody else tells the data owner and the platform team.
+UNNOTIFIED_ENDINGS = frozenset(STATUS_ERRORS)
 
 
 class CleanupEvent(BaseModel):
     run_id: str
     error: dict | None = None
     final_status: RunStatus = RunStatus.FAILED
+    ended: str | None = None  # the execution's status when a status-change event invoked cleanup
+    profile: str | None = None
 
 
 def cleanup_event(event: dict) -> CleanupEvent:
@@ -40,7 +46,11 @@ def cleanup_event(event: dict) -> CleanupEvent:
         status = detail.get("status", "FAILED")
         error = detail.get("error") or STATUS_ERRORS.get(status, status)
         cause = detail.get("cause") or f"the execution ended {status}"
-        return CleanupEvent(run_id=detail["name"], error={"Error": error, "Cause": cause})
+        try:
+            profile = (json.loads(detail.get("input") or "{}").get("profile") or {}).get("name")
+        except (ValueError, AttributeError):
+            profile = None
+        return CleanupEvent(run_id=detail["name"], error={"Error": error, "Cause": cause}, ended=status, profile=profile)
     return parse(event=event, model=CleanupEvent)
 
 
@@ -53,6 +63,14 @@ def handler(event: dict, context: LambdaContext) -> dict:
     error = event.error or {}
     registry().update(event.run_id, status=event.final_status, error=error.get("Error"), error_cause=error.get("Cause"), finished_at=utc_now())
     logger.info("cleanup finished", extra=result.model_dump())
+    if event.ended in UNNOTIFIED_ENDINGS:
+        profile = event.profile or (registry().get(event.run_id) or {}).get("profile") or "unknown"
+        client("sns").publish(
+            TopicArn=env("NOTIFICATION_TOPIC_ARN"),
+            Subject=f"tuneforge run {event.ended.lower().replace('_', ' ')}",
+            Message=json.dumps({"run_id": event.run_id, "profile": profile, "outcome": event.ended, "error": error, "cleanup": result.model_dump()}),
+            MessageAttributes={"profile": {"DataType": "String", "StringValue": profile}, "outcome": {"DataType": "String", "StringValue": event.ended}},
+        )
     metrics.add_metric(name="EndpointsDeletedByCleanup", unit=MetricUnit.Count, value=len(result.deleted_endpoints))
     return result.model_dump()
 

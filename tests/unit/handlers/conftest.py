@@ -49,6 +49,7 @@ class Account:
     bedrock: object
     state_machine_arn: str
     profiles: dict
+    notifications: object  # () -> message bodies published on the notification topic since the last call
 
 
 @pytest.fixture
@@ -99,8 +100,14 @@ def account(monkeypatch) -> Account:
         definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
         state_machine_arn = stepfunctions.create_state_machine(name=STATE_MACHINE_NAME, definition=definition, roleArn=role)["stateMachineArn"]
         monkeypatch.setenv("STATE_MACHINE_ARN", state_machine_arn)
+        sns = boto3.client("sns", region_name=REGION)
+        topic_arn = sns.create_topic(Name="notifications")["TopicArn"]
+        sqs = boto3.client("sqs", region_name=REGION)
+        inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"], Attributes={"RawMessageDelivery": "true"})
+        monkeypatch.setenv("NOTIFICATION_TOPIC_ARN", topic_arn)
         try:
-            yield Account(s3, dynamodb, stepfunctions, boto3.client("bedrock", region_name=REGION), state_machine_arn, profiles)
+            yield Account(s3, dynamodb, stepfunctions, boto3.client("bedrock", region_name=REGION), state_machine_arn, profiles, lambda: [m["Body"] for m in sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])])
         finally:
             emulator_state.install(previous_state)
             for cached in (_aws.client, _aws.registry, _aws.champions_table):

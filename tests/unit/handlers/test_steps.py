@@ -110,10 +110,21 @@ def test_cleanup_takes_the_status_change_event_of_a_timed_out_execution(account,
         "time": "2026-11-24T10:00:00Z",
         "region": "us-east-1",
         "resources": [execution_arn],
-        "detail": {"executionArn": execution_arn, "stateMachineArn": account.state_machine_arn, "name": run["run_id"], "status": "TIMED_OUT", "startDate": 1795000000000, "stopDate": 1795604800000, "input": "{}", "output": None, "error": None, "cause": None},
+        "detail": {"executionArn": execution_arn, "stateMachineArn": account.state_machine_arn, "name": run["run_id"], "status": "TIMED_OUT", "startDate": 1795000000000, "stopDate": 1795604800000, "input": json.dumps(run), "output": None, "error": None, "cause": None},
     }
     result = cleanup.handler(event, context)
     assert result["stopped_job"] == job["job_arn"]
     item = _item(account, run["run_id"])
     assert item["status"]["S"] == "FAILED" and item["error"]["S"] == "States.Timeout"
     assert "TIMED_OUT" in item["error_cause"]["S"]
+    (message,) = [json.loads(body) for body in account.notifications()]
+    assert message["outcome"] == "TIMED_OUT" and message["run_id"] == run["run_id"] and message["profile"] == "support-qa-vi"
+
+
+def test_cleanup_after_a_caught_failure_does_not_notify_twice(account, context):
+    """A FAILED execution already ran NotifyFailure through its Catch; the status-change cleanup stays quiet."""
+    run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
+    execution_arn = account.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + run["run_id"]
+    event = {"detail-type": "Step Functions Execution Status Change", "source": "aws.states", "detail": {"executionArn": execution_arn, "name": run["run_id"], "status": "FAILED", "error": "BedrockJobFailed", "cause": "{}"}}
+    cleanup.handler(event, context)
+    assert account.notifications() == []
