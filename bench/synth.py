@@ -1,7 +1,8 @@
 """Synth time of the full tuneforge app divided by a one-bucket app's, measured in the same run.
 
-Both run as fresh processes (as `cdk synth` does) with the same harness: the same context and the same
-nag packs attached, so the ratio shows what tuneforge's constructs cost over CDK's fixed start-up.
+Both run as fresh processes (as `cdk synth` does) with the same harness: the same App settings
+(`stacks.app_builder.new_app`), the same context and the same nag packs attached, so the ratio shows
+what tuneforge's constructs cost over CDK's fixed start-up.
 Run: .venv/bin/python bench/synth.py [--repeat 3]     Goal: ratio <= 1.6.
 """
 
@@ -21,10 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 ONE_BUCKET_APP = """
 import sys
 sys.path.insert(0, {root!r})
-from aws_cdk import App, Environment, Stack, aws_s3 as s3
+from aws_cdk import Environment, Stack, aws_s3 as s3
 from app import cdk_context
+from stacks.app_builder import new_app
 from stacks.nag import add_security_gates
-app = App(context=cdk_context(), outdir=sys.argv[1])
+app = new_app(context=cdk_context(), outdir=sys.argv[1])
 stack = Stack(app, "OneBucket", env=Environment(account="123456789012", region="us-east-1"))
 s3.Bucket(stack, "Bucket", enforce_ssl=True, versioned=True, block_public_access=s3.BlockPublicAccess.BLOCK_ALL)
 add_security_gates(app)
