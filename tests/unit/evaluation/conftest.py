@@ -29,7 +29,7 @@ from lambdas.domain.registry import RunRegistry  # noqa: E402
 from lambdas.domain.runs import Dataset, RunInput, S3ObjectRef, run_id_for  # noqa: E402
 from lambdas.handlers import _aws  # noqa: E402
 from stacks.config import load_stages  # noqa: E402
-from tests.tables import create_registry_tables  # noqa: E402
+from tests.doubles import FakeContext, create_registry_tables  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLES = ROOT / "samples"
@@ -42,21 +42,8 @@ ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/bedrock-customization"
 # Our own bounded backoff is under test, so botocore must not absorb the throttling first.
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
 
-try:
-    from local import bedrock_ext, converse_ext, patches, state
-    from local.clock import Clock
-
-    EMULATOR_ERROR = None
-except Exception as missing:  # the emulator is another engineer's work in progress
-    EMULATOR_ERROR = f"{type(missing).__name__}: {missing}"
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "test-function"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:test-function"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+from local import bedrock_ext, converse_ext, patches, state  # noqa: E402
+from local.clock import Clock  # noqa: E402
 
 
 @dataclass
@@ -149,8 +136,6 @@ def evaluation_set_from(sample: str, *, limit: int | None = None) -> list[dict[s
 
 @pytest.fixture
 def aws(monkeypatch) -> Aws:
-    if EMULATOR_ERROR:
-        pytest.skip(f"offline emulator (local/) not importable: {EMULATOR_ERROR}")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")

@@ -22,7 +22,7 @@ from local import bedrock_ext  # noqa: E402
 from local import state as emulator_state  # noqa: E402
 from local.clock import Clock  # noqa: E402
 from stacks.config import load_stages  # noqa: E402
-from tests.tables import create_registry_tables  # noqa: E402
+from tests.doubles import FakeContext, create_registry_tables  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 REGION = "us-east-1"
@@ -31,14 +31,6 @@ DATA_BUCKET = "tuneforge-dev-data"
 ARTIFACTS_BUCKET = "tuneforge-dev-artifacts"
 PROFILE_PREFIX = "/tuneforge/dev/profiles"
 STATE_MACHINE_NAME = "tuneforge-dev-retraining"
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "test-function"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:test-function"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
 
 
 @dataclass

@@ -1,8 +1,18 @@
-"""The run and champion tables as the Foundation stack defines them, for tests that build an account by hand."""
+"""What tests that build an emulated account by hand share: the registry tables as the Foundation stack
+defines them, and the Lambda context a handler receives."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "test-function"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
 
 
 def create_registry_tables(dynamodb: Any, *, runs: str = "runs", champions: str = "champions") -> None:
