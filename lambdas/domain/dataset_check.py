@@ -55,6 +55,15 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_
     key = f"{REPORTS_PREFIX}{run.profile.name}/{run.run_id}/validation.json"
     s3.put_object(Bucket=artifacts_bucket, Key=key, Body=report.to_json(indent=2).encode(), ContentType="application/json")
     summary = [str(issue) for issue in report.issues()[:SUMMARY_EXAMPLES]]
+    # The engine reads OpenAI chat files by converting them, but the job would receive the file as
+    # uploaded, which Bedrock refuses: the data owner converts first.
+    wrong_source_format = report.source_format != report.dataset_format
+    if wrong_source_format:
+        summary.insert(
+            0,
+            f"the file is in {report.source_format} format, but {report.model_name} trains on {report.dataset_format}: convert it with "
+            f"`tuneforge validate FILE --model {report.model_id} --convert-out converted.jsonl` and upload the converted file",
+        )
     evaluation_examples, evaluation_problem = 0, None
     try:
         evaluation_examples = check_evaluation_set(s3, data_bucket, run.profile.evaluation.dataset_key, run.profile.evaluation.max_examples)["evaluation_examples"]
@@ -62,10 +71,10 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_
         evaluation_problem = str(bad_set)
         summary.insert(0, evaluation_problem)
     return ValidationOutcome(
-        valid=report.valid and evaluation_problem is None,
+        valid=report.valid and evaluation_problem is None and not wrong_source_format,
         evaluation_examples=evaluation_examples,
         report_uri=f"s3://{artifacts_bucket}/{key}",
-        error_count=report.error_count + (evaluation_problem is not None),
+        error_count=report.error_count + (evaluation_problem is not None) + wrong_source_format,
         warning_count=report.warning_count,
         training_records=report.training.records,
         training_tokens=report.training.tokens.total,

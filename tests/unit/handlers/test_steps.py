@@ -43,6 +43,13 @@ def test_validate_rejects_the_broken_sample_with_line_numbered_reasons(account, 
     assert _item(account, run["run_id"])["status"]["S"] == "REJECTED"
 
 
+def test_validate_rejects_an_openai_chat_file_with_the_command_that_converts_it(account, context):
+    run = _run(account, "support-qa-vi", "fine-tuning/openai-chat-vi-qa.jsonl", "incoming/support-qa-vi/openai.jsonl")
+    result = validate.handler({"run": run}, context)
+    assert result["valid"] is False
+    assert result["summary"][0].startswith("the file is in openai-chat format") and "--convert-out" in result["summary"][0]
+
+
 def test_validate_rejects_a_run_whose_evaluation_set_is_missing_before_anything_is_spent(account, context):
     run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
     account.s3.delete_object(Bucket=DATA_BUCKET, Key="evaluation/support-qa-vi.jsonl")
