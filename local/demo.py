@@ -93,6 +93,7 @@ def run_demo(cdk_out: Path, *, stage_name: str, out: Path, time_scale: float) ->
         console.rule(f"1. A broken dataset -> incoming/{profile}/")
         rejected_id = submit(stage, dataset, profile)
         rejected = watch(stage, rejected_id, timeout=120, interval=0.2, on_poll=advance)
+        console.print()
         item = rejected.item or read_run(stage, rejected_id).item or {}
         report_key = (item.get("validation_report") or "").removeprefix(f"s3://{stage.artifacts_bucket}/")
         report = json.loads(s3.get_object(Bucket=stage.artifacts_bucket, Key=report_key)["Body"].read()) if report_key else {}
@@ -105,6 +106,7 @@ def run_demo(cdk_out: Path, *, stage_name: str, out: Path, time_scale: float) ->
         console.rule(f"2. Vietnamese question answering -> incoming/{profile}/")
         run_id = submit(stage, dataset, profile)
         view = watch(stage, run_id, timeout=300, interval=0.2, on_poll=advance)
+        console.print()
         facts = summary(read_run(stage, run_id))
         console.print(_metrics_table(facts["metrics"], facts["baseline_model"]))
         copied = _copy_reports(stage, run_id, profile, out)
