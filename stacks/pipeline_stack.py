@@ -32,6 +32,7 @@ class PipelineStack(Stack):
         incoming_objects = storage.object_arn(data_name, f"{INCOMING_PREFIX}*")
         report_objects = storage.object_arn(artifacts_name, f"{REPORTS_PREFIX}*")
         evaluation_objects = storage.object_arn(data_name, f"{EVALUATION_PREFIX}*")
+        holdout_objects = storage.object_arn(data_name, f"{INCOMING_PREFIX}*/_holdout/*")
         arn = f"arn:{self.partition}"
         bedrock = f"{arn}:bedrock:{self.region}:{self.account}"
         state_machine_name = f"tuneforge-{stage.name}-retraining"
@@ -73,6 +74,7 @@ class PipelineStack(Stack):
             job_arns: "Customization job ARNs end in an id Bedrock generates when the job is created, so they cannot be named in advance; the statement is limited to this account and region and to the job actions this function calls.",
             incoming_objects: "Datasets arrive under incoming/<profile>/ with names chosen by the data owners at upload time, so access is limited to that prefix of this stage's data bucket.",
             report_objects: "Reports are written under reports/<profile>/<run-id>/, a key known only when the run starts, and this function can write nowhere else in the artifacts bucket.",
+            holdout_objects: "The training side of a held-out split is written per run under incoming/<profile>/_holdout/<run-id>/, where the Bedrock role may read it, and nowhere else in the data bucket.",
             evaluation_objects: "Evaluation sets live under evaluation/ of the data bucket, one per profile as configured; reads are limited to that prefix, which data owners do not write through the upload trigger.",
         }
         job_read = iam.PolicyStatement(sid="ReadJobs", actions=["bedrock:GetModelCustomizationJob"], resources=[job_arns])
@@ -111,6 +113,7 @@ class PipelineStack(Stack):
                 iam.PolicyStatement(sid="CheckMediaExists", actions=["s3:ListBucket"], resources=[f"arn:{self.partition}:s3:::{data_name}"], conditions={"StringLike": {"s3:prefix": [f"{INCOMING_PREFIX}*"]}}),
                 iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[report_objects]),
                 iam.PolicyStatement(sid="CheckEvaluationSets", actions=["s3:GetObject"], resources=[evaluation_objects]),
+                iam.PolicyStatement(sid="WriteHeldOutSplits", actions=["s3:PutObject"], resources=[holdout_objects]),
                 iam.PolicyStatement(sid="TellMissingEvaluationSets", actions=["s3:ListBucket"], resources=[f"arn:{self.partition}:s3:::{data_name}"], conditions={"StringLike": {"s3:prefix": [f"{EVALUATION_PREFIX}*"]}}),
                 s3_key,
                 registry_write,
@@ -119,7 +122,7 @@ class PipelineStack(Stack):
             environment={**common_env, "ARTIFACTS_BUCKET": artifacts_name, "DATA_BUCKET": data_name},
             timeout=Duration.minutes(15),
             memory_size=1024,
-            wildcards={incoming_objects: why[incoming_objects], report_objects: why[report_objects], evaluation_objects: why[evaluation_objects]},
+            wildcards={incoming_objects: why[incoming_objects], report_objects: why[report_objects], evaluation_objects: why[evaluation_objects], holdout_objects: why[holdout_objects]},
         )
         estimate = PipelineFunction(
             self,

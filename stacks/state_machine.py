@@ -121,7 +121,7 @@ class RetrainingStateMachine(Construct):
 
         validate = guarded(invoke("Validate", functions.validate, run, result_path="$.validation"))
         estimate = guarded(invoke("Estimate", functions.estimate, {**run, "validation.$": "$.validation.value"}, result_path="$.estimate", selector={"within_budget.$": "$.Payload.within_budget", "total_usd.$": "$.Payload.total_usd", "budget_cap_usd.$": "$.Payload.budget_cap_usd", "summary.$": "$.Payload.summary"}))
-        start_job = guarded(invoke("StartCustomization", functions.start_job, run, result_path="$.job", quota_retry=True))
+        start_job = guarded(invoke("StartCustomization", functions.start_job, {**run, "training_uri.$": "$.validation.value.training_uri"}, result_path="$.job", quota_retry=True))
         wait_for_job = tasks.LambdaInvoke(
             self,
             "WaitForJob",

@@ -30,7 +30,7 @@ def base_model_identifier(run: RunInput, champion_model_arn: str | None) -> str:
     return run.profile.base_model
 
 
-def build_job_request(run: RunInput, infra: Infrastructure, *, base_model: str, execution_arn: str | None) -> dict[str, Any]:
+def build_job_request(run: RunInput, infra: Infrastructure, *, base_model: str, execution_arn: str | None, training_uri: str | None = None) -> dict[str, Any]:
     """The CreateModelCustomizationJob request, in the exact shape botocore validates."""
     profile = run.profile
     job_name = job_name_for(run.run_id)
@@ -41,7 +41,7 @@ def build_job_request(run: RunInput, infra: Infrastructure, *, base_model: str, 
         "roleArn": infra.bedrock_role_arn,
         "baseModelIdentifier": base_model,
         "customizationType": profile.customization_type.value,
-        "trainingDataConfig": {"s3Uri": run.dataset.training.uri},
+        "trainingDataConfig": {"s3Uri": training_uri or run.dataset.training.uri},
         "outputDataConfig": {"s3Uri": f"s3://{infra.artifacts_bucket}/{JOB_OUTPUT_PREFIX}{job_name}/"},
         "hyperParameters": profile.bedrock_hyperparameters,  # strings only: Bedrock rejects numbers
         "vpcConfig": {"subnetIds": list(infra.subnet_ids), "securityGroupIds": list(infra.security_group_ids)},
@@ -61,8 +61,8 @@ def build_job_request(run: RunInput, infra: Infrastructure, *, base_model: str, 
     return request
 
 
-def start_customization_job(bedrock: Any, run: RunInput, infra: Infrastructure, *, champion_model_arn: str | None, execution_arn: str | None) -> StartedJob:
+def start_customization_job(bedrock: Any, run: RunInput, infra: Infrastructure, *, champion_model_arn: str | None, execution_arn: str | None, training_uri: str | None = None) -> StartedJob:
     base = base_model_identifier(run, champion_model_arn)
-    request = build_job_request(run, infra, base_model=base, execution_arn=execution_arn)
+    request = build_job_request(run, infra, base_model=base, execution_arn=execution_arn, training_uri=training_uri)
     response = bedrock.create_model_customization_job(**request)
     return StartedJob(job_arn=response["jobArn"], job_name=request["jobName"], custom_model_name=request["customModelName"], base_model_identifier=base, output_uri=request["outputDataConfig"]["s3Uri"])

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from lambdas.domain.cost import estimate_cost
 from lambdas.domain.evaluation import EvaluationSetError, check_evaluation_set
+from lambdas.domain.holdout import HoldoutError, split_holdout
 from lambdas.domain.runs import RunInput
 from lambdas.domain.sources import s3_media_checker, s3_object
 from lambdas.domain.validation import validate_dataset
@@ -26,6 +27,7 @@ class ValidationOutcome(BaseModel):
     training_tokens: int
     summary: list[str]  # the first few problems, already phrased for the data owner
     evaluation_examples: int = 0
+    training_uri: str | None = None  # what the job trains on when it is not the upload (a held-out split)
 
 
 class EstimateOutcome(BaseModel):
@@ -64,15 +66,19 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_
             f"the file is in {report.source_format} format, but {report.model_name} trains on {report.dataset_format}: convert it with "
             f"`tuneforge validate FILE --model {report.model_id} --convert-out converted.jsonl` and upload the converted file",
         )
-    evaluation_examples, evaluation_problem = 0, None
+    evaluation_examples, evaluation_problem, training_uri = 0, None, None
     try:
-        evaluation_examples = check_evaluation_set(s3, data_bucket, run.profile.evaluation.dataset_key, run.profile.evaluation.max_examples)["evaluation_examples"]
-    except EvaluationSetError as bad_set:
+        if run.profile.evaluation.dataset_key:
+            evaluation_examples = check_evaluation_set(s3, data_bucket, run.profile.evaluation.dataset_key, run.profile.evaluation.max_examples)["evaluation_examples"]
+        elif report.valid and not wrong_source_format:
+            training_uri, _, evaluation_examples = split_holdout(s3, run, data_bucket=data_bucket, artifacts_bucket=artifacts_bucket)
+    except (EvaluationSetError, HoldoutError) as bad_set:
         evaluation_problem = str(bad_set)
         summary.insert(0, evaluation_problem)
     return ValidationOutcome(
         valid=report.valid and evaluation_problem is None and not wrong_source_format,
         evaluation_examples=evaluation_examples,
+        training_uri=training_uri,
         report_uri=f"s3://{artifacts_bucket}/{key}",
         error_count=report.error_count + (evaluation_problem is not None) + wrong_source_format,
         warning_count=report.warning_count,

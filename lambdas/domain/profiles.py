@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from lambdas.domain.catalogue import TEACHER_MODELS, CustomizationType, ModelSpec, get_model
+from lambdas.domain.catalogue import TEACHER_MODELS, CustomizationType, DatasetFormat, ModelSpec, get_model
 
 # Bedrock's metric names are ours to choose; these are the ones the evaluation step computes.
 KNOWN_METRICS = ("exact_match", "token_f1", "rouge_l", "judge")
@@ -47,10 +47,7 @@ class EvaluationSettings(_Strict):
     def _one_source(self) -> "EvaluationSettings":
         if (self.dataset_key is None) == (self.holdout_fraction is None):
             raise ValueError("set exactly one of dataset_key or holdout_fraction")
-        if self.holdout_fraction is not None:
-            # Refused here rather than failing at run time: Validate does not yet set a split aside.
-            raise ValueError("holdout_fraction is not supported yet; upload an evaluation set and give its dataset_key")
-        if not self.dataset_key.startswith(EVALUATION_PREFIX):
+        if self.dataset_key is not None and not self.dataset_key.startswith(EVALUATION_PREFIX):
             raise ValueError(f"dataset_key must be under {EVALUATION_PREFIX} of the data bucket (the only prefix evaluation may read), got {self.dataset_key!r}")
         return self
 
@@ -122,6 +119,12 @@ class TuningProfile(_Strict):
                 model.prices.with_overrides(self.prices)
             except (ValueError, ArithmeticError) as bad_prices:
                 problems.append(("prices", str(bad_prices)))
+        if self.evaluation.holdout_fraction is not None and model.supports(self.customization_type) and model.dataset_format(self.customization_type) not in (
+            DatasetFormat.PROMPT_COMPLETION,
+            DatasetFormat.CLAUDE_MESSAGES,
+            DatasetFormat.CONVERSATION_2024,
+        ):
+            problems.append(("evaluation.holdout_fraction", f"{model.dataset_format(self.customization_type).value} records carry no answer to evaluate against; give an evaluation dataset_key"))
         if self.customization_type is not CustomizationType.DISTILLATION and self.teacher_model:
             problems.append(("teacher_model", f"only DISTILLATION takes a teacher model, this profile is {self.customization_type.value}"))
         return problems

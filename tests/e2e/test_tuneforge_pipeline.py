@@ -96,6 +96,17 @@ def test_deploy_filter_deploys_one_stage_of_a_multi_stage_assembly(tuneforge_cdk
 
 
 # -- happy paths, one per customization type ----------------------------------------------------------
+def test_a_held_out_quarter_of_the_upload_is_what_the_candidate_is_evaluated_on(tuneforge):
+    run = tuneforge.run("support-qa-vi-holdout", FINE_TUNING)
+    assert run.status == "SUCCEEDED", run.execution
+    evaluation = assert_decided_by_the_metrics(run, "support-qa-vi-holdout")
+    job = tuneforge.aws.client("bedrock").get_model_customization_job(jobIdentifier=run.item["job_arn"])
+    assert "/_holdout/" in job["trainingDataConfig"]["s3Uri"]
+    assert evaluation["examples"] == run.item["evaluation_examples"] > 0
+    assert_clean(tuneforge, run)
+    record("happy path: FINE_TUNING with a held-out split (support-qa-vi-holdout)", tuneforge, run)
+
+
 def test_fine_tuning_vietnamese_qa_beats_its_baseline_and_is_promoted(tuneforge):
     run = tuneforge.run("support-qa-vi", FINE_TUNING)
     assert run.status == "SUCCEEDED", run.execution

@@ -46,7 +46,8 @@ def _profile(data: dict, name: str = "support-qa-vi") -> dict:
         (lambda d: d["stages"]["dev"].update(log_retention_days=42), "stages.dev", "log_retention_days"),
         (lambda d: d["stages"]["dev"].update(colour="blue"), "stages.dev.colour", "not a known setting"),
         (lambda d: _profile(d).update(prices={"training_per_1k_tokens": "cheap"}), "profiles.support-qa-vi.prices", ""),
-        (lambda d: _profile(d).update(evaluation={"holdout_fraction": 0.1}), "profiles.support-qa-vi.evaluation", "holdout_fraction is not supported yet"),
+        (lambda d: _profile(d, "domain-pretrain").update(evaluation={"holdout_fraction": 0.1}), "profiles.domain-pretrain.evaluation.holdout_fraction", "carry no answer"),
+        (lambda d: _profile(d).update(evaluation={"holdout_fraction": 0.1, "dataset_key": "evaluation/x.jsonl"}), "profiles.support-qa-vi.evaluation", "exactly one of"),
         (lambda d: _profile(d).update(evaluation={"dataset_key": "incoming/eval.jsonl"}), "profiles.support-qa-vi.evaluation", "must be under evaluation/"),
     ],
 )

@@ -50,6 +50,23 @@ def test_validate_rejects_an_openai_chat_file_with_the_command_that_converts_it(
     assert result["summary"][0].startswith("the file is in openai-chat format") and "--convert-out" in result["summary"][0]
 
 
+def test_a_held_out_split_is_set_aside_for_evaluation_and_the_job_trains_on_the_rest(account, context):
+    run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
+    run["profile"]["evaluation"] = {"holdout_fraction": 0.3, "max_examples": 50}
+    result = validate.handler({"run": run}, context)
+    assert result["valid"] is True and result["training_uri"] == f"s3://{DATA_BUCKET}/incoming/support-qa-vi/_holdout/{run['run_id']}/training.jsonl"
+    trained = account.s3.get_object(Bucket=DATA_BUCKET, Key=result["training_uri"].removeprefix(f"s3://{DATA_BUCKET}/"))["Body"].read().decode().splitlines()
+    held = [json.loads(line) for line in account.s3.get_object(Bucket=ARTIFACTS_BUCKET, Key=f"reports/support-qa-vi/{run['run_id']}/holdout.jsonl")["Body"].read().decode().splitlines()]
+    assert len(trained) + len(held) == 24 and len(held) == result["evaluation_examples"] > 0
+    assert all(set(example) == {"prompt", "reference"} and example["prompt"] and example["reference"] for example in held)
+    original = (SAMPLES / "fine-tuning" / "nova-micro-vi-qa.jsonl").read_text().splitlines()
+    assert set(trained) <= set(original) and not any(example["reference"] in "\n".join(trained) for example in held)
+    # The split is a function of the records, so a retried Validate writes the same two sides.
+    assert validate.handler({"run": run}, context)["evaluation_examples"] == len(held)
+    job = start_job.handler({"run": run, "training_uri": result["training_uri"]}, context)
+    assert account.bedrock.get_model_customization_job(jobIdentifier=job["job_name"])["trainingDataConfig"]["s3Uri"] == result["training_uri"]
+
+
 def test_validate_rejects_a_run_whose_evaluation_set_is_missing_before_anything_is_spent(account, context):
     run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
     account.s3.delete_object(Bucket=DATA_BUCKET, Key="evaluation/support-qa-vi.jsonl")

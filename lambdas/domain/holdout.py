@@ -1,0 +1,86 @@
+"""A held-out split: part of an upload set aside for evaluation, the rest trained on.
+
+Records go to the held-out side by a hash of their bytes, so the split is the same on every retry and
+never depends on line order. The training side is written next to the upload (the Bedrock role reads
+only ``incoming/``); the held-out side is written where the Evaluate step looks for it, as
+``{"prompt", "reference"}`` lines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from typing import Any
+
+from lambdas.domain.catalogue import DatasetFormat
+from lambdas.domain.evaluation import holdout_key_for
+from lambdas.domain.runs import INCOMING_PREFIX, RunInput
+
+# Formats whose records carry an answer the held-out examples can be scored against.
+LABELLED_FORMATS = frozenset({DatasetFormat.PROMPT_COMPLETION, DatasetFormat.CLAUDE_MESSAGES, DatasetFormat.CONVERSATION_2024})
+_SPOOL_BYTES = 32 << 20  # larger training splits spill to /tmp instead of memory
+
+
+class HoldoutError(ValueError):
+    """The upload cannot be split as the profile asks (e.g. nothing landed on one side)."""
+
+
+def is_held_out(line: bytes, fraction: float) -> bool:
+    return int.from_bytes(hashlib.sha256(line).digest()[:4], "big") < fraction * 2**32
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return " ".join(block.get("text", "") for block in content or [] if isinstance(block, dict)).strip()
+
+
+def as_example(record: dict[str, Any], dataset_format: DatasetFormat) -> dict[str, str] | None:
+    """The record as an evaluation example: its first user turn as the prompt, its last answer as reference."""
+    if dataset_format is DatasetFormat.PROMPT_COMPLETION:
+        return {"prompt": record["prompt"], "reference": record["completion"]}
+    messages = record.get("messages") or []
+    users = [m for m in messages if m.get("role") == "user"]
+    answers = [m for m in messages if m.get("role") == "assistant"]
+    if not users or not answers:
+        return None
+    return {"prompt": _text(users[0].get("content")), "reference": _text(answers[-1].get("content"))}
+
+
+def training_key_for(run: RunInput) -> str:
+    return f"{INCOMING_PREFIX}{run.profile.name}/_holdout/{run.run_id}/training.jsonl"
+
+
+def split_holdout(s3: Any, run: RunInput, *, data_bucket: str, artifacts_bucket: str) -> tuple[str, int, int]:
+    """Write both sides of the split; return (training URI, training records, held-out examples).
+
+    Runs after validation passed, so every non-blank line is one valid record of the profile's format.
+    """
+    fraction = run.profile.evaluation.holdout_fraction
+    dataset_format = run.profile.model.dataset_format(run.profile.customization_type)
+    if fraction is None or dataset_format not in LABELLED_FORMATS:
+        raise HoldoutError(f"profile {run.profile.name} does not ask for a held-out split of a labelled format")
+    source = run.dataset.training
+    extra = {"VersionId": source.version_id} if source.version_id else {}
+    body = s3.get_object(Bucket=source.bucket, Key=source.key, **extra)["Body"]
+    trained = held = 0
+    examples: list[bytes] = []
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as training:
+        for raw in body.iter_lines():
+            line = raw.strip()
+            if not line:
+                continue
+            example = as_example(json.loads(line.decode("utf-8-sig")), dataset_format) if is_held_out(line, fraction) else None
+            if example is not None:
+                examples.append(json.dumps(example, ensure_ascii=False).encode())
+                held += 1
+            else:
+                training.write(line + b"\n")
+                trained += 1
+        if not held or not trained:
+            raise HoldoutError(f"a {fraction:.0%} held-out split of {trained + held} records leaves {held} to evaluate and {trained} to train on; upload more records or an evaluation set")
+        training.seek(0)
+        s3.upload_fileobj(training, data_bucket, training_key_for(run))
+    s3.put_object(Bucket=artifacts_bucket, Key=holdout_key_for(run), Body=b"\n".join(examples) + b"\n", ContentType="application/jsonl")
+    return f"s3://{data_bucket}/{training_key_for(run)}", trained, held
