@@ -15,6 +15,20 @@ class FakeContext:
     aws_request_id: str = "00000000-0000-0000-0000-000000000000"
 
 
+def forget_handler_clients() -> None:
+    """Handlers cache their clients per process; each emulated account needs fresh ones."""
+    from lambdas.handlers import _aws
+
+    for cached in (_aws.client, _aws.registry, _aws.champions_table):
+        cached.cache_clear()
+
+
+def create_versioned_buckets(s3: Any, *names: str) -> None:
+    for bucket in names:
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+
+
 def create_registry_tables(dynamodb: Any, *, runs: str = "runs", champions: str = "champions") -> None:
     dynamodb.create_table(
         TableName=runs,

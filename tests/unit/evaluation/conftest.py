@@ -27,9 +27,8 @@ from moto import mock_aws  # noqa: E402
 from lambdas.domain.profiles import TuningProfile  # noqa: E402
 from lambdas.domain.registry import RunRegistry  # noqa: E402
 from lambdas.domain.runs import Dataset, RunInput, S3ObjectRef, run_id_for  # noqa: E402
-from lambdas.handlers import _aws  # noqa: E402
 from stacks.config import load_stages  # noqa: E402
-from tests.doubles import FakeContext, create_registry_tables  # noqa: E402
+from tests.doubles import FakeContext, create_registry_tables, create_versioned_buckets, forget_handler_clients  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLES = ROOT / "samples"
@@ -158,12 +157,9 @@ def aws(monkeypatch) -> Aws:
     converse_ext.clear_cache()
     try:
         with mock_aws():
-            for cached in (_aws.client, _aws.registry, _aws.champions_table):
-                cached.cache_clear()
+            forget_handler_clients()
             s3 = boto3.client("s3", region_name=REGION)
-            for bucket in (DATA_BUCKET, ARTIFACTS_BUCKET):
-                s3.create_bucket(Bucket=bucket)
-                s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+            create_versioned_buckets(s3, DATA_BUCKET, ARTIFACTS_BUCKET)
             dynamodb = boto3.client("dynamodb", region_name=REGION)
             create_registry_tables(dynamodb)
             resource = boto3.resource("dynamodb", region_name=REGION)
@@ -179,8 +175,7 @@ def aws(monkeypatch) -> Aws:
                 profiles=dict(profiles),
                 emulator=emulator,
             )
-            for cached in (_aws.client, _aws.registry, _aws.champions_table):
-                cached.cache_clear()
+            forget_handler_clients()
     finally:
         state.install(previous)
         converse_ext.clear_cache()

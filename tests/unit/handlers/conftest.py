@@ -17,12 +17,11 @@ import boto3  # noqa: E402
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from lambdas.handlers import _aws  # noqa: E402
 from local import bedrock_ext  # noqa: E402
 from local import state as emulator_state  # noqa: E402
 from local.clock import Clock  # noqa: E402
 from stacks.config import load_stages  # noqa: E402
-from tests.doubles import FakeContext, create_registry_tables  # noqa: E402
+from tests.doubles import FakeContext, create_registry_tables, create_versioned_buckets, forget_handler_clients  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 REGION = "us-east-1"
@@ -72,12 +71,9 @@ def account(monkeypatch) -> Account:
     previous_state = emulator_state.current()
     emulator_state.install(emulator_state.EmulatorState(clock=Clock(0)))
     with mock_aws():
-        for cached in (_aws.client, _aws.registry, _aws.champions_table):
-            cached.cache_clear()
+        forget_handler_clients()
         s3 = boto3.client("s3", region_name=REGION)
-        for bucket in (DATA_BUCKET, ARTIFACTS_BUCKET):
-            s3.create_bucket(Bucket=bucket)
-            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        create_versioned_buckets(s3, DATA_BUCKET, ARTIFACTS_BUCKET)
         for evaluation_set in (ROOT / "samples" / "evaluation").glob("*.jsonl"):
             s3.put_object(Bucket=DATA_BUCKET, Key=f"evaluation/{evaluation_set.name}", Body=evaluation_set.read_bytes())
         dynamodb = boto3.client("dynamodb", region_name=REGION)
@@ -102,8 +98,7 @@ def account(monkeypatch) -> Account:
             yield Account(s3, dynamodb, stepfunctions, boto3.client("bedrock", region_name=REGION), state_machine_arn, profiles, lambda: [m["Body"] for m in sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])])
         finally:
             emulator_state.install(previous_state)
-            for cached in (_aws.client, _aws.registry, _aws.champions_table):
-                cached.cache_clear()
+            forget_handler_clients()
 
 
 @pytest.fixture
