@@ -40,8 +40,8 @@ class Stage:
     _clients: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def discover(cls, stage: str, *, endpoint_url: str | None = None, region: str | None = None) -> "Stage":
-        session = boto3.session.Session(region_name=region)
+    def discover(cls, stage: str, *, endpoint_url: str | None = None, region: str | None = None, session: boto3.session.Session | None = None) -> "Stage":
+        session = session or boto3.session.Session(region_name=region)
         cloudformation = session.client("cloudformation", endpoint_url=endpoint_url)
         outputs: dict[str, str] = {}
         for stack in (f"Tuneforge-{stage}-Foundation", f"Tuneforge-{stage}-Pipeline"):

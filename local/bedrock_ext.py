@@ -255,6 +255,24 @@ def _validate_job(backend, params: dict) -> str:
     return root
 
 
+def _keys_at(bucket, key: str) -> list[str]:
+    """The object ``key`` if it exists, else every object under the prefix ``key`` (how Bedrock reads an s3Uri)."""
+    return [key] if key and bucket.keys.get(key) is not None else sorted(k for k in bucket.keys.keys() if k.startswith(key) and not k.endswith("/"))
+
+
+def _training_keys(account_id: str, uri: str) -> list[str]:
+    from moto.s3.models import s3_backends
+
+    match = re.match(r"^s3://([^/]+)/?(.*)$", uri or "")
+    if not match:
+        return []
+    try:
+        bucket = s3_backends[account_id]["aws"].get_bucket(match.group(1))
+    except Exception:
+        return []
+    return _keys_at(bucket, match.group(2))
+
+
 def _read_s3_text(account_id: str, uri: str) -> list[str] | None:
     """Lines of the JSONL object(s) at ``uri`` (an object or a prefix), or None when nothing is there."""
     from moto.s3.models import s3_backends
@@ -268,7 +286,7 @@ def _read_s3_text(account_id: str, uri: str) -> list[str] | None:
         bucket = s3.get_bucket(bucket_name)
     except Exception:
         return None
-    keys = [key] if key and bucket.keys.get(key) is not None else sorted(k for k in bucket.keys.keys() if k.startswith(key) and not k.endswith("/"))
+    keys = _keys_at(bucket, key)
     if not keys:
         return None
     lines: list[str] = []
@@ -307,6 +325,10 @@ def _finish_job(backend, job, meta: _JobMeta, now: float) -> None:
     message = outcome.get("message")
     lines = None
     if status == "Completed":
+        denied = _service_role_denial(backend, job, meta)
+        if denied:
+            status, message = "Failed", denied
+    if status == "Completed":
         lines = _read_s3_text(backend.account_id, (job.training_data_config or {}).get("s3Uri", ""))
         if lines is None:
             status, message = "Failed", f"Training data not found at {(job.training_data_config or {}).get('s3Uri')}."
@@ -331,6 +353,23 @@ def _finish_job(backend, job, meta: _JobMeta, now: float) -> None:
         _write_s3(backend.account_id, (job.output_data_config or {}).get("s3Uri", ""), f"model-customization-job-{job_id}/training_artifacts/step_wise_training_metrics.csv", csv)
     st.note("bedrock.job", job=job.job_arn, status=status)
     _send_job_event(backend, job, meta, now)
+
+
+def _service_role_denial(backend, job, meta: _JobMeta) -> str | None:
+    """What the job's service role may not do of what the job does (local.authz), as AWS fails the job."""
+    from .authz import services
+    from .authz.world import World
+
+    world = World(backend.account_id, backend.region_name)
+    uris = [(job.training_data_config or {}).get("s3Uri", "")] + [v.get("s3Uri", "") for v in (job.validation_data_config or {}).get("validators") or []]
+    objects = [(uri.removeprefix("s3://").split("/", 1)[0], key) for uri in uris for key in _training_keys(backend.account_id, uri)]
+    job_id = job.job_arn.rsplit("/", 1)[-1]
+    output_prefix = (job.output_data_config or {}).get("s3Uri", "").removeprefix("s3://").partition("/")[2].strip("/")
+    output_key = "/".join(p for p in (output_prefix, f"model-customization-job-{job_id}/training_artifacts/step_wise_training_metrics.csv") if p)
+    teacher = ((meta.customization_config or {}).get("distillationConfig") or {}).get("teacherModelConfig", {}).get("teacherModelIdentifier")
+    if teacher and teacher.startswith("arn:"):
+        teacher = teacher.rsplit("/", 1)[-1]
+    return services.bedrock_job_access(job, world, data_objects=objects, output_key=output_key, teacher_model=teacher)
 
 
 def _send_job_event(backend, job, meta: _JobMeta, now: float) -> None:
@@ -472,6 +511,13 @@ def create_model_customization_job(self) -> str:
         )
         job = backend.model_customization_jobs[params.get("jobName")]
         model = backend.custom_models.pop(name)  # exists only once the job completes
+        from .authz import services
+        from .authz.world import World
+
+        refused = services.bedrock_may_assume(job.role_arn, job_arn, World(backend.account_id, backend.region_name))
+        if refused:
+            del backend.model_customization_jobs[params.get("jobName")]
+            raise _error("AccessDeniedException", refused, 403)
         model._tf_base_id = root
         job._tf_root = root
         job.creation_time = job.last_modified_time = _iso(now)

@@ -70,6 +70,7 @@ def _copy_reports(stage, run_id: str, profile: str, out: Path) -> list[Path]:
 
 def run_demo(cdk_out: Path, *, stage_name: str, out: Path, time_scale: float) -> int:
     from cli.runs import Stage, read_run, submit, summary, watch
+    from local import authz
     from local.emulator import Emulator
 
     console.rule("[bold]tuneforge offline demo")
@@ -77,9 +78,11 @@ def run_demo(cdk_out: Path, *, stage_name: str, out: Path, time_scale: float) ->
     started = time.monotonic()
     with Emulator(time_scale=time_scale) as aws:
         with console.status(f"Deploying the {stage_name} stacks from {cdk_out} into the emulated account..."):
-            aws.deploy(cdk_out, stacks=f"Tuneforge-{stage_name}-*")
+            deployed = aws.deploy(cdk_out, stacks=f"Tuneforge-{stage_name}-*")
         console.print(f"[green]Deployed[/green] the {stage_name} stage in {time.monotonic() - started:.1f} s (CloudFormation templates, Lambda assets, state machine, rules).")
-        stage = Stage.discover(stage_name)
+        # The demo acts as a data owner: the stage's uploader role, from outside the VPC, as in AWS.
+        uploader = deployed.stack("Foundation").outputs["DataUploaderRoleArn"]
+        stage = Stage.discover(stage_name, session=aws.session(uploader))
         s3 = stage.client("s3")
         for evaluation_set in sorted((SAMPLES / "evaluation").glob("*.jsonl")):
             s3.put_object(Bucket=stage.data_bucket, Key=f"evaluation/{evaluation_set.name}", Body=evaluation_set.read_bytes())
@@ -98,7 +101,7 @@ def run_demo(cdk_out: Path, *, stage_name: str, out: Path, time_scale: float) ->
         report_key = (item.get("validation_report") or "").removeprefix(f"s3://{stage.artifacts_bucket}/")
         report = json.loads(s3.get_object(Bucket=stage.artifacts_bucket, Key=report_key)["Body"].read()) if report_key else {}
         reasons = [f"line {i.get('line')}, {i.get('field') or '-'}: {i['message']} [{i['kind']}]" for group in report.get("errors", []) for i in group["examples"][:1]]
-        jobs = stage.client("bedrock").list_model_customization_jobs()["modelCustomizationJobSummaries"]
+        jobs = aws.client("bedrock").list_model_customization_jobs()["modelCustomizationJobSummaries"]  # the operator looks
         console.print(Panel("\n".join(reasons[:8]) or "(no reasons)", title=f"Rejected: {report.get('error_count', '?')} errors; the data owner was notified; jobs started: {len(jobs)}", border_style="red"))
 
         # 2. A good dataset: the whole pipeline.
@@ -122,6 +125,7 @@ def run_demo(cdk_out: Path, *, stage_name: str, out: Path, time_scale: float) ->
             f"({', '.join(e.get('provisionedModelName') or e.get('customModelDeploymentName', '?') for e in left['provisioned'] + left['deployments']) or 'none'}; only a promoted champion may remain)",
             f"reports:         {out / run_id}/ ({', '.join(p.name for p in copied)})",
             f"states:          {' > '.join(facts['states'])}",
+            f"authorization:   {len(authz.DECISIONS)} permission checks against the deployed policies, {len(authz.DENIALS)} denied",
         ]
         console.print(Panel("\n".join(lines), title=f"Run {run_id}", border_style="green" if view.status == "SUCCEEDED" else "red"))
     console.print(f"Demo finished in {time.monotonic() - started:.1f} s. Open {out / run_id / 'evaluation.html'} for the evaluation report.")
@@ -149,7 +153,7 @@ def main() -> None:
     with log_path.open("w") as handler_logs, contextlib.redirect_stdout(handler_logs):
         code = run_demo(args.cdk_out, stage_name=args.stage, out=args.out, time_scale=args.time_scale)
     console.print(f"Handler logs (Powertools JSON, as CloudWatch would hold them): {log_path}")
-    console.print("[dim]The emulator only records some resource types (bucket policies, security-group egress rules); see docs/local-emulation.md.[/dim]")
+    console.print("[dim]Every call was authorized against the deployed IAM, key, bucket, endpoint and resource policies; what the emulator does not model is in docs/local-emulation.md.[/dim]")
     sys.exit(code)
 
 

@@ -46,6 +46,9 @@ class Driver:
     def client(self, service: str):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def resource(self, service: str):  # pragma: no cover - abstract
+        raise NotImplementedError
+
     # -- data -------------------------------------------------------------------------------
     def upload(self, bucket: str, key: str, body: bytes | str | os.PathLike) -> dict:
         """PutObject, as a data owner would: S3 -> EventBridge notifications fire."""
@@ -54,6 +57,20 @@ class Driver:
         elif isinstance(body, str):
             body = body.encode()
         return self.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
+
+    def allow_eventbridge(self, target_arn: str) -> None:
+        """Let EventBridge rules of this account deliver to a Lambda function or an SQS queue, as the
+        resource-based policy AWS requires (the function's permission, the queue's policy)."""
+        service, name = target_arn.split(":")[2], target_arn.split(":")[-1]
+        if service == "lambda":
+            self.client("lambda").add_permission(FunctionName=target_arn, StatementId="eventbridge", Action="lambda:InvokeFunction", Principal="events.amazonaws.com", SourceAccount=self.account)
+        elif service == "sqs":
+            sqs = self.client("sqs")
+            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage", "Resource": target_arn, "Condition": {"StringEquals": {"aws:SourceAccount": self.account}}}]}
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+        else:
+            raise ValueError(f"allow_eventbridge: {target_arn} is neither a Lambda function nor an SQS queue")
 
     # -- Step Functions ---------------------------------------------------------------------
     def state_machines(self) -> list[dict]:
@@ -122,10 +139,14 @@ class Emulator(Driver):
     (``job_duration``, ``provisioned_duration``, ``lambda_mode``, ``auto_schedule`` ...).
     """
 
-    def __init__(self, *, time_scale: float = 0.001, timeout_scale: float | None = None, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION, **settings: Any):
+    def __init__(self, *, time_scale: float = 0.001, timeout_scale: float | None = None, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION, principal: str | None = None, **settings: Any):
+        from . import authz
+
         self.account = account
         self.region = region
+        self.principal = principal or authz.OPERATOR.format(account=account)
         self.state = state.EmulatorState(clock=Clock(time_scale, timeout_scale), faults=Faults())
+        self.state.settings.account = account
         for key, value in settings.items():
             if not hasattr(self.state.settings, key):
                 raise TypeError(f"unknown setting {key!r}")
@@ -149,6 +170,9 @@ class Emulator(Driver):
                 os.environ[key] = value
         state.install(self.state)
         lambda_runtime.reset()
+        from . import authz
+
+        authz.reset()
         converse_ext.clear_cache()
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": True}})
         self._mock.start()
@@ -193,10 +217,33 @@ class Emulator(Driver):
     def journal(self) -> list[dict]:
         return self.state.journal
 
-    def client(self, service: str):
+    def client(self, service: str, principal: str | None = None):
+        """A boto3 client that calls as ``principal`` (default: the driver's principal, see
+        :meth:`acting_as`); ``local.authz.EMULATOR`` calls unchecked, as the emulator itself."""
         import boto3
 
-        return boto3.client(service, region_name=self.region)
+        return boto3.client(service, region_name=self.region, **self._credentials(principal))
+
+    def resource(self, service: str, principal: str | None = None):
+        import boto3
+
+        return boto3.resource(service, region_name=self.region, **self._credentials(principal))
+
+    def session(self, principal: str | None = None):
+        """A boto3 session whose clients call as ``principal`` (for code that takes a session, like the CLI)."""
+        import boto3
+
+        return boto3.session.Session(region_name=self.region, **self._credentials(principal))
+
+    def _credentials(self, principal: str | None) -> dict[str, str]:
+        from . import authz
+
+        return authz.register_principal(principal or self.principal, session="driver")
+
+    def acting_as(self, principal: str) -> "PrincipalView":
+        """The same account, with every driver call made as ``principal`` (a role ARN: a stage's
+        uploader, someone else in the account ...)."""
+        return PrincipalView(self, principal)
 
     def backend(self, service: str, region: str | None = None):
         """The moto backend object for a service (``"stepfunctions"`` is the executing one)."""
@@ -213,7 +260,10 @@ class Emulator(Driver):
     def deploy(self, cdk_out: str | os.PathLike, stacks: str | list[str] | None = None) -> DeployResult:
         """Deploy ``cdk_out``: every stack, or only those whose name matches the glob(s) ``stacks``
         (e.g. ``"Tuneforge-dev-*"`` for one stage of a multi-stage assembly)."""
-        return _deploy(cdk_out, stacks=stacks)
+        from . import authz
+
+        with authz.unchecked():  # CloudFormation deploys with the deployer's own (admin) role
+            return _deploy(cdk_out, stacks=stacks)
 
     def tick(self) -> None:
         """Move lifecycles to the current emulated time now (the ticker does it every few ms)."""
@@ -250,6 +300,25 @@ class Emulator(Driver):
         return list(lambda_runtime.INVOCATIONS)
 
 
+class PrincipalView(Driver):
+    """An emulator seen by another principal: the same account, clients signed as that principal."""
+
+    def __init__(self, emulator: Driver, principal: str) -> None:
+        self._emulator = emulator
+        self.principal = principal
+        self.account = emulator.account
+        self.region = emulator.region
+
+    def client(self, service: str, principal: str | None = None):
+        return self._emulator.client(service, principal or self.principal)
+
+    def resource(self, service: str, principal: str | None = None):
+        return self._emulator.resource(service, principal or self.principal)
+
+    def __getattr__(self, name: str):
+        return getattr(self._emulator, name)
+
+
 def stop_running_executions() -> int:
     """Abort every RUNNING execution (their threads would otherwise outlive the emulated account)."""
     from datetime import datetime, timezone
@@ -269,3 +338,8 @@ def stop_running_executions() -> int:
 
 def dump_journal(journal: list[dict]) -> str:
     return "\n".join(json.dumps(entry, default=str) for entry in journal)
+
+
+def current_account() -> str:
+    """The emulated account of the installed emulator state (in-process or server)."""
+    return state.current().settings.account

@@ -120,6 +120,13 @@ def _deliver(target: dict, payload: Any, account: str, region: str, rule_arn: st
     target_region = arn.split(":")[3] or region
     target_account = arn.split(":")[4] or account
     try:
+        from .authz import services
+        from .authz.world import World
+
+        refused = services.events_may_deliver(target, rule_arn, World(target_account, target_region))
+        if refused:
+            st.note("events.delivery_failed", rule=rule_arn, target=arn, error=f"AccessDenied: {refused}")
+            return
         if service == "lambda":
             from moto.awslambda.utils import get_backend
 
@@ -164,6 +171,15 @@ def send_to_targets(self, original_event: dict, transform_input: bool = True) ->
         return
     ours = [t for t in self.targets if _is_ours(t["Arn"])]
     others = [t for t in self.targets if not _is_ours(t["Arn"])]
+    if others:
+        from .authz import services
+        from .authz.world import World
+
+        refused = {t["Arn"]: services.events_may_deliver(t, self.arn, World(self.account_id, self.region_name)) for t in others}
+        for arn, reason in refused.items():
+            if reason:
+                state.current().note("events.delivery_failed", rule=self.arn, target=arn, error=f"AccessDenied: {reason}")
+        others = [t for t in others if not refused[t["Arn"]]]
     if others:
         clone = copy.copy(self)
         clone.targets = others

@@ -66,6 +66,9 @@ class _Image:
     top_names: frozenset[str]
     modules: dict[str, Any] = field(default_factory=dict)
     loggers: dict[str, Any] = field(default_factory=dict)
+    #: the function's own boto3 default session: botocore caches the credentials a session first
+    #: resolved, so a session shared between functions would call as whichever function ran first
+    boto3_session: Any = None
     cold: bool = True
 
 
@@ -126,7 +129,18 @@ def _runtime_env(fn, code_dir: Path) -> dict[str, str]:
     }
     env.update({k: str(v) for k, v in (fn.environment_vars or {}).items()})
     env["POWERTOOLS_TRACE_DISABLED"] = "true"  # always: there is no X-Ray daemon here
+    env.update(_role_credentials(fn))
     return env
+
+
+def _role_credentials(fn) -> dict[str, str]:
+    """Lambda hands the handler temporary credentials of its execution role; the emulator's say who
+    calls (local.authz), and from which VPC when the function is attached to one."""
+    from . import authz
+    from .authz.world import World
+
+    vpc_id = World(fn.account_id, fn.region).function_vpc(fn)
+    return authz.credentials_for(fn.role, session=fn.function_name, vpc_id=vpc_id)
 
 
 class LambdaContext:
@@ -216,6 +230,10 @@ def _run_inprocess(fn, event: Any) -> tuple[str, bool, str]:
             del manager.loggerDict[name]
         manager.loggerDict.update(image.loggers)
         sys.path.insert(0, str(image.code_dir))
+        import boto3
+
+        host_session = boto3.DEFAULT_SESSION
+        boto3.DEFAULT_SESSION = image.boto3_session
         try:
             _set_environ({**saved_env, **_runtime_env(fn, image.code_dir)})
             try:
@@ -227,6 +245,8 @@ def _run_inprocess(fn, event: Any) -> tuple[str, bool, str]:
             except Exception as exc:  # the Lambda error shape
                 return json.dumps(_error(exc)), True, "".join(traceback.format_exc())
         finally:
+            image.boto3_session = boto3.DEFAULT_SESSION
+            boto3.DEFAULT_SESSION = host_session
             _set_environ(saved_env)
             try:
                 sys.path.remove(str(image.code_dir))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from . import api_faults, bedrock_ext, cfn_ext, converse_ext, events_ext, lambda_runtime, sfn_ext, state
+from . import api_faults, authz, bedrock_ext, cfn_ext, cfn_policies, converse_ext, events_ext, lambda_runtime, sfn_ext, state
 
 MOTO_VERSION = "5.2.5"
 
@@ -28,6 +28,8 @@ def apply() -> None:
     events_ext.apply()
     cfn_ext.apply()
     api_faults.apply()
+    cfn_policies.apply()
+    authz.apply()
 
 
 class Ticker:

@@ -41,6 +41,15 @@ def apply() -> None:
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function import timestamp as ts_mod
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function as wf_mod
 
+    # moto's SendTaskFailure response drops ``cause``; AWS hands it to the Catch as $.Cause.
+    def send_task_failure(self):
+        from moto.core.responses import EmptyResult
+
+        self.stepfunction_backend.send_task_failure(self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause"))
+        return EmptyResult()
+
+    sfn_responses.StepFunctionResponse.send_task_failure = send_task_failure
+
     # 1. one backend for API calls and CloudFormation alike
     sfn_models.stepfunctions_backends = parser_models.stepfunctions_parser_backends
     sfn_responses.stepfunctions_backends = parser_models.stepfunctions_parser_backends
@@ -125,9 +134,20 @@ def apply() -> None:
     original_client_for = boto_client_mod.boto_client_for
 
     @functools.wraps(original_client_for)
-    def boto_client_for(*args, **kwargs):
+    def boto_client_for(region, service, state_credentials=None):
         with state.current().clock.hold():
-            return original_client_for(*args, **kwargs)
+            client = original_client_for(region=region, service=service, state_credentials=state_credentials)
+        role_arn = getattr(state_credentials, "role_arn", None)
+        if role_arn:
+            # Service integrations run as the state machine's role (or the task's Credentials role),
+            # which is who local.authz must check: sign with that role's emulated credentials.
+            from botocore.credentials import Credentials
+
+            from . import authz
+
+            creds = authz.register_principal(role_arn, session="states")
+            client._request_signer._credentials = Credentials(creds["aws_access_key_id"], creds["aws_secret_access_key"], creds["aws_session_token"])
+        return client
 
     boto_client_mod.boto_client_for = boto_client_for
     # 5. execution status changes -> EventBridge

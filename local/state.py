@@ -35,6 +35,11 @@ class Settings:
     endpoint_url: str | None = None
     #: fire ``rate(...)`` scheduled rules on their own as emulated time passes (else: driver fires them)
     auto_schedule: bool = False
+    #: authorization of every AWS call against the deployed policies: "enforce" (denials raise, as in
+    #: AWS), "record" (denials are only recorded in local.authz.DENIALS) or "off"
+    authorization: str = "enforce"
+    #: the emulated account (what the authorization layer evaluates policies in)
+    account: str = "123456789012"
 
 
 @dataclass

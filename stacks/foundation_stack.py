@@ -8,6 +8,7 @@ from constructs import Construct
 from lambdas.domain.catalogue import CustomizationType
 from stacks.bedrock_role import BedrockCustomizationRole
 from stacks.config import StageConfig
+from stacks.data_owners import DataUploaderRole, uploader_role_arn
 from stacks.data_perimeter import restrict_to_vpc_endpoint
 from stacks.network import Network
 from stacks.storage import Storage
@@ -35,10 +36,14 @@ class FoundationStack(Stack):
             security_groups=[self.network.job_security_group],
             teacher_models=sorted({p.teacher_model for p in stage.profiles.values() if p.customization_type is CustomizationType.DISTILLATION and p.teacher_model}),
         )
+        # Data owners upload from outside the VPC through this role and read their runs' reports; the buckets
+        # let it put objects (data) and get objects (artifacts) and nothing else from outside.
+        self.uploader = DataUploaderRole(self, "DataUploader", stage_name=stage.name, storage=self.storage)
         # Datasets and models leave the buckets only through this VPC's S3 endpoint, except for the
         # principals the platform team names as data owners.
-        for bucket in (self.storage.data_bucket, self.storage.artifacts_bucket):
-            restrict_to_vpc_endpoint(bucket, endpoint=self.network.s3_endpoint, exempt_principal_arns=stage.data_uploader_arns)
+        uploader = uploader_role_arn(self, stage.name)
+        restrict_to_vpc_endpoint(self.storage.data_bucket, endpoint=self.network.s3_endpoint, exempt_principal_arns=stage.data_uploader_arns, limited_principals={uploader: ["s3:PutObject"]})
+        restrict_to_vpc_endpoint(self.storage.artifacts_bucket, endpoint=self.network.s3_endpoint, exempt_principal_arns=stage.data_uploader_arns, limited_principals={uploader: ["s3:GetObject", "s3:ListBucket"]})
         # The CLI finds a stage's resources through these outputs, in AWS and in the offline emulator alike.
         CfnOutput(self, "DataBucketName", value=self.storage.data_bucket.bucket_name)
         CfnOutput(self, "ArtifactsBucketName", value=self.storage.artifacts_bucket.bucket_name)

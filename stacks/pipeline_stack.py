@@ -33,6 +33,7 @@ class PipelineStack(Stack):
         report_objects = storage.object_arn(artifacts_name, f"{REPORTS_PREFIX}*")
         evaluation_objects = storage.object_arn(data_name, f"{EVALUATION_PREFIX}*")
         holdout_objects = storage.object_arn(data_name, f"{INCOMING_PREFIX}*/_holdout/*")
+        held_out_reports = storage.object_arn(artifacts_name, f"{REPORTS_PREFIX}*/holdout.jsonl")
         arn = f"arn:{self.partition}"
         bedrock = f"{arn}:bedrock:{self.region}:{self.account}"
         state_machine_name = f"tuneforge-{stage.name}-retraining"
@@ -75,10 +76,24 @@ class PipelineStack(Stack):
             incoming_objects: "Datasets arrive under incoming/<profile>/ with names chosen by the data owners at upload time, so access is limited to that prefix of this stage's data bucket.",
             report_objects: "Reports are written under reports/<profile>/<run-id>/, a key known only when the run starts, and this function can write nowhere else in the artifacts bucket.",
             holdout_objects: "The training side of a held-out split is written per run under incoming/<profile>/_holdout/<run-id>/, where the Bedrock role may read it, and nowhere else in the data bucket.",
+            held_out_reports: "Validate sets each run's held-out split aside as reports/<profile>/<run-id>/holdout.jsonl, a key known only when the run starts; the read is limited to files of that name under reports/ of the artifacts bucket.",
             evaluation_objects: "Evaluation sets live under evaluation/ of the data bucket, one per profile as configured; reads are limited to that prefix, which data owners do not write through the upload trigger.",
         }
         job_read = iam.PolicyStatement(sid="ReadJobs", actions=["bedrock:GetModelCustomizationJob"], resources=[job_arns])
         task_tokens = iam.PolicyStatement(sid="CompleteWaitingTask", actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"], resources=[state_machine_arn])
+        # The state machine is encrypted with the stage key: starting an execution and completing a task with
+        # output need kms:GenerateDataKey in the caller's name, bound to this state machine by the encryption
+        # context (https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html, read 2026-12-03).
+        execution_key = iam.PolicyStatement(
+            sid="EncryptExecutionData",
+            actions=["kms:GenerateDataKey"],
+            resources=[key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"states.{self.region}.amazonaws.com", "kms:EncryptionContext:aws:states:stateMachineArn": state_machine_arn}},
+        )
+        # Custom models are encrypted with the stage key (customModelKmsKeyId): whoever deploys or invokes one
+        # needs Decrypt and GenerateDataKey through Bedrock (PermissionsModelInvocation in
+        # https://docs.aws.amazon.com/nova/latest/userguide/customize-fine-tune-encrypt.html, read 2026-12-03).
+        custom_model_key = iam.PolicyStatement(sid="UseCustomModelKey", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"bedrock.{self.region}.amazonaws.com"}})
         common_env = {"RUNS_TABLE": runs_table.table_name, "CHAMPIONS_TABLE": storage.champions_table.table_name}
 
         start_run = PipelineFunction(
@@ -94,6 +109,7 @@ class PipelineStack(Stack):
                 registry_write,
                 table_key,
                 iam.PolicyStatement(sid="StartExecution", actions=["states:StartExecution"], resources=[state_machine_arn]),
+                execution_key,
             ],
             environment={**common_env, "STATE_MACHINE_ARN": state_machine_arn, "PROFILE_PARAMETER_PREFIX": profile_prefix},
             dead_letter_queue=self.dead_letters,
@@ -153,6 +169,10 @@ class PipelineStack(Stack):
                     resources=[foundation.bedrock_role.role.role_arn],
                     conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
                 ),
+                # Creating a job whose model is encrypted with customModelKmsKeyId needs these four key actions
+                # through Bedrock (PermissionsModelCustomization in
+                # https://docs.aws.amazon.com/nova/latest/userguide/customize-fine-tune-encrypt.html, read 2026-12-03).
+                iam.PolicyStatement(sid="EncryptCustomModels", actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"bedrock.{self.region}.amazonaws.com"}}),
                 iam.PolicyStatement(sid="ReadChampions", actions=["dynamodb:GetItem"], resources=[storage.champions_table.table_arn]),
                 registry_write,
                 table_key,
@@ -176,7 +196,7 @@ class PipelineStack(Stack):
             placement=placement,
             handler="lambdas.handlers.wait_for_job.handler",
             description="Stores the WaitForJob task token with the run and finishes at once if the job already ended",
-            statements=[registry_write, table_key, job_read, task_tokens],
+            statements=[registry_write, table_key, job_read, task_tokens, execution_key],
             environment=common_env,
             wildcards={job_arns: why[job_arns]},
         )
@@ -186,7 +206,7 @@ class PipelineStack(Stack):
             placement=placement,
             handler="lambdas.handlers.job_events.handler",
             description="Completes WaitForJob from Bedrock job events and from the scheduled fallback check",
-            statements=[registry_write, registry_lookup, table_key, job_read, task_tokens],
+            statements=[registry_write, registry_lookup, table_key, job_read, task_tokens, execution_key],
             environment=common_env,
             dead_letter_queue=self.dead_letters,
             wildcards={job_arns: why[job_arns]},
@@ -227,6 +247,7 @@ class PipelineStack(Stack):
             statements=[
                 iam.PolicyStatement(sid="CreateEvaluationEndpoints", actions=["bedrock:CreateCustomModelDeployment", "bedrock:CreateProvisionedModelThroughput"], resources=list(endpoint_arns.values())),
                 iam.PolicyStatement(sid="TagEndpoints", actions=["bedrock:TagResource"], resources=[endpoint_arns["provisioned-model"], endpoint_arns["custom-model-deployment"]]),
+                custom_model_key,
                 registry_write,
                 table_key,
             ],
@@ -259,7 +280,9 @@ class PipelineStack(Stack):
                 iam.PolicyStatement(sid="ReadEvaluationSets", actions=["s3:GetObject"], resources=[evaluation_objects]),
                 iam.PolicyStatement(sid="TellMissingFromForbidden", actions=["s3:ListBucket"], resources=[f"arn:{self.partition}:s3:::{data_name}"], conditions={"StringLike": {"s3:prefix": [f"{EVALUATION_PREFIX}*"]}}),
                 iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[report_objects]),
+                iam.PolicyStatement(sid="ReadHeldOutSplits", actions=["s3:GetObject"], resources=[held_out_reports]),
                 s3_key,
+                custom_model_key,
                 iam.PolicyStatement(sid="ReadChampions", actions=["dynamodb:GetItem"], resources=[storage.champions_table.table_arn]),
                 registry_write,
                 table_key,
@@ -267,7 +290,7 @@ class PipelineStack(Stack):
             environment={**common_env, "ARTIFACTS_BUCKET": artifacts_name, "DATA_BUCKET": data_name},
             timeout=Duration.minutes(15),
             memory_size=1024,
-            wildcards={**endpoint_wildcards, evaluation_objects: why[evaluation_objects], report_objects: why[report_objects]},
+            wildcards={**endpoint_wildcards, evaluation_objects: why[evaluation_objects], report_objects: why[report_objects], held_out_reports: why[held_out_reports]},
         )
         promote = PipelineFunction(
             self,
@@ -278,6 +301,7 @@ class PipelineStack(Stack):
             statements=[
                 iam.PolicyStatement(sid="ProvisionThroughput", actions=["bedrock:CreateProvisionedModelThroughput"], resources=[endpoint_arns["custom-model"], endpoint_arns["provisioned-model"]]),
                 iam.PolicyStatement(sid="TagThroughput", actions=["bedrock:TagResource"], resources=[endpoint_arns["provisioned-model"]]),
+                custom_model_key,
                 registry_write,
                 table_key,
             ],

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -241,6 +242,11 @@ class RetrainingStateMachine(Construct):
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
             encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(key, Duration.minutes(5)),
         )
+        # The registry table and the topic are encrypted with the same key, and the role's own service
+        # integrations write to them: DynamoDB and SNS use the key on the caller's behalf (kms:ViaService).
+        region = Stack.of(self).region
+        self.state_machine.add_to_role_policy(iam.PolicyStatement(sid="RegistryTableEncryption", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}}))
+        self.state_machine.add_to_role_policy(iam.PolicyStatement(sid="NotificationEncryption", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"sns.{region}.amazonaws.com"}}))
         policy = self.state_machine.role.node.find_child("DefaultPolicy")
         acknowledge(
             policy,

@@ -3,6 +3,8 @@ defines them, and the Lambda context a handler receives."""
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +29,16 @@ def create_versioned_buckets(s3: Any, *names: str) -> None:
     for bucket in names:
         s3.create_bucket(Bucket=bucket)
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+
+
+def create_bedrock_role(iam: Any, role_name: str, *buckets: str) -> str:
+    """The role jobs pass to Bedrock, which the emulator checks as AWS does: assumable by Bedrock, allowed
+    to read the data and write the output in ``buckets``."""
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    access = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": [f"arn:aws:s3:::{b}/*" for b in buckets]}]}
+    arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=role_name, PolicyName="data", PolicyDocument=json.dumps(access))
+    return arn
 
 
 def create_registry_tables(dynamodb: Any, *, runs: str = "runs", champions: str = "champions") -> None:

@@ -147,8 +147,10 @@ class TuneforgeStage:
         self.data_bucket = self.outputs["DataBucketName"]
         self.artifacts_bucket = self.outputs["ArtifactsBucketName"]
         self.state_machine = self.outputs["StateMachineArn"]
+        # Data owners upload as the stage's uploader role, from outside the VPC, as they would in AWS.
+        self.data_owner = aws.acting_as(self.outputs["DataUploaderRoleArn"])
         for evaluation_set in sorted((ROOT / "samples" / "evaluation").glob("*.jsonl")):
-            aws.upload(self.data_bucket, f"evaluation/{evaluation_set.name}", evaluation_set.read_bytes())
+            self.data_owner.upload(self.data_bucket, f"evaluation/{evaluation_set.name}", evaluation_set.read_bytes())
         sqs, sns = aws.client("sqs"), aws.client("sns")
         self.queue_url = sqs.create_queue(QueueName="notifications-e2e")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -163,7 +165,7 @@ class TuneforgeStage:
     # -- acting ---------------------------------------------------------------------------------
     def upload(self, profile: str, sample: str, name: str | None = None) -> dict:
         path = ROOT / "samples" / sample
-        return self.aws.upload(self.data_bucket, f"incoming/{profile}/{name or path.name}", path.read_bytes())
+        return self.data_owner.upload(self.data_bucket, f"incoming/{profile}/{name or path.name}", path.read_bytes())
 
     def started(self, count: int = 1, timeout: float = 30.0) -> dict:
         """The ``count``-th execution, once it exists."""

@@ -36,6 +36,12 @@ def bedrock(emulator):
     s3 = emulator.client("s3")
     s3.create_bucket(Bucket="data")
     s3.put_object(Bucket="data", Key="train/data.jsonl", Body=TRAIN.encode())
+    # Bedrock works with the role a job passes it: assumable by Bedrock, allowed to read data and write output
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    access = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::data/*"}]}
+    iam = emulator.client("iam")
+    iam.create_role(RoleName="bedrock", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(RoleName="bedrock", PolicyName="data", PolicyDocument=json.dumps(access))
     return emulator.client("bedrock")
 
 
@@ -111,6 +117,7 @@ def test_stop_goes_through_stopping_and_emits_the_event(emulator, bedrock):
     queue = emulator.client("sqs").create_queue(QueueName="q")["QueueUrl"]
     events.put_rule(Name="r", EventPattern=json.dumps({"source": ["aws.bedrock"], "detail": {"jobStatus": ["Stopped"]}}))
     events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"}])
+    emulator.allow_eventbridge("arn:aws:sqs:us-east-1:123456789012:q")
     arn = _job(bedrock)
     bedrock.stop_model_customization_job(jobIdentifier=arn)
     assert bedrock.get_model_customization_job(jobIdentifier=arn)["status"] == "Stopping"

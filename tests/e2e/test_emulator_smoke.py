@@ -114,8 +114,12 @@ def handler(event, context):
 def test_extensions_behave(emulator):
     aws = emulator
     lam, sfn, iam = aws.client("lambda"), aws.client("stepfunctions"), aws.client("iam")
-    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": ["states.amazonaws.com", "bedrock.amazonaws.com"]}, "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     fn = lam.create_function(FunctionName="f", Runtime="python3.11", Role=role, Handler="index.handler", Code={"ZipFile": _zip(HANDLER)})["FunctionArn"]
+    # the state machine runs as the role: without this statement its Lambda task is denied, as in AWS
+    invoke = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": fn}, {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::data/*"}]}
+    iam.put_role_policy(RoleName="r", PolicyName="invoke", PolicyDocument=json.dumps(invoke))
 
     # Lambda runs the real handler; errors carry errorType
     out = json.loads(lam.invoke(FunctionName="f", Payload=b'{"a": 1}')["Payload"].read())
@@ -163,6 +167,8 @@ def test_extensions_behave(emulator):
     events = aws.client("events")
     events.put_rule(Name="jobs", EventPattern=json.dumps({"source": ["aws.bedrock"], "detail-type": ["Model Customization Job State Change"]}))
     events.put_targets(Rule="jobs", Targets=[{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"}, {"Id": "f", "Arn": fn}])
+    aws.allow_eventbridge("arn:aws:sqs:us-east-1:123456789012:q")
+    aws.allow_eventbridge(fn)
     bedrock = aws.client("bedrock")
     job = bedrock.create_model_customization_job(
         jobName="j",

@@ -17,7 +17,9 @@ def _function(aws, name, source):
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("index.py", source)
     role = aws.client("iam").create_role(RoleName=f"r-{name}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    return aws.client("lambda").create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="index.handler", Code={"ZipFile": buf.getvalue()})["FunctionArn"]
+    arn = aws.client("lambda").create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="index.handler", Code={"ZipFile": buf.getvalue()})["FunctionArn"]
+    aws.allow_eventbridge(arn)
+    return arn
 
 
 def test_input_inputpath_and_transformer_are_honoured(emulator):

@@ -128,7 +128,7 @@ def test_fine_tuning_vietnamese_qa_beats_its_baseline_and_is_promoted(tuneforge)
     # the evaluation endpoint was deleted; the reports exist
     evaluation_endpoints = [e for e in run.item["endpoints"] if not e.get("promoted")]
     assert evaluation_endpoints and all(e.get("deleted_at") for e in evaluation_endpoints)
-    s3 = tuneforge.aws.client("s3")
+    s3 = tuneforge.data_owner.client("s3")  # reports are for data owners to read
     for uri in run.notifications[0]["reports"].values():
         bucket, key = uri.removeprefix("s3://").split("/", 1)
         assert s3.head_object(Bucket=bucket, Key=key)["ContentLength"] > 0
@@ -166,7 +166,7 @@ def test_invalid_data_is_rejected_without_starting_a_job(tuneforge):
     report = message["validation"]["report_uri"]
     bucket, key = report.removeprefix("s3://").split("/", 1)
     assert bucket == tuneforge.artifacts_bucket
-    body = json.loads(tuneforge.aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+    body = json.loads(tuneforge.data_owner.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
     assert body and message["validation"]["error_count"] > 0
     assert tuneforge.endpoint_arns() == []
     record("invalid data (broken sample)", tuneforge, run)

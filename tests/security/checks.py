@@ -339,6 +339,34 @@ def check_04_bucket_vpce_perimeter(template: Template, stage: str) -> list[str]:
                     out.append(f"{lid}: perimeter exception names principals with a wildcard: {[render(v) for v in values]}")
         if not found:
             out.append(f"{lid}: no Deny of s3:GetObject/PutObject/ListBucket with StringNotEquals aws:sourceVpce = the stack's S3 gateway endpoint")
+        out += _own_roles_limited_outside_the_endpoint(template, lid, policies.get(lid, []))
+    return out
+
+
+def _own_roles_limited_outside_the_endpoint(template: Template, bucket: str, statements_: list[dict]) -> list[str]:
+    """A role of this stack exempted from the perimeter (the data uploader) may do outside the endpoint only
+    what a Deny of everything else (NotAction) leaves it, whatever its own policy grants."""
+    names = {props(r).get("RoleName") for r in resources(template, "AWS::IAM::Role").values() if isinstance(props(r).get("RoleName"), str)}
+    exempt = set()
+    for s in statements_:
+        if _denies_everyone(s) and "aws:principalarn" in condition_keys(s) and condition_keys(s)["aws:principalarn"][0] == "ArnNotEquals":
+            exempt |= {render(v) for v in condition_keys(s)["aws:principalarn"][1]}
+    out = []
+    for arn in sorted(exempt):
+        if arn.rsplit("/", 1)[-1] not in names:
+            continue
+        limited = any(
+            _denies_everyone(s)
+            and s.get("NotAction")
+            and set(a.lower() for a in as_list(s["NotAction"])) <= {"s3:putobject", "s3:getobject", "s3:listbucket"}
+            and condition_keys(s).get("aws:principalarn", ("", []))[0] == "ArnEquals"
+            and arn in {render(v) for v in condition_keys(s)["aws:principalarn"][1]}
+            and condition_keys(s).get("aws:sourcevpce", ("", []))[0] == "StringNotEquals"
+            and _covers_bucket_and_objects(s, bucket)
+            for s in statements_
+        )
+        if not limited:
+            out.append(f"{bucket}: {arn} is a role of this stack exempted from the perimeter without a Deny of every other action outside the endpoint")
     return out
 
 

@@ -106,6 +106,8 @@ TWINS: list[tuple[str, str, Callable[[dict], None]]] = [
     ("04 bucket VPC-endpoint perimeter", "perimeter deny removed", lambda t: drop_statement(bucket_policy_of(t, data_bucket_id(t)), lambda s: s.get("Sid") == "DenyDataAccessOutsideTheVpcEndpoint")),
     ("04 bucket VPC-endpoint perimeter", "perimeter names a literal endpoint", lambda t: statement(bucket_policy_of(t, data_bucket_id(t)), "DenyDataAccessOutsideTheVpcEndpoint")["Condition"]["StringNotEquals"].update({"aws:sourceVpce": "vpce-0123456789abcdef0"})),
     ("04 bucket VPC-endpoint perimeter", "perimeter exempts a wildcard of principals", lambda t: statement(bucket_policy_of(t, data_bucket_id(t)), "DenyDataAccessOutsideTheVpcEndpoint")["Condition"].update(ArnNotLike={"aws:PrincipalArn": "arn:aws:iam::*:role/*"})),
+    ("04 bucket VPC-endpoint perimeter", "uploader role exempted without its limit", lambda t: drop_statement(bucket_policy_of(t, data_bucket_id(t)), lambda s: str(s.get("Sid", "")).startswith("LimitedPrincipal"))),
+    ("04 bucket VPC-endpoint perimeter", "uploader role limit allows deletes", lambda t: next(s for s in bucket_policy_of(t, data_bucket_id(t))["Statement"] if str(s.get("Sid", "")).startswith("LimitedPrincipal")).update(NotAction=["s3:PutObject", "s3:DeleteObject"])),
     ("05 bucket durability", "versioning suspended", lambda t: p(t, data_bucket_id(t)).update(VersioningConfiguration={"Status": "Suspended"})),
     ("05 bucket durability", "access logging off", lambda t: p(t, data_bucket_id(t)).pop("LoggingConfiguration")),
     ("05 bucket durability", "auto-delete-objects custom resource", lambda t: t["Resources"].update(AutoDelete={"Type": "Custom::S3AutoDeleteObjects", "Properties": {"BucketName": {"Ref": data_bucket_id(t)}}})),

@@ -157,6 +157,7 @@ class FixtureStack(cdk.Stack):
         for f in (job_event, poller):
             machine.grant_task_response(f)
         bedrock_role.grant_pass_role(start_job)
+        bucket.grant_read_write(bedrock_role)  # Bedrock reads the training data and writes output as this role
 
         lambda_.Function(
             self,

@@ -28,7 +28,7 @@ from lambdas.domain.profiles import TuningProfile  # noqa: E402
 from lambdas.domain.registry import RunRegistry  # noqa: E402
 from lambdas.domain.runs import Dataset, RunInput, S3ObjectRef, run_id_for  # noqa: E402
 from stacks.config import load_stages  # noqa: E402
-from tests.doubles import FakeContext, create_registry_tables, create_versioned_buckets, forget_handler_clients  # noqa: E402
+from tests.doubles import FakeContext, create_bedrock_role, create_registry_tables, create_versioned_buckets, forget_handler_clients  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLES = ROOT / "samples"
@@ -162,6 +162,7 @@ def aws(monkeypatch) -> Aws:
             create_versioned_buckets(s3, DATA_BUCKET, ARTIFACTS_BUCKET)
             dynamodb = boto3.client("dynamodb", region_name=REGION)
             create_registry_tables(dynamodb)
+            create_bedrock_role(boto3.client("iam", region_name=REGION), ROLE_ARN.rsplit("/", 1)[-1], DATA_BUCKET, ARTIFACTS_BUCKET)
             resource = boto3.resource("dynamodb", region_name=REGION)
             profiles = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].profiles
             yield Aws(

@@ -21,7 +21,7 @@ from local import bedrock_ext  # noqa: E402
 from local import state as emulator_state  # noqa: E402
 from local.clock import Clock  # noqa: E402
 from stacks.config import load_stages  # noqa: E402
-from tests.doubles import FakeContext, create_registry_tables, create_versioned_buckets, forget_handler_clients  # noqa: E402
+from tests.doubles import FakeContext, create_bedrock_role, create_registry_tables, create_versioned_buckets, forget_handler_clients  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 REGION = "us-east-1"
@@ -60,7 +60,6 @@ def account(monkeypatch) -> Account:
         "BEDROCK_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/bedrock-customization",
         "SUBNET_IDS": "subnet-0a,subnet-0b",
         "JOB_SECURITY_GROUP_IDS": "sg-0job",
-        "KMS_KEY_ARN": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -83,6 +82,9 @@ def account(monkeypatch) -> Account:
         for profile in profiles.values():
             ssm.put_parameter(Name=f"{PROFILE_PREFIX}/{profile.name}", Value=profile.model_dump_json(), Type="String")
         iam = boto3.client("iam", region_name=REGION)
+        create_bedrock_role(iam, "bedrock-customization", DATA_BUCKET, ARTIFACTS_BUCKET)
+        # a real key: the emulator checks the caller may use the custom-model key through Bedrock
+        monkeypatch.setenv("KMS_KEY_ARN", boto3.client("kms", region_name=REGION).create_key(Description="tuneforge test")["KeyMetadata"]["Arn"])
         role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))["Role"]["Arn"]
         stepfunctions = boto3.client("stepfunctions", region_name=REGION)
         definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})

@@ -1,0 +1,141 @@
+"""What AWS services do on their own behalf or with a role they were passed, checked like any other call:
+EventBridge invoking a rule's Lambda target, and Amazon Bedrock assuming a customization job's service
+role, then reading its data, writing its output, using its key and placing its network interfaces.
+
+The facts (read 2026-12-03):
+- EventBridge needs the function's resource-based policy to allow ``lambda:InvokeFunction`` by
+  ``events.amazonaws.com`` (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-lambda-permissions).
+- Bedrock assumes ``roleArn`` as ``bedrock.amazonaws.com``; the trust policy may bind it with
+  ``aws:SourceAccount`` and ``aws:SourceArn`` = the job ARN (https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-iam-role.html).
+- As that role it reads the training and validation data and writes the output
+  (https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-iam-role.html), uses the
+  custom-model key (PermissionsModelCustomization in
+  https://docs.aws.amazon.com/nova/latest/userguide/customize-fine-tune-encrypt.html), and, for a job with
+  a vpcConfig, creates tagged network interfaces in its subnets and reaches S3 through the VPC
+  (https://docs.aws.amazon.com/bedrock/latest/userguide/vpc-model-customization.html).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .engine import Requirement
+from .operations import SAR, Call, requirements
+from .policy import Principal
+from .world import World
+
+EVENTS_SOURCE = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-lambda-permissions"
+BEDROCK_ROLE_SOURCE = "https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-iam-role.html"
+BEDROCK_VPC_SOURCE = "https://docs.aws.amazon.com/bedrock/latest/userguide/vpc-model-customization.html"
+
+
+def events_may_invoke(function_arn: str, rule_arn: str, world: World) -> str | None:
+    """None when the function's resource-based policy lets this rule invoke it; else the reason."""
+    from . import hook
+
+    if hook._mode() == "off":
+        return None
+    name = function_arn.split(":")[6]
+    principal = Principal(arn="events.amazonaws.com", account=world.account, service="events.amazonaws.com")
+    requirement = Requirement("lambda:InvokeFunction", function_arn, {"aws:SourceArn": rule_arn, "aws:SourceAccount": world.account}, ("lambda", name), source=EVENTS_SOURCE)
+    decision = hook.check_service(principal, requirement, world)
+    return None if decision.allowed else f"events.amazonaws.com is not authorized to perform: lambda:InvokeFunction on resource: {function_arn} {decision.reason}"
+
+
+def bedrock_may_assume(role_arn: str, job_arn: str, world: World) -> str | None:
+    from . import hook
+
+    if hook._mode() == "off":
+        return None
+    principal = Principal(arn="bedrock.amazonaws.com", account=world.account, service="bedrock.amazonaws.com")
+    requirement = Requirement("sts:AssumeRole", role_arn, {"aws:SourceAccount": world.account, "aws:SourceArn": job_arn}, ("trust", role_arn), source=BEDROCK_ROLE_SOURCE)
+    decision = hook.check_service(principal, requirement, world)
+    return None if decision.allowed else f"Amazon Bedrock cannot assume the role {role_arn} {decision.reason}"
+
+
+def _s3_uri(uri: str) -> tuple[str, str] | None:
+    match = re.match(r"^s3://([^/]+)/?(.*)$", uri or "")
+    return (match.group(1), match.group(2)) if match else None
+
+
+def bedrock_job_access(job, world: World, *, data_objects: list[tuple[str, str]], output_key: str, teacher_model: str | None) -> str | None:
+    """None when the job's service role may do what the job does; else the message its failure carries."""
+    from . import hook
+
+    if hook._mode() == "off":
+        return None
+    role = job.role_arn
+    vpc_id = None
+    subnets = (job.vpc_config or {}).get("subnetIds") or []
+    if subnets:
+        vpc_id = world.subnet_vpc(subnets[0])
+    data_requirements: list[Requirement] = []
+    for bucket, key in data_objects:
+        data_requirements += requirements(Call("s3", "GetObject", {"Bucket": bucket, "Key": key}, world)) or []
+    output = _s3_uri((job.output_data_config or {}).get("s3Uri", ""))
+    if output:
+        data_requirements += requirements(Call("s3", "PutObject", {"Bucket": output[0], "Key": output_key}, world)) or []
+    failed = hook.check_role(role, data_requirements, world, vpc_id=vpc_id, session="bedrock-job") if data_requirements else None
+    if failed is None:
+        other: list[Requirement] = []
+        key_arn = world.key_arn(getattr(job, "custom_model_kms_key_id", None))
+        if key_arn:
+            context = {"kms:ViaService": f"bedrock.{world.region}.amazonaws.com"}
+            other += [Requirement(a, key_arn, context, ("kms", key_arn), via="bedrock") for a in ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant")]
+        if subnets:
+            tags = {"aws:RequestTag/BedrockManaged": "true", "aws:RequestTag/BedrockModelCustomizationJobArn": job.job_arn, "aws:TagKeys": ["BedrockManaged", "BedrockModelCustomizationJobArn"]}
+            ec2 = f"arn:aws:ec2:{world.region}:{world.account}"
+            other.append(Requirement("ec2:CreateNetworkInterface", f"{ec2}:network-interface/*", tags, via="bedrock", source=BEDROCK_VPC_SOURCE))
+            other += [Requirement("ec2:CreateNetworkInterface", f"{ec2}:subnet/{s}", tags, via="bedrock", source=BEDROCK_VPC_SOURCE) for s in subnets]
+            other += [Requirement("ec2:CreateNetworkInterface", f"{ec2}:security-group/{g}", tags, via="bedrock", source=BEDROCK_VPC_SOURCE) for g in (job.vpc_config or {}).get("securityGroupIds") or []]
+            other.append(Requirement("ec2:CreateTags", f"{ec2}:network-interface/*", {**tags, "ec2:CreateAction": "CreateNetworkInterface"}, via="bedrock", source=BEDROCK_VPC_SOURCE))
+        if teacher_model:
+            other.append(Requirement("bedrock:InvokeModel", f"arn:aws:bedrock:{world.region}::foundation-model/{teacher_model}", via="bedrock", source=SAR + "list_amazonbedrock.html"))
+        failed = hook.check_role(role, other, world, session="bedrock-job") if other else None
+    if failed is None:
+        return None
+    requirement, decision = failed
+    return f"Amazon Bedrock, as {role}, is not authorized to perform: {requirement.action} on resource: {requirement.resource} {decision.reason}"
+
+
+EVENTS_SQS_SOURCE = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions"
+EVENTS_ROLE_SOURCE = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html (targets such as Step Functions are invoked with the target's RoleArn)"
+
+
+def events_may_deliver(target: dict, rule_arn: str, world: World) -> str | None:
+    """None when EventBridge may deliver to ``target``; else the reason it may not (the event is then not
+    delivered, as in AWS: it is retried and ends in the rule target's dead-letter queue, if any)."""
+    from . import hook
+
+    if hook._mode() == "off":
+        return None
+    arn = target["Arn"]
+    service = arn.split(":")[2]
+    if service == "lambda":
+        return events_may_invoke(arn, rule_arn, world)
+    principal = Principal(arn="events.amazonaws.com", account=world.account, service="events.amazonaws.com")
+    if service == "sqs":
+        name = arn.split(":")[5]
+        requirement = Requirement("sqs:SendMessage", arn, {"aws:SourceArn": rule_arn, "aws:SourceAccount": world.account}, ("sqs", name), source=EVENTS_SQS_SOURCE)
+        decision = hook.check_service(principal, requirement, world)
+        if not decision.allowed:
+            return f"events.amazonaws.com is not authorized to perform: sqs:SendMessage on resource: {arn} {decision.reason}"
+        key_arn = world.queue_key(name)
+        if key_arn:
+            for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+                decision = hook.check_service(principal, Requirement(action, key_arn, {"kms:ViaService": f"sqs.{world.region}.amazonaws.com"}, ("kms", key_arn), via="sqs", source=EVENTS_SQS_SOURCE), world)
+                if not decision.allowed:
+                    return f"events.amazonaws.com is not authorized to perform: {action} on resource: {key_arn} {decision.reason}"
+        return None
+    if service == "states":
+        role = target.get("RoleArn")
+        if not role:
+            return f"the target {arn} has no RoleArn: EventBridge starts Step Functions executions only with a role"
+        trust = hook.check_service(principal, Requirement("sts:AssumeRole", role, {"aws:SourceArn": rule_arn, "aws:SourceAccount": world.account}, ("trust", role), source=EVENTS_ROLE_SOURCE), world)
+        if not trust.allowed:
+            return f"EventBridge cannot assume the role {role} {trust.reason}"
+        failed = hook.check_role(role, requirements(Call("states", "StartExecution", {"stateMachineArn": arn}, world)) or [], world, session="events")
+        if failed is not None:
+            requirement, decision = failed
+            return f"EventBridge, as {role}, is not authorized to perform: {requirement.action} on resource: {requirement.resource} {decision.reason}"
+    return None

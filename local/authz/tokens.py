@@ -1,0 +1,42 @@
+"""Lookups the requirement table needs from the emulator's own state: which state machine a task
+token belongs to, and which KMS key encrypts a custom model (the job's ``customModelKmsKeyId``)."""
+
+from __future__ import annotations
+
+from .world import World
+
+
+def machine_of_token(token: str, world: World) -> str | None:
+    backend = world.backend("stepfunctions")
+    for execution in list(backend._get_executions("RUNNING")):
+        worker = getattr(execution, "exec_worker", None)
+        pool = getattr(getattr(getattr(worker, "env", None), "callback_pool_manager", None), "_pool", {})
+        if token in pool:
+            return execution.state_machine_arn
+    return None
+
+
+def custom_model_key(model_arn: str, world: World) -> str | None:
+    """The customer managed key a custom model was encrypted with at creation, if any."""
+    if ":custom-model/" not in model_arn:
+        return None
+    backend = world.backend("bedrock", model_arn.split(":")[3])
+    for job in list(backend.model_customization_jobs.values()):
+        if getattr(job, "output_model_arn", None) == model_arn:
+            return getattr(job, "output_model_kms_key_arn", None)
+    return None
+
+
+def invoked_custom_model(model_arn: str, world: World) -> str | None:
+    """The custom model behind an invoked ARN: itself, or the model of a provisioned throughput or
+    custom-model deployment."""
+    if ":custom-model/" in model_arn:
+        return model_arn
+    if ":provisioned-model/" in model_arn or ":custom-model-deployment/" in model_arn:
+        from local import bedrock_ext
+
+        backend = world.backend("bedrock", model_arn.split(":")[3])
+        endpoint = bedrock_ext.ext(backend).endpoints.get(model_arn)
+        if endpoint is not None and ":custom-model/" in endpoint.model_arn:
+            return endpoint.model_arn
+    return None

@@ -1,0 +1,121 @@
+"""Resource policies and encryption settings moto's CloudFormation drops, applied as CloudFormation would.
+
+moto 5.2.5 has no CloudFormation support for ``AWS::S3::BucketPolicy``, ``AWS::SQS::QueuePolicy`` and
+``AWS::SNS::TopicPolicy`` (it logs "No Moto CloudFormation support" and creates nothing), and its
+``AWS::StepFunctions::StateMachine`` ignores ``EncryptionConfiguration``. Without them the authorization
+layer would evaluate a bucket with no perimeter and a state machine with no key: everything here puts
+the deployed policy where the service's API would have put it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+_APPLIED = False
+
+
+def _document(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def apply() -> None:
+    global _APPLIED
+    if _APPLIED:
+        return
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket
+
+    # moto judges a bucket policy by itself, ignoring conditions, so the perimeter's conditional Deny
+    # would refuse every request; local.authz evaluates bucket policies (with their conditions) instead.
+    FakeBucket.get_permission = lambda self, action, resource: PermissionResult.NEUTRAL
+
+    class BucketPolicy(CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::S3::BucketPolicy"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        def __init__(self, bucket: str) -> None:
+            self.bucket = bucket
+            self.physical_resource_id = f"{bucket}-policy"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            from moto.s3.models import s3_backends
+
+            properties = cloudformation_json["Properties"]
+            bucket = properties["Bucket"]
+            s3_backends[account_id]["aws"].put_bucket_policy(bucket, _document(properties["PolicyDocument"]).encode())
+            return cls(bucket)
+
+    class QueuePolicy(CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SQS::QueuePolicy"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        def __init__(self, queues: list[str]) -> None:
+            self.physical_resource_id = ",".join(queues)
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            from moto.sqs.models import sqs_backends
+
+            properties = cloudformation_json["Properties"]
+            backend = sqs_backends[account_id][region_name]
+            for url in properties["Queues"]:
+                backend.set_queue_attributes(url.rstrip("/").rsplit("/", 1)[-1], {"Policy": _document(properties["PolicyDocument"])})
+            return cls(list(properties["Queues"]))
+
+    class TopicPolicy(CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SNS::TopicPolicy"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        def __init__(self, topics: list[str]) -> None:
+            self.physical_resource_id = ",".join(topics)
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            from moto.sns.models import sns_backends
+
+            properties = cloudformation_json["Properties"]
+            backend = sns_backends[account_id][region_name]
+            for arn in properties["Topics"]:
+                backend.set_topic_attribute(arn, "Policy", _document(properties["PolicyDocument"]))
+            return cls(list(properties["Topics"]))
+
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+
+    from moto.stepfunctions import models as sfn_models
+
+    original_create = sfn_models.StateMachine.create_from_cloudformation_json.__func__
+
+    @classmethod  # type: ignore[misc]
+    def create_state_machine(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        machine = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        config = cloudformation_json["Properties"].get("EncryptionConfiguration")
+        if config:
+            machine.encryptionConfiguration = {
+                "type": config.get("Type"),
+                **({"kmsKeyId": config["KmsKeyId"]} if config.get("KmsKeyId") else {}),
+                **({"kmsDataKeyReusePeriodSeconds": config["KmsDataKeyReusePeriodSeconds"]} if config.get("KmsDataKeyReusePeriodSeconds") else {}),
+            }
+        return machine
+
+    sfn_models.StateMachine.create_from_cloudformation_json = create_state_machine
+    _APPLIED = True

@@ -1,0 +1,181 @@
+"""The emulator authorizes every call against the deployed policies, as AWS does.
+
+One negative test per kind of policy: the dev stage's templates with one statement the pipeline needs
+taken out, deployed and run, must fail with exactly the denial that statement prevented, named the way
+CloudTrail would name it. The happy path with nothing removed passes with no denial at all (the suite's
+other tests run with enforcement on).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from tests.e2e.conftest import TuneforgeStage
+
+pytestmark = pytest.mark.e2e
+
+FINE_TUNING = "fine-tuning/nova-micro-vi-qa.jsonl"
+Template = dict
+
+
+def _resources(template: Template, kind: str) -> dict[str, dict]:
+    return {lid: r for lid, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def _drop_statement(document: dict, sid: str) -> None:
+    before = len(document["Statement"])
+    document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != sid]
+    assert len(document["Statement"]) == before - 1, f"no statement {sid} to remove"
+
+
+def _mutated(source: Path, tmp_path: Path, stack: str, mutate: Callable[[Template], None]) -> Path:
+    """A copy of the cloud assembly with ``mutate`` applied to one dev-stage template."""
+    target = tmp_path / "cdk.out"
+    shutil.copytree(source, target)
+    path = target / f"Tuneforge-dev-{stack}.template.json"
+    template = json.loads(path.read_text())
+    mutate(template)
+    path.write_text(json.dumps(template))
+    return target
+
+
+def _function_policy(template: Template, function: str) -> dict:
+    [policy] = [r for lid, r in _resources(template, "AWS::IAM::ManagedPolicy").items() if lid.startswith(f"{function}Policy")]
+    return policy["Properties"]["PolicyDocument"]
+
+
+def _denials(aws) -> list[tuple[str, str, str]]:
+    from local import authz
+
+    seen: list[tuple[str, str, str]] = []
+    for d in authz.DENIALS:
+        entry = (d["principal"].rsplit("/", 1)[-1].split("-")[3] if "Tuneforge-dev" in d["principal"] else d["principal"], d["action"], d["resource"])
+        if entry not in seen:
+            seen.append(entry)
+    return seen
+
+
+def test_a_removed_identity_statement_is_the_one_denial(tuneforge_cdk_out, emulator, tmp_path):
+    """Identity policy: Evaluate without ReadHeldOutSplits cannot read the split Validate set aside."""
+    cdk_out = _mutated(tuneforge_cdk_out, tmp_path, "Pipeline", lambda t: _drop_statement(_function_policy(t, "Evaluate"), "ReadHeldOutSplits"))
+    stage = TuneforgeStage(emulator, cdk_out)
+    run = stage.run("support-qa-vi-holdout", FINE_TUNING)
+    assert run.status == "FAILED" or run.output.get("decision") != "PROMOTED", run.execution
+    [(who, action, resource)] = _denials(emulator)
+    assert (who, action) == ("EvaluateRoleFBE71EDD", "s3:GetObject")
+    assert resource.endswith("/holdout.jsonl") and f"/reports/support-qa-vi-holdout/{run.run_id}/" in resource
+    # the data owner is told which object could not be read, and that it was a permission
+    [failure] = [m for m in run.notifications if m.get("outcome") == "FAILED"]
+    assert "holdout.jsonl: access denied" in json.dumps(failure)
+
+
+def test_a_removed_lambda_permission_stops_the_upload_trigger(tuneforge_cdk_out, emulator, tmp_path):
+    """Resource-based policy: without StartRun's permission for EventBridge an upload starts nothing."""
+
+    def drop_start_run_permission(template: Template) -> None:
+        [lid] = [lid for lid, r in _resources(template, "AWS::Lambda::Permission").items() if "StartRun" in json.dumps(r["Properties"]["FunctionName"]) and "DatasetUploaded" in json.dumps(r["Properties"].get("SourceArn"))]
+        del template["Resources"][lid]
+
+    stage = TuneforgeStage(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Pipeline", drop_start_run_permission))
+    stage.upload("support-qa-vi", FINE_TUNING)
+    assert emulator.wait_idle(timeout=30)
+    assert stage.aws.executions(stage.state_machine) == []
+    [(who, action, resource)] = _denials(emulator)
+    assert (who, action) == ("events.amazonaws.com", "lambda:InvokeFunction") and "StartRun" in resource
+    [failed] = [e for e in emulator.journal if e["event"] == "events.delivery_failed"]
+    assert "because the resource has no resource-based policy that allows events.amazonaws.com" in failed["error"] or "no resource-based policy allows" in failed["error"]
+
+
+def test_a_key_policy_without_the_account_delegation_refuses_the_upload(tuneforge_cdk_out, emulator, tmp_path):
+    """Key policy: without the statement that lets IAM policies of the account use the key, the data
+    owner's SSE-KMS upload is refused by KMS however the uploader role's own policy reads."""
+
+    def drop_root_delegation(template: Template) -> None:
+        [key] = _resources(template, "AWS::KMS::Key").values()
+        statements = key["Properties"]["KeyPolicy"]["Statement"]
+        [root] = [s for s in statements if s["Action"] == "kms:*"]
+        statements.remove(root)
+
+    stage_out = _mutated(tuneforge_cdk_out, tmp_path, "Foundation", drop_root_delegation)
+    with pytest.raises(Exception) as refused:
+        TuneforgeStage(emulator, stage_out)  # its first act is the data owner uploading evaluation sets
+    assert type(refused.value).__name__ in ("AccessDenied", "ClientError") and "kms:GenerateDataKey" in str(refused.value)
+    assert "because no resource-based policy (the key policy) allows the kms:GenerateDataKey action" in str(refused.value)
+    [(who, action, _)] = _denials(emulator)
+    assert (who, action) == ("arn:aws:iam::123456789012:role/tuneforge-dev-data-uploader", "kms:GenerateDataKey")
+
+
+def test_a_narrowed_endpoint_policy_refuses_calls_from_inside_the_vpc(tuneforge_cdk_out, emulator, tmp_path):
+    """VPC endpoint policy: the Step Functions interface endpoint allowing nothing refuses StartRun's
+    StartExecution, although StartRun's own policy allows it."""
+
+    def deny_all_on_states_endpoint(template: Template) -> None:
+        [endpoint] = [r for r in _resources(template, "AWS::EC2::VPCEndpoint").values() if json.dumps(r["Properties"]["ServiceName"]).endswith('.states"]]}') or ".states" in json.dumps(r["Properties"]["ServiceName"])]
+        endpoint["Properties"]["PolicyDocument"]["Statement"] = [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "states:DescribeExecution", "Resource": "*"}]
+
+    stage = TuneforgeStage(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Foundation", deny_all_on_states_endpoint))
+    stage.upload("support-qa-vi", FINE_TUNING)
+    assert emulator.wait_idle(timeout=30)
+    assert stage.aws.executions(stage.state_machine) == []
+    [(who, action, resource)] = _denials(emulator)
+    assert (who, action, resource) == ("StartRunRole6A77DBC2", "states:StartExecution", stage.state_machine)
+    decision = next(d for d in __import__("local").authz.DENIALS if d["action"] == "states:StartExecution")
+    assert "because no VPC endpoint policy allows the states:StartExecution action" in decision["reason"]
+
+
+def test_a_removed_through_service_key_statement_refuses_the_encrypted_execution(tuneforge_cdk_out, emulator, tmp_path):
+    """KMS through another service: StartRun without EncryptExecutionData cannot start an execution of
+    the CMK-encrypted state machine (Step Functions asks KMS for a data key in StartRun's name)."""
+    cdk_out = _mutated(tuneforge_cdk_out, tmp_path, "Pipeline", lambda t: _drop_statement(_function_policy(t, "StartRun"), "EncryptExecutionData"))
+    stage = TuneforgeStage(emulator, cdk_out)
+    stage.upload("support-qa-vi", FINE_TUNING)
+    assert emulator.wait_idle(timeout=30)
+    assert stage.aws.executions(stage.state_machine) == []
+    [(who, action, _)] = _denials(emulator)
+    assert (who, action) == ("StartRunRole6A77DBC2", "kms:GenerateDataKey")
+    decision = next(d for d in __import__("local").authz.DENIALS if d["action"] == "kms:GenerateDataKey")
+    assert decision["via"] == "states" and decision["operation"] == "states:StartExecution"
+
+
+def test_the_bedrock_service_role_is_checked_when_the_job_runs(tuneforge_cdk_out, emulator, tmp_path):
+    """The role passed to Bedrock: without ReadDatasets the job fails reading its training data, and the
+    data owner learns why."""
+
+    def drop_read_datasets(template: Template) -> None:
+        [policy] = [r for lid, r in _resources(template, "AWS::IAM::Policy").items() if lid.startswith("BedrockCustomizationPolicy")]
+        _drop_statement(policy["Properties"]["PolicyDocument"], "ReadDatasets")
+
+    stage = TuneforgeStage(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Foundation", drop_read_datasets))
+    run = stage.run("support-qa-vi", FINE_TUNING)
+    assert run.status in ("SUCCEEDED", "FAILED")
+    [job] = stage.jobs()
+    assert job["status"] == "Failed"
+    [(who, action, resource)] = _denials(emulator)
+    assert who.startswith("BedrockCustomizationRole") and action == "s3:GetObject"
+    assert resource.endswith("/incoming/support-qa-vi/nova-micro-vi-qa.jsonl")
+    assert any("is not authorized to perform: s3:GetObject" in json.dumps(m) for m in run.notifications)
+
+
+def test_someone_else_in_the_account_cannot_upload_around_the_perimeter(tuneforge):
+    """The data bucket's perimeter: an administrator outside the VPC is refused, the uploader role is not."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as refused:
+        tuneforge.aws.client("s3").put_object(Bucket=tuneforge.data_bucket, Key="incoming/support-qa-vi/x.jsonl", Body=b"{}")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    assert "statement DenyDataAccessOutsideTheVpcEndpoint" in refused.value.response["Error"]["Message"]
+    # the uploader may put, and nothing else: not read back, not list, not write outside its prefixes
+    tuneforge.data_owner.client("s3").put_object(Bucket=tuneforge.data_bucket, Key="incoming/support-qa-vi/y.jsonl", Body=b"{}")
+    for call in (
+        lambda s3: s3.get_object(Bucket=tuneforge.data_bucket, Key="incoming/support-qa-vi/y.jsonl"),
+        lambda s3: s3.list_objects_v2(Bucket=tuneforge.data_bucket, Prefix="incoming/"),
+        lambda s3: s3.put_object(Bucket=tuneforge.data_bucket, Key="elsewhere/y.jsonl", Body=b"{}"),
+    ):
+        with pytest.raises(ClientError) as denied:
+            call(tuneforge.data_owner.client("s3"))
+        assert denied.value.response["Error"]["Code"] == "AccessDenied"
