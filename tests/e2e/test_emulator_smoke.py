@@ -29,11 +29,21 @@ PATCH_POINTS = [
     ("moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp", "Timestamp._get_wait_seconds", ["self", "env"]),
     ("moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp", "Timestamp._from_timestamp_string", None),
     ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time", None),
-    ("moto.stepfunctions.parser.asl.component.common.timeouts.timeout", "Timeout._eval_body", ["self", "env"]),
-    ("moto.stepfunctions.parser.asl.component.common.timeouts.timeout", "TimeoutSeconds.is_default_value", None),
-    ("moto.stepfunctions.parser.asl.component.common.timeouts.heartbeat", "Heartbeat._eval_body", ["self", "env"]),
-    ("moto.stepfunctions.parser.asl.component.program.program", "Program.eval", ["self", "env"]),
+    ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "RetrierDecl._eval_body", ["self", "env"]),
+    ("moto.stepfunctions.parser.asl.component.program.program", "threading", None),  # Thread.join(timeout): the execution timeout
+    ("moto.stepfunctions.parser.asl.component.state.exec.execute_state", "ExecutionState._evaluate_with_timeout", ["self", "env"]),
+    ("moto.stepfunctions.parser.asl.component.state.exec.execute_state", "threading", None),  # Event.wait(timeout): TimeoutSeconds
+    ("moto.stepfunctions.parser.asl.component.state.exec.execute_state", "Thread", None),
+    ("moto.stepfunctions.parser.asl.eval.callback.callback", "Event", None),  # task-token and heartbeat waits
+    ("moto.stepfunctions.parser.asl.eval.callback.callback", "CallbackEndpoint.interrupt_all", ["self"]),
+    ("moto.stepfunctions.parser.asl.eval.callback.callback", "CallbackPoolManager.get", None),
+    ("moto.stepfunctions.parser.asl.eval.environment", "threading", None),
     ("moto.stepfunctions.parser.asl.eval.environment", "Environment.is_running", None),
+    ("moto.stepfunctions.parser.asl.eval.environment", "Environment.set_stop", ["self", "stop_date", "cause", "error"]),
+    ("moto.stepfunctions.parser.asl.eval.environment", "Environment.set_timed_out", ["self"]),
+    ("moto.stepfunctions.parser.asl.eval.environment", "Environment.set_error", ["self", "error"]),
+    ("moto.stepfunctions.parser.asl.eval.program_state", "ProgramStopped", None),
+    ("moto.stepfunctions.parser.backend.execution_worker", "Thread", None),
     ("moto.stepfunctions.parser.asl.utils.boto_client", "boto_client_for", ["region", "service", "state_credentials"]),
     ("moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils", "boto_client_for", None),
     ("moto.stepfunctions.parser.asl.parse.asl_parser", "AmazonStateLanguageParser", None),
@@ -124,7 +134,8 @@ def test_extensions_behave(emulator):
     assert failed["FunctionError"] == "Unhandled"
     assert json.loads(failed["Payload"].read())["errorType"] == "BadInput"
 
-    # a state machine created by CloudFormation executes; waits/retries are scaled; unnamed runs work
+    # a state machine created by CloudFormation executes; waits and retries take emulated time, not
+    # wall time (300 s Wait, then retries after 30 and 60 s); unnamed runs work
     definition = {
         "StartAt": "Wait",
         "States": {
@@ -144,18 +155,22 @@ def test_extensions_behave(emulator):
     template = {"Resources": {"SM": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"DefinitionString": json.dumps(definition), "RoleArn": role}}}}
     aws.client("cloudformation").create_stack(StackName="s", TemplateBody=json.dumps(template))
     sm = aws.state_machines()[0]["stateMachineArn"]
-    started = time.perf_counter()
+    started, emulated_start = time.perf_counter(), aws.clock.now()
+    aws.pause()  # both start at the same emulated time (else the clock may move between the two calls)
     good = sfn.start_execution(stateMachineArn=sm, input='{"x": 1}')["executionArn"]
     bad = sfn.start_execution(stateMachineArn=sm, input='{"bad": true}')["executionArn"]
+    aws.resume()
     assert good != bad
     assert json.loads(aws.wait_for_execution(good)["output"])["seen"] == {"x": 1}
     caught = aws.wait_for_execution(bad)
     assert caught["status"] == "SUCCEEDED", caught
     assert caught["output"].strip('"') == "caught", caught  # moto returns a string result unquoted
-    assert time.perf_counter() - started < 5, "Wait 300 s + 2 retries of 30/60 s must be scaled"
+    assert time.perf_counter() - started < 5, "Wait 300 s + 2 retries of 30/60 s must not take wall time"
+    assert aws.settle() - emulated_start == 300 + 30 + 60  # exactly: time jumps from one due wait to the next
     assert sum(e["type"] == "TaskFailed" for e in aws.history(bad)) == 3  # first try + 2 retries
 
     # Bedrock: lookups by ARN, lifecycle, an output model that exists, the terminal event delivered
+    aws.pause()  # time moves only with advance() now: the job stays InProgress until then
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="data")
     s3.put_object(Bucket="data", Key="train.jsonl", Body=b'{"prompt": "capital of France", "completion": "Paris"}\n')
