@@ -218,3 +218,54 @@ def test_extensions_behave(emulator):
     uploads = [b for b in bodies if b["source"] == "aws.s3"]
     assert [b["detail"]["object"]["key"] for b in uploads] == ["in/x.jsonl"]
     assert uploads[0]["detail"]["reason"] == "PutObject" and "etag" in uploads[0]["detail"]["object"]
+
+
+SLOW_HANDLER = '''
+import time
+
+def handler(event, context):
+    time.sleep(event.get("wall_seconds", 0))  # wall time: a cold start, a busy machine
+    return {"slept": event.get("wall_seconds", 0)}
+'''
+
+
+def test_emulated_time_is_discrete_event(emulator):
+    """Handler time is not emulated time (a task with TimeoutSeconds 1 survives a handler that takes
+    longer in wall time), timeouts fire after exactly their emulated duration, and StopExecution ends
+    a task waiting for its token: ABORTED, not the heartbeat's timeout."""
+    aws = emulator
+    lam, sfn, iam = aws.client("lambda"), aws.client("stepfunctions"), aws.client("iam")
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    fn = lam.create_function(FunctionName="slow", Runtime="python3.11", Role=role, Handler="index.handler", Code={"ZipFile": _zip(SLOW_HANDLER)})["FunctionArn"]
+
+    def machine(name: str, definition: dict) -> str:
+        return sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+
+    call = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": fn, "Payload.$": "$"}, "OutputPath": "$.Payload"}
+    slow = machine("slow", {"StartAt": "Call", "States": {"Call": {**call, "TimeoutSeconds": 1, "End": True}}})
+    run = aws.wait_for_execution(sfn.start_execution(stateMachineArn=slow, input='{"wall_seconds": 1.5}')["executionArn"])
+    assert run["status"] == "SUCCEEDED", run
+
+    # The execution's TimeoutSeconds (600) fires during the second 500 s Wait, at exactly 600 s.
+    timed = machine("timed", {"TimeoutSeconds": 600, "StartAt": "W1", "States": {"W1": {"Type": "Wait", "Seconds": 500, "Next": "Call"}, "Call": {**call, "Next": "W2"}, "W2": {"Type": "Wait", "Seconds": 500, "End": True}}})
+    arn = sfn.start_execution(stateMachineArn=timed, input='{"wall_seconds": 0.5}')["executionArn"]
+    assert aws.wait_for_execution(arn)["status"] == "TIMED_OUT"
+    history = aws.history(arn)
+    assert history[-1]["type"] == "ExecutionTimedOut" and (history[-1]["timestamp"] - history[0]["timestamp"]).total_seconds() == 600
+
+    # A task token wait with a heartbeat: stopped while it waits, the execution is ABORTED.
+    token_task = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken", "Parameters": {"FunctionName": fn, "Payload": {"token.$": "$$.Task.Token"}}, "HeartbeatSeconds": 300, "TimeoutSeconds": 3600, "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": True}
+    waiting = machine("waiting", {"StartAt": "Wait", "States": {"Wait": token_task, "Caught": {"Type": "Pass", "End": True}}})
+    aws.pause()
+    arn = sfn.start_execution(stateMachineArn=waiting, input="{}")["executionArn"]
+    aws.settle()
+    assert aws.states_entered(arn) == ["Wait"] and sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+    stopped_at = aws.clock.now()
+    sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped")
+    assert aws.wait_for_execution(arn)["status"] == "ABORTED"
+    assert aws.clock.now() == stopped_at  # no timer had to fire for the stop to take effect
+    history = aws.history(arn)
+    assert history[-1]["type"] == "ExecutionAborted" and not [e for e in history if e["type"] in ("TaskTimedOut", "TaskFailed")]
+    assert aws.states_entered(arn) == ["Wait"]  # the Catch did not run
+    aws.resume()
+    assert aws.clock.pending() == []  # nothing of the stopped execution is left waiting on the clock
