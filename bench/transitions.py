@@ -6,12 +6,12 @@ event or the scheduled fallback check), so the count should not depend on the jo
 
     .venv/bin/python bench/transitions.py [--cdk-out DIR] [--json]
 
-Synthesizes the dev stage (or deploys ``--cdk-out``, filtered to ``Tuneforge-dev-*``) into the offline
-emulator, uploads the Vietnamese fine-tuning sample and runs it to the end, once per job duration. While
-the job trains, the driver moves the emulated clock 15 minutes at a time and fires the
-``FallbackJobCheck`` rule after each step, as its ``rate(15 minutes)`` schedule would (1,344 checks in
-14 days; each sends WaitForJob a heartbeat); everything else runs at the same time scale in both cases,
-so the endpoint polls see the same emulated durations. Counts, from the execution history:
+Synthesizes the dev stage with a 15-day execution timeout (or deploys ``--cdk-out``, filtered to
+``Tuneforge-dev-*``; its timeout must exceed 14 days) into the offline emulator, uploads the Vietnamese
+fine-tuning sample and runs it to the end, once per job duration. ``FallbackJobCheck`` fires on its
+own ``rate(15 minutes)`` schedule as emulated time passes (``auto_schedule``: 1,344 checks in 14 days;
+each sends WaitForJob a heartbeat); emulated time is discrete-event time (local/clock.py), so both
+runs see the same emulated durations everywhere else. Counts, from the execution history:
 ``*StateEntered`` events (state transitions) and all events. Goal: <= 60 transitions each, and the
 14-day run <= 1.5 x the 1-hour run. On demand, not part of the test suite.
 """
@@ -34,8 +34,7 @@ PROFILE = "support-qa-vi"
 SAMPLE = ROOT / "samples" / "fine-tuning" / "nova-micro-vi-qa.jsonl"
 GOAL_MAX, GOAL_RATIO = 60, 1.5
 CASES = [("1 hour", 3600), ("14 days", 14 * 86400)]
-TIME_SCALE = 0.0001  # wall seconds per emulated second outside the driven job wait
-FALLBACK_PERIOD = 15 * 60  # the stage's job_fallback_check_minutes
+TIMEOUT_HOURS = 15 * 24  # the 14-day job must fit in the execution timeout, an emulated duration
 
 
 def synthesize(outdir: Path) -> Path:
@@ -43,7 +42,8 @@ def synthesize(outdir: Path) -> Path:
     from stacks.app_builder import build_app
     from stacks.config import load_stages
 
-    build_app(load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"]), context=cdk_context(), outdir=str(outdir), nag=False).synth()
+    stage = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].model_copy(update={"execution_timeout_hours": TIMEOUT_HOURS})
+    build_app([stage], context=cdk_context(), outdir=str(outdir), nag=False).synth()
     return outdir
 
 
@@ -55,33 +55,10 @@ def count(history: list[dict]) -> dict:
     }
 
 
-def drive_job_wait(aws, period: float = FALLBACK_PERIOD, timeout: float = 600) -> int:
-    """Move the clock ``period`` at a time while the run's job trains, firing the fallback check after
-    each step; returns how many checks fired."""
-    bedrock = aws.client("bedrock")
-    deadline = time.monotonic() + timeout
-
-    def jobs():
-        return bedrock.list_model_customization_jobs()["modelCustomizationJobSummaries"]
-
-    while not jobs():
-        if time.monotonic() > deadline:
-            raise TimeoutError("no customization job started")
-        time.sleep(0.01)
-    fired = 0
-    while jobs()[0]["status"] == "InProgress":
-        if time.monotonic() > deadline:
-            raise TimeoutError("the job is still training")
-        aws.advance(period)
-        fired += len(aws.fire_scheduled_rules("FallbackJobCheck"))
-        aws.wait_idle()
-    return fired
-
-
 def measure(cdk_out: Path, label: str, job_seconds: float) -> dict:
     from local import Emulator
 
-    with Emulator(time_scale=TIME_SCALE, job_duration=job_seconds) as aws:
+    with Emulator(job_duration=job_seconds, auto_schedule=True) as aws:
         result = aws.deploy(cdk_out, stacks="Tuneforge-dev-*")
         outputs = {**result.stack("Foundation").outputs, **result.stack("Pipeline").outputs}
         data = outputs["DataBucketName"]
@@ -90,8 +67,8 @@ def measure(cdk_out: Path, label: str, job_seconds: float) -> dict:
         emulated_start = aws.clock.now()
         aws.upload(data, f"incoming/{PROFILE}/{SAMPLE.name}", SAMPLE.read_bytes())
         execution = aws.wait_for_executions(outputs["StateMachineArn"], count=1, timeout=60)[0]["executionArn"]
-        fallback_checks = drive_job_wait(aws)
         run = aws.wait_for_execution(execution, timeout=600)
+        fallback_checks = sum(1 for e in aws.journal if e["event"] == "events.scheduled" and "FallbackJobCheck" in e["rule"])
         history = aws.history(execution)
         return {
             "job": label,

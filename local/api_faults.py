@@ -1,5 +1,5 @@
 """API-level faults: answer a request with an error before moto handles it. Also: serving a
-request takes no emulated time (the clock is held while moto works, see local.clock).
+request is work: emulated time does not move while moto serves it (see local.clock).
 
 Wraps ``moto.core.responses.BaseResponse.call_action`` (every service goes through it). The error is
 written the way JSON-protocol services write errors (``x-amzn-errortype`` header and ``__type`` in
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from . import state
+from . import clock, state
 
 _APPLIED = False
 
@@ -36,7 +36,7 @@ def apply() -> None:
                 headers = dict(self.response_headers)
                 headers.update({"x-amzn-errortype": fault.code, "content-type": "application/json", "status": str(fault.status)})
                 return fault.status, headers, body
-        with state.current().clock.hold():  # serving an API call takes no emulated time
+        with clock.current().busy():  # serving an API call is work: emulated time waits for it
             return original(self)
 
     BaseResponse.call_action = call_action

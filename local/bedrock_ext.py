@@ -16,8 +16,10 @@ Customization jobs
     * on a terminal status the ``Model Customization Job State Change`` event goes to the default bus
       (unless a lost-event fault is armed).
 
-Provisioned throughput (Creating -> InService | Failed), custom-model deployments (Creating -> Active
-| Failed), evaluation jobs (InProgress -> Completed, minimal), foundation models from the catalogue.
+Provisioned throughput (Creating -> InService | Failed, or Creating until deleted when a stall fault
+says so), custom-model deployments (Creating -> Active | Failed), evaluation jobs (InProgress ->
+Completed, minimal), foundation models from the catalogue. :func:`next_due` tells the emulated clock
+when the next of these changes is due.
 """
 
 from __future__ import annotations
@@ -446,13 +448,42 @@ def tick_backend(backend, now: float | None = None) -> None:
                 ev.status, ev.updated = "Stopped", now
 
 
-def tick_all() -> None:
+def _extended_backends():
     from moto.bedrock.models import bedrock_backends
 
-    now = state.current().clock.now()
     for _account, _region, backend in list(bedrock_backends.iter_backends()):
         if backend.__dict__.get("_tuneforge") is not None:
-            tick_backend(backend, now)
+            yield backend
+
+
+def tick_all() -> None:
+    now = state.current().clock.now()
+    for backend in _extended_backends():
+        tick_backend(backend, now)
+
+
+def next_due() -> float | None:
+    """Emulated time of the next lifecycle change in any Bedrock backend (None: nothing pending);
+    the clock jumps there when nothing else is due first (see local.clock)."""
+    dues: list[float] = []
+    with LOCK:
+        for backend in _extended_backends():
+            data = ext(backend)
+            for name, meta in data.jobs.items():
+                job = backend.model_customization_jobs.get(name)
+                if job is None:
+                    continue
+                if job.status == "InProgress":
+                    dues.append(meta.due)
+                elif job.status == "Stopping" and meta.stop_due is not None:
+                    dues.append(meta.stop_due)
+            dues.extend(ep.due for ep in data.endpoints.values() if ep.status == "Creating")
+            for ev in data.evaluations.values():
+                if ev.status == "InProgress":
+                    dues.append(ev.due)
+                elif ev.status == "Stopping":
+                    dues.append(state.current().clock.now())
+    return min(dues, default=None)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -626,6 +657,8 @@ def _create_endpoint(self, kind: str, name: str, model_id: str, token: str | Non
         arn = f"arn:aws:bedrock:{backend.region_name}:{backend.account_id}:{prefix}/{_suffix(f'{kind}/{name}/{now}')}"
         duration = st.settings.provisioned_duration if kind == "provisioned" else st.settings.deployment_duration
         failure = st.faults.take_endpoint_failure(kind, name)
+        if st.faults.take_endpoint_stall(kind, name):
+            duration = math.inf  # stays Creating until deleted
         ep = _Endpoint(kind, arn, name, model_arn, fm_arn(backend.region_name, root), now, now + duration, "Creating", failure, updated=now, **extra)
         data.endpoints[arn] = ep
         if token:

@@ -76,7 +76,8 @@ def run_demo(cdk_out: Path, *, stage_name: str, out: Path, time_scale: float) ->
     console.rule("[bold]tuneforge offline demo")
     console.print(_stack_table(cdk_out, stage_name))
     started = time.monotonic()
-    with Emulator(time_scale=time_scale) as aws:
+    # The stage's fallback check runs on its schedule, as in AWS: its heartbeats keep WaitForJob alive.
+    with Emulator(time_scale=time_scale, auto_schedule=True) as aws:
         with console.status(f"Deploying the {stage_name} stacks from {cdk_out} into the emulated account..."):
             deployed = aws.deploy(cdk_out, stacks=f"Tuneforge-{stage_name}-*")
         console.print(f"[green]Deployed[/green] the {stage_name} stage in {time.monotonic() - started:.1f} s (CloudFormation templates, Lambda assets, state machine, rules).")
@@ -137,7 +138,7 @@ def main() -> None:
     parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out")
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--out", type=Path, default=ROOT / "demo-output", help="where the run's reports are copied")
-    parser.add_argument("--time-scale", type=float, default=0.0005, help="wall seconds per emulated second (0.0005: an hour of training takes 1.8 s)")
+    parser.add_argument("--time-scale", type=float, default=0.0005, help="kept for old callers and ignored: emulated time is discrete-event time (local/clock.py), an hour of training takes no wall time")
     args = parser.parse_args()
     if not (args.cdk_out / "manifest.json").exists():
         console.print(f"[red]no cloud assembly at {args.cdk_out}; run `make synth` first[/red]")

@@ -1,14 +1,16 @@
 """The offline AWS account: ``Emulator`` (in-process, for tests) and the driver API it shares with
 ``RemoteEmulator`` (server mode, ``local.remote``).
 
-    with Emulator(time_scale=0.0001) as aws:
+    with Emulator() as aws:                                   # emulated time moves on its own
         result = aws.deploy("cdk.out")                       # stacks, outputs, resources
         bucket = result.resources("AWS::S3::Bucket")[0]["physical_id"]
         aws.upload(bucket, "incoming/demo/data.jsonl", b"...")  # S3 event -> EventBridge -> targets
         arn = aws.wait_for_executions(count=1)[0]["executionArn"]
         run = aws.wait_for_execution(arn)                      # describe_execution, once finished
         aws.faults.throttle("CreateModelCustomizationJob", times=2)
-        aws.advance(3600)                                      # emulated clock
+        aws.pause()                                            # now time moves only with advance()
+        aws.advance(3600)                                      # what is due within the hour happens
+        aws.settle()                                           # ... and whatever that set off
         aws.fire_scheduled_rules()                             # the fallback poller's schedule
 """
 
@@ -107,6 +109,11 @@ class Driver:
                 raise TimeoutError(f"{execution_arn} still {desc['status']} after {timeout}s")
             time.sleep(0.02)
 
+    def settle(self, timeout: float = 60.0) -> float:  # pragma: no cover - abstract
+        """Wait until the emulator is idle and nothing is due that time would move to on its own
+        (paused: nothing due now); returns the emulated time."""
+        raise NotImplementedError
+
     def history(self, execution_arn: str) -> list[dict]:
         sfn = self.client("stepfunctions")
         events, token = [], None
@@ -133,19 +140,23 @@ class Driver:
 class Emulator(Driver):
     """In-process emulated AWS account (moto ``mock_aws`` plus the project's extensions).
 
-    ``time_scale``: wall seconds per emulated second (0.001: an emulated hour takes 3.6 s; 0: frozen,
-    only :meth:`advance` and Wait states move time). ``timeout_scale``: the same for TimeoutSeconds /
-    HeartbeatSeconds (default: not scaled). Other keyword arguments set ``local.state.Settings``
-    (``job_duration``, ``provisioned_duration``, ``lambda_mode``, ``auto_schedule`` ...).
+    Emulated time is discrete-event time (``local.clock``): it stands still while anything works and
+    jumps to the next due wait or lifecycle change when nothing does, so outcomes do not depend on
+    the machine's speed. ``auto_advance`` (default True): time moves on its own; False: only
+    :meth:`advance` moves it (:meth:`pause` / :meth:`resume` switch later). ``time_scale`` is kept
+    for old callers: ``0`` means ``auto_advance=False``, any other value is ignored, as is
+    ``timeout_scale`` (timeouts are emulated durations like every other wait). Other keyword
+    arguments set ``local.state.Settings`` (``job_duration``, ``provisioned_duration``,
+    ``lambda_mode``, ``auto_schedule`` ...).
     """
 
-    def __init__(self, *, time_scale: float = 0.001, timeout_scale: float | None = None, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION, principal: str | None = None, **settings: Any):
+    def __init__(self, *, time_scale: float = 0.001, timeout_scale: float | None = None, auto_advance: bool | None = None, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION, principal: str | None = None, **settings: Any):
         from . import authz
 
         self.account = account
         self.region = region
         self.principal = principal or authz.OPERATOR.format(account=account)
-        self.state = state.EmulatorState(clock=Clock(time_scale, timeout_scale), faults=Faults())
+        self.state = state.EmulatorState(clock=Clock(time_scale, timeout_scale, auto=auto_advance), faults=Faults())
         self.state.settings.account = account
         for key, value in settings.items():
             if not hasattr(self.state.settings, key):
@@ -181,9 +192,10 @@ class Emulator(Driver):
 
     def stop(self) -> None:
         self._ticker.stop()
-        self.state.wait_idle(timeout=5)
         self.state.closing = True
         stop_running_executions()
+        self.state.clock.close()  # every wait on the clock returns now: what still runs winds down
+        self.state.wait_idle(timeout=5)
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -266,14 +278,30 @@ class Emulator(Driver):
             return _deploy(cdk_out, stacks=stacks)
 
     def tick(self) -> None:
-        """Move lifecycles to the current emulated time now (the ticker does it every few ms)."""
+        """Apply lifecycles at the current emulated time now (the clock does it when they are due)."""
         self._ticker.tick()
 
     def advance(self, seconds: float) -> float:
-        """Jump the emulated clock forward and apply what became due (jobs finish, endpoints ready)."""
+        """Let ``seconds`` of emulated time pass: what is due on the way (Waits ending, timeouts, jobs
+        finishing, endpoints ready, scheduled rules with ``auto_schedule``) happens in order, each
+        once the emulator is idle again. Returns the new emulated time."""
         now = self.clock.advance(seconds)
         self.tick()
         return now
+
+    def settle(self, timeout: float = 60.0) -> float:
+        """Wait until the emulator is idle and nothing is due that time would move to on its own
+        (paused: nothing due now); returns the emulated time. Raises ``local.clock.EmulatorBusy``
+        when it keeps working for ``timeout`` wall seconds."""
+        return self.clock.settle(timeout)
+
+    def pause(self) -> None:
+        """From now on emulated time moves only with :meth:`advance`."""
+        self.clock.set_auto(False)
+
+    def resume(self) -> None:
+        """Emulated time moves on its own again (to the next due thing whenever the emulator is idle)."""
+        self.clock.set_auto(True)
 
     def fire_scheduled_rules(self, name_contains: str | None = None) -> list[str]:
         from .events_ext import fire_scheduled_rules

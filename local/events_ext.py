@@ -12,7 +12,9 @@ S3 -> EventBridge: moto's event detail is replaced by the shape S3 sends (``etag
 ``PutObject`` ...), and it is sent to the default bus only, as S3 does.
 
 Scheduled rules (``rate(...)``/``cron(...)``) fire when the driver calls :func:`fire_scheduled_rules`
-or, with ``settings.auto_schedule``, whenever a ``rate`` period of emulated time has passed.
+or, with ``settings.auto_schedule``, whenever a ``rate`` period of emulated time has passed
+(:func:`next_schedule_due` tells the emulated clock when; it fires them on the way to the next
+timer, never on their own, see local.clock).
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import state
+from .clock import BusyThread
 
 _APPLIED = False
 _ORIGINAL_SEND = None
-_LAST_FIRED: dict[str, float] = {}
 
 
 def _iso(ts: Any) -> Any:
@@ -158,7 +160,8 @@ def deliver_async(rule, event: dict, targets: list[dict]) -> None:
         ev["_rule_arn"] = rule.arn
         payload = target_input(target, ev)
         st.begin()
-        thread = threading.Thread(target=_deliver, args=(target, payload, rule.account_id, rule.region_name, rule.arn), daemon=True, name="eb-delivery")
+        # A BusyThread: the delivery counts as work from now on, so the clock cannot move before it ran.
+        thread = BusyThread(target=_deliver, args=(target, payload, rule.account_id, rule.region_name, rule.arn), daemon=True, name="eb-delivery")
         thread.start()
 
 
@@ -282,7 +285,7 @@ def _fire(rule) -> None:
         "detail": {},
         "ingestion-time": st.clock.now(),
     }
-    _LAST_FIRED[rule.arn] = st.clock.now()
+    st.schedule_marks[rule.arn] = st.clock.now()
     st.note("events.scheduled", rule=rule.arn)
     ours = [t for t in rule.targets if _is_ours(t["Arn"])]
     others = [t for t in rule.targets if not _is_ours(t["Arn"])]
@@ -305,15 +308,28 @@ def fire_scheduled_rules(name_contains: str | None = None, account_id: str | Non
     return fired
 
 
-def tick_schedules() -> None:
-    now = state.current().clock.now()
+def _rate_rules():
+    st = state.current()
+    now = st.clock.now()
     for rule in _scheduled_rules():
         period = rate_seconds(rule.scheduled_expression)
-        if period is None:
-            continue
-        last = _LAST_FIRED.setdefault(rule.arn, now)
-        if now - last >= period:
+        if period is not None:
+            yield rule, st.schedule_marks.setdefault(rule.arn, now) + period
+
+
+def tick_schedules() -> None:
+    """Fire every ``rate(...)`` rule whose period has passed since it last fired (or was first seen)."""
+    now = state.current().clock.now()
+    for rule, due in list(_rate_rules()):
+        if due <= now:
             _fire(rule)
+
+
+def next_schedule_due() -> float | None:
+    """Emulated time the next ``rate(...)`` rule is due (None without ``settings.auto_schedule``)."""
+    if not state.current().settings.auto_schedule:
+        return None
+    return min((due for _rule, due in _rate_rules()), default=None)
 
 
 def apply() -> None:

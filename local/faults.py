@@ -12,6 +12,7 @@ Lifecycle faults (Bedrock control plane)::
     faults.stop_job()                    # ... ends Stopped (as if someone called StopModelCustomizationJob)
     faults.lose_job_event(times=1)       # the terminal EventBridge event of the next job is not delivered
     faults.fail_endpoint("provisioned")  # the next provisioned throughput ends Failed ("deployment" too)
+    faults.stall_endpoint("provisioned") # the next provisioned throughput stays Creating until deleted
     faults.degrade_candidate()           # Converse on custom models answers badly: evaluation below the gate
 
 Every fault that fires is appended to ``faults.fired`` (what, when, detail), for assertions.
@@ -56,6 +57,7 @@ class Faults:
             self._job_outcomes: list[_Match] = []
             self._lost_events: list[_Match] = []
             self._endpoint_failures: dict[str, list[_Match]] = {"provisioned": [], "deployment": [], "evaluation": []}
+            self._endpoint_stalls: dict[str, list[_Match]] = {"provisioned": [], "deployment": []}
             self._degraded: list[_Match] = []
             self.fired: list[dict] = []
 
@@ -87,6 +89,13 @@ class Faults:
         with self._lock:
             for k in kinds:
                 self._endpoint_failures[k].append(_Match(name, times, {"message": message}))
+
+    def stall_endpoint(self, kind: str = "provisioned", name: str | None = None, times: int = 1) -> None:
+        """The next endpoint of ``kind`` ("provisioned", "deployment" or "any") stays Creating until deleted."""
+        kinds = ["provisioned", "deployment"] if kind == "any" else [kind]
+        with self._lock:
+            for k in kinds:
+                self._endpoint_stalls[k].append(_Match(name, times))
 
     def degrade_candidate(self, mode: str = "wrong", model: str | None = None) -> None:
         """Custom models answer badly: ``wrong`` returns another record's answer, ``baseline`` the
@@ -145,6 +154,13 @@ class Faults:
                 self._fire(f"{kind}_failed", name=name)
                 return item.payload["message"]
         return None
+
+    def take_endpoint_stall(self, kind: str, name: str) -> bool:
+        with self._lock:
+            item = self._take(self._endpoint_stalls.get(kind, []), name)
+            if item:
+                self._fire(f"{kind}_stalled", name=name)
+            return item is not None
 
     def degradation(self, *names: str) -> str | None:
         with self._lock:

@@ -14,6 +14,7 @@ per code hash. Two ways to run it:
       start, metric sets, Tracer provider) is per function;
     * Powertools loggers (``logging.getLogger(service)`` objects Powertools configured) are swapped
       the same way, so one function's appended keys never show in another's logs;
+    * time: the function's own modules read the emulated clock for "now" (:func:`_emulated_time_for`);
     * environment: the function's variables plus the Lambda runtime ones, restored afterwards, with
       ``POWERTOOLS_TRACE_DISABLED=true`` (X-Ray is unreachable) and a default
       ``POWERTOOLS_METRICS_NAMESPACE`` so Metrics never raise for a missing namespace.
@@ -45,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import clock as clock_mod
 from . import state
 
 LOG = logging.getLogger("local.lambda")
@@ -238,6 +240,7 @@ def _run_inprocess(fn, event: Any) -> tuple[str, bool, str]:
             _set_environ({**saved_env, **_runtime_env(fn, image.code_dir)})
             try:
                 module = __import__(module_name, fromlist=["_"]) if module_name else None
+                _emulated_time_for(image)
                 handler = getattr(module, func_name)
                 context = LambdaContext(fn, time.time() + float(fn.timeout or 3))
                 result = handler(event, context)
@@ -267,6 +270,26 @@ def _run_inprocess(fn, event: Any) -> tuple[str, bool, str]:
             image.cold = False
 
 
+_EMULATED_NOW = clock_mod.emulated_time_modules(lambda: clock_mod.current().now())
+
+
+def _emulated_time_for(image: _Image) -> None:
+    """The function's own modules read the emulated clock for "now" (``datetime.now()``,
+    ``time.time()``): in AWS a handler's clock is the one Bedrock and Step Functions keep, and here
+    that is the emulated one (a check of how long an endpoint has been Creating must see emulated
+    time). Libraries (Powertools included) keep the wall clock. Emulated time does not move while
+    a handler runs."""
+    for name, module in list(sys.modules.items()):
+        top = name.split(".", 1)[0]
+        if module is None or top not in image.top_names or top in _ALWAYS_ISOLATED or getattr(module, "__tf_emulated_time__", False):
+            continue
+        clock_mod.use_emulated_time(module, _EMULATED_NOW)
+        try:
+            module.__tf_emulated_time__ = True
+        except AttributeError:
+            pass
+
+
 def _run_subprocess(fn, event: Any) -> tuple[str, bool, str]:
     settings = state.current().settings
     if not settings.endpoint_url:
@@ -275,6 +298,7 @@ def _run_subprocess(fn, event: Any) -> tuple[str, bool, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MOTO_", "TEST_SERVER_MODE"))}
     env.update(_runtime_env(fn, image.code_dir))
     env["AWS_ENDPOINT_URL"] = settings.endpoint_url
+    env["TUNEFORGE_EMULATED_NOW"] = repr(clock_mod.current().now())  # see _emulated_time_for
     env.setdefault("AWS_ACCESS_KEY_ID", "testing")
     env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     repo_root = str(Path(__file__).resolve().parent.parent)
@@ -320,7 +344,7 @@ def invoke(fn, event: Any) -> tuple[str, bool, str]:
     started = time.perf_counter()
     mode = state.current().settings.lambda_mode
     runner = _run_subprocess if mode == "subprocess" else _run_inprocess
-    with state.current().clock.hold():  # handler time is not emulated time (see local.clock)
+    with clock_mod.current().busy():  # a handler is work: emulated time waits for it (see local.clock)
         payload, errored, logs = runner(fn, event)
     elapsed = (time.perf_counter() - started) * 1000
     error_type = json.loads(payload).get("errorType") if errored else None

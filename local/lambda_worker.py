@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 import time
 import traceback
@@ -33,12 +34,34 @@ class _Context:
         return max(0, int((self._deadline - time.time()) * 1000))
 
 
+def _emulated_time() -> None:
+    """The function's own modules (those under the code directory) read the emulated time the parent
+    passed for "now": it does not move while a handler runs (see local.lambda_runtime)."""
+    now = os.environ.get("TUNEFORGE_EMULATED_NOW")
+    if not now:
+        return
+    import importlib.util
+
+    # local/clock.py by path: importing the ``local`` package would load moto into the worker
+    spec = importlib.util.spec_from_file_location("_tf_clock", os.path.join(os.path.dirname(os.path.abspath(__file__)), "clock.py"))
+    clock = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(clock)
+    replacements = clock.emulated_time_modules(lambda: float(now))
+    root = os.path.realpath(os.getcwd()) + os.sep
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None) or ""
+        if path and os.path.realpath(path).startswith(root):
+            clock.use_emulated_time(module, replacements)
+
+
 def main() -> None:
     out_path = sys.argv[1]
     request = json.loads(sys.stdin.read())
     module_name, _, func_name = request["handler"].rpartition(".")
     try:
-        handler = getattr(importlib.import_module(module_name), func_name)
+        module = importlib.import_module(module_name)
+        _emulated_time()
+        handler = getattr(module, func_name)
         result = {"payload": handler(request["event"], _Context(request)), "errored": False}
     except Exception as exc:
         result = {

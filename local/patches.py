@@ -6,9 +6,8 @@ Import order matters only in that all patches must be in place before the first 
 
 from __future__ import annotations
 
-import threading
-
 from . import api_faults, authz, bedrock_ext, cfn_ext, cfn_policies, converse_ext, events_ext, lambda_runtime, sfn_ext, state
+from .clock import Source
 
 MOTO_VERSION = "5.2.5"
 
@@ -33,32 +32,33 @@ def apply() -> None:
 
 
 class Ticker:
-    """Moves lifecycles forward on the emulated clock: job/endpoint statuses, terminal events, and
-    (with ``settings.auto_schedule``) scheduled rules."""
+    """Runs the emulated clock's scheduler (local.clock) with the lifecycle sources: Bedrock job and
+    endpoint status changes (with their terminal events) and, with ``settings.auto_schedule``, the
+    scheduled rules. ``tick()`` applies what is due at the current emulated time, now."""
 
     def __init__(self) -> None:
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.errors: list[str] = []
+        self._clock = None
+
+    @property
+    def errors(self) -> list[str]:
+        return self._clock.errors if self._clock is not None else []
+
+    @staticmethod
+    def sources() -> list[Source]:
+        return [
+            Source("bedrock", bedrock_ext.next_due, bedrock_ext.tick_all, drives=True),
+            Source("schedules", events_ext.next_schedule_due, events_ext.tick_schedules, drives=False),
+        ]
 
     def tick(self) -> None:
         bedrock_ext.tick_all()
         if state.current().settings.auto_schedule:
             events_ext.tick_schedules()
 
-    def _run(self) -> None:
-        while not self._stop.wait(state.current().settings.tick_interval):
-            try:
-                self.tick()
-            except Exception as exc:  # keep ticking; surface it to the driver
-                self.errors.append(f"{type(exc).__name__}: {exc}")
-
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="emulator-ticker")
-        self._thread.start()
+        self._clock = state.current().clock
+        self._clock.start(self.sources())
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=5)
+        if self._clock is not None:
+            self._clock.stop()

@@ -125,6 +125,15 @@ class RemoteEmulator(Driver):
     def advance(self, seconds: float) -> float:
         return self._call("POST", "advance", {"seconds": seconds})["now"]
 
+    def settle(self, timeout: float = 60.0) -> float:
+        return self._call("POST", "settle", {"timeout": timeout}, timeout=timeout + 10)["now"]
+
+    def pause(self) -> None:
+        self._call("POST", "clock", {"auto": False})
+
+    def resume(self) -> None:
+        self._call("POST", "clock", {"auto": True})
+
     def tick(self) -> None:
         self._call("POST", "tick")
 

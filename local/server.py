@@ -6,9 +6,11 @@
 AWS APIs are served as by ``moto_server`` (point clients at ``--endpoint-url http://127.0.0.1:5005``
 or ``AWS_ENDPOINT_URL``). The emulator's own controls are under ``/_emulator/`` (JSON in, JSON out):
 
-    GET  /_emulator/health                      {"ok": true, "moto": "5.2.5", "clock": ...}
+    GET  /_emulator/health                      {"ok": true, "moto": "5.2.5", "now": ..., "auto": ...}
     POST /_emulator/deploy     {"cdk_out": "/abs/path/cdk.out", "stacks": "glob"?}  -> DeployResult
     POST /_emulator/advance    {"seconds": 3600}                     -> {"now": ...}
+    POST /_emulator/settle     {"timeout": 60}                       -> {"now": ...}
+    POST /_emulator/clock      {"auto": false}   (pause; true resumes) -> {"now", "auto", "busy"}
     POST /_emulator/tick
     POST /_emulator/fire-scheduled-rules {"name_contains": "Poll"}  -> {"fired": [rule ARNs]}
     POST /_emulator/faults     {"method": "throttle", "kwargs": {"operation": "...", "times": 2}}
@@ -36,7 +38,7 @@ from . import converse_ext, lambda_runtime, patches, state
 from .clock import Clock
 from .faults import Faults
 
-_FAULT_METHODS = {"throttle", "deny", "api_error", "fail_job", "stop_job", "lose_job_event", "fail_endpoint", "degrade_candidate", "clear"}
+_FAULT_METHODS = {"throttle", "deny", "api_error", "fail_job", "stop_job", "lose_job_event", "fail_endpoint", "stall_endpoint", "degrade_candidate", "clear"}
 
 
 class ControlApp:
@@ -74,7 +76,7 @@ class ControlApp:
         if action == "health":
             import moto
 
-            return {"ok": True, "moto": moto.__version__, "now": st.clock.iso(), "scale": st.clock.scale}
+            return {"ok": True, "moto": moto.__version__, "now": st.clock.iso(), "auto": st.clock.auto}
         if action == "deploy":
             from .deploy import deploy
 
@@ -83,6 +85,12 @@ class ControlApp:
             now = st.clock.advance(float(body.get("seconds", 0)))
             self.ticker.tick()
             return {"now": now}
+        if action == "settle":
+            return {"now": st.clock.settle(float(body.get("timeout", 60)))}
+        if action == "clock":
+            if "auto" in body:
+                st.clock.set_auto(bool(body["auto"]))
+            return {"now": st.clock.now(), "auto": st.clock.auto, "busy": st.clock.busy_count()}
         if action == "tick":
             self.ticker.tick()
             return {"now": st.clock.now()}
@@ -134,6 +142,11 @@ def reset() -> None:
     st = state.current()
     st.faults.clear()
     st.journal.clear()
+    st.schedule_marks.clear()
+
+
+def st_clock_auto(args) -> bool:
+    return args.time_scale != 0
 
 
 def build_state(args) -> state.EmulatorState:
@@ -149,8 +162,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m local.server", description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", "-p", type=int, default=5005)
-    parser.add_argument("--time-scale", type=float, default=0.001, help="wall seconds per emulated second (0: frozen)")
-    parser.add_argument("--timeout-scale", type=float, default=None, help="scale for TimeoutSeconds/HeartbeatSeconds (default: unscaled)")
+    parser.add_argument("--time-scale", type=float, default=0.001, help="0: emulated time moves only with /_emulator/advance; else it moves on its own (discrete-event time, see local.clock); the value is otherwise ignored")
+    parser.add_argument("--timeout-scale", type=float, default=None, help="ignored (timeouts are emulated durations)")
     parser.add_argument("--job-duration", type=float, default=3600.0, help="emulated seconds a customization job runs")
     parser.add_argument("--lambda-mode", choices=["inprocess", "subprocess"], default="inprocess")
     parser.add_argument("--auto-schedule", action="store_true", help="fire rate() rules as emulated time passes")
@@ -185,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
-    print(f"tuneforge emulator (moto + extensions) on {endpoint}  time-scale={args.time_scale}  lambda={args.lambda_mode}", flush=True)
+    print(f"tuneforge emulator (moto + extensions) on {endpoint}  time={'auto' if st_clock_auto(args) else 'manual'}  lambda={args.lambda_mode}", flush=True)
     try:
         server.serve_forever()
     finally:

@@ -6,8 +6,11 @@ Patches (each checked by tests/e2e/test_emulator_smoke.py):
    machines created by CloudFormation land in the executing backend.
 2. ``StepFunctionsParserBackend.start_execution`` without ``name`` used the ARN ``...:None`` (the second
    unnamed run failed with ExecutionAlreadyExists): a uuid is used, as AWS does.
-3. Wait states and Retry backoffs sleep on the emulated clock (``local.clock.Clock``), so delays are
-   scaled without changing the definition. Timeouts and heartbeats are scaled by ``timeout_scale``.
+3. The interpreter runs on the emulated clock (``local.clock``): its threads count as work, and Wait
+   states, Retry backoffs, TimeoutSeconds, HeartbeatSeconds and the execution's timeout wait in
+   emulated time, which jumps to the next of them once nothing is working; history timestamps and
+   ``$$`` times are emulated. StopExecution ends a task that waits for a task token (the execution
+   ends ABORTED, as in AWS; moto left the task waiting and then reported its timeout instead).
 4. Every execution status change (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED) is put on the default
    bus as ``Step Functions Execution Status Change`` from ``aws.states``, with the detail Step Functions
    sends, so rules such as "clean up after a timed-out execution" run. Not while the emulator shuts
@@ -20,8 +23,10 @@ import datetime
 import functools
 import json
 import sys
+import threading
 import uuid
 
+from . import clock as clock_mod
 from . import state
 
 _APPLIED = False
@@ -35,9 +40,6 @@ def apply() -> None:
     import moto.stepfunctions.responses as sfn_responses
     from moto.stepfunctions.parser import models as parser_models
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-    from moto.stepfunctions.parser.asl.component.common.timeouts import heartbeat as hb_mod
-    from moto.stepfunctions.parser.asl.component.common.timeouts import timeout as to_mod
-    from moto.stepfunctions.parser.asl.component.program import program as program_mod
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function import timestamp as ts_mod
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function as wf_mod
 
@@ -64,9 +66,31 @@ def apply() -> None:
 
     parser_models.StepFunctionsParserBackend.start_execution = start_execution
 
-    # 3a. Wait: sleep on the emulated clock
+    # 3. Threads and events on the emulated clock (local.clock): every thread the interpreter starts is
+    #    work until it ends or waits; Event.wait(timeout) and Thread.join(timeout) (state TimeoutSeconds,
+    #    HeartbeatSeconds, the execution's TimeoutSeconds, task-token waits) wait in emulated time.
+    #    Timestamps (history, $$.State.EnteredTime, start/stop dates) are emulated time too.
+    import moto.stepfunctions.parser.asl.parse.asl_parser  # noqa: F401  (imports every state component)
+    from moto.stepfunctions.parser.asl.component.state.exec import execute_state as execute_state_mod
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils  # noqa: F401
+    from moto.stepfunctions.parser.asl.eval import environment as environment_mod
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning, ProgramStopped, ProgramTimedOut
+    from moto.stepfunctions.parser.backend import execution as execution_mod
+    from moto.stepfunctions.parser.backend import execution_worker  # noqa: F401
+
+    shim = clock_mod.threading_module()
+    emulated_now = clock_mod.emulated_time_modules(lambda: clock_mod.current().now())
+    for name, module in list(sys.modules.items()):
+        if module is None or not name.startswith("moto.stepfunctions.parser") or name.endswith(".api") or ".antlr" in name:
+            continue
+        clock_mod.use_emulated_threads(module, shim)
+        if name.endswith("retrier_decl"):
+            continue  # its ``time`` is replaced below
+        clock_mod.use_emulated_time(module, emulated_now)
+
+    # 3a. Wait: sleep on the emulated clock until the end, or until the execution stops
     def _wait_interval(self, env, wait_seconds):
-        state.current().clock.sleep(wait_seconds, interrupt=env.program_state_event, stopped=lambda: not env.is_running())
+        clock_mod.current().sleep(wait_seconds, interrupt=env.program_state_event, stopped=lambda: not env.is_running(), label="Wait")
 
     wf_mod.WaitFunction._wait_interval = _wait_interval
 
@@ -75,11 +99,14 @@ def apply() -> None:
         timestamp = self._from_timestamp_string(timestamp=env.stack.pop())
         if timestamp.tzinfo is None:
             timestamp = timestamp.replace(tzinfo=datetime.timezone.utc)
-        return int((timestamp - state.current().clock.now_dt()).total_seconds())
+        return int((timestamp - clock_mod.current().now_dt()).total_seconds())
 
     ts_mod.Timestamp._get_wait_seconds = _timestamp_wait_seconds
 
-    # 3b. Retry backoff: the module's ``time.sleep`` is the only sleep in retrier_decl
+    # 3b. Retry backoff: the module's ``time.sleep`` is the only sleep in retrier_decl; it ends early
+    #     when the execution stops (the retrier's env is kept per thread for that)
+    retrying = threading.local()
+
     class _ClockTime:
         def __getattr__(self, name):
             import time
@@ -88,45 +115,77 @@ def apply() -> None:
 
         @staticmethod
         def sleep(seconds):
-            state.current().clock.sleep(seconds)
+            env = getattr(retrying, "env", None)
+            if env is None:
+                clock_mod.current().sleep(seconds, label="Retry")
+            else:
+                clock_mod.current().sleep(seconds, interrupt=env.program_state_event, stopped=lambda: not env.is_running(), label="Retry")
 
     retrier_decl.time = _ClockTime()
+    original_retrier_body = retrier_decl.RetrierDecl._eval_body
 
-    # 3c. Timeouts and heartbeats
-    original_timeout_body = to_mod.Timeout._eval_body
-
-    def timeout_eval_body(self, env):
-        original_timeout_body(self, env)
-        seconds = env.stack.pop()
-        if not self.is_default_value():
-            seconds = state.current().clock.scale_timeout(seconds)
-        env.stack.append(seconds)
-
-    to_mod.Timeout._eval_body = timeout_eval_body
-
-    original_heartbeat_body = hb_mod.Heartbeat._eval_body
-
-    def heartbeat_eval_body(self, env):
-        original_heartbeat_body(self, env)
-        env.stack.append(state.current().clock.scale_timeout(env.stack.pop()))
-
-    hb_mod.Heartbeat._eval_body = heartbeat_eval_body
-
-    original_program_eval = program_mod.Program.eval
-
-    def program_eval(self, env):
-        ts = self.timeout_seconds
-        if ts is None or ts.is_default_value() or state.current().clock.timeout_scale is None:
-            return original_program_eval(self, env)
-        scaled = to_mod.TimeoutSeconds(1, is_default=False)
-        object.__setattr__(scaled, "timeout_seconds", state.current().clock.scale_timeout(ts.timeout_seconds))
-        self.timeout_seconds = scaled
+    def retrier_eval_body(self, env):
+        previous, retrying.env = getattr(retrying, "env", None), env
         try:
-            return original_program_eval(self, env)
+            return original_retrier_body(self, env)
         finally:
-            self.timeout_seconds = ts
+            retrying.env = previous
 
-    program_mod.Program.eval = program_eval
+    retrier_decl.RetrierDecl._eval_body = retrier_eval_body
+
+    # 3c. StopExecution ends a task waiting for a task token (moto left it waiting until its heartbeat
+    #     or timeout, then the timeout error overwrote the stop and the execution ended FAILED with
+    #     States.Timeout). A stopped or timed-out execution keeps that ending: errors that surface
+    #     afterwards in its abandoned state are not its outcome.
+    Environment = environment_mod.Environment
+
+    def _interrupt_callbacks(env) -> None:
+        pool = getattr(env.callback_pool_manager, "_pool", {})
+        for endpoint in list(pool.values()):
+            try:
+                endpoint.interrupt_all()
+            except Exception:
+                pass
+
+    original_set_stop = Environment.set_stop
+
+    def set_stop(self, stop_date, cause, error):
+        original_set_stop(self, stop_date, cause, error)
+        _interrupt_callbacks(self)
+
+    Environment.set_stop = set_stop
+
+    original_set_timed_out = Environment.set_timed_out
+
+    def set_timed_out(self):
+        if isinstance(self._program_state, ProgramStopped):
+            return
+        original_set_timed_out(self)
+        _interrupt_callbacks(self)
+
+    Environment.set_timed_out = set_timed_out
+
+    original_set_error = Environment.set_error
+
+    def set_error(self, error):
+        if isinstance(self._program_state, (ProgramStopped, ProgramTimedOut)):
+            return
+        original_set_error(self, error)
+
+    Environment.set_error = set_error
+
+    ExecutionState = execute_state_mod.ExecutionState
+    original_evaluate_with_timeout = ExecutionState._evaluate_with_timeout
+
+    def evaluate_with_timeout(self, env):
+        try:
+            return original_evaluate_with_timeout(self, env)
+        except Exception:
+            if isinstance(env._program_state, ProgramRunning):
+                raise
+            # stopped or timed out meanwhile: no TaskFailed/Retry/Catch for the abandoned task
+
+    ExecutionState._evaluate_with_timeout = evaluate_with_timeout
 
     # 4. building the executor's boto3 client for each task takes no emulated time either
     from moto.stepfunctions.parser.asl.utils import boto_client as boto_client_mod
@@ -135,7 +194,7 @@ def apply() -> None:
 
     @functools.wraps(original_client_for)
     def boto_client_for(region, service, state_credentials=None):
-        with state.current().clock.hold():
+        with clock_mod.current().busy():
             client = original_client_for(region=region, service=service, state_credentials=state_credentials)
         role_arn = getattr(state_credentials, "role_arn", None)
         if role_arn:
@@ -151,8 +210,6 @@ def apply() -> None:
 
     boto_client_mod.boto_client_for = boto_client_for
     # 5. execution status changes -> EventBridge
-    from moto.stepfunctions.parser.backend import execution as execution_mod
-
     original_start_exec = execution_mod.Execution.start
 
     def execution_start(self):
@@ -168,9 +225,6 @@ def apply() -> None:
             emit_status_change(self.execution)
 
     execution_mod.BaseExecutionWorkerCommunication.terminated = terminated
-
-    import moto.stepfunctions.parser.asl.parse.asl_parser  # noqa: F401  (imports every state component)
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils  # noqa: F401
 
     for module in list(sys.modules.values()):
         if getattr(module, "boto_client_for", None) is original_client_for:

@@ -29,7 +29,7 @@ class Settings:
     async_retries: int = 2
     #: emulated seconds between asynchronous retries
     async_retry_delay: float = 60.0
-    #: wall seconds between lifecycle ticks (job/endpoint status changes, terminal events)
+    #: unused: lifecycle changes happen when they are due on the emulated clock (kept for old callers)
     tick_interval: float = 0.02
     #: endpoint URL of moto as seen from a Lambda subprocess (server mode)
     endpoint_url: str | None = None
@@ -54,6 +54,8 @@ class EmulatorState:
     journal: list = field(default_factory=list)
     #: the emulator is shutting down: executions it aborts send no status-change events
     closing: bool = False
+    #: scheduled rule ARN -> emulated time it last fired (or was first seen), for ``auto_schedule``
+    schedule_marks: dict = field(default_factory=dict)
 
     def note(self, event: str, /, **details) -> None:
         entry = {"t": self.clock.iso(), "event": event, **details}

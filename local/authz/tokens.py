@@ -7,8 +7,10 @@ from .world import World
 
 
 def machine_of_token(token: str, world: World) -> str | None:
+    """AWS's task tokens carry their state machine, so a callback is authorized against it even when its
+    execution has ended (the call then fails with TaskTimedOut, not AccessDenied)."""
     backend = world.backend("stepfunctions")
-    for execution in list(backend._get_executions("RUNNING")):
+    for execution in list(backend._get_executions()):
         worker = getattr(execution, "exec_worker", None)
         pool = getattr(getattr(getattr(worker, "env", None), "callback_pool_manager", None), "_pool", {})
         if token in pool:

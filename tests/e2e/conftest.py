@@ -73,12 +73,13 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def emulator(request):
-    """A fresh emulated account, nothing deployed (1 emulated second = 0.1 ms). On failure the
-    emulator's journal (events delivered, Lambda invocations, lifecycle changes) is printed."""
+    """A fresh emulated account, nothing deployed; emulated time moves on its own (discrete-event:
+    to the next due wait or lifecycle change whenever nothing works). On failure the emulator's
+    journal (events delivered, Lambda invocations, lifecycle changes) is printed."""
     from local import Emulator
     from local.emulator import dump_journal
 
-    with Emulator(time_scale=0.0001) as aws:
+    with Emulator() as aws:
         yield aws
         report = getattr(request.node, "rep_call", None)
         if report is not None and report.failed:
@@ -108,13 +109,27 @@ def tuneforge_cdk_out(assembly) -> Path:
 @pytest.fixture(scope="session")
 def short_timeout_cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The dev stage with a 4-hour execution timeout (a stage setting; same code), for the timeout case:
-    with the 168-hour default the heartbeat (3 fallback intervals) cannot be scaled apart from it."""
+    with the 168-hour default the case would take 672 fallback checks."""
     from app import cdk_context
     from stacks.app_builder import build_app
     from stacks.config import load_stages
 
     stage = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].model_copy(update={"execution_timeout_hours": 4})
     outdir = tmp_path_factory.mktemp("short-timeout-cdk.out")
+    build_app([stage], context=cdk_context(), outdir=str(outdir), nag=False).synth()
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def long_job_cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dev stage with a 15-day execution timeout and a fallback check every 10 hours (heartbeat
+    30 h), so a 14-day job fits in one run and waiting for it takes a few dozen checks, not 1,344."""
+    from app import cdk_context
+    from stacks.app_builder import build_app
+    from stacks.config import load_stages
+
+    stage = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].model_copy(update={"execution_timeout_hours": 15 * 24, "job_fallback_check_minutes": 600})
+    outdir = tmp_path_factory.mktemp("long-job-cdk.out")
     build_app([stage], context=cdk_context(), outdir=str(outdir), nag=False).synth()
     return outdir
 
@@ -142,6 +157,9 @@ class TuneforgeStage:
         import boto3
 
         self.aws = aws
+        # Scheduled rules fire on their own as emulated time passes, as in AWS: the fallback check's
+        # heartbeats keep WaitForJob alive (its heartbeat timeout, 45 min, is shorter than a 1-hour job).
+        aws.settings.auto_schedule = True
         self.result = aws.deploy(cdk_out, stacks=DEV_STACKS)
         self.outputs = {**self.result.stack("Foundation").outputs, **self.result.stack("Pipeline").outputs}
         self.data_bucket = self.outputs["DataBucketName"]
@@ -213,5 +231,8 @@ class TuneforgeStage:
 
 @pytest.fixture
 def tuneforge(tuneforge_cdk_out: Path, emulator) -> TuneforgeStage:
-    """tuneforge's dev stage deployed from its cdk.out into a fresh emulated account."""
+    """tuneforge's dev stage deployed from its cdk.out into a fresh emulated account. Its scheduled
+    rules fire on their own as emulated time passes, as in AWS: the fallback check's heartbeats keep
+    WaitForJob alive (its heartbeat timeout, 45 min, is shorter than the 1-hour job)."""
+    emulator.settings.auto_schedule = True
     return TuneforgeStage(emulator, tuneforge_cdk_out)

@@ -29,11 +29,21 @@ PATCH_POINTS = [
     ("moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp", "Timestamp._get_wait_seconds", ["self", "env"]),
     ("moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp", "Timestamp._from_timestamp_string", None),
     ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time", None),
-    ("moto.stepfunctions.parser.asl.component.common.timeouts.timeout", "Timeout._eval_body", ["self", "env"]),
-    ("moto.stepfunctions.parser.asl.component.common.timeouts.timeout", "TimeoutSeconds.is_default_value", None),
-    ("moto.stepfunctions.parser.asl.component.common.timeouts.heartbeat", "Heartbeat._eval_body", ["self", "env"]),
-    ("moto.stepfunctions.parser.asl.component.program.program", "Program.eval", ["self", "env"]),
+    ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "RetrierDecl._eval_body", ["self", "env"]),
+    ("moto.stepfunctions.parser.asl.component.program.program", "threading", None),  # Thread.join(timeout): the execution timeout
+    ("moto.stepfunctions.parser.asl.component.state.exec.execute_state", "ExecutionState._evaluate_with_timeout", ["self", "env"]),
+    ("moto.stepfunctions.parser.asl.component.state.exec.execute_state", "threading", None),  # Event.wait(timeout): TimeoutSeconds
+    ("moto.stepfunctions.parser.asl.component.state.exec.execute_state", "Thread", None),
+    ("moto.stepfunctions.parser.asl.eval.callback.callback", "Event", None),  # task-token and heartbeat waits
+    ("moto.stepfunctions.parser.asl.eval.callback.callback", "CallbackEndpoint.interrupt_all", ["self"]),
+    ("moto.stepfunctions.parser.asl.eval.callback.callback", "CallbackPoolManager.get", None),
+    ("moto.stepfunctions.parser.asl.eval.environment", "threading", None),
     ("moto.stepfunctions.parser.asl.eval.environment", "Environment.is_running", None),
+    ("moto.stepfunctions.parser.asl.eval.environment", "Environment.set_stop", ["self", "stop_date", "cause", "error"]),
+    ("moto.stepfunctions.parser.asl.eval.environment", "Environment.set_timed_out", ["self"]),
+    ("moto.stepfunctions.parser.asl.eval.environment", "Environment.set_error", ["self", "error"]),
+    ("moto.stepfunctions.parser.asl.eval.program_state", "ProgramStopped", None),
+    ("moto.stepfunctions.parser.backend.execution_worker", "Thread", None),
     ("moto.stepfunctions.parser.asl.utils.boto_client", "boto_client_for", ["region", "service", "state_credentials"]),
     ("moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils", "boto_client_for", None),
     ("moto.stepfunctions.parser.asl.parse.asl_parser", "AmazonStateLanguageParser", None),
@@ -128,7 +138,8 @@ def test_extensions_behave(emulator):
     assert failed["FunctionError"] == "Unhandled"
     assert json.loads(failed["Payload"].read())["errorType"] == "BadInput"
 
-    # a state machine created by CloudFormation executes; waits/retries are scaled; unnamed runs work
+    # a state machine created by CloudFormation executes; waits and retries take emulated time, not
+    # wall time (300 s Wait, then retries after 30 and 60 s); unnamed runs work
     definition = {
         "StartAt": "Wait",
         "States": {
@@ -148,18 +159,22 @@ def test_extensions_behave(emulator):
     template = {"Resources": {"SM": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"DefinitionString": json.dumps(definition), "RoleArn": role}}}}
     aws.client("cloudformation").create_stack(StackName="s", TemplateBody=json.dumps(template))
     sm = aws.state_machines()[0]["stateMachineArn"]
-    started = time.perf_counter()
+    started, emulated_start = time.perf_counter(), aws.clock.now()
+    aws.pause()  # both start at the same emulated time (else the clock may move between the two calls)
     good = sfn.start_execution(stateMachineArn=sm, input='{"x": 1}')["executionArn"]
     bad = sfn.start_execution(stateMachineArn=sm, input='{"bad": true}')["executionArn"]
+    aws.resume()
     assert good != bad
     assert json.loads(aws.wait_for_execution(good)["output"])["seen"] == {"x": 1}
     caught = aws.wait_for_execution(bad)
     assert caught["status"] == "SUCCEEDED", caught
     assert caught["output"].strip('"') == "caught", caught  # moto returns a string result unquoted
-    assert time.perf_counter() - started < 5, "Wait 300 s + 2 retries of 30/60 s must be scaled"
+    assert time.perf_counter() - started < 5, "Wait 300 s + 2 retries of 30/60 s must not take wall time"
+    assert aws.settle() - emulated_start == 300 + 30 + 60  # exactly: time jumps from one due wait to the next
     assert sum(e["type"] == "TaskFailed" for e in aws.history(bad)) == 3  # first try + 2 retries
 
     # Bedrock: lookups by ARN, lifecycle, an output model that exists, the terminal event delivered
+    aws.pause()  # time moves only with advance() now: the job stays InProgress until then
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="data")
     s3.put_object(Bucket="data", Key="train.jsonl", Body=b'{"prompt": "capital of France", "completion": "Paris"}\n')
@@ -209,3 +224,55 @@ def test_extensions_behave(emulator):
     uploads = [b for b in bodies if b["source"] == "aws.s3"]
     assert [b["detail"]["object"]["key"] for b in uploads] == ["in/x.jsonl"]
     assert uploads[0]["detail"]["reason"] == "PutObject" and "etag" in uploads[0]["detail"]["object"]
+
+
+SLOW_HANDLER = '''
+import time
+
+def handler(event, context):
+    time.sleep(event.get("wall_seconds", 0))  # wall time: a cold start, a busy machine
+    return {"slept": event.get("wall_seconds", 0)}
+'''
+
+
+def test_emulated_time_is_discrete_event(emulator):
+    """Handler time is not emulated time (a task with TimeoutSeconds 1 survives a handler that takes
+    longer in wall time), timeouts fire after exactly their emulated duration, and StopExecution ends
+    a task waiting for its token: ABORTED, not the heartbeat's timeout."""
+    aws = emulator
+    lam, sfn, iam = aws.client("lambda"), aws.client("stepfunctions"), aws.client("iam")
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    fn = lam.create_function(FunctionName="slow", Runtime="python3.11", Role=role, Handler="index.handler", Code={"ZipFile": _zip(SLOW_HANDLER)})["FunctionArn"]
+    iam.put_role_policy(RoleName="r", PolicyName="invoke", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": fn}]}))
+
+    def machine(name: str, definition: dict) -> str:
+        return sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+
+    call = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": fn, "Payload.$": "$"}, "OutputPath": "$.Payload"}
+    slow = machine("slow", {"StartAt": "Call", "States": {"Call": {**call, "TimeoutSeconds": 1, "End": True}}})
+    run = aws.wait_for_execution(sfn.start_execution(stateMachineArn=slow, input='{"wall_seconds": 1.5}')["executionArn"])
+    assert run["status"] == "SUCCEEDED", run
+
+    # The execution's TimeoutSeconds (600) fires during the second 500 s Wait, at exactly 600 s.
+    timed = machine("timed", {"TimeoutSeconds": 600, "StartAt": "W1", "States": {"W1": {"Type": "Wait", "Seconds": 500, "Next": "Call"}, "Call": {**call, "Next": "W2"}, "W2": {"Type": "Wait", "Seconds": 500, "End": True}}})
+    arn = sfn.start_execution(stateMachineArn=timed, input='{"wall_seconds": 0.5}')["executionArn"]
+    assert aws.wait_for_execution(arn)["status"] == "TIMED_OUT"
+    history = aws.history(arn)
+    assert history[-1]["type"] == "ExecutionTimedOut" and (history[-1]["timestamp"] - history[0]["timestamp"]).total_seconds() == 600
+
+    # A task token wait with a heartbeat: stopped while it waits, the execution is ABORTED.
+    token_task = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken", "Parameters": {"FunctionName": fn, "Payload": {"token.$": "$$.Task.Token"}}, "HeartbeatSeconds": 300, "TimeoutSeconds": 3600, "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": True}
+    waiting = machine("waiting", {"StartAt": "Wait", "States": {"Wait": token_task, "Caught": {"Type": "Pass", "End": True}}})
+    aws.pause()
+    arn = sfn.start_execution(stateMachineArn=waiting, input="{}")["executionArn"]
+    aws.settle()
+    assert aws.states_entered(arn) == ["Wait"] and sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+    stopped_at = aws.clock.now()
+    sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped")
+    assert aws.wait_for_execution(arn)["status"] == "ABORTED"
+    assert aws.clock.now() == stopped_at  # no timer had to fire for the stop to take effect
+    history = aws.history(arn)
+    assert history[-1]["type"] == "ExecutionAborted" and not [e for e in history if e["type"] in ("TaskTimedOut", "TaskFailed")]
+    assert aws.states_entered(arn) == ["Wait"]  # the Catch did not run
+    aws.resume()
+    assert aws.clock.pending() == []  # nothing of the stopped execution is left waiting on the clock

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -99,29 +98,27 @@ def test_job_failed_or_stopped_ends_in_the_failure_branch(deployed, fault, error
 
 
 def test_lost_job_event_is_recovered_by_the_scheduled_poller(deployed):
+    """Driven step by step on a paused clock: nobody fires the poller here, so with time moving on its
+    own the task would wait for its 30-day timeout."""
     aws = deployed.aws
     aws.faults.lose_job_event()
+    aws.pause()
     aws.upload(deployed.bucket, "incoming/demo/data.jsonl", GOOD_DATA)
-    execution = aws.wait_for_executions(deployed.state_machine, count=1)[0]["executionArn"]
+    aws.settle()
+    execution = aws.executions(deployed.state_machine)[0]["executionArn"]
+    assert aws.states_entered(execution)[-1] == "Pause"  # the 300 s Wait
+    aws.advance(300)
+    assert aws.states_entered(execution)[-1] == "WaitForJob"  # its token is stored
     bedrock = aws.client("bedrock")
-
-    def job_status():
-        jobs = bedrock.list_model_customization_jobs()["modelCustomizationJobSummaries"]
-        return jobs[0]["status"] if jobs else None
-
-    def parked():  # the WaitForJob task has stored its token
-        return any(e["event"] == "lambda" and "WaitToken" in e["function"] for e in aws.journal)
-
-    deadline = time.monotonic() + 30
-    while not (job_status() == "InProgress" and parked()) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    [job] = bedrock.list_model_customization_jobs()["modelCustomizationJobSummaries"]
+    assert job["status"] == "InProgress"
     aws.advance(3600)  # the job completes; its event is dropped
-    while job_status() != "Completed" and time.monotonic() < deadline:
-        time.sleep(0.02)
-    aws.wait_idle()
+    [job] = bedrock.list_model_customization_jobs()["modelCustomizationJobSummaries"]
+    assert job["status"] == "Completed"
     assert aws.client("stepfunctions").describe_execution(executionArn=execution)["status"] == "RUNNING"
     assert [f["fault"] for f in aws.faults.fired] == ["lost_job_event"]
     aws.fire_scheduled_rules("FallbackPoll")
+    aws.resume()
     run = aws.wait_for_execution(execution)
     assert run["status"] == "SUCCEEDED", run.get("cause")
 

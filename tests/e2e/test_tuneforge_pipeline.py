@@ -10,7 +10,8 @@ subscribed to the stage's topic) and that no endpoint the run created is left, e
 from __future__ import annotations
 
 import json
-import time
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -231,26 +232,79 @@ def test_job_failed_or_stopped(tuneforge, fault, error, job_status):
 
 
 def test_lost_job_event_is_finished_by_the_fallback_check(tuneforge):
+    """Driven on a paused clock, with the fallback check fired by hand: a 30-minute job (within
+    WaitForJob's 45-minute heartbeat) completes, its event is lost, the run keeps waiting until the
+    check finds the job done."""
     aws = tuneforge.aws
+    aws.settings.auto_schedule = False
+    aws.settings.job_duration = 1800
     aws.faults.lose_job_event()
+    aws.pause()
     tuneforge.upload("support-qa-vi", FINE_TUNING)
+    aws.settle()
     execution = tuneforge.started(1)["executionArn"]
-    deadline = time.monotonic() + 30
-    while not (tuneforge.jobs() and tuneforge.jobs()[0]["status"] == "Completed") and time.monotonic() < deadline:
-        time.sleep(0.02)
-    while time.monotonic() < deadline and not any(f["fault"] == "lost_job_event" for f in aws.faults.fired):
-        time.sleep(0.02)
-    aws.wait_idle()
+    assert aws.states_entered(execution)[-1] == "WaitForJob"  # parked with its task token
+    aws.advance(1800)  # the job completes; its event is dropped
+    assert [j["status"] for j in tuneforge.jobs()] == ["Completed"]
     assert aws.client("stepfunctions").describe_execution(executionArn=execution)["status"] == "RUNNING"
     assert "DeployForEvaluation" not in aws.states_entered(execution)  # still waiting for the job
     assert [f["fault"] for f in aws.faults.fired] == ["lost_job_event"]
     assert aws.fire_scheduled_rules("FallbackJobCheck")
+    aws.resume()
     run = tuneforge.finish(execution)
     assert run.status == "SUCCEEDED", run.execution
     assert run.output["training"]["status"] == "Completed"
     assert run.notifications[0]["outcome"] == "SUCCEEDED"
     assert_clean(tuneforge, run)
     record("lost job event (FallbackJobCheck fired)", tuneforge, run)
+
+
+def test_an_endpoint_stuck_in_creating_fails_the_run_at_its_bound(tuneforge):
+    """The promoted throughput never leaves Creating: CheckThroughput gives up once it has waited
+    longer than its bound (3 h) in emulated time, after a handful of checks, and cleanup deletes it."""
+    from lambdas.handlers.check_endpoint import DEFAULT_MAX_WAIT_SECONDS, MAX_CHECK_INTERVAL
+
+    tuneforge.aws.faults.stall_endpoint("provisioned")  # support-qa-vi evaluates on a deployment, promotes to a throughput
+    run = tuneforge.run("support-qa-vi", FINE_TUNING)
+    assert_failed(tuneforge, run, "EndpointTimedOut")
+    waited = int(re.search(r"after (\d+) s", run.execution["cause"]).group(1))
+    assert DEFAULT_MAX_WAIT_SECONDS < waited <= DEFAULT_MAX_WAIT_SECONDS + MAX_CHECK_INTERVAL, run.execution["cause"]
+    states = tuneforge.aws.states_entered(run.execution["executionArn"])
+    assert "FinalizePromotion" not in states and states.count("CheckThroughput") <= 25, states
+    [stuck] = [e for e in run.item["endpoints"] if e["purpose"] == "production"]
+    assert stuck["kind"] == "provisioned-throughput" and stuck["deleted_at"]
+    assert tuneforge.champion("support-qa-vi") is None
+    assert [f["fault"] for f in tuneforge.aws.faults.fired] == ["provisioned_stalled"]
+    record("promoted throughput stuck in Creating (3 h bound)", tuneforge, run)
+
+
+def test_an_operator_stop_aborts_the_run_waiting_for_its_job(tuneforge):
+    """StopExecution while WaitForJob holds its task token: the execution ends ABORTED (not FAILED
+    with States.Timeout when the heartbeat would have run out), and the ExecutionEndedAbnormally rule
+    hands the status-change event to Cleanup, which stops the job and tells the topic."""
+    aws = tuneforge.aws
+    aws.pause()  # nothing moves on its own: the stop comes while the run is parked
+    tuneforge.upload("support-qa-vi", FINE_TUNING)
+    aws.settle()
+    execution = tuneforge.started(1)["executionArn"]
+    assert aws.states_entered(execution)[-1] == "WaitForJob"
+    aws.client("stepfunctions").stop_execution(executionArn=execution, error="Operator.Stop", cause="stopped by the on-call engineer")
+    aws.settle()
+    run = tuneforge.finish(execution)
+    assert run.status == "ABORTED", run.execution
+    history = aws.history(execution)
+    assert history[-1]["type"] == "ExecutionAborted", history[-3:]
+    assert not [e for e in history if e["type"] in ("TaskTimedOut", "TaskFailed", "ExecutionFailed", "ExecutionTimedOut")]
+    assert aws.states_entered(execution)[-1] == "WaitForJob"  # no Catch ran
+    cleanups = [e for e in aws.journal if e["event"] == "events.delivered" and "ExecutionEndedAbnormally" in e["rule"]]
+    assert len(cleanups) == 1 and not cleanups[0]["errored"], cleanups
+    assert run.item["status"] == "FAILED" and run.item["error"] == "States.Aborted", run.item
+    assert [m["outcome"] for m in run.notifications] == ["ABORTED"]
+    assert [j["status"] for j in tuneforge.jobs()] == ["Stopping"]
+    aws.advance(60)
+    assert [j["status"] for j in tuneforge.jobs()] == ["Stopped"]
+    assert_clean(tuneforge, run)
+    record("operator stop while waiting for the job", tuneforge, run)
 
 
 def test_evaluation_endpoint_creation_failure(tuneforge):
@@ -286,60 +340,50 @@ def test_evaluation_below_the_gate_keeps_the_champion(tuneforge):
 def test_execution_timeout_is_cleaned_up_by_the_status_change_rule(short_timeout_cdk_out):
     """The stage's execution timeout (4 h here) fires while a 14-day job trains; the fallback check keeps
     WaitForJob's heartbeat alive meanwhile. No Catch runs on a timeout: the ExecutionEndedAbnormally
-    rule hands the status-change event to Cleanup, which stops the job."""
+    rule hands the status-change event to Cleanup, which stops the job. Emulated time is discrete-event
+    time, so however long the handlers take in wall time, the timeout fires after exactly 4 h."""
     from local import Emulator
 
-    # Timeouts: 4 h -> 1.44 s, heartbeat 45 min -> 0.27 s of wall time. Emulated time runs 4x faster than
-    # that, so the 15-minute fallback check (a heartbeat each time) comes every ~25 ms: a wide margin.
-    with Emulator(time_scale=0.000025, timeout_scale=0.0001, job_duration=14 * 86400, auto_schedule=True) as aws:
+    with Emulator(job_duration=14 * 86400, auto_schedule=True) as aws:
         stage = TuneforgeStage(aws, short_timeout_cdk_out)
         stage.upload("support-qa-vi", FINE_TUNING)
-        run = stage.finish(stage.started(1)["executionArn"], timeout=60)
+        execution = stage.started(1)["executionArn"]
+        aws.settle()  # the timeout, the cleanup it sets off and the job's stop: nothing is left due
+        run = stage.finish(execution)
         assert run.status == "TIMED_OUT", run.execution
+        history = aws.history(execution)
+        assert history[0]["type"] == "ExecutionStarted" and history[-1]["type"] == "ExecutionTimedOut", history[-3:]
+        assert history[-1]["timestamp"] - history[0]["timestamp"] == timedelta(hours=4)  # emulated time, exactly
         assert stage.aws.states_entered(run.execution["executionArn"])[-1] == "WaitForJob"
         heartbeats = [e for e in aws.journal if e["event"] == "events.scheduled" and "FallbackJobCheck" in e["rule"]]
-        assert heartbeats  # the fallback check ran during the wait (and kept the heartbeat alive)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and (stage.registry.get(run.run_id) or {}).get("status") != "FAILED":
-            time.sleep(0.05)
-        item = stage.registry.get(run.run_id)
+        assert len(heartbeats) == 4 * 4  # every 15 minutes (the last one at 4 h, just before the timeout)
+        item = run.item
         assert item["status"] == "FAILED" and item["error"] == "States.Timeout", item
-        assert [j["status"] for j in stage.jobs()] in (["Stopping"], ["Stopped"])
+        assert [j["status"] for j in stage.jobs()] == ["Stopped"]
         cleanups = [e for e in aws.journal if e["event"] == "events.delivered" and "ExecutionEndedAbnormally" in e["rule"]]
-        assert cleanups and not cleanups[-1]["errored"], cleanups
+        assert len(cleanups) == 1 and not cleanups[0]["errored"], cleanups
         assert stage.leftover_endpoints(run) == []
         # No Catch runs on a timeout, so Cleanup itself tells the topic (once).
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not [m for m in stage.messages() if m.get("run_id") == run.run_id]:
-            time.sleep(0.05)
-        run = RunResult(run.execution, run.run_id, item, [m for m in stage.messages() if m.get("run_id") == run.run_id])
         assert [m["outcome"] for m in run.notifications] == ["TIMED_OUT"]
         assert run.notifications[0]["error"]["Error"] == "States.Timeout"
         record("execution timeout (4 h stage timeout, 14-day job)", stage, run)
 
 
-def test_transitions_do_not_grow_with_the_job_duration(tuneforge):
+def test_transitions_do_not_grow_with_the_job_duration(long_job_cdk_out, emulator):
     """A 14-day job costs the run no more state transitions than a 1-hour one: WaitForJob parks a task
-    token; the fallback check (fired here once per emulated day) only sends heartbeats meanwhile.
-    bench/transitions.py measures the same with the check on its 15-minute schedule."""
-    aws = tuneforge.aws
-    short = tuneforge.run("support-qa-vi", FINE_TUNING)
+    token; the fallback check (every 10 h in this stage, on its own schedule) only sends heartbeats
+    meanwhile. bench/transitions.py measures the same with the check on its 15-minute schedule."""
+    aws = emulator
+    aws.settings.auto_schedule = True
+    stage = TuneforgeStage(aws, long_job_cdk_out)
+    short = stage.run("support-qa-vi", FINE_TUNING)
     aws.settings.job_duration = 14 * 86400
-    tuneforge.upload("support-qa-vi", FINE_TUNING, name="vi-long.jsonl")
-    execution = tuneforge.started(2)["executionArn"]
-    deadline = time.monotonic() + 60
-    while len(tuneforge.jobs()) < 2 or "WaitForJob" not in aws.states_entered(execution):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    checks = 0
-    while [j for j in tuneforge.jobs() if j["status"] == "InProgress"]:
-        assert time.monotonic() < deadline
-        aws.advance(86400)
-        checks += len(aws.fire_scheduled_rules("FallbackJobCheck"))
-        aws.wait_idle()
-    long = tuneforge.finish(execution)
+    checks_before = len([e for e in aws.journal if e["event"] == "events.scheduled"])
+    long = stage.run("support-qa-vi", FINE_TUNING, name="vi-long.jsonl")
+    checks = len([e for e in aws.journal if e["event"] == "events.scheduled"]) - checks_before
     assert short.status == long.status == "SUCCEEDED", long.execution
-    assert checks >= 13
+    assert long.execution["stopDate"] - long.execution["startDate"] > timedelta(days=14)
+    assert checks >= 14 * 24 // 10
     counts = {}
     for name, run in (("short", short), ("long", long)):
         history = aws.history(run.execution["executionArn"])
