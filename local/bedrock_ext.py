@@ -40,6 +40,11 @@ _APPLIED = False
 _CONTEXT_SUFFIX = re.compile(r"^(?P<base>.+:\d+):\d+k$")
 _FM_ARN = re.compile(r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]*::foundation-model/(?P<id>.+)$")
 _CUSTOM_ARN = re.compile(r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:custom-model/.+$")
+# The s3Uri constraint of TrainingDataConfig, Validator and OutputDataConfig (read 2026-12-03):
+# https://docs.aws.amazon.com/bedrock/latest/APIReference/API_TrainingDataConfig.html. Key segments may
+# hold only ASCII letters, digits and -!_*'(). : no space, '+', '%' or non-ASCII letter.
+_S3_URI_PATTERN = r"s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](?:/[-!_*'().a-z0-9A-Z]+(?:/[-!_*'().a-z0-9A-Z]+)*)?/?"
+_S3_URI = re.compile(f"^{_S3_URI_PATTERN}$")
 
 
 def _suffix(seed: str) -> str:
@@ -254,6 +259,11 @@ def _validate_job(backend, params: dict) -> str:
             raise _validation("hyperParameters values must be strings")
     if ctype == "DISTILLATION" and not (params.get("customizationConfig") or {}).get("distillationConfig"):
         raise _validation("customizationConfig.distillationConfig is required for DISTILLATION jobs.")
+    uris = [("trainingDataConfig.s3Uri", (params.get("trainingDataConfig") or {}).get("s3Uri")), ("outputDataConfig.s3Uri", (params.get("outputDataConfig") or {}).get("s3Uri"))]
+    uris += [(f"validationDataConfig.validators.{i + 1}.member.s3Uri", v.get("s3Uri")) for i, v in enumerate((params.get("validationDataConfig") or {}).get("validators") or [])]
+    for where, uri in uris:
+        if uri is not None and not (len(uri) <= 1024 and _S3_URI.match(uri)):
+            raise _validation(f"1 validation error detected: Value '{uri}' at '{where}' failed to satisfy constraint: Member must satisfy regular expression pattern: {_S3_URI_PATTERN}")
     return root
 
 
@@ -382,6 +392,11 @@ def _send_job_event(backend, job, meta: _JobMeta, now: float) -> None:
     if st.faults.take_lost_event(job.job_name, job.job_arn):
         st.note("bedrock.event_lost", job=job.job_arn, status=job.status)
         return
+    # The detail as documented (read 2026-12-03), field for field:
+    # https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-eventbridge-how-it-works.html
+    # ("Model Customization Job State Change"): times to the second ("2023-08-11T10:11:12Z"), and
+    # validationDataConfig as {"s3Uri": ...}, not the API's {"validators": [...]}.
+    validators = (job.validation_data_config or {}).get("validators") or []
     detail = {
         "version": "0.0",
         "jobName": job.job_name,
@@ -391,13 +406,13 @@ def _send_job_event(backend, job, meta: _JobMeta, now: float) -> None:
         "roleArn": job.role_arn,
         "jobStatus": job.status,
         "failureMessage": job.failure_message,
-        "creationTime": job.creation_time,
-        "lastModifiedTime": job.last_modified_time,
-        "endTime": job.end_time,
+        "creationTime": _to_second(job.creation_time),
+        "lastModifiedTime": _to_second(job.last_modified_time),
+        "endTime": _to_second(job.end_time),
         "baseModelArn": job.base_model_arn,
         "hyperParameters": job.hyper_parameters,
         "trainingDataConfig": job.training_data_config,
-        "validationDataConfig": job.validation_data_config,
+        "validationDataConfig": {"s3Uri": validators[0]["s3Uri"]} if validators else None,
         "outputDataConfig": job.output_data_config,
     }
     detail = {k: v for k, v in detail.items() if v not in (None, {}, [])}
@@ -412,6 +427,11 @@ def _send_job_event(backend, job, meta: _JobMeta, now: float) -> None:
         resources=[job.job_arn],
         time=now,
     )
+
+
+def _to_second(iso: str | None) -> str | None:
+    """``2023-08-11T10:11:12.345Z`` -> ``2023-08-11T10:11:12Z``."""
+    return re.sub(r"\.\d+Z$", "Z", iso) if iso else iso
 
 
 def tick_backend(backend, now: float | None = None) -> None:

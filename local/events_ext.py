@@ -8,8 +8,9 @@ asynchronously, as EventBridge does: a Lambda target is invoked with InvocationT
 are retried ``settings.async_retries`` times, ``async_retry_delay`` emulated seconds apart), a state
 machine target gets a StartExecution with a generated name. Other targets go to moto unchanged.
 
-S3 -> EventBridge: moto's event detail is replaced by the shape S3 sends (``etag``, ``reason``:
-``PutObject`` ...), and it is sent to the default bus only, as S3 does.
+S3 -> EventBridge: moto's event detail is replaced by the shape S3 sends (the key URL-encoded, ``etag``,
+a per-key increasing ``sequencer``, ``reason``: ``PutObject`` ...; sources beside the code), and it is
+sent to the default bus only, as S3 does.
 
 Scheduled rules (``rate(...)``/``cron(...)``) fire when the driver calls :func:`fire_scheduled_rules`
 or, with ``settings.auto_schedule``, whenever a ``rate`` period of emulated time has passed
@@ -21,11 +22,13 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 import re
 import threading
 import uuid
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote_plus
 
 from . import state
 from .clock import BusyThread
@@ -204,6 +207,47 @@ def put_event(account_id: str, region: str, source: str, detail_type: str, detai
 # ------------------------------------------------------------------------------------------------
 _LAST_CREATED = threading.local()
 _S3_REASONS = {"Put": "PutObject", "Post": "POST Object", "Copy": "CopyObject", "CompleteMultipartUpload": "CompleteMultipartUpload"}
+_SEQUENCERS: dict[tuple[str, str, str], int] = {}
+_SEQUENCER_LOCK = threading.Lock()
+
+# The S3 -> EventBridge event, field by field as S3 sends it. Sources (read 2026-12-03):
+#   [EB] https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html  (EventBridge event message
+#        structure): detail.version "0", event-version, bucket.name, object.key / size / etag (no quotes) /
+#        version-id (versioned buckets) / sequencer, request-id ("Request ID in S3 response"), requester
+#        ("AWS account ID or AWS service principal of requester"), source-ip-address ("only present for
+#        events triggered by an S3 request"), reason (Object Created: PutObject | POST Object | CopyObject
+#        | CompleteMultipartUpload; Object Deleted: DeleteObject, with deletion-type "Permanently Deleted"
+#        or "Delete Marker Created", and no size). [EB] does not say how object.key is encoded.
+#   [N]  https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html (S3 event
+#        notification structure): "The object key name value is URL encoded. For example, 'red flower.jpg'
+#        becomes 'red+flower.jpg'" (application/x-www-form-urlencoded: space -> '+', '+' -> '%2B', UTF-8
+#        bytes -> %XX); the sequencer is "a string representation of a hexadecimal value", greater = later,
+#        comparable only between events on the same key (right-pad the shorter with zeros, then compare).
+#   AWS's Powertools for Lambda (Python), S3EventBridgeNotificationObject.key, reads detail.object.key with
+#   unquote_plus: the EventBridge key is taken to be encoded as in [N]. '/' stays as is (public samples of
+#   both shapes show paths with plain slashes). Which other ASCII punctuation S3 leaves unencoded is not
+#   documented; here it is Python's quote_plus set (letters, digits, '_.-~' and '/'), and consumers decode
+#   with unquote_plus, which reads either.
+
+
+def s3_event_key(key: str) -> str:
+    """``detail.object.key`` as S3 writes it (see [N] above): form-URL-encoded, '/' kept."""
+    return quote_plus(key, safe="/")
+
+
+def _sequencer(account_id: str, bucket: str, key: str) -> str:
+    """18 upper-case hex digits as in S3's samples (``0064D3901D00059242``: 00 + the epoch second + a
+    counter), strictly greater than the last one for the same key, as [N] promises."""
+    with _SEQUENCER_LOCK:
+        candidate = (int(state.current().clock.now()) & 0xFFFFFFFF) << 32
+        last = _SEQUENCERS.get((account_id, bucket, key), -1)
+        value = max(candidate, last + 1)
+        _SEQUENCERS[(account_id, bucket, key)] = value
+    return f"00{value:016X}"
+
+
+def _request_id() -> str:
+    return "".join(random.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(16))
 
 
 def _s3_event_bridge_message(account_id: str, bucket, event_name: str, key) -> None:
@@ -217,17 +261,26 @@ def _s3_event_bridge_message(account_id: str, bucket, event_name: str, key) -> N
         if kind in ("ObjectAcl", "ObjectTagging") and getattr(_LAST_CREATED, "key", None) == this:
             return  # moto sets the ACL and tags of every new object through calls that notify; S3 does not
         _LAST_CREATED.key = this if kind == "ObjectCreated" else None
+        obj: dict[str, Any] = {"key": s3_event_key(key.name), "size": key.size, "etag": (getattr(key, "etag", "") or "").replace('"', "")}
+        if key.version_id and key.version_id != "null":
+            obj["version-id"] = key.version_id
+        if kind in ("ObjectCreated", "ObjectRemoved"):
+            obj["sequencer"] = _sequencer(account_id, bucket.name, key.name)
         detail: dict[str, Any] = {
             "version": "0",
+            "event-version": "1.0",
             "bucket": {"name": bucket.name},
-            "object": {"key": key.name, "size": key.size, "etag": key.etag.replace('"', ""), "sequencer": uuid.uuid4().hex[:18].upper()},
-            "request-id": uuid.uuid4().hex[:16].upper(),
+            "object": obj,
+            "request-id": _request_id(),
             "requester": account_id,
             "source-ip-address": "127.0.0.1",
-            "reason": _S3_REASONS.get(action, action) if kind == "ObjectCreated" else ("DeleteObject" if kind == "ObjectRemoved" else action),
         }
-        if key.version_id and key.version_id != "null":
-            detail["object"]["version-id"] = key.version_id
+        if kind == "ObjectCreated":
+            detail["reason"] = _S3_REASONS.get(action, action)
+        elif kind == "ObjectRemoved":
+            obj.pop("size", None)
+            detail["reason"] = "DeleteObject"
+            detail["deletion-type"] = "Delete Marker Created" if type(key).__name__ == "FakeDeleteMarker" else "Permanently Deleted"
         event = {
             "version": "0",
             "id": str(uuid.uuid4()),

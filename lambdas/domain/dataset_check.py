@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from lambdas.domain.cost import estimate_cost
+from lambdas.domain.customization import bedrock_uri_problem
 from lambdas.domain.evaluation import EvaluationSetError, check_evaluation_set
 from lambdas.domain.holdout import HoldoutError, split_holdout
 from lambdas.domain.runs import RunInput
@@ -75,12 +76,19 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_
     except (EvaluationSetError, HoldoutError) as bad_set:
         evaluation_problem = str(bad_set)
         summary.insert(0, evaluation_problem)
+    # The job reads the upload itself (or the held-out split written under a key of ours), and Bedrock
+    # refuses some keys S3 takes: say so now, with the fix, rather than fail at StartCustomization.
+    holdout_planned = not run.profile.evaluation.dataset_key and run.profile.evaluation.holdout_fraction is not None
+    job_reads = [training_uri] if training_uri else ([] if holdout_planned else [dataset.training.uri])
+    job_reads += [dataset.validation.uri] if dataset.validation else []
+    key_problems = [problem for problem in map(bedrock_uri_problem, job_reads) if problem]
+    summary[:0] = key_problems
     return ValidationOutcome(
-        valid=report.valid and evaluation_problem is None and not wrong_source_format,
+        valid=report.valid and evaluation_problem is None and not wrong_source_format and not key_problems,
         evaluation_examples=evaluation_examples,
         training_uri=training_uri,
         report_uri=f"s3://{artifacts_bucket}/{key}",
-        error_count=report.error_count + (evaluation_problem is not None) + wrong_source_format,
+        error_count=report.error_count + (evaluation_problem is not None) + wrong_source_format + len(key_problems),
         warning_count=report.warning_count,
         training_records=report.training.records,
         training_tokens=report.training.tokens.total,

@@ -11,6 +11,7 @@ import re
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import PurePosixPath
+from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,6 +42,18 @@ class S3ObjectRef(BaseModel):
     @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
+
+    @classmethod
+    def from_event(cls, bucket: str, event_key: str, version_id: str | None = None) -> "S3ObjectRef":
+        """The object an S3 event names; the one place an event's key is decoded.
+
+        S3 writes the key URL-encoded, form style: "red flower.jpg" arrives as "red+flower.jpg", a '+' as
+        '%2B', other bytes of the UTF-8 key as %XX (docs.aws.amazon.com/AmazonS3/latest/userguide/
+        notification-content-structure.html; the EventBridge page, ev-events.html, is silent and AWS's
+        Powertools decodes its key the same way). Reading the object under the undecoded key would miss
+        it, or read another object.
+        """
+        return cls(bucket=bucket, key=unquote_plus(event_key), version_id=version_id)
 
 
 class Dataset(BaseModel):

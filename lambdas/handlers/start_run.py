@@ -38,7 +38,7 @@ def read_object(obj: S3ObjectRef) -> bytes:
 @event_parser(model=S3EventNotificationEventBridgeModel)
 def handler(event: S3EventNotificationEventBridgeModel, context: LambdaContext) -> dict:
     detail = event.detail
-    obj = S3ObjectRef(bucket=detail.bucket.name, key=detail.object.key, version_id=detail.object.version_id)
+    obj = S3ObjectRef.from_event(detail.bucket.name, detail.object.key, detail.object.version_id)
     outcome = start_run_for_upload(
         obj,
         load_profile=load_profile,

@@ -201,6 +201,13 @@ class TuneforgeStage:
         return self.finish(self.started(before + 1)["executionArn"], timeout=timeout)
 
     # -- reading --------------------------------------------------------------------------------
+    def inspect(self, service: str):
+        """A client that looks as the emulator itself, past every policy (what a test asserts on, not
+        what anyone in the account could read: the buckets' perimeter refuses the operator)."""
+        from local import authz
+
+        return self.aws.client(service, principal=authz.EMULATOR)
+
     def messages(self) -> list[dict]:
         """Every message published on the notification topic so far (read from the subscribed queue)."""
         sqs = self.aws.client("sqs")

@@ -103,6 +103,10 @@ def test_client_request_token_is_idempotent_and_configs_round_trip(bedrock):
         ({"baseModelIdentifier": "amazon.unknown-v1"}, "not supported for customization"),
         ({"hyperParameters": {"epochCount": "99"}}, "epochCount"),
         ({"customizationType": "DISTILLATION"}, "does not support"),
+        # the s3Uri pattern of the API reference: no space, '+', '%' or non-ASCII letter in a key
+        ({"trainingDataConfig": {"s3Uri": "s3://data/train/tập huấn+1 100%.jsonl"}}, "at 'trainingDataConfig.s3Uri' failed to satisfy constraint"),
+        ({"validationDataConfig": {"validators": [{"s3Uri": "s3://data/a b.jsonl"}]}}, "validationDataConfig.validators.1.member.s3Uri"),
+        ({"outputDataConfig": {"s3Uri": "s3://Data/output/"}}, "outputDataConfig.s3Uri"),
     ],
 )
 def test_what_bedrock_refuses_is_a_validation_error(bedrock, extra, message):
@@ -126,6 +130,30 @@ def test_stop_goes_through_stopping_and_emits_the_event(emulator, bedrock):
     message = json.loads(emulator.client("sqs").receive_message(QueueUrl=queue)["Messages"][0]["Body"])
     assert message["detail-type"] == "Model Customization Job State Change"
     assert message["detail"]["jobStatus"] == "Stopped" and message["detail"]["jobName"] == "j1"
+
+
+def test_the_job_event_has_the_documented_fields(emulator, bedrock):
+    """https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-eventbridge-how-it-works.html"""
+    events = emulator.client("events")
+    queue = emulator.client("sqs").create_queue(QueueName="q")["QueueUrl"]
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["aws.bedrock"], "detail-type": ["Model Customization Job State Change"]}))
+    events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"}])
+    emulator.allow_eventbridge("arn:aws:sqs:us-east-1:123456789012:q")
+    arn = _job(bedrock, validationDataConfig={"validators": [{"s3Uri": "s3://data/train/data.jsonl"}]})
+    emulator.advance(3601)
+    job = bedrock.get_model_customization_job(jobIdentifier=arn)
+    emulator.wait_idle()
+    message = json.loads(emulator.client("sqs").receive_message(QueueUrl=queue)["Messages"][0]["Body"])
+    assert message["source"] == "aws.bedrock" and message["resources"] == [arn]
+    detail = message["detail"]
+    assert set(detail) == {
+        "version", "jobName", "jobArn", "outputModelName", "outputModelArn", "roleArn", "jobStatus", "creationTime",
+        "lastModifiedTime", "endTime", "baseModelArn", "hyperParameters", "trainingDataConfig", "validationDataConfig", "outputDataConfig",
+    }  # failureMessage only when the job failed
+    assert detail["version"] == "0.0" and detail["jobStatus"] == "Completed" and detail["outputModelArn"] == job["outputModelArn"]
+    assert detail["validationDataConfig"] == {"s3Uri": "s3://data/train/data.jsonl"} and detail["trainingDataConfig"] == {"s3Uri": "s3://data/train/"}
+    assert all(len(detail[t]) == 20 and detail[t].endswith("Z") for t in ("creationTime", "lastModifiedTime", "endTime"))  # 2023-08-11T10:11:12Z
+    assert detail["hyperParameters"] == {"epochCount": "2"}
 
 
 def test_missing_training_data_fails_the_job(emulator, bedrock):

@@ -276,3 +276,46 @@ def test_emulated_time_is_discrete_event(emulator):
     assert aws.states_entered(arn) == ["Wait"]  # the Catch did not run
     aws.resume()
     assert aws.clock.pending() == []  # nothing of the stopped execution is left waiting on the clock
+
+
+def test_s3_sends_the_object_created_event_as_s3_does(emulator):
+    """Key URL-encoded as S3 writes it, sequencer increasing per key, version-id, Object Deleted shape
+    (sources in local/events_ext.py)."""
+    from urllib.parse import unquote_plus
+
+    aws = emulator
+    s3, events, sqs = aws.client("s3"), aws.client("events"), aws.client("sqs")
+    s3.create_bucket(Bucket="data")
+    s3.put_bucket_versioning(Bucket="data", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_notification_configuration(Bucket="data", NotificationConfiguration={"EventBridgeConfiguration": {}})
+    queue = sqs.create_queue(QueueName="s3-events")["QueueUrl"]
+    events.put_rule(Name="all-s3", EventPattern=json.dumps({"source": ["aws.s3"]}))
+    events.put_targets(Rule="all-s3", Targets=[{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:s3-events"}])
+    emulator.allow_eventbridge("arn:aws:sqs:us-east-1:123456789012:s3-events")
+    key = "in/dữ liệu/tập huấn+1 100%.jsonl"
+    versions = [s3.put_object(Bucket="data", Key=key, Body=body)["VersionId"] for body in (b"{}", b"{} ")]
+    s3.create_bucket(Bucket="loose")  # unversioned: a delete removes the object, and S3 says so
+    s3.put_bucket_notification_configuration(Bucket="loose", NotificationConfiguration={"EventBridgeConfiguration": {}})
+    s3.put_object(Bucket="loose", Key="a b.jsonl", Body=b"{}")
+    s3.delete_object(Bucket="loose", Key="a b.jsonl")
+    aws.wait_idle()
+    bodies = []
+    while batch := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+        bodies += [json.loads(m["Body"]) for m in batch]
+        sqs.delete_message_batch(QueueUrl=queue, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
+    created = [b for b in bodies if b["detail-type"] == "Object Created" and b["detail"]["object"]["key"].startswith("in/d")]
+    assert [c["detail"]["object"]["key"] for c in created] == ["in/d%E1%BB%AF+li%E1%BB%87u/t%E1%BA%ADp+hu%E1%BA%A5n%2B1+100%25.jsonl"] * 2
+    assert all(unquote_plus(c["detail"]["object"]["key"]) == key for c in created)
+    assert [c["detail"]["object"]["version-id"] for c in created] == versions
+    sequencers = [c["detail"]["object"]["sequencer"] for c in created]
+    assert all(len(s) == 18 and int(s, 16) >= 0 and s == s.upper() for s in sequencers)
+    assert sequencers[0] < sequencers[1]
+    detail = created[0]["detail"]
+    assert set(detail) == {"version", "event-version", "bucket", "object", "request-id", "requester", "source-ip-address", "reason"}
+    assert detail["reason"] == "PutObject" and detail["bucket"] == {"name": "data"} and detail["requester"] == aws.account
+    assert detail["object"]["size"] == 2 and '"' not in detail["object"]["etag"] and len(detail["request-id"]) == 16
+    [put] = [b["detail"] for b in bodies if b["detail-type"] == "Object Created" and b["detail"]["bucket"]["name"] == "loose"]
+    [deleted] = [b["detail"] for b in bodies if b["detail-type"] == "Object Deleted"]
+    assert put["object"]["key"] == deleted["object"]["key"] == "a+b.jsonl" and "version-id" not in put["object"]
+    assert deleted["reason"] == "DeleteObject" and deleted["deletion-type"] == "Permanently Deleted" and "size" not in deleted["object"]
+    assert put["object"]["sequencer"] < deleted["object"]["sequencer"]

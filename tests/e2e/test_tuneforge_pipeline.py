@@ -392,3 +392,83 @@ def test_transitions_do_not_grow_with_the_job_duration(long_job_cdk_out, emulato
         assert counts[name] <= 60, states
         assert states[: states.index("DeployForEvaluation")] == ["Validate", "DatasetValid?", "Estimate", "WithinBudget?", "StartCustomization", "WaitForJob"]
     assert counts["long"] <= 1.5 * counts["short"], counts
+
+
+# -- object keys as data owners write them ----------------------------------------------------------
+# S3 sends the key URL-encoded (space as '+'); StartRun decodes it once. Bedrock then reads only keys
+# of ASCII letters, digits and -!_*'(). (API_TrainingDataConfig s3Uri pattern), so an upload named with
+# spaces, '+', '%' or Vietnamese letters is rejected at Validate with the fix, unless the job reads a
+# copy under a key of ours (a held-out split).
+ODD_NAME = "tập huấn+1 100%.jsonl"
+
+
+def _run_input(run: RunResult) -> dict:
+    return json.loads(run.execution["input"])
+
+
+def _upload_run(stage: TuneforgeStage, key: str, body: bytes, timeout: float = 90.0) -> tuple[dict, RunResult]:
+    before = len(stage.aws.executions(stage.state_machine))
+    put = stage.data_owner.upload(stage.data_bucket, key, body)
+    return put, stage.finish(stage.started(before + 1)["executionArn"], timeout=timeout)
+
+
+def test_a_key_s3_encodes_and_bedrock_reads_trains_on_exactly_the_uploaded_object(tuneforge):
+    key = "incoming/support-qa-vi/Q_(v2)!'*.jsonl"  # every one of ( ) ! ' * arrives percent-encoded
+    body = (ROOT / "samples" / FINE_TUNING).read_bytes()
+    put, run = _upload_run(tuneforge, key, body)
+    assert run.status == "SUCCEEDED", run.execution
+    assert _run_input(run)["dataset"]["training"] == {"bucket": tuneforge.data_bucket, "key": key, "version_id": put["VersionId"]}
+    states = tuneforge.aws.states_entered(run.execution["executionArn"])
+    assert states[:5] == ["Validate", "DatasetValid?", "Estimate", "WithinBudget?", "StartCustomization"], states
+    [job] = tuneforge.jobs()
+    training = tuneforge.aws.client("bedrock").get_model_customization_job(jobIdentifier=job["jobArn"])["trainingDataConfig"]["s3Uri"]
+    assert training == f"s3://{tuneforge.data_bucket}/{key}"
+    # Bedrock's s3Uri names no version: the version it read is the one the run validated (the latest).
+    assert tuneforge.inspect("s3").head_object(Bucket=tuneforge.data_bucket, Key=key)["VersionId"] == put["VersionId"]
+    assert_clean(tuneforge, run)
+    record("key with ( ) ! ' * (encoded by S3, read by Bedrock)", tuneforge, run)
+
+
+@pytest.mark.parametrize("folder", ["", "dữ liệu/"], ids=["single-file", "manifest-in-a-vietnamese-folder"])
+def test_a_key_bedrock_refuses_is_rejected_with_the_fix_not_a_stack_trace(tuneforge, folder):
+    body = (ROOT / "samples" / FINE_TUNING).read_bytes()
+    data_key = f"incoming/support-qa-vi/{folder}{ODD_NAME}"
+    if folder:
+        data = tuneforge.data_owner.upload(tuneforge.data_bucket, data_key, body)  # starts nothing: the manifest does
+        put, run = _upload_run(tuneforge, f"incoming/support-qa-vi/{folder}manifest.json", json.dumps({"training": ODD_NAME}).encode())
+        assert _run_input(run)["dataset"]["trigger"]["key"] == f"incoming/support-qa-vi/{folder}manifest.json"
+        assert _run_input(run)["dataset"]["training"] == {"bucket": tuneforge.data_bucket, "key": data_key, "version_id": None}
+        assert data["VersionId"]
+    else:
+        put, run = _upload_run(tuneforge, data_key, body)
+        assert _run_input(run)["dataset"]["training"] == {"bucket": tuneforge.data_bucket, "key": data_key, "version_id": put["VersionId"]}
+    assert run.status == "SUCCEEDED", run.execution  # rejection is an outcome, not a failure
+    states = tuneforge.aws.states_entered(run.execution["executionArn"])
+    assert states[:2] == ["Validate", "DatasetValid?"] and states[-2:] == ["NotifyRejected", "Rejected"], states
+    assert tuneforge.jobs() == []
+    [message] = run.notifications
+    assert message["outcome"] == "REJECTED" and message["validation"]["valid"] is False
+    first = message["validation"]["summary"][0]
+    assert first.startswith(f"Bedrock cannot train on s3://{tuneforge.data_bucket}/{data_key}:"), first
+    assert "'+'" in first and "'%'" in first and "' '" in first and "'ậ'" in first
+    assert first.endswith(f"'incoming/support-qa-vi/{'du-lieu/' if folder else ''}tap-huan-1-100.jsonl'"), first
+    assert run.item["status"] == "REJECTED"
+    assert_clean(tuneforge, run)
+    record(f"key with space, +, %, Vietnamese letters ({'manifest' if folder else 'single file'}): rejected", tuneforge, run)
+
+
+def test_a_held_out_split_of_an_oddly_named_upload_trains_on_a_copy_of_exactly_that_version(tuneforge):
+    key = f"incoming/support-qa-vi-holdout/{ODD_NAME}"
+    body = (ROOT / "samples" / FINE_TUNING).read_bytes()
+    put, run = _upload_run(tuneforge, key, body)
+    assert run.status == "SUCCEEDED", run.execution
+    assert _run_input(run)["dataset"]["training"] == {"bucket": tuneforge.data_bucket, "key": key, "version_id": put["VersionId"]}
+    [job] = tuneforge.jobs()
+    uri = tuneforge.aws.client("bedrock").get_model_customization_job(jobIdentifier=job["jobArn"])["trainingDataConfig"]["s3Uri"]
+    assert "/_holdout/" in uri
+    bucket, copy_key = uri.removeprefix("s3://").split("/", 1)
+    trained = tuneforge.inspect("s3").get_object(Bucket=bucket, Key=copy_key)["Body"].read().splitlines()
+    uploaded = [line.strip() for line in body.splitlines() if line.strip()]
+    assert trained and set(trained) <= set(uploaded) and len(trained) + run.item["evaluation_examples"] == len(uploaded)
+    assert_clean(tuneforge, run)
+    record("key with space, +, %, Vietnamese letters, held-out split: trains on the split", tuneforge, run)

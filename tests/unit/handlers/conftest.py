@@ -109,7 +109,10 @@ def context() -> FakeContext:
 
 
 def upload_event(bucket: str, key: str, version_id: str | None) -> dict:
-    """The EventBridge event S3 sends for Object Created (the shape documented by S3)."""
+    """The EventBridge event S3 sends for Object Created (the shape documented by S3, the key URL-encoded
+    as S3 writes it: the emulator's ``s3_event_key``)."""
+    from local.events_ext import s3_event_key
+
     return {
         "version": "0",
         "id": "17793124-05d4-b198-2fde-7ededc63b103",
@@ -122,7 +125,7 @@ def upload_event(bucket: str, key: str, version_id: str | None) -> dict:
         "detail": {
             "version": "0",
             "bucket": {"name": bucket},
-            "object": {"key": key, "size": 10, "etag": "b1946ac92492d2347c6235b4d2611184", "version-id": version_id, "sequencer": "00617F08299329D189"},
+            "object": {"key": s3_event_key(key), "size": 10, "etag": "b1946ac92492d2347c6235b4d2611184", "version-id": version_id, "sequencer": "00617F08299329D189"},
             "request-id": "N4N7GDK58NMKJ12R",
             "requester": ACCOUNT,
             "source-ip-address": "10.0.0.1",

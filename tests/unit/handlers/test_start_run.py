@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from lambdas.handlers import start_run
 from tests.unit.handlers.conftest import DATA_BUCKET, upload_event
 
@@ -47,6 +49,17 @@ def test_execution_input_carries_the_profile_and_dataset_version(account, contex
     assert item["status"]["S"] == "STARTED" and item["dataset_version"]["S"] == version
 
 
+@pytest.mark.parametrize("name", ["tập huấn+1 100%.jsonl", "a+b.jsonl", "100%25 sure.jsonl", "Q&A (v2)!.jsonl"])
+def test_the_run_names_the_uploaded_object_whatever_characters_its_key_has(account, context, name):
+    key = f"incoming/support-qa-vi/{name}"
+    version = _upload(account, key)
+    assert upload_event(DATA_BUCKET, key, version)["detail"]["object"]["key"] != key  # the event carries it encoded
+    result = start_run.handler(upload_event(DATA_BUCKET, key, version), context)
+    assert result["started"] is True, result
+    run = json.loads(account.stepfunctions.describe_execution(executionArn=_executions(account)[0]["executionArn"])["input"])
+    assert run["dataset"]["training"] == {"bucket": DATA_BUCKET, "key": key, "version_id": version}
+
+
 def test_uploads_outside_incoming_or_to_unknown_profiles_start_nothing(account, context):
     cases = {
         "elsewhere/support-qa-vi/a.jsonl": "outside incoming/",
@@ -78,3 +91,15 @@ def test_a_manifest_that_escapes_its_folder_is_refused(account, context):
     result = start_run.handler(upload_event(DATA_BUCKET, key, version), context)
     assert result["started"] is False and "invalid manifest" in result["reason"]
     assert _executions(account) == []
+
+
+def test_a_manifest_in_a_folder_with_spaces_and_vietnamese_letters_names_its_files_decoded(account, context):
+    folder = "incoming/support-qa-vi/dữ liệu"
+    training = _upload(account, f"{folder}/tập huấn+1 100%.jsonl")
+    assert training
+    manifest_key = f"{folder}/manifest.json"
+    version = _upload(account, manifest_key, json.dumps({"training": "tập huấn+1 100%.jsonl"}).encode())
+    assert start_run.handler(upload_event(DATA_BUCKET, manifest_key, version), context)["started"] is True
+    run = json.loads(account.stepfunctions.describe_execution(executionArn=_executions(account)[0]["executionArn"])["input"])
+    assert run["dataset"]["trigger"] == {"bucket": DATA_BUCKET, "key": manifest_key, "version_id": version}
+    assert run["dataset"]["training"]["key"] == f"{folder}/tập huấn+1 100%.jsonl"

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+from urllib.parse import unquote_plus
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -19,7 +20,7 @@ sfn = boto3.client("stepfunctions")
 @metrics.log_metrics
 def handler(event, context):
     detail = event["detail"]
-    bucket, key = detail["bucket"]["name"], detail["object"]["key"]
+    bucket, key = detail["bucket"]["name"], unquote_plus(detail["object"]["key"])  # S3 sends the key URL-encoded
     version = detail["object"].get("version-id") or detail["object"]["etag"]
     name = hashlib.sha256(f"{bucket}/{key}/{version}".encode()).hexdigest()[:40]
     logger.append_keys(run=name)
