@@ -327,6 +327,10 @@ class Emulator(Driver):
     def invocations(self) -> list[dict]:
         return list(lambda_runtime.INVOCATIONS)
 
+    def traces(self, function: str | None = None) -> list[dict]:
+        """X-Ray documents traced functions sent (to the stand-in daemon): segments and subsegments."""
+        return [t["document"] for t in list(lambda_runtime.TRACES) if function is None or t["function"] == function]
+
 
 class PrincipalView(Driver):
     """An emulator seen by another principal: the same account, clients signed as that principal."""

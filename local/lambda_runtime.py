@@ -9,15 +9,25 @@ per code hash. Two ways to run it:
     invoke another function synchronously). Each function gets its own world:
 
     * modules: every top-level name the code ships (``index``, ``lambdas``, ``utils`` ...) plus
-      ``aws_lambda_powertools`` is imported per function and swapped into ``sys.modules`` only while
-      that function runs, so same-named modules never collide and Powertools class-level state (cold
-      start, metric sets, Tracer provider) is per function;
+      ``aws_lambda_powertools`` and ``aws_xray_sdk`` is imported per function and swapped into
+      ``sys.modules`` only while that function runs, so same-named modules never collide and
+      Powertools and X-Ray SDK state (cold start, metric sets, Tracer provider, the recorder and what
+      it patched) is per function;
+    * patches: what a function's X-Ray SDK patched in shared modules (``botocore``'s
+      ``BaseClient._make_api_call``, ``http.client`` ...: every ``wrapt`` patch, and the SDK's
+      "patched" flags on those modules) is put in place only while that function runs, so the host,
+      other threads between invocations and other functions call the unpatched originals;
     * Powertools loggers (``logging.getLogger(service)`` objects Powertools configured) are swapped
       the same way, so one function's appended keys never show in another's logs;
     * time: the function's own modules read the emulated clock for "now" (:func:`_emulated_time_for`);
-    * environment: the function's variables plus the Lambda runtime ones, restored afterwards, with
-      ``POWERTOOLS_TRACE_DISABLED=true`` (X-Ray is unreachable) and a default
-      ``POWERTOOLS_METRICS_NAMESPACE`` so Metrics never raise for a missing namespace.
+    * environment: the function's variables plus the Lambda runtime ones, restored afterwards, with a
+      default ``POWERTOOLS_METRICS_NAMESPACE`` so Metrics never raise for a missing namespace.
+      Tracing as deployed: a function with ``TracingConfig: Active`` gets what Lambda sets for it
+      (``AWS_XRAY_CONTEXT_MISSING=LOG_ERROR``, the daemon address, and per invocation, after the
+      handler module is imported, ``_X_AMZN_TRACE_ID`` with a new sampled trace), so Powertools'
+      Tracer patches and records for real; its recorder's emitter is an in-memory stand-in for the
+      daemon, and what it would have sent is kept in :data:`TRACES`. Other functions (PassThrough)
+      run with ``POWERTOOLS_TRACE_DISABLED=true``: nothing upstream sends them a sampled trace here.
 
 ``subprocess``
     One ``python -m local.lambda_worker`` per invocation, with the same environment plus
@@ -53,11 +63,25 @@ LOG = logging.getLogger("local.lambda")
 
 _LOCK = threading.RLock()
 _CODE_ROOT = Path(tempfile.mkdtemp(prefix="tuneforge-lambda-code-"))
-_ALWAYS_ISOLATED = ("aws_lambda_powertools",)
+_ALWAYS_ISOLATED = ("aws_lambda_powertools", "aws_xray_sdk")
 _APPLIED = False
 
 #: invocation records (function, ms, error type), for measurements and debugging
 INVOCATIONS: list[dict] = []
+#: what traced functions' X-Ray SDK sent to the (stand-in) daemon: {"function", "document"}, the
+#: document being the segment or subsegment as JSON (``trace_id``, ``id``, ``parent_id``, ``name`` ...)
+TRACES: list[dict] = []
+
+# What Lambda sets for a function with active tracing (Lambda developer guide, "Defined runtime
+# environment variables"); the address is where Lambda's daemon listens, never reached here.
+XRAY_DAEMON = ("169.254.79.129", "2000")
+# Host variables a function never inherits: tracing is the function's own (the test driver's
+# POWERTOOLS_TRACE_DISABLED must not turn an Active function's Tracer off).
+_NOT_INHERITED = ("POWERTOOLS_TRACE_DISABLED", "_X_AMZN_TRACE_ID", "AWS_XRAY_", "_AWS_XRAY_")
+_MISSING = object()
+#: attributes of shared objects that some function's X-Ray SDK patched or flagged:
+#: (id(owner), name) -> (owner, name, the host's own value or _MISSING)
+_PATCH_POINTS: dict[tuple[int, str], tuple[Any, str, Any]] = {}
 
 
 @dataclass
@@ -71,6 +95,9 @@ class _Image:
     #: the function's own boto3 default session: botocore caches the credentials a session first
     #: resolved, so a session shared between functions would call as whichever function ran first
     boto3_session: Any = None
+    #: this function's values at the patch points: (id(owner), name) -> value
+    patches: dict[tuple[int, str], Any] = field(default_factory=dict)
+    emitter: Any = None  # _Emitter, once a traced function's recorder has it
     cold: bool = True
 
 
@@ -114,6 +141,20 @@ def _image(fn) -> _Image:
         return image
 
 
+def _tracing_active(fn) -> bool:
+    return (getattr(fn, "tracing_config", None) or {}).get("Mode") == "Active"
+
+
+def _trace_header() -> str:
+    """A new sampled trace, as Lambda passes it to an Active function's invocation."""
+    root = f"1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
+    return f"Root={root};Parent={uuid.uuid4().hex[:16]};Sampled=1"
+
+
+def _inherited(environ: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in environ.items() if not k.startswith(_NOT_INHERITED)}
+
+
 def _runtime_env(fn, code_dir: Path) -> dict[str, str]:
     env = {
         "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
@@ -126,11 +167,15 @@ def _runtime_env(fn, code_dir: Path) -> dict[str, str]:
         "AWS_DEFAULT_REGION": fn.region,
         "LAMBDA_TASK_ROOT": str(code_dir),
         "_HANDLER": fn.handler or "",
-        "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "Emulated",
     }
+    active = _tracing_active(fn)
+    if active:
+        ip, port = XRAY_DAEMON
+        env.update({"AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR", "AWS_XRAY_DAEMON_ADDRESS": f"{ip}:{port}", "_AWS_XRAY_DAEMON_ADDRESS": ip, "_AWS_XRAY_DAEMON_PORT": port})
     env.update({k: str(v) for k, v in (fn.environment_vars or {}).items()})
-    env["POWERTOOLS_TRACE_DISABLED"] = "true"  # always: there is no X-Ray daemon here
+    if not active:
+        env["POWERTOOLS_TRACE_DISABLED"] = "true"  # PassThrough: no sampled trace reaches it here
     env.update(_role_credentials(fn))
     return env
 
@@ -143,6 +188,98 @@ def _role_credentials(fn) -> dict[str, str]:
 
     vpc_id = World(fn.account_id, fn.region).function_vpc(fn)
     return authz.credentials_for(fn.role, session=fn.function_name, vpc_id=vpc_id)
+
+
+class _Emitter:
+    """Stands in for the recorder's UDP emitter: keeps what it would send to the X-Ray daemon.
+
+    Only what the invoking thread records is kept: while a function runs, its patches are in place
+    for the whole process, and the emulator's other threads (an execution invoking the next task,
+    the test driver) would otherwise be recorded in its trace."""
+
+    def __init__(self, function_name: str, sink: list[dict]):
+        self.function_name = function_name
+        self.sink = sink
+        self.thread: int | None = None
+        self.ip, self.port = XRAY_DAEMON[0], int(XRAY_DAEMON[1])
+
+    def send_entity(self, entity) -> None:
+        if self.thread is not None and threading.get_ident() != self.thread:
+            return
+        try:
+            self.sink.append({"function": self.function_name, "document": json.loads(entity.serialize())})
+        except Exception:  # the UDP emitter logs and carries on too
+            LOG.exception("could not record an X-Ray entity of %s", self.function_name)
+
+    def set_daemon_address(self, address) -> None:
+        pass
+
+
+def _install_emitter(function_name: str, sink: list[dict]) -> _Emitter | None:
+    """Import the function's X-Ray SDK (as its Tracer would, with the Lambda environment in place, so
+    the recorder takes the Lambda context) and give its recorder the stand-in emitter."""
+    try:
+        from aws_xray_sdk.core import xray_recorder
+    except ImportError:
+        return None
+    xray_recorder.emitter = emitter = _Emitter(function_name, sink)
+    return emitter
+
+
+def _own(owner, name: str):
+    try:
+        return vars(owner).get(name, _MISSING)
+    except TypeError:
+        return getattr(owner, name, _MISSING)
+
+
+def _put(owner, name: str, value) -> None:
+    if value is not _MISSING:
+        setattr(owner, name, value)
+    elif name in getattr(owner, "__dict__", {}):
+        delattr(owner, name)
+
+
+def _module_of(owner):
+    return owner if isinstance(owner, type(sys)) else sys.modules.get(getattr(owner, "__module__", None) or "")
+
+
+def _enter_patches(image: _Image):
+    """Put this function's patches in place (the host's originals where it has none) and record the
+    ones it makes while it runs; returns what :func:`_leave_patches` needs to undo it."""
+    saved = {key: _own(owner, name) for key, (owner, name, _host) in _PATCH_POINTS.items()}
+    for key, (owner, name, host) in _PATCH_POINTS.items():
+        _put(owner, name, image.patches.get(key, host))
+    try:
+        import wrapt.patches as wrapt_patches
+    except ImportError:
+        return saved, None, None
+    previous = wrapt_patches.apply_patch
+
+    def apply_patch(owner, name, replacement):
+        key = (id(owner), name)
+        if key not in _PATCH_POINTS:
+            _PATCH_POINTS[key] = (owner, name, _own(owner, name))
+        setattr(owner, name, replacement)
+        image.patches[key] = replacement
+
+    wrapt_patches.apply_patch = apply_patch
+    return saved, wrapt_patches, previous
+
+
+def _leave_patches(image: _Image, token) -> None:
+    saved, wrapt_patches, previous = token
+    if wrapt_patches is not None:
+        wrapt_patches.apply_patch = previous
+    # the X-Ray SDK flags a module it patched (``_xray_enabled``, ``__xray_patched``) and skips it when
+    # flagged: the flags on the patched modules are the function's too
+    for module in {id(m): m for m in (_module_of(owner) for owner, _n, _h in list(_PATCH_POINTS.values())) if m is not None}.values():
+        for name in [n for n in vars(module) if "xray" in n.lower()]:
+            key = (id(module), name)
+            _PATCH_POINTS.setdefault(key, (module, name, _MISSING))
+            image.patches[key] = vars(module)[name]
+    for key, (owner, name, host) in _PATCH_POINTS.items():
+        _put(owner, name, saved.get(key, host))
 
 
 class LambdaContext:
@@ -236,12 +373,21 @@ def _run_inprocess(fn, event: Any) -> tuple[str, bool, str]:
 
         host_session = boto3.DEFAULT_SESSION
         boto3.DEFAULT_SESSION = image.boto3_session
+        patches = None
         try:
-            _set_environ({**saved_env, **_runtime_env(fn, image.code_dir)})
+            _set_environ({**_inherited(saved_env), **_runtime_env(fn, image.code_dir)})
+            patches = _enter_patches(image)
             try:
+                traced = _tracing_active(fn)
+                if traced and image.emitter is None:
+                    image.emitter = _install_emitter(fn.function_name, TRACES)
                 module = __import__(module_name, fromlist=["_"]) if module_name else None
                 _emulated_time_for(image)
                 handler = getattr(module, func_name)
+                if traced:  # per invocation, after the init phase, as the runtime client does
+                    os.environ["_X_AMZN_TRACE_ID"] = _trace_header()
+                    if image.emitter is not None:
+                        image.emitter.thread = threading.get_ident()
                 context = LambdaContext(fn, time.time() + float(fn.timeout or 3))
                 result = handler(event, context)
                 return json.dumps(result, default=str), False, ""
@@ -250,6 +396,8 @@ def _run_inprocess(fn, event: Any) -> tuple[str, bool, str]:
         finally:
             image.boto3_session = boto3.DEFAULT_SESSION
             boto3.DEFAULT_SESSION = host_session
+            if patches is not None:
+                _leave_patches(image, patches)
             _set_environ(saved_env)
             try:
                 sys.path.remove(str(image.code_dir))
@@ -295,7 +443,7 @@ def _run_subprocess(fn, event: Any) -> tuple[str, bool, str]:
     if not settings.endpoint_url:
         raise RuntimeError("lambda_mode='subprocess' needs server mode (an endpoint URL the subprocess can reach)")
     image = _image(fn)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOTO_", "TEST_SERVER_MODE"))}
+    env = {k: v for k, v in _inherited(os.environ.copy()).items() if not k.startswith(("MOTO_", "TEST_SERVER_MODE"))}
     env.update(_runtime_env(fn, image.code_dir))
     env["AWS_ENDPOINT_URL"] = settings.endpoint_url
     env["TUNEFORGE_EMULATED_NOW"] = repr(clock_mod.current().now())  # see _emulated_time_for
@@ -310,6 +458,7 @@ def _run_subprocess(fn, event: Any) -> tuple[str, bool, str]:
         "function_arn": fn.function_arn,
         "memory_size": int(fn.memory_size),
         "timeout": float(fn.timeout or 3),
+        "trace_header": _trace_header() if _tracing_active(fn) else None,
     }
     with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False) as out:
         out_path = out.name
@@ -329,6 +478,7 @@ def _run_subprocess(fn, event: Any) -> tuple[str, bool, str]:
         except (OSError, ValueError):
             error = {"errorType": "Runtime.ExitError", "errorMessage": f"worker exited {proc.returncode}: {proc.stderr[-2000:]}"}
             return json.dumps(error), True, proc.stderr
+        TRACES.extend({"function": fn.function_name, "document": doc} for doc in result.get("traces") or [])
         return json.dumps(result["payload"]), bool(result["errored"]), proc.stderr
     finally:
         os.unlink(out_path)
@@ -390,6 +540,27 @@ def apply() -> None:
             return [{"Arn": arn, "CodeSize": 0} for arn in layers_versions_arns]
 
     lambda_models.LambdaFunction._get_layers_data = _get_layers_data
+
+    # moto's CloudFormation create/update drop TracingConfig: keep it, so a function deployed with
+    # ``Tracing: Active`` runs traced (see _runtime_env)
+    original_create = lambda_models.LambdaFunction.create_from_cloudformation_json.__func__
+    original_update = lambda_models.LambdaFunction.update_from_cloudformation_json.__func__
+
+    def _tracing(cloudformation_json) -> dict:
+        return (cloudformation_json.get("Properties") or {}).get("TracingConfig") or {"Mode": "PassThrough"}
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        fn = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        fn.tracing_config = _tracing(cloudformation_json)
+        return fn
+
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        fn = original_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+        fn.tracing_config = _tracing(cloudformation_json)
+        return fn
+
+    lambda_models.LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+    lambda_models.LambdaFunction.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
     _APPLIED = True
 
 
@@ -398,3 +569,5 @@ def reset() -> None:
     with _LOCK:
         _IMAGES.clear()
         INVOCATIONS.clear()
+        TRACES.clear()
+        _PATCH_POINTS.clear()  # every one holds the host's original between invocations

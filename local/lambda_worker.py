@@ -2,8 +2,11 @@
 
 Reads ``{"handler", "event", "function_name", "function_arn", "memory_size", "timeout"}`` on stdin,
 imports the handler from the current directory (the unpacked code; it is also first on PYTHONPATH),
-and writes ``{"payload", "errored"}`` to the file named by argv[1]. Handler output goes to stdout and
-stderr untouched. The environment (function variables, AWS_ENDPOINT_URL) is set by the parent.
+and writes ``{"payload", "errored", "traces"}`` to the file named by argv[1]. Handler output goes to
+stdout and stderr untouched. The environment (function variables, AWS_ENDPOINT_URL) is set by the
+parent. With a ``trace_header`` (an Active function) the X-Ray recorder gets the in-memory emitter
+before the handler is imported and ``_X_AMZN_TRACE_ID`` is set after, as in-process; what it would
+have sent to the daemon comes back as ``traces``.
 """
 
 from __future__ import annotations
@@ -58,10 +61,17 @@ def main() -> None:
     out_path = sys.argv[1]
     request = json.loads(sys.stdin.read())
     module_name, _, func_name = request["handler"].rpartition(".")
+    traces: list[dict] = []
     try:
+        if request.get("trace_header"):
+            from local.lambda_runtime import _install_emitter
+
+            _install_emitter(request["function_name"], traces)
         module = importlib.import_module(module_name)
         _emulated_time()
         handler = getattr(module, func_name)
+        if request.get("trace_header"):
+            os.environ["_X_AMZN_TRACE_ID"] = request["trace_header"]
         result = {"payload": handler(request["event"], _Context(request)), "errored": False}
     except Exception as exc:
         result = {
@@ -72,6 +82,7 @@ def main() -> None:
             },
             "errored": True,
         }
+    result["traces"] = [t["document"] for t in traces]
     with open(out_path, "w") as fh:
         json.dump(result, fh, default=str)
 

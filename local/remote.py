@@ -153,6 +153,9 @@ class RemoteEmulator(Driver):
     def invocations(self) -> list[dict]:
         return self._call("GET", "invocations")
 
+    def traces(self, function: str | None = None) -> list[dict]:
+        return [t["document"] for t in self._call("GET", "traces") if function is None or t["function"] == function]
+
     def reset(self) -> None:
         self._call("POST", "reset")
 

@@ -19,6 +19,7 @@ or ``AWS_ENDPOINT_URL``). The emulator's own controls are under ``/_emulator/`` 
     POST /_emulator/wait-idle  {"timeout": 30}
     GET  /_emulator/journal                     [...]
     GET  /_emulator/invocations                 [...]
+    GET  /_emulator/traces                      [{"function", "document"}, ...]
     POST /_emulator/reset                       every backend and the emulator state, as new
 
 ``local.remote.RemoteEmulator`` wraps these.
@@ -117,6 +118,8 @@ class ControlApp:
             return st.journal
         if action == "invocations":
             return lambda_runtime.INVOCATIONS
+        if action == "traces":
+            return lambda_runtime.TRACES
         if action == "reset":
             reset()
             return {"ok": True}

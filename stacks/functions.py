@@ -17,8 +17,19 @@ from constructs import Construct
 from stacks.nag import acknowledge, acknowledge_wildcard, checkov_skip
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
-# Powertools comes from its public layer in AWS (and from PyPI offline); pinned to a published version.
-POWERTOOLS_LAYER = "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-x86_64:27"
+# Powertools comes from its public layer in AWS (and from PyPI offline, requirements.txt); pinned to a
+# published layer version. Which Powertools release a layer version ships is this one fact, kept here
+# (tests/unit/handlers/test_powertools_layer.py compares it with the release installed and tested):
+# layer 27 ships 3.23.0. Sources, looked up 2026-12-03:
+#   https://github.com/aws-powertools/powertools-lambda-python/blob/04a614741764240f56d360a2c469536085bce0cb/docs/includes/_layer_homepage_x86.md
+#   lists ...-python314-x86_64:27, and aws_lambda_powertools/shared/version.py at that commit is 3.23.1a0
+#   (develop just after 3.23.0); one layer version per release (at commit 0219b401d6a9, the v3.22.0
+#   layer-docs update, version.py is 3.22.0 and the docs list :25; 3.22.1 -> 26);
+#   https://github.com/aws-powertools/powertools-lambda-python/issues/8434: Python 3.9 was dropped in
+#   v3.24.0 and its layers "stop at layer version 27", the last one built before 3.24.0.
+POWERTOOLS_LAYER_VERSION = 27
+POWERTOOLS_LAYER_RELEASE = "3.23.0"
+POWERTOOLS_LAYER = f"arn:aws:lambda:{{region}}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-x86_64:{POWERTOOLS_LAYER_VERSION}"
 # Ship the whole `lambdas` package so `lambdas.…` imports resolve the same in Lambda, tests and the CLI.
 # The asset folder holds only a link to it: fingerprinting then reads the package, not the whole
 # repository with its virtual environments.

@@ -54,6 +54,40 @@ def test_powertools_metrics_flush_with_a_namespace(deployed, capsys):
     assert emf and emf[-1]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Fixture"
 
 
+def test_an_active_traced_function_records_xray_segments_as_deployed(deployed):
+    """Starter has ``Tracing: Active``: it runs with what Lambda sets (``_X_AMZN_TRACE_ID`` per
+    invocation ...), its Tracer patches botocore and records the handler and the StartExecution call,
+    and the recorder's emitter (the daemon's stand-in) keeps the documents; between invocations the
+    host's botocore is the unpatched original, and functions without active tracing stay untraced."""
+    import botocore.client
+
+    original = botocore.client.BaseClient._make_api_call
+    aws = deployed.aws
+    starter = deployed.function("Starter")
+    for n in range(2):  # cold, then warm: the function's patches are put back in place
+        detail_event = {"detail": {"bucket": {"name": deployed.bucket}, "object": {"key": f"incoming/t{n}.jsonl", "etag": f"e{n}"}}}
+        body, error = _invoke(aws, starter, detail_event)
+        assert error is None and body["started"] is True
+    docs = aws.traces(starter)
+    handlers = [d for d in docs if d["name"] == "## handler"]
+    calls = [d for d in docs if d.get("namespace") == "aws" and d["name"] == "states"]
+    assert len(handlers) == 2 and len(calls) == 2 and len(docs) == 4, [d["name"] for d in docs]  # nothing of other threads
+    assert len({h["trace_id"] for h in handlers}) == 2  # a new trace per invocation
+    for handler in handlers:
+        assert handler["type"] == "subsegment" and handler["annotations"]["ColdStart"] in (True, False)
+        call = next(c for c in calls if c["trace_id"] == handler["trace_id"])
+        assert call["parent_id"] == handler["id"]  # the boto3 call, inside the handler's subsegment
+        assert call["aws"]["operation"] == "StartExecution"
+        assert handler["trace_id"].startswith("1-") and call["end_time"] >= call["start_time"]
+    assert [h["annotations"]["ColdStart"] for h in handlers] == [True, False]
+
+    assert botocore.client.BaseClient._make_api_call is original
+    assert not hasattr(botocore.client, "_xray_enabled")
+    assert "_X_AMZN_TRACE_ID" not in os.environ
+    body, _ = _invoke(aws, deployed.function("Other"), {})
+    assert body["trace_disabled"] == "true" and aws.traces(deployed.function("Other")) == []
+
+
 def test_cold_start_costs_and_warm_invocations_are_cheap(deployed):
     aws = deployed.aws
     other = deployed.function("Other")

@@ -115,6 +115,7 @@ class FixtureStack(cdk.Stack):
             handler="starter.handler",
             code=code,
             environment={"STATE_MACHINE_ARN": machine.state_machine_arn, "POWERTOOLS_METRICS_NAMESPACE": "Fixture"},
+            tracing=lambda_.Tracing.ACTIVE,  # as tuneforge's functions: its Tracer runs for real
         )
         machine.grant_start_execution(starter)
         events.Rule(
