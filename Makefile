@@ -49,7 +49,7 @@ audit: synth $(CHECKOV_VENV)/.installed
 	$(PY) -m tuneforge_audit --cdk-out cdk.out --out audit $(if $(BASE),--base "$(BASE)") $(if $(BASE_REPORT),--base-report "$(BASE_REPORT)")
 
 test: venv $(CHECKOV_VENV)/.installed
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto  # pytest-xdist: one worker per core
 
 # The demo a newcomer runs: synthesize every stage, run the security gates on the templates, then deploy
 # the dev stage into the offline emulator and run the pipeline on the bundled samples.
