@@ -399,26 +399,24 @@ def _custom_model_kms(call: Call, model_arn: str) -> list[Requirement]:
     return [Requirement(a, key_arn, context, ("kms", key_arn), via="bedrock", source=NOVA_KMS) for a in ("kms:Decrypt", "kms:GenerateDataKey")]
 
 
+def _create_endpoint(call: Call, model: str, endpoint: str) -> list[Requirement]:
+    """An endpoint of a model: the create action on the model and on the new endpoint, tag-on-create,
+    and the custom model's key when it has one."""
+    action, tags = f"bedrock:{call.operation}", _tags(call, "tags")
+    out = [Requirement(action, model, tags), Requirement(action, endpoint, tags)]
+    if tags:
+        out.append(Requirement("bedrock:TagResource", endpoint, tags))
+    return out + _custom_model_kms(call, model)
+
+
 @row("bedrock", "CreateProvisionedModelThroughput", source=SAR + "list_amazonbedrock.html (custom-model or foundation-model, and provisioned-model)")
 def _create_pt(call: Call) -> list[Requirement]:
-    model = _model_arn(call, call.params["modelId"])
-    tags = _tags(call, "tags")
-    name = call.arn("bedrock", f"provisioned-model/{call.params['provisionedModelName']}")
-    out = [Requirement("bedrock:CreateProvisionedModelThroughput", model, tags), Requirement("bedrock:CreateProvisionedModelThroughput", name, tags)]
-    if tags:
-        out.append(Requirement("bedrock:TagResource", name, tags))
-    return out + _custom_model_kms(call, model)
+    return _create_endpoint(call, _model_arn(call, call.params["modelId"]), call.arn("bedrock", f"provisioned-model/{call.params['provisionedModelName']}"))
 
 
 @row("bedrock", "CreateCustomModelDeployment", source=SAR + "list_amazonbedrock.html (custom-model and custom-model-deployment)")
 def _create_deployment(call: Call) -> list[Requirement]:
-    model = call.params["modelArn"]
-    tags = _tags(call, "tags")
-    name = call.arn("bedrock", f"custom-model-deployment/{call.params['modelDeploymentName']}")
-    out = [Requirement("bedrock:CreateCustomModelDeployment", model, tags), Requirement("bedrock:CreateCustomModelDeployment", name, tags)]
-    if tags:
-        out.append(Requirement("bedrock:TagResource", name, tags))
-    return out + _custom_model_kms(call, model)
+    return _create_endpoint(call, call.params["modelArn"], call.arn("bedrock", f"custom-model-deployment/{call.params['modelDeploymentName']}"))
 
 
 @row("bedrock", "GetProvisionedModelThroughput", "DeleteProvisionedModelThroughput", source=SAR + "list_amazonbedrock.html (provisioned-model)")

@@ -75,8 +75,12 @@ def emulator_actions() -> set[tuple[str, str]]:
     for module in (operations, services):
         found |= {(module.__name__, action) for action in literal.findall(inspect.getsource(module)) if not action.startswith(("arn:", "aws:", "kms:EncryptionContext", "kms:ViaService", "kms:CallerAccount", "iam:PassedToService", "ec2:CreateAction", "s3:prefix"))}
     for (service, operation), row in operations.OPERATIONS.items():
-        for prefix in per_operation.findall(inspect.getsource(row.rule)):
-            found.add((f"{service}:{operation}", f"{prefix}:{operation}"))
+        source = inspect.getsource(row.rule)
+        # and the module's helpers the rule calls (one level: they build the requirement for it)
+        helpers = [getattr(operations, name) for name in re.findall(r"\b(_[a-z]\w*)\(", source) if callable(getattr(operations, name, None))]
+        for text in [source, *(inspect.getsource(h) for h in helpers if inspect.isfunction(h))]:
+            for prefix in per_operation.findall(text):
+                found.add((f"{service}:{operation}", f"{prefix}:{operation}"))
     return found
 
 
@@ -96,7 +100,7 @@ def test_every_action_in_the_templates_exists(assembly):
 
 def test_every_action_the_emulator_requires_exists():
     actions = emulator_actions()
-    assert {"s3:PutObject", "bedrock:InvokeModel", "states:StartExecution", "lambda:InvokeFunction", "sts:AssumeRole"} <= {a for _, a in actions}
+    assert {"s3:PutObject", "bedrock:InvokeModel", "states:StartExecution", "lambda:InvokeFunction", "sts:AssumeRole", "bedrock:CreateCustomModelDeployment", "bedrock:CreateProvisionedModelThroughput"} <= {a for _, a in actions}
     bad = sorted((where, action) for where, action in actions if unknown(action))
     assert bad == []
 
