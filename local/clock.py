@@ -223,7 +223,7 @@ class Clock:
                     self._changed.wait(0.5)
             return self._epoch
 
-    def _step(self, limit: float, drive: bool, deadline: float | None) -> bool:
+    def _step(self, limit: float, drive: bool | None, deadline: float | None) -> bool:
         """Once the emulator is idle, apply the earliest due thing if it is due by ``limit`` (or by
         now), or whatever it is when ``drive`` and something pending drives time. False: nothing."""
         own = self._depth()
@@ -250,7 +250,10 @@ class Clock:
                     return False
                 due, kind, index, item = min(candidates, key=lambda c: c[:3])
                 driving = any(c[1] == 1 or c[3].drives for c in candidates)
-                if not (due <= max(limit, self._now) or (drive and driving)):
+                # None: the scheduler's own step, which drives time only if the clock is in auto mode at
+                # this moment (read under the lock, so a pause() that returned is never overtaken)
+                drives = self.auto if drive is None else drive
+                if not (due <= max(limit, self._now) or (drives and driving)):
                     return False
                 if due > self._now:
                     self._now = due
@@ -293,7 +296,7 @@ class Clock:
         (manual mode: nothing due now). Raises EmulatorBusy after ``timeout`` wall seconds."""
         deadline = time.monotonic() + timeout
         with self._mover:
-            while self._step(self._now, self.auto, deadline):
+            while self._step(self._now, None, deadline):
                 if time.monotonic() > deadline:
                     raise EmulatorBusy(f"the emulator kept working for {timeout} s (emulated time {self.iso()})")
         return self._now
@@ -320,7 +323,7 @@ class Clock:
             moved = False
             try:
                 with self._mover:
-                    moved = self._step(self._now, self.auto, None)
+                    moved = self._step(self._now, None, None)
             except Exception as exc:  # keep the clock alive; surface it to the driver
                 self.errors.append(f"clock: {type(exc).__name__}: {exc}")
             if not moved:
