@@ -48,9 +48,6 @@ class Driver:
     def client(self, service: str):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def resource(self, service: str):  # pragma: no cover - abstract
-        raise NotImplementedError
-
     # -- data -------------------------------------------------------------------------------
     def upload(self, bucket: str, key: str, body: bytes | str | os.PathLike) -> dict:
         """PutObject, as a data owner would: S3 -> EventBridge notifications fire."""
@@ -236,11 +233,6 @@ class Emulator(Driver):
 
         return boto3.client(service, region_name=self.region, **self._credentials(principal))
 
-    def resource(self, service: str, principal: str | None = None):
-        import boto3
-
-        return boto3.resource(service, region_name=self.region, **self._credentials(principal))
-
     def session(self, principal: str | None = None):
         """A boto3 session whose clients call as ``principal`` (for code that takes a session, like the CLI)."""
         import boto3
@@ -343,9 +335,6 @@ class PrincipalView(Driver):
 
     def client(self, service: str, principal: str | None = None):
         return self._emulator.client(service, principal or self.principal)
-
-    def resource(self, service: str, principal: str | None = None):
-        return self._emulator.resource(service, principal or self.principal)
 
     def __getattr__(self, name: str):
         return getattr(self._emulator, name)

@@ -58,26 +58,27 @@ class Caller:
 class Decision:
     allowed: bool
     reason: str  # "" when allowed; else "because no identity-based policy allows …" etc.
-    endpoint: str | None = None
+
+
+#: resource-policy kind -> (the World lookup, how a denial names the policy)
+_RESOURCE_POLICIES = {
+    "s3": ("bucket_policy", "the bucket policy of {}"),
+    "kms": ("key_policy", "the key policy of {}"),
+    "sns": ("topic_policy", "the topic policy of {}"),
+    "sqs": ("queue_policy", "the queue policy of {}"),
+    "lambda": ("function_policy", "the resource-based policy of {}"),
+    "trust": ("trust_policy", "the trust policy of {}"),
+}
 
 
 def _resource_policy(world: World, ref: tuple[str, str] | None) -> tuple[Any, str]:
     if ref is None:
         return None, ""
     kind, name = ref
-    if kind == "s3":
-        return world.bucket_policy(name), f"the bucket policy of {name}"
-    if kind == "kms":
-        return world.key_policy(name), f"the key policy of {name}"
-    if kind == "sns":
-        return world.topic_policy(name), f"the topic policy of {name}"
-    if kind == "sqs":
-        return world.queue_policy(name), f"the queue policy of {name}"
-    if kind == "lambda":
-        return world.function_policy(name), f"the resource-based policy of {name}"
-    if kind == "trust":
-        return world.trust_policy(name), f"the trust policy of {name}"
-    raise ValueError(f"unknown resource policy kind {kind!r}")
+    if kind not in _RESOURCE_POLICIES:
+        raise ValueError(f"unknown resource policy kind {kind!r}")
+    lookup, label = _RESOURCE_POLICIES[kind]
+    return getattr(world, lookup)(name), label.format(name)
 
 
 def decide(world: World, caller: Caller, requirement: Requirement, *, endpoint: Any | None, endpoint_policy: Any | None) -> Decision:

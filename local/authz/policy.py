@@ -297,7 +297,3 @@ def evaluate(document: Any, request: Request, *, source: str, resource_policy: b
             match = StatementMatch(statement.get("Effect", "Allow"), statement.get("Sid"), source)
             (denies if match.effect == "Deny" else allows).append(match)
     return denies, allows
-
-
-def glob_any(patterns: Iterable[str], value: str) -> bool:
-    return any(fnmatch.fnmatchcase(value, p) for p in patterns)
