@@ -267,38 +267,32 @@ def _validate_job(backend, params: dict) -> str:
     return root
 
 
-def _keys_at(bucket, key: str) -> list[str]:
-    """The object ``key`` if it exists, else every object under the prefix ``key`` (how Bedrock reads an s3Uri)."""
-    return [key] if key and bucket.keys.get(key) is not None else sorted(k for k in bucket.keys.keys() if k.startswith(key) and not k.endswith("/"))
+def _s3_location(uri: str) -> tuple[str, str] | None:
+    """(bucket, key or prefix) of an ``s3://`` URI, or None."""
+    match = re.match(r"^s3://([^/]+)/?(.*)$", uri or "")
+    return (match.group(1), match.group(2)) if match else None
 
 
-def _training_keys(account_id: str, uri: str) -> list[str]:
+def _objects_at(account_id: str, uri: str) -> tuple[Any, list[str]]:
+    """The bucket and the keys Bedrock reads at ``uri``: the object itself if it exists, else every
+    object under the prefix; (None, []) when there is no such bucket."""
     from moto.s3.models import s3_backends
 
-    match = re.match(r"^s3://([^/]+)/?(.*)$", uri or "")
-    if not match:
-        return []
+    location = _s3_location(uri)
+    if location is None:
+        return None, []
     try:
-        bucket = s3_backends[account_id]["aws"].get_bucket(match.group(1))
+        bucket = s3_backends[account_id]["aws"].get_bucket(location[0])
     except Exception:
-        return []
-    return _keys_at(bucket, match.group(2))
+        return None, []
+    key = location[1]
+    keys = [key] if key and bucket.keys.get(key) is not None else sorted(k for k in bucket.keys.keys() if k.startswith(key) and not k.endswith("/"))
+    return bucket, keys
 
 
 def _read_s3_text(account_id: str, uri: str) -> list[str] | None:
     """Lines of the JSONL object(s) at ``uri`` (an object or a prefix), or None when nothing is there."""
-    from moto.s3.models import s3_backends
-
-    match = re.match(r"^s3://([^/]+)/?(.*)$", uri or "")
-    if not match:
-        return None
-    bucket_name, key = match.groups()
-    s3 = s3_backends[account_id]["aws"]
-    try:
-        bucket = s3.get_bucket(bucket_name)
-    except Exception:
-        return None
-    keys = _keys_at(bucket, key)
+    bucket, keys = _objects_at(account_id, uri)
     if not keys:
         return None
     lines: list[str] = []
@@ -310,16 +304,23 @@ def _read_s3_text(account_id: str, uri: str) -> list[str] | None:
     return lines
 
 
-def _write_s3(account_id: str, uri: str, name: str, body: str) -> None:
+def _metrics_location(job) -> tuple[str, str] | None:
+    """Where a completed job writes its step-wise training metrics: (bucket, key) under its output."""
+    location = _s3_location((job.output_data_config or {}).get("s3Uri", ""))
+    if location is None:
+        return None
+    job_id = job.job_arn.rsplit("/", 1)[-1]
+    name = f"model-customization-job-{job_id}/training_artifacts/step_wise_training_metrics.csv"
+    return location[0], "/".join(p.strip("/") for p in (location[1], name) if p.strip("/"))
+
+
+def _write_s3(account_id: str, location: tuple[str, str] | None, body: str) -> None:
     from moto.s3.models import s3_backends
 
-    match = re.match(r"^s3://([^/]+)/?(.*)$", uri or "")
-    if not match:
+    if location is None:
         return
-    bucket_name, prefix = match.groups()
-    key = "/".join(p.strip("/") for p in (prefix, name) if p.strip("/"))
     try:
-        s3_backends[account_id]["aws"].put_object(bucket_name, key, body.encode())
+        s3_backends[account_id]["aws"].put_object(location[0], location[1], body.encode())
     except Exception:
         pass  # no output bucket: AWS would have failed the job earlier; keep the run going
 
@@ -361,8 +362,7 @@ def _finish_job(backend, job, meta: _JobMeta, now: float) -> None:
         csv = "step_number,epoch_number,training_loss\n" + "".join(
             f"{i},{i // 2},{round(training + 0.5 / (i + 1), 4)}\n" for i in range(1, 9)
         )
-        job_id = job.job_arn.rsplit("/", 1)[-1]
-        _write_s3(backend.account_id, (job.output_data_config or {}).get("s3Uri", ""), f"model-customization-job-{job_id}/training_artifacts/step_wise_training_metrics.csv", csv)
+        _write_s3(backend.account_id, _metrics_location(job), csv)
     st.note("bedrock.job", job=job.job_arn, status=status)
     _send_job_event(backend, job, meta, now)
 
@@ -374,14 +374,14 @@ def _service_role_denial(backend, job, meta: _JobMeta) -> str | None:
 
     world = World(backend.account_id, backend.region_name)
     uris = [(job.training_data_config or {}).get("s3Uri", "")] + [v.get("s3Uri", "") for v in (job.validation_data_config or {}).get("validators") or []]
-    objects = [(uri.removeprefix("s3://").split("/", 1)[0], key) for uri in uris for key in _training_keys(backend.account_id, uri)]
-    job_id = job.job_arn.rsplit("/", 1)[-1]
-    output_prefix = (job.output_data_config or {}).get("s3Uri", "").removeprefix("s3://").partition("/")[2].strip("/")
-    output_key = "/".join(p for p in (output_prefix, f"model-customization-job-{job_id}/training_artifacts/step_wise_training_metrics.csv") if p)
+    objects: list[tuple[str, str]] = []
+    for uri in uris:
+        bucket, keys = _objects_at(backend.account_id, uri)
+        objects += [(bucket.name, key) for key in keys]
     teacher = ((meta.customization_config or {}).get("distillationConfig") or {}).get("teacherModelConfig", {}).get("teacherModelIdentifier")
     if teacher and teacher.startswith("arn:"):
         teacher = teacher.rsplit("/", 1)[-1]
-    return services.bedrock_job_access(job, world, data_objects=objects, output_key=output_key, teacher_model=teacher)
+    return services.bedrock_job_access(job, world, data_objects=objects, output_object=_metrics_location(job), teacher_model=teacher)
 
 
 def _send_job_event(backend, job, meta: _JobMeta, now: float) -> None:

@@ -227,10 +227,11 @@ def check_service(principal: Principal, requirement: Requirement, world: World) 
     return decision
 
 
-def check_role(role_arn: str, requirements_: list[Requirement], world: World, *, vpc_id: str | None = None, session: str = "service") -> tuple[Requirement, Decision] | None:
-    """A service working with a role it was passed (Bedrock reading training data as the job's role)."""
+def check_role(role_arn: str, requirements_: list[Requirement], world: World, *, service: str, vpc_id: str | None = None, session: str = "service") -> tuple[Requirement, Decision] | None:
+    """A service working with a role it was passed (Bedrock reading training data as the job's role).
+    ``service`` is whose API the requirements belong to: from inside ``vpc_id`` they go through its endpoint."""
     if _mode() == "off":
         return None
     caller = _caller_for(Registered(role_arn, session, vpc_id), world)
-    call = Call("s3", "service-role", {}, world)
+    call = Call(service, "service-role", {}, world)
     return authorize(caller, call, requirements_) if caller is not None else None

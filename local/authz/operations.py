@@ -31,6 +31,8 @@ BEDROCK_KMS = "https://docs.aws.amazon.com/bedrock/latest/userguide/encryption-c
 #: creator: Decrypt, GenerateDataKey, DescribeKey, CreateGrant) and PermissionsModelInvocation (whoever
 #: deploys or invokes the model: Decrypt, GenerateDataKey), all through Bedrock (read 2026-12-03)
 NOVA_KMS = "https://docs.aws.amazon.com/nova/latest/userguide/customize-fine-tune-encrypt.html"
+CUSTOM_MODEL_CREATION_KMS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant")
+CUSTOM_MODEL_USE_KMS = ("kms:Decrypt", "kms:GenerateDataKey")
 PASS_ROLE = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html"
 
 
@@ -378,7 +380,7 @@ def _create_job(call: Call) -> list[Requirement]:
     key_arn = call.world.key_arn(p.get("customModelKmsKeyId"))
     if key_arn:
         context = {"kms:ViaService": _via(call, "bedrock")}
-        out += [Requirement(a, key_arn, context, ("kms", key_arn), via="bedrock", source=NOVA_KMS) for a in ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant")]
+        out += [Requirement(a, key_arn, context, ("kms", key_arn), via="bedrock", source=NOVA_KMS) for a in CUSTOM_MODEL_CREATION_KMS]
     return out
 
 
@@ -396,7 +398,7 @@ def _custom_model_kms(call: Call, model_arn: str) -> list[Requirement]:
     if not key_arn:
         return []
     context = {"kms:ViaService": _via(call, "bedrock")}
-    return [Requirement(a, key_arn, context, ("kms", key_arn), via="bedrock", source=NOVA_KMS) for a in ("kms:Decrypt", "kms:GenerateDataKey")]
+    return [Requirement(a, key_arn, context, ("kms", key_arn), via="bedrock", source=NOVA_KMS) for a in CUSTOM_MODEL_USE_KMS]
 
 
 def _create_endpoint(call: Call, model: str, endpoint: str) -> list[Requirement]:

@@ -17,11 +17,8 @@ The facts (read 2026-12-03):
 
 from __future__ import annotations
 
-import re
-
 from .engine import Requirement
-from .operations import SAR, Call, requirements
-from .policy import Principal
+from .operations import CUSTOM_MODEL_CREATION_KMS, NOVA_KMS, SAR, Call, requirements
 from .world import World
 
 EVENTS_SOURCE = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-lambda-permissions"
@@ -36,7 +33,7 @@ def events_may_invoke(function_arn: str, rule_arn: str, world: World) -> str | N
     if hook._mode() == "off":
         return None
     name = function_arn.split(":")[6]
-    principal = Principal(arn="events.amazonaws.com", account=world.account, service="events.amazonaws.com")
+    principal = hook.service_principal("events.amazonaws.com", world.account)
     requirement = Requirement("lambda:InvokeFunction", function_arn, {"aws:SourceArn": rule_arn, "aws:SourceAccount": world.account}, ("lambda", name), source=EVENTS_SOURCE)
     decision = hook.check_service(principal, requirement, world)
     return None if decision.allowed else f"events.amazonaws.com is not authorized to perform: lambda:InvokeFunction on resource: {function_arn} {decision.reason}"
@@ -47,18 +44,13 @@ def bedrock_may_assume(role_arn: str, job_arn: str, world: World) -> str | None:
 
     if hook._mode() == "off":
         return None
-    principal = Principal(arn="bedrock.amazonaws.com", account=world.account, service="bedrock.amazonaws.com")
+    principal = hook.service_principal("bedrock.amazonaws.com", world.account)
     requirement = Requirement("sts:AssumeRole", role_arn, {"aws:SourceAccount": world.account, "aws:SourceArn": job_arn}, ("trust", role_arn), source=BEDROCK_ROLE_SOURCE)
     decision = hook.check_service(principal, requirement, world)
     return None if decision.allowed else f"Amazon Bedrock cannot assume the role {role_arn} {decision.reason}"
 
 
-def _s3_uri(uri: str) -> tuple[str, str] | None:
-    match = re.match(r"^s3://([^/]+)/?(.*)$", uri or "")
-    return (match.group(1), match.group(2)) if match else None
-
-
-def bedrock_job_access(job, world: World, *, data_objects: list[tuple[str, str]], output_key: str, teacher_model: str | None) -> str | None:
+def bedrock_job_access(job, world: World, *, data_objects: list[tuple[str, str]], output_object: tuple[str, str] | None, teacher_model: str | None) -> str | None:
     """None when the job's service role may do what the job does; else the message its failure carries."""
     from . import hook
 
@@ -72,16 +64,15 @@ def bedrock_job_access(job, world: World, *, data_objects: list[tuple[str, str]]
     data_requirements: list[Requirement] = []
     for bucket, key in data_objects:
         data_requirements += requirements(Call("s3", "GetObject", {"Bucket": bucket, "Key": key}, world)) or []
-    output = _s3_uri((job.output_data_config or {}).get("s3Uri", ""))
-    if output:
-        data_requirements += requirements(Call("s3", "PutObject", {"Bucket": output[0], "Key": output_key}, world)) or []
-    failed = hook.check_role(role, data_requirements, world, vpc_id=vpc_id, session="bedrock-job") if data_requirements else None
+    if output_object:
+        data_requirements += requirements(Call("s3", "PutObject", {"Bucket": output_object[0], "Key": output_object[1]}, world)) or []
+    failed = hook.check_role(role, data_requirements, world, service="s3", vpc_id=vpc_id, session="bedrock-job") if data_requirements else None
     if failed is None:
         other: list[Requirement] = []
         key_arn = world.key_arn(getattr(job, "custom_model_kms_key_id", None))
         if key_arn:
             context = {"kms:ViaService": f"bedrock.{world.region}.amazonaws.com"}
-            other += [Requirement(a, key_arn, context, ("kms", key_arn), via="bedrock") for a in ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant")]
+            other += [Requirement(a, key_arn, context, ("kms", key_arn), via="bedrock", source=NOVA_KMS) for a in CUSTOM_MODEL_CREATION_KMS]
         if subnets:
             tags = {"aws:RequestTag/BedrockManaged": "true", "aws:RequestTag/BedrockModelCustomizationJobArn": job.job_arn, "aws:TagKeys": ["BedrockManaged", "BedrockModelCustomizationJobArn"]}
             ec2 = f"arn:aws:ec2:{world.region}:{world.account}"
@@ -91,7 +82,7 @@ def bedrock_job_access(job, world: World, *, data_objects: list[tuple[str, str]]
             other.append(Requirement("ec2:CreateTags", f"{ec2}:network-interface/*", {**tags, "ec2:CreateAction": "CreateNetworkInterface"}, via="bedrock", source=BEDROCK_VPC_SOURCE))
         if teacher_model:
             other.append(Requirement("bedrock:InvokeModel", f"arn:aws:bedrock:{world.region}::foundation-model/{teacher_model}", via="bedrock", source=SAR + "list_amazonbedrock.html"))
-        failed = hook.check_role(role, other, world, session="bedrock-job") if other else None
+        failed = hook.check_role(role, other, world, service="bedrock", session="bedrock-job") if other else None
     if failed is None:
         return None
     requirement, decision = failed
@@ -113,7 +104,7 @@ def events_may_deliver(target: dict, rule_arn: str, world: World) -> str | None:
     service = arn.split(":")[2]
     if service == "lambda":
         return events_may_invoke(arn, rule_arn, world)
-    principal = Principal(arn="events.amazonaws.com", account=world.account, service="events.amazonaws.com")
+    principal = hook.service_principal("events.amazonaws.com", world.account)
     if service == "sqs":
         name = arn.split(":")[5]
         requirement = Requirement("sqs:SendMessage", arn, {"aws:SourceArn": rule_arn, "aws:SourceAccount": world.account}, ("sqs", name), source=EVENTS_SQS_SOURCE)
@@ -134,7 +125,7 @@ def events_may_deliver(target: dict, rule_arn: str, world: World) -> str | None:
         trust = hook.check_service(principal, Requirement("sts:AssumeRole", role, {"aws:SourceArn": rule_arn, "aws:SourceAccount": world.account}, ("trust", role), source=EVENTS_ROLE_SOURCE), world)
         if not trust.allowed:
             return f"EventBridge cannot assume the role {role} {trust.reason}"
-        failed = hook.check_role(role, requirements(Call("states", "StartExecution", {"stateMachineArn": arn}, world)) or [], world, session="events")
+        failed = hook.check_role(role, requirements(Call("states", "StartExecution", {"stateMachineArn": arn}, world)) or [], world, service="states", session="events")
         if failed is not None:
             requirement, decision = failed
             return f"EventBridge, as {role}, is not authorized to perform: {requirement.action} on resource: {requirement.resource} {decision.reason}"
