@@ -54,49 +54,43 @@ def apply() -> None:
             s3_backends[account_id]["aws"].put_bucket_policy(bucket, _document(properties["PolicyDocument"]).encode())
             return cls(bucket)
 
-    class QueuePolicy(CloudFormationModel):
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::SQS::QueuePolicy"
+    def policy_of_targets(resource_type: str, targets: str, attach):
+        """A model for a policy resource that sets one document on each of ``Properties[targets]``."""
 
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
+        class TargetsPolicy(CloudFormationModel):
+            @staticmethod
+            def cloudformation_type() -> str:
+                return resource_type
 
-        def __init__(self, queues: list[str]) -> None:
-            self.physical_resource_id = ",".join(queues)
+            @staticmethod
+            def cloudformation_name_type() -> str:
+                return ""
 
-        @classmethod
-        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-            from moto.sqs.models import sqs_backends
+            def __init__(self, names: list[str]) -> None:
+                self.physical_resource_id = ",".join(names)
 
-            properties = cloudformation_json["Properties"]
-            backend = sqs_backends[account_id][region_name]
-            for url in properties["Queues"]:
-                backend.set_queue_attributes(url.rstrip("/").rsplit("/", 1)[-1], {"Policy": _document(properties["PolicyDocument"])})
-            return cls(list(properties["Queues"]))
+            @classmethod
+            def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+                properties = cloudformation_json["Properties"]
+                for target in properties[targets]:
+                    attach(account_id, region_name, target, _document(properties["PolicyDocument"]))
+                return cls(list(properties[targets]))
 
-    class TopicPolicy(CloudFormationModel):
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::SNS::TopicPolicy"
+        return TargetsPolicy
 
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
+    def attach_queue_policy(account_id, region_name, url, document):
+        from moto.sqs.models import sqs_backends
 
-        def __init__(self, topics: list[str]) -> None:
-            self.physical_resource_id = ",".join(topics)
+        sqs_backends[account_id][region_name].set_queue_attributes(url.rstrip("/").rsplit("/", 1)[-1], {"Policy": document})
 
-        @classmethod
-        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-            from moto.sns.models import sns_backends
+    def attach_topic_policy(account_id, region_name, arn, document):
+        from moto.sns.models import sns_backends
 
-            properties = cloudformation_json["Properties"]
-            backend = sns_backends[account_id][region_name]
-            for arn in properties["Topics"]:
-                backend.set_topic_attribute(arn, "Policy", _document(properties["PolicyDocument"]))
-            return cls(list(properties["Topics"]))
+        sns_backends[account_id][region_name].set_topic_attribute(arn, "Policy", document)
+
+    # moto finds CloudFormation models as subclasses of CloudFormationModel: creating them registers them
+    QueuePolicy = policy_of_targets("AWS::SQS::QueuePolicy", "Queues", attach_queue_policy)
+    TopicPolicy = policy_of_targets("AWS::SNS::TopicPolicy", "Topics", attach_topic_policy)
 
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()
