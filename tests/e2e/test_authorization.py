@@ -15,6 +15,7 @@ from typing import Callable
 
 import pytest
 
+from local import authz
 from tests.e2e.conftest import TuneforgeStage
 
 pytestmark = pytest.mark.e2e
@@ -50,8 +51,6 @@ def _function_policy(template: Template, function: str) -> dict:
 
 
 def _denials(aws) -> list[tuple[str, str, str]]:
-    from local import authz
-
     seen: list[tuple[str, str, str]] = []
     for d in authz.DENIALS:
         entry = (d["principal"].rsplit("/", 1)[-1].split("-")[3] if "Tuneforge-dev" in d["principal"] else d["principal"], d["action"], d["resource"])
@@ -124,7 +123,7 @@ def test_a_narrowed_endpoint_policy_refuses_calls_from_inside_the_vpc(tuneforge_
     assert stage.aws.executions(stage.state_machine) == []
     [(who, action, resource)] = _denials(emulator)
     assert (who, action, resource) == ("StartRunRole6A77DBC2", "states:StartExecution", stage.state_machine)
-    decision = next(d for d in __import__("local").authz.DENIALS if d["action"] == "states:StartExecution")
+    decision = next(d for d in authz.DENIALS if d["action"] == "states:StartExecution")
     assert "because no VPC endpoint policy allows the states:StartExecution action" in decision["reason"]
 
 
@@ -138,7 +137,7 @@ def test_a_removed_through_service_key_statement_refuses_the_encrypted_execution
     assert stage.aws.executions(stage.state_machine) == []
     [(who, action, _)] = _denials(emulator)
     assert (who, action) == ("StartRunRole6A77DBC2", "kms:GenerateDataKey")
-    decision = next(d for d in __import__("local").authz.DENIALS if d["action"] == "kms:GenerateDataKey")
+    decision = next(d for d in authz.DENIALS if d["action"] == "kms:GenerateDataKey")
     assert decision["via"] == "states" and decision["operation"] == "states:StartExecution"
 
 
