@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import PurePosixPath
@@ -15,6 +16,7 @@ from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lambdas.domain.bedrock_requests import StringRule, string_rule
 from lambdas.domain.profiles import TuningProfile
 
 INCOMING_PREFIX = "incoming/"
@@ -178,7 +180,11 @@ def utc_now() -> str:
 
 
 def lineage_tags(run: RunInput, execution_arn: str | None = None) -> list[dict[str, str]]:
-    """Job and model tags that let anyone trace a model back to the exact data and run that made it."""
+    """Job and model tags that let anyone trace a model back to the exact data and run that made it.
+
+    Keys and values are fitted to Bedrock's TagKey and TagValue rules, read from its model: Bedrock
+    refuses a tag holding a letter outside ASCII, and a Vietnamese dataset's key often holds several.
+    """
     tags = {
         "tuneforge:profile": run.profile.name,
         "tuneforge:run-id": run.run_id,
@@ -187,5 +193,23 @@ def lineage_tags(run: RunInput, execution_arn: str | None = None) -> list[dict[s
     }
     if execution_arn:
         tags["tuneforge:execution"] = execution_arn.rsplit(":", 1)[-1]
-    # Tag values: up to 256 characters of letters, digits, spaces and _.:/=+-@
-    return [{"key": key, "value": re.sub(r"[^\w.:/=+\-@ ]", "_", value)[:256]} for key, value in tags.items()]
+    key_rule, value_rule = string_rule("TagKey"), string_rule("TagValue")
+    return [{"key": _fitted(key, key_rule), "value": _fitted(value, value_rule)} for key, value in tags.items()]
+
+
+# 'đ' is a letter of its own, not 'd' with a mark, so decomposing leaves it whole.
+_UNDECOMPOSED = str.maketrans({"đ": "d", "Đ": "D"})
+
+
+def _fitted(text: str, rule: StringRule) -> str:
+    """``text`` as Bedrock takes it under ``rule``: accents dropped ("dữ liệu" → "du lieu"), any other
+    character the rule refuses (or that does not print) → '_', cut to the rule's maximum length.
+
+    Characters are held against the rule one at a time, which is exact for a pattern of the form
+    ``[…]*`` (TagKey and TagValue); a model whose pattern is of another form fails the last check.
+    """
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSED)) if not unicodedata.combining(c))
+    fitted = "".join(c if c.isprintable() and rule.admits(c) else "_" for c in plain)[: rule.max_length]
+    if not rule.admits(fitted):
+        raise ValueError(f"{fitted!r} still breaks Bedrock's {rule.shape} rule (pattern {rule.pattern}); lineage_tags must learn its new form")
+    return fitted

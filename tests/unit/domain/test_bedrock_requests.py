@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
 import botocore.session
 import pytest
 from botocore.validate import ParamValidator
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lambdas.domain.bedrock_requests import BedrockRequestRefused, check_request, request_problems, string_rule
 from lambdas.domain.customization import build_job_request
 from lambdas.domain.endpoints import deploy_for_evaluation, endpoint_name_for, promote
 from lambdas.domain.profiles import TuningProfile
-from lambdas.domain.runs import Dataset, Infrastructure, RunInput, S3ObjectRef, run_id_for
+from lambdas.domain.runs import Dataset, Infrastructure, RunInput, S3ObjectRef, lineage_tags, run_id_for
 from stacks.config import load_stages
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -51,6 +54,19 @@ def _custom_model_arn(profile: TuningProfile) -> str:
 
 def _paths(problems: list[str]) -> list[str]:
     return [problem.split(": ", 1)[0] for problem in problems]
+
+
+def _old_lineage_tags(run: RunInput, execution_arn: str | None = None) -> list[dict[str, str]]:
+    """lineage_tags as it was before it read Bedrock's model: Python's \\w, which takes any letter."""
+    tags = {
+        "tuneforge:profile": run.profile.name,
+        "tuneforge:run-id": run.run_id,
+        "tuneforge:dataset-uri": run.dataset.training.uri,
+        "tuneforge:dataset-version": run.dataset.trigger.version_id or "unversioned",
+    }
+    if execution_arn:
+        tags["tuneforge:execution"] = execution_arn.rsplit(":", 1)[-1]
+    return [{"key": key, "value": re.sub(r"[^\w.:/=+\-@ ]", "_", value)[:256]} for key, value in tags.items()]
 
 
 # --- CreateModelCustomizationJob ----------------------------------------------------------------
@@ -91,6 +107,33 @@ def test_a_training_uri_of_more_than_1024_characters_is_one_problem_with_a_short
 def test_a_validation_uri_is_named_by_its_place_in_the_list():
     problems = request_problems(JOB, _job_request(_run(validation_key="incoming/support-qa-vi/kiểm tra.jsonl")))
     assert _paths(problems) == ["validationDataConfig.validators[0].s3Uri"]
+
+
+def test_tags_of_a_vietnamese_key_were_refused_and_are_now_accepted():
+    run = _run(key="incoming/support-qa-vi/dữ liệu tháng 11.jsonl")
+    request = _job_request(run, training_uri=f"s3://{DATA_BUCKET}/incoming/support-qa-vi/_holdout/x/training.jsonl")
+    old = _old_lineage_tags(run, EXECUTION_ARN)
+    assert _paths(request_problems(JOB, {**request, "jobTags": old, "customModelTags": old})) == ["jobTags[2].value", "customModelTags[2].value"]
+    assert request_problems(JOB, request) == []
+    assert request["jobTags"][2] == {"key": "tuneforge:dataset-uri", "value": f"s3://{DATA_BUCKET}/incoming/support-qa-vi/du lieu thang 11.jsonl"}
+
+
+def test_tag_values_keep_what_bedrock_takes_and_replace_the_rest():
+    tags = lineage_tags(_run(key="incoming/support-qa-vi/Đường dẫn ß #3\t(ổn).jsonl"))
+    assert tags[2]["value"] == f"s3://{DATA_BUCKET}/incoming/support-qa-vi/Duong dan _ _3__on_.jsonl"
+
+
+def test_tag_values_are_cut_to_the_models_maximum():
+    tags = lineage_tags(_run(key=f"incoming/support-qa-vi/{'đ' * 300}.jsonl"))
+    assert tags[2]["value"] == f"s3://{DATA_BUCKET}/incoming/support-qa-vi/{'d' * 300}"[:256]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(key=st.text(min_size=1, max_size=300))
+def test_lineage_tags_of_any_key_are_accepted_by_bedrock(key):
+    tags = lineage_tags(_run(key=key), EXECUTION_ARN)
+    request = {"modelUnits": 1, "provisionedModelName": "tf-prod-x", "modelId": _custom_model_arn(PROFILES["release-notes"]), "tags": tags}
+    assert request_problems("CreateProvisionedModelThroughput", request) == []
 
 
 def test_a_job_name_longer_than_63_characters():
@@ -196,7 +239,7 @@ def _longest_name(profile: str) -> TuningProfile:
 
 @pytest.mark.parametrize("profile", ["support-qa-vi", "release-notes"])
 def test_endpoint_requests_of_the_longest_profile_names_are_accepted(profile):
-    run = _run(_longest_name(profile))
+    run = _run(_longest_name(profile), key="incoming/support-qa-vi/dữ liệu.jsonl")
     bedrock, model = _CapturingBedrock(), _custom_model_arn(run.profile)
     evaluation = deploy_for_evaluation(bedrock, _Registry(), run, model)  # type: ignore[arg-type]
     promote(bedrock, _Registry(), run, model)  # type: ignore[arg-type]
