@@ -75,6 +75,7 @@ KINDS: dict[str, IssueKind] = _kinds(
     ("media-check-failed", W, "the media object could not be checked"),
     # size
     ("too-many-tokens", E, "the record is longer than the model's per-record token limit"),
+    ("record-too-large", E, "the record has more bytes than any record within the model's token limit"),
     # OpenAI chat conversion
     ("conversion-failed", E, "an OpenAI chat record could not be converted to the model's format"),
     ("conversion-dropped-field", W, "an OpenAI chat field with no Bedrock equivalent was dropped"),

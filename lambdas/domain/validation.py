@@ -48,7 +48,10 @@ from lambdas.domain.openai_chat import OPENAI_CHAT, TARGETS, ConversionError, fr
 from lambdas.domain.report import FileSummary, IssueCollector, Severity, ValidationReport, token_bucket
 from lambdas.domain.sources import DatasetSource, as_source
 
-MAX_LINE_BYTES = 64 << 20  # one record this long is already far beyond every model's token limit
+# The most of one line held at once for a model without a per-record byte cap (every catalogued one has
+# a far smaller cap, DatasetLimits.max_record_bytes).
+MAX_LINE_BYTES = 64 << 20
+_SKIP_CHUNK = 1 << 20  # the rest of an over-long line is read past in pieces this size, never kept
 _PROGRESS_EVERY = 0x1FFF  # lines between progress callbacks (a power of two minus one, for a cheap mask)
 
 
@@ -137,20 +140,36 @@ class _Validation:
         except Exception as error:
             issues.add("source-unreadable", f"could not open {source.name}: {error}", line=None, field=None, split=split)
             return summary
+        # Reading no more than the cap (and a CRLF) keeps memory flat however long a line is; a line that
+        # fills the read is over the cap, and is refused without being decoded.
+        cap = self.limits.max_record_bytes
+        if cap is not None and cap + 2 <= MAX_LINE_BYTES:
+            capped, read_limit = True, cap + 2
+        else:
+            capped, read_limit, cap = False, MAX_LINE_BYTES, MAX_LINE_BYTES
         with stream:
             readline = stream.readline
             while True:
-                raw = readline(MAX_LINE_BYTES)
+                raw = readline(read_limit)
                 if not raw:
                     break
                 line += 1
                 nbytes += len(raw)
                 if progress is not None and not line & _PROGRESS_EVERY:
                     progress(nbytes)
-                if len(raw) == MAX_LINE_BYTES and raw[-1] != 10:
-                    nbytes += self._skip_rest_of_line(stream)
-                    issue("line-too-long", None, f"the line is longer than {MAX_LINE_BYTES >> 20} MiB; no single record can be this long")
+                if len(raw) == read_limit and raw[-1] != 10:
+                    skipped, ended = self._skip_rest_of_line(stream)
+                    nbytes += skipped
+                    if capped:
+                        issue("record-too-large", None, self._too_large(len(raw) + skipped - ended))
+                    else:
+                        issue("line-too-long", None, f"the line is longer than {MAX_LINE_BYTES >> 20} MiB; no single record can be this long")
                     continue
+                if len(raw) > cap:
+                    content = len(raw) - (2 if raw.endswith(b"\r\n") else 1 if raw[-1] == 10 else 0)
+                    if content > cap:
+                        issue("record-too-large", None, self._too_large(content))
+                        continue
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as error:
@@ -243,14 +262,23 @@ class _Validation:
         self._file_checks(summary, split)
         return summary
 
+    def _too_large(self, size: int) -> str:
+        cap = self.limits.max_record_bytes or 0
+        ceiling = self.limits.tokens.ceiling
+        accepts = f"records of at most {ceiling:,} tokens (about {_size(cap)})" if ceiling else f"records of at most {_size(cap)}"
+        return f"the record is {_size(size)}; {self.model.name} accepts {accepts}"
+
     @staticmethod
-    def _skip_rest_of_line(stream: Any) -> int:
+    def _skip_rest_of_line(stream: Any) -> tuple[int, int]:
+        """(bytes read past, how many of them are the final newline: 0 or 1)."""
         skipped = 0
         while True:
-            chunk = stream.readline(MAX_LINE_BYTES)
+            chunk = stream.readline(_SKIP_CHUNK)
             skipped += len(chunk)
-            if not chunk or chunk.endswith(b"\n"):
-                return skipped
+            if not chunk:
+                return skipped, 0
+            if chunk[-1] == 10:
+                return skipped, 1
 
     @staticmethod
     def _lone_surrogate(record: Any) -> bool:
@@ -294,6 +322,8 @@ class _Validation:
             "validation_records": {"min": r.validation.minimum, "max": r.validation.maximum},
             "total_records": {"min": r.total.minimum, "max": r.total.maximum},
             "record_tokens": self.token_limit,
+            "record_tokens_source": str(self.limits.tokens.source) if self.limits.tokens.source else None,
+            "max_record_bytes": self.limits.max_record_bytes,
             "prompt_tokens": self.limits.tokens.prompt,
             "completion_tokens": self.limits.tokens.completion,
             "max_training_bytes": self.limits.max_training_bytes,
@@ -306,9 +336,7 @@ class _Validation:
 
     def collect_notes(self) -> list[str]:
         notes = [f"token counts are estimates at {self.limits.chars_per_token:g} characters per token, not the model's tokenizer"]
-        if self.token_limit is None and self.token_note:
-            notes.append(self.token_note)
-        elif self.token_note and self.limits.tokens.by_batch_size:
+        if self.token_note:
             notes.append(self.token_note)
         notes += list(self.limits.notes)
         if self.limits.media.note:
