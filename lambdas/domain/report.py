@@ -37,6 +37,7 @@ E, W = Severity.ERROR, Severity.WARNING
 # The catalogue of kinds: ids are a public contract (dashboards, tests, docs/validation.md), never rename one.
 KINDS: dict[str, IssueKind] = _kinds(
     # bytes and lines
+    ("binary-file", E, "the file is compressed or binary, not JSONL text"),
     ("invalid-utf8", E, "the line is not valid UTF-8 text"),
     ("bom", W, "the file starts with a UTF-8 byte-order mark"),
     ("line-too-long", E, "the line is longer than the validator reads in one piece"),
