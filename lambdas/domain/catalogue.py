@@ -397,8 +397,8 @@ _NOVA_CONSTRAINTS = Source("https://docs.aws.amazon.com/nova/latest/userguide/fi
 
 # Bytes one character of text can take in a JSONL line: UTF-8 spends at most 4 (RFC 3629 section 3), a JSON
 # \uXXXX escape 6, and an escaped surrogate pair (one character outside the BMP) 12 (RFC 8259 section 7).
-# 4 would be too few: Python's json.dumps escapes every non-ASCII character by default, so a Vietnamese
-# dataset well within its token cap averages close to 6.
+# 4 would be too few: Python's json.dumps escapes every non-ASCII character by default, so Chinese or
+# Japanese text it writes averages close to 6, and such a record within its token cap would be refused.
 MAX_BYTES_PER_CHARACTER = 12
 
 
@@ -406,9 +406,9 @@ def derived_record_bytes(tokens: int, chars_per_token: float) -> int:
     """A per-record byte cap for a token cap; AWS publishes a byte limit for no model's records.
 
     ``tokens × chars_per_token`` characters is the most text the validator's token estimate lets through;
-    at the most bytes JSON can spend on a character, no record that estimate passes is larger, so the cap
-    only ever refuses records the token check would refuse too, and refuses them before they are decoded.
-    Real text averages 1-3 bytes per character, which leaves the keys and brackets around it ample room.
+    at the most bytes JSON can spend on a character, no text that estimate passes is larger, so the cap
+    refuses what the token check would refuse too, only sooner: before the record is decoded. Real text
+    averages 1-6 bytes per character, which leaves the keys and brackets around it ample room.
     """
     return math.ceil(tokens * chars_per_token) * MAX_BYTES_PER_CHARACTER
 
