@@ -5,16 +5,19 @@ emulator. Pure data and functions: nothing here imports boto3 or touches the net
 
 Facts come from the Bedrock user guide, AWS's sample dataset validators and the botocore service
 model (summarised in shared/bedrock-reference.md). Where a fact is not published, the field is ``None``
-and a note says so; nothing is guessed.
+and a note says so; nothing is guessed. A few figures are derived from published ones, and say how: the
+per-record byte caps (from the token caps) and the distillation token caps (from the student's).
 
 Per model: customization types and their dataset formats, hyperparameter specs, on-demand deployment
 support, ``limits[type]`` (:class:`DatasetLimits`: record bounds per split, per-record token limits incl.
-Titan's batch-size-dependent ones, file sizes, media, reserved strings) and ``prices``
+Titan's batch-size-dependent ones, with their sources, per-record byte caps, file sizes, media, reserved
+strings) and ``prices``
 (:class:`PriceInputs`: dated, sourced figures for estimates, never current AWS prices).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
 from dataclasses import dataclass, field
@@ -165,6 +168,17 @@ class RecordBounds:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Where AWS states a figure, and the day we read it there."""
+
+    url: str
+    read: str  # ISO date
+
+    def __str__(self) -> str:
+        return f"{self.url} (read {self.read})"
+
+
+@dataclass(frozen=True)
 class TokenLimits:
     """Per-record token limits. Titan's depend on the batch size, hence ``by_batch_size``."""
 
@@ -173,6 +187,18 @@ class TokenLimits:
     completion: int | None = None
     by_batch_size: tuple[tuple[int, int, int], ...] = ()  # (smallest batch, largest batch, record limit)
     note: str = ""
+    source: Source | None = None
+
+    @property
+    def ceiling(self) -> int | None:
+        """The most tokens one record may hold under any job setting (Titan: its smallest batch size)."""
+        if self.record is not None:
+            return self.record
+        if self.by_batch_size:
+            return max(limit for _, _, limit in self.by_batch_size)
+        if self.prompt is not None and self.completion is not None:
+            return self.prompt + self.completion
+        return None
 
     def record_limit(self, batch_size: int | None) -> tuple[int | None, str]:
         """(limit, why) for one record at ``batch_size``; limit None when nothing is published for it."""
@@ -222,6 +248,9 @@ class DatasetLimits:
 
     records: RecordBounds = RecordBounds()
     tokens: TokenLimits = TokenLimits()
+    # One line of the file. AWS publishes no byte limit per record: this one is derived from the token
+    # ceiling (see derived_record_bytes) so that the validator can refuse a record by its size alone.
+    max_record_bytes: int | None = None
     max_training_bytes: int | None = None
     max_validation_bytes: int | None = None
     media: MediaSupport = NO_MEDIA
@@ -361,40 +390,89 @@ _LLAMA_32_FORMATS = {_FT: DatasetFormat.CONVERSATION_2024, _DIST: DatasetFormat.
 # Sources: user guide "model-customization-prepare", "distillation-prepare-datasets", the Nova guide
 # and AWS's sample validators (aws-samples/amazon-bedrock-samples), summarised in shared/bedrock-reference.md.
 # Record-count quotas are adjustable through Service Quotas: the numbers are the published defaults.
+# Per-record token caps carry the page that states them (TokenLimits.source).
 
-_TITAN_FILES = dict(max_training_bytes=1 * GIB, max_validation_bytes=100 * MIB, chars_per_token=6.0)
-_TITAN_CPT = DatasetLimits(
-    chars_per_token=6.0,
-    notes=("record-count, token and file-size limits for Titan continued pre-training are not in our sources; not checked",),
-)
+_REQUIREMENTS = Source("https://docs.aws.amazon.com/bedrock/latest/userguide/model-training-validation-requirements.html", "2026-12-04")
+_NOVA_CONSTRAINTS = Source("https://docs.aws.amazon.com/nova/latest/userguide/fine-tune-prepare-data-understanding.html#custom-fine-tune-constraints", "2026-12-04")
+
+# Bytes one character of text can take in a JSONL line: UTF-8 spends at most 4 (RFC 3629 section 3), a JSON
+# \uXXXX escape 6, and an escaped surrogate pair (one character outside the BMP) 12 (RFC 8259 section 7).
+# 4 would be too few: Python's json.dumps escapes every non-ASCII character by default, so Chinese or
+# Japanese text it writes averages close to 6, and such a record within its token cap would be refused.
+MAX_BYTES_PER_CHARACTER = 12
 
 
-def _titan_ft(by_batch: tuple[tuple[int, int, int], ...]) -> DatasetLimits:
+def derived_record_bytes(tokens: int, chars_per_token: float) -> int:
+    """A per-record byte cap for a token cap; AWS publishes a byte limit for no model's records.
+
+    ``tokens × chars_per_token`` characters is the most text the validator's token estimate lets through;
+    at the most bytes JSON can spend on a character, no text that estimate passes is larger, so the cap
+    refuses what the token check would refuse too, only sooner: before the record is decoded. Real text
+    averages 1-6 bytes per character, which leaves the keys and brackets around it ample room.
+    """
+    return math.ceil(tokens * chars_per_token) * MAX_BYTES_PER_CHARACTER
+
+
+def _capped(tokens: TokenLimits, chars_per_token: float = 4.0, **limits: object) -> DatasetLimits:
+    # Every catalogue entry goes through here, so none can have a token cap without the byte cap from it.
+    ceiling = tokens.ceiling
+    if ceiling is None:
+        raise CatalogueError("every catalogued model and type needs a per-record token ceiling")
     return DatasetLimits(
-        tokens=TokenLimits(by_batch_size=by_batch),
+        tokens=tokens, max_record_bytes=derived_record_bytes(ceiling, chars_per_token), chars_per_token=chars_per_token, **limits  # type: ignore[arg-type]
+    )
+
+
+# Titan: "Sum of input and output tokens" by batch size, and "Character quota per sample: token quota x 6",
+# hence 6 characters per token. The page as read on 2026-12-04 lists Continued Pre-training columns for
+# Express and Lite (the same token limits; 10 GB training file) beside the fine-tuning ones.
+_TITAN_EXPRESS_TOKENS = TokenLimits(by_batch_size=((1, 1, 4_096), (2, 4, 2_048)), source=_REQUIREMENTS)
+_TITAN_LITE_TOKENS = TokenLimits(by_batch_size=((1, 2, 4_096), (3, 6, 2_048)), source=_REQUIREMENTS)
+_TITAN_PREMIER_TOKENS = TokenLimits(by_batch_size=((1, 1, 4_096),), source=_REQUIREMENTS)  # batch 2-4: "N/A"
+
+
+def _titan_ft(tokens: TokenLimits) -> DatasetLimits:
+    return _capped(
+        tokens, 6.0, max_training_bytes=1 * GIB, max_validation_bytes=100 * MIB,
         notes=("record-count bounds for Titan fine-tuning are not in our sources; not checked",),
-        **_TITAN_FILES,
+    )
+
+
+def _titan_cpt(tokens: TokenLimits) -> DatasetLimits:
+    return _capped(
+        tokens, 6.0, max_training_bytes=10 * GIB, max_validation_bytes=100 * MIB,
+        notes=("record-count bounds for Titan continued pre-training are not in our sources; not checked",),
     )
 
 
 _NOVA_IMAGES = frozenset({"png", "jpeg", "gif", "webp"})
 _NOVA_VIDEOS = frozenset({"mov", "mkv", "mp4", "webm"})
 _NOVA_MEDIA = MediaSupport(image_formats=_NOVA_IMAGES, video_formats=_NOVA_VIDEOS, max_images_per_record=10, max_videos_per_record=1)
-_NOVA_NO_TOKEN_CAP = TokenLimits(note="Bedrock publishes no per-record token cap for Nova fine-tuning; not checked")
+# "Context Length: 32k" for Micro, Lite and Pro alike; read as 32,000, the smaller of its two readings.
+_NOVA_TOKENS = TokenLimits(record=32_000, source=_NOVA_CONSTRAINTS)
 
 
 def _nova_ft(media: MediaSupport) -> DatasetLimits:
-    return DatasetLimits(
+    return _capped(
+        _NOVA_TOKENS,
         records=RecordBounds(training=Bounds(8, 20_000)),
-        tokens=_NOVA_NO_TOKEN_CAP,
         media=media,
         reserved_strings=NOVA_RESERVED_STRINGS,
         notes=("AWS recommends at least 100 samples per task",),
     )
 
 
-def _distillation(single_turn: bool) -> DatasetLimits:
-    return DatasetLimits(
+def _distillation(single_turn: bool, student: TokenLimits) -> DatasetLimits:
+    # AWS publishes no per-record limit for distillation prompts. Bedrock fine-tunes the student on each
+    # prompt with the teacher's response, so a prompt longer than the student's fine-tuning limit cannot fit.
+    ceiling = student.ceiling
+    tokens = TokenLimits(
+        record=ceiling,
+        source=student.source,
+        note=f"no per-record limit is published for distillation prompts; checked against the student's fine-tuning limit ({ceiling:,} tokens), which prompt and response share",
+    )
+    return _capped(
+        tokens,
         records=RecordBounds(training=Bounds(100, None)),
         max_training_bytes=1 * GIB,
         single_turn_only=single_turn,
@@ -404,16 +482,18 @@ def _distillation(single_turn: bool) -> DatasetLimits:
     )
 
 
-_HAIKU_FT = DatasetLimits(
+_HAIKU_TOKENS = TokenLimits(record=32_000, source=_REQUIREMENTS)  # "Maximum tokens"
+_HAIKU_FT = _capped(
+    _HAIKU_TOKENS,
     records=RecordBounds(training=Bounds(32, 10_000), validation=Bounds(None, 1_000), total=Bounds(None, 10_000)),
-    tokens=TokenLimits(record=32_000),
     max_training_bytes=10 * GIB,
     max_validation_bytes=1 * GIB,
 )
-_LLAMA_31_FT = DatasetLimits(
-    records=RecordBounds(training=Bounds(None, 10_000), validation=Bounds(None, 1_000), total=Bounds(100, 10_000)),
-    tokens=TokenLimits(record=16_000),
-)
+# Llama 3.1: input and output 16,000 each and 16,000 together; 3.2: 16,000 (10,000 for 90B); 3.3: 16,000.
+_LLAMA_TOKENS = TokenLimits(record=16_000, source=_REQUIREMENTS)
+_LLAMA_90B_TOKENS = TokenLimits(record=10_000, source=_REQUIREMENTS)
+_LLAMA_RECORDS = RecordBounds(training=Bounds(None, 10_000), validation=Bounds(None, 1_000), total=Bounds(100, 10_000))
+_LLAMA_31_FT = _capped(_LLAMA_TOKENS, records=_LLAMA_RECORDS)
 _LLAMA_IMAGES = MediaSupport(
     image_formats=frozenset({"gif", "jpeg", "png", "webp"}),
     max_images_per_record=None,
@@ -422,20 +502,16 @@ _LLAMA_IMAGES = MediaSupport(
 )
 
 
-def _llama_32_ft(record_tokens: int, media: MediaSupport) -> DatasetLimits:
-    return DatasetLimits(
-        records=RecordBounds(training=Bounds(None, 10_000), validation=Bounds(None, 1_000), total=Bounds(100, 10_000)),
-        tokens=TokenLimits(record=record_tokens),
-        media=media,
-    )
+def _llama_32_ft(tokens: TokenLimits, media: MediaSupport) -> DatasetLimits:
+    return _capped(tokens, records=_LLAMA_RECORDS, media=media)
 
 
-_LLAMA_33_FT = DatasetLimits(
-    notes=("record-count and token limits for Llama 3.3 fine-tuning are not in our sources; not checked",),
-)
-_COHERE_FT = DatasetLimits(
+# The page gives Llama 3.3 only the 100-10,000 total; the per-split maxima are Llama 3.1's and 3.2's.
+_LLAMA_33_FT = _capped(_LLAMA_TOKENS, records=RecordBounds(total=Bounds(100, 10_000)))
+# Cohere: input 4,096 and output 2,048 tokens; the record ceiling (6,144) is their sum, derived.
+_COHERE_FT = _capped(
+    TokenLimits(prompt=4_096, completion=2_048, source=_REQUIREMENTS),
     records=RecordBounds(training=Bounds(None, 10_000), validation=Bounds(None, 1_000)),
-    tokens=TokenLimits(prompt=4_096, completion=2_048),
 )
 
 # --- Price inputs ---------------------------------------------------------------------------------
@@ -469,28 +545,28 @@ MODELS: dict[str, ModelSpec] = {
     for spec in (
         _model(
             "amazon.titan-text-express-v1:0:8k", "Titan Text G1 - Express", "amazon", _TITAN_FORMATS, _TITAN_EXPRESS_LITE_HP,
-            limits={_FT: _titan_ft(((1, 1, 4_096), (2, 4, 2_048))), _CPT: _TITAN_CPT},
+            limits={_FT: _titan_ft(_TITAN_EXPRESS_TOKENS), _CPT: _titan_cpt(_TITAN_EXPRESS_TOKENS)},
         ),
         _model(
             "amazon.titan-text-lite-v1:0:4k", "Titan Text G1 - Lite", "amazon", _TITAN_FORMATS, _TITAN_EXPRESS_LITE_HP,
-            limits={_FT: _titan_ft(((1, 2, 4_096), (3, 6, 2_048))), _CPT: _TITAN_CPT},
+            limits={_FT: _titan_ft(_TITAN_LITE_TOKENS), _CPT: _titan_cpt(_TITAN_LITE_TOKENS)},
             prices=_TITAN_LITE_PRICES,
         ),
         _model(
             "amazon.titan-text-premier-v1:0:32k", "Titan Text G1 - Premier", "amazon", {_FT: DatasetFormat.PROMPT_COMPLETION}, _TITAN_PREMIER_HP,
-            limits={_FT: _titan_ft(((1, 1, 4_096),))},
+            limits={_FT: _titan_ft(_TITAN_PREMIER_TOKENS)},
         ),
         _model(
             "amazon.nova-micro-v1:0:128k", "Nova Micro", "amazon", _NOVA_FORMATS, _NOVA_HP, on_demand=True,
-            limits={_FT: _nova_ft(NO_MEDIA), _DIST: _distillation(single_turn=False)},
+            limits={_FT: _nova_ft(NO_MEDIA), _DIST: _distillation(False, _NOVA_TOKENS)},
         ),
         _model(
             "amazon.nova-lite-v1:0:300k", "Nova Lite", "amazon", _NOVA_FORMATS, _NOVA_HP, on_demand=True,
-            limits={_FT: _nova_ft(_NOVA_MEDIA), _DIST: _distillation(single_turn=False)},
+            limits={_FT: _nova_ft(_NOVA_MEDIA), _DIST: _distillation(False, _NOVA_TOKENS)},
         ),
         _model(
             "amazon.nova-pro-v1:0:300k", "Nova Pro", "amazon", _NOVA_FORMATS, _NOVA_HP, on_demand=True,
-            limits={_FT: _nova_ft(_NOVA_MEDIA), _DIST: _distillation(single_turn=False)},
+            limits={_FT: _nova_ft(_NOVA_MEDIA), _DIST: _distillation(False, _NOVA_TOKENS)},
         ),
         _model(
             "anthropic.claude-3-haiku-20240307-v1:0:200k",
@@ -498,38 +574,38 @@ MODELS: dict[str, ModelSpec] = {
             "anthropic",
             {_FT: DatasetFormat.CLAUDE_MESSAGES, _DIST: DatasetFormat.DISTILLATION_PROMPTS},
             _HAIKU_HP,
-            limits={_FT: _HAIKU_FT, _DIST: _distillation(single_turn=True)},
+            limits={_FT: _HAIKU_FT, _DIST: _distillation(True, _HAIKU_TOKENS)},
         ),
         _model(
             "meta.llama3-1-8b-instruct-v1:0:128k", "Llama 3.1 8B Instruct", "meta",
             {_FT: DatasetFormat.PROMPT_COMPLETION, _DIST: DatasetFormat.DISTILLATION_PROMPTS}, _LLAMA_HP,
-            limits={_FT: _LLAMA_31_FT, _DIST: _distillation(single_turn=True)},
+            limits={_FT: _LLAMA_31_FT, _DIST: _distillation(True, _LLAMA_TOKENS)},
         ),
         _model(
             "meta.llama3-1-70b-instruct-v1:0:128k", "Llama 3.1 70B Instruct", "meta",
             {_FT: DatasetFormat.PROMPT_COMPLETION, _DIST: DatasetFormat.DISTILLATION_PROMPTS}, _LLAMA_HP,
-            limits={_FT: _LLAMA_31_FT, _DIST: _distillation(single_turn=True)},
+            limits={_FT: _LLAMA_31_FT, _DIST: _distillation(True, _LLAMA_TOKENS)},
         ),
         _model(
             "meta.llama3-2-1b-instruct-v1:0:128k", "Llama 3.2 1B Instruct", "meta", _LLAMA_32_FORMATS, _LLAMA_HP,
-            limits={_FT: _llama_32_ft(16_000, NO_MEDIA), _DIST: _distillation(single_turn=True)},
+            limits={_FT: _llama_32_ft(_LLAMA_TOKENS, NO_MEDIA), _DIST: _distillation(True, _LLAMA_TOKENS)},
         ),
         _model(
             "meta.llama3-2-3b-instruct-v1:0:128k", "Llama 3.2 3B Instruct", "meta", _LLAMA_32_FORMATS, _LLAMA_HP,
-            limits={_FT: _llama_32_ft(16_000, NO_MEDIA), _DIST: _distillation(single_turn=True)},
+            limits={_FT: _llama_32_ft(_LLAMA_TOKENS, NO_MEDIA), _DIST: _distillation(True, _LLAMA_TOKENS)},
         ),
         _model(
             "meta.llama3-2-11b-instruct-v1:0:128k", "Llama 3.2 11B Vision Instruct", "meta", {_FT: DatasetFormat.CONVERSATION_2024}, _LLAMA_HP,
-            limits={_FT: _llama_32_ft(16_000, _LLAMA_IMAGES)},
+            limits={_FT: _llama_32_ft(_LLAMA_TOKENS, _LLAMA_IMAGES)},
         ),
         _model(
             "meta.llama3-2-90b-instruct-v1:0:128k", "Llama 3.2 90B Vision Instruct", "meta", {_FT: DatasetFormat.CONVERSATION_2024}, _LLAMA_HP,
-            limits={_FT: _llama_32_ft(10_000, _LLAMA_IMAGES)},
+            limits={_FT: _llama_32_ft(_LLAMA_90B_TOKENS, _LLAMA_IMAGES)},
         ),
         _model(
             "meta.llama3-3-70b-instruct-v1:0:128k", "Llama 3.3 70B Instruct", "meta",
             {_FT: DatasetFormat.CONVERSATION_2024, _DIST: DatasetFormat.DISTILLATION_PROMPTS}, _LLAMA_HP,
-            limits={_FT: _LLAMA_33_FT, _DIST: _distillation(single_turn=True)},
+            limits={_FT: _LLAMA_33_FT, _DIST: _distillation(True, _LLAMA_TOKENS)},
         ),
         _model(
             "cohere.command-text-v14:7:4k", "Cohere Command", "cohere", {_FT: DatasetFormat.PROMPT_COMPLETION}, _cohere_hp(8),

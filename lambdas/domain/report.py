@@ -37,6 +37,7 @@ E, W = Severity.ERROR, Severity.WARNING
 # The catalogue of kinds: ids are a public contract (dashboards, tests, docs/validation.md), never rename one.
 KINDS: dict[str, IssueKind] = _kinds(
     # bytes and lines
+    ("binary-file", E, "the file is compressed or binary, not JSONL text"),
     ("invalid-utf8", E, "the line is not valid UTF-8 text"),
     ("bom", W, "the file starts with a UTF-8 byte-order mark"),
     ("line-too-long", E, "the line is longer than the validator reads in one piece"),
@@ -75,6 +76,7 @@ KINDS: dict[str, IssueKind] = _kinds(
     ("media-check-failed", W, "the media object could not be checked"),
     # size
     ("too-many-tokens", E, "the record is longer than the model's per-record token limit"),
+    ("record-too-large", E, "the record has more bytes than any record within the model's token limit"),
     # OpenAI chat conversion
     ("conversion-failed", E, "an OpenAI chat record could not be converted to the model's format"),
     ("conversion-dropped-field", W, "an OpenAI chat field with no Bedrock equivalent was dropped"),

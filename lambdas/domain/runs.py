@@ -123,6 +123,13 @@ def classify_upload(key: str) -> UploadClassification:
     return UploadClassification(kind=UploadKind.IGNORED, profile=parts[1] if len(parts) > 1 else None, reason="not a .jsonl dataset or a manifest")
 
 
+class ManifestError(ValueError):
+    """A manifest whose paths name no usable file; the message is the reason, one line."""
+
+
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # s3://, https://, file://: a location, not a name
+
+
 class Manifest(BaseModel):
     """``manifest.json`` of a multi-file dataset; paths are relative to the manifest's folder."""
 
@@ -132,15 +139,30 @@ class Manifest(BaseModel):
     validation: str | None = None
 
     def dataset(self, manifest: S3ObjectRef) -> Dataset:
+        """The files the manifest names; ManifestError says in one line why one of them cannot be used."""
         folder = PurePosixPath(manifest.key).parent
 
-        def resolve(relative: str) -> S3ObjectRef:
+        def resolve(split: str, relative: str) -> S3ObjectRef:
+            name = f"the {split} path {relative!r}"
+            if _URI.match(relative):
+                raise ManifestError(f"{name} is a URI; name a file in the manifest's folder ({folder}/), e.g. \"train.jsonl\"")
             path = PurePosixPath(relative)
+            # Only the folder the manifest was uploaded to belongs to its profile: a path out of it could
+            # train on another profile's data.
             if path.is_absolute() or ".." in path.parts:
-                raise ValueError(f"manifest path {relative!r} must stay inside {folder}/")
-            return S3ObjectRef(bucket=manifest.bucket, key=str(folder / path))
+                raise ManifestError(f"{name} escapes its folder ('..' and a leading '/' are not allowed); name a file inside {folder}/, relative to the manifest")
+            key = str(folder / path)
+            if key == manifest.key:
+                raise ManifestError(f"the manifest names itself as {split} data; name the .jsonl file instead")
+            if key == str(folder):
+                raise ManifestError(f"{name} names the manifest's folder, not a file in it; name the .jsonl file")
+            return S3ObjectRef(bucket=manifest.bucket, key=key)
 
-        return Dataset(trigger=manifest, training=resolve(self.training), validation=resolve(self.validation) if self.validation else None)
+        return Dataset(
+            trigger=manifest,
+            training=resolve("training", self.training),
+            validation=resolve("validation", self.validation) if self.validation else None,
+        )
 
 
 def run_id_for(profile: str, obj: S3ObjectRef) -> str:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from lambdas.domain.profiles import TuningProfile
 from lambdas.domain.registry import RunRegistry
-from lambdas.domain.runs import Dataset, Manifest, RunInput, S3ObjectRef, UploadKind, classify_upload, run_id_for, utc_now
+from lambdas.domain.runs import Dataset, Manifest, ManifestError, RunInput, S3ObjectRef, UploadKind, classify_upload, run_id_for, utc_now
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def start_run_for_upload(
     if upload.kind is UploadKind.MANIFEST:
         try:
             dataset = Manifest.model_validate_json(read_object(obj)).dataset(obj)
-        except (ValidationError, ValueError) as bad_manifest:
+        except (ValidationError, ManifestError) as bad_manifest:
             return TriggerOutcome(False, f"ignored {obj.key}: invalid manifest: {_one_line(bad_manifest)}")
     else:
         dataset = Dataset(trigger=obj, training=obj)
@@ -67,8 +67,9 @@ def start_run_for_upload(
 
 def _one_line(error: Exception) -> str:
     if isinstance(error, ValidationError):
-        first = error.errors(include_url=False)[0]
-        return f"{'.'.join(map(str, first['loc'])) or 'manifest'}: {first['msg']}"
+        # Every problem, not the first: a misspelt key is both "training: Field required" and the extra
+        # key, and only the second says what to fix.
+        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'manifest'}: {e['msg']}" for e in error.errors(include_url=False))
     return str(error).splitlines()[0]
 
 

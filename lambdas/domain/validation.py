@@ -48,8 +48,39 @@ from lambdas.domain.openai_chat import OPENAI_CHAT, TARGETS, ConversionError, fr
 from lambdas.domain.report import FileSummary, IssueCollector, Severity, ValidationReport, token_bucket
 from lambdas.domain.sources import DatasetSource, as_source
 
-MAX_LINE_BYTES = 64 << 20  # one record this long is already far beyond every model's token limit
+# The most of one line held at once for a model without a per-record byte cap (every catalogued one has
+# a far smaller cap, DatasetLimits.max_record_bytes).
+MAX_LINE_BYTES = 64 << 20
+_SKIP_CHUNK = 1 << 20  # the rest of an over-long line is read past in pieces this size, never kept
 _PROGRESS_EVERY = 0x1FFF  # lines between progress callbacks (a power of two minus one, for a cheap mask)
+
+# First bytes of files people upload by mistake, and what to do instead. No JSONL file starts with any of
+# them (a record starts with "{", after optional whitespace or a UTF-8 BOM), so a match is never a false
+# alarm about a real dataset, and one file-level error replaces a report of undecodable lines.
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "this file is gzip-compressed; upload the uncompressed JSONL"),  # RFC 1952 section 2.3.1
+    (b"PK\x03\x04", "this file is a ZIP archive; extract it and upload the JSONL inside"),  # PKWARE APPNOTE 4.3.7
+    (b"PK\x05\x06", "this file is an empty ZIP archive; upload the uncompressed JSONL"),  # APPNOTE 4.3.16
+    (b"\xfd7zXZ\x00", "this file is xz-compressed; upload the uncompressed JSONL"),  # .xz file format, 2.1.1.1
+    (b"\x28\xb5\x2f\xfd", "this file is zstd-compressed; upload the uncompressed JSONL"),  # RFC 8878 section 3.1.1
+    (b"PAR1", "this file is Apache Parquet, not JSONL; export it as JSON Lines, one JSON object per line"),  # parquet-format
+    (b"%PDF-", "this file is a PDF document, not JSONL; upload the records as JSON Lines, one JSON object per line"),  # ISO 32000-1 7.5.2
+    (b"\xff\xfe", "this file is UTF-16 (or UTF-32) text; save it as UTF-8"),  # byte-order marks, Unicode 15 section 23.8
+    (b"\xfe\xff", "this file is UTF-16 text; save it as UTF-8"),
+)
+_BZIP2 = re.compile(rb"BZh[1-9]")  # bzip2's stream header: "BZh" and the block size, "1"-"9"
+
+
+def _not_text(first_line: bytes) -> str | None:
+    """Why the file whose first line this is cannot be JSONL text, or None."""
+    for signature, why in _SIGNATURES:
+        if first_line.startswith(signature):
+            return why
+    if _BZIP2.match(first_line):
+        return "this file is bzip2-compressed; upload the uncompressed JSONL"
+    if b"\x00" in first_line:
+        return "this file is binary, not text (its first line has NUL bytes); upload the dataset as UTF-8 JSONL (UTF-16 text: save it as UTF-8)"
+    return None
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -137,20 +168,41 @@ class _Validation:
         except Exception as error:
             issues.add("source-unreadable", f"could not open {source.name}: {error}", line=None, field=None, split=split)
             return summary
+        # Reading no more than the cap (and a CRLF) keeps memory flat however long a line is; a line that
+        # fills the read is over the cap, and is refused without being decoded.
+        cap = self.limits.max_record_bytes
+        if cap is not None and cap + 2 <= MAX_LINE_BYTES:
+            capped, read_limit = True, cap + 2
+        else:
+            capped, read_limit, cap = False, MAX_LINE_BYTES, MAX_LINE_BYTES
         with stream:
             readline = stream.readline
             while True:
-                raw = readline(MAX_LINE_BYTES)
+                raw = readline(read_limit)
                 if not raw:
                     break
                 line += 1
                 nbytes += len(raw)
                 if progress is not None and not line & _PROGRESS_EVERY:
                     progress(nbytes)
-                if len(raw) == MAX_LINE_BYTES and raw[-1] != 10:
-                    nbytes += self._skip_rest_of_line(stream)
-                    issue("line-too-long", None, f"the line is longer than {MAX_LINE_BYTES >> 20} MiB; no single record can be this long")
+                if line == 1:
+                    why = _not_text(raw)
+                    if why is not None:
+                        issues.add("binary-file", why, line=None, field=None, split=split)
+                        break
+                if len(raw) == read_limit and raw[-1] != 10:
+                    skipped, ended = self._skip_rest_of_line(stream)
+                    nbytes += skipped
+                    if capped:
+                        issue("record-too-large", None, self._too_large(len(raw) + skipped - ended))
+                    else:
+                        issue("line-too-long", None, f"the line is longer than {MAX_LINE_BYTES >> 20} MiB; no single record can be this long")
                     continue
+                if len(raw) > cap:
+                    content = len(raw) - (2 if raw.endswith(b"\r\n") else 1 if raw[-1] == 10 else 0)
+                    if content > cap:
+                        issue("record-too-large", None, self._too_large(content))
+                        continue
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as error:
@@ -243,14 +295,23 @@ class _Validation:
         self._file_checks(summary, split)
         return summary
 
+    def _too_large(self, size: int) -> str:
+        cap = self.limits.max_record_bytes or 0
+        ceiling = self.limits.tokens.ceiling
+        accepts = f"records of at most {ceiling:,} tokens (about {_size(cap)})" if ceiling else f"records of at most {_size(cap)}"
+        return f"the record is {_size(size)}; {self.model.name} accepts {accepts}"
+
     @staticmethod
-    def _skip_rest_of_line(stream: Any) -> int:
+    def _skip_rest_of_line(stream: Any) -> tuple[int, int]:
+        """(bytes read past, how many of them are the final newline: 0 or 1)."""
         skipped = 0
         while True:
-            chunk = stream.readline(MAX_LINE_BYTES)
+            chunk = stream.readline(_SKIP_CHUNK)
             skipped += len(chunk)
-            if not chunk or chunk.endswith(b"\n"):
-                return skipped
+            if not chunk:
+                return skipped, 0
+            if chunk[-1] == 10:
+                return skipped, 1
 
     @staticmethod
     def _lone_surrogate(record: Any) -> bool:
@@ -294,6 +355,8 @@ class _Validation:
             "validation_records": {"min": r.validation.minimum, "max": r.validation.maximum},
             "total_records": {"min": r.total.minimum, "max": r.total.maximum},
             "record_tokens": self.token_limit,
+            "record_tokens_source": str(self.limits.tokens.source) if self.limits.tokens.source else None,
+            "max_record_bytes": self.limits.max_record_bytes,
             "prompt_tokens": self.limits.tokens.prompt,
             "completion_tokens": self.limits.tokens.completion,
             "max_training_bytes": self.limits.max_training_bytes,
@@ -306,9 +369,7 @@ class _Validation:
 
     def collect_notes(self) -> list[str]:
         notes = [f"token counts are estimates at {self.limits.chars_per_token:g} characters per token, not the model's tokenizer"]
-        if self.token_limit is None and self.token_note:
-            notes.append(self.token_note)
-        elif self.token_note and self.limits.tokens.by_batch_size:
+        if self.token_note:
             notes.append(self.token_note)
         notes += list(self.limits.notes)
         if self.limits.media.note:

@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 import pytest
@@ -8,6 +9,7 @@ from lambdas.domain.catalogue import (
     CatalogueError,
     CustomizationType,
     DatasetFormat,
+    derived_record_bytes,
     get_model,
     resolve_base_model,
 )
@@ -42,6 +44,47 @@ def test_every_supported_type_has_a_format_and_limits(model_id):
         assert limit is not None or note or limits.tokens.prompt or limits.notes
 
 
+@pytest.mark.parametrize("model_id", sorted(MODELS))
+def test_every_model_and_type_caps_a_record_in_tokens_and_bytes_with_a_dated_source(model_id):
+    spec = MODELS[model_id]
+    assert spec.customization_types
+    for ctype in spec.customization_types:
+        limits = spec.dataset_limits(ctype)
+        assert limits.tokens.ceiling is not None and limits.tokens.ceiling > 0, ctype
+        assert limits.max_record_bytes is not None, ctype
+        # never tighter than the token estimate: a record the token check passes is never refused for its size
+        assert limits.max_record_bytes >= limits.tokens.ceiling * limits.chars_per_token * 6, ctype
+        source = limits.tokens.source
+        assert source is not None and source.url.startswith("https://docs.aws.amazon.com/"), ctype
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", source.read), ctype
+
+
+@pytest.mark.parametrize(
+    ("model_id", "ctype", "tokens"),
+    [
+        (NOVA_MICRO, FT, 32_000), (NOVA_LITE, FT, 32_000), ("amazon.nova-pro-v1:0:300k", FT, 32_000),
+        (HAIKU, FT, 32_000), (LLAMA_31_8B, FT, 16_000), ("meta.llama3-2-90b-instruct-v1:0:128k", FT, 10_000),
+        ("meta.llama3-3-70b-instruct-v1:0:128k", FT, 16_000), (TITAN_EXPRESS, CustomizationType.CONTINUED_PRE_TRAINING, 4_096),
+        (COHERE, FT, 4_096 + 2_048),
+        # distillation prompts: no published cap, so the student's fine-tuning cap
+        (NOVA_MICRO, CustomizationType.DISTILLATION, 32_000), (LLAMA_31_8B, CustomizationType.DISTILLATION, 16_000),
+    ],
+)
+def test_per_record_token_ceilings(model_id, ctype, tokens):
+    assert get_model(model_id).dataset_limits(ctype).tokens.ceiling == tokens
+
+
+def test_distillation_caps_say_they_are_derived():
+    limits = get_model(NOVA_MICRO).dataset_limits(CustomizationType.DISTILLATION)
+    assert "no per-record limit is published" in limits.tokens.note and "32,000" in limits.tokens.note
+
+
+def test_derived_record_bytes_leave_room_for_escaped_text():
+    # a record of only \uXXXX-escaped characters, exactly at the token cap, still fits
+    assert derived_record_bytes(32_000, 4.0) >= 32_000 * 4 * len("\\u00e0")
+    assert derived_record_bytes(4_096, 6.0) == 4_096 * 6 * 12
+
+
 def test_unsupported_type_lists_the_supported_ones():
     with pytest.raises(CatalogueError, match="supports: FINE_TUNING"):
         get_model("amazon.titan-text-premier-v1:0:32k").dataset_limits(CustomizationType.DISTILLATION)
@@ -66,7 +109,7 @@ def test_published_limits():
     assert haiku.tokens.record == 32_000 and haiku.max_training_bytes == 10 * 1024**3
     nova = get_model(NOVA_MICRO).dataset_limits(FT)
     assert (nova.records.training.minimum, nova.records.training.maximum) == (8, 20_000)
-    assert nova.tokens.record is None and "not checked" in nova.tokens.note
+    assert nova.tokens.record == 32_000 and "nova/latest/userguide" in nova.tokens.source.url
     assert not nova.media.images and get_model(NOVA_LITE).dataset_limits(FT).media.max_images_per_record == 10
     assert get_model(LLAMA_31_8B).dataset_limits(FT).records.total.minimum == 100
     cohere = get_model(COHERE).dataset_limits(FT)

@@ -181,3 +181,57 @@ def test_a_checker_bug_costs_one_line_not_the_report(monkeypatch):
     report = validate_dataset(jsonl(*pcs(2), {"prompt": "boom", "completion": "x"}, *pcs(3)[2:]), TITAN_EXPRESS, FT)
     assert [(i.line, i.kind) for i in report.issues()] == [(3, "validator-error")]
     assert report.training.valid_records == 3
+
+
+def _zip(data: bytes) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("train.jsonl", data)
+    return buffer.getvalue()
+
+
+def _binary_cases():
+    import bz2
+    import gzip
+    import lzma
+
+    data = jsonl(*pcs(500))
+    return {
+        "gzip": (gzip.compress(data), "this file is gzip-compressed; upload the uncompressed JSONL"),
+        "zip": (_zip(data), "this file is a ZIP archive; extract it and upload the JSONL inside"),
+        "bzip2": (bz2.compress(data), "this file is bzip2-compressed; upload the uncompressed JSONL"),
+        "xz": (lzma.compress(data), "this file is xz-compressed; upload the uncompressed JSONL"),
+        # no zstd or Parquet writer in the standard library: their magic numbers and some bytes
+        "zstd": (b"\x28\xb5\x2f\xfd\x04\x58\x45\x00\x00" + bytes(range(256)) * 4, "this file is zstd-compressed"),
+        "parquet": (b"PAR1\x15\x04\x15\x10" + bytes(range(256)) * 4 + b"PAR1", "this file is Apache Parquet, not JSONL"),
+        "pdf": (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" * 50, "this file is a PDF document, not JSONL"),
+        "utf-16": (data.decode().encode("utf-16"), "this file is UTF-16 (or UTF-32) text; save it as UTF-8"),
+        "nul-bytes": (b"\x00\x01\x02\x03binary\n" + data, "this file is binary, not text"),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_binary_cases()))
+def test_a_compressed_or_binary_file_is_one_file_level_error_that_says_what_it_is(case):
+    data, message = _binary_cases()[case]
+    report = validate_dataset(data, TITAN_EXPRESS, FT)
+    (issue,) = report.issues()
+    assert (issue.kind, issue.severity.value, issue.line, issue.split) == ("binary-file", "error", None, "training")
+    assert issue.message.startswith(message)
+    assert not report.valid and report.training.records == 0
+
+
+def test_a_binary_validation_file_is_named_as_the_validation_split():
+    import gzip
+
+    report = validate_dataset(jsonl(*pcs(5)), TITAN_EXPRESS, FT, validation_source=gzip.compress(jsonl(*pcs(2))))
+    assert [(i.split, i.line, i.kind) for i in report.issues()] == [("validation", None, "binary-file")]
+
+
+def test_text_that_merely_looks_binary_later_is_checked_line_by_line():
+    # only the first line decides: a NUL byte further down is that line's problem, not the file's
+    data = jsonl(*pcs(2)) + b'{"prompt": "a\x00", "completion": "b"}\n' + b"BZh9 is not a record\n"
+    report = validate_dataset(data, TITAN_EXPRESS, FT)
+    assert [(i.line, i.kind) for i in report.issues()] == [(3, "invalid-json"), (4, "invalid-json")]
