@@ -43,8 +43,6 @@ _CUSTOM_ARN = re.compile(r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:custom-mode
 # The s3Uri constraint of TrainingDataConfig, Validator and OutputDataConfig (read 2026-12-03):
 # https://docs.aws.amazon.com/bedrock/latest/APIReference/API_TrainingDataConfig.html. Key segments may
 # hold only ASCII letters, digits and -!_*'(). : no space, '+', '%' or non-ASCII letter.
-_S3_URI_PATTERN = r"s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](?:/[-!_*'().a-z0-9A-Z]+(?:/[-!_*'().a-z0-9A-Z]+)*)?/?"
-_S3_URI = re.compile(f"^{_S3_URI_PATTERN}$")
 
 
 def _suffix(seed: str) -> str:
@@ -231,8 +229,20 @@ def root_foundation_model(backend, identifier: str) -> str | None:
 # ------------------------------------------------------------------------------------------------
 # Customization jobs
 # ------------------------------------------------------------------------------------------------
+def _refuse_what_the_service_model_refuses(operation: str, params: dict) -> None:
+    """Every pattern, length, range and enum of botocore's Bedrock service model, as Bedrock's own
+    request validation applies them before anything else (the same checker Validate runs, so a
+    request Validate lets through and Bedrock would refuse fails here too)."""
+    from lambdas.domain.bedrock_requests import request_problems
+
+    problems = request_problems(operation, params)
+    if problems:
+        raise _validation(f"{len(problems)} validation error{'s' if len(problems) > 1 else ''} detected: " + "; ".join(problems))
+
+
 def _validate_job(backend, params: dict) -> str:
     """Checks Bedrock does up front; returns the root foundation-model id."""
+    _refuse_what_the_service_model_refuses("CreateModelCustomizationJob", params)
     cat = _catalogue()
     base = params.get("baseModelIdentifier") or ""
     if _CUSTOM_ARN.match(base):
@@ -259,11 +269,6 @@ def _validate_job(backend, params: dict) -> str:
             raise _validation("hyperParameters values must be strings")
     if ctype == "DISTILLATION" and not (params.get("customizationConfig") or {}).get("distillationConfig"):
         raise _validation("customizationConfig.distillationConfig is required for DISTILLATION jobs.")
-    uris = [("trainingDataConfig.s3Uri", (params.get("trainingDataConfig") or {}).get("s3Uri")), ("outputDataConfig.s3Uri", (params.get("outputDataConfig") or {}).get("s3Uri"))]
-    uris += [(f"validationDataConfig.validators.{i + 1}.member.s3Uri", v.get("s3Uri")) for i, v in enumerate((params.get("validationDataConfig") or {}).get("validators") or [])]
-    for where, uri in uris:
-        if uri is not None and not (len(uri) <= 1024 and _S3_URI.match(uri)):
-            raise _validation(f"1 validation error detected: Value '{uri}' at '{where}' failed to satisfy constraint: Member must satisfy regular expression pattern: {_S3_URI_PATTERN}")
     return root
 
 
@@ -723,6 +728,7 @@ def _endpoint_dict(ep: _Endpoint) -> dict:
 
 def create_provisioned_model_throughput(self):
     params = _params(self)
+    _refuse_what_the_service_model_refuses("CreateProvisionedModelThroughput", params)
     if not params.get("provisionedModelName") or not params.get("modelId") or int(params.get("modelUnits") or 0) < 1:
         raise _validation("modelUnits (>= 1), provisionedModelName and modelId are required.")
     ep = _create_endpoint(
@@ -770,6 +776,7 @@ def list_provisioned_model_throughputs(self) -> str:
 
 def create_custom_model_deployment(self):
     params = _params(self)
+    _refuse_what_the_service_model_refuses("CreateCustomModelDeployment", params)
     if not params.get("modelDeploymentName") or not params.get("modelArn"):
         raise _validation("modelDeploymentName and modelArn are required.")
     ep = _create_endpoint(

@@ -14,7 +14,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.nag import acknowledge
-from stacks.storage import INCOMING_PREFIX, JOB_OUTPUT_PREFIX
+from stacks.storage import JOB_OUTPUT_PREFIX, SNAPSHOT_PREFIX
 
 
 class BedrockCustomizationRole(Construct):
@@ -47,8 +47,9 @@ class BedrockCustomizationRole(Construct):
             ),
         )
         statements = [
-            iam.PolicyStatement(sid="ReadDatasets", actions=["s3:GetObject"], resources=[data_bucket.arn_for_objects(f"{INCOMING_PREFIX}*")]),
-            iam.PolicyStatement(sid="ListDatasets", actions=["s3:ListBucket"], resources=[data_bucket.bucket_arn], conditions={"StringLike": {"s3:prefix": [f"{INCOMING_PREFIX}*"]}}),
+            # Jobs train on the run's snapshot of the validated versions, never on the uploads themselves.
+            iam.PolicyStatement(sid="ReadDatasets", actions=["s3:GetObject"], resources=[data_bucket.arn_for_objects(f"{SNAPSHOT_PREFIX}*")]),
+            iam.PolicyStatement(sid="ListDatasets", actions=["s3:ListBucket"], resources=[data_bucket.bucket_arn], conditions={"StringLike": {"s3:prefix": [f"{SNAPSHOT_PREFIX}*"]}}),
             iam.PolicyStatement(sid="WriteJobOutput", actions=["s3:GetObject", "s3:PutObject"], resources=[artifacts_bucket.arn_for_objects(f"{JOB_OUTPUT_PREFIX}*")]),
             iam.PolicyStatement(sid="ListJobOutput", actions=["s3:ListBucket"], resources=[artifacts_bucket.bucket_arn], conditions={"StringLike": {"s3:prefix": [f"{JOB_OUTPUT_PREFIX}*"]}}),
             iam.PolicyStatement(
@@ -110,8 +111,8 @@ class BedrockCustomizationRole(Construct):
 
         acknowledge(
             policy,
-            "Bedrock reads only objects under incoming/ of the data bucket, where data owners drop datasets, and their media must sit beside them in the same bucket; the prefix cannot be narrowed further before the upload exists.",
-            "AwsSolutions-IAM5[Resource::<DataBucket.Arn>/incoming/*]".replace("DataBucket", _logical(data_bucket)),
+            "Bedrock reads only objects under the snapshots/ prefix of this stage's data bucket, the per-run copies of validated data that only the Validate function writes, in folders named by run ids known only at run time; it cannot read the uploads under incoming/.",
+            "AwsSolutions-IAM5[Resource::<DataBucket.Arn>/snapshots/*]".replace("DataBucket", _logical(data_bucket)),
         )
         acknowledge(
             policy,

@@ -20,7 +20,7 @@ from stacks.nag import acknowledge
 from stacks.observability import PipelineObservability
 from stacks.state_machine import RetrainingStateMachine, StepFunctions
 from lambdas.domain.evaluation import on_demand_model_id
-from stacks.storage import EVALUATION_PREFIX, INCOMING_PREFIX, REPORTS_PREFIX
+from stacks.storage import EVALUATION_PREFIX, INCOMING_PREFIX, REPORTS_PREFIX, SNAPSHOT_PREFIX
 
 
 class PipelineStack(Stack):
@@ -32,7 +32,7 @@ class PipelineStack(Stack):
         incoming_objects = storage.object_arn(data_name, f"{INCOMING_PREFIX}*")
         report_objects = storage.object_arn(artifacts_name, f"{REPORTS_PREFIX}*")
         evaluation_objects = storage.object_arn(data_name, f"{EVALUATION_PREFIX}*")
-        holdout_objects = storage.object_arn(data_name, f"{INCOMING_PREFIX}*/_holdout/*")
+        snapshot_objects = storage.object_arn(data_name, f"{SNAPSHOT_PREFIX}*")
         held_out_reports = storage.object_arn(artifacts_name, f"{REPORTS_PREFIX}*/holdout.jsonl")
         arn = f"arn:{self.partition}"
         bedrock = f"{arn}:bedrock:{self.region}:{self.account}"
@@ -75,7 +75,7 @@ class PipelineStack(Stack):
             job_arns: "Customization job ARNs end in an id Bedrock generates when the job is created, so they cannot be named in advance; the statement is limited to this account and region and to the job actions this function calls.",
             incoming_objects: "Datasets arrive under incoming/<profile>/ with names chosen by the data owners at upload time, so access is limited to that prefix of this stage's data bucket.",
             report_objects: "Reports are written under reports/<profile>/<run-id>/, a key known only when the run starts, and this function can write nowhere else in the artifacts bucket.",
-            holdout_objects: "The training side of a held-out split is written per run under incoming/<profile>/_holdout/<run-id>/, where the Bedrock role may read it, and nowhere else in the data bucket.",
+            snapshot_objects: "Validate copies each valid run's data to snapshots/<run-id>/, a folder known only when the run starts, and the write is limited to that prefix of this stage's data bucket; no other principal of the stage writes there, so a job trains on exactly the versions validated.",
             held_out_reports: "Validate sets each run's held-out split aside as reports/<profile>/<run-id>/holdout.jsonl, a key known only when the run starts; the read is limited to files of that name under reports/ of the artifacts bucket.",
             evaluation_objects: "Evaluation sets live under evaluation/ of the data bucket, one per profile as configured; reads are limited to that prefix, which data owners do not write through the upload trigger.",
         }
@@ -95,6 +95,13 @@ class PipelineStack(Stack):
         # https://docs.aws.amazon.com/nova/latest/userguide/customize-fine-tune-encrypt.html, read 2026-12-03).
         custom_model_key = iam.PolicyStatement(sid="UseCustomModelKey", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"bedrock.{self.region}.amazonaws.com"}})
         common_env = {"RUNS_TABLE": runs_table.table_name, "CHAMPIONS_TABLE": storage.champions_table.table_name}
+        job_environment = {
+            "ARTIFACTS_BUCKET": artifacts_name,
+            "BEDROCK_ROLE_ARN": foundation.bedrock_role.role.role_arn,
+            "SUBNET_IDS": ",".join(subnet.subnet_id for subnet in network.subnets.subnets),
+            "JOB_SECURITY_GROUP_IDS": network.job_security_group.security_group_id,
+            "KMS_KEY_ARN": key.key_arn,
+        }
 
         start_run = PipelineFunction(
             self,
@@ -129,16 +136,19 @@ class PipelineStack(Stack):
                 iam.PolicyStatement(sid="CheckMediaExists", actions=["s3:ListBucket"], resources=[f"arn:{self.partition}:s3:::{data_name}"], conditions={"StringLike": {"s3:prefix": [f"{INCOMING_PREFIX}*"]}}),
                 iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[report_objects]),
                 iam.PolicyStatement(sid="CheckEvaluationSets", actions=["s3:GetObject"], resources=[evaluation_objects]),
-                iam.PolicyStatement(sid="WriteHeldOutSplits", actions=["s3:PutObject"], resources=[holdout_objects]),
+                # The snapshot: server-side copies of the validated versions (CopyObject reads the source version
+                # and writes the target) and rewritten files whose records name media.
+                iam.PolicyStatement(sid="WriteSnapshots", actions=["s3:PutObject"], resources=[snapshot_objects]),
                 iam.PolicyStatement(sid="TellMissingEvaluationSets", actions=["s3:ListBucket"], resources=[f"arn:{self.partition}:s3:::{data_name}"], conditions={"StringLike": {"s3:prefix": [f"{EVALUATION_PREFIX}*"]}}),
                 s3_key,
                 registry_write,
                 table_key,
             ],
-            environment={**common_env, "ARTIFACTS_BUCKET": artifacts_name, "DATA_BUCKET": data_name},
+            # Validate builds the job request StartJob will send, to check it against Bedrock's service model.
+            environment={**common_env, **job_environment, "DATA_BUCKET": data_name},
             timeout=Duration.minutes(15),
             memory_size=1024,
-            wildcards={incoming_objects: why[incoming_objects], report_objects: why[report_objects], evaluation_objects: why[evaluation_objects], holdout_objects: why[holdout_objects]},
+            wildcards={incoming_objects: why[incoming_objects], report_objects: why[report_objects], evaluation_objects: why[evaluation_objects], snapshot_objects: why[snapshot_objects]},
         )
         estimate = PipelineFunction(
             self,
@@ -177,14 +187,7 @@ class PipelineStack(Stack):
                 registry_write,
                 table_key,
             ],
-            environment={
-                **common_env,
-                "ARTIFACTS_BUCKET": artifacts_name,
-                "BEDROCK_ROLE_ARN": foundation.bedrock_role.role.role_arn,
-                "SUBNET_IDS": ",".join(subnet.subnet_id for subnet in network.subnets.subnets),
-                "JOB_SECURITY_GROUP_IDS": network.job_security_group.security_group_id,
-                "KMS_KEY_ARN": key.key_arn,
-            },
+            environment={**common_env, **job_environment},
             wildcards={
                 job_arns: why[job_arns],
                 f"{bedrock}:custom-model/*": "Incremental profiles start from their champion, a custom model whose ARN is only known at run time, and new models get Bedrock-generated ids; creation stays limited to the pinned foundation models and this account's custom models.",
@@ -221,6 +224,8 @@ class PipelineStack(Stack):
                 job_read,
                 iam.PolicyStatement(sid="StopJobs", actions=["bedrock:StopModelCustomizationJob"], resources=[job_arns]),
                 iam.PolicyStatement(sid="DeleteEvaluationEndpoints", actions=["bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment"], resources=[f"{bedrock}:provisioned-model/*", f"{bedrock}:custom-model-deployment/*"]),
+                # Never delete the endpoint a champion item names, even one its run did not mark promoted.
+                iam.PolicyStatement(sid="ReadChampions", actions=["dynamodb:GetItem"], resources=[storage.champions_table.table_arn]),
                 # A timed-out or aborted execution runs no Catch: cleanup itself tells the topic.
                 iam.PolicyStatement(sid="NotifyAbnormalEnds", actions=["sns:Publish"], resources=[self.topic.topic_arn]),
                 iam.PolicyStatement(sid="EncryptNotifications", actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"sns.{self.region}.amazonaws.com"}}),
@@ -301,6 +306,8 @@ class PipelineStack(Stack):
             statements=[
                 iam.PolicyStatement(sid="ProvisionThroughput", actions=["bedrock:CreateProvisionedModelThroughput"], resources=[endpoint_arns["custom-model"], endpoint_arns["provisioned-model"]]),
                 iam.PolicyStatement(sid="TagThroughput", actions=["bedrock:TagResource"], resources=[endpoint_arns["provisioned-model"]]),
+                # A newer upload's champion supersedes the run before it buys anything (lambdas/domain/champion.py).
+                iam.PolicyStatement(sid="ReadChampions", actions=["dynamodb:GetItem"], resources=[storage.champions_table.table_arn]),
                 custom_model_key,
                 registry_write,
                 table_key,

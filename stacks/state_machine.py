@@ -1,7 +1,8 @@
 """The retraining state machine: the Lambdas call Bedrock, the state machine only orchestrates.
 
 Validate -> Estimate/budget -> StartCustomization -> WaitForJob -> [evaluation, part 2] -> RecordRun -> Notify.
-Every task retries transient errors and catches everything else into Cleanup -> NotifyFailure -> Fail.
+Every task retries transient errors and catches everything else into Cleanup -> Fail; the failure is
+announced by Cleanup from the execution's status-change event, once, Catch or no Catch.
 """
 
 from __future__ import annotations
@@ -84,21 +85,12 @@ class RetrainingStateMachine(Construct):
 
         # Failure path, shared by every state.
         fail = sfn.Fail(self, "Failed", error_path="$.error.Error", cause_path="$.error.Cause")
-        notify_failure = tasks.SnsPublish(
-            self,
-            "NotifyFailure",
-            topic=topic,
-            subject="tuneforge run failed",
-            message=sfn.TaskInput.from_object({"run_id": run_id, "profile.$": "$$.Execution.Input.profile.name", "outcome": "FAILED", "error.$": "$.error", "cleanup.$": "$.cleanup"}),
-            message_attributes={"profile": tasks.MessageAttribute(value=sfn.JsonPath.string_at("$$.Execution.Input.profile.name")), "outcome": tasks.MessageAttribute(value="FAILED")},
-            result_path=sfn.JsonPath.DISCARD,
-        )
-        notify_failure.add_retry(errors=["States.ALL"], interval=Duration.seconds(5), max_attempts=3, backoff_rate=2)
-        notify_failure.add_catch(fail, errors=["States.ALL"], result_path="$.notify_error")
-        notify_failure.next(fail)
+        # The failure is announced once, by Cleanup, from the execution's status-change event (the
+        # ExecutionEndedAbnormally rule): that event also comes for ends no Catch sees (a stop, a
+        # timeout, a payload over the limit), so a notification here would be a second one.
         cleanup = invoke("Cleanup", functions.cleanup, {"run_id": run_id, "error.$": "$.error"}, result_path="$.cleanup")
-        cleanup.add_catch(notify_failure, errors=["States.ALL"], result_path="$.cleanup")
-        cleanup.next(notify_failure)
+        cleanup.add_catch(fail, errors=["States.ALL"], result_path="$.cleanup")
+        cleanup.next(fail)
 
         def guarded(task: sfn.TaskStateBase) -> sfn.TaskStateBase:
             task.add_catch(cleanup, errors=["States.ALL"], result_path="$.error")
@@ -122,7 +114,7 @@ class RetrainingStateMachine(Construct):
 
         validate = guarded(invoke("Validate", functions.validate, run, result_path="$.validation"))
         estimate = guarded(invoke("Estimate", functions.estimate, {**run, "validation.$": "$.validation.value"}, result_path="$.estimate", selector={"within_budget.$": "$.Payload.within_budget", "total_usd.$": "$.Payload.total_usd", "budget_cap_usd.$": "$.Payload.budget_cap_usd", "summary.$": "$.Payload.summary"}))
-        start_job = guarded(invoke("StartCustomization", functions.start_job, {**run, "training_uri.$": "$.validation.value.training_uri"}, result_path="$.job", quota_retry=True))
+        start_job = guarded(invoke("StartCustomization", functions.start_job, {**run, "training_uri.$": "$.validation.value.training_uri", "validation_uri.$": "$.validation.value.validation_uri"}, result_path="$.job", quota_retry=True))
         wait_for_job = tasks.LambdaInvoke(
             self,
             "WaitForJob",
@@ -154,15 +146,21 @@ class RetrainingStateMachine(Construct):
 
         evaluate = guarded(invoke("Evaluate", functions.evaluate, {**training, "endpoint.$": "$.endpoint.value"}, result_path="$.evaluation"))
         promote = guarded(invoke("Promote", functions.promote, {**training, "endpoint.$": "$.endpoint.value", "evaluation.$": "$.evaluation.value"}, result_path="$.promoted"))
-        finalize = guarded(invoke("FinalizePromotion", functions.finalize_promotion, {**training, "endpoint.$": "$.endpoint.value", "promoted.$": "$.promoted.value"}, result_path="$.champion"))
+        finalize = guarded(invoke("FinalizePromotion", functions.finalize_promotion, {**training, "endpoint.$": "$.endpoint.value", "promoted.$": "$.promoted.value.endpoint"}, result_path="$.champion"))
         # Every path ends through the same teardown, so nothing but a promoted endpoint outlives the run.
         teardown = guarded(invoke("Teardown", functions.cleanup, {"run_id": run_id, "final_status": "SUCCEEDED"}, result_path="$.teardown"))
         promoted = sfn.Pass(self, "Promoted", result=sfn.Result.from_string("PROMOTED"), result_path="$.decision")
         not_promoted = sfn.Pass(self, "NotPromoted", result=sfn.Result.from_string("NOT_PROMOTED"), result_path="$.decision")
-        promoted.next(teardown)
-        not_promoted.next(teardown)
-        finalize.next(promoted)
-        promote.next(wait_until_ready("Throughput", "$.promoted.value", "$.promoted_check", finalize))
+        # Passed the gate, but a newer upload's model is the champion (lambdas/domain/champion.py).
+        superseded = sfn.Pass(self, "Superseded", result=sfn.Result.from_string("SUPERSEDED"), result_path="$.decision")
+        for decided in (promoted, not_promoted, superseded):
+            decided.next(teardown)
+        finalize.next(sfn.Choice(self, "Champion?").when(sfn.Condition.boolean_equals("$.champion.value.promoted", True), promoted).otherwise(superseded))
+        promote.next(
+            sfn.Choice(self, "SupersededBeforePromotion?")
+            .when(sfn.Condition.is_not_null("$.promoted.value.superseded_by"), superseded)
+            .otherwise(wait_until_ready("Throughput", "$.promoted.value.endpoint", "$.promoted_check", finalize))
+        )
         evaluate.next(sfn.Choice(self, "Gate").when(sfn.Condition.boolean_equals("$.evaluation.value.passed", True), promote).otherwise(not_promoted))
         deploy.next(wait_until_ready("Endpoint", "$.endpoint.value", "$.endpoint_check", evaluate))
         self.evaluation_entry = deploy

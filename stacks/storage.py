@@ -10,12 +10,15 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.config import StageConfig
+from lambdas.domain.snapshot import SNAPSHOT_PREFIX as _SNAPSHOT_PREFIX
 from stacks.nag import acknowledge, checkov_skip
 
 INCOMING_PREFIX = "incoming/"
 JOB_OUTPUT_PREFIX = "jobs/"
 REPORTS_PREFIX = "reports/"
 EVALUATION_PREFIX = "evaluation/"
+# Run snapshots of validated data: written by Validate only, read by the Bedrock role only.
+SNAPSHOT_PREFIX = _SNAPSHOT_PREFIX
 
 
 class Storage(Construct):

@@ -27,9 +27,14 @@ class CleanupResult(BaseModel):
     undeletable: dict[str, str] = {}  # endpoint -> why Bedrock refused (e.g. a commitment term still running)
 
 
-def cleanup_run(registry: RunRegistry, bedrock: Any, run_id: str) -> CleanupResult:
+def cleanup_run(registry: RunRegistry, bedrock: Any, run_id: str, champions: Any = None) -> CleanupResult:
+    """``champions`` (the champions table) protects the endpoint a champion item names even when the
+    run failed between winning the champion and marking its endpoint promoted."""
     item = registry.get(run_id) or {}
     result = CleanupResult(run_id=run_id)
+    champion_arn = None
+    if champions is not None and item.get("profile"):
+        champion_arn = (champions.get_item(Key={"profile": item["profile"]}, ConsistentRead=True).get("Item") or {}).get("invocable_arn")
     job_arn = item.get("job_arn")
     if job_arn:
         try:
@@ -48,7 +53,7 @@ def cleanup_run(registry: RunRegistry, bedrock: Any, run_id: str) -> CleanupResu
         arn = endpoint.get("arn") or endpoint.get("name")
         if not arn:
             continue
-        if endpoint.get("promoted"):
+        if endpoint.get("promoted") or (champion_arn and endpoint.get("arn") == champion_arn):
             result.kept_endpoints.append(arn)
             continue
         if endpoint.get("deleted_at"):

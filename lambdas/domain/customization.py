@@ -65,8 +65,12 @@ def base_model_identifier(run: RunInput, champion_model_arn: str | None) -> str:
     return run.profile.base_model
 
 
-def build_job_request(run: RunInput, infra: Infrastructure, *, base_model: str, execution_arn: str | None, training_uri: str | None = None) -> dict[str, Any]:
-    """The CreateModelCustomizationJob request, in the exact shape botocore validates."""
+def build_job_request(run: RunInput, infra: Infrastructure, *, base_model: str, execution_arn: str | None, training_uri: str, validation_uri: str | None = None) -> dict[str, Any]:
+    """The CreateModelCustomizationJob request, in the exact shape botocore validates.
+
+    ``training_uri`` and ``validation_uri`` are the run's snapshot (``lambdas.domain.snapshot``), never
+    the upload: Bedrock reads a key at job start, not the version that was validated.
+    """
     profile = run.profile
     job_name = job_name_for(run.run_id)
     tags = lineage_tags(run, execution_arn)
@@ -76,7 +80,7 @@ def build_job_request(run: RunInput, infra: Infrastructure, *, base_model: str, 
         "roleArn": infra.bedrock_role_arn,
         "baseModelIdentifier": base_model,
         "customizationType": profile.customization_type.value,
-        "trainingDataConfig": {"s3Uri": training_uri or run.dataset.training.uri},
+        "trainingDataConfig": {"s3Uri": training_uri},
         "outputDataConfig": {"s3Uri": f"s3://{infra.artifacts_bucket}/{JOB_OUTPUT_PREFIX}{job_name}/"},
         "hyperParameters": profile.bedrock_hyperparameters,  # strings only: Bedrock rejects numbers
         "vpcConfig": {"subnetIds": list(infra.subnet_ids), "securityGroupIds": list(infra.security_group_ids)},
@@ -88,7 +92,9 @@ def build_job_request(run: RunInput, infra: Infrastructure, *, base_model: str, 
     if not request["hyperParameters"]:
         del request["hyperParameters"]  # let Bedrock apply the model's defaults
     if run.dataset.validation:
-        request["validationDataConfig"] = {"validators": [{"s3Uri": run.dataset.validation.uri}]}
+        if not validation_uri:
+            raise ValueError(f"run {run.run_id} has a validation file but no snapshot of it")
+        request["validationDataConfig"] = {"validators": [{"s3Uri": validation_uri}]}
     if profile.customization_type is CustomizationType.DISTILLATION:
         request["customizationConfig"] = {
             "distillationConfig": {"teacherModelConfig": {"teacherModelIdentifier": profile.teacher_model, "maxResponseLengthForInference": DISTILLATION_MAX_RESPONSE_LENGTH}}
@@ -96,8 +102,8 @@ def build_job_request(run: RunInput, infra: Infrastructure, *, base_model: str, 
     return request
 
 
-def start_customization_job(bedrock: Any, run: RunInput, infra: Infrastructure, *, champion_model_arn: str | None, execution_arn: str | None, training_uri: str | None = None) -> StartedJob:
+def start_customization_job(bedrock: Any, run: RunInput, infra: Infrastructure, *, champion_model_arn: str | None, execution_arn: str | None, training_uri: str, validation_uri: str | None = None) -> StartedJob:
     base = base_model_identifier(run, champion_model_arn)
-    request = build_job_request(run, infra, base_model=base, execution_arn=execution_arn, training_uri=training_uri)
+    request = build_job_request(run, infra, base_model=base, execution_arn=execution_arn, training_uri=training_uri, validation_uri=validation_uri)
     response = bedrock.create_model_customization_job(**request)
     return StartedJob(job_arn=response["jobArn"], job_name=request["jobName"], custom_model_name=request["customModelName"], base_model_identifier=base, output_uri=request["outputDataConfig"]["s3Uri"])

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import BaseModel
 
 from lambdas.domain.cost import estimate_cost
-from lambdas.domain.customization import bedrock_uri_problem
 from lambdas.domain.evaluation import EvaluationSetError, check_evaluation_set
 from lambdas.domain.holdout import HoldoutError, split_holdout
-from lambdas.domain.runs import RunInput
+from lambdas.domain.runs import Dataset, RunInput, S3ObjectRef
+from lambdas.domain.bedrock_requests import request_problems
+from lambdas.domain.snapshot import Snapshot, snapshot_uri, take_snapshot
 from lambdas.domain.sources import s3_media_checker, s3_object
 from lambdas.domain.validation import validate_dataset
 
@@ -28,7 +29,12 @@ class ValidationOutcome(BaseModel):
     training_tokens: int
     summary: list[str]  # the first few problems, already phrased for the data owner
     evaluation_examples: int = 0
-    training_uri: str | None = None  # what the job trains on when it is not the upload (a held-out split)
+    # What the job reads: the run's snapshot of the validated versions (None unless the dataset is valid).
+    training_uri: str | None = None
+    validation_uri: str | None = None
+    snapshot_uri: str | None = None  # the snapshot's manifest: every file and medium, source version and ETag
+    snapshot_files: list[dict[str, Any]] = []
+    snapshot_media: int = 0
 
 
 class EstimateOutcome(BaseModel):
@@ -40,8 +46,34 @@ class EstimateOutcome(BaseModel):
     estimate: dict[str, Any]
 
 
-def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_bucket: str) -> ValidationOutcome:
-    """Validate the dataset and the profile's evaluation set, so neither fails after money is spent."""
+def pin_versions(s3: Any, dataset: Dataset) -> Dataset:
+    """The dataset with every file at the version S3 holds now: a manifest names keys, not versions,
+    and validation, the snapshot and the registry must all speak of the same bytes."""
+
+    def pinned(ref: S3ObjectRef | None) -> S3ObjectRef | None:
+        if ref is None or ref.version_id:
+            return ref
+        try:
+            version = s3.head_object(Bucket=ref.bucket, Key=ref.key).get("VersionId")
+        except Exception:  # missing or unreadable: validation reports it with the reason
+            return ref
+        return ref.model_copy(update={"version_id": version}) if version and version != "null" else ref
+
+    return dataset.model_copy(update={"training": pinned(dataset.training), "validation": pinned(dataset.validation)})
+
+
+JobRequest = Callable[[str, "str | None"], dict[str, Any]]
+
+
+def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_bucket: str, job_request: JobRequest | None = None) -> ValidationOutcome:
+    """Validate the dataset and the profile's evaluation set, so neither fails after money is spent;
+    a valid dataset is snapshotted (``lambdas.domain.snapshot``) and the job trains on the snapshot.
+
+    ``job_request(training_uri, validation_uri)`` builds the CreateModelCustomizationJob request the
+    run will send; every field of it is checked against Bedrock's service model before the snapshot
+    is taken, so a request Bedrock would refuse is refused here, with one line per field.
+    """
+    run = run.model_copy(update={"dataset": pin_versions(s3, run.dataset)})
     dataset = run.dataset
     training = s3_object(s3, dataset.training.uri, dataset.training.version_id)
     validation = s3_object(s3, dataset.validation.uri, dataset.validation.version_id) if dataset.validation else None
@@ -55,8 +87,8 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_
         s3_client=s3,
         media_exists=s3_media_checker(s3),
     )
-    key = f"{REPORTS_PREFIX}{run.profile.name}/{run.run_id}/validation.json"
-    s3.put_object(Bucket=artifacts_bucket, Key=key, Body=report.to_json(indent=2).encode(), ContentType="application/json")
+    prefix = f"{REPORTS_PREFIX}{run.profile.name}/{run.run_id}/"
+    s3.put_object(Bucket=artifacts_bucket, Key=f"{prefix}validation.json", Body=report.to_json(indent=2).encode(), ContentType="application/json")
     summary = [str(issue) for issue in report.issues()[:SUMMARY_EXAMPLES]]
     # The engine reads OpenAI chat files by converting them, but the job would receive the file as
     # uploaded, which Bedrock refuses: the data owner converts first.
@@ -67,28 +99,43 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_
             f"the file is in {report.source_format} format, but {report.model_name} trains on {report.dataset_format}: convert it with "
             f"`tuneforge validate FILE --model {report.model_id} --convert-out converted.jsonl` and upload the converted file",
         )
-    evaluation_examples, evaluation_problem, training_uri = 0, None, None
+    request_problems_found: list[str] = []
+    if job_request is not None and report.valid and not wrong_source_format:
+        planned = job_request(snapshot_uri(data_bucket, run.run_id, "training"), snapshot_uri(data_bucket, run.run_id, "validation") if dataset.validation else None)
+        request_problems_found = [f"Bedrock would refuse this run's customization job: {problem}" for problem in request_problems("CreateModelCustomizationJob", planned)]
+        summary[:0] = request_problems_found
+    media = run.profile.model.dataset_limits(run.profile.customization_type).media
+    has_media = bool(media.images or media.videos)
+    evaluation_examples, evaluation_problem, snapshot = 0, None, None
     try:
         if run.profile.evaluation.dataset_key:
             evaluation_examples = check_evaluation_set(s3, data_bucket, run.profile.evaluation.dataset_key, run.profile.evaluation.max_examples)["evaluation_examples"]
-        elif report.valid and not wrong_source_format:
-            training_uri, _, evaluation_examples = split_holdout(s3, run, data_bucket=data_bucket, artifacts_bucket=artifacts_bucket)
+            if report.valid and not wrong_source_format and not request_problems_found:
+                snapshot = take_snapshot(s3, run, data_bucket=data_bucket, has_media=has_media)
+        elif report.valid and not wrong_source_format and not request_problems_found:
+            taken: list[Snapshot] = []
+            _, evaluation_examples = split_holdout(
+                s3, run, artifacts_bucket=artifacts_bucket, write_training=lambda lines: taken.append(take_snapshot(s3, run, data_bucket=data_bucket, has_media=has_media, training_lines=lines))
+            )
+            snapshot = taken[0]
     except (EvaluationSetError, HoldoutError) as bad_set:
         evaluation_problem = str(bad_set)
         summary.insert(0, evaluation_problem)
-    # The job reads the upload itself (or the held-out split written under a key of ours), and Bedrock
-    # refuses some keys S3 takes: say so now, with the fix, rather than fail at StartCustomization.
-    holdout_planned = not run.profile.evaluation.dataset_key and run.profile.evaluation.holdout_fraction is not None
-    job_reads = [training_uri] if training_uri else ([] if holdout_planned else [dataset.training.uri])
-    job_reads += [dataset.validation.uri] if dataset.validation else []
-    key_problems = [problem for problem in map(bedrock_uri_problem, job_reads) if problem]
-    summary[:0] = key_problems
+    manifest_uri = None
+    if snapshot is not None:
+        manifest_uri = f"s3://{artifacts_bucket}/{prefix}snapshot.json"
+        s3.put_object(Bucket=artifacts_bucket, Key=f"{prefix}snapshot.json", Body=snapshot.model_dump_json(indent=2).encode(), ContentType="application/json")
+    valid = report.valid and evaluation_problem is None and not wrong_source_format and snapshot is not None
     return ValidationOutcome(
-        valid=report.valid and evaluation_problem is None and not wrong_source_format and not key_problems,
+        valid=valid,
         evaluation_examples=evaluation_examples,
-        training_uri=training_uri,
-        report_uri=f"s3://{artifacts_bucket}/{key}",
-        error_count=report.error_count + (evaluation_problem is not None) + wrong_source_format + len(key_problems),
+        training_uri=snapshot.uri("training") if snapshot and valid else None,
+        validation_uri=snapshot.uri("validation") if snapshot and valid else None,
+        snapshot_uri=manifest_uri,
+        snapshot_files=[f.model_dump() for f in snapshot.files] if snapshot else [],
+        snapshot_media=len(snapshot.media) if snapshot else 0,
+        report_uri=f"s3://{artifacts_bucket}/{prefix}validation.json",
+        error_count=report.error_count + (evaluation_problem is not None) + wrong_source_format + len(request_problems_found),
         warning_count=report.warning_count,
         training_records=report.training.records,
         training_tokens=report.training.tokens.total,

@@ -16,6 +16,7 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel
 
+from lambdas.domain.champion import claim_champion, publish_champion
 from lambdas.domain.profiles import Commitment, StartFrom
 from lambdas.domain.registry import RunRegistry, from_dynamodb
 from lambdas.domain.runs import RunInput, client_request_token_for, lineage_tags, utc_now
@@ -208,6 +209,12 @@ class PromotionResult(BaseModel):
     provisioned_model_arn: str
     parameter_name: str
     promoted_at: str
+    # False when a newer upload's run holds the champion (lambdas.domain.champion): this run gave back
+    # its throughput and the champion stays.
+    promoted: bool = True
+    superseded_by: str | None = None
+    released_endpoint: str | None = None
+    release_error: str | None = None
     evaluation_endpoint_deleted: str | None = None
     previous_champion: dict[str, Any] | None = None
     previous_champion_retired: str | None = None
@@ -249,37 +256,27 @@ def finalize_promotion(
     evaluation: Endpoint | None,
     parameter_prefix: str,
 ) -> PromotionResult:
-    """Make the candidate the profile's champion, then drop what the run no longer needs.
+    """Make the candidate the profile's champion by the champion rule, then drop what the run no longer needs.
 
-    Order matters for the cost guard and for retries: the promoted endpoint is marked ``promoted``
-    first (from then on cleanup keeps it), the champion that is being replaced is remembered in the
-    run's item before it is overwritten (a retried step still knows what to retire), and only then
-    are the champion item and the SSM parameter written and old endpoints deleted.
+    Order matters for retries and for cleanup: the champion being replaced is remembered in the run's
+    item before the conditional write replaces it (a retried step still knows what to retire); cleanup
+    never deletes the endpoint the champion item names, so the endpoint is safe from the moment the
+    write succeeds, and only then is it marked ``promoted`` and the old endpoints deleted. A run that
+    loses to a newer upload gives its throughput back instead.
     """
     if not promoted.arn:
         raise ValueError(f"promoted endpoint {promoted.name} has no ARN")
     item = registry.get(run.run_id) or {}
-    if "previous_champion" in item:
-        previous = item["previous_champion"] or None
-    else:
-        previous = current_champion(champions, run.profile.name)
-        if previous and previous.get("run_id") == run.run_id:
-            previous = None
-        registry.update(run.run_id, previous_champion=previous or {})
-    _set_fields(registry, run.run_id, promoted.name, promoted=True, arn=promoted.arn, purpose="production")
+
+    def remember(previous: dict[str, Any] | None) -> None:
+        if item.get("previous_champion") != (previous or {}):
+            registry.update(run.run_id, previous_champion=previous or {})
+            item["previous_champion"] = previous or {}
 
     promoted_at = utc_now()
-    champion = {
-        "profile": run.profile.name,
-        "custom_model_arn": custom_model_arn,
-        "invocable_arn": promoted.arn,
-        "provisioned_model_arn": promoted.arn,
-        "run_id": run.run_id,
-        "promoted_at": promoted_at,
-    }
-    champions.put_item(Item=champion)
+    candidate = {"custom_model_arn": custom_model_arn, "invocable_arn": promoted.arn, "provisioned_model_arn": promoted.arn, "promoted_at": promoted_at}
+    decision = claim_champion(champions, run, candidate, before_write=remember)
     parameter = champion_parameter_name(parameter_prefix, run.profile.name)
-    ssm.put_parameter(Name=parameter, Value=promoted.arn, Type="String", Overwrite=True, Description=f"tuneforge champion of {run.profile.name}: invoke this ARN")
     result = PromotionResult(
         profile=run.profile.name,
         run_id=run.run_id,
@@ -287,23 +284,50 @@ def finalize_promotion(
         invocable_arn=promoted.arn,
         provisioned_model_arn=promoted.arn,
         parameter_name=parameter,
-        promoted_at=promoted_at,
-        previous_champion=previous,
+        promoted_at=(decision.champion or {}).get("promoted_at", promoted_at) if decision.won else promoted_at,
+        promoted=decision.won,
     )
+    if not decision.won:
+        result.superseded_by = (decision.champion or {}).get("run_id")
+        result.released_endpoint, result.release_error = _release(bedrock, registry, run.run_id, promoted)
+        if evaluation is not None and evaluation.name != promoted.name:
+            result.evaluation_endpoint_deleted = _delete_recorded(bedrock, registry, run.run_id, evaluation)
+        registry.update(run.run_id, outcome="superseded", superseded_by=result.superseded_by)
+        return result
+
+    previous = decision.replaced if decision.replaced is not None else (item.get("previous_champion") or None)
+    result.previous_champion = previous
+    _set_fields(registry, run.run_id, promoted.name, promoted=True, arn=promoted.arn, purpose="production")
+    publish_champion(champions, ssm, run.profile.name, parameter)
 
     if evaluation is not None and evaluation.name != promoted.name:
-        try:
-            _delete(bedrock, evaluation.kind, evaluation.identifier)
-        except bedrock.exceptions.ResourceNotFoundException:
-            pass  # a retried step, or cleanup got there first
-        _set_fields(registry, run.run_id, evaluation.name, deleted_at=utc_now())
-        result.evaluation_endpoint_deleted = evaluation.identifier
+        result.evaluation_endpoint_deleted = _delete_recorded(bedrock, registry, run.run_id, evaluation)
 
     old = (previous or {}).get("provisioned_model_arn")
     if run.profile.throughput.retire_previous_champion and old and old != promoted.arn:
         result.previous_champion_retired, result.retire_error = _retire(bedrock, registry, previous or {}, old)
-    registry.update(run.run_id, outcome="promoted", champion_invocable_arn=promoted.arn, promoted_at=promoted_at, champion_parameter=parameter)
+    registry.update(run.run_id, outcome="promoted", champion_invocable_arn=promoted.arn, promoted_at=result.promoted_at, champion_parameter=parameter)
     return result
+
+
+def _delete_recorded(bedrock: Any, registry: RunRegistry, run_id: str, endpoint: Endpoint) -> str:
+    try:
+        _delete(bedrock, endpoint.kind, endpoint.identifier)
+    except bedrock.exceptions.ResourceNotFoundException:
+        pass  # a retried step, or cleanup got there first
+    _set_fields(registry, run_id, endpoint.name, deleted_at=utc_now())
+    return endpoint.identifier
+
+
+def _release(bedrock: Any, registry: RunRegistry, run_id: str, endpoint: Endpoint) -> tuple[str | None, str | None]:
+    """A superseded run gives back the throughput it bought; a committed term is recorded as refused
+    (cleanup and the janitor find it there), not failed on."""
+    try:
+        return _delete_recorded(bedrock, registry, run_id, endpoint), None
+    except (bedrock.exceptions.ValidationException, bedrock.exceptions.ConflictException) as refused:
+        message = refused.response.get("Error", {}).get("Message", str(refused))
+        _set_fields(registry, run_id, endpoint.name, delete_refused=message)
+        return None, f"could not delete {endpoint.identifier}: {message}"
 
 
 def _retire(bedrock: Any, registry: RunRegistry, previous: dict[str, Any], arn: str) -> tuple[str | None, str | None]:

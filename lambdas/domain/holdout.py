@@ -1,8 +1,8 @@
 """A held-out split: part of an upload set aside for evaluation, the rest trained on.
 
 Records go to the held-out side by a hash of their bytes, so the split is the same on every retry and
-never depends on line order. The training side is written next to the upload (the Bedrock role reads
-only ``incoming/``); the held-out side is written where the Evaluate step looks for it, as
+never depends on line order. The training side becomes the run's snapshot (``lambdas.domain.snapshot``),
+the only data the job reads; the held-out side is written where the Evaluate step looks for it, as
 ``{"prompt", "reference"}`` lines.
 """
 
@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from lambdas.domain.catalogue import DatasetFormat
 from lambdas.domain.evaluation import holdout_key_for
-from lambdas.domain.runs import INCOMING_PREFIX, RunInput
+from lambdas.domain.runs import RunInput
 
 # Formats whose records carry an answer the held-out examples can be scored against.
 LABELLED_FORMATS = frozenset({DatasetFormat.PROMPT_COMPLETION, DatasetFormat.CLAUDE_MESSAGES, DatasetFormat.CONVERSATION_2024})
@@ -48,12 +48,11 @@ def as_example(record: dict[str, Any], dataset_format: DatasetFormat) -> dict[st
     return {"prompt": _text(users[0].get("content")), "reference": _text(answers[-1].get("content"))}
 
 
-def training_key_for(run: RunInput) -> str:
-    return f"{INCOMING_PREFIX}{run.profile.name}/_holdout/{run.run_id}/training.jsonl"
+def split_holdout(s3: Any, run: RunInput, *, artifacts_bucket: str, write_training: Callable[[Iterable[bytes]], Any]) -> tuple[int, int]:
+    """Write both sides of the split; return (training records, held-out examples).
 
-
-def split_holdout(s3: Any, run: RunInput, *, data_bucket: str, artifacts_bucket: str) -> tuple[str, int, int]:
-    """Write both sides of the split; return (training URI, training records, held-out examples).
+    The training side's lines go to ``write_training`` (which snapshots them), only once the split is
+    known to leave something on both sides.
 
     Runs after validation passed, so every non-blank line is one valid record of the profile's format.
     """
@@ -81,6 +80,6 @@ def split_holdout(s3: Any, run: RunInput, *, data_bucket: str, artifacts_bucket:
         if not held or not trained:
             raise HoldoutError(f"a {fraction:.0%} held-out split of {trained + held} records leaves {held} to evaluate and {trained} to train on; upload more records or an evaluation set")
         training.seek(0)
-        s3.upload_fileobj(training, data_bucket, training_key_for(run))
+        write_training(training)
     s3.put_object(Bucket=artifacts_bucket, Key=holdout_key_for(run), Body=b"\n".join(examples) + b"\n", ContentType="application/jsonl")
-    return f"s3://{data_bucket}/{training_key_for(run)}", trained, held
+    return trained, held

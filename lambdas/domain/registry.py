@@ -64,7 +64,9 @@ class RunRegistry:
         )
         return from_dynamodb(response["Attributes"])
 
-    def update(self, run_id: str, *, status: RunStatus | None = None, remove: tuple[str, ...] = (), **fields: Any) -> None:
+    def update(self, run_id: str, *, status: RunStatus | None = None, remove: tuple[str, ...] = (), condition: str | None = None, **fields: Any) -> None:
+        """Set ``fields`` and remove ``remove``; ``condition`` (names as ``#field``) makes the write
+        conditional, raising the table's ConditionalCheckFailedException when it does not hold."""
         if status is not None:
             fields["status"] = status.value
         fields["updated_at"] = utc_now()
@@ -72,12 +74,18 @@ class RunRegistry:
         expression = "SET " + ", ".join(f"#{key} = :{key}" for key in fields)
         if remove:
             expression += " REMOVE " + ", ".join(f"#{key}" for key in remove)
+        extra = {"ConditionExpression": condition} if condition else {}
         self._table.update_item(
             Key={"run_id": run_id},
             UpdateExpression=expression,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues={f":{key}": _to_dynamodb(value) for key, value in fields.items()},
+            **extra,
         )
+
+    @property
+    def conditional_failed(self) -> type[Exception]:
+        return self._table.meta.client.exceptions.ConditionalCheckFailedException
 
     def append_endpoint(self, run_id: str, endpoint: dict[str, Any]) -> None:
         """Record a billable endpoint before it is requested, so cleanup can always find it."""

@@ -66,6 +66,9 @@ class Dataset(BaseModel):
     trigger: S3ObjectRef
     training: S3ObjectRef
     validation: S3ObjectRef | None = None
+    # When S3 reported the trigger's upload (the event's time and sequencer): the champion rule's order.
+    uploaded_at: str | None = None
+    sequencer: str | None = None
 
 
 class Infrastructure(BaseModel):

@@ -31,6 +31,8 @@ def start_run_for_upload(
     registry: RunRegistry,
     stepfunctions: Any,
     state_machine_arn: str,
+    uploaded_at: str | None = None,
+    sequencer: str | None = None,
 ) -> TriggerOutcome:
     """Start the pipeline for ``obj`` once per object version, however often its event arrives."""
     upload = classify_upload(obj.key)
@@ -47,6 +49,7 @@ def start_run_for_upload(
             return TriggerOutcome(False, f"ignored {obj.key}: invalid manifest: {_one_line(bad_manifest)}")
     else:
         dataset = Dataset(trigger=obj, training=obj)
+    dataset = dataset.model_copy(update={"uploaded_at": uploaded_at, "sequencer": sequencer})
 
     run = RunInput(run_id=run_id_for(profile.name, obj), profile=profile, dataset=dataset, started_at=utc_now())
     execution_arn = f"{state_machine_arn.replace(':stateMachine:', ':execution:')}:{run.run_id}"

@@ -1,8 +1,9 @@
 """Cleanup: on any failure, stop the run's job and delete every endpoint it created but did not promote.
 
 Invoked by the state machine (``{"run_id", "error"}`` or ``{"run_id", "final_status"}``), and by the
-``ExecutionEndedAbnormally`` rule with the ``Step Functions Execution Status Change`` event of an
-execution that timed out, was aborted or failed: no Catch runs then, and the execution name is the run id.
+``ExecutionEndedAbnormally`` rule with the ``Step Functions Execution Status Change`` event of every
+execution that failed, timed out or was aborted (the execution name is the run id): then it also
+announces the end, exactly once (lambdas/domain/abnormal_end.py).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from lambdas.domain.abnormal_end import abnormal_end_message, claim_notification, one_line_cause, release_notification
 from lambdas.domain.cleanup import cleanup_run
 from lambdas.domain.runs import RunStatus, utc_now
-from lambdas.handlers._aws import client, env, registry
+from lambdas.handlers._aws import champions_table, client, env, registry
 
 logger = Logger()
 tracer = Tracer()
@@ -27,8 +29,6 @@ metrics = Metrics()
 STATUS_CHANGE = "Step Functions Execution Status Change"
 # What describe_execution reports for an execution that ended without an error of its own.
 STATUS_ERRORS = {"TIMED_OUT": "States.Timeout", "ABORTED": "States.Aborted"}
-# Executions that end this way run no Catch, so nobody else tells the data owner and the platform team.
-UNNOTIFIED_ENDINGS = frozenset(STATUS_ERRORS)
 
 
 class CleanupEvent(BaseModel):
@@ -37,6 +37,7 @@ class CleanupEvent(BaseModel):
     final_status: RunStatus = RunStatus.FAILED
     ended: str | None = None  # the execution's status when a status-change event invoked cleanup
     profile: str | None = None
+    execution_arn: str | None = None
 
 
 def cleanup_event(event: dict) -> CleanupEvent:
@@ -50,7 +51,7 @@ def cleanup_event(event: dict) -> CleanupEvent:
             profile = (json.loads(detail.get("input") or "{}").get("profile") or {}).get("name")
         except (ValueError, AttributeError):
             profile = None
-        return CleanupEvent(run_id=detail["name"], error={"Error": error, "Cause": cause}, ended=status, profile=profile)
+        return CleanupEvent(run_id=detail["name"], error={"Error": error, "Cause": cause}, ended=status, profile=profile, execution_arn=detail.get("executionArn"))
     return parse(event=event, model=CleanupEvent)
 
 
@@ -59,18 +60,29 @@ def cleanup_event(event: dict) -> CleanupEvent:
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     event = cleanup_event(event)
-    result = cleanup_run(registry(), client("bedrock"), event.run_id)
+    runs = registry()
+    result = cleanup_run(runs, client("bedrock"), event.run_id, champions_table())
     error = event.error or {}
-    registry().update(event.run_id, status=event.final_status, error=error.get("Error"), error_cause=error.get("Cause"), finished_at=utc_now())
+    cause = one_line_cause(error.get("Error"), error.get("Cause")) if error else None
+    runs.update(event.run_id, status=event.final_status, error=error.get("Error"), error_cause=cause, finished_at=utc_now())
     logger.info("cleanup finished", extra=result.model_dump())
-    if event.ended in UNNOTIFIED_ENDINGS:
-        profile = event.profile or (registry().get(event.run_id) or {}).get("profile") or "unknown"
-        client("sns").publish(
-            TopicArn=env("NOTIFICATION_TOPIC_ARN"),
-            Subject=f"tuneforge run {event.ended.lower().replace('_', ' ')}",
-            Message=json.dumps({"run_id": event.run_id, "profile": profile, "outcome": event.ended, "error": error, "cleanup": result.model_dump()}),
-            MessageAttributes={"profile": {"DataType": "String", "StringValue": profile}, "outcome": {"DataType": "String", "StringValue": event.ended}},
+    # The status-change event is the one announcement of an abnormal end, Catch or no Catch.
+    if event.ended and claim_notification(runs, event.run_id, event.ended):
+        item = runs.get(event.run_id) or {}
+        profile = event.profile or item.get("profile") or "unknown"
+        message = abnormal_end_message(
+            run_id=event.run_id, profile=profile, outcome=event.ended, error=error.get("Error"), cause=error.get("Cause"), execution_arn=event.execution_arn, item=item, cleanup=result.model_dump()
         )
+        try:
+            client("sns").publish(
+                TopicArn=env("NOTIFICATION_TOPIC_ARN"),
+                Subject=f"tuneforge run {event.ended.lower().replace('_', ' ')}: {profile}"[:100],
+                Message=json.dumps(message),
+                MessageAttributes={"profile": {"DataType": "String", "StringValue": profile}, "outcome": {"DataType": "String", "StringValue": event.ended}},
+            )
+        except Exception:
+            release_notification(runs, event.run_id)  # the retried delivery publishes instead
+            raise
+        metrics.add_metric(name="AbnormalEndsNotified", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="EndpointsDeletedByCleanup", unit=MetricUnit.Count, value=len(result.deleted_endpoints))
     return result.model_dump()
-

@@ -47,8 +47,12 @@ def handler(event: FinalizePromotionEvent, context: LambdaContext) -> dict:
         evaluation=event.endpoint,
         parameter_prefix=env("CHAMPION_PARAMETER_PREFIX"),
     )
-    logger.info("champion promoted", extra=result.model_dump())
     metrics.add_dimension(name="profile", value=run.profile.name)
+    if not result.promoted:
+        logger.info("superseded: a newer upload's run is the champion", extra=result.model_dump())
+        metrics.add_metric(name="PromotionsSuperseded", unit=MetricUnit.Count, value=1)
+        return result.model_dump()
+    logger.info("champion promoted", extra=result.model_dump())
     metrics.add_metric(name="ChampionsPromoted", unit=MetricUnit.Count, value=1)
     if result.retire_error:
         logger.warning("previous champion's throughput kept", extra={"error": result.retire_error})

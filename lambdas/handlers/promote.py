@@ -8,11 +8,12 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from lambdas.domain.champion import newer_champion
 from lambdas.domain.endpoints import Endpoint, promote
 from lambdas.domain.evaluation import EvaluationSummary
 from lambdas.domain.job_wait import JobOutcome
 from lambdas.domain.runs import RunInput
-from lambdas.handlers._aws import client, registry
+from lambdas.handlers._aws import champions_table, client, registry
 
 logger = Logger()
 tracer = Tracer()
@@ -21,6 +22,11 @@ metrics = Metrics()
 
 class GateNotPassed(RuntimeError):
     """Promote was reached with a failed gate: a wiring error, and nothing is bought."""
+
+
+class PromoteOutcome(BaseModel):
+    endpoint: Endpoint | None = None  # the throughput bought for the candidate
+    superseded_by: str | None = None  # the newer upload's run that holds the champion: nothing bought
 
 
 class PromoteEvent(BaseModel):
@@ -41,8 +47,15 @@ def handler(event: PromoteEvent, context: LambdaContext) -> dict:
         raise GateNotPassed(f"run {run.run_id}: the gate failed ({event.evaluation.summary}); refusing to provision throughput")
     if not event.training.output_model_arn:
         raise ValueError(f"job {event.training.job_arn} has no output model")
+    metrics.add_dimension(name="profile", value=run.profile.name)
+    # A newer upload's model already holds the champion (lambdas.domain.champion): buy nothing.
+    newer = newer_champion(champions_table(), run)
+    if newer is not None:
+        registry().update(run.run_id, outcome="superseded", superseded_by=newer.get("run_id"))
+        logger.info("superseded before promotion", extra={"run_id": run.run_id, "champion_run": newer.get("run_id")})
+        metrics.add_metric(name="PromotionsSuperseded", unit=MetricUnit.Count, value=1)
+        return PromoteOutcome(superseded_by=newer.get("run_id")).model_dump()
     endpoint = promote(client("bedrock"), registry(), run, event.training.output_model_arn, event.endpoint)
     logger.info("production throughput requested", extra={"run_id": run.run_id, "reused_evaluation_endpoint": endpoint.purpose == "evaluation", "endpoint": endpoint.model_dump()})
-    metrics.add_dimension(name="profile", value=run.profile.name)
     metrics.add_metric(name="ProductionThroughputRequested", unit=MetricUnit.Count, value=1)
-    return endpoint.model_dump()
+    return PromoteOutcome(endpoint=endpoint).model_dump()

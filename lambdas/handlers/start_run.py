@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timezone
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
@@ -46,6 +48,8 @@ def handler(event: S3EventNotificationEventBridgeModel, context: LambdaContext) 
         registry=registry(),
         stepfunctions=client("stepfunctions"),
         state_machine_arn=env("STATE_MACHINE_ARN"),
+        uploaded_at=event.time.astimezone(timezone.utc).isoformat(timespec="milliseconds"),
+        sequencer=detail.object.sequencer,
     )
     logger.info(outcome.reason, extra={"run_id": outcome.run_id, "key": obj.key, "version_id": obj.version_id, "started": outcome.started})
     metrics.add_metric(name="RunsStarted" if outcome.started else "UploadsIgnored", unit=MetricUnit.Count, value=1)

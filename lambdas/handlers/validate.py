@@ -8,9 +8,10 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from lambdas.domain.customization import build_job_request
 from lambdas.domain.dataset_check import validate_run_dataset
 from lambdas.domain.runs import RunInput, RunStatus
-from lambdas.handlers._aws import client, env, registry
+from lambdas.handlers._aws import client, env, infrastructure, registry
 
 logger = Logger()
 tracer = Tracer()
@@ -29,7 +30,15 @@ class ValidateEvent(BaseModel):
 def handler(event: ValidateEvent, context: LambdaContext) -> dict:
     run = event.run
     registry().update(run.run_id, status=RunStatus.VALIDATING)
-    outcome = validate_run_dataset(client("s3"), run, artifacts_bucket=env("ARTIFACTS_BUCKET"), data_bucket=env("DATA_BUCKET"))
+    outcome = validate_run_dataset(
+        client("s3"),
+        run,
+        artifacts_bucket=env("ARTIFACTS_BUCKET"),
+        data_bucket=env("DATA_BUCKET"),
+        # The request StartCustomization will send (an incremental profile's champion is one of our own
+        # model ARNs, so the base model stands in for it), checked field by field before money is spent.
+        job_request=lambda training, validation: build_job_request(run, infrastructure(), base_model=run.profile.base_model, execution_arn=event.execution_arn, training_uri=training, validation_uri=validation),
+    )
     registry().update(
         run.run_id,
         status=RunStatus.VALIDATING if outcome.valid else RunStatus.REJECTED,
@@ -38,6 +47,10 @@ def handler(event: ValidateEvent, context: LambdaContext) -> dict:
         training_records=outcome.training_records,
         training_tokens=outcome.training_tokens,
         evaluation_examples=outcome.evaluation_examples,
+        # What the job trains on, and which upload versions it was copied from (the model's lineage).
+        snapshot_uri=outcome.snapshot_uri,
+        snapshot_files=outcome.snapshot_files,
+        snapshot_media=outcome.snapshot_media,
     )
     logger.info("dataset validated", extra={"run_id": run.run_id, **outcome.model_dump(exclude={"summary"})})
     metrics.add_metric(name="DatasetsValid" if outcome.valid else "DatasetsRejected", unit=MetricUnit.Count, value=1)

@@ -164,7 +164,7 @@ def _delete_object(call: Call) -> list[Requirement]:
     return [_s3("s3:DeleteObjectVersion" if version else "s3:DeleteObject", call.params["Bucket"], call.params["Key"])]
 
 
-@row("s3", "CopyObject", source=SAR + "list_amazons3.html; " + S3_KMS)
+@row("s3", "CopyObject", "UploadPartCopy", source=SAR + "list_amazons3.html (UploadPartCopy is authorized as a read of the source and PutObject on the target); " + S3_KMS)
 def _copy_object(call: Call) -> list[Requirement]:
     source = call.params["CopySource"]
     if isinstance(source, str):

@@ -156,7 +156,7 @@ def test_the_bedrock_service_role_is_checked_when_the_job_runs(tuneforge_cdk_out
     assert job["status"] == "Failed"
     [(who, action, resource)] = _denials(emulator)
     assert who.startswith("BedrockCustomizationRole") and action == "s3:GetObject"
-    assert resource.endswith("/incoming/support-qa-vi/nova-micro-vi-qa.jsonl")
+    assert resource.endswith(f"/snapshots/{run.run_id}/training.jsonl")  # the job reads the run's snapshot, never the upload
     assert any("is not authorized to perform: s3:GetObject" in json.dumps(m) for m in run.notifications)
 
 

@@ -58,9 +58,11 @@ def assert_failed(stage: TuneforgeStage, run: RunResult, error: str) -> dict:
     assert run.status == "FAILED", run.execution
     assert run.execution["error"] == error, (run.execution, run.item)
     states = stage.aws.states_entered(run.execution["executionArn"])
-    assert states[-3:] == ["Cleanup", "NotifyFailure", "Failed"], states
-    [message] = run.notifications
-    assert message["outcome"] == "FAILED" and message["error"]["Error"] == error, message
+    assert states[-2:] == ["Cleanup", "Failed"], states
+    [message] = run.notifications  # exactly one, from the status-change event
+    assert message["outcome"] == "FAILED" and message["error"] == error, message
+    assert "\n" not in message["cause"] and len(message["cause"]) <= 300 and "Traceback" not in message["cause"], message
+    assert message["execution"] == run.execution["executionArn"]
     assert run.item["status"] == "FAILED" and run.item["error"] == error, run.item
     assert_clean(stage, run)
     return message
@@ -102,7 +104,7 @@ def test_a_held_out_quarter_of_the_upload_is_what_the_candidate_is_evaluated_on(
     assert run.status == "SUCCEEDED", run.execution
     evaluation = assert_decided_by_the_metrics(run, "support-qa-vi-holdout")
     job = tuneforge.aws.client("bedrock").get_model_customization_job(jobIdentifier=run.item["job_arn"])
-    assert "/_holdout/" in job["trainingDataConfig"]["s3Uri"]
+    assert job["trainingDataConfig"]["s3Uri"] == f"s3://{tuneforge.data_bucket}/snapshots/{run.run_id}/training.jsonl"
     assert evaluation["examples"] == run.item["evaluation_examples"] > 0
     assert_clean(tuneforge, run)
     record("happy path: FINE_TUNING with a held-out split (support-qa-vi-holdout)", tuneforge, run)
@@ -227,7 +229,7 @@ def test_job_failed_or_stopped(tuneforge, fault, error, job_status):
     run = tuneforge.run("support-qa-vi", FINE_TUNING)
     assert_failed(tuneforge, run, error)
     assert [j["status"] for j in tuneforge.jobs()] == [job_status]
-    assert tuneforge.aws.states_entered(run.execution["executionArn"])[-4] == "WaitForJob"
+    assert tuneforge.aws.states_entered(run.execution["executionArn"])[-3] == "WaitForJob"
     record(f"job {job_status}", tuneforge, run)
 
 
@@ -365,7 +367,7 @@ def test_execution_timeout_is_cleaned_up_by_the_status_change_rule(short_timeout
         assert stage.leftover_endpoints(run) == []
         # No Catch runs on a timeout, so Cleanup itself tells the topic (once).
         assert [m["outcome"] for m in run.notifications] == ["TIMED_OUT"]
-        assert run.notifications[0]["error"]["Error"] == "States.Timeout"
+        assert run.notifications[0]["error"] == "States.Timeout" and "\n" not in run.notifications[0]["cause"]
         record("execution timeout (4 h stage timeout, 14-day job)", stage, run)
 
 
@@ -395,10 +397,9 @@ def test_transitions_do_not_grow_with_the_job_duration(long_job_cdk_out, emulato
 
 
 # -- object keys as data owners write them ----------------------------------------------------------
-# S3 sends the key URL-encoded (space as '+'); StartRun decodes it once. Bedrock then reads only keys
-# of ASCII letters, digits and -!_*'(). (API_TrainingDataConfig s3Uri pattern), so an upload named with
-# spaces, '+', '%' or Vietnamese letters is rejected at Validate with the fix, unless the job reads a
-# copy under a key of ours (a held-out split).
+# S3 sends the key URL-encoded (space as '+'); StartRun decodes it once. Bedrock reads only keys of ASCII
+# letters, digits and -!_*'(). (API_TrainingDataConfig s3Uri pattern, at most 1,024 characters), so the
+# job never reads the upload: Validate copies the validated version to snapshots/<run-id>/, a key of ours.
 ODD_NAME = "tập huấn+1 100%.jsonl"
 
 
@@ -412,7 +413,15 @@ def _upload_run(stage: TuneforgeStage, key: str, body: bytes, timeout: float = 9
     return put, stage.finish(stage.started(before + 1)["executionArn"], timeout=timeout)
 
 
-def test_a_key_s3_encodes_and_bedrock_reads_trains_on_exactly_the_uploaded_object(tuneforge):
+def _trained_on(stage: TuneforgeStage, run: RunResult, split: str = "training") -> bytes:
+    """The bytes the run's job read: its snapshot, which must be the only thing it was pointed at."""
+    job = stage.aws.client("bedrock").get_model_customization_job(jobIdentifier=run.item["job_arn"])
+    uri = job["trainingDataConfig"]["s3Uri"] if split == "training" else job["validationDataConfig"]["validators"][0]["s3Uri"]
+    assert uri == f"s3://{stage.data_bucket}/snapshots/{run.run_id}/{split}.jsonl", uri
+    return stage.inspect("s3").get_object(Bucket=stage.data_bucket, Key=uri.split("/", 3)[3])["Body"].read()
+
+
+def test_a_key_s3_encodes_trains_on_a_snapshot_of_exactly_the_uploaded_version(tuneforge):
     key = "incoming/support-qa-vi/Q_(v2)!'*.jsonl"  # every one of ( ) ! ' * arrives percent-encoded
     body = (ROOT / "samples" / FINE_TUNING).read_bytes()
     put, run = _upload_run(tuneforge, key, body)
@@ -420,41 +429,74 @@ def test_a_key_s3_encodes_and_bedrock_reads_trains_on_exactly_the_uploaded_objec
     assert _run_input(run)["dataset"]["training"] == {"bucket": tuneforge.data_bucket, "key": key, "version_id": put["VersionId"]}
     states = tuneforge.aws.states_entered(run.execution["executionArn"])
     assert states[:5] == ["Validate", "DatasetValid?", "Estimate", "WithinBudget?", "StartCustomization"], states
-    [job] = tuneforge.jobs()
-    training = tuneforge.aws.client("bedrock").get_model_customization_job(jobIdentifier=job["jobArn"])["trainingDataConfig"]["s3Uri"]
-    assert training == f"s3://{tuneforge.data_bucket}/{key}"
-    # Bedrock's s3Uri names no version: the version it read is the one the run validated (the latest).
-    assert tuneforge.inspect("s3").head_object(Bucket=tuneforge.data_bucket, Key=key)["VersionId"] == put["VersionId"]
+    assert _trained_on(tuneforge, run) == body
+    [snapshot] = run.item["snapshot_files"]
+    assert snapshot["source_uri"] == f"s3://{tuneforge.data_bucket}/{key}" and snapshot["source_version_id"] == put["VersionId"] and snapshot["source_etag"] == put["ETag"]
     assert_clean(tuneforge, run)
-    record("key with ( ) ! ' * (encoded by S3, read by Bedrock)", tuneforge, run)
+    record("key with ( ) ! ' * (encoded by S3): trains on its snapshot", tuneforge, run)
 
 
 @pytest.mark.parametrize("folder", ["", "dữ liệu/"], ids=["single-file", "manifest-in-a-vietnamese-folder"])
-def test_a_key_bedrock_refuses_is_rejected_with_the_fix_not_a_stack_trace(tuneforge, folder):
+def test_a_key_bedrock_would_refuse_trains_on_a_snapshot_under_a_key_it_accepts(tuneforge, folder):
     body = (ROOT / "samples" / FINE_TUNING).read_bytes()
     data_key = f"incoming/support-qa-vi/{folder}{ODD_NAME}"
     if folder:
         data = tuneforge.data_owner.upload(tuneforge.data_bucket, data_key, body)  # starts nothing: the manifest does
         put, run = _upload_run(tuneforge, f"incoming/support-qa-vi/{folder}manifest.json", json.dumps({"training": ODD_NAME}).encode())
-        assert _run_input(run)["dataset"]["trigger"]["key"] == f"incoming/support-qa-vi/{folder}manifest.json"
         assert _run_input(run)["dataset"]["training"] == {"bucket": tuneforge.data_bucket, "key": data_key, "version_id": None}
-        assert data["VersionId"]
+        version = data["VersionId"]  # the manifest names a key: Validate pins the version it read
     else:
         put, run = _upload_run(tuneforge, data_key, body)
-        assert _run_input(run)["dataset"]["training"] == {"bucket": tuneforge.data_bucket, "key": data_key, "version_id": put["VersionId"]}
-    assert run.status == "SUCCEEDED", run.execution  # rejection is an outcome, not a failure
-    states = tuneforge.aws.states_entered(run.execution["executionArn"])
-    assert states[:2] == ["Validate", "DatasetValid?"] and states[-2:] == ["NotifyRejected", "Rejected"], states
-    assert tuneforge.jobs() == []
-    [message] = run.notifications
-    assert message["outcome"] == "REJECTED" and message["validation"]["valid"] is False
-    first = message["validation"]["summary"][0]
-    assert first.startswith(f"Bedrock cannot train on s3://{tuneforge.data_bucket}/{data_key}:"), first
-    assert "'+'" in first and "'%'" in first and "' '" in first and "'ậ'" in first
-    assert first.endswith(f"'incoming/support-qa-vi/{'du-lieu/' if folder else ''}tap-huan-1-100.jsonl'"), first
-    assert run.item["status"] == "REJECTED"
+        version = put["VersionId"]
+    assert run.status == "SUCCEEDED" and run.item["decision"] == "PROMOTED", (run.execution, run.item)
+    assert _trained_on(tuneforge, run) == body
+    [snapshot] = run.item["snapshot_files"]
+    assert snapshot["source_uri"] == f"s3://{tuneforge.data_bucket}/{data_key}" and snapshot["source_version_id"] == version
+    tags = tuneforge.aws.client("bedrock").list_tags_for_resource(resourceARN=run.item["job_arn"])["tags"]
+    assert all(tag["value"].isascii() for tag in tags), tags  # Bedrock's TagValue pattern refuses 'ậ'
     assert_clean(tuneforge, run)
-    record(f"key with space, +, %, Vietnamese letters ({'manifest' if folder else 'single file'}): rejected", tuneforge, run)
+    record(f"key with space, +, %, Vietnamese letters ({'manifest' if folder else 'single file'}): trains on its snapshot", tuneforge, run)
+
+
+def test_a_1000_character_key_trains_on_a_snapshot(tuneforge):
+    name = "dữ liệu " + "x" * 970 + ".jsonl"  # 1,007 characters, 1,011 UTF-8 bytes: S3's limit is 1,024 bytes
+    key = f"incoming/support-qa-vi/{name}"
+    assert 1000 < len(key) and len(key.encode()) <= 1024 < len(f"s3://{tuneforge.data_bucket}/{key}".encode())
+    body = (ROOT / "samples" / FINE_TUNING).read_bytes()
+    put, run = _upload_run(tuneforge, key, body)
+    assert run.status == "SUCCEEDED", run.execution
+    assert _trained_on(tuneforge, run) == body
+    assert_clean(tuneforge, run)
+    record("key of 1,000+ characters: trains on its snapshot", tuneforge, run)
+
+
+def test_an_upload_overwritten_while_its_run_trains_changes_nothing_the_run_trains_on(tuneforge):
+    """Run 1 validated version 1; the same key is then overwritten with a broken file (run 2, rejected)
+    while run 1's job is in progress. Run 1 still trains, is evaluated and recorded on version 1."""
+    key = "incoming/support-qa-vi/overwritten.jsonl"
+    good = (ROOT / "samples" / FINE_TUNING).read_bytes()
+    broken = (ROOT / "samples" / "broken" / "nova-micro-broken.jsonl").read_bytes()
+    tuneforge.aws.pause()  # the job stays InProgress until time moves
+    first = tuneforge.data_owner.upload(tuneforge.data_bucket, key, good)
+    run1_arn = tuneforge.started(1)["executionArn"]
+    tuneforge.aws.settle()
+    assert tuneforge.aws.states_entered(run1_arn)[-1] == "WaitForJob"
+    second = tuneforge.data_owner.upload(tuneforge.data_bucket, key, broken)
+    run2_arn = tuneforge.started(2)["executionArn"]
+    tuneforge.aws.resume()
+    run1, run2 = tuneforge.finish(run1_arn), tuneforge.finish(run2_arn)
+    assert run2.item["status"] == "REJECTED" and run2.item.get("job_arn") is None
+    assert run1.status == "SUCCEEDED" and run1.item["decision"] == "PROMOTED", run1.execution
+    assert _trained_on(tuneforge, run1) == good
+    [snapshot] = run1.item["snapshot_files"]
+    assert snapshot["source_version_id"] == first["VersionId"] != second["VersionId"]
+    assert run1.item["dataset_version"] == first["VersionId"]
+    tags = {t["key"]: t["value"] for t in tuneforge.aws.client("bedrock").list_tags_for_resource(resourceARN=run1.item["output_model_arn"])["tags"]}
+    assert tags["tuneforge:dataset-version"] == first["VersionId"]
+    # Deleting the upload afterwards changes nothing either: the snapshot is the model's lineage.
+    tuneforge.inspect("s3").delete_object(Bucket=tuneforge.data_bucket, Key=key)
+    assert _trained_on(tuneforge, run1) == good
+    record("upload overwritten (broken) while run 1 trains: run 1 trains on version 1, run 2 rejected", tuneforge, run1)
 
 
 def test_a_held_out_split_of_an_oddly_named_upload_trains_on_a_copy_of_exactly_that_version(tuneforge):
@@ -465,10 +507,65 @@ def test_a_held_out_split_of_an_oddly_named_upload_trains_on_a_copy_of_exactly_t
     assert _run_input(run)["dataset"]["training"] == {"bucket": tuneforge.data_bucket, "key": key, "version_id": put["VersionId"]}
     [job] = tuneforge.jobs()
     uri = tuneforge.aws.client("bedrock").get_model_customization_job(jobIdentifier=job["jobArn"])["trainingDataConfig"]["s3Uri"]
-    assert "/_holdout/" in uri
+    assert uri == f"s3://{tuneforge.data_bucket}/snapshots/{run.run_id}/training.jsonl"
     bucket, copy_key = uri.removeprefix("s3://").split("/", 1)
     trained = tuneforge.inspect("s3").get_object(Bucket=bucket, Key=copy_key)["Body"].read().splitlines()
     uploaded = [line.strip() for line in body.splitlines() if line.strip()]
     assert trained and set(trained) <= set(uploaded) and len(trained) + run.item["evaluation_examples"] == len(uploaded)
     assert_clean(tuneforge, run)
     record("key with space, +, %, Vietnamese letters, held-out split: trains on the split", tuneforge, run)
+
+
+# -- one champion per profile, by upload order (lambdas/domain/champion.py) ---------------------------
+def _two_uploads(stage: TuneforgeStage, older_job_seconds: int, newer_job_seconds: int) -> tuple[RunResult, RunResult]:
+    """Two uploads to support-qa-vi a minute apart, whose jobs take the given emulated times."""
+    aws = stage.aws
+    aws.pause()
+    aws.settings.job_duration = older_job_seconds
+    stage.upload("support-qa-vi", FINE_TUNING, "older.jsonl")
+    older = stage.started(1)["executionArn"]
+    aws.settle()
+    aws.advance(60)
+    aws.settings.job_duration = newer_job_seconds
+    stage.upload("support-qa-vi", FINE_TUNING, "newer.jsonl")
+    newer = stage.started(2)["executionArn"]
+    aws.settle()
+    assert aws.states_entered(older)[-1] == aws.states_entered(newer)[-1] == "WaitForJob"
+    aws.resume()
+    return stage.finish(older, timeout=120), stage.finish(newer, timeout=120)
+
+
+def _only_the_champion_bills(stage: TuneforgeStage, champion_run: RunResult, *runs: RunResult) -> None:
+    champion = stage.champion("support-qa-vi")
+    assert champion["run_id"] == champion_run.run_id
+    assert stage.endpoint_arns() == [champion["invocable_arn"]], stage.aws.endpoints()
+    parameter = stage.inspect("ssm").get_parameter(Name="/tuneforge/dev/champions/support-qa-vi")["Parameter"]["Value"]
+    assert parameter == champion["invocable_arn"]
+    for run in runs:
+        assert [m["outcome"] for m in run.notifications] == ["SUCCEEDED"], run.notifications
+
+
+def test_an_older_upload_finishing_last_is_superseded_and_buys_nothing(tuneforge):
+    older, newer = _two_uploads(tuneforge, older_job_seconds=7200, newer_job_seconds=3600)
+    assert newer.item["decision"] == "PROMOTED" and older.item["decision"] == "SUPERSEDED", (older.item, newer.item)
+    assert older.item["outcome"] == "superseded" and older.item["superseded_by"] == newer.run_id
+    assert [e["purpose"] for e in older.item["endpoints"]] == ["evaluation"]  # no throughput was bought
+    assert older.notifications[0]["decision"] == "SUPERSEDED"
+    _only_the_champion_bills(tuneforge, newer, older, newer)
+    record("two uploads, the older finishing last: SUPERSEDED, the newer stays champion", tuneforge, older, newer)
+
+
+def test_a_newer_upload_finishing_last_replaces_the_older_champion(tuneforge):
+    older, newer = _two_uploads(tuneforge, older_job_seconds=3600, newer_job_seconds=7200)
+    assert older.item["decision"] == newer.item["decision"] == "PROMOTED", (older.item, newer.item)
+    retired = [e for e in tuneforge.registry.get(older.run_id)["endpoints"] if e.get("retired_at")]
+    assert len(retired) == 1  # retire_previous_champion: the replaced champion's throughput is deleted
+    _only_the_champion_bills(tuneforge, newer, older, newer)
+    record("two uploads, the newer finishing last: it replaces the older champion", tuneforge, older, newer)
+
+
+def test_two_uploads_finishing_together_leave_the_newer_as_the_one_champion(tuneforge):
+    older, newer = _two_uploads(tuneforge, older_job_seconds=3600, newer_job_seconds=3540)  # both end at the same emulated time
+    assert newer.item["decision"] == "PROMOTED" and older.item["decision"] in ("PROMOTED", "SUPERSEDED"), (older.item, newer.item)
+    _only_the_champion_bills(tuneforge, newer, older, newer)
+    record("two uploads finishing together: the newer is the one champion", tuneforge, older, newer)

@@ -33,19 +33,23 @@ def pipeline(request, assembly) -> dict:
 
 def test_every_task_retries_and_catches(pipeline):
     tasks = {name: state for name, state in _states(_definition(pipeline)).items() if state["Type"] == "Task"}
-    assert {"Validate", "Estimate", "StartCustomization", "WaitForJob", "RecordRun", "Notify", "Cleanup", "NotifyFailure", "NotifyRejected"} <= set(tasks)
+    assert {"Validate", "Estimate", "StartCustomization", "WaitForJob", "RecordRun", "Notify", "Cleanup", "NotifyRejected"} <= set(tasks)
     for name, state in tasks.items():
         assert state.get("Retry"), f"{name} has no Retry"
         assert state.get("Catch"), f"{name} has no Catch"
 
 
-def test_failures_run_cleanup_then_notify_then_fail(pipeline):
+def test_failures_run_cleanup_then_fail_and_every_abnormal_end_reaches_cleanup_by_its_event(pipeline):
     states = _states(_definition(pipeline))
     for name in ("Validate", "Estimate", "StartCustomization", "WaitForJob", "DeployForEvaluation", "CheckEndpoint", "Evaluate", "Promote", "CheckThroughput", "FinalizePromotion", "Teardown", "RecordRun"):
         assert [c["Next"] for c in states[name]["Catch"]] == ["Cleanup"], name
-    assert states["Cleanup"]["Next"] == "NotifyFailure"
-    assert states["NotifyFailure"]["Next"] == "Failed" and states["Failed"]["Type"] == "Fail"
-    assert states["Failed"]["CausePath"] == "$.error.Cause"
+    assert states["Cleanup"]["Next"] == "Failed" and [c["Next"] for c in states["Cleanup"]["Catch"]] == ["Failed"]
+    assert states["Failed"]["Type"] == "Fail" and states["Failed"]["CausePath"] == "$.error.Cause"
+    # No SNS task announces a failure: the status-change event does, for ends no Catch sees as well.
+    assert "NotifyFailure" not in states
+    [rule] = [r for r in pipeline["Resources"].values() if r["Type"] == "AWS::Events::Rule" and "aws.states" in json.dumps(r["Properties"].get("EventPattern", {}))]
+    assert sorted(rule["Properties"]["EventPattern"]["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
+    assert "Cleanup" in json.dumps(rule["Properties"]["Targets"])
 
 
 def test_the_machine_has_an_overall_timeout_and_waits_on_a_task_token_with_a_heartbeat(pipeline):
@@ -153,8 +157,13 @@ def test_both_gate_outcomes_end_through_teardown_before_the_run_is_recorded(pipe
     states = _states(_definition(pipeline))
     gate = states["Gate"]
     assert gate["Type"] == "Choice" and gate["Choices"][0]["Next"] == "Promote" and gate["Default"] == "NotPromoted"
-    assert states["NotPromoted"]["Next"] == "Teardown" and states["Promoted"]["Next"] == "Teardown"
-    assert states["FinalizePromotion"]["Next"] == "Promoted"
+    assert states["NotPromoted"]["Next"] == "Teardown" and states["Promoted"]["Next"] == "Teardown" and states["Superseded"]["Next"] == "Teardown"
+    # A newer upload's champion supersedes the run before it buys throughput, or when it loses the write.
+    assert states["Promote"]["Next"] == "SupersededBeforePromotion?"
+    assert states["SupersededBeforePromotion?"]["Choices"][0]["Next"] == "Superseded"
+    assert states["FinalizePromotion"]["Next"] == "Champion?"
+    champion = states["Champion?"]
+    assert champion["Choices"][0] == {"Variable": "$.champion.value.promoted", "BooleanEquals": True, "Next": "Promoted"} and champion["Default"] == "Superseded"
     assert states["Teardown"]["Next"] == "RecordRun"
     assert states["Teardown"]["Parameters"]["Payload"]["final_status"] == "SUCCEEDED"
 

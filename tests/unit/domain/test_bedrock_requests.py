@@ -44,7 +44,9 @@ def _run(profile: str | TuningProfile = "support-qa-vi", key: str | None = None,
 
 def _job_request(run: RunInput | None = None, **changes: Any) -> dict[str, Any]:
     run = run or _run()
-    return build_job_request(run, INFRA, base_model=run.profile.base_model, execution_arn=EXECUTION_ARN, **changes)
+    # The URIs the job is pointed at are the checker's input here (in a run they are its snapshot's).
+    uris = {"training_uri": run.dataset.training.uri, "validation_uri": run.dataset.validation.uri if run.dataset.validation else None}
+    return build_job_request(run, INFRA, base_model=run.profile.base_model, execution_arn=EXECUTION_ARN, **{**uris, **changes})
 
 
 def _custom_model_arn(profile: TuningProfile) -> str:
@@ -77,7 +79,7 @@ def test_the_job_request_of_every_profile_is_one_bedrock_accepts(profile):
 
 def test_an_incremental_job_on_the_champion_is_accepted():
     run = _run("release-notes")
-    request = build_job_request(run, INFRA, base_model=_custom_model_arn(run.profile), execution_arn=EXECUTION_ARN)
+    request = build_job_request(run, INFRA, base_model=_custom_model_arn(run.profile), execution_arn=EXECUTION_ARN, training_uri=run.dataset.training.uri)
     assert request_problems(JOB, request) == []
 
 

@@ -86,7 +86,10 @@ class Aws:
         key = key or f"incoming/{profile.name}/{Path(sample).name}"
         version = self.s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=(SAMPLES / sample).read_bytes())["VersionId"]
         obj = S3ObjectRef(bucket=DATA_BUCKET, key=key, version_id=version)
-        run = RunInput(run_id=run_id_for(profile.name, obj), profile=profile, dataset=Dataset(trigger=obj, training=obj), started_at="2026-11-24T10:00:00+00:00")
+        # Uploads happen in the order of the calls, a minute apart (the champion rule orders by upload).
+        self.uploads = getattr(self, "uploads", 0) + 1
+        dataset = Dataset(trigger=obj, training=obj, uploaded_at=f"2026-11-24T10:{self.uploads:02d}:00.000+00:00")
+        run = RunInput(run_id=run_id_for(profile.name, obj), profile=profile, dataset=dataset, started_at="2026-11-24T10:00:00+00:00")
         self.registry.record_start(run, epoch_seconds=1_790_000_000)
         return run
 

@@ -52,7 +52,7 @@ def test_pass_path_ends_with_only_the_promoted_throughput(aws, context, capsys):
     assert per_model == {("support-qa-vi", "candidate"), ("support-qa-vi", "baseline")}
     assert any("EvaluationTokenF1" in m for m in emitted) and any("GatePassed" in m for m in emitted)
 
-    state["promoted"] = _payload(promote.handler(state, context))
+    state["promoted"] = _payload(promote.handler(state, context))["endpoint"]  # $.promoted.value.endpoint
     assert _wait_ready(aws, context, {"run": state["run"]}, state["promoted"])["status"] == "InService"
     result = finalize_promotion.handler(state, context)
     assert result["parameter_name"] == f"{CHAMPION_PREFIX}/support-qa-vi" and result["invocable_arn"] == state["promoted"]["arn"]
@@ -117,7 +117,7 @@ def test_incremental_profile_is_evaluated_against_the_champion(aws, context):
     _wait_ready(aws, context, {"run": first["run"]}, first["endpoint"])
     first["evaluation"] = _payload(evaluate.handler(first, context))
     assert first["evaluation"]["baseline_model"] == "amazon.titan-text-express-v1"
-    first["promoted"] = _payload(promote.handler(first, context))
+    first["promoted"] = _payload(promote.handler(first, context))["endpoint"]
     finalize_promotion.handler(first, context)
 
     second, _ = _trained(aws, "release-notes", TITAN)  # another upload (object version) of the same data

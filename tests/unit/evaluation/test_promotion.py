@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import botocore.exceptions
 import pytest
 
+from lambdas.domain.champion import newer_champion, upload_order
 from lambdas.domain.cleanup import cleanup_run
 from lambdas.domain.endpoints import PROVISIONED, Endpoint, baseline_model_for, current_champion, deploy_for_evaluation, endpoint_name_for, finalize_promotion, promote
 from tests.unit.evaluation.conftest import CHAMPION_PREFIX
@@ -45,6 +48,7 @@ def test_promotion_writes_the_champion_and_its_parameter_and_deletes_the_evaluat
         "provisioned_model_arn": promoted.arn,
         "run_id": run.run_id,
         "promoted_at": result.promoted_at,
+        "upload_order": upload_order(run),
     }
     parameter = aws.ssm.get_parameter(Name=f"{CHAMPION_PREFIX}/support-qa-vi")["Parameter"]
     assert parameter["Value"] == promoted.arn and result.parameter_name == parameter["Name"]
@@ -160,3 +164,96 @@ def test_baseline_is_the_base_model_or_for_incremental_profiles_the_champion(aws
     run = aws.run(incremental, TITAN)
     assert baseline_model_for(run, champion, "amazon.titan-text-express-v1") == champion["invocable_arn"]
     assert baseline_model_for(run, None, "amazon.titan-text-express-v1") == "amazon.titan-text-express-v1"
+
+
+# -- one champion, by upload order (lambdas/domain/champion.py) ---------------------------------------
+def _two_uploads(aws, **throughput):
+    profile = aws.profile("support-qa-vi", throughput={"retire_previous_champion": True, **throughput})
+    older = _evaluated(aws, profile, NOVA, "incoming/support-qa-vi/older.jsonl")
+    newer = _evaluated(aws, profile, NOVA, "incoming/support-qa-vi/newer.jsonl")
+    assert upload_order(older[0]) < upload_order(newer[0])
+    return older, newer
+
+
+def test_an_older_upload_finishing_last_does_not_replace_the_newer_champion(aws):
+    (older_run, older_model, older_eval), (newer_run, newer_model, newer_eval) = _two_uploads(aws)
+    newer, _ = _promote(aws, newer_run, newer_model, newer_eval)
+    # The older run passed its gate too and bought its throughput before the newer one won.
+    bought = promote(aws.bedrock, aws.registry, older_run, older_model, older_eval)
+    aws.advance(aws.emulator.settings.provisioned_duration)
+    result = finalize_promotion(aws.bedrock, aws.registry, aws.champions, aws.ssm, older_run, custom_model_arn=older_model, promoted=bought, evaluation=older_eval, parameter_prefix=CHAMPION_PREFIX)
+    assert result.promoted is False and result.superseded_by == newer_run.run_id
+    assert result.released_endpoint == bought.arn and result.release_error is None
+    assert current_champion(aws.champions, "support-qa-vi")["run_id"] == newer_run.run_id
+    assert aws.ssm.get_parameter(Name=f"{CHAMPION_PREFIX}/support-qa-vi")["Parameter"]["Value"] == newer.arn
+    assert aws.endpoints() == {"provisioned": [newer.name], "deployments": []}
+    item = aws.registry.get(older_run.run_id)
+    assert item["outcome"] == "superseded" and all(e.get("deleted_at") and not e.get("promoted") for e in item["endpoints"])
+    assert newer_champion(aws.champions, older_run) is not None and newer_champion(aws.champions, newer_run) is None
+
+
+def test_a_superseded_run_that_bought_committed_throughput_records_the_refusal_for_the_janitor(aws):
+    (older_run, older_model, older_eval), (newer_run, newer_model, newer_eval) = _two_uploads(aws, commitment="OneMonth")
+    _promote(aws, newer_run, newer_model, newer_eval)
+    bought = promote(aws.bedrock, aws.registry, older_run, older_model, older_eval)
+    aws.advance(aws.emulator.settings.provisioned_duration)
+    result = finalize_promotion(aws.bedrock, aws.registry, aws.champions, aws.ssm, older_run, custom_model_arn=older_model, promoted=bought, evaluation=older_eval, parameter_prefix=CHAMPION_PREFIX)
+    assert result.promoted is False and result.released_endpoint is None and "commitment" in result.release_error
+    [entry] = [e for e in aws.registry.get(older_run.run_id)["endpoints"] if e["name"] == bought.name]
+    assert "commitment" in entry["delete_refused"] and not entry.get("promoted")
+
+
+@pytest.mark.parametrize("first_writer", ["older", "newer"])
+def test_simultaneous_promotions_are_serialized_and_the_newer_upload_wins(aws, first_writer):
+    """Both finalizers read the champion (none) before either writes; the conditional write lets one
+    win and sends the other back to decide again, in either order of the writes."""
+    (older_run, older_model, older_eval), (newer_run, newer_model, newer_eval) = _two_uploads(aws)
+    older = promote(aws.bedrock, aws.registry, older_run, older_model, older_eval)
+    newer = promote(aws.bedrock, aws.registry, newer_run, newer_model, newer_eval)
+    aws.advance(aws.emulator.settings.provisioned_duration)
+    both_read = threading.Barrier(2, timeout=30)
+    writer_first = threading.Event()
+    first = {"older": older_run.run_id, "newer": newer_run.run_id}[first_writer]
+
+    class RacingTable:
+        """The champions table, holding each finalizer at its first write until both have read."""
+
+        def __init__(self, run_id):
+            self.run_id, self.waited = run_id, False
+            self.meta = aws.champions.meta
+
+        def get_item(self, **kwargs):
+            return aws.champions.get_item(**kwargs)
+
+        def put_item(self, **kwargs):
+            if not self.waited:
+                self.waited = True
+                both_read.wait()
+                if self.run_id != first:
+                    writer_first.wait(30)
+            try:
+                return aws.champions.put_item(**kwargs)
+            finally:
+                if self.run_id == first:
+                    writer_first.set()
+
+    results = {}
+
+    def finalize(run, model, bought, evaluation):
+        results[run.run_id] = finalize_promotion(aws.bedrock, aws.registry, RacingTable(run.run_id), aws.ssm, run, custom_model_arn=model, promoted=bought, evaluation=evaluation, parameter_prefix=CHAMPION_PREFIX)
+
+    threads = [threading.Thread(target=finalize, args=args) for args in ((older_run, older_model, older, older_eval), (newer_run, newer_model, newer, newer_eval))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert results[newer_run.run_id].promoted is True
+    assert current_champion(aws.champions, "support-qa-vi")["run_id"] == newer_run.run_id
+    assert aws.ssm.get_parameter(Name=f"{CHAMPION_PREFIX}/support-qa-vi")["Parameter"]["Value"] == newer.arn
+    # Whichever wrote first, only the newer upload's throughput is left: the older one was released as
+    # superseded (newer wrote first) or retired as the replaced champion (older wrote first).
+    assert aws.endpoints() == {"provisioned": [newer.name], "deployments": []}
+    if first_writer == "newer":
+        assert results[older_run.run_id].promoted is False and results[older_run.run_id].superseded_by == newer_run.run_id
+    else:
+        assert results[older_run.run_id].promoted is True and results[newer_run.run_id].previous_champion_retired == older.arn

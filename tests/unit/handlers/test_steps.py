@@ -54,7 +54,7 @@ def test_a_held_out_split_is_set_aside_for_evaluation_and_the_job_trains_on_the_
     run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
     run["profile"]["evaluation"] = {"holdout_fraction": 0.3, "max_examples": 50}
     result = validate.handler({"run": run}, context)
-    assert result["valid"] is True and result["training_uri"] == f"s3://{DATA_BUCKET}/incoming/support-qa-vi/_holdout/{run['run_id']}/training.jsonl"
+    assert result["valid"] is True and result["training_uri"] == f"s3://{DATA_BUCKET}/snapshots/{run['run_id']}/training.jsonl"
     trained = account.s3.get_object(Bucket=DATA_BUCKET, Key=result["training_uri"].removeprefix(f"s3://{DATA_BUCKET}/"))["Body"].read().decode().splitlines()
     held = [json.loads(line) for line in account.s3.get_object(Bucket=ARTIFACTS_BUCKET, Key=f"reports/support-qa-vi/{run['run_id']}/holdout.jsonl")["Body"].read().decode().splitlines()]
     assert len(trained) + len(held) == 24 and len(held) == result["evaluation_examples"] > 0
@@ -92,13 +92,21 @@ def test_estimate_refuses_a_run_over_its_budget_cap(account, context):
     assert refused["within_budget"] is False and "OVER" in refused["summary"]
 
 
+def _validated(run: dict, context) -> dict:
+    """What the state machine hands StartCustomization: Validate's snapshot of the upload."""
+    result = validate.handler({"run": run}, context)
+    assert result["valid"] is True, result["summary"]
+    return {"training_uri": result["training_uri"], "validation_uri": result["validation_uri"]}
+
+
 def test_start_job_sends_a_request_bedrock_accepts_and_records_the_job(account, context):
     run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
-    result = start_job.handler({"run": run, "execution_arn": f"arn:aws:states:us-east-1:123456789012:execution:tuneforge-dev-retraining:{run['run_id']}"}, context)
+    result = start_job.handler({"run": run, **_validated(run, context), "execution_arn": f"arn:aws:states:us-east-1:123456789012:execution:tuneforge-dev-retraining:{run['run_id']}"}, context)
     job = account.bedrock.get_model_customization_job(jobIdentifier=result["job_name"])
     assert job["baseModelArn"].endswith("amazon.nova-micro-v1:0:128k") or job["baseModelArn"] == "amazon.nova-micro-v1:0:128k"
     assert job["hyperParameters"] == {"epochCount": "2", "learningRate": "0.00001", "learningRateWarmupSteps": "10"}
     assert job["outputDataConfig"]["s3Uri"] == f"s3://{ARTIFACTS_BUCKET}/jobs/{result['job_name']}/"
+    assert job["trainingDataConfig"]["s3Uri"] == f"s3://{DATA_BUCKET}/snapshots/{run['run_id']}/training.jsonl"
     assert job["vpcConfig"] == {"subnetIds": ["subnet-0a", "subnet-0b"], "securityGroupIds": ["sg-0job"]}
     assert _item(account, run["run_id"])["job_arn"]["S"] == result["job_arn"]
 
@@ -106,7 +114,7 @@ def test_start_job_sends_a_request_bedrock_accepts_and_records_the_job(account, 
 @pytest.mark.parametrize("status, stopped", [("InProgress", True), ("Completed", False)])
 def test_cleanup_stops_a_running_job_and_is_idempotent(account, context, status, stopped):
     run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
-    job = start_job.handler({"run": run}, context)
+    job = start_job.handler({"run": run, **_validated(run, context)}, context)
     if status == "Completed":
         from moto.bedrock.models import bedrock_backends
 
@@ -123,7 +131,7 @@ def test_cleanup_stops_a_running_job_and_is_idempotent(account, context, status,
 def test_cleanup_takes_the_status_change_event_of_a_timed_out_execution(account, context):
     """The ExecutionEndedAbnormally rule hands Cleanup the event itself: the execution name is the run id."""
     run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
-    job = start_job.handler({"run": run}, context)
+    job = start_job.handler({"run": run, **_validated(run, context)}, context)
     execution_arn = account.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + run["run_id"]
     event = {
         "version": "0",
@@ -145,10 +153,39 @@ def test_cleanup_takes_the_status_change_event_of_a_timed_out_execution(account,
     assert message["outcome"] == "TIMED_OUT" and message["run_id"] == run["run_id"] and message["profile"] == "support-qa-vi"
 
 
-def test_cleanup_after_a_caught_failure_does_not_notify_twice(account, context):
-    """A FAILED execution already ran NotifyFailure through its Catch; the status-change cleanup stays quiet."""
+def test_a_failed_execution_is_announced_once_in_one_line_however_often_its_event_arrives(account, context):
+    """The status-change event is the one announcement of an abnormal end, Catch or no Catch;
+    EventBridge delivers at least once, so a repeat stays quiet."""
     run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
     execution_arn = account.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + run["run_id"]
-    event = {"detail-type": "Step Functions Execution Status Change", "source": "aws.states", "detail": {"executionArn": execution_arn, "name": run["run_id"], "status": "FAILED", "error": "BedrockJobFailed", "cause": "{}"}}
+    lambda_cause = json.dumps({"errorMessage": "An error occurred (ValidationException) when calling the CreateModelCustomizationJob operation: 1 validation error detected\nmore", "errorType": "ValidationException", "stackTrace": ["  File \"x.py\", line 1\n" * 60]})
+    event = {"detail-type": "Step Functions Execution Status Change", "source": "aws.states", "detail": {"executionArn": execution_arn, "name": run["run_id"], "status": "FAILED", "error": "ValidationException", "cause": lambda_cause}}
     cleanup.handler(event, context)
-    assert account.notifications() == []
+    cleanup.handler(event, context)
+    (message,) = [json.loads(body) for body in account.notifications()]
+    assert message["outcome"] == "FAILED" and message["error"] == "ValidationException"
+    assert message["cause"] == "ValidationException: An error occurred (ValidationException) when calling the CreateModelCustomizationJob operation: 1 validation error detected"
+    assert message["execution"] == execution_arn and execution_arn in message["console"]
+    assert _item(account, run["run_id"])["error_cause"]["S"] == message["cause"]
+
+def test_validate_refuses_a_run_whose_job_request_bedrock_would_refuse_before_any_snapshot(account, context, monkeypatch):
+    """Every field of the request StartCustomization will send is checked against Bedrock's service
+    model at Validate (here a stage misconfigured with a subnet id Bedrock's pattern refuses)."""
+    monkeypatch.setenv("SUBNET_IDS", "subnet-0a,Subnet 0b")
+    run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
+    result = validate.handler({"run": run}, context)
+    assert result["valid"] is False and result["training_uri"] is None
+    first = result["summary"][0]
+    assert first.startswith("Bedrock would refuse this run's customization job: vpcConfig.subnetIds[1]") and "\n" not in first, first
+    assert account.s3.list_objects_v2(Bucket=DATA_BUCKET, Prefix="snapshots/").get("KeyCount") == 0
+
+
+def test_one_line_causes_name_the_error_and_its_first_line_only():
+    from lambdas.domain.abnormal_end import MAX_CAUSE, one_line_cause
+
+    job = json.dumps({"job_arn": "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/x", "status": "Failed", "failure_message": "Training data not found.\nDetails follow"})
+    assert one_line_cause("BedrockJobFailed", job) == "BedrockJobFailed: Training data not found."
+    assert one_line_cause("States.Timeout", "the execution ended TIMED_OUT") == "the execution ended TIMED_OUT"
+    assert one_line_cause("States.Aborted", None) == "States.Aborted"
+    long = one_line_cause("Error", json.dumps({"errorType": "EndpointFailed", "errorMessage": "x" * 5000}))
+    assert len(long) == MAX_CAUSE and long.startswith("EndpointFailed: xxx") and long.endswith("…")

@@ -1,0 +1,77 @@
+"""Telling people a run ended abnormally: once, in one line, with where to look.
+
+Every execution that ends FAILED, TIMED_OUT or ABORTED emits a Step Functions status-change event,
+whether or not a Catch ran (a stop, a timeout, a payload over the limit, a failing notification); the
+``ExecutionEndedAbnormally`` rule sends it to Cleanup, and this is the one place such an end is
+announced. EventBridge and asynchronous invocation deliver at least once, so the run's registry item
+is marked with a conditional write before publishing: a second delivery finds the mark and stays quiet.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lambdas.domain.registry import RunRegistry
+from lambdas.domain.runs import utc_now
+
+MAX_CAUSE = 300  # characters: a notification subject line and an email preview, not a stack trace
+
+
+def one_line_cause(error: str | None, cause: str | None) -> str:
+    """The cause as a person reads it: a Lambda error's type and the first line of its message (a
+    Bedrock refusal reads "ValidationException: ..."), never the stack trace the Cause JSON carries."""
+    text = (cause or "").strip()
+    try:
+        parsed = json.loads(text) if text.startswith("{") else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and parsed.get("failure_message"):  # a Bedrock job that failed (job_wait)
+        text = f"{error or 'BedrockJobFailed'}: {str(parsed['failure_message']).strip().splitlines()[0]}"
+    elif isinstance(parsed, dict) and ("errorMessage" in parsed or "errorType" in parsed):
+        message = str(parsed.get("errorMessage") or "").strip().splitlines()
+        kind = str(parsed.get("errorType") or error or "Error")
+        text = f"{kind}: {message[0]}" if message else kind
+    elif text:
+        text = text.splitlines()[0]
+    else:
+        text = error or "the execution ended without a cause"
+    return text if len(text) <= MAX_CAUSE else text[: MAX_CAUSE - 1] + "…"
+
+
+def execution_console_url(execution_arn: str) -> str:
+    region = execution_arn.split(":")[3]
+    return f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{execution_arn}"
+
+
+def claim_notification(registry: RunRegistry, run_id: str, outcome: str) -> bool:
+    """True for the first delivery of a run's abnormal end, False for every repeat."""
+    try:
+        registry.update(run_id, notified_outcome=outcome, notified_at=utc_now(), condition="attribute_not_exists(#notified_outcome)")
+    except registry.conditional_failed:
+        return False
+    return True
+
+
+def release_notification(registry: RunRegistry, run_id: str) -> None:
+    """Publishing failed after the claim: let the retried delivery publish instead."""
+    registry.update(run_id, remove=("notified_outcome", "notified_at"))
+
+
+def abnormal_end_message(*, run_id: str, profile: str, outcome: str, error: str | None, cause: str | None, execution_arn: str | None, item: dict[str, Any], cleanup: dict[str, Any]) -> dict[str, Any]:
+    still_billing = [e.get("arn") or e.get("name") for e in item.get("endpoints") or [] if not e.get("deleted_at") and not e.get("promoted")]
+    reports = {name: item[field] for name, field in (("validation", "validation_report"), ("evaluation", "evaluation_report")) if item.get(field)}
+    message: dict[str, Any] = {
+        "run_id": run_id,
+        "profile": profile,
+        "outcome": outcome,
+        "error": error or outcome,
+        "cause": one_line_cause(error, cause),
+        "execution": execution_arn,
+        "reports": reports,
+        "cleanup": cleanup,
+        "still_billing": still_billing,
+    }
+    if execution_arn:
+        message["console"] = execution_console_url(execution_arn)
+    return message
