@@ -62,16 +62,18 @@ def pin_versions(s3: Any, dataset: Dataset) -> Dataset:
     return dataset.model_copy(update={"training": pinned(dataset.training), "validation": pinned(dataset.validation)})
 
 
-JobRequest = Callable[[str, "str | None"], dict[str, Any]]
+# (training_uri, validation_uri) -> every (operation, request) the run will send Bedrock
+PlannedRequests = Callable[[str, "str | None"], list[tuple[str, dict[str, Any]]]]
 
 
-def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_bucket: str, job_request: JobRequest | None = None) -> ValidationOutcome:
+def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_bucket: str, planned_requests: PlannedRequests | None = None) -> ValidationOutcome:
     """Validate the dataset and the profile's evaluation set, so neither fails after money is spent;
     a valid dataset is snapshotted (``lambdas.domain.snapshot``) and the job trains on the snapshot.
 
-    ``job_request(training_uri, validation_uri)`` builds the CreateModelCustomizationJob request the
-    run will send; every field of it is checked against Bedrock's service model before the snapshot
-    is taken, so a request Bedrock would refuse is refused here, with one line per field.
+    ``planned_requests(training_uri, validation_uri)`` builds the requests the run will send Bedrock
+    (the customization job, its endpoints); every field of them is checked against Bedrock's service
+    model before the snapshot is taken, so a request Bedrock would refuse is refused here, one line
+    per field.
     """
     run = run.model_copy(update={"dataset": pin_versions(s3, run.dataset)})
     dataset = run.dataset
@@ -100,9 +102,9 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_
             f"`tuneforge validate FILE --model {report.model_id} --convert-out converted.jsonl` and upload the converted file",
         )
     request_problems_found: list[str] = []
-    if job_request is not None and report.valid and not wrong_source_format:
-        planned = job_request(snapshot_uri(data_bucket, run.run_id, "training"), snapshot_uri(data_bucket, run.run_id, "validation") if dataset.validation else None)
-        request_problems_found = [f"Bedrock would refuse this run's customization job: {problem}" for problem in request_problems("CreateModelCustomizationJob", planned)]
+    if planned_requests is not None and report.valid and not wrong_source_format:
+        planned = planned_requests(snapshot_uri(data_bucket, run.run_id, "training"), snapshot_uri(data_bucket, run.run_id, "validation") if dataset.validation else None)
+        request_problems_found = [f"Bedrock would refuse this run's {operation} request: {problem}" for operation, request in planned for problem in request_problems(operation, request)]
         summary[:0] = request_problems_found
     media = run.profile.model.dataset_limits(run.profile.customization_type).media
     has_media = bool(media.images or media.videos)

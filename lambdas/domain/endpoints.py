@@ -92,44 +92,57 @@ def _set_fields(registry: RunRegistry, run_id: str, name: str, **fields: Any) ->
     registry.update(run_id, endpoints=endpoints)
 
 
-# --- evaluation endpoint ------------------------------------------------------------------------
-def deploy_for_evaluation(bedrock: Any, registry: RunRegistry, run: RunInput, model_arn: str) -> Endpoint:
-    """An endpoint serving the candidate for evaluation: on-demand when the base model allows it.
+# --- the requests, built in one place so Validate can check them before money is spent ----------
+def evaluation_endpoint_request(run: RunInput, model_arn: str) -> tuple[str, dict[str, Any]]:
+    """(operation, request) of the run's evaluation endpoint: on-demand when the base model allows it.
 
     On-demand deployments bill per token, so they are preferred; the others get a no-commitment
     provisioned throughput of the profile's ``evaluation_model_units``, deleted after evaluation.
     """
-    profile = run.profile
-    tags = lineage_tags(run)
-    if profile.model.supports_on_demand_deployment:
-        endpoint = Endpoint(kind=DEPLOYMENT, name=endpoint_name_for(run.run_id, "evaluation"), purpose="evaluation", model_arn=model_arn, requested_at=utc_now())
+    name, tags = endpoint_name_for(run.run_id, "evaluation"), lineage_tags(run)
+    if run.profile.model.supports_on_demand_deployment:
+        return "CreateCustomModelDeployment", {
+            "modelDeploymentName": name,
+            "modelArn": model_arn,
+            "description": f"tuneforge evaluation of run {run.run_id}"[:2048],
+            "tags": tags,
+            "clientRequestToken": client_request_token_for(run.run_id, "CreateCustomModelDeployment:evaluation"),
+        }
+    return "CreateProvisionedModelThroughput", {
+        "modelUnits": run.profile.evaluation_model_units,
+        "provisionedModelName": name,
+        "modelId": model_arn,
+        "tags": tags,
+        "clientRequestToken": client_request_token_for(run.run_id, "CreateProvisionedModelThroughput:evaluation"),
+    }
+
+
+def production_throughput_request(run: RunInput, model_arn: str) -> dict[str, Any]:
+    throughput = run.profile.throughput
+    request: dict[str, Any] = {
+        "modelUnits": throughput.model_units,
+        "provisionedModelName": endpoint_name_for(run.run_id, "production"),
+        "modelId": model_arn,
+        "tags": lineage_tags(run),
+        "clientRequestToken": client_request_token_for(run.run_id, "CreateProvisionedModelThroughput:production"),
+    }
+    if throughput.commitment is not Commitment.NONE:
+        request["commitmentDuration"] = throughput.commitment.value  # omitted means no commitment; "none" is not a value
+    return request
+
+
+# --- evaluation endpoint ------------------------------------------------------------------------
+def deploy_for_evaluation(bedrock: Any, registry: RunRegistry, run: RunInput, model_arn: str) -> Endpoint:
+    """An endpoint serving the candidate for evaluation (see evaluation_endpoint_request)."""
+    operation, request = evaluation_endpoint_request(run, model_arn)
+    if operation == "CreateCustomModelDeployment":
+        endpoint = Endpoint(kind=DEPLOYMENT, name=request["modelDeploymentName"], purpose="evaluation", model_arn=model_arn, requested_at=utc_now())
         _record_before_request(registry, run.run_id, endpoint)
-        response = bedrock.create_custom_model_deployment(
-            modelDeploymentName=endpoint.name,
-            modelArn=model_arn,
-            description=f"tuneforge evaluation of run {run.run_id}"[:2048],
-            tags=tags,
-            clientRequestToken=client_request_token_for(run.run_id, "CreateCustomModelDeployment:evaluation"),
-        )
-        endpoint.arn = response["customModelDeploymentArn"]
+        endpoint.arn = bedrock.create_custom_model_deployment(**request)["customModelDeploymentArn"]
     else:
-        endpoint = Endpoint(
-            kind=PROVISIONED,
-            name=endpoint_name_for(run.run_id, "evaluation"),
-            purpose="evaluation",
-            model_arn=model_arn,
-            requested_at=utc_now(),
-            model_units=profile.evaluation_model_units,
-        )
+        endpoint = Endpoint(kind=PROVISIONED, name=request["provisionedModelName"], purpose="evaluation", model_arn=model_arn, requested_at=utc_now(), model_units=request["modelUnits"])
         _record_before_request(registry, run.run_id, endpoint)
-        response = bedrock.create_provisioned_model_throughput(
-            modelUnits=profile.evaluation_model_units,
-            provisionedModelName=endpoint.name,
-            modelId=model_arn,
-            tags=tags,
-            clientRequestToken=client_request_token_for(run.run_id, "CreateProvisionedModelThroughput:evaluation"),
-        )
-        endpoint.arn = response["provisionedModelArn"]
+        endpoint.arn = bedrock.create_provisioned_model_throughput(**request)["provisionedModelArn"]
     _set_fields(registry, run.run_id, endpoint.name, arn=endpoint.arn)
     return endpoint
 
@@ -175,27 +188,17 @@ def promote(bedrock: Any, registry: RunRegistry, run: RunInput, model_arn: str, 
     """
     if _reusable(run, evaluation, model_arn):
         return evaluation  # type: ignore[return-value]
-    throughput = run.profile.throughput
-    commitment = None if throughput.commitment is Commitment.NONE else throughput.commitment.value
+    request = production_throughput_request(run, model_arn)
     endpoint = Endpoint(
         kind=PROVISIONED,
-        name=endpoint_name_for(run.run_id, "production"),
+        name=request["provisionedModelName"],
         purpose="production",
         model_arn=model_arn,
         requested_at=utc_now(),
-        model_units=throughput.model_units,
-        commitment=commitment,
+        model_units=request["modelUnits"],
+        commitment=request.get("commitmentDuration"),
     )
     _record_before_request(registry, run.run_id, endpoint)
-    request: dict[str, Any] = {
-        "modelUnits": throughput.model_units,
-        "provisionedModelName": endpoint.name,
-        "modelId": model_arn,
-        "tags": lineage_tags(run),
-        "clientRequestToken": client_request_token_for(run.run_id, "CreateProvisionedModelThroughput:production"),
-    }
-    if commitment:
-        request["commitmentDuration"] = commitment  # omitted means no commitment; "none" is not a value
     endpoint.arn = bedrock.create_provisioned_model_throughput(**request)["provisionedModelArn"]
     _set_fields(registry, run.run_id, endpoint.name, arn=endpoint.arn)
     return endpoint

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from lambdas.domain.customization import build_job_request
 from lambdas.domain.dataset_check import validate_run_dataset
+from lambdas.domain.endpoints import evaluation_endpoint_request, production_throughput_request
 from lambdas.domain.runs import RunInput, RunStatus
 from lambdas.handlers._aws import client, env, infrastructure, registry
 
@@ -21,6 +22,17 @@ metrics = Metrics()
 class ValidateEvent(BaseModel):
     run: RunInput
     execution_arn: str | None = None
+
+
+def planned_requests(run: RunInput, execution_arn: str | None, training_uri: str, validation_uri: str | None) -> list[tuple[str, dict]]:
+    """The requests the run will send Bedrock, checked field by field before money is spent. An
+    incremental profile's champion and the model the job will create are ARNs Bedrock generates in
+    this account; one of that shape stands in for them (what is checked is every field of ours)."""
+    infra = infrastructure()
+    account_region = infra.kms_key_arn.split(":")
+    model_arn = f"arn:{account_region[1]}:bedrock:{account_region[3]}:{account_region[4]}:custom-model/{run.profile.base_model}/{'0' * 12}"
+    job = build_job_request(run, infra, base_model=run.profile.base_model, execution_arn=execution_arn, training_uri=training_uri, validation_uri=validation_uri)
+    return [("CreateModelCustomizationJob", job), evaluation_endpoint_request(run, model_arn), ("CreateProvisionedModelThroughput", production_throughput_request(run, model_arn))]
 
 
 @logger.inject_lambda_context
@@ -35,9 +47,7 @@ def handler(event: ValidateEvent, context: LambdaContext) -> dict:
         run,
         artifacts_bucket=env("ARTIFACTS_BUCKET"),
         data_bucket=env("DATA_BUCKET"),
-        # The request StartCustomization will send (an incremental profile's champion is one of our own
-        # model ARNs, so the base model stands in for it), checked field by field before money is spent.
-        job_request=lambda training, validation: build_job_request(run, infrastructure(), base_model=run.profile.base_model, execution_arn=event.execution_arn, training_uri=training, validation_uri=validation),
+        planned_requests=lambda training, validation: planned_requests(run, event.execution_arn, training, validation),
     )
     registry().update(
         run.run_id,

@@ -176,7 +176,7 @@ def test_validate_refuses_a_run_whose_job_request_bedrock_would_refuse_before_an
     result = validate.handler({"run": run}, context)
     assert result["valid"] is False and result["training_uri"] is None
     first = result["summary"][0]
-    assert first.startswith("Bedrock would refuse this run's customization job: vpcConfig.subnetIds[1]") and "\n" not in first, first
+    assert first.startswith("Bedrock would refuse this run's CreateModelCustomizationJob request: vpcConfig.subnetIds[1]") and "\n" not in first, first
     assert account.s3.list_objects_v2(Bucket=DATA_BUCKET, Prefix="snapshots/").get("KeyCount") == 0
 
 
