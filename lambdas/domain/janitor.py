@@ -79,6 +79,7 @@ class Leftover(BaseModel):
     due_since: str | None = None  # when it should have been gone
     next_try: str | None = None
     commitment_ends: str | None = None
+    blocked_by: str | None = None  # another leftover of the run that must go first; that one is reported
     overdue: bool = False
     notify: bool = False  # the handler reports it on the topic now
 
@@ -145,17 +146,19 @@ class _Sweeper:
         self.leftovers: list[Leftover] = []
 
     # -- bookkeeping ---------------------------------------------------------------------------
-    def _record(self, kind: Kind, arn: str, state: State, *, due: datetime, reason: str | None = None, next_try: datetime | None = None, commitment_ends: datetime | None = None, attempted: bool = False) -> Leftover:
+    def _record(self, kind: Kind, arn: str, state: State, *, due: datetime, reason: str | None = None, next_try: datetime | None = None, commitment_ends: datetime | None = None, attempted: bool = False, blocked_by: str | None = None) -> Leftover:
         entry = dict(self.state.get(arn) or {"kind": kind, "attempts": 0})
         entry.setdefault("due_since", iso(due))
         if attempted:
             entry["attempts"] = int(entry.get("attempts", 0)) + 1
         if reason is not None:
             entry["last_error"] = reason
-        leftover = Leftover(run_id=self.run_id, profile=self.profile, kind=kind, arn=arn, state=state, reason=reason, attempts=entry["attempts"], due_since=entry["due_since"])
+        leftover = Leftover(run_id=self.run_id, profile=self.profile, kind=kind, arn=arn, state=state, reason=reason, attempts=entry["attempts"], due_since=entry["due_since"], blocked_by=blocked_by)
         if state in ("deleted", "gone", "kept"):
             entry.update(resolved=state, resolved_at=iso(self.now))
             entry.pop("next_try", None)
+        elif blocked_by is not None:
+            entry["next_try"] = leftover.next_try = iso(next_try or self.now + self.settings.first_retry)
         else:
             overdue_at = _parse(entry["due_since"]) + self.settings.alarm_after  # type: ignore[operator]
             leftover.overdue = self.now >= overdue_at
@@ -231,10 +234,11 @@ class _Sweeper:
         if self.now < due:
             self._record(CUSTOM_MODEL, arn, "waiting", due=due, reason=f"kept for the model retention, until {iso(due)}", next_try=due)
             return
-        serving = [e for e in _open_endpoints(self.item) if (e.get("arn") or e.get("name")) not in self.protected]
+        serving = [e.get("arn") or e["name"] for e in _open_endpoints(self.item) if (e.get("arn") or e.get("name")) not in self.protected]
         if serving:
-            waits = [_parse((self.state.get(e.get("arn") or e["name"]) or {}).get("next_try")) for e in serving]
-            self._record(CUSTOM_MODEL, arn, "waiting", due=due, reason="an endpoint of the run still serves it", next_try=min((w for w in waits if w), default=self._back_off(arn)))
+            # Bedrock refuses to delete a model an endpoint serves: try again with the endpoint, which is reported.
+            waits = [_parse((self.state.get(endpoint) or {}).get("next_try")) for endpoint in serving]
+            self._record(CUSTOM_MODEL, arn, "waiting", due=due, reason=f"{serving[0]} still serves it", next_try=min((w for w in waits if w), default=self._back_off(arn)), blocked_by=serving[0])
             return
         try:
             self.bedrock.get_custom_model(modelIdentifier=arn)
@@ -289,7 +293,7 @@ def sweep_run(bedrock: Any, registry: RunRegistry, champions: Any, run_id: str, 
         fields["model_deleted_at"] = item["model_deleted_at"]
     registry.update(run_id, **fields)
     next_sweep = min((leftover.next_try for leftover in pending if leftover.next_try), default=None)
-    deadlines = sorted(iso(_parse(leftover.due_since) + settings.alarm_after) for leftover in pending if leftover.due_since)  # type: ignore[operator]
+    deadlines = sorted(iso(_parse(leftover.due_since) + settings.alarm_after) for leftover in pending if leftover.due_since and not leftover.blocked_by)  # type: ignore[operator]
     if next_sweep is None:
         registry.clear_sweep(run_id)
     else:
