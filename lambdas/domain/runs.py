@@ -177,15 +177,10 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-# Every model and endpoint a run creates carries it; the janitor may delete only what carries one of its
-# stage's profiles (stacks/janitor.py).
-PROFILE_TAG = "tuneforge:profile"
-
-
 def lineage_tags(run: RunInput, execution_arn: str | None = None) -> list[dict[str, str]]:
     """Job and model tags that let anyone trace a model back to the exact data and run that made it."""
     tags = {
-        PROFILE_TAG: run.profile.name,
+        "tuneforge:profile": run.profile.name,
         "tuneforge:run-id": run.run_id,
         "tuneforge:dataset-uri": run.dataset.training.uri,
         "tuneforge:dataset-version": run.dataset.trigger.version_id or "unversioned",

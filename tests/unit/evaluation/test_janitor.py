@@ -9,8 +9,8 @@ import pytest
 
 from lambdas.domain.cleanup import cleanup_run
 from lambdas.domain.endpoints import deploy_for_evaluation, promote
-from lambdas.domain.janitor import JanitorSettings, iso, leaves_billable, sweep, sweep_run
-from lambdas.domain.runs import RunStatus
+from lambdas.domain.janitor import PROFILE_TAG, JanitorSettings, iso, leaves_billable, sweep, sweep_run
+from lambdas.domain.runs import RunStatus, lineage_tags
 
 TITAN = "fine-tuning/titan-support-prompt-completion.jsonl"
 NOVA = "fine-tuning/nova-micro-vi-qa.jsonl"
@@ -214,3 +214,8 @@ def test_cleanup_takes_a_run_with_nothing_left_out_of_the_index(aws):
     assert due(aws) == [run.run_id]
     assert cleanup_run(aws.registry, aws.bedrock, run.run_id).deleted_endpoints == [endpoint.arn]
     assert due(aws) == [] and "sweep" not in aws.registry.get(run.run_id)
+
+
+def test_what_a_run_creates_carries_the_tag_the_janitors_deletes_are_conditioned_on(aws):
+    run = aws.run(aws.profiles["support-qa-vi"], NOVA)
+    assert {"key": PROFILE_TAG, "value": "support-qa-vi"} in lineage_tags(run)
