@@ -41,8 +41,10 @@ class Janitor(Construct):
         # * Every model and endpoint a run creates is tagged PROFILE_TAG = its profile (lineage_tags in lambdas/domain/runs.py),
         #   so the deletes reach only resources made for one of this stage's profiles.
         # * The reads carry no tag condition: they tell the janitor whether a resource still exists, and one
-        #   that is gone has no tags left to match, so a tag condition would answer AccessDenied where the
-        #   janitor needs ResourceNotFound to stop retrying. They only read, in this account and region.
+        #   that is gone has no tags left to match (a condition on a key the request lacks does not match:
+        #   the operators page local/authz/policy.py cites), so a tag-conditioned read may answer AccessDenied
+        #   where the janitor needs ResourceNotFound to stop retrying; no Bedrock page says whether it
+        #   authorizes before it looks the resource up. They only read, in this account and region.
         tagged = {"StringEquals": {f"aws:ResourceTag/{PROFILE_TAG}": sorted(stage.profiles)}}
         why = (
             "Models and endpoints get Bedrock-generated ids when a run creates them, so they cannot be named in advance; the janitor reads and deletes "

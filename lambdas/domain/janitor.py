@@ -282,16 +282,14 @@ def sweep_run(bedrock: Any, registry: RunRegistry, champions: Any, run_id: str, 
         return RunSweep(run_id=run_id, profile=profile, ended=False, next_sweep=iso(later))
 
     sweeper = _Sweeper(bedrock, item, current_champion(champions, profile) if profile != "unknown" else None, settings, now)
-    endpoints = list(item.get("endpoints") or [])
-    for entry in endpoints:
-        if (entry.get("arn") or entry.get("name")) and not entry.get("promoted") and not entry.get("deleted_at"):
-            sweeper.endpoint(entry, ended)
+    for entry in _open_endpoints(item):  # the item's own entries: what the sweep learns is written back
+        sweeper.endpoint(entry, ended)
     sweeper.model(ended)
 
     pending = [leftover for leftover in sweeper.leftovers if leftover.billing]
     fields: dict[str, Any] = {"janitor": sweeper.state}
-    if endpoints:
-        fields["endpoints"] = endpoints
+    if item.get("endpoints"):
+        fields["endpoints"] = item["endpoints"]
     if item.get("model_deleted_at"):
         fields["model_deleted_at"] = item["model_deleted_at"]
     registry.update(run_id, **fields)

@@ -434,17 +434,17 @@ def _existing(call: Call, kind: str, identifier: str) -> list[Requirement]:
     return [Requirement(f"bedrock:{call.operation}", arn, _resource_tags(call, kind, identifier))]
 
 
-@row("bedrock", "GetProvisionedModelThroughput", "DeleteProvisionedModelThroughput", source=SAR + "list_amazonbedrock.html (provisioned-model; its condition key aws:ResourceTag/${TagKey})")
+@row("bedrock", "GetProvisionedModelThroughput", "DeleteProvisionedModelThroughput", source=SAR + "list_amazonbedrock.html (provisioned-model; its condition keys include aws:ResourceTag/${TagKey}, read 2026-12-04)")
 def _pt(call: Call) -> list[Requirement]:
     return _existing(call, "provisioned-model", call.params["provisionedModelId"])
 
 
-@row("bedrock", "GetCustomModelDeployment", "DeleteCustomModelDeployment", source=SAR + "list_amazonbedrock.html (custom-model-deployment; its condition key aws:ResourceTag/${TagKey})")
+@row("bedrock", "GetCustomModelDeployment", "DeleteCustomModelDeployment", source=SAR + "list_amazonbedrock.html (custom-model-deployment; its condition keys include aws:ResourceTag/${TagKey}, read 2026-12-04)")
 def _deployment(call: Call) -> list[Requirement]:
     return _existing(call, "custom-model-deployment", call.params["customModelDeploymentIdentifier"])
 
 
-@row("bedrock", "GetCustomModel", "DeleteCustomModel", source=SAR + "list_amazonbedrock.html (custom-model; its condition key aws:ResourceTag/${TagKey})")
+@row("bedrock", "GetCustomModel", "DeleteCustomModel", source=SAR + "list_amazonbedrock.html (custom-model; its condition keys include aws:ResourceTag/${TagKey}, read 2026-12-04)")
 def _custom_model(call: Call) -> list[Requirement]:
     return _existing(call, "custom-model", call.params["modelIdentifier"])
 
