@@ -90,6 +90,13 @@ class _Endpoint:
     commitment: str | None = None
     description: str | None = None
     updated: float = 0.0
+    tags: dict = field(default_factory=dict)  # what IAM sees as aws:ResourceTag/<key> (local.authz)
+
+    def commitment_expires(self) -> float | None:
+        """When a committed throughput's term ends (emulated months of 30 days), else None."""
+        if not self.commitment:
+            return None
+        return self.created + (1 if self.commitment == "OneMonth" else 6) * 30 * 86400
 
 
 @dataclass
@@ -684,7 +691,7 @@ def _create_endpoint(self, kind: str, name: str, model_id: str, token: str | Non
         failure = st.faults.take_endpoint_failure(kind, name)
         if st.faults.take_endpoint_stall(kind, name):
             duration = math.inf  # stays Creating until deleted
-        ep = _Endpoint(kind, arn, name, model_arn, fm_arn(backend.region_name, root), now, now + duration, "Creating", failure, updated=now, **extra)
+        ep = _Endpoint(kind, arn, name, model_arn, fm_arn(backend.region_name, root), now, now + duration, "Creating", failure, updated=now, tags={t["key"]: t["value"] for t in tags or []}, **extra)
         data.endpoints[arn] = ep
         if token:
             data.endpoint_tokens[(kind, token)] = arn
@@ -708,8 +715,7 @@ def _endpoint_dict(ep: _Endpoint) -> dict:
         }
         if ep.commitment:
             out["commitmentDuration"] = ep.commitment
-            months = 1 if ep.commitment == "OneMonth" else 6
-            out["commitmentExpirationTime"] = _iso(ep.created + months * 30 * 86400)
+            out["commitmentExpirationTime"] = _iso(ep.commitment_expires())
     else:
         out = {
             "customModelDeploymentArn": ep.arn,
@@ -753,8 +759,11 @@ def delete_provisioned_model_throughput(self) -> str:
     backend = self.bedrock_backend
     with LOCK:
         ep = _find_endpoint(backend, "provisioned", _identifier(self, "provisionedModelId"))
-        if ep.commitment:
-            raise _validation(f"Provisioned model {ep.name} has a {ep.commitment} commitment and cannot be deleted before its term ends.")
+        # Refused only while the term runs; afterwards it bills by the hour until deleted (the facts and
+        # their sources: lambdas/domain/janitor.py).
+        expires = ep.commitment_expires()
+        if expires is not None and state.current().clock.now() < expires:
+            raise _validation(f"Provisioned model {ep.name} has a {ep.commitment} commitment and cannot be deleted before its term ends ({_iso(expires)}).")
         del ext(backend).endpoints[ep.arn]
         state.current().note("bedrock.provisioned", arn=ep.arn, status="Deleted")
     return json.dumps({})

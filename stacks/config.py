@@ -44,6 +44,11 @@ class StageConfig(BaseModel):
     s3_prefix_list_id: Annotated[str, StringConstraints(pattern=r"^pl-[0-9a-f]+$")]
     dynamodb_prefix_list_id: Annotated[str, StringConstraints(pattern=r"^pl-[0-9a-f]+$")]
     job_fallback_check_minutes: int = Field(default=15, ge=1, le=1440)
+    # The janitor (stacks/janitor.py): how often it sweeps, how long the custom model of a run that was not
+    # promoted is kept, and how long anything may go on billing past its time before the alarm fires.
+    janitor_interval_minutes: int = Field(default=60, ge=5, le=1440)
+    model_retention_days: int = Field(default=7, ge=1, le=365)
+    janitor_alarm_after_hours: int = Field(default=6, ge=1, le=24 * 30)
     profiles: dict[str, TuningProfile]
 
     @model_validator(mode="before")

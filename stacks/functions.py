@@ -70,6 +70,8 @@ class PipelineFunction(Construct):
         """``wildcards`` maps each wildcard resource ARN in ``statements`` to why it cannot be narrower."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        # Powertools' default metric dimension ("service"): an alarm on the function's metrics must name it.
+        self.service_name = f"{placement.service_prefix}-{construct_id}"
         self.log_group = logs.LogGroup(self, "Logs", encryption_key=placement.key, retention=placement.log_retention, removal_policy=placement.removal_policy)
 
         # The role's permissions live in one customer-managed policy written here in full; the function
@@ -111,7 +113,7 @@ class PipelineFunction(Construct):
             dead_letter_queue=dead_letter_queue,
             retry_attempts=2 if dead_letter_queue is not None else None,
             environment={
-                "POWERTOOLS_SERVICE_NAME": f"{placement.service_prefix}-{construct_id}",
+                "POWERTOOLS_SERVICE_NAME": self.service_name,
                 "POWERTOOLS_METRICS_NAMESPACE": "tuneforge",
                 **environment,
             },

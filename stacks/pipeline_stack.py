@@ -16,6 +16,7 @@ from constructs import Construct
 from stacks.config import StageConfig
 from stacks.foundation_stack import FoundationStack
 from stacks.functions import FunctionPlacement, PipelineFunction
+from stacks.janitor import Janitor
 from stacks.nag import acknowledge
 from stacks.observability import PipelineObservability
 from stacks.state_machine import RetrainingStateMachine, StepFunctions
@@ -337,6 +338,7 @@ class PipelineStack(Stack):
                 champion_parameters: "Applications read each profile's champion from one parameter under this stage's champions path; the function writes only there, one parameter per profile named at run time.",
             },
         )
+        self.janitor = Janitor(self, "Janitor", stage=stage, placement=placement, storage=storage, topic=self.topic, dead_letters=self.dead_letters)
         self.functions = {
             "StartRun": start_run,
             "Validate": validate,
@@ -350,6 +352,7 @@ class PipelineStack(Stack):
             "Promote": promote,
             "FinalizePromotion": finalize_promotion,
             "Cleanup": cleanup,
+            "Janitor": self.janitor.function,
         }
 
         # One fallback check interval without news from a job is normal; three mean the checker is gone.
@@ -416,7 +419,7 @@ class PipelineStack(Stack):
                 principals=[iam.ServicePrincipal("events.amazonaws.com")],
                 actions=["sqs:SendMessage"],
                 resources=[self.dead_letters.queue_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": [rule.rule_arn for rule in (self.upload_rule, self.job_state_rule, self.fallback_rule, self.execution_end_rule)]}},
+                conditions={"ArnEquals": {"aws:SourceArn": [rule.rule_arn for rule in (self.upload_rule, self.job_state_rule, self.fallback_rule, self.execution_end_rule, self.janitor.rule)]}},
             )
         )
 

@@ -9,6 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from lambdas.domain.registry import SWEEP_INDEX
 from stacks.config import StageConfig
 from lambdas.domain.snapshot import SNAPSHOT_PREFIX as _SNAPSHOT_PREFIX
 from stacks.nag import acknowledge, checkov_skip
@@ -116,6 +117,15 @@ class Storage(Construct):
             index_name="by-status",
             partition_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="started_at", type=dynamodb.AttributeType.STRING),
+        )
+        # The janitor's sparse index: only runs that may still hold something billable carry `sweep` (one constant
+        # value: a handful of runs are marked at a time, one partition is plenty), sorted by when to look again.
+        self.runs_table.add_global_secondary_index(
+            index_name=SWEEP_INDEX,
+            partition_key=dynamodb.Attribute(name="sweep", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sweep_after", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=["sweep_deadlines"],
         )
         # Champions: one item per profile holding the invocable ARN of its current winner.
         self.champions_table = dynamodb.Table(self, "Champions", partition_key=dynamodb.Attribute(name="profile", type=dynamodb.AttributeType.STRING), **table_props)

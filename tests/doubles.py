@@ -46,11 +46,12 @@ def create_registry_tables(dynamodb: Any, *, runs: str = "runs", champions: str 
         TableName=runs,
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "run_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("run_id", "profile", "started_at", "job_arn", "status")],
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("run_id", "profile", "started_at", "job_arn", "status", "sweep", "sweep_after")],
         GlobalSecondaryIndexes=[
             {"IndexName": "by-profile", "KeySchema": [{"AttributeName": "profile", "KeyType": "HASH"}, {"AttributeName": "started_at", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}},
             {"IndexName": "by-job", "KeySchema": [{"AttributeName": "job_arn", "KeyType": "HASH"}], "Projection": {"ProjectionType": "KEYS_ONLY"}},
             {"IndexName": "by-status", "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"}, {"AttributeName": "started_at", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}},
+            {"IndexName": "by-sweep", "KeySchema": [{"AttributeName": "sweep", "KeyType": "HASH"}, {"AttributeName": "sweep_after", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["sweep_deadlines"]}},
         ],
     )
     dynamodb.create_table(TableName=champions, BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "profile", "KeyType": "HASH"}], AttributeDefinitions=[{"AttributeName": "profile", "AttributeType": "S"}])

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from lambdas.domain.janitor import leaves_billable
 from lambdas.domain.registry import RunRegistry
 from lambdas.domain.runs import utc_now
 
@@ -72,4 +73,9 @@ def cleanup_run(registry: RunRegistry, bedrock: Any, run_id: str, champions: Any
         endpoint["deleted_at"] = utc_now()
     if endpoints:
         registry.update(run_id, endpoints=endpoints)
+    # What is left (a refused delete, a model kept for its retention) is the scheduled janitor's to retry.
+    if leaves_billable(item):
+        registry.mark_for_sweep(run_id, after=utc_now())
+    elif "sweep" in item:
+        registry.clear_sweep(run_id)
     return result

@@ -14,6 +14,10 @@ from lambdas.domain.runs import RunInput, RunStatus, utc_now
 
 # Registry items outlive their runs for a year, then DynamoDB's TTL removes them.
 RETENTION_SECONDS = 365 * 24 * 3600
+# The janitor's sparse index (stacks/storage.py): only runs that may still hold something billable carry
+# these two attributes, so its query grows with what is left behind, not with the history of runs.
+SWEEP_INDEX = "by-sweep"
+SWEEP_DUE = "due"
 
 
 def _to_dynamodb(value: Any) -> Any:
@@ -88,13 +92,70 @@ class RunRegistry:
         return self._table.meta.client.exceptions.ConditionalCheckFailedException
 
     def append_endpoint(self, run_id: str, endpoint: dict[str, Any]) -> None:
-        """Record a billable endpoint before it is requested, so cleanup can always find it."""
+        """Record a billable endpoint before it is requested, so cleanup can always find it.
+
+        The same write puts the run in the janitor's index (keeping an earlier mark's time): should
+        cleanup never run, the janitor still finds the endpoint once the run has ended.
+        """
+        now = utc_now()
         self._table.update_item(
             Key={"run_id": run_id},
-            UpdateExpression="SET #endpoints = list_append(if_not_exists(#endpoints, :empty), :endpoint), #updated_at = :now",
-            ExpressionAttributeNames={"#endpoints": "endpoints", "#updated_at": "updated_at"},
-            ExpressionAttributeValues={":endpoint": [_to_dynamodb(endpoint)], ":empty": [], ":now": utc_now()},
+            UpdateExpression=(
+                "SET #endpoints = list_append(if_not_exists(#endpoints, :empty), :endpoint), #updated_at = :now,"
+                " #sweep = :due, #sweep_after = if_not_exists(#sweep_after, :now)"
+            ),
+            ExpressionAttributeNames={"#endpoints": "endpoints", "#updated_at": "updated_at", "#sweep": "sweep", "#sweep_after": "sweep_after"},
+            ExpressionAttributeValues={":endpoint": [_to_dynamodb(endpoint)], ":empty": [], ":now": now, ":due": SWEEP_DUE},
         )
+
+    def mark_for_sweep(self, run_id: str, *, after: str, deadlines: list[str] | None = None) -> None:
+        """Ask the janitor to look at the run at ``after`` (an ISO time, ``runs.utc_now``'s format).
+
+        ``deadlines``: when each resource still billing turns overdue; the index carries them, so the
+        overdue count needs no read of the items.
+        """
+        fields = {"sweep": SWEEP_DUE, "sweep_after": after, "updated_at": utc_now()}
+        if deadlines is not None:
+            fields["sweep_deadlines"] = deadlines
+        self._table.update_item(
+            Key={"run_id": run_id},
+            UpdateExpression="SET " + ", ".join(f"#{key} = :{key}" for key in fields),
+            ExpressionAttributeNames={f"#{key}": key for key in fields},
+            ExpressionAttributeValues={f":{key}": value for key, value in fields.items()},
+        )
+
+    def clear_sweep(self, run_id: str) -> None:
+        """Nothing billable is left: the run leaves the janitor's index."""
+        self._table.update_item(
+            Key={"run_id": run_id},
+            UpdateExpression="REMOVE #sweep, #sweep_after, #sweep_deadlines SET #updated_at = :now",
+            ExpressionAttributeNames={"#sweep": "sweep", "#sweep_after": "sweep_after", "#sweep_deadlines": "sweep_deadlines", "#updated_at": "updated_at"},
+            ExpressionAttributeValues={":now": utc_now()},
+        )
+
+    def _swept(self, condition: str, values: dict[str, Any], *, limit: int | None = None) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": SWEEP_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#sweep": "sweep", **({"#sweep_after": "sweep_after"} if "#sweep_after" in condition else {})},
+            "ExpressionAttributeValues": {":due": SWEEP_DUE, **values},
+        }
+        while limit is None or len(items) < limit:
+            page = self._table.query(**kwargs, **({"Limit": limit - len(items)} if limit is not None else {}))
+            items += page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return items
+
+    def runs_due_for_sweep(self, *, now: str, limit: int) -> list[str]:
+        """Ids of up to ``limit`` marked runs whose ``sweep_after`` has come, the longest waiting first."""
+        return [item["run_id"] for item in self._swept("#sweep = :due AND #sweep_after <= :now", {":now": now}, limit=limit)]
+
+    def overdue_leftovers(self, *, now: str) -> int:
+        """Billable resources of every marked run whose deadline has passed (the janitor's alarm metric)."""
+        return sum(1 for item in self._swept("#sweep = :due", {}) for deadline in item.get("sweep_deadlines") or [] if deadline <= now)
 
     def get(self, run_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(Key={"run_id": run_id}, ConsistentRead=True).get("Item")

@@ -421,25 +421,32 @@ def _create_deployment(call: Call) -> list[Requirement]:
     return _create_endpoint(call, call.params["modelArn"], call.arn("bedrock", f"custom-model-deployment/{call.params['modelDeploymentName']}"))
 
 
-@row("bedrock", "GetProvisionedModelThroughput", "DeleteProvisionedModelThroughput", source=SAR + "list_amazonbedrock.html (provisioned-model)")
+def _resource_tags(call: Call, kind: str, identifier: str) -> dict[str, Any]:
+    """aws:ResourceTag/<key> of an existing resource; a resource that does not exist has none."""
+    from local.authz.tokens import bedrock_resource_tags
+
+    return {f"aws:ResourceTag/{key}": value for key, value in bedrock_resource_tags(kind, identifier, call.world).items()}
+
+
+def _existing(call: Call, kind: str, identifier: str) -> list[Requirement]:
+    """Get or delete of one tagged Bedrock resource: the action on its ARN, with its tags as context."""
+    arn = identifier if identifier.startswith("arn:") else call.arn("bedrock", f"{kind}/{identifier}")
+    return [Requirement(f"bedrock:{call.operation}", arn, _resource_tags(call, kind, identifier))]
+
+
+@row("bedrock", "GetProvisionedModelThroughput", "DeleteProvisionedModelThroughput", source=SAR + "list_amazonbedrock.html (provisioned-model; its condition keys include aws:ResourceTag/${TagKey}, read 2026-12-04)")
 def _pt(call: Call) -> list[Requirement]:
-    identifier = call.params["provisionedModelId"]
-    arn = identifier if identifier.startswith("arn:") else call.arn("bedrock", f"provisioned-model/{identifier}")
-    return [Requirement(f"bedrock:{call.operation}", arn)]
+    return _existing(call, "provisioned-model", call.params["provisionedModelId"])
 
 
-@row("bedrock", "GetCustomModelDeployment", "DeleteCustomModelDeployment", source=SAR + "list_amazonbedrock.html (custom-model-deployment)")
+@row("bedrock", "GetCustomModelDeployment", "DeleteCustomModelDeployment", source=SAR + "list_amazonbedrock.html (custom-model-deployment; its condition keys include aws:ResourceTag/${TagKey}, read 2026-12-04)")
 def _deployment(call: Call) -> list[Requirement]:
-    identifier = call.params["customModelDeploymentIdentifier"]
-    arn = identifier if identifier.startswith("arn:") else call.arn("bedrock", f"custom-model-deployment/{identifier}")
-    return [Requirement(f"bedrock:{call.operation}", arn)]
+    return _existing(call, "custom-model-deployment", call.params["customModelDeploymentIdentifier"])
 
 
-@row("bedrock", "GetCustomModel", "DeleteCustomModel", source=SAR + "list_amazonbedrock.html (custom-model)")
+@row("bedrock", "GetCustomModel", "DeleteCustomModel", source=SAR + "list_amazonbedrock.html (custom-model; its condition keys include aws:ResourceTag/${TagKey}, read 2026-12-04)")
 def _custom_model(call: Call) -> list[Requirement]:
-    identifier = call.params["modelIdentifier"]
-    arn = identifier if identifier.startswith("arn:") else call.arn("bedrock", f"custom-model/{identifier}")
-    return [Requirement(f"bedrock:{call.operation}", arn)]
+    return _existing(call, "custom-model", call.params["modelIdentifier"])
 
 
 @row("bedrock", "GetFoundationModel", source=SAR + "list_amazonbedrock.html (foundation-model)")

@@ -1,5 +1,6 @@
 """Lookups the requirement table needs from the emulator's own state: which state machine a task
-token belongs to, and which KMS key encrypts a custom model (the job's ``customModelKmsKeyId``)."""
+token belongs to, which KMS key encrypts a custom model (the job's ``customModelKmsKeyId``), and the
+tags of a Bedrock resource (what a policy's ``aws:ResourceTag/<key>`` condition compares)."""
 
 from __future__ import annotations
 
@@ -42,3 +43,22 @@ def invoked_custom_model(model_arn: str, world: World) -> str | None:
         if endpoint is not None and ":custom-model/" in endpoint.model_arn:
             return endpoint.model_arn
     return None
+
+
+def bedrock_resource_tags(kind: str, identifier: str, world: World) -> dict[str, str]:
+    """The tags of a custom model, provisioned throughput or custom-model deployment (by ARN or name);
+    {} when it does not exist, which is how IAM sees a resource without tags."""
+    from local import bedrock_ext
+
+    region = identifier.split(":")[3] if identifier.startswith("arn:") else None
+    backend = world.backend("bedrock", region)
+    if kind == "custom-model":
+        model = bedrock_ext.find_custom_model(backend, identifier)
+        if model is None:
+            return {}
+        return {t["Key"]: t["Value"] for t in backend.tagger.list_tags_for_resource(model.model_arn).get("Tags", [])}
+    wanted = "provisioned" if kind == "provisioned-model" else "deployment"
+    for endpoint in list(bedrock_ext.ext(backend).endpoints.values()):
+        if endpoint.kind == wanted and identifier in (endpoint.arn, endpoint.name):
+            return dict(endpoint.tags)
+    return {}

@@ -134,6 +134,24 @@ def long_job_cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return outdir
 
 
+@pytest.fixture(scope="session")
+def committed_cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dev stage with support-qa-vi buying a one-month commitment for its winner (a profile setting;
+    same code), so a run whose promotion fails leaves a throughput Bedrock refuses to delete for a month."""
+    from app import cdk_context
+    from lambdas.domain.profiles import Commitment
+    from stacks.app_builder import build_app
+    from stacks.config import load_stages
+
+    stage = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0]
+    profile = stage.profiles["support-qa-vi"]
+    committed = profile.model_copy(update={"throughput": profile.throughput.model_copy(update={"commitment": Commitment.ONE_MONTH})})
+    stage = stage.model_copy(update={"profiles": {**stage.profiles, profile.name: committed}})
+    outdir = tmp_path_factory.mktemp("committed-cdk.out")
+    build_app([stage], context=cdk_context(), outdir=str(outdir), nag=False).synth()
+    return outdir
+
+
 @dataclass
 class RunResult:
     execution: dict  # describe_execution

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from botocore.exceptions import ClientError
@@ -277,3 +278,54 @@ def test_evaluation_jobs_minimal(emulator, bedrock):
     emulator.advance(1800)
     assert bedrock.get_evaluation_job(jobIdentifier=arn)["status"] == "Completed"
     assert bedrock.list_evaluation_jobs()["jobSummaries"][0]["jobName"] == "e1"
+
+
+def test_a_committed_throughput_cannot_be_deleted_until_its_term_ends(emulator, bedrock):
+    """Bedrock refuses the delete while the commitment runs and bills until it is deleted (the facts and
+    their sources: lambdas/domain/janitor.py); the emulated month is 30 days."""
+    titan = bedrock.get_model_customization_job(jobIdentifier=_job(bedrock))["jobArn"]
+    emulator.advance(3600)
+    model = bedrock.get_model_customization_job(jobIdentifier=titan)["outputModelArn"]
+    pt = bedrock.create_provisioned_model_throughput(modelUnits=1, provisionedModelName="committed", modelId=model, commitmentDuration="OneMonth")["provisionedModelArn"]
+    described = bedrock.get_provisioned_model_throughput(provisionedModelId=pt)
+    assert described["commitmentDuration"] == "OneMonth"
+    assert described["commitmentExpirationTime"] - described["creationTime"] == timedelta(days=30)
+    emulator.advance(30 * 86400 - 60)
+    with pytest.raises(ClientError, match="cannot be deleted before its term ends"):
+        bedrock.delete_provisioned_model_throughput(provisionedModelId=pt)
+    with pytest.raises(ClientError, match="in use"):
+        bedrock.delete_custom_model(modelIdentifier=model)
+    emulator.advance(60)
+    bedrock.delete_provisioned_model_throughput(provisionedModelId=pt)
+    bedrock.delete_custom_model(modelIdentifier=model)
+    assert emulator.endpoints() == {"provisioned": [], "deployments": []}
+    assert bedrock.list_custom_models()["modelSummaries"] == []
+
+
+def test_models_and_endpoints_are_authorized_with_their_tags(emulator, bedrock):
+    """Get and Delete of a custom model, throughput or deployment carry aws:ResourceTag/<key> of the
+    resource; a resource that does not exist has none."""
+    import json as _json
+
+    from local import authz
+
+    nova = _job(bedrock, name="n1", base=NOVA, hyperParameters={}, customModelTags=[{"key": "team", "value": "ml"}])
+    emulator.advance(3600)
+    model = bedrock.get_model_customization_job(jobIdentifier=nova)["outputModelArn"]
+    tagged = bedrock.create_custom_model_deployment(modelDeploymentName="tagged", modelArn=model, tags=[{"key": "team", "value": "ml"}])["customModelDeploymentArn"]
+    untagged = bedrock.create_custom_model_deployment(modelDeploymentName="untagged", modelArn=model)["customModelDeploymentArn"]
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    only_ml = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["bedrock:DeleteCustomModelDeployment", "bedrock:DeleteCustomModel"], "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/team": "ml"}}}]}
+    iam = emulator.client("iam")
+    role = iam.create_role(RoleName="ml-janitor", AssumeRolePolicyDocument=_json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="ml-janitor", PolicyName="only-ml", PolicyDocument=_json.dumps(only_ml))
+    as_role = emulator.client("bedrock", principal=role)
+
+    with pytest.raises(ClientError, match="AccessDenied"):
+        as_role.delete_custom_model_deployment(customModelDeploymentIdentifier=untagged)
+    as_role.delete_custom_model_deployment(customModelDeploymentIdentifier=tagged)
+    with pytest.raises(ClientError, match="AccessDenied"):  # gone: no tags left to match
+        as_role.delete_custom_model_deployment(customModelDeploymentIdentifier=tagged)
+    bedrock.delete_custom_model_deployment(customModelDeploymentIdentifier=untagged)
+    as_role.delete_custom_model(modelIdentifier=model)
+    assert [d["action"] for d in authz.DENIALS] == ["bedrock:DeleteCustomModelDeployment", "bedrock:DeleteCustomModelDeployment"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -131,6 +132,10 @@ def _actions(statements: list[dict]) -> set[str]:
         ("lambdas.handlers.evaluate.handler", {"bedrock:InvokeModel"}),
         ("lambdas.handlers.promote.handler", {"bedrock:CreateProvisionedModelThroughput", "bedrock:TagResource"}),
         ("lambdas.handlers.finalize_promotion.handler", {"bedrock:GetProvisionedModelThroughput", "bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment"}),
+        (
+            "lambdas.handlers.janitor.handler",
+            {f"bedrock:{verb}{noun}" for verb in ("Get", "Delete") for noun in ("ProvisionedModelThroughput", "CustomModelDeployment", "CustomModel")},
+        ),
     ],
 )
 def test_each_function_gets_only_the_bedrock_actions_it_calls(pipeline, handler, bedrock_actions):
@@ -173,3 +178,92 @@ def test_endpoint_polling_backs_off_as_the_check_says(pipeline):
     for prefix in ("Endpoint", "Throughput"):
         assert states[f"WaitBeforeNext{prefix}Check"]["SecondsPath"].endswith(".value.next_check_seconds")
         assert states[f"{prefix}Ready?"]["Default"] == f"WaitBeforeNext{prefix}Check"
+
+
+# -- the janitor (stacks/janitor.py) ----------------------------------------------------------------
+JANITOR = "lambdas.handlers.janitor.handler"
+
+
+def _function(template: dict, handler: str) -> tuple[str, dict]:
+    (found,) = [(lid, f) for lid, f in _resources(template, "AWS::Lambda::Function").items() if f["Properties"]["Handler"] == handler]
+    return found
+
+
+def _profile_names(stage: str) -> list[str]:
+    from pathlib import Path
+
+    from stacks.config import load_stages
+
+    config = Path(__file__).resolve().parents[2] / "config" / "tuneforge.yaml"
+    return sorted(load_stages(config, only=[stage])[0].profiles)
+
+
+@pytest.fixture(scope="module", params=STAGES)
+def staged(request, assembly) -> tuple[str, dict]:
+    return request.param, assembly.templates[f"Tuneforge-{request.param}-Pipeline"]
+
+
+def test_the_janitor_runs_hourly_with_a_dead_letter_queue(pipeline):
+    janitor, _ = _function(pipeline, JANITOR)
+    (rule,) = [r["Properties"] for r in _resources(pipeline, "AWS::Events::Rule").values() if any(t["Arn"] == {"Fn::GetAtt": [janitor, "Arn"]} for t in r["Properties"].get("Targets", []))]
+    assert rule["ScheduleExpression"] == "rate(1 hour)" and "EventPattern" not in rule
+    (target,) = rule["Targets"]
+    assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    function = _resources(pipeline, "AWS::Lambda::Function")[janitor]["Properties"]
+    assert function["ReservedConcurrentExecutions"] == 1  # passes never overlap
+    assert {k: function["Environment"]["Variables"][k] for k in ("MODEL_RETENTION_DAYS", "ALARM_AFTER_HOURS", "EXECUTION_TIMEOUT_HOURS")} == {"MODEL_RETENTION_DAYS": "7", "ALARM_AFTER_HOURS": "6", "EXECUTION_TIMEOUT_HOURS": "168"}
+
+
+def test_the_janitor_deletes_only_resources_tagged_with_a_profile_of_its_stage(staged):
+    stage, pipeline = staged
+    statements = _policy_statements(pipeline, JANITOR)
+    deletes = [s for s in statements if any(a.startswith("bedrock:Delete") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))]
+    assert {s["Sid"] for s in deletes} == {"DeleteTaggedThroughputs", "DeleteTaggedDeployments", "DeleteTaggedModels"}
+    for statement in deletes:
+        assert statement["Condition"] == {"StringEquals": {"aws:ResourceTag/tuneforge:profile": _profile_names(stage)}}
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        tails = [r["Fn::Join"][1][-1] for r in resources]  # ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:<region>:<account>:<type>/*"]
+        kinds = {re.fullmatch(r":bedrock:us-east-1:\d{12}:([a-z-]+)/\*", tail).group(1) for tail in tails}
+        assert kinds == {{"DeleteTaggedThroughputs": "provisioned-model", "DeleteTaggedDeployments": "custom-model-deployment", "DeleteTaggedModels": "custom-model"}[statement["Sid"]]}
+    (reads,) = [s for s in statements if s["Sid"] == "ReadLeftovers"]
+    assert "Condition" not in reads and sorted(reads["Action"]) == ["bedrock:GetCustomModel", "bedrock:GetCustomModelDeployment", "bedrock:GetProvisionedModelThroughput"]
+    (query,) = [s for s in statements if s["Action"] == "dynamodb:Query"]
+    assert json.dumps(query["Resource"]).endswith('"/index/by-sweep"]]}')  # the sparse index, never a scan
+
+
+def test_the_overdue_alarm_watches_the_janitors_metric_and_notifies_the_topic(pipeline):
+    janitor, function = _function(pipeline, JANITOR)
+    variables = function["Properties"]["Environment"]["Variables"]
+    (alarm,) = [a["Properties"] for a in _resources(pipeline, "AWS::CloudWatch::Alarm").values() if a["Properties"].get("MetricName") == "BillableLeftoversOverdue"]
+    assert alarm["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}]  # Powertools' default dimension
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"], alarm["EvaluationPeriods"], alarm["Period"]) == ("Maximum", 1, "GreaterThanOrEqualToThreshold", 1, 3600)
+    assert alarm["TreatMissingData"] == "ignore"
+    (topic,) = _resources(pipeline, "AWS::SNS::Topic")
+    assert alarm["AlarmActions"] == [{"Ref": topic}]
+
+
+def test_the_sweep_index_is_sparse_and_carries_only_what_the_alarm_count_needs(assembly):
+    foundation = assembly.templates["Tuneforge-dev-Foundation"]
+    (runs,) = [t["Properties"] for lid, t in _resources(foundation, "AWS::DynamoDB::Table").items() if lid.startswith("StorageRuns")]
+    (index,) = [i for i in runs["GlobalSecondaryIndexes"] if i["IndexName"] == "by-sweep"]
+    assert index["KeySchema"] == [{"AttributeName": "sweep", "KeyType": "HASH"}, {"AttributeName": "sweep_after", "KeyType": "RANGE"}]
+    assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["sweep_deadlines"]}
+
+
+def test_the_janitor_settings_change_its_schedule_alarm_and_environment(tmp_path):
+    from app import cdk_context
+    from stacks.app_builder import build_app
+    from stacks.config import load_stages
+    from pathlib import Path
+
+    stage = load_stages(Path(__file__).resolve().parents[2] / "config" / "tuneforge.yaml", only=["dev"])[0]
+    stage = stage.model_copy(update={"janitor_interval_minutes": 30, "model_retention_days": 3, "janitor_alarm_after_hours": 12})
+    build_app([stage], context=cdk_context(), outdir=str(tmp_path), nag=False).synth()
+    pipeline = json.loads((tmp_path / "Tuneforge-dev-Pipeline.template.json").read_text())
+    janitor, function = _function(pipeline, JANITOR)
+    (rule,) = [r["Properties"] for r in _resources(pipeline, "AWS::Events::Rule").values() if any(t["Arn"] == {"Fn::GetAtt": [janitor, "Arn"]} for t in r["Properties"].get("Targets", []))]
+    (alarm,) = [a["Properties"] for a in _resources(pipeline, "AWS::CloudWatch::Alarm").values() if a["Properties"].get("MetricName") == "BillableLeftoversOverdue"]
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert (rule["ScheduleExpression"], alarm["Period"]) == ("rate(30 minutes)", 1800)
+    assert (variables["MODEL_RETENTION_DAYS"], variables["ALARM_AFTER_HOURS"]) == ("3", "12")

@@ -612,6 +612,23 @@ def check_12_bedrock_role_scope(template: Template, stage: str) -> list[str]:
     return out
 
 
+def check_26_model_deletes_by_tag(template: Template, stage: str) -> list[str]:
+    """26 (this project's, beyond the shared checklist). Custom models, the trained weights, are deleted only
+    on this account's ``custom-model/`` ARNs and only with an ``aws:ResourceTag`` condition."""
+    out = []
+    for where, _attached, document in identity_policies(template):
+        for s in statements(document):
+            if not grants(s, "bedrock:DeleteCustomModel"):
+                continue
+            sid = s.get("Sid", "")
+            if not any(key.startswith("aws:resourcetag/") for key in condition_keys(s)):
+                out.append(f"{where}: bedrock:DeleteCustomModel without an aws:ResourceTag condition (statement {sid!r})")
+            for resource in as_list(s.get("Resource")):
+                if not re.fullmatch(r"arn:(aws[a-z-]*|<AWS::Partition>):bedrock:[a-z0-9-]+:(\d{12}|<AWS::AccountId>):custom-model/.+", render(resource)):
+                    out.append(f"{where}: bedrock:DeleteCustomModel on {render(resource)}, not this account's custom models (statement {sid!r})")
+    return out
+
+
 # ================================================================= Lambda
 
 
@@ -982,6 +999,7 @@ CHECKS: dict[str, Check] = {
     "22 VPC endpoints": check_22_vpc_endpoints,
     "23 security groups": check_23_security_groups,
     "24 topics, queues, tables": check_24_topics_queues_tables,
+    "26 custom-model deletes by tag": check_26_model_deletes_by_tag,
 }
 
 

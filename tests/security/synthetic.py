@@ -67,6 +67,13 @@ def with_pipeline(template: dict) -> dict:
                             {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:us-east-1:123456789012:model-customization-job/*"]]},
                         ],
                     },
+                    {
+                        "Sid": "DeleteTaggedModels",
+                        "Effect": "Allow",
+                        "Action": "bedrock:DeleteCustomModel",
+                        "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:us-east-1:123456789012:custom-model/*"]]},
+                        "Condition": {"StringEquals": {"aws:ResourceTag/tuneforge:profile": ["support-qa-vi"]}},
+                    },
                     {"Sid": "Traces", "Effect": "Allow", "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resource": "*"},
                 ],
             },

@@ -186,6 +186,9 @@ TWINS: list[tuple[str, str, Callable[[dict], None]]] = [
     ("24 topics, queues, tables", "table without PITR", lambda t: p(t, "SynthIdempotencyTable").pop("PointInTimeRecoverySpecification")),
     ("24 topics, queues, tables", "table under the AWS-owned key", lambda t: p(t, only(t, "AWS::DynamoDB::Table", lambda lid, _: "Runs" in lid)).pop("SSESpecification")),
     ("24 topics, queues, tables", "idempotency table without TTL", lambda t: p(t, "SynthIdempotencyTable").pop("TimeToLiveSpecification")),
+    ("26 custom-model deletes by tag", "model deletes without the tag condition", lambda t: statement(p(t, "SynthFnPolicy")["PolicyDocument"], "DeleteTaggedModels").pop("Condition")),
+    ("26 custom-model deletes by tag", "tag-conditioned deletes of every account's models", lambda t: statement(p(t, "SynthFnPolicy")["PolicyDocument"], "DeleteTaggedModels").update(Resource="arn:aws:bedrock:us-east-1:*:custom-model/*")),
+    ("26 custom-model deletes by tag", "bedrock:Delete* granted beside it", lambda t: statement(p(t, "SynthFnPolicy")["PolicyDocument"], "StartJobs")["Action"].append("bedrock:Delete*")),
 ]
 
 # Twins that only bite where the stage must retain data; dev is allowed `removal_policy: destroy`.

@@ -6,6 +6,7 @@ here it fails the build."""
 from __future__ import annotations
 
 import fnmatch
+import json
 import inspect
 import re
 
@@ -115,3 +116,67 @@ def test_a_misspelt_action_in_a_template_is_caught(assembly, misspelt):
     policy = next(r for r in broken["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy")
     policy["Properties"]["PolicyDocument"]["Statement"][0]["Action"] = misspelt
     assert [a for _, a in template_actions({name: broken}) if unknown(a)] == [misspelt]
+
+
+# -- resource-tag conditions on actions that support them ---------------------------------------------
+def _render(value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(_render(part) for part in parts)
+    if isinstance(value, dict) and "Ref" in value:
+        return {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}.get(value["Ref"], "*")
+    return "*"
+
+
+def _resource_types(service: dict, action: str, resource: str) -> list[str]:
+    """The action's resource types an ARN (pattern) of a statement stands for: all of them for "*"."""
+    types = service["privileges"][action]["resource_types"]
+    if resource == "*":
+        return list(types)
+    tail = resource.split(":", 5)[5] if resource.count(":") >= 5 else resource
+    return [name for name in types if name and tail.startswith(service["resources"][name]["arn"].split(":", 5)[5].split("${")[0])]
+
+
+def tag_conditions_without_support(templates: dict[str, dict]) -> list[tuple[str, str, str]]:
+    """(where, action, resource) for each aws:ResourceTag condition on an action and resource type that does
+    not support the key: IAM then finds no tag to compare, and the statement never applies (or always does)."""
+    found = []
+    for stack, template in templates.items():
+        for lid, resource in template.get("Resources", {}).items():
+            documents = [resource.get("Properties", {}).get(p) for p in POLICY_PROPERTIES.get(resource["Type"], [])]
+            for document in documents:
+                for statement in _statements(document or {}):
+                    keys = [key for block in (statement.get("Condition") or {}).values() for key in block]
+                    if not any(key.lower().startswith("aws:resourcetag/") for key in keys):
+                        continue
+                    actions = statement.get("Action", [])
+                    resources = statement.get("Resource", [])
+                    for action in [actions] if isinstance(actions, str) else actions:
+                        prefix, _, name = action.partition(":")
+                        service = iam_definition[prefix]
+                        for arn in (_render(r) for r in ([resources] if not isinstance(resources, list) else resources)):
+                            types = _resource_types(service, name, arn)
+                            supported = [t for t in types if "aws:ResourceTag/${TagKey}" in service["resources"].get(t, {}).get("condition_keys", []) + service["privileges"][name]["resource_types"][t]["condition_keys"]]
+                            if not types or supported != types:
+                                found.append((f"{stack}/{lid}", action, arn))
+    return found
+
+
+def test_every_resource_tag_condition_is_on_an_action_and_resource_type_that_supports_it(assembly):
+    """The janitor's deletes (stacks/janitor.py) carry aws:ResourceTag/tuneforge:profile: each of their
+    resource types lists aws:ResourceTag/${TagKey} in the Service Authorization Reference."""
+    conditioned = [s for t in assembly.stacks("-Pipeline").values() for r in t["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy" for s in r["Properties"]["PolicyDocument"]["Statement"] if "aws:ResourceTag" in json.dumps(s.get("Condition", {}))]
+    assert {s["Sid"] for s in conditioned} >= {"DeleteTaggedThroughputs", "DeleteTaggedDeployments", "DeleteTaggedModels"}  # there is something to check
+    assert tag_conditions_without_support(assembly.templates) == []
+
+
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [("bedrock:ListCustomModels", "*"), ("bedrock:DeleteCustomModel", "arn:aws:bedrock:us-east-1:123456789012:foundation-model/x"), ("states:SendTaskSuccess", "arn:aws:states:us-east-1:123456789012:stateMachine:retraining")],
+)
+def test_a_tag_condition_where_the_key_does_not_apply_is_caught(action, resource):
+    """The insecure twin: the same condition on an action or resource type without aws:ResourceTag."""
+    template = {"Resources": {"P": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": action, "Resource": resource, "Condition": {"StringEquals": {"aws:ResourceTag/tuneforge:profile": ["p"]}}}]}}}}}
+    assert tag_conditions_without_support({"S": template}) == [("S/P", action, resource)]

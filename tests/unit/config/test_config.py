@@ -49,6 +49,9 @@ def _profile(data: dict, name: str = "support-qa-vi") -> dict:
         (lambda d: _profile(d, "domain-pretrain").update(evaluation={"holdout_fraction": 0.1}), "profiles.domain-pretrain.evaluation.holdout_fraction", "carry no answer"),
         (lambda d: _profile(d).update(evaluation={"holdout_fraction": 0.1, "dataset_key": "evaluation/x.jsonl"}), "profiles.support-qa-vi.evaluation", "exactly one of"),
         (lambda d: _profile(d).update(evaluation={"dataset_key": "incoming/eval.jsonl"}), "profiles.support-qa-vi.evaluation", "must be under evaluation/"),
+        (lambda d: d["stages"]["dev"].update(janitor_interval_minutes=2), "stages.dev.janitor_interval_minutes", "greater than or equal to 5"),
+        (lambda d: d["stages"]["dev"].update(model_retention_days=0), "stages.dev.model_retention_days", "greater than or equal to 1"),
+        (lambda d: d["stages"]["dev"].update(janitor_alarm_after_hours=0), "stages.dev.janitor_alarm_after_hours", "greater than or equal to 1"),
     ],
 )
 def test_each_mistake_is_one_line_naming_file_and_field(tmp_path, mutate, field, words):
