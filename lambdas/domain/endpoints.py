@@ -335,18 +335,24 @@ def _release(bedrock: Any, registry: RunRegistry, run_id: str, endpoint: Endpoin
 
 def _retire(bedrock: Any, registry: RunRegistry, previous: dict[str, Any], arn: str) -> tuple[str | None, str | None]:
     """Delete the previous champion's throughput; (retired ARN, error) — a committed term is an error
-    to report, not to fail on: the new champion is already in place."""
+    to report, not to fail on: the new champion is already in place. A refused delete is handed to
+    the janitor (the old run is marked for a sweep), which deletes it when the term ends."""
+    previous_run = previous.get("run_id")
+    refusal = None
     try:
         bedrock.delete_provisioned_model_throughput(provisionedModelId=arn)
     except bedrock.exceptions.ResourceNotFoundException:
         pass
     except (bedrock.exceptions.ValidationException, bedrock.exceptions.ConflictException) as refused:
-        return None, f"could not delete the previous champion's throughput {arn}: {refused.response['Error'].get('Message', refused)}"
-    previous_run = previous.get("run_id")
+        refusal = refused.response["Error"].get("Message", str(refused))
     if previous_run and registry.get(previous_run):
         endpoints = _recorded(registry, previous_run)
         for entry in endpoints:
             if entry.get("arn") == arn:
-                entry.update(promoted=False, retired_at=utc_now(), deleted_at=utc_now())
+                entry.update(promoted=False, retired_at=utc_now(), **({"delete_refused": refusal} if refusal else {"deleted_at": utc_now()}))
         registry.update(previous_run, endpoints=endpoints)
+        if refusal:
+            registry.mark_for_sweep(previous_run, after=utc_now())
+    if refusal:
+        return None, f"could not delete the previous champion's throughput {arn}: {refusal}"
     return arn, None

@@ -138,6 +138,10 @@ def test_a_committed_previous_champion_cannot_be_retired_and_that_is_reported_no
     assert result.retire_error and first.arn in result.retire_error and "commitment" in result.retire_error
     assert current_champion(aws.champions, "support-qa-vi")["run_id"] == second_run.run_id
     assert sorted(aws.endpoints()["provisioned"]) == sorted([first.name, second.name])
+    # Not silently kept: the old run hands the throughput to the janitor, which deletes it at the term's end.
+    [old] = [e for e in aws.registry.get(first_run.run_id)["endpoints"] if e["name"] == first.name]
+    assert old["promoted"] is False and "commitment" in old["delete_refused"] and not old.get("deleted_at")
+    assert first_run.run_id in aws.registry.runs_due_for_sweep(now="9999-12-31T00:00:00+00:00", limit=25)
 
 
 def test_a_retried_finalize_changes_nothing_more(aws):
