@@ -335,8 +335,8 @@ def _release(bedrock: Any, registry: RunRegistry, run_id: str, endpoint: Endpoin
 
 def _retire(bedrock: Any, registry: RunRegistry, previous: dict[str, Any], arn: str) -> tuple[str | None, str | None]:
     """Delete the previous champion's throughput; (retired ARN, error) — a committed term is an error
-    to report, not to fail on: the new champion is already in place. A refused delete is handed to
-    the janitor (the old run is marked for a sweep), which deletes it when the term ends."""
+    to report, not to fail on: the new champion is already in place. The old run is marked for the
+    janitor, which deletes a refused throughput when its term ends and the model after the retention."""
     previous_run = previous.get("run_id")
     refusal = None
     try:
@@ -350,9 +350,9 @@ def _retire(bedrock: Any, registry: RunRegistry, previous: dict[str, Any], arn: 
         for entry in endpoints:
             if entry.get("arn") == arn:
                 entry.update(promoted=False, retired_at=utc_now(), **({"delete_refused": refusal} if refusal else {"deleted_at": utc_now()}))
-        registry.update(previous_run, endpoints=endpoints)
-        if refusal:
-            registry.mark_for_sweep(previous_run, after=utc_now())
+        # No longer the champion: its model goes the way of any unpromoted run's, after the retention.
+        registry.update(previous_run, endpoints=endpoints, retired_at=utc_now())
+        registry.mark_for_sweep(previous_run, after=utc_now())
     if refusal:
         return None, f"could not delete the previous champion's throughput {arn}: {refusal}"
     return arn, None

@@ -115,7 +115,8 @@ def _parse(value: Any) -> datetime | None:
 
 
 def _promoted(item: dict[str, Any]) -> bool:
-    return item.get("outcome") == "promoted" or item.get("decision") == "PROMOTED"
+    """Promoted and still the champion: a retired champion's model is kept only for the retention."""
+    return (item.get("outcome") == "promoted" or item.get("decision") == "PROMOTED") and not item.get("retired_at")
 
 
 def _open_endpoints(item: dict[str, Any]) -> list[dict[str, Any]]:
@@ -230,7 +231,7 @@ class _Sweeper:
         arn = self.item.get("output_model_arn")
         if not arn or _promoted(self.item) or self.item.get("model_deleted_at"):
             return
-        due = ended + self.settings.model_retention
+        due = max(ended, _parse(self.item.get("retired_at")) or ended) + self.settings.model_retention
         if arn in self.protected or self.champion_run:
             self._record(CUSTOM_MODEL, arn, "kept", due=due, reason="the profile's champion was trained as this model")
             return

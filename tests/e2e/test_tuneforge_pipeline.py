@@ -3,7 +3,7 @@ cdk.out, real uploads, the real state machine and handlers, faults on demand.
 
 Every case checks the terminal state, the notification the run published (read from a queue
 subscribed to the stage's topic) and that no endpoint the run created is left, except a promoted one.
-``FAULT_MATRIX`` collects (case, terminal state, notified, endpoints left) as measured; run with
+``FAULT_MATRIX`` collects (case, terminal state, notifications, endpoints left, models left) as measured; run with
 ``-s`` to see it printed at the end (docs/fault-matrix.md holds a copy).
 """
 
@@ -21,23 +21,26 @@ from .conftest import ROOT, RunResult, TuneforgeStage
 pytestmark = pytest.mark.e2e
 
 FINE_TUNING = "fine-tuning/nova-micro-vi-qa.jsonl"
-FAULT_MATRIX: list[tuple[str, str, str, int]] = []
+FAULT_MATRIX: list[tuple[str, str, str, int, str]] = []
 
 
 @pytest.fixture(scope="module", autouse=True)
 def print_fault_matrix():
     yield
     if FAULT_MATRIX:
-        print("\n| Case | Terminal state | Notified | Endpoints left |\n|---|---|---|---|")
+        print("\n| Case | Terminal state | Notified | Endpoints left (besides the champion's) | Custom models left (besides the champion's) |\n|---|---|---|---|---|")
         for row in FAULT_MATRIX:
             print("| " + " | ".join(str(cell) for cell in row) + " |")
 
 
 def record(case: str, stage: TuneforgeStage, *runs: RunResult) -> None:
-    last = runs[-1]
-    outcome = ", ".join(m.get("outcome", "?") for m in last.notifications) or "no"
-    state = last.status + (f" ({last.execution['error']})" if last.execution.get("error") else "")
-    FAULT_MATRIX.append((case, state, outcome, len(stage.leftover_endpoints(*runs))))
+    outcome = "; ".join(", ".join(m.get("outcome", "?") for m in run.notifications) or "none" for run in runs)
+    state = "; ".join(run.status + (f" ({run.execution['error']})" if run.execution.get("error") else "") + (f" {run.item['decision']}" if (run.item or {}).get("decision") else "") for run in runs)
+    champions = {stage.champion(p).get("custom_model_arn") for p in {(run.item or {}).get("profile") for run in runs} if p and stage.champion(p)}
+    models = [m["modelArn"] for m in stage.inspect("bedrock").list_custom_models()["modelSummaries"] if m["modelArn"] not in champions]
+    # A model of a run that was not promoted stays for the janitor's retention (model_retention_days), then goes.
+    pending = sum(1 for run in runs if (run.item or {}).get("sweep") == "due")
+    FAULT_MATRIX.append((case, state, outcome, len(stage.leftover_endpoints(*runs)), f"{len(models)}" + (f" (marked for the janitor: {pending} run{'s' if pending != 1 else ''})" if models else "")))
 
 
 def profile(name: str):
@@ -545,6 +548,15 @@ def _only_the_champion_bills(stage: TuneforgeStage, champion_run: RunResult, *ru
         assert [m["outcome"] for m in run.notifications] == ["SUCCEEDED"], run.notifications
 
 
+def _after_the_retention_only_the_champions_model_is_left(stage: TuneforgeStage, champion_run: RunResult) -> None:
+    """The janitor (hourly, on the emulated clock) deletes the other run's model once the retention
+    (7 days) has passed: a superseded run's, or a retired champion's."""
+    stage.aws.advance(8 * 86400)
+    models = [m["modelArn"] for m in stage.inspect("bedrock").list_custom_models()["modelSummaries"]]
+    assert models == [champion_run.item["output_model_arn"]], models
+    assert stage.endpoint_arns() == [stage.champion("support-qa-vi")["invocable_arn"]]
+
+
 def test_an_older_upload_finishing_last_is_superseded_and_buys_nothing(tuneforge):
     older, newer = _two_uploads(tuneforge, older_job_seconds=7200, newer_job_seconds=3600)
     assert newer.item["decision"] == "PROMOTED" and older.item["decision"] == "SUPERSEDED", (older.item, newer.item)
@@ -553,6 +565,7 @@ def test_an_older_upload_finishing_last_is_superseded_and_buys_nothing(tuneforge
     assert older.notifications[0]["decision"] == "SUPERSEDED"
     _only_the_champion_bills(tuneforge, newer, older, newer)
     record("two uploads, the older finishing last: SUPERSEDED, the newer stays champion", tuneforge, older, newer)
+    _after_the_retention_only_the_champions_model_is_left(tuneforge, newer)
 
 
 def test_a_newer_upload_finishing_last_replaces_the_older_champion(tuneforge):
@@ -562,6 +575,7 @@ def test_a_newer_upload_finishing_last_replaces_the_older_champion(tuneforge):
     assert len(retired) == 1  # retire_previous_champion: the replaced champion's throughput is deleted
     _only_the_champion_bills(tuneforge, newer, older, newer)
     record("two uploads, the newer finishing last: it replaces the older champion", tuneforge, older, newer)
+    _after_the_retention_only_the_champions_model_is_left(tuneforge, newer)
 
 
 def test_two_uploads_finishing_together_leave_the_newer_as_the_one_champion(tuneforge):
