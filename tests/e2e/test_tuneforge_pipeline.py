@@ -39,7 +39,7 @@ def record(case: str, stage: TuneforgeStage, *runs: RunResult) -> None:
     champions = {stage.champion(p).get("custom_model_arn") for p in {(run.item or {}).get("profile") for run in runs} if p and stage.champion(p)}
     models = [m["modelArn"] for m in stage.inspect("bedrock").list_custom_models()["modelSummaries"] if m["modelArn"] not in champions]
     # A model of a run that was not promoted stays for the janitor's retention (model_retention_days), then goes.
-    pending = sum(1 for run in runs if (run.item or {}).get("sweep") == "due")
+    pending = sum(1 for run in runs if (stage.registry.get(run.run_id) or {}).get("sweep") == "due")
     FAULT_MATRIX.append((case, state, outcome, len(stage.leftover_endpoints(*runs)), f"{len(models)}" + (f" (marked for the janitor: {pending} run{'s' if pending != 1 else ''})" if models else "")))
 
 
@@ -583,3 +583,33 @@ def test_two_uploads_finishing_together_leave_the_newer_as_the_one_champion(tune
     assert newer.item["decision"] == "PROMOTED" and older.item["decision"] in ("PROMOTED", "SUPERSEDED"), (older.item, newer.item)
     _only_the_champion_bills(tuneforge, newer, older, newer)
     record("two uploads finishing together: the newer is the one champion", tuneforge, older, newer)
+
+
+# -- uploads a person must be told about in words they can act on --------------------------------------
+def _rejected(stage: TuneforgeStage, key: str, body: bytes) -> tuple[RunResult, list[str]]:
+    _, run = _upload_run(stage, key, body)
+    assert run.status == "SUCCEEDED" and run.item["status"] == "REJECTED", (run.execution, run.item)
+    assert stage.jobs() == []
+    [message] = run.notifications
+    assert message["outcome"] == "REJECTED"
+    return run, message["validation"]["summary"]
+
+
+def test_a_single_50_mb_record_is_rejected_naming_its_line_and_no_job_starts(tuneforge):
+    record_text = json.dumps({"schemaVersion": "bedrock-conversation-2024", "system": [{"text": "x"}], "messages": [{"role": "user", "content": [{"text": "hỏi " * (12 << 20)}]}, {"role": "assistant", "content": [{"text": "đáp"}]}]}, ensure_ascii=False)
+    body = (ROOT / "samples" / FINE_TUNING).read_bytes() + record_text.encode() + b"\n"
+    lines = body.count(b"\n")
+    run, summary = _rejected(tuneforge, "incoming/support-qa-vi/huge.jsonl", body)
+    assert len(body) > 50 << 20
+    [too_large] = [line for line in summary if "record" in line and "MiB" in line]
+    assert f"line {lines}" in too_large and "tokens" in too_large, summary
+    assert_clean(tuneforge, run)
+    record("a single 50 MB record: rejected, naming its line", tuneforge, run)
+
+
+def test_a_gzip_upload_is_named_as_such(tuneforge):
+    import gzip
+
+    run, summary = _rejected(tuneforge, "incoming/support-qa-vi/data.jsonl", gzip.compress((ROOT / "samples" / FINE_TUNING).read_bytes()))
+    assert len(summary) == 1 and "gzip" in summary[0] and "uncompressed" in summary[0], summary
+    record("a gzip-compressed upload: rejected, named as gzip", tuneforge, run)
