@@ -6,7 +6,7 @@ from lambdas.domain.catalogue import PriceInputs
 from lambdas.domain.cost import CostEstimate, estimate_cost
 from lambdas.domain.profiles import Commitment, Throughput
 from lambdas.domain.validation import validate_dataset
-from tests.unit.domain.helpers import COHERE, NOVA_MICRO, TITAN_EXPRESS, jsonl
+from tests.unit.domain.helpers import COHERE, LLAMA_31_8B, NOVA_2_LITE, NOVA_MICRO, TITAN_EXPRESS, jsonl
 
 PRICES = PriceInputs(
     training_per_1k_tokens=Decimal("0.008"),
@@ -53,11 +53,11 @@ def test_default_epochs_and_tokens_from_a_report():
 
 
 def test_unknown_prices_are_unknown_not_zero():
-    e = estimate_cost(1000, NOVA_MICRO, None, Throughput(commitment=Commitment.SIX_MONTHS), 10)
+    e = estimate_cost(1000, LLAMA_31_8B, None, Throughput(commitment=Commitment.SIX_MONTHS), 10)
     assert not e.complete and all(line.amount is None for line in e.lines)
     assert e.within_budget is None
     assert any("no price figures are recorded" in a for a in e.assumptions)
-    e = estimate_cost(10**9, NOVA_MICRO, None, None, 10, prices={"training_per_1k_tokens": "0.001"})
+    e = estimate_cost(10**9, LLAMA_31_8B, None, None, 10, prices={"training_per_1k_tokens": "0.001"})
     assert not e.complete and e.within_budget is False  # the known part alone exceeds the cap
 
 
