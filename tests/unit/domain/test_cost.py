@@ -72,3 +72,13 @@ def test_bad_inputs():
         estimate_cost(-1, NOVA_MICRO)
     with pytest.raises(ValueError):
         estimate_cost(1, NOVA_MICRO, throughput=type("T", (), {"model_units": 1, "commitment": "Forever"})())
+
+
+def test_training_is_unpriced_when_the_epoch_count_is_unknown():
+    # Nova 2 Lite publishes no default epochCount: tokens x epochs cannot be computed, so no figure.
+    e = estimate_cost(10_000, NOVA_2_LITE, None, prices={"training_per_1k_tokens": "0.001", "storage_per_month": "1.95"})
+    assert e.epochs is None and e.billable_tokens is None and not e.complete
+    assert e.lines[0].amount is None and "epochCount" in e.lines[0].basis
+    assert CostEstimate.from_dict(e.to_dict()).to_dict() == e.to_dict()
+    e = estimate_cost(10_000, NOVA_2_LITE, {"epochCount": 3}, prices={"training_per_1k_tokens": "0.001", "storage_per_month": "1.95"})
+    assert e.billable_tokens == 30_000 and e.lines[0].amount == Decimal("0.03") and e.complete
