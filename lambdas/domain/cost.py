@@ -58,8 +58,8 @@ class CostEstimate:
     model_id: str
     customization_type: str
     training_tokens: int
-    epochs: int
-    billable_tokens: int
+    epochs: int | None  # None: not set and the model publishes no default
+    billable_tokens: int | None
     lines: list[CostLine]
     throughput_per_hour: Decimal | None
     budget_cap: Decimal | None
@@ -112,8 +112,8 @@ class CostEstimate:
             model_id=data["model_id"],
             customization_type=data["customization_type"],
             training_tokens=int(data["training_tokens"]),
-            epochs=int(data["epochs"]),
-            billable_tokens=int(data["billable_tokens"]),
+            epochs=None if data.get("epochs") is None else int(data["epochs"]),
+            billable_tokens=None if data.get("billable_tokens") is None else int(data["billable_tokens"]),
             lines=[CostLine.from_dict(line) for line in data["lines"]],
             throughput_per_hour=dec("throughput_per_hour_usd"),
             budget_cap=dec("budget_cap_usd"),
@@ -157,19 +157,23 @@ def estimate_cost(
     tokens, token_basis = _training_tokens(report_stats)
     hp = dict(hyperparameters or {})
     epoch_spec = spec.hyperparameters.get("epochCount")
-    epochs = int(float(hp["epochCount"])) if "epochCount" in hp else int(epoch_spec.default) if epoch_spec and epoch_spec.default is not None else 1  # type: ignore[arg-type]
-    billable = tokens * epochs
+    epochs = int(float(hp["epochCount"])) if "epochCount" in hp else int(epoch_spec.default) if epoch_spec and epoch_spec.default is not None else None  # type: ignore[arg-type]
+    billable = None if epochs is None else tokens * epochs
     assumptions = [
-        f"training tokens: {tokens:,} ({token_basis}); billed as tokens x epochs = {billable:,}",
+        f"training tokens: {tokens:,} ({token_basis}); billed as tokens x epochs = {billable:,}" if billable is not None
+        else f"training tokens: {tokens:,} ({token_basis}); the epoch count is unknown",
         "validation records are not counted as billed training tokens",
     ]
-    if "epochCount" not in hp:
+    if "epochCount" not in hp and epochs is not None:
         assumptions.append(f"epochCount not set: the model's default of {epochs} is used")
     if ctype is CustomizationType.DISTILLATION:
         assumptions.append("distillation: the teacher's inference to generate responses is billed at the teacher's on-demand rates and is not included")
 
     lines: list[CostLine] = []
-    if price.training_per_1k_tokens is None:
+    if billable is None:
+        # Billed tokens are tokens x epochs: without the epoch count any figure would be a guess.
+        lines.append(CostLine("training", None, f"{spec.name} publishes no default epochCount; set hyperparameters.epochCount to price training"))
+    elif price.training_per_1k_tokens is None:
         lines.append(CostLine("training", None, "no training price per 1,000 tokens recorded for this model"))
     else:
         amount = Decimal(billable) / 1000 * price.training_per_1k_tokens

@@ -228,13 +228,17 @@ class Conversation2024:
         chars = 0
         _unknown_fields(record, self._ALLOWED, issue, self.strict)
         version = record.get("schemaVersion")
+        required = self.limits.schema_version  # None: the model takes any string (Nova fine-tuning)
         if "schemaVersion" not in record:
             if self.distillation:
                 issue("schema-version", "schemaVersion", f"distillation records need \"schemaVersion\": \"{SCHEMA_VERSION}\"")
             else:
                 issue("missing-schema-version", "schemaVersion", f"add \"schemaVersion\": \"{SCHEMA_VERSION}\" to every record")
-        elif version != SCHEMA_VERSION:
-            issue("schema-version", "schemaVersion", f"schemaVersion is {version!r}; it must be {SCHEMA_VERSION!r}")
+        elif required is None:
+            if type(version) is not str:
+                issue("schema-version", "schemaVersion", f"schemaVersion must be a string, not {_type_name(version)}")
+        elif version != required:
+            issue("schema-version", "schemaVersion", f"schemaVersion is {version!r}; it must be {required!r}")
         if "system" in record:
             chars += self._system(record["system"], issue)
         messages = record["messages"]
@@ -308,14 +312,18 @@ class Conversation2024:
             if type(block) is not dict:
                 issue("invalid-content-block", bpath, f"a content block must be an object, not {_type_name(block)}")
                 continue
-            present = [key for key in ("text", "image", "video") if key in block]
+            kinds = ("text", "image", "video", "reasoningContent") if self.limits.reasoning_content and not self.distillation else ("text", "image", "video")
+            present = [key for key in kinds if key in block]
             if len(present) != 1 or len(block) != 1:
                 # A content block is a union in the Converse schema: one key, nothing beside it.
                 hint = " (this looks like OpenAI's {\"type\": ...} content parts; Bedrock wants {\"text\": \"...\"})" if "type" in block else ""
-                issue("invalid-content-block", bpath, f"a content block must be exactly one of {{'text'}}, {{'image'}} or {{'video'}}; found keys {', '.join(sorted(map(str, block))) or 'none'}{hint}")
+                named = ", ".join(f"{{'{k}'}}" for k in kinds)
+                issue("invalid-content-block", bpath, f"a content block must be exactly one of {named}; found keys {', '.join(sorted(map(str, block))) or 'none'}{hint}")
                 continue
             kind = present[0]
-            if kind == "text":
+            if kind == "reasoningContent":
+                chars += self._reasoning(block[kind], f"{bpath}.reasoningContent", role, issue)
+            elif kind == "text":
                 text = block["text"]
                 if type(text) is not str:
                     issue("wrong-type", f"{bpath}.text", f"'text' must be a string, not {_type_name(text)}")
@@ -332,6 +340,31 @@ class Conversation2024:
             for p in empty_texts:
                 issue("empty-text", p, "the text is empty")
         return chars
+
+    def _reasoning(self, block: object, path: str, role: object, issue: Issue) -> int:
+        """Converse's ReasoningContentBlock, as Nova 2 SFT takes it: text reasoning in assistant turns only."""
+        if role != "assistant":
+            issue("invalid-content-block", path, "reasoning content is only allowed in assistant turns")
+            return 0
+        if type(block) is not dict or set(block) != {"reasoningText"}:
+            found = ", ".join(sorted(map(str, block))) if type(block) is dict else _type_name(block)
+            issue("invalid-content-block", path, f"reasoningContent must be {{\"reasoningText\": {{\"text\": \"...\"}}}} (text reasoning only); found {found or 'nothing'}")
+            return 0
+        reasoning = block["reasoningText"]
+        if type(reasoning) is not dict or "text" not in reasoning:
+            issue("missing-field", f"{path}.reasoningText.text", "reasoningText needs a 'text' string")
+            return 0
+        _unknown_fields(reasoning, frozenset({"text", "signature"}), issue, prefix=f"{path}.reasoningText.")
+        text = reasoning["text"]
+        if type(text) is not str:
+            issue("wrong-type", f"{path}.reasoningText.text", f"'text' must be a string, not {_type_name(text)}")
+            return 0
+        if not text or text.isspace():
+            issue("empty-text", f"{path}.reasoningText.text", "the reasoning text is empty; remove the block or write the reasoning")
+            return 0
+        if self.reserved:
+            _reserved(text, f"{path}.reasoningText.text", issue, self.reserved)
+        return len(text)
 
     def _media_block(self, kind: str, spec: object, path: str, role: object, media: dict[str, int], issue: Issue) -> None:
         media[kind] += 1

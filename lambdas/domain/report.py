@@ -85,6 +85,7 @@ KINDS: dict[str, IssueKind] = _kinds(
     ("too-few-records", E, "fewer records than the model requires"),
     ("too-many-records", E, "more records than the model accepts"),
     ("file-too-large", E, "the file is larger than the model accepts"),
+    ("validation-not-supported", E, "the model and type take no validation file"),
     ("duplicate-record", W, "the record is identical to an earlier one"),
     ("validation-overlaps-training", W, "a validation record also appears in the training set"),
     ("duplicate-check-limited", W, "duplicate detection stopped at its memory limit"),

@@ -331,6 +331,8 @@ class _Validation:
             if summary.lines == summary.blank_lines:  # otherwise the per-line errors already say why
                 add("empty-file", f"{summary.name} contains no records", line=None, field=None, split=split)
             return
+        if split == "validation" and not self.limits.validation_supported:
+            add("validation-not-supported", f"{self.model.name} {self.ctype.value} takes no validation file; upload the training file alone", line=None, field=None, split=split)
         bounds = self.limits.records.training if split == "training" else self.limits.records.validation
         problem = bounds.problem(summary.records)
         if problem:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
 
+from lambdas.domain.catalogue import customization_region_problem, lifecycle_problem
 from stacks.config import ConfigError, load_stages
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -46,7 +48,7 @@ def _profile(data: dict, name: str = "support-qa-vi") -> dict:
         (lambda d: d["stages"]["dev"].update(log_retention_days=42), "stages.dev", "log_retention_days"),
         (lambda d: d["stages"]["dev"].update(colour="blue"), "stages.dev.colour", "not a known setting"),
         (lambda d: _profile(d).update(prices={"training_per_1k_tokens": "cheap"}), "profiles.support-qa-vi.prices", ""),
-        (lambda d: _profile(d, "domain-pretrain").update(evaluation={"holdout_fraction": 0.1}), "profiles.domain-pretrain.evaluation.holdout_fraction", "carry no answer"),
+        (lambda d: _profile(d, "distilled-support").update(evaluation={"holdout_fraction": 0.1}), "profiles.distilled-support.evaluation.holdout_fraction", "carry no answer"),
         (lambda d: _profile(d).update(evaluation={"holdout_fraction": 0.1, "dataset_key": "evaluation/x.jsonl"}), "profiles.support-qa-vi.evaluation", "exactly one of"),
         (lambda d: _profile(d).update(evaluation={"dataset_key": "incoming/eval.jsonl"}), "profiles.support-qa-vi.evaluation", "must be under evaluation/"),
         (lambda d: d["stages"]["dev"].update(janitor_interval_minutes=2), "stages.dev.janitor_interval_minutes", "greater than or equal to 5"),
@@ -79,6 +81,21 @@ def test_the_shipped_configuration_is_sound():
     stages = load_stages(CONFIG)
     assert [s.name for s in stages] == ["dev", "prod"]
     assert stages[0].profiles.keys() == stages[1].profiles.keys()
+
+
+def test_the_bundled_profiles_use_current_models_customizable_in_their_region():
+    # On the day the catalogue's facts were read: no lifecycle error or warning, and AWS's table lists the
+    # model and type in the stage's Region (Titan Text Express, the old release-notes and domain-pretrain
+    # model, fails both).
+    read_on = date(2026, 12, 4)
+    for stage in load_stages(CONFIG):
+        for profile in stage.profiles.values():
+            assert lifecycle_problem(profile.base_model, read_on) is None, profile.name
+            assert customization_region_problem(profile.base_model, profile.customization_type, stage.region) is None, profile.name
+            if profile.teacher_model:
+                assert lifecycle_problem(profile.teacher_model, read_on) is None, profile.name
+    assert lifecycle_problem("amazon.titan-text-express-v1:0:8k", read_on) is not None
+    assert customization_region_problem("amazon.titan-text-express-v1:0:8k", "CONTINUED_PRE_TRAINING", "us-east-1") is not None
 
 
 def test_app_exits_2_with_one_line_and_writes_no_cloud_assembly(tmp_path):

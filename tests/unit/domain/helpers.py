@@ -7,6 +7,7 @@ from typing import Any
 
 NOVA_MICRO = "amazon.nova-micro-v1:0:128k"
 NOVA_LITE = "amazon.nova-lite-v1:0:300k"
+NOVA_2_LITE = "amazon.nova-2-lite-v1:0:256k"
 TITAN_EXPRESS = "amazon.titan-text-express-v1:0:8k"
 TITAN_LITE = "amazon.titan-text-lite-v1:0:4k"
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0:200k"

@@ -21,7 +21,7 @@ FT = CustomizationType.FINE_TUNING
 def test_every_model_from_the_issue_is_catalogued_with_its_context_suffix():
     expected = {
         "amazon.titan-text-express-v1:0:8k", "amazon.titan-text-lite-v1:0:4k", "amazon.titan-text-premier-v1:0:32k",
-        "amazon.nova-micro-v1:0:128k", "amazon.nova-lite-v1:0:300k", "amazon.nova-pro-v1:0:300k",
+        "amazon.nova-micro-v1:0:128k", "amazon.nova-lite-v1:0:300k", "amazon.nova-pro-v1:0:300k", "amazon.nova-2-lite-v1:0:256k",
         "anthropic.claude-3-haiku-20240307-v1:0:200k",
         "meta.llama3-1-8b-instruct-v1:0:128k", "meta.llama3-1-70b-instruct-v1:0:128k",
         "meta.llama3-2-1b-instruct-v1:0:128k", "meta.llama3-2-3b-instruct-v1:0:128k",
@@ -139,7 +139,8 @@ def test_existing_public_api_still_works():
 def test_prices_are_dated_or_explicitly_absent():
     for spec in MODELS.values():
         p = spec.prices
-        if p.training_per_1k_tokens is not None or p.storage_per_month is not None:
+        figures = (p.training_per_1k_tokens, p.storage_per_month, p.on_demand_input_per_1k, p.on_demand_output_per_1k, *p.throughput_per_unit_hour.values())
+        if any(figure is not None for figure in figures):
             assert p.as_of and p.source, spec.model_id
         else:
             assert "no recorded price" in p.note

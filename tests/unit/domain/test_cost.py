@@ -6,7 +6,7 @@ from lambdas.domain.catalogue import PriceInputs
 from lambdas.domain.cost import CostEstimate, estimate_cost
 from lambdas.domain.profiles import Commitment, Throughput
 from lambdas.domain.validation import validate_dataset
-from tests.unit.domain.helpers import COHERE, NOVA_MICRO, TITAN_EXPRESS, jsonl
+from tests.unit.domain.helpers import COHERE, LLAMA_31_8B, NOVA_2_LITE, NOVA_MICRO, TITAN_EXPRESS, jsonl
 
 PRICES = PriceInputs(
     training_per_1k_tokens=Decimal("0.008"),
@@ -53,11 +53,11 @@ def test_default_epochs_and_tokens_from_a_report():
 
 
 def test_unknown_prices_are_unknown_not_zero():
-    e = estimate_cost(1000, NOVA_MICRO, None, Throughput(commitment=Commitment.SIX_MONTHS), 10)
+    e = estimate_cost(1000, LLAMA_31_8B, None, Throughput(commitment=Commitment.SIX_MONTHS), 10)
     assert not e.complete and all(line.amount is None for line in e.lines)
     assert e.within_budget is None
     assert any("no price figures are recorded" in a for a in e.assumptions)
-    e = estimate_cost(10**9, NOVA_MICRO, None, None, 10, prices={"training_per_1k_tokens": "0.001"})
+    e = estimate_cost(10**9, LLAMA_31_8B, None, None, 10, prices={"training_per_1k_tokens": "0.001"})
     assert not e.complete and e.within_budget is False  # the known part alone exceeds the cap
 
 
@@ -72,3 +72,13 @@ def test_bad_inputs():
         estimate_cost(-1, NOVA_MICRO)
     with pytest.raises(ValueError):
         estimate_cost(1, NOVA_MICRO, throughput=type("T", (), {"model_units": 1, "commitment": "Forever"})())
+
+
+def test_training_is_unpriced_when_the_epoch_count_is_unknown():
+    # Nova 2 Lite publishes no default epochCount: tokens x epochs cannot be computed, so no figure.
+    e = estimate_cost(10_000, NOVA_2_LITE, None, prices={"training_per_1k_tokens": "0.001", "storage_per_month": "1.95"})
+    assert e.epochs is None and e.billable_tokens is None and not e.complete
+    assert e.lines[0].amount is None and "epochCount" in e.lines[0].basis
+    assert CostEstimate.from_dict(e.to_dict()).to_dict() == e.to_dict()
+    e = estimate_cost(10_000, NOVA_2_LITE, {"epochCount": 3}, prices={"training_per_1k_tokens": "0.001", "storage_per_month": "1.95"})
+    assert e.billable_tokens == 30_000 and e.lines[0].amount == Decimal("0.03") and e.complete

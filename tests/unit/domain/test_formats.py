@@ -7,7 +7,7 @@ import pytest
 from lambdas.domain.catalogue import CustomizationType
 from lambdas.domain.validation import validate_dataset
 from tests.unit.domain.helpers import (
-    COHERE, HAIKU, LLAMA_31_8B, LLAMA_32_11B, NOVA_LITE, NOVA_MICRO, TITAN_EXPRESS, conv, convs, haiku, jsonl, pcs, prompts,
+    COHERE, HAIKU, LLAMA_31_8B, LLAMA_32_11B, NOVA_2_LITE, NOVA_LITE, NOVA_MICRO, TITAN_EXPRESS, conv, convs, haiku, jsonl, pcs, prompts,
 )
 
 FT, CPT, DIST = CustomizationType.FINE_TUNING, CustomizationType.CONTINUED_PRE_TRAINING, CustomizationType.DISTILLATION
@@ -135,7 +135,19 @@ RULES = [
     (NOVA_MICRO, FT, _with(conv(), USER_TEXT, ""), "messages[0].content[0].text", "empty-text"),
     (NOVA_MICRO, FT, _with(conv(), USER_TEXT, "User: hi"), "messages[0].content[0].text", "reserved-string"),
     (NOVA_MICRO, FT, _with(conv(), ("system", 0, "text"), "Assistant: be nice"), "system[0].text", "reserved-string"),
-    (NOVA_MICRO, FT, _with(conv(), ("schemaVersion",), "bedrock-conversion-2024"), "schemaVersion", "schema-version"),
+    # Nova fine-tuning takes any string as schemaVersion (the Nova guide, fine-tune-prepare-data-understanding);
+    # Llama 3.2 and distillation prompts still need bedrock-conversation-2024.
+    (NOVA_MICRO, FT, _with(conv(), ("schemaVersion",), "bedrock-conversion-2024"), None, None),
+    (NOVA_MICRO, FT, _with(conv(), ("schemaVersion",), 2024), "schemaVersion", "schema-version"),
+    (LLAMA_32_11B, FT, _with(conv(), ("schemaVersion",), "bedrock-conversion-2024"), "schemaVersion", "schema-version"),
+    (NOVA_MICRO, DIST, _with(prompts(1)[0], ("schemaVersion",), "bedrock-conversion-2024"), "schemaVersion", "schema-version"),
+    # Nova 2 Lite: text reasoning in assistant turns (nova-2-sft-data-prep); not for Nova 1, not in user turns.
+    (NOVA_2_LITE, FT, _with(conv(), ("messages", 1, "content"), [{"reasoningContent": {"reasoningText": {"text": "Vietnam's capital is Hà Nội."}}}, {"text": "Hà Nội."}]), None, None),
+    (NOVA_2_LITE, FT, _with(conv(), ("messages", 0, "content", 1), {"reasoningContent": {"reasoningText": {"text": "x"}}}), "messages[0].content[1].reasoningContent", "invalid-content-block"),
+    (NOVA_2_LITE, FT, _with(conv(), ("messages", 1, "content", 0), {"reasoningContent": {"redactedContent": "eA=="}}), "messages[1].content[0].reasoningContent", "invalid-content-block"),
+    (NOVA_2_LITE, FT, _with(conv(), ("messages", 1, "content", 0), {"reasoningContent": {"reasoningText": {"text": " "}}}), "messages[1].content[0].reasoningContent.reasoningText.text", "empty-text"),
+    (NOVA_MICRO, FT, _with(conv(), ("messages", 1, "content", 0), {"reasoningContent": {"reasoningText": {"text": "x"}}}), "messages[1].content[0]", "invalid-content-block"),
+    (NOVA_2_LITE, FT, _with(conv(), ("messages", 0, "content", 1), {"image": {"format": "webp", "source": {"s3Location": {"uri": "s3://my-bucket/a.webp"}}}}), "messages[0].content[1].image.format", "media-format"),
     (NOVA_MICRO, FT, _with(conv(), ("messages", 1, "role"), "user"), "messages[1].role", "roles-not-alternating"),
     (NOVA_MICRO, FT, {**conv(), "messages": conv()["messages"][:1]}, "messages[0].role", "last-turn-not-assistant"),
     (NOVA_MICRO, FT, {**conv(), "messages": [{"role": "system", "content": [{"text": "x"}]}, *conv()["messages"]]}, "messages[0].role", "invalid-role"),
@@ -167,7 +179,7 @@ def _valid_filler(model, ctype, n):
         return prompts(n)
     if model == HAIKU:
         return haiku(n)
-    if model in (NOVA_MICRO, NOVA_LITE):
+    if model in (NOVA_MICRO, NOVA_LITE, NOVA_2_LITE, LLAMA_32_11B):
         return convs(n)
     return pcs(n)
 

@@ -167,7 +167,7 @@ def aws(monkeypatch) -> Aws:
             create_registry_tables(dynamodb)
             create_bedrock_role(boto3.client("iam", region_name=REGION), ROLE_ARN.rsplit("/", 1)[-1], DATA_BUCKET, ARTIFACTS_BUCKET)
             resource = boto3.resource("dynamodb", region_name=REGION)
-            profiles = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].profiles
+            profiles = {**load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].profiles, PROVISIONED_ONLY: _provisioned_only()}
             yield Aws(
                 s3=s3,
                 bedrock=boto3.client("bedrock", region_name=REGION),
@@ -183,6 +183,28 @@ def aws(monkeypatch) -> Aws:
     finally:
         state.install(previous)
         converse_ext.clear_cache()
+
+
+# Every model customizable in us-east-1 (Nova) deploys on demand, so no bundled profile takes the
+# provisioned-throughput path: this one, on a model without on-demand deployment, does. The Titan
+# prompt/completion sample is valid for it.
+PROVISIONED_ONLY = "provisioned-only"
+
+
+def _provisioned_only() -> TuningProfile:
+    return TuningProfile.model_validate(
+        {
+            "name": PROVISIONED_ONLY,
+            "description": "Release notes on Llama 3.1 8B, whose custom models need provisioned throughput.",
+            "base_model": "meta.llama3-1-8b-instruct-v1:0:128k",
+            "customization_type": "FINE_TUNING",
+            "start_from": "champion",
+            "hyperparameters": {"epochCount": 2, "batchSize": 1, "learningRate": 0.00001},
+            "evaluation": {"dataset_key": "evaluation/release-notes.jsonl", "max_examples": 50},
+            "gate": {"minimums": {"rouge_l": 0.3}, "margin_over_baseline": {"rouge_l": 0.02}},
+            "budget_cap_usd": 100,
+        }
+    )
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ TITAN = "fine-tuning/titan-support-prompt-completion.jsonl"
 
 def test_cleanup_deletes_a_production_throughput_that_was_never_finalized(aws):
     """Promote bought throughput, then the run failed before FinalizePromotion: nothing is kept."""
-    profile = aws.profile("release-notes", throughput={"model_units": 2})
+    profile = aws.profile("provisioned-only", throughput={"model_units": 2})
     run = aws.run(profile, TITAN)
     model = aws.train(run)
     evaluation = deploy_for_evaluation(aws.bedrock, aws.registry, run, model)
@@ -21,7 +21,7 @@ def test_cleanup_deletes_a_production_throughput_that_was_never_finalized(aws):
 
 
 def test_cleanup_survives_a_committed_throughput_it_cannot_delete(aws):
-    profile = aws.profile("release-notes", throughput={"commitment": "OneMonth"})
+    profile = aws.profile("provisioned-only", throughput={"commitment": "OneMonth"})
     run = aws.run(profile, TITAN)
     model = aws.train(run)
     evaluation = deploy_for_evaluation(aws.bedrock, aws.registry, run, model)

@@ -21,8 +21,8 @@ def test_nova_gets_an_on_demand_deployment_recorded_with_its_arn(aws):
     assert recorded == {"kind": DEPLOYMENT, "name": endpoint.name, "purpose": "evaluation", "model_arn": model, "requested_at": endpoint.requested_at, "arn": endpoint.arn}
 
 
-def test_titan_gets_no_commitment_throughput_with_the_evaluation_model_units(aws):
-    profile = aws.profile("release-notes", evaluation_model_units=2)
+def test_a_model_without_on_demand_deployment_gets_no_commitment_throughput_with_the_evaluation_model_units(aws):
+    profile = aws.profile("provisioned-only", evaluation_model_units=2)
     run = aws.run(profile, "fine-tuning/titan-support-prompt-completion.jsonl")
     endpoint = deploy_for_evaluation(aws.bedrock, aws.registry, run, aws.train(run))
     assert endpoint.kind == PROVISIONED and endpoint.model_units == 2
@@ -32,7 +32,7 @@ def test_titan_gets_no_commitment_throughput_with_the_evaluation_model_units(aws
 
 
 def test_status_goes_from_creating_to_ready(aws):
-    run = aws.run(aws.profiles["release-notes"], "fine-tuning/titan-support-prompt-completion.jsonl")
+    run = aws.run(aws.profiles["provisioned-only"], "fine-tuning/titan-support-prompt-completion.jsonl")
     endpoint = deploy_for_evaluation(aws.bedrock, aws.registry, run, aws.train(run))
     assert endpoint_status(aws.bedrock, endpoint) == ("Creating", False, False)
     aws.advance(aws.emulator.settings.provisioned_duration)
@@ -60,7 +60,7 @@ def test_a_retried_deploy_creates_and_records_nothing_twice(aws):
 
 
 def test_the_endpoint_is_recorded_before_the_request_so_cleanup_finds_it_after_a_fault(aws):
-    run = aws.run(aws.profiles["release-notes"], "fine-tuning/titan-support-prompt-completion.jsonl")
+    run = aws.run(aws.profiles["provisioned-only"], "fine-tuning/titan-support-prompt-completion.jsonl")
     model = aws.train(run)
     aws.faults.api_error("CreateProvisionedModelThroughput", "InternalServerException", 500, times=10)
     with pytest.raises(botocore.exceptions.ClientError):
@@ -74,7 +74,7 @@ def test_the_endpoint_is_recorded_before_the_request_so_cleanup_finds_it_after_a
 
 def test_cleanup_deletes_by_name_an_endpoint_whose_arn_was_never_recorded(aws):
     """The request reached Bedrock but its answer was lost (a timeout): only the name is known."""
-    run = aws.run(aws.profiles["release-notes"], "fine-tuning/titan-support-prompt-completion.jsonl")
+    run = aws.run(aws.profiles["provisioned-only"], "fine-tuning/titan-support-prompt-completion.jsonl")
     model = aws.train(run)
     name = endpoint_name_for(run.run_id, "evaluation")
     aws.registry.append_endpoint(run.run_id, Endpoint(kind=PROVISIONED, name=name, purpose="evaluation", model_arn=model, requested_at="t").model_dump(exclude_none=True))

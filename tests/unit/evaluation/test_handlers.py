@@ -66,7 +66,7 @@ def test_pass_path_ends_with_only_the_promoted_throughput(aws, context, capsys):
 
 def test_gate_failure_path_ends_with_no_endpoint_and_the_champion_unchanged(aws, context):
     aws.faults.degrade_candidate("baseline")
-    state, run = _trained(aws, "release-notes", TITAN)
+    state, run = _trained(aws, "provisioned-only", TITAN)
     state["endpoint"] = _payload(deploy_endpoint.handler(state, context))
     _wait_ready(aws, context, {"run": state["run"]}, state["endpoint"])
     state["evaluation"] = _payload(evaluate.handler(state, context))
@@ -76,12 +76,12 @@ def test_gate_failure_path_ends_with_no_endpoint_and_the_champion_unchanged(aws,
     result = cleanup.handler({"run_id": run.run_id, "final_status": "SUCCEEDED"}, context)
     assert result["deleted_endpoints"] == [state["endpoint"]["arn"]]
     assert aws.endpoints() == {"provisioned": [], "deployments": []}
-    assert aws.champions.get_item(Key={"profile": "release-notes"}).get("Item") is None
+    assert aws.champions.get_item(Key={"profile": "provisioned-only"}).get("Item") is None
 
 
 def test_failed_endpoint_path_ends_with_no_endpoint(aws, context):
     aws.faults.fail_endpoint("provisioned")
-    state, run = _trained(aws, "release-notes", TITAN)
+    state, run = _trained(aws, "provisioned-only", TITAN)
     state["endpoint"] = _payload(deploy_endpoint.handler(state, context))
     aws.advance(aws.emulator.settings.provisioned_duration)
     with pytest.raises(EndpointFailed, match="Failed"):
@@ -91,7 +91,7 @@ def test_failed_endpoint_path_ends_with_no_endpoint(aws, context):
 
 
 def test_an_endpoint_that_never_becomes_ready_times_out(aws, context):
-    state, run = _trained(aws, "release-notes", TITAN)
+    state, run = _trained(aws, "provisioned-only", TITAN)
     endpoint = _payload(deploy_endpoint.handler(state, context))
     endpoint["requested_at"] = (datetime.now(timezone.utc) - timedelta(hours=4)).isoformat(timespec="seconds")
     with pytest.raises(EndpointTimedOut, match="still Creating"):
@@ -112,15 +112,15 @@ def test_error_during_evaluation_path_ends_with_no_endpoint(aws, context):
 
 
 def test_incremental_profile_is_evaluated_against_the_champion(aws, context):
-    first, _ = _trained(aws, "release-notes", TITAN)
+    first, _ = _trained(aws, "provisioned-only", TITAN)
     first["endpoint"] = _payload(deploy_endpoint.handler(first, context))
     _wait_ready(aws, context, {"run": first["run"]}, first["endpoint"])
     first["evaluation"] = _payload(evaluate.handler(first, context))
-    assert first["evaluation"]["baseline_model"] == "amazon.titan-text-express-v1"
+    assert first["evaluation"]["baseline_model"] == "meta.llama3-1-8b-instruct-v1:0"
     first["promoted"] = _payload(promote.handler(first, context))["endpoint"]
     finalize_promotion.handler(first, context)
 
-    second, _ = _trained(aws, "release-notes", TITAN)  # another upload (object version) of the same data
+    second, _ = _trained(aws, "provisioned-only", TITAN)  # another upload (object version) of the same data
     assert second["run"]["run_id"] != first["run"]["run_id"]
     second["endpoint"] = _payload(deploy_endpoint.handler(second, context))
     _wait_ready(aws, context, {"run": second["run"]}, second["endpoint"])

@@ -66,7 +66,7 @@ def test_an_evaluation_endpoint_cleanup_was_refused_is_deleted_by_the_next_sweep
 
 
 def test_a_refused_delete_is_retried_with_doubling_back_off_and_reported_once_a_day_past_the_bound(aws):
-    run, model, endpoint = ended(aws, aws.profiles["release-notes"], TITAN)
+    run, model, endpoint = ended(aws, aws.profiles["provisioned-only"], TITAN)
     aws.faults.api_error("DeleteProvisionedModelThroughput", "ConflictException", 400, times=None)
     start = now(aws)
     seen = []
@@ -96,7 +96,7 @@ def test_a_refused_delete_is_retried_with_doubling_back_off_and_reported_once_a_
 
 
 def test_a_committed_throughput_is_reported_with_its_end_date_and_deleted_when_the_term_ends(aws):
-    profile = aws.profile("release-notes", throughput={"commitment": "OneMonth"})
+    profile = aws.profile("provisioned-only", throughput={"commitment": "OneMonth"})
     run, model, evaluation = ended(aws, profile, TITAN)
     committed = promote(aws.bedrock, aws.registry, run, model, evaluation)
     assert cleanup_run(aws.registry, aws.bedrock, run.run_id).undeletable.keys() == {committed.arn}
@@ -124,7 +124,7 @@ def test_a_committed_throughput_is_reported_with_its_end_date_and_deleted_when_t
 
 
 def test_a_model_is_kept_for_the_retention_then_deleted(aws):
-    run, model, _ = ended(aws, aws.profiles["release-notes"], TITAN, evaluate=False)
+    run, model, _ = ended(aws, aws.profiles["provisioned-only"], TITAN, evaluate=False)
     assert leaves_billable(aws.registry.get(run.run_id))
     cleanup_run(aws.registry, aws.bedrock, run.run_id)
     (waiting,) = swept(aws, run.run_id).leftovers
@@ -155,8 +155,8 @@ def test_the_champions_model_and_endpoint_are_never_touched(aws):
 
 
 def test_the_model_of_the_champions_run_is_kept_under_any_name(aws):
-    run, model, _ = ended(aws, aws.profiles["release-notes"], TITAN, evaluate=False)
-    aws.champions.put_item(Item={"profile": "release-notes", "run_id": run.run_id, "invocable_arn": "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/elsewhere"})
+    run, model, _ = ended(aws, aws.profiles["provisioned-only"], TITAN, evaluate=False)
+    aws.champions.put_item(Item={"profile": "provisioned-only", "run_id": run.run_id, "invocable_arn": "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/elsewhere"})
     aws.emulator.clock.advance((SETTINGS.model_retention + timedelta(hours=1)).total_seconds())
     (kept,) = swept(aws, run.run_id).leftovers
     assert kept.state == "kept" and model in models(aws)

@@ -73,7 +73,7 @@ def test_cleanup_after_promotion_keeps_the_promoted_endpoint_and_is_idempotent(a
 
 
 def test_a_matching_evaluation_throughput_is_promoted_in_place(aws):
-    run, model, evaluation = _evaluated(aws, aws.profiles["release-notes"], TITAN)  # 1 unit, no commitment
+    run, model, evaluation = _evaluated(aws, aws.profiles["provisioned-only"], TITAN)  # 1 unit, no commitment
     promoted, result = _promote(aws, run, model, evaluation)
     assert promoted.arn == evaluation.arn and result.evaluation_endpoint_deleted is None
     assert aws.endpoints() == {"provisioned": [evaluation.name], "deployments": []}
@@ -81,7 +81,7 @@ def test_a_matching_evaluation_throughput_is_promoted_in_place(aws):
 
 
 def test_committed_throughput_is_bought_with_its_commitment(aws):
-    profile = aws.profile("release-notes", throughput={"model_units": 2, "commitment": "OneMonth"})
+    profile = aws.profile("provisioned-only", throughput={"model_units": 2, "commitment": "OneMonth"})
     run, model, evaluation = _evaluated(aws, profile, TITAN)
     promoted, result = _promote(aws, run, model, evaluation)
     described = aws.bedrock.get_provisioned_model_throughput(provisionedModelId=promoted.arn)
@@ -91,7 +91,7 @@ def test_committed_throughput_is_bought_with_its_commitment(aws):
 
 
 def test_the_production_throughput_is_recorded_before_it_is_requested(aws):
-    profile = aws.profile("release-notes", throughput={"model_units": 2})
+    profile = aws.profile("provisioned-only", throughput={"model_units": 2})
     run, model, evaluation = _evaluated(aws, profile, TITAN)
     aws.faults.deny("CreateProvisionedModelThroughput", times=1)
     with pytest.raises(botocore.exceptions.ClientError):
@@ -161,7 +161,7 @@ def test_a_retried_finalize_changes_nothing_more(aws):
 
 def test_baseline_is_the_base_model_or_for_incremental_profiles_the_champion(aws):
     base_profile = aws.profiles["support-qa-vi"]
-    incremental = aws.profiles["release-notes"]
+    incremental = aws.profiles["provisioned-only"]
     champion = {"invocable_arn": "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abcdefabcdef"}
     run = aws.run(base_profile, NOVA)
     assert baseline_model_for(run, champion, "amazon.nova-micro-v1:0") == "amazon.nova-micro-v1:0"
