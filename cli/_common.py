@@ -10,6 +10,8 @@ from lambdas.domain.catalogue import MODELS, CatalogueError, CustomizationType, 
 from lambdas.domain.sources import DatasetSource, local_file, s3_object
 
 EXIT_OK, EXIT_NO, EXIT_USAGE = 0, 1, 2
+# The estimate is only a lower bound (a line has no price), so the budget cannot be verified.
+EXIT_UNPRICED = 3
 
 
 class UsageError(Exception):

@@ -1,8 +1,10 @@
 """``tuneforge estimate [PATH | --tokens N] --model MODEL_ID [--hp epochCount=N] [--model-units N]
 [--commitment none|OneMonth|SixMonths] [--hours H] [--budget USD] [--prices FILE] [--json]``
 
-Prints what a run would cost, each number beside how it was computed. Exit 0, or 1 when the estimate
-exceeds ``--budget``; 2 for a usage error.
+Prints what a run would cost, each number beside how it was computed. Exit 0 when the estimate is fully
+priced and within ``--budget`` (or no budget is given); 1 when it exceeds ``--budget``; 3 when a line has
+no price (the total is a lower bound: supply ``--prices FILE``, or pass ``--accept-unpriced``); 2 for a
+usage error, including a dataset that cannot be read (never counted as zero tokens).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cli._common import EXIT_NO, EXIT_OK, UsageError, add_model_arguments, dataset_source, parse_hyperparameters, resolve_model, resolve_type
+from cli._common import EXIT_NO, EXIT_OK, EXIT_UNPRICED, UsageError, add_model_arguments, dataset_source, parse_hyperparameters, resolve_model, resolve_type
 from lambdas.domain.catalogue import COMMITMENTS, CatalogueError
 from lambdas.domain.cost import CostEstimate, estimate_cost
 from lambdas.domain.validation import validate_dataset
@@ -43,6 +45,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--hours", type=float, metavar="H", help="hours of throughput to include (default: the commitment term)")
     parser.add_argument("--budget", type=float, metavar="USD", help="budget cap to compare the total with")
     parser.add_argument("--prices", metavar="FILE", help="JSON price overrides: training_per_1k_tokens, storage_per_month, throughput_per_unit_hour{commitment: USD}, as_of, source")
+    parser.add_argument("--accept-unpriced", action="store_true", help="exit 0 even when a line has no price (the total is then a lower bound)")
     parser.add_argument("--json", action="store_true", help="print only the JSON estimate on stdout")
     parser.set_defaults(handler=run)
 
@@ -60,7 +63,10 @@ def run(args: argparse.Namespace) -> int:
     if args.tokens is not None:
         stats: Any = args.tokens
     else:
-        report = validate_dataset(dataset_source(args.path), model, ctype, hyperparameters=hyperparameters, max_examples_per_kind=0)
+        report = validate_dataset(dataset_source(args.path), model, ctype, hyperparameters=hyperparameters, max_examples_per_kind=1)
+        unreadable = [group for group in report.errors if group.kind == "source-unreadable"]
+        if unreadable:
+            raise UsageError(unreadable[0].examples[0].message if unreadable[0].examples else f"{args.path}: the dataset could not be read")
         if not report.valid:
             err.print(f"[yellow]warning:[/] the dataset has {report.error_count:,} error(s); run `tuneforge validate` to see them")
         stats = report
@@ -73,7 +79,12 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(estimate.to_dict(), indent=2))
     else:
         render(estimate, Console())
-    return EXIT_NO if estimate.within_budget is False else EXIT_OK
+    if estimate.within_budget is False:
+        return EXIT_NO
+    if not estimate.complete and not args.accept_unpriced:
+        err.print(f"[red]not fully priced:[/] {', '.join(line.item for line in estimate.unpriced)} (supply --prices FILE, or --accept-unpriced)")
+        return EXIT_UNPRICED
+    return EXIT_OK
 
 
 def _prices(path: str) -> dict[str, Any]:

@@ -167,6 +167,7 @@ def foundation_model_ids() -> dict[str, dict]:
             "providerName": spec.provider.capitalize() if spec.provider != "amazon" else "Amazon",
             "customizationsSupported": sorted(t.value for t in spec.customization_types),
             "inferenceTypesSupported": ["PROVISIONED"],
+            "lifecycle": spec.lifecycle,
         }
         match = _CONTEXT_SUFFIX.match(spec.model_id)
         if match:
@@ -180,16 +181,18 @@ def foundation_model_ids() -> dict[str, dict]:
                         "providerName": spec.provider.capitalize() if spec.provider != "amazon" else "Amazon",
                         "customizationsSupported": [],
                         "inferenceTypesSupported": ["ON_DEMAND"],
+                        "lifecycle": spec.lifecycle,
                     },
                 )
-    for teacher in cat.TEACHER_MODELS:
+    for teacher in cat.TEACHER_MODELS.values():
         models.setdefault(
-            teacher,
+            teacher.model_id,
             {
-                "modelName": teacher,
-                "providerName": teacher.split(".", 1)[0].capitalize(),
+                "modelName": teacher.name,
+                "providerName": teacher.model_id.split(".", 1)[0].capitalize(),
                 "customizationsSupported": [],
                 "inferenceTypesSupported": ["ON_DEMAND"],
+                "lifecycle": teacher.lifecycle,
             },
         )
     return models
@@ -262,6 +265,8 @@ def _validate_job(backend, params: dict) -> str:
         if root is None or root not in cat.MODELS:
             raise _validation(f"The provided base model identifier {base} is not supported for customization.")
     spec = cat.MODELS[root]
+    if lifecycle_status(foundation_model_ids()[root]) == "END_OF_LIFE":
+        raise _validation(f"The provided base model identifier {base} has reached end of life and can no longer be customized.")
     ctype = params.get("customizationType") or "FINE_TUNING"
     try:
         if not spec.supports(cat.parse_customization_type(ctype)):
@@ -919,6 +924,17 @@ def stop_evaluation_job(self) -> str:
 
 
 # --- foundation models --------------------------------------------------------------------------
+def lifecycle_status(info: dict) -> str:
+    """The model's lifecycle on the emulated day, from the catalogue's dated facts: ACTIVE, LEGACY or
+    END_OF_LIFE (an end-of-life model is gone from Bedrock: not found, not customizable). A model whose
+    lifecycle AWS does not document is taken as ACTIVE."""
+    from datetime import datetime, timezone
+
+    cat = _catalogue()
+    status = info["lifecycle"].status_on(datetime.fromtimestamp(state.current().clock.now(), tz=timezone.utc).date())
+    return {cat.LifecycleStatus.LEGACY: "LEGACY", cat.LifecycleStatus.END_OF_LIFE: "END_OF_LIFE"}.get(status, "ACTIVE")
+
+
 def _fm_details(region: str, model_id: str, info: dict) -> dict:
     return {
         "modelArn": fm_arn(region, model_id),
@@ -930,14 +946,14 @@ def _fm_details(region: str, model_id: str, info: dict) -> dict:
         "responseStreamingSupported": True,
         "customizationsSupported": info["customizationsSupported"],
         "inferenceTypesSupported": info["inferenceTypesSupported"],
-        "modelLifecycle": {"status": "ACTIVE"},
+        "modelLifecycle": {"status": lifecycle_status(info)},
     }
 
 
 def get_foundation_model(self) -> str:
     identifier = _identifier(self, "modelIdentifier")
     model_id = fm_id(identifier)
-    if model_id is None:
+    if model_id is None or lifecycle_status(foundation_model_ids()[model_id]) == "END_OF_LIFE":
         raise _not_found(f"Foundation model {identifier} not found")
     return json.dumps({"modelDetails": _fm_details(self.region, model_id, foundation_model_ids()[model_id])})
 

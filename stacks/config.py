@@ -8,14 +8,18 @@ jsii stack trace.
 from __future__ import annotations
 
 import re
+import sys
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Callable
 
 import yaml
 from aws_cdk import aws_logs as logs
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from lambdas.domain.catalogue import customization_region_problem, lifecycle_problem
 from lambdas.domain.profiles import RemovalPolicyName, TuningProfile
+from lambdas.domain.report import Severity
 
 AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
@@ -82,8 +86,13 @@ class StageConfig(BaseModel):
 _RETENTION_NAMES = {1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH", 60: "TWO_MONTHS", 90: "THREE_MONTHS", 120: "FOUR_MONTHS", 150: "FIVE_MONTHS", 180: "SIX_MONTHS", 365: "ONE_YEAR", 400: "THIRTEEN_MONTHS", 545: "EIGHTEEN_MONTHS", 731: "TWO_YEARS", 1096: "THREE_YEARS", 1827: "FIVE_YEARS", 2192: "SIX_YEARS", 2557: "SEVEN_YEARS", 2922: "EIGHT_YEARS", 3288: "NINE_YEARS", 3653: "TEN_YEARS"}
 
 
-def load_stages(path: Path, only: list[str] | None = None) -> list[StageConfig]:
-    """Load and validate every stage (or only the named ones) from the YAML file at ``path``."""
+def load_stages(path: Path, only: list[str] | None = None, *, today: date | None = None, warn: Callable[[str], None] | None = None) -> list[StageConfig]:
+    """Load and validate every stage (or only the named ones) from the YAML file at ``path``.
+
+    ``today`` (the synth date unless given) decides model lifecycle: a profile on a model past its end
+    of life, or not customizable in the stage's region, is refused; one within 90 days of its end of
+    life is passed to ``warn`` (stderr unless given).
+    """
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -111,8 +120,30 @@ def load_stages(path: Path, only: list[str] | None = None) -> list[StageConfig]:
         for profile in stage.profiles.values():
             for field, reason in profile.problems():
                 raise ConfigError(f"{path}: stages.{name}.profiles.{profile.name}.{field}: {reason}")
+            _check_model_facts(path, stage, profile, today or date.today(), warn or _warn_on_stderr)
         stages.append(stage)
     return stages
+
+
+def _check_model_facts(path: Path, stage: "StageConfig", profile: TuningProfile, today: date, warn: Callable[[str], None]) -> None:
+    """Lifecycle and Region facts of the catalogue (lambdas/domain/catalogue.py, each with its source)."""
+    where = f"{path}: stages.{stage.name}.profiles.{profile.name}"
+    region_problem = customization_region_problem(profile.base_model, profile.customization_type, stage.region)
+    if region_problem:
+        raise ConfigError(f"{where}.base_model: {region_problem}")
+    for field, model in (("base_model", profile.base_model), ("teacher_model", profile.teacher_model)):
+        found = lifecycle_problem(model, today) if model else None
+        if found is None:
+            continue
+        severity, message = found
+        if severity is Severity.ERROR:
+            raise ConfigError(f"{where}.{field}: {message}")
+        if "end of life on" in message:  # a dated Legacy model; an undocumented lifecycle is checked at run time
+            warn(f"{where}.{field}: {message}")
+
+
+def _warn_on_stderr(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def _first_error(path: Path, prefix: str, invalid: ValidationError) -> str:

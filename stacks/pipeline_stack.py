@@ -174,6 +174,8 @@ class PipelineStack(Stack):
                     resources=[f"{arn}:bedrock:{self.region}::foundation-model/{model}" for model in base_models] + [f"{bedrock}:custom-model/*", f"{bedrock}:model-customization-job/*"],
                 ),
                 iam.PolicyStatement(sid="TagJobsAndModels", actions=["bedrock:TagResource"], resources=[f"{bedrock}:custom-model/*", f"{bedrock}:model-customization-job/*"]),
+                # The base model's lifecycle is checked at run time before the job (GetFoundationModel).
+                iam.PolicyStatement(sid="ReadBaseModelLifecycle", actions=["bedrock:GetFoundationModel"], resources=[f"{arn}:bedrock:{self.region}::foundation-model/{model}" for model in base_models]),
                 iam.PolicyStatement(
                     sid="PassOnlyTheBedrockRole",
                     actions=["iam:PassRole"],

@@ -72,6 +72,10 @@ class CostEstimate:
         return all(line.amount is not None for line in self.lines)
 
     @property
+    def unpriced(self) -> list[CostLine]:
+        return [line for line in self.lines if line.amount is None]
+
+    @property
     def total(self) -> Decimal:
         """Sum of the lines we could price; see ``complete``."""
         return sum((line.amount for line in self.lines if line.amount is not None), Decimal(0))

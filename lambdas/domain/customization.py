@@ -50,6 +50,29 @@ def _suggested_segment(segment: str) -> str:
     return plain or "dataset"
 
 
+class ModelNotCustomizable(RuntimeError):
+    """Bedrock no longer offers the profile's base model for customization (Legacy or end of life)."""
+
+
+def check_base_model_lifecycle(bedrock: Any, run: RunInput) -> None:
+    """Refuse before the job when the base model is not ACTIVE in Bedrock today.
+
+    Synth already refuses a model the catalogue dates past its end of life; this is the run-time word
+    (GetFoundationModel's modelLifecycle: ACTIVE or LEGACY, and an end-of-life model is gone:
+    https://docs.aws.amazon.com/bedrock/latest/APIReference/API_FoundationModelLifecycle.html and
+    https://docs.aws.amazon.com/bedrock/latest/userguide/model-lifecycle.html, read 2026-12-04). A Legacy
+    model is refused too: its end of life is set, and no new provisioned throughput can be bought for it.
+    """
+    model = run.profile.base_model
+    try:
+        details = bedrock.get_foundation_model(modelIdentifier=model)["modelDetails"]
+    except bedrock.exceptions.ResourceNotFoundException:
+        raise ModelNotCustomizable(f"profile {run.profile.name}: Bedrock no longer offers {model} in this Region (end of life); set base_model to a current model") from None
+    status = (details.get("modelLifecycle") or {}).get("status", "ACTIVE")
+    if status != "ACTIVE":
+        raise ModelNotCustomizable(f"profile {run.profile.name}: {model} is {status} in Bedrock, on its way to end of life; set base_model to a current model")
+
+
 class StartedJob(BaseModel):
     job_arn: str
     job_name: str
@@ -103,6 +126,7 @@ def build_job_request(run: RunInput, infra: Infrastructure, *, base_model: str, 
 
 
 def start_customization_job(bedrock: Any, run: RunInput, infra: Infrastructure, *, champion_model_arn: str | None, execution_arn: str | None, training_uri: str, validation_uri: str | None = None) -> StartedJob:
+    check_base_model_lifecycle(bedrock, run)
     base = base_model_identifier(run, champion_model_arn)
     request = build_job_request(run, infra, base_model=base, execution_arn=execution_arn, training_uri=training_uri, validation_uri=validation_uri)
     response = bedrock.create_model_customization_job(**request)

@@ -157,8 +157,16 @@ def estimate_run(run: RunInput, validation: ValidationOutcome) -> EstimateOutcom
         prices=profile.prices,
     )
     data = estimate.to_dict()
-    # An unknown price cannot prove the run is over budget; it runs, and the notification says so.
-    within = estimate.within_budget is not False
-    verdict = "within" if estimate.within_budget else ("OVER" if estimate.within_budget is False else "not verifiable against")
-    summary = f"estimated {data['total_usd']} USD{'' if estimate.complete else ' (lower bound: some prices unknown)'}; {verdict} the budget cap of {data['budget_cap_usd']} USD"
+    unpriced = "; ".join(f"{line.item} ({line.basis})" for line in estimate.unpriced)
+    how = "set them in the profile's prices (training_per_1k_tokens, storage_per_month, throughput_per_unit_hour), or accept_unpriced_runs: true"
+    if estimate.within_budget is False:
+        within, verdict = False, f"OVER the budget cap of {data['budget_cap_usd']} USD"
+    elif estimate.within_budget is None and not profile.accept_unpriced_runs:
+        # Fail closed: a total that is only a lower bound cannot prove the run is within its cap.
+        within, verdict = False, f"refused: not verifiable against the budget cap of {data['budget_cap_usd']} USD because these are unpriced: {unpriced}; {how}"
+    elif estimate.within_budget is None:
+        within, verdict = True, f"accepted unpriced (the profile sets accept_unpriced_runs): {unpriced}; not verifiable against the budget cap of {data['budget_cap_usd']} USD"
+    else:
+        within, verdict = True, f"within the budget cap of {data['budget_cap_usd']} USD"
+    summary = f"estimated {data['total_usd']} USD{'' if estimate.complete else ' (lower bound)'}; {verdict}"
     return EstimateOutcome(within_budget=within, budget_verified=estimate.within_budget is not None, total_usd=data["total_usd"], budget_cap_usd=data["budget_cap_usd"], summary=summary, estimate=json.loads(json.dumps(data)))

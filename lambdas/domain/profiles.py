@@ -88,6 +88,9 @@ class TuningProfile(_Strict):
     # Price figures the platform team records for this model (negotiated or read off the pricing page),
     # with as_of and source; they override the catalogue's dated figures in estimates.
     prices: dict[str, object] | None = None
+    # The cost guard fails closed: a run whose estimate has a line without a price is rejected before
+    # any job, unless the profile says in writing that it accepts runs it cannot price.
+    accept_unpriced_runs: bool = False
     description: str = ""
 
     @property

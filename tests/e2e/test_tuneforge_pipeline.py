@@ -615,3 +615,31 @@ def test_a_gzip_upload_is_named_as_such(tuneforge):
     run, summary = _rejected(tuneforge, "incoming/support-qa-vi/data.jsonl", gzip.compress((ROOT / "samples" / FINE_TUNING).read_bytes()))
     assert len(summary) == 1 and "gzip" in summary[0] and "uncompressed" in summary[0], summary
     record("a gzip-compressed upload: rejected, named as gzip", tuneforge, run)
+
+
+# -- the cost guard fails closed (lambdas/domain/dataset_check.py estimate_run) -----------------------
+def _set_profile(stage: TuneforgeStage, name: str, **changes) -> None:
+    """Change a deployed profile as a platform team would (its SSM parameter), for the next upload."""
+    ssm = stage.inspect("ssm")
+    parameter = f"/tuneforge/dev/profiles/{name}"
+    profile = {**json.loads(ssm.get_parameter(Name=parameter)["Parameter"]["Value"]), **changes}
+    ssm.put_parameter(Name=parameter, Value=json.dumps(profile), Overwrite=True)
+
+
+@pytest.mark.parametrize(
+    "changes, verdict",
+    [
+        ({"accept_unpriced_runs": False}, "refused: not verifiable against the budget cap of 50.00 USD because these are unpriced: training"),
+        ({"prices": {"training_per_1k_tokens": "1000", "storage_per_month": "1.95", "as_of": "2026-12-04", "source": "a test's figures"}}, "OVER the budget cap of 50.00 USD"),
+    ],
+    ids=["unpriced", "over-budget"],
+)
+def test_a_run_it_cannot_price_or_cannot_afford_is_rejected_before_any_job(tuneforge, changes, verdict):
+    _set_profile(tuneforge, "support-qa-vi", **changes)
+    run = tuneforge.run("support-qa-vi", FINE_TUNING)
+    assert run.status == "SUCCEEDED" and tuneforge.jobs() == [], run.execution
+    states = tuneforge.aws.states_entered(run.execution["executionArn"])
+    assert states[-4:] == ["Estimate", "WithinBudget?", "NotifyRejected", "Rejected"], states
+    [message] = run.notifications
+    assert message["outcome"] == "REJECTED" and verdict in message["estimate"]["summary"], message["estimate"]
+    record(f"cost guard: {'unpriced' if 'accept_unpriced_runs' in changes else 'over budget'} run rejected before any job", tuneforge, run)

@@ -123,7 +123,7 @@ def _actions(statements: list[dict]) -> set[str]:
         ("lambdas.handlers.start_run.handler", set()),
         ("lambdas.handlers.validate.handler", set()),
         ("lambdas.handlers.estimate.handler", set()),
-        ("lambdas.handlers.start_job.handler", {"bedrock:CreateModelCustomizationJob", "bedrock:TagResource"}),
+        ("lambdas.handlers.start_job.handler", {"bedrock:CreateModelCustomizationJob", "bedrock:TagResource", "bedrock:GetFoundationModel"}),
         ("lambdas.handlers.wait_for_job.handler", {"bedrock:GetModelCustomizationJob"}),
         ("lambdas.handlers.job_events.handler", {"bedrock:GetModelCustomizationJob"}),
         ("lambdas.handlers.cleanup.handler", {"bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob", "bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment"}),

@@ -143,3 +143,20 @@ def test_bucket_option_applies_the_same_bucket_media_rule(capsys, tmp_path):
     assert run(capsys, "validate", path, "--model", "amazon.nova-lite-v1:0:300k")[0] == 0
     code, out, _ = run(capsys, "validate", path, "--model", "amazon.nova-lite-v1:0:300k", "--bucket", "data-bucket", "--json")
     assert code == 1 and json.loads(out)["counts"] == {"media-other-bucket": 8}
+
+
+def test_estimate_fails_closed_when_a_line_is_unpriced_or_the_source_is_unreadable(capsys, tmp_path):
+    sample = SAMPLES / "fine-tuning/nova-micro-vi-qa.jsonl"
+    # No Nova training or storage price is recorded: the total is a lower bound, which proves nothing.
+    code, _, err = run(capsys, "estimate", sample, "--model", NOVA, "--budget", 50)
+    assert code == 3 and "not fully priced" in err and "training" in err, err
+    code, _, _ = run(capsys, "estimate", sample, "--model", NOVA, "--budget", 50, "--accept-unpriced")
+    assert code == 0
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"training_per_1k_tokens": "0.001", "storage_per_month": "1.95", "as_of": "2026-12-04", "source": "a test"}))
+    code, out, _ = run(capsys, "estimate", sample, "--model", NOVA, "--budget", 50, "--prices", prices, "--json")
+    assert code == 0 and json.loads(out)["within_budget"] is True
+    code, _, _ = run(capsys, "estimate", sample, "--model", NOVA, "--budget", 1, "--prices", prices)
+    assert code == 1  # priced, and over the cap
+    code, _, err = run(capsys, "estimate", tmp_path / "missing.jsonl", "--model", NOVA, "--budget", 50)
+    assert code == 2 and "missing.jsonl" in err, err  # an unreadable source is an error, not zero tokens

@@ -51,6 +51,9 @@ def _profile(data: dict, name: str = "support-qa-vi") -> dict:
         (lambda d: _profile(d, "distilled-support").update(evaluation={"holdout_fraction": 0.1}), "profiles.distilled-support.evaluation.holdout_fraction", "carry no answer"),
         (lambda d: _profile(d).update(evaluation={"holdout_fraction": 0.1, "dataset_key": "evaluation/x.jsonl"}), "profiles.support-qa-vi.evaluation", "exactly one of"),
         (lambda d: _profile(d).update(evaluation={"dataset_key": "incoming/eval.jsonl"}), "profiles.support-qa-vi.evaluation", "must be under evaluation/"),
+        # the catalogue's lifecycle and Region facts, checked at synth (on the synth date)
+        (lambda d: _profile(d, "distilled-support").update(teacher_model="amazon.nova-premier-v1:0"), "profiles.distilled-support.teacher_model", "reached end of life on 2026-09-14"),
+        (lambda d: _profile(d).update(base_model="meta.llama3-1-8b-instruct-v1:0:128k", hyperparameters={}), "profiles.support-qa-vi.base_model", "available only in us-west-2, not us-east-1"),
         (lambda d: d["stages"]["dev"].update(janitor_interval_minutes=2), "stages.dev.janitor_interval_minutes", "greater than or equal to 5"),
         (lambda d: d["stages"]["dev"].update(model_retention_days=0), "stages.dev.model_retention_days", "greater than or equal to 1"),
         (lambda d: d["stages"]["dev"].update(janitor_alarm_after_hours=0), "stages.dev.janitor_alarm_after_hours", "greater than or equal to 1"),
@@ -112,3 +115,14 @@ def test_app_exits_2_with_one_line_and_writes_no_cloud_assembly(tmp_path):
     assert result.stderr.strip().count("\n") == 0 and "hyperparameters.epochCount" in result.stderr
     assert "Traceback" not in result.stderr and "jsii" not in result.stderr
     assert not outdir.exists()
+
+
+def test_a_model_within_90_days_of_its_end_of_life_is_a_warning_not_a_refusal(tmp_path):
+    path = _config(tmp_path, lambda d: _profile(d, "distilled-support").update(teacher_model="amazon.nova-premier-v1:0"))
+    warnings: list[str] = []
+    [stage] = load_stages(path, only=["dev"], today=date(2026, 8, 15), warn=warnings.append)
+    assert stage.profiles["distilled-support"].teacher_model == "amazon.nova-premier-v1:0"
+    [warning] = warnings
+    assert "profiles.distilled-support.teacher_model" in warning and "end of life on 2026-09-14, in 30 days" in warning, warning
+    with pytest.raises(ConfigError, match="reached end of life on 2026-09-14"):
+        load_stages(path, only=["dev"], today=date(2026, 9, 14), warn=warnings.append)

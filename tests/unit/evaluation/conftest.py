@@ -8,6 +8,8 @@ moves only when a test calls ``aws.advance``.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import json
 import os
 from dataclasses import dataclass, field
@@ -88,7 +90,8 @@ class Aws:
         obj = S3ObjectRef(bucket=DATA_BUCKET, key=key, version_id=version)
         # Uploads happen in the order of the calls, a minute apart (the champion rule orders by upload).
         self.uploads = getattr(self, "uploads", 0) + 1
-        dataset = Dataset(trigger=obj, training=obj, uploaded_at=f"2026-11-24T10:{self.uploads:02d}:00.000+00:00")
+        uploaded_at = datetime(2026, 11, 24, 10, tzinfo=timezone.utc) + timedelta(minutes=self.uploads)
+        dataset = Dataset(trigger=obj, training=obj, uploaded_at=uploaded_at.isoformat(timespec="milliseconds"))
         run = RunInput(run_id=run_id_for(profile.name, obj), profile=profile, dataset=dataset, started_at="2026-11-24T10:00:00+00:00")
         self.registry.record_start(run, epoch_seconds=1_790_000_000)
         return run

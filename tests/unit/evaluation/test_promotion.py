@@ -215,7 +215,7 @@ def test_simultaneous_promotions_are_serialized_and_the_newer_upload_wins(aws, f
     older = promote(aws.bedrock, aws.registry, older_run, older_model, older_eval)
     newer = promote(aws.bedrock, aws.registry, newer_run, newer_model, newer_eval)
     aws.advance(aws.emulator.settings.provisioned_duration)
-    both_read = threading.Barrier(2, timeout=30)
+    both_read = threading.Barrier(2, timeout=120)
     writer_first = threading.Event()
     first = {"older": older_run.run_id, "newer": newer_run.run_id}[first_writer]
 
@@ -234,23 +234,29 @@ def test_simultaneous_promotions_are_serialized_and_the_newer_upload_wins(aws, f
                 self.waited = True
                 both_read.wait()
                 if self.run_id != first:
-                    writer_first.wait(30)
+                    assert writer_first.wait(120), "the first writer never wrote"
             try:
                 return aws.champions.put_item(**kwargs)
             finally:
                 if self.run_id == first:
                     writer_first.set()
 
-    results = {}
+    results, failures = {}, []
 
     def finalize(run, model, bought, evaluation):
-        results[run.run_id] = finalize_promotion(aws.bedrock, aws.registry, RacingTable(run.run_id), aws.ssm, run, custom_model_arn=model, promoted=bought, evaluation=evaluation, parameter_prefix=CHAMPION_PREFIX)
+        try:
+            results[run.run_id] = finalize_promotion(aws.bedrock, aws.registry, RacingTable(run.run_id), aws.ssm, run, custom_model_arn=model, promoted=bought, evaluation=evaluation, parameter_prefix=CHAMPION_PREFIX)
+        except BaseException as error:  # re-raised below, in the test's own thread
+            failures.append(error)
+            both_read.abort()
 
     threads = [threading.Thread(target=finalize, args=args) for args in ((older_run, older_model, older, older_eval), (newer_run, newer_model, newer, newer_eval))]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(60)
+        thread.join(300)
+    assert not failures, failures
+    assert not any(thread.is_alive() for thread in threads)
     assert results[newer_run.run_id].promoted is True
     assert current_champion(aws.champions, "support-qa-vi")["run_id"] == newer_run.run_id
     assert aws.ssm.get_parameter(Name=f"{CHAMPION_PREFIX}/support-qa-vi")["Parameter"]["Value"] == newer.arn
