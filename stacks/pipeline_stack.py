@@ -20,7 +20,7 @@ from stacks.janitor import Janitor
 from stacks.nag import acknowledge
 from stacks.observability import PipelineObservability
 from stacks.state_machine import RetrainingStateMachine, StepFunctions
-from lambdas.domain.evaluation import on_demand_model_id
+from lambdas.domain.evaluation import invocable_model
 from stacks.storage import EVALUATION_PREFIX, INCOMING_PREFIX, REPORTS_PREFIX, SNAPSHOT_PREFIX
 
 
@@ -255,6 +255,8 @@ class PipelineStack(Stack):
             statements=[
                 iam.PolicyStatement(sid="CreateEvaluationEndpoints", actions=["bedrock:CreateCustomModelDeployment", "bedrock:CreateProvisionedModelThroughput"], resources=list(endpoint_arns.values())),
                 iam.PolicyStatement(sid="TagEndpoints", actions=["bedrock:TagResource"], resources=[endpoint_arns["provisioned-model"], endpoint_arns["custom-model-deployment"]]),
+                # On-demand deployment depends on the day the model was customized (GetCustomModel's creationTime).
+                iam.PolicyStatement(sid="ReadModelCreationDate", actions=["bedrock:GetCustomModel"], resources=[endpoint_arns["custom-model"]]),
                 custom_model_key,
                 registry_write,
                 table_key,
@@ -272,7 +274,11 @@ class PipelineStack(Stack):
             environment=common_env,
             wildcards={endpoint_arns["provisioned-model"]: why_endpoints, endpoint_arns["custom-model-deployment"]: why_endpoints},
         )
-        invocable_base_models = sorted({on_demand_model_id(p.base_model) for p in stage.profiles.values()} | {p.evaluation.judge_model for p in stage.profiles.values() if p.evaluation.judge_model})
+        # The baselines and judges, each as Bedrock requires it to be invoked from this Region: its own
+        # foundation model, or an inference profile and every model it may route to (the catalogue's facts).
+        invoked = [invocable_model(p.base_model, stage.region, stage.account) for p in stage.profiles.values()]
+        invoked += [invocable_model(p.evaluation.judge_model, stage.region, stage.account) for p in stage.profiles.values() if p.evaluation.judge_model]
+        invocation_resources = sorted({resource.replace("arn:aws:", f"{arn}:", 1) for invocation in invoked for resource in invocation.iam_resources})
         evaluate = PipelineFunction(
             self,
             "Evaluate",
@@ -283,7 +289,7 @@ class PipelineStack(Stack):
                 iam.PolicyStatement(
                     sid="InvokeCandidateAndBaseline",
                     actions=["bedrock:InvokeModel"],
-                    resources=[f"{arn}:bedrock:{self.region}::foundation-model/{model}" for model in invocable_base_models] + list(endpoint_arns.values()),
+                    resources=invocation_resources + list(endpoint_arns.values()),
                 ),
                 iam.PolicyStatement(sid="ReadEvaluationSets", actions=["s3:GetObject"], resources=[evaluation_objects]),
                 iam.PolicyStatement(sid="TellMissingFromForbidden", actions=["s3:ListBucket"], resources=[f"arn:{self.partition}:s3:::{data_name}"], conditions={"StringLike": {"s3:prefix": [f"{EVALUATION_PREFIX}*"]}}),

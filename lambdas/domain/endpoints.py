@@ -16,6 +16,7 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel
 
+from lambdas.domain.catalogue import on_demand_eligibility
 from lambdas.domain.champion import claim_champion, publish_champion
 from lambdas.domain.profiles import Commitment, StartFrom
 from lambdas.domain.registry import RunRegistry, from_dynamodb
@@ -39,6 +40,7 @@ class Endpoint(BaseModel):
     arn: str | None = None
     model_units: int | None = None
     commitment: str | None = None
+    why: str | None = None  # why this kind of endpoint (an evaluation endpoint's on-demand eligibility)
 
     @property
     def identifier(self) -> str:
@@ -93,14 +95,15 @@ def _set_fields(registry: RunRegistry, run_id: str, name: str, **fields: Any) ->
 
 
 # --- the requests, built in one place so Validate can check them before money is spent ----------
-def evaluation_endpoint_request(run: RunInput, model_arn: str) -> tuple[str, dict[str, Any]]:
-    """(operation, request) of the run's evaluation endpoint: on-demand when the base model allows it.
+def evaluation_endpoint_request(run: RunInput, model_arn: str, *, on_demand: bool) -> tuple[str, dict[str, Any]]:
+    """(operation, request) of the run's evaluation endpoint: on-demand when the model may be deployed so
+    (``lambdas.domain.catalogue.on_demand_eligibility``).
 
     On-demand deployments bill per token, so they are preferred; the others get a no-commitment
     provisioned throughput of the profile's ``evaluation_model_units``, deleted after evaluation.
     """
     name, tags = endpoint_name_for(run.run_id, "evaluation"), lineage_tags(run)
-    if run.profile.model.supports_on_demand_deployment:
+    if on_demand:
         return "CreateCustomModelDeployment", {
             "modelDeploymentName": name,
             "modelArn": model_arn,
@@ -132,15 +135,24 @@ def production_throughput_request(run: RunInput, model_arn: str) -> dict[str, An
 
 
 # --- evaluation endpoint ------------------------------------------------------------------------
-def deploy_for_evaluation(bedrock: Any, registry: RunRegistry, run: RunInput, model_arn: str) -> Endpoint:
-    """An endpoint serving the candidate for evaluation (see evaluation_endpoint_request)."""
-    operation, request = evaluation_endpoint_request(run, model_arn)
+def on_demand_for(bedrock: Any, run: RunInput, model_arn: str, region: str) -> tuple[bool, str]:
+    """Whether the custom model may be deployed on demand, and why: its family, the Region, and the day
+    it was customized (GetCustomModel's creationTime), by the catalogue's dated rule."""
+    created = bedrock.get_custom_model(modelIdentifier=model_arn).get("creationTime")
+    return on_demand_eligibility(run.profile.base_model, region, created.date() if created else None)
+
+
+def deploy_for_evaluation(bedrock: Any, registry: RunRegistry, run: RunInput, model_arn: str, *, region: str) -> Endpoint:
+    """An endpoint serving the candidate for evaluation (see evaluation_endpoint_request); the endpoint
+    records why it is on demand or provisioned."""
+    on_demand, why = on_demand_for(bedrock, run, model_arn, region)
+    operation, request = evaluation_endpoint_request(run, model_arn, on_demand=on_demand)
     if operation == "CreateCustomModelDeployment":
-        endpoint = Endpoint(kind=DEPLOYMENT, name=request["modelDeploymentName"], purpose="evaluation", model_arn=model_arn, requested_at=utc_now())
+        endpoint = Endpoint(kind=DEPLOYMENT, name=request["modelDeploymentName"], purpose="evaluation", model_arn=model_arn, requested_at=utc_now(), why=why)
         _record_before_request(registry, run.run_id, endpoint)
         endpoint.arn = bedrock.create_custom_model_deployment(**request)["customModelDeploymentArn"]
     else:
-        endpoint = Endpoint(kind=PROVISIONED, name=request["provisionedModelName"], purpose="evaluation", model_arn=model_arn, requested_at=utc_now(), model_units=request["modelUnits"])
+        endpoint = Endpoint(kind=PROVISIONED, name=request["provisionedModelName"], purpose="evaluation", model_arn=model_arn, requested_at=utc_now(), model_units=request["modelUnits"], why=why)
         _record_before_request(registry, run.run_id, endpoint)
         endpoint.arn = bedrock.create_provisioned_model_throughput(**request)["provisionedModelArn"]
     _set_fields(registry, run.run_id, endpoint.name, arn=endpoint.arn)

@@ -25,6 +25,7 @@ from typing import Any, Callable
 from pydantic import BaseModel
 
 from lambdas.domain import metrics as text_metrics
+from lambdas.domain.catalogue import CatalogueError, Invocation, invocation_for
 from lambdas.domain.gate import GateDecision, decide
 from lambdas.domain.evaluation_report import render_html
 from lambdas.domain.runs import RunInput, utc_now
@@ -44,12 +45,6 @@ BACKOFF_CAP_SECONDS = 20.0
 # More failed calls than this share means the endpoint (or a permission) is broken: no decision.
 MAX_FAILED_SHARE = 0.1
 HTML_SAMPLE_SIZE = 12
-
-_CONTEXT_SUFFIX = re.compile(r":\d+k$")
-_VERSION_SUFFIX = re.compile(r":\d+$")
-# Titan and Cohere text models are invoked on demand without the ":<version>" the catalogue's
-# customizable ids carry ("amazon.titan-text-express-v1:0:8k" -> "amazon.titan-text-express-v1").
-_UNVERSIONED_PROVIDERS = ("amazon.titan-", "cohere.")
 
 
 class EvaluationSetError(ValueError):
@@ -150,12 +145,14 @@ def report_prefix(run: RunInput) -> str:
     return f"{REPORTS_PREFIX}{run.profile.name}/{run.run_id}/"
 
 
-def on_demand_model_id(base_model: str) -> str:
-    """The id Converse takes for a catalogue base model (which carries a context-window suffix)."""
-    model_id = _CONTEXT_SUFFIX.sub("", base_model)
-    if model_id.startswith(_UNVERSIONED_PROVIDERS):
-        model_id = _VERSION_SUFFIX.sub("", model_id)
-    return model_id
+def invocable_model(model: str, region: str, account: str) -> Invocation:
+    """What Converse takes for a base model, teacher or judge invoked on demand from ``region`` (its own
+    id, or the inference profile the catalogue records for it), and the IAM resources that needs. A
+    model the catalogue has no invocation facts for (a judge named freely) is invoked by its own id."""
+    try:
+        return invocation_for(model, region, account=account)
+    except CatalogueError:
+        return Invocation(model, (f"arn:aws:bedrock:{region}::foundation-model/{model}",), False, f"{model}: no invocation facts recorded; invoked by its own id")
 
 
 # --- calling models -----------------------------------------------------------------------------
@@ -309,10 +306,13 @@ def evaluate(
     evaluation_set_uri: str,
     sleep: Callable[[float], None] = time.sleep,
     now: str | None = None,
+    judge_model: str | None = None,
 ) -> tuple[EvaluationSummary, GateDecision]:
+    """``judge_model`` is the id to invoke the profile's judge by (its inference profile where it needs one)."""
     settings = run.profile.evaluation
+    judge_id = judge_model or settings.judge_model
     with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="evaluate") as pool:
-        results = list(pool.map(lambda example: _evaluate_one(runtime, example, candidate_model, baseline_model, settings.judge_model, sleep), examples))
+        results = list(pool.map(lambda example: _evaluate_one(runtime, example, candidate_model, baseline_model, judge_id, sleep), examples))
 
     failed = {
         "candidate": sum(1 for r in results if r.candidate.error),

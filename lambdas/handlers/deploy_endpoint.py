@@ -32,7 +32,8 @@ def handler(event: DeployEndpointEvent, context: LambdaContext) -> dict:
     if not event.training.output_model_arn:
         raise ValueError(f"job {event.training.job_arn} ended {event.training.status} without an output model")
     registry().update(run.run_id, status=RunStatus.EVALUATING)
-    endpoint = deploy_for_evaluation(client("bedrock"), registry(), run, event.training.output_model_arn)
+    region = context.invoked_function_arn.split(":")[3]
+    endpoint = deploy_for_evaluation(client("bedrock"), registry(), run, event.training.output_model_arn, region=region)
     logger.info("evaluation endpoint requested", extra={"run_id": run.run_id, "endpoint": endpoint.model_dump()})
     metrics.add_dimension(name="kind", value=endpoint.kind)
     metrics.add_metric(name="EvaluationEndpointsRequested", unit=MetricUnit.Count, value=1)

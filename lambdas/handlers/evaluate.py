@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from lambdas.domain.endpoints import Endpoint, baseline_model_for, current_champion
-from lambdas.domain.evaluation import EvaluationSummary, evaluate, evaluation_set_location, load_evaluation_set, on_demand_model_id
+from lambdas.domain.evaluation import EvaluationSummary, evaluate, evaluation_set_location, invocable_model, load_evaluation_set
 from lambdas.domain.job_wait import JobOutcome
 from lambdas.domain.runs import RunInput, RunStatus
 from lambdas.handlers._aws import champions_table, client, env, registry
@@ -51,7 +51,11 @@ def handler(event: EvaluateEvent, context: LambdaContext) -> dict:
     s3 = client("s3")
     bucket, key = evaluation_set_location(run, data_bucket=env("DATA_BUCKET"), artifacts_bucket=env("ARTIFACTS_BUCKET"))
     examples = load_evaluation_set(s3, bucket, key, run.profile.evaluation.max_examples)
-    baseline = baseline_model_for(run, current_champion(champions_table(), run.profile.name), on_demand_model_id(run.profile.base_model))
+    # Base model and judge invoked as Bedrock requires from this Region: by their own id, or through the
+    # inference profile the catalogue records for them (the account is the function's own).
+    _, _, _, region, account, *_ = context.invoked_function_arn.split(":")
+    baseline = baseline_model_for(run, current_champion(champions_table(), run.profile.name), invocable_model(run.profile.base_model, region, account).model_id)
+    judge = invocable_model(run.profile.evaluation.judge_model, region, account).model_id if run.profile.evaluation.judge_model else None
     summary, decision = evaluate(
         client("bedrock-runtime"),
         s3,
@@ -61,6 +65,7 @@ def handler(event: EvaluateEvent, context: LambdaContext) -> dict:
         baseline_model=baseline,
         artifacts_bucket=env("ARTIFACTS_BUCKET"),
         evaluation_set_uri=f"s3://{bucket}/{key}",
+        judge_model=judge,
     )
     registry().update(
         run.run_id,

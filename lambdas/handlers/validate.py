@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from lambdas.domain.catalogue import on_demand_eligibility
 from lambdas.domain.customization import build_job_request
 from lambdas.domain.dataset_check import validate_run_dataset
 from lambdas.domain.endpoints import evaluation_endpoint_request, production_throughput_request
@@ -32,7 +35,8 @@ def planned_requests(run: RunInput, execution_arn: str | None, training_uri: str
     account_region = infra.kms_key_arn.split(":")
     model_arn = f"arn:{account_region[1]}:bedrock:{account_region[3]}:{account_region[4]}:custom-model/{run.profile.base_model}/{'0' * 12}"
     job = build_job_request(run, infra, base_model=run.profile.base_model, execution_arn=execution_arn, training_uri=training_uri, validation_uri=validation_uri)
-    return [("CreateModelCustomizationJob", job), evaluation_endpoint_request(run, model_arn), ("CreateProvisionedModelThroughput", production_throughput_request(run, model_arn))]
+    on_demand, _ = on_demand_eligibility(run.profile.base_model, account_region[3], date.today())  # the model will be customized from today
+    return [("CreateModelCustomizationJob", job), evaluation_endpoint_request(run, model_arn, on_demand=on_demand), ("CreateProvisionedModelThroughput", production_throughput_request(run, model_arn))]
 
 
 @logger.inject_lambda_context

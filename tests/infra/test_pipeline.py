@@ -127,7 +127,7 @@ def _actions(statements: list[dict]) -> set[str]:
         ("lambdas.handlers.wait_for_job.handler", {"bedrock:GetModelCustomizationJob"}),
         ("lambdas.handlers.job_events.handler", {"bedrock:GetModelCustomizationJob"}),
         ("lambdas.handlers.cleanup.handler", {"bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob", "bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment"}),
-        ("lambdas.handlers.deploy_endpoint.handler", {"bedrock:CreateCustomModelDeployment", "bedrock:CreateProvisionedModelThroughput", "bedrock:TagResource"}),
+        ("lambdas.handlers.deploy_endpoint.handler", {"bedrock:CreateCustomModelDeployment", "bedrock:CreateProvisionedModelThroughput", "bedrock:TagResource", "bedrock:GetCustomModel"}),
         ("lambdas.handlers.check_endpoint.handler", {"bedrock:GetProvisionedModelThroughput", "bedrock:GetCustomModelDeployment"}),
         ("lambdas.handlers.evaluate.handler", {"bedrock:InvokeModel"}),
         ("lambdas.handlers.promote.handler", {"bedrock:CreateProvisionedModelThroughput", "bedrock:TagResource"}),

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from lambdas.domain.bedrock_requests import BedrockRequestRefused, check_request, request_problems, string_rule
 from lambdas.domain.customization import build_job_request
-from lambdas.domain.endpoints import deploy_for_evaluation, endpoint_name_for, promote
+from lambdas.domain.endpoints import endpoint_name_for, evaluation_endpoint_request, production_throughput_request
 from lambdas.domain.profiles import TuningProfile
 from lambdas.domain.runs import Dataset, Infrastructure, RunInput, S3ObjectRef, lineage_tags, run_id_for
 from stacks.config import load_stages
@@ -193,35 +193,6 @@ def test_check_request_raises_with_every_problem():
 
 
 # --- endpoints ----------------------------------------------------------------------------------
-class _CapturingBedrock:
-    """Records each create call the endpoint code makes and answers it as Bedrock would."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, dict[str, Any]]] = []
-
-    def create_custom_model_deployment(self, **request: Any) -> dict[str, str]:
-        self.requests.append(("CreateCustomModelDeployment", request))
-        return {"customModelDeploymentArn": f"arn:aws:bedrock:us-east-1:{ACCOUNT}:custom-model-deployment/a1b2c3d4e5f6"}
-
-    def create_provisioned_model_throughput(self, **request: Any) -> dict[str, str]:
-        self.requests.append(("CreateProvisionedModelThroughput", request))
-        return {"provisionedModelArn": f"arn:aws:bedrock:us-east-1:{ACCOUNT}:provisioned-model/a1b2c3d4e5f6"}
-
-
-class _Registry:
-    def __init__(self) -> None:
-        self.items: dict[str, dict[str, Any]] = {}
-
-    def get(self, run_id: str) -> dict[str, Any] | None:
-        return self.items.get(run_id)
-
-    def append_endpoint(self, run_id: str, endpoint: dict[str, Any]) -> None:
-        self.items.setdefault(run_id, {}).setdefault("endpoints", []).append(endpoint)
-
-    def update(self, run_id: str, **fields: Any) -> None:
-        self.items.setdefault(run_id, {}).update(fields)
-
-
 # Every bundled profile's model deploys on demand; this one's custom models need provisioned throughput.
 PROVISIONED_ONLY = TuningProfile.model_validate(
     {**PROFILES["release-notes"].model_dump(mode="json"), "name": "provisioned-only", "base_model": "meta.llama3-1-8b-instruct-v1:0:128k",
@@ -237,16 +208,14 @@ def _longest_name(profile: str) -> TuningProfile:
 @pytest.mark.parametrize("profile", ["support-qa-vi", "provisioned-only"])
 def test_endpoint_requests_of_the_longest_profile_names_are_accepted(profile):
     run = _run(_longest_name(profile), key="incoming/support-qa-vi/dữ liệu.jsonl")
-    bedrock, model = _CapturingBedrock(), _custom_model_arn(run.profile)
-    evaluation = deploy_for_evaluation(bedrock, _Registry(), run, model)  # type: ignore[arg-type]
-    promote(bedrock, _Registry(), run, model)  # type: ignore[arg-type]
-    assert len(endpoint_name_for(run.run_id, "evaluation")) == 63 and evaluation.name == endpoint_name_for(run.run_id, "evaluation")
-    assert [operation for operation, _ in bedrock.requests] == [
-        "CreateCustomModelDeployment" if run.profile.model.supports_on_demand_deployment else "CreateProvisionedModelThroughput",
-        "CreateProvisionedModelThroughput",
-    ]
-    for operation, request in bedrock.requests:
-        assert request_problems(operation, request) == [], operation
+    model = _custom_model_arn(run.profile)
+    operation, evaluation = evaluation_endpoint_request(run, model, on_demand=run.profile.model.supports_on_demand_deployment)
+    production = production_throughput_request(run, model)
+    assert operation == ("CreateCustomModelDeployment" if run.profile.model.supports_on_demand_deployment else "CreateProvisionedModelThroughput")
+    name = evaluation.get("modelDeploymentName") or evaluation["provisionedModelName"]
+    assert len(name) == 63 and name == endpoint_name_for(run.run_id, "evaluation")
+    for checked, request in ((operation, evaluation), ("CreateProvisionedModelThroughput", production)):
+        assert request_problems(checked, request) == [], checked
 
 
 def test_throughput_requests_bedrock_refuses():

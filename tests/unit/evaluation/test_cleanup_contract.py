@@ -13,7 +13,7 @@ def test_cleanup_deletes_a_production_throughput_that_was_never_finalized(aws):
     profile = aws.profile("provisioned-only", throughput={"model_units": 2})
     run = aws.run(profile, TITAN)
     model = aws.train(run)
-    evaluation = deploy_for_evaluation(aws.bedrock, aws.registry, run, model)
+    evaluation = deploy_for_evaluation(aws.bedrock, aws.registry, run, model, region="us-east-1")
     promoted = promote(aws.bedrock, aws.registry, run, model, evaluation)
     result = cleanup_run(aws.registry, aws.bedrock, run.run_id)
     assert sorted(result.deleted_endpoints) == sorted([evaluation.arn, promoted.arn])
@@ -24,7 +24,7 @@ def test_cleanup_survives_a_committed_throughput_it_cannot_delete(aws):
     profile = aws.profile("provisioned-only", throughput={"commitment": "OneMonth"})
     run = aws.run(profile, TITAN)
     model = aws.train(run)
-    evaluation = deploy_for_evaluation(aws.bedrock, aws.registry, run, model)
+    evaluation = deploy_for_evaluation(aws.bedrock, aws.registry, run, model, region="us-east-1")
     committed = promote(aws.bedrock, aws.registry, run, model, evaluation)
     result = cleanup_run(aws.registry, aws.bedrock, run.run_id)
     assert evaluation.arn in result.deleted_endpoints

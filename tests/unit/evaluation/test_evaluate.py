@@ -11,7 +11,7 @@ import pytest
 from botocore.stub import Stubber
 
 from lambdas.domain.endpoints import deploy_for_evaluation
-from lambdas.domain.evaluation import EvaluationFailed, Example, evaluate, judge, load_evaluation_set, on_demand_model_id, parse_judge_score
+from lambdas.domain.evaluation import EvaluationFailed, Example, evaluate, judge, invocable_model, load_evaluation_set, parse_judge_score
 from tests.unit.evaluation.conftest import ARTIFACTS_BUCKET, DATA_BUCKET, evaluation_set_from
 
 VI_SAMPLE = "fine-tuning/nova-micro-vi-qa.jsonl"
@@ -19,7 +19,7 @@ VI_SAMPLE = "fine-tuning/nova-micro-vi-qa.jsonl"
 
 def _ready_candidate(aws, profile):
     run = aws.run(profile, VI_SAMPLE)
-    endpoint = deploy_for_evaluation(aws.bedrock, aws.registry, run, aws.train(run))
+    endpoint = deploy_for_evaluation(aws.bedrock, aws.registry, run, aws.train(run), region="us-east-1")
     aws.advance(aws.emulator.settings.deployment_duration)
     aws.put_evaluation_set(profile.evaluation.dataset_key, evaluation_set_from(VI_SAMPLE))
     examples = load_evaluation_set(aws.s3, DATA_BUCKET, profile.evaluation.dataset_key, profile.evaluation.max_examples)
@@ -33,7 +33,7 @@ def _evaluate(aws, run, endpoint, examples, runtime=None, slept=None):
         run,
         examples=examples,
         candidate_model=endpoint.arn,
-        baseline_model=on_demand_model_id(run.profile.base_model),
+        baseline_model=invocable_model(run.profile.base_model, "us-east-1", "123456789012").model_id,
         artifacts_bucket=ARTIFACTS_BUCKET,
         evaluation_set_uri=f"s3://{DATA_BUCKET}/{run.profile.evaluation.dataset_key}",
         sleep=(slept.append if slept is not None else lambda seconds: None),

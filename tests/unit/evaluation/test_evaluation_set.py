@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lambdas.domain.evaluation import EvaluationSetError, check_evaluation_set, load_evaluation_set, on_demand_model_id, parse_evaluation_set
+from lambdas.domain.evaluation import EvaluationSetError, check_evaluation_set, invocable_model, load_evaluation_set, parse_evaluation_set
 
 URI = "s3://data/evaluation/set.jsonl"
 
@@ -90,13 +90,17 @@ def test_a_bad_line_beyond_max_examples_still_rejects_the_set(s3):
 
 
 @pytest.mark.parametrize(
-    ("catalogue_id", "on_demand"),
+    ("catalogue_id", "region", "invoked", "resources"),
     [
-        ("amazon.nova-micro-v1:0:128k", "amazon.nova-micro-v1:0"),
-        ("amazon.titan-text-express-v1:0:8k", "amazon.titan-text-express-v1"),
-        ("anthropic.claude-3-haiku-20240307-v1:0:200k", "anthropic.claude-3-haiku-20240307-v1:0"),
-        ("meta.llama3-3-70b-instruct-v1:0", "meta.llama3-3-70b-instruct-v1:0"),
+        ("amazon.nova-micro-v1:0:128k", "us-east-1", "amazon.nova-micro-v1:0", ["arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0"]),
+        # outside us-east-1 Nova answers only through its geographic inference profile
+        ("amazon.nova-micro-v1:0:128k", "us-west-2", "us.amazon.nova-micro-v1:0", ["arn:aws:bedrock:us-west-2:123456789012:inference-profile/us.amazon.nova-micro-v1:0", "arn:aws:bedrock:us-*::foundation-model/amazon.nova-micro-v1:0"]),
+        ("amazon.titan-text-express-v1:0:8k", "us-east-1", "amazon.titan-text-express-v1", ["arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1"]),
+        ("anthropic.claude-3-haiku-20240307-v1:0:200k", "us-east-1", "anthropic.claude-3-haiku-20240307-v1:0", ["arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"]),
+        ("meta.llama3-3-70b-instruct-v1:0", "us-east-1", "us.meta.llama3-3-70b-instruct-v1:0", ["arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.meta.llama3-3-70b-instruct-v1:0", "arn:aws:bedrock:us-*::foundation-model/meta.llama3-3-70b-instruct-v1:0"]),
+        ("some.judge-v1", "us-east-1", "some.judge-v1", ["arn:aws:bedrock:us-east-1::foundation-model/some.judge-v1"]),  # no facts: its own id
     ],
 )
-def test_on_demand_model_id(catalogue_id, on_demand):
-    assert on_demand_model_id(catalogue_id) == on_demand
+def test_baselines_and_judges_are_invoked_as_bedrock_requires_from_the_region(catalogue_id, region, invoked, resources):
+    invocation = invocable_model(catalogue_id, region, "123456789012")
+    assert invocation.model_id == invoked and list(invocation.iam_resources) == resources

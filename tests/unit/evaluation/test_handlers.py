@@ -40,7 +40,7 @@ def _wait_ready(aws, context, run_event, endpoint) -> dict:
 def test_pass_path_ends_with_only_the_promoted_throughput(aws, context, capsys):
     state, run = _trained(aws, "support-qa-vi", NOVA)
     state["endpoint"] = _payload(deploy_endpoint.handler(state, context))
-    assert set(state["endpoint"]) == {"kind", "name", "purpose", "model_arn", "requested_at", "arn", "model_units", "commitment"}
+    assert set(state["endpoint"]) == {"kind", "name", "purpose", "model_arn", "requested_at", "arn", "model_units", "commitment", "why"}
     assert _wait_ready(aws, context, {"run": state["run"]}, state["endpoint"])["ready"] is True
 
     capsys.readouterr()

@@ -29,7 +29,7 @@ def ended(aws, profile, sample, *, evaluate=True):
     aws.registry.update(run.run_id, output_model_arn=model)
     endpoint = None
     if evaluate:
-        endpoint = deploy_for_evaluation(aws.bedrock, aws.registry, run, model)
+        endpoint = deploy_for_evaluation(aws.bedrock, aws.registry, run, model, region="us-east-1")
         aws.advance(max(aws.emulator.settings.provisioned_duration, aws.emulator.settings.deployment_duration))
     aws.registry.update(run.run_id, status=RunStatus.FAILED, finished_at=iso(now(aws)))
     return run, model, endpoint
@@ -165,7 +165,7 @@ def test_the_model_of_the_champions_run_is_kept_under_any_name(aws):
 def test_a_running_run_is_looked_at_again_later_and_nothing_is_deleted(aws):
     run = aws.run(aws.profiles["support-qa-vi"], NOVA)
     model = aws.train(run)
-    endpoint = deploy_for_evaluation(aws.bedrock, aws.registry, run, model)
+    endpoint = deploy_for_evaluation(aws.bedrock, aws.registry, run, model, region="us-east-1")
     aws.registry.update(run.run_id, status=RunStatus.EVALUATING, started_at=iso(now(aws)), output_model_arn=model)
     assert due(aws) == [run.run_id]  # recording the endpoint marked the run
 
@@ -177,7 +177,7 @@ def test_a_running_run_is_looked_at_again_later_and_nothing_is_deleted(aws):
 def test_a_run_past_the_execution_timeout_has_ended_whatever_its_item_says(aws):
     run = aws.run(aws.profiles["support-qa-vi"], NOVA)
     model = aws.train(run)
-    endpoint = deploy_for_evaluation(aws.bedrock, aws.registry, run, model)
+    endpoint = deploy_for_evaluation(aws.bedrock, aws.registry, run, model, region="us-east-1")
     aws.registry.update(run.run_id, status=RunStatus.EVALUATING, started_at=iso(now(aws) - SETTINGS.execution_timeout - timedelta(minutes=1)))
     result = swept(aws, run.run_id)
     assert result.ended and [(leftover.arn, leftover.state) for leftover in result.leftovers] == [(endpoint.arn, "deleted")]
@@ -209,7 +209,7 @@ def test_what_cleanup_leaves_for_the_janitor(item, billable):
 def test_cleanup_takes_a_run_with_nothing_left_out_of_the_index(aws):
     run = aws.run(aws.profiles["support-qa-vi"], NOVA)
     model = aws.train(run)
-    endpoint = deploy_for_evaluation(aws.bedrock, aws.registry, run, model)
+    endpoint = deploy_for_evaluation(aws.bedrock, aws.registry, run, model, region="us-east-1")
     aws.registry.update(run.run_id, outcome="promoted", output_model_arn=model)
     assert due(aws) == [run.run_id]
     assert cleanup_run(aws.registry, aws.bedrock, run.run_id).deleted_endpoints == [endpoint.arn]

@@ -20,7 +20,7 @@ def _evaluated(aws, profile, sample, key=None):
     """A run whose candidate is trained and whose evaluation endpoint is ready."""
     run = aws.run(profile, sample, key)
     model = aws.train(run)
-    evaluation = deploy_for_evaluation(aws.bedrock, aws.registry, run, model)
+    evaluation = deploy_for_evaluation(aws.bedrock, aws.registry, run, model, region="us-east-1")
     aws.advance(max(aws.emulator.settings.provisioned_duration, aws.emulator.settings.deployment_duration))
     return run, model, evaluation
 
