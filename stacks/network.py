@@ -68,7 +68,11 @@ class Network(Construct):
             "NIST.800.53.R5-IAMNoInlinePolicy",
             "HIPAA.Security-IAMNoInlinePolicy",
         )
+        # Customization jobs get a subnet in every zone (self.subnets); the functions, and so the interface
+        # endpoints they call, only those of the stage's function zones (StageConfig.function_zones).
         self.subnets = self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        self.function_subnet_selection = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, availability_zones=stage.function_zones)
+        self.function_subnets = self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, availability_zones=stage.function_zones)
 
         # Gateway endpoints reach only this app's buckets and tables, and only for this account's principals.
         self.s3_endpoint = self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
@@ -141,7 +145,7 @@ class Network(Construct):
                 private_dns_enabled=True,
                 open=False,  # ingress only from the Lambda security group, not the whole VPC CIDR
                 security_groups=[self.endpoint_security_group],
-                subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+                subnets=self.function_subnet_selection,
             )
             endpoint.add_to_policy(
                 iam.PolicyStatement(
