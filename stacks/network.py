@@ -1,4 +1,4 @@
-"""An isolated VPC: no internet gateway, no NAT, every AWS API reached through a VPC endpoint."""
+"""An isolated VPC: no internet gateway, no NAT, every AWS API a function calls reached through a VPC endpoint."""
 
 from __future__ import annotations
 
@@ -11,23 +11,21 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from stacks import vpc_services
 from stacks.config import StageConfig
 from stacks.nag import acknowledge, checkov_skip
 
-# Every AWS API a Lambda or a customization job in this VPC calls, as PrivateLink service names.
-INTERFACE_ENDPOINTS = {
-    "Bedrock": ec2.InterfaceVpcEndpointAwsService.BEDROCK,
-    "BedrockRuntime": ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME,
-    "StepFunctions": ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
-    "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
-    "Monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
-    "Kms": ec2.InterfaceVpcEndpointAwsService.KMS,
-    "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
-    "Sns": ec2.InterfaceVpcEndpointAwsService.SNS,
-    "Events": ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE,
-    "Ssm": ec2.InterfaceVpcEndpointAwsService.SSM,
-    "XRay": ec2.InterfaceVpcEndpointAwsService.XRAY,
+# The interface endpoint of each service a function calls through the VPC (stacks/vpc_services.py decides which,
+# and says why the others need none): construct id (kept, so logical ids stay put) and CDK's service name.
+_INTERFACE_SERVICES = {
+    "bedrock": ("Bedrock", ec2.InterfaceVpcEndpointAwsService.BEDROCK),
+    "bedrock-runtime": ("BedrockRuntime", ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME),
+    "states": ("StepFunctions", ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS),
+    "sns": ("Sns", ec2.InterfaceVpcEndpointAwsService.SNS),
+    "ssm": ("Ssm", ec2.InterfaceVpcEndpointAwsService.SSM),
+    "xray": ("XRay", ec2.InterfaceVpcEndpointAwsService.XRAY),
 }
+INTERFACE_ENDPOINTS = {_INTERFACE_SERVICES[prefix][0]: _INTERFACE_SERVICES[prefix][1] for prefix in vpc_services.interface_prefixes()}
 
 
 class Network(Construct):

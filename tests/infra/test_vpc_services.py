@@ -89,3 +89,107 @@ def test_the_function_zones_setting_moves_the_functions_and_the_endpoint_interfa
     assert wide["network_interfaces"] == 3 * endpoints and default["network_interfaces"] == 2 * endpoints
     per_eni = standing_cost.ASSUMPTIONS["hours_per_month"].value * standing_cost.PRICES["interface_endpoint_hour"].usd
     assert wide["total_usd"] == pytest.approx(default["total_usd"] + endpoints * per_eni, abs=0.01)
+
+
+# ----------------------------------------------------------------- which services, verified against the code
+
+import ast  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from stacks import vpc_services  # noqa: E402
+
+LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
+
+
+def _calls(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else node.func.attr if isinstance(node.func, ast.Attribute) else ""
+            if name in ("client", "resource"):
+                yield node, name
+
+
+def handler_services() -> set[str]:
+    """Endpoint prefixes of every AWS client the function code creates (client("…"), boto3.resource("…"))."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    names = set()
+    for path in LAMBDAS.rglob("*.py"):
+        for node, kind in _calls(ast.parse(path.read_text(), filename=str(path))):
+            arg = node.args[0] if node.args else None
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                names.add(arg.value)
+            else:
+                # Only the one wrapper may take its service from a variable; everyone else names it.
+                assert path.name == "_aws.py", f"{path}:{node.lineno}: an AWS client whose service is not a literal"
+    return {session.get_service_model(name).endpoint_prefix for name in names}
+
+
+def test_every_client_the_functions_create_has_its_endpoint_and_every_endpoint_a_caller():
+    called = handler_services()
+    assert called == (set(vpc_services.THROUGH_THE_VPC) | set(vpc_services.GATEWAY)) - {"xray"}, called
+    assert not called & set(vpc_services.NOT_THROUGH_THE_VPC)
+    # X-Ray is the one endpoint no handler calls: it is kept for the Lambda X-Ray daemon, and says so.
+    assert "daemon" in vpc_services.THROUGH_THE_VPC["xray"].why and vpc_services.THROUGH_THE_VPC["xray"].source
+    for prefix, service in vpc_services.NOT_THROUGH_THE_VPC.items():
+        assert service.why, prefix
+
+
+def test_no_powertools_utility_that_calls_aws_is_used():
+    """Logger, Metrics (EMF on stdout) and Tracer (the daemon) need no endpoint; of the utilities only the
+    parser and typing helpers are used, and they call nothing."""
+    used = set()
+    for path in LAMBDAS.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("aws_lambda_powertools.utilities"):
+                used.add(node.module.split(".")[2])
+    assert used <= {"parser", "typing"}, used
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_stage_has_exactly_the_endpoints_stacks_vpc_services_names(assembly, stage):
+    foundation = assembly.templates[f"Tuneforge-{stage}-Foundation"]
+    services = {}
+    for ep in resources(foundation, "AWS::EC2::VPCEndpoint").values():
+        name = ep["Properties"]["ServiceName"]
+        text = name if isinstance(name, str) else "".join(p if isinstance(p, str) else "REGION" for p in name["Fn::Join"][1])
+        services[text.split(".", 3)[3]] = ep["Properties"]["VpcEndpointType"]
+    assert services == {**{p: "Interface" for p in vpc_services.THROUGH_THE_VPC}, **{p: "Gateway" for p in vpc_services.GATEWAY}}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_function_may_call_what_has_no_endpoint(assembly, stage):
+    """What stacks/vpc_services.py says of kms, monitoring and events holds in the roles: every key permission a
+    function has goes through a service (kms:ViaService), and none may publish metrics or put events."""
+    pipeline = assembly.templates[f"Tuneforge-{stage}-Pipeline"]
+    roles = {lid for lid, fn in own_functions(pipeline).items() for lid in [fn["Properties"]["Role"]["Fn::GetAtt"][0]]}
+    checked = 0
+    for policy in resources(pipeline, "AWS::IAM::ManagedPolicy").values():
+        if not {r["Ref"] for r in policy["Properties"].get("Roles", [])} & roles:
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not [a for a in actions if a.startswith(("cloudwatch:", "events:", "sts:", "logs:CreateLogGroup"))], statement
+            if any(a.startswith("kms:") for a in actions):
+                assert "kms:ViaService" in statement.get("Condition", {}).get("StringEquals", {}), statement
+                checked += 1
+    assert checked >= 13  # at least DecryptEnvironment on every function
+
+
+# The standing cost of each stage, from its templates, pinned to the cent: an interface endpoint, a zone, a key,
+# an alarm or a dashboard more moves it. Change the figure with the reason (and docs/benchmarks.md).
+STANDING_USD = {"dev": 95.24, "prod": 95.25}
+NETWORK_INTERFACES = 12  # 6 interface endpoints x 2 function zones
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_standing_cost_of_a_stage_is_pinned_and_within_the_goal(assembly, stage):
+    from tuneforge_audit import standing_cost
+
+    templates = {name: t for name, t in assembly.templates.items() if f"-{stage}-" in name}
+    figures = standing_cost.of_templates(templates, sources=standing_cost.asset_sources(assembly.directory))["stages"][stage]
+    assert figures["network_interfaces"] == NETWORK_INTERFACES
+    assert figures["total_usd"] == STANDING_USD[stage], figures["lines"]
+    assert figures["within_goal"] and figures["total_usd"] <= standing_cost.GOAL_USD
+    assert not figures["notes"], figures["notes"]
