@@ -85,7 +85,8 @@ def render(before: dict, after: dict, base: str, when: str, where: str) -> str:
         "",
         f"Measured on {when} on {where}, with `bench/standing_cost.py` (base `{base}` against the working tree), from the synthesized templates "
         f"priced by `tuneforge_audit/standing_cost.py` at {after['priced_region']} prices read on {after['read_on']} (the same figures `make audit` shows "
-        "in its report's \"Standing cost\" section). Not counted: what runs add (training, evaluation endpoints, a champion's throughput) and stored data.",
+        "in its report's \"Standing cost\" section). Not counted: what runs add (training, evaluation endpoints, a champion's throughput) and stored data. "
+        "Which services have an interface endpoint, and why the others need none, is `stacks/vpc_services.py`; the zones are `function_availability_zones`.",
         "",
         *breakdown(before, after),
         "Prices (sources and notes in `tuneforge_audit/standing_cost.py` and the audit report):",
@@ -102,7 +103,7 @@ def render(before: dict, after: dict, base: str, when: str, where: str) -> str:
 
 def write_doc(before: dict, after: dict, base: str, when: str, where: str) -> None:
     text = DOC.read_text()
-    figures = ", ".join(f"{stage} ${before['stages'][stage]['total_usd']:.2f} → **${s['total_usd']:.2f}**" for stage, s in after["stages"].items() if stage in before)
+    figures = ", ".join(f"{stage} ${before['stages'][stage]['total_usd']:.2f} → **${s['total_usd']:.2f}**" for stage, s in after["stages"].items() if stage in before["stages"])
     met = all(s["within_goal"] for s in after["stages"].values())
     row = f"| standing cost of a stage a month, from the templates ({when}) | `.venv/bin/python bench/standing_cost.py` | {figures} | ≤ ${after['goal_usd']:.0f} a stage ({'met' if met else 'not met'}) | [below](#standing-cost) |"
     if ROW.search(text):
