@@ -37,6 +37,12 @@ class StageConfig(BaseModel):
     account: AccountId
     region: Region
     availability_zones: list[str] = Field(min_length=1, description="Bedrock VPC jobs need subnets in every AZ of the region.")
+    # The zones the functions run in, and so the zones of the interface endpoints: each endpoint bills one network
+    # interface per zone by the hour (tuneforge_audit/standing_cost.py). Customization jobs keep subnets in every zone
+    # above; they reach only S3, through the gateway endpoint. Default: the first two zones, because "to provide
+    # continued high availability, ensure that the function has access to at least two Availability Zones"
+    # (https://docs.aws.amazon.com/lambda/latest/operatorguide/networking-vpc.html, read 2026-12-04).
+    function_availability_zones: list[str] | None = Field(default=None, min_length=1)
     permissions_boundary_arn: IamArn | None = None
     log_retention_days: int = Field(default=90)
     removal_policy: RemovalPolicyName = "retain"
@@ -69,6 +75,11 @@ class StageConfig(BaseModel):
         for zone in self.availability_zones:
             if not re.fullmatch(re.escape(self.region) + r"[a-z]", zone):
                 raise ValueError(f"availability zone {zone!r} is not in region {self.region}")
+        for zone in self.function_availability_zones or []:
+            if zone not in self.availability_zones:
+                raise ValueError(f"function_availability_zones: {zone!r} is not one of availability_zones ({', '.join(self.availability_zones)})")
+        if self.function_availability_zones and len(set(self.function_availability_zones)) != len(self.function_availability_zones):
+            raise ValueError("function_availability_zones: a zone is listed twice")
         if self.log_retention_days not in _RETENTION_NAMES:
             raise ValueError(f"log_retention_days must be one CloudWatch accepts: {', '.join(map(str, _RETENTION_NAMES))}")
         return self
@@ -76,6 +87,11 @@ class StageConfig(BaseModel):
     @property
     def stack_prefix(self) -> str:
         return f"Tuneforge-{self.name}"
+
+    @property
+    def function_zones(self) -> list[str]:
+        """Where the functions and the interface endpoints are: the configured zones, else the first two."""
+        return list(self.function_availability_zones or self.availability_zones[:2])
 
     @property
     def log_retention(self) -> logs.RetentionDays:

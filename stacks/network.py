@@ -1,4 +1,4 @@
-"""An isolated VPC: no internet gateway, no NAT, every AWS API reached through a VPC endpoint."""
+"""An isolated VPC: no internet gateway, no NAT, every AWS API a function calls reached through a VPC endpoint."""
 
 from __future__ import annotations
 
@@ -11,23 +11,21 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from stacks import vpc_services
 from stacks.config import StageConfig
 from stacks.nag import acknowledge, checkov_skip
 
-# Every AWS API a Lambda or a customization job in this VPC calls, as PrivateLink service names.
-INTERFACE_ENDPOINTS = {
-    "Bedrock": ec2.InterfaceVpcEndpointAwsService.BEDROCK,
-    "BedrockRuntime": ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME,
-    "StepFunctions": ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
-    "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
-    "Monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
-    "Kms": ec2.InterfaceVpcEndpointAwsService.KMS,
-    "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
-    "Sns": ec2.InterfaceVpcEndpointAwsService.SNS,
-    "Events": ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE,
-    "Ssm": ec2.InterfaceVpcEndpointAwsService.SSM,
-    "XRay": ec2.InterfaceVpcEndpointAwsService.XRAY,
+# The interface endpoint of each service a function calls through the VPC (stacks/vpc_services.py decides which,
+# and says why the others need none): construct id (kept, so logical ids stay put) and CDK's service name.
+_INTERFACE_SERVICES = {
+    "bedrock": ("Bedrock", ec2.InterfaceVpcEndpointAwsService.BEDROCK),
+    "bedrock-runtime": ("BedrockRuntime", ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME),
+    "states": ("StepFunctions", ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS),
+    "sns": ("Sns", ec2.InterfaceVpcEndpointAwsService.SNS),
+    "ssm": ("Ssm", ec2.InterfaceVpcEndpointAwsService.SSM),
+    "xray": ("XRay", ec2.InterfaceVpcEndpointAwsService.XRAY),
 }
+INTERFACE_ENDPOINTS = {_INTERFACE_SERVICES[prefix][0]: _INTERFACE_SERVICES[prefix][1] for prefix in vpc_services.interface_prefixes()}
 
 
 class Network(Construct):
@@ -68,7 +66,11 @@ class Network(Construct):
             "NIST.800.53.R5-IAMNoInlinePolicy",
             "HIPAA.Security-IAMNoInlinePolicy",
         )
+        # Customization jobs get a subnet in every zone (self.subnets); the functions, and so the interface
+        # endpoints they call, only those of the stage's function zones (StageConfig.function_zones).
         self.subnets = self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        self.function_subnet_selection = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, availability_zones=stage.function_zones)
+        self.function_subnets = self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, availability_zones=stage.function_zones)
 
         # Gateway endpoints reach only this app's buckets and tables, and only for this account's principals.
         self.s3_endpoint = self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
@@ -141,7 +143,7 @@ class Network(Construct):
                 private_dns_enabled=True,
                 open=False,  # ingress only from the Lambda security group, not the whole VPC CIDR
                 security_groups=[self.endpoint_security_group],
-                subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+                subnets=self.function_subnet_selection,
             )
             endpoint.add_to_policy(
                 iam.PolicyStatement(

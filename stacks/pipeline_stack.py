@@ -10,7 +10,6 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
-from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from stacks.config import StageConfig
@@ -59,7 +58,7 @@ class PipelineStack(Stack):
 
         placement = FunctionPlacement(
             vpc=network.vpc,
-            subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            subnets=network.function_subnet_selection,
             security_group=network.lambda_security_group,
             key=key,
             log_retention=stage.log_retention,

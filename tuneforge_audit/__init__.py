@@ -4,6 +4,7 @@ Everything in the report is read from a synthesized cloud assembly (``cdk.out``)
 construct metadata and nag's ``validation-report.json``, plus the cfn-lint and checkov runs over them. Nothing
 is hand-maintained. The model (``model.build``) is a JSON-able dict; ``diff.diff_models`` compares two models
 fact by fact, so "changed since BASE" is exact; ``markdown.render`` writes the pull-request-readable report.
+``standing_cost`` prices what each stage bills a month with no run in flight, from the same templates.
 
     python -m tuneforge_audit --cdk-out cdk.out --out audit [--base <git ref> | --base-report <report.json>]
 

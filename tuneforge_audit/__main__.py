@@ -13,17 +13,19 @@ is removed again. Exit status 0 when the report was written (flags are for revie
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from tuneforge_audit import markdown, model  # noqa: E402
+from tuneforge_audit import markdown, model, standing_cost  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,8 +34,10 @@ class BaseError(RuntimeError):
     pass
 
 
-def model_of_ref(ref: str, *, repo: Path = ROOT) -> dict:
-    """Synthesize git ``ref`` in a temporary worktree and model it (scanners skipped: figures are not diffed)."""
+@contextlib.contextmanager
+def synthesized(ref: str, *, repo: Path = ROOT) -> Iterator[Path]:
+    """The cloud assembly of git ``ref``, synthesized with this interpreter in a temporary worktree that is
+    removed again afterwards."""
     scratch = Path(tempfile.mkdtemp(prefix="tuneforge-audit-base-"))
     tree, out = scratch / "tree", scratch / "cdk.out"
     added = subprocess.run(["git", "worktree", "add", "--detach", str(tree), ref], cwd=repo, capture_output=True, text=True)
@@ -46,12 +50,18 @@ def model_of_ref(ref: str, *, repo: Path = ROOT) -> dict:
         synth = subprocess.run([sys.executable, "app.py"], cwd=tree, env=env, capture_output=True, text=True)
         if synth.returncode != 0 or not (out / "manifest.json").exists():
             raise BaseError(f"synth of {ref!r} failed (exit {synth.returncode}): {synth.stderr.strip()[-2000:]}")
-        base = model.build(out, scanners=False)
-        base["source"] = f"git {ref} ({_rev(repo, ref)})"
-        return base
+        yield out
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=repo, capture_output=True)
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def model_of_ref(ref: str, *, repo: Path = ROOT) -> dict:
+    """Synthesize git ``ref`` in a temporary worktree and model it (scanners skipped: figures are not diffed)."""
+    with synthesized(ref, repo=repo) as out:
+        base = model.build(out, scanners=False)
+    base["source"] = f"git {ref} ({_rev(repo, ref)})"
+    return base
 
 
 def _rev(repo: Path, ref: str) -> str:
@@ -97,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     fails = sum(f["level"] == model.FAIL for f in head["flags"])
     reviews = sum(f["level"] == model.REVIEW for f in head["flags"])
     print(f"audit: wrote {report_md} and {report_json}: {len(head['stacks'])} stacks, {len(head['roles'])} roles, {fails} flagged, {reviews} accepted with reasons")
+    print(f"audit: standing cost: {standing_cost.summary(head['standing_cost'])}")
     if base is not None:
         from tuneforge_audit.diff import diff_models
 

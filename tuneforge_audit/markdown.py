@@ -21,6 +21,7 @@ SECTIONS = [
     "Checklist",
     "Acknowledgements and skips",
     "Scanner figures",
+    "Standing cost",
 ]
 
 
@@ -101,6 +102,9 @@ def summary(model: dict, base_label: str | None) -> list[str]:
     lines += [f"### {MARK[FAIL]} Flagged ({len(fails)})", ""]
     lines += table(["Topic", "Stack", "Finding"], [[f["topic"], f["stack"], f"{MARK[FAIL]} {f['message']}"] for f in fails]) if fails else ["Nothing flagged: every checklist property holds and every wildcard, non-CMK store and open rule has a reason on record.", ""]
     lines += [f"{len(reviews)} accepted items ({MARK[REVIEW]}) are shown with their reasons in the sections below.", ""]
+    standing = model.get("standing_cost") or {}
+    if standing.get("stages"):
+        lines += [f"Standing cost a month: {esc(standing_summary(standing))}; see [Standing cost]({anchor('Standing cost')}).", ""]
     if base_label is not None:
         lines += [f"See [Changed since {base_label}]({anchor('Changed since BASE')}).", ""]
     lines += ["Sections: " + " · ".join(f"[{s}]({anchor(s)})" for s in SECTIONS if s != "Summary" and (s != "Changed since BASE" or base_label is not None)), ""]
@@ -113,6 +117,14 @@ def changes(base: dict, head: dict, base_label: str) -> list[str]:
     for kind in ("added", "removed"):
         if stacks[kind]:
             lines += [f"Stacks {kind}: " + ", ".join(code(s) for s in stacks[kind]), ""]
+    before, after = (base.get("standing_cost") or {}).get("stages") or {}, (head.get("standing_cost") or {}).get("stages") or {}
+    if before and after:
+        lines += ["Standing cost a month, base → head:", ""]
+        lines += table(["Stage", "Base", "Head", "Network interfaces (base → head)"], [
+            [stage, f"${before[stage]['total_usd']:.2f}" if stage in before else "–", f"${after[stage]['total_usd']:.2f}" if stage in after else "–",
+             f"{before.get(stage, {}).get('network_interfaces', '–')} → {after.get(stage, {}).get('network_interfaces', '–')}"]
+            for stage in sorted(set(before) | set(after))
+        ])
     delta = diff_models(base, head)
     if not delta:
         return lines + ["No change in roles, trust, permissions, encryption, retention, keys, network, resource policies or suppressions.", ""]
@@ -270,12 +282,41 @@ def scanners(model: dict) -> list[str]:
     return lines
 
 
+def standing_summary(standing: dict) -> str:
+    return ", ".join(f"{stage} ${s['total_usd']:.2f}{'' if s['within_goal'] else ' (over the goal)'}" for stage, s in standing["stages"].items()) + f" (goal ≤ ${standing['goal_usd']:.0f} a stage)"
+
+
+def standing(model: dict) -> list[str]:
+    figures = model.get("standing_cost") or {}
+    lines = ["## Standing cost", ""]
+    if not figures.get("stages"):
+        return lines + ["Not computed for this report.", ""]
+    lines += [
+        f"What each stage bills a month with no run in flight, from the templates (`tuneforge_audit/standing_cost.py`), at {figures['priced_region']} prices read on "
+        f"{figures['read_on']}. Runs (training, evaluation endpoints, a champion's throughput) and stored data are not included: see each stage's \"not counted\".",
+        "",
+    ]
+    for stage, s in figures["stages"].items():
+        lines += [f"### {stage}: ${s['total_usd']:.2f} a month {'✅' if s['within_goal'] else MARK[REVIEW] + ' over'} (goal ≤ ${s['goal_usd']:.0f})", ""]
+        lines += table(["Item", "Quantity", "Unit", "Unit price (USD)", "Monthly (USD)", "Detail"], [
+            [l["item"], f"{l['quantity']:,.4f}".rstrip("0").rstrip("."), l["unit"], f"{l['unit_usd']:g}", f"{l['monthly_usd']:.2f}", l["detail"] or "–"] for l in s["lines"]
+        ])
+        lines += [f"- {esc(n)}" for n in s["notes"]] + ([""] if s["notes"] else [])
+        not_counted = "; ".join(f"{type_.removeprefix('AWS::')} ({why})" for type_, why in s["not_counted"].items())
+        lines += [f"Not counted: {esc(not_counted)}.", ""]
+    lines += ["### Prices", ""]
+    lines += table(["Price", "USD", "Unit", "Source", "Read", "Note"], [[code(k), f"{p['usd']:g}", p["unit"], p["source"], p["read"], p["note"] or "–"] for k, p in figures["prices"].items()])
+    lines += ["### Assumptions", ""]
+    lines += table(["Assumption", "Value", "Unit", "Why"], [[code(k), f"{a['value']:g}", a["unit"], a["why"]] for k, a in figures["assumptions"].items()])
+    return lines
+
+
 def render(model: dict, base: dict | None = None, base_label: str | None = None) -> str:
     label = base_label or ("BASE" if base is not None else None)
     lines = ["# tuneforge security review report", ""]
     lines += summary(model, label)
     if base is not None:
         lines += changes(base, model, label)
-    for section in (iam_roles, stores, logs, kms, net, resource_policies, checklist, suppressions, scanners):
+    for section in (iam_roles, stores, logs, kms, net, resource_policies, checklist, suppressions, scanners, standing):
         lines += section(model)
     return "\n".join(lines).rstrip() + "\n"

@@ -28,7 +28,7 @@ from typing import Any
 from tests.security.acknowledgements import audit, load_allowlist, pack_of, stack_artifacts, strip_rule
 from tests.security.checks import CHECKS, as_list, principals, props, referenced_ids, render, resources, statements, target
 
-from tuneforge_audit import SCHEMA_VERSION
+from tuneforge_audit import SCHEMA_VERSION, standing_cost
 
 FAIL, REVIEW = "fail", "review"
 OPEN_CIDRS = ("0.0.0.0/0", "::/0")
@@ -707,8 +707,9 @@ def checklist(templates: dict[str, dict]) -> list[dict]:
     return out
 
 
-def build_from_templates(templates: dict[str, dict], *, acknowledgements: list[dict] | None = None, figures: dict | None = None, source: str = "") -> dict:
-    """The model of ``templates`` (stack name -> template dict). Pure: no file, no subprocess."""
+def build_from_templates(templates: dict[str, dict], *, acknowledgements: list[dict] | None = None, figures: dict | None = None, source: str = "", standing: dict | None = None) -> dict:
+    """The model of ``templates`` (stack name -> template dict). Pure: no file, no subprocess. ``standing`` is the
+    stages' standing cost (``standing_cost``), computed from the templates alone when not given."""
     templates = dict(sorted(templates.items()))
     names = Names(templates)
     model: dict[str, Any] = {
@@ -741,6 +742,7 @@ def build_from_templates(templates: dict[str, dict], *, acknowledgements: list[d
     model["checkov_skips"] = checkov_skips(templates)
     model["checklist"] = checklist(templates)
     model["figures"] = figures or {}
+    model["standing_cost"] = standing if standing is not None else standing_cost.of_templates(templates)
     model["facts"] = facts(model)
     model["flags"] = collect_flags(model)
     return model
@@ -817,4 +819,5 @@ def build(cdk_out: Path, *, scanners: bool = True) -> dict:
     figures = scanner_figures(cdk_out) if scanners else {}
     if problems and not scanners:  # with scanners, run_gates already reports them as gate failures
         figures.setdefault("flags", []).extend(flag(FAIL, f"acknowledgement audit: {p}") for p in problems)
-    return build_from_templates(templates, acknowledgements=acks, figures=figures, source=str(cdk_out))
+    standing = standing_cost.of_templates(templates, sources=standing_cost.asset_sources(cdk_out))
+    return build_from_templates(templates, acknowledgements=acks, figures=figures, source=str(cdk_out), standing=standing)

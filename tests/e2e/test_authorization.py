@@ -127,6 +127,25 @@ def test_a_narrowed_endpoint_policy_refuses_calls_from_inside_the_vpc(tuneforge_
     assert "because no VPC endpoint policy allows the states:StartExecution action" in decision["reason"]
 
 
+def test_a_removed_interface_endpoint_leaves_its_callers_no_route(tuneforge_cdk_out, emulator, tmp_path):
+    """Endpoints: the isolated VPC reaches an AWS API only through its endpoint. Without the SSM interface
+    endpoint StartRun cannot read its profile and starts nothing, while the stage as shipped, which has no kms,
+    sts, logs, monitoring or events endpoint (stacks/vpc_services.py), runs end to end in the other tests."""
+
+    def drop_ssm_endpoint(template: Template) -> None:
+        [lid] = [lid for lid, r in _resources(template, "AWS::EC2::VPCEndpoint").items() if json.dumps(r["Properties"]["ServiceName"]).endswith('.ssm"')]
+        del template["Resources"][lid]
+
+    stage = TuneforgeStage(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Foundation", drop_ssm_endpoint))
+    stage.upload("support-qa-vi", FINE_TUNING)
+    assert emulator.wait_idle(timeout=60)
+    assert stage.aws.executions(stage.state_machine) == []
+    no_route = [e for e in emulator.journal if e["event"] == "authz.no_route"]
+    assert no_route and {(e["service"], e["operation"]) for e in no_route} == {("ssm", "GetParameter")}
+    assert all("StartRun" in e["principal"] for e in no_route)
+    assert _denials(emulator) == []  # refused by the network, not by a policy
+
+
 def test_a_removed_through_service_key_statement_refuses_the_encrypted_execution(tuneforge_cdk_out, emulator, tmp_path):
     """KMS through another service: StartRun without EncryptExecutionData cannot start an execution of
     the CMK-encrypted state machine (Step Functions asks KMS for a data key in StartRun's name)."""

@@ -850,7 +850,12 @@ def check_21_vpc_baseline(template: Template, stage: str) -> list[str]:
     return out
 
 
-REQUIRED_INTERFACE_ENDPOINTS = ("bedrock", "bedrock-runtime", "states", "kms", "sts", "logs")
+# The APIs the handlers call through the VPC (their boto3 clients; tests/infra/test_vpc_services.py holds the list
+# against lambdas/). Written out here rather than read from stacks/vpc_services.py, so editing the stack's list
+# cannot also relax the gate. kms, sts and logs were required until 2026-12-04: no function calls them through the
+# VPC (Lambda ships the logs and decrypts the environment itself; the reasons, with sources, are in
+# stacks/vpc_services.py NOT_THROUGH_THE_VPC).
+REQUIRED_INTERFACE_ENDPOINTS = ("bedrock", "bedrock-runtime", "states", "sns", "ssm")
 
 
 def _policy_is_scoped(document: Any) -> bool:

@@ -171,8 +171,10 @@ TWINS: list[tuple[str, str, Callable[[dict], None]]] = [
     ("21 VPC baseline", "internet gateway", lambda t: t["Resources"].update(Igw={"Type": "AWS::EC2::InternetGateway", "Properties": {}})),
     ("22 VPC endpoints", "no bedrock endpoint", lambda t: t["Resources"].pop(interface_endpoint(t, "bedrock"))),
     ("22 VPC endpoints", "no S3 gateway endpoint", lambda t: t["Resources"].pop(s3_gateway(t))),
-    ("22 VPC endpoints", "private DNS off", lambda t: p(t, interface_endpoint(t, "sts")).update(PrivateDnsEnabled=False)),
-    ("22 VPC endpoints", "default (full access) endpoint policy", lambda t: p(t, interface_endpoint(t, "kms")).update(PolicyDocument={"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]})),
+    ("22 VPC endpoints", "no ssm endpoint (StartRun reads its profile through it)", lambda t: t["Resources"].pop(interface_endpoint(t, "ssm"))),
+    # These two twins broke the sts and kms endpoints until 2026-12-04, when those endpoints were removed (no function calls them).
+    ("22 VPC endpoints", "private DNS off", lambda t: p(t, interface_endpoint(t, "ssm")).update(PrivateDnsEnabled=False)),
+    ("22 VPC endpoints", "default (full access) endpoint policy", lambda t: p(t, interface_endpoint(t, "sns")).update(PolicyDocument={"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]})),
     ("22 VPC endpoints", "no endpoint policy", lambda t: p(t, interface_endpoint(t, "states")).pop("PolicyDocument")),
     ("23 security groups", "inline ingress from 0.0.0.0/0", lambda t: p(t, sg_with(t, "bedrock customization")).setdefault("SecurityGroupIngress", []).append({"CidrIp": "0.0.0.0/0", "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443})),
     ("23 security groups", "standalone ingress from ::/0", lambda t: t["Resources"].update(OpenV6={"Type": "AWS::EC2::SecurityGroupIngress", "Properties": {"GroupId": {"Fn::GetAtt": [sg_with(t, "interface vpc endpoints"), "GroupId"]}, "CidrIpv6": "::/0", "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443}})),

@@ -46,6 +46,9 @@ def _profile(data: dict, name: str = "support-qa-vi") -> dict:
         (lambda d: d["stages"]["dev"].update(account="12345"), "stages.dev.account", "should match pattern"),
         (lambda d: d["stages"]["dev"].update(availability_zones=["eu-west-1a"]), "stages.dev", "not in region us-east-1"),
         (lambda d: d["stages"]["dev"].update(log_retention_days=42), "stages.dev", "log_retention_days"),
+        (lambda d: d["stages"]["dev"].update(function_availability_zones=["us-east-1a", "us-east-1z"]), "stages.dev", "'us-east-1z' is not one of availability_zones"),
+        (lambda d: d["stages"]["dev"].update(function_availability_zones=["us-east-1a", "us-east-1a"]), "stages.dev", "listed twice"),
+        (lambda d: d["stages"]["dev"].update(function_availability_zones=[]), "stages.dev.function_availability_zones", "at least 1 item"),
         (lambda d: d["stages"]["dev"].update(colour="blue"), "stages.dev.colour", "not a known setting"),
         (lambda d: _profile(d).update(prices={"training_per_1k_tokens": "cheap"}), "profiles.support-qa-vi.prices", ""),
         (lambda d: _profile(d, "distilled-support").update(evaluation={"holdout_fraction": 0.1}), "profiles.distilled-support.evaluation.holdout_fraction", "carry no answer"),
@@ -99,6 +102,15 @@ def test_the_bundled_profiles_use_current_models_customizable_in_their_region():
                 assert lifecycle_problem(profile.teacher_model, read_on) is None, profile.name
     assert lifecycle_problem("amazon.titan-text-express-v1:0:8k", read_on) is not None
     assert customization_region_problem("amazon.titan-text-express-v1:0:8k", "CONTINUED_PRE_TRAINING", "us-east-1") is not None
+
+
+def test_functions_run_in_the_first_two_zones_unless_the_stage_names_its_own(tmp_path):
+    [dev] = load_stages(CONFIG, only=["dev"])
+    assert dev.function_zones == dev.availability_zones[:2] == ["us-east-1a", "us-east-1b"]
+    path = _config(tmp_path, lambda d: d["stages"]["dev"].update(function_availability_zones=["us-east-1c", "us-east-1d", "us-east-1f"]))
+    [chosen] = load_stages(path, only=["dev"])
+    assert chosen.function_zones == ["us-east-1c", "us-east-1d", "us-east-1f"]
+    assert chosen.availability_zones == dev.availability_zones, "the customization jobs keep every zone"
 
 
 def test_app_exits_2_with_one_line_and_writes_no_cloud_assembly(tmp_path):
