@@ -48,8 +48,10 @@ def claim_notification(registry: RunRegistry, run_id: str, outcome: str) -> bool
     """True for the first delivery of a run's abnormal end, False for every repeat."""
     try:
         registry.update(run_id, notified_outcome=outcome, notified_at=utc_now(), condition="attribute_not_exists(#notified_outcome)")
-    except registry.conditional_failed:
-        return False
+    except Exception as error:
+        if registry.conditional_failed(error):
+            return False
+        raise
     return True
 
 

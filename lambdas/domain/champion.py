@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel
 
-from lambdas.domain.registry import from_dynamodb
+from lambdas.domain.registry import from_dynamodb, is_conditional_failure
 from lambdas.domain.runs import RunInput
 
 _SEQUENCER_WIDTH = 32
@@ -59,7 +59,6 @@ def claim_champion(champions: Any, run: RunInput, item: dict[str, Any], *, befor
     ``before_write`` is called with the item about to be replaced, before each attempt to replace it,
     so the caller can remember it (a retried step must still know what to retire).
     """
-    conditional_failed = champions.meta.client.exceptions.ConditionalCheckFailedException
     mine = upload_order(run)
     item = {**item, "profile": run.profile.name, "run_id": run.run_id, "upload_order": mine}
     for _ in range(MAX_ATTEMPTS):
@@ -77,7 +76,9 @@ def claim_champion(champions: Any, run: RunInput, item: dict[str, Any], *, befor
             condition = {"ConditionExpression": "#run_id = :previous", "ExpressionAttributeNames": {"#run_id": "run_id"}, "ExpressionAttributeValues": {":previous": current["run_id"]}}
         try:
             champions.put_item(Item=item, **condition)
-        except conditional_failed:
+        except Exception as error:
+            if not is_conditional_failure(error):
+                raise
             continue  # another promotion got there between the read and the write: decide again
         return ChampionDecision(won=True, champion=item, replaced=current)
     raise RuntimeError(f"could not settle the champion of {run.profile.name} after {MAX_ATTEMPTS} conflicting writes")

@@ -35,6 +35,13 @@ def from_dynamodb(value: Any) -> Any:
     return value
 
 
+def is_conditional_failure(error: Exception) -> bool:
+    """A conditional write that did not hold. Matched by error code, not by class: botocore builds its
+    modeled exception classes per client, so the class of one client is not the class another raises."""
+    response = getattr(error, "response", None) or {}
+    return response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
 class RunRegistry:
     def __init__(self, table: Any) -> None:
         self._table = table
@@ -87,9 +94,9 @@ class RunRegistry:
             **extra,
         )
 
-    @property
-    def conditional_failed(self) -> type[Exception]:
-        return self._table.meta.client.exceptions.ConditionalCheckFailedException
+    @staticmethod
+    def conditional_failed(error: Exception) -> bool:
+        return is_conditional_failure(error)
 
     def append_endpoint(self, run_id: str, endpoint: dict[str, Any]) -> None:
         """Record a billable endpoint before it is requested, so cleanup can always find it.
