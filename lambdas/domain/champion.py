@@ -43,10 +43,14 @@ class ChampionDecision(BaseModel):
     reason: str = ""
 
 
+def current_champion(champions: Any, profile: str) -> dict[str, Any] | None:
+    item = champions.get_item(Key={"profile": profile}, ConsistentRead=True).get("Item")
+    return from_dynamodb(item) if item else None
+
+
 def newer_champion(champions: Any, run: RunInput) -> dict[str, Any] | None:
     """The profile's champion when it comes from a newer upload than ``run`` (the run is superseded)."""
-    item = champions.get_item(Key={"profile": run.profile.name}, ConsistentRead=True).get("Item")
-    current = from_dynamodb(item) if item else None
+    current = current_champion(champions, run.profile.name)
     if current and current.get("run_id") != run.run_id and current.get("upload_order", "") > upload_order(run):
         return current
     return None
@@ -62,8 +66,7 @@ def claim_champion(champions: Any, run: RunInput, item: dict[str, Any], *, befor
     mine = upload_order(run)
     item = {**item, "profile": run.profile.name, "run_id": run.run_id, "upload_order": mine}
     for _ in range(MAX_ATTEMPTS):
-        stored = champions.get_item(Key={"profile": run.profile.name}, ConsistentRead=True).get("Item")
-        current = from_dynamodb(stored) if stored else None
+        current = current_champion(champions, run.profile.name)
         if current and current.get("run_id") == run.run_id:
             return ChampionDecision(won=True, champion=current, reason="already the champion (a retried step)")
         if current and current.get("upload_order", "") > mine:
@@ -88,12 +91,10 @@ def publish_champion(champions: Any, ssm: Any, profile: str, parameter: str) -> 
     """Point the profile's parameter at the champion the table holds, until the two agree: two
     promotions may write the parameter out of order, but the last writer always leaves the table's."""
     for _ in range(MAX_ATTEMPTS):
-        item = champions.get_item(Key={"profile": profile}, ConsistentRead=True).get("Item")
-        arn = (item or {}).get("invocable_arn")
+        arn = (current_champion(champions, profile) or {}).get("invocable_arn")
         if not arn:
             return None
         ssm.put_parameter(Name=parameter, Value=arn, Type="String", Overwrite=True, Description=f"tuneforge champion of {profile}: invoke this ARN")
-        after = champions.get_item(Key={"profile": profile}, ConsistentRead=True).get("Item")
-        if (after or {}).get("invocable_arn") == arn:
+        if (current_champion(champions, profile) or {}).get("invocable_arn") == arn:
             return str(arn)
     raise RuntimeError(f"the champion of {profile} kept changing while its parameter was written")

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from lambdas.domain.janitor import leaves_billable
+from lambdas.domain.champion import current_champion
 from lambdas.domain.registry import RunRegistry
 from lambdas.domain.runs import utc_now
 
@@ -35,7 +36,7 @@ def cleanup_run(registry: RunRegistry, bedrock: Any, run_id: str, champions: Any
     result = CleanupResult(run_id=run_id)
     champion_arn = None
     if champions is not None and item.get("profile"):
-        champion_arn = (champions.get_item(Key={"profile": item["profile"]}, ConsistentRead=True).get("Item") or {}).get("invocable_arn")
+        champion_arn = (current_champion(champions, item["profile"]) or {}).get("invocable_arn")
     job_arn = item.get("job_arn")
     if job_arn:
         try:

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from lambdas.domain.catalogue import on_demand_eligibility
 from lambdas.domain.champion import claim_champion, publish_champion
 from lambdas.domain.profiles import Commitment, StartFrom
-from lambdas.domain.registry import RunRegistry, from_dynamodb
+from lambdas.domain.registry import RunRegistry
 from lambdas.domain.runs import RunInput, client_request_token_for, lineage_tags, utc_now
 
 PROVISIONED = "provisioned-throughput"
@@ -238,11 +238,6 @@ class PromotionResult(BaseModel):
 
 def champion_parameter_name(prefix: str, profile: str) -> str:
     return f"{prefix.rstrip('/')}/{profile}"
-
-
-def current_champion(champions: Any, profile: str) -> dict[str, Any] | None:
-    item = champions.get_item(Key={"profile": profile}, ConsistentRead=True).get("Item")
-    return from_dynamodb(item) if item else None
 
 
 def baseline_model_for(run: RunInput, champion: dict[str, Any] | None, on_demand_base_model: str) -> str:

@@ -46,7 +46,8 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from lambdas.domain.endpoints import PROVISIONED, current_champion
+from lambdas.domain.champion import current_champion
+from lambdas.domain.endpoints import PROVISIONED
 from lambdas.domain.registry import RunRegistry
 
 # The tag every model and endpoint of a run carries (``runs.lineage_tags``); the janitor's role may delete

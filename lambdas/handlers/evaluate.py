@@ -12,7 +12,8 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from lambdas.domain.endpoints import Endpoint, baseline_model_for, current_champion
+from lambdas.domain.champion import current_champion
+from lambdas.domain.endpoints import Endpoint, baseline_model_for
 from lambdas.domain.evaluation import EvaluationSummary, evaluate, evaluation_set_location, invocable_model, load_evaluation_set
 from lambdas.domain.job_wait import JobOutcome
 from lambdas.domain.runs import RunInput, RunStatus

@@ -9,7 +9,8 @@ import pytest
 
 from lambdas.domain.champion import newer_champion, upload_order
 from lambdas.domain.cleanup import cleanup_run
-from lambdas.domain.endpoints import PROVISIONED, Endpoint, baseline_model_for, current_champion, deploy_for_evaluation, endpoint_name_for, finalize_promotion, promote
+from lambdas.domain.champion import current_champion
+from lambdas.domain.endpoints import PROVISIONED, Endpoint, baseline_model_for, deploy_for_evaluation, endpoint_name_for, finalize_promotion, promote
 from tests.unit.evaluation.conftest import CHAMPION_PREFIX
 
 TITAN = "fine-tuning/titan-support-prompt-completion.jsonl"
