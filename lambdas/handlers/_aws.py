@@ -45,5 +45,11 @@ def infrastructure() -> Infrastructure:
     )
 
 
+def region_and_account(context: Any) -> tuple[str, str]:
+    """The Region and account the function runs in, from its own ARN (Lambda's context)."""
+    _, _, _, region, account, *_ = context.invoked_function_arn.split(":")
+    return region, account
+
+
 def env(name: str) -> str:
     return os.environ[name]

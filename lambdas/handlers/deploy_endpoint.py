@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from lambdas.domain.endpoints import deploy_for_evaluation
 from lambdas.domain.job_wait import JobOutcome
 from lambdas.domain.runs import RunInput, RunStatus
-from lambdas.handlers._aws import client, registry
+from lambdas.handlers._aws import client, region_and_account, registry
 
 logger = Logger()
 tracer = Tracer()
@@ -32,7 +32,7 @@ def handler(event: DeployEndpointEvent, context: LambdaContext) -> dict:
     if not event.training.output_model_arn:
         raise ValueError(f"job {event.training.job_arn} ended {event.training.status} without an output model")
     registry().update(run.run_id, status=RunStatus.EVALUATING)
-    region = context.invoked_function_arn.split(":")[3]
+    region, _ = region_and_account(context)
     endpoint = deploy_for_evaluation(client("bedrock"), registry(), run, event.training.output_model_arn, region=region)
     logger.info("evaluation endpoint requested", extra={"run_id": run.run_id, "endpoint": endpoint.model_dump()})
     metrics.add_dimension(name="kind", value=endpoint.kind)

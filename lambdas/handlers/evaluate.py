@@ -17,7 +17,7 @@ from lambdas.domain.endpoints import Endpoint, baseline_model_for
 from lambdas.domain.evaluation import EvaluationSummary, evaluate, evaluation_set_location, invocable_model, load_evaluation_set
 from lambdas.domain.job_wait import JobOutcome
 from lambdas.domain.runs import RunInput, RunStatus
-from lambdas.handlers._aws import champions_table, client, env, registry
+from lambdas.handlers._aws import champions_table, client, env, region_and_account, registry
 
 logger = Logger()
 tracer = Tracer()
@@ -54,7 +54,7 @@ def handler(event: EvaluateEvent, context: LambdaContext) -> dict:
     examples = load_evaluation_set(s3, bucket, key, run.profile.evaluation.max_examples)
     # Base model and judge invoked as Bedrock requires from this Region: by their own id, or through the
     # inference profile the catalogue records for them (the account is the function's own).
-    _, _, _, region, account, *_ = context.invoked_function_arn.split(":")
+    region, account = region_and_account(context)
     baseline = baseline_model_for(run, current_champion(champions_table(), run.profile.name), invocable_model(run.profile.base_model, region, account).model_id)
     judge = invocable_model(run.profile.evaluation.judge_model, region, account).model_id if run.profile.evaluation.judge_model else None
     summary, decision = evaluate(
