@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Any
 
 from pydantic import BaseModel
@@ -15,39 +13,6 @@ from lambdas.domain.runs import Infrastructure, RunInput, client_request_token_f
 JOB_OUTPUT_PREFIX = "jobs/"
 # Bedrock's default for maxResponseLengthForInference when distilling.
 DISTILLATION_MAX_RESPONSE_LENGTH = 1000
-
-
-# What Bedrock accepts as a training, validation or output s3Uri (read 2026-12-03):
-# https://docs.aws.amazon.com/bedrock/latest/APIReference/API_TrainingDataConfig.html (Validator and
-# OutputDataConfig have the same pattern). A key may hold only ASCII letters, digits, '/' and -!_*'().
-# S3 itself takes any UTF-8 key, so an upload can be stored and announced, yet be one Bedrock refuses.
-BEDROCK_S3_URI = re.compile(r"^s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](?:/[-!_*'().a-z0-9A-Z]+(?:/[-!_*'().a-z0-9A-Z]+)*)?/?$")
-_KEY_CHARACTER = re.compile(r"[-!_*'().a-zA-Z0-9/]")
-
-
-def bedrock_uri_problem(uri: str) -> str | None:
-    """None when Bedrock can read ``uri``; otherwise what to tell the data owner, phrased for them."""
-    if len(uri) <= 1024 and BEDROCK_S3_URI.match(uri):
-        return None
-    key = uri.removeprefix("s3://").partition("/")[2]
-    found = sorted({c for c in key if not _KEY_CHARACTER.match(c)}, key=key.index)
-    shown = ", ".join(repr(c) for c in found) or "an empty path segment ('//')"
-    return (
-        f"Bedrock cannot train on {uri}: an object key it reads may contain only ASCII letters, digits, '/' and - ! _ * ' ( ) . "
-        f"but this one contains {shown}; upload the data again under a key without them, for example {suggested_key(key)!r}"
-    )
-
-
-def suggested_key(key: str) -> str:
-    """A key Bedrock accepts, close to ``key``: accents dropped, any other refused character becomes '-'."""
-    return "/".join(_suggested_segment(segment) for segment in key.split("/") if segment)
-
-
-def _suggested_segment(segment: str) -> str:
-    plain = unicodedata.normalize("NFKD", segment.replace("đ", "d").replace("Đ", "D"))
-    plain = "".join(c if _KEY_CHARACTER.match(c) else "-" for c in plain if not unicodedata.combining(c))
-    plain = re.sub(r"-+(?=\.)", "", re.sub(r"-{2,}", "-", plain)).strip("-")
-    return plain or "dataset"
 
 
 class ModelNotCustomizable(RuntimeError):
