@@ -60,7 +60,8 @@ def release_notification(registry: RunRegistry, run_id: str) -> None:
     registry.update(run_id, remove=("notified_outcome", "notified_at"))
 
 
-def abnormal_end_message(*, run_id: str, profile: str, outcome: str, error: str | None, cause: str | None, execution_arn: str | None, item: dict[str, Any], cleanup: dict[str, Any]) -> dict[str, Any]:
+def abnormal_end_message(*, run_id: str, profile: str, outcome: str, error: str | None, cause: str, execution_arn: str | None, item: dict[str, Any], cleanup: dict[str, Any]) -> dict[str, Any]:
+    """``cause`` is already one line (one_line_cause)."""
     still_billing = [e.get("arn") or e.get("name") for e in item.get("endpoints") or [] if not e.get("deleted_at") and not e.get("promoted")]
     reports = {name: item[field] for name, field in (("validation", "validation_report"), ("evaluation", "evaluation_report")) if item.get(field)}
     message: dict[str, Any] = {
@@ -68,7 +69,7 @@ def abnormal_end_message(*, run_id: str, profile: str, outcome: str, error: str 
         "profile": profile,
         "outcome": outcome,
         "error": error or outcome,
-        "cause": one_line_cause(error, cause),
+        "cause": cause,
         "execution": execution_arn,
         "reports": reports,
         "cleanup": cleanup,

@@ -106,15 +106,17 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_
         planned = planned_requests(snapshot_uri(data_bucket, run.run_id, "training"), snapshot_uri(data_bucket, run.run_id, "validation") if dataset.validation else None)
         request_problems_found = [f"Bedrock would refuse this run's {operation} request: {problem}" for operation, request in planned for problem in request_problems(operation, request)]
         summary[:0] = request_problems_found
+    # Only data the job may train on is snapshotted.
+    ready = report.valid and not wrong_source_format and not request_problems_found
     media = run.profile.model.dataset_limits(run.profile.customization_type).media
     has_media = bool(media.images or media.videos)
     evaluation_examples, evaluation_problem, snapshot = 0, None, None
     try:
         if run.profile.evaluation.dataset_key:
             evaluation_examples = check_evaluation_set(s3, data_bucket, run.profile.evaluation.dataset_key, run.profile.evaluation.max_examples)["evaluation_examples"]
-            if report.valid and not wrong_source_format and not request_problems_found:
+            if ready:
                 snapshot = take_snapshot(s3, run, data_bucket=data_bucket, has_media=has_media)
-        elif report.valid and not wrong_source_format and not request_problems_found:
+        elif ready:
             taken: list[Snapshot] = []
             _, evaluation_examples = split_holdout(
                 s3, run, artifacts_bucket=artifacts_bucket, write_training=lambda lines: taken.append(take_snapshot(s3, run, data_bucket=data_bucket, has_media=has_media, training_lines=lines))

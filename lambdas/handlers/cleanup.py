@@ -71,7 +71,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
         item = runs.get(event.run_id) or {}
         profile = event.profile or item.get("profile") or "unknown"
         message = abnormal_end_message(
-            run_id=event.run_id, profile=profile, outcome=event.ended, error=error.get("Error"), cause=error.get("Cause"), execution_arn=event.execution_arn, item=item, cleanup=result.model_dump()
+            run_id=event.run_id, profile=profile, outcome=event.ended, error=error.get("Error"), cause=cause or one_line_cause(None, None), execution_arn=event.execution_arn, item=item, cleanup=result.model_dump()
         )
         try:
             client("sns").publish(
