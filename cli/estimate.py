@@ -1,10 +1,13 @@
 """``tuneforge estimate [PATH | --tokens N] --model MODEL_ID [--hp epochCount=N] [--model-units N]
-[--commitment none|OneMonth|SixMonths] [--hours H] [--budget USD] [--prices FILE] [--json]``
+[--commitment none|OneMonth|SixMonths] [--budget USD] [--monthly-cap USD] [--prices FILE] [--json]``
 
-Prints what a run would cost, each number beside how it was computed. Exit 0 when the estimate is fully
-priced and within ``--budget`` (or no budget is given); 1 when it exceeds ``--budget``; 3 when a line has
-no price (the total is a lower bound: supply ``--prices FILE``, or pass ``--accept-unpriced``); 2 for a
-usage error, including a dataset that cannot be read (never counted as zero tokens).
+Prints what a run would cost, each number beside how it was computed: what the run spends (training, a
+month of storage) and, with ``--model-units``, what promoting the model keeps running each month.
+Evaluation is not included here (the pipeline's estimate adds it from the profile's evaluation set).
+Exit 0 when the estimate is fully priced and within ``--budget`` and ``--monthly-cap`` (or none is
+given); 1 when it exceeds either; 3 when a line has no price (the total is a lower bound: supply
+``--prices FILE``, or pass ``--accept-unpriced``); 2 for a usage error, including a dataset that cannot be
+read (never counted as zero tokens).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from rich.table import Table
 
 from cli._common import EXIT_NO, EXIT_OK, EXIT_UNPRICED, UsageError, add_model_arguments, dataset_source, parse_hyperparameters, resolve_model, resolve_type
 from lambdas.domain.catalogue import COMMITMENTS, CatalogueError
-from lambdas.domain.cost import CostEstimate, estimate_cost
+from lambdas.domain.cost import CostEstimate, CostLine, estimate_cost
 from lambdas.domain.validation import validate_dataset
 
 
@@ -42,8 +45,8 @@ def register(subparsers: Any) -> None:
     add_model_arguments(parser)
     parser.add_argument("--model-units", type=int, metavar="N", help="provisioned throughput model units to price (omit for none)")
     parser.add_argument("--commitment", choices=COMMITMENTS, default="none", help="provisioned throughput commitment (default none)")
-    parser.add_argument("--hours", type=float, metavar="H", help="hours of throughput to include (default: the commitment term)")
-    parser.add_argument("--budget", type=float, metavar="USD", help="budget cap to compare the total with")
+    parser.add_argument("--budget", type=float, metavar="USD", help="budget cap to compare the run's total with")
+    parser.add_argument("--monthly-cap", type=float, metavar="USD", help="cap to compare what a promotion keeps running each month with")
     parser.add_argument("--prices", metavar="FILE", help="JSON price overrides: training_per_1k_tokens, storage_per_month, throughput_per_unit_hour{commitment: USD}, as_of, source")
     parser.add_argument("--accept-unpriced", action="store_true", help="exit 0 even when a line has no price (the total is then a lower bound)")
     parser.add_argument("--json", action="store_true", help="print only the JSON estimate on stdout")
@@ -72,14 +75,14 @@ def run(args: argparse.Namespace) -> int:
         stats = report
     throughput = _Throughput(args.model_units, args.commitment) if args.model_units else None
     try:
-        estimate = estimate_cost(stats, model, hyperparameters, throughput, args.budget, customization_type=ctype, prices=prices, throughput_hours=args.hours)
+        estimate = estimate_cost(stats, model, hyperparameters, throughput, args.budget, customization_type=ctype, prices=prices, monthly_cap=args.monthly_cap)
     except CatalogueError as error:
         raise UsageError(str(error)) from None
     if args.json:
         print(json.dumps(estimate.to_dict(), indent=2))
     else:
         render(estimate, Console())
-    if estimate.within_budget is False:
+    if estimate.within_budget is False or estimate.within_monthly_cap is False:
         return EXIT_NO
     if not estimate.complete and not args.accept_unpriced:
         err.print(f"[red]not fully priced:[/] {', '.join(line.item for line in estimate.unpriced)} (supply --prices FILE, or --accept-unpriced)")
@@ -98,22 +101,33 @@ def _prices(path: str) -> dict[str, Any]:
     return data
 
 
-def render(estimate: CostEstimate, out: Console) -> None:
-    out.print(f"[bold]Cost estimate[/]  {estimate.model_id}, {estimate.customization_type}")
+_VERDICT = {True: "[green]within[/]", False: "[red]OVER[/]", None: "[yellow]cannot tell (unknown prices)[/] against"}
+
+
+def _table(lines: list[CostLine], total: Any, label: str) -> Table:
     table = Table(box=None, pad_edge=False)
     table.add_column("item")
     table.add_column("USD", justify="right")
     table.add_column("how")
-    for line in estimate.lines:
+    for line in lines:
         table.add_row(line.item, "unknown" if line.amount is None else f"{line.amount:,.2f}", escape(line.basis))
-    total = f"{estimate.total:,.2f}" + ("" if estimate.complete else " + unknown")
-    table.add_row("[bold]total[/]", f"[bold]{total}[/]", "")
-    out.print(table)
-    if estimate.throughput_per_hour is not None:
-        out.print(f"provisioned throughput while it runs: ${estimate.throughput_per_hour:,.2f} per hour")
+    shown = f"{total:,.2f}" + ("" if all(line.amount is not None for line in lines) else " + unknown")
+    table.add_row(f"[bold]{label}[/]", f"[bold]{shown}[/]", "")
+    return table
+
+
+def render(estimate: CostEstimate, out: Console) -> None:
+    out.print(f"[bold]Cost estimate[/]  {estimate.model_id}, {estimate.customization_type}")
+    out.print(_table(estimate.lines, estimate.total, "the run"))
     if estimate.budget_cap is not None:
-        verdict = {True: "[green]within[/]", False: "[red]OVER[/]", None: "[yellow]cannot tell (unknown prices)[/] against"}[estimate.within_budget]
-        out.print(f"{verdict} the budget cap of ${estimate.budget_cap:,.2f}")
+        out.print(f"{_VERDICT[estimate.within_budget]} the budget cap of ${estimate.budget_cap:,.2f}")
+    if estimate.monthly_lines:
+        out.print("[bold]What a promotion keeps running[/]")
+        out.print(_table(estimate.monthly_lines, estimate.monthly_total, "a month"))
+        if estimate.throughput_per_hour is not None:
+            out.print(f"provisioned throughput while it runs: ${estimate.throughput_per_hour:,.2f} per hour")
+        if estimate.monthly_cap is not None:
+            out.print(f"{_VERDICT[estimate.within_monthly_cap]} the monthly cap of ${estimate.monthly_cap:,.2f}")
     out.print("[dim]assumptions:[/]")
     for assumption in estimate.assumptions:
         out.print(f"  [dim]- {escape(assumption)}[/]", soft_wrap=True)

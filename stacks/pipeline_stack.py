@@ -19,7 +19,7 @@ from stacks.janitor import Janitor
 from stacks.nag import acknowledge
 from stacks.observability import PipelineObservability
 from stacks.state_machine import RetrainingStateMachine, StepFunctions
-from lambdas.domain.evaluation import invocable_model
+from lambdas.domain.evaluation import EVALUATE_TIMEOUT_SECONDS, invocable_model
 from stacks.storage import EVALUATION_PREFIX, INCOMING_PREFIX, REPORTS_PREFIX, SNAPSHOT_PREFIX
 
 
@@ -301,7 +301,7 @@ class PipelineStack(Stack):
                 table_key,
             ],
             environment={**common_env, "ARTIFACTS_BUCKET": artifacts_name, "DATA_BUCKET": data_name},
-            timeout=Duration.minutes(15),
+            timeout=Duration.seconds(EVALUATE_TIMEOUT_SECONDS),
             memory_size=1024,
             wildcards={**endpoint_wildcards, evaluation_objects: why[evaluation_objects], report_objects: why[report_objects], held_out_reports: why[held_out_reports]},
         )

@@ -1001,6 +1001,17 @@ def resolve_base_model(identifier: str) -> ModelSpec:
     return get_model(match.group("base") if match else identifier)
 
 
+def on_demand_prices(model_id: str) -> PriceInputs | None:
+    """The recorded prices of a model invoked on demand (a baseline, judge or teacher), named by its
+    catalogue id, its on-demand id or an inference profile's id (``us.<on-demand id>``); None when the
+    catalogue holds no figures for it."""
+    for spec in MODELS.values():
+        on_demand_id = spec.invocation.on_demand_id
+        if model_id in (spec.model_id, on_demand_id) or (model_id.endswith(f".{on_demand_id}") and model_id.count(".") == on_demand_id.count(".") + 1):
+            return spec.prices
+    return None
+
+
 def parse_customization_type(value: str) -> CustomizationType:
     try:
         return CustomizationType(value)

@@ -11,10 +11,13 @@ Public API::
         *,
         customization_type="FINE_TUNING",
         prices=None,               # PriceInputs or a mapping of overrides; default: the catalogue's dated figures
-        throughput_hours=None,     # hours of throughput to include; default: the commitment term
         storage_months=1,
+        evaluation=None,           # EvaluationPlan: what evaluating the candidate will send, or None to leave it out
+        monthly_cap=None,          # USD a month; compared with what a promotion keeps running
     ) -> CostEstimate
 
+Two totals: what the run spends (training, a month of storage, evaluation) against ``budget_cap``, and
+what a promotion keeps running each month (the production throughput, storage) against ``monthly_cap``.
 The price inputs are recorded figures with a date and a source (see catalogue.PriceInputs), not current
 AWS prices; a figure we do not hold makes its line "unknown" rather than zero, and the total says it
 is incomplete.
@@ -26,7 +29,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
-from lambdas.domain.catalogue import CustomizationType, ModelSpec, PriceInputs, parse_customization_type, resolve_base_model
+from lambdas.domain.catalogue import CustomizationType, ModelSpec, PriceInputs, on_demand_prices, parse_customization_type, resolve_base_model
 from lambdas.domain.report import TokenStats, ValidationReport
 
 HOURS_PER_MONTH = 730  # AWS bills hourly services on a 730-hour month
@@ -53,6 +56,82 @@ class CostLine:
         return cls(data["item"], None if amount is None else Decimal(amount), data["basis"])
 
 
+@dataclass(frozen=True)
+class EvaluationPlan:
+    """What evaluating the candidate will send, known in the Validate step; tokens are estimates."""
+
+    examples: int
+    prompt_tokens: int
+    reference_tokens: int
+    answer_tokens: int  # the cap on each answer: output is priced at the cap, an upper bound
+    candidate_on_demand: bool
+    candidate_why: str
+    model_units: int  # of the evaluation throughput when the candidate is not served on demand
+    endpoint_hours: int  # the longest an evaluation throughput can bill for
+    baseline_model: str  # the base model as Converse invokes it on demand
+    judge_model: str | None = None
+    judge_overhead_tokens: int = 0  # the judge's instructions around each prompt, reference and answer
+    judge_answer_tokens: int = 10
+
+
+def _tokens_cost(item: str, prices: PriceInputs | None, input_tokens: int, output_tokens: int, whose: str) -> CostLine:
+    if prices is None or prices.on_demand_input_per_1k is None or prices.on_demand_output_per_1k is None:
+        return CostLine(item, None, f"no on-demand price per 1,000 tokens recorded for {whose}")
+    amount = Decimal(input_tokens) / 1000 * prices.on_demand_input_per_1k + Decimal(output_tokens) / 1000 * prices.on_demand_output_per_1k
+    return CostLine(item, amount, f"{input_tokens:,} input tokens x ${prices.on_demand_input_per_1k} + at most {output_tokens:,} output tokens x ${prices.on_demand_output_per_1k} per 1,000 ({whose})")
+
+
+def _evaluation_lines(plan: EvaluationPlan, candidate_prices: PriceInputs, spec: ModelSpec) -> tuple[list[CostLine], list[str]]:
+    answers = plan.examples * plan.answer_tokens
+    lines: list[CostLine] = []
+    assumptions = [f"evaluation: {plan.examples:,} examples, {plan.prompt_tokens:,} prompt tokens; each answer priced at its cap of {plan.answer_tokens:,} tokens"]
+    if plan.candidate_on_demand:
+        lines.append(_tokens_cost("evaluation: candidate on demand", candidate_prices, plan.prompt_tokens, answers, f"custom {spec.name} on demand"))
+    else:
+        rate = candidate_prices.throughput_per_unit_hour.get("none")
+        if rate is None:
+            lines.append(CostLine("evaluation: candidate throughput", None, f"no no-commitment price per model unit-hour recorded for {spec.name}"))
+        else:
+            lines.append(CostLine("evaluation: candidate throughput", rate * plan.model_units * plan.endpoint_hours, f"{plan.model_units} model unit(s) x ${rate} per unit-hour (none) x {plan.endpoint_hours} h, the longest it can run before it is torn down"))
+    assumptions.append(f"evaluation endpoint: {plan.candidate_why}")
+    # Priced as the base model on demand even where a champion is the baseline: the champion answers on
+    # throughput it already bills, so this is an upper bound.
+    lines.append(_tokens_cost("evaluation: baseline", on_demand_prices(plan.baseline_model), plan.prompt_tokens, answers, plan.baseline_model))
+    if plan.judge_model:
+        calls = 2 * plan.examples  # the candidate's answer and the baseline's, each judged once
+        judged = 2 * (plan.prompt_tokens + plan.reference_tokens + plan.examples * plan.judge_overhead_tokens) + 2 * answers
+        lines.append(_tokens_cost("evaluation: judge", on_demand_prices(plan.judge_model), judged, calls * plan.judge_answer_tokens, plan.judge_model))
+    return lines, assumptions
+
+
+def _promotion_lines(spec: ModelSpec, price: PriceInputs, throughput: Any) -> tuple[list[CostLine], Decimal | None, list[str]]:
+    """What a promoted model keeps running each month: its production throughput and its storage."""
+    assumptions: list[str] = []
+    units = int(getattr(throughput, "model_units", 1))
+    commitment = _commitment(throughput)
+    if commitment not in COMMITMENT_HOURS:
+        raise ValueError(f"unknown commitment {commitment!r}; valid: {', '.join(COMMITMENT_HOURS)}")
+    rate = price.throughput_per_unit_hour.get(commitment)
+    per_hour = None if rate is None else rate * units
+    if rate is None:
+        lines = [CostLine("production throughput", None, f"no {commitment} price per model unit-hour recorded for {spec.name}")]
+    else:
+        lines = [CostLine("production throughput", rate * units * HOURS_PER_MONTH, f"{units} model unit(s) x ${rate} per unit-hour ({commitment}) x {HOURS_PER_MONTH} h a month")]
+    if commitment == "none":
+        assumptions.append("no-commitment provisioned throughput bills every hour until it is deleted (when a newer champion retires it, or by hand)")
+    else:
+        term = COMMITMENT_HOURS[commitment] // HOURS_PER_MONTH  # type: ignore[operator]
+        total = "an unknown amount" if rate is None else f"${_money(rate * units * COMMITMENT_HOURS[commitment])}"  # type: ignore[operator]
+        assumptions.append(f"a {commitment} commitment cannot be cancelled: a promotion binds {term} month(s), {total} in all")
+    if not getattr(throughput, "retire_previous_champion", False):
+        assumptions.append("retire_previous_champion is false: the previous champion's throughput keeps billing beside the new one")
+    if price.storage_per_month is None:
+        lines.append(CostLine("model storage", None, f"no monthly storage price recorded for {spec.name}"))
+    else:
+        lines.append(CostLine("model storage", price.storage_per_month, f"${price.storage_per_month} per custom model per month"))
+    return lines, per_hour, assumptions
+
+
 @dataclass
 class CostEstimate:
     model_id: str
@@ -66,28 +145,37 @@ class CostEstimate:
     prices_as_of: str | None
     prices_source: str
     assumptions: list[str] = field(default_factory=list)
+    monthly_lines: list[CostLine] = field(default_factory=list)  # what a promotion keeps running, per month
+    monthly_cap: Decimal | None = None
 
     @property
     def complete(self) -> bool:
-        return all(line.amount is not None for line in self.lines)
+        """Every line of the run and of the promotion is priced."""
+        return not self.unpriced
 
     @property
     def unpriced(self) -> list[CostLine]:
-        return [line for line in self.lines if line.amount is None]
+        return [line for line in (*self.lines, *self.monthly_lines) if line.amount is None]
 
     @property
     def total(self) -> Decimal:
-        """Sum of the lines we could price; see ``complete``."""
-        return sum((line.amount for line in self.lines if line.amount is not None), Decimal(0))
+        """What the run spends: the sum of its lines we could price."""
+        return _sum(self.lines)
+
+    @property
+    def monthly_total(self) -> Decimal:
+        """What a promotion keeps running each month: the sum of those lines we could price."""
+        return _sum(self.monthly_lines)
 
     @property
     def within_budget(self) -> bool | None:
-        """True/False against the cap; None when there is no cap or unknown lines could still tip it over."""
-        if self.budget_cap is None:
-            return None
-        if self.total > self.budget_cap:
-            return False
-        return True if self.complete else None
+        """The run against its cap; None when there is no cap or unknown lines could still tip it over."""
+        return _within(self.total, self.budget_cap, self.lines)
+
+    @property
+    def within_monthly_cap(self) -> bool | None:
+        """What a promotion keeps running against the monthly cap, the same way."""
+        return _within(self.monthly_total, self.monthly_cap, self.monthly_lines)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -104,6 +192,10 @@ class CostEstimate:
             "within_budget": self.within_budget,
             "prices_as_of": self.prices_as_of,
             "prices_source": self.prices_source,
+            "monthly_lines": [line.to_dict() for line in self.monthly_lines],
+            "monthly_total_usd": _money(self.monthly_total),
+            "monthly_cap_usd": _money(self.monthly_cap),
+            "within_monthly_cap": self.within_monthly_cap,
             "assumptions": self.assumptions,
         }
 
@@ -124,7 +216,21 @@ class CostEstimate:
             prices_as_of=data.get("prices_as_of"),
             prices_source=data.get("prices_source", ""),
             assumptions=list(data.get("assumptions", [])),
+            monthly_lines=[CostLine.from_dict(line) for line in data.get("monthly_lines", [])],
+            monthly_cap=dec("monthly_cap_usd"),
         )
+
+
+def _sum(lines: list[CostLine]) -> Decimal:
+    return sum((line.amount for line in lines if line.amount is not None), Decimal(0))
+
+
+def _within(total: Decimal, cap: Decimal | None, lines: list[CostLine]) -> bool | None:
+    if cap is None:
+        return None
+    if total > cap:
+        return False
+    return True if all(line.amount is not None for line in lines) else None
 
 
 def _training_tokens(report_stats: Any) -> tuple[int, str]:
@@ -152,8 +258,9 @@ def estimate_cost(
     *,
     customization_type: CustomizationType | str = CustomizationType.FINE_TUNING,
     prices: PriceInputs | Mapping[str, object] | None = None,
-    throughput_hours: float | None = None,
     storage_months: int = 1,
+    evaluation: EvaluationPlan | None = None,
+    monthly_cap: float | Decimal | None = None,
 ) -> CostEstimate:
     spec = model if isinstance(model, ModelSpec) else resolve_base_model(model)
     ctype = customization_type if isinstance(customization_type, CustomizationType) else parse_customization_type(customization_type)
@@ -187,21 +294,18 @@ def estimate_cost(
     else:
         lines.append(CostLine("model storage", price.storage_per_month * storage_months, f"{storage_months} month(s) x ${price.storage_per_month} per custom model per month"))
 
+    if evaluation is not None:
+        evaluation_lines, evaluation_assumptions = _evaluation_lines(evaluation, price, spec)
+        lines += evaluation_lines
+        assumptions += evaluation_assumptions
+    else:
+        assumptions.append("evaluation is not included: the pipeline's estimate adds it from the profile's evaluation set")
+
     per_hour: Decimal | None = None
+    monthly_lines: list[CostLine] = []
     if throughput is not None:
-        units = int(getattr(throughput, "model_units", 1))
-        commitment = _commitment(throughput)
-        if commitment not in COMMITMENT_HOURS:
-            raise ValueError(f"unknown commitment {commitment!r}; valid: {', '.join(COMMITMENT_HOURS)}")
-        rate = price.throughput_per_unit_hour.get(commitment)
-        hours = throughput_hours if throughput_hours is not None else COMMITMENT_HOURS[commitment]
-        per_hour = None if rate is None else rate * units
-        if hours is None:
-            assumptions.append("no-commitment provisioned throughput is billed per hour until deleted; give hours to include it in the total")
-        elif rate is None:
-            lines.append(CostLine("provisioned throughput", None, f"no {commitment} price per model unit-hour recorded for this model"))
-        else:
-            lines.append(CostLine("provisioned throughput", per_hour * Decimal(str(hours)), f"{units} model unit(s) x ${rate} per unit-hour ({commitment}) x {hours:g} h"))
+        monthly_lines, per_hour, promotion_assumptions = _promotion_lines(spec, price, throughput)
+        assumptions += promotion_assumptions
         if spec.supports_on_demand_deployment:
             assumptions.append(f"{spec.name} custom models can also be deployed on demand (per-token inference, no hourly charge)")
     if price.as_of or price.source:
@@ -217,6 +321,8 @@ def estimate_cost(
         lines=lines,
         throughput_per_hour=per_hour,
         budget_cap=None if budget_cap is None else Decimal(str(budget_cap)),
+        monthly_lines=monthly_lines,
+        monthly_cap=None if monthly_cap is None else Decimal(str(monthly_cap)),
         prices_as_of=price.as_of,
         prices_source=price.source,
         assumptions=assumptions,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
+from datetime import date
 from typing import Any, Callable
 
 from pydantic import BaseModel
 
-from lambdas.domain.cost import estimate_cost
-from lambdas.domain.evaluation import EvaluationSetError, check_evaluation_set
+from lambdas.domain.catalogue import on_demand_eligibility
+from lambdas.domain.cost import EvaluationPlan, estimate_cost
+from lambdas.domain.endpoints import MAX_CHECK_INTERVAL_SECONDS, READY_WITHIN_SECONDS
+from lambdas.domain.evaluation import EVALUATE_TIMEOUT_SECONDS, JUDGE_SYSTEM, JUDGE_TEMPLATE, MAX_ANSWER_TOKENS, EvaluationSetError, EvaluationSetSize, check_evaluation_set
 from lambdas.domain.holdout import HoldoutError, split_holdout
 from lambdas.domain.runs import Dataset, RunInput, S3ObjectRef
 from lambdas.domain.bedrock_requests import request_problems
@@ -29,6 +33,7 @@ class ValidationOutcome(BaseModel):
     training_tokens: int
     summary: list[str]  # the first few problems, already phrased for the data owner
     evaluation_examples: int = 0
+    evaluation_size: EvaluationSetSize = EvaluationSetSize()  # what the estimate prices evaluation from
     # What the job reads: the run's snapshot of the validated versions (None unless the dataset is valid).
     training_uri: str | None = None
     validation_uri: str | None = None
@@ -39,7 +44,7 @@ class ValidationOutcome(BaseModel):
 
 class EstimateOutcome(BaseModel):
     within_budget: bool
-    budget_verified: bool  # False when a price figure is unknown, so the total is a lower bound
+    budget_verified: bool  # False when a price figure is unknown, so a total is a lower bound
     total_usd: str
     budget_cap_usd: str
     summary: str
@@ -110,15 +115,15 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_
     ready = report.valid and not wrong_source_format and not request_problems_found
     media = run.profile.model.dataset_limits(run.profile.customization_type).media
     has_media = bool(media.images or media.videos)
-    evaluation_examples, evaluation_problem, snapshot = 0, None, None
+    evaluation_size, evaluation_problem, snapshot = EvaluationSetSize(), None, None
     try:
         if run.profile.evaluation.dataset_key:
-            evaluation_examples = check_evaluation_set(s3, data_bucket, run.profile.evaluation.dataset_key, run.profile.evaluation.max_examples)["evaluation_examples"]
+            evaluation_size = check_evaluation_set(s3, data_bucket, run.profile.evaluation.dataset_key, run.profile.evaluation.max_examples)["size"]
             if ready:
                 snapshot = take_snapshot(s3, run, data_bucket=data_bucket, has_media=has_media)
         elif ready:
             taken: list[Snapshot] = []
-            _, evaluation_examples = split_holdout(
+            _, _, evaluation_size = split_holdout(
                 s3, run, artifacts_bucket=artifacts_bucket, write_training=lambda lines: taken.append(take_snapshot(s3, run, data_bucket=data_bucket, has_media=has_media, training_lines=lines))
             )
             snapshot = taken[0]
@@ -132,7 +137,8 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_
     valid = report.valid and evaluation_problem is None and not wrong_source_format and snapshot is not None
     return ValidationOutcome(
         valid=valid,
-        evaluation_examples=evaluation_examples,
+        evaluation_examples=evaluation_size.examples,
+        evaluation_size=evaluation_size,
         training_uri=snapshot.uri("training") if snapshot and valid else None,
         validation_uri=snapshot.uri("validation") if snapshot and valid else None,
         snapshot_uri=manifest_uri,
@@ -147,7 +153,36 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_
     )
 
 
-def estimate_run(run: RunInput, validation: ValidationOutcome) -> EstimateOutcome:
+def evaluation_plan(run: RunInput, validation: ValidationOutcome, *, region: str, baseline_model: str, today: date) -> EvaluationPlan:
+    """What evaluating this run's candidate will send. The candidate will be customized today, so its
+    on-demand eligibility turns on its family and the Region only."""
+    profile = run.profile
+    chars_per_token = profile.model.dataset_limits(profile.customization_type).chars_per_token
+    size = validation.evaluation_size
+
+    def tokens(chars: int) -> int:
+        return math.ceil(chars / chars_per_token)
+
+    on_demand, why = on_demand_eligibility(profile.base_model, region, today)
+    return EvaluationPlan(
+        examples=size.examples,
+        prompt_tokens=tokens(size.prompt_chars),
+        reference_tokens=tokens(size.reference_chars),
+        answer_tokens=MAX_ANSWER_TOKENS,
+        candidate_on_demand=on_demand,
+        candidate_why=why,
+        model_units=profile.evaluation_model_units,
+        endpoint_hours=math.ceil((READY_WITHIN_SECONDS + MAX_CHECK_INTERVAL_SECONDS + EVALUATE_TIMEOUT_SECONDS) / 3600),
+        baseline_model=baseline_model,
+        judge_model=profile.evaluation.judge_model,
+        judge_overhead_tokens=tokens(len(JUDGE_TEMPLATE) + len(JUDGE_SYSTEM)),
+    )
+
+
+def estimate_run(run: RunInput, validation: ValidationOutcome, *, region: str, baseline_model: str, today: date) -> EstimateOutcome:
+    """The whole run priced before anything is spent, against two caps: ``budget_cap_usd`` for the run
+    (training, storage, evaluation) and ``promotion_monthly_cap_usd`` for what a promotion keeps running.
+    Fails closed: a line without a price refuses the run unless the profile accepts unpriced runs."""
     profile = run.profile
     estimate = estimate_cost(
         validation.training_tokens,
@@ -157,18 +192,29 @@ def estimate_run(run: RunInput, validation: ValidationOutcome) -> EstimateOutcom
         profile.budget_cap_usd,
         customization_type=profile.customization_type.value,
         prices=profile.prices,
+        evaluation=evaluation_plan(run, validation, region=region, baseline_model=baseline_model, today=today),
+        monthly_cap=profile.promotion_monthly_cap_usd,
     )
     data = estimate.to_dict()
     unpriced = "; ".join(f"{line.item} ({line.basis})" for line in estimate.unpriced)
-    how = "set them in the profile's prices (training_per_1k_tokens, storage_per_month, throughput_per_unit_hour), or accept_unpriced_runs: true"
+    how = "set them in the profile's prices (training_per_1k_tokens, storage_per_month, throughput_per_unit_hour, on_demand_input_per_1k, on_demand_output_per_1k), or accept_unpriced_runs: true"
+    monthly = f"a promotion keeps {data['monthly_total_usd']} USD a month{'' if all(line.amount is not None for line in estimate.monthly_lines) else ' (lower bound)'} running"
+    refusals: list[str] = []
     if estimate.within_budget is False:
-        within, verdict = False, f"OVER the budget cap of {data['budget_cap_usd']} USD"
-    elif estimate.within_budget is None and not profile.accept_unpriced_runs:
-        # Fail closed: a total that is only a lower bound cannot prove the run is within its cap.
-        within, verdict = False, f"refused: not verifiable against the budget cap of {data['budget_cap_usd']} USD because these are unpriced: {unpriced}; {how}"
-    elif estimate.within_budget is None:
+        refusals.append(f"OVER the budget cap of {data['budget_cap_usd']} USD")
+    if estimate.within_monthly_cap is False:
+        refusals.append(f"{monthly}, OVER promotion_monthly_cap_usd of {data['monthly_cap_usd']} USD")
+    elif profile.promotion_monthly_cap_usd is None and estimate.monthly_lines:
+        refusals.append(f"{monthly} and the profile sets no promotion_monthly_cap_usd to allow it")
+    if estimate.unpriced and not profile.accept_unpriced_runs:
+        # Fail closed: a total that is only a lower bound cannot prove the run is within its caps.
+        refusals.append(f"refused: not verifiable against the caps because these are unpriced: {unpriced}; {how}")
+    if refusals:
+        within, verdict = False, "; ".join(refusals)
+    elif estimate.unpriced:
         within, verdict = True, f"accepted unpriced (the profile sets accept_unpriced_runs): {unpriced}; not verifiable against the budget cap of {data['budget_cap_usd']} USD"
     else:
-        within, verdict = True, f"within the budget cap of {data['budget_cap_usd']} USD"
-    summary = f"estimated {data['total_usd']} USD{'' if estimate.complete else ' (lower bound)'}; {verdict}"
-    return EstimateOutcome(within_budget=within, budget_verified=estimate.within_budget is not None, total_usd=data["total_usd"], budget_cap_usd=data["budget_cap_usd"], summary=summary, estimate=json.loads(json.dumps(data)))
+        within, verdict = True, f"within the budget cap of {data['budget_cap_usd']} USD" + (f"; {monthly}, within promotion_monthly_cap_usd of {data['monthly_cap_usd']} USD" if estimate.monthly_lines else "")
+    lower = "" if all(line.amount is not None for line in estimate.lines) else " (lower bound)"
+    summary = f"estimated {data['total_usd']} USD{lower}; {verdict}"
+    return EstimateOutcome(within_budget=within, budget_verified=estimate.complete, total_usd=data["total_usd"], budget_cap_usd=data["budget_cap_usd"], summary=summary, estimate=json.loads(json.dumps(data)))

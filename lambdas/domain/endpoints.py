@@ -31,6 +31,13 @@ _READY = {"InService", "Active"}
 _IN_PROGRESS = {"Creating", "Updating"}
 
 
+# Provisioned throughput for a custom model usually takes minutes, sometimes much longer; past this
+# something is wrong and every further hour is a bill for nothing. CheckEndpoint polls at most every
+# MAX_CHECK_INTERVAL_SECONDS, so an endpoint is given up on within the sum of the two.
+READY_WITHIN_SECONDS = 3 * 3600
+MIN_CHECK_INTERVAL_SECONDS, MAX_CHECK_INTERVAL_SECONDS = 30, 600
+
+
 class Endpoint(BaseModel):
     kind: EndpointKind
     name: str

@@ -20,7 +20,7 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from pydantic import BaseModel
 
@@ -45,6 +45,10 @@ BACKOFF_CAP_SECONDS = 20.0
 # More failed calls than this share means the endpoint (or a permission) is broken: no decision.
 MAX_FAILED_SHARE = 0.1
 HTML_SAMPLE_SIZE = 12
+# Evaluate runs in one invocation, so an evaluation endpoint serves it for at most Lambda's maximum
+# timeout (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html, read 2026-12-04:
+# "up to a maximum value of 900 seconds"). The stack sets the function's timeout from this.
+EVALUATE_TIMEOUT_SECONDS = 900
 
 
 class EvaluationSetError(ValueError):
@@ -66,6 +70,21 @@ class Example(BaseModel):
     line: int
     prompt: str
     reference: str
+
+
+class EvaluationSetSize(BaseModel):
+    """How much text evaluation will send, for the estimate: known in the Validate step."""
+
+    examples: int = 0
+    prompt_chars: int = 0
+    reference_chars: int = 0
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[str, str]]) -> "EvaluationSetSize":
+        examples = prompt_chars = reference_chars = 0
+        for prompt, reference in pairs:
+            examples, prompt_chars, reference_chars = examples + 1, prompt_chars + len(prompt), reference_chars + len(reference)
+        return cls(examples=examples, prompt_chars=prompt_chars, reference_chars=reference_chars)
 
 
 # --- the evaluation set -----------------------------------------------------------------------
@@ -126,7 +145,8 @@ def load_evaluation_set(s3: Any, bucket: str, key: str, max_examples: int) -> li
 def check_evaluation_set(s3: Any, bucket: str, key: str, max_examples: int) -> dict[str, Any]:
     """For the Validate step: raises :class:`EvaluationSetError`, else says what evaluation will use."""
     examples = load_evaluation_set(s3, bucket, key, max_examples)
-    return {"evaluation_set_uri": f"s3://{bucket}/{key}", "evaluation_examples": len(examples)}
+    size = EvaluationSetSize.of((example.prompt, example.reference) for example in examples)
+    return {"evaluation_set_uri": f"s3://{bucket}/{key}", "evaluation_examples": len(examples), "size": size}
 
 
 def holdout_key_for(run: RunInput) -> str:

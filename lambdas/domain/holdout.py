@@ -14,7 +14,7 @@ import tempfile
 from typing import Any, Callable, Iterable
 
 from lambdas.domain.catalogue import DatasetFormat
-from lambdas.domain.evaluation import holdout_key_for
+from lambdas.domain.evaluation import EvaluationSetSize, holdout_key_for
 from lambdas.domain.runs import RunInput
 
 # Formats whose records carry an answer the held-out examples can be scored against.
@@ -48,8 +48,9 @@ def as_example(record: dict[str, Any], dataset_format: DatasetFormat) -> dict[st
     return {"prompt": _text(users[0].get("content")), "reference": _text(answers[-1].get("content"))}
 
 
-def split_holdout(s3: Any, run: RunInput, *, artifacts_bucket: str, write_training: Callable[[Iterable[bytes]], Any]) -> tuple[int, int]:
-    """Write both sides of the split; return (training records, held-out examples).
+def split_holdout(s3: Any, run: RunInput, *, artifacts_bucket: str, write_training: Callable[[Iterable[bytes]], Any]) -> tuple[int, int, EvaluationSetSize]:
+    """Write both sides of the split; return (training records, held-out examples, the size of what
+    evaluation will read: the first ``max_examples`` of them).
 
     The training side's lines go to ``write_training`` (which snapshots them), only once the split is
     known to leave something on both sides.
@@ -65,6 +66,7 @@ def split_holdout(s3: Any, run: RunInput, *, artifacts_bucket: str, write_traini
     body = s3.get_object(Bucket=source.bucket, Key=source.key, **extra)["Body"]
     trained = held = 0
     examples: list[bytes] = []
+    evaluated: list[tuple[str, str]] = []
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as training:
         for raw in body.iter_lines():
             line = raw.strip()
@@ -72,6 +74,8 @@ def split_holdout(s3: Any, run: RunInput, *, artifacts_bucket: str, write_traini
                 continue
             example = as_example(json.loads(line.decode("utf-8-sig")), dataset_format) if is_held_out(line, fraction) else None
             if example is not None:
+                if len(evaluated) < run.profile.evaluation.max_examples:
+                    evaluated.append((example["prompt"], example["reference"]))
                 examples.append(json.dumps(example, ensure_ascii=False).encode())
                 held += 1
             else:
@@ -82,4 +86,4 @@ def split_holdout(s3: Any, run: RunInput, *, artifacts_bucket: str, write_traini
         training.seek(0)
         write_training(training)
     s3.put_object(Bucket=artifacts_bucket, Key=holdout_key_for(run), Body=b"\n".join(examples) + b"\n", ContentType="application/jsonl")
-    return trained, held
+    return trained, held, EvaluationSetSize.of(evaluated)

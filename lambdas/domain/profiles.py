@@ -85,6 +85,9 @@ class TuningProfile(_Strict):
     gate: Gate
     throughput: Throughput = Field(default_factory=Throughput)
     budget_cap_usd: float = Field(gt=0)
+    # What a promotion may keep running each month (production throughput, model storage). Unset, a run
+    # whose promotion would keep anything billing by the hour is refused before it starts.
+    promotion_monthly_cap_usd: float | None = Field(default=None, gt=0)
     # Price figures the platform team records for this model (negotiated or read off the pricing page),
     # with as_of and source; they override the catalogue's dated figures in estimates.
     prices: dict[str, object] | None = None

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
-from lambdas.domain.endpoints import Endpoint, EndpointFailed, EndpointTimedOut, describe_endpoint
+from lambdas.domain.endpoints import MAX_CHECK_INTERVAL_SECONDS, MIN_CHECK_INTERVAL_SECONDS, READY_WITHIN_SECONDS, Endpoint, EndpointFailed, EndpointTimedOut, describe_endpoint
 from lambdas.domain.runs import RunInput
 from lambdas.handlers._aws import client
 
@@ -22,10 +22,8 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
-# Provisioned throughput for a custom model usually takes minutes, sometimes much longer; past this
-# something is wrong and every further hour is a bill for nothing.
-DEFAULT_MAX_WAIT_SECONDS = 3 * 3600
-MIN_CHECK_INTERVAL, MAX_CHECK_INTERVAL = 30, 600
+DEFAULT_MAX_WAIT_SECONDS = READY_WITHIN_SECONDS
+MIN_CHECK_INTERVAL, MAX_CHECK_INTERVAL = MIN_CHECK_INTERVAL_SECONDS, MAX_CHECK_INTERVAL_SECONDS
 
 
 class CheckEndpointEvent(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
@@ -9,8 +11,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from lambdas.domain.dataset_check import ValidationOutcome, estimate_run
+from lambdas.domain.evaluation import invocable_model
 from lambdas.domain.runs import RunInput, RunStatus
-from lambdas.handlers._aws import registry
+from lambdas.handlers._aws import region_and_account, registry
 
 logger = Logger()
 tracer = Tracer()
@@ -28,7 +31,9 @@ class EstimateEvent(BaseModel):
 @metrics.log_metrics
 @event_parser(model=EstimateEvent)
 def handler(event: EstimateEvent, context: LambdaContext) -> dict:
-    outcome = estimate_run(event.run, event.validation)
+    region, account = region_and_account(context)
+    baseline = invocable_model(event.run.profile.base_model, region, account).model_id
+    outcome = estimate_run(event.run, event.validation, region=region, baseline_model=baseline, today=datetime.now(timezone.utc).date())
     fields = {"estimate": outcome.estimate, "estimate_summary": outcome.summary}
     if not outcome.within_budget:
         fields["status"] = RunStatus.REJECTED

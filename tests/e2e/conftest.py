@@ -145,9 +145,9 @@ def committed_cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     stage = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0]
     profile = stage.profiles["support-qa-vi"]
-    # A month of one model unit costs far more than the $50 run cap, which the cost guard enforces: the
-    # budget is raised with the commitment, as a team buying one would.
-    committed = profile.model_copy(update={"throughput": profile.throughput.model_copy(update={"commitment": Commitment.ONE_MONTH}), "budget_cap_usd": 100_000})
+    # A month of one committed model unit (55 USD x 730 h = 40,150 USD) is over the bundled promotion cap
+    # only if that cap is lower: the team buying one raises the monthly cap with the commitment.
+    committed = profile.model_copy(update={"throughput": profile.throughput.model_copy(update={"commitment": Commitment.ONE_MONTH}), "promotion_monthly_cap_usd": 100_000})
     stage = stage.model_copy(update={"profiles": {**stage.profiles, profile.name: committed}})
     outdir = tmp_path_factory.mktemp("committed-cdk.out")
     build_app([stage], context=cdk_context(), outdir=str(outdir), nag=False).synth()

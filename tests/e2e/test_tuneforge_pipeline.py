@@ -629,10 +629,12 @@ def _set_profile(stage: TuneforgeStage, name: str, **changes) -> None:
 @pytest.mark.parametrize(
     "changes, verdict",
     [
-        ({"accept_unpriced_runs": False}, "refused: not verifiable against the budget cap of 50.00 USD because these are unpriced: training"),
+        ({"accept_unpriced_runs": False}, "refused: not verifiable against the caps because these are unpriced: training"),
         ({"prices": {"training_per_1k_tokens": "1000", "storage_per_month": "1.95", "as_of": "2026-12-04", "source": "a test's figures"}}, "OVER the budget cap of 50.00 USD"),
+        # One model unit of Nova Micro without commitment: 60.50 USD x 730 h = 44,165 USD a month.
+        ({"promotion_monthly_cap_usd": 1000}, "a promotion keeps 44165.00 USD a month (lower bound) running, OVER promotion_monthly_cap_usd of 1000.00 USD"),
     ],
-    ids=["unpriced", "over-budget"],
+    ids=["unpriced", "over-budget", "promotion-over-its-monthly-cap"],
 )
 def test_a_run_it_cannot_price_or_cannot_afford_is_rejected_before_any_job(tuneforge, changes, verdict):
     _set_profile(tuneforge, "support-qa-vi", **changes)
@@ -642,4 +644,5 @@ def test_a_run_it_cannot_price_or_cannot_afford_is_rejected_before_any_job(tunef
     assert states[-4:] == ["Estimate", "WithinBudget?", "NotifyRejected", "Rejected"], states
     [message] = run.notifications
     assert message["outcome"] == "REJECTED" and verdict in message["estimate"]["summary"], message["estimate"]
-    record(f"cost guard: {'unpriced' if 'accept_unpriced_runs' in changes else 'over budget'} run rejected before any job", tuneforge, run)
+    what = "unpriced" if "accept_unpriced_runs" in changes else "promotion over its monthly cap" if "promotion_monthly_cap_usd" in changes else "over budget"
+    record(f"cost guard: {what} run rejected before any job", tuneforge, run)

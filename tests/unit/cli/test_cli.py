@@ -107,9 +107,15 @@ def test_s3_paths_use_the_default_client(capsys, monkeypatch):
 
 
 def test_estimate_from_tokens(capsys, tmp_path):
-    code, out, _ = run(capsys, "estimate", "--tokens", 1_000_000, "--model", "cohere.command-text-v14:7:4k", "--hp", "epochCount=3", "--model-units", 2, "--hours", 10, "--budget", 2000, "--json")
+    # The run: 3,000,000 billed tokens x $0.004 per 1,000 = $12 + a month of storage $1.95. A promotion
+    # keeps 2 units x $49.50 x 730 h = $72,270 + $1.95 storage a month running.
+    promoted = ("estimate", "--tokens", 1_000_000, "--model", "cohere.command-text-v14:7:4k", "--hp", "epochCount=3", "--model-units", 2, "--budget", 2000)
+    code, out, _ = run(capsys, *promoted, "--monthly-cap", 80_000, "--json")
     estimate = json.loads(out)
-    assert code == 0 and estimate["total_usd"] == "1003.95" and estimate["within_budget"] is True
+    assert code == 0 and estimate["total_usd"] == "13.95" and estimate["within_budget"] is True
+    assert estimate["monthly_total_usd"] == "72271.95" and estimate["within_monthly_cap"] is True
+    code, out, _ = run(capsys, *promoted, "--monthly-cap", 1_000)
+    assert code == 1 and "OVER the monthly cap" in " ".join(out.split())
     code, out, _ = run(capsys, "estimate", "--tokens", 1_000_000, "--model", "cohere.command-text-v14:7:4k", "--hp", "epochCount=3", "--budget", 5)
     assert code == 1 and "OVER" in out and "assumptions" in out
 

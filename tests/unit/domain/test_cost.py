@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 
 from lambdas.domain.catalogue import PriceInputs
-from lambdas.domain.cost import CostEstimate, estimate_cost
+from lambdas.domain.cost import CostEstimate, EvaluationPlan, estimate_cost
 from lambdas.domain.profiles import Commitment, Throughput
 from lambdas.domain.validation import validate_dataset
 from tests.unit.domain.helpers import COHERE, LLAMA_31_8B, NOVA_2_LITE, NOVA_MICRO, TITAN_EXPRESS, jsonl
@@ -18,30 +18,65 @@ PRICES = PriceInputs(
 
 
 def test_against_hand_computed_numbers():
-    # 2,500,000 tokens x 3 epochs = 7,500,000 billable; 7,500 x $0.008 = $60.00
-    # storage 2 months x $1.95 = $3.90; throughput 2 MU x $18.40 x 730 h = $26,864.00
-    e = estimate_cost(2_500_000, TITAN_EXPRESS, {"epochCount": "3"}, Throughput(model_units=2, commitment=Commitment.ONE_MONTH), 30_000, prices=PRICES, storage_months=2)
-    amounts = {line.item: line.amount for line in e.lines}
+    # The run: 2,500,000 tokens x 3 epochs = 7,500,000 billable; 7,500 x $0.008 = $60.00; storage 2 months
+    # x $1.95 = $3.90. A promotion keeps 2 MU x $18.40 x 730 h = $26,864.00 + $1.95 storage a month.
+    e = estimate_cost(
+        2_500_000, TITAN_EXPRESS, {"epochCount": "3"}, Throughput(model_units=2, commitment=Commitment.ONE_MONTH), 100, prices=PRICES, storage_months=2, monthly_cap=30_000
+    )
     assert e.billable_tokens == 7_500_000 and e.epochs == 3
-    assert amounts == {"training": Decimal("60.000"), "model storage": Decimal("3.90"), "provisioned throughput": Decimal("26864.00")}
-    assert e.total == Decimal("26927.90") and e.complete and e.within_budget is True
+    assert {line.item: line.amount for line in e.lines} == {"training": Decimal("60.000"), "model storage": Decimal("3.90")}
+    assert {line.item: line.amount for line in e.monthly_lines} == {"production throughput": Decimal("26864.00"), "model storage": Decimal("1.95")}
+    assert e.total == Decimal("63.90") and e.monthly_total == Decimal("26865.95")
+    assert e.complete and e.within_budget is True and e.within_monthly_cap is True
     assert e.throughput_per_hour == Decimal("36.80")
     assert "7,500 tokens" not in e.lines[0].basis and "7,500,000 tokens / 1,000 x $0.008" in e.lines[0].basis
+    assert any("cannot be cancelled" in a and "$26864.00" in a for a in e.assumptions)
     assert any("not current AWS prices" in a for a in e.assumptions)
 
 
-def test_no_commitment_hours_and_budget():
-    e = estimate_cost(1_000_000, COHERE, {"epochCount": 3}, Throughput(model_units=2), 500, throughput_hours=10)
+def test_the_run_and_the_promotion_have_separate_caps():
+    e = estimate_cost(1_000_000, COHERE, {"epochCount": 3}, Throughput(model_units=2), 500, monthly_cap=1_000)
     # recorded Cohere Command figures: $0.004 / 1k tokens, $1.95 storage, $49.50 per MU-hour without commitment
     assert e.to_dict()["lines"] == [
         {"item": "training", "amount_usd": "12.00", "basis": "3,000,000 tokens / 1,000 x $0.004 per 1,000 tokens"},
         {"item": "model storage", "amount_usd": "1.95", "basis": "1 month(s) x $1.95 per custom model per month"},
-        {"item": "provisioned throughput", "amount_usd": "990.00", "basis": "2 model unit(s) x $49.50 per unit-hour (none) x 10 h"},
     ]
-    assert e.to_dict()["total_usd"] == "1003.95" and e.within_budget is False
-    without_hours = estimate_cost(1_000_000, COHERE, {"epochCount": 3}, Throughput(model_units=2), 500)
-    assert [line.item for line in without_hours.lines] == ["training", "model storage"] and without_hours.within_budget is True
-    assert any("billed per hour until deleted" in a for a in without_hours.assumptions)
+    assert e.to_dict()["monthly_lines"][0] == {"item": "production throughput", "amount_usd": "72270.00", "basis": "2 model unit(s) x $49.50 per unit-hour (none) x 730 h a month"}
+    assert e.within_budget is True and e.within_monthly_cap is False
+    assert any("bills every hour until it is deleted" in a for a in e.assumptions)
+    assert estimate_cost(1_000_000, COHERE, {"epochCount": 3}, Throughput(model_units=2), 500).within_monthly_cap is None
+
+
+NOVA_PRICED = {"training_per_1k_tokens": "0.001", "storage_per_month": "1.95"}
+
+
+def _plan(**changes):
+    plan = dict(
+        examples=50, prompt_tokens=2_000, reference_tokens=3_000, answer_tokens=512, candidate_on_demand=True, candidate_why="on demand in us-east-1",
+        model_units=1, endpoint_hours=4, baseline_model="amazon.nova-micro-v1:0", judge_model="us.amazon.nova-pro-v1:0", judge_overhead_tokens=40,
+    )
+    return EvaluationPlan(**{**plan, **changes})
+
+
+def test_evaluation_is_in_the_run():
+    e = estimate_cost(10_000, NOVA_MICRO, {"epochCount": 1}, Throughput(), 50, prices=NOVA_PRICED, evaluation=_plan())
+    amounts = {line.item: line.amount for line in e.lines}
+    # Nova Micro on demand $0.000035 in / $0.00014 out per 1,000: 2,000 prompt tokens and 50 x 512 answer
+    # tokens at most, for the candidate and again for the baseline.
+    assert amounts["evaluation: candidate on demand"] == amounts["evaluation: baseline"] == Decimal("0.00007") + Decimal("0.003584")
+    # The judge (Nova Pro, $0.0008 / $0.0032) reads both answers with their prompt, reference and its own
+    # instructions: 2 x (2,000 + 3,000 + 50 x 40) + 2 x 25,600 = 65,200 tokens; it writes 100 x 10.
+    assert amounts["evaluation: judge"] == Decimal("0.05216") + Decimal("0.0032")
+    assert e.within_budget is True
+    provisioned = estimate_cost(10_000, NOVA_MICRO, {"epochCount": 1}, Throughput(), 50, prices=NOVA_PRICED, evaluation=_plan(candidate_on_demand=False, model_units=2))
+    throughput = next(line for line in provisioned.lines if line.item == "evaluation: candidate throughput")
+    assert throughput.amount == Decimal("60.50") * 2 * 4 and provisioned.within_budget is False  # $484 over a $50 cap
+
+
+def test_an_unpriced_judge_leaves_the_run_unverifiable():
+    e = estimate_cost(10_000, NOVA_MICRO, {"epochCount": 1}, Throughput(), 50, prices=NOVA_PRICED, evaluation=_plan(judge_model="someone.elses-model-v1"))
+    assert [line.item for line in e.unpriced] == ["evaluation: judge"] and e.within_budget is None
+    assert "someone.elses-model-v1" in e.unpriced[0].basis
 
 
 def test_default_epochs_and_tokens_from_a_report():

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lambdas.domain.evaluation import EvaluationSetError, check_evaluation_set, invocable_model, load_evaluation_set, parse_evaluation_set
+from lambdas.domain.evaluation import EvaluationSetError, EvaluationSetSize, check_evaluation_set, invocable_model, load_evaluation_set, parse_evaluation_set
 
 URI = "s3://data/evaluation/set.jsonl"
 
@@ -79,7 +79,8 @@ def test_a_missing_object_is_an_evaluation_set_error(s3):
 
 def test_check_reports_how_many_examples_evaluation_will_use(s3):
     s3.put_object(Bucket="data", Key="evaluation/set.jsonl", Body=_body(*({"prompt": f"p{i}", "reference": f"r{i}"} for i in range(7))))
-    assert check_evaluation_set(s3, "data", "evaluation/set.jsonl", 5) == {"evaluation_set_uri": URI, "evaluation_examples": 5}
+    # Only the five evaluation will send are measured for the estimate: "p0".."p4" and "r0".."r4".
+    assert check_evaluation_set(s3, "data", "evaluation/set.jsonl", 5) == {"evaluation_set_uri": URI, "evaluation_examples": 5, "size": EvaluationSetSize(examples=5, prompt_chars=10, reference_chars=10)}
     assert [e.prompt for e in load_evaluation_set(s3, "data", "evaluation/set.jsonl", 3)] == ["p0", "p1", "p2"]
 
 

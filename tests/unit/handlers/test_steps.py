@@ -59,6 +59,8 @@ def test_a_held_out_split_is_set_aside_for_evaluation_and_the_job_trains_on_the_
     held = [json.loads(line) for line in account.s3.get_object(Bucket=ARTIFACTS_BUCKET, Key=f"reports/support-qa-vi/{run['run_id']}/holdout.jsonl")["Body"].read().decode().splitlines()]
     assert len(trained) + len(held) == 24 and len(held) == result["evaluation_examples"] > 0
     assert all(set(example) == {"prompt", "reference"} and example["prompt"] and example["reference"] for example in held)
+    # The estimate prices evaluation from what the held-out examples will send.
+    assert result["evaluation_size"] == {"examples": len(held), "prompt_chars": sum(len(e["prompt"]) for e in held), "reference_chars": sum(len(e["reference"]) for e in held)}
     original = (SAMPLES / "fine-tuning" / "nova-micro-vi-qa.jsonl").read_text().splitlines()
     assert set(trained) <= set(original) and not any(example["reference"] in "\n".join(trained) for example in held)
     # The split is a function of the records, so a retried Validate writes the same two sides.
