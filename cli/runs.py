@@ -187,6 +187,7 @@ def summary(view: RunView) -> dict[str, Any]:
         "dataset": f"{item.get('dataset_uri')} (version {item.get('dataset_version')})",
         "validation_report": item.get("validation_report"),
         "estimate": item.get("estimate_summary"),
+        "actual_cost": (item.get("actual_cost") or {}).get("total_usd"),
         "job_arn": item.get("job_arn"),
         "job_status": item.get("job_status"),
         "output_model_arn": item.get("output_model_arn"),
@@ -242,10 +243,25 @@ def _runs(args: argparse.Namespace) -> int:
     table = Table(title=f"tuneforge runs ({stage.name})")
     for column in ("run", "profile", "started", "status", "job"):
         table.add_column(column)
+    table.add_column("estimated USD", justify="right")
+    table.add_column("spent USD", justify="right")
     for item in items:
-        table.add_row(str(item["run_id"]), str(item.get("profile")), str(item.get("started_at")), str(item.get("status")), str(item.get("job_status") or ""))
+        estimated, spent = cost_columns(item)
+        table.add_row(str(item["run_id"]), str(item.get("profile")), str(item.get("started_at")), str(item.get("status")), str(item.get("job_status") or ""), estimated, spent)
     Console().print(table)
     return 0
+
+
+def cost_columns(item: dict[str, Any]) -> tuple[str, str]:
+    """The run's estimate and what it spent, each marked "+?" when a line had no price."""
+    def shown(figures: dict[str, Any] | None, complete: bool | None) -> str:
+        if not figures or figures.get("total_usd") is None:
+            return "-"
+        return f"{figures['total_usd']}{'' if complete else ' +?'}"
+
+    estimate, spent = item.get("estimate") or {}, item.get("actual_cost") or {}
+    run_lines_priced = all(line.get("amount_usd") is not None for line in estimate.get("lines", []))
+    return shown(estimate, run_lines_priced), shown(spent, spent.get("complete"))
 
 
 def _watch(args: argparse.Namespace) -> int:

@@ -122,6 +122,7 @@ def run_demo(cdk_out: Path, *, stage_name: str, out: Path, time_scale: float) ->
             f"custom model:    {facts['output_model_arn']}",
             f"champion:        {facts['champion'] or '-'}",
             f"estimate:        {facts['estimate']}",
+            f"spent:           {facts['actual_cost'] or '-'} USD (priced as the estimate; the run's registry item itemizes it)",
             f"endpoints left:  {len(left['provisioned'])} provisioned throughput, {len(left['deployments'])} custom-model deployments "
             f"({', '.join(e.get('provisionedModelName') or e.get('customModelDeploymentName', '?') for e in left['provisioned'] + left['deployments']) or 'none'}; only a promoted champion may remain)",
             f"reports:         {out / run_id}/ ({', '.join(p.name for p in copied)})",

@@ -200,6 +200,7 @@ class RetrainingStateMachine(Construct):
                         "job.$": "$.job.value",
                         "training.$": "$.training",
                         "estimate.$": "$.estimate",
+                        "actual_cost.$": "$.teardown.value.actual_cost",
                         "teardown.$": "$.teardown.value",
                     }
                 ),

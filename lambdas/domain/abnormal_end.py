@@ -72,6 +72,9 @@ def abnormal_end_message(*, run_id: str, profile: str, outcome: str, error: str 
         "cause": cause,
         "execution": execution_arn,
         "reports": reports,
+        # What the run was expected to cost and what it spent before it ended.
+        "estimate": item.get("estimate_summary"),
+        "actual_cost": cleanup.get("actual_cost"),
         "cleanup": cleanup,
         "still_billing": still_billing,
     }

@@ -5,10 +5,12 @@ Idempotent: a second cleanup finds everything already stopped or gone and fails 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
+from lambdas.domain.cost import actual_cost
 from lambdas.domain.janitor import leaves_billable
 from lambdas.domain.champion import current_champion
 from lambdas.domain.registry import RunRegistry
@@ -27,6 +29,7 @@ class CleanupResult(BaseModel):
     already_gone: list[str] = []
     kept_endpoints: list[str] = []
     undeletable: dict[str, str] = {}  # endpoint -> why Bedrock refused (e.g. a commitment term still running)
+    actual_cost: dict[str, Any] = {}  # what the run spent, beside its estimate (cost.actual_cost)
 
 
 def cleanup_run(registry: RunRegistry, bedrock: Any, run_id: str, champions: Any = None) -> CleanupResult:
@@ -72,8 +75,9 @@ def cleanup_run(registry: RunRegistry, bedrock: Any, run_id: str, champions: Any
             endpoint["delete_refused"] = result.undeletable[arn]
             continue
         endpoint["deleted_at"] = utc_now()
-    if endpoints:
-        registry.update(run_id, endpoints=endpoints)
+    # Priced once everything the run will give back is gone, so its hours are final (a kept champion's so far).
+    result.actual_cost = actual_cost({**item, "endpoints": endpoints}, now=datetime.fromisoformat(utc_now()))
+    registry.update(run_id, actual_cost=result.actual_cost, **({"endpoints": endpoints} if endpoints else {}))
     # What is left (a refused delete, a model kept for its retention) is the scheduled janitor's to retry.
     if leaves_billable(item):
         registry.mark_for_sweep(run_id, after=utc_now())

@@ -25,11 +25,14 @@ is incomplete.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
 from lambdas.domain.catalogue import CustomizationType, ModelSpec, PriceInputs, on_demand_prices, parse_customization_type, resolve_base_model
+from lambdas.domain.endpoints import DEPLOYMENT, PROVISIONED
 from lambdas.domain.report import TokenStats, ValidationReport
 
 HOURS_PER_MONTH = 730  # AWS bills hourly services on a 730-hour month
@@ -74,11 +77,13 @@ class EvaluationPlan:
     judge_answer_tokens: int = 10
 
 
-def _tokens_cost(item: str, prices: PriceInputs | None, input_tokens: int, output_tokens: int, whose: str) -> CostLine:
+def _tokens_cost(item: str, prices: PriceInputs | None, input_tokens: int, output_tokens: int, whose: str, *, counted: bool = False) -> CostLine:
+    """``counted``: the tokens are Converse's count of what was billed, not the estimate's bound."""
     if prices is None or prices.on_demand_input_per_1k is None or prices.on_demand_output_per_1k is None:
         return CostLine(item, None, f"no on-demand price per 1,000 tokens recorded for {whose}")
     amount = Decimal(input_tokens) / 1000 * prices.on_demand_input_per_1k + Decimal(output_tokens) / 1000 * prices.on_demand_output_per_1k
-    return CostLine(item, amount, f"{input_tokens:,} input tokens x ${prices.on_demand_input_per_1k} + at most {output_tokens:,} output tokens x ${prices.on_demand_output_per_1k} per 1,000 ({whose})")
+    bound = "" if counted else "at most "
+    return CostLine(item, amount, f"{input_tokens:,} input tokens x ${prices.on_demand_input_per_1k} + {bound}{output_tokens:,} output tokens x ${prices.on_demand_output_per_1k} per 1,000 ({whose})")
 
 
 def _evaluation_lines(plan: EvaluationPlan, candidate_prices: PriceInputs, spec: ModelSpec) -> tuple[list[CostLine], list[str]]:
@@ -147,6 +152,8 @@ class CostEstimate:
     assumptions: list[str] = field(default_factory=list)
     monthly_lines: list[CostLine] = field(default_factory=list)  # what a promotion keeps running, per month
     monthly_cap: Decimal | None = None
+    # The figures the estimate used, kept with the run so that its actual cost is priced the same way.
+    rates: dict[str, Any] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -197,6 +204,7 @@ class CostEstimate:
             "monthly_cap_usd": _money(self.monthly_cap),
             "within_monthly_cap": self.within_monthly_cap,
             "assumptions": self.assumptions,
+            "rates": self.rates,
         }
 
     @classmethod
@@ -218,7 +226,30 @@ class CostEstimate:
             assumptions=list(data.get("assumptions", [])),
             monthly_lines=[CostLine.from_dict(line) for line in data.get("monthly_lines", [])],
             monthly_cap=dec("monthly_cap_usd"),
+            rates=dict(data.get("rates") or {}),
         )
+
+
+def _figure(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _token_rates(prices: PriceInputs | None, model: str | None = None) -> dict[str, str | None]:
+    rates = {"input_per_1k": _figure(prices.on_demand_input_per_1k) if prices else None, "output_per_1k": _figure(prices.on_demand_output_per_1k) if prices else None}
+    return {"model": model, **rates} if model else rates
+
+
+def _rates(price: PriceInputs, evaluation: EvaluationPlan | None) -> dict[str, Any]:
+    rates: dict[str, Any] = {
+        "training_per_1k_tokens": _figure(price.training_per_1k_tokens),
+        "throughput_per_unit_hour": {commitment: _figure(rate) for commitment, rate in price.throughput_per_unit_hour.items()},
+        "candidate_on_demand": _token_rates(price),
+    }
+    if evaluation is not None:
+        rates["baseline"] = _token_rates(on_demand_prices(evaluation.baseline_model), evaluation.baseline_model)
+        if evaluation.judge_model:
+            rates["judge"] = _token_rates(on_demand_prices(evaluation.judge_model), evaluation.judge_model)
+    return rates
 
 
 def _sum(lines: list[CostLine]) -> Decimal:
@@ -323,7 +354,84 @@ def estimate_cost(
         budget_cap=None if budget_cap is None else Decimal(str(budget_cap)),
         monthly_lines=monthly_lines,
         monthly_cap=None if monthly_cap is None else Decimal(str(monthly_cap)),
+        rates=_rates(price, evaluation),
         prices_as_of=price.as_of,
         prices_source=price.source,
         assumptions=assumptions,
     )
+
+
+# --- what a run actually spent ----------------------------------------------------------------------
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _recorded_prices(rates: Mapping[str, Any] | None) -> PriceInputs | None:
+    if not rates:
+        return None
+    return PriceInputs(on_demand_input_per_1k=_decimal(rates.get("input_per_1k")), on_demand_output_per_1k=_decimal(rates.get("output_per_1k")))
+
+
+def _training_spent(item: Mapping[str, Any], estimate: Mapping[str, Any], rate: Decimal | None) -> CostLine | None:
+    if not item.get("job_arn"):
+        return None
+    status, tokens, epochs = item.get("job_status"), estimate.get("training_tokens"), item.get("trained_epochs")
+    if status != "Completed":
+        return CostLine("training", None, f"the job ended {status or 'without a recorded status'}: AWS bills the tokens it processed, which it does not report")
+    if tokens is None or epochs is None:
+        return CostLine("training", None, "the run recorded no token count or no epoch count for its job")
+    if rate is None:
+        return CostLine("training", None, "no training price per 1,000 tokens recorded for this model")
+    billed = int(tokens) * int(epochs)
+    return CostLine("training", Decimal(billed) / 1000 * rate, f"{int(tokens):,} tokens (Validate's estimate: Bedrock reports no billed-token count) x {epochs} epoch(s) the job ran x ${rate} per 1,000")
+
+
+def _throughput_spent(endpoint: Mapping[str, Any], rates: Mapping[str, Any], now: datetime) -> CostLine:
+    purpose, units = endpoint.get("purpose", "endpoint"), int(endpoint.get("model_units") or 1)
+    commitment = endpoint.get("commitment") or "none"
+    rate = _decimal((rates.get("throughput_per_unit_hour") or {}).get(commitment))
+    item = f"{purpose} throughput"
+    if rate is None:
+        return CostLine(item, None, f"no {commitment} price per model unit-hour recorded")
+    if commitment != "none":
+        hours = int(COMMITMENT_HOURS[commitment] or 0)
+        return CostLine(item, rate * units * hours, f"{units} model unit(s) x ${rate} per unit-hour x the {commitment} term's {hours:,} h, billed whether used or not")
+    start = datetime.fromisoformat(endpoint["requested_at"])
+    end = datetime.fromisoformat(endpoint["deleted_at"]) if endpoint.get("deleted_at") else now
+    # Billed by the hour: a started hour counts whole, as in the estimate.
+    hours = max(1, math.ceil((end - start).total_seconds() / 3600))
+    running = "" if endpoint.get("deleted_at") else ", still running: so far"
+    return CostLine(item, rate * units * hours, f"{units} model unit(s) x ${rate} per unit-hour (none) x {hours} h from {endpoint['requested_at']} to {endpoint.get('deleted_at') or now.isoformat(timespec='seconds')}{running}")
+
+
+def actual_cost(item: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
+    """What a run has spent by ``now``, from what its registry item recorded, priced with the figures
+    its estimate used: the job's epochs over Validate's token count, every provisioned throughput's
+    hours from its timestamps (a committed term in full), and Converse's own token counts for the
+    evaluation calls billed per token. Custom-model deployments bill per token only."""
+    estimate = item.get("estimate") or {}
+    rates = estimate.get("rates") or {}
+    lines: list[CostLine] = []
+    training = _training_spent(item, estimate, _decimal(rates.get("training_per_1k_tokens")))
+    if training is not None:
+        lines.append(training)
+    endpoints = item.get("endpoints") or []
+    lines += [_throughput_spent(endpoint, rates, now) for endpoint in endpoints if endpoint.get("kind") == PROVISIONED and endpoint.get("requested_at")]
+    usage = item.get("evaluation_usage") or {}
+    # A candidate on a provisioned throughput is paid by the hour; on a deployment, by the token.
+    candidate_by_token = any(e.get("purpose") == "evaluation" and e.get("kind") == DEPLOYMENT for e in endpoints)
+    for side, rate_key in (("candidate", "candidate_on_demand"), ("baseline", "baseline"), ("judge", "judge")):
+        used = usage.get(side)
+        if not used or (side == "candidate" and not candidate_by_token):
+            continue
+        recorded = rates.get(rate_key) or {}
+        whose = recorded.get("model") or ("the custom model on demand" if side == "candidate" else side)
+        lines.append(_tokens_cost(f"evaluation: {side}", _recorded_prices(recorded), int(used["input_tokens"]), int(used["output_tokens"]), f"{whose}, {int(used['calls']):,} calls", counted=True))
+    complete = all(line.amount is not None for line in lines)
+    return {
+        "as_of": now.isoformat(timespec="seconds"),
+        "lines": [line.to_dict() for line in lines],
+        "total_usd": _money(_sum(lines)),
+        "complete": complete,
+        "prices_as_of": estimate.get("prices_as_of"),
+    }

@@ -181,6 +181,9 @@ class Answer:
     text: str
     error: str | None = None
     attempts: int = 1
+    # Converse's own count of what the call was billed for (its ``usage``), for the run's actual cost.
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 def _text_of(response: dict[str, Any]) -> str:
@@ -203,7 +206,9 @@ def ask(runtime: Any, model_id: str, prompt: str, *, max_tokens: int = MAX_ANSWE
         request["system"] = [{"text": system}]
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return Answer(_text_of(runtime.converse(**request)), attempts=attempt)
+            response = runtime.converse(**request)
+            usage = response.get("usage") or {}
+            return Answer(_text_of(response), attempts=attempt, input_tokens=int(usage.get("inputTokens", 0)), output_tokens=int(usage.get("outputTokens", 0)))
         except runtime.exceptions.ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             message = f"{code}: {error.response.get('Error', {}).get('Message', '')}"
@@ -240,9 +245,16 @@ def parse_judge_score(reply: str) -> float | None:
     return value if 0.0 <= value <= 1.0 else None
 
 
-def judge(runtime: Any, judge_model: str, example: Example, answer: str, *, sleep: Callable[[float], None] = time.sleep) -> float | None:
-    reply = ask(runtime, judge_model, JUDGE_TEMPLATE.format(prompt=example.prompt, reference=example.reference, answer=answer), max_tokens=10, system=JUDGE_SYSTEM, sleep=sleep)
+def _ask_judge(runtime: Any, judge_model: str, example: Example, answer: str, sleep: Callable[[float], None]) -> Answer:
+    return ask(runtime, judge_model, JUDGE_TEMPLATE.format(prompt=example.prompt, reference=example.reference, answer=answer), max_tokens=10, system=JUDGE_SYSTEM, sleep=sleep)
+
+
+def _score_of(reply: Answer) -> float | None:
     return None if reply.error else parse_judge_score(reply.text)
+
+
+def judge(runtime: Any, judge_model: str, example: Example, answer: str, *, sleep: Callable[[float], None] = time.sleep) -> float | None:
+    return _score_of(_ask_judge(runtime, judge_model, example, answer, sleep))
 
 
 # --- the evaluation -----------------------------------------------------------------------------
@@ -253,6 +265,7 @@ class ExampleResult:
     baseline: Answer
     candidate_scores: dict[str, float | None] = field(default_factory=dict)
     baseline_scores: dict[str, float | None] = field(default_factory=dict)
+    judge_replies: list[Answer] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         record: dict[str, Any] = {
@@ -284,6 +297,7 @@ class EvaluationSummary(BaseModel):
     report_uri: str
     html_uri: str
     examples_uri: str
+    usage: dict[str, dict[str, int]] = {}  # candidate / baseline / judge: calls and tokens, by Converse's count
 
 
 def _score(example: Example, answer: Answer) -> dict[str, float | None]:
@@ -295,10 +309,20 @@ def _evaluate_one(runtime: Any, example: Example, candidate_model: str, baseline
     baseline = ask(runtime, baseline_model, example.prompt, sleep=sleep)
     result = ExampleResult(example, candidate, baseline, _score(example, candidate), _score(example, baseline))
     if judge_model:
-        # A failed call has no answer to grade; its None is skipped by the mean, its error counted.
-        result.candidate_scores["judge"] = None if candidate.error else judge(runtime, judge_model, example, candidate.text, sleep=sleep)
-        result.baseline_scores["judge"] = None if baseline.error else judge(runtime, judge_model, example, baseline.text, sleep=sleep)
+        for answer, scores in ((candidate, result.candidate_scores), (baseline, result.baseline_scores)):
+            if answer.error:  # no answer to grade: its None is skipped by the mean, its error counted
+                scores["judge"] = None
+                continue
+            reply = _ask_judge(runtime, judge_model, example, answer.text, sleep)
+            result.judge_replies.append(reply)
+            scores["judge"] = _score_of(reply)
     return result
+
+
+def token_usage(answers: Iterable[Answer]) -> dict[str, int]:
+    """What a set of Converse calls was billed for, by Converse's own count."""
+    calls = list(answers)
+    return {"calls": len(calls), "input_tokens": sum(a.input_tokens for a in calls), "output_tokens": sum(a.output_tokens for a in calls)}
 
 
 def comparison(results: list[ExampleResult]) -> dict[str, dict[str, int]]:
@@ -347,6 +371,11 @@ def evaluate(
     baseline = text_metrics.aggregate(r.baseline_scores for r in results)
     decision = decide(run.profile.gate, candidate, baseline)
 
+    usage = {
+        "candidate": token_usage(r.candidate for r in results),
+        "baseline": token_usage(r.baseline for r in results),
+        **({"judge": token_usage(reply for r in results for reply in r.judge_replies)} if judge_id else {}),
+    }
     prefix = report_prefix(run)
     uris = {name: f"s3://{artifacts_bucket}/{prefix}{name}" for name in ("evaluation.json", "evaluation.html", "evaluation-examples.jsonl")}
     report = {
@@ -361,6 +390,7 @@ def evaluate(
         "metrics": {"candidate": candidate, "baseline": baseline},
         "comparison": comparison(results),
         "failed_calls": failed,
+        "usage": usage,
         "gate": run.profile.gate.model_dump(),
         "decision": decision.model_dump(),
         "summary": decision.summary,
@@ -384,6 +414,7 @@ def evaluate(
         report_uri=uris["evaluation.json"],
         html_uri=uris["evaluation.html"],
         examples_uri=uris["evaluation-examples.jsonl"],
+        usage=usage,
     )
     return summary, decision
 

@@ -28,6 +28,7 @@ class JobOutcome(BaseModel):
     failure_message: str | None = None
     training_loss: float | None = None
     validation_loss: float | None = None
+    epochs: int | None = None  # the epochCount the job ran with, for the run's actual cost
 
     @property
     def terminal(self) -> bool:
@@ -37,7 +38,9 @@ class JobOutcome(BaseModel):
 def read_job(bedrock: Any, job_arn: str) -> JobOutcome:
     job = bedrock.get_model_customization_job(jobIdentifier=job_arn)
     validation = job.get("validationMetrics") or []
+    epochs = (job.get("hyperParameters") or {}).get("epochCount")
     return JobOutcome(
+        epochs=int(float(epochs)) if epochs not in (None, "", "Auto") else None,
         job_arn=job_arn,
         status=job["status"],
         output_model_arn=job.get("outputModelArn"),
@@ -66,7 +69,9 @@ def _report(stepfunctions: Any, token: str, outcome: JobOutcome) -> bool:
 
 def finish(registry: RunRegistry, stepfunctions: Any, run_id: str, token: str, outcome: JobOutcome) -> bool:
     reported = _report(stepfunctions, token, outcome)
-    registry.update(run_id, remove=("task_token",), job_status=outcome.status, output_model_arn=outcome.output_model_arn, job_failure_message=outcome.failure_message)
+    registry.update(
+        run_id, remove=("task_token",), job_status=outcome.status, output_model_arn=outcome.output_model_arn, job_failure_message=outcome.failure_message, trained_epochs=outcome.epochs
+    )
     return reported
 
 

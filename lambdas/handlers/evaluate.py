@@ -75,6 +75,7 @@ def handler(event: EvaluateEvent, context: LambdaContext) -> dict:
         evaluation_html=summary.html_uri,
         evaluation_metrics={"candidate": summary.candidate, "baseline": summary.baseline},
         baseline_model=baseline,
+        evaluation_usage=summary.usage,
         gate_passed=decision.passed,
         gate_summary=decision.summary,
     )

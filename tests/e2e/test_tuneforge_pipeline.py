@@ -138,6 +138,16 @@ def test_fine_tuning_vietnamese_qa_beats_its_baseline_and_is_promoted(tuneforge)
     for uri in run.notifications[0]["reports"].values():
         bucket, key = uri.removeprefix("s3://").split("/", 1)
         assert s3.head_object(Bucket=bucket, Key=key)["ContentLength"] > 0
+    # What it spent, beside the estimate, in the notice and the registry: the candidate's evaluation
+    # tokens as Converse counted them, and the kept champion's throughput so far.
+    [notice] = run.notifications
+    spent = {line["item"]: line for line in notice["actual_cost"]["lines"]}
+    usage = run.item["evaluation_usage"]["candidate"]
+    assert usage["calls"] == evaluation["examples"] and usage["input_tokens"] > 0 and usage["output_tokens"] > 0
+    assert f"{usage['input_tokens']:,} input tokens" in spent["evaluation: candidate"]["basis"]
+    assert "still running: so far" in spent["production throughput"]["basis"] and float(spent["production throughput"]["amount_usd"]) >= 60.50
+    assert spent["training"]["amount_usd"] is None and notice["actual_cost"]["complete"] is False  # no Nova training price is recorded
+    assert run.item["actual_cost"] == notice["actual_cost"] and "estimate" in notice
     record("happy path: FINE_TUNING (support-qa-vi)", tuneforge, run)
 
 

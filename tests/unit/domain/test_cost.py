@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 
 from lambdas.domain.catalogue import PriceInputs
-from lambdas.domain.cost import CostEstimate, EvaluationPlan, estimate_cost
+from lambdas.domain.cost import CostEstimate, EvaluationPlan, actual_cost, estimate_cost
 from lambdas.domain.profiles import Commitment, Throughput
 from lambdas.domain.validation import validate_dataset
 from tests.unit.domain.helpers import COHERE, LLAMA_31_8B, NOVA_2_LITE, NOVA_MICRO, TITAN_EXPRESS, jsonl
@@ -117,3 +117,59 @@ def test_training_is_unpriced_when_the_epoch_count_is_unknown():
     assert CostEstimate.from_dict(e.to_dict()).to_dict() == e.to_dict()
     e = estimate_cost(10_000, NOVA_2_LITE, {"epochCount": 3}, prices={"training_per_1k_tokens": "0.001", "storage_per_month": "1.95"})
     assert e.billable_tokens == 30_000 and e.lines[0].amount == Decimal("0.03") and e.complete
+
+
+def _spent_item(**changes):
+    estimate = estimate_cost(
+        1_000_000, NOVA_MICRO, {"epochCount": 2}, Throughput(), 50, prices=NOVA_PRICED, evaluation=_plan(judge_model="us.amazon.nova-pro-v1:0")
+    ).to_dict()
+    item = {
+        "estimate": estimate,
+        "job_arn": "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/x",
+        "job_status": "Completed",
+        "trained_epochs": 3,  # the job's own count wins over the estimate's 2
+        "endpoints": [
+            {"kind": "custom-model-deployment", "purpose": "evaluation", "requested_at": "2026-12-04T10:00:00+00:00", "deleted_at": "2026-12-04T10:20:00+00:00"},
+            {"kind": "provisioned-throughput", "purpose": "production", "model_units": 2, "requested_at": "2026-12-04T10:30:00+00:00"},
+        ],
+        "evaluation_usage": {
+            "candidate": {"calls": 50, "input_tokens": 4_000, "output_tokens": 10_000},
+            "baseline": {"calls": 50, "input_tokens": 4_000, "output_tokens": 20_000},
+            "judge": {"calls": 100, "input_tokens": 60_000, "output_tokens": 300},
+        },
+    }
+    return {**item, **changes}
+
+
+def test_what_a_run_spent_is_priced_from_what_it_recorded():
+    from datetime import datetime
+
+    spent = actual_cost(_spent_item(), now=datetime.fromisoformat("2026-12-04T12:10:00+00:00"))
+    amounts = {line["item"]: Decimal(line["amount_usd"]) for line in spent["lines"]}
+    # training: 1,000,000 tokens x the job's 3 epochs x $0.001 per 1,000 = $3.00
+    # production: 2 units x $60.50 x 2 h (10:30 to 12:10, a started hour counts whole) = $242.00, so far
+    # candidate on its deployment, by Converse's count: 4 x $0.000035 + 10 x $0.00014 = $0.00154
+    # baseline: 4 x $0.000035 + 20 x $0.00014 = $0.00294; judge: 60 x $0.0008 + 0.3 x $0.0032 = $0.04896
+    assert amounts == {
+        "training": Decimal("3.00"), "production throughput": Decimal("242.00"),
+        "evaluation: candidate": Decimal("0.00"), "evaluation: baseline": Decimal("0.00"), "evaluation: judge": Decimal("0.05"),
+    }
+    assert spent["total_usd"] == "245.05" and spent["complete"] is True
+    production = next(line for line in spent["lines"] if line["item"] == "production throughput")
+    assert "still running: so far" in production["basis"] and "x 2 h" in production["basis"]
+    assert "3 epoch(s) the job ran" in spent["lines"][0]["basis"]
+
+
+def test_a_failed_job_and_a_committed_term_are_spent_as_aws_bills_them():
+    from datetime import datetime
+
+    committed = [{"kind": "provisioned-throughput", "purpose": "production", "model_units": 1, "commitment": "OneMonth", "requested_at": "2026-12-04T10:30:00+00:00", "deleted_at": "2026-12-04T10:40:00+00:00"}]
+    spent = actual_cost(_spent_item(job_status="Failed", endpoints=committed, evaluation_usage={}), now=datetime.fromisoformat("2026-12-04T11:00:00+00:00"))
+    training, throughput = spent["lines"]
+    assert training["amount_usd"] is None and "ended Failed" in training["basis"] and spent["complete"] is False
+    # A OneMonth term is billed in full: 1 unit x $55.00 x 730 h = $40,150.00, deleted after ten minutes or not.
+    assert throughput["amount_usd"] == "40150.00" and "billed whether used or not" in throughput["basis"]
+    # A provisioned candidate is paid by the hour, so its tokens are not priced a second time.
+    on_throughput = _spent_item(endpoints=[{"kind": "provisioned-throughput", "purpose": "evaluation", "model_units": 1, "requested_at": "2026-12-04T10:00:00+00:00", "deleted_at": "2026-12-04T10:20:00+00:00"}])
+    items = [line["item"] for line in actual_cost(on_throughput, now=datetime.fromisoformat("2026-12-04T11:00:00+00:00"))["lines"]]
+    assert items == ["training", "evaluation throughput", "evaluation: baseline", "evaluation: judge"]
