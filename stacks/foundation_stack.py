@@ -9,9 +9,9 @@ from lambdas.domain.catalogue import CustomizationType
 from stacks.bedrock_role import BedrockCustomizationRole
 from stacks.config import StageConfig
 from stacks.data_owners import DataUploaderRole, uploader_role_arn
-from stacks.data_perimeter import restrict_to_vpc_endpoint
+from stacks.data_perimeter import OutsideAccess, deploy_role_arn, restrict_to_vpc_endpoint
 from stacks.network import Network
-from stacks.storage import Storage
+from stacks.storage import EVALUATION_PREFIX, INCOMING_PREFIX, REPORTS_PREFIX, Storage
 
 
 class FoundationStack(Stack):
@@ -39,11 +39,23 @@ class FoundationStack(Stack):
         # Data owners upload from outside the VPC through this role and read their runs' reports; the buckets
         # let it put objects (data) and get objects (artifacts) and nothing else from outside.
         self.uploader = DataUploaderRole(self, "DataUploader", stage_name=stage.name, storage=self.storage)
-        # Datasets and models leave the buckets only through this VPC's S3 endpoint, except for the
-        # principals the platform team names as data owners.
-        uploader = uploader_role_arn(self, stage.name)
-        restrict_to_vpc_endpoint(self.storage.data_bucket, endpoint=self.network.s3_endpoint, exempt_principal_arns=stage.data_uploader_arns, limited_principals={uploader: ["s3:PutObject"]})
-        restrict_to_vpc_endpoint(self.storage.artifacts_bucket, endpoint=self.network.s3_endpoint, exempt_principal_arns=stage.data_uploader_arns, limited_principals={uploader: ["s3:GetObject", "s3:ListBucket"]})
+        # Datasets and models leave the buckets only through this VPC's S3 endpoint. Data owners (this
+        # stage's uploader role and the principals the platform team names) may, from outside it, only
+        # upload under incoming/ and evaluation/ and read and list reports/, whatever their own policies grant.
+        owners = (uploader_role_arn(self, stage.name), *stage.data_uploader_arns)
+        deployment = deploy_role_arn(self)
+        restrict_to_vpc_endpoint(
+            self.storage.data_bucket,
+            endpoint=self.network.s3_endpoint,
+            outside=OutsideAccess(owners, object_actions=("s3:PutObject",), object_prefixes=(INCOMING_PREFIX, EVALUATION_PREFIX)),
+            deploy_role=deployment,
+        )
+        restrict_to_vpc_endpoint(
+            self.storage.artifacts_bucket,
+            endpoint=self.network.s3_endpoint,
+            outside=OutsideAccess(owners, object_actions=("s3:GetObject",), object_prefixes=(REPORTS_PREFIX,), list_prefixes=(REPORTS_PREFIX,)),
+            deploy_role=deployment,
+        )
         # The CLI finds a stage's resources through these outputs, in AWS and in the offline emulator alike.
         CfnOutput(self, "DataBucketName", value=self.storage.data_bucket.bucket_name)
         CfnOutput(self, "ArtifactsBucketName", value=self.storage.artifacts_bucket.bucket_name)

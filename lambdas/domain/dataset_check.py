@@ -196,7 +196,10 @@ def estimate_run(run: RunInput, validation: ValidationOutcome, *, region: str, b
         monthly_cap=profile.promotion_monthly_cap_usd,
     )
     data = estimate.to_dict()
-    unpriced = "; ".join(f"{line.item} ({line.basis})" for line in estimate.unpriced)
+    unpriced = "; ".join(
+        [f"{line.item} ({line.basis})" for line in estimate.lines if line.amount is None]
+        + [f"after a promotion, monthly {line.item} ({line.basis})" for line in estimate.monthly_lines if line.amount is None]
+    )
     how = "set them in the profile's prices (training_per_1k_tokens, storage_per_month, throughput_per_unit_hour, on_demand_input_per_1k, on_demand_output_per_1k), or accept_unpriced_runs: true"
     monthly = f"a promotion keeps {data['monthly_total_usd']} USD a month{'' if all(line.amount is not None for line in estimate.monthly_lines) else ' (lower bound)'} running"
     refusals: list[str] = []
@@ -212,7 +215,9 @@ def estimate_run(run: RunInput, validation: ValidationOutcome, *, region: str, b
     if refusals:
         within, verdict = False, "; ".join(refusals)
     elif estimate.unpriced:
-        within, verdict = True, f"accepted unpriced (the profile sets accept_unpriced_runs): {unpriced}; not verifiable against the budget cap of {data['budget_cap_usd']} USD"
+        within, verdict = True, f"accepted unpriced (the profile sets accept_unpriced_runs): {unpriced}; not verifiable against the budget cap of {data['budget_cap_usd']} USD" + (
+            f"; {monthly}, under promotion_monthly_cap_usd of {data['monthly_cap_usd']} USD" if estimate.monthly_lines else ""
+        )
     else:
         within, verdict = True, f"within the budget cap of {data['budget_cap_usd']} USD" + (f"; {monthly}, within promotion_monthly_cap_usd of {data['monthly_cap_usd']} USD" if estimate.monthly_lines else "")
     lower = "" if all(line.amount is not None for line in estimate.lines) else " (lower bound)"

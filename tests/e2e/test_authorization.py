@@ -179,6 +179,30 @@ def test_the_bedrock_service_role_is_checked_when_the_job_runs(tuneforge_cdk_out
     assert any("is not authorized to perform: s3:GetObject" in json.dumps(m) for m in run.notifications)
 
 
+def test_no_one_outside_the_vpc_reads_training_data_by_version_or_changes_the_bucket(tuneforge):
+    """The review's finding: with only GetObject denied, ListObjectVersions and GetObject?versionId= (which
+    S3 authorizes as ListBucketVersions and GetObjectVersion) read every version of the data from anywhere."""
+    from botocore.exceptions import ClientError
+
+    key = "incoming/support-qa-vi/versions.jsonl"
+    tuneforge.data_owner.client("s3").put_object(Bucket=tuneforge.data_bucket, Key=key, Body=b"{}")
+    version = tuneforge.inspect("s3").head_object(Bucket=tuneforge.data_bucket, Key=key)["VersionId"]
+    admin, owner = tuneforge.aws.client("s3"), tuneforge.data_owner.client("s3")
+    for who, call in (
+        ("admin", lambda: admin.list_object_versions(Bucket=tuneforge.data_bucket, Prefix="incoming/")),
+        ("admin", lambda: admin.get_object(Bucket=tuneforge.data_bucket, Key=key, VersionId=version)),
+        ("admin", lambda: admin.delete_object(Bucket=tuneforge.data_bucket, Key=key, VersionId=version)),
+        ("data owner", lambda: owner.get_object(Bucket=tuneforge.data_bucket, Key=key, VersionId=version)),
+        ("data owner", lambda: owner.list_object_versions(Bucket=tuneforge.data_bucket, Prefix="incoming/")),
+    ):
+        with pytest.raises(ClientError) as refused:
+            call()
+        assert refused.value.response["Error"]["Code"] == "AccessDenied", who
+        assert "explicit deny in a resource-based policy" in refused.value.response["Error"]["Message"], (who, refused.value.response["Error"]["Message"])
+    # The version is still there: nothing outside the VPC deleted it.
+    assert tuneforge.inspect("s3").head_object(Bucket=tuneforge.data_bucket, Key=key, VersionId=version)["VersionId"] == version
+
+
 def test_someone_else_in_the_account_cannot_upload_around_the_perimeter(tuneforge):
     """The data bucket's perimeter: an administrator outside the VPC is refused, the uploader role is not."""
     from botocore.exceptions import ClientError

