@@ -16,10 +16,11 @@ from stacks.config import StageConfig
 from stacks.foundation_stack import FoundationStack
 from stacks.functions import FunctionPlacement, PipelineFunction
 from stacks.janitor import Janitor
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, checkov_skip
 from stacks.observability import PipelineObservability
 from stacks.state_machine import RetrainingStateMachine, StepFunctions
 from lambdas.domain.evaluation import EVALUATE_TIMEOUT_SECONDS, invocable_model
+from lambdas.domain.profiles import fingerprints_variable
 from stacks.storage import EVALUATION_PREFIX, INCOMING_PREFIX, REPORTS_PREFIX, SNAPSHOT_PREFIX
 
 
@@ -145,10 +146,16 @@ class PipelineStack(Stack):
                 table_key,
             ],
             # Validate builds the job request StartJob will send, to check it against Bedrock's service model.
-            environment={**common_env, **job_environment, "DATA_BUCKET": data_name},
+            # PROFILE_FINGERPRINTS: what this deployment installed, which a run's profile must match.
+            environment={**common_env, **job_environment, "DATA_BUCKET": data_name, "PROFILE_FINGERPRINTS": fingerprints_variable(stage.profiles.values())},
             timeout=Duration.minutes(15),
             memory_size=1024,
             wildcards={incoming_objects: why[incoming_objects], report_objects: why[report_objects], evaluation_objects: why[evaluation_objects], snapshot_objects: why[snapshot_objects]},
+        )
+        checkov_skip(
+            validate.function,
+            "CKV_AWS_45",
+            "PROFILE_FINGERPRINTS holds SHA-256 digests of this stage's profiles, which are public configuration, not secrets; the entropy scan reads the hex digits as a key, and the environment is encrypted with the stage key like every function's.",
         )
         estimate = PipelineFunction(
             self,
@@ -420,13 +427,37 @@ class PipelineStack(Stack):
             event_pattern=events.EventPattern(source=["aws.states"], detail_type=["Step Functions Execution Status Change"], detail={"stateMachineArn": [state_machine_arn], "status": ["TIMED_OUT", "ABORTED", "FAILED"]}),
             targets=[targets.LambdaFunction(cleanup.function, **target_options)],
         )
+        # A profile parameter changed outside a deployment: runs of it are refused (Validate checks the
+        # deployed fingerprint), and the platform team hears of the change when it happens.
+        self.profile_change_rule = events.Rule(
+            self,
+            "ProfileParameterChanged",
+            description="A tuning profile parameter of this stage was created, changed or deleted",
+            event_pattern=events.EventPattern(source=["aws.ssm"], detail_type=["Parameter Store Change"], detail={"name": [{"prefix": f"{profile_prefix}/"}]}),
+            targets=[
+                targets.SnsTopic(
+                    self.topic,
+                    **target_options,
+                    message=events.RuleTargetInput.from_object(
+                        {
+                            "outcome": "PROFILE_PARAMETER_CHANGED",
+                            "parameter": events.EventField.from_path("$.detail.name"),
+                            "operation": events.EventField.from_path("$.detail.operation"),
+                            "time": events.EventField.time,
+                            "what_happens": "runs of this profile are refused until the parameter matches the deployed configuration again; change config/tuneforge.yaml and deploy",
+                        }
+                    ),
+                )
+            ],
+        )
+        _only_from_rule(self.topic, self.profile_change_rule)
         self.dead_letters.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="EventBridgeRulesOfThisStack",
                 principals=[iam.ServicePrincipal("events.amazonaws.com")],
                 actions=["sqs:SendMessage"],
                 resources=[self.dead_letters.queue_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": [rule.rule_arn for rule in (self.upload_rule, self.job_state_rule, self.fallback_rule, self.execution_end_rule, self.janitor.rule)]}},
+                conditions={"ArnEquals": {"aws:SourceArn": [rule.rule_arn for rule in (self.upload_rule, self.job_state_rule, self.fallback_rule, self.execution_end_rule, self.profile_change_rule, self.janitor.rule)]}},
             )
         )
 
@@ -441,3 +472,13 @@ class PipelineStack(Stack):
             topic=self.topic,
             dashboard_name=f"tuneforge-{stage.name}",
         )
+
+
+def _only_from_rule(topic: sns.Topic, rule: events.Rule) -> None:
+    """The SnsTopic target lets events.amazonaws.com publish with no condition: only this stack's rule may
+    (aws:SourceArn), so no other account's or application's rule can use the topic (confused deputy)."""
+    policy = topic.node.find_child("Policy").node.default_child
+    document = Stack.of(topic).resolve(policy.policy_document)  # type: ignore[union-attr]
+    [index] = [i for i, statement in enumerate(document["Statement"]) if statement.get("Principal") == {"Service": "events.amazonaws.com"}]
+    policy.add_property_override(f"PolicyDocument.Statement.{index}.Condition", {"ArnEquals": {"aws:SourceArn": rule.rule_arn}})  # type: ignore[union-attr]
+    policy.add_property_override(f"PolicyDocument.Statement.{index}.Sid", "ProfileChangeRuleOfThisStack")  # type: ignore[union-attr]

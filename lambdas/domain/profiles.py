@@ -7,8 +7,10 @@ what a profile means.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from enum import Enum
-from typing import Annotated, Literal
+from typing import Annotated, Iterable, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -100,6 +102,11 @@ class TuningProfile(_Strict):
     def model(self) -> ModelSpec:
         return get_model(self.base_model)
 
+    def fingerprint(self) -> str:
+        """Every setting of the profile in 32 hex digits: the same however its JSON was written."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
     @property
     def bedrock_hyperparameters(self) -> dict[str, str]:
         return self.model.bedrock_hyperparameters(self.hyperparameters)
@@ -137,3 +144,32 @@ class TuningProfile(_Strict):
 
 
 RemovalPolicyName = Literal["retain", "destroy"]
+
+
+def fingerprints_variable(profiles: Iterable[TuningProfile]) -> str:
+    """``name=fingerprint,...``: how a deployment hands its profiles' fingerprints to Validate (names and
+    hex digits only, as an environment variable of names and ARNs should be)."""
+    return ",".join(f"{profile.name}={profile.fingerprint()}" for profile in sorted(profiles, key=lambda p: p.name))
+
+
+def parse_fingerprints(variable: str) -> dict[str, str]:
+    return dict(pair.split("=", 1) for pair in variable.split(",") if pair)
+
+
+class ProfileNotDeployed(ValueError):
+    """A run whose profile is not the one the stage's deployment installed."""
+
+
+def deployment_problem(profile: TuningProfile, deployed: Mapping[str, str]) -> str | None:
+    """Why a run's profile is not what the deployment installed, or None. ``deployed`` maps each profile
+    of the stage to its fingerprint at synth: a run started with other settings (a forged execution
+    input, or a profile parameter changed in place) is refused before anything is spent."""
+    expected = deployed.get(profile.name)
+    if expected is None:
+        return f"profile {profile.name!r} is not deployed to this stage; deployed: {', '.join(sorted(deployed)) or 'none'}"
+    if profile.fingerprint() != expected:
+        return (
+            f"the run's settings for profile {profile.name!r} differ from the deployed configuration (fingerprint {profile.fingerprint()}, deployed {expected}): "
+            "runs start only from the profile `cdk deploy` installed; change config/tuneforge.yaml and deploy"
+        )
+    return None

@@ -14,6 +14,7 @@ from lambdas.domain.catalogue import on_demand_eligibility
 from lambdas.domain.customization import build_job_request
 from lambdas.domain.dataset_check import validate_run_dataset
 from lambdas.domain.endpoints import evaluation_endpoint_request, production_throughput_request
+from lambdas.domain.profiles import ProfileNotDeployed, deployment_problem, parse_fingerprints
 from lambdas.domain.runs import RunInput, RunStatus
 from lambdas.handlers._aws import client, env, infrastructure, registry
 
@@ -45,6 +46,11 @@ def planned_requests(run: RunInput, execution_arn: str | None, training_uri: str
 @event_parser(model=ValidateEvent)
 def handler(event: ValidateEvent, context: LambdaContext) -> dict:
     run = event.run
+    # The execution input is anyone's with states:StartExecution; the deployment's fingerprints are not.
+    problem = deployment_problem(run.profile, parse_fingerprints(env("PROFILE_FINGERPRINTS")))
+    if problem:
+        logger.warning("refused a run whose profile is not the deployed one", extra={"run_id": run.run_id, "profile": run.profile.name})
+        raise ProfileNotDeployed(problem)
     registry().update(run.run_id, status=RunStatus.VALIDATING)
     outcome = validate_run_dataset(
         client("s3"),

@@ -201,6 +201,22 @@ class TuneforgeStage:
         self._messages: list[dict] = []
 
     # -- acting ---------------------------------------------------------------------------------
+    def deploy_profile(self, name: str, **changes) -> dict:
+        """Change a profile as a deployment of a changed config/tuneforge.yaml would: its SSM parameter
+        and the fingerprint Validate checks a run's profile against. Returns the new profile."""
+        from lambdas.domain.profiles import TuningProfile, parse_fingerprints
+
+        ssm, functions = self.inspect("ssm"), self.inspect("lambda")
+        parameter = f"/tuneforge/dev/profiles/{name}"
+        profile = TuningProfile.model_validate({**json.loads(ssm.get_parameter(Name=parameter)["Parameter"]["Value"]), **changes})
+        ssm.put_parameter(Name=parameter, Value=profile.model_dump_json(), Overwrite=True)
+        validate = self.result.stack("Pipeline").physical_id("Validate", "AWS::Lambda::Function")
+        variables = functions.get_function_configuration(FunctionName=validate)["Environment"]["Variables"]
+        fingerprints = {**parse_fingerprints(variables["PROFILE_FINGERPRINTS"]), name: profile.fingerprint()}
+        variable = ",".join(f"{n}={f}" for n, f in fingerprints.items())
+        functions.update_function_configuration(FunctionName=validate, Environment={"Variables": {**variables, "PROFILE_FINGERPRINTS": variable}})
+        return json.loads(profile.model_dump_json())
+
     def upload(self, profile: str, sample: str, name: str | None = None) -> dict:
         path = ROOT / "samples" / sample
         return self.data_owner.upload(self.data_bucket, f"incoming/{profile}/{name or path.name}", path.read_bytes())

@@ -203,6 +203,37 @@ def test_no_one_outside_the_vpc_reads_training_data_by_version_or_changes_the_bu
     assert tuneforge.inspect("s3").head_object(Bucket=tuneforge.data_bucket, Key=key, VersionId=version)["VersionId"] == version
 
 
+def test_a_forged_execution_with_a_lowered_gate_is_refused_before_anything_is_spent(tuneforge):
+    """The review's finding: gate, budget, prices and throughput came from $$.Execution.Input, so anyone
+    with states:StartExecution could promote an unevaluated model. Validate now refuses any profile that
+    is not the one the deployment installed."""
+    genuine = tuneforge.run("support-qa-vi", FINE_TUNING)
+    assert genuine.status == "SUCCEEDED", genuine.execution
+    jobs_before = len(tuneforge.jobs())
+    forged = json.loads(genuine.execution["input"])
+    forged["run_id"] = "support-qa-vi-forged"
+    forged["profile"]["gate"] = {"minimums": {"token_f1": 0.0}}
+    forged["profile"]["throughput"] = {"model_units": 4, "commitment": "SixMonths", "retire_previous_champion": True}
+    execution_arn = tuneforge.aws.client("stepfunctions").start_execution(stateMachineArn=tuneforge.state_machine, name=forged["run_id"], input=json.dumps(forged))["executionArn"]
+    run = tuneforge.finish(execution_arn)
+    assert run.status == "FAILED" and len(tuneforge.jobs()) == jobs_before, run.execution
+    assert tuneforge.aws.states_entered(execution_arn)[0] == "Validate"
+    [notice] = run.notifications
+    assert notice["outcome"] == "FAILED" and "ProfileNotDeployed" in notice["error"] and "differ from the deployed configuration" in notice["cause"], notice
+
+
+def test_a_profile_parameter_changed_in_place_starts_nothing_that_runs(tuneforge):
+    """ssm:PutParameter on a profile, without a deployment: the next upload's run is refused, with why."""
+    ssm = tuneforge.inspect("ssm")
+    parameter = "/tuneforge/dev/profiles/support-qa-vi"
+    profile = json.loads(ssm.get_parameter(Name=parameter)["Parameter"]["Value"])
+    ssm.put_parameter(Name=parameter, Value=json.dumps({**profile, "budget_cap_usd": 1_000_000}), Overwrite=True)
+    run = tuneforge.run("support-qa-vi", FINE_TUNING)
+    assert run.status == "FAILED" and tuneforge.jobs() == [], run.execution
+    [notice] = run.notifications
+    assert "differ from the deployed configuration" in notice["cause"] and "config/tuneforge.yaml" in notice["cause"], notice
+
+
 def test_someone_else_in_the_account_cannot_upload_around_the_perimeter(tuneforge):
     """The data bucket's perimeter: an administrator outside the VPC is refused, the uploader role is not."""
     from botocore.exceptions import ClientError

@@ -628,14 +628,6 @@ def test_a_gzip_upload_is_named_as_such(tuneforge):
 
 
 # -- the cost guard fails closed (lambdas/domain/dataset_check.py estimate_run) -----------------------
-def _set_profile(stage: TuneforgeStage, name: str, **changes) -> None:
-    """Change a deployed profile as a platform team would (its SSM parameter), for the next upload."""
-    ssm = stage.inspect("ssm")
-    parameter = f"/tuneforge/dev/profiles/{name}"
-    profile = {**json.loads(ssm.get_parameter(Name=parameter)["Parameter"]["Value"]), **changes}
-    ssm.put_parameter(Name=parameter, Value=json.dumps(profile), Overwrite=True)
-
-
 @pytest.mark.parametrize(
     "changes, verdict",
     [
@@ -647,7 +639,7 @@ def _set_profile(stage: TuneforgeStage, name: str, **changes) -> None:
     ids=["unpriced", "over-budget", "promotion-over-its-monthly-cap"],
 )
 def test_a_run_it_cannot_price_or_cannot_afford_is_rejected_before_any_job(tuneforge, changes, verdict):
-    _set_profile(tuneforge, "support-qa-vi", **changes)
+    tuneforge.deploy_profile("support-qa-vi", **changes)
     run = tuneforge.run("support-qa-vi", FINE_TUNING)
     assert run.status == "SUCCEEDED" and tuneforge.jobs() == [], run.execution
     states = tuneforge.aws.states_entered(run.execution["executionArn"])

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from lambdas.domain.profiles import TuningProfile, parse_fingerprints
+
 STAGES = ("dev", "prod")
 
 
@@ -104,6 +106,29 @@ def test_every_rule_target_has_a_dead_letter_queue(pipeline):
     for rule in _resources(pipeline, "AWS::Events::Rule").values():
         for target in rule["Properties"]["Targets"]:
             assert "DeadLetterConfig" in target and "RetryPolicy" in target
+
+
+def test_a_profile_parameter_changed_outside_a_deployment_is_announced_and_only_that_rule_may_publish(pipeline):
+    [rule] = [r for lid, r in _resources(pipeline, "AWS::Events::Rule").items() if lid.startswith("ProfileParameterChanged")]
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.ssm"] and pattern["detail-type"] == ["Parameter Store Change"]
+    stage = {tag["Key"]: tag["Value"] for tag in rule["Properties"]["Tags"]}["stage"]
+    assert pattern["detail"]["name"] == [{"prefix": f"/tuneforge/{stage}/profiles/"}]
+    [target] = rule["Properties"]["Targets"]
+    assert target["Arn"]["Ref"].startswith("Notifications") and "PROFILE_PARAMETER_CHANGED" in target["InputTransformer"]["InputTemplate"]
+    [policy] = _resources(pipeline, "AWS::SNS::TopicPolicy").values()
+    [events_statement] = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s.get("Principal") == {"Service": "events.amazonaws.com"}]
+    [rule_id] = [lid for lid in _resources(pipeline, "AWS::Events::Rule") if lid.startswith("ProfileParameterChanged")]
+    assert events_statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
+
+
+def test_validate_knows_the_fingerprint_of_every_deployed_profile(pipeline):
+    (validate,) = [f for f in _resources(pipeline, "AWS::Lambda::Function").values() if f["Properties"]["Handler"] == "lambdas.handlers.validate.handler"]
+    fingerprints = parse_fingerprints(validate["Properties"]["Environment"]["Variables"]["PROFILE_FINGERPRINTS"])
+    parameters = [p["Properties"] for p in _resources(pipeline, "AWS::SSM::Parameter").values() if "/profiles/" in p["Properties"]["Name"]]
+    assert parameters and {p["Name"].rsplit("/", 1)[-1] for p in parameters} == set(fingerprints)
+    for parameter in parameters:
+        assert TuningProfile.model_validate_json(parameter["Value"]).fingerprint() == fingerprints[parameter["Name"].rsplit("/", 1)[-1]]
 
 
 def _policy_statements(template: dict, handler: str) -> list[dict]:

@@ -21,6 +21,7 @@ from local import bedrock_ext  # noqa: E402
 from local import state as emulator_state  # noqa: E402
 from local.clock import Clock  # noqa: E402
 from stacks.config import load_stages  # noqa: E402
+from lambdas.domain.profiles import fingerprints_variable  # noqa: E402
 from tests.doubles import FakeContext, create_bedrock_role, create_registry_tables, create_versioned_buckets, forget_handler_clients  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -78,6 +79,8 @@ def account(monkeypatch) -> Account:
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         create_registry_tables(dynamodb)
         profiles = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].profiles
+        # What a deployment of the bundled configuration installs (stacks/pipeline_stack.py).
+        monkeypatch.setenv("PROFILE_FINGERPRINTS", fingerprints_variable(profiles.values()))
         ssm = boto3.client("ssm", region_name=REGION)
         for profile in profiles.values():
             ssm.put_parameter(Name=f"{PROFILE_PREFIX}/{profile.name}", Value=profile.model_dump_json(), Type="String")

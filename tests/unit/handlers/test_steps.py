@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
+from lambdas.domain.profiles import ProfileNotDeployed, TuningProfile, parse_fingerprints
 from lambdas.domain.runs import Dataset, RunInput, S3ObjectRef, run_id_for
 from lambdas.handlers import cleanup, estimate, start_job, validate
 from tests.unit.handlers.conftest import ARTIFACTS_BUCKET, DATA_BUCKET
@@ -19,6 +21,13 @@ def _run(account, profile: str, sample: str, key: str) -> dict:
     obj = S3ObjectRef(bucket=DATA_BUCKET, key=key, version_id=version)
     run = RunInput(run_id=run_id_for(profile, obj), profile=account.profiles[profile], dataset=Dataset(trigger=obj, training=obj), started_at="2026-11-24T10:00:00+00:00")
     return json.loads(run.model_dump_json())
+
+
+def _deploy(monkeypatch, run: dict) -> None:
+    """As a deployment of a changed profile would: the run's settings become the deployed ones."""
+    deployed = parse_fingerprints(os.environ["PROFILE_FINGERPRINTS"])
+    changed = TuningProfile.model_validate(run["profile"])
+    monkeypatch.setenv("PROFILE_FINGERPRINTS", ",".join(f"{name}={fingerprint}" for name, fingerprint in {**deployed, changed.name: changed.fingerprint()}.items()))
 
 
 def _item(account, run_id: str) -> dict:
@@ -43,6 +52,19 @@ def test_validate_rejects_the_broken_sample_with_line_numbered_reasons(account, 
     assert _item(account, run["run_id"])["status"]["S"] == "REJECTED"
 
 
+def test_validate_refuses_a_run_whose_profile_is_not_the_deployed_one(account, context):
+    """Anyone with states:StartExecution writes the execution input: a lowered gate must not run."""
+    run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
+    run["profile"]["gate"] = {"minimums": {"token_f1": 0.0}}
+    with pytest.raises(ProfileNotDeployed, match="differ from the deployed configuration"):
+        validate.handler({"run": run}, context)
+    run["profile"]["name"] = "not-deployed"
+    with pytest.raises(ProfileNotDeployed, match="'not-deployed' is not deployed to this stage"):
+        validate.handler({"run": run}, context)
+    # Nothing was read or written: the refusal comes before the registry and the dataset.
+    assert _item(account, run["run_id"]) == {}
+
+
 def test_validate_rejects_an_openai_chat_file_with_the_command_that_converts_it(account, context):
     run = _run(account, "support-qa-vi", "fine-tuning/openai-chat-vi-qa.jsonl", "incoming/support-qa-vi/openai.jsonl")
     result = validate.handler({"run": run}, context)
@@ -50,9 +72,10 @@ def test_validate_rejects_an_openai_chat_file_with_the_command_that_converts_it(
     assert result["summary"][0].startswith("the file is in openai-chat format") and "--convert-out" in result["summary"][0]
 
 
-def test_a_held_out_split_is_set_aside_for_evaluation_and_the_job_trains_on_the_rest(account, context):
+def test_a_held_out_split_is_set_aside_for_evaluation_and_the_job_trains_on_the_rest(account, context, monkeypatch):
     run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
     run["profile"]["evaluation"] = {"holdout_fraction": 0.3, "max_examples": 50}
+    _deploy(monkeypatch, run)
     result = validate.handler({"run": run}, context)
     assert result["valid"] is True and result["training_uri"] == f"s3://{DATA_BUCKET}/snapshots/{run['run_id']}/training.jsonl"
     trained = account.s3.get_object(Bucket=DATA_BUCKET, Key=result["training_uri"].removeprefix(f"s3://{DATA_BUCKET}/"))["Body"].read().decode().splitlines()
@@ -82,13 +105,14 @@ def test_validate_counts_the_evaluation_examples(account, context):
     assert validate.handler({"run": run}, context)["evaluation_examples"] == 12
 
 
-def test_estimate_refuses_a_run_over_its_budget_cap(account, context):
+def test_estimate_refuses_a_run_over_its_budget_cap(account, context, monkeypatch):
     run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
     validation = validate.handler({"run": run}, context)
     generous = estimate.handler({"run": run, "validation": validation}, context)
     assert generous["within_budget"] is True
     # Cohere Command has recorded price figures, so the estimate can prove the cap is exceeded.
     run["profile"].update(base_model="cohere.command-text-v14:7:4k", hyperparameters={"epochCount": 1}, budget_cap_usd=0.01)
+    _deploy(monkeypatch, run)
     validation["training_tokens"] = 10**9
     refused = estimate.handler({"run": run, "validation": validation}, context)
     assert refused["within_budget"] is False and "OVER" in refused["summary"]
