@@ -115,6 +115,10 @@ class PipelineFunction(Construct):
             environment={
                 "POWERTOOLS_SERVICE_NAME": self.service_name,
                 "POWERTOOLS_METRICS_NAMESPACE": "tuneforge",
+                # Tracer records a handler's response and exception as trace metadata by default; both can
+                # quote a dataset (aws_lambda_powertools.shared.constants, Powertools 3.23.0).
+                "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+                "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
                 **environment,
             },
         )

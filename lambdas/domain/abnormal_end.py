@@ -13,9 +13,10 @@ import json
 from typing import Any
 
 from lambdas.domain.registry import RunRegistry
+from lambdas.domain.quoting import MAX_LINE, one_line
 from lambdas.domain.runs import utc_now
 
-MAX_CAUSE = 300  # characters: a notification subject line and an email preview, not a stack trace
+MAX_CAUSE = MAX_LINE  # characters: a notification subject line and an email preview, not a stack trace
 
 
 def one_line_cause(error: str | None, cause: str | None) -> str:
@@ -36,7 +37,7 @@ def one_line_cause(error: str | None, cause: str | None) -> str:
         text = text.splitlines()[0]
     else:
         text = error or "the execution ended without a cause"
-    return text if len(text) <= MAX_CAUSE else text[: MAX_CAUSE - 1] + "…"
+    return one_line(text, MAX_CAUSE)
 
 
 def execution_console_url(execution_arn: str) -> str:

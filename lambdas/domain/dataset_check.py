@@ -14,6 +14,7 @@ from lambdas.domain.cost import EvaluationPlan, estimate_cost
 from lambdas.domain.endpoints import MAX_CHECK_INTERVAL_SECONDS, READY_WITHIN_SECONDS
 from lambdas.domain.evaluation import EVALUATE_TIMEOUT_SECONDS, JUDGE_SYSTEM, JUDGE_TEMPLATE, MAX_ANSWER_TOKENS, EvaluationSetError, EvaluationSetSize, check_evaluation_set
 from lambdas.domain.holdout import HoldoutError, split_holdout
+from lambdas.domain.quoting import one_line
 from lambdas.domain.runs import Dataset, RunInput, S3ObjectRef
 from lambdas.domain.bedrock_requests import request_problems
 from lambdas.domain.snapshot import Snapshot, snapshot_uri, take_snapshot
@@ -149,7 +150,8 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_
         warning_count=report.warning_count,
         training_records=report.training.records,
         training_tokens=report.training.tokens.total,
-        summary=summary,
+        # Messages may quote the dataset: the full text is in the report, its first line here.
+        summary=[one_line(line) for line in summary],
     )
 
 

@@ -619,6 +619,25 @@ def test_a_single_50_mb_record_is_rejected_naming_its_line_and_no_job_starts(tun
     record("a single 50 MB record: rejected, naming its line", tuneforge, run)
 
 
+def test_a_300_kb_field_is_reported_in_one_line_and_never_fills_a_state_output(tuneforge):
+    """The review's finding: a dataset string was copied whole into Validate's summary, the notice, the
+    history and the trace; a 300 KB field made a 301 KB state output, over Step Functions' 256 KiB."""
+    role = "x" * 300_000
+    record_text = json.dumps({"schemaVersion": "bedrock-conversation-2024", "system": [{"text": "x"}], "messages": [{"role": role, "content": [{"text": "hỏi"}]}, {"role": "assistant", "content": [{"text": "đáp"}]}]})
+    body = (ROOT / "samples" / FINE_TUNING).read_bytes() + record_text.encode() + b"\n"
+    run, summary = _rejected(tuneforge, "incoming/support-qa-vi/huge-field.jsonl", body)
+    [invalid_role] = [line for line in summary if "role" in line]
+    lines = body.count(b"\n")
+    assert len(invalid_role) <= 300 and invalid_role.endswith("…") and f"line {lines}" in invalid_role, invalid_role
+    history = tuneforge.aws.history(run.execution["executionArn"])
+    largest = max(len((e.get("stateExitedEventDetails") or {}).get("output", "")) for e in history)
+    assert largest < 16 * 1024, largest  # every state's output, far below the 256 KiB quota
+    # The report in S3 keeps the whole message for the data owner.
+    bucket, key = run.item["validation_report"].removeprefix("s3://").split("/", 1)
+    assert role in tuneforge.data_owner.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    record("a 300 KB field: rejected in one bounded line, every state output small", tuneforge, run)
+
+
 def test_a_gzip_upload_is_named_as_such(tuneforge):
     import gzip
 

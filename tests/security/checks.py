@@ -746,7 +746,8 @@ _NAME_OR_ARN = re.compile(r"^(arn:[^\s]+|[A-Za-z0-9_./:@+,=-]{0,4096})$")  # 4 K
 
 
 def check_15_lambda_environment(template: Template, stage: str) -> list[str]:
-    """15. Environment holds only names and ARNs, encrypted with a customer-managed key."""
+    """15. Environment holds only names and ARNs, encrypted with a customer-managed key; traces capture
+    no responses or errors."""
     out = []
     for lid, fn in own_lambdas(template).items():
         variables = ((props(fn).get("Environment") or {}).get("Variables")) or {}
@@ -756,6 +757,10 @@ def check_15_lambda_environment(template: Template, stage: str) -> list[str]:
                 out.append(f"{lid}: environment variable {name}={text!r} looks like a secret or is not a name/ARN")
         if variables and not _key_reference_ok(template, props(fn).get("KmsKeyArn")):
             out.append(f"{lid}: environment variables without KmsKeyArn of a customer-managed key")
+        # Powertools' Tracer puts a handler's response and exception into the trace unless told not to.
+        for setting in ("POWERTOOLS_TRACER_CAPTURE_RESPONSE", "POWERTOOLS_TRACER_CAPTURE_ERROR"):
+            if render(variables.get(setting, "")).lower() != "false":
+                out.append(f"{lid}: {setting} is not false, so traces may carry what the handler returns or raises")
     return out
 
 

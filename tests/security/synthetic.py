@@ -91,7 +91,7 @@ def with_pipeline(template: dict) -> dict:
             "ReservedConcurrentExecutions": 5,
             "TracingConfig": {"Mode": "Active"},
             "VpcConfig": {"SubnetIds": subnets, "SecurityGroupIds": [{"Fn::GetAtt": [lambda_sg_id(t), "GroupId"]}]},
-            "Environment": {"Variables": {"RUNS_TABLE": {"Ref": only(t, "AWS::DynamoDB::Table", lambda lid, _: "Runs" in lid)}, "BEDROCK_ROLE_ARN": {"Fn::GetAtt": [bedrock_role_id(t), "Arn"]}, "POWERTOOLS_SERVICE_NAME": "tuneforge", "LOG_LEVEL": "INFO"}},
+            "Environment": {"Variables": {"RUNS_TABLE": {"Ref": only(t, "AWS::DynamoDB::Table", lambda lid, _: "Runs" in lid)}, "BEDROCK_ROLE_ARN": {"Fn::GetAtt": [bedrock_role_id(t), "Arn"]}, "POWERTOOLS_SERVICE_NAME": "tuneforge", "LOG_LEVEL": "INFO", "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false", "POWERTOOLS_TRACER_CAPTURE_ERROR": "false"}},
             "KmsKeyArn": key,
             "LoggingConfig": {"LogGroup": {"Ref": "SynthFnLogs"}},
         },

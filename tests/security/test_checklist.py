@@ -155,6 +155,8 @@ TWINS: list[tuple[str, str, Callable[[dict], None]]] = [
     ("14 Lambda runtime settings", "no reserved concurrency", lambda t: p(t, "SynthFn").pop("ReservedConcurrentExecutions")),
     ("14 Lambda runtime settings", "default timeout", lambda t: p(t, "SynthFn").pop("Timeout")),
     ("15 Lambda environment", "password in the environment", lambda t: p(t, "SynthFn")["Environment"]["Variables"].update(DB_PASSWORD="hunter2")),
+    # The review's finding: Powertools captured responses (Validate's summary quoted the dataset) into X-Ray.
+    ("15 Lambda environment", "traces capture responses", lambda t: p(t, "SynthFn")["Environment"]["Variables"].pop("POWERTOOLS_TRACER_CAPTURE_RESPONSE")),
     ("15 Lambda environment", "token value in the environment", lambda t: p(t, "SynthFn")["Environment"]["Variables"].update(UPSTREAM="api_key=sk-12345 for the vendor")),
     ("15 Lambda environment", "environment without KmsKeyArn", lambda t: p(t, "SynthFn").pop("KmsKeyArn")),
     ("16 Lambda log groups", "no LoggingConfig", lambda t: p(t, "SynthFn").pop("LoggingConfig")),
