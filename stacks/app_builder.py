@@ -8,6 +8,7 @@ from aws_cdk import aws_iam as iam
 from stacks.config import StageConfig
 from stacks.foundation_stack import FoundationStack
 from stacks.nag import add_security_gates
+from stacks.service_principals import add_confused_deputy_conditions
 from stacks.pipeline_stack import PipelineStack
 
 
@@ -31,6 +32,7 @@ def build_app(stages: list[StageConfig], *, context: dict, outdir: str | None = 
             Tags.of(stack).add("stage", stage.name)
             if stage.permissions_boundary_arn:
                 iam.PermissionsBoundary.of(stack).apply(iam.ManagedPolicy.from_managed_policy_arn(stack, "PermissionsBoundary", stage.permissions_boundary_arn))
+    add_confused_deputy_conditions(app)
     if nag:
         add_security_gates(app)
     return app

@@ -472,8 +472,14 @@ def _via_bedrock(statement: dict) -> str | None:
     return None
 
 
+# A service acting for this account is told apart from the same service acting for another by these.
+_DEPUTY_KEYS = {"aws:sourceaccount", "aws:sourcearn", "kms:viaservice"}
+
+
 def check_07_kms_service_conditions(template: Template, stage: str) -> list[str]:
-    """7. Bedrock uses keys only via kms:ViaService; CloudWatch Logs only with its encryption context."""
+    """7. Bedrock uses keys only via kms:ViaService; CloudWatch Logs only with its encryption context;
+    every other service principal on a key, and every service a role trusts (but Lambda, whose execution
+    roles only iam:PassRole holders can attach, check 09), is tied to this account (confused deputy)."""
     out = []
     bedrock_roles = roles_trusting(template, "bedrock.amazonaws.com")
     for lid, key in resources(template, "AWS::KMS::Key").items():
@@ -489,6 +495,13 @@ def check_07_kms_service_conditions(template: Template, stage: str) -> list[str]
                 problem = _via_bedrock(s)
                 if problem:
                     out.append(f"{lid}: key-policy statement {s.get('Sid', '')!r} for Bedrock {problem}")
+            if any(p.endswith(".amazonaws.com") for p in who) and not set(condition_keys(s)) & _DEPUTY_KEYS and not any(k.startswith("kms:encryptioncontext:") for k in condition_keys(s)):
+                out.append(f"{lid}: key-policy statement {s.get('Sid', '')!r} lets {who} use the key with no aws:SourceAccount, aws:SourceArn, kms:ViaService or encryption-context condition (confused deputy)")
+    for lid, role in resources(template, "AWS::IAM::Role").items():
+        for s in statements(props(role).get("AssumeRolePolicyDocument")):
+            services = [p for p in principals(s) if p.endswith(".amazonaws.com") and p != "lambda.amazonaws.com"]
+            if s.get("Effect") == "Allow" and services and not set(condition_keys(s)) & {"aws:sourceaccount", "aws:sourcearn"}:
+                out.append(f"{lid}: trusts {services} with no aws:SourceAccount or aws:SourceArn condition (confused deputy)")
     for where, attached, document in identity_policies(template):
         if not attached & bedrock_roles:
             continue

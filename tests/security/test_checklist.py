@@ -126,6 +126,8 @@ TWINS: list[tuple[str, str, Callable[[dict], None]]] = [
     ("06 KMS keys", "rotation off", lambda t: p(t, key_id(t)).update(EnableKeyRotation=False)),
     ("06 KMS keys", "key policy open to Principal *", lambda t: p(t, key_id(t))["KeyPolicy"]["Statement"].append({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*"})),
     ("07 KMS service conditions", "logs statement without encryption context", lambda t: statement(p(t, key_id(t))["KeyPolicy"], "CloudWatchLogsForThisAccountsLogGroups").pop("Condition")),
+    ("07 KMS service conditions", "event delivery on the key for any account", lambda t: statement(p(t, only(t, "AWS::KMS::Key"))["KeyPolicy"], "AlarmAndEventDeliveryForThisAccount").pop("Condition")),
+    ("07 KMS service conditions", "flow-log role trusted by any account's flow logs", lambda t: p(t, only(t, "AWS::IAM::Role", lambda lid, r: "vpc-flow-logs.amazonaws.com" in str(r["Properties"]["AssumeRolePolicyDocument"])))["AssumeRolePolicyDocument"]["Statement"][0].pop("Condition")),
     ("07 KMS service conditions", "Bedrock role's key use without kms:ViaService", lambda t: statement(bedrock_policy(t), "UseKeyOnlyThroughBedrock").pop("Condition")),
     ("07 KMS service conditions", "kms:ViaService widened to EC2", lambda t: statement(bedrock_policy(t), "UseKeyOnlyThroughBedrock")["Condition"]["StringLike"].update({"kms:ViaService": ["bedrock.us-east-1.amazonaws.com", "ec2.us-east-1.amazonaws.com"]})),
     # IAM
