@@ -23,7 +23,7 @@ from rich.table import Table
 
 from cli._common import EXIT_NO, EXIT_OK, EXIT_UNPRICED, UsageError, add_model_arguments, dataset_source, parse_hyperparameters, resolve_model, resolve_type
 from lambdas.domain.catalogue import COMMITMENTS, CatalogueError
-from lambdas.domain.cost import CostEstimate, CostLine, estimate_cost
+from lambdas.domain.cost import CostEstimate, CostLine, all_priced, estimate_cost
 from lambdas.domain.validation import validate_dataset
 
 
@@ -111,7 +111,7 @@ def _table(lines: list[CostLine], total: Any, label: str) -> Table:
     table.add_column("how")
     for line in lines:
         table.add_row(line.item, "unknown" if line.amount is None else f"{line.amount:,.2f}", escape(line.basis))
-    shown = f"{total:,.2f}" + ("" if all(line.amount is not None for line in lines) else " + unknown")
+    shown = f"{total:,.2f}" + ("" if all_priced(lines) else " + unknown")
     table.add_row(f"[bold]{label}[/]", f"[bold]{shown}[/]", "")
     return table
 

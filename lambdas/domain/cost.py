@@ -256,12 +256,16 @@ def _sum(lines: list[CostLine]) -> Decimal:
     return sum((line.amount for line in lines if line.amount is not None), Decimal(0))
 
 
+def all_priced(lines: list[CostLine]) -> bool:
+    return all(line.amount is not None for line in lines)
+
+
 def _within(total: Decimal, cap: Decimal | None, lines: list[CostLine]) -> bool | None:
     if cap is None:
         return None
     if total > cap:
         return False
-    return True if all(line.amount is not None for line in lines) else None
+    return True if all_priced(lines) else None
 
 
 def _training_tokens(report_stats: Any) -> tuple[int, str]:
@@ -427,7 +431,7 @@ def actual_cost(item: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
         recorded = rates.get(rate_key) or {}
         whose = recorded.get("model") or ("the custom model on demand" if side == "candidate" else side)
         lines.append(_tokens_cost(f"evaluation: {side}", _recorded_prices(recorded), int(used["input_tokens"]), int(used["output_tokens"]), f"{whose}, {int(used['calls']):,} calls", counted=True))
-    complete = all(line.amount is not None for line in lines)
+    complete = all_priced(lines)
     return {
         "as_of": now.isoformat(timespec="seconds"),
         "lines": [line.to_dict() for line in lines],

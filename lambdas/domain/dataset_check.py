@@ -10,7 +10,7 @@ from typing import Any, Callable
 from pydantic import BaseModel
 
 from lambdas.domain.catalogue import on_demand_eligibility
-from lambdas.domain.cost import EvaluationPlan, estimate_cost
+from lambdas.domain.cost import EvaluationPlan, all_priced, estimate_cost
 from lambdas.domain.endpoints import MAX_CHECK_INTERVAL_SECONDS, READY_WITHIN_SECONDS
 from lambdas.domain.evaluation import EVALUATE_TIMEOUT_SECONDS, JUDGE_SYSTEM, JUDGE_TEMPLATE, MAX_ANSWER_TOKENS, EvaluationSetError, EvaluationSetSize, check_evaluation_set
 from lambdas.domain.holdout import HoldoutError, split_holdout
@@ -203,7 +203,7 @@ def estimate_run(run: RunInput, validation: ValidationOutcome, *, region: str, b
         + [f"after a promotion, monthly {line.item} ({line.basis})" for line in estimate.monthly_lines if line.amount is None]
     )
     how = "set them in the profile's prices (training_per_1k_tokens, storage_per_month, throughput_per_unit_hour, on_demand_input_per_1k, on_demand_output_per_1k), or accept_unpriced_runs: true"
-    monthly = f"a promotion keeps {data['monthly_total_usd']} USD a month{'' if all(line.amount is not None for line in estimate.monthly_lines) else ' (lower bound)'} running"
+    monthly = f"a promotion keeps {data['monthly_total_usd']} USD a month{'' if all_priced(estimate.monthly_lines) else ' (lower bound)'} running"
     refusals: list[str] = []
     if estimate.within_budget is False:
         refusals.append(f"OVER the budget cap of {data['budget_cap_usd']} USD")
@@ -222,6 +222,6 @@ def estimate_run(run: RunInput, validation: ValidationOutcome, *, region: str, b
         )
     else:
         within, verdict = True, f"within the budget cap of {data['budget_cap_usd']} USD" + (f"; {monthly}, within promotion_monthly_cap_usd of {data['monthly_cap_usd']} USD" if estimate.monthly_lines else "")
-    lower = "" if all(line.amount is not None for line in estimate.lines) else " (lower bound)"
+    lower = "" if all_priced(estimate.lines) else " (lower bound)"
     summary = f"estimated {data['total_usd']} USD{lower}; {verdict}"
     return EstimateOutcome(within_budget=within, budget_verified=estimate.complete, total_usd=data["total_usd"], budget_cap_usd=data["budget_cap_usd"], summary=summary, estimate=json.loads(json.dumps(data)))
