@@ -22,20 +22,17 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
-DEFAULT_MAX_WAIT_SECONDS = READY_WITHIN_SECONDS
-MIN_CHECK_INTERVAL, MAX_CHECK_INTERVAL = MIN_CHECK_INTERVAL_SECONDS, MAX_CHECK_INTERVAL_SECONDS
-
 
 class CheckEndpointEvent(BaseModel):
     run: RunInput
     endpoint: Endpoint
-    max_wait_seconds: int = Field(default=DEFAULT_MAX_WAIT_SECONDS, ge=60)
-    previous_interval: int = Field(default=MIN_CHECK_INTERVAL, ge=1)
+    max_wait_seconds: int = Field(default=READY_WITHIN_SECONDS, ge=60)
+    previous_interval: int = Field(default=MIN_CHECK_INTERVAL_SECONDS, ge=1)
 
 
 def next_check_seconds(previous_interval: int) -> int:
     """Double the interval each check (capped), so polling a slow endpoint adds a handful of states, not hundreds."""
-    return min(MAX_CHECK_INTERVAL, max(MIN_CHECK_INTERVAL, previous_interval * 2))
+    return min(MAX_CHECK_INTERVAL_SECONDS, max(MIN_CHECK_INTERVAL_SECONDS, previous_interval * 2))
 
 
 @logger.inject_lambda_context

@@ -278,13 +278,13 @@ def test_lost_job_event_is_finished_by_the_fallback_check(tuneforge):
 def test_an_endpoint_stuck_in_creating_fails_the_run_at_its_bound(tuneforge):
     """The promoted throughput never leaves Creating: CheckThroughput gives up once it has waited
     longer than its bound (3 h) in emulated time, after a handful of checks, and cleanup deletes it."""
-    from lambdas.handlers.check_endpoint import DEFAULT_MAX_WAIT_SECONDS, MAX_CHECK_INTERVAL
+    from lambdas.domain.endpoints import MAX_CHECK_INTERVAL_SECONDS, READY_WITHIN_SECONDS
 
     tuneforge.aws.faults.stall_endpoint("provisioned")  # support-qa-vi evaluates on a deployment, promotes to a throughput
     run = tuneforge.run("support-qa-vi", FINE_TUNING)
     assert_failed(tuneforge, run, "EndpointTimedOut")
     waited = int(re.search(r"after (\d+) s", run.execution["cause"]).group(1))
-    assert DEFAULT_MAX_WAIT_SECONDS < waited <= DEFAULT_MAX_WAIT_SECONDS + MAX_CHECK_INTERVAL, run.execution["cause"]
+    assert READY_WITHIN_SECONDS < waited <= READY_WITHIN_SECONDS + MAX_CHECK_INTERVAL_SECONDS, run.execution["cause"]
     states = tuneforge.aws.states_entered(run.execution["executionArn"])
     assert "FinalizePromotion" not in states and states.count("CheckThroughput") <= 25, states
     [stuck] = [e for e in run.item["endpoints"] if e["purpose"] == "production"]
