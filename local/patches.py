@@ -6,7 +6,7 @@ Import order matters only in that all patches must be in place before the first 
 
 from __future__ import annotations
 
-from . import api_faults, authz, bedrock_ext, cfn_ext, cfn_policies, converse_ext, events_ext, lambda_runtime, sfn_ext, state
+from . import api_faults, authz, bedrock_ext, cfn_ext, cfn_policies, converse_ext, dns_firewall, events_ext, lambda_runtime, sfn_ext, state
 from .clock import Source
 
 MOTO_VERSION = "5.2.5"
@@ -26,6 +26,7 @@ def apply() -> None:
     converse_ext.apply()
     events_ext.apply()
     cfn_ext.apply()
+    dns_firewall.apply()
     api_faults.apply()
     cfn_policies.apply()
     authz.apply()

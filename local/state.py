@@ -56,6 +56,8 @@ class EmulatorState:
     closing: bool = False
     #: scheduled rule ARN -> emulated time it last fired (or was first seen), for ``auto_schedule``
     schedule_marks: dict = field(default_factory=dict)
+    #: the Route 53 Resolver DNS Firewall and query logging deployed (local.dns_firewall.Resolver), made on first use
+    resolver: object | None = None
 
     def note(self, event: str, /, **details) -> None:
         entry = {"t": self.clock.iso(), "event": event, **details}

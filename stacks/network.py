@@ -13,6 +13,7 @@ from constructs import Construct
 
 from stacks import vpc_services
 from stacks.config import StageConfig
+from stacks.dns_firewall import DnsFirewall
 from stacks.nag import acknowledge, checkov_skip
 
 # The interface endpoint of each service a function calls through the VPC (stacks/vpc_services.py decides which,
@@ -154,6 +155,16 @@ class Network(Construct):
                     conditions={"StringEquals": {"aws:PrincipalAccount": stack.account}},
                 )
             )
+
+        # No route leaves the VPC, but the resolver would answer any name: only the APIs above resolve.
+        self.dns_firewall = DnsFirewall(
+            self,
+            "DnsFirewall",
+            stage=stage,
+            vpc=self.vpc,
+            key=key,
+            allowed_names=vpc_services.resolved_names(stage.region, account=stage.account, buckets=[bucket.bucket_name for bucket in buckets]),
+        )
 
         for group in (self.lambda_security_group, self.job_security_group, self.endpoint_security_group):
             acknowledge(

@@ -83,3 +83,18 @@ def interface_prefixes() -> tuple[str, ...]:
 
 def gateway_prefixes() -> tuple[str, ...]:
     return tuple(GATEWAY)
+
+
+# The host names an SDK in the VPC resolves for each endpoint prefix above, as botocore 1.44's endpoint rule sets
+# build them (botocore/data/<service>/*/endpoint-rule-set-1.json, read 2026-12-06): "<prefix>.<region>.amazonaws.com"
+# for every interface service; S3 virtual-hosted "<bucket>.s3.<region>.amazonaws.com", and in us-east-1 the legacy
+# global "<bucket>.s3.amazonaws.com" boto3 still uses there, plus the path-style name for the rest (a customization
+# job's S3 client is not ours to see); DynamoDB's regional name and its account-based "<account>.ddb.<region>.amazonaws.com",
+# which the rule set picks whenever the credentials carry an account id. The DNS firewall (stacks/dns_firewall.py)
+# answers these and nothing else; the emulator resolves every call's host name with botocore and refuses the others.
+def resolved_names(region: str, *, account: str, buckets: list[str]) -> list[str]:
+    names = [f"{prefix}.{region}.amazonaws.com" for prefix in interface_prefixes()]
+    s3_domains = [f"s3.{region}.amazonaws.com"] + (["s3.amazonaws.com"] if region == "us-east-1" else [])
+    names += s3_domains + [f"{bucket}.{domain}" for bucket in buckets for domain in s3_domains]
+    names += [f"dynamodb.{region}.amazonaws.com", f"{account}.ddb.{region}.amazonaws.com"]
+    return names

@@ -164,6 +164,8 @@ def _check_client_call(client, operation_name: str, api_params: dict) -> None:
     if caller is None:
         return
     service = client.meta.service_model.endpoint_prefix
+    if caller.vpc_id is not None:
+        _resolve_in_vpc(client, operation_name, api_params, caller, region)
     call = Call(service, operation_name, dict(api_params), world)
     reqs = requirements(call)
     if reqs is None:
@@ -192,6 +194,21 @@ def _check_client_call(client, operation_name: str, api_params: dict) -> None:
     error = {"Error": {"Code": requirement.error, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": requirement.status, "RequestId": str(uuid.uuid4()), "HTTPHeaders": {}, "RetryAttempts": 0}}
     cls = client.exceptions.from_code(requirement.error) if hasattr(client, "exceptions") else ClientError
     raise cls(error, operation_name)
+
+
+def _resolve_in_vpc(client, operation_name: str, api_params: dict, caller: Caller, region: str) -> None:
+    """A caller inside a VPC first resolves the API's host name through the VPC's resolver and its DNS Firewall."""
+    from local import dns_firewall
+
+    name = dns_firewall.host_name(client.meta.service_model.service_name, region, operation_name, api_params)
+    answer = dns_firewall.resolve(caller.vpc_id, name)
+    if answer.resolves:
+        return
+    state.current().note("dns.blocked", principal=caller.principal.arn, name=name, operation=f"{client.meta.service_model.endpoint_prefix}:{operation_name}", rule=answer.rule)
+    if _mode() == "enforce":
+        from botocore.exceptions import EndpointConnectionError
+
+        raise EndpointConnectionError(endpoint_url=f"https://{name} (the DNS Firewall of {caller.vpc_id} answers NXDOMAIN, rule {answer.rule})")
 
 
 def apply() -> None:

@@ -146,6 +146,30 @@ def test_a_removed_interface_endpoint_leaves_its_callers_no_route(tuneforge_cdk_
     assert _denials(emulator) == []  # refused by the network, not by a policy
 
 
+def test_a_name_off_the_dns_firewall_allow_list_does_not_resolve_in_the_vpc(tuneforge_cdk_out, emulator, tmp_path):
+    """DNS egress: the VPC's resolver answers only the names on the firewall's allow list. With SSM's name taken
+    off it, StartRun cannot resolve the API it reads its profile from and starts nothing, and the query log shows
+    the refusal; a caller outside the VPC (the operator) is not filtered."""
+
+    def drop_ssm_name(template: Template) -> None:
+        [domains] = [r["Properties"] for r in _resources(template, "AWS::Route53Resolver::FirewallDomainList").values() if "*" not in r["Properties"]["Domains"]]
+        before = len(domains["Domains"])
+        domains["Domains"] = [d for d in domains["Domains"] if d != "ssm.us-east-1.amazonaws.com"]
+        assert len(domains["Domains"]) == before - 1
+
+    stage = TuneforgeStage(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Foundation", drop_ssm_name))
+    stage.upload("support-qa-vi", FINE_TUNING)
+    assert emulator.wait_idle(timeout=60)
+    assert stage.aws.executions(stage.state_machine) == []
+    blocked = [e for e in emulator.journal if e["event"] == "dns.blocked"]
+    assert blocked and {(e["name"], e["operation"]) for e in blocked} == {("ssm.us-east-1.amazonaws.com", "ssm:GetParameter")}
+    assert all("StartRun" in e["principal"] for e in blocked)
+    logged = [e for e in emulator.journal if e["event"] == "dns.query" and e["name"] == "ssm.us-east-1.amazonaws.com"]
+    assert logged and {e["action"] for e in logged} == {"BLOCK"}
+    assert _denials(emulator) == []  # refused by the resolver, not by a policy
+    assert stage.aws.client("ssm").describe_parameters()["Parameters"]  # the operator, outside the VPC, resolves it
+
+
 def test_a_removed_through_service_key_statement_refuses_the_encrypted_execution(tuneforge_cdk_out, emulator, tmp_path):
     """KMS through another service: StartRun without EncryptExecutionData cannot start an execution of
     the CMK-encrypted state machine (Step Functions asks KMS for a data key in StartRun's name)."""

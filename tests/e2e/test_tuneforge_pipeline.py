@@ -148,6 +148,10 @@ def test_fine_tuning_vietnamese_qa_beats_its_baseline_and_is_promoted(tuneforge)
     assert "still running: so far" in spent["production throughput"]["basis"] and float(spent["production throughput"]["amount_usd"]) >= 60.50
     assert spent["training"]["amount_usd"] is None and notice["actual_cost"]["complete"] is False  # no Nova training price is recorded
     assert run.item["actual_cost"] == notice["actual_cost"] and "estimate" in notice
+    # Every name the functions resolved went through the DNS Firewall, was logged, and was on its allow list.
+    queries = [e for e in tuneforge.aws.journal if e["event"] == "dns.query"]
+    assert {q["action"] for q in queries} == {"ALLOW"}, sorted({(q["name"], q["action"]) for q in queries})
+    assert {"bedrock.us-east-1.amazonaws.com", "bedrock-runtime.us-east-1.amazonaws.com", "states.us-east-1.amazonaws.com", "dynamodb.us-east-1.amazonaws.com"} <= {q["name"] for q in queries}
     record("happy path: FINE_TUNING (support-qa-vi)", tuneforge, run)
 
 

@@ -924,6 +924,59 @@ def check_21_vpc_baseline(template: Template, stage: str) -> list[str]:
     return out
 
 
+def _log_group_encrypted_and_retained(template: Template, destination: Any) -> list[str]:
+    groups = resources(template, "AWS::Logs::LogGroup")
+    named = referenced_ids(destination) & set(groups)
+    if not named:
+        return [f"query logs go to {render(destination)}, not a log group of this stack"]
+    out = []
+    for lid in named:
+        if not props(groups[lid]).get("KmsKeyId"):
+            out.append(f"{lid}: the DNS query log group has no KMS key")
+        if not props(groups[lid]).get("RetentionInDays"):
+            out.append(f"{lid}: the DNS query log group keeps logs forever (no RetentionInDays)")
+    return out
+
+
+def check_27_dns_egress(template: Template, stage: str) -> list[str]:
+    """27 (this project's). DNS is no way out: each VPC has a Route 53 Resolver DNS Firewall rule group whose
+    allow list names only AWS API host names (no bare or broad wildcard) and whose last rule blocks every other
+    name; and Resolver query logging into an encrypted log group with retention."""
+    out = []
+    lists = {lid: [render(d) for d in as_list(props(r).get("Domains"))] for lid, r in resources(template, "AWS::Route53Resolver::FirewallDomainList").items()}
+    groups = resources(template, "AWS::Route53Resolver::FirewallRuleGroup")
+    associations = resources(template, "AWS::Route53Resolver::FirewallRuleGroupAssociation").values()
+    configs = resources(template, "AWS::Route53Resolver::ResolverQueryLoggingConfig")
+    logged = resources(template, "AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation").values()
+    for vpc in resources(template, "AWS::EC2::VPC"):
+        mine = [a for a in associations if target(props(a).get("VpcId")) == vpc]
+        if not mine:
+            out.append(f"{vpc}: no DNS Firewall rule group is associated with this VPC")
+        for association in mine:
+            group = target(props(association).get("FirewallRuleGroupId"))
+            rules = sorted(as_list(props(groups.get(group, {})).get("FirewallRules")), key=lambda r: int(r.get("Priority", 0)))
+            if not rules:
+                out.append(f"{vpc}: rule group {group} has no rules")
+                continue
+            last = rules[-1]
+            if last.get("Action") != "BLOCK" or "*" not in lists.get(target(last.get("FirewallDomainListId")) or "", []):
+                out.append(f"{vpc}: the last rule of {group} does not block every name ('*')")
+            for rule in rules[:-1]:
+                if rule.get("Action") != "ALLOW":
+                    continue
+                for name in lists.get(target(rule.get("FirewallDomainListId")) or "", []):
+                    host = re.sub(r"<[^>]+>", "resource-name", name)  # a bucket's name is a reference until deployed
+                    if "*" in name or not re.fullmatch(r"[a-z0-9.-]*\.amazonaws\.com\.?", host.lower()):
+                        out.append(f"{vpc}: {group} allows {name!r}, not one AWS API host name")
+        logging = [a for a in logged if target(props(a).get("ResourceId")) == vpc]
+        if not logging:
+            out.append(f"{vpc}: no Resolver query logging configuration is associated with this VPC")
+        for association in logging:
+            config = configs.get(target(props(association).get("ResolverQueryLogConfigId")) or "")
+            out += [f"{vpc}: {problem}" for problem in _log_group_encrypted_and_retained(template, props(config or {}).get("DestinationArn"))]
+    return out
+
+
 # The APIs the handlers call through the VPC (their boto3 clients; tests/infra/test_vpc_services.py holds the list
 # against lambdas/). Written out here rather than read from stacks/vpc_services.py, so editing the stack's list
 # cannot also relax the gate. kms, sts and logs were required until 2026-12-04: no function calls them through the
@@ -1079,6 +1132,7 @@ CHECKS: dict[str, Check] = {
     "23 security groups": check_23_security_groups,
     "24 topics, queues, tables": check_24_topics_queues_tables,
     "26 custom-model deletes by tag": check_26_model_deletes_by_tag,
+    "27 DNS egress": check_27_dns_egress,
 }
 
 

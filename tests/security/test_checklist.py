@@ -78,6 +78,15 @@ def interface_endpoint(t: dict, service: str) -> str:
     return only(t, "AWS::EC2::VPCEndpoint", lambda lid, ep: str(ep["Properties"]["ServiceName"]).endswith(f".{service}"))
 
 
+def allow_list(t: dict) -> str:
+    return only(t, "AWS::Route53Resolver::FirewallDomainList", lambda lid, dl: "*" not in dl["Properties"]["Domains"])
+
+
+def query_log_group(t: dict) -> str:
+    [config] = resources(t, "AWS::Route53Resolver::ResolverQueryLoggingConfig").values()
+    return only(t, "AWS::Logs::LogGroup", lambda lid, _: {"Ref": lid} in config["Properties"]["DestinationArn"]["Fn::Join"][1])
+
+
 def s3_gateway(t: dict) -> str:
     return only(t, "AWS::EC2::VPCEndpoint", lambda lid, ep: ep["Properties"]["VpcEndpointType"] == "Gateway" and "s3" in str(ep["Properties"]["ServiceName"]))
 
@@ -196,6 +205,15 @@ TWINS: list[tuple[str, str, Callable[[dict], None]]] = [
     ("23 security groups", "undescribed group (CDK default)", lambda t: p(t, sg_with(t, "interface vpc endpoints")).update(GroupDescription="Tuneforge-dev-Foundation/Network/EndpointSecurityGroup")),
     ("23 security groups", "Lambda egress to anywhere", lambda t: p(t, lambda_sg_id(t)).update(SecurityGroupEgress=[{"CidrIp": "0.0.0.0/0", "IpProtocol": "-1"}])),
     ("23 security groups", "Lambda egress to the job group on all ports", lambda t: t["Resources"].update(Wide={"Type": "AWS::EC2::SecurityGroupEgress", "Properties": {"GroupId": {"Fn::GetAtt": [lambda_sg_id(t), "GroupId"]}, "DestinationSecurityGroupId": {"Fn::GetAtt": [sg_with(t, "bedrock customization"), "GroupId"]}, "IpProtocol": "-1"}})),
+    ("27 DNS egress", "no DNS Firewall on the VPC", lambda t: t["Resources"].pop(only(t, "AWS::Route53Resolver::FirewallRuleGroupAssociation"))),
+    ("27 DNS egress", "allow list answers every name", lambda t: p(t, allow_list(t))["Domains"].append("*")),
+    ("27 DNS egress", "allow list answers a foreign domain", lambda t: p(t, allow_list(t))["Domains"].append("exfil.example.net")),
+    ("27 DNS egress", "allow list answers all of amazonaws.com", lambda t: p(t, allow_list(t))["Domains"].append("*.amazonaws.com")),
+    ("27 DNS egress", "no rule blocks the other names", lambda t: p(t, only(t, "AWS::Route53Resolver::FirewallRuleGroup"))["FirewallRules"].pop()),
+    ("27 DNS egress", "the last rule only alerts", lambda t: p(t, only(t, "AWS::Route53Resolver::FirewallRuleGroup"))["FirewallRules"][-1].update(Action="ALERT")),
+    ("27 DNS egress", "no query logging", lambda t: t["Resources"].pop(only(t, "AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation"))),
+    ("27 DNS egress", "query log group without the CMK", lambda t: p(t, query_log_group(t)).pop("KmsKeyId")),
+    ("27 DNS egress", "query log group kept forever", lambda t: p(t, query_log_group(t)).pop("RetentionInDays")),
     # Other
     ("24 topics, queues, tables", "topic without KMS", lambda t: p(t, "SynthTopic").pop("KmsMasterKeyId")),
     ("24 topics, queues, tables", "topic without TLS-only policy", lambda t: t["Resources"].pop("SynthTopicPolicy")),
