@@ -20,6 +20,7 @@ from constructs import Construct
 from lambdas.domain.janitor import PROFILE_TAG
 from lambdas.domain.registry import SWEEP_INDEX
 from stacks.config import StageConfig
+from stacks.stage_tags import made_for_this_stage
 from stacks.functions import FunctionPlacement, PipelineFunction
 from stacks.storage import Storage
 
@@ -45,7 +46,7 @@ class Janitor(Construct):
         #   the operators page local/authz/policy.py cites), so a tag-conditioned read may answer AccessDenied
         #   where the janitor needs ResourceNotFound to stop retrying; no Bedrock page says whether it
         #   authorizes before it looks the resource up. They only read, in this account and region.
-        tagged = {"StringEquals": {f"aws:ResourceTag/{PROFILE_TAG}": sorted(stage.profiles)}}
+        tagged = made_for_this_stage(stage)
         why = (
             "Models and endpoints get Bedrock-generated ids when a run creates them, so they cannot be named in advance; the janitor reads and deletes "
             f"only those its registry recorded, in this account and region, and deletes only resources whose {PROFILE_TAG} tag names one of this stage's profiles."

@@ -13,6 +13,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from stacks.config import StageConfig
+from stacks.stage_tags import made_for_this_stage
 from stacks.foundation_stack import FoundationStack
 from stacks.functions import FunctionPlacement, PipelineFunction
 from stacks.janitor import Janitor
@@ -40,6 +41,7 @@ class PipelineStack(Stack):
         state_machine_name = f"tuneforge-{stage.name}-retraining"
         state_machine_arn = f"{arn}:states:{self.region}:{self.account}:stateMachine:{state_machine_name}"
         profile_prefix = f"/tuneforge/{stage.name}/profiles"
+        this_stages = made_for_this_stage(stage)
 
         # Profiles are data the trigger reads at run time, one parameter each, so adding a profile is a
         # config change and a deploy, never a code change.
@@ -231,8 +233,10 @@ class PipelineStack(Stack):
             description="Stops the run's job and deletes every endpoint it created but did not promote",
             statements=[
                 job_read,
-                iam.PolicyStatement(sid="StopJobs", actions=["bedrock:StopModelCustomizationJob"], resources=[job_arns]),
-                iam.PolicyStatement(sid="DeleteEvaluationEndpoints", actions=["bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment"], resources=[f"{bedrock}:provisioned-model/*", f"{bedrock}:custom-model-deployment/*"]),
+                iam.PolicyStatement(sid="StopJobs", actions=["bedrock:StopModelCustomizationJob"], resources=[job_arns], conditions=this_stages),
+                # One statement per action: each tag condition then sits only on the resource type its action takes.
+                iam.PolicyStatement(sid="DeleteEvaluationThroughputs", actions=["bedrock:DeleteProvisionedModelThroughput"], resources=[f"{bedrock}:provisioned-model/*"], conditions=this_stages),
+                iam.PolicyStatement(sid="DeleteEvaluationDeployments", actions=["bedrock:DeleteCustomModelDeployment"], resources=[f"{bedrock}:custom-model-deployment/*"], conditions=this_stages),
                 # Never delete the endpoint a champion item names, even one its run did not mark promoted.
                 iam.PolicyStatement(sid="ReadChampions", actions=["dynamodb:GetItem"], resources=[storage.champions_table.table_arn]),
                 # A timed-out or aborted execution runs no Catch: cleanup itself tells the topic.
@@ -292,11 +296,9 @@ class PipelineStack(Stack):
             handler="lambdas.handlers.evaluate.handler",
             description="Evaluates the candidate against its baseline on the profile's evaluation set and writes the reports",
             statements=[
-                iam.PolicyStatement(
-                    sid="InvokeCandidateAndBaseline",
-                    actions=["bedrock:InvokeModel"],
-                    resources=invocation_resources + list(endpoint_arns.values()),
-                ),
+                # Foundation models and inference profiles carry no tags of ours; the candidate's endpoint does.
+                iam.PolicyStatement(sid="InvokeBaselinesAndJudges", actions=["bedrock:InvokeModel"], resources=invocation_resources),
+                iam.PolicyStatement(sid="InvokeThisStagesCandidates", actions=["bedrock:InvokeModel"], resources=[endpoint_arns["provisioned-model"], endpoint_arns["custom-model-deployment"]], conditions=this_stages),
                 iam.PolicyStatement(sid="ReadEvaluationSets", actions=["s3:GetObject"], resources=[evaluation_objects]),
                 iam.PolicyStatement(sid="TellMissingFromForbidden", actions=["s3:ListBucket"], resources=[f"arn:{self.partition}:s3:::{data_name}"], conditions={"StringLike": {"s3:prefix": [f"{EVALUATION_PREFIX}*"]}}),
                 iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[report_objects]),
@@ -310,7 +312,7 @@ class PipelineStack(Stack):
             environment={**common_env, "ARTIFACTS_BUCKET": artifacts_name, "DATA_BUCKET": data_name},
             timeout=Duration.seconds(EVALUATE_TIMEOUT_SECONDS),
             memory_size=1024,
-            wildcards={**endpoint_wildcards, evaluation_objects: why[evaluation_objects], report_objects: why[report_objects], held_out_reports: why[held_out_reports]},
+            wildcards={endpoint_arns["provisioned-model"]: why_endpoints, endpoint_arns["custom-model-deployment"]: why_endpoints, evaluation_objects: why[evaluation_objects], report_objects: why[report_objects], held_out_reports: why[held_out_reports]},
         )
         promote = PipelineFunction(
             self,
@@ -339,7 +341,9 @@ class PipelineStack(Stack):
             handler="lambdas.handlers.finalize_promotion.handler",
             description="Makes the candidate the profile's champion and retires what the promotion replaces",
             statements=[
-                iam.PolicyStatement(sid="ReadAndRetireEndpoints", actions=["bedrock:GetProvisionedModelThroughput", "bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment"], resources=[endpoint_arns["provisioned-model"], endpoint_arns["custom-model-deployment"]]),
+                iam.PolicyStatement(sid="ReadEndpoints", actions=["bedrock:GetProvisionedModelThroughput"], resources=[endpoint_arns["provisioned-model"]]),
+                iam.PolicyStatement(sid="RetireThisStagesThroughputs", actions=["bedrock:DeleteProvisionedModelThroughput"], resources=[endpoint_arns["provisioned-model"]], conditions=this_stages),
+                iam.PolicyStatement(sid="RetireThisStagesDeployments", actions=["bedrock:DeleteCustomModelDeployment"], resources=[endpoint_arns["custom-model-deployment"]], conditions=this_stages),
                 iam.PolicyStatement(sid="WriteChampion", actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[storage.champions_table.table_arn]),
                 iam.PolicyStatement(sid="PublishChampionArn", actions=["ssm:PutParameter"], resources=[champion_parameters]),
                 registry_write,

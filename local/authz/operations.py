@@ -384,11 +384,11 @@ def _create_job(call: Call) -> list[Requirement]:
     return out
 
 
-@row("bedrock", "GetModelCustomizationJob", "StopModelCustomizationJob", source=SAR + "list_amazonbedrock.html (model-customization-job)")
+@row("bedrock", "GetModelCustomizationJob", "StopModelCustomizationJob", source=SAR + "list_amazonbedrock.html (model-customization-job; its condition keys include aws:ResourceTag/${TagKey}, read 2026-12-06)")
 def _job(call: Call) -> list[Requirement]:
     identifier = call.params["jobIdentifier"]
     arn = identifier if identifier.startswith("arn:") else call.arn("bedrock", f"model-customization-job/{identifier}")
-    return [Requirement(f"bedrock:{call.operation}", arn)]
+    return [Requirement(f"bedrock:{call.operation}", arn, _resource_tags(call, "model-customization-job", identifier))]
 
 
 def _custom_model_kms(call: Call, model_arn: str) -> list[Requirement]:
@@ -472,10 +472,11 @@ def _bedrock_tags(call: Call) -> list[Requirement]:
     return [Requirement(f"bedrock:{call.operation}", call.params["resourceARN"], _tags(call, "tags"))]
 
 
-@row("bedrock-runtime", "Converse", "InvokeModel", source=SAR + "list_amazonbedrock.html (Converse is authorized as bedrock:InvokeModel on the model, inference profile, provisioned model or deployment); " + BEDROCK_KMS)
+@row("bedrock-runtime", "Converse", "InvokeModel", source=SAR + "list_amazonbedrock.html (Converse is authorized as bedrock:InvokeModel on the model, inference profile, provisioned model or deployment; the last two support aws:ResourceTag/${TagKey}, read 2026-12-06); " + BEDROCK_KMS)
 def _converse(call: Call) -> list[Requirement]:
     model = _model_arn(call, call.params["modelId"])
-    out = [Requirement("bedrock:InvokeModel", model)]
+    kind = next((k for k in ("provisioned-model", "custom-model-deployment") if f":{k}/" in model), None)
+    out = [Requirement("bedrock:InvokeModel", model, _resource_tags(call, kind, model) if kind else {})]
     from local.authz.tokens import invoked_custom_model
 
     custom = invoked_custom_model(model, call.world)

@@ -46,12 +46,18 @@ def invoked_custom_model(model_arn: str, world: World) -> str | None:
 
 
 def bedrock_resource_tags(kind: str, identifier: str, world: World) -> dict[str, str]:
-    """The tags of a custom model, provisioned throughput or custom-model deployment (by ARN or name);
+    """The tags of a customization job, custom model, provisioned throughput or custom-model deployment (by ARN or name);
     {} when it does not exist, which is how IAM sees a resource without tags."""
     from local import bedrock_ext
 
     region = identifier.split(":")[3] if identifier.startswith("arn:") else None
     backend = world.backend("bedrock", region)
+    if kind == "model-customization-job":
+        jobs = list(backend.model_customization_jobs.values())
+        job = next((j for j in jobs if identifier in (j.job_arn, j.job_name)), None)
+        if job is None:
+            return {}
+        return {t["Key"]: t["Value"] for t in backend.tagger.list_tags_for_resource(job.job_arn).get("Tags", [])}
     if kind == "custom-model":
         model = bedrock_ext.find_custom_model(backend, identifier)
         if model is None:

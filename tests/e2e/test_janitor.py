@@ -186,3 +186,48 @@ def test_the_janitors_role_deletes_only_what_carries_a_profile_of_its_stage(tune
     with pytest.raises(ClientError, match="AccessDenied"):
         janitor.delete_custom_model_deployment(customModelDeploymentIdentifier=ours)
     assert {(d["action"], d["resource"]) for d in authz.DENIALS} == {("bedrock:DeleteCustomModelDeployment", arn) for arn in (untagged, other, ours)}
+
+
+def _role_client(tuneforge: TuneforgeStage, role_id: str, service: str):
+    role = tuneforge.result.stack("Pipeline").physical_id(role_id, "AWS::IAM::Role")
+    return tuneforge.aws.client(service, principal=tuneforge.inspect("iam").get_role(RoleName=role)["Role"]["Arn"])
+
+
+def test_the_pipelines_stops_deletes_and_invocations_reach_only_what_this_stage_tagged(tuneforge):
+    """Cleanup stops jobs and deletes endpoints, FinalizePromotion retires endpoints and Evaluate invokes them only
+    when they carry tuneforge:profile with one of the stage's profiles: another application's job or endpoint in the
+    same account is refused (AccessDenied), the stage's own passes authorization."""
+    run = tuneforge.run("distilled-support", DISTILLATION)
+    model = run.item["output_model_arn"]
+    operator = tuneforge.aws.client("bedrock")
+    job = operator.get_model_customization_job(jobIdentifier=run.item["job_arn"])
+    foreign_job = operator.create_model_customization_job(
+        jobName="other-app-job",
+        customModelName="other-app-model",
+        roleArn=job["roleArn"],
+        baseModelIdentifier=job["baseModelArn"],
+        customizationType=job["customizationType"],
+        trainingDataConfig=job["trainingDataConfig"],
+        outputDataConfig=job["outputDataConfig"],
+        **({"customizationConfig": job["customizationConfig"]} if job.get("customizationConfig") else {}),
+        **({"hyperParameters": job["hyperParameters"]} if job.get("hyperParameters") else {}),
+    )["jobArn"]
+    foreign = operator.create_custom_model_deployment(modelDeploymentName="other-app", modelArn=model, tags=[{"key": "tuneforge:profile", "value": "not-a-profile"}])["customModelDeploymentArn"]
+    ours = operator.create_custom_model_deployment(modelDeploymentName="ours", modelArn=model, tags=[{"key": "tuneforge:profile", "value": "distilled-support"}])["customModelDeploymentArn"]
+    tuneforge.aws.advance(3600)  # both deployments become Active
+
+    cleanup = _role_client(tuneforge, "CleanupRole", "bedrock")
+    with pytest.raises(ClientError, match="AccessDenied"):
+        cleanup.stop_model_customization_job(jobIdentifier=foreign_job)
+    evaluate = _role_client(tuneforge, "EvaluateRole", "bedrock-runtime")
+    converse = {"messages": [{"role": "user", "content": [{"text": "Xin chào"}]}]}
+    with pytest.raises(ClientError, match="AccessDenied"):
+        evaluate.converse(modelId=foreign, **converse)
+    assert evaluate.converse(modelId=ours, **converse)["output"]["message"]["content"]
+    for role in ("CleanupRole", "FinalizePromotionRole"):
+        with pytest.raises(ClientError, match="AccessDenied"):
+            _role_client(tuneforge, role, "bedrock").delete_custom_model_deployment(customModelDeploymentIdentifier=foreign)
+    _role_client(tuneforge, "CleanupRole", "bedrock").delete_custom_model_deployment(customModelDeploymentIdentifier=ours)
+    # (the foreign job itself fails on the data perimeter: it reads the snapshot from outside the VPC)
+    refused = {(d["action"], d["resource"]) for d in authz.DENIALS if d["action"].startswith("bedrock:")}
+    assert refused == {("bedrock:StopModelCustomizationJob", foreign_job), ("bedrock:InvokeModel", foreign), ("bedrock:DeleteCustomModelDeployment", foreign)}

@@ -698,6 +698,28 @@ def check_26_model_deletes_by_tag(template: Template, stage: str) -> list[str]:
     return out
 
 
+_TAGGED_ONLY = ("bedrock:StopModelCustomizationJob", "bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment")
+
+
+def check_28_bedrock_changes_by_tag(template: Template, stage: str) -> list[str]:
+    """28 (this project's). A function stops jobs, deletes endpoints and invokes endpoints only when they carry
+    an ``aws:ResourceTag`` condition, so no role reaches another application's jobs or endpoints in the account."""
+    out = []
+    for where, _attached, document in identity_policies(template):
+        for s in statements(document):
+            if s.get("Effect", "Allow") != "Allow":
+                continue
+            tagged = any(key.startswith("aws:resourcetag/") for key in condition_keys(s))
+            sid = s.get("Sid", "")
+            for action in _TAGGED_ONLY:
+                if grants(s, action) and not tagged:
+                    out.append(f"{where}: {action} without an aws:ResourceTag condition (statement {sid!r})")
+            endpoints = [render(r) for r in as_list(s.get("Resource")) if re.search(r":(provisioned-model|custom-model-deployment)/", render(r))]
+            if grants(s, "bedrock:InvokeModel") and endpoints and not tagged:
+                out.append(f"{where}: bedrock:InvokeModel on {', '.join(endpoints)} without an aws:ResourceTag condition (statement {sid!r})")
+    return out
+
+
 # ================================================================= Lambda
 
 
@@ -1133,6 +1155,7 @@ CHECKS: dict[str, Check] = {
     "24 topics, queues, tables": check_24_topics_queues_tables,
     "26 custom-model deletes by tag": check_26_model_deletes_by_tag,
     "27 DNS egress": check_27_dns_egress,
+    "28 Bedrock stops, deletes and invocations by tag": check_28_bedrock_changes_by_tag,
 }
 
 
