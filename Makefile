@@ -64,10 +64,12 @@ node_modules/.cli-installed: package.json package-lock.json
 # and records every file's sha256 of each pinned release. A new dependency: add it to the right .txt, run
 # `make lock`, commit the .txt and the .lock together (tests/unit/test_locks.py fails until both agree).
 UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version $(LOCK_PYTHON) --python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock"
+LOCK_NOTE := \# Resolved for CPython $(LOCK_PYTHON) on x86_64 Linux (manylinux_2_28) from PyPI; install with make venv (--require-hashes).
 lock: venv
 	$(UV_COMPILE) requirements-build.txt -o requirements-build.lock
 	$(UV_COMPILE) requirements-dev.txt requirements-build.txt -o requirements-dev.lock
 	$(UV_COMPILE) requirements-checkov.txt requirements-build.txt -o requirements-checkov.lock
+	sed -i '1i $(LOCK_NOTE)' requirements-build.lock requirements-dev.lock requirements-checkov.lock
 	npm install --package-lock-only --ignore-scripts --no-audit --no-fund --loglevel=error
 
 # Synthesize into a scratch folder and swap it in only on success: a failed synth leaves no cdk.out
