@@ -8,7 +8,16 @@ import os
 import sys
 from pathlib import Path
 
-from stacks.config import ConfigError, load_stages
+from stacks import node_runtime
+
+# jsii starts with the first aws_cdk import (stacks.config has one) and runs on the first `node` on PATH: make
+# that the pinned Node, and stop in one line when it is not a supported LTS.
+try:
+    node_runtime.ensure()
+except node_runtime.UnsupportedNode as problem:
+    sys.exit(f"tuneforge: {problem}")
+
+from stacks.config import ConfigError, load_stages  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 

@@ -25,7 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+from stacks import node_runtime  # noqa: E402
+
+node_runtime.ensure()  # jsii runs on the pinned Node (make node), or this stops here naming the fix
 
 from tuneforge_audit import standing_cost  # noqa: E402
 from tuneforge_audit.__main__ import synthesized  # noqa: E402

@@ -47,7 +47,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    sys.path.insert(0, str(ROOT))
+    from stacks import node_runtime
+
+    node_runtime.ensure()  # both apps run on the pinned Node (make node), or this stops here naming the fix
+    env = dict(os.environ)
     with tempfile.TemporaryDirectory() as scratch:
         script = Path(scratch) / "one_bucket.py"
         script.write_text(ONE_BUCKET_APP.format(root=str(ROOT)))

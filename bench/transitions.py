@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -28,7 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+from stacks import node_runtime  # noqa: E402
+
+node_runtime.ensure()  # jsii runs on the pinned Node (make node), or this stops here naming the fix
 
 PROFILE = "support-qa-vi"
 SAMPLE = ROOT / "samples" / "fine-tuning" / "nova-micro-vi-qa.jsonl"

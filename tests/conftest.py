@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from stacks import node_runtime
+
 ROOT = Path(__file__).resolve().parents[1]
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# jsii starts on the first `node` on PATH: the pinned one from `make node`, refused when unsupported, before
+# any test imports aws_cdk (and for every subprocess a test starts, which inherits this PATH).
+try:
+    node_runtime.ensure()
+except node_runtime.UnsupportedNode as problem:
+    pytest.exit(f"tests: {problem}", returncode=2)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Write audit/REPORT.md and audit/report.json from a synthesized cloud assembly.
+"""Write audit/REPORT.md, audit/report.json and audit/sbom.cdx.json from a synthesized cloud assembly, and
+audit/vulnerabilities.json from the lock files when the index can answer (tuneforge_audit/vulnerabilities.py).
 
     python -m tuneforge_audit --cdk-out cdk.out --out audit                    # make audit
     python -m tuneforge_audit --cdk-out cdk.out --out audit --base main~3      # make audit BASE=main~3
@@ -23,9 +24,16 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+from stacks import node_runtime
 
-from tuneforge_audit import markdown, model, standing_cost  # noqa: E402
+# The model imports aws_cdk (jsii starts on the first `node` on PATH), and a base ref's synth inherits this
+# PATH: the pinned Node first, or one line naming the fix.
+try:
+    node_runtime.ensure()
+except node_runtime.UnsupportedNode as problem:
+    sys.exit(f"audit: {problem}")
+
+from tuneforge_audit import markdown, model, sbom, standing_cost, vulnerabilities  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,7 +53,7 @@ def synthesized(ref: str, *, repo: Path = ROOT) -> Iterator[Path]:
         shutil.rmtree(scratch, ignore_errors=True)
         raise BaseError(f"cannot check out {ref!r}: {added.stderr.strip()}")
     try:
-        env = {**os.environ, "CDK_OUTDIR": str(out), "PYTHONPATH": str(tree), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+        env = {**os.environ, "CDK_OUTDIR": str(out), "PYTHONPATH": str(tree)}
         env.pop("TUNEFORGE_CONFIG", None)
         synth = subprocess.run([sys.executable, "app.py"], cwd=tree, env=env, capture_output=True, text=True)
         if synth.returncode != 0 or not (out / "manifest.json").exists():
@@ -89,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--base", help="git ref to compare with (synthesized in a temporary worktree)")
     group.add_argument("--base-report", type=Path, help="a previous report.json to compare with")
     parser.add_argument("--no-scanners", action="store_true", help="skip cfn-lint and checkov (no scanner figures)")
+    parser.add_argument("--no-vulnerabilities", action="store_true", help="skip pip-audit over the lock files")
     args = parser.parse_args(argv)
     if not (args.cdk_out / "manifest.json").exists():
         print(f"audit: {args.cdk_out} holds no cloud assembly; run `make synth` first", file=sys.stderr)
@@ -108,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     reviews = sum(f["level"] == model.REVIEW for f in head["flags"])
     print(f"audit: wrote {report_md} and {report_json}: {len(head['stacks'])} stacks, {len(head['roles'])} roles, {fails} flagged, {reviews} accepted with reasons")
     print(f"audit: standing cost: {standing_cost.summary(head['standing_cost'])}")
+    sbom_path = args.out / "sbom.cdx.json"
+    print(f"audit: wrote {sbom_path}: {sbom.summary(sbom.write(args.cdk_out, sbom_path))}")
+    if not args.no_vulnerabilities:
+        print(f"audit: {vulnerabilities.write(args.out / 'vulnerabilities.json')}")
     if base is not None:
         from tuneforge_audit.diff import diff_models
 
