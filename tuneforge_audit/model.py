@@ -19,6 +19,7 @@ two models through them.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from collections.abc import Iterable
@@ -164,13 +165,27 @@ def checkov_skips_on(resource: dict) -> dict[str, str]:
     return {str(s.get("id", "")): str(s.get("comment") or "").strip() for s in (meta.get("checkov") or {}).get("skip") or []}
 
 
-def wildcard_reason(holder: dict, kind: str, value: str) -> tuple[str, str] | None:
-    """(source, reason) that explains a wildcard ``kind`` ("Action" / "Resource") ``value`` of a policy held by
-    ``holder``: the nag IAM5 acknowledgement of that exact finding, else a bare IAM5 / StarPermissions one,
-    else the checkov skips commented on that policy."""
+STATEMENT_REASONS = "tuneforge_statement_reasons"  # stacks/nag.py acknowledge_statements
+
+
+def statement_reasons_on(resource: dict) -> dict[str, dict[str, str]]:
+    """rule id -> Sid -> that statement's own reason, from ``Metadata.tuneforge_statement_reasons``."""
+    meta = (resource.get("Metadata") or {}).get(STATEMENT_REASONS) or {}
+    return {strip_rule(str(rule)): {str(sid): str(reason) for sid, reason in (by_sid or {}).items()} for rule, by_sid in meta.items() if isinstance(by_sid, dict)}
+
+
+def wildcard_reason(holder: dict, kind: str, value: str, sid: str = "") -> tuple[str, str] | None:
+    """(source, reason) that explains a wildcard ``kind`` ("Action" / "Resource") ``value`` of statement ``sid``
+    of a policy held by ``holder``: the nag IAM5 acknowledgement of that exact finding (narrowed to the
+    statement's own reason where ``acknowledge_statements`` recorded one), else a bare IAM5 / StarPermissions
+    one, else the checkov skips commented on that policy. A per-statement reason counts only under an
+    acknowledgement of its finding: it refines one, it does not stand in for one."""
     acks = acknowledgements_on(holder)
+    per_statement = statement_reasons_on(holder)
     for rule in (f"AwsSolutions-IAM5[{kind}::{value}]", "AwsSolutions-IAM5", "Serverless-StarPermissions"):
         if acks.get(rule):
+            if sid and sid in per_statement.get(rule, {}):
+                return f"cdk-nag {rule}, statement {sid}", per_statement[rule][sid]
             return f"cdk-nag {rule}", acks[rule]
     skips = {check: comment for check, comment in checkov_skips_on(holder).items() if comment}
     if skips:
@@ -178,8 +193,40 @@ def wildcard_reason(holder: dict, kind: str, value: str) -> tuple[str, str] | No
     return None
 
 
-def wildcards(view: dict, holder: dict, where: str = "") -> list[dict]:
-    """Every wildcard of an Allow statement, each with the reason on record (or a fail flag)."""
+def names_statement(reason: str, sid: str, actions: list[str]) -> set[str]:
+    """Which of ``sid`` and ``actions`` the reason names: the Sid as a word, an action in full, or an action
+    pattern written in the reason (``ec2:Describe*``) that matches one of the actions."""
+    named = {sid} if sid and re.search(rf"\b{re.escape(sid)}\b", reason) else set()
+    written = re.findall(r"\b[a-z0-9-]+:[A-Za-z0-9*]+", reason)
+    for action in actions:
+        if any(fnmatch.fnmatchcase(action.lower(), w.lower()) or fnmatch.fnmatchcase(w.lower(), action.lower()) for w in written):
+            named.add(action)
+    return named
+
+
+def unspecific(kind: str, value: str) -> bool:
+    """A wildcard that names no resource ("*") or no action: its reason can only be about the statement's
+    actions, which differ from statement to statement. A wildcard ARN's reason (why the id cannot be named)
+    holds for every statement on that ARN."""
+    return kind == "Action" or value == "*"
+
+
+def reason_fits_statement(view: dict, reason: str, others: list[dict]) -> list[str]:
+    """Problems with showing ``reason`` for statement ``view``: it names none of its Sid and actions, or it
+    names a Sid or action of another statement of the policy that this one lacks (written for that one)."""
+    problems = []
+    if not names_statement(reason, view["sid"], view["actions"]):
+        problems.append("names neither its Sid nor any of its actions")
+    for other in others:
+        foreign = names_statement(reason, other["sid"], [a for a in other["actions"] if a not in view["actions"]]) - {view["sid"]}
+        if foreign:
+            problems.append(f"was written for statement {other['sid'] or '(no Sid)'} too ({', '.join(sorted(foreign))})")
+    return problems
+
+
+def wildcards(view: dict, holder: dict, where: str = "", others: list[dict] | None = None) -> list[dict]:
+    """Every wildcard of an Allow statement, each with the reason on record (or a fail flag). ``others`` are
+    the policy's other statements, against which a reason for an unspecific wildcard is checked."""
     if view["effect"] != "Allow":
         return []
     found = [("Action", a) for a in view.get("actions", []) + view.get("not_actions", []) if "*" in a]
@@ -188,14 +235,14 @@ def wildcards(view: dict, holder: dict, where: str = "") -> list[dict]:
         found.append(("Action", "NotAction " + ",".join(view["not_actions"])))
     out = []
     for kind, value in found:
-        reason = wildcard_reason(holder, kind, value)
-        out.append({
-            "kind": kind,
-            "value": value,
-            "source": reason[0] if reason else "",
-            "reason": reason[1] if reason else "",
-            "flags": [flag(REVIEW, f"{where}: wildcard {kind} {value}: {reason[1]}")] if reason else [flag(FAIL, f"{where}: wildcard {kind} {value} with no acknowledgement or checkov comment explaining it")],
-        })
+        reason = wildcard_reason(holder, kind, value, view["sid"])
+        if reason is None:
+            flags = [flag(FAIL, f"{where}: wildcard {kind} {value} with no acknowledgement or checkov comment explaining it")]
+        else:
+            flags = [flag(REVIEW, f"{where}: wildcard {kind} {value}: {reason[1]}")]
+            if unspecific(kind, value):
+                flags += [flag(FAIL, f"{where}: the reason shown for wildcard {kind} {value} {p}") for p in reason_fits_statement(view, reason[1], others or [])]
+        out.append({"kind": kind, "value": value, "source": reason[0] if reason else "", "reason": reason[1] if reason else "", "flags": flags})
     return out
 
 
@@ -246,11 +293,9 @@ def roles(stack: str, template: dict, names: Names, templates: dict[str, dict]) 
             aws_managed.append({"arn": text, "flags": [flag(REVIEW, f"{lid}: managed policy {text} (its statements are not in the template)")]})
         policy_views = []
         for kind, name, document, holder in policies:
-            views = []
-            for s in statements(document):
-                view = statement_view(s, names)
-                view["wildcards"] = wildcards(view, holder, f"{lid} {name}" + (f" {view['sid']}" if view["sid"] else ""))
-                views.append(view)
+            views = [statement_view(s, names) for s in statements(document)]
+            for i, view in enumerate(views):
+                view["wildcards"] = wildcards(view, holder, f"{lid} {name}" + (f" {view['sid']}" if view["sid"] else ""), others=views[:i] + views[i + 1:])
             policy_views.append({"name": name, "kind": kind, "statements": views})
         boundary = p.get("PermissionsBoundary")
         out.append({
