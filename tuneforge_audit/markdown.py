@@ -67,6 +67,16 @@ def anchor(title: str) -> str:
 # ----------------------------------------------------------------- sections
 
 
+def stamps(model: dict) -> list[str]:
+    """The commit and tool versions the report was made with, first: a signature is for exactly these."""
+    prov = model.get("provenance") or {}
+    if not prov:
+        return ["Made from templates alone: no commit or tool versions recorded.", ""]
+    head = prov["commit"]
+    dirty = {True: " **with uncommitted changes** (the report may not match any commit)", False: " (clean work tree)", None: " (work tree state unknown)"}[head["dirty"]]
+    return [f"Commit `{head['head']}`{dirty}. Tools: " + ", ".join(f"{name} {code(version)}" for name, version in prov["tools"].items()) + ".", ""]
+
+
 def summary(model: dict, base_label: str | None) -> list[str]:
     fails = [f for f in model["flags"] if f["level"] == FAIL]
     reviews = [f for f in model["flags"] if f["level"] == REVIEW]
@@ -279,6 +289,9 @@ def scanners(model: dict) -> list[str]:
         for stack, f in figures["stacks"].items()
     ])
     lines += [f"- {MARK[FAIL]} {esc(failure)}" for failure in figures.get("failures", [])] + ([""] if figures.get("failures") else [])
+    findings = figures.get("cfn_lint_findings", [])
+    lines += [f"### cfn-lint warnings and informational findings ({len(findings)})", "", f"Rules: {esc(figures.get('cfn_lint_rules', 'cfn-lint'))}. Errors fail the gates; these do not, so each is listed.", ""]
+    lines += table(["File", "Level", "Rule", "Resource", "Line", "Message"], [[f["file"], f["level"], code(f["rule"]), code(f["resource"]), f["line"] or "–", f["message"]] for f in findings])
     return lines
 
 
@@ -314,6 +327,7 @@ def standing(model: dict) -> list[str]:
 def render(model: dict, base: dict | None = None, base_label: str | None = None) -> str:
     label = base_label or ("BASE" if base is not None else None)
     lines = ["# tuneforge security review report", ""]
+    lines += stamps(model)
     lines += summary(model, label)
     if base is not None:
         lines += changes(base, model, label)

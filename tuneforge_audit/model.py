@@ -752,7 +752,7 @@ def checklist(templates: dict[str, dict]) -> list[dict]:
     return out
 
 
-def build_from_templates(templates: dict[str, dict], *, acknowledgements: list[dict] | None = None, figures: dict | None = None, source: str = "", standing: dict | None = None) -> dict:
+def build_from_templates(templates: dict[str, dict], *, acknowledgements: list[dict] | None = None, figures: dict | None = None, source: str = "", standing: dict | None = None, provenance: dict | None = None) -> dict:
     """The model of ``templates`` (stack name -> template dict). Pure: no file, no subprocess. ``standing`` is the
     stages' standing cost (``standing_cost``), computed from the templates alone when not given."""
     templates = dict(sorted(templates.items()))
@@ -760,6 +760,7 @@ def build_from_templates(templates: dict[str, dict], *, acknowledgements: list[d
     model: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "source": source,
+        "provenance": provenance or {},
         "stacks": {stack: {"stage": stage_of(stack), "resources": len(t.get("Resources", {}))} for stack, t in templates.items()},
         "roles": [], "data_stores": [], "log_groups": [], "keys": [],
         "network": {"vpcs": [], "subnets": [], "gateways": [], "endpoints": [], "security_groups": [], "network_acl_entries": []},
@@ -832,12 +833,20 @@ def assembly_acknowledgements(cdk_out: Path) -> tuple[list[dict], list[str]]:
     return sorted(acks, key=lambda a: (a["stack"], a["path"], a["rule"])), result.problems
 
 
+def cfn_lint_findings(lint: dict) -> list[dict]:
+    """Every cfn-lint match below error level, per stack (``lint``: gates.run_cfn_lint's result)."""
+    return [{"stack": stack, **m} for stack, result in sorted(lint.items()) for m in result.matches if m["level"] != "Error"]
+
+
 def scanner_figures(cdk_out: Path) -> dict:
-    """nag (per pack), cfn-lint and checkov per stack, exactly as the security gates compute them."""
-    from tests.security.gates import PACKS, run_gates
+    """nag (per pack), cfn-lint and checkov per stack, exactly as the security gates compute them, and every
+    cfn-lint warning and informational match itself (the gates fail on errors only, so these are the ones a
+    reviewer has to read)."""
+    from tests.security.gates import PACKS, run_cfn_lint, run_gates, serverless_rules_available
 
     try:
-        report = run_gates(cdk_out)
+        lint = run_cfn_lint(cdk_out)
+        report = run_gates(cdk_out, lint=lint)
     except Exception as problem:  # a broken scanner or allowlist must not hide the rest of the report
         return {"error": f"{type(problem).__name__}: {problem}", "flags": [flag(FAIL, f"gates could not run: {type(problem).__name__}: {problem}")]}
     return {
@@ -851,6 +860,8 @@ def scanner_figures(cdk_out: Path) -> dict:
             }
             for row in report.rows
         },
+        "cfn_lint_rules": "cfn-lint with the serverless rules (cfn_lint_serverless)" if serverless_rules_available() else "cfn-lint's own rules (cfn_lint_serverless not installed)",
+        "cfn_lint_findings": cfn_lint_findings(lint),
         "failures": report.failures,
         "flags": [flag(FAIL, f"gate: {failure}") for failure in report.failures],
     }
@@ -865,4 +876,6 @@ def build(cdk_out: Path, *, scanners: bool = True) -> dict:
     if problems and not scanners:  # with scanners, run_gates already reports them as gate failures
         figures.setdefault("flags", []).extend(flag(FAIL, f"acknowledgement audit: {p}") for p in problems)
     standing = standing_cost.of_templates(templates, sources=standing_cost.asset_sources(cdk_out))
-    return build_from_templates(templates, acknowledgements=acks, figures=figures, source=str(cdk_out), standing=standing)
+    from tuneforge_audit.provenance import of_checkout
+
+    return build_from_templates(templates, acknowledgements=acks, figures=figures, source=str(cdk_out), standing=standing, provenance=of_checkout())

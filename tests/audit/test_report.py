@@ -247,3 +247,17 @@ def test_command_writes_both_files_and_a_diff_against_a_previous_report(assembly
     assert "## Changed since BASE" in report and f"- ➖ {name}/InjectedRole" in report
 
     assert main(["--cdk-out", str(tmp_path / "nothing"), "--out", str(out)]) == 2
+
+
+def test_report_names_its_commit_and_tool_versions(app_model):
+    import subprocess
+
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    prov = app_model["provenance"]
+    assert prov["commit"]["head"] == head and isinstance(prov["commit"]["dirty"], bool)
+    assert set(prov["tools"]) >= {"aws-cdk-lib", "cdk-nag", "cfn-lint", "checkov", "policy_sentry", "python", "node"}
+    assert prov["tools"]["cfn-lint"] == "1.58.0"  # requirements-dev.txt's pin, read from the installed package
+    top = markdown.render(app_model).splitlines()[2]
+    assert top.startswith(f"Commit `{head}`") and "cdk-nag `" in top and "node `" in top
+    dirty = markdown.render({**app_model, "provenance": {**prov, "commit": {"head": head, "dirty": True}}}).splitlines()[2]
+    assert "uncommitted changes" in dirty and "uncommitted changes" not in markdown.render({**app_model, "provenance": {**prov, "commit": {"head": head, "dirty": False}}})

@@ -46,6 +46,8 @@ class LintResult:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     informational: list[str] = field(default_factory=list)
+    # Every match as cfn-lint reported it (file, level, rule id, resource, path, message), for the report.
+    matches: list[dict] = field(default_factory=list)
 
 
 def serverless_rules_available() -> bool:
@@ -75,7 +77,18 @@ def run_cfn_lint(cdk_out: Path) -> dict[str, LintResult]:
         where = "/".join(str(p) for p in match["Location"].get("Path") or [])
         line = f"{match['Rule']['Id']} {where}: {match['Message']}"
         bucket = {"Error": "errors", "Warning": "warnings"}.get(match["Level"], "informational")
-        getattr(results.setdefault(name, LintResult()), bucket).append(line)
+        result = results.setdefault(name, LintResult())
+        getattr(result, bucket).append(line)
+        path = match["Location"].get("Path") or []
+        result.matches.append({
+            "file": Path(match["Filename"]).name,
+            "level": match["Level"],
+            "rule": match["Rule"]["Id"],
+            "resource": str(path[1]) if len(path) > 1 and path[0] == "Resources" else "",
+            "path": where,
+            "line": (match["Location"].get("Start") or {}).get("LineNumber"),
+            "message": match["Message"],
+        })
     return results
 
 
