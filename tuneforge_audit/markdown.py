@@ -250,8 +250,11 @@ def resource_policies(model: dict) -> list[str]:
     rows = []
     for p in model["resource_policies"]:
         for s in p["statements"] or [{"sid": "", "effect": "–", "principals": [], "actions": [], "resources": [], "conditions": []}]:
-            rows.append([marks(p["flags"]), p["stack"], f"{code(p['id'])} ({p['type']})", s.get("sid") or "–", s["effect"], s.get("principals") or "–", s["actions"] or "–", s["resources"] or "–", s["conditions"] or "–"])
+            rows.append([marks(p["flags"] + [f for e in p.get("exemptions", []) if e["sid"] == s.get("sid") for f in e["flags"]]), p["stack"], f"{code(p['id'])} ({p['type']})", s.get("sid") or "–", s["effect"], s.get("principals") or "–", s["actions"] or "–", s["resources"] or "–", s["conditions"] or "–"])
     lines += table(["", "Stack", "Policy", "Sid", "Effect", "Principals", "Actions", "Resources", "Conditions"], rows)
+    exempt = [(p, e) for p in model["resource_policies"] for e in p.get("exemptions", [])]
+    lines += [f"### Exemptions from denies ({len(exempt)})", "", "Principals a Deny statement leaves out (a negated `aws:PrincipalArn` condition), each with the reason written for it.", ""]
+    lines += table(["", "Stack", "Policy", "Deny", "Exempt principal", "Reason on record"], [[marks(e["flags"]), p["stack"], code(p["id"]), e["sid"], e["principal"], e["reason"] or "**no reason on record**"] for p, e in exempt])
     return lines
 
 

@@ -637,6 +637,31 @@ def network(stack: str, template: dict, names: Names) -> dict:
 # ----------------------------------------------------------------- resource policies (who else may call in)
 
 
+EXEMPTIONS = "tuneforge_exemptions"  # stacks/data_perimeter.py
+EXEMPTING = ("ArnNotEquals", "ArnNotLike", "StringNotEquals", "StringNotLike")
+
+
+def exemptions(document: list[dict], holder: dict, names: Names, lid: str) -> list[dict]:
+    """Principals a Deny statement leaves out (``aws:PrincipalArn`` under a negated operator), each with the
+    reason written for it in the policy's metadata: a flag to read, or a failure when there is none."""
+    written = {(str(e.get("sid", "")), names.text(e.get("principal"))): str(e.get("reason") or "").strip() for e in ((holder.get("Metadata") or {}).get(EXEMPTIONS) or []) if isinstance(e, dict)}
+    out = []
+    for statement in document:
+        if statement.get("Effect") != "Deny":
+            continue
+        sid = statement.get("Sid", "")
+        for operator in EXEMPTING:
+            for key, value in ((statement.get("Condition") or {}).get(operator) or {}).items():
+                if key.lower() != "aws:principalarn":
+                    continue
+                for principal in as_list(value):
+                    who = names.text(principal)
+                    reason = written.get((sid, who), "")
+                    message = f"{lid} {sid}: {who} is exempt from this deny" + (f": {reason}" if reason else " with no reason on record")
+                    out.append({"sid": sid, "principal": who, "reason": reason, "flags": [flag(REVIEW if reason else FAIL, message)]})
+    return out
+
+
 def resource_policies(stack: str, template: dict, names: Names) -> list[dict]:
     out = []
     holders = {"AWS::S3::BucketPolicy": "Bucket", "AWS::SQS::QueuePolicy": "Queues", "AWS::SNS::TopicPolicy": "Topics"}
@@ -648,7 +673,8 @@ def resource_policies(stack: str, template: dict, names: Names) -> list[dict]:
             flag(FAIL, f"{lid}: allows Principal '*' {','.join(v['actions'])} with no condition")
             for v in views if v["effect"] == "Allow" and "*" in v.get("principals", []) and not v["conditions"]
         ]
-        out.append({"stack": stack, "id": lid, "type": res["Type"].removeprefix("AWS::"), "on": on, "statements": views, "flags": flags})
+        exempt = exemptions(statements(p.get("PolicyDocument")), res, names, lid)
+        out.append({"stack": stack, "id": lid, "type": res["Type"].removeprefix("AWS::"), "on": on, "statements": views, "exemptions": exempt, "flags": flags})
     for lid, res in resources(template, "AWS::Lambda::Permission").items():
         p = props(res)
         view = {

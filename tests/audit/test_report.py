@@ -261,3 +261,31 @@ def test_report_names_its_commit_and_tool_versions(app_model):
     assert top.startswith(f"Commit `{head}`") and "cdk-nag `" in top and "node `" in top
     dirty = markdown.render({**app_model, "provenance": {**prov, "commit": {"head": head, "dirty": True}}}).splitlines()[2]
     assert "uncommitted changes" in dirty and "uncommitted changes" not in markdown.render({**app_model, "provenance": {**prov, "commit": {"head": head, "dirty": False}}})
+
+
+def test_every_perimeter_exemption_is_flagged_with_its_written_reason(app_model):
+    exempt = {(p["stack"], p["id"], e["sid"], e["principal"]): e for p in app_model["resource_policies"] for e in p.get("exemptions", [])}
+    assert exempt and all(e["reason"] and e["flags"][0]["level"] == REVIEW and e["reason"] in e["flags"][0]["message"] for e in exempt.values())
+    owners = {(stack.split("-")[1], principal) for stack, _, sid, principal in exempt if sid == "DenyDataAccessOutsideTheVpcEndpoint"}
+    # prod names one data owner of its own (config/tuneforge.yaml data_uploader_arns); dev has only its uploader role
+    assert ("prod", "arn:aws:iam::210987654321:role/tuneforge-data-owners") in owners
+    assert {p for stage, p in owners if stage == "dev"} == {"arn:<AWS::Partition>:iam::123456789012:role/tuneforge-dev-data-uploader"}
+    flagged = [f["message"] for f in app_model["flags"] if f["level"] == REVIEW]
+    assert any("DenyDataAccessOutsideTheVpcEndpoint: arn:aws:iam::210987654321:role/tuneforge-data-owners is exempt from this deny: The platform team names" in f for f in flagged)
+
+
+def test_an_exemption_without_a_written_reason_fails(foundation):
+    name, template = foundation
+    policy_id, policy = next((lid, r) for lid, r in resources(template, "AWS::S3::BucketPolicy").items() if "tuneforge_exemptions" in (r.get("Metadata") or {}))
+    deny = next(s for s in props(policy)["PolicyDocument"]["Statement"] if s.get("Sid") == "DenyDataAccessOutsideTheVpcEndpoint")
+    deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] = [*as_list(deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]), "arn:aws:iam::999999999999:role/smuggled"]
+    flagged = fails(model.build_from_templates({name: template}))
+    assert f"{policy_id} DenyDataAccessOutsideTheVpcEndpoint: arn:aws:iam::999999999999:role/smuggled is exempt from this deny with no reason on record" in flagged
+    assert not any("is exempt from this deny with no reason" in f and "smuggled" not in f for f in flagged)  # the written ones still hold
+    policy["Metadata"].pop("tuneforge_exemptions")
+    m = model.build_from_templates({name: template})
+    unexplained = [f for f in fails(m) if "is exempt from this deny with no reason on record" in f]
+    assert len(unexplained) == sum(len(p["exemptions"]) for p in m["resource_policies"] if p["id"] == policy_id) >= 3
+    report = markdown.render(m)
+    assert row_of(report, f"`{policy_id}`", "smuggled", "**no reason on record**").startswith("| ❌ |")
+    assert row_of(report, f"`{policy_id}`", "| Deny |", "DenyDataAccessOutsideTheVpcEndpoint", "smuggled").startswith("| ❌ |")
