@@ -32,6 +32,9 @@ from tests.security.checks import CHECKS, as_list, principals, props, referenced
 from tuneforge_audit import SCHEMA_VERSION, standing_cost
 
 FAIL, REVIEW = "fail", "review"
+# REPORT.md shows this stage in full and every other as what differs from it: the stages share their code
+# (config/tuneforge.yaml: "Stages differ in settings only"), so the rest would repeat it line for line.
+FULL_STAGE = "dev"
 OPEN_CIDRS = ("0.0.0.0/0", "::/0")
 
 
@@ -817,6 +820,11 @@ def build_from_templates(templates: dict[str, dict], *, acknowledgements: list[d
     model["standing_cost"] = standing if standing is not None else standing_cost.of_templates(templates)
     model["facts"] = facts(model)
     model["flags"] = collect_flags(model)
+    stages = sorted({info["stage"] for info in model["stacks"].values() if info["stage"]})
+    model["full_stage"] = FULL_STAGE if FULL_STAGE in stages else (stages[0] if stages else "")
+    from tuneforge_audit.diff import diff_stages
+
+    model["stage_differences"] = [diff_stages(model, model["full_stage"], stage) for stage in stages if stage != model["full_stage"]]
     return model
 
 
