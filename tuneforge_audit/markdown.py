@@ -294,8 +294,16 @@ def scanners(model: dict) -> list[str]:
     ])
     lines += [f"- {MARK[FAIL]} {esc(failure)}" for failure in figures.get("failures", [])] + ([""] if figures.get("failures") else [])
     findings = figures.get("cfn_lint_findings", [])
-    lines += [f"### cfn-lint warnings and informational findings ({len(findings)})", "", f"Rules: {esc(figures.get('cfn_lint_rules', 'cfn-lint'))}. Errors fail the gates; these do not, so each is listed.", ""]
-    lines += table(["File", "Level", "Rule", "Resource", "Line", "Message"], [[f["file"], f["level"], code(f["rule"]), code(f["resource"]), f["line"] or "–", f["message"]] for f in findings])
+    lines += [
+        f"### cfn-lint warnings and informational findings ({len(findings)})", "",
+        f"Rules: {esc(figures.get('cfn_lint_rules', 'cfn-lint'))}. Errors fail the gates; these do not, so each is listed. An error of a serverless rule that is "
+        "the same check as a cdk-nag Serverless rule acknowledged on that resource is listed with nag's reason (`tests/security/gates.py` `SAME_AS_NAG`).", "",
+    ]
+    lines += table(["", "File", "Level", "Rule", "Resource", "Line", "Message"], [
+        [MARK[REVIEW] if f.get("acknowledged") else "", f["file"], f["level"] + (" (acknowledged)" if f.get("acknowledged") else ""), code(f["rule"]), code(f["resource"]), f["line"] or "–",
+         f["message"] + (f" — acknowledged as cdk-nag {f['acknowledged']['rule']} on {f['acknowledged']['on']}: {f['acknowledged']['reason']}" if f.get("acknowledged") else "")]
+        for f in findings
+    ])
     return lines
 
 

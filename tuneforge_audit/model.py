@@ -868,8 +868,9 @@ def assembly_acknowledgements(cdk_out: Path) -> tuple[list[dict], list[str]]:
 
 
 def cfn_lint_findings(lint: dict) -> list[dict]:
-    """Every cfn-lint match below error level, per stack (``lint``: gates.run_cfn_lint's result)."""
-    return [{"stack": stack, **m} for stack, result in sorted(lint.items()) for m in result.matches if m["level"] != "Error"]
+    """Every cfn-lint match below error level, and every error answered by a nag acknowledgement (gates.SAME_AS_NAG),
+    per stack (``lint``: gates.run_cfn_lint's result)."""
+    return [{"stack": stack, **m} for stack, result in sorted(lint.items()) for m in result.matches if m["level"] != "Error" or m.get("acknowledged")]
 
 
 def scanner_figures(cdk_out: Path) -> dict:
