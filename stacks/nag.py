@@ -31,6 +31,27 @@ def acknowledge_wildcard(resource: IConstruct, reason: str, resource_arn: str) -
     acknowledge(resource, reason, f"AwsSolutions-IAM5[Resource::{rendered}]")
 
 
+STATEMENT_REASONS = "tuneforge_statement_reasons"
+
+
+def acknowledge_statements(policy: IConstruct, rule_id: str, reasons: dict[str, str]) -> None:
+    """Acknowledge one nag finding that several statements of ``policy`` share, with each statement's own reason.
+
+    nag keys an acknowledgement by resource and finding id, so ``AwsSolutions-IAM5[Resource::*]`` on a policy
+    covers every statement on ``*`` there: a read-only ``ec2:Describe*`` and an interface-deleting statement
+    would share one reason, true of only one of them. ``reasons`` maps each such statement's Sid to the reason
+    for that statement; they go into the policy's metadata, where tuneforge_audit shows each beside its
+    statement, and the acknowledgement's own reason names them all, Sid by Sid.
+    """
+    if len(reasons) < 2:
+        raise ValueError(f"{rule_id}: acknowledge_statements is for a finding shared by several statements; use acknowledge for one")
+    acknowledge(policy, " ".join(f"Statement {sid}: {reason}" for sid, reason in reasons.items()), rule_id)
+    cfn = policy.node.default_child if policy.node.default_child is not None else policy
+    metadata = cfn.cfn_options.metadata or {}
+    metadata.setdefault(STATEMENT_REASONS, {})[rule_id] = dict(reasons)
+    cfn.cfn_options.metadata = metadata
+
+
 def checkov_skip(resource: IConstruct, check_id: str, comment: str) -> None:
     """Record a checkov skip in the resource's metadata, where checkov reads it, with its reason."""
     cfn = resource.node.default_child if resource.node.default_child is not None else resource

@@ -12,6 +12,7 @@ MARK = {FAIL: "❌", REVIEW: "⚠️"}
 SECTIONS = [
     "Summary",
     "Changed since BASE",
+    "Stage differences",
     "IAM roles",
     "Data stores",
     "Log groups",
@@ -67,6 +68,16 @@ def anchor(title: str) -> str:
 # ----------------------------------------------------------------- sections
 
 
+def stamps(model: dict) -> list[str]:
+    """The commit and tool versions the report was made with, first: a signature is for exactly these."""
+    prov = model.get("provenance") or {}
+    if not prov:
+        return ["Made from templates alone: no commit or tool versions recorded.", ""]
+    head = prov["commit"]
+    dirty = {True: " **with uncommitted changes** (the report may not match any commit)", False: " (clean work tree)", None: " (work tree state unknown)"}[head["dirty"]]
+    return [f"Commit `{head['head']}`{dirty}. Tools: " + ", ".join(f"{name} {code(version)}" for name, version in prov["tools"].items()) + ".", ""]
+
+
 def summary(model: dict, base_label: str | None) -> list[str]:
     fails = [f for f in model["flags"] if f["level"] == FAIL]
     reviews = [f for f in model["flags"] if f["level"] == REVIEW]
@@ -107,7 +118,7 @@ def summary(model: dict, base_label: str | None) -> list[str]:
         lines += [f"Standing cost a month: {esc(standing_summary(standing))}; see [Standing cost]({anchor('Standing cost')}).", ""]
     if base_label is not None:
         lines += [f"See [Changed since {base_label}]({anchor('Changed since BASE')}).", ""]
-    lines += ["Sections: " + " · ".join(f"[{s}]({anchor(s)})" for s in SECTIONS if s != "Summary" and (s != "Changed since BASE" or base_label is not None)), ""]
+    lines += ["Sections: " + " · ".join(f"[{s}]({anchor(s)})" for s in SECTIONS if s != "Summary" and (s != "Changed since BASE" or base_label is not None) and (s != "Stage differences" or model.get("stage_differences"))), ""]
     return lines
 
 
@@ -240,8 +251,11 @@ def resource_policies(model: dict) -> list[str]:
     rows = []
     for p in model["resource_policies"]:
         for s in p["statements"] or [{"sid": "", "effect": "–", "principals": [], "actions": [], "resources": [], "conditions": []}]:
-            rows.append([marks(p["flags"]), p["stack"], f"{code(p['id'])} ({p['type']})", s.get("sid") or "–", s["effect"], s.get("principals") or "–", s["actions"] or "–", s["resources"] or "–", s["conditions"] or "–"])
+            rows.append([marks(p["flags"] + [f for e in p.get("exemptions", []) if e["sid"] == s.get("sid") for f in e["flags"]]), p["stack"], f"{code(p['id'])} ({p['type']})", s.get("sid") or "–", s["effect"], s.get("principals") or "–", s["actions"] or "–", s["resources"] or "–", s["conditions"] or "–"])
     lines += table(["", "Stack", "Policy", "Sid", "Effect", "Principals", "Actions", "Resources", "Conditions"], rows)
+    exempt = [(p, e) for p in model["resource_policies"] for e in p.get("exemptions", [])]
+    lines += [f"### Exemptions from denies ({len(exempt)})", "", "Principals a Deny statement leaves out (a negated `aws:PrincipalArn` condition), each with the reason written for it.", ""]
+    lines += table(["", "Stack", "Policy", "Deny", "Exempt principal", "Reason on record"], [[marks(e["flags"]), p["stack"], code(p["id"]), e["sid"], e["principal"], e["reason"] or "**no reason on record**"] for p, e in exempt])
     return lines
 
 
@@ -279,6 +293,17 @@ def scanners(model: dict) -> list[str]:
         for stack, f in figures["stacks"].items()
     ])
     lines += [f"- {MARK[FAIL]} {esc(failure)}" for failure in figures.get("failures", [])] + ([""] if figures.get("failures") else [])
+    findings = figures.get("cfn_lint_findings", [])
+    lines += [
+        f"### cfn-lint warnings and informational findings ({len(findings)})", "",
+        f"Rules: {esc(figures.get('cfn_lint_rules', 'cfn-lint'))}. Errors fail the gates; these do not, so each is listed. An error of a serverless rule that is "
+        "the same check as a cdk-nag Serverless rule acknowledged on that resource is listed with nag's reason (`tests/security/gates.py` `SAME_AS_NAG`).", "",
+    ]
+    lines += table(["", "File", "Level", "Rule", "Resource", "Line", "Message"], [
+        [MARK[REVIEW] if f.get("acknowledged") else "", f["file"], f["level"] + (" (acknowledged)" if f.get("acknowledged") else ""), code(f["rule"]), code(f["resource"]), f["line"] or "–",
+         f["message"] + (f" — acknowledged as cdk-nag {f['acknowledged']['rule']} on {f['acknowledged']['on']}: {f['acknowledged']['reason']}" if f.get("acknowledged") else "")]
+        for f in findings
+    ])
     return lines
 
 
@@ -311,12 +336,59 @@ def standing(model: dict) -> list[str]:
     return lines
 
 
+def one_stage(model: dict, stage: str) -> dict:
+    """``model`` with only ``stage``'s roles, stores, log groups, keys, network, resource policies and
+    suppressions: what the full sections show."""
+    if not stage:
+        return model
+    mine = lambda items: [i for i in items if i.get("stack", "").split("-")[1:2] == [stage]]  # noqa: E731
+    parts = ("roles", "data_stores", "log_groups", "keys", "resource_policies", "acknowledgements", "checkov_skips")
+    return {**model, **{part: mine(model.get(part, [])) for part in parts}, "network": {part: mine(items) for part, items in model["network"].items()}}
+
+
+def stage_differences(model: dict) -> list[str]:
+    full = model.get("full_stage") or ""
+    lines = [
+        "## Stage differences",
+        "",
+        f"The sections after this one show stage `{full}` in full. The stages are built from the same code, so every other stage is shown here as "
+        f"what differs from `{full}`: its facts with the stage name, account and CDK's stack-name hashes replaced by placeholders "
+        f"(`<stage>`, `<account>`), set against `{full}`'s. A fact not listed here reads the same in both stages. The summary, checklist, "
+        "acknowledgement counts, scanner figures and standing cost above and below cover every stack.",
+        "",
+    ]
+    for d in model.get("stage_differences", []):
+        stage, base = d["stage"], d["base"]
+        only = [f for f in d["flags"]["added"]]
+        lines += [f"### {stage}, compared with {base}", "", f"#### Flagged in {stage} only ({len(only)})", ""]
+        lines += table(["", "Topic", "Finding"], [[MARK[f["level"]], f["topic"], f["message"]] for f in only]) if only else [f"Nothing is flagged in {stage} that is not flagged in {base}.", ""]
+        gone = d["flags"]["removed"]
+        if gone:
+            lines += [f"Flagged in {base} but not in {stage}:", ""] + table(["", "Topic", "Finding"], [[MARK[f["level"]], f["topic"], f["message"]] for f in gone])
+        if not d["topics"]:
+            lines += [f"{stage}'s facts read exactly as {base}'s.", ""]
+            continue
+        lines += table(["Topic", f"Only in {stage}", f"Only in {base}"], [[topic, len(t["added"]), len(t["removed"])] for topic, t in d["topics"].items()])
+        for topic, t in d["topics"].items():
+            lines += [f"#### {topic}", ""] + [f"- ➕ {stage}: {cell(x)}" for x in t["added"]] + [f"- ➖ {base}: {cell(x)}" for x in t["removed"]] + [""]
+    return lines
+
+
 def render(model: dict, base: dict | None = None, base_label: str | None = None) -> str:
     label = base_label or ("BASE" if base is not None else None)
     lines = ["# tuneforge security review report", ""]
+    lines += stamps(model)
     lines += summary(model, label)
     if base is not None:
         lines += changes(base, model, label)
-    for section in (iam_roles, stores, logs, kms, net, resource_policies, checklist, suppressions, scanners, standing):
+    full = one_stage(model, model.get("full_stage", ""))
+    if model.get("stage_differences"):
+        lines += stage_differences(model)
+    for section in (iam_roles, stores, logs, kms, net, resource_policies):
+        lines += section(full)
+    for section in (checklist,):
+        lines += section(model)
+    lines += suppressions(full)
+    for section in (scanners, standing):
         lines += section(model)
     return "\n".join(lines).rstrip() + "\n"

@@ -19,6 +19,7 @@ two models through them.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from collections.abc import Iterable
@@ -31,6 +32,9 @@ from tests.security.checks import CHECKS, as_list, principals, props, referenced
 from tuneforge_audit import SCHEMA_VERSION, standing_cost
 
 FAIL, REVIEW = "fail", "review"
+# REPORT.md shows this stage in full and every other as what differs from it: the stages share their code
+# (config/tuneforge.yaml: "Stages differ in settings only"), so the rest would repeat it line for line.
+FULL_STAGE = "dev"
 OPEN_CIDRS = ("0.0.0.0/0", "::/0")
 
 
@@ -164,13 +168,27 @@ def checkov_skips_on(resource: dict) -> dict[str, str]:
     return {str(s.get("id", "")): str(s.get("comment") or "").strip() for s in (meta.get("checkov") or {}).get("skip") or []}
 
 
-def wildcard_reason(holder: dict, kind: str, value: str) -> tuple[str, str] | None:
-    """(source, reason) that explains a wildcard ``kind`` ("Action" / "Resource") ``value`` of a policy held by
-    ``holder``: the nag IAM5 acknowledgement of that exact finding, else a bare IAM5 / StarPermissions one,
-    else the checkov skips commented on that policy."""
+STATEMENT_REASONS = "tuneforge_statement_reasons"  # stacks/nag.py acknowledge_statements
+
+
+def statement_reasons_on(resource: dict) -> dict[str, dict[str, str]]:
+    """rule id -> Sid -> that statement's own reason, from ``Metadata.tuneforge_statement_reasons``."""
+    meta = (resource.get("Metadata") or {}).get(STATEMENT_REASONS) or {}
+    return {strip_rule(str(rule)): {str(sid): str(reason) for sid, reason in (by_sid or {}).items()} for rule, by_sid in meta.items() if isinstance(by_sid, dict)}
+
+
+def wildcard_reason(holder: dict, kind: str, value: str, sid: str = "") -> tuple[str, str] | None:
+    """(source, reason) that explains a wildcard ``kind`` ("Action" / "Resource") ``value`` of statement ``sid``
+    of a policy held by ``holder``: the nag IAM5 acknowledgement of that exact finding (narrowed to the
+    statement's own reason where ``acknowledge_statements`` recorded one), else a bare IAM5 / StarPermissions
+    one, else the checkov skips commented on that policy. A per-statement reason counts only under an
+    acknowledgement of its finding: it refines one, it does not stand in for one."""
     acks = acknowledgements_on(holder)
+    per_statement = statement_reasons_on(holder)
     for rule in (f"AwsSolutions-IAM5[{kind}::{value}]", "AwsSolutions-IAM5", "Serverless-StarPermissions"):
         if acks.get(rule):
+            if sid and sid in per_statement.get(rule, {}):
+                return f"cdk-nag {rule}, statement {sid}", per_statement[rule][sid]
             return f"cdk-nag {rule}", acks[rule]
     skips = {check: comment for check, comment in checkov_skips_on(holder).items() if comment}
     if skips:
@@ -178,8 +196,40 @@ def wildcard_reason(holder: dict, kind: str, value: str) -> tuple[str, str] | No
     return None
 
 
-def wildcards(view: dict, holder: dict, where: str = "") -> list[dict]:
-    """Every wildcard of an Allow statement, each with the reason on record (or a fail flag)."""
+def names_statement(reason: str, sid: str, actions: list[str]) -> set[str]:
+    """Which of ``sid`` and ``actions`` the reason names: the Sid as a word, an action in full, or an action
+    pattern written in the reason (``ec2:Describe*``) that matches one of the actions."""
+    named = {sid} if sid and re.search(rf"\b{re.escape(sid)}\b", reason) else set()
+    written = re.findall(r"\b[a-z0-9-]+:[A-Za-z0-9*]+", reason)
+    for action in actions:
+        if any(fnmatch.fnmatchcase(action.lower(), w.lower()) or fnmatch.fnmatchcase(w.lower(), action.lower()) for w in written):
+            named.add(action)
+    return named
+
+
+def unspecific(kind: str, value: str) -> bool:
+    """A wildcard that names no resource ("*") or no action: its reason can only be about the statement's
+    actions, which differ from statement to statement. A wildcard ARN's reason (why the id cannot be named)
+    holds for every statement on that ARN."""
+    return kind == "Action" or value == "*"
+
+
+def reason_fits_statement(view: dict, reason: str, others: list[dict]) -> list[str]:
+    """Problems with showing ``reason`` for statement ``view``: it names none of its Sid and actions, or it
+    names a Sid or action of another statement of the policy that this one lacks (written for that one)."""
+    problems = []
+    if not names_statement(reason, view["sid"], view["actions"]):
+        problems.append("names neither its Sid nor any of its actions")
+    for other in others:
+        foreign = names_statement(reason, other["sid"], [a for a in other["actions"] if a not in view["actions"]]) - {view["sid"]}
+        if foreign:
+            problems.append(f"was written for statement {other['sid'] or '(no Sid)'} too ({', '.join(sorted(foreign))})")
+    return problems
+
+
+def wildcards(view: dict, holder: dict, where: str = "", others: list[dict] | None = None) -> list[dict]:
+    """Every wildcard of an Allow statement, each with the reason on record (or a fail flag). ``others`` are
+    the policy's other statements, against which a reason for an unspecific wildcard is checked."""
     if view["effect"] != "Allow":
         return []
     found = [("Action", a) for a in view.get("actions", []) + view.get("not_actions", []) if "*" in a]
@@ -188,14 +238,14 @@ def wildcards(view: dict, holder: dict, where: str = "") -> list[dict]:
         found.append(("Action", "NotAction " + ",".join(view["not_actions"])))
     out = []
     for kind, value in found:
-        reason = wildcard_reason(holder, kind, value)
-        out.append({
-            "kind": kind,
-            "value": value,
-            "source": reason[0] if reason else "",
-            "reason": reason[1] if reason else "",
-            "flags": [flag(REVIEW, f"{where}: wildcard {kind} {value}: {reason[1]}")] if reason else [flag(FAIL, f"{where}: wildcard {kind} {value} with no acknowledgement or checkov comment explaining it")],
-        })
+        reason = wildcard_reason(holder, kind, value, view["sid"])
+        if reason is None:
+            flags = [flag(FAIL, f"{where}: wildcard {kind} {value} with no acknowledgement or checkov comment explaining it")]
+        else:
+            flags = [flag(REVIEW, f"{where}: wildcard {kind} {value}: {reason[1]}")]
+            if unspecific(kind, value):
+                flags += [flag(FAIL, f"{where}: the reason shown for wildcard {kind} {value} {p}") for p in reason_fits_statement(view, reason[1], others or [])]
+        out.append({"kind": kind, "value": value, "source": reason[0] if reason else "", "reason": reason[1] if reason else "", "flags": flags})
     return out
 
 
@@ -246,11 +296,9 @@ def roles(stack: str, template: dict, names: Names, templates: dict[str, dict]) 
             aws_managed.append({"arn": text, "flags": [flag(REVIEW, f"{lid}: managed policy {text} (its statements are not in the template)")]})
         policy_views = []
         for kind, name, document, holder in policies:
-            views = []
-            for s in statements(document):
-                view = statement_view(s, names)
-                view["wildcards"] = wildcards(view, holder, f"{lid} {name}" + (f" {view['sid']}" if view["sid"] else ""))
-                views.append(view)
+            views = [statement_view(s, names) for s in statements(document)]
+            for i, view in enumerate(views):
+                view["wildcards"] = wildcards(view, holder, f"{lid} {name}" + (f" {view['sid']}" if view["sid"] else ""), others=views[:i] + views[i + 1:])
             policy_views.append({"name": name, "kind": kind, "statements": views})
         boundary = p.get("PermissionsBoundary")
         out.append({
@@ -592,6 +640,31 @@ def network(stack: str, template: dict, names: Names) -> dict:
 # ----------------------------------------------------------------- resource policies (who else may call in)
 
 
+EXEMPTIONS = "tuneforge_exemptions"  # stacks/data_perimeter.py
+EXEMPTING = ("ArnNotEquals", "ArnNotLike", "StringNotEquals", "StringNotLike")
+
+
+def exemptions(document: list[dict], holder: dict, names: Names, lid: str) -> list[dict]:
+    """Principals a Deny statement leaves out (``aws:PrincipalArn`` under a negated operator), each with the
+    reason written for it in the policy's metadata: a flag to read, or a failure when there is none."""
+    written = {(str(e.get("sid", "")), names.text(e.get("principal"))): str(e.get("reason") or "").strip() for e in ((holder.get("Metadata") or {}).get(EXEMPTIONS) or []) if isinstance(e, dict)}
+    out = []
+    for statement in document:
+        if statement.get("Effect") != "Deny":
+            continue
+        sid = statement.get("Sid", "")
+        for operator in EXEMPTING:
+            for key, value in ((statement.get("Condition") or {}).get(operator) or {}).items():
+                if key.lower() != "aws:principalarn":
+                    continue
+                for principal in as_list(value):
+                    who = names.text(principal)
+                    reason = written.get((sid, who), "")
+                    message = f"{lid} {sid}: {who} is exempt from this deny" + (f": {reason}" if reason else " with no reason on record")
+                    out.append({"sid": sid, "principal": who, "reason": reason, "flags": [flag(REVIEW if reason else FAIL, message)]})
+    return out
+
+
 def resource_policies(stack: str, template: dict, names: Names) -> list[dict]:
     out = []
     holders = {"AWS::S3::BucketPolicy": "Bucket", "AWS::SQS::QueuePolicy": "Queues", "AWS::SNS::TopicPolicy": "Topics"}
@@ -603,7 +676,8 @@ def resource_policies(stack: str, template: dict, names: Names) -> list[dict]:
             flag(FAIL, f"{lid}: allows Principal '*' {','.join(v['actions'])} with no condition")
             for v in views if v["effect"] == "Allow" and "*" in v.get("principals", []) and not v["conditions"]
         ]
-        out.append({"stack": stack, "id": lid, "type": res["Type"].removeprefix("AWS::"), "on": on, "statements": views, "flags": flags})
+        exempt = exemptions(statements(p.get("PolicyDocument")), res, names, lid)
+        out.append({"stack": stack, "id": lid, "type": res["Type"].removeprefix("AWS::"), "on": on, "statements": views, "exemptions": exempt, "flags": flags})
     for lid, res in resources(template, "AWS::Lambda::Permission").items():
         p = props(res)
         view = {
@@ -707,7 +781,7 @@ def checklist(templates: dict[str, dict]) -> list[dict]:
     return out
 
 
-def build_from_templates(templates: dict[str, dict], *, acknowledgements: list[dict] | None = None, figures: dict | None = None, source: str = "", standing: dict | None = None) -> dict:
+def build_from_templates(templates: dict[str, dict], *, acknowledgements: list[dict] | None = None, figures: dict | None = None, source: str = "", standing: dict | None = None, provenance: dict | None = None) -> dict:
     """The model of ``templates`` (stack name -> template dict). Pure: no file, no subprocess. ``standing`` is the
     stages' standing cost (``standing_cost``), computed from the templates alone when not given."""
     templates = dict(sorted(templates.items()))
@@ -715,6 +789,7 @@ def build_from_templates(templates: dict[str, dict], *, acknowledgements: list[d
     model: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "source": source,
+        "provenance": provenance or {},
         "stacks": {stack: {"stage": stage_of(stack), "resources": len(t.get("Resources", {}))} for stack, t in templates.items()},
         "roles": [], "data_stores": [], "log_groups": [], "keys": [],
         "network": {"vpcs": [], "subnets": [], "gateways": [], "endpoints": [], "security_groups": [], "network_acl_entries": []},
@@ -745,6 +820,11 @@ def build_from_templates(templates: dict[str, dict], *, acknowledgements: list[d
     model["standing_cost"] = standing if standing is not None else standing_cost.of_templates(templates)
     model["facts"] = facts(model)
     model["flags"] = collect_flags(model)
+    stages = sorted({info["stage"] for info in model["stacks"].values() if info["stage"]})
+    model["full_stage"] = FULL_STAGE if FULL_STAGE in stages else (stages[0] if stages else "")
+    from tuneforge_audit.diff import diff_stages
+
+    model["stage_differences"] = [diff_stages(model, model["full_stage"], stage) for stage in stages if stage != model["full_stage"]]
     return model
 
 
@@ -787,12 +867,21 @@ def assembly_acknowledgements(cdk_out: Path) -> tuple[list[dict], list[str]]:
     return sorted(acks, key=lambda a: (a["stack"], a["path"], a["rule"])), result.problems
 
 
+def cfn_lint_findings(lint: dict) -> list[dict]:
+    """Every cfn-lint match below error level, and every error answered by a nag acknowledgement (gates.SAME_AS_NAG),
+    per stack (``lint``: gates.run_cfn_lint's result)."""
+    return [{"stack": stack, **m} for stack, result in sorted(lint.items()) for m in result.matches if m["level"] != "Error" or m.get("acknowledged")]
+
+
 def scanner_figures(cdk_out: Path) -> dict:
-    """nag (per pack), cfn-lint and checkov per stack, exactly as the security gates compute them."""
-    from tests.security.gates import PACKS, run_gates
+    """nag (per pack), cfn-lint and checkov per stack, exactly as the security gates compute them, and every
+    cfn-lint warning and informational match itself (the gates fail on errors only, so these are the ones a
+    reviewer has to read)."""
+    from tests.security.gates import PACKS, run_cfn_lint, run_gates, serverless_rules_available
 
     try:
-        report = run_gates(cdk_out)
+        lint = run_cfn_lint(cdk_out)
+        report = run_gates(cdk_out, lint=lint)
     except Exception as problem:  # a broken scanner or allowlist must not hide the rest of the report
         return {"error": f"{type(problem).__name__}: {problem}", "flags": [flag(FAIL, f"gates could not run: {type(problem).__name__}: {problem}")]}
     return {
@@ -806,6 +895,8 @@ def scanner_figures(cdk_out: Path) -> dict:
             }
             for row in report.rows
         },
+        "cfn_lint_rules": "cfn-lint with the serverless rules (cfn_lint_serverless)" if serverless_rules_available() else "cfn-lint's own rules (cfn_lint_serverless not installed)",
+        "cfn_lint_findings": cfn_lint_findings(lint),
         "failures": report.failures,
         "flags": [flag(FAIL, f"gate: {failure}") for failure in report.failures],
     }
@@ -820,4 +911,6 @@ def build(cdk_out: Path, *, scanners: bool = True) -> dict:
     if problems and not scanners:  # with scanners, run_gates already reports them as gate failures
         figures.setdefault("flags", []).extend(flag(FAIL, f"acknowledgement audit: {p}") for p in problems)
     standing = standing_cost.of_templates(templates, sources=standing_cost.asset_sources(cdk_out))
-    return build_from_templates(templates, acknowledgements=acks, figures=figures, source=str(cdk_out), standing=standing)
+    from tuneforge_audit.provenance import of_checkout
+
+    return build_from_templates(templates, acknowledgements=acks, figures=figures, source=str(cdk_out), standing=standing, provenance=of_checkout())

@@ -90,15 +90,76 @@ def test_trust_conditions_and_statements_are_reported_as_in_the_template(assembl
         assert any(u.endswith("StartJobFunction4670363F") or "StartJob" in u for u in role["used_by"])
 
 
-def test_wildcard_reason_is_the_acknowledgement_of_that_finding(assembly, app_model):
+def _bedrock(template: dict) -> tuple[str, str]:
+    (bedrock,) = roles_trusting(template, "bedrock.amazonaws.com")
+    policy_id = next(lid for lid, p in resources(template, "AWS::IAM::Policy").items() if {"Ref": bedrock} in props(p).get("Roles", []))
+    return bedrock, policy_id
+
+
+def _star_reasons(m: dict, role_id: str) -> dict[str, dict]:
+    """Sid -> the wildcard ``Resource *`` of that statement of ``role_id``."""
+    return {s["sid"]: w for r in m["roles"] if r["id"] == role_id for p in r["policies"] for s in p["statements"] for w in s["wildcards"] if w["value"] == "*"}
+
+
+def test_wildcard_reason_is_the_acknowledgement_of_that_finding_for_that_statement(assembly, app_model):
     for stack, template in assembly.stacks("-Foundation").items():
-        (bedrock,) = roles_trusting(template, "bedrock.amazonaws.com")
-        role = next(r for r in app_model["roles"] if r["stack"] == stack and r["id"] == bedrock)
-        policy = template["Resources"][role["policies"][0]["name"]]
-        acks = {e["id"]: e["reason"] for e in policy["Metadata"]["cdk_nag"]["rules_to_suppress"]}
-        star = next(w for s in role["policies"][0]["statements"] for w in s["wildcards"] if w["value"] == "*")
-        assert star["source"] == "cdk-nag AwsSolutions-IAM5[Resource::*]"
-        assert star["reason"] == acks["AwsSolutions-IAM5[Resource::*]"]
+        bedrock, policy_id = _bedrock(template)
+        meta = template["Resources"][policy_id]["Metadata"]
+        acks = {e["id"]: e["reason"] for e in meta["cdk_nag"]["rules_to_suppress"]}
+        stars = _star_reasons({"roles": [r for r in app_model["roles"] if r["stack"] == stack]}, bedrock)
+        assert set(stars) == {"DescribeNetwork", "ManageOnlyBedrockManagedInterfaces"}
+        for sid, star in stars.items():
+            assert star["source"] == f"cdk-nag AwsSolutions-IAM5[Resource::*], statement {sid}"
+            assert star["reason"] == meta["tuneforge_statement_reasons"]["AwsSolutions-IAM5[Resource::*]"][sid]
+            # nag's own reason on the policy names every statement it covers, each with the reason shown for it
+            assert f"Statement {sid}: {star['reason']}" in acks["AwsSolutions-IAM5[Resource::*]"]
+        assert "read-only" in stars["DescribeNetwork"]["reason"] and "read-only" not in stars["ManageOnlyBedrockManagedInterfaces"]["reason"]
+
+
+def test_every_unspecific_wildcard_shows_a_reason_written_for_its_own_statement(app_model):
+    checked = 0
+    for r in app_model["roles"]:
+        for p in r["policies"]:
+            for s in p["statements"]:
+                others = [o for o in p["statements"] if o is not s]
+                for w in s["wildcards"]:
+                    if model.unspecific(w["kind"], w["value"]):
+                        checked += 1
+                        assert model.names_statement(w["reason"], s["sid"], s["actions"]), (r["id"], s["sid"], w["reason"])
+                        assert model.reason_fits_statement(s, w["reason"], others) == [], (r["id"], s["sid"], w["reason"])
+    assert checked >= 20  # every function's interface and tracing statements, Bedrock's two, the state machine's
+
+
+def test_one_reason_for_two_statements_on_star_is_flagged(foundation):
+    """The insecure twin: the per-statement reasons removed, nag's one reason (about ec2:Describe*) is shown
+    for the interface-deleting statement too; and reasons swapped between the statements are caught."""
+    name, template = foundation
+    bedrock, policy_id = _bedrock(template)
+    meta = template["Resources"][policy_id]["Metadata"]
+    per_statement = meta.pop("tuneforge_statement_reasons")
+    shared = "The ec2:Describe* actions Bedrock needs to place its network interfaces support no resource-level permissions; they are read-only."
+    for entry in meta["cdk_nag"]["rules_to_suppress"]:
+        if entry["id"] == "AwsSolutions-IAM5[Resource::*]":
+            entry["reason"] = shared
+    m = model.build_from_templates({name: template})
+    stars = _star_reasons(m, bedrock)
+    assert stars["ManageOnlyBedrockManagedInterfaces"]["reason"] == shared
+    assert any(f.startswith(f"{bedrock} {policy_id} ManageOnlyBedrockManagedInterfaces: the reason shown for wildcard Resource * names neither its Sid nor any of its actions") for f in fails(m)), fails(m)
+    assert not any(f.startswith(f"{bedrock} {policy_id} DescribeNetwork:") for f in fails(m))
+
+    swapped = dict(zip(per_statement["AwsSolutions-IAM5[Resource::*]"], reversed(list(per_statement["AwsSolutions-IAM5[Resource::*]"].values()))))
+    meta["tuneforge_statement_reasons"] = {**per_statement, "AwsSolutions-IAM5[Resource::*]": swapped}
+    flagged = fails(model.build_from_templates({name: template}))
+    assert any(f.startswith(f"{bedrock} {policy_id} DescribeNetwork: the reason shown for wildcard Resource * was written for statement ManageOnlyBedrockManagedInterfaces") for f in flagged), flagged
+    assert any(f.startswith(f"{bedrock} {policy_id} ManageOnlyBedrockManagedInterfaces: the reason shown for wildcard Resource * was written for statement DescribeNetwork") for f in flagged), flagged
+
+
+def test_a_per_statement_reason_without_its_acknowledgement_explains_nothing(foundation):
+    name, template = foundation
+    bedrock, policy_id = _bedrock(template)
+    template["Resources"][policy_id]["Metadata"].pop("cdk_nag")
+    star = _star_reasons(model.build_from_templates({name: template}), bedrock)["DescribeNetwork"]
+    assert star["reason"] == "" and star["flags"][0]["level"] == FAIL
 
 
 def test_wildcard_reason_falls_back_to_the_checkov_comment_and_is_flagged_without_one(foundation):
@@ -186,3 +247,45 @@ def test_command_writes_both_files_and_a_diff_against_a_previous_report(assembly
     assert "## Changed since BASE" in report and f"- ➖ {name}/InjectedRole" in report
 
     assert main(["--cdk-out", str(tmp_path / "nothing"), "--out", str(out)]) == 2
+
+
+def test_report_names_its_commit_and_tool_versions(app_model):
+    import subprocess
+
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    prov = app_model["provenance"]
+    assert prov["commit"]["head"] == head and isinstance(prov["commit"]["dirty"], bool)
+    assert set(prov["tools"]) >= {"aws-cdk-lib", "cdk-nag", "cfn-lint", "checkov", "policy_sentry", "python", "node"}
+    assert prov["tools"]["cfn-lint"] == "1.58.0"  # requirements-dev.txt's pin, read from the installed package
+    top = markdown.render(app_model).splitlines()[2]
+    assert top.startswith(f"Commit `{head}`") and "cdk-nag `" in top and "node `" in top
+    dirty = markdown.render({**app_model, "provenance": {**prov, "commit": {"head": head, "dirty": True}}}).splitlines()[2]
+    assert "uncommitted changes" in dirty and "uncommitted changes" not in markdown.render({**app_model, "provenance": {**prov, "commit": {"head": head, "dirty": False}}})
+
+
+def test_every_perimeter_exemption_is_flagged_with_its_written_reason(app_model):
+    exempt = {(p["stack"], p["id"], e["sid"], e["principal"]): e for p in app_model["resource_policies"] for e in p.get("exemptions", [])}
+    assert exempt and all(e["reason"] and e["flags"][0]["level"] == REVIEW and e["reason"] in e["flags"][0]["message"] for e in exempt.values())
+    owners = {(stack.split("-")[1], principal) for stack, _, sid, principal in exempt if sid == "DenyDataAccessOutsideTheVpcEndpoint"}
+    # prod names one data owner of its own (config/tuneforge.yaml data_uploader_arns); dev has only its uploader role
+    assert ("prod", "arn:aws:iam::210987654321:role/tuneforge-data-owners") in owners
+    assert {p for stage, p in owners if stage == "dev"} == {"arn:<AWS::Partition>:iam::123456789012:role/tuneforge-dev-data-uploader"}
+    flagged = [f["message"] for f in app_model["flags"] if f["level"] == REVIEW]
+    assert any("DenyDataAccessOutsideTheVpcEndpoint: arn:aws:iam::210987654321:role/tuneforge-data-owners is exempt from this deny: The platform team names" in f for f in flagged)
+
+
+def test_an_exemption_without_a_written_reason_fails(foundation):
+    name, template = foundation
+    policy_id, policy = next((lid, r) for lid, r in resources(template, "AWS::S3::BucketPolicy").items() if "tuneforge_exemptions" in (r.get("Metadata") or {}))
+    deny = next(s for s in props(policy)["PolicyDocument"]["Statement"] if s.get("Sid") == "DenyDataAccessOutsideTheVpcEndpoint")
+    deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] = [*as_list(deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]), "arn:aws:iam::999999999999:role/smuggled"]
+    flagged = fails(model.build_from_templates({name: template}))
+    assert f"{policy_id} DenyDataAccessOutsideTheVpcEndpoint: arn:aws:iam::999999999999:role/smuggled is exempt from this deny with no reason on record" in flagged
+    assert not any("is exempt from this deny with no reason" in f and "smuggled" not in f for f in flagged)  # the written ones still hold
+    policy["Metadata"].pop("tuneforge_exemptions")
+    m = model.build_from_templates({name: template})
+    unexplained = [f for f in fails(m) if "is exempt from this deny with no reason on record" in f]
+    assert len(unexplained) == sum(len(p["exemptions"]) for p in m["resource_policies"] if p["id"] == policy_id) >= 3
+    report = markdown.render(m)
+    assert row_of(report, f"`{policy_id}`", "smuggled", "**no reason on record**").startswith("| ❌ |")
+    assert row_of(report, f"`{policy_id}`", "| Deny |", "DenyDataAccessOutsideTheVpcEndpoint", "smuggled").startswith("| ❌ |")

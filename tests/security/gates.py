@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.security.acknowledgements import NAG_PACK_PREFIXES, acknowledged_per_pack, audit, stack_artifacts
+from tests.security.acknowledgements import NAG_PACK_PREFIXES, acknowledged_per_pack, audit, stack_artifacts, strip_rule
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKS = list(NAG_PACK_PREFIXES.values())
@@ -46,6 +46,37 @@ class LintResult:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     informational: list[str] = field(default_factory=list)
+    acknowledged: list[str] = field(default_factory=list)  # errors SAME_AS_NAG answers with nag's acknowledgement
+    # Every match as cfn-lint reported it (file, level, rule id, resource, path, message), for the report.
+    matches: list[dict] = field(default_factory=list)
+
+
+# The serverless rules that are the same check as a rule of cdk-nag's Serverless pack: awslabs serverless-rules
+# documents each rule once with its cfn-lint id ("Lambda Async Failure Destination", cfn-lint ES1007; "SQS Redrive
+# Policy", cfn-lint ES6000: https://awslabs.github.io/serverless-rules/rules/lambda/async_failure_destination/ and
+# .../rules/sqs/redrive_policy/, read 2026-12-06), and cdk-nag implements them as LambdaAsyncFailureDestination and
+# SQSRedrivePolicy. Where nag's rule is acknowledged on the resource (scoped, allowlisted and with a reason naming
+# its control: acknowledgements.py), cfn-lint's finding is that same decision: it is listed with nag's reason and
+# does not fail. Anywhere else it fails as any cfn-lint error does.
+SAME_AS_NAG = {"ES1007": "Serverless-LambdaAsyncFailureDestination", "ES6000": "Serverless-SQSRedrivePolicy"}
+
+
+def _nag_reason(template: dict, rule: str, logical_id: str) -> tuple[str, str] | None:
+    """(resource, reason) of the nag acknowledgement that answers cfn-lint's ``rule`` on ``logical_id``: on the
+    resource itself, or for a Lambda permission (ES1007 names the permission) on the function it lets be invoked."""
+    resources = template.get("Resources", {})
+    resource = resources.get(logical_id) or {}
+    holders = [logical_id]
+    if resource.get("Type") == "AWS::Lambda::Permission":
+        function = (resource.get("Properties") or {}).get("FunctionName")
+        ref = function.get("Ref") if isinstance(function, dict) else None
+        att = function.get("Fn::GetAtt") if isinstance(function, dict) else None
+        holders = [h for h in (ref, att[0] if isinstance(att, list) else None) if h]
+    for holder in holders:
+        for entry in ((resources.get(holder) or {}).get("Metadata") or {}).get("cdk_nag", {}).get("rules_to_suppress") or []:
+            if strip_rule(str(entry.get("id", ""))) == SAME_AS_NAG[rule] and str(entry.get("reason", "")).strip():
+                return holder, str(entry["reason"])
+    return None
 
 
 def serverless_rules_available() -> bool:
@@ -69,13 +100,31 @@ def run_cfn_lint(cdk_out: Path) -> dict[str, LintResult]:
     if completed.returncode & ~0b1110 or not isinstance(matches, list):
         raise RuntimeError(f"cfn-lint did not run (exit {completed.returncode}): {completed.stderr.strip()[-2000:]}")
     by_file = {str(path.resolve()): name for name, path in paths.items()}
+    templates = {name: json.loads(path.read_text()) for name, path in paths.items()}
     results = {name: LintResult() for name in paths}
     for match in matches:
         name = by_file.get(str(Path(match["Filename"]).resolve()), match["Filename"])
         where = "/".join(str(p) for p in match["Location"].get("Path") or [])
         line = f"{match['Rule']['Id']} {where}: {match['Message']}"
         bucket = {"Error": "errors", "Warning": "warnings"}.get(match["Level"], "informational")
-        getattr(results.setdefault(name, LintResult()), bucket).append(line)
+        path = match["Location"].get("Path") or []
+        answered = None
+        if bucket == "errors" and match["Rule"]["Id"] in SAME_AS_NAG and len(path) > 1 and name in templates:
+            answered = _nag_reason(templates[name], match["Rule"]["Id"], str(path[1]))
+        if answered:
+            bucket, line = "acknowledged", f"{line} (acknowledged as cdk-nag {SAME_AS_NAG[match['Rule']['Id']]} on {answered[0]}: {answered[1]})"
+        result = results.setdefault(name, LintResult())
+        getattr(result, bucket).append(line)
+        result.matches.append({
+            "file": Path(match["Filename"]).name,
+            "level": match["Level"],
+            "rule": match["Rule"]["Id"],
+            "resource": str(path[1]) if len(path) > 1 and path[0] == "Resources" else "",
+            "path": where,
+            "line": (match["Location"].get("Start") or {}).get("LineNumber"),
+            "message": match["Message"],
+            **({"acknowledged": {"rule": SAME_AS_NAG[match["Rule"]["Id"]], "on": answered[0], "reason": answered[1]}} if answered else {}),
+        })
     return results
 
 

@@ -28,6 +28,25 @@ def test_every_checkov_skip_is_commented(result):
     assert [s for s in result.checkov_skips if not s[3]] == []
 
 
+def test_a_finding_shared_by_statements_names_each_with_its_own_reason(assembly):
+    """stacks/nag.py acknowledge_statements: every statement reason meets the reason bar, is its own (no two
+    statements share one), its Sid is a statement of the policy, and nag's reason names it with that reason."""
+    seen = 0
+    for template in assembly.templates.values():
+        for lid, resource in template["Resources"].items():
+            by_rule = (resource.get("Metadata") or {}).get("tuneforge_statement_reasons") or {}
+            sids = {s.get("Sid") for s in (resource.get("Properties") or {}).get("PolicyDocument", {}).get("Statement", [])}
+            nag = {e["id"]: e["reason"] for e in resource["Metadata"]["cdk_nag"]["rules_to_suppress"]} if by_rule else {}
+            for rule, reasons in by_rule.items():
+                seen += 1
+                assert len(reasons) >= 2 and len(set(reasons.values())) == len(reasons), (lid, rule)
+                assert set(reasons) <= sids, (lid, rule, set(reasons) - sids)
+                for sid, reason in reasons.items():
+                    assert reason_problems(reason) == [], (lid, sid, reason)
+                    assert f"Statement {sid}: {reason}" in nag[rule], (lid, rule, sid)
+    assert seen >= 3  # the functions' and Bedrock's "*", Bedrock's network-interface ARN
+
+
 def test_allowlist_entries_carry_a_why():
     entries = load_allowlist()["acknowledgements"]
     assert entries and all(set(e) == {"path", "rule", "why"} and e["why"].strip() for e in entries), ALLOWLIST
