@@ -126,3 +126,33 @@ def restrict_to_vpc_endpoint(bucket: s3.IBucket, *, endpoint: ec2.IGatewayVpcEnd
         {"sid": "OnlyTheDeploymentChangesTheBucket", "principal": deploy_role, "reason": DEPLOYMENT_REASON},
     ]
     policy.cfn_options.metadata = metadata
+
+
+# Services whose use of the key protects records about runs, not the datasets or models themselves: the
+# registries (DynamoDB), execution data (Step Functions), notices (SNS), dead letters (SQS), and Bedrock, through
+# which the applications that call a promoted model decrypt it (a custom model encrypted with a customer managed
+# key needs the caller's kms:Decrypt through Bedrock: https://docs.aws.amazon.com/bedrock/latest/userguide/encryption-custom-job.html,
+# read 2026-12-06). Through S3, and called directly, the key decrypts only for the stage's own roles and data owners.
+RECORD_SERVICES = ("dynamodb", "states", "sns", "sqs", "bedrock")
+
+
+def restrict_key_decryption(key, *, stack: Stack, stack_names: tuple[str, ...], owners: tuple[str, ...]) -> None:
+    """A key-policy deny: kms:Decrypt of datasets, snapshots, job output and reports (through S3, or direct)
+    only by the roles CloudFormation created in this stage's stacks (named after their stack) and the data owners,
+    whatever an account principal's own policies allow. AWS services acting for themselves (CloudWatch Logs, which
+    encrypts the log groups) are not principals of the account and are left to the statements that allow them."""
+    stage_roles = [f"arn:{stack.partition}:iam::{stack.account}:role/{name}-*" for name in stack_names]
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="DecryptDataOnlyForThisStagesRolesAndDataOwners",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=["kms:Decrypt"],
+            resources=["*"],
+            conditions={
+                "ArnNotLike": {"aws:PrincipalArn": stage_roles + list(owners)},
+                "Bool": {"aws:PrincipalIsAWSService": "false"},
+                "StringNotEquals": {"kms:ViaService": [f"{service}.{stack.region}.amazonaws.com" for service in RECORD_SERVICES]},
+            },
+        )
+    )

@@ -9,7 +9,7 @@ from lambdas.domain.catalogue import CustomizationType
 from stacks.bedrock_role import BedrockCustomizationRole
 from stacks.config import StageConfig
 from stacks.data_owners import DataUploaderRole, uploader_role_arn
-from stacks.data_perimeter import OutsideAccess, deploy_role_arn, restrict_to_vpc_endpoint
+from stacks.data_perimeter import OutsideAccess, deploy_role_arn, restrict_key_decryption, restrict_to_vpc_endpoint
 from stacks.network import Network
 from stacks.storage import EVALUATION_PREFIX, INCOMING_PREFIX, REPORTS_PREFIX, Storage
 
@@ -61,6 +61,8 @@ class FoundationStack(Stack):
             outside=OutsideAccess(owners, object_actions=("s3:GetObject",), object_prefixes=(REPORTS_PREFIX,), list_prefixes=(REPORTS_PREFIX,), reasons=reasons),
             deploy_role=deployment,
         )
+        # The key backs the perimeter: whoever reaches a dataset's bytes some other way still cannot decrypt them.
+        restrict_key_decryption(self.storage.key, stack=self, stack_names=(f"{stage.stack_prefix}-Foundation", f"{stage.stack_prefix}-Pipeline"), owners=owners)
         # The CLI finds a stage's resources through these outputs, in AWS and in the offline emulator alike.
         CfnOutput(self, "DataBucketName", value=self.storage.data_bucket.bucket_name)
         CfnOutput(self, "ArtifactsBucketName", value=self.storage.artifacts_bucket.bucket_name)

@@ -40,6 +40,7 @@ class PipelineStack(Stack):
         bedrock = f"{arn}:bedrock:{self.region}:{self.account}"
         state_machine_name = f"tuneforge-{stage.name}-retraining"
         state_machine_arn = f"{arn}:states:{self.region}:{self.account}:stateMachine:{state_machine_name}"
+        executions = f"{arn}:states:{self.region}:{self.account}:execution:{state_machine_name}:*"
         profile_prefix = f"/tuneforge/{stage.name}/profiles"
         this_stages = made_for_this_stage(stage)
 
@@ -242,13 +243,17 @@ class PipelineStack(Stack):
                 # A timed-out or aborted execution runs no Catch: cleanup itself tells the topic.
                 iam.PolicyStatement(sid="NotifyAbnormalEnds", actions=["sns:Publish"], resources=[self.topic.topic_arn]),
                 iam.PolicyStatement(sid="EncryptNotifications", actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"sns.{self.region}.amazonaws.com"}}),
+                # A status-change event is acted on only once Step Functions confirms the execution ended abnormally.
+                iam.PolicyStatement(sid="ConfirmAbnormalEnds", actions=["states:DescribeExecution"], resources=[executions]),
+                iam.PolicyStatement(sid="ReadExecutionData", actions=["kms:Decrypt"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"states.{self.region}.amazonaws.com", "kms:EncryptionContext:aws:states:stateMachineArn": state_machine_arn}}),
                 registry_write,
                 table_key,
             ],
-            environment={**common_env, "NOTIFICATION_TOPIC_ARN": self.topic.topic_arn},
+            environment={**common_env, "NOTIFICATION_TOPIC_ARN": self.topic.topic_arn, "STATE_MACHINE_ARN": state_machine_arn},
             dead_letter_queue=self.dead_letters,
             wildcards={
                 job_arns: why[job_arns],
+                executions: "Executions are named by their run id when an upload starts them; cleanup may only describe, read-only, the executions of this stage's one state machine.",
                 **{f"{bedrock}:{kind}/*": "Evaluation endpoints get Bedrock-generated ids when a run creates them; cleanup may only delete them, in this account and region, and deletes only those its run recorded." for kind in ("provisioned-model", "custom-model-deployment")},
             },
         )

@@ -36,7 +36,7 @@ class Service:
 THROUGH_THE_VPC: dict[str, Service] = {
     "bedrock": Service("called by StartJob, WaitForJob, JobEvents, DeployEndpoint, CheckEndpoint, Promote, FinalizePromotion, Cleanup and Janitor (client('bedrock'))"),
     "bedrock-runtime": Service("called by Evaluate: InvokeModel on the candidate, its baseline and the judge (client('bedrock-runtime'))"),
-    "states": Service("called by StartRun (StartExecution), WaitForJob and JobEvents (SendTaskSuccess/Failure/Heartbeat) (client('stepfunctions'))"),
+    "states": Service("called by StartRun (StartExecution), WaitForJob and JobEvents (SendTaskSuccess/Failure/Heartbeat) and Cleanup (DescribeExecution: is a status-change event's execution really over) (client('stepfunctions'))"),
     "sns": Service("called by Cleanup and Janitor: Publish to the stage topic (client('sns'))"),
     "ssm": Service("called by StartRun (GetParameter: the profile) and FinalizePromotion (PutParameter: the champion) (client('ssm'))"),
     # No handler calls X-Ray. The X-Ray daemon "runs in the Lambda environment" and writes the function's

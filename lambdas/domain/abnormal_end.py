@@ -10,6 +10,7 @@ is marked with a conditional write before publishing: a second delivery finds th
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from lambdas.domain.registry import RunRegistry
@@ -38,6 +39,57 @@ def one_line_cause(error: str | None, cause: str | None) -> str:
     else:
         text = error or "the execution ended without a cause"
     return one_line(text, MAX_CAUSE)
+
+
+ABNORMAL_ENDS = ("FAILED", "TIMED_OUT", "ABORTED")
+# What DescribeExecution reports for an execution that ended without an error of its own.
+STATUS_ERRORS = {"TIMED_OUT": "States.Timeout", "ABORTED": "States.Aborted"}
+
+
+@dataclass(frozen=True)
+class VerifiedEnd:
+    """An abnormal end as Step Functions itself describes it, never as the invoking event claims."""
+
+    run_id: str
+    status: str
+    error: str
+    cause: str
+    profile: str | None
+    execution_arn: str
+
+
+class UnverifiedEnd(ValueError):
+    """The event names no execution of this state machine that ended abnormally: act on nothing."""
+
+
+def verified_end(stepfunctions: Any, execution_arn: str | None, *, state_machine_arn: str) -> VerifiedEnd:
+    """Cleanup stops jobs and deletes endpoints on a status-change event, and whoever may invoke the function
+    could hand it a made-up one; so the execution is described and must be of this stage's state machine, be
+    over, and have ended FAILED, TIMED_OUT or ABORTED. Status, error, cause and profile are then its own."""
+    prefix = state_machine_arn.replace(":stateMachine:", ":execution:", 1) + ":"
+    if not execution_arn or not execution_arn.startswith(prefix):
+        raise UnverifiedEnd(f"{execution_arn!r} is not an execution of {state_machine_arn}")
+    try:
+        described = stepfunctions.describe_execution(executionArn=execution_arn)
+    except Exception as error:
+        if getattr(error, "response", {}).get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+            raise UnverifiedEnd(f"{execution_arn} does not exist") from None
+        raise
+    status = described.get("status")
+    if described.get("stateMachineArn") != state_machine_arn or status not in ABNORMAL_ENDS:
+        raise UnverifiedEnd(f"{execution_arn} is {status} (of {described.get('stateMachineArn')}), not an abnormal end of {state_machine_arn}")
+    try:
+        profile = (json.loads(described.get("input") or "{}").get("profile") or {}).get("name")
+    except (ValueError, AttributeError):
+        profile = None
+    return VerifiedEnd(
+        run_id=described["name"],
+        status=status,
+        error=described.get("error") or STATUS_ERRORS.get(status, status),
+        cause=described.get("cause") or f"the execution ended {status}",
+        profile=profile,
+        execution_arn=execution_arn,
+    )
 
 
 def execution_console_url(execution_arn: str) -> str:

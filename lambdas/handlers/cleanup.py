@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from lambdas.domain.abnormal_end import abnormal_end_message, claim_notification, one_line_cause, release_notification
+from lambdas.domain.abnormal_end import UnverifiedEnd, abnormal_end_message, claim_notification, one_line_cause, release_notification, verified_end
 from lambdas.domain.cleanup import cleanup_run
 from lambdas.domain.runs import RunStatus, utc_now
 from lambdas.handlers._aws import champions_table, client, env, registry
@@ -27,8 +27,6 @@ metrics = Metrics()
 
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
-# What describe_execution reports for an execution that ended without an error of its own.
-STATUS_ERRORS = {"TIMED_OUT": "States.Timeout", "ABORTED": "States.Aborted"}
 
 
 class CleanupEvent(BaseModel):
@@ -41,17 +39,11 @@ class CleanupEvent(BaseModel):
 
 
 def cleanup_event(event: dict) -> CleanupEvent:
-    """The state machine's payload, or the run an execution status-change event is about."""
+    """The state machine's payload, or the run of the execution a status-change event names, as Step
+    Functions describes it (UnverifiedEnd when it is no abnormal end of this stage's state machine)."""
     if event.get("detail-type") == STATUS_CHANGE:
-        detail = event.get("detail") or {}
-        status = detail.get("status", "FAILED")
-        error = detail.get("error") or STATUS_ERRORS.get(status, status)
-        cause = detail.get("cause") or f"the execution ended {status}"
-        try:
-            profile = (json.loads(detail.get("input") or "{}").get("profile") or {}).get("name")
-        except (ValueError, AttributeError):
-            profile = None
-        return CleanupEvent(run_id=detail["name"], error={"Error": error, "Cause": cause}, ended=status, profile=profile, execution_arn=detail.get("executionArn"))
+        end = verified_end(client("stepfunctions"), (event.get("detail") or {}).get("executionArn"), state_machine_arn=env("STATE_MACHINE_ARN"))
+        return CleanupEvent(run_id=end.run_id, error={"Error": end.error, "Cause": end.cause}, ended=end.status, profile=end.profile, execution_arn=end.execution_arn)
     return parse(event=event, model=CleanupEvent)
 
 
@@ -59,7 +51,13 @@ def cleanup_event(event: dict) -> CleanupEvent:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    event = cleanup_event(event)
+    try:
+        event = cleanup_event(event)
+    except UnverifiedEnd as refusal:
+        # Nothing is stopped, deleted, recorded or announced on an end Step Functions does not confirm.
+        logger.warning("status-change event not acted on", extra={"reason": str(refusal)})
+        metrics.add_metric(name="UnverifiedStatusChangeIgnored", unit=MetricUnit.Count, value=1)
+        return {"ignored": str(refusal)}
     runs = registry()
     result = cleanup_run(runs, client("bedrock"), event.run_id, champions_table())
     error = event.error or {}

@@ -91,6 +91,7 @@ def decide(world: World, caller: Caller, requirement: Requirement, *, endpoint: 
         "kms:CallerAccount": principal.account if requirement.action.startswith("kms:") else None,
         **requirement.context,
     }
+    context["aws:PrincipalIsAWSService"] = "true" if principal.is_service else "false"
     if principal.is_service:
         context["aws:PrincipalServiceName"] = principal.service
     if endpoint is not None:

@@ -227,6 +227,27 @@ def test_no_one_outside_the_vpc_reads_training_data_by_version_or_changes_the_bu
     assert tuneforge.inspect("s3").head_object(Bucket=tuneforge.data_bucket, Key=key, VersionId=version)["VersionId"] == version
 
 
+def test_the_key_decrypts_data_only_for_the_stages_roles_even_without_the_bucket_perimeter(tuneforge_cdk_out, emulator, tmp_path):
+    """Defence in depth: with the bucket policies' perimeter denies taken out, an administrator of the account
+    still cannot read an object, because the key policy denies kms:Decrypt through S3 to every principal but the
+    stage's own roles and its data owners; the data owner still reads its reports."""
+    from botocore.exceptions import ClientError
+
+    def drop_perimeter(template: Template) -> None:
+        for policy in _resources(template, "AWS::S3::BucketPolicy").values():
+            document = policy["Properties"]["PolicyDocument"]
+            document["Statement"] = [s for s in document["Statement"] if s.get("Effect") != "Deny" or s.get("Sid") in (None, "") or "SecureTransport" in json.dumps(s)]
+
+    stage = TuneforgeStage(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Foundation", drop_perimeter))
+    key = "reports/support-qa-vi/some-run/report.json"
+    stage.inspect("s3").put_object(Bucket=stage.artifacts_bucket, Key=key, Body=b"{}")
+    with pytest.raises(ClientError) as refused:
+        stage.aws.client("s3").get_object(Bucket=stage.artifacts_bucket, Key=key)
+    message = refused.value.response["Error"]["Message"]
+    assert "kms:Decrypt" in message and "DecryptDataOnlyForThisStagesRolesAndDataOwners" in message, message
+    assert stage.data_owner.client("s3").get_object(Bucket=stage.artifacts_bucket, Key=key)["Body"].read() == b"{}"
+
+
 def test_a_forged_execution_with_a_lowered_gate_is_refused_before_anything_is_spent(tuneforge):
     """The review's finding: gate, budget, prices and throughput came from $$.Execution.Input, so anyone
     with states:StartExecution could promote an unevaluated model. Validate now refuses any profile that

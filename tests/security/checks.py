@@ -459,6 +459,30 @@ def check_06_kms_keys(template: Template, stage: str) -> list[str]:
     return out
 
 
+def check_29_key_decrypts_data_for_the_stage_only(template: Template, stage: str) -> list[str]:
+    """29 (this project's). The stage key's policy denies kms:Decrypt to every account principal but a named
+    list (no wildcard of accounts or of all roles), and S3 is not among the services it exempts: the datasets'
+    bytes decrypt only for the stage's roles and data owners, whatever IAM policies in the account allow."""
+    out = []
+    for lid, key in resources(template, "AWS::KMS::Key").items():
+        decrypt_denies = [s for s in statements(props(key).get("KeyPolicy")) if s.get("Effect") == "Deny" and denies(s, "kms:Decrypt") and "*" in principals(s)]
+        if not decrypt_denies:
+            out.append(f"{lid}: no key-policy statement denies kms:Decrypt to principals outside the stage")
+        for s in decrypt_denies:
+            conds = condition_keys(s)
+            sid = s.get("Sid", "")
+            operator, allowed = conds.get("aws:principalarn", ("", []))
+            if operator.lower() not in ("arnnotlike", "arnnotequals", "stringnotlike", "stringnotequals") or not allowed:
+                out.append(f"{lid}: {sid!r} does not name the principals it leaves out (aws:PrincipalArn)")
+            for arn in allowed:
+                if re.search(r":iam::(\*|[^:]*\*[^:]*):|:role/\*$|^\*$", render(arn)):
+                    out.append(f"{lid}: {sid!r} leaves out {render(arn)}, a wildcard of accounts or of every role")
+            _op, services = conds.get("kms:viaservice", ("", []))
+            if any(render(v).startswith("s3.") for v in services):
+                out.append(f"{lid}: {sid!r} exempts decryption through S3, where the datasets are")
+    return out
+
+
 def _via_bedrock(statement: dict) -> str | None:
     """None when the statement is restricted to calls made through Bedrock (and S3 on its behalf)."""
     operator, values = condition_keys(statement).get("kms:viaservice", ("", []))
@@ -1156,6 +1180,7 @@ CHECKS: dict[str, Check] = {
     "26 custom-model deletes by tag": check_26_model_deletes_by_tag,
     "27 DNS egress": check_27_dns_egress,
     "28 Bedrock stops, deletes and invocations by tag": check_28_bedrock_changes_by_tag,
+    "29 key decrypts data for the stage only": check_29_key_decrypts_data_for_the_stage_only,
 }
 
 

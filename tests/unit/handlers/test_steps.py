@@ -154,12 +154,19 @@ def test_cleanup_stops_a_running_job_and_is_idempotent(account, context, status,
     assert _item(account, run["run_id"])["status"]["S"] == "FAILED"
 
 
-def test_cleanup_takes_the_status_change_event_of_a_timed_out_execution(account, context):
-    """The ExecutionEndedAbnormally rule hands Cleanup the event itself: the execution name is the run id."""
-    run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
-    job = start_job.handler({"run": run, **_validated(run, context)}, context)
-    execution_arn = account.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + run["run_id"]
-    event = {
+def _ended_execution(account, run: dict, status: str, *, error: str | None = None, cause: str | None = None) -> str:
+    """A real execution of the stage's state machine named by the run id, ended ``status`` (moto runs no
+    definition, so its end is set on the backend, as the Bedrock job's status is above)."""
+    from moto.stepfunctions.models import stepfunctions_backends
+
+    execution_arn = account.stepfunctions.start_execution(stateMachineArn=account.state_machine_arn, name=run["run_id"], input=json.dumps(run))["executionArn"]
+    execution = stepfunctions_backends["123456789012"]["us-east-1"].describe_execution(execution_arn)
+    execution.status, execution.error, execution.cause = status, error, cause
+    return execution_arn
+
+
+def _status_change(account, execution_arn: str, status: str, **detail) -> dict:
+    return {
         "version": "0",
         "id": "315c1398-40ff-a850-213b-158f73e60175",
         "detail-type": "Step Functions Execution Status Change",
@@ -168,9 +175,17 @@ def test_cleanup_takes_the_status_change_event_of_a_timed_out_execution(account,
         "time": "2026-11-24T10:00:00Z",
         "region": "us-east-1",
         "resources": [execution_arn],
-        "detail": {"executionArn": execution_arn, "stateMachineArn": account.state_machine_arn, "name": run["run_id"], "status": "TIMED_OUT", "startDate": 1795000000000, "stopDate": 1795604800000, "input": json.dumps(run), "output": None, "error": None, "cause": None},
+        "detail": {"executionArn": execution_arn, "stateMachineArn": account.state_machine_arn, "name": execution_arn.rsplit(":", 1)[-1], "status": status, "startDate": 1795000000000, "stopDate": 1795604800000, "output": None, "error": None, "cause": None, **detail},
     }
-    result = cleanup.handler(event, context)
+
+
+def test_cleanup_takes_the_status_change_event_of_a_timed_out_execution(account, context):
+    """The ExecutionEndedAbnormally rule hands Cleanup the event itself: the execution name is the run id, and
+    what Step Functions says of the execution (status, error, input) is what Cleanup acts on."""
+    run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
+    job = start_job.handler({"run": run, **_validated(run, context)}, context)
+    execution_arn = _ended_execution(account, run, "TIMED_OUT")
+    result = cleanup.handler(_status_change(account, execution_arn, "TIMED_OUT", input=None), context)
     assert result["stopped_job"] == job["job_arn"]
     item = _item(account, run["run_id"])
     assert item["status"]["S"] == "FAILED" and item["error"]["S"] == "States.Timeout"
@@ -183,9 +198,9 @@ def test_a_failed_execution_is_announced_once_in_one_line_however_often_its_even
     """The status-change event is the one announcement of an abnormal end, Catch or no Catch;
     EventBridge delivers at least once, so a repeat stays quiet."""
     run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
-    execution_arn = account.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + run["run_id"]
     lambda_cause = json.dumps({"errorMessage": "An error occurred (ValidationException) when calling the CreateModelCustomizationJob operation: 1 validation error detected\nmore", "errorType": "ValidationException", "stackTrace": ["  File \"x.py\", line 1\n" * 60]})
-    event = {"detail-type": "Step Functions Execution Status Change", "source": "aws.states", "detail": {"executionArn": execution_arn, "name": run["run_id"], "status": "FAILED", "error": "ValidationException", "cause": lambda_cause}}
+    execution_arn = _ended_execution(account, run, "FAILED", error="ValidationException", cause=lambda_cause)
+    event = _status_change(account, execution_arn, "FAILED", error="ValidationException", cause=lambda_cause)
     cleanup.handler(event, context)
     cleanup.handler(event, context)
     (message,) = [json.loads(body) for body in account.notifications()]
@@ -193,6 +208,31 @@ def test_a_failed_execution_is_announced_once_in_one_line_however_often_its_even
     assert message["cause"] == "ValidationException: An error occurred (ValidationException) when calling the CreateModelCustomizationJob operation: 1 validation error detected"
     assert message["execution"] == execution_arn and execution_arn in message["console"]
     assert _item(account, run["run_id"])["error_cause"]["S"] == message["cause"]
+
+
+@pytest.mark.parametrize("forgery", ["still running", "no such execution", "another state machine", "succeeded"])
+def test_cleanup_acts_on_no_status_change_event_step_functions_does_not_confirm(account, context, forgery):
+    """Whoever may invoke Cleanup could hand it a made-up status-change event; one naming an execution that is
+    still running, does not exist, belongs to another state machine or succeeded stops no job, changes no
+    registry item and tells no one."""
+    run = _run(account, "support-qa-vi", "fine-tuning/nova-micro-vi-qa.jsonl", "incoming/support-qa-vi/vi.jsonl")
+    job = start_job.handler({"run": run, **_validated(run, context)}, context)
+    executions = account.state_machine_arn.replace(":stateMachine:", ":execution:")
+    if forgery == "still running":
+        execution_arn = account.stepfunctions.start_execution(stateMachineArn=account.state_machine_arn, name=run["run_id"], input=json.dumps(run))["executionArn"]
+    elif forgery == "no such execution":
+        execution_arn = f"{executions}:{run['run_id']}"
+    elif forgery == "another state machine":
+        execution_arn = executions.replace(":tuneforge-dev-retraining", ":someone-elses") + f":{run['run_id']}"
+    else:
+        execution_arn = _ended_execution(account, run, "SUCCEEDED")
+    before = _item(account, run["run_id"])
+    result = cleanup.handler(_status_change(account, execution_arn, "FAILED", error="Forged", cause="forged"), context)
+    assert "ignored" in result and "stopped_job" not in result
+    assert account.bedrock.get_model_customization_job(jobIdentifier=job["job_arn"])["status"] == "InProgress"
+    assert _item(account, run["run_id"]) == before
+    assert account.notifications() == []
+
 
 def test_validate_refuses_a_run_whose_job_request_bedrock_would_refuse_before_any_snapshot(account, context, monkeypatch):
     """Every field of the request StartCustomization will send is checked against Bedrock's service
