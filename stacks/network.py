@@ -59,7 +59,7 @@ class Network(Construct):
             restrict_default_security_group=True,
             flow_logs={"all-traffic": ec2.FlowLogOptions(destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group), traffic_type=ec2.FlowLogTrafficType.ALL)},
         )
-        self._document_default_sg_provider(stack)
+        self._document_default_sg_provider(stack, stage=stage, key=key)
         flow_log_role_policy = self.vpc.node.find_child("all-traffic").node.find_child("IAMRole").node.find_child("DefaultPolicy")
         acknowledge(
             flow_log_role_policy,
@@ -174,12 +174,15 @@ class Network(Construct):
                 "HIPAA.Security-EC2RestrictedCommonPorts",
             )
 
-    @staticmethod
-    def _document_default_sg_provider(stack: Stack) -> None:
+    def _document_default_sg_provider(self, stack: Stack, *, stage: StageConfig, key: kms.IKey) -> None:
         """CDK's Node.js handler behind Custom::VpcRestrictDefaultSG, which strips the default security group's
         rules during deployment. Only CloudFormation invokes it, once per deployment; checkov's Lambda checks
-        are written for application functions, so each skip says what stands in for the control."""
+        are written for application functions, so each skip says what stands in for the control. Its logs go to
+        a log group of ours, encrypted and with the stage's retention, instead of one Lambda would create on first
+        use with neither (CDK's provider has no log-group option, so LoggingConfig is set on its L1)."""
         handler = stack.node.find_child("Custom::VpcRestrictDefaultSGCustomResourceProvider").node.find_child("Handler")
+        provider_logs = logs.LogGroup(self, "DefaultSgProviderLogs", encryption_key=key, retention=stage.log_retention)
+        handler.add_property_override("LoggingConfig", {"LogGroup": provider_logs.log_group_name, "LogFormat": "Text"})
         checkov_skip(handler, "CKV_AWS_115", "Invoked only by CloudFormation once per deployment, so it cannot exhaust account concurrency; reserving concurrency would fail in accounts below the 100 unreserved minimum.")
         checkov_skip(handler, "CKV_AWS_116", "CloudFormation invokes it and waits for its signed response; a failed or lost invocation fails and rolls back the deployment, which is the dead-letter signal.")
         checkov_skip(handler, "CKV_AWS_117", "It calls the EC2 API to close the default security group while the isolated VPC has no EC2 endpoint; its role may only revoke rules on that one group.")

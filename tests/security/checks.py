@@ -966,6 +966,13 @@ def check_21_vpc_baseline(template: Template, stage: str) -> list[str]:
         for c in resources(template, "Custom::VpcRestrictDefaultSG").values()
     }
     out += [f"{lid}: no Custom::VpcRestrictDefaultSG closes its default security group" for lid in vpcs if lid not in restricted]
+    # CDK's handler behind it runs once per deployment with EC2 rights: its logs, too, are encrypted and expire.
+    groups = resources(template, "AWS::Logs::LogGroup")
+    lambdas = resources(template, "AWS::Lambda::Function")
+    for handler in {target(props(c).get("ServiceToken")) for c in resources(template, "Custom::VpcRestrictDefaultSG").values()} & set(lambdas):
+        group = groups.get(target((props(lambdas[handler]).get("LoggingConfig") or {}).get("LogGroup")) or "")
+        if group is None or not props(group).get("RetentionInDays") or not _key_reference_ok(template, props(group).get("KmsKeyId")):
+            out.append(f"{handler}: the default-security-group provider does not log to an encrypted log group with retention")
     out += [f"{lid}: {res['Type']} gives the VPC a route to the internet" for lid, res in resources(template, "AWS::EC2::InternetGateway", "AWS::EC2::NatGateway", "AWS::EC2::EgressOnlyInternetGateway").items()]
     return out
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.security import checks
-from tests.security.checks import CHECKS, access_log_destinations, resources, statements
+from tests.security.checks import CHECKS, access_log_destinations, resources, statements, target
 from tests.security.synthetic import bedrock_role_id, data_bucket_id, key_id, lambda_sg_id, only, with_pipeline
 
 
@@ -192,6 +192,8 @@ TWINS: list[tuple[str, str, Callable[[dict], None]]] = [
     ("21 VPC baseline", "no flow log", lambda t: t["Resources"].pop(only(t, "AWS::EC2::FlowLog"))),
     ("21 VPC baseline", "public IPs on launch", lambda t: p(t, next(iter(resources(t, "AWS::EC2::Subnet")))).update(MapPublicIpOnLaunch=True)),
     ("21 VPC baseline", "default security group left open", lambda t: t["Resources"].pop(only(t, "Custom::VpcRestrictDefaultSG"))),
+    ("21 VPC baseline", "default-SG provider logs wherever Lambda puts them", lambda t: p(t, only(t, "AWS::Lambda::Function", lambda lid, _: lid.startswith("CustomVpcRestrictDefaultSG"))).pop("LoggingConfig")),
+    ("21 VPC baseline", "default-SG provider logs unencrypted", lambda t: p(t, target(p(t, only(t, "AWS::Lambda::Function", lambda lid, _: lid.startswith("CustomVpcRestrictDefaultSG")))["LoggingConfig"]["LogGroup"])).pop("KmsKeyId")),
     ("21 VPC baseline", "internet gateway", lambda t: t["Resources"].update(Igw={"Type": "AWS::EC2::InternetGateway", "Properties": {}})),
     ("22 VPC endpoints", "no bedrock endpoint", lambda t: t["Resources"].pop(interface_endpoint(t, "bedrock"))),
     ("22 VPC endpoints", "no S3 gateway endpoint", lambda t: t["Resources"].pop(s3_gateway(t))),
