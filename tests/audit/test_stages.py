@@ -12,8 +12,10 @@ from tuneforge_audit import markdown, model
 def test_prod_differs_from_dev_only_in_retention_and_its_named_data_owner(app_model):
     (prod,) = app_model["stage_differences"]
     assert (prod["base"], prod["stage"]) == ("dev", "prod")
-    # roles, trust, permissions, keys, network and suppressions read the same once names are placeholders
-    assert set(prod["topics"]) == {"retention", "resource policies"}
+    # roles, trust, permissions, network and suppressions read the same once names are placeholders; the key
+    # policy's decrypt deny leaves prod's named data owner out, as the bucket policies do
+    assert set(prod["topics"]) == {"retention", "resource policies", "keys"}
+    assert prod["topics"]["keys"]["added"] and all("tuneforge-data-owners" in f for f in prod["topics"]["keys"]["added"])
     assert all("365 days" in f or "DeletionPolicy Retain" in f for f in prod["topics"]["retention"]["added"])
     added = prod["topics"]["resource policies"]["added"]
     # prod's alert_email subscription dead-letters into the queue: SNS may send to it there

@@ -155,13 +155,26 @@ def test_cleanup_stops_a_running_job_and_is_idempotent(account, context, status,
 
 
 def _ended_execution(account, run: dict, status: str, *, error: str | None = None, cause: str | None = None) -> str:
-    """A real execution of the stage's state machine named by the run id, ended ``status`` (moto runs no
-    definition, so its end is set on the backend, as the Bedrock job's status is above)."""
+    """A real execution of the stage's state machine named by the run id, whose status is then set to ``status``
+    on the backend, as the Bedrock job's status is above: moto's plain backend runs no definition, and once the
+    emulator's Step Functions (local.sfn_ext, moto's parser) is in the process the one-state definition runs to
+    SUCCEEDED in a thread first, so the status is set after that."""
+    import time
+
     from moto.stepfunctions.models import stepfunctions_backends
 
     execution_arn = account.stepfunctions.start_execution(stateMachineArn=account.state_machine_arn, name=run["run_id"], input=json.dumps(run))["executionArn"]
     execution = stepfunctions_backends["123456789012"]["us-east-1"].describe_execution(execution_arn)
-    execution.status, execution.error, execution.cause = status, error, cause
+    if isinstance(getattr(type(execution), "status", None), property):
+        from moto.stepfunctions.parser.api import ExecutionStatus
+
+        deadline = time.monotonic() + 10
+        while execution.exec_status in (None, ExecutionStatus.RUNNING) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        execution.exec_status = ExecutionStatus(status)
+    else:
+        execution.status = status
+    execution.error, execution.cause = error, cause
     return execution_arn
 
 
@@ -219,7 +232,7 @@ def test_cleanup_acts_on_no_status_change_event_step_functions_does_not_confirm(
     job = start_job.handler({"run": run, **_validated(run, context)}, context)
     executions = account.state_machine_arn.replace(":stateMachine:", ":execution:")
     if forgery == "still running":
-        execution_arn = account.stepfunctions.start_execution(stateMachineArn=account.state_machine_arn, name=run["run_id"], input=json.dumps(run))["executionArn"]
+        execution_arn = _ended_execution(account, run, "RUNNING")
     elif forgery == "no such execution":
         execution_arn = f"{executions}:{run['run_id']}"
     elif forgery == "another state machine":
