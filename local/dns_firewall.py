@@ -63,22 +63,17 @@ class Answer:
     rule: str  # "<rule group id> priority <n>", or ""
 
 
+def _decision(r: Resolver, vpc_id: str, name: str) -> Answer:
+    for _priority, group in sorted((priority, group) for vpc, group, priority in r.associations.values() if vpc == vpc_id):
+        for rule in sorted(r.rule_groups.get(group, []), key=lambda rule: int(rule["Priority"])):
+            if rule["Action"] != "ALERT" and any(_matches(domain, name) for domain in r.domain_lists.get(rule.get("FirewallDomainListId", ""), [])):
+                return Answer(rule["Action"] == "ALLOW", rule["Action"], f"{group} priority {rule['Priority']}")
+    return Answer(True, "", "")
+
+
 def resolve(vpc_id: str, name: str) -> Answer:
     r = resolver()
-    groups = sorted((priority, group) for vpc, group, priority in r.associations.values() if vpc == vpc_id)
-    answer = Answer(True, "", "")
-    for _priority, group in groups:
-        for rule in sorted(r.rule_groups.get(group, []), key=lambda rule: int(rule["Priority"])):
-            if not any(_matches(domain, name) for domain in r.domain_lists.get(rule.get("FirewallDomainListId", ""), [])):
-                continue
-            where = f"{group} priority {rule['Priority']}"
-            if rule["Action"] == "ALERT":
-                continue
-            answer = Answer(rule["Action"] == "ALLOW", rule["Action"], where)
-            break
-        else:
-            continue
-        break
+    answer = _decision(r, vpc_id, name)
     if any(vpc == vpc_id for vpc, _config in r.query_logging.values()):
         state.current().note("dns.query", vpc=vpc_id, name=name, action=answer.action or "NONE", rule=answer.rule)
     return answer
@@ -118,6 +113,10 @@ class _Model:
         return "Name"
 
     @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
         return attr in cls.ATTRIBUTES
 
@@ -147,10 +146,6 @@ class _Model:
 class FirewallDomainList(_Model, CloudFormationModel):
     TYPE = "AWS::Route53Resolver::FirewallDomainList"
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return FirewallDomainList.TYPE
-
     def record(self, properties: dict) -> None:
         resolver().domain_lists[self.id] = [str(d) for d in properties.get("Domains") or []]
 
@@ -158,20 +153,12 @@ class FirewallDomainList(_Model, CloudFormationModel):
 class FirewallRuleGroup(_Model, CloudFormationModel):
     TYPE = "AWS::Route53Resolver::FirewallRuleGroup"
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return FirewallRuleGroup.TYPE
-
     def record(self, properties: dict) -> None:
         resolver().rule_groups[self.id] = [dict(rule) for rule in properties.get("FirewallRules") or []]
 
 
 class FirewallRuleGroupAssociation(_Model, CloudFormationModel):
     TYPE = "AWS::Route53Resolver::FirewallRuleGroupAssociation"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return FirewallRuleGroupAssociation.TYPE
 
     def record(self, properties: dict) -> None:
         priority = int(properties["Priority"])
@@ -183,10 +170,6 @@ class FirewallRuleGroupAssociation(_Model, CloudFormationModel):
 class ResolverQueryLoggingConfig(_Model, CloudFormationModel):
     TYPE = "AWS::Route53Resolver::ResolverQueryLoggingConfig"
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return ResolverQueryLoggingConfig.TYPE
-
     def record(self, properties: dict) -> None:
         resolver().query_log_configs[self.id] = str(properties.get("DestinationArn") or "")
 
@@ -194,10 +177,6 @@ class ResolverQueryLoggingConfig(_Model, CloudFormationModel):
 class ResolverQueryLoggingConfigAssociation(_Model, CloudFormationModel):
     TYPE = "AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation"
     ATTRIBUTES = ("Id",)
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return ResolverQueryLoggingConfigAssociation.TYPE
 
     def record(self, properties: dict) -> None:
         resolver().query_logging[self.id] = (properties["ResourceId"], properties["ResolverQueryLogConfigId"])
