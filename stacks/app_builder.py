@@ -25,8 +25,8 @@ def build_app(stages: list[StageConfig], *, context: dict, outdir: str | None = 
     app = new_app(context=context, outdir=outdir)
     for stage in stages:
         env = Environment(account=stage.account, region=stage.region)
-        foundation = FoundationStack(app, f"{stage.stack_prefix}-Foundation", stage=stage, env=env, description=f"tuneforge {stage.name}: key, buckets, tables, isolated network, Bedrock service role")
-        pipeline = PipelineStack(app, f"{stage.stack_prefix}-Pipeline", stage=stage, foundation=foundation, env=env, description=f"tuneforge {stage.name}: retraining pipeline, triggers, notifications, alarms")
+        foundation = FoundationStack(app, stage.foundation_stack_name, stage=stage, env=env, description=f"tuneforge {stage.name}: key, buckets, tables, isolated network, Bedrock service role")
+        pipeline = PipelineStack(app, stage.pipeline_stack_name, stage=stage, foundation=foundation, env=env, description=f"tuneforge {stage.name}: retraining pipeline, triggers, notifications, alarms")
         for stack in (foundation, pipeline):
             Tags.of(stack).add("app", "tuneforge")
             Tags.of(stack).add("stage", stage.name)

@@ -89,6 +89,14 @@ class StageConfig(BaseModel):
         return f"Tuneforge-{self.name}"
 
     @property
+    def foundation_stack_name(self) -> str:
+        return f"{self.stack_prefix}-Foundation"
+
+    @property
+    def pipeline_stack_name(self) -> str:
+        return f"{self.stack_prefix}-Pipeline"
+
+    @property
     def function_zones(self) -> list[str]:
         """Where the functions and the interface endpoints are: the configured zones, else the first two."""
         return list(self.function_availability_zones or self.availability_zones[:2])

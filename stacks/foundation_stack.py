@@ -62,7 +62,7 @@ class FoundationStack(Stack):
             deploy_role=deployment,
         )
         # The key backs the perimeter: whoever reaches a dataset's bytes some other way still cannot decrypt them.
-        restrict_key_decryption(self.storage.key, stack=self, stack_names=(f"{stage.stack_prefix}-Foundation", f"{stage.stack_prefix}-Pipeline"), owners=owners)
+        restrict_key_decryption(self.storage.key, stack=self, stack_names=(stage.foundation_stack_name, stage.pipeline_stack_name), owners=owners)
         # The CLI finds a stage's resources through these outputs, in AWS and in the offline emulator alike.
         CfnOutput(self, "DataBucketName", value=self.storage.data_bucket.bucket_name)
         CfnOutput(self, "ArtifactsBucketName", value=self.storage.artifacts_bucket.bucket_name)
