@@ -59,6 +59,15 @@ def _denials(aws) -> list[tuple[str, str, str]]:
     return seen
 
 
+def _an_upload_starts_nothing(emulator, cdk_out: Path, *, timeout: float = 60) -> TuneforgeStage:
+    """Deploys ``cdk_out``, uploads the fine-tuning sample and holds that no execution started."""
+    stage = TuneforgeStage(emulator, cdk_out)
+    stage.upload("support-qa-vi", FINE_TUNING)
+    assert emulator.wait_idle(timeout=timeout)
+    assert stage.aws.executions(stage.state_machine) == []
+    return stage
+
+
 def test_a_removed_identity_statement_is_the_one_denial(tuneforge_cdk_out, emulator, tmp_path):
     """Identity policy: Evaluate without ReadHeldOutSplits cannot read the split Validate set aside."""
     cdk_out = _mutated(tuneforge_cdk_out, tmp_path, "Pipeline", lambda t: _drop_statement(_function_policy(t, "Evaluate"), "ReadHeldOutSplits"))
@@ -80,10 +89,7 @@ def test_a_removed_lambda_permission_stops_the_upload_trigger(tuneforge_cdk_out,
         [lid] = [lid for lid, r in _resources(template, "AWS::Lambda::Permission").items() if "StartRun" in json.dumps(r["Properties"]["FunctionName"]) and "DatasetUploaded" in json.dumps(r["Properties"].get("SourceArn"))]
         del template["Resources"][lid]
 
-    stage = TuneforgeStage(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Pipeline", drop_start_run_permission))
-    stage.upload("support-qa-vi", FINE_TUNING)
-    assert emulator.wait_idle(timeout=30)
-    assert stage.aws.executions(stage.state_machine) == []
+    stage = _an_upload_starts_nothing(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Pipeline", drop_start_run_permission), timeout=30)
     [(who, action, resource)] = _denials(emulator)
     assert (who, action) == ("events.amazonaws.com", "lambda:InvokeFunction") and "StartRun" in resource
     [failed] = [e for e in emulator.journal if e["event"] == "events.delivery_failed"]
@@ -117,10 +123,7 @@ def test_a_narrowed_endpoint_policy_refuses_calls_from_inside_the_vpc(tuneforge_
         [endpoint] = [r for r in _resources(template, "AWS::EC2::VPCEndpoint").values() if json.dumps(r["Properties"]["ServiceName"]).endswith('.states"]]}') or ".states" in json.dumps(r["Properties"]["ServiceName"])]
         endpoint["Properties"]["PolicyDocument"]["Statement"] = [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "states:DescribeExecution", "Resource": "*"}]
 
-    stage = TuneforgeStage(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Foundation", deny_all_on_states_endpoint))
-    stage.upload("support-qa-vi", FINE_TUNING)
-    assert emulator.wait_idle(timeout=30)
-    assert stage.aws.executions(stage.state_machine) == []
+    stage = _an_upload_starts_nothing(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Foundation", deny_all_on_states_endpoint), timeout=30)
     [(who, action, resource)] = _denials(emulator)
     assert (who, action, resource) == ("StartRunRole6A77DBC2", "states:StartExecution", stage.state_machine)
     decision = next(d for d in authz.DENIALS if d["action"] == "states:StartExecution")
@@ -136,10 +139,7 @@ def test_a_removed_interface_endpoint_leaves_its_callers_no_route(tuneforge_cdk_
         [lid] = [lid for lid, r in _resources(template, "AWS::EC2::VPCEndpoint").items() if json.dumps(r["Properties"]["ServiceName"]).endswith('.ssm"')]
         del template["Resources"][lid]
 
-    stage = TuneforgeStage(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Foundation", drop_ssm_endpoint))
-    stage.upload("support-qa-vi", FINE_TUNING)
-    assert emulator.wait_idle(timeout=60)
-    assert stage.aws.executions(stage.state_machine) == []
+    _an_upload_starts_nothing(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Foundation", drop_ssm_endpoint))
     no_route = [e for e in emulator.journal if e["event"] == "authz.no_route"]
     assert no_route and {(e["service"], e["operation"]) for e in no_route} == {("ssm", "GetParameter")}
     assert all("StartRun" in e["principal"] for e in no_route)
@@ -157,10 +157,7 @@ def test_a_name_off_the_dns_firewall_allow_list_does_not_resolve_in_the_vpc(tune
         domains["Domains"] = [d for d in domains["Domains"] if d != "ssm.us-east-1.amazonaws.com"]
         assert len(domains["Domains"]) == before - 1
 
-    stage = TuneforgeStage(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Foundation", drop_ssm_name))
-    stage.upload("support-qa-vi", FINE_TUNING)
-    assert emulator.wait_idle(timeout=60)
-    assert stage.aws.executions(stage.state_machine) == []
+    stage = _an_upload_starts_nothing(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Foundation", drop_ssm_name))
     blocked = [e for e in emulator.journal if e["event"] == "dns.blocked"]
     assert blocked and {(e["name"], e["operation"]) for e in blocked} == {("ssm.us-east-1.amazonaws.com", "ssm:GetParameter")}
     assert all("StartRun" in e["principal"] for e in blocked)
