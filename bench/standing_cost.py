@@ -50,12 +50,22 @@ def synthesize_working_tree(out: Path) -> Path:
 def machine() -> str:
     cpu = "?"
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         cpu = platform.processor() or "?"
     memory = "?"
     try:
-        kib = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")))
+        kib = int(
+            next(
+                line.split()[1]
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")
+            )
+        )
         memory = f"{kib / 1024 / 1024:.0f} GiB"
     except (OSError, StopIteration, ValueError):
         pass
@@ -67,13 +77,18 @@ def breakdown(before: dict, after: dict) -> list[str]:
     lines = []
     for stage in sorted(set(before["stages"]) | set(after["stages"])):
         b, a = before["stages"].get(stage), after["stages"].get(stage)
-        lines += [f"**{stage}**: ${b['total_usd']:.2f} → **${a['total_usd']:.2f}** a month ({b['network_interfaces']} → {a['network_interfaces']} endpoint network interfaces)", ""]
+        lines += [
+            f"**{stage}**: ${b['total_usd']:.2f} → **${a['total_usd']:.2f}** a month ({b['network_interfaces']} → {a['network_interfaces']} endpoint network interfaces)",
+            "",
+        ]
         lines += ["| item | before | after | after: what |", "|---|---|---|---|"]
         items = {line["item"]: line for line in b["lines"]}
         for line in a["lines"]:
             was = items.pop(line["item"], None)
             was_usd = f"${was['monthly_usd']:.2f}" if was else "–"
-            lines.append(f"| {line['item']} | {was_usd} | ${line['monthly_usd']:.2f} | {line['unit']}: {line['detail'] or '–'} |")
+            lines.append(
+                f"| {line['item']} | {was_usd} | ${line['monthly_usd']:.2f} | {line['unit']}: {line['detail'] or '–'} |"
+            )
         lines += [f"| {item} | ${line['monthly_usd']:.2f} | – | – |" for item, line in items.items()]
         lines.append("")
     return lines
@@ -97,7 +112,9 @@ def render(before: dict, after: dict, base: str, when: str, where: str) -> str:
         "|---|---|---|---|",
         *(f"| `{key}` | {p['usd']:g} | {p['unit']} | {p['source']} |" for key, p in prices.items()),
         "",
-        "Assumptions: " + "; ".join(f"{key} = {a['value']:g} {a['unit']} ({a['why']})" for key, a in after["assumptions"].items()) + ".",
+        "Assumptions: "
+        + "; ".join(f"{key} = {a['value']:g} {a['unit']} ({a['why']})" for key, a in after["assumptions"].items())
+        + ".",
         END,
     ]
     return "\n".join(lines)
@@ -105,7 +122,11 @@ def render(before: dict, after: dict, base: str, when: str, where: str) -> str:
 
 def write_doc(before: dict, after: dict, base: str, when: str, where: str) -> None:
     text = DOC.read_text()
-    figures = ", ".join(f"{stage} ${before['stages'][stage]['total_usd']:.2f} → **${s['total_usd']:.2f}**" for stage, s in after["stages"].items() if stage in before["stages"])
+    figures = ", ".join(
+        f"{stage} ${before['stages'][stage]['total_usd']:.2f} → **${s['total_usd']:.2f}**"
+        for stage, s in after["stages"].items()
+        if stage in before["stages"]
+    )
     met = all(s["within_goal"] for s in after["stages"].values())
     row = f"| standing cost of a stage a month, from the templates ({when}) | `.venv/bin/python bench/standing_cost.py` | {figures} | ≤ ${after['goal_usd']:.0f} a stage ({'met' if met else 'not met'}) | [below](#standing-cost) |"
     if ROW.search(text):
@@ -116,7 +137,7 @@ def write_doc(before: dict, after: dict, base: str, when: str, where: str) -> No
         text = text[:table_end] + "\n" + row + text[table_end:]
     section = render(before, after, base, when, where)
     if BEGIN in text:
-        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END):]
+        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END) :]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     DOC.write_text(text)
@@ -137,7 +158,9 @@ def main() -> int:
         was = f"${b['total_usd']:.2f}" if b else "-"
         now = f"${s['total_usd']:.2f}"
         enis = b["network_interfaces"] if b else "-"
-        print(f"{stage:<6} {was:>10} {now:>10}   {enis:>4} -> {s['network_interfaces']:<4}    {'met' if s['within_goal'] else 'NOT met'}")
+        print(
+            f"{stage:<6} {was:>10} {now:>10}   {enis:>4} -> {s['network_interfaces']:<4}    {'met' if s['within_goal'] else 'NOT met'}"
+        )
     print("\n".join(breakdown(before, after)))
     if not args.no_write:
         when, where = datetime.date.today().isoformat(), machine()

@@ -43,7 +43,9 @@ def synthesize(outdir: Path) -> Path:
     from stacks.app_builder import build_app
     from stacks.config import load_stages
 
-    stage = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].model_copy(update={"execution_timeout_hours": TIMEOUT_HOURS})
+    stage = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].model_copy(
+        update={"execution_timeout_hours": TIMEOUT_HOURS}
+    )
     build_app([stage], context=cdk_context(), outdir=str(outdir), nag=False).synth()
     return outdir
 
@@ -52,7 +54,9 @@ def count(history: list[dict]) -> dict:
     return {
         "transitions": sum(1 for e in history if e["type"].endswith("StateEntered")),
         "events": len(history),
-        "lambda_tasks": sum(1 for e in history if e["type"] == "TaskScheduled" or e["type"] == "LambdaFunctionScheduled"),
+        "lambda_tasks": sum(
+            1 for e in history if e["type"] == "TaskScheduled" or e["type"] == "LambdaFunctionScheduled"
+        ),
     }
 
 
@@ -63,13 +67,17 @@ def measure(cdk_out: Path, label: str, job_seconds: float) -> dict:
         result = aws.deploy(cdk_out, stacks="Tuneforge-dev-*")
         outputs = {**result.stack("Foundation").outputs, **result.stack("Pipeline").outputs}
         data = outputs["DataBucketName"]
-        aws.upload(data, f"evaluation/{PROFILE}.jsonl", (ROOT / "samples" / "evaluation" / f"{PROFILE}.jsonl").read_bytes())
+        aws.upload(
+            data, f"evaluation/{PROFILE}.jsonl", (ROOT / "samples" / "evaluation" / f"{PROFILE}.jsonl").read_bytes()
+        )
         started = time.perf_counter()
         emulated_start = aws.clock.now()
         aws.upload(data, f"incoming/{PROFILE}/{SAMPLE.name}", SAMPLE.read_bytes())
         execution = aws.wait_for_executions(outputs["StateMachineArn"], count=1, timeout=60)[0]["executionArn"]
         run = aws.wait_for_execution(execution, timeout=600)
-        fallback_checks = sum(1 for e in aws.journal if e["event"] == "events.scheduled" and "FallbackJobCheck" in e["rule"])
+        fallback_checks = sum(
+            1 for e in aws.journal if e["event"] == "events.scheduled" and "FallbackJobCheck" in e["rule"]
+        )
         history = aws.history(execution)
         return {
             "job": label,
@@ -85,7 +93,9 @@ def measure(cdk_out: Path, label: str, job_seconds: float) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cdk-out", type=Path, help="a synthesized cdk.out holding the dev stage (default: synthesize it now)")
+    parser.add_argument(
+        "--cdk-out", type=Path, help="a synthesized cdk.out holding the dev stage (default: synthesize it now)"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="transitions-cdk.out-") as tmp:
@@ -97,12 +107,23 @@ def main() -> int:
     if args.json:
         print(json.dumps({"rows": rows, "ratio": ratio, "goal_met": ok}, indent=2))
     else:
-        print(f"{'job':<8} {'status':<10} {'transitions':>11} {'events':>7} {'fallback checks':>15} {'emulated h':>10} {'wall s':>7}")
+        print(
+            f"{'job':<8} {'status':<10} {'transitions':>11} {'events':>7} {'fallback checks':>15} {'emulated h':>10} {'wall s':>7}"
+        )
         for r in rows:
-            print(f"{r['job']:<8} {r['status']:<10} {r['transitions']:>11} {r['events']:>7} {r['fallback_checks']:>15} {r['emulated_hours']:>10} {r['wall_seconds']:>7}")
-        print(f"transitions, 14 days / 1 hour: {ratio:.2f} (goal <= {GOAL_RATIO}); <= {GOAL_MAX} transitions each: {'met' if ok else 'NOT met'}")
+            print(
+                f"{r['job']:<8} {r['status']:<10} {r['transitions']:>11} {r['events']:>7} {r['fallback_checks']:>15} {r['emulated_hours']:>10} {r['wall_seconds']:>7}"
+            )
+        print(
+            f"transitions, 14 days / 1 hour: {ratio:.2f} (goal <= {GOAL_RATIO}); <= {GOAL_MAX} transitions each: {'met' if ok else 'NOT met'}"
+        )
         if short["states"] != long["states"]:
-            print("paths differ:\n  1 hour:  " + " > ".join(short["states"]) + "\n  14 days: " + " > ".join(long["states"]))
+            print(
+                "paths differ:\n  1 hour:  "
+                + " > ".join(short["states"])
+                + "\n  14 days: "
+                + " > ".join(long["states"])
+            )
     return 0 if ok else 1
 
 

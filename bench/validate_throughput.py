@@ -77,11 +77,27 @@ def _child(mode: str, path: str, model: str) -> None:
     # CPU seconds as well as wall seconds: on a shared machine CPU time is the steadier measure.
     cpu = usage.ru_utime + usage.ru_stime - cpu_start
     peak_kb = usage.ru_maxrss  # kilobytes on Linux
-    print(json.dumps({"mode": mode, "seconds": elapsed, "cpu_seconds": cpu, "records": records, "peak_rss_mb": peak_kb / 1024, "valid": valid}))
+    print(
+        json.dumps(
+            {
+                "mode": mode,
+                "seconds": elapsed,
+                "cpu_seconds": cpu,
+                "records": records,
+                "peak_rss_mb": peak_kb / 1024,
+                "valid": valid,
+            }
+        )
+    )
 
 
 def measure(mode: str, path: Path, model: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", mode, str(path), "--model", model], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(path), "--model", model],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -108,7 +124,9 @@ def main() -> None:
 
     DATA.mkdir(parents=True, exist_ok=True)
     print(f"# {date.today().isoformat()} on {_machine()}")
-    print("| file | records | json.loads MB/s (CPU) | validator MB/s (CPU) | ratio (CPU) | ratio (wall) | peak RSS json.loads | peak RSS validator |")
+    print(
+        "| file | records | json.loads MB/s (CPU) | validator MB/s (CPU) | ratio (CPU) | ratio (wall) | peak RSS json.loads | peak RSS validator |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for size in args.sizes_mb:
         path = DATA / f"prompt-completion-{size}mb.jsonl"

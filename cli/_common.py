@@ -19,14 +19,25 @@ class UsageError(Exception):
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, metavar="MODEL_ID", help="base model id (e.g. amazon.nova-micro-v1:0:128k) or custom-model ARN")
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="MODEL_ID",
+        help="base model id (e.g. amazon.nova-micro-v1:0:128k) or custom-model ARN",
+    )
     parser.add_argument(
         "--type",
         dest="customization_type",
         metavar="TYPE",
         help=f"customization type: {' | '.join(t.value for t in CustomizationType)} (default FINE_TUNING, or the model's only type)",
     )
-    parser.add_argument("--hp", action="append", default=[], metavar="NAME=VALUE", help="hyperparameter, repeatable (e.g. --hp epochCount=3 --hp batchSize=2)")
+    parser.add_argument(
+        "--hp",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="hyperparameter, repeatable (e.g. --hp epochCount=3 --hp batchSize=2)",
+    )
 
 
 def resolve_model(identifier: str) -> ModelSpec:
@@ -45,7 +56,9 @@ def resolve_type(model: ModelSpec, value: str | None) -> CustomizationType:
     try:
         ctype = CustomizationType(value.upper().replace("-", "_"))
     except ValueError:
-        raise UsageError(f"unknown customization type {value!r}; {model.name} supports: {', '.join(supported)}") from None
+        raise UsageError(
+            f"unknown customization type {value!r}; {model.name} supports: {', '.join(supported)}"
+        ) from None
     if not model.supports(ctype):
         raise UsageError(f"{model.name} does not support {ctype.value}; it supports: {', '.join(supported)}")
     return ctype

@@ -21,7 +21,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cli._common import EXIT_NO, EXIT_OK, EXIT_UNPRICED, UsageError, add_model_arguments, dataset_source, parse_hyperparameters, resolve_model, resolve_type
+from cli._common import (
+    EXIT_NO,
+    EXIT_OK,
+    EXIT_UNPRICED,
+    UsageError,
+    add_model_arguments,
+    dataset_source,
+    parse_hyperparameters,
+    resolve_model,
+    resolve_type,
+)
 from lambdas.domain.catalogue import COMMITMENTS, CatalogueError
 from lambdas.domain.cost import CostEstimate, CostLine, all_priced, estimate_cost
 from lambdas.domain.validation import validate_dataset
@@ -43,12 +53,26 @@ def register(subparsers: Any) -> None:
     source.add_argument("path", nargs="?", metavar="PATH", help="training JSONL (local or s3://) to count tokens from")
     source.add_argument("--tokens", type=int, metavar="N", help="training tokens, instead of a dataset")
     add_model_arguments(parser)
-    parser.add_argument("--model-units", type=int, metavar="N", help="provisioned throughput model units to price (omit for none)")
-    parser.add_argument("--commitment", choices=COMMITMENTS, default="none", help="provisioned throughput commitment (default none)")
+    parser.add_argument(
+        "--model-units", type=int, metavar="N", help="provisioned throughput model units to price (omit for none)"
+    )
+    parser.add_argument(
+        "--commitment", choices=COMMITMENTS, default="none", help="provisioned throughput commitment (default none)"
+    )
     parser.add_argument("--budget", type=float, metavar="USD", help="budget cap to compare the run's total with")
-    parser.add_argument("--monthly-cap", type=float, metavar="USD", help="cap to compare what a promotion keeps running each month with")
-    parser.add_argument("--prices", metavar="FILE", help="JSON price overrides: training_per_1k_tokens, storage_per_month, throughput_per_unit_hour{commitment: USD}, as_of, source")
-    parser.add_argument("--accept-unpriced", action="store_true", help="exit 0 even when a line has no price (the total is then a lower bound)")
+    parser.add_argument(
+        "--monthly-cap", type=float, metavar="USD", help="cap to compare what a promotion keeps running each month with"
+    )
+    parser.add_argument(
+        "--prices",
+        metavar="FILE",
+        help="JSON price overrides: training_per_1k_tokens, storage_per_month, throughput_per_unit_hour{commitment: USD}, as_of, source",
+    )
+    parser.add_argument(
+        "--accept-unpriced",
+        action="store_true",
+        help="exit 0 even when a line has no price (the total is then a lower bound)",
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON estimate on stdout")
     parser.set_defaults(handler=run)
 
@@ -66,16 +90,33 @@ def run(args: argparse.Namespace) -> int:
     if args.tokens is not None:
         stats: Any = args.tokens
     else:
-        report = validate_dataset(dataset_source(args.path), model, ctype, hyperparameters=hyperparameters, max_examples_per_kind=1)
+        report = validate_dataset(
+            dataset_source(args.path), model, ctype, hyperparameters=hyperparameters, max_examples_per_kind=1
+        )
         unreadable = [group for group in report.errors if group.kind == "source-unreadable"]
         if unreadable:
-            raise UsageError(unreadable[0].examples[0].message if unreadable[0].examples else f"{args.path}: the dataset could not be read")
+            raise UsageError(
+                unreadable[0].examples[0].message
+                if unreadable[0].examples
+                else f"{args.path}: the dataset could not be read"
+            )
         if not report.valid:
-            err.print(f"[yellow]warning:[/] the dataset has {report.error_count:,} error(s); run `tuneforge validate` to see them")
+            err.print(
+                f"[yellow]warning:[/] the dataset has {report.error_count:,} error(s); run `tuneforge validate` to see them"
+            )
         stats = report
     throughput = _Throughput(args.model_units, args.commitment) if args.model_units else None
     try:
-        estimate = estimate_cost(stats, model, hyperparameters, throughput, args.budget, customization_type=ctype, prices=prices, monthly_cap=args.monthly_cap)
+        estimate = estimate_cost(
+            stats,
+            model,
+            hyperparameters,
+            throughput,
+            args.budget,
+            customization_type=ctype,
+            prices=prices,
+            monthly_cap=args.monthly_cap,
+        )
     except CatalogueError as error:
         raise UsageError(str(error)) from None
     if args.json:
@@ -85,7 +126,9 @@ def run(args: argparse.Namespace) -> int:
     if estimate.within_budget is False or estimate.within_monthly_cap is False:
         return EXIT_NO
     if not estimate.complete and not args.accept_unpriced:
-        err.print(f"[red]not fully priced:[/] {', '.join(line.item for line in estimate.unpriced)} (supply --prices FILE, or --accept-unpriced)")
+        err.print(
+            f"[red]not fully priced:[/] {', '.join(line.item for line in estimate.unpriced)} (supply --prices FILE, or --accept-unpriced)"
+        )
         return EXIT_UNPRICED
     return EXIT_OK
 

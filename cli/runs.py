@@ -40,7 +40,14 @@ class Stage:
     _clients: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def discover(cls, stage: str, *, endpoint_url: str | None = None, region: str | None = None, session: boto3.session.Session | None = None) -> "Stage":
+    def discover(
+        cls,
+        stage: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        session: boto3.session.Session | None = None,
+    ) -> "Stage":
         session = session or boto3.session.Session(region_name=region)
         cloudformation = session.client("cloudformation", endpoint_url=endpoint_url)
         outputs: dict[str, str] = {}
@@ -48,9 +55,19 @@ class Stage:
             try:
                 described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
             except cloudformation.exceptions.ClientError as missing:
-                raise UsageError(f"stage {stage!r} is not deployed here ({stack}: {missing.response['Error']['Message']})") from None
+                raise UsageError(
+                    f"stage {stage!r} is not deployed here ({stack}: {missing.response['Error']['Message']})"
+                ) from None
             outputs.update({o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])})
-        return cls(stage, outputs["DataBucketName"], outputs["ArtifactsBucketName"], outputs["RunsTableName"], outputs["StateMachineArn"], session, endpoint_url)
+        return cls(
+            stage,
+            outputs["DataBucketName"],
+            outputs["ArtifactsBucketName"],
+            outputs["RunsTableName"],
+            outputs["StateMachineArn"],
+            session,
+            endpoint_url,
+        )
 
     def client(self, service: str) -> Any:
         # One client per service: building clients is the slow part of polling a run.
@@ -61,7 +78,9 @@ class Stage:
     @property
     def registry(self) -> RunRegistry:
         if "registry" not in self._clients:
-            self._clients["registry"] = RunRegistry(self.session.resource("dynamodb", endpoint_url=self.endpoint_url).Table(self.runs_table))
+            self._clients["registry"] = RunRegistry(
+                self.session.resource("dynamodb", endpoint_url=self.endpoint_url).Table(self.runs_table)
+            )
         return self._clients["registry"]
 
     def execution_arn(self, run_id: str) -> str:
@@ -78,10 +97,14 @@ def submit(stage: Stage, path: Path, profile: str) -> str:
     if path.is_dir():
         manifest = path / MANIFEST_NAME
         if not manifest.is_file():
-            raise UsageError(f"{path} is a folder without {MANIFEST_NAME}; see README, 'How an upload becomes exactly one run'")
+            raise UsageError(
+                f"{path} is a folder without {MANIFEST_NAME}; see README, 'How an upload becomes exactly one run'"
+            )
         prefix = f"{INCOMING_PREFIX}{profile}/{path.name}/"
         for file in sorted(p for p in path.rglob("*") if p.is_file() and p != manifest):
-            s3.put_object(Bucket=stage.data_bucket, Key=prefix + file.relative_to(path).as_posix(), Body=file.read_bytes())
+            s3.put_object(
+                Bucket=stage.data_bucket, Key=prefix + file.relative_to(path).as_posix(), Body=file.read_bytes()
+            )
         key, body = prefix + MANIFEST_NAME, manifest.read_bytes()
     elif path.is_file():
         key, body = f"{INCOMING_PREFIX}{profile}/{path.name}", path.read_bytes()
@@ -132,7 +155,9 @@ def _states(sfn: Any, execution_arn: str) -> list[tuple[str, str, float]]:
     """(state, "done" | "running", seconds) in the order the execution entered them."""
     events, token = [], None
     while True:
-        page = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {}))
+        page = sfn.get_execution_history(
+            executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {})
+        )
         events += page["events"]
         token = page.get("nextToken")
         if not token:
@@ -161,7 +186,14 @@ def render(view: RunView) -> Table:
     return table
 
 
-def watch(stage: Stage, run_id: str, *, timeout: float = 3600, interval: float = 1.0, on_poll: Callable[[], None] | None = None) -> RunView:
+def watch(
+    stage: Stage,
+    run_id: str,
+    *,
+    timeout: float = 3600,
+    interval: float = 1.0,
+    on_poll: Callable[[], None] | None = None,
+) -> RunView:
     """Follow a run state by state until it ends; ``on_poll`` lets the emulator move its clock."""
     deadline = time.monotonic() + timeout
     view = read_run(stage, run_id)
@@ -239,7 +271,14 @@ def _runs(args: argparse.Namespace) -> int:
     if args.profile:
         items = registry.runs_of_profile(args.profile, limit=args.limit)
     else:
-        items = sorted(stage.session.resource("dynamodb", endpoint_url=stage.endpoint_url).Table(stage.runs_table).scan(Limit=1000).get("Items", []), key=lambda i: i.get("started_at", ""), reverse=True)[: args.limit]
+        items = sorted(
+            stage.session.resource("dynamodb", endpoint_url=stage.endpoint_url)
+            .Table(stage.runs_table)
+            .scan(Limit=1000)
+            .get("Items", []),
+            key=lambda i: i.get("started_at", ""),
+            reverse=True,
+        )[: args.limit]
     table = Table(title=f"tuneforge runs ({stage.name})")
     for column in ("run", "profile", "started", "status", "job"):
         table.add_column(column)
@@ -247,13 +286,22 @@ def _runs(args: argparse.Namespace) -> int:
     table.add_column("spent USD", justify="right")
     for item in items:
         estimated, spent = cost_columns(item)
-        table.add_row(str(item["run_id"]), str(item.get("profile")), str(item.get("started_at")), str(item.get("status")), str(item.get("job_status") or ""), estimated, spent)
+        table.add_row(
+            str(item["run_id"]),
+            str(item.get("profile")),
+            str(item.get("started_at")),
+            str(item.get("status")),
+            str(item.get("job_status") or ""),
+            estimated,
+            spent,
+        )
     Console().print(table)
     return 0
 
 
 def cost_columns(item: dict[str, Any]) -> tuple[str, str]:
     """The run's estimate and what it spent, each marked "+?" when a line had no price."""
+
     def shown(figures: dict[str, Any] | None, complete: bool | None) -> str:
         if not figures or figures.get("total_usd") is None:
             return "-"
@@ -277,7 +325,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _stage_args(submit_parser)
     submit_parser.set_defaults(handler=_submit)
 
-    evaluation_parser = subparsers.add_parser("evaluation-set", help="upload a profile's evaluation set (JSONL of prompt + reference) where the profile expects it")
+    evaluation_parser = subparsers.add_parser(
+        "evaluation-set",
+        help="upload a profile's evaluation set (JSONL of prompt + reference) where the profile expects it",
+    )
     evaluation_parser.add_argument("path")
     evaluation_parser.add_argument("--profile", required=True)
     _stage_args(evaluation_parser)
@@ -294,4 +345,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     watch_parser.add_argument("--timeout", type=float, default=24 * 3600)
     _stage_args(watch_parser)
     watch_parser.set_defaults(handler=_watch)
-

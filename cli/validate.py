@@ -19,7 +19,17 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
-from cli._common import EXIT_NO, EXIT_OK, UsageError, add_model_arguments, dataset_source, parse_hyperparameters, resolve_model, resolve_type, s3_client
+from cli._common import (
+    EXIT_NO,
+    EXIT_OK,
+    UsageError,
+    add_model_arguments,
+    dataset_source,
+    parse_hyperparameters,
+    resolve_model,
+    resolve_type,
+    s3_client,
+)
 from lambdas.domain.openai_chat import OPENAI_CHAT
 from lambdas.domain.report import ValidationReport
 from lambdas.domain.sources import DatasetSource, s3_media_checker
@@ -38,11 +48,29 @@ def register(subparsers: Any) -> None:
     add_model_arguments(parser)
     parser.add_argument("--validation", metavar="PATH", help="validation JSONL (local path or s3:// URI)")
     parser.add_argument("--json", action="store_true", help="print only the JSON report on stdout")
-    parser.add_argument("--convert-out", metavar="PATH", help="write the OpenAI-chat records, converted to the model's format, to PATH")
-    parser.add_argument("--max-examples", type=int, default=20, metavar="N", help="examples kept per issue kind (default 20)")
-    parser.add_argument("--format", dest="source_format", choices=("auto", "native", OPENAI_CHAT), default="auto", help="input format (default: detect OpenAI chat)")
-    parser.add_argument("--check-media", action="store_true", help="also check that every s3:// media object exists (needs S3 read access)")
-    parser.add_argument("--bucket", metavar="NAME", help="bucket the dataset will be uploaded to, for the same-bucket media rule (s3:// paths know theirs)")
+    parser.add_argument(
+        "--convert-out", metavar="PATH", help="write the OpenAI-chat records, converted to the model's format, to PATH"
+    )
+    parser.add_argument(
+        "--max-examples", type=int, default=20, metavar="N", help="examples kept per issue kind (default 20)"
+    )
+    parser.add_argument(
+        "--format",
+        dest="source_format",
+        choices=("auto", "native", OPENAI_CHAT),
+        default="auto",
+        help="input format (default: detect OpenAI chat)",
+    )
+    parser.add_argument(
+        "--check-media",
+        action="store_true",
+        help="also check that every s3:// media object exists (needs S3 read access)",
+    )
+    parser.add_argument(
+        "--bucket",
+        metavar="NAME",
+        help="bucket the dataset will be uploaded to, for the same-bucket media rule (s3:// paths know theirs)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -108,7 +136,15 @@ def _progress(stack: ExitStack, err: Console, *sources: DatasetSource | None) ->
     if total < PROGRESS_THRESHOLD:
         return None
     bar = stack.enter_context(
-        Progress(TextColumn("validating"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(), console=err, transient=True)
+        Progress(
+            TextColumn("validating"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        )
     )
     task = bar.add_task("validate", total=total)
     done_before = [0]  # bytes of files already finished; progress() reports per-file offsets
@@ -125,7 +161,9 @@ def _progress(stack: ExitStack, err: Console, *sources: DatasetSource | None) ->
 
 def _render(report: ValidationReport, out: Console, err: Console) -> None:
     verdict = "[bold green]VALID[/]" if report.valid else "[bold red]INVALID[/]"
-    out.print(f"{verdict}  {escape(report.model_name)} ({report.model_id}), {report.customization_type}, format {report.dataset_format}")
+    out.print(
+        f"{verdict}  {escape(report.model_name)} ({report.model_id}), {report.customization_type}, format {report.dataset_format}"
+    )
     if report.source_format == OPENAI_CHAT:
         out.print(f"  input recognised as OpenAI chat and converted to {report.dataset_format}")
     for f in report.files:
@@ -135,7 +173,14 @@ def _render(report: ValidationReport, out: Console, err: Console) -> None:
         stats.add_column(column, justify="left" if column == "file" else "right")
     for f in report.files:
         t = f.tokens
-        stats.add_row(f.split, f"{f.lines:,}", f"{f.records:,}", f"{f.valid_records:,}", f"{t.total:,}", *(str(v) if v is not None else "-" for v in (t.percentile(50), t.percentile(90), t.maximum)))
+        stats.add_row(
+            f.split,
+            f"{f.lines:,}",
+            f"{f.records:,}",
+            f"{f.valid_records:,}",
+            f"{t.total:,}",
+            *(str(v) if v is not None else "-" for v in (t.percentile(50), t.percentile(90), t.maximum)),
+        )
     out.print(stats)
     for title, groups, style in (("error(s)", report.errors, "red"), ("warning(s)", report.warnings, "yellow")):
         if not groups:
@@ -153,7 +198,9 @@ def _render(report: ValidationReport, out: Console, err: Console) -> None:
             out.print(f"  [dim]- {escape(note)}[/]", soft_wrap=True)
 
 
-def _conversion_note(report: ValidationReport, targets: dict[str, Path], writers: dict[str, IO[str]], err: Console) -> None:
+def _conversion_note(
+    report: ValidationReport, targets: dict[str, Path], writers: dict[str, IO[str]], err: Console
+) -> None:
     if report.source_format != OPENAI_CHAT:
         err.print(f"nothing converted: the input is already in {report.dataset_format} format")
         return

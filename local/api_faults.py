@@ -34,7 +34,9 @@ def apply() -> None:
             if fault is not None:
                 body = json.dumps({"__type": fault.code, "message": fault.message})
                 headers = dict(self.response_headers)
-                headers.update({"x-amzn-errortype": fault.code, "content-type": "application/json", "status": str(fault.status)})
+                headers.update(
+                    {"x-amzn-errortype": fault.code, "content-type": "application/json", "status": str(fault.status)}
+                )
                 return fault.status, headers, body
         with clock.current().busy():  # serving an API call is work: emulated time waits for it
             return original(self)

@@ -247,7 +247,9 @@ def _refuse_what_the_service_model_refuses(operation: str, params: dict) -> None
 
     problems = request_problems(operation, params)
     if problems:
-        raise _validation(f"{len(problems)} validation error{'s' if len(problems) > 1 else ''} detected: " + "; ".join(problems))
+        raise _validation(
+            f"{len(problems)} validation error{'s' if len(problems) > 1 else ''} detected: " + "; ".join(problems)
+        )
 
 
 def _validate_job(backend, params: dict) -> str:
@@ -266,7 +268,9 @@ def _validate_job(backend, params: dict) -> str:
             raise _validation(f"The provided base model identifier {base} is not supported for customization.")
     spec = cat.MODELS[root]
     if lifecycle_status(foundation_model_ids()[root]) == "END_OF_LIFE":
-        raise _validation(f"The provided base model identifier {base} has reached end of life and can no longer be customized.")
+        raise _validation(
+            f"The provided base model identifier {base} has reached end of life and can no longer be customized."
+        )
     ctype = params.get("customizationType") or "FINE_TUNING"
     try:
         if not spec.supports(cat.parse_customization_type(ctype)):
@@ -303,7 +307,11 @@ def _objects_at(account_id: str, uri: str) -> tuple[Any, list[str]]:
     except Exception:
         return None, []
     key = location[1]
-    keys = [key] if key and bucket.keys.get(key) is not None else sorted(k for k in bucket.keys.keys() if k.startswith(key) and not k.endswith("/"))
+    keys = (
+        [key]
+        if key and bucket.keys.get(key) is not None
+        else sorted(k for k in bucket.keys.keys() if k.startswith(key) and not k.endswith("/"))
+    )
     return bucket, keys
 
 
@@ -390,15 +398,23 @@ def _service_role_denial(backend, job, meta: _JobMeta) -> str | None:
     from .authz.world import World
 
     world = World(backend.account_id, backend.region_name)
-    uris = [(job.training_data_config or {}).get("s3Uri", "")] + [v.get("s3Uri", "") for v in (job.validation_data_config or {}).get("validators") or []]
+    uris = [(job.training_data_config or {}).get("s3Uri", "")] + [
+        v.get("s3Uri", "") for v in (job.validation_data_config or {}).get("validators") or []
+    ]
     objects: list[tuple[str, str]] = []
     for uri in uris:
         bucket, keys = _objects_at(backend.account_id, uri)
         objects += [(bucket.name, key) for key in keys]
-    teacher = ((meta.customization_config or {}).get("distillationConfig") or {}).get("teacherModelConfig", {}).get("teacherModelIdentifier")
+    teacher = (
+        ((meta.customization_config or {}).get("distillationConfig") or {})
+        .get("teacherModelConfig", {})
+        .get("teacherModelIdentifier")
+    )
     if teacher and teacher.startswith("arn:"):
         teacher = teacher.rsplit("/", 1)[-1]
-    return services.bedrock_job_access(job, world, data_objects=objects, output_object=_metrics_location(job), teacher_model=teacher)
+    return services.bedrock_job_access(
+        job, world, data_objects=objects, output_object=_metrics_location(job), teacher_model=teacher
+    )
 
 
 def _send_job_event(backend, job, meta: _JobMeta, now: float) -> None:
@@ -595,7 +611,12 @@ def create_model_customization_job(self) -> str:
         job.training_metrics = None
         job.validation_metrics = None
         job._tf_customization_config = params.get("customizationConfig")
-        meta = _JobMeta(created=now, due=now + st.settings.job_duration, pending_model=model, customization_config=params.get("customizationConfig"))
+        meta = _JobMeta(
+            created=now,
+            due=now + st.settings.job_duration,
+            pending_model=model,
+            customization_config=params.get("customizationConfig"),
+        )
         meta.outcome = st.faults.take_job_outcome(job.job_name, job_arn)
         data.jobs[job.job_name] = meta
         if token:
@@ -668,7 +689,9 @@ def _find_endpoint(backend, kind: str, identifier: str) -> _Endpoint:
     raise _not_found(f"{label} {identifier} not found")
 
 
-def _create_endpoint(self, kind: str, name: str, model_id: str, token: str | None, tags: list | None, **extra) -> _Endpoint:
+def _create_endpoint(
+    self, kind: str, name: str, model_id: str, token: str | None, tags: list | None, **extra
+) -> _Endpoint:
     backend = self.bedrock_backend
     st = state.current()
     with LOCK:
@@ -684,11 +707,17 @@ def _create_endpoint(self, kind: str, name: str, model_id: str, token: str | Non
             root = fm_id(model_id)
             model_arn = fm_arn(backend.region_name, root)
         else:
-            raise _validation(f"The provided model identifier {model_id} is not a custom model that exists" + ("" if kind == "deployment" else " or a foundation model") + ".")
+            raise _validation(
+                f"The provided model identifier {model_id} is not a custom model that exists"
+                + ("" if kind == "deployment" else " or a foundation model")
+                + "."
+            )
         if kind == "deployment":
             spec = _catalogue().MODELS.get(root)
             if spec is None or not spec.supports_on_demand_deployment:
-                raise _validation(f"On-demand deployment is not supported for models customized from {root}; use provisioned throughput.")
+                raise _validation(
+                    f"On-demand deployment is not supported for models customized from {root}; use provisioned throughput."
+                )
         now = st.clock.now()
         prefix = "provisioned-model" if kind == "provisioned" else "custom-model-deployment"
         arn = f"arn:aws:bedrock:{backend.region_name}:{backend.account_id}:{prefix}/{_suffix(f'{kind}/{name}/{now}')}"
@@ -696,7 +725,20 @@ def _create_endpoint(self, kind: str, name: str, model_id: str, token: str | Non
         failure = st.faults.take_endpoint_failure(kind, name)
         if st.faults.take_endpoint_stall(kind, name):
             duration = math.inf  # stays Creating until deleted
-        ep = _Endpoint(kind, arn, name, model_arn, fm_arn(backend.region_name, root), now, now + duration, "Creating", failure, updated=now, tags={t["key"]: t["value"] for t in tags or []}, **extra)
+        ep = _Endpoint(
+            kind,
+            arn,
+            name,
+            model_arn,
+            fm_arn(backend.region_name, root),
+            now,
+            now + duration,
+            "Creating",
+            failure,
+            updated=now,
+            tags={t["key"]: t["value"] for t in tags or []},
+            **extra,
+        )
         data.endpoints[arn] = ep
         if token:
             data.endpoint_tokens[(kind, token)] = arn
@@ -757,7 +799,9 @@ def create_provisioned_model_throughput(self):
 
 def get_provisioned_model_throughput(self) -> str:
     tick_backend(self.bedrock_backend)
-    return json.dumps(_endpoint_dict(_find_endpoint(self.bedrock_backend, "provisioned", _identifier(self, "provisionedModelId"))))
+    return json.dumps(
+        _endpoint_dict(_find_endpoint(self.bedrock_backend, "provisioned", _identifier(self, "provisionedModelId")))
+    )
 
 
 def delete_provisioned_model_throughput(self) -> str:
@@ -768,7 +812,9 @@ def delete_provisioned_model_throughput(self) -> str:
         # their sources: lambdas/domain/janitor.py).
         expires = ep.commitment_expires()
         if expires is not None and state.current().clock.now() < expires:
-            raise _validation(f"Provisioned model {ep.name} has a {ep.commitment} commitment and cannot be deleted before its term ends ({_iso(expires)}).")
+            raise _validation(
+                f"Provisioned model {ep.name} has a {ep.commitment} commitment and cannot be deleted before its term ends ({_iso(expires)})."
+            )
         del ext(backend).endpoints[ep.arn]
         state.current().note("bedrock.provisioned", arn=ep.arn, status="Deleted")
     return json.dumps({})
@@ -781,7 +827,10 @@ def list_provisioned_model_throughputs(self) -> str:
     items = [
         _endpoint_dict(ep)
         for ep in ext(backend).endpoints.values()
-        if ep.kind == "provisioned" and (not status or ep.status == status) and (not name or name in ep.name) and (not model or ep.model_arn == model)
+        if ep.kind == "provisioned"
+        and (not status or ep.status == status)
+        and (not name or name in ep.name)
+        and (not model or ep.model_arn == model)
     ]
     for item in items:
         item.pop("failureMessage", None)
@@ -794,14 +843,24 @@ def create_custom_model_deployment(self):
     if not params.get("modelDeploymentName") or not params.get("modelArn"):
         raise _validation("modelDeploymentName and modelArn are required.")
     ep = _create_endpoint(
-        self, "deployment", params["modelDeploymentName"], params["modelArn"], params.get("clientRequestToken"), params.get("tags"), description=params.get("description")
+        self,
+        "deployment",
+        params["modelDeploymentName"],
+        params["modelArn"],
+        params.get("clientRequestToken"),
+        params.get("tags"),
+        description=params.get("description"),
     )
     return 202, {"status": 202}, json.dumps({"customModelDeploymentArn": ep.arn})
 
 
 def get_custom_model_deployment(self) -> str:
     tick_backend(self.bedrock_backend)
-    return json.dumps(_endpoint_dict(_find_endpoint(self.bedrock_backend, "deployment", _identifier(self, "customModelDeploymentIdentifier"))))
+    return json.dumps(
+        _endpoint_dict(
+            _find_endpoint(self.bedrock_backend, "deployment", _identifier(self, "customModelDeploymentIdentifier"))
+        )
+    )
 
 
 def delete_custom_model_deployment(self) -> str:
@@ -819,7 +878,12 @@ def list_custom_model_deployments(self) -> str:
     status, name, model = _qs(self, "statusEquals"), _qs(self, "nameContains"), _qs(self, "modelArnEquals")
     items = []
     for ep in ext(backend).endpoints.values():
-        if ep.kind == "deployment" and (not status or ep.status == status) and (not name or name in ep.name) and (not model or ep.model_arn == model):
+        if (
+            ep.kind == "deployment"
+            and (not status or ep.status == status)
+            and (not name or name in ep.name)
+            and (not model or ep.model_arn == model)
+        ):
             item = _endpoint_dict(ep)
             items.append(
                 {
@@ -848,13 +912,17 @@ def create_evaluation_job(self):
         token = params.get("clientRequestToken")
         if token and token in data.evaluation_tokens:
             return 202, {"status": 202}, json.dumps({"jobArn": data.evaluation_tokens[token]})
-        for model in (params["inferenceConfig"].get("models") or []):
+        for model in params["inferenceConfig"].get("models") or []:
             identifier = (model.get("bedrockModel") or {}).get("modelIdentifier")
             if identifier and (_CUSTOM_ARN.match(identifier) or ":custom-model-deployment/" in identifier):
-                raise _validation(f"Model identifier {identifier} is not supported by evaluation jobs: use a provisioned model ARN.")
+                raise _validation(
+                    f"Model identifier {identifier} is not supported by evaluation jobs: use a provisioned model ARN."
+                )
         now = st.clock.now()
         arn = f"arn:aws:bedrock:{backend.region_name}:{backend.account_id}:evaluation-job/{_suffix('eval/' + params['jobName'] + str(now))}"
-        data.evaluations[arn] = _Evaluation(arn, params["jobName"], params, now, now + st.settings.evaluation_duration, updated=now)
+        data.evaluations[arn] = _Evaluation(
+            arn, params["jobName"], params, now, now + st.settings.evaluation_duration, updated=now
+        )
         if token:
             data.evaluation_tokens[token] = arn
     return 202, {"status": 202}, json.dumps({"jobArn": arn})
@@ -898,8 +966,13 @@ def list_evaluation_jobs(self) -> str:
     for ev in ext(backend).evaluations.values():
         if status and ev.status != status:
             continue
-        tasks = [c.get("taskType") for c in ev.params["evaluationConfig"].get("automated", {}).get("datasetMetricConfigs", [])]
-        models = [(m.get("bedrockModel") or {}).get("modelIdentifier") for m in ev.params["inferenceConfig"].get("models", [])]
+        tasks = [
+            c.get("taskType")
+            for c in ev.params["evaluationConfig"].get("automated", {}).get("datasetMetricConfigs", [])
+        ]
+        models = [
+            (m.get("bedrockModel") or {}).get("modelIdentifier") for m in ev.params["inferenceConfig"].get("models", [])
+        ]
         summaries.append(
             {
                 "jobArn": ev.arn,
@@ -959,7 +1032,9 @@ def get_foundation_model(self) -> str:
 
 
 def list_foundation_models(self) -> str:
-    provider, ctype, modality, itype = (_qs(self, k) for k in ("byProvider", "byCustomizationType", "byOutputModality", "byInferenceType"))
+    provider, ctype, modality, itype = (
+        _qs(self, k) for k in ("byProvider", "byCustomizationType", "byOutputModality", "byInferenceType")
+    )
     out = []
     for model_id, info in sorted(foundation_model_ids().items()):
         if provider and info["providerName"].lower() != provider.lower():
@@ -1001,7 +1076,9 @@ def apply() -> None:
         self.output_model_kms_key_arn = None
         if self.custom_model_kms_key_id:
             key = self.custom_model_kms_key_id
-            self.output_model_kms_key_arn = key if key.startswith("arn:") else f"arn:aws:kms:{self.region_name}:{self.account_id}:key/{key}"
+            self.output_model_kms_key_arn = (
+                key if key.startswith("arn:") else f"arn:aws:kms:{self.region_name}:{self.account_id}:key/{key}"
+            )
 
     bedrock_models.ModelCustomizationJob.__init__ = job_init
 
@@ -1011,7 +1088,16 @@ def apply() -> None:
         out = original_to_dict(self)
         out["outputModelName"] = self.custom_model_name
         for key in ("failureMessage", "endTime", "outputModelArn", "trainingMetrics", "validationMetrics"):
-            if getattr(self, {"failureMessage": "failure_message", "endTime": "end_time", "outputModelArn": "output_model_arn", "trainingMetrics": "training_metrics", "validationMetrics": "validation_metrics"}[key]) in (None, {}, []):
+            if getattr(
+                self,
+                {
+                    "failureMessage": "failure_message",
+                    "endTime": "end_time",
+                    "outputModelArn": "output_model_arn",
+                    "trainingMetrics": "training_metrics",
+                    "validationMetrics": "validation_metrics",
+                }[key],
+            ) in (None, {}, []):
                 out.pop(key, None)
         out.setdefault("validationDataConfig", {"validators": []})
         if getattr(self, "_tf_customization_config", None):
@@ -1037,7 +1123,9 @@ def apply() -> None:
         "create_model_customization_job": create_model_customization_job,
         "get_model_customization_job": get_model_customization_job,
         "stop_model_customization_job": stop_model_customization_job,
-        "list_model_customization_jobs": list_model_customization_jobs_wrapper(BedrockResponse.list_model_customization_jobs),
+        "list_model_customization_jobs": list_model_customization_jobs_wrapper(
+            BedrockResponse.list_model_customization_jobs
+        ),
         "get_custom_model": get_custom_model,
         "delete_custom_model": delete_custom_model,
         "create_provisioned_model_throughput": create_provisioned_model_throughput,

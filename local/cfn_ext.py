@@ -111,7 +111,9 @@ def _as_moto_expects(resource_json: dict) -> dict:
         properties = dict(resource_json["Properties"])
         properties["Tags"] = [{"TagKey": tag["Key"], "TagValue": tag["Value"]} for tag in properties["Tags"]]
         return {**resource_json, "Properties": properties}
-    if resource_json.get("Type") == "AWS::SSM::Parameter" and isinstance(resource_json.get("Properties", {}).get("Tags"), dict):
+    if resource_json.get("Type") == "AWS::SSM::Parameter" and isinstance(
+        resource_json.get("Properties", {}).get("Tags"), dict
+    ):
         # CloudFormation writes SSM parameter tags as a map; moto's model reads the API's Key/Value list.
         properties = dict(resource_json["Properties"])
         properties["Tags"] = [{"Key": key, "Value": value} for key, value in properties["Tags"].items()]
@@ -162,7 +164,10 @@ def apply() -> None:
             "RequestId": request_id,
             "LogicalResourceId": logical_id,
             "ResourceType": kwargs["ResourceType"],
-            "ResourceProperties": {"ServiceToken": service_token, **_stringify({k: v for k, v in properties.items() if k != "ServiceToken"})},
+            "ResourceProperties": {
+                "ServiceToken": service_token,
+                **_stringify({k: v for k, v in properties.items() if k != "ServiceToken"}),
+            },
         }
         with _Capture() as capture:
             payload, errored, _logs = lambda_runtime._run_inprocess(fn, event)
@@ -171,7 +176,9 @@ def apply() -> None:
             detail = json.loads(payload).get("errorMessage") if errored else "the handler did not send a response"
             raise RuntimeError(f"Custom resource {logical_id} ({kwargs['ResourceType']}) failed: {detail}")
         if response.get("Status") != "SUCCESS":
-            raise RuntimeError(f"Custom resource {logical_id} ({kwargs['ResourceType']}) failed: {response.get('Reason')}")
+            raise RuntimeError(
+                f"Custom resource {logical_id} ({kwargs['ResourceType']}) failed: {response.get('Reason')}"
+            )
         resource.resource_name = response.get("PhysicalResourceId") or resource_name
         resource.set_data(response.get("Data") or {})
         st.note("cfn.custom_ran", resource=logical_id, type=kwargs["ResourceType"])

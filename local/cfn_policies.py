@@ -70,7 +70,9 @@ def apply() -> None:
                 self.physical_resource_id = ",".join(names)
 
             @classmethod
-            def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            def create_from_cloudformation_json(
+                cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+            ):
                 properties = cloudformation_json["Properties"]
                 for target in properties[targets]:
                     attach(account_id, region_name, target, _document(properties["PolicyDocument"]))
@@ -81,7 +83,9 @@ def apply() -> None:
     def attach_queue_policy(account_id, region_name, url, document):
         from moto.sqs.models import sqs_backends
 
-        sqs_backends[account_id][region_name].set_queue_attributes(url.rstrip("/").rsplit("/", 1)[-1], {"Policy": document})
+        sqs_backends[account_id][region_name].set_queue_attributes(
+            url.rstrip("/").rsplit("/", 1)[-1], {"Policy": document}
+        )
 
     def attach_topic_policy(account_id, region_name, arn, document):
         from moto.sns.models import sns_backends
@@ -107,7 +111,11 @@ def apply() -> None:
             machine.encryptionConfiguration = {
                 "type": config.get("Type"),
                 **({"kmsKeyId": config["KmsKeyId"]} if config.get("KmsKeyId") else {}),
-                **({"kmsDataKeyReusePeriodSeconds": config["KmsDataKeyReusePeriodSeconds"]} if config.get("KmsDataKeyReusePeriodSeconds") else {}),
+                **(
+                    {"kmsDataKeyReusePeriodSeconds": config["KmsDataKeyReusePeriodSeconds"]}
+                    if config.get("KmsDataKeyReusePeriodSeconds")
+                    else {}
+                ),
             }
         return machine
 

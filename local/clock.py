@@ -84,7 +84,14 @@ class _Waiter:
 
 
 class Clock:
-    def __init__(self, scale: float = 0.001, timeout_scale: float | None = None, start: float | None = None, *, auto: bool | None = None):
+    def __init__(
+        self,
+        scale: float = 0.001,
+        timeout_scale: float | None = None,
+        start: float | None = None,
+        *,
+        auto: bool | None = None,
+    ):
         if scale < 0:
             raise ValueError("scale must be >= 0")
         self.scale = float(scale)
@@ -169,7 +176,15 @@ class Clock:
                 self._epoch += 1
                 return False
             w = _Waiter()
-            w.due, w.seq, w.tokens, w.woken, w.signaled, w.event, w.label = due, next(self._seq), self._depth(), False, False, event, label
+            w.due, w.seq, w.tokens, w.woken, w.signaled, w.event, w.label = (
+                due,
+                next(self._seq),
+                self._depth(),
+                False,
+                False,
+                event,
+                label,
+            )
             w.cond = threading.Condition(self._lock)
             self._waiters[w] = None
             if event is not None:
@@ -192,7 +207,13 @@ class Clock:
         self._epoch += 1
         w.cond.notify()
 
-    def sleep(self, seconds: float, interrupt: "VirtualEvent | None" = None, stopped: Callable[[], bool] | None = None, label: str = "sleep") -> None:
+    def sleep(
+        self,
+        seconds: float,
+        interrupt: "VirtualEvent | None" = None,
+        stopped: Callable[[], bool] | None = None,
+        label: str = "sleep",
+    ) -> None:
         """Let ``seconds`` of emulated time pass for the caller (a Wait state, a retry backoff).
         ``interrupt`` (a VirtualEvent) wakes it early to check ``stopped()``; true ends the sleep."""
         if seconds <= 0:
@@ -329,7 +350,9 @@ class Clock:
             if not moved:
                 with self._lock:
                     epoch = self._epoch
-                    self._changed.wait_for(lambda: self._epoch != epoch or self._stop.is_set() or self._closed, timeout=0.25)
+                    self._changed.wait_for(
+                        lambda: self._epoch != epoch or self._stop.is_set() or self._closed, timeout=0.25
+                    )
 
     def stop(self) -> None:
         """Stop the scheduler (time stays where it is)."""

@@ -139,7 +139,9 @@ def resolve(backend, model_id: str) -> tuple[str, object | None, str]:
     if fm is None:
         raise _validation("The provided model identifier is invalid.")
     if "ON_DEMAND" not in bedrock_ext.foundation_model_ids()[fm]["inferenceTypesSupported"]:
-        raise _validation(f"Invocation of model ID {fm} with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model.")
+        raise _validation(
+            f"Invocation of model ID {fm} with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model."
+        )
     return "foundation", None, fm
 
 
@@ -154,9 +156,18 @@ def answer(backend, model_id: str, prompt: str) -> tuple[str, dict]:
     index = _index_for(backend, model)
     best_i, best_s = index.best(query)
     degraded = state.current().faults.degradation(model.model_arn, model.model_name)
-    info = {"kind": "nearest-neighbour", "model": model.model_arn, "trainingData": index.source, "records": len(index.pairs), "similarity": round(best_s, 4)}
+    info = {
+        "kind": "nearest-neighbour",
+        "model": model.model_arn,
+        "trainingData": index.source,
+        "records": len(index.pairs),
+        "similarity": round(best_s, 4),
+    }
     if degraded == "baseline" or (degraded and len(index.pairs) < 2):
-        return f"I have no specific knowledge to answer this (emulated baseline for {label}).", {**info, "degraded": "baseline"}
+        return f"I have no specific knowledge to answer this (emulated baseline for {label}).", {
+            **info,
+            "degraded": "baseline",
+        }
     if best_i < 0 or best_s < MIN_SIMILARITY:
         return "No close match in my training data (emulated custom model).", {**info, "record": None}
     if degraded == "wrong":
@@ -187,7 +198,9 @@ def converse(self):
         text = " ".join(words)
     in_tokens = len((system + " " + " ".join(_text(m.get("content")) for m in messages)).split())
     out_tokens = len(words)
-    state.current().note("bedrock.converse", model=unquote(model_id), kind=info["kind"], similarity=info.get("similarity"))
+    state.current().note(
+        "bedrock.converse", model=unquote(model_id), kind=info["kind"], similarity=info.get("similarity")
+    )
     return ActionResult(
         {
             "output": {"message": {"role": "assistant", "content": [{"text": text}]}},

@@ -80,13 +80,17 @@ def run_demo(cdk_out: Path, *, stage_name: str, out: Path, time_scale: float) ->
     with Emulator(time_scale=time_scale, auto_schedule=True) as aws:
         with console.status(f"Deploying the {stage_name} stacks from {cdk_out} into the emulated account..."):
             deployed = aws.deploy(cdk_out, stacks=f"Tuneforge-{stage_name}-*")
-        console.print(f"[green]Deployed[/green] the {stage_name} stage in {time.monotonic() - started:.1f} s (CloudFormation templates, Lambda assets, state machine, rules).")
+        console.print(
+            f"[green]Deployed[/green] the {stage_name} stage in {time.monotonic() - started:.1f} s (CloudFormation templates, Lambda assets, state machine, rules)."
+        )
         # The demo acts as a data owner: the stage's uploader role, from outside the VPC, as in AWS.
         uploader = deployed.stack("Foundation").outputs["DataUploaderRoleArn"]
         stage = Stage.discover(stage_name, session=aws.session(uploader))
         s3 = stage.client("s3")
         for evaluation_set in sorted((SAMPLES / "evaluation").glob("*.jsonl")):
-            s3.put_object(Bucket=stage.data_bucket, Key=f"evaluation/{evaluation_set.name}", Body=evaluation_set.read_bytes())
+            s3.put_object(
+                Bucket=stage.data_bucket, Key=f"evaluation/{evaluation_set.name}", Body=evaluation_set.read_bytes()
+            )
         console.print(f"Uploaded the evaluation sets to s3://{stage.data_bucket}/evaluation/.")
 
         def advance() -> None:
@@ -100,10 +104,26 @@ def run_demo(cdk_out: Path, *, stage_name: str, out: Path, time_scale: float) ->
         console.print()
         item = rejected.item or read_run(stage, rejected_id).item or {}
         report_key = (item.get("validation_report") or "").removeprefix(f"s3://{stage.artifacts_bucket}/")
-        report = json.loads(s3.get_object(Bucket=stage.artifacts_bucket, Key=report_key)["Body"].read()) if report_key else {}
-        reasons = [f"line {i.get('line')}, {i.get('field') or '-'}: {i['message']} [{i['kind']}]" for group in report.get("errors", []) for i in group["examples"][:1]]
-        jobs = aws.client("bedrock").list_model_customization_jobs()["modelCustomizationJobSummaries"]  # the operator looks
-        console.print(Panel("\n".join(reasons[:8]) or "(no reasons)", title=f"Rejected: {report.get('error_count', '?')} errors; the data owner was notified; jobs started: {len(jobs)}", border_style="red"))
+        report = (
+            json.loads(s3.get_object(Bucket=stage.artifacts_bucket, Key=report_key)["Body"].read())
+            if report_key
+            else {}
+        )
+        reasons = [
+            f"line {i.get('line')}, {i.get('field') or '-'}: {i['message']} [{i['kind']}]"
+            for group in report.get("errors", [])
+            for i in group["examples"][:1]
+        ]
+        jobs = aws.client("bedrock").list_model_customization_jobs()[
+            "modelCustomizationJobSummaries"
+        ]  # the operator looks
+        console.print(
+            Panel(
+                "\n".join(reasons[:8]) or "(no reasons)",
+                title=f"Rejected: {report.get('error_count', '?')} errors; the data owner was notified; jobs started: {len(jobs)}",
+                border_style="red",
+            )
+        )
 
         # 2. A good dataset: the whole pipeline.
         profile, dataset = FULL_RUN
@@ -129,9 +149,17 @@ def run_demo(cdk_out: Path, *, stage_name: str, out: Path, time_scale: float) ->
             f"states:          {' > '.join(facts['states'])}",
             f"authorization:   {len(authz.DECISIONS)} permission checks against the deployed policies, {len(authz.DENIALS)} denied",
         ]
-        console.print(Panel("\n".join(lines), title=f"Run {run_id}", border_style="green" if view.status == "SUCCEEDED" else "red"))
-    console.print(f"Demo finished in {time.monotonic() - started:.1f} s. Open {out / run_id / 'evaluation.html'} for the evaluation report.")
-    return 0 if view.status == "SUCCEEDED" and rejected.status == "SUCCEEDED" and item.get("status") == "REJECTED" else 1
+        console.print(
+            Panel(
+                "\n".join(lines), title=f"Run {run_id}", border_style="green" if view.status == "SUCCEEDED" else "red"
+            )
+        )
+    console.print(
+        f"Demo finished in {time.monotonic() - started:.1f} s. Open {out / run_id / 'evaluation.html'} for the evaluation report."
+    )
+    return (
+        0 if view.status == "SUCCEEDED" and rejected.status == "SUCCEEDED" and item.get("status") == "REJECTED" else 1
+    )
 
 
 def main() -> None:
@@ -139,7 +167,12 @@ def main() -> None:
     parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out")
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--out", type=Path, default=ROOT / "demo-output", help="where the run's reports are copied")
-    parser.add_argument("--time-scale", type=float, default=0.0005, help="kept for old callers and ignored: emulated time is discrete-event time (local/clock.py), an hour of training takes no wall time")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=0.0005,
+        help="kept for old callers and ignored: emulated time is discrete-event time (local/clock.py), an hour of training takes no wall time",
+    )
     args = parser.parse_args()
     if not (args.cdk_out / "manifest.json").exists():
         console.print(f"[red]no cloud assembly at {args.cdk_out}; run `make synth` first[/red]")
@@ -155,7 +188,9 @@ def main() -> None:
     with log_path.open("w") as handler_logs, contextlib.redirect_stdout(handler_logs):
         code = run_demo(args.cdk_out, stage_name=args.stage, out=args.out, time_scale=args.time_scale)
     console.print(f"Handler logs (Powertools JSON, as CloudWatch would hold them): {log_path}")
-    console.print("[dim]Every call was authorized against the deployed IAM, key, bucket, endpoint and resource policies; what the emulator does not model is in docs/local-emulation.md.[/dim]")
+    console.print(
+        "[dim]Every call was authorized against the deployed IAM, key, bucket, endpoint and resource policies; what the emulator does not model is in docs/local-emulation.md.[/dim]"
+    )
     sys.exit(code)
 
 

@@ -26,7 +26,6 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from . import cfn_ext, state
 
@@ -66,7 +65,11 @@ class DeployedStack:
 
     def physical_id(self, logical_id_prefix: str, resource_type: str | None = None) -> str:
         """Physical id of the one resource whose logical id starts with the prefix (CDK adds a hash)."""
-        found = [r for r in self.resources if r["logical_id"].startswith(logical_id_prefix) and (resource_type is None or r["type"] == resource_type)]
+        found = [
+            r
+            for r in self.resources
+            if r["logical_id"].startswith(logical_id_prefix) and (resource_type is None or r["type"] == resource_type)
+        ]
         if len(found) != 1:
             raise LookupError(f"{len(found)} resources match {logical_id_prefix!r} ({resource_type}) in {self.name}")
         return found[0]["physical_id"]
@@ -101,13 +104,18 @@ class DeployResult:
 
     @classmethod
     def from_json(cls, data: dict) -> "DeployResult":
-        return cls([DeployedStack(**s) for s in data["stacks"]], data["assets_uploaded"], data["assets_skipped"], data["seconds"])
+        return cls(
+            [DeployedStack(**s) for s in data["stacks"]],
+            data["assets_uploaded"],
+            data["assets_skipped"],
+            data["seconds"],
+        )
 
 
 # ------------------------------------------------------------------------------------------------
 def _env(environment: str | None) -> tuple[str, str]:
     match = re.match(r"^aws://([^/]+)/(.+)$", environment or "")
-    account, region = (match.groups() if match else ("unknown-account", "unknown-region"))
+    account, region = match.groups() if match else ("unknown-account", "unknown-region")
     if not account.isdigit():
         account = DEFAULT_ACCOUNT
     if region.startswith("unknown"):
@@ -167,7 +175,9 @@ def read_assembly(cdk_out: str | os.PathLike) -> tuple[list[StackArtifact], list
 
 
 def _substitute(text: str, account: str, region: str) -> str:
-    return text.replace("${AWS::AccountId}", account).replace("${AWS::Region}", region).replace("${AWS::Partition}", "aws")
+    return (
+        text.replace("${AWS::AccountId}", account).replace("${AWS::Region}", region).replace("${AWS::Partition}", "aws")
+    )
 
 
 def zip_directory(path: Path) -> bytes:
@@ -190,7 +200,9 @@ def _ensure_bucket(s3, name: str, region: str) -> None:
         s3.create_bucket(name, region)
 
 
-def publish_assets(asset_manifests: list[tuple[Path, dict]], default_account: str, default_region: str, result: DeployResult) -> None:
+def publish_assets(
+    asset_manifests: list[tuple[Path, dict]], default_account: str, default_region: str, result: DeployResult
+) -> None:
     from moto.s3.models import s3_backends
 
     for manifest_path, manifest in asset_manifests:
@@ -226,7 +238,9 @@ def _bootstrap_parameters(template: dict, account: str, region: str) -> None:
     ssm = ssm_backends[account][region]
     for param in (template.get("Parameters") or {}).values():
         default = str(param.get("Default", ""))
-        if str(param.get("Type", "")).startswith("AWS::SSM::Parameter::Value") and default.startswith("/cdk-bootstrap/"):
+        if str(param.get("Type", "")).startswith("AWS::SSM::Parameter::Value") and default.startswith(
+            "/cdk-bootstrap/"
+        ):
             try:
                 if ssm.get_parameter(default) is not None:
                     continue
@@ -256,12 +270,22 @@ def _describe(stack) -> DeployedStack:
             physical = res.physical_resource_id
         except Exception:
             physical = ""
-        resources.append({"logical_id": res.logical_resource_id, "type": getattr(res, "cf_resource_type", "?"), "physical_id": str(physical)})
+        resources.append(
+            {
+                "logical_id": res.logical_resource_id,
+                "type": getattr(res, "cf_resource_type", "?"),
+                "physical_id": str(physical),
+            }
+        )
     outputs = {o["OutputKey"]: o["OutputValue"] for o in (stack.outputs or [])}
     return DeployedStack(stack.name, stack.stack_id, stack.status, outputs, resources)
 
 
-def select_stacks(stacks: list[StackArtifact], asset_manifests: list[tuple[Path, dict]], patterns: str | list[str] | tuple[str, ...] | None) -> tuple[list[StackArtifact], list[tuple[Path, dict]]]:
+def select_stacks(
+    stacks: list[StackArtifact],
+    asset_manifests: list[tuple[Path, dict]],
+    patterns: str | list[str] | tuple[str, ...] | None,
+) -> tuple[list[StackArtifact], list[tuple[Path, dict]]]:
     """The stacks whose name (or artifact id) matches one of the glob ``patterns`` plus the stacks they
     depend on, as ``cdk deploy 'Tuneforge-dev-*'`` selects them, in deployment order; and only the asset
     manifests that belong to those stacks."""
@@ -279,10 +303,15 @@ def select_stacks(stacks: list[StackArtifact], asset_manifests: list[tuple[Path,
                     include(by_id[dep])
 
     for artifact in stacks:
-        if any(fnmatch.fnmatchcase(artifact.stack_name, p) or fnmatch.fnmatchcase(artifact.artifact_id, p) for p in patterns):
+        if any(
+            fnmatch.fnmatchcase(artifact.stack_name, p) or fnmatch.fnmatchcase(artifact.artifact_id, p)
+            for p in patterns
+        ):
             include(artifact)
     if not ids:
-        raise DeployError(", ".join(patterns), f"no stack matches; the cloud assembly has {[s.stack_name for s in stacks]}")
+        raise DeployError(
+            ", ".join(patterns), f"no stack matches; the cloud assembly has {[s.stack_name for s in stacks]}"
+        )
     chosen = [s for s in stacks if s.artifact_id in ids]
     # a stack's asset manifest is one of its dependencies (artifact "<stack>.assets", file "<stack>.assets.json")
     wanted = {(s.assembly_dir, dep.rsplit("/", 1)[-1] + ".json") for s in chosen for dep in s.dependencies}
@@ -290,7 +319,9 @@ def select_stacks(stacks: list[StackArtifact], asset_manifests: list[tuple[Path,
     return chosen, manifests
 
 
-def deploy(cdk_out: str | os.PathLike, wait_seconds: float = 30.0, stacks: str | list[str] | tuple[str, ...] | None = None) -> DeployResult:
+def deploy(
+    cdk_out: str | os.PathLike, wait_seconds: float = 30.0, stacks: str | list[str] | tuple[str, ...] | None = None
+) -> DeployResult:
     """Deploy every stack of ``cdk_out`` (or only those whose name matches the glob(s) ``stacks``)."""
     from moto.cloudformation.models import cloudformation_backends
 
@@ -310,7 +341,9 @@ def deploy(cdk_out: str | os.PathLike, wait_seconds: float = 30.0, stacks: str |
         existing = [s for s in cfn.stacks.values() if s.name == artifact.stack_name and s.status != "DELETE_COMPLETE"]
         try:
             if existing:
-                cfn.update_stack(name=artifact.stack_name, template=template_text, role_arn=None, parameters=[], tags={})
+                cfn.update_stack(
+                    name=artifact.stack_name, template=template_text, role_arn=None, parameters=[], tags={}
+                )
                 stack = cfn.get_stack(artifact.stack_name)
             else:
                 stack = cfn.create_stack(name=artifact.stack_name, template=template_text, parameters={}, tags={})
@@ -323,7 +356,9 @@ def deploy(cdk_out: str | os.PathLike, wait_seconds: float = 30.0, stacks: str |
                 time.sleep(0.05)
         if stack.status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
             pending = [cr.logical_id for cr in stack.custom_resources.values() if not cr.is_created()]
-            raise DeployError(artifact.stack_name, f"status {stack.status}; custom resources without a response: {pending}")
+            raise DeployError(
+                artifact.stack_name, f"status {stack.status}; custom resources without a response: {pending}"
+            )
         result.stacks.append(_describe(stack))
         state.current().note("cfn.stack", stack=artifact.stack_name, status=stack.status)
     result.seconds = round(time.perf_counter() - started, 3)

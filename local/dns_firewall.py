@@ -64,9 +64,13 @@ class Answer:
 
 
 def _decision(r: Resolver, vpc_id: str, name: str) -> Answer:
-    for _priority, group in sorted((priority, group) for vpc, group, priority in r.associations.values() if vpc == vpc_id):
+    for _priority, group in sorted(
+        (priority, group) for vpc, group, priority in r.associations.values() if vpc == vpc_id
+    ):
         for rule in sorted(r.rule_groups.get(group, []), key=lambda rule: int(rule["Priority"])):
-            if rule["Action"] != "ALERT" and any(_matches(domain, name) for domain in r.domain_lists.get(rule.get("FirewallDomainListId", ""), [])):
+            if rule["Action"] != "ALERT" and any(
+                _matches(domain, name) for domain in r.domain_lists.get(rule.get("FirewallDomainListId", ""), [])
+            ):
                 return Answer(rule["Action"] == "ALLOW", rule["Action"], f"{group} priority {rule['Priority']}")
     return Answer(True, "", "")
 
@@ -88,10 +92,18 @@ def host_name(service_name: str, region: str, operation_name: str, params: dict)
     with _CLIENTS_LOCK:
         client = _CLIENTS.get((service_name, region))
         if client is None:
-            client = botocore.session.get_session().create_client(service_name, region_name=region, aws_access_key_id="ASIAEMULATOR", aws_secret_access_key="emulated", aws_session_token="emulated")
+            client = botocore.session.get_session().create_client(
+                service_name,
+                region_name=region,
+                aws_access_key_id="ASIAEMULATOR",
+                aws_secret_access_key="emulated",
+                aws_session_token="emulated",
+            )
             _CLIENTS[(service_name, region)] = client
     operation = client.meta.service_model.operation_model(operation_name)
-    endpoint = client._ruleset_resolver.construct_endpoint(operation_model=operation, call_args=params, request_context={})
+    endpoint = client._ruleset_resolver.construct_endpoint(
+        operation_model=operation, call_args=params, request_context={}
+    )
     return urlsplit(endpoint.url).hostname or ""
 
 

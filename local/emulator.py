@@ -24,7 +24,8 @@ from typing import Any
 
 from . import converse_ext, lambda_runtime, patches, state
 from .clock import Clock
-from .deploy import DeployResult, deploy as _deploy
+from .deploy import DeployResult
+from .deploy import deploy as _deploy
 from .faults import Faults
 
 DEFAULT_ACCOUNT = "123456789012"
@@ -62,11 +63,28 @@ class Driver:
         resource-based policy AWS requires (the function's permission, the queue's policy)."""
         service, name = target_arn.split(":")[2], target_arn.split(":")[-1]
         if service == "lambda":
-            self.client("lambda").add_permission(FunctionName=target_arn, StatementId="eventbridge", Action="lambda:InvokeFunction", Principal="events.amazonaws.com", SourceAccount=self.account)
+            self.client("lambda").add_permission(
+                FunctionName=target_arn,
+                StatementId="eventbridge",
+                Action="lambda:InvokeFunction",
+                Principal="events.amazonaws.com",
+                SourceAccount=self.account,
+            )
         elif service == "sqs":
             sqs = self.client("sqs")
             url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-            policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage", "Resource": target_arn, "Condition": {"StringEquals": {"aws:SourceAccount": self.account}}}]}
+            policy = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "events.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": target_arn,
+                        "Condition": {"StringEquals": {"aws:SourceAccount": self.account}},
+                    }
+                ],
+            }
             sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
         else:
             raise ValueError(f"allow_eventbridge: {target_arn} is neither a Lambda function nor an SQS queue")
@@ -83,7 +101,9 @@ class Driver:
             out.extend(sfn.list_executions(stateMachineArn=arn)["executions"])
         return sorted(out, key=lambda e: e["startDate"])
 
-    def wait_for_executions(self, state_machine_arn: str | None = None, count: int = 1, timeout: float = 30.0) -> list[dict]:
+    def wait_for_executions(
+        self, state_machine_arn: str | None = None, count: int = 1, timeout: float = 30.0
+    ) -> list[dict]:
         """Wait until at least ``count`` executions exist (e.g. started by an upload's event)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -122,7 +142,11 @@ class Driver:
                 return events
 
     def states_entered(self, execution_arn: str) -> list[str]:
-        return [e["stateEnteredEventDetails"]["name"] for e in self.history(execution_arn) if "stateEnteredEventDetails" in e]
+        return [
+            e["stateEnteredEventDetails"]["name"]
+            for e in self.history(execution_arn)
+            if "stateEnteredEventDetails" in e
+        ]
 
     # -- Bedrock ------------------------------------------------------------------------------
     def endpoints(self) -> dict[str, list[dict]]:
@@ -147,7 +171,17 @@ class Emulator(Driver):
     ``lambda_mode``, ``auto_schedule`` ...).
     """
 
-    def __init__(self, *, time_scale: float = 0.001, timeout_scale: float | None = None, auto_advance: bool | None = None, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION, principal: str | None = None, **settings: Any):
+    def __init__(
+        self,
+        *,
+        time_scale: float = 0.001,
+        timeout_scale: float | None = None,
+        auto_advance: bool | None = None,
+        account: str = DEFAULT_ACCOUNT,
+        region: str = DEFAULT_REGION,
+        principal: str | None = None,
+        **settings: Any,
+    ):
         from . import authz
 
         self.account = account
@@ -170,7 +204,13 @@ class Emulator(Driver):
         from moto import mock_aws
 
         patches.apply()
-        for key, value in {**_FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region, "AWS_ENDPOINT_URL": None, "MOTO_ACCOUNT_ID": None}.items():
+        for key, value in {
+            **_FAKE_CREDENTIALS,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ENDPOINT_URL": None,
+            "MOTO_ACCOUNT_ID": None,
+        }.items():
             self._saved_env[key] = os.environ.get(key)
             if value is None:
                 os.environ.pop(key, None)
@@ -350,7 +390,9 @@ def stop_running_executions() -> int:
     for _account, _region, backend in list(stepfunctions_parser_backends.iter_backends()):
         for execution in backend._get_executions("RUNNING"):
             try:
-                execution.stop(stop_date=datetime.now(tz=timezone.utc), error="Emulator.Stopped", cause="the emulator was stopped")
+                execution.stop(
+                    stop_date=datetime.now(tz=timezone.utc), error="Emulator.Stopped", cause="the emulator was stopped"
+                )
                 stopped += 1
             except Exception:
                 pass

@@ -148,7 +148,9 @@ def _deliver(target: dict, payload: Any, account: str, region: str, rule_arn: st
         else:
             from .sfn_ext import backend
 
-            execution = backend(target_account, target_region).start_execution(arn, name=None, execution_input=json.dumps(payload))
+            execution = backend(target_account, target_region).start_execution(
+                arn, name=None, execution_input=json.dumps(payload)
+            )
             st.note("events.delivered", rule=rule_arn, target=arn, execution=execution.execution_arn)
     except Exception as exc:  # delivery is best effort, as in AWS; keep a trace
         st.note("events.delivery_failed", rule=rule_arn, target=arn, error=f"{type(exc).__name__}: {exc}")
@@ -164,7 +166,12 @@ def deliver_async(rule, event: dict, targets: list[dict]) -> None:
         payload = target_input(target, ev)
         st.begin()
         # A BusyThread: the delivery counts as work from now on, so the clock cannot move before it ran.
-        thread = BusyThread(target=_deliver, args=(target, payload, rule.account_id, rule.region_name, rule.arn), daemon=True, name="eb-delivery")
+        thread = BusyThread(
+            target=_deliver,
+            args=(target, payload, rule.account_id, rule.region_name, rule.arn),
+            daemon=True,
+            name="eb-delivery",
+        )
         thread.start()
 
 
@@ -181,10 +188,14 @@ def send_to_targets(self, original_event: dict, transform_input: bool = True) ->
         from .authz import services
         from .authz.world import World
 
-        refused = {t["Arn"]: services.events_may_deliver(t, self.arn, World(self.account_id, self.region_name)) for t in others}
+        refused = {
+            t["Arn"]: services.events_may_deliver(t, self.arn, World(self.account_id, self.region_name)) for t in others
+        }
         for arn, reason in refused.items():
             if reason:
-                state.current().note("events.delivery_failed", rule=self.arn, target=arn, error=f"AccessDenied: {reason}")
+                state.current().note(
+                    "events.delivery_failed", rule=self.arn, target=arn, error=f"AccessDenied: {reason}"
+                )
         others = [t for t in others if not refused[t["Arn"]]]
     if others:
         clone = copy.copy(self)
@@ -194,11 +205,26 @@ def send_to_targets(self, original_event: dict, transform_input: bool = True) ->
         deliver_async(self, original_event, ours)
 
 
-def put_event(account_id: str, region: str, source: str, detail_type: str, detail: dict, resources: list[str], time: float | None = None, bus: str = "default") -> None:
+def put_event(
+    account_id: str,
+    region: str,
+    source: str,
+    detail_type: str,
+    detail: dict,
+    resources: list[str],
+    time: float | None = None,
+    bus: str = "default",
+) -> None:
     """Put an AWS service event on a bus, the way the service would (rules matched, targets served)."""
     from moto.events.models import events_backends
 
-    entry = {"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail), "Resources": resources, "EventBusName": bus}
+    entry = {
+        "Source": source,
+        "DetailType": detail_type,
+        "Detail": json.dumps(detail),
+        "Resources": resources,
+        "EventBusName": bus,
+    }
     if time is not None:
         entry["Time"] = time
     events_backends[account_id][region].put_events([entry])
@@ -206,7 +232,12 @@ def put_event(account_id: str, region: str, source: str, detail_type: str, detai
 
 # ------------------------------------------------------------------------------------------------
 _LAST_CREATED = threading.local()
-_S3_REASONS = {"Put": "PutObject", "Post": "POST Object", "Copy": "CopyObject", "CompleteMultipartUpload": "CompleteMultipartUpload"}
+_S3_REASONS = {
+    "Put": "PutObject",
+    "Post": "POST Object",
+    "Copy": "CopyObject",
+    "CompleteMultipartUpload": "CompleteMultipartUpload",
+}
 _SEQUENCERS: dict[tuple[str, str, str], int] = {}
 _SEQUENCER_LOCK = threading.Lock()
 
@@ -261,7 +292,11 @@ def _s3_event_bridge_message(account_id: str, bucket, event_name: str, key) -> N
         if kind in ("ObjectAcl", "ObjectTagging") and getattr(_LAST_CREATED, "key", None) == this:
             return  # moto sets the ACL and tags of every new object through calls that notify; S3 does not
         _LAST_CREATED.key = this if kind == "ObjectCreated" else None
-        obj: dict[str, Any] = {"key": s3_event_key(key.name), "size": key.size, "etag": (getattr(key, "etag", "") or "").replace('"', "")}
+        obj: dict[str, Any] = {
+            "key": s3_event_key(key.name),
+            "size": key.size,
+            "etag": (getattr(key, "etag", "") or "").replace('"', ""),
+        }
         if key.version_id and key.version_id != "null":
             obj["version-id"] = key.version_id
         if kind in ("ObjectCreated", "ObjectRemoved"):
@@ -280,7 +315,9 @@ def _s3_event_bridge_message(account_id: str, bucket, event_name: str, key) -> N
         elif kind == "ObjectRemoved":
             obj.pop("size", None)
             detail["reason"] = "DeleteObject"
-            detail["deletion-type"] = "Delete Marker Created" if type(key).__name__ == "FakeDeleteMarker" else "Permanently Deleted"
+            detail["deletion-type"] = (
+                "Delete Marker Created" if type(key).__name__ == "FakeDeleteMarker" else "Permanently Deleted"
+            )
         event = {
             "version": "0",
             "id": str(uuid.uuid4()),
@@ -350,7 +387,9 @@ def _fire(rule) -> None:
     deliver_async(rule, event, ours)
 
 
-def fire_scheduled_rules(name_contains: str | None = None, account_id: str | None = None, region: str | None = None) -> list[str]:
+def fire_scheduled_rules(
+    name_contains: str | None = None, account_id: str | None = None, region: str | None = None
+) -> list[str]:
     """Fire every enabled scheduled rule now (optionally only those whose name contains a string)."""
     fired = []
     for rule in _scheduled_rules(account_id, region):

@@ -62,17 +62,41 @@ class Faults:
             self.fired: list[dict] = []
 
     # -- arming ------------------------------------------------------------------------------
-    def api_error(self, operation: str, code: str, status: int, times: int | None = 1, service: str = "bedrock", message: str | None = None) -> None:
+    def api_error(
+        self,
+        operation: str,
+        code: str,
+        status: int,
+        times: int | None = 1,
+        service: str = "bedrock",
+        message: str | None = None,
+    ) -> None:
         with self._lock:
             self._api.append(_ApiFault(service, operation, code, status, message or f"{code} (emulated fault)", times))
 
     def throttle(self, operation: str, times: int = 1, service: str = "bedrock") -> None:
-        self.api_error(operation, "ThrottlingException", 429, times, service, "Too many requests, please wait before trying again. (emulated fault)")
+        self.api_error(
+            operation,
+            "ThrottlingException",
+            429,
+            times,
+            service,
+            "Too many requests, please wait before trying again. (emulated fault)",
+        )
 
     def deny(self, operation: str, times: int | None = None, service: str = "bedrock") -> None:
-        self.api_error(operation, "AccessDeniedException", 403, times, service, f"User is not authorized to perform: {service}:{operation} (emulated fault)")
+        self.api_error(
+            operation,
+            "AccessDeniedException",
+            403,
+            times,
+            service,
+            f"User is not authorized to perform: {service}:{operation} (emulated fault)",
+        )
 
-    def fail_job(self, message: str = "Internal server error (emulated fault)", job_name: str | None = None, times: int = 1) -> None:
+    def fail_job(
+        self, message: str = "Internal server error (emulated fault)", job_name: str | None = None, times: int = 1
+    ) -> None:
         with self._lock:
             self._job_outcomes.append(_Match(job_name, times, {"status": "Failed", "message": message}))
 
@@ -84,7 +108,13 @@ class Faults:
         with self._lock:
             self._lost_events.append(_Match(job_name, times))
 
-    def fail_endpoint(self, kind: str = "provisioned", message: str = "Failed to create the endpoint (emulated fault)", name: str | None = None, times: int = 1) -> None:
+    def fail_endpoint(
+        self,
+        kind: str = "provisioned",
+        message: str = "Failed to create the endpoint (emulated fault)",
+        name: str | None = None,
+        times: int = 1,
+    ) -> None:
         kinds = ["provisioned", "deployment"] if kind == "any" else [kind]
         with self._lock:
             for k in kinds:

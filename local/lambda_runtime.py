@@ -172,7 +172,14 @@ def _runtime_env(fn, code_dir: Path) -> dict[str, str]:
     active = _tracing_active(fn)
     if active:
         ip, port = XRAY_DAEMON
-        env.update({"AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR", "AWS_XRAY_DAEMON_ADDRESS": f"{ip}:{port}", "_AWS_XRAY_DAEMON_ADDRESS": ip, "_AWS_XRAY_DAEMON_PORT": port})
+        env.update(
+            {
+                "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+                "AWS_XRAY_DAEMON_ADDRESS": f"{ip}:{port}",
+                "_AWS_XRAY_DAEMON_ADDRESS": ip,
+                "_AWS_XRAY_DAEMON_PORT": port,
+            }
+        )
     env.update({k: str(v) for k, v in (fn.environment_vars or {}).items()})
     if not active:
         env["POWERTOOLS_TRACE_DISABLED"] = "true"  # PassThrough: no sampled trace reaches it here
@@ -273,7 +280,9 @@ def _leave_patches(image: _Image, token) -> None:
         wrapt_patches.apply_patch = previous
     # the X-Ray SDK flags a module it patched (``_xray_enabled``, ``__xray_patched``) and skips it when
     # flagged: the flags on the patched modules are the function's too
-    for module in {id(m): m for m in (_module_of(owner) for owner, _n, _h in list(_PATCH_POINTS.values())) if m is not None}.values():
+    for module in {
+        id(m): m for m in (_module_of(owner) for owner, _n, _h in list(_PATCH_POINTS.values())) if m is not None
+    }.values():
         for name in [n for n in vars(module) if "xray" in n.lower()]:
             key = (id(module), name)
             _PATCH_POINTS.setdefault(key, (module, name, _MISSING))
@@ -300,7 +309,9 @@ class LambdaContext:
 
 
 def _is_powertools_logger(obj: Any) -> bool:
-    return isinstance(obj, logging.Logger) and (getattr(obj, "powertools_handler", None) is not None or obj.name.startswith("aws_lambda_powertools"))
+    return isinstance(obj, logging.Logger) and (
+        getattr(obj, "powertools_handler", None) is not None or obj.name.startswith("aws_lambda_powertools")
+    )
 
 
 def _error(exc: BaseException) -> dict:
@@ -364,7 +375,9 @@ def _run_inprocess(fn, event: Any) -> tuple[str, bool, str]:
             del sys.modules[name]
         sys.modules.update(image.modules)
         manager = logging.Logger.manager
-        host_loggers = {n: lg for n, lg in manager.loggerDict.items() if _is_powertools_logger(lg) or n in image.loggers}
+        host_loggers = {
+            n: lg for n, lg in manager.loggerDict.items() if _is_powertools_logger(lg) or n in image.loggers
+        }
         for name in host_loggers:
             del manager.loggerDict[name]
         manager.loggerDict.update(image.loggers)
@@ -429,7 +442,12 @@ def _emulated_time_for(image: _Image) -> None:
     a handler runs."""
     for name, module in list(sys.modules.items()):
         top = name.split(".", 1)[0]
-        if module is None or top not in image.top_names or top in _ALWAYS_ISOLATED or getattr(module, "__tf_emulated_time__", False):
+        if (
+            module is None
+            or top not in image.top_names
+            or top in _ALWAYS_ISOLATED
+            or getattr(module, "__tf_emulated_time__", False)
+        ):
             continue
         clock_mod.use_emulated_time(module, _EMULATED_NOW)
         try:
@@ -476,7 +494,10 @@ def _run_subprocess(fn, event: Any) -> tuple[str, bool, str]:
             with open(out_path) as fh:
                 result = json.load(fh)
         except (OSError, ValueError):
-            error = {"errorType": "Runtime.ExitError", "errorMessage": f"worker exited {proc.returncode}: {proc.stderr[-2000:]}"}
+            error = {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"worker exited {proc.returncode}: {proc.stderr[-2000:]}",
+            }
             return json.dumps(error), True, proc.stderr
         TRACES.extend({"function": fn.function_name, "document": doc} for doc in result.get("traces") or [])
         return json.dumps(result["payload"]), bool(result["errored"]), proc.stderr
@@ -554,7 +575,9 @@ def apply() -> None:
         fn.tracing_config = _tracing(cloudformation_json)
         return fn
 
-    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
         fn = original_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
         fn.tracing_config = _tracing(cloudformation_json)
         return fn

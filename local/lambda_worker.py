@@ -46,7 +46,9 @@ def _emulated_time() -> None:
     import importlib.util
 
     # local/clock.py by path: importing the ``local`` package would load moto into the worker
-    spec = importlib.util.spec_from_file_location("_tf_clock", os.path.join(os.path.dirname(os.path.abspath(__file__)), "clock.py"))
+    spec = importlib.util.spec_from_file_location(
+        "_tf_clock", os.path.join(os.path.dirname(os.path.abspath(__file__)), "clock.py")
+    )
     clock = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(clock)
     replacements = clock.emulated_time_modules(lambda: float(now))

@@ -20,7 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATA = "\n".join(
     json.dumps({"prompt": p, "completion": c})
-    for p, c in [("What is the capital of France?", "Paris"), ("How many legs does a spider have?", "Eight"), ("Thủ đô của Việt Nam là gì?", "Hà Nội")]
+    for p, c in [
+        ("What is the capital of France?", "Paris"),
+        ("How many legs does a spider have?", "Eight"),
+        ("Thủ đô của Việt Nam là gì?", "Hà Nội"),
+    ]
 )
 POWERTOOLS_HANDLER = """
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -45,7 +49,13 @@ def _zip(source: str) -> bytes:
 def _invocations(driver, n: int = 20) -> tuple[float, float]:
     lam = driver.client("lambda")
     role = driver.client("iam").create_role(RoleName="measure", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    lam.create_function(FunctionName="measure", Runtime="python3.11", Role=role, Handler="index.handler", Code={"ZipFile": _zip(POWERTOOLS_HANDLER)})
+    lam.create_function(
+        FunctionName="measure",
+        Runtime="python3.11",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": _zip(POWERTOOLS_HANDLER)},
+    )
     walls = []
     for _ in range(n + 1):
         started = time.perf_counter()
@@ -91,7 +101,9 @@ def main(argv: list[str]) -> None:
         with RemoteEmulator.launch(time_scale=0.0001, lambda_mode=mode) as remote:
             boot = time.perf_counter() - started
             cold, warm = _invocations(remote)
-            print(f"server mode, {mode} Lambda: server start {boot:.1f} s, invoke cold {cold:.0f} ms, warm median {warm:.1f} ms")
+            print(
+                f"server mode, {mode} Lambda: server start {boot:.1f} s, invoke cold {cold:.0f} ms, warm median {warm:.1f} ms"
+            )
             remote.reset()
             deploy_s, run_s, status = _run(remote, cdk_out)
             print(f"server mode, {mode} Lambda: deploy {deploy_s:.2f} s, upload -> {status} {run_s:.2f} s")

@@ -6,7 +6,19 @@ Import order matters only in that all patches must be in place before the first 
 
 from __future__ import annotations
 
-from . import api_faults, authz, bedrock_ext, cfn_ext, cfn_policies, converse_ext, dns_firewall, events_ext, lambda_runtime, sfn_ext, state
+from . import (
+    api_faults,
+    authz,
+    bedrock_ext,
+    cfn_ext,
+    cfn_policies,
+    converse_ext,
+    dns_firewall,
+    events_ext,
+    lambda_runtime,
+    sfn_ext,
+    state,
+)
 from .clock import Source
 
 MOTO_VERSION = "5.2.5"

@@ -61,15 +61,39 @@ class RemoteEmulator(Driver):
 
     # -- launching ----------------------------------------------------------------------------
     @classmethod
-    def launch(cls, port: int | None = None, *, time_scale: float = 0.001, job_duration: float = 3600.0, lambda_mode: str = "inprocess", auto_schedule: bool = False, log: str | os.PathLike | None = None, timeout: float = 30.0) -> "RemoteEmulator":
+    def launch(
+        cls,
+        port: int | None = None,
+        *,
+        time_scale: float = 0.001,
+        job_duration: float = 3600.0,
+        lambda_mode: str = "inprocess",
+        auto_schedule: bool = False,
+        log: str | os.PathLike | None = None,
+        timeout: float = 30.0,
+    ) -> "RemoteEmulator":
         """Start ``python -m local.server`` as a child process and wait until it answers."""
         port = port or _free_port()
-        args = [sys.executable, "-m", "local.server", "--port", str(port), "--time-scale", str(time_scale), "--job-duration", str(job_duration), "--lambda-mode", lambda_mode]
+        args = [
+            sys.executable,
+            "-m",
+            "local.server",
+            "--port",
+            str(port),
+            "--time-scale",
+            str(time_scale),
+            "--job-duration",
+            str(job_duration),
+            "--lambda-mode",
+            lambda_mode,
+        ]
         if auto_schedule:
             args.append("--auto-schedule")
         out = open(log, "w") if log else subprocess.DEVNULL
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")])
+        )
         env.pop("AWS_ENDPOINT_URL", None)
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
         remote = cls(f"http://127.0.0.1:{port}")
@@ -103,24 +127,41 @@ class RemoteEmulator(Driver):
     # -- wire -----------------------------------------------------------------------------------
     def _call(self, method: str, action: str, body: dict | None = None, timeout: float = 300.0) -> Any:
         data = json.dumps(body or {}).encode() if method == "POST" else None
-        request = urllib.request.Request(f"{self.endpoint_url}/_emulator/{action}", data=data, method=method, headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.endpoint_url}/_emulator/{action}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as err:
             payload = json.loads(err.read() or b"{}")
             if payload.get("error") == "DeployError":
-                raise DeployError(payload.get("stack", "?"), payload.get("message", ""), tuple(payload["resource"]) if payload.get("resource") else None) from None
+                raise DeployError(
+                    payload.get("stack", "?"),
+                    payload.get("message", ""),
+                    tuple(payload["resource"]) if payload.get("resource") else None,
+                ) from None
             raise RemoteError(f"{payload.get('error')}: {payload.get('message')}") from None
 
     def client(self, service: str):
         import boto3
 
-        return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url, aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            service,
+            region_name=self.region,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     # -- controls -------------------------------------------------------------------------------
     def deploy(self, cdk_out: str | os.PathLike, stacks: str | list[str] | None = None) -> DeployResult:
-        return DeployResult.from_json(self._call("POST", "deploy", {"cdk_out": str(Path(cdk_out).resolve()), "stacks": stacks}))
+        return DeployResult.from_json(
+            self._call("POST", "deploy", {"cdk_out": str(Path(cdk_out).resolve()), "stacks": stacks})
+        )
 
     def advance(self, seconds: float) -> float:
         return self._call("POST", "advance", {"seconds": seconds})["now"]

@@ -39,7 +39,18 @@ from . import converse_ext, lambda_runtime, patches, state
 from .clock import Clock
 from .faults import Faults
 
-_FAULT_METHODS = {"throttle", "deny", "api_error", "fail_job", "stop_job", "lose_job_event", "fail_endpoint", "stall_endpoint", "degrade_candidate", "clear"}
+_FAULT_METHODS = {
+    "throttle",
+    "deny",
+    "api_error",
+    "fail_job",
+    "stop_job",
+    "lose_job_event",
+    "fail_endpoint",
+    "stall_endpoint",
+    "degrade_candidate",
+    "clear",
+}
 
 
 class ControlApp:
@@ -69,7 +80,10 @@ class ControlApp:
             if getattr(exc, "stack", None):
                 payload["stack"] = exc.stack
         data = json.dumps(payload, default=str).encode()
-        start_response(f"{status} {'OK' if status == 200 else 'ERROR'}", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        start_response(
+            f"{status} {'OK' if status == 200 else 'ERROR'}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+        )
         return [data]
 
     def handle(self, method: str, action: str, body: dict) -> Any:
@@ -128,7 +142,6 @@ class ControlApp:
 
 def reset() -> None:
     from moto.moto_api import _internal  # noqa: F401
-
     from moto.moto_api._internal.models import moto_api_backend
 
     from .emulator import stop_running_executions
@@ -165,7 +178,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m local.server", description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", "-p", type=int, default=5005)
-    parser.add_argument("--time-scale", type=float, default=0.001, help="0: emulated time moves only with /_emulator/advance; else it moves on its own (discrete-event time, see local.clock); the value is otherwise ignored")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=0.001,
+        help="0: emulated time moves only with /_emulator/advance; else it moves on its own (discrete-event time, see local.clock); the value is otherwise ignored",
+    )
     parser.add_argument("--timeout-scale", type=float, default=None, help="ignored (timeouts are emulated durations)")
     parser.add_argument("--job-duration", type=float, default=3600.0, help="emulated seconds a customization job runs")
     parser.add_argument("--lambda-mode", choices=["inprocess", "subprocess"], default="inprocess")
@@ -201,7 +219,10 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
-    print(f"tuneforge emulator (moto + extensions) on {endpoint}  time={'auto' if st_clock_auto(args) else 'manual'}  lambda={args.lambda_mode}", flush=True)
+    print(
+        f"tuneforge emulator (moto + extensions) on {endpoint}  time={'auto' if st_clock_auto(args) else 'manual'}  lambda={args.lambda_mode}",
+        flush=True,
+    )
     try:
         server.serve_forever()
     finally:

@@ -47,7 +47,9 @@ def apply() -> None:
     def send_task_failure(self):
         from moto.core.responses import EmptyResult
 
-        self.stepfunction_backend.send_task_failure(self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause"))
+        self.stepfunction_backend.send_task_failure(
+            self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+        )
         return EmptyResult()
 
     sfn_responses.StepFunctionResponse.send_task_failure = send_task_failure
@@ -62,7 +64,9 @@ def apply() -> None:
     def start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):
         if not name:
             name = str(uuid.uuid4())
-        return original_start(self, state_machine_arn, name=name, execution_input=execution_input, trace_header=trace_header)
+        return original_start(
+            self, state_machine_arn, name=name, execution_input=execution_input, trace_header=trace_header
+        )
 
     parser_models.StepFunctionsParserBackend.start_execution = start_execution
 
@@ -81,7 +85,12 @@ def apply() -> None:
     shim = clock_mod.threading_module()
     emulated_now = clock_mod.emulated_time_modules(lambda: clock_mod.current().now())
     for name, module in list(sys.modules.items()):
-        if module is None or not name.startswith("moto.stepfunctions.parser") or name.endswith(".api") or ".antlr" in name:
+        if (
+            module is None
+            or not name.startswith("moto.stepfunctions.parser")
+            or name.endswith(".api")
+            or ".antlr" in name
+        ):
             continue
         clock_mod.use_emulated_threads(module, shim)
         if name.endswith("retrier_decl"):
@@ -90,7 +99,9 @@ def apply() -> None:
 
     # 3a. Wait: sleep on the emulated clock until the end, or until the execution stops
     def _wait_interval(self, env, wait_seconds):
-        clock_mod.current().sleep(wait_seconds, interrupt=env.program_state_event, stopped=lambda: not env.is_running(), label="Wait")
+        clock_mod.current().sleep(
+            wait_seconds, interrupt=env.program_state_event, stopped=lambda: not env.is_running(), label="Wait"
+        )
 
     wf_mod.WaitFunction._wait_interval = _wait_interval
 
@@ -119,7 +130,9 @@ def apply() -> None:
             if env is None:
                 clock_mod.current().sleep(seconds, label="Retry")
             else:
-                clock_mod.current().sleep(seconds, interrupt=env.program_state_event, stopped=lambda: not env.is_running(), label="Retry")
+                clock_mod.current().sleep(
+                    seconds, interrupt=env.program_state_event, stopped=lambda: not env.is_running(), label="Retry"
+                )
 
     retrier_decl.time = _ClockTime()
     original_retrier_body = retrier_decl.RetrierDecl._eval_body
@@ -205,7 +218,9 @@ def apply() -> None:
             from . import authz
 
             creds = authz.register_principal(role_arn, session="states")
-            client._request_signer._credentials = Credentials(creds["aws_access_key_id"], creds["aws_secret_access_key"], creds["aws_session_token"])
+            client._request_signer._credentials = Credentials(
+                creds["aws_access_key_id"], creds["aws_secret_access_key"], creds["aws_session_token"]
+            )
         return client
 
     boto_client_mod.boto_client_for = boto_client_for
@@ -266,7 +281,14 @@ def emit_status_change(execution, status: str | None = None) -> None:
         "cause": None if status == "RUNNING" else execution.cause,
     }
     try:
-        events_ext.put_event(execution.account_id, execution.region_name, "aws.states", "Step Functions Execution Status Change", detail, [execution.exec_arn])
+        events_ext.put_event(
+            execution.account_id,
+            execution.region_name,
+            "aws.states",
+            "Step Functions Execution Status Change",
+            detail,
+            [execution.exec_arn],
+        )
         st.note("sfn.status_event", execution=execution.exec_arn, status=status)
     except Exception as exc:  # best effort, as in AWS
         st.note("sfn.status_event_failed", execution=execution.exec_arn, error=f"{type(exc).__name__}: {exc}")

@@ -17,16 +17,28 @@ VI_QA = [
     ("Thủ đô của Việt Nam là thành phố nào?", "Thủ đô của Việt Nam là Hà Nội."),
     ("Sông nào dài nhất chảy qua Việt Nam?", "Sông Mê Kông là con sông dài nhất chảy qua Việt Nam."),
     ("Đỉnh núi cao nhất Việt Nam tên là gì?", "Đỉnh Fansipan, cao khoảng 3.143 mét, thuộc dãy Hoàng Liên Sơn."),
-    ("Tết Nguyên Đán thường rơi vào tháng nào dương lịch?", "Tết Nguyên Đán thường rơi vào cuối tháng Một hoặc tháng Hai dương lịch."),
+    (
+        "Tết Nguyên Đán thường rơi vào tháng nào dương lịch?",
+        "Tết Nguyên Đán thường rơi vào cuối tháng Một hoặc tháng Hai dương lịch.",
+    ),
     ("Món phở có nguồn gốc từ vùng nào?", "Phở có nguồn gốc từ miền Bắc Việt Nam, gắn với Nam Định và Hà Nội."),
     ("Vịnh Hạ Long nằm ở tỉnh nào?", "Vịnh Hạ Long nằm ở tỉnh Quảng Ninh."),
     ("Đơn vị tiền tệ của Việt Nam là gì?", "Đơn vị tiền tệ của Việt Nam là đồng (VND)."),
-    ("Thành phố lớn nhất Việt Nam theo dân số là thành phố nào?", "Thành phố Hồ Chí Minh là thành phố đông dân nhất Việt Nam."),
+    (
+        "Thành phố lớn nhất Việt Nam theo dân số là thành phố nào?",
+        "Thành phố Hồ Chí Minh là thành phố đông dân nhất Việt Nam.",
+    ),
     ("Phố cổ Hội An thuộc tỉnh nào?", "Phố cổ Hội An thuộc tỉnh Quảng Nam."),
     ("Áo dài là gì?", "Áo dài là trang phục truyền thống của Việt Nam, gồm áo dài tà và quần dài."),
     ("Cố đô Huế từng là kinh đô của triều đại nào?", "Huế là kinh đô của triều Nguyễn từ năm 1802 đến năm 1945."),
-    ("Đồng bằng sông Cửu Long nổi tiếng về sản phẩm nông nghiệp nào?", "Đồng bằng sông Cửu Long nổi tiếng là vựa lúa và trái cây lớn nhất cả nước."),
-    ("Cà phê Việt Nam được trồng nhiều ở vùng nào?", "Cà phê được trồng nhiều nhất ở Tây Nguyên, đặc biệt là tỉnh Đắk Lắk."),
+    (
+        "Đồng bằng sông Cửu Long nổi tiếng về sản phẩm nông nghiệp nào?",
+        "Đồng bằng sông Cửu Long nổi tiếng là vựa lúa và trái cây lớn nhất cả nước.",
+    ),
+    (
+        "Cà phê Việt Nam được trồng nhiều ở vùng nào?",
+        "Cà phê được trồng nhiều nhất ở Tây Nguyên, đặc biệt là tỉnh Đắk Lắk.",
+    ),
     ("Chữ Quốc ngữ dùng bảng chữ cái nào?", "Chữ Quốc ngữ dùng bảng chữ cái Latinh với các dấu thanh."),
     ("Tiếng Việt có bao nhiêu thanh điệu?", "Tiếng Việt chuẩn có sáu thanh điệu: ngang, huyền, sắc, hỏi, ngã, nặng."),
     ("Hang Sơn Đoòng nằm ở đâu?", "Hang Sơn Đoòng nằm trong Vườn quốc gia Phong Nha - Kẻ Bàng, tỉnh Quảng Bình."),
@@ -34,14 +46,28 @@ VI_QA = [
     ("Việt Nam có đường bờ biển dài khoảng bao nhiêu?", "Đường bờ biển Việt Nam dài khoảng 3.260 ki-lô-mét."),
     ("Quốc hoa của Việt Nam thường được xem là hoa gì?", "Hoa sen thường được xem là quốc hoa của Việt Nam."),
     ("Nhạc cụ đàn bầu có mấy dây?", "Đàn bầu là nhạc cụ truyền thống chỉ có một dây."),
-    ("Múa rối nước là loại hình nghệ thuật gì?", "Múa rối nước là nghệ thuật dân gian, con rối được điều khiển trên mặt nước."),
+    (
+        "Múa rối nước là loại hình nghệ thuật gì?",
+        "Múa rối nước là nghệ thuật dân gian, con rối được điều khiển trên mặt nước.",
+    ),
     ("Ngày Quốc khánh Việt Nam là ngày nào?", "Ngày Quốc khánh Việt Nam là ngày 2 tháng 9."),
     ("Đà Lạt nổi tiếng với đặc điểm khí hậu nào?", "Đà Lạt nổi tiếng với khí hậu mát mẻ quanh năm."),
     ("Cầu Vàng ở Đà Nẵng có gì đặc biệt?", "Cầu Vàng ở Bà Nà được đỡ bởi hai bàn tay khổng lồ bằng đá giả."),
 ]
 SYSTEM_VI = "Bạn là trợ lý trả lời ngắn gọn, chính xác bằng tiếng Việt."
 
-TOPICS = ["billing", "password reset", "shipping delay", "refund", "account upgrade", "invoice copy", "address change", "cancellation", "two-factor login", "data export"]
+TOPICS = [
+    "billing",
+    "password reset",
+    "shipping delay",
+    "refund",
+    "account upgrade",
+    "invoice copy",
+    "address change",
+    "cancellation",
+    "two-factor login",
+    "data export",
+]
 CHANNELS = ["email", "chat", "phone", "web form"]
 TONES = ["polite", "frustrated", "brief", "detailed"]
 
@@ -68,7 +94,13 @@ def nova_vi_qa() -> list[dict]:
 
 def openai_vi_qa() -> list[dict]:
     return [
-        {"messages": [{"role": "system", "content": SYSTEM_VI}, {"role": "user", "content": q}, {"role": "assistant", "content": a}]}
+        {
+            "messages": [
+                {"role": "system", "content": SYSTEM_VI},
+                {"role": "user", "content": q},
+                {"role": "assistant", "content": a},
+            ]
+        }
         for q, a in VI_QA[:12]
     ]
 
@@ -77,24 +109,41 @@ def titan_support() -> list[dict]:
     records = []
     for i in range(120):
         topic, channel, tone = TOPICS[i % 10], CHANNELS[(i // 10) % 4], TONES[(i // 40) % 4]
-        records.append({
-            "prompt": f"Classify this {tone} {channel} ticket #{1000 + i} and draft a one-line reply: customer writes about {topic}.",
-            "completion": f"Category: {topic}. Reply: Thanks for contacting us by {channel}; we are looking into your {topic} request (ticket #{1000 + i}).",
-        })
+        records.append(
+            {
+                "prompt": f"Classify this {tone} {channel} ticket #{1000 + i} and draft a one-line reply: customer writes about {topic}.",
+                "completion": f"Category: {topic}. Reply: Thanks for contacting us by {channel}; we are looking into your {topic} request (ticket #{1000 + i}).",
+            }
+        )
     return records
 
 
 def cpt_domain() -> list[dict]:
     return [
-        {"input": f"Runbook section {i}: when the {topic} queue exceeds its threshold, the on-call engineer checks the {channel} integration, "
-                  f"confirms the backlog in the dashboard, and follows escalation step {i % 3 + 1}."}
+        {
+            "input": f"Runbook section {i}: when the {topic} queue exceeds its threshold, the on-call engineer checks the {channel} integration, "
+            f"confirms the backlog in the dashboard, and follows escalation step {i % 3 + 1}."
+        }
         for i, (topic, channel) in enumerate((t, c) for t in TOPICS for c in CHANNELS)
     ]
 
 
 def distillation_prompts() -> list[dict]:
     return [
-        {"schemaVersion": SCHEMA, "system": [{"text": "You are a concise support agent."}], "messages": [{"role": "user", "content": [{"text": f"A {tone} customer asks via {channel} about {topic}. How should we answer? (case {i})"}]}]}
+        {
+            "schemaVersion": SCHEMA,
+            "system": [{"text": "You are a concise support agent."}],
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "text": f"A {tone} customer asks via {channel} about {topic}. How should we answer? (case {i})"
+                        }
+                    ],
+                }
+            ],
+        }
         for i, (topic, channel, tone) in enumerate((t, c, o) for t in TOPICS for c in CHANNELS for o in TONES[:3])
     ]
 
@@ -103,11 +152,52 @@ def broken() -> tuple[list[dict], list[bytes]]:
     good = nova_vi_qa()[:8]
     records: list[dict] = [
         good[0],
-        {"schemaVersion": SCHEMA, "messages": [{"role": "user", "content": [{"text": "Xin chào"}]}, {"role": "user", "content": [{"text": "Bạn có đó không?"}]}]},
-        {"schemaVersion": SCHEMA, "messages": [{"role": "user", "content": [{"text": "User: Hà Nội ở đâu?"}]}, {"role": "assistant", "content": [{"text": "Ở miền Bắc."}]}]},
-        {"schemaVersion": SCHEMA, "messages": [{"role": "user", "content": [{"text": "Mô tả ảnh này"}, {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://tuneforge-data/media/anh.png"}}}}]}, {"role": "assistant", "content": [{"text": "Một con mèo."}]}]},
-        {"schemaVersion": SCHEMA, "messages": [{"role": "user", "content": [{"text": ""}]}, {"role": "assistant", "content": [{"text": "Trống"}]}]},
-        {"schemaVersion": SCHEMA, "messages": [{"role": "user", "content": "Chuỗi thay vì danh sách"}, {"role": "assistant", "content": [{"text": "Sai kiểu"}]}]},
+        {
+            "schemaVersion": SCHEMA,
+            "messages": [
+                {"role": "user", "content": [{"text": "Xin chào"}]},
+                {"role": "user", "content": [{"text": "Bạn có đó không?"}]},
+            ],
+        },
+        {
+            "schemaVersion": SCHEMA,
+            "messages": [
+                {"role": "user", "content": [{"text": "User: Hà Nội ở đâu?"}]},
+                {"role": "assistant", "content": [{"text": "Ở miền Bắc."}]},
+            ],
+        },
+        {
+            "schemaVersion": SCHEMA,
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"text": "Mô tả ảnh này"},
+                        {
+                            "image": {
+                                "format": "png",
+                                "source": {"s3Location": {"uri": "s3://tuneforge-data/media/anh.png"}},
+                            }
+                        },
+                    ],
+                },
+                {"role": "assistant", "content": [{"text": "Một con mèo."}]},
+            ],
+        },
+        {
+            "schemaVersion": SCHEMA,
+            "messages": [
+                {"role": "user", "content": [{"text": ""}]},
+                {"role": "assistant", "content": [{"text": "Trống"}]},
+            ],
+        },
+        {
+            "schemaVersion": SCHEMA,
+            "messages": [
+                {"role": "user", "content": "Chuỗi thay vì danh sách"},
+                {"role": "assistant", "content": [{"text": "Sai kiểu"}]},
+            ],
+        },
         {"prompt": "Thủ đô?", "completion": "Hà Nội"},
         good[0],
     ]
@@ -121,7 +211,10 @@ def broken() -> tuple[list[dict], list[bytes]]:
 # Evaluation sets: held-out questions worded differently from the training prompts, with the answer a
 # good model gives. They live under evaluation/ of the data bucket (profile.evaluation.dataset_key).
 def evaluation_vi_qa() -> list[dict]:
-    return [{"prompt": f"Cho tôi hỏi: {question[0].lower()}{question[1:]}", "reference": answer} for question, answer in VI_QA[::2]]
+    return [
+        {"prompt": f"Cho tôi hỏi: {question[0].lower()}{question[1:]}", "reference": answer}
+        for question, answer in VI_QA[::2]
+    ]
 
 
 def evaluation_release_notes() -> list[dict]:
@@ -133,14 +226,20 @@ def evaluation_release_notes() -> list[dict]:
 
 def evaluation_domain() -> list[dict]:
     return [
-        {"prompt": f"What does the on-call engineer do when the {topic} queue exceeds its threshold?", "reference": f"The on-call engineer checks the {channel} integration, confirms the backlog in the dashboard, and follows the escalation step."}
+        {
+            "prompt": f"What does the on-call engineer do when the {topic} queue exceeds its threshold?",
+            "reference": f"The on-call engineer checks the {channel} integration, confirms the backlog in the dashboard, and follows the escalation step.",
+        }
         for topic, channel in list(zip(TOPICS, CHANNELS * 3))[:8]
     ]
 
 
 def evaluation_distilled() -> list[dict]:
     return [
-        {"prompt": f"A {tone} customer asks via {channel} about {topic}. How should we answer?", "reference": f"Acknowledge the {topic} request, apologise for the trouble, and give the next step and a time frame."}
+        {
+            "prompt": f"A {tone} customer asks via {channel} about {topic}. How should we answer?",
+            "reference": f"Acknowledge the {topic} request, apologise for the trouble, and give the next step and a time frame.",
+        }
         for topic, channel, tone in list(zip(TOPICS, CHANNELS * 3, TONES * 3))[:8]
     ]
 

@@ -8,8 +8,8 @@ from aws_cdk import aws_iam as iam
 from stacks.config import StageConfig
 from stacks.foundation_stack import FoundationStack
 from stacks.nag import add_security_gates
-from stacks.service_principals import add_confused_deputy_conditions
 from stacks.pipeline_stack import PipelineStack
+from stacks.service_principals import add_confused_deputy_conditions
 
 
 def new_app(*, context: dict, outdir: str | None = None) -> App:
@@ -25,13 +25,30 @@ def build_app(stages: list[StageConfig], *, context: dict, outdir: str | None = 
     app = new_app(context=context, outdir=outdir)
     for stage in stages:
         env = Environment(account=stage.account, region=stage.region)
-        foundation = FoundationStack(app, stage.foundation_stack_name, stage=stage, env=env, description=f"tuneforge {stage.name}: key, buckets, tables, isolated network, Bedrock service role")
-        pipeline = PipelineStack(app, stage.pipeline_stack_name, stage=stage, foundation=foundation, env=env, description=f"tuneforge {stage.name}: retraining pipeline, triggers, notifications, alarms")
+        foundation = FoundationStack(
+            app,
+            stage.foundation_stack_name,
+            stage=stage,
+            env=env,
+            description=f"tuneforge {stage.name}: key, buckets, tables, isolated network, Bedrock service role",
+        )
+        pipeline = PipelineStack(
+            app,
+            stage.pipeline_stack_name,
+            stage=stage,
+            foundation=foundation,
+            env=env,
+            description=f"tuneforge {stage.name}: retraining pipeline, triggers, notifications, alarms",
+        )
         for stack in (foundation, pipeline):
             Tags.of(stack).add("app", "tuneforge")
             Tags.of(stack).add("stage", stage.name)
             if stage.permissions_boundary_arn:
-                iam.PermissionsBoundary.of(stack).apply(iam.ManagedPolicy.from_managed_policy_arn(stack, "PermissionsBoundary", stage.permissions_boundary_arn))
+                iam.PermissionsBoundary.of(stack).apply(
+                    iam.ManagedPolicy.from_managed_policy_arn(
+                        stack, "PermissionsBoundary", stage.permissions_boundary_arn
+                    )
+                )
     add_confused_deputy_conditions(app)
     if nag:
         add_security_gates(app)

@@ -48,19 +48,47 @@ class BedrockCustomizationRole(Construct):
         )
         statements = [
             # Jobs train on the run's snapshot of the validated versions, never on the uploads themselves.
-            iam.PolicyStatement(sid="ReadDatasets", actions=["s3:GetObject"], resources=[data_bucket.arn_for_objects(f"{SNAPSHOT_PREFIX}*")]),
-            iam.PolicyStatement(sid="ListDatasets", actions=["s3:ListBucket"], resources=[data_bucket.bucket_arn], conditions={"StringLike": {"s3:prefix": [f"{SNAPSHOT_PREFIX}*"]}}),
-            iam.PolicyStatement(sid="WriteJobOutput", actions=["s3:GetObject", "s3:PutObject"], resources=[artifacts_bucket.arn_for_objects(f"{JOB_OUTPUT_PREFIX}*")]),
-            iam.PolicyStatement(sid="ListJobOutput", actions=["s3:ListBucket"], resources=[artifacts_bucket.bucket_arn], conditions={"StringLike": {"s3:prefix": [f"{JOB_OUTPUT_PREFIX}*"]}}),
+            iam.PolicyStatement(
+                sid="ReadDatasets",
+                actions=["s3:GetObject"],
+                resources=[data_bucket.arn_for_objects(f"{SNAPSHOT_PREFIX}*")],
+            ),
+            iam.PolicyStatement(
+                sid="ListDatasets",
+                actions=["s3:ListBucket"],
+                resources=[data_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{SNAPSHOT_PREFIX}*"]}},
+            ),
+            iam.PolicyStatement(
+                sid="WriteJobOutput",
+                actions=["s3:GetObject", "s3:PutObject"],
+                resources=[artifacts_bucket.arn_for_objects(f"{JOB_OUTPUT_PREFIX}*")],
+            ),
+            iam.PolicyStatement(
+                sid="ListJobOutput",
+                actions=["s3:ListBucket"],
+                resources=[artifacts_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{JOB_OUTPUT_PREFIX}*"]}},
+            ),
             iam.PolicyStatement(
                 sid="UseKeyOnlyThroughBedrock",
                 actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"],
                 resources=[key.key_arn],
-                conditions={"StringLike": {"kms:ViaService": [f"bedrock.{stack.region}.amazonaws.com", f"s3.{stack.region}.amazonaws.com"]}},
+                conditions={
+                    "StringLike": {
+                        "kms:ViaService": [f"bedrock.{stack.region}.amazonaws.com", f"s3.{stack.region}.amazonaws.com"]
+                    }
+                },
             ),
             iam.PolicyStatement(
                 sid="DescribeNetwork",
-                actions=["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
+                actions=[
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],
                 resources=["*"],
             ),
             iam.PolicyStatement(
@@ -76,14 +104,26 @@ class BedrockCustomizationRole(Construct):
                 sid="CreateInterfacesInTheseSubnetsAndGroups",
                 actions=["ec2:CreateNetworkInterface"],
                 resources=[f"{arn}:ec2:{stack.region}:{stack.account}:subnet/{subnet.subnet_id}" for subnet in subnets]
-                + [f"{arn}:ec2:{stack.region}:{stack.account}:security-group/{group.security_group_id}" for group in security_groups],
+                + [
+                    f"{arn}:ec2:{stack.region}:{stack.account}:security-group/{group.security_group_id}"
+                    for group in security_groups
+                ],
             ),
             iam.PolicyStatement(
                 sid="ManageOnlyBedrockManagedInterfaces",
-                actions=["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
+                actions=[
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
                 resources=["*"],
                 conditions={
-                    "ArnEquals": {"ec2:Subnet": [f"{arn}:ec2:{stack.region}:{stack.account}:subnet/{subnet.subnet_id}" for subnet in subnets], "ec2:ResourceTag/BedrockModelCustomizationJobArn": [job_arns]},
+                    "ArnEquals": {
+                        "ec2:Subnet": [
+                            f"{arn}:ec2:{stack.region}:{stack.account}:subnet/{subnet.subnet_id}" for subnet in subnets
+                        ],
+                        "ec2:ResourceTag/BedrockModelCustomizationJobArn": [job_arns],
+                    },
                     "StringEquals": {"ec2:ResourceTag/BedrockManaged": "true"},
                 },
             ),
@@ -102,7 +142,9 @@ class BedrockCustomizationRole(Construct):
                 iam.PolicyStatement(
                     sid="InvokeDistillationTeachers",
                     actions=["bedrock:InvokeModel"],
-                    resources=[f"{arn}:bedrock:{stack.region}::foundation-model/{model}" for model in sorted(teacher_models)],
+                    resources=[
+                        f"{arn}:bedrock:{stack.region}::foundation-model/{model}" for model in sorted(teacher_models)
+                    ],
                 )
             )
         policy = iam.Policy(self, "Policy", statements=statements)
@@ -117,7 +159,9 @@ class BedrockCustomizationRole(Construct):
         acknowledge(
             policy,
             "Bedrock writes job output only under the jobs/ prefix of the artifacts bucket, one folder per job whose name is known only at run time; the bucket policy denies access from outside the VPC endpoint.",
-            "AwsSolutions-IAM5[Resource::<ArtifactsBucket.Arn>/jobs/*]".replace("ArtifactsBucket", _logical(artifacts_bucket)),
+            "AwsSolutions-IAM5[Resource::<ArtifactsBucket.Arn>/jobs/*]".replace(
+                "ArtifactsBucket", _logical(artifacts_bucket)
+            ),
         )
         # "*" and the network-interface ARN are each shared by two statements that need different reasons.
         # Facts: the ec2:Describe* actions here have no resource type, only "*"; ec2:CreateNetworkInterfacePermission,

@@ -36,7 +36,9 @@ class StageConfig(BaseModel):
     name: str
     account: AccountId
     region: Region
-    availability_zones: list[str] = Field(min_length=1, description="Bedrock VPC jobs need subnets in every AZ of the region.")
+    availability_zones: list[str] = Field(
+        min_length=1, description="Bedrock VPC jobs need subnets in every AZ of the region."
+    )
     # The zones the functions run in, and so the zones of the interface endpoints: each endpoint bills one network
     # interface per zone by the hour (tuneforge_audit/standing_cost.py). Customization jobs keep subnets in every zone
     # above; they reach only S3, through the gateway endpoint. Default: the first two zones, because "to provide
@@ -47,7 +49,9 @@ class StageConfig(BaseModel):
     log_retention_days: int = Field(default=90)
     removal_policy: RemovalPolicyName = "retain"
     alert_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
-    data_uploader_arns: list[IamArn] = Field(default_factory=list, description="Principals allowed to upload datasets from outside the VPC.")
+    data_uploader_arns: list[IamArn] = Field(
+        default_factory=list, description="Principals allowed to upload datasets from outside the VPC."
+    )
     execution_timeout_hours: int = Field(default=24 * 7, ge=1, le=24 * 365)
     # Managed prefix lists of the S3 and DynamoDB gateway endpoints (`aws ec2 describe-managed-prefix-lists`);
     # security-group rules need their ids, which differ per region.
@@ -67,7 +71,12 @@ class StageConfig(BaseModel):
         # Profiles are keyed by name in YAML; the key is the one place the name is written.
         profiles = data.get("profiles") if isinstance(data, dict) else None
         if isinstance(profiles, dict):
-            data = {**data, "profiles": {key: {"name": key, **value} if isinstance(value, dict) else value for key, value in profiles.items()}}
+            data = {
+                **data,
+                "profiles": {
+                    key: {"name": key, **value} if isinstance(value, dict) else value for key, value in profiles.items()
+                },
+            }
         return data
 
     @model_validator(mode="after")
@@ -77,11 +86,17 @@ class StageConfig(BaseModel):
                 raise ValueError(f"availability zone {zone!r} is not in region {self.region}")
         for zone in self.function_availability_zones or []:
             if zone not in self.availability_zones:
-                raise ValueError(f"function_availability_zones: {zone!r} is not one of availability_zones ({', '.join(self.availability_zones)})")
-        if self.function_availability_zones and len(set(self.function_availability_zones)) != len(self.function_availability_zones):
+                raise ValueError(
+                    f"function_availability_zones: {zone!r} is not one of availability_zones ({', '.join(self.availability_zones)})"
+                )
+        if self.function_availability_zones and len(set(self.function_availability_zones)) != len(
+            self.function_availability_zones
+        ):
             raise ValueError("function_availability_zones: a zone is listed twice")
         if self.log_retention_days not in _RETENTION_NAMES:
-            raise ValueError(f"log_retention_days must be one CloudWatch accepts: {', '.join(map(str, _RETENTION_NAMES))}")
+            raise ValueError(
+                f"log_retention_days must be one CloudWatch accepts: {', '.join(map(str, _RETENTION_NAMES))}"
+            )
         return self
 
     @property
@@ -107,10 +122,35 @@ class StageConfig(BaseModel):
 
 
 # CloudWatch Logs accepts only these retention periods; the names are aws_logs.RetentionDays members.
-_RETENTION_NAMES = {1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH", 60: "TWO_MONTHS", 90: "THREE_MONTHS", 120: "FOUR_MONTHS", 150: "FIVE_MONTHS", 180: "SIX_MONTHS", 365: "ONE_YEAR", 400: "THIRTEEN_MONTHS", 545: "EIGHTEEN_MONTHS", 731: "TWO_YEARS", 1096: "THREE_YEARS", 1827: "FIVE_YEARS", 2192: "SIX_YEARS", 2557: "SEVEN_YEARS", 2922: "EIGHT_YEARS", 3288: "NINE_YEARS", 3653: "TEN_YEARS"}
+_RETENTION_NAMES = {
+    1: "ONE_DAY",
+    3: "THREE_DAYS",
+    5: "FIVE_DAYS",
+    7: "ONE_WEEK",
+    14: "TWO_WEEKS",
+    30: "ONE_MONTH",
+    60: "TWO_MONTHS",
+    90: "THREE_MONTHS",
+    120: "FOUR_MONTHS",
+    150: "FIVE_MONTHS",
+    180: "SIX_MONTHS",
+    365: "ONE_YEAR",
+    400: "THIRTEEN_MONTHS",
+    545: "EIGHTEEN_MONTHS",
+    731: "TWO_YEARS",
+    1096: "THREE_YEARS",
+    1827: "FIVE_YEARS",
+    2192: "SIX_YEARS",
+    2557: "SEVEN_YEARS",
+    2922: "EIGHT_YEARS",
+    3288: "NINE_YEARS",
+    3653: "TEN_YEARS",
+}
 
 
-def load_stages(path: Path, only: list[str] | None = None, *, today: date | None = None, warn: Callable[[str], None] | None = None) -> list[StageConfig]:
+def load_stages(
+    path: Path, only: list[str] | None = None, *, today: date | None = None, warn: Callable[[str], None] | None = None
+) -> list[StageConfig]:
     """Load and validate every stage (or only the named ones) from the YAML file at ``path``.
 
     ``today`` (the synth date unless given) decides model lifecycle: a profile on a model past its end
@@ -149,7 +189,9 @@ def load_stages(path: Path, only: list[str] | None = None, *, today: date | None
     return stages
 
 
-def _check_model_facts(path: Path, stage: "StageConfig", profile: TuningProfile, today: date, warn: Callable[[str], None]) -> None:
+def _check_model_facts(
+    path: Path, stage: "StageConfig", profile: TuningProfile, today: date, warn: Callable[[str], None]
+) -> None:
     """Lifecycle and Region facts of the catalogue (lambdas/domain/catalogue.py, each with its source)."""
     where = f"{path}: stages.{stage.name}.profiles.{profile.name}"
     region_problem = customization_region_problem(profile.base_model, profile.customization_type, stage.region)
@@ -178,7 +220,12 @@ def _first_error(path: Path, prefix: str, invalid: ValidationError) -> str:
         message = "required but missing"
     elif error["type"] == "extra_forbidden":
         message = "not a known setting (check the spelling)"
-    return f"{path}: {location}: {message}" + (f" (got {error['input']!r})" if error["type"] not in ("missing", "extra_forbidden", "value_error") and not isinstance(error.get("input"), (dict, list)) else "")
+    return f"{path}: {location}: {message}" + (
+        f" (got {error['input']!r})"
+        if error["type"] not in ("missing", "extra_forbidden", "value_error")
+        and not isinstance(error.get("input"), (dict, list))
+        else ""
+    )
 
 
 def _is_pydantic_branch(part: object) -> bool:

@@ -33,12 +33,20 @@ class DataUploaderRole(Construct):
         key, runs_table = storage.key, storage.runs_table
         data_bucket = f"{arn}:s3:::{storage.data_bucket_name}"
         artifacts_bucket = f"{arn}:s3:::{storage.artifacts_bucket_name}"
-        incoming, evaluation = storage.object_arn(storage.data_bucket_name, f"{INCOMING_PREFIX}*"), storage.object_arn(storage.data_bucket_name, f"{EVALUATION_PREFIX}*")
+        incoming, evaluation = (
+            storage.object_arn(storage.data_bucket_name, f"{INCOMING_PREFIX}*"),
+            storage.object_arn(storage.data_bucket_name, f"{EVALUATION_PREFIX}*"),
+        )
         reports = storage.object_arn(storage.artifacts_bucket_name, f"{REPORTS_PREFIX}*")
         profiles = f"{arn}:ssm:{stack.region}:{stack.account}:parameter/tuneforge/{stage_name}/profiles/*"
-        state_machine_arn = f"{arn}:states:{stack.region}:{stack.account}:stateMachine:tuneforge-{stage_name}-retraining"
+        state_machine_arn = (
+            f"{arn}:states:{stack.region}:{stack.account}:stateMachine:tuneforge-{stage_name}-retraining"
+        )
         executions = f"{arn}:states:{stack.region}:{stack.account}:execution:tuneforge-{stage_name}-retraining:*"
-        stacks = [f"{arn}:cloudformation:{stack.region}:{stack.account}:stack/Tuneforge-{stage_name}-{part}/*" for part in ("Foundation", "Pipeline")]
+        stacks = [
+            f"{arn}:cloudformation:{stack.region}:{stack.account}:stack/Tuneforge-{stage_name}-{part}/*"
+            for part in ("Foundation", "Pipeline")
+        ]
         self.role = iam.Role(
             self,
             "Role",
@@ -59,27 +67,54 @@ class DataUploaderRole(Construct):
                     sid="EncryptUploads",
                     actions=["kms:GenerateDataKey"],
                     resources=[key.key_arn],
-                    conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}, "ArnLike": {"kms:EncryptionContext:aws:s3:arn": [data_bucket, f"{data_bucket}/*"]}},
+                    conditions={
+                        "StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"},
+                        "ArnLike": {"kms:EncryptionContext:aws:s3:arn": [data_bucket, f"{data_bucket}/*"]},
+                    },
                 ),
                 iam.PolicyStatement(sid="ReadReports", actions=["s3:GetObject"], resources=[reports]),
-                iam.PolicyStatement(sid="ListReports", actions=["s3:ListBucket"], resources=[artifacts_bucket], conditions={"StringLike": {"s3:prefix": [f"{REPORTS_PREFIX}*"]}}),
+                iam.PolicyStatement(
+                    sid="ListReports",
+                    actions=["s3:ListBucket"],
+                    resources=[artifacts_bucket],
+                    conditions={"StringLike": {"s3:prefix": [f"{REPORTS_PREFIX}*"]}},
+                ),
                 iam.PolicyStatement(
                     sid="DecryptReports",
                     actions=["kms:Decrypt"],
                     resources=[key.key_arn],
-                    conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}, "ArnLike": {"kms:EncryptionContext:aws:s3:arn": [artifacts_bucket, f"{artifacts_bucket}/*"]}},
+                    conditions={
+                        "StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"},
+                        "ArnLike": {"kms:EncryptionContext:aws:s3:arn": [artifacts_bucket, f"{artifacts_bucket}/*"]},
+                    },
                 ),
                 iam.PolicyStatement(sid="FindTheStage", actions=["cloudformation:DescribeStacks"], resources=stacks),
                 iam.PolicyStatement(sid="ReadProfiles", actions=["ssm:GetParameter"], resources=[profiles]),
-                iam.PolicyStatement(sid="FollowRuns", actions=["states:DescribeExecution", "states:GetExecutionHistory"], resources=[executions]),
+                iam.PolicyStatement(
+                    sid="FollowRuns",
+                    actions=["states:DescribeExecution", "states:GetExecutionHistory"],
+                    resources=[executions],
+                ),
                 iam.PolicyStatement(
                     sid="ReadEncryptedHistory",
                     actions=["kms:Decrypt"],
                     resources=[key.key_arn],
-                    conditions={"StringEquals": {"kms:ViaService": f"states.{stack.region}.amazonaws.com", "kms:EncryptionContext:aws:states:stateMachineArn": state_machine_arn}},
+                    conditions={
+                        "StringEquals": {
+                            "kms:ViaService": f"states.{stack.region}.amazonaws.com",
+                            "kms:EncryptionContext:aws:states:stateMachineArn": state_machine_arn,
+                        }
+                    },
                 ),
-                iam.PolicyStatement(sid="ReadRunRecords", actions=["dynamodb:GetItem"], resources=[runs_table.table_arn]),
-                iam.PolicyStatement(sid="DecryptRunRecords", actions=["kms:Decrypt"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{stack.region}.amazonaws.com"}}),
+                iam.PolicyStatement(
+                    sid="ReadRunRecords", actions=["dynamodb:GetItem"], resources=[runs_table.table_arn]
+                ),
+                iam.PolicyStatement(
+                    sid="DecryptRunRecords",
+                    actions=["kms:Decrypt"],
+                    resources=[key.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{stack.region}.amazonaws.com"}},
+                ),
             ],
         )
         reasons = {
@@ -88,8 +123,16 @@ class DataUploaderRole(Construct):
             reports: "Validation and evaluation reports are written per run under reports/<profile>/<run-id>/, keys known only when the run starts; data owners may read, not write or list, that prefix of the artifacts bucket.",
             profiles: "The evaluation-set command reads, with read-only GetParameter, the profile a data owner names; the path holds only this stage's profiles.",
             executions: "A run's execution is named after its run id, known only after the upload; the role may only describe this stage's executions and read their history.",
-            **{s: "The CLI finds a stage's buckets and state machine through the outputs of its two stacks; the stack id suffix is generated by CloudFormation, so read-only DescribeStacks is allowed on those two stack names only." for s in stacks},
+            **{
+                s: "The CLI finds a stage's buckets and state machine through the outputs of its two stacks; the stack id suffix is generated by CloudFormation, so read-only DescribeStacks is allowed on those two stack names only."
+                for s in stacks
+            },
         }
         for resource, reason in reasons.items():
             acknowledge_wildcard(policy, reason, resource)
-        CfnOutput(stack, "DataUploaderRoleArn", value=self.role.role_arn, description="Data owners assume this role to upload (tuneforge submit, evaluation-set) and to follow their runs")
+        CfnOutput(
+            stack,
+            "DataUploaderRoleArn",
+            value=self.role.role_arn,
+            description="Data owners assume this role to upload (tuneforge submit, evaluation-set) and to follow their runs",
+        )

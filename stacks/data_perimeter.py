@@ -89,7 +89,9 @@ DEPLOYMENT_REASON = (
 )
 
 
-def restrict_to_vpc_endpoint(bucket: s3.IBucket, *, endpoint: ec2.IGatewayVpcEndpoint, outside: OutsideAccess, deploy_role: str) -> None:
+def restrict_to_vpc_endpoint(
+    bucket: s3.IBucket, *, endpoint: ec2.IGatewayVpcEndpoint, outside: OutsideAccess, deploy_role: str
+) -> None:
     missing = [arn for arn in outside.principal_arns if not outside.reasons.get(arn, "").strip()]
     if missing:
         raise ValueError(f"data owners exempted from the VPC-endpoint perimeter without a reason: {missing}")
@@ -98,12 +100,24 @@ def restrict_to_vpc_endpoint(bucket: s3.IBucket, *, endpoint: ec2.IGatewayVpcEnd
     owners = list(outside.principal_arns)
 
     def deny(sid: str, **statement) -> None:
-        bucket.add_to_resource_policy(iam.PolicyStatement(sid=sid, effect=iam.Effect.DENY, principals=[iam.AnyPrincipal()], **statement))
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(sid=sid, effect=iam.Effect.DENY, principals=[iam.AnyPrincipal()], **statement)
+        )
 
-    deny("DenyDataAccessOutsideTheVpcEndpoint", actions=DATA_ACTIONS, resources=whole_bucket, conditions={**outside_vpce, "ArnNotEquals": {"aws:PrincipalArn": owners}})
+    deny(
+        "DenyDataAccessOutsideTheVpcEndpoint",
+        actions=DATA_ACTIONS,
+        resources=whole_bucket,
+        conditions={**outside_vpce, "ArnNotEquals": {"aws:PrincipalArn": owners}},
+    )
     granted = [*outside.object_actions, *(["s3:ListBucket"] if outside.list_prefixes else [])]
     owner_outside = {**outside_vpce, "ArnEquals": {"aws:PrincipalArn": owners}}
-    deny("DataOwnersOnlyTheirActionsOutsideTheVpcEndpoint", not_actions=granted, resources=whole_bucket, conditions=owner_outside)
+    deny(
+        "DataOwnersOnlyTheirActionsOutsideTheVpcEndpoint",
+        not_actions=granted,
+        resources=whole_bucket,
+        conditions=owner_outside,
+    )
     deny(
         "DataOwnersOnlyTheirPrefixesOutsideTheVpcEndpoint",
         actions=list(outside.object_actions),
@@ -116,13 +130,24 @@ def restrict_to_vpc_endpoint(bucket: s3.IBucket, *, endpoint: ec2.IGatewayVpcEnd
             "DataOwnersListOnlyTheirPrefixesOutsideTheVpcEndpoint",
             actions=["s3:ListBucket"],
             resources=[bucket.bucket_arn],
-            conditions={**owner_outside, "StringNotLike": {"s3:prefix": [f"{prefix}*" for prefix in outside.list_prefixes]}},
+            conditions={
+                **owner_outside,
+                "StringNotLike": {"s3:prefix": [f"{prefix}*" for prefix in outside.list_prefixes]},
+            },
         )
-    deny("OnlyTheDeploymentChangesTheBucket", actions=CONFIGURATION_ACTIONS, resources=[bucket.bucket_arn], conditions={"ArnNotEquals": {"aws:PrincipalArn": deploy_role}})
+    deny(
+        "OnlyTheDeploymentChangesTheBucket",
+        actions=CONFIGURATION_ACTIONS,
+        resources=[bucket.bucket_arn],
+        conditions={"ArnNotEquals": {"aws:PrincipalArn": deploy_role}},
+    )
     policy = bucket.policy.node.default_child  # type: ignore[union-attr]
     metadata = policy.cfn_options.metadata or {}
     metadata[EXEMPTIONS] = [
-        *({"sid": "DenyDataAccessOutsideTheVpcEndpoint", "principal": arn, "reason": outside.reasons[arn]} for arn in owners),
+        *(
+            {"sid": "DenyDataAccessOutsideTheVpcEndpoint", "principal": arn, "reason": outside.reasons[arn]}
+            for arn in owners
+        ),
         {"sid": "OnlyTheDeploymentChangesTheBucket", "principal": deploy_role, "reason": DEPLOYMENT_REASON},
     ]
     policy.cfn_options.metadata = metadata
@@ -152,7 +177,9 @@ def restrict_key_decryption(key, *, stack: Stack, stack_names: tuple[str, ...], 
             conditions={
                 "ArnNotLike": {"aws:PrincipalArn": stage_roles + list(owners)},
                 "Bool": {"aws:PrincipalIsAWSService": "false"},
-                "StringNotEquals": {"kms:ViaService": [f"{service}.{stack.region}.amazonaws.com" for service in RECORD_SERVICES]},
+                "StringNotEquals": {
+                    "kms:ViaService": [f"{service}.{stack.region}.amazonaws.com" for service in RECORD_SERVICES]
+                },
             },
         )
     )

@@ -36,18 +36,38 @@ ASSOCIATION_PRIORITY = 200  # inside 100..9900, leaving room for a platform team
 
 
 class DnsFirewall(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, vpc: ec2.IVpc, key: kms.IKey, allowed_names: list[str]) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: StageConfig,
+        vpc: ec2.IVpc,
+        key: kms.IKey,
+        allowed_names: list[str],
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        allowed = resolver.CfnFirewallDomainList(self, "AllowedNames", name=f"tuneforge-{stage.name}-aws-apis", domains=allowed_names)
-        everything = resolver.CfnFirewallDomainList(self, "EveryOtherName", name=f"tuneforge-{stage.name}-everything", domains=["*"])
+        allowed = resolver.CfnFirewallDomainList(
+            self, "AllowedNames", name=f"tuneforge-{stage.name}-aws-apis", domains=allowed_names
+        )
+        everything = resolver.CfnFirewallDomainList(
+            self, "EveryOtherName", name=f"tuneforge-{stage.name}-everything", domains=["*"]
+        )
         self.rule_group = resolver.CfnFirewallRuleGroup(
             self,
             "Rules",
             name=f"tuneforge-{stage.name}-egress",
             firewall_rules=[
-                resolver.CfnFirewallRuleGroup.FirewallRuleProperty(action="ALLOW", priority=ALLOW_PRIORITY, firewall_domain_list_id=allowed.attr_id),
-                resolver.CfnFirewallRuleGroup.FirewallRuleProperty(action="BLOCK", block_response="NXDOMAIN", priority=BLOCK_PRIORITY, firewall_domain_list_id=everything.attr_id),
+                resolver.CfnFirewallRuleGroup.FirewallRuleProperty(
+                    action="ALLOW", priority=ALLOW_PRIORITY, firewall_domain_list_id=allowed.attr_id
+                ),
+                resolver.CfnFirewallRuleGroup.FirewallRuleProperty(
+                    action="BLOCK",
+                    block_response="NXDOMAIN",
+                    priority=BLOCK_PRIORITY,
+                    firewall_domain_list_id=everything.attr_id,
+                ),
             ],
         )
         resolver.CfnFirewallRuleGroupAssociation(
@@ -64,9 +84,18 @@ class DnsFirewall(Construct):
 
         self.query_log_group = logs.LogGroup(self, "QueryLogs", encryption_key=key, retention=stage.log_retention)
         # The log group's Arn attribute ends in ":*"; the destination and the policy name the group itself.
-        group_arn = stack.format_arn(service="logs", resource="log-group", resource_name=self.query_log_group.log_group_name, arn_format=ArnFormat.COLON_RESOURCE_NAME)
-        query_logging = resolver.CfnResolverQueryLoggingConfig(self, "QueryLogging", name=f"tuneforge-{stage.name}-dns", destination_arn=group_arn)
-        resolver.CfnResolverQueryLoggingConfigAssociation(self, "QueryLoggingAssociation", resolver_query_log_config_id=query_logging.attr_id, resource_id=vpc.vpc_id)
+        group_arn = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=self.query_log_group.log_group_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        query_logging = resolver.CfnResolverQueryLoggingConfig(
+            self, "QueryLogging", name=f"tuneforge-{stage.name}-dns", destination_arn=group_arn
+        )
+        resolver.CfnResolverQueryLoggingConfigAssociation(
+            self, "QueryLoggingAssociation", resolver_query_log_config_id=query_logging.attr_id, resource_id=vpc.vpc_id
+        )
         delivery = logs.ResourcePolicy(
             self,
             "QueryLogDelivery",

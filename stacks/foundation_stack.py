@@ -34,7 +34,13 @@ class FoundationStack(Stack):
             artifacts_bucket=self.storage.artifacts_bucket,
             subnets=self.network.subnets.subnets,
             security_groups=[self.network.job_security_group],
-            teacher_models=sorted({p.teacher_model for p in stage.profiles.values() if p.customization_type is CustomizationType.DISTILLATION and p.teacher_model}),
+            teacher_models=sorted(
+                {
+                    p.teacher_model
+                    for p in stage.profiles.values()
+                    if p.customization_type is CustomizationType.DISTILLATION and p.teacher_model
+                }
+            ),
         )
         # Data owners upload from outside the VPC through this role and read their runs' reports; the buckets
         # let it put objects (data) and get objects (artifacts) and nothing else from outside.
@@ -45,24 +51,45 @@ class FoundationStack(Stack):
         owners = (uploader_role_arn(self, stage.name), *stage.data_uploader_arns)
         limits = "the bucket policy's DataOwnersOnly statements limit it, whatever its own policies grant, to uploads under incoming/ and evaluation/ of the data bucket and to reading and listing reports/ of the artifacts bucket"
         reasons = {
-            owners[0]: f"Data owners upload datasets and read their runs' reports from outside the VPC through this stage's uploader role; {limits}.",
-            **{arn: f"The platform team names this principal in config/tuneforge.yaml (data_uploader_arns of stage {stage.name}) as a data owner of its own; {limits}." for arn in stage.data_uploader_arns},
+            owners[
+                0
+            ]: f"Data owners upload datasets and read their runs' reports from outside the VPC through this stage's uploader role; {limits}.",
+            **{
+                arn: f"The platform team names this principal in config/tuneforge.yaml (data_uploader_arns of stage {stage.name}) as a data owner of its own; {limits}."
+                for arn in stage.data_uploader_arns
+            },
         }
         deployment = deploy_role_arn(self)
         restrict_to_vpc_endpoint(
             self.storage.data_bucket,
             endpoint=self.network.s3_endpoint,
-            outside=OutsideAccess(owners, object_actions=("s3:PutObject",), object_prefixes=(INCOMING_PREFIX, EVALUATION_PREFIX), reasons=reasons),
+            outside=OutsideAccess(
+                owners,
+                object_actions=("s3:PutObject",),
+                object_prefixes=(INCOMING_PREFIX, EVALUATION_PREFIX),
+                reasons=reasons,
+            ),
             deploy_role=deployment,
         )
         restrict_to_vpc_endpoint(
             self.storage.artifacts_bucket,
             endpoint=self.network.s3_endpoint,
-            outside=OutsideAccess(owners, object_actions=("s3:GetObject",), object_prefixes=(REPORTS_PREFIX,), list_prefixes=(REPORTS_PREFIX,), reasons=reasons),
+            outside=OutsideAccess(
+                owners,
+                object_actions=("s3:GetObject",),
+                object_prefixes=(REPORTS_PREFIX,),
+                list_prefixes=(REPORTS_PREFIX,),
+                reasons=reasons,
+            ),
             deploy_role=deployment,
         )
         # The key backs the perimeter: whoever reaches a dataset's bytes some other way still cannot decrypt them.
-        restrict_key_decryption(self.storage.key, stack=self, stack_names=(stage.foundation_stack_name, stage.pipeline_stack_name), owners=owners)
+        restrict_key_decryption(
+            self.storage.key,
+            stack=self,
+            stack_names=(stage.foundation_stack_name, stage.pipeline_stack_name),
+            owners=owners,
+        )
         # The CLI finds a stage's resources through these outputs, in AWS and in the offline emulator alike.
         CfnOutput(self, "DataBucketName", value=self.storage.data_bucket.bucket_name)
         CfnOutput(self, "ArtifactsBucketName", value=self.storage.artifacts_bucket.bucket_name)

@@ -72,25 +72,71 @@ class PipelineFunction(Construct):
         stack = Stack.of(self)
         # Powertools' default metric dimension ("service"): an alarm on the function's metrics must name it.
         self.service_name = f"{placement.service_prefix}-{construct_id}"
-        self.log_group = logs.LogGroup(self, "Logs", encryption_key=placement.key, retention=placement.log_retention, removal_policy=placement.removal_policy)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            encryption_key=placement.key,
+            retention=placement.log_retention,
+            removal_policy=placement.removal_policy,
+        )
 
         # The role's permissions live in one customer-managed policy written here in full; the function
         # gets the role without policy updates, so nothing else silently widens it.
-        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=f"tuneforge {construct_id} Lambda")
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"tuneforge {construct_id} Lambda",
+        )
         base_statements = [
-            iam.PolicyStatement(sid="WriteOwnLogs", actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[self.log_group.log_group_arn, f"{self.log_group.log_group_arn}:log-stream:*"]),
+            iam.PolicyStatement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn, f"{self.log_group.log_group_arn}:log-stream:*"],
+            ),
             iam.PolicyStatement(
                 sid="VpcNetworkInterfaces",
-                actions=["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSubnets",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
                 resources=["*"],
             ),
-            iam.PolicyStatement(sid="Tracing", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
-            iam.PolicyStatement(sid="DecryptEnvironment", actions=["kms:Decrypt"], resources=[placement.key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"lambda.{stack.region}.amazonaws.com"}}),
+            iam.PolicyStatement(
+                sid="Tracing", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]
+            ),
+            iam.PolicyStatement(
+                sid="DecryptEnvironment",
+                actions=["kms:Decrypt"],
+                resources=[placement.key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"lambda.{stack.region}.amazonaws.com"}},
+            ),
         ]
         if dead_letter_queue is not None:
-            base_statements.append(iam.PolicyStatement(sid="DeadLetters", actions=["sqs:SendMessage"], resources=[dead_letter_queue.queue_arn]))
-            base_statements.append(iam.PolicyStatement(sid="EncryptDeadLetters", actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[placement.key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"sqs.{stack.region}.amazonaws.com"}}))
-        self.policy = iam.ManagedPolicy(self, "Policy", description=f"Everything the tuneforge {construct_id} Lambda may do", statements=base_statements + statements, roles=[self.role])
+            base_statements.append(
+                iam.PolicyStatement(
+                    sid="DeadLetters", actions=["sqs:SendMessage"], resources=[dead_letter_queue.queue_arn]
+                )
+            )
+            base_statements.append(
+                iam.PolicyStatement(
+                    sid="EncryptDeadLetters",
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[placement.key.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"sqs.{stack.region}.amazonaws.com"}},
+                )
+            )
+        self.policy = iam.ManagedPolicy(
+            self,
+            "Policy",
+            description=f"Everything the tuneforge {construct_id} Lambda may do",
+            statements=base_statements + statements,
+            roles=[self.role],
+        )
 
         self.function = lambda_.Function(
             self,
@@ -98,8 +144,14 @@ class PipelineFunction(Construct):
             description=description,
             runtime=RUNTIME,
             handler=handler,
-            code=lambda_.Code.from_asset(str(ASSET_DIRECTORY), exclude=ASSET_EXCLUDES, follow_symlinks=SymlinkFollowMode.ALWAYS),
-            layers=[lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", POWERTOOLS_LAYER.format(region=stack.region))],
+            code=lambda_.Code.from_asset(
+                str(ASSET_DIRECTORY), exclude=ASSET_EXCLUDES, follow_symlinks=SymlinkFollowMode.ALWAYS
+            ),
+            layers=[
+                lambda_.LayerVersion.from_layer_version_arn(
+                    self, "Powertools", POWERTOOLS_LAYER.format(region=stack.region)
+                )
+            ],
             role=self.role.without_policy_updates(),
             vpc=placement.vpc,
             vpc_subnets=placement.subnets,
@@ -146,11 +198,19 @@ class PipelineFunction(Construct):
             "Log streams are created by the Lambda runtime with generated names, so writes are limited to the streams of this function's own encrypted log group.",
             f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(self.log_group.node.default_child)}.Arn>:log-stream:*]",
         )
-        checkov_skip(self.policy, "CKV_AWS_111", "Lambda manages the network interfaces of VPC functions through the execution role on all resources; the function is pinned to the isolated subnets and one security group, and the statement grants only the six interface actions Lambda documents.")
+        checkov_skip(
+            self.policy,
+            "CKV_AWS_111",
+            "Lambda manages the network interfaces of VPC functions through the execution role on all resources; the function is pinned to the isolated subnets and one security group, and the statement grants only the six interface actions Lambda documents.",
+        )
         for resource_arn, reason in (wildcards or {}).items():
             acknowledge_wildcard(self.policy, reason, resource_arn)
         if dead_letter_queue is None:
-            checkov_skip(self.function, "CKV_AWS_116", "Step Functions invokes this function synchronously and its Retry and Catch rules handle every failure, so an asynchronous dead-letter queue would never receive anything.")
+            checkov_skip(
+                self.function,
+                "CKV_AWS_116",
+                "Step Functions invokes this function synchronously and its Retry and Catch rules handle every failure, so an asynchronous dead-letter queue would never receive anything.",
+            )
             acknowledge(
                 self.function,
                 "Step Functions invokes this function synchronously and its Retry and Catch rules handle every failure, so an asynchronous dead-letter queue would never receive anything.",

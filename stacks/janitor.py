@@ -20,19 +20,31 @@ from constructs import Construct
 from lambdas.domain.janitor import PROFILE_TAG
 from lambdas.domain.registry import SWEEP_INDEX
 from stacks.config import StageConfig
-from stacks.stage_tags import made_for_this_stage
 from stacks.functions import FunctionPlacement, PipelineFunction
+from stacks.stage_tags import made_for_this_stage
 from stacks.storage import Storage
 
 OVERDUE_METRIC = "BillableLeftoversOverdue"
 
 
 class Janitor(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, placement: FunctionPlacement, storage: Storage, topic: sns.ITopic, dead_letters: sqs.IQueue) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: StageConfig,
+        placement: FunctionPlacement,
+        storage: Storage,
+        topic: sns.ITopic,
+        dead_letters: sqs.IQueue,
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         bedrock = f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}"
-        throughputs, deployments, models = (f"{bedrock}:{kind}/*" for kind in ("provisioned-model", "custom-model-deployment", "custom-model"))
+        throughputs, deployments, models = (
+            f"{bedrock}:{kind}/*" for kind in ("provisioned-model", "custom-model-deployment", "custom-model")
+        )
         runs, key = storage.runs_table, storage.key
         # Why the Bedrock statements are as narrow as they are (read 2026-12-04):
         # * Get and Delete on custom-model, provisioned-model and custom-model-deployment take ARNs of those
@@ -58,16 +70,59 @@ class Janitor(Construct):
             handler="lambdas.handlers.janitor.handler",
             description="Deletes what runs left billing, retries what Bedrock refuses and reports what must wait",
             statements=[
-                iam.PolicyStatement(sid="FindMarkedRuns", actions=["dynamodb:Query"], resources=[f"{runs.table_arn}/index/{SWEEP_INDEX}"]),
-                iam.PolicyStatement(sid="UpdateRunRegistry", actions=["dynamodb:GetItem", "dynamodb:UpdateItem"], resources=[runs.table_arn]),
-                iam.PolicyStatement(sid="ReadChampions", actions=["dynamodb:GetItem"], resources=[storage.champions_table.table_arn]),
-                iam.PolicyStatement(sid="TableEncryption", actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{stack.region}.amazonaws.com"}}),
-                iam.PolicyStatement(sid="ReadLeftovers", actions=["bedrock:GetProvisionedModelThroughput", "bedrock:GetCustomModelDeployment", "bedrock:GetCustomModel"], resources=[throughputs, deployments, models]),
-                iam.PolicyStatement(sid="DeleteTaggedThroughputs", actions=["bedrock:DeleteProvisionedModelThroughput"], resources=[throughputs], conditions=tagged),
-                iam.PolicyStatement(sid="DeleteTaggedDeployments", actions=["bedrock:DeleteCustomModelDeployment"], resources=[deployments], conditions=tagged),
-                iam.PolicyStatement(sid="DeleteTaggedModels", actions=["bedrock:DeleteCustomModel"], resources=[models], conditions=tagged),
+                iam.PolicyStatement(
+                    sid="FindMarkedRuns",
+                    actions=["dynamodb:Query"],
+                    resources=[f"{runs.table_arn}/index/{SWEEP_INDEX}"],
+                ),
+                iam.PolicyStatement(
+                    sid="UpdateRunRegistry",
+                    actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                    resources=[runs.table_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadChampions", actions=["dynamodb:GetItem"], resources=[storage.champions_table.table_arn]
+                ),
+                iam.PolicyStatement(
+                    sid="TableEncryption",
+                    actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                    resources=[key.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{stack.region}.amazonaws.com"}},
+                ),
+                iam.PolicyStatement(
+                    sid="ReadLeftovers",
+                    actions=[
+                        "bedrock:GetProvisionedModelThroughput",
+                        "bedrock:GetCustomModelDeployment",
+                        "bedrock:GetCustomModel",
+                    ],
+                    resources=[throughputs, deployments, models],
+                ),
+                iam.PolicyStatement(
+                    sid="DeleteTaggedThroughputs",
+                    actions=["bedrock:DeleteProvisionedModelThroughput"],
+                    resources=[throughputs],
+                    conditions=tagged,
+                ),
+                iam.PolicyStatement(
+                    sid="DeleteTaggedDeployments",
+                    actions=["bedrock:DeleteCustomModelDeployment"],
+                    resources=[deployments],
+                    conditions=tagged,
+                ),
+                iam.PolicyStatement(
+                    sid="DeleteTaggedModels",
+                    actions=["bedrock:DeleteCustomModel"],
+                    resources=[models],
+                    conditions=tagged,
+                ),
                 iam.PolicyStatement(sid="ReportLeftovers", actions=["sns:Publish"], resources=[topic.topic_arn]),
-                iam.PolicyStatement(sid="EncryptNotifications", actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"sns.{stack.region}.amazonaws.com"}}),
+                iam.PolicyStatement(
+                    sid="EncryptNotifications",
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[key.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"sns.{stack.region}.amazonaws.com"}},
+                ),
             ],
             environment={
                 "RUNS_TABLE": runs.table_name,
@@ -88,7 +143,14 @@ class Janitor(Construct):
             "Schedule",
             description="Sweeps the run registry for billable resources that should be gone",
             schedule=events.Schedule.rate(Duration.minutes(stage.janitor_interval_minutes)),
-            targets=[targets.LambdaFunction(self.function.function, dead_letter_queue=dead_letters, retry_attempts=2, max_event_age=Duration.hours(1))],
+            targets=[
+                targets.LambdaFunction(
+                    self.function.function,
+                    dead_letter_queue=dead_letters,
+                    retry_attempts=2,
+                    max_event_age=Duration.hours(1),
+                )
+            ],
         )
         # The metric counts every marked run's overdue resources and is written once a pass, so the period is the
         # interval and a late pass's empty period must not read as "all clear". CloudWatch takes periods that are

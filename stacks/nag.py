@@ -17,7 +17,9 @@ def add_security_gates(app: App) -> None:
     # One pack writes every acknowledgement (of all packs) into the template metadata, the audit trail
     # reviewers and checkov read; the others would only repeat that walk over the whole app.
     first, *others = NAG_PACKS
-    Validations.of(app).add_plugins(first(app, write_suppressions_to_cloud_formation=True), *(pack(app) for pack in others))
+    Validations.of(app).add_plugins(
+        first(app, write_suppressions_to_cloud_formation=True), *(pack(app) for pack in others)
+    )
 
 
 def acknowledge(resource: IConstruct, reason: str, *rule_ids: str) -> None:
@@ -27,7 +29,9 @@ def acknowledge(resource: IConstruct, reason: str, *rule_ids: str) -> None:
 
 def acknowledge_wildcard(resource: IConstruct, reason: str, resource_arn: str) -> None:
     """Acknowledge AwsSolutions-IAM5 for one wildcard resource ARN on exactly this policy."""
-    rendered = resource_arn.replace(Stack.of(resource).partition, "<AWS::Partition>").replace(Aws.PARTITION, "<AWS::Partition>")
+    rendered = resource_arn.replace(Stack.of(resource).partition, "<AWS::Partition>").replace(
+        Aws.PARTITION, "<AWS::Partition>"
+    )
     acknowledge(resource, reason, f"AwsSolutions-IAM5[Resource::{rendered}]")
 
 
@@ -44,7 +48,9 @@ def acknowledge_statements(policy: IConstruct, rule_id: str, reasons: dict[str, 
     statement, and the acknowledgement's own reason names them all, Sid by Sid.
     """
     if len(reasons) < 2:
-        raise ValueError(f"{rule_id}: acknowledge_statements is for a finding shared by several statements; use acknowledge for one")
+        raise ValueError(
+            f"{rule_id}: acknowledge_statements is for a finding shared by several statements; use acknowledge for one"
+        )
     acknowledge(policy, " ".join(f"Statement {sid}: {reason}" for sid, reason in reasons.items()), rule_id)
     cfn = policy.node.default_child if policy.node.default_child is not None else policy
     metadata = cfn.cfn_options.metadata or {}

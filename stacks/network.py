@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from aws_cdk import Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from stacks import vpc_services
@@ -26,7 +26,9 @@ _INTERFACE_SERVICES = {
     "ssm": ("Ssm", ec2.InterfaceVpcEndpointAwsService.SSM),
     "xray": ("XRay", ec2.InterfaceVpcEndpointAwsService.XRAY),
 }
-INTERFACE_ENDPOINTS = {_INTERFACE_SERVICES[prefix][0]: _INTERFACE_SERVICES[prefix][1] for prefix in vpc_services.interface_prefixes()}
+INTERFACE_ENDPOINTS = {
+    _INTERFACE_SERVICES[prefix][0]: _INTERFACE_SERVICES[prefix][1] for prefix in vpc_services.interface_prefixes()
+}
 
 
 class Network(Construct):
@@ -55,12 +57,21 @@ class Network(Construct):
             ip_addresses=ec2.IpAddresses.cidr("10.40.0.0/16"),
             availability_zones=stage.availability_zones,
             nat_gateways=0,
-            subnet_configuration=[ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22)],
+            subnet_configuration=[
+                ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22)
+            ],
             restrict_default_security_group=True,
-            flow_logs={"all-traffic": ec2.FlowLogOptions(destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group), traffic_type=ec2.FlowLogTrafficType.ALL)},
+            flow_logs={
+                "all-traffic": ec2.FlowLogOptions(
+                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group),
+                    traffic_type=ec2.FlowLogTrafficType.ALL,
+                )
+            },
         )
         self._document_default_sg_provider(stack, stage=stage, key=key)
-        flow_log_role_policy = self.vpc.node.find_child("all-traffic").node.find_child("IAMRole").node.find_child("DefaultPolicy")
+        flow_log_role_policy = (
+            self.vpc.node.find_child("all-traffic").node.find_child("IAMRole").node.find_child("DefaultPolicy")
+        )
         acknowledge(
             flow_log_role_policy,
             "CDK generates this policy for the VPC flow-log delivery role; it only lets VPC Flow Logs write to the one encrypted flow-log group and is attached to no other principal.",
@@ -70,8 +81,12 @@ class Network(Construct):
         # Customization jobs get a subnet in every zone (self.subnets); the functions, and so the interface
         # endpoints they call, only those of the stage's function zones (StageConfig.function_zones).
         self.subnets = self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        self.function_subnet_selection = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, availability_zones=stage.function_zones)
-        self.function_subnets = self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, availability_zones=stage.function_zones)
+        self.function_subnet_selection = ec2.SubnetSelection(
+            subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, availability_zones=stage.function_zones
+        )
+        self.function_subnets = self.vpc.select_subnets(
+            subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, availability_zones=stage.function_zones
+        )
 
         # Gateway endpoints reach only this app's buckets and tables, and only for this account's principals.
         self.s3_endpoint = self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
@@ -80,17 +95,35 @@ class Network(Construct):
             iam.PolicyStatement(
                 sid="ThisAppsBucketsOnly",
                 principals=[iam.AnyPrincipal()],
-                actions=["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                actions=[
+                    "s3:GetObject",
+                    "s3:GetObjectVersion",
+                    "s3:GetObjectTagging",
+                    "s3:PutObject",
+                    "s3:ListBucket",
+                    "s3:GetBucketLocation",
+                    "s3:AbortMultipartUpload",
+                    "s3:ListMultipartUploadParts",
+                ],
                 resources=bucket_resources,
                 conditions={"StringEquals": {"aws:PrincipalAccount": stack.account}},
             )
         )
-        self.dynamodb_endpoint = self.vpc.add_gateway_endpoint("DynamoDb", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB)
+        self.dynamodb_endpoint = self.vpc.add_gateway_endpoint(
+            "DynamoDb", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB
+        )
         self.dynamodb_endpoint.add_to_policy(
             iam.PolicyStatement(
                 sid="ThisAppsTablesOnly",
                 principals=[iam.AnyPrincipal()],
-                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"],
+                actions=[
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:Query",
+                    "dynamodb:ConditionCheckItem",
+                ],
                 resources=[arn for table in tables for arn in (table.table_arn, f"{table.table_arn}/index/*")],
                 conditions={"StringEquals": {"aws:PrincipalAccount": stack.account}},
             )
@@ -110,9 +143,17 @@ class Network(Construct):
             description="tuneforge Lambdas: HTTPS to the VPC endpoints and the S3 and DynamoDB gateway endpoints only",
             allow_all_outbound=False,
         )
-        self.lambda_security_group.add_egress_rule(self.endpoint_security_group, ec2.Port.tcp(443), "HTTPS to interface endpoints")
-        self.lambda_security_group.add_egress_rule(ec2.Peer.prefix_list(stage.s3_prefix_list_id), ec2.Port.tcp(443), "HTTPS to S3 through the gateway endpoint")
-        self.lambda_security_group.add_egress_rule(ec2.Peer.prefix_list(stage.dynamodb_prefix_list_id), ec2.Port.tcp(443), "HTTPS to DynamoDB through the gateway endpoint")
+        self.lambda_security_group.add_egress_rule(
+            self.endpoint_security_group, ec2.Port.tcp(443), "HTTPS to interface endpoints"
+        )
+        self.lambda_security_group.add_egress_rule(
+            ec2.Peer.prefix_list(stage.s3_prefix_list_id), ec2.Port.tcp(443), "HTTPS to S3 through the gateway endpoint"
+        )
+        self.lambda_security_group.add_egress_rule(
+            ec2.Peer.prefix_list(stage.dynamodb_prefix_list_id),
+            ec2.Port.tcp(443),
+            "HTTPS to DynamoDB through the gateway endpoint",
+        )
         # A standalone rule resource: nag's inline-ingress rules cannot evaluate a group-to-group reference.
         ec2.CfnSecurityGroupIngress(
             self,
@@ -133,9 +174,15 @@ class Network(Construct):
             description="Bedrock customization jobs: traffic between workers of one job, HTTPS to S3 only",
             allow_all_outbound=False,
         )
-        self.job_security_group.add_ingress_rule(self.job_security_group, ec2.Port.all_traffic(), "Between workers of the same customization job")
-        self.job_security_group.add_egress_rule(self.job_security_group, ec2.Port.all_traffic(), "Between workers of the same customization job")
-        self.job_security_group.add_egress_rule(ec2.Peer.prefix_list(stage.s3_prefix_list_id), ec2.Port.tcp(443), "HTTPS to S3 through the gateway endpoint")
+        self.job_security_group.add_ingress_rule(
+            self.job_security_group, ec2.Port.all_traffic(), "Between workers of the same customization job"
+        )
+        self.job_security_group.add_egress_rule(
+            self.job_security_group, ec2.Port.all_traffic(), "Between workers of the same customization job"
+        )
+        self.job_security_group.add_egress_rule(
+            ec2.Peer.prefix_list(stage.s3_prefix_list_id), ec2.Port.tcp(443), "HTTPS to S3 through the gateway endpoint"
+        )
 
         for name, service in INTERFACE_ENDPOINTS.items():
             endpoint = self.vpc.add_interface_endpoint(
@@ -163,7 +210,9 @@ class Network(Construct):
             stage=stage,
             vpc=self.vpc,
             key=key,
-            allowed_names=vpc_services.resolved_names(stage.region, account=stage.account, buckets=[bucket.bucket_name for bucket in buckets]),
+            allowed_names=vpc_services.resolved_names(
+                stage.region, account=stage.account, buckets=[bucket.bucket_name for bucket in buckets]
+            ),
         )
 
         for group in (self.lambda_security_group, self.job_security_group, self.endpoint_security_group):
@@ -183,6 +232,18 @@ class Network(Construct):
         handler = stack.node.find_child("Custom::VpcRestrictDefaultSGCustomResourceProvider").node.find_child("Handler")
         provider_logs = logs.LogGroup(self, "DefaultSgProviderLogs", encryption_key=key, retention=stage.log_retention)
         handler.add_property_override("LoggingConfig", {"LogGroup": provider_logs.log_group_name, "LogFormat": "Text"})
-        checkov_skip(handler, "CKV_AWS_115", "Invoked only by CloudFormation once per deployment, so it cannot exhaust account concurrency; reserving concurrency would fail in accounts below the 100 unreserved minimum.")
-        checkov_skip(handler, "CKV_AWS_116", "CloudFormation invokes it and waits for its signed response; a failed or lost invocation fails and rolls back the deployment, which is the dead-letter signal.")
-        checkov_skip(handler, "CKV_AWS_117", "It calls the EC2 API to close the default security group while the isolated VPC has no EC2 endpoint; its role may only revoke rules on that one group.")
+        checkov_skip(
+            handler,
+            "CKV_AWS_115",
+            "Invoked only by CloudFormation once per deployment, so it cannot exhaust account concurrency; reserving concurrency would fail in accounts below the 100 unreserved minimum.",
+        )
+        checkov_skip(
+            handler,
+            "CKV_AWS_116",
+            "CloudFormation invokes it and waits for its signed response; a failed or lost invocation fails and rolls back the deployment, which is the dead-letter signal.",
+        )
+        checkov_skip(
+            handler,
+            "CKV_AWS_117",
+            "It calls the EC2 API to close the default security group while the isolated VPC has no EC2 endpoint; its role may only revoke rules on that one group.",
+        )

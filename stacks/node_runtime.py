@@ -52,20 +52,30 @@ def jsii_node(environ: MutableMapping[str, str] = os.environ) -> str | None:
 def check(environ: MutableMapping[str, str] = os.environ, *, today: datetime.date | None = None) -> str:
     """The version of the Node jsii would use; UnsupportedNode with the fix when it is missing or unsupported."""
     today = today or datetime.date.today()
-    fix = "run `make node` (installs the pinned Node 24 into node_modules/.bin) or put a Node " + "/".join(str(major) for major in sorted(SUPPORTED)) + " first on PATH"
+    fix = (
+        "run `make node` (installs the pinned Node 24 into node_modules/.bin) or put a Node "
+        + "/".join(str(major) for major in sorted(SUPPORTED))
+        + " first on PATH"
+    )
     executable = jsii_node(environ)
     if executable is None:
         raise UnsupportedNode(f"no Node.js for jsii on PATH: {fix}")
     done = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=30)
     found = re.fullmatch(r"v(\d+)\.\d+\.\d+\S*", done.stdout.strip())
     if done.returncode != 0 or not found:
-        raise UnsupportedNode(f"{executable} --version answered {done.stdout.strip() or done.stderr.strip()!r}, not a Node.js version: {fix}")
+        raise UnsupportedNode(
+            f"{executable} --version answered {done.stdout.strip() or done.stderr.strip()!r}, not a Node.js version: {fix}"
+        )
     version, major = done.stdout.strip(), int(found.group(1))
     end_of_life = SUPPORTED.get(major)
     if end_of_life is None:
-        raise UnsupportedNode(f"jsii would run Node.js {version} ({executable}), which is not a supported LTS (supported: {', '.join(f'{m} until {d}' for m, d in sorted(SUPPORTED.items()))}): {fix}")
+        raise UnsupportedNode(
+            f"jsii would run Node.js {version} ({executable}), which is not a supported LTS (supported: {', '.join(f'{m} until {d}' for m, d in sorted(SUPPORTED.items()))}): {fix}"
+        )
     if today > end_of_life:
-        raise UnsupportedNode(f"jsii would run Node.js {version} ({executable}), past its end of life {end_of_life}: {fix}")
+        raise UnsupportedNode(
+            f"jsii would run Node.js {version} ({executable}), past its end of life {end_of_life}: {fix}"
+        )
     return version
 
 

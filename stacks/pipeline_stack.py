@@ -12,21 +12,23 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from lambdas.domain.evaluation import EVALUATE_TIMEOUT_SECONDS, invocable_model
+from lambdas.domain.profiles import fingerprints_variable
 from stacks.config import StageConfig
-from stacks.stage_tags import made_for_this_stage
 from stacks.foundation_stack import FoundationStack
 from stacks.functions import FunctionPlacement, PipelineFunction
 from stacks.janitor import Janitor
 from stacks.nag import acknowledge, checkov_skip
 from stacks.observability import PipelineObservability
+from stacks.stage_tags import made_for_this_stage
 from stacks.state_machine import RetrainingStateMachine, StepFunctions
-from lambdas.domain.evaluation import EVALUATE_TIMEOUT_SECONDS, invocable_model
-from lambdas.domain.profiles import fingerprints_variable
 from stacks.storage import EVALUATION_PREFIX, INCOMING_PREFIX, REPORTS_PREFIX, SNAPSHOT_PREFIX
 
 
 class PipelineStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, foundation: FoundationStack, **kwargs) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, stage: StageConfig, foundation: FoundationStack, **kwargs
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         storage, network = foundation.storage, foundation.network
         key = storage.key
@@ -47,12 +49,29 @@ class PipelineStack(Stack):
         # Profiles are data the trigger reads at run time, one parameter each, so adding a profile is a
         # config change and a deploy, never a code change.
         for profile in stage.profiles.values():
-            ssm.StringParameter(self, f"Profile-{profile.name}", parameter_name=f"{profile_prefix}/{profile.name}", string_value=profile.model_dump_json(), description=f"tuneforge tuning profile {profile.name}")
+            ssm.StringParameter(
+                self,
+                f"Profile-{profile.name}",
+                parameter_name=f"{profile_prefix}/{profile.name}",
+                string_value=profile.model_dump_json(),
+                description=f"tuneforge tuning profile {profile.name}",
+            )
 
-        self.dead_letters = sqs.Queue(self, "DeadLetters", encryption=sqs.QueueEncryption.KMS, encryption_master_key=key, enforce_ssl=True, retention_period=Duration.days(14))
-        self.topic = sns.Topic(self, "Notifications", display_name=f"tuneforge {stage.name}", master_key=key, enforce_ssl=True)
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        self.topic = sns.Topic(
+            self, "Notifications", display_name=f"tuneforge {stage.name}", master_key=key, enforce_ssl=True
+        )
         if stage.alert_email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(stage.alert_email, dead_letter_queue=self.dead_letters))
+            self.topic.add_subscription(
+                subscriptions.EmailSubscription(stage.alert_email, dead_letter_queue=self.dead_letters)
+            )
         acknowledge(
             self.dead_letters,
             "This queue is itself the dead-letter queue for undeliverable events and failed asynchronous invocations; an alarm fires on its first message.",
@@ -70,10 +89,28 @@ class PipelineStack(Stack):
             service_prefix=f"tuneforge-{stage.name}",
         )
         runs_table = storage.runs_table
-        registry_write = iam.PolicyStatement(sid="UpdateRunRegistry", actions=["dynamodb:UpdateItem", "dynamodb:GetItem"], resources=[runs_table.table_arn])
-        registry_lookup = iam.PolicyStatement(sid="FindRuns", actions=["dynamodb:Query"], resources=[f"{runs_table.table_arn}/index/by-job", f"{runs_table.table_arn}/index/by-status"])
-        table_key = iam.PolicyStatement(sid="TableEncryption", actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{self.region}.amazonaws.com"}})
-        s3_key = iam.PolicyStatement(sid="ObjectEncryption", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}})
+        registry_write = iam.PolicyStatement(
+            sid="UpdateRunRegistry",
+            actions=["dynamodb:UpdateItem", "dynamodb:GetItem"],
+            resources=[runs_table.table_arn],
+        )
+        registry_lookup = iam.PolicyStatement(
+            sid="FindRuns",
+            actions=["dynamodb:Query"],
+            resources=[f"{runs_table.table_arn}/index/by-job", f"{runs_table.table_arn}/index/by-status"],
+        )
+        table_key = iam.PolicyStatement(
+            sid="TableEncryption",
+            actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+            resources=[key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{self.region}.amazonaws.com"}},
+        )
+        s3_key = iam.PolicyStatement(
+            sid="ObjectEncryption",
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=[key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}},
+        )
         job_arns = f"{bedrock}:model-customization-job/*"
         why = {
             job_arns: "Customization job ARNs end in an id Bedrock generates when the job is created, so they cannot be named in advance; the statement is limited to this account and region and to the job actions this function calls.",
@@ -83,8 +120,14 @@ class PipelineStack(Stack):
             held_out_reports: "Validate sets each run's held-out split aside as reports/<profile>/<run-id>/holdout.jsonl, a key known only when the run starts; the read is limited to files of that name under reports/ of the artifacts bucket.",
             evaluation_objects: "Evaluation sets live under evaluation/ of the data bucket, one per profile as configured; reads are limited to that prefix, which data owners do not write through the upload trigger.",
         }
-        job_read = iam.PolicyStatement(sid="ReadJobs", actions=["bedrock:GetModelCustomizationJob"], resources=[job_arns])
-        task_tokens = iam.PolicyStatement(sid="CompleteWaitingTask", actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"], resources=[state_machine_arn])
+        job_read = iam.PolicyStatement(
+            sid="ReadJobs", actions=["bedrock:GetModelCustomizationJob"], resources=[job_arns]
+        )
+        task_tokens = iam.PolicyStatement(
+            sid="CompleteWaitingTask",
+            actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+            resources=[state_machine_arn],
+        )
         # The state machine is encrypted with the stage key: starting an execution and completing a task with
         # output need kms:GenerateDataKey in the caller's name, bound to this state machine by the encryption
         # context (https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html, read 2026-12-03).
@@ -92,12 +135,22 @@ class PipelineStack(Stack):
             sid="EncryptExecutionData",
             actions=["kms:GenerateDataKey"],
             resources=[key.key_arn],
-            conditions={"StringEquals": {"kms:ViaService": f"states.{self.region}.amazonaws.com", "kms:EncryptionContext:aws:states:stateMachineArn": state_machine_arn}},
+            conditions={
+                "StringEquals": {
+                    "kms:ViaService": f"states.{self.region}.amazonaws.com",
+                    "kms:EncryptionContext:aws:states:stateMachineArn": state_machine_arn,
+                }
+            },
         )
         # Custom models are encrypted with the stage key (customModelKmsKeyId): whoever deploys or invokes one
         # needs Decrypt and GenerateDataKey through Bedrock (PermissionsModelInvocation in
         # https://docs.aws.amazon.com/nova/latest/userguide/customize-fine-tune-encrypt.html, read 2026-12-03).
-        custom_model_key = iam.PolicyStatement(sid="UseCustomModelKey", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"bedrock.{self.region}.amazonaws.com"}})
+        custom_model_key = iam.PolicyStatement(
+            sid="UseCustomModelKey",
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=[key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"bedrock.{self.region}.amazonaws.com"}},
+        )
         common_env = {"RUNS_TABLE": runs_table.table_name, "CHAMPIONS_TABLE": storage.champions_table.table_name}
         job_environment = {
             "ARTIFACTS_BUCKET": artifacts_name,
@@ -114,15 +167,27 @@ class PipelineStack(Stack):
             handler="lambdas.handlers.start_run.handler",
             description="Starts exactly one pipeline execution per uploaded dataset object version",
             statements=[
-                iam.PolicyStatement(sid="ReadProfiles", actions=["ssm:GetParameter"], resources=[f"{arn}:ssm:{self.region}:{self.account}:parameter{profile_prefix}/*"]),
-                iam.PolicyStatement(sid="ReadManifests", actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[incoming_objects]),
+                iam.PolicyStatement(
+                    sid="ReadProfiles",
+                    actions=["ssm:GetParameter"],
+                    resources=[f"{arn}:ssm:{self.region}:{self.account}:parameter{profile_prefix}/*"],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadManifests", actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[incoming_objects]
+                ),
                 s3_key,
                 registry_write,
                 table_key,
-                iam.PolicyStatement(sid="StartExecution", actions=["states:StartExecution"], resources=[state_machine_arn]),
+                iam.PolicyStatement(
+                    sid="StartExecution", actions=["states:StartExecution"], resources=[state_machine_arn]
+                ),
                 execution_key,
             ],
-            environment={**common_env, "STATE_MACHINE_ARN": state_machine_arn, "PROFILE_PARAMETER_PREFIX": profile_prefix},
+            environment={
+                **common_env,
+                "STATE_MACHINE_ARN": state_machine_arn,
+                "PROFILE_PARAMETER_PREFIX": profile_prefix,
+            },
             dead_letter_queue=self.dead_letters,
             wildcards={
                 incoming_objects: why[incoming_objects],
@@ -136,24 +201,48 @@ class PipelineStack(Stack):
             handler="lambdas.handlers.validate.handler",
             description="Validates a dataset against its profile's model and writes the line-numbered report",
             statements=[
-                iam.PolicyStatement(sid="ReadDatasets", actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[incoming_objects]),
-                iam.PolicyStatement(sid="CheckMediaExists", actions=["s3:ListBucket"], resources=[f"arn:{self.partition}:s3:::{data_name}"], conditions={"StringLike": {"s3:prefix": [f"{INCOMING_PREFIX}*"]}}),
+                iam.PolicyStatement(
+                    sid="ReadDatasets", actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[incoming_objects]
+                ),
+                iam.PolicyStatement(
+                    sid="CheckMediaExists",
+                    actions=["s3:ListBucket"],
+                    resources=[f"arn:{self.partition}:s3:::{data_name}"],
+                    conditions={"StringLike": {"s3:prefix": [f"{INCOMING_PREFIX}*"]}},
+                ),
                 iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[report_objects]),
-                iam.PolicyStatement(sid="CheckEvaluationSets", actions=["s3:GetObject"], resources=[evaluation_objects]),
+                iam.PolicyStatement(
+                    sid="CheckEvaluationSets", actions=["s3:GetObject"], resources=[evaluation_objects]
+                ),
                 # The snapshot: server-side copies of the validated versions (CopyObject reads the source version
                 # and writes the target) and rewritten files whose records name media.
                 iam.PolicyStatement(sid="WriteSnapshots", actions=["s3:PutObject"], resources=[snapshot_objects]),
-                iam.PolicyStatement(sid="TellMissingEvaluationSets", actions=["s3:ListBucket"], resources=[f"arn:{self.partition}:s3:::{data_name}"], conditions={"StringLike": {"s3:prefix": [f"{EVALUATION_PREFIX}*"]}}),
+                iam.PolicyStatement(
+                    sid="TellMissingEvaluationSets",
+                    actions=["s3:ListBucket"],
+                    resources=[f"arn:{self.partition}:s3:::{data_name}"],
+                    conditions={"StringLike": {"s3:prefix": [f"{EVALUATION_PREFIX}*"]}},
+                ),
                 s3_key,
                 registry_write,
                 table_key,
             ],
             # Validate builds the job request StartJob will send, to check it against Bedrock's service model.
             # PROFILE_FINGERPRINTS: what this deployment installed, which a run's profile must match.
-            environment={**common_env, **job_environment, "DATA_BUCKET": data_name, "PROFILE_FINGERPRINTS": fingerprints_variable(stage.profiles.values())},
+            environment={
+                **common_env,
+                **job_environment,
+                "DATA_BUCKET": data_name,
+                "PROFILE_FINGERPRINTS": fingerprints_variable(stage.profiles.values()),
+            },
             timeout=Duration.minutes(15),
             memory_size=1024,
-            wildcards={incoming_objects: why[incoming_objects], report_objects: why[report_objects], evaluation_objects: why[evaluation_objects], snapshot_objects: why[snapshot_objects]},
+            wildcards={
+                incoming_objects: why[incoming_objects],
+                report_objects: why[report_objects],
+                evaluation_objects: why[evaluation_objects],
+                snapshot_objects: why[snapshot_objects],
+            },
         )
         checkov_skip(
             validate.function,
@@ -180,11 +269,20 @@ class PipelineStack(Stack):
                 iam.PolicyStatement(
                     sid="CreateJobsOnPinnedModels",
                     actions=["bedrock:CreateModelCustomizationJob"],
-                    resources=[f"{arn}:bedrock:{self.region}::foundation-model/{model}" for model in base_models] + [f"{bedrock}:custom-model/*", f"{bedrock}:model-customization-job/*"],
+                    resources=[f"{arn}:bedrock:{self.region}::foundation-model/{model}" for model in base_models]
+                    + [f"{bedrock}:custom-model/*", f"{bedrock}:model-customization-job/*"],
                 ),
-                iam.PolicyStatement(sid="TagJobsAndModels", actions=["bedrock:TagResource"], resources=[f"{bedrock}:custom-model/*", f"{bedrock}:model-customization-job/*"]),
+                iam.PolicyStatement(
+                    sid="TagJobsAndModels",
+                    actions=["bedrock:TagResource"],
+                    resources=[f"{bedrock}:custom-model/*", f"{bedrock}:model-customization-job/*"],
+                ),
                 # The base model's lifecycle is checked at run time before the job (GetFoundationModel).
-                iam.PolicyStatement(sid="ReadBaseModelLifecycle", actions=["bedrock:GetFoundationModel"], resources=[f"{arn}:bedrock:{self.region}::foundation-model/{model}" for model in base_models]),
+                iam.PolicyStatement(
+                    sid="ReadBaseModelLifecycle",
+                    actions=["bedrock:GetFoundationModel"],
+                    resources=[f"{arn}:bedrock:{self.region}::foundation-model/{model}" for model in base_models],
+                ),
                 iam.PolicyStatement(
                     sid="PassOnlyTheBedrockRole",
                     actions=["iam:PassRole"],
@@ -194,8 +292,15 @@ class PipelineStack(Stack):
                 # Creating a job whose model is encrypted with customModelKmsKeyId needs these four key actions
                 # through Bedrock (PermissionsModelCustomization in
                 # https://docs.aws.amazon.com/nova/latest/userguide/customize-fine-tune-encrypt.html, read 2026-12-03).
-                iam.PolicyStatement(sid="EncryptCustomModels", actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"bedrock.{self.region}.amazonaws.com"}}),
-                iam.PolicyStatement(sid="ReadChampions", actions=["dynamodb:GetItem"], resources=[storage.champions_table.table_arn]),
+                iam.PolicyStatement(
+                    sid="EncryptCustomModels",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"],
+                    resources=[key.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"bedrock.{self.region}.amazonaws.com"}},
+                ),
+                iam.PolicyStatement(
+                    sid="ReadChampions", actions=["dynamodb:GetItem"], resources=[storage.champions_table.table_arn]
+                ),
                 registry_write,
                 table_key,
             ],
@@ -234,33 +339,82 @@ class PipelineStack(Stack):
             description="Stops the run's job and deletes every endpoint it created but did not promote",
             statements=[
                 job_read,
-                iam.PolicyStatement(sid="StopJobs", actions=["bedrock:StopModelCustomizationJob"], resources=[job_arns], conditions=this_stages),
+                iam.PolicyStatement(
+                    sid="StopJobs",
+                    actions=["bedrock:StopModelCustomizationJob"],
+                    resources=[job_arns],
+                    conditions=this_stages,
+                ),
                 # One statement per action: each tag condition then sits only on the resource type its action takes.
-                iam.PolicyStatement(sid="DeleteEvaluationThroughputs", actions=["bedrock:DeleteProvisionedModelThroughput"], resources=[f"{bedrock}:provisioned-model/*"], conditions=this_stages),
-                iam.PolicyStatement(sid="DeleteEvaluationDeployments", actions=["bedrock:DeleteCustomModelDeployment"], resources=[f"{bedrock}:custom-model-deployment/*"], conditions=this_stages),
+                iam.PolicyStatement(
+                    sid="DeleteEvaluationThroughputs",
+                    actions=["bedrock:DeleteProvisionedModelThroughput"],
+                    resources=[f"{bedrock}:provisioned-model/*"],
+                    conditions=this_stages,
+                ),
+                iam.PolicyStatement(
+                    sid="DeleteEvaluationDeployments",
+                    actions=["bedrock:DeleteCustomModelDeployment"],
+                    resources=[f"{bedrock}:custom-model-deployment/*"],
+                    conditions=this_stages,
+                ),
                 # Never delete the endpoint a champion item names, even one its run did not mark promoted.
-                iam.PolicyStatement(sid="ReadChampions", actions=["dynamodb:GetItem"], resources=[storage.champions_table.table_arn]),
+                iam.PolicyStatement(
+                    sid="ReadChampions", actions=["dynamodb:GetItem"], resources=[storage.champions_table.table_arn]
+                ),
                 # A timed-out or aborted execution runs no Catch: cleanup itself tells the topic.
-                iam.PolicyStatement(sid="NotifyAbnormalEnds", actions=["sns:Publish"], resources=[self.topic.topic_arn]),
-                iam.PolicyStatement(sid="EncryptNotifications", actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"sns.{self.region}.amazonaws.com"}}),
+                iam.PolicyStatement(
+                    sid="NotifyAbnormalEnds", actions=["sns:Publish"], resources=[self.topic.topic_arn]
+                ),
+                iam.PolicyStatement(
+                    sid="EncryptNotifications",
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[key.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"sns.{self.region}.amazonaws.com"}},
+                ),
                 # A status-change event is acted on only once Step Functions confirms the execution ended abnormally.
-                iam.PolicyStatement(sid="ConfirmAbnormalEnds", actions=["states:DescribeExecution"], resources=[executions]),
-                iam.PolicyStatement(sid="ReadExecutionData", actions=["kms:Decrypt"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"states.{self.region}.amazonaws.com", "kms:EncryptionContext:aws:states:stateMachineArn": state_machine_arn}}),
+                iam.PolicyStatement(
+                    sid="ConfirmAbnormalEnds", actions=["states:DescribeExecution"], resources=[executions]
+                ),
+                iam.PolicyStatement(
+                    sid="ReadExecutionData",
+                    actions=["kms:Decrypt"],
+                    resources=[key.key_arn],
+                    conditions={
+                        "StringEquals": {
+                            "kms:ViaService": f"states.{self.region}.amazonaws.com",
+                            "kms:EncryptionContext:aws:states:stateMachineArn": state_machine_arn,
+                        }
+                    },
+                ),
                 registry_write,
                 table_key,
             ],
-            environment={**common_env, "NOTIFICATION_TOPIC_ARN": self.topic.topic_arn, "STATE_MACHINE_ARN": state_machine_arn},
+            environment={
+                **common_env,
+                "NOTIFICATION_TOPIC_ARN": self.topic.topic_arn,
+                "STATE_MACHINE_ARN": state_machine_arn,
+            },
             dead_letter_queue=self.dead_letters,
             wildcards={
                 job_arns: why[job_arns],
                 executions: "Executions are named by their run id when an upload starts them; cleanup may only describe, read-only, the executions of this stage's one state machine.",
-                **{f"{bedrock}:{kind}/*": "Evaluation endpoints get Bedrock-generated ids when a run creates them; cleanup may only delete them, in this account and region, and deletes only those its run recorded." for kind in ("provisioned-model", "custom-model-deployment")},
+                **{
+                    f"{bedrock}:{kind}/*": "Evaluation endpoints get Bedrock-generated ids when a run creates them; cleanup may only delete them, in this account and region, and deletes only those its run recorded."
+                    for kind in ("provisioned-model", "custom-model-deployment")
+                },
             },
         )
-        endpoint_arns = {kind: f"{bedrock}:{kind}/*" for kind in ("provisioned-model", "custom-model-deployment", "custom-model")}
+        endpoint_arns = {
+            kind: f"{bedrock}:{kind}/*" for kind in ("provisioned-model", "custom-model-deployment", "custom-model")
+        }
         why_endpoints = "Evaluation and production endpoints get Bedrock-generated ids when a run creates them, so they cannot be named in advance; the statement stays in this account and region and covers only the endpoint actions this function calls."
         why_models = "The models a run deploys and evaluates are custom models whose ids Bedrock generates at the end of training; the statement stays in this account and region."
-        endpoint_wildcards = {endpoint_arns["provisioned-model"]: why_endpoints, endpoint_arns["custom-model-deployment"]: why_endpoints, endpoint_arns["custom-model"]: why_models}
+        endpoint_wildcards = {
+            endpoint_arns["provisioned-model"]: why_endpoints,
+            endpoint_arns["custom-model-deployment"]: why_endpoints,
+            endpoint_arns["custom-model"]: why_models,
+        }
         deploy_endpoint = PipelineFunction(
             self,
             "DeployEndpoint",
@@ -268,10 +422,22 @@ class PipelineStack(Stack):
             handler="lambdas.handlers.deploy_endpoint.handler",
             description="Puts the customized model behind an evaluation endpoint, recorded before it is requested",
             statements=[
-                iam.PolicyStatement(sid="CreateEvaluationEndpoints", actions=["bedrock:CreateCustomModelDeployment", "bedrock:CreateProvisionedModelThroughput"], resources=list(endpoint_arns.values())),
-                iam.PolicyStatement(sid="TagEndpoints", actions=["bedrock:TagResource"], resources=[endpoint_arns["provisioned-model"], endpoint_arns["custom-model-deployment"]]),
+                iam.PolicyStatement(
+                    sid="CreateEvaluationEndpoints",
+                    actions=["bedrock:CreateCustomModelDeployment", "bedrock:CreateProvisionedModelThroughput"],
+                    resources=list(endpoint_arns.values()),
+                ),
+                iam.PolicyStatement(
+                    sid="TagEndpoints",
+                    actions=["bedrock:TagResource"],
+                    resources=[endpoint_arns["provisioned-model"], endpoint_arns["custom-model-deployment"]],
+                ),
                 # On-demand deployment depends on the day the model was customized (GetCustomModel's creationTime).
-                iam.PolicyStatement(sid="ReadModelCreationDate", actions=["bedrock:GetCustomModel"], resources=[endpoint_arns["custom-model"]]),
+                iam.PolicyStatement(
+                    sid="ReadModelCreationDate",
+                    actions=["bedrock:GetCustomModel"],
+                    resources=[endpoint_arns["custom-model"]],
+                ),
                 custom_model_key,
                 registry_write,
                 table_key,
@@ -285,15 +451,34 @@ class PipelineStack(Stack):
             placement=placement,
             handler="lambdas.handlers.check_endpoint.handler",
             description="Reads an endpoint's status for the state machine's back-off loop and fails a dead or slow one",
-            statements=[iam.PolicyStatement(sid="ReadEndpoints", actions=["bedrock:GetProvisionedModelThroughput", "bedrock:GetCustomModelDeployment"], resources=[endpoint_arns["provisioned-model"], endpoint_arns["custom-model-deployment"]])],
+            statements=[
+                iam.PolicyStatement(
+                    sid="ReadEndpoints",
+                    actions=["bedrock:GetProvisionedModelThroughput", "bedrock:GetCustomModelDeployment"],
+                    resources=[endpoint_arns["provisioned-model"], endpoint_arns["custom-model-deployment"]],
+                )
+            ],
             environment=common_env,
-            wildcards={endpoint_arns["provisioned-model"]: why_endpoints, endpoint_arns["custom-model-deployment"]: why_endpoints},
+            wildcards={
+                endpoint_arns["provisioned-model"]: why_endpoints,
+                endpoint_arns["custom-model-deployment"]: why_endpoints,
+            },
         )
         # The baselines and judges, each as Bedrock requires it to be invoked from this Region: its own
         # foundation model, or an inference profile and every model it may route to (the catalogue's facts).
         invoked = [invocable_model(p.base_model, stage.region, stage.account) for p in stage.profiles.values()]
-        invoked += [invocable_model(p.evaluation.judge_model, stage.region, stage.account) for p in stage.profiles.values() if p.evaluation.judge_model]
-        invocation_resources = sorted({resource.replace("arn:aws:", f"{arn}:", 1) for invocation in invoked for resource in invocation.iam_resources})
+        invoked += [
+            invocable_model(p.evaluation.judge_model, stage.region, stage.account)
+            for p in stage.profiles.values()
+            if p.evaluation.judge_model
+        ]
+        invocation_resources = sorted(
+            {
+                resource.replace("arn:aws:", f"{arn}:", 1)
+                for invocation in invoked
+                for resource in invocation.iam_resources
+            }
+        )
         evaluate = PipelineFunction(
             self,
             "Evaluate",
@@ -302,22 +487,42 @@ class PipelineStack(Stack):
             description="Evaluates the candidate against its baseline on the profile's evaluation set and writes the reports",
             statements=[
                 # Foundation models and inference profiles carry no tags of ours; the candidate's endpoint does.
-                iam.PolicyStatement(sid="InvokeBaselinesAndJudges", actions=["bedrock:InvokeModel"], resources=invocation_resources),
-                iam.PolicyStatement(sid="InvokeThisStagesCandidates", actions=["bedrock:InvokeModel"], resources=[endpoint_arns["provisioned-model"], endpoint_arns["custom-model-deployment"]], conditions=this_stages),
+                iam.PolicyStatement(
+                    sid="InvokeBaselinesAndJudges", actions=["bedrock:InvokeModel"], resources=invocation_resources
+                ),
+                iam.PolicyStatement(
+                    sid="InvokeThisStagesCandidates",
+                    actions=["bedrock:InvokeModel"],
+                    resources=[endpoint_arns["provisioned-model"], endpoint_arns["custom-model-deployment"]],
+                    conditions=this_stages,
+                ),
                 iam.PolicyStatement(sid="ReadEvaluationSets", actions=["s3:GetObject"], resources=[evaluation_objects]),
-                iam.PolicyStatement(sid="TellMissingFromForbidden", actions=["s3:ListBucket"], resources=[f"arn:{self.partition}:s3:::{data_name}"], conditions={"StringLike": {"s3:prefix": [f"{EVALUATION_PREFIX}*"]}}),
+                iam.PolicyStatement(
+                    sid="TellMissingFromForbidden",
+                    actions=["s3:ListBucket"],
+                    resources=[f"arn:{self.partition}:s3:::{data_name}"],
+                    conditions={"StringLike": {"s3:prefix": [f"{EVALUATION_PREFIX}*"]}},
+                ),
                 iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[report_objects]),
                 iam.PolicyStatement(sid="ReadHeldOutSplits", actions=["s3:GetObject"], resources=[held_out_reports]),
                 s3_key,
                 custom_model_key,
-                iam.PolicyStatement(sid="ReadChampions", actions=["dynamodb:GetItem"], resources=[storage.champions_table.table_arn]),
+                iam.PolicyStatement(
+                    sid="ReadChampions", actions=["dynamodb:GetItem"], resources=[storage.champions_table.table_arn]
+                ),
                 registry_write,
                 table_key,
             ],
             environment={**common_env, "ARTIFACTS_BUCKET": artifacts_name, "DATA_BUCKET": data_name},
             timeout=Duration.seconds(EVALUATE_TIMEOUT_SECONDS),
             memory_size=1024,
-            wildcards={endpoint_arns["provisioned-model"]: why_endpoints, endpoint_arns["custom-model-deployment"]: why_endpoints, evaluation_objects: why[evaluation_objects], report_objects: why[report_objects], held_out_reports: why[held_out_reports]},
+            wildcards={
+                endpoint_arns["provisioned-model"]: why_endpoints,
+                endpoint_arns["custom-model-deployment"]: why_endpoints,
+                evaluation_objects: why[evaluation_objects],
+                report_objects: why[report_objects],
+                held_out_reports: why[held_out_reports],
+            },
         )
         promote = PipelineFunction(
             self,
@@ -326,10 +531,18 @@ class PipelineStack(Stack):
             handler="lambdas.handlers.promote.handler",
             description="Buys the profile's provisioned throughput for a candidate that passed the gate",
             statements=[
-                iam.PolicyStatement(sid="ProvisionThroughput", actions=["bedrock:CreateProvisionedModelThroughput"], resources=[endpoint_arns["custom-model"], endpoint_arns["provisioned-model"]]),
-                iam.PolicyStatement(sid="TagThroughput", actions=["bedrock:TagResource"], resources=[endpoint_arns["provisioned-model"]]),
+                iam.PolicyStatement(
+                    sid="ProvisionThroughput",
+                    actions=["bedrock:CreateProvisionedModelThroughput"],
+                    resources=[endpoint_arns["custom-model"], endpoint_arns["provisioned-model"]],
+                ),
+                iam.PolicyStatement(
+                    sid="TagThroughput", actions=["bedrock:TagResource"], resources=[endpoint_arns["provisioned-model"]]
+                ),
                 # A newer upload's champion supersedes the run before it buys anything (lambdas/domain/champion.py).
-                iam.PolicyStatement(sid="ReadChampions", actions=["dynamodb:GetItem"], resources=[storage.champions_table.table_arn]),
+                iam.PolicyStatement(
+                    sid="ReadChampions", actions=["dynamodb:GetItem"], resources=[storage.champions_table.table_arn]
+                ),
                 custom_model_key,
                 registry_write,
                 table_key,
@@ -346,11 +559,31 @@ class PipelineStack(Stack):
             handler="lambdas.handlers.finalize_promotion.handler",
             description="Makes the candidate the profile's champion and retires what the promotion replaces",
             statements=[
-                iam.PolicyStatement(sid="ReadEndpoints", actions=["bedrock:GetProvisionedModelThroughput"], resources=[endpoint_arns["provisioned-model"]]),
-                iam.PolicyStatement(sid="RetireThisStagesThroughputs", actions=["bedrock:DeleteProvisionedModelThroughput"], resources=[endpoint_arns["provisioned-model"]], conditions=this_stages),
-                iam.PolicyStatement(sid="RetireThisStagesDeployments", actions=["bedrock:DeleteCustomModelDeployment"], resources=[endpoint_arns["custom-model-deployment"]], conditions=this_stages),
-                iam.PolicyStatement(sid="WriteChampion", actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[storage.champions_table.table_arn]),
-                iam.PolicyStatement(sid="PublishChampionArn", actions=["ssm:PutParameter"], resources=[champion_parameters]),
+                iam.PolicyStatement(
+                    sid="ReadEndpoints",
+                    actions=["bedrock:GetProvisionedModelThroughput"],
+                    resources=[endpoint_arns["provisioned-model"]],
+                ),
+                iam.PolicyStatement(
+                    sid="RetireThisStagesThroughputs",
+                    actions=["bedrock:DeleteProvisionedModelThroughput"],
+                    resources=[endpoint_arns["provisioned-model"]],
+                    conditions=this_stages,
+                ),
+                iam.PolicyStatement(
+                    sid="RetireThisStagesDeployments",
+                    actions=["bedrock:DeleteCustomModelDeployment"],
+                    resources=[endpoint_arns["custom-model-deployment"]],
+                    conditions=this_stages,
+                ),
+                iam.PolicyStatement(
+                    sid="WriteChampion",
+                    actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+                    resources=[storage.champions_table.table_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="PublishChampionArn", actions=["ssm:PutParameter"], resources=[champion_parameters]
+                ),
                 registry_write,
                 table_key,
             ],
@@ -361,7 +594,15 @@ class PipelineStack(Stack):
                 champion_parameters: "Applications read each profile's champion from one parameter under this stage's champions path; the function writes only there, one parameter per profile named at run time.",
             },
         )
-        self.janitor = Janitor(self, "Janitor", stage=stage, placement=placement, storage=storage, topic=self.topic, dead_letters=self.dead_letters)
+        self.janitor = Janitor(
+            self,
+            "Janitor",
+            stage=stage,
+            placement=placement,
+            storage=storage,
+            topic=self.topic,
+            dead_letters=self.dead_letters,
+        )
         self.functions = {
             "StartRun": start_run,
             "Validate": validate,
@@ -411,14 +652,22 @@ class PipelineStack(Stack):
             self,
             "DatasetUploaded",
             description="A dataset object was created under incoming/ of the data bucket",
-            event_pattern=events.EventPattern(source=["aws.s3"], detail_type=["Object Created"], detail={"bucket": {"name": [data_name]}, "object": {"key": [{"prefix": INCOMING_PREFIX}]}}),
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={"bucket": {"name": [data_name]}, "object": {"key": [{"prefix": INCOMING_PREFIX}]}},
+            ),
             targets=[targets.LambdaFunction(start_run.function, **target_options)],
         )
         self.job_state_rule = events.Rule(
             self,
             "JobStateChanged",
             description="A Bedrock customization job reached a terminal status",
-            event_pattern=events.EventPattern(source=["aws.bedrock"], detail_type=["Model Customization Job State Change"], detail={"jobStatus": ["Completed", "Failed", "Stopped"]}),
+            event_pattern=events.EventPattern(
+                source=["aws.bedrock"],
+                detail_type=["Model Customization Job State Change"],
+                detail={"jobStatus": ["Completed", "Failed", "Stopped"]},
+            ),
             targets=[targets.LambdaFunction(job_events.function, **target_options)],
         )
         self.fallback_rule = events.Rule(
@@ -433,7 +682,11 @@ class PipelineStack(Stack):
             self,
             "ExecutionEndedAbnormally",
             description="A retraining execution timed out, was aborted or failed",
-            event_pattern=events.EventPattern(source=["aws.states"], detail_type=["Step Functions Execution Status Change"], detail={"stateMachineArn": [state_machine_arn], "status": ["TIMED_OUT", "ABORTED", "FAILED"]}),
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={"stateMachineArn": [state_machine_arn], "status": ["TIMED_OUT", "ABORTED", "FAILED"]},
+            ),
             targets=[targets.LambdaFunction(cleanup.function, **target_options)],
         )
         # A profile parameter changed outside a deployment: runs of it are refused (Validate checks the
@@ -442,7 +695,11 @@ class PipelineStack(Stack):
             self,
             "ProfileParameterChanged",
             description="A tuning profile parameter of this stage was created, changed or deleted",
-            event_pattern=events.EventPattern(source=["aws.ssm"], detail_type=["Parameter Store Change"], detail={"name": [{"prefix": f"{profile_prefix}/"}]}),
+            event_pattern=events.EventPattern(
+                source=["aws.ssm"],
+                detail_type=["Parameter Store Change"],
+                detail={"name": [{"prefix": f"{profile_prefix}/"}]},
+            ),
             targets=[
                 targets.SnsTopic(
                     self.topic,
@@ -466,7 +723,21 @@ class PipelineStack(Stack):
                 principals=[iam.ServicePrincipal("events.amazonaws.com")],
                 actions=["sqs:SendMessage"],
                 resources=[self.dead_letters.queue_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": [rule.rule_arn for rule in (self.upload_rule, self.job_state_rule, self.fallback_rule, self.execution_end_rule, self.profile_change_rule, self.janitor.rule)]}},
+                conditions={
+                    "ArnEquals": {
+                        "aws:SourceArn": [
+                            rule.rule_arn
+                            for rule in (
+                                self.upload_rule,
+                                self.job_state_rule,
+                                self.fallback_rule,
+                                self.execution_end_rule,
+                                self.profile_change_rule,
+                                self.janitor.rule,
+                            )
+                        ]
+                    }
+                },
             )
         )
 
@@ -488,6 +759,12 @@ def _only_from_rule(topic: sns.Topic, rule: events.Rule) -> None:
     (aws:SourceArn), so no other account's or application's rule can use the topic (confused deputy)."""
     policy = topic.node.find_child("Policy").node.default_child
     document = Stack.of(topic).resolve(policy.policy_document)  # type: ignore[union-attr]
-    [index] = [i for i, statement in enumerate(document["Statement"]) if statement.get("Principal") == {"Service": "events.amazonaws.com"}]
-    policy.add_property_override(f"PolicyDocument.Statement.{index}.Condition", {"ArnEquals": {"aws:SourceArn": rule.rule_arn}})  # type: ignore[union-attr]
+    [index] = [
+        i
+        for i, statement in enumerate(document["Statement"])
+        if statement.get("Principal") == {"Service": "events.amazonaws.com"}
+    ]
+    policy.add_property_override(
+        f"PolicyDocument.Statement.{index}.Condition", {"ArnEquals": {"aws:SourceArn": rule.rule_arn}}
+    )  # type: ignore[union-attr]
     policy.add_property_override(f"PolicyDocument.Statement.{index}.Sid", "ProfileChangeRuleOfThisStack")  # type: ignore[union-attr]

@@ -35,13 +35,19 @@ SOURCE_ARNS: dict[str, str | None] = {
 
 
 def _services(statement: dict[str, Any]) -> list[str]:
-    service = (statement.get("Principal") or {}).get("Service") if isinstance(statement.get("Principal"), dict) else None
+    service = (
+        (statement.get("Principal") or {}).get("Service") if isinstance(statement.get("Principal"), dict) else None
+    )
     return [service] if isinstance(service, str) else list(service or [])
 
 
 def _condition(stack: Stack, services: list[str]) -> dict[str, Any]:
     condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": stack.account}}
-    arns = [SOURCE_ARNS[s].format(partition=stack.partition, region=stack.region, account=stack.account) for s in services if SOURCE_ARNS.get(s)]  # type: ignore[union-attr]
+    arns = [
+        SOURCE_ARNS[s].format(partition=stack.partition, region=stack.region, account=stack.account)
+        for s in services
+        if SOURCE_ARNS.get(s)
+    ]  # type: ignore[union-attr]
     if arns:
         condition["ArnLike"] = {"aws:SourceArn": arns[0] if len(arns) == 1 else arns}
     return condition
@@ -51,7 +57,12 @@ def _condition_statements(resource: Any, stack: Stack, path: str, document: Any)
     resolved = stack.resolve(document)
     for index, statement in enumerate(resolved.get("Statement", [])):
         services = _services(statement)
-        if statement.get("Effect") == "Allow" and not statement.get("Condition") and services and all(s in SOURCE_ARNS for s in services):
+        if (
+            statement.get("Effect") == "Allow"
+            and not statement.get("Condition")
+            and services
+            and all(s in SOURCE_ARNS for s in services)
+        ):
             resource.add_property_override(f"{path}.Statement.{index}.Condition", _condition(stack, services))
 
 
@@ -61,4 +72,6 @@ def add_confused_deputy_conditions(app: App) -> None:
             if isinstance(construct, kms.CfnKey):
                 _condition_statements(construct, stack, "KeyPolicy", construct.key_policy)
             elif isinstance(construct, iam.CfnRole) and construct.assume_role_policy_document is not None:
-                _condition_statements(construct, stack, "AssumeRolePolicyDocument", construct.assume_role_policy_document)
+                _condition_statements(
+                    construct, stack, "AssumeRolePolicyDocument", construct.assume_role_policy_document
+                )

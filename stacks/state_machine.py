@@ -23,7 +23,17 @@ from constructs import Construct
 from stacks.nag import acknowledge
 
 # Error names the handlers raise (lambdas/handlers/_aws.py translates AWS error codes into these).
-TRANSIENT_ERRORS = ["ThrottlingException", "TooManyRequestsException", "InternalServerException", "ServiceUnavailableException", "TransientError", "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"]
+TRANSIENT_ERRORS = [
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "InternalServerException",
+    "ServiceUnavailableException",
+    "TransientError",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
 # Bedrock refuses a new job while the account runs its quota of concurrent jobs: wait for one to end.
 QUOTA_ERRORS = ["ServiceQuotaExceededException"]
 FIRST_ENDPOINT_CHECK_SECONDS = 60
@@ -43,7 +53,18 @@ class StepFunctions:
     cleanup: lambda_.IFunction
 
     def all(self) -> list[lambda_.IFunction]:
-        return [self.validate, self.estimate, self.start_job, self.wait_for_job, self.deploy_endpoint, self.check_endpoint, self.evaluate, self.promote, self.finalize_promotion, self.cleanup]
+        return [
+            self.validate,
+            self.estimate,
+            self.start_job,
+            self.wait_for_job,
+            self.deploy_endpoint,
+            self.check_endpoint,
+            self.evaluate,
+            self.promote,
+            self.finalize_promotion,
+            self.cleanup,
+        ]
 
 
 class RetrainingStateMachine(Construct):
@@ -66,7 +87,15 @@ class RetrainingStateMachine(Construct):
         run_id = sfn.JsonPath.string_at("$$.Execution.Input.run_id")
         run_key = {"run_id": tasks.DynamoAttributeValue.from_string(run_id)}
 
-        def invoke(name: str, function: lambda_.IFunction, payload: dict, *, result_path: str, selector: dict | None = None, quota_retry: bool = False) -> tasks.LambdaInvoke:
+        def invoke(
+            name: str,
+            function: lambda_.IFunction,
+            payload: dict,
+            *,
+            result_path: str,
+            selector: dict | None = None,
+            quota_retry: bool = False,
+        ) -> tasks.LambdaInvoke:
             task = tasks.LambdaInvoke(
                 self,
                 name,
@@ -76,9 +105,21 @@ class RetrainingStateMachine(Construct):
                 result_path=result_path,
                 retry_on_service_exceptions=False,
             )
-            task.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(5), backoff_rate=2, max_attempts=6, jitter_strategy=sfn.JitterType.FULL)
+            task.add_retry(
+                errors=TRANSIENT_ERRORS,
+                interval=Duration.seconds(5),
+                backoff_rate=2,
+                max_attempts=6,
+                jitter_strategy=sfn.JitterType.FULL,
+            )
             if quota_retry:
-                task.add_retry(errors=QUOTA_ERRORS, interval=Duration.minutes(5), backoff_rate=1.5, max_attempts=12, max_delay=Duration.minutes(30))
+                task.add_retry(
+                    errors=QUOTA_ERRORS,
+                    interval=Duration.minutes(5),
+                    backoff_rate=1.5,
+                    max_attempts=12,
+                    max_delay=Duration.minutes(30),
+                )
             return task
 
         run = {"run.$": "$$.Execution.Input", "execution_arn.$": "$$.Execution.Id"}
@@ -88,7 +129,9 @@ class RetrainingStateMachine(Construct):
         # The failure is announced once, by Cleanup, from the execution's status-change event (the
         # ExecutionEndedAbnormally rule): that event also comes for ends no Catch sees (a stop, a
         # timeout, a payload over the limit), so a notification here would be a second one.
-        cleanup = invoke("Cleanup", functions.cleanup, {"run_id": run_id, "error.$": "$.error"}, result_path="$.cleanup")
+        cleanup = invoke(
+            "Cleanup", functions.cleanup, {"run_id": run_id, "error.$": "$.error"}, result_path="$.cleanup"
+        )
         cleanup.add_catch(fail, errors=["States.ALL"], result_path="$.cleanup")
         cleanup.next(fail)
 
@@ -97,15 +140,29 @@ class RetrainingStateMachine(Construct):
             return task
 
         # Rejection path: no job is started, the data owner learns where the report is.
-        rejected = sfn.Succeed(self, "Rejected", comment="The dataset or its estimate was refused; nothing was started.")
+        rejected = sfn.Succeed(
+            self, "Rejected", comment="The dataset or its estimate was refused; nothing was started."
+        )
         notify_rejected = guarded(
             tasks.SnsPublish(
                 self,
                 "NotifyRejected",
                 topic=topic,
                 subject="tuneforge dataset rejected",
-                message=sfn.TaskInput.from_object({"run_id": run_id, "profile.$": "$$.Execution.Input.profile.name", "outcome": "REJECTED", "dataset.$": "$$.Execution.Input.dataset.trigger", "validation.$": "$.validation.value", "estimate.$": "$.estimate"}),
-                message_attributes={"profile": tasks.MessageAttribute(value=sfn.JsonPath.string_at("$$.Execution.Input.profile.name")), "outcome": tasks.MessageAttribute(value="REJECTED")},
+                message=sfn.TaskInput.from_object(
+                    {
+                        "run_id": run_id,
+                        "profile.$": "$$.Execution.Input.profile.name",
+                        "outcome": "REJECTED",
+                        "dataset.$": "$$.Execution.Input.dataset.trigger",
+                        "validation.$": "$.validation.value",
+                        "estimate.$": "$.estimate",
+                    }
+                ),
+                message_attributes={
+                    "profile": tasks.MessageAttribute(value=sfn.JsonPath.string_at("$$.Execution.Input.profile.name")),
+                    "outcome": tasks.MessageAttribute(value="REJECTED"),
+                },
                 result_path=sfn.JsonPath.DISCARD,
             )
         )
@@ -113,20 +170,53 @@ class RetrainingStateMachine(Construct):
         notify_rejected.next(rejected)
 
         validate = guarded(invoke("Validate", functions.validate, run, result_path="$.validation"))
-        estimate = guarded(invoke("Estimate", functions.estimate, {**run, "validation.$": "$.validation.value"}, result_path="$.estimate", selector={"within_budget.$": "$.Payload.within_budget", "total_usd.$": "$.Payload.total_usd", "budget_cap_usd.$": "$.Payload.budget_cap_usd", "summary.$": "$.Payload.summary"}))
-        start_job = guarded(invoke("StartCustomization", functions.start_job, {**run, "training_uri.$": "$.validation.value.training_uri", "validation_uri.$": "$.validation.value.validation_uri"}, result_path="$.job", quota_retry=True))
+        estimate = guarded(
+            invoke(
+                "Estimate",
+                functions.estimate,
+                {**run, "validation.$": "$.validation.value"},
+                result_path="$.estimate",
+                selector={
+                    "within_budget.$": "$.Payload.within_budget",
+                    "total_usd.$": "$.Payload.total_usd",
+                    "budget_cap_usd.$": "$.Payload.budget_cap_usd",
+                    "summary.$": "$.Payload.summary",
+                },
+            )
+        )
+        start_job = guarded(
+            invoke(
+                "StartCustomization",
+                functions.start_job,
+                {
+                    **run,
+                    "training_uri.$": "$.validation.value.training_uri",
+                    "validation_uri.$": "$.validation.value.validation_uri",
+                },
+                result_path="$.job",
+                quota_retry=True,
+            )
+        )
         wait_for_job = tasks.LambdaInvoke(
             self,
             "WaitForJob",
             lambda_function=functions.wait_for_job,
             integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-            payload=sfn.TaskInput.from_object({"run_id": run_id, "job_arn.$": "$.job.value.job_arn", "task_token": sfn.JsonPath.task_token}),
+            payload=sfn.TaskInput.from_object(
+                {"run_id": run_id, "job_arn.$": "$.job.value.job_arn", "task_token": sfn.JsonPath.task_token}
+            ),
             heartbeat_timeout=sfn.Timeout.duration(job_heartbeat),
             task_timeout=sfn.Timeout.duration(timeout),
             result_path="$.training",
             retry_on_service_exceptions=False,
         )
-        wait_for_job.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(5), backoff_rate=2, max_attempts=6, jitter_strategy=sfn.JitterType.FULL)
+        wait_for_job.add_retry(
+            errors=TRANSIENT_ERRORS,
+            interval=Duration.seconds(5),
+            backoff_rate=2,
+            max_attempts=6,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
         guarded(wait_for_job)
 
         # Part 2: put the model behind an endpoint, evaluate it against the baseline, promote or tear down.
@@ -136,32 +226,89 @@ class RetrainingStateMachine(Construct):
         def wait_until_ready(prefix: str, endpoint_path: str, result_path: str, then: sfn.IChainable) -> sfn.IChainable:
             """Check after a minute, then twice as long each time (capped), so a slow endpoint costs a handful of
             states; the check itself fails a dead endpoint or one that is not ready within its bound."""
-            start = sfn.Pass(self, f"WaitFor{prefix}", result=sfn.Result.from_object({"value": {"next_check_seconds": FIRST_ENDPOINT_CHECK_SECONDS}}), result_path=result_path)
-            back_off = sfn.Wait(self, f"WaitBeforeNext{prefix}Check", time=sfn.WaitTime.seconds_path(f"{result_path}.value.next_check_seconds"))
-            check = guarded(
-                invoke(f"Check{prefix}", functions.check_endpoint, {"run.$": "$$.Execution.Input", "endpoint.$": endpoint_path, "previous_interval.$": f"{result_path}.value.next_check_seconds"}, result_path=result_path)
+            start = sfn.Pass(
+                self,
+                f"WaitFor{prefix}",
+                result=sfn.Result.from_object({"value": {"next_check_seconds": FIRST_ENDPOINT_CHECK_SECONDS}}),
+                result_path=result_path,
             )
-            check.next(sfn.Choice(self, f"{prefix}Ready?").when(sfn.Condition.boolean_equals(f"{result_path}.value.ready", True), then).otherwise(back_off))
+            back_off = sfn.Wait(
+                self,
+                f"WaitBeforeNext{prefix}Check",
+                time=sfn.WaitTime.seconds_path(f"{result_path}.value.next_check_seconds"),
+            )
+            check = guarded(
+                invoke(
+                    f"Check{prefix}",
+                    functions.check_endpoint,
+                    {
+                        "run.$": "$$.Execution.Input",
+                        "endpoint.$": endpoint_path,
+                        "previous_interval.$": f"{result_path}.value.next_check_seconds",
+                    },
+                    result_path=result_path,
+                )
+            )
+            check.next(
+                sfn.Choice(self, f"{prefix}Ready?")
+                .when(sfn.Condition.boolean_equals(f"{result_path}.value.ready", True), then)
+                .otherwise(back_off)
+            )
             return start.next(back_off).next(check)
 
-        evaluate = guarded(invoke("Evaluate", functions.evaluate, {**training, "endpoint.$": "$.endpoint.value"}, result_path="$.evaluation"))
-        promote = guarded(invoke("Promote", functions.promote, {**training, "endpoint.$": "$.endpoint.value", "evaluation.$": "$.evaluation.value"}, result_path="$.promoted"))
-        finalize = guarded(invoke("FinalizePromotion", functions.finalize_promotion, {**training, "endpoint.$": "$.endpoint.value", "promoted.$": "$.promoted.value.endpoint"}, result_path="$.champion"))
+        evaluate = guarded(
+            invoke(
+                "Evaluate",
+                functions.evaluate,
+                {**training, "endpoint.$": "$.endpoint.value"},
+                result_path="$.evaluation",
+            )
+        )
+        promote = guarded(
+            invoke(
+                "Promote",
+                functions.promote,
+                {**training, "endpoint.$": "$.endpoint.value", "evaluation.$": "$.evaluation.value"},
+                result_path="$.promoted",
+            )
+        )
+        finalize = guarded(
+            invoke(
+                "FinalizePromotion",
+                functions.finalize_promotion,
+                {**training, "endpoint.$": "$.endpoint.value", "promoted.$": "$.promoted.value.endpoint"},
+                result_path="$.champion",
+            )
+        )
         # Every path ends through the same teardown, so nothing but a promoted endpoint outlives the run.
-        teardown = guarded(invoke("Teardown", functions.cleanup, {"run_id": run_id, "final_status": "SUCCEEDED"}, result_path="$.teardown"))
+        teardown = guarded(
+            invoke(
+                "Teardown", functions.cleanup, {"run_id": run_id, "final_status": "SUCCEEDED"}, result_path="$.teardown"
+            )
+        )
         promoted = sfn.Pass(self, "Promoted", result=sfn.Result.from_string("PROMOTED"), result_path="$.decision")
-        not_promoted = sfn.Pass(self, "NotPromoted", result=sfn.Result.from_string("NOT_PROMOTED"), result_path="$.decision")
+        not_promoted = sfn.Pass(
+            self, "NotPromoted", result=sfn.Result.from_string("NOT_PROMOTED"), result_path="$.decision"
+        )
         # Passed the gate, but a newer upload's model is the champion (lambdas/domain/champion.py).
         superseded = sfn.Pass(self, "Superseded", result=sfn.Result.from_string("SUPERSEDED"), result_path="$.decision")
         for decided in (promoted, not_promoted, superseded):
             decided.next(teardown)
-        finalize.next(sfn.Choice(self, "Champion?").when(sfn.Condition.boolean_equals("$.champion.value.promoted", True), promoted).otherwise(superseded))
+        finalize.next(
+            sfn.Choice(self, "Champion?")
+            .when(sfn.Condition.boolean_equals("$.champion.value.promoted", True), promoted)
+            .otherwise(superseded)
+        )
         promote.next(
             sfn.Choice(self, "SupersededBeforePromotion?")
             .when(sfn.Condition.is_not_null("$.promoted.value.superseded_by"), superseded)
             .otherwise(wait_until_ready("Throughput", "$.promoted.value.endpoint", "$.promoted_check", finalize))
         )
-        evaluate.next(sfn.Choice(self, "Gate").when(sfn.Condition.boolean_equals("$.evaluation.value.passed", True), promote).otherwise(not_promoted))
+        evaluate.next(
+            sfn.Choice(self, "Gate")
+            .when(sfn.Condition.boolean_equals("$.evaluation.value.passed", True), promote)
+            .otherwise(not_promoted)
+        )
         deploy.next(wait_until_ready("Endpoint", "$.endpoint.value", "$.endpoint_check", evaluate))
         self.evaluation_entry = deploy
         record_run = guarded(
@@ -171,17 +318,33 @@ class RetrainingStateMachine(Construct):
                 table=runs_table,
                 key=run_key,
                 update_expression="SET #status = :status, #model = :model, #finished = :finished, #decision = :decision",
-                expression_attribute_names={"#status": "status", "#model": "output_model_arn", "#finished": "finished_at", "#decision": "decision"},
+                expression_attribute_names={
+                    "#status": "status",
+                    "#model": "output_model_arn",
+                    "#finished": "finished_at",
+                    "#decision": "decision",
+                },
                 expression_attribute_values={
                     ":status": tasks.DynamoAttributeValue.from_string("SUCCEEDED"),
                     ":decision": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.decision")),
-                    ":model": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.training.output_model_arn")),
+                    ":model": tasks.DynamoAttributeValue.from_string(
+                        sfn.JsonPath.string_at("$.training.output_model_arn")
+                    ),
                     ":finished": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$$.State.EnteredTime")),
                 },
                 result_path=sfn.JsonPath.DISCARD,
             )
         )
-        record_run.add_retry(errors=["DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.InternalServerErrorException", "DynamoDB.RequestLimitExceeded"], interval=Duration.seconds(2), max_attempts=5, backoff_rate=2)
+        record_run.add_retry(
+            errors=[
+                "DynamoDB.ProvisionedThroughputExceededException",
+                "DynamoDB.InternalServerErrorException",
+                "DynamoDB.RequestLimitExceeded",
+            ],
+            interval=Duration.seconds(2),
+            max_attempts=5,
+            backoff_rate=2,
+        )
         notify = guarded(
             tasks.SnsPublish(
                 self,
@@ -195,8 +358,15 @@ class RetrainingStateMachine(Construct):
                         "outcome": "SUCCEEDED",
                         "decision.$": "$.decision",
                         "gate.$": "$.evaluation.value.summary",
-                        "metrics": {"candidate.$": "$.evaluation.value.candidate", "baseline.$": "$.evaluation.value.baseline"},
-                        "reports": {"validation.$": "$.validation.value.report_uri", "evaluation.$": "$.evaluation.value.report_uri", "evaluation_html.$": "$.evaluation.value.html_uri"},
+                        "metrics": {
+                            "candidate.$": "$.evaluation.value.candidate",
+                            "baseline.$": "$.evaluation.value.baseline",
+                        },
+                        "reports": {
+                            "validation.$": "$.validation.value.report_uri",
+                            "evaluation.$": "$.evaluation.value.report_uri",
+                            "evaluation_html.$": "$.evaluation.value.html_uri",
+                        },
                         "job.$": "$.job.value",
                         "training.$": "$.training",
                         "estimate.$": "$.estimate",
@@ -204,32 +374,40 @@ class RetrainingStateMachine(Construct):
                         "teardown.$": "$.teardown.value",
                     }
                 ),
-                message_attributes={"profile": tasks.MessageAttribute(value=sfn.JsonPath.string_at("$$.Execution.Input.profile.name")), "outcome": tasks.MessageAttribute(value="SUCCEEDED")},
+                message_attributes={
+                    "profile": tasks.MessageAttribute(value=sfn.JsonPath.string_at("$$.Execution.Input.profile.name")),
+                    "outcome": tasks.MessageAttribute(value="SUCCEEDED"),
+                },
                 result_path=sfn.JsonPath.DISCARD,
             )
         )
         notify.add_retry(errors=["States.ALL"], interval=Duration.seconds(5), max_attempts=3, backoff_rate=2)
 
         teardown.next(record_run).next(notify).next(sfn.Succeed(self, "Done"))
-        definition = (
-            validate.next(
-                sfn.Choice(self, "DatasetValid?")
-                .when(
-                    sfn.Condition.boolean_equals("$.validation.value.valid", False),
-                    # The rejection notice has one shape on both refusal paths; an invalid dataset has no estimate.
-                    sfn.Pass(self, "NoEstimateForInvalidData", result=sfn.Result.from_object({"skipped": "the dataset is invalid"}), result_path="$.estimate").next(notify_rejected),
-                )
-                .otherwise(
-                    estimate.next(
-                        sfn.Choice(self, "WithinBudget?")
-                        .when(sfn.Condition.boolean_equals("$.estimate.within_budget", False), notify_rejected)
-                        .otherwise(start_job.next(wait_for_job).next(self.evaluation_entry))
-                    )
+        definition = validate.next(
+            sfn.Choice(self, "DatasetValid?")
+            .when(
+                sfn.Condition.boolean_equals("$.validation.value.valid", False),
+                # The rejection notice has one shape on both refusal paths; an invalid dataset has no estimate.
+                sfn.Pass(
+                    self,
+                    "NoEstimateForInvalidData",
+                    result=sfn.Result.from_object({"skipped": "the dataset is invalid"}),
+                    result_path="$.estimate",
+                ).next(notify_rejected),
+            )
+            .otherwise(
+                estimate.next(
+                    sfn.Choice(self, "WithinBudget?")
+                    .when(sfn.Condition.boolean_equals("$.estimate.within_budget", False), notify_rejected)
+                    .otherwise(start_job.next(wait_for_job).next(self.evaluation_entry))
                 )
             )
         )
 
-        log_group = logs.LogGroup(self, "Logs", encryption_key=key, retention=log_retention, removal_policy=removal_policy)
+        log_group = logs.LogGroup(
+            self, "Logs", encryption_key=key, retention=log_retention, removal_policy=removal_policy
+        )
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -244,8 +422,22 @@ class RetrainingStateMachine(Construct):
         # The registry table and the topic are encrypted with the same key, and the role's own service
         # integrations write to them: DynamoDB and SNS use the key on the caller's behalf (kms:ViaService).
         region = Stack.of(self).region
-        self.state_machine.add_to_role_policy(iam.PolicyStatement(sid="RegistryTableEncryption", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}}))
-        self.state_machine.add_to_role_policy(iam.PolicyStatement(sid="NotificationEncryption", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn], conditions={"StringEquals": {"kms:ViaService": f"sns.{region}.amazonaws.com"}}))
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="RegistryTableEncryption",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
+            )
+        )
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="NotificationEncryption",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"sns.{region}.amazonaws.com"}},
+            )
+        )
         policy = self.state_machine.role.node.find_child("DefaultPolicy")
         acknowledge(
             policy,

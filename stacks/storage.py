@@ -10,8 +10,8 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from lambdas.domain.registry import SWEEP_INDEX
-from stacks.config import StageConfig
 from lambdas.domain.snapshot import SNAPSHOT_PREFIX as _SNAPSHOT_PREFIX
+from stacks.config import StageConfig
 from stacks.nag import acknowledge, checkov_skip
 
 INCOMING_PREFIX = "incoming/"
@@ -42,9 +42,21 @@ class Storage(Construct):
             iam.PolicyStatement(
                 sid="CloudWatchLogsForThisAccountsLogGroups",
                 principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
+                actions=[
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncryptFrom",
+                    "kms:ReEncryptTo",
+                    "kms:GenerateDataKey",
+                    "kms:GenerateDataKeyWithoutPlaintext",
+                    "kms:DescribeKey",
+                ],
                 resources=["*"],
-                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"}},
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                    }
+                },
             )
         )
         # Alarms publish to the encrypted topic, and EventBridge and SNS write failed deliveries to the
@@ -52,7 +64,11 @@ class Storage(Construct):
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AlarmAndEventDeliveryForThisAccount",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com"), iam.ServicePrincipal("events.amazonaws.com"), iam.ServicePrincipal("sns.amazonaws.com")],
+                principals=[
+                    iam.ServicePrincipal("cloudwatch.amazonaws.com"),
+                    iam.ServicePrincipal("events.amazonaws.com"),
+                    iam.ServicePrincipal("sns.amazonaws.com"),
+                ],
                 actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=["*"],
                 conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
@@ -69,7 +85,13 @@ class Storage(Construct):
             enforce_ssl=True,
             versioned=True,
             removal_policy=self.removal_policy,
-            lifecycle_rules=[s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(max(stage.log_retention_days, 30)), noncurrent_version_expiration=Duration.days(7))],
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-access-logs",
+                    expiration=Duration.days(max(stage.log_retention_days, 30)),
+                    noncurrent_version_expiration=Duration.days(7),
+                )
+            ],
         )
         acknowledge(
             self.access_logs_bucket,
@@ -85,24 +107,40 @@ class Storage(Construct):
             "HIPAA.Security-S3DefaultEncryptionKMS",
         )
         self._acknowledge_replication(self.access_logs_bucket)
-        checkov_skip(self.access_logs_bucket, "CKV_AWS_18", "Server access log destination; logging it into itself would loop and CloudTrail records its management events.")
+        checkov_skip(
+            self.access_logs_bucket,
+            "CKV_AWS_18",
+            "Server access log destination; logging it into itself would loop and CloudTrail records its management events.",
+        )
 
         # Named buckets: policies in other stacks and the reviewers' report can name them literally.
         self.data_bucket_name = f"tuneforge-{stage.name}-data-{stage.account}-{stage.region}"
         self.artifacts_bucket_name = f"tuneforge-{stage.name}-artifacts-{stage.account}-{stage.region}"
-        self.data_bucket = self._bucket("Data", stage, name=self.data_bucket_name, access_log_prefix="data/", event_bridge=True)
-        self.artifacts_bucket = self._bucket("Artifacts", stage, name=self.artifacts_bucket_name, access_log_prefix="artifacts/", event_bridge=False)
+        self.data_bucket = self._bucket(
+            "Data", stage, name=self.data_bucket_name, access_log_prefix="data/", event_bridge=True
+        )
+        self.artifacts_bucket = self._bucket(
+            "Artifacts", stage, name=self.artifacts_bucket_name, access_log_prefix="artifacts/", event_bridge=False
+        )
 
         table_props = dict(
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
             encryption_key=self.key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
             removal_policy=self.removal_policy,
         )
         # One item per run; the GSI answers "runs of profile P, newest first" and the token index lets the
         # job-event handler find the waiting execution from a job ARN.
-        self.runs_table = dynamodb.Table(self, "Runs", partition_key=dynamodb.Attribute(name="run_id", type=dynamodb.AttributeType.STRING), time_to_live_attribute="expires_at", **table_props)
+        self.runs_table = dynamodb.Table(
+            self,
+            "Runs",
+            partition_key=dynamodb.Attribute(name="run_id", type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute="expires_at",
+            **table_props,
+        )
         self.runs_table.add_global_secondary_index(
             index_name="by-profile",
             partition_key=dynamodb.Attribute(name="profile", type=dynamodb.AttributeType.STRING),
@@ -128,7 +166,12 @@ class Storage(Construct):
             non_key_attributes=["sweep_deadlines"],
         )
         # Champions: one item per profile holding the invocable ARN of its current winner.
-        self.champions_table = dynamodb.Table(self, "Champions", partition_key=dynamodb.Attribute(name="profile", type=dynamodb.AttributeType.STRING), **table_props)
+        self.champions_table = dynamodb.Table(
+            self,
+            "Champions",
+            partition_key=dynamodb.Attribute(name="profile", type=dynamodb.AttributeType.STRING),
+            **table_props,
+        )
         for table, what in ((self.runs_table, "run registry"), (self.champions_table, "champion registry")):
             acknowledge(
                 table,
@@ -137,7 +180,9 @@ class Storage(Construct):
                 "HIPAA.Security-DynamoDBInBackupPlan",
             )
 
-    def _bucket(self, construct_id: str, stage: StageConfig, *, name: str, access_log_prefix: str, event_bridge: bool) -> s3.Bucket:
+    def _bucket(
+        self, construct_id: str, stage: StageConfig, *, name: str, access_log_prefix: str, event_bridge: bool
+    ) -> s3.Bucket:
         bucket = s3.Bucket(
             self,
             construct_id,
@@ -154,12 +199,16 @@ class Storage(Construct):
             removal_policy=self.removal_policy,
             lifecycle_rules=[
                 s3.LifecycleRule(id="expire-noncurrent-versions", noncurrent_version_expiration=Duration.days(90)),
-                s3.LifecycleRule(id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(7)),
+                s3.LifecycleRule(
+                    id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(7)
+                ),
             ],
         )
         if event_bridge:
             # Set on the L1 so CloudFormation enables it natively; the L2 flag adds a custom-resource Lambda.
-            bucket.node.default_child.add_property_override("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
+            bucket.node.default_child.add_property_override(
+                "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
+            )
         self._acknowledge_replication(bucket)
         return bucket
 

@@ -34,21 +34,35 @@ class Service:
 
 # An interface endpoint for each: a function calls the service's API from inside the VPC, with boto3.
 THROUGH_THE_VPC: dict[str, Service] = {
-    "bedrock": Service("called by StartJob, WaitForJob, JobEvents, DeployEndpoint, CheckEndpoint, Promote, FinalizePromotion, Cleanup and Janitor (client('bedrock'))"),
-    "bedrock-runtime": Service("called by Evaluate: InvokeModel on the candidate, its baseline and the judge (client('bedrock-runtime'))"),
-    "states": Service("called by StartRun (StartExecution), WaitForJob and JobEvents (SendTaskSuccess/Failure/Heartbeat) and Cleanup (DescribeExecution: is a status-change event's execution really over) (client('stepfunctions'))"),
+    "bedrock": Service(
+        "called by StartJob, WaitForJob, JobEvents, DeployEndpoint, CheckEndpoint, Promote, FinalizePromotion, Cleanup and Janitor (client('bedrock'))"
+    ),
+    "bedrock-runtime": Service(
+        "called by Evaluate: InvokeModel on the candidate, its baseline and the judge (client('bedrock-runtime'))"
+    ),
+    "states": Service(
+        "called by StartRun (StartExecution), WaitForJob and JobEvents (SendTaskSuccess/Failure/Heartbeat) and Cleanup (DescribeExecution: is a status-change event's execution really over) (client('stepfunctions'))"
+    ),
     "sns": Service("called by Cleanup and Janitor: Publish to the stage topic (client('sns'))"),
-    "ssm": Service("called by StartRun (GetParameter: the profile) and FinalizePromotion (PutParameter: the champion) (client('ssm'))"),
+    "ssm": Service(
+        "called by StartRun (GetParameter: the profile) and FinalizePromotion (PutParameter: the champion) (client('ssm'))"
+    ),
     # No handler calls X-Ray. The X-Ray daemon "runs in the Lambda environment" and writes the function's
     # segments to X-Ray (LAMBDA_XRAY); AWS's Lambda networking page says log messages do not use the VPC routes
     # (LAMBDA_NETWORKING) but says nothing of the daemon's uploads, and no AWS page read on READ_ON does. Kept,
     # so active tracing (security check 14) keeps its traces, at one endpoint's hours per function zone.
-    "xray": Service("kept for the Lambda X-Ray daemon's uploads of active-tracing segments: not documented as bypassing the VPC", LAMBDA_XRAY),
+    "xray": Service(
+        "kept for the Lambda X-Ray daemon's uploads of active-tracing segments: not documented as bypassing the VPC",
+        LAMBDA_XRAY,
+    ),
 }
 
 # A gateway endpoint for each (no hourly charge, no network interface): data access.
 GATEWAY: dict[str, Service] = {
-    "s3": Service("called by StartRun, Validate and Evaluate (client('s3')); the only endpoint a customization job needs in a VPC without internet access", BEDROCK_JOB_VPC),
+    "s3": Service(
+        "called by StartRun, Validate and Evaluate (client('s3')); the only endpoint a customization job needs in a VPC without internet access",
+        BEDROCK_JOB_VPC,
+    ),
     "dynamodb": Service("the run and champion registries, from every function (boto3.resource('dynamodb'))"),
 }
 
@@ -73,7 +87,9 @@ NOT_THROUGH_THE_VPC: dict[str, Service] = {
         "no function calls STS: Lambda hands the runtime the execution role's credentials in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN",
         LAMBDA_ENVIRONMENT,
     ),
-    "events": Service("no function calls EventBridge: rules invoke the functions from outside the VPC and no role may call events:PutEvents"),
+    "events": Service(
+        "no function calls EventBridge: rules invoke the functions from outside the VPC and no role may call events:PutEvents"
+    ),
 }
 
 

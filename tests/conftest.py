@@ -38,5 +38,8 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> CloudAssembly:
     outdir = tmp_path_factory.mktemp("cdk.out")
     app = build_app(load_stages(ROOT / "config" / "tuneforge.yaml"), context=cdk_context(), outdir=str(outdir))
     app.synth()
-    templates = {path.name.removesuffix(".template.json"): json.loads(path.read_text()) for path in outdir.glob("*.template.json")}
+    templates = {
+        path.name.removesuffix(".template.json"): json.loads(path.read_text())
+        for path in outdir.glob("*.template.json")
+    }
     return CloudAssembly(outdir, templates)

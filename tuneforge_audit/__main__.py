@@ -48,7 +48,9 @@ def synthesized(ref: str, *, repo: Path = ROOT) -> Iterator[Path]:
     removed again afterwards."""
     scratch = Path(tempfile.mkdtemp(prefix="tuneforge-audit-base-"))
     tree, out = scratch / "tree", scratch / "cdk.out"
-    added = subprocess.run(["git", "worktree", "add", "--detach", str(tree), ref], cwd=repo, capture_output=True, text=True)
+    added = subprocess.run(
+        ["git", "worktree", "add", "--detach", str(tree), ref], cwd=repo, capture_output=True, text=True
+    )
     if added.returncode != 0:
         shutil.rmtree(scratch, ignore_errors=True)
         raise BaseError(f"cannot check out {ref!r}: {added.stderr.strip()}")
@@ -82,7 +84,14 @@ def write(out_dir: Path, head: dict, base: dict | None = None, base_label: str |
     if base is not None:
         from tuneforge_audit.diff import diff_models
 
-        head = {**head, "changed_since_base": {"base": base_label, "source": base.get("source", ""), "changes": diff_models(base, head)}}
+        head = {
+            **head,
+            "changed_since_base": {
+                "base": base_label,
+                "source": base.get("source", ""),
+                "changes": diff_models(base, head),
+            },
+        }
     report_json, report_md = out_dir / "report.json", out_dir / "REPORT.md"
     report_json.write_text(json.dumps(head, indent=1, sort_keys=False) + "\n")
     report_md.write_text(markdown.render(head, base, base_label))
@@ -115,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     report_md, report_json = write(args.out, head, base, label)
     fails = sum(f["level"] == model.FAIL for f in head["flags"])
     reviews = sum(f["level"] == model.REVIEW for f in head["flags"])
-    print(f"audit: wrote {report_md} and {report_json}: {len(head['stacks'])} stacks, {len(head['roles'])} roles, {fails} flagged, {reviews} accepted with reasons")
+    print(
+        f"audit: wrote {report_md} and {report_json}: {len(head['stacks'])} stacks, {len(head['roles'])} roles, {fails} flagged, {reviews} accepted with reasons"
+    )
     print(f"audit: standing cost: {standing_cost.summary(head['standing_cost'])}")
     sbom_path = args.out / "sbom.cdx.json"
     print(f"audit: wrote {sbom_path}: {sbom.summary(sbom.write(args.cdk_out, sbom_path))}")
@@ -125,7 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         from tuneforge_audit.diff import diff_models
 
         delta = diff_models(base, head)
-        print(f"audit: changed since {label}: " + (", ".join(f"{topic} +{len(d['added'])}/-{len(d['removed'])}" for topic, d in delta.items()) or "nothing"))
+        print(
+            f"audit: changed since {label}: "
+            + (", ".join(f"{topic} +{len(d['added'])}/-{len(d['removed'])}" for topic, d in delta.items()) or "nothing")
+        )
     return 0
 
 

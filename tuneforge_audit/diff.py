@@ -10,7 +10,17 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-TOPIC_ORDER = ("roles", "trust", "permissions", "encryption", "retention", "keys", "network", "resource policies", "suppressions")
+TOPIC_ORDER = (
+    "roles",
+    "trust",
+    "permissions",
+    "encryption",
+    "retention",
+    "keys",
+    "network",
+    "resource policies",
+    "suppressions",
+)
 
 
 def diff_models(base: dict, head: dict) -> dict[str, dict[str, list[str]]]:
@@ -38,14 +48,24 @@ ACCOUNT = re.compile(r"(?<!\d)\d{12}(?!\d)")
 def stage_account(model: dict, stage: str) -> str | None:
     """The stage's account, as the most frequent 12-digit number in its facts (the templates carry no other
     record of it, and every ARN CDK renders for the stage names it)."""
-    counts = Counter(n for topic in model.get("facts", {}).values() for fact in topic if f"Tuneforge-{stage}-" in fact for n in ACCOUNT.findall(fact))
+    counts = Counter(
+        n
+        for topic in model.get("facts", {}).values()
+        for fact in topic
+        if f"Tuneforge-{stage}-" in fact
+        for n in ACCOUNT.findall(fact)
+    )
     return counts.most_common(1)[0][0] if counts else None
 
 
 def normalizer(stage: str, account: str | None):
     """Text of ``stage`` with its name and account replaced by placeholders, so that what two stages share
     reads the same. Logical ids CDK derives from a stack name end in a hash of the whole path; that is dropped."""
-    names = [(f"Tuneforge-{stage}-", "Tuneforge-<stage>-"), (f"tuneforge-{stage}-", "tuneforge-<stage>-"), (f"/tuneforge/{stage}/", "/tuneforge/<stage>/")]
+    names = [
+        (f"Tuneforge-{stage}-", "Tuneforge-<stage>-"),
+        (f"tuneforge-{stage}-", "tuneforge-<stage>-"),
+        (f"/tuneforge/{stage}/", "/tuneforge/<stage>/"),
+    ]
     derived = re.compile(rf"\w*Tuneforge{re.escape(stage)}\w*")
 
     def unhashed(token: str) -> str:
@@ -70,14 +90,29 @@ def diff_stages(model: dict, base: str, other: str) -> dict:
     sides = {}
     for stage in (base, other):
         normal = normalizer(stage, stage_account(model, stage))
-        facts = {topic: {normal(f) for f in lines if f"Tuneforge-{stage}-" in f} for topic, lines in model.get("facts", {}).items()}
-        flags = {(f["level"], f["topic"], normal(f["message"])) for f in model.get("flags", []) if f.get("stack", "").startswith(f"Tuneforge-{stage}-")}
+        facts = {
+            topic: {normal(f) for f in lines if f"Tuneforge-{stage}-" in f}
+            for topic, lines in model.get("facts", {}).items()
+        }
+        flags = {
+            (f["level"], f["topic"], normal(f["message"]))
+            for f in model.get("flags", [])
+            if f.get("stack", "").startswith(f"Tuneforge-{stage}-")
+        }
         sides[stage] = (facts, flags)
     (base_facts, base_flags), (other_facts, other_flags) = sides[base], sides[other]
     topics = {}
     for topic in [*TOPIC_ORDER, *sorted(set(base_facts) | set(other_facts) - set(TOPIC_ORDER))]:
-        added, removed = sorted(other_facts.get(topic, set()) - base_facts.get(topic, set())), sorted(base_facts.get(topic, set()) - other_facts.get(topic, set()))
+        added, removed = (
+            sorted(other_facts.get(topic, set()) - base_facts.get(topic, set())),
+            sorted(base_facts.get(topic, set()) - other_facts.get(topic, set())),
+        )
         if added or removed:
             topics[topic] = {"added": added, "removed": removed}
     as_dicts = lambda flags: [{"level": lvl, "topic": t, "message": m} for lvl, t, m in sorted(flags)]  # noqa: E731
-    return {"base": base, "stage": other, "topics": topics, "flags": {"added": as_dicts(other_flags - base_flags), "removed": as_dicts(base_flags - other_flags)}}
+    return {
+        "base": base,
+        "stage": other,
+        "topics": topics,
+        "flags": {"added": as_dicts(other_flags - base_flags), "removed": as_dicts(base_flags - other_flags)},
+    }

@@ -46,7 +46,12 @@ def table(headers: list[str], rows: Iterable[list]) -> list[str]:
     rows = list(rows)
     if not rows:
         return ["_none_", ""]
-    return ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|", *("| " + " | ".join(cell(c) for c in row) + " |" for row in rows), ""]
+    return [
+        "| " + " | ".join(headers) + " |",
+        "|" + "|".join("---" for _ in headers) + "|",
+        *("| " + " | ".join(cell(c) for c in row) + " |" for row in rows),
+        "",
+    ]
 
 
 def marks(flags: list[dict]) -> str:
@@ -74,8 +79,17 @@ def stamps(model: dict) -> list[str]:
     if not prov:
         return ["Made from templates alone: no commit or tool versions recorded.", ""]
     head = prov["commit"]
-    dirty = {True: " **with uncommitted changes** (the report may not match any commit)", False: " (clean work tree)", None: " (work tree state unknown)"}[head["dirty"]]
-    return [f"Commit `{head['head']}`{dirty}. Tools: " + ", ".join(f"{name} {code(version)}" for name, version in prov["tools"].items()) + ".", ""]
+    dirty = {
+        True: " **with uncommitted changes** (the report may not match any commit)",
+        False: " (clean work tree)",
+        None: " (work tree state unknown)",
+    }[head["dirty"]]
+    return [
+        f"Commit `{head['head']}`{dirty}. Tools: "
+        + ", ".join(f"{name} {code(version)}" for name, version in prov["tools"].items())
+        + ".",
+        "",
+    ]
 
 
 def summary(model: dict, base_label: str | None) -> list[str]:
@@ -93,10 +107,23 @@ def summary(model: dict, base_label: str | None) -> list[str]:
         "",
     ]
     lines += table(
-        ["Stack", "Stage", "Resources", "Roles", "Data stores", "Log groups", "Keys", "Security-group rules", f"{MARK[FAIL]}", f"{MARK[REVIEW]}"],
+        [
+            "Stack",
+            "Stage",
+            "Resources",
+            "Roles",
+            "Data stores",
+            "Log groups",
+            "Keys",
+            "Security-group rules",
+            f"{MARK[FAIL]}",
+            f"{MARK[REVIEW]}",
+        ],
         [
             [
-                stack, info["stage"], info["resources"],
+                stack,
+                info["stage"],
+                info["resources"],
                 sum(r["stack"] == stack for r in model["roles"]),
                 sum(d["stack"] == stack for d in model["data_stores"]),
                 sum(g["stack"] == stack for g in model["log_groups"]),
@@ -111,35 +138,75 @@ def summary(model: dict, base_label: str | None) -> list[str]:
     if not figures:
         lines += ["Scanners (cfn-lint, checkov) were not run for this report (`--no-scanners`).", ""]
     lines += [f"### {MARK[FAIL]} Flagged ({len(fails)})", ""]
-    lines += table(["Topic", "Stack", "Finding"], [[f["topic"], f["stack"], f"{MARK[FAIL]} {f['message']}"] for f in fails]) if fails else ["Nothing flagged: every checklist property holds and every wildcard, non-CMK store and open rule has a reason on record.", ""]
+    lines += (
+        table(["Topic", "Stack", "Finding"], [[f["topic"], f["stack"], f"{MARK[FAIL]} {f['message']}"] for f in fails])
+        if fails
+        else [
+            "Nothing flagged: every checklist property holds and every wildcard, non-CMK store and open rule has a reason on record.",
+            "",
+        ]
+    )
     lines += [f"{len(reviews)} accepted items ({MARK[REVIEW]}) are shown with their reasons in the sections below.", ""]
     standing = model.get("standing_cost") or {}
     if standing.get("stages"):
-        lines += [f"Standing cost a month: {esc(standing_summary(standing))}; see [Standing cost]({anchor('Standing cost')}).", ""]
+        lines += [
+            f"Standing cost a month: {esc(standing_summary(standing))}; see [Standing cost]({anchor('Standing cost')}).",
+            "",
+        ]
     if base_label is not None:
         lines += [f"See [Changed since {base_label}]({anchor('Changed since BASE')}).", ""]
-    lines += ["Sections: " + " · ".join(f"[{s}]({anchor(s)})" for s in SECTIONS if s != "Summary" and (s != "Changed since BASE" or base_label is not None) and (s != "Stage differences" or model.get("stage_differences"))), ""]
+    lines += [
+        "Sections: "
+        + " · ".join(
+            f"[{s}]({anchor(s)})"
+            for s in SECTIONS
+            if s != "Summary"
+            and (s != "Changed since BASE" or base_label is not None)
+            and (s != "Stage differences" or model.get("stage_differences"))
+        ),
+        "",
+    ]
     return lines
 
 
 def changes(base: dict, head: dict, base_label: str) -> list[str]:
-    lines = ["## Changed since BASE", "", f"Base: `{base_label}` ({base.get('source') or 'report.json'}). Every fact of the two reports compared; a changed fact shows as removed + added.", ""]
+    lines = [
+        "## Changed since BASE",
+        "",
+        f"Base: `{base_label}` ({base.get('source') or 'report.json'}). Every fact of the two reports compared; a changed fact shows as removed + added.",
+        "",
+    ]
     stacks = stacks_changed(base, head)
     for kind in ("added", "removed"):
         if stacks[kind]:
             lines += [f"Stacks {kind}: " + ", ".join(code(s) for s in stacks[kind]), ""]
-    before, after = (base.get("standing_cost") or {}).get("stages") or {}, (head.get("standing_cost") or {}).get("stages") or {}
+    before, after = (
+        (base.get("standing_cost") or {}).get("stages") or {},
+        (head.get("standing_cost") or {}).get("stages") or {},
+    )
     if before and after:
         lines += ["Standing cost a month, base → head:", ""]
-        lines += table(["Stage", "Base", "Head", "Network interfaces (base → head)"], [
-            [stage, f"${before[stage]['total_usd']:.2f}" if stage in before else "–", f"${after[stage]['total_usd']:.2f}" if stage in after else "–",
-             f"{before.get(stage, {}).get('network_interfaces', '–')} → {after.get(stage, {}).get('network_interfaces', '–')}"]
-            for stage in sorted(set(before) | set(after))
-        ])
+        lines += table(
+            ["Stage", "Base", "Head", "Network interfaces (base → head)"],
+            [
+                [
+                    stage,
+                    f"${before[stage]['total_usd']:.2f}" if stage in before else "–",
+                    f"${after[stage]['total_usd']:.2f}" if stage in after else "–",
+                    f"{before.get(stage, {}).get('network_interfaces', '–')} → {after.get(stage, {}).get('network_interfaces', '–')}",
+                ]
+                for stage in sorted(set(before) | set(after))
+            ],
+        )
     delta = diff_models(base, head)
     if not delta:
-        return lines + ["No change in roles, trust, permissions, encryption, retention, keys, network, resource policies or suppressions.", ""]
-    lines += table(["Topic", "Added", "Removed"], [[topic, len(d["added"]), len(d["removed"])] for topic, d in delta.items()])
+        return lines + [
+            "No change in roles, trust, permissions, encryption, retention, keys, network, resource policies or suppressions.",
+            "",
+        ]
+    lines += table(
+        ["Topic", "Added", "Removed"], [[topic, len(d["added"]), len(d["removed"])] for topic, d in delta.items()]
+    )
     for topic, d in delta.items():
         lines += [f"### {topic}", ""]
         lines += [f"- ➕ {cell(x)}" for x in d["added"]] + [f"- ➖ {cell(x)}" for x in d["removed"]] + [""]
@@ -150,8 +217,12 @@ def _statement_rows(statements: list[dict], with_principals: bool = False) -> li
     rows = []
     for s in statements:
         flagged = {w["value"]: marks(w["flags"]) for w in s.get("wildcards", [])}
-        acts = [f"{flagged.get(a, '')} {a}".strip() for a in s.get("actions", [])] + [f"NOT {a}" for a in s.get("not_actions", [])]
-        res = [f"{flagged.get(r, '')} {r}".strip() for r in s.get("resources", [])] + [f"NOT {r}" for r in s.get("not_resources", [])]
+        acts = [f"{flagged.get(a, '')} {a}".strip() for a in s.get("actions", [])] + [
+            f"NOT {a}" for a in s.get("not_actions", [])
+        ]
+        res = [f"{flagged.get(r, '')} {r}".strip() for r in s.get("resources", [])] + [
+            f"NOT {r}" for r in s.get("not_resources", [])
+        ]
         row = [s.get("sid") or "–", s["effect"]]
         if with_principals:
             row.append(s.get("principals", []) or "–")
@@ -160,50 +231,115 @@ def _statement_rows(statements: list[dict], with_principals: bool = False) -> li
 
 
 def iam_roles(model: dict) -> list[str]:
-    lines = ["## IAM roles", "", "Every role: who may assume it (trust policy with conditions), every action on every resource per statement, "
-             "permissions boundary, and each wildcard with the reason on record (nag acknowledgement of that finding, else the checkov skip comment on that policy).", ""]
+    lines = [
+        "## IAM roles",
+        "",
+        "Every role: who may assume it (trust policy with conditions), every action on every resource per statement, "
+        "permissions boundary, and each wildcard with the reason on record (nag acknowledgement of that finding, else the checkov skip comment on that policy).",
+        "",
+    ]
     for stack, items in by_stack(model["roles"]).items():
         lines += [f"### {stack}", ""]
-        lines += table(["Role", "Assumed by", "Used by", "Boundary", "Policies", "Wildcards"], [
-            [f"{marks(r['flags'] + [f for p in r['policies'] for s in p['statements'] for w in s['wildcards'] for f in w['flags']])} {code(r['id'])}".strip(),
-             r["assumed_by"], r["used_by"] or "–", r["permissions_boundary"] or "none",
-             [f"{p['name']} ({p['kind']})" for p in r["policies"]] + [m["arn"] for m in r["aws_managed_policies"]],
-             sum(len(s["wildcards"]) for p in r["policies"] for s in p["statements"])]
-            for r in items
-        ])
+        lines += table(
+            ["Role", "Assumed by", "Used by", "Boundary", "Policies", "Wildcards"],
+            [
+                [
+                    f"{marks(r['flags'] + [f for p in r['policies'] for s in p['statements'] for w in s['wildcards'] for f in w['flags']])} {code(r['id'])}".strip(),
+                    r["assumed_by"],
+                    r["used_by"] or "–",
+                    r["permissions_boundary"] or "none",
+                    [f"{p['name']} ({p['kind']})" for p in r["policies"]]
+                    + [m["arn"] for m in r["aws_managed_policies"]],
+                    sum(len(s["wildcards"]) for p in r["policies"] for s in p["statements"]),
+                ]
+                for r in items
+            ],
+        )
         for r in items:
             lines += [f"#### {marks(r['flags'])} `{r['id']}`".replace("####  ", "#### "), ""]
             if r["description"]:
                 lines += [f"_{r['description']}_", ""]
-            lines += [f"- Permissions boundary: {esc(r['permissions_boundary'] or 'none')}", f"- Used by: {esc(', '.join(r['used_by']) or '–')}"]
-            lines += [f"- {MARK[REVIEW]} AWS managed policy `{m['arn']}` (its statements are not in the template)" for m in r["aws_managed_policies"]]
+            lines += [
+                f"- Permissions boundary: {esc(r['permissions_boundary'] or 'none')}",
+                f"- Used by: {esc(', '.join(r['used_by']) or '–')}",
+            ]
+            lines += [
+                f"- {MARK[REVIEW]} AWS managed policy `{m['arn']}` (its statements are not in the template)"
+                for m in r["aws_managed_policies"]
+            ]
             lines += [f"- {MARK[f['level']]} {esc(f['message'])}" for f in r["flags"]] + [""]
-            lines += ["Trust policy:", ""] + table(["Sid", "Effect", "Principals", "Actions", "Resources", "Conditions"], _statement_rows(r["trust"], with_principals=True))
+            lines += ["Trust policy:", ""] + table(
+                ["Sid", "Effect", "Principals", "Actions", "Resources", "Conditions"],
+                _statement_rows(r["trust"], with_principals=True),
+            )
             for p in r["policies"]:
-                lines += [f"Policy `{p['name']}` ({p['kind']}):", ""] + table(["Sid", "Effect", "Actions", "Resources", "Conditions"], _statement_rows(p["statements"]))
+                lines += [f"Policy `{p['name']}` ({p['kind']}):", ""] + table(
+                    ["Sid", "Effect", "Actions", "Resources", "Conditions"], _statement_rows(p["statements"])
+                )
                 found = [(s, w) for s in p["statements"] for w in s["wildcards"]]
                 if found:
-                    lines += table(["", "Sid", "Wildcard", "Reason on record", "Source"], [[marks(w["flags"]), s.get("sid") or "–", f"{w['kind']} {w['value']}", w["reason"] or "**no reason on record**", w["source"] or "–"] for s, w in found])
+                    lines += table(
+                        ["", "Sid", "Wildcard", "Reason on record", "Source"],
+                        [
+                            [
+                                marks(w["flags"]),
+                                s.get("sid") or "–",
+                                f"{w['kind']} {w['value']}",
+                                w["reason"] or "**no reason on record**",
+                                w["source"] or "–",
+                            ]
+                            for s, w in found
+                        ],
+                    )
     return lines
 
 
 def stores(model: dict) -> list[str]:
-    lines = ["## Data stores", "", "Buckets, tables, queues, topics, state machines (execution data) and parameters: encryption key and retention.", ""]
-    lines += table(["", "Stack", "Store", "Type", "Name", "Encryption", "Key", "Retention", "DeletionPolicy", "Notes"], [
-        [marks(d["flags"]), d["stack"], code(d["id"]), d["type"], d["name"] or "–", d["encryption"], d["key"] or "–", d["retention"] or "–", d["deletion_policy"],
-         d["notes"] + [f"{MARK[f['level']]} {f['message']}" for f in d["flags"]] or "–"]
-        for d in model["data_stores"]
-    ])
+    lines = [
+        "## Data stores",
+        "",
+        "Buckets, tables, queues, topics, state machines (execution data) and parameters: encryption key and retention.",
+        "",
+    ]
+    lines += table(
+        ["", "Stack", "Store", "Type", "Name", "Encryption", "Key", "Retention", "DeletionPolicy", "Notes"],
+        [
+            [
+                marks(d["flags"]),
+                d["stack"],
+                code(d["id"]),
+                d["type"],
+                d["name"] or "–",
+                d["encryption"],
+                d["key"] or "–",
+                d["retention"] or "–",
+                d["deletion_policy"],
+                d["notes"] + [f"{MARK[f['level']]} {f['message']}" for f in d["flags"]] or "–",
+            ]
+            for d in model["data_stores"]
+        ],
+    )
     return lines
 
 
 def logs(model: dict) -> list[str]:
     lines = ["## Log groups", ""]
-    lines += table(["", "Stack", "Log group", "Key", "Retention (days)", "DeletionPolicy", "Written by", "Flags"], [
-        [marks(g["flags"]), g["stack"], code(g["id"]), g["key"] or "CloudWatch Logs service key", g["retention_days"] or "never expires", g["deletion_policy"], g["written_by"] or "–",
-         [f"{MARK[f['level']]} {f['message']}" for f in g["flags"]] or "–"]
-        for g in model["log_groups"]
-    ])
+    lines += table(
+        ["", "Stack", "Log group", "Key", "Retention (days)", "DeletionPolicy", "Written by", "Flags"],
+        [
+            [
+                marks(g["flags"]),
+                g["stack"],
+                code(g["id"]),
+                g["key"] or "CloudWatch Logs service key",
+                g["retention_days"] or "never expires",
+                g["deletion_policy"],
+                g["written_by"] or "–",
+                [f"{MARK[f['level']]} {f['message']}" for f in g["flags"]] or "–",
+            ]
+            for g in model["log_groups"]
+        ],
+    )
     return lines
 
 
@@ -211,60 +347,190 @@ def kms(model: dict) -> list[str]:
     lines = ["## KMS keys", ""]
     for k in model["keys"]:
         all_flags = k["flags"] + [f for s in k["statements"] for f in s["flags"]]
-        lines += [f"### {marks(all_flags)} `{k['stack']}:{k['id']}`".replace("###  ", "### "), "",
-                  f"{k['description'] or '–'}. Rotation {'on' if k['rotation'] else '**off**'}; DeletionPolicy {k['deletion_policy']}; pending window {k['pending_window_days']} days.", ""]
+        lines += [
+            f"### {marks(all_flags)} `{k['stack']}:{k['id']}`".replace("###  ", "### "),
+            "",
+            f"{k['description'] or '–'}. Rotation {'on' if k['rotation'] else '**off**'}; DeletionPolicy {k['deletion_policy']}; pending window {k['pending_window_days']} days.",
+            "",
+        ]
         lines += [f"- {MARK[f['level']]} {esc(f['message'])}" for f in all_flags] + ([""] if all_flags else [])
-        lines += table(["Sid", "Effect", "Principals", "Actions", "Resources", "Conditions"], _statement_rows(k["statements"], with_principals=True))
+        lines += table(
+            ["Sid", "Effect", "Principals", "Actions", "Resources", "Conditions"],
+            _statement_rows(k["statements"], with_principals=True),
+        )
     return lines
 
 
 def net(model: dict) -> list[str]:
     n = model["network"]
     lines = ["## Network exposure", "", "### VPCs", ""]
-    lines += table(["", "Stack", "VPC", "CIDR", "Flow logs", "Default SG closed"], [[marks(v["flags"]), v["stack"], code(v["id"]), v["cidr"], v["flow_logs"], v["default_sg_closed"]] for v in n["vpcs"]])
+    lines += table(
+        ["", "Stack", "VPC", "CIDR", "Flow logs", "Default SG closed"],
+        [
+            [marks(v["flags"]), v["stack"], code(v["id"]), v["cidr"], v["flow_logs"], v["default_sg_closed"]]
+            for v in n["vpcs"]
+        ],
+    )
     lines += ["### Subnets and routes", ""]
-    lines += table(["", "Stack", "Subnet", "CIDR", "AZ", "Type", "Public IP on launch", "Routes"], [
-        [marks(s["flags"]), s["stack"], code(s["id"]), s["cidr"], s["az"], s["type"] or "–", s["public_ip_on_launch"], s["routes"]] for s in n["subnets"]
-    ])
+    lines += table(
+        ["", "Stack", "Subnet", "CIDR", "AZ", "Type", "Public IP on launch", "Routes"],
+        [
+            [
+                marks(s["flags"]),
+                s["stack"],
+                code(s["id"]),
+                s["cidr"],
+                s["az"],
+                s["type"] or "–",
+                s["public_ip_on_launch"],
+                s["routes"],
+            ]
+            for s in n["subnets"]
+        ],
+    )
     lines += ["### Gateways", ""]
-    lines += table(["", "Stack", "Gateway", "Type"], [[marks(g["flags"]), g["stack"], code(g["id"]), g["type"]] for g in n["gateways"]]) if n["gateways"] else ["None: no internet, NAT, transit or peering gateway; the subnets reach AWS only through the endpoints below.", ""]
+    lines += (
+        table(
+            ["", "Stack", "Gateway", "Type"],
+            [[marks(g["flags"]), g["stack"], code(g["id"]), g["type"]] for g in n["gateways"]],
+        )
+        if n["gateways"]
+        else [
+            "None: no internet, NAT, transit or peering gateway; the subnets reach AWS only through the endpoints below.",
+            "",
+        ]
+    )
     lines += ["### VPC endpoints", ""]
-    lines += table(["", "Stack", "Endpoint", "Service", "Type", "Private DNS", "Security groups", "Policy (effect principals actions on resources when conditions)"], [
-        [marks(e["flags"]), e["stack"], code(e["id"]), e["service"], e["type"], e["private_dns"] if e["type"] == "Interface" else "–", e["security_groups"] or "–",
-         [f"{s['effect']} {','.join(s.get('principals', []))} {','.join(s['actions'])} on {', '.join(s['resources'])}" + (f" when {' and '.join(s['conditions'])}" if s["conditions"] else "") for s in e["policy"]] or f"{MARK[FAIL]} no policy"]
-        for e in n["endpoints"]
-    ])
+    lines += table(
+        [
+            "",
+            "Stack",
+            "Endpoint",
+            "Service",
+            "Type",
+            "Private DNS",
+            "Security groups",
+            "Policy (effect principals actions on resources when conditions)",
+        ],
+        [
+            [
+                marks(e["flags"]),
+                e["stack"],
+                code(e["id"]),
+                e["service"],
+                e["type"],
+                e["private_dns"] if e["type"] == "Interface" else "–",
+                e["security_groups"] or "–",
+                [
+                    f"{s['effect']} {','.join(s.get('principals', []))} {','.join(s['actions'])} on {', '.join(s['resources'])}"
+                    + (f" when {' and '.join(s['conditions'])}" if s["conditions"] else "")
+                    for s in e["policy"]
+                ]
+                or f"{MARK[FAIL]} no policy",
+            ]
+            for e in n["endpoints"]
+        ],
+    )
     lines += ["### Security-group rules", ""]
-    lines += table(["", "Stack", "Group", "Direction", "Protocol / ports", "Peer", "Rule", "Description"], [
-        [marks(r["flags"] + g["flags"]), g["stack"], code(g["id"]), r["direction"], r["protocol_ports"], r["peer"], code(r["id"]), r["description"] or "–"]
-        for g in n["security_groups"] for r in g["rules"] or [{"id": "", "direction": "–", "protocol_ports": "–", "peer": "–", "description": "no rules", "flags": []}]
-    ])
+    lines += table(
+        ["", "Stack", "Group", "Direction", "Protocol / ports", "Peer", "Rule", "Description"],
+        [
+            [
+                marks(r["flags"] + g["flags"]),
+                g["stack"],
+                code(g["id"]),
+                r["direction"],
+                r["protocol_ports"],
+                r["peer"],
+                code(r["id"]),
+                r["description"] or "–",
+            ]
+            for g in n["security_groups"]
+            for r in g["rules"]
+            or [
+                {"id": "", "direction": "–", "protocol_ports": "–", "peer": "–", "description": "no rules", "flags": []}
+            ]
+        ],
+    )
     flagged = [f for g in n["security_groups"] for f in g["flags"] + [f for r in g["rules"] for f in r["flags"]]]
     lines += [f"- {MARK[f['level']]} {esc(f['message'])}" for f in flagged] + ([""] if flagged else [])
     if n["network_acl_entries"]:
-        lines += ["### Network ACL entries", ""] + table(["Stack", "Entry", "Rule"], [[e["stack"], code(e["id"]), e["rule"]] for e in n["network_acl_entries"]])
+        lines += ["### Network ACL entries", ""] + table(
+            ["Stack", "Entry", "Rule"], [[e["stack"], code(e["id"]), e["rule"]] for e in n["network_acl_entries"]]
+        )
     return lines
 
 
 def resource_policies(model: dict) -> list[str]:
-    lines = ["## Resource policies", "", "Who else may reach a resource: bucket, queue and topic policies, Lambda invoke permissions, function URLs.", ""]
+    lines = [
+        "## Resource policies",
+        "",
+        "Who else may reach a resource: bucket, queue and topic policies, Lambda invoke permissions, function URLs.",
+        "",
+    ]
     rows = []
     for p in model["resource_policies"]:
-        for s in p["statements"] or [{"sid": "", "effect": "–", "principals": [], "actions": [], "resources": [], "conditions": []}]:
-            rows.append([marks(p["flags"] + [f for e in p.get("exemptions", []) if e["sid"] == s.get("sid") for f in e["flags"]]), p["stack"], f"{code(p['id'])} ({p['type']})", s.get("sid") or "–", s["effect"], s.get("principals") or "–", s["actions"] or "–", s["resources"] or "–", s["conditions"] or "–"])
+        for s in p["statements"] or [
+            {"sid": "", "effect": "–", "principals": [], "actions": [], "resources": [], "conditions": []}
+        ]:
+            rows.append(
+                [
+                    marks(
+                        p["flags"]
+                        + [f for e in p.get("exemptions", []) if e["sid"] == s.get("sid") for f in e["flags"]]
+                    ),
+                    p["stack"],
+                    f"{code(p['id'])} ({p['type']})",
+                    s.get("sid") or "–",
+                    s["effect"],
+                    s.get("principals") or "–",
+                    s["actions"] or "–",
+                    s["resources"] or "–",
+                    s["conditions"] or "–",
+                ]
+            )
     lines += table(["", "Stack", "Policy", "Sid", "Effect", "Principals", "Actions", "Resources", "Conditions"], rows)
     exempt = [(p, e) for p in model["resource_policies"] for e in p.get("exemptions", [])]
-    lines += [f"### Exemptions from denies ({len(exempt)})", "", "Principals a Deny statement leaves out (a negated `aws:PrincipalArn` condition), each with the reason written for it.", ""]
-    lines += table(["", "Stack", "Policy", "Deny", "Exempt principal", "Reason on record"], [[marks(e["flags"]), p["stack"], code(p["id"]), e["sid"], e["principal"], e["reason"] or "**no reason on record**"] for p, e in exempt])
+    lines += [
+        f"### Exemptions from denies ({len(exempt)})",
+        "",
+        "Principals a Deny statement leaves out (a negated `aws:PrincipalArn` condition), each with the reason written for it.",
+        "",
+    ]
+    lines += table(
+        ["", "Stack", "Policy", "Deny", "Exempt principal", "Reason on record"],
+        [
+            [
+                marks(e["flags"]),
+                p["stack"],
+                code(p["id"]),
+                e["sid"],
+                e["principal"],
+                e["reason"] or "**no reason on record**",
+            ]
+            for p, e in exempt
+        ],
+    )
     return lines
 
 
 def checklist(model: dict) -> list[str]:
-    lines = ["## Checklist", "", "The 24 template properties of the security checklist (`tests/security/checks.py`), per stack.", ""]
+    lines = [
+        "## Checklist",
+        "",
+        "The 24 template properties of the security checklist (`tests/security/checks.py`), per stack.",
+        "",
+    ]
     stacks = list(model["stacks"])
     names = sorted({c["check"] for c in model["checklist"]})
     result = {(c["stack"], c["check"]): c["violations"] for c in model["checklist"]}
-    lines += table(["Property", *stacks], [[n, *(("✅" if not result.get((s, n)) else f"{MARK[FAIL]} {len(result[(s, n)])}") for s in stacks)] for n in names])
+    lines += table(
+        ["Property", *stacks],
+        [
+            [n, *(("✅" if not result.get((s, n)) else f"{MARK[FAIL]} {len(result[(s, n)])}") for s in stacks)]
+            for n in names
+        ],
+    )
     violations = [(c["stack"], c["check"], v) for c in model["checklist"] for v in c["violations"]]
     if violations:
         lines += table(["Stack", "Property", "Violation"], [[s, n, f"{MARK[FAIL]} {v}"] for s, n, v in violations])
@@ -272,11 +538,26 @@ def checklist(model: dict) -> list[str]:
 
 
 def suppressions(model: dict) -> list[str]:
-    lines = ["## Acknowledgements and skips", "", f"### cdk-nag acknowledgements ({len(model['acknowledgements'])})", "",
-             "Each at the construct it was attached to (traced through the stack's construct metadata), with its reason.", ""]
-    lines += table(["Stack", "Attached to", "Rule", "Pack", "Reason"], [[a["stack"], code(a["path"]), code(a["rule"]), a["pack"], a["reason"]] for a in model["acknowledgements"]])
+    lines = [
+        "## Acknowledgements and skips",
+        "",
+        f"### cdk-nag acknowledgements ({len(model['acknowledgements'])})",
+        "",
+        "Each at the construct it was attached to (traced through the stack's construct metadata), with its reason.",
+        "",
+    ]
+    lines += table(
+        ["Stack", "Attached to", "Rule", "Pack", "Reason"],
+        [[a["stack"], code(a["path"]), code(a["rule"]), a["pack"], a["reason"]] for a in model["acknowledgements"]],
+    )
     lines += [f"### checkov skips ({len(model['checkov_skips'])})", ""]
-    lines += table(["", "Stack", "Resource", "Check", "Comment"], [[marks(s["flags"]), s["stack"], code(s["id"]), s["check"], s["comment"] or f"{MARK[FAIL]} no comment"] for s in model["checkov_skips"]])
+    lines += table(
+        ["", "Stack", "Resource", "Check", "Comment"],
+        [
+            [marks(s["flags"]), s["stack"], code(s["id"]), s["check"], s["comment"] or f"{MARK[FAIL]} no comment"]
+            for s in model["checkov_skips"]
+        ],
+    )
     return lines
 
 
@@ -284,31 +565,72 @@ def scanners(model: dict) -> list[str]:
     figures = model.get("figures") or {}
     lines = ["## Scanner figures", ""]
     if not figures.get("stacks"):
-        return lines + ["Not run for this report.", ""] + [f"- {MARK[f['level']]} {esc(f['message'])}" for f in figures.get("flags", [])] + [""]
+        return (
+            lines
+            + ["Not run for this report.", ""]
+            + [f"- {MARK[f['level']]} {esc(f['message'])}" for f in figures.get("flags", [])]
+            + [""]
+        )
     packs = figures["packs"]
-    lines += ["cdk-nag: acknowledged / open findings per pack (open findings stop the synth). cfn-lint: errors / warnings. checkov: passed / failed / skipped.", ""]
-    lines += table(["Stack", "Resources", *packs, "cfn-lint E / W", "checkov P / F / S"], [
-        [stack, f["resources"], *(f"{f['nag'][p]['acknowledged']} / {f['nag'][p]['open']}" for p in packs), f"{f['cfn_lint']['errors']} / {f['cfn_lint']['warnings']}",
-         f"{f['checkov']['passed']} / {f['checkov']['failed']} / {f['checkov']['skipped']}"]
-        for stack, f in figures["stacks"].items()
-    ])
-    lines += [f"- {MARK[FAIL]} {esc(failure)}" for failure in figures.get("failures", [])] + ([""] if figures.get("failures") else [])
+    lines += [
+        "cdk-nag: acknowledged / open findings per pack (open findings stop the synth). cfn-lint: errors / warnings. checkov: passed / failed / skipped.",
+        "",
+    ]
+    lines += table(
+        ["Stack", "Resources", *packs, "cfn-lint E / W", "checkov P / F / S"],
+        [
+            [
+                stack,
+                f["resources"],
+                *(f"{f['nag'][p]['acknowledged']} / {f['nag'][p]['open']}" for p in packs),
+                f"{f['cfn_lint']['errors']} / {f['cfn_lint']['warnings']}",
+                f"{f['checkov']['passed']} / {f['checkov']['failed']} / {f['checkov']['skipped']}",
+            ]
+            for stack, f in figures["stacks"].items()
+        ],
+    )
+    lines += [f"- {MARK[FAIL]} {esc(failure)}" for failure in figures.get("failures", [])] + (
+        [""] if figures.get("failures") else []
+    )
     findings = figures.get("cfn_lint_findings", [])
     lines += [
-        f"### cfn-lint warnings and informational findings ({len(findings)})", "",
+        f"### cfn-lint warnings and informational findings ({len(findings)})",
+        "",
         f"Rules: {esc(figures.get('cfn_lint_rules', 'cfn-lint'))}. Errors fail the gates; these do not, so each is listed. An error of a serverless rule that is "
-        "the same check as a cdk-nag Serverless rule acknowledged on that resource is listed with nag's reason (`tests/security/gates.py` `SAME_AS_NAG`).", "",
+        "the same check as a cdk-nag Serverless rule acknowledged on that resource is listed with nag's reason (`tests/security/gates.py` `SAME_AS_NAG`).",
+        "",
     ]
-    lines += table(["", "File", "Level", "Rule", "Resource", "Line", "Message"], [
-        [MARK[REVIEW] if f.get("acknowledged") else "", f["file"], f["level"] + (" (acknowledged)" if f.get("acknowledged") else ""), code(f["rule"]), code(f["resource"]), f["line"] or "–",
-         f["message"] + (f" — acknowledged as cdk-nag {f['acknowledged']['rule']} on {f['acknowledged']['on']}: {f['acknowledged']['reason']}" if f.get("acknowledged") else "")]
-        for f in findings
-    ])
+    lines += table(
+        ["", "File", "Level", "Rule", "Resource", "Line", "Message"],
+        [
+            [
+                MARK[REVIEW] if f.get("acknowledged") else "",
+                f["file"],
+                f["level"] + (" (acknowledged)" if f.get("acknowledged") else ""),
+                code(f["rule"]),
+                code(f["resource"]),
+                f["line"] or "–",
+                f["message"]
+                + (
+                    f" — acknowledged as cdk-nag {f['acknowledged']['rule']} on {f['acknowledged']['on']}: {f['acknowledged']['reason']}"
+                    if f.get("acknowledged")
+                    else ""
+                ),
+            ]
+            for f in findings
+        ],
+    )
     return lines
 
 
 def standing_summary(standing: dict) -> str:
-    return ", ".join(f"{stage} ${s['total_usd']:.2f}{'' if s['within_goal'] else ' (over the goal)'}" for stage, s in standing["stages"].items()) + f" (goal ≤ ${standing['goal_usd']:.0f} a stage)"
+    return (
+        ", ".join(
+            f"{stage} ${s['total_usd']:.2f}{'' if s['within_goal'] else ' (over the goal)'}"
+            for stage, s in standing["stages"].items()
+        )
+        + f" (goal ≤ ${standing['goal_usd']:.0f} a stage)"
+    )
 
 
 def standing(model: dict) -> list[str]:
@@ -322,17 +644,40 @@ def standing(model: dict) -> list[str]:
         "",
     ]
     for stage, s in figures["stages"].items():
-        lines += [f"### {stage}: ${s['total_usd']:.2f} a month {'✅' if s['within_goal'] else MARK[REVIEW] + ' over'} (goal ≤ ${s['goal_usd']:.0f})", ""]
-        lines += table(["Item", "Quantity", "Unit", "Unit price (USD)", "Monthly (USD)", "Detail"], [
-            [l["item"], f"{l['quantity']:,.4f}".rstrip("0").rstrip("."), l["unit"], f"{l['unit_usd']:g}", f"{l['monthly_usd']:.2f}", l["detail"] or "–"] for l in s["lines"]
-        ])
+        lines += [
+            f"### {stage}: ${s['total_usd']:.2f} a month {'✅' if s['within_goal'] else MARK[REVIEW] + ' over'} (goal ≤ ${s['goal_usd']:.0f})",
+            "",
+        ]
+        lines += table(
+            ["Item", "Quantity", "Unit", "Unit price (USD)", "Monthly (USD)", "Detail"],
+            [
+                [
+                    l["item"],
+                    f"{l['quantity']:,.4f}".rstrip("0").rstrip("."),
+                    l["unit"],
+                    f"{l['unit_usd']:g}",
+                    f"{l['monthly_usd']:.2f}",
+                    l["detail"] or "–",
+                ]
+                for l in s["lines"]
+            ],
+        )
         lines += [f"- {esc(n)}" for n in s["notes"]] + ([""] if s["notes"] else [])
         not_counted = "; ".join(f"{type_.removeprefix('AWS::')} ({why})" for type_, why in s["not_counted"].items())
         lines += [f"Not counted: {esc(not_counted)}.", ""]
     lines += ["### Prices", ""]
-    lines += table(["Price", "USD", "Unit", "Source", "Read", "Note"], [[code(k), f"{p['usd']:g}", p["unit"], p["source"], p["read"], p["note"] or "–"] for k, p in figures["prices"].items()])
+    lines += table(
+        ["Price", "USD", "Unit", "Source", "Read", "Note"],
+        [
+            [code(k), f"{p['usd']:g}", p["unit"], p["source"], p["read"], p["note"] or "–"]
+            for k, p in figures["prices"].items()
+        ],
+    )
     lines += ["### Assumptions", ""]
-    lines += table(["Assumption", "Value", "Unit", "Why"], [[code(k), f"{a['value']:g}", a["unit"], a["why"]] for k, a in figures["assumptions"].items()])
+    lines += table(
+        ["Assumption", "Value", "Unit", "Why"],
+        [[code(k), f"{a['value']:g}", a["unit"], a["why"]] for k, a in figures["assumptions"].items()],
+    )
     return lines
 
 
@@ -343,7 +688,11 @@ def one_stage(model: dict, stage: str) -> dict:
         return model
     mine = lambda items: [i for i in items if i.get("stack", "").split("-")[1:2] == [stage]]  # noqa: E731
     parts = ("roles", "data_stores", "log_groups", "keys", "resource_policies", "acknowledgements", "checkov_skips")
-    return {**model, **{part: mine(model.get(part, [])) for part in parts}, "network": {part: mine(items) for part, items in model["network"].items()}}
+    return {
+        **model,
+        **{part: mine(model.get(part, [])) for part in parts},
+        "network": {part: mine(items) for part, items in model["network"].items()},
+    }
 
 
 def stage_differences(model: dict) -> list[str]:
@@ -361,16 +710,30 @@ def stage_differences(model: dict) -> list[str]:
         stage, base = d["stage"], d["base"]
         only = [f for f in d["flags"]["added"]]
         lines += [f"### {stage}, compared with {base}", "", f"#### Flagged in {stage} only ({len(only)})", ""]
-        lines += table(["", "Topic", "Finding"], [[MARK[f["level"]], f["topic"], f["message"]] for f in only]) if only else [f"Nothing is flagged in {stage} that is not flagged in {base}.", ""]
+        lines += (
+            table(["", "Topic", "Finding"], [[MARK[f["level"]], f["topic"], f["message"]] for f in only])
+            if only
+            else [f"Nothing is flagged in {stage} that is not flagged in {base}.", ""]
+        )
         gone = d["flags"]["removed"]
         if gone:
-            lines += [f"Flagged in {base} but not in {stage}:", ""] + table(["", "Topic", "Finding"], [[MARK[f["level"]], f["topic"], f["message"]] for f in gone])
+            lines += [f"Flagged in {base} but not in {stage}:", ""] + table(
+                ["", "Topic", "Finding"], [[MARK[f["level"]], f["topic"], f["message"]] for f in gone]
+            )
         if not d["topics"]:
             lines += [f"{stage}'s facts read exactly as {base}'s.", ""]
             continue
-        lines += table(["Topic", f"Only in {stage}", f"Only in {base}"], [[topic, len(t["added"]), len(t["removed"])] for topic, t in d["topics"].items()])
+        lines += table(
+            ["Topic", f"Only in {stage}", f"Only in {base}"],
+            [[topic, len(t["added"]), len(t["removed"])] for topic, t in d["topics"].items()],
+        )
         for topic, t in d["topics"].items():
-            lines += [f"#### {topic}", ""] + [f"- ➕ {stage}: {cell(x)}" for x in t["added"]] + [f"- ➖ {base}: {cell(x)}" for x in t["removed"]] + [""]
+            lines += (
+                [f"#### {topic}", ""]
+                + [f"- ➕ {stage}: {cell(x)}" for x in t["added"]]
+                + [f"- ➖ {base}: {cell(x)}" for x in t["removed"]]
+                + [""]
+            )
     return lines
 
 

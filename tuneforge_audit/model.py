@@ -27,8 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from tests.security.acknowledgements import audit, load_allowlist, pack_of, stack_artifacts, strip_rule
-from tests.security.checks import CHECKS, as_list, principals, props, referenced_ids, render, resources, statements, target
-
+from tests.security.checks import (
+    CHECKS,
+    as_list,
+    props,
+    referenced_ids,
+    render,
+    resources,
+    statements,
+    target,
+)
 from tuneforge_audit import SCHEMA_VERSION, standing_cost
 
 FAIL, REVIEW = "fail", "review"
@@ -70,7 +78,11 @@ class Names:
             return [self.resolve(v) for v in value]
         if not isinstance(value, dict):
             return value
-        if set(value) == {"Fn::ImportValue"} and isinstance(value["Fn::ImportValue"], str) and value["Fn::ImportValue"] in self.exports:
+        if (
+            set(value) == {"Fn::ImportValue"}
+            and isinstance(value["Fn::ImportValue"], str)
+            and value["Fn::ImportValue"] in self.exports
+        ):
             stack, exported = self.exports[value["Fn::ImportValue"]]
             if isinstance(exported, dict) and "Ref" in exported:
                 return {"Ref": f"{stack}:{exported['Ref']}"}
@@ -160,12 +172,17 @@ def statement_facts(prefix: str, view: dict) -> list[str]:
 def acknowledgements_on(resource: dict) -> dict[str, str]:
     """rule id -> reason, from the resource's ``Metadata.cdk_nag.rules_to_suppress``."""
     meta = resource.get("Metadata") or {}
-    return {strip_rule(str(e.get("id", ""))): str(e.get("reason", "")) for e in (meta.get("cdk_nag") or {}).get("rules_to_suppress") or []}
+    return {
+        strip_rule(str(e.get("id", ""))): str(e.get("reason", ""))
+        for e in (meta.get("cdk_nag") or {}).get("rules_to_suppress") or []
+    }
 
 
 def checkov_skips_on(resource: dict) -> dict[str, str]:
     meta = resource.get("Metadata") or {}
-    return {str(s.get("id", "")): str(s.get("comment") or "").strip() for s in (meta.get("checkov") or {}).get("skip") or []}
+    return {
+        str(s.get("id", "")): str(s.get("comment") or "").strip() for s in (meta.get("checkov") or {}).get("skip") or []
+    }
 
 
 STATEMENT_REASONS = "tuneforge_statement_reasons"  # stacks/nag.py acknowledge_statements
@@ -174,7 +191,11 @@ STATEMENT_REASONS = "tuneforge_statement_reasons"  # stacks/nag.py acknowledge_s
 def statement_reasons_on(resource: dict) -> dict[str, dict[str, str]]:
     """rule id -> Sid -> that statement's own reason, from ``Metadata.tuneforge_statement_reasons``."""
     meta = (resource.get("Metadata") or {}).get(STATEMENT_REASONS) or {}
-    return {strip_rule(str(rule)): {str(sid): str(reason) for sid, reason in (by_sid or {}).items()} for rule, by_sid in meta.items() if isinstance(by_sid, dict)}
+    return {
+        strip_rule(str(rule)): {str(sid): str(reason) for sid, reason in (by_sid or {}).items()}
+        for rule, by_sid in meta.items()
+        if isinstance(by_sid, dict)
+    }
 
 
 def wildcard_reason(holder: dict, kind: str, value: str, sid: str = "") -> tuple[str, str] | None:
@@ -202,7 +223,10 @@ def names_statement(reason: str, sid: str, actions: list[str]) -> set[str]:
     named = {sid} if sid and re.search(rf"\b{re.escape(sid)}\b", reason) else set()
     written = re.findall(r"\b[a-z0-9-]+:[A-Za-z0-9*]+", reason)
     for action in actions:
-        if any(fnmatch.fnmatchcase(action.lower(), w.lower()) or fnmatch.fnmatchcase(w.lower(), action.lower()) for w in written):
+        if any(
+            fnmatch.fnmatchcase(action.lower(), w.lower()) or fnmatch.fnmatchcase(w.lower(), action.lower())
+            for w in written
+        ):
             named.add(action)
     return named
 
@@ -221,9 +245,13 @@ def reason_fits_statement(view: dict, reason: str, others: list[dict]) -> list[s
     if not names_statement(reason, view["sid"], view["actions"]):
         problems.append("names neither its Sid nor any of its actions")
     for other in others:
-        foreign = names_statement(reason, other["sid"], [a for a in other["actions"] if a not in view["actions"]]) - {view["sid"]}
+        foreign = names_statement(reason, other["sid"], [a for a in other["actions"] if a not in view["actions"]]) - {
+            view["sid"]
+        }
         if foreign:
-            problems.append(f"was written for statement {other['sid'] or '(no Sid)'} too ({', '.join(sorted(foreign))})")
+            problems.append(
+                f"was written for statement {other['sid'] or '(no Sid)'} too ({', '.join(sorted(foreign))})"
+            )
     return problems
 
 
@@ -240,12 +268,25 @@ def wildcards(view: dict, holder: dict, where: str = "", others: list[dict] | No
     for kind, value in found:
         reason = wildcard_reason(holder, kind, value, view["sid"])
         if reason is None:
-            flags = [flag(FAIL, f"{where}: wildcard {kind} {value} with no acknowledgement or checkov comment explaining it")]
+            flags = [
+                flag(FAIL, f"{where}: wildcard {kind} {value} with no acknowledgement or checkov comment explaining it")
+            ]
         else:
             flags = [flag(REVIEW, f"{where}: wildcard {kind} {value}: {reason[1]}")]
             if unspecific(kind, value):
-                flags += [flag(FAIL, f"{where}: the reason shown for wildcard {kind} {value} {p}") for p in reason_fits_statement(view, reason[1], others or [])]
-        out.append({"kind": kind, "value": value, "source": reason[0] if reason else "", "reason": reason[1] if reason else "", "flags": flags})
+                flags += [
+                    flag(FAIL, f"{where}: the reason shown for wildcard {kind} {value} {p}")
+                    for p in reason_fits_statement(view, reason[1], others or [])
+                ]
+        out.append(
+            {
+                "kind": kind,
+                "value": value,
+                "source": reason[0] if reason else "",
+                "reason": reason[1] if reason else "",
+                "flags": flags,
+            }
+        )
     return out
 
 
@@ -277,43 +318,63 @@ def roles(stack: str, template: dict, names: Names, templates: dict[str, dict]) 
         for view in trust:
             if view["effect"] == "Allow" and "*" in view.get("principals", []) and not view["conditions"]:
                 trust_flags.append(flag(FAIL, f"{lid}: trust policy lets any principal assume the role"))
-            external = [pr for pr in view.get("principals", []) if re.search(r"arn:[^:]*:iam::\d{12}:", pr) and not view["conditions"]]
+            external = [
+                pr
+                for pr in view.get("principals", [])
+                if re.search(r"arn:[^:]*:iam::\d{12}:", pr) and not view["conditions"]
+            ]
             if external:
                 trust_flags.append(flag(REVIEW, f"{lid}: trusts accounts {external} without conditions"))
         policies = []
         for i, inline in enumerate(as_list(p.get("Policies"))):
-            policies.append(("inline", inline.get("PolicyName", f"inline {i}"), inline.get("PolicyDocument") or {}, role))
+            policies.append(
+                ("inline", inline.get("PolicyName", f"inline {i}"), inline.get("PolicyDocument") or {}, role)
+            )
         attached_ids = {target(a) for a in as_list(p.get("ManagedPolicyArns"))}
         for plid, policy in managed.items():
             if lid in {target(r) for r in as_list(props(policy).get("Roles"))} or plid in attached_ids:
-                kind = "customer-managed" if policy["Type"] == "AWS::IAM::ManagedPolicy" else "inline (AWS::IAM::Policy)"
+                kind = (
+                    "customer-managed" if policy["Type"] == "AWS::IAM::ManagedPolicy" else "inline (AWS::IAM::Policy)"
+                )
                 policies.append((kind, plid, props(policy).get("PolicyDocument") or {}, policy))
         aws_managed = []
         for arn in as_list(p.get("ManagedPolicyArns")):
             if target(arn) in managed:
                 continue
             text = names.text(arn)
-            aws_managed.append({"arn": text, "flags": [flag(REVIEW, f"{lid}: managed policy {text} (its statements are not in the template)")]})
+            aws_managed.append(
+                {
+                    "arn": text,
+                    "flags": [flag(REVIEW, f"{lid}: managed policy {text} (its statements are not in the template)")],
+                }
+            )
         policy_views = []
         for kind, name, document, holder in policies:
             views = [statement_view(s, names) for s in statements(document)]
             for i, view in enumerate(views):
-                view["wildcards"] = wildcards(view, holder, f"{lid} {name}" + (f" {view['sid']}" if view["sid"] else ""), others=views[:i] + views[i + 1:])
+                view["wildcards"] = wildcards(
+                    view,
+                    holder,
+                    f"{lid} {name}" + (f" {view['sid']}" if view["sid"] else ""),
+                    others=views[:i] + views[i + 1 :],
+                )
             policy_views.append({"name": name, "kind": kind, "statements": views})
         boundary = p.get("PermissionsBoundary")
-        out.append({
-            "stack": stack,
-            "id": lid,
-            "name": names.text(p["RoleName"]) if p.get("RoleName") else "",
-            "description": p.get("Description", ""),
-            "assumed_by": sorted({pr for v in trust if v["effect"] == "Allow" for pr in v.get("principals", [])}),
-            "trust": trust,
-            "permissions_boundary": names.text(boundary) if boundary else "",
-            "aws_managed_policies": aws_managed,
-            "policies": policy_views,
-            "used_by": _role_users(stack, template, lid, names, templates),
-            "flags": trust_flags,
-        })
+        out.append(
+            {
+                "stack": stack,
+                "id": lid,
+                "name": names.text(p["RoleName"]) if p.get("RoleName") else "",
+                "description": p.get("Description", ""),
+                "assumed_by": sorted({pr for v in trust if v["effect"] == "Allow" for pr in v.get("principals", [])}),
+                "trust": trust,
+                "permissions_boundary": names.text(boundary) if boundary else "",
+                "aws_managed_policies": aws_managed,
+                "policies": policy_views,
+                "used_by": _role_users(stack, template, lid, names, templates),
+                "flags": trust_flags,
+            }
+        )
     return out
 
 
@@ -336,7 +397,9 @@ def _lifecycle(p: dict) -> list[str]:
         if rule.get("ExpirationInDays"):
             out.append(f"objects expire after {rule['ExpirationInDays']} days{where}")
         if (rule.get("NoncurrentVersionExpiration") or {}).get("NoncurrentDays"):
-            out.append(f"noncurrent versions expire after {rule['NoncurrentVersionExpiration']['NoncurrentDays']} days{where}")
+            out.append(
+                f"noncurrent versions expire after {rule['NoncurrentVersionExpiration']['NoncurrentDays']} days{where}"
+            )
     return out
 
 
@@ -359,7 +422,9 @@ def data_stores(stack: str, template: dict, names: Names) -> list[dict]:
             algorithm = default.get("SSEAlgorithm")
             key = names.key(stack, default.get("KMSMasterKeyID"))
             if algorithm in ("aws:kms", "aws:kms:dsse"):
-                encryption = f"SSE-KMS ({algorithm}){', bucket key' if rule.get('BucketKeyEnabled') else ''}" + ("" if key else ", AWS managed key aws/s3")
+                encryption = f"SSE-KMS ({algorithm}){', bucket key' if rule.get('BucketKeyEnabled') else ''}" + (
+                    "" if key else ", AWS managed key aws/s3"
+                )
             elif algorithm == "AES256":
                 encryption = "SSE-S3 (S3-managed keys)"
             else:
@@ -369,7 +434,10 @@ def data_stores(stack: str, template: dict, names: Names) -> list[dict]:
             if (p.get("LoggingConfiguration") or {}).get("DestinationBucketName"):
                 notes.append(f"access logs to {names.text(p['LoggingConfiguration']['DestinationBucketName'])}")
             block = p.get("PublicAccessBlockConfiguration") or {}
-            if not all(block.get(k) is True for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")):
+            if not all(
+                block.get(k) is True
+                for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+            ):
                 notes.append("public access NOT fully blocked")
         elif t in ("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable"):
             sse = p.get("SSESpecification") or {}
@@ -385,7 +453,11 @@ def data_stores(stack: str, template: dict, names: Names) -> list[dict]:
                 retention.append(f"items expire by TTL attribute {ttl.get('AttributeName')}")
         elif t == "AWS::SQS::Queue":
             key = names.key(stack, p.get("KmsMasterKeyId"))
-            encryption = "SSE-KMS" if key else ("SSE-SQS (SQS-managed keys)" if p.get("SqsManagedSseEnabled") else "none configured")
+            encryption = (
+                "SSE-KMS"
+                if key
+                else ("SSE-SQS (SQS-managed keys)" if p.get("SqsManagedSseEnabled") else "none configured")
+            )
             retention.append(f"messages kept {_days(p.get('MessageRetentionPeriod', 345600))}")
         elif t == "AWS::SNS::Topic":
             key = names.key(stack, p.get("KmsMasterKeyId"))
@@ -404,27 +476,49 @@ def data_stores(stack: str, template: dict, names: Names) -> list[dict]:
         flags = []
         cmk = bool(key) and names.is_cmk(stack, _raw_key(t, p))
         if t == "AWS::SSM::Parameter":
-            flags.append(flag(REVIEW, f"{lid}: plain String parameter, not encrypted: it must hold configuration only, never data or secrets"))
+            flags.append(
+                flag(
+                    REVIEW,
+                    f"{lid}: plain String parameter, not encrypted: it must hold configuration only, never data or secrets",
+                )
+            )
         elif not cmk:
             explained = _encryption_ack(res)
             if explained:
-                flags.append(flag(REVIEW, f"{lid}: {encryption}, not a customer-managed key: {explained[1]} ({explained[0]})"))
+                flags.append(
+                    flag(REVIEW, f"{lid}: {encryption}, not a customer-managed key: {explained[1]} ({explained[0]})")
+                )
             else:
-                flags.append(flag(FAIL, f"{lid}: {t.removeprefix('AWS::')} is not encrypted with a customer-managed key ({encryption})"))
+                flags.append(
+                    flag(
+                        FAIL,
+                        f"{lid}: {t.removeprefix('AWS::')} is not encrypted with a customer-managed key ({encryption})",
+                    )
+                )
         if "public access NOT fully blocked" in notes:
             flags.append(flag(FAIL, f"{lid}: public access is not fully blocked"))
-        out.append({
-            "stack": stack,
-            "id": lid,
-            "type": t.removeprefix("AWS::"),
-            "name": names.text(p.get("BucketName") or p.get("TableName") or p.get("QueueName") or p.get("TopicName") or p.get("StateMachineName") or p.get("Name") or ""),
-            "encryption": encryption,
-            "key": key,
-            "retention": retention,
-            "deletion_policy": res.get("DeletionPolicy", "Delete"),
-            "notes": notes,
-            "flags": flags,
-        })
+        out.append(
+            {
+                "stack": stack,
+                "id": lid,
+                "type": t.removeprefix("AWS::"),
+                "name": names.text(
+                    p.get("BucketName")
+                    or p.get("TableName")
+                    or p.get("QueueName")
+                    or p.get("TopicName")
+                    or p.get("StateMachineName")
+                    or p.get("Name")
+                    or ""
+                ),
+                "encryption": encryption,
+                "key": key,
+                "retention": retention,
+                "deletion_policy": res.get("DeletionPolicy", "Delete"),
+                "notes": notes,
+                "flags": flags,
+            }
+        )
     return out
 
 
@@ -450,19 +544,23 @@ def log_groups(stack: str, template: dict, names: Names) -> list[dict]:
         if not p.get("RetentionInDays"):
             flags.append(flag(FAIL, f"{lid}: log group never expires (no RetentionInDays)"))
         writers = sorted(
-            other for other, r in template.get("Resources", {}).items()
-            if r.get("Type") in ("AWS::Lambda::Function", "AWS::StepFunctions::StateMachine", "AWS::EC2::FlowLog") and lid in referenced_ids(props(r))
+            other
+            for other, r in template.get("Resources", {}).items()
+            if r.get("Type") in ("AWS::Lambda::Function", "AWS::StepFunctions::StateMachine", "AWS::EC2::FlowLog")
+            and lid in referenced_ids(props(r))
         )
-        out.append({
-            "stack": stack,
-            "id": lid,
-            "name": names.text(p.get("LogGroupName", "")),
-            "key": key,
-            "retention_days": p.get("RetentionInDays"),
-            "deletion_policy": res.get("DeletionPolicy", "Delete"),
-            "written_by": writers,
-            "flags": flags,
-        })
+        out.append(
+            {
+                "stack": stack,
+                "id": lid,
+                "name": names.text(p.get("LogGroupName", "")),
+                "key": key,
+                "retention_days": p.get("RetentionInDays"),
+                "deletion_policy": res.get("DeletionPolicy", "Delete"),
+                "written_by": writers,
+                "flags": flags,
+            }
+        )
     return out
 
 
@@ -478,22 +576,40 @@ def keys(stack: str, template: dict, names: Names) -> list[dict]:
             view = statement_view(s, names)
             view["flags"] = []
             if view["effect"] == "Allow" and "*" in view.get("principals", []):
-                view["flags"].append(flag(FAIL if not view["conditions"] else REVIEW, f"{lid}: key policy statement {view['sid']!r} allows Principal '*'" + (f" when {' and '.join(view['conditions'])}" if view["conditions"] else "")))
-            if view["effect"] == "Allow" and any(a in ("kms:*", "*") for a in view["actions"]) and all(re.search(r":root$", pr) for pr in view.get("principals", [])) and view.get("principals"):
-                view["flags"].append(flag(REVIEW, f"{lid}: kms:* for the account root: key use is delegated to this account's IAM policies"))
+                view["flags"].append(
+                    flag(
+                        FAIL if not view["conditions"] else REVIEW,
+                        f"{lid}: key policy statement {view['sid']!r} allows Principal '*'"
+                        + (f" when {' and '.join(view['conditions'])}" if view["conditions"] else ""),
+                    )
+                )
+            if (
+                view["effect"] == "Allow"
+                and any(a in ("kms:*", "*") for a in view["actions"])
+                and all(re.search(r":root$", pr) for pr in view.get("principals", []))
+                and view.get("principals")
+            ):
+                view["flags"].append(
+                    flag(
+                        REVIEW,
+                        f"{lid}: kms:* for the account root: key use is delegated to this account's IAM policies",
+                    )
+                )
             views.append(view)
         if p.get("EnableKeyRotation") is not True:
             flags.append(flag(FAIL, f"{lid}: key rotation is off"))
-        out.append({
-            "stack": stack,
-            "id": lid,
-            "description": p.get("Description", ""),
-            "rotation": p.get("EnableKeyRotation") is True,
-            "deletion_policy": res.get("DeletionPolicy", "Delete"),
-            "pending_window_days": p.get("PendingWindowInDays", 30),
-            "statements": views,
-            "flags": flags,
-        })
+        out.append(
+            {
+                "stack": stack,
+                "id": lid,
+                "description": p.get("Description", ""),
+                "rotation": p.get("EnableKeyRotation") is True,
+                "deletion_policy": res.get("DeletionPolicy", "Delete"),
+                "pending_window_days": p.get("PendingWindowInDays", 30),
+                "statements": views,
+                "flags": flags,
+            }
+        )
     return out
 
 
@@ -523,21 +639,55 @@ def network(stack: str, template: dict, names: Names) -> dict:
     r = template.get("Resources", {})
     vpcs = []
     flow_logged = {target(props(f).get("ResourceId")) for f in resources(template, "AWS::EC2::FlowLog").values()}
-    restricted = {target(props(c).get("DefaultSecurityGroupId")) for c in resources(template, "Custom::VpcRestrictDefaultSG").values()}
+    restricted = {
+        target(props(c).get("DefaultSecurityGroupId"))
+        for c in resources(template, "Custom::VpcRestrictDefaultSG").values()
+    }
     for lid, vpc in resources(template, "AWS::EC2::VPC").items():
         flags = []
         if lid not in flow_logged:
             flags.append(flag(FAIL, f"{lid}: no flow log"))
         if lid not in restricted:
             flags.append(flag(FAIL, f"{lid}: default security group not closed"))
-        vpcs.append({"stack": stack, "id": lid, "cidr": names.text(props(vpc).get("CidrBlock", "")), "flow_logs": lid in flow_logged, "default_sg_closed": lid in restricted, "flags": flags})
+        vpcs.append(
+            {
+                "stack": stack,
+                "id": lid,
+                "cidr": names.text(props(vpc).get("CidrBlock", "")),
+                "flow_logs": lid in flow_logged,
+                "default_sg_closed": lid in restricted,
+                "flags": flags,
+            }
+        )
 
     tables: dict[str, list[str]] = {lid: [] for lid in resources(template, "AWS::EC2::RouteTable")}
     route_flags: dict[str, list[dict]] = {}
     for lid, route in resources(template, "AWS::EC2::Route").items():
         p = props(route)
-        destination = p.get("DestinationCidrBlock") or p.get("DestinationIpv6CidrBlock") or names.text(p.get("DestinationPrefixListId", "?"))
-        via_key = next((k for k in ("GatewayId", "NatGatewayId", "TransitGatewayId", "VpcPeeringConnectionId", "InstanceId", "NetworkInterfaceId", "EgressOnlyInternetGatewayId", "VpcEndpointId", "CarrierGatewayId", "LocalGatewayId") if p.get(k)), None)
+        destination = (
+            p.get("DestinationCidrBlock")
+            or p.get("DestinationIpv6CidrBlock")
+            or names.text(p.get("DestinationPrefixListId", "?"))
+        )
+        via_key = next(
+            (
+                k
+                for k in (
+                    "GatewayId",
+                    "NatGatewayId",
+                    "TransitGatewayId",
+                    "VpcPeeringConnectionId",
+                    "InstanceId",
+                    "NetworkInterfaceId",
+                    "EgressOnlyInternetGatewayId",
+                    "VpcEndpointId",
+                    "CarrierGatewayId",
+                    "LocalGatewayId",
+                )
+                if p.get(k)
+            ),
+            None,
+        )
         via = f"{via_key.removesuffix('Id')} {names.text(p[via_key])}" if via_key else "?"
         table = target(p.get("RouteTableId")) or names.text(p.get("RouteTableId"))
         tables.setdefault(table, []).append(f"{destination} -> {via}")
@@ -546,8 +696,13 @@ def network(stack: str, template: dict, names: Names) -> dict:
     for lid, ep in resources(template, "AWS::EC2::VPCEndpoint").items():
         if props(ep).get("VpcEndpointType") == "Gateway":
             for table in as_list(props(ep).get("RouteTableIds")):
-                tables.setdefault(target(table) or names.text(table), []).append(f"prefix list of {names.text(props(ep).get('ServiceName'))} -> VPCEndpoint {lid}")
-    associations = {target(props(a).get("SubnetId")): target(props(a).get("RouteTableId")) for a in resources(template, "AWS::EC2::SubnetRouteTableAssociation").values()}
+                tables.setdefault(target(table) or names.text(table), []).append(
+                    f"prefix list of {names.text(props(ep).get('ServiceName'))} -> VPCEndpoint {lid}"
+                )
+    associations = {
+        target(props(a).get("SubnetId")): target(props(a).get("RouteTableId"))
+        for a in resources(template, "AWS::EC2::SubnetRouteTableAssociation").values()
+    }
     subnets = []
     for lid, subnet in resources(template, "AWS::EC2::Subnet").items():
         p = props(subnet)
@@ -556,20 +711,35 @@ def network(stack: str, template: dict, names: Names) -> dict:
         flags = list(route_flags.get(table, []))
         if p.get("MapPublicIpOnLaunch") is True:
             flags.append(flag(FAIL, f"{lid}: MapPublicIpOnLaunch is true"))
-        subnets.append({
+        subnets.append(
+            {
+                "stack": stack,
+                "id": lid,
+                "cidr": names.text(p.get("CidrBlock", "")),
+                "az": names.text(p.get("AvailabilityZone", "")),
+                "type": tags.get("aws-cdk:subnet-type", ""),
+                "public_ip_on_launch": p.get("MapPublicIpOnLaunch") is True,
+                "route_table": table,
+                "routes": ["local"] + sorted(tables.get(table, [])),
+                "flags": flags,
+            }
+        )
+    gateways = [
+        {
             "stack": stack,
             "id": lid,
-            "cidr": names.text(p.get("CidrBlock", "")),
-            "az": names.text(p.get("AvailabilityZone", "")),
-            "type": tags.get("aws-cdk:subnet-type", ""),
-            "public_ip_on_launch": p.get("MapPublicIpOnLaunch") is True,
-            "route_table": table,
-            "routes": ["local"] + sorted(tables.get(table, [])),
-            "flags": flags,
-        })
-    gateways = [
-        {"stack": stack, "id": lid, "type": res["Type"].removeprefix("AWS::EC2::"), "flags": [flag(FAIL, f"{lid}: {res['Type']} connects the VPC beyond its endpoints")]}
-        for lid, res in resources(template, "AWS::EC2::InternetGateway", "AWS::EC2::NatGateway", "AWS::EC2::EgressOnlyInternetGateway", "AWS::EC2::TransitGatewayAttachment", "AWS::EC2::VPCPeeringConnection", "AWS::EC2::VPNGateway").items()
+            "type": res["Type"].removeprefix("AWS::EC2::"),
+            "flags": [flag(FAIL, f"{lid}: {res['Type']} connects the VPC beyond its endpoints")],
+        }
+        for lid, res in resources(
+            template,
+            "AWS::EC2::InternetGateway",
+            "AWS::EC2::NatGateway",
+            "AWS::EC2::EgressOnlyInternetGateway",
+            "AWS::EC2::TransitGatewayAttachment",
+            "AWS::EC2::VPCPeeringConnection",
+            "AWS::EC2::VPNGateway",
+        ).items()
     ]
 
     endpoints = []
@@ -583,32 +753,47 @@ def network(stack: str, template: dict, names: Names) -> dict:
             view = statement_view(s, names)
             if view["effect"] == "Allow" and ("*" in view["actions"] or "*" in view["resources"]):
                 if view["conditions"]:
-                    flags.append(flag(REVIEW, f"{lid}: endpoint policy allows {','.join(view['actions'])} on {','.join(view['resources'])} when {' and '.join(view['conditions'])}"))
+                    flags.append(
+                        flag(
+                            REVIEW,
+                            f"{lid}: endpoint policy allows {','.join(view['actions'])} on {','.join(view['resources'])} when {' and '.join(view['conditions'])}",
+                        )
+                    )
                 elif "*" in view.get("principals", ["*"]):
                     flags.append(flag(FAIL, f"{lid}: endpoint policy allows any principal any action"))
             views.append(view)
-        endpoints.append({
-            "stack": stack,
-            "id": lid,
-            "service": names.text(p.get("ServiceName", "")),
-            "type": p.get("VpcEndpointType", "Gateway"),
-            "private_dns": p.get("PrivateDnsEnabled") is True,
-            "security_groups": sorted(names.text(g) for g in as_list(p.get("SecurityGroupIds"))),
-            "subnets": len(as_list(p.get("SubnetIds"))),
-            "route_tables": len(as_list(p.get("RouteTableIds"))),
-            "policy": views,
-            "flags": flags,
-        })
+        endpoints.append(
+            {
+                "stack": stack,
+                "id": lid,
+                "service": names.text(p.get("ServiceName", "")),
+                "type": p.get("VpcEndpointType", "Gateway"),
+                "private_dns": p.get("PrivateDnsEnabled") is True,
+                "security_groups": sorted(names.text(g) for g in as_list(p.get("SecurityGroupIds"))),
+                "subnets": len(as_list(p.get("SubnetIds"))),
+                "route_tables": len(as_list(p.get("RouteTableIds"))),
+                "policy": views,
+                "flags": flags,
+            }
+        )
 
     groups = []
     for lid, sg in resources(template, "AWS::EC2::SecurityGroup").items():
-        groups.append({"stack": stack, "id": lid, "description": props(sg).get("GroupDescription", ""), "rules": [], "flags": []})
+        groups.append(
+            {"stack": stack, "id": lid, "description": props(sg).get("GroupDescription", ""), "rules": [], "flags": []}
+        )
     by_id = {g["id"]: g for g in groups}
     for kind in ("Ingress", "Egress"):
         rules: list[tuple[str, str, dict]] = []
         for lid, sg in resources(template, "AWS::EC2::SecurityGroup").items():
-            rules += [(f"{lid}[{kind.lower()} {i}]", lid, rule) for i, rule in enumerate(as_list(props(sg).get(f"SecurityGroup{kind}")))]
-        rules += [(lid, target(props(rule).get("GroupId")) or names.text(props(rule).get("GroupId")), props(rule)) for lid, rule in resources(template, f"AWS::EC2::SecurityGroup{kind}").items()]
+            rules += [
+                (f"{lid}[{kind.lower()} {i}]", lid, rule)
+                for i, rule in enumerate(as_list(props(sg).get(f"SecurityGroup{kind}")))
+            ]
+        rules += [
+            (lid, target(props(rule).get("GroupId")) or names.text(props(rule).get("GroupId")), props(rule))
+            for lid, rule in resources(template, f"AWS::EC2::SecurityGroup{kind}").items()
+        ]
         for rule_id, owner, rule in rules:
             peer = _peer(rule, names, kind)
             flags = []
@@ -620,10 +805,23 @@ def network(stack: str, template: dict, names: Names) -> dict:
                     flags.append(flag(FAIL, f"{rule_id}: ingress {_ports(rule)} from {peer} (anywhere)"))
                 elif kind == "Egress" and peer in OPEN_CIDRS:
                     flags.append(flag(REVIEW, f"{rule_id}: egress {_ports(rule)} to {peer} (anywhere the routes lead)"))
-            view = {"id": rule_id, "direction": kind.lower(), "protocol_ports": _ports(rule), "peer": peer, "description": description, "flags": flags}
+            view = {
+                "id": rule_id,
+                "direction": kind.lower(),
+                "protocol_ports": _ports(rule),
+                "peer": peer,
+                "description": description,
+                "flags": flags,
+            }
             group = by_id.get(owner)
             if group is None:
-                group = {"stack": stack, "id": owner, "description": "(group of another stack)", "rules": [], "flags": []}
+                group = {
+                    "stack": stack,
+                    "id": owner,
+                    "description": "(group of another stack)",
+                    "rules": [],
+                    "flags": [],
+                }
                 by_id[owner] = group
                 groups.append(group)
             group["rules"].append(view)
@@ -631,10 +829,21 @@ def network(stack: str, template: dict, names: Names) -> dict:
         if not str(group["description"]).strip() or re.fullmatch(r"[\w.:-]+(/[\w.:-]+)+", str(group["description"])):
             group["flags"].append(flag(FAIL, f"{group['id']}: security group has no description of its own"))
     nacls = [
-        {"stack": stack, "id": lid, "rule": f"{'egress' if props(e).get('Egress') else 'ingress'} {props(e).get('RuleAction')} {props(e).get('CidrBlock') or props(e).get('Ipv6CidrBlock')} protocol {props(e).get('Protocol')}"}
+        {
+            "stack": stack,
+            "id": lid,
+            "rule": f"{'egress' if props(e).get('Egress') else 'ingress'} {props(e).get('RuleAction')} {props(e).get('CidrBlock') or props(e).get('Ipv6CidrBlock')} protocol {props(e).get('Protocol')}",
+        }
         for lid, e in resources(template, "AWS::EC2::NetworkAclEntry").items()
     ]
-    return {"vpcs": vpcs, "subnets": subnets, "gateways": gateways, "endpoints": endpoints, "security_groups": groups, "network_acl_entries": nacls}
+    return {
+        "vpcs": vpcs,
+        "subnets": subnets,
+        "gateways": gateways,
+        "endpoints": endpoints,
+        "security_groups": groups,
+        "network_acl_entries": nacls,
+    }
 
 
 # ----------------------------------------------------------------- resource policies (who else may call in)
@@ -647,7 +856,11 @@ EXEMPTING = ("ArnNotEquals", "ArnNotLike", "StringNotEquals", "StringNotLike")
 def exemptions(document: list[dict], holder: dict, names: Names, lid: str) -> list[dict]:
     """Principals a Deny statement leaves out (``aws:PrincipalArn`` under a negated operator), each with the
     reason written for it in the policy's metadata: a flag to read, or a failure when there is none."""
-    written = {(str(e.get("sid", "")), names.text(e.get("principal"))): str(e.get("reason") or "").strip() for e in ((holder.get("Metadata") or {}).get(EXEMPTIONS) or []) if isinstance(e, dict)}
+    written = {
+        (str(e.get("sid", "")), names.text(e.get("principal"))): str(e.get("reason") or "").strip()
+        for e in ((holder.get("Metadata") or {}).get(EXEMPTIONS) or [])
+        if isinstance(e, dict)
+    }
     out = []
     for statement in document:
         if statement.get("Effect") != "Deny":
@@ -660,8 +873,17 @@ def exemptions(document: list[dict], holder: dict, names: Names, lid: str) -> li
                 for principal in as_list(value):
                     who = names.text(principal)
                     reason = written.get((sid, who), "")
-                    message = f"{lid} {sid}: {who} is exempt from this deny" + (f": {reason}" if reason else " with no reason on record")
-                    out.append({"sid": sid, "principal": who, "reason": reason, "flags": [flag(REVIEW if reason else FAIL, message)]})
+                    message = f"{lid} {sid}: {who} is exempt from this deny" + (
+                        f": {reason}" if reason else " with no reason on record"
+                    )
+                    out.append(
+                        {
+                            "sid": sid,
+                            "principal": who,
+                            "reason": reason,
+                            "flags": [flag(REVIEW if reason else FAIL, message)],
+                        }
+                    )
     return out
 
 
@@ -674,30 +896,75 @@ def resource_policies(stack: str, template: dict, names: Names) -> list[dict]:
         views = [statement_view(s, names) for s in statements(p.get("PolicyDocument"))]
         flags = [
             flag(FAIL, f"{lid}: allows Principal '*' {','.join(v['actions'])} with no condition")
-            for v in views if v["effect"] == "Allow" and "*" in v.get("principals", []) and not v["conditions"]
+            for v in views
+            if v["effect"] == "Allow" and "*" in v.get("principals", []) and not v["conditions"]
         ]
         exempt = exemptions(statements(p.get("PolicyDocument")), res, names, lid)
-        out.append({"stack": stack, "id": lid, "type": res["Type"].removeprefix("AWS::"), "on": on, "statements": views, "exemptions": exempt, "flags": flags})
+        out.append(
+            {
+                "stack": stack,
+                "id": lid,
+                "type": res["Type"].removeprefix("AWS::"),
+                "on": on,
+                "statements": views,
+                "exemptions": exempt,
+                "flags": flags,
+            }
+        )
     for lid, res in resources(template, "AWS::Lambda::Permission").items():
         p = props(res)
         view = {
-            "sid": "", "effect": "Allow", "principals": [names.text(p.get("Principal"))], "actions": [str(p.get("Action"))],
+            "sid": "",
+            "effect": "Allow",
+            "principals": [names.text(p.get("Principal"))],
+            "actions": [str(p.get("Action"))],
             "resources": [names.text(p.get("FunctionName"))],
-            "conditions": [c for c in (f"SourceArn = {names.text(p['SourceArn'])}" if p.get("SourceArn") else "", f"SourceAccount = {names.text(p['SourceAccount'])}" if p.get("SourceAccount") else "") if c],
+            "conditions": [
+                c
+                for c in (
+                    f"SourceArn = {names.text(p['SourceArn'])}" if p.get("SourceArn") else "",
+                    f"SourceAccount = {names.text(p['SourceAccount'])}" if p.get("SourceAccount") else "",
+                )
+                if c
+            ],
         }
-        flags = [flag(FAIL, f"{lid}: any principal may invoke {view['resources'][0]}")] if view["principals"] == ["*"] else []
+        flags = (
+            [flag(FAIL, f"{lid}: any principal may invoke {view['resources'][0]}")]
+            if view["principals"] == ["*"]
+            else []
+        )
         if not view["conditions"] and view["principals"] != ["*"] and view["principals"][0].endswith(".amazonaws.com"):
             flags.append(flag(FAIL, f"{lid}: {view['principals'][0]} may invoke {view['resources'][0]} for any source"))
-        out.append({"stack": stack, "id": lid, "type": "Lambda::Permission", "on": view["resources"][0], "statements": [view], "flags": flags})
+        out.append(
+            {
+                "stack": stack,
+                "id": lid,
+                "type": "Lambda::Permission",
+                "on": view["resources"][0],
+                "statements": [view],
+                "flags": flags,
+            }
+        )
     for lid, res in resources(template, "AWS::Lambda::Url").items():
-        out.append({"stack": stack, "id": lid, "type": "Lambda::Url", "on": names.text(props(res).get("TargetFunctionArn")), "statements": [], "flags": [flag(FAIL, f"{lid}: function URL (auth {props(res).get('AuthType')})")]})
+        out.append(
+            {
+                "stack": stack,
+                "id": lid,
+                "type": "Lambda::Url",
+                "on": names.text(props(res).get("TargetFunctionArn")),
+                "statements": [],
+                "flags": [flag(FAIL, f"{lid}: function URL (auth {props(res).get('AuthType')})")],
+            }
+        )
     return out
 
 
 # ----------------------------------------------------------------- acknowledgements and skips
 
 
-def acknowledgements_from_templates(templates: dict[str, dict], logical_paths: dict[str, dict[str, str]] | None = None) -> list[dict]:
+def acknowledgements_from_templates(
+    templates: dict[str, dict], logical_paths: dict[str, dict[str, str]] | None = None
+) -> list[dict]:
     """Acknowledgements as the templates carry them (every resource inheriting one lists it), grouped by
     stack, rule and reason. ``build`` replaces them by the audited attachment points when it has cdk.out."""
     grouped: dict[tuple[str, str, str], list[str]] = {}
@@ -705,12 +972,21 @@ def acknowledgements_from_templates(templates: dict[str, dict], logical_paths: d
         for lid, res in template.get("Resources", {}).items():
             for rule, reason in acknowledgements_on(res).items():
                 grouped.setdefault((stack, rule, reason), []).append(lid)
-    return [{"stack": s, "path": ", ".join(sorted(lids)), "rule": rule, "pack": pack_of(rule) or "other", "reason": reason} for (s, rule, reason), lids in sorted(grouped.items())]
+    return [
+        {"stack": s, "path": ", ".join(sorted(lids)), "rule": rule, "pack": pack_of(rule) or "other", "reason": reason}
+        for (s, rule, reason), lids in sorted(grouped.items())
+    ]
 
 
 def checkov_skips(templates: dict[str, dict]) -> list[dict]:
     return [
-        {"stack": stack, "id": lid, "check": check, "comment": comment, "flags": [] if comment else [flag(FAIL, f"{lid}: checkov skip {check} without a comment")]}
+        {
+            "stack": stack,
+            "id": lid,
+            "check": check,
+            "comment": comment,
+            "flags": [] if comment else [flag(FAIL, f"{lid}: checkov skip {check} without a comment")],
+        }
         for stack, template in templates.items()
         for lid, res in template.get("Resources", {}).items()
         for check, comment in checkov_skips_on(res).items()
@@ -721,7 +997,20 @@ def checkov_skips(templates: dict[str, dict]) -> list[dict]:
 
 
 def facts(model: dict) -> dict[str, list[str]]:
-    f: dict[str, set[str]] = {k: set() for k in ("roles", "trust", "permissions", "encryption", "retention", "keys", "network", "resource policies", "suppressions")}
+    f: dict[str, set[str]] = {
+        k: set()
+        for k in (
+            "roles",
+            "trust",
+            "permissions",
+            "encryption",
+            "retention",
+            "keys",
+            "network",
+            "resource policies",
+            "suppressions",
+        )
+    }
     for role in model["roles"]:
         where = f"{role['stack']}/{role['id']}"
         f["roles"].add(where)
@@ -735,11 +1024,19 @@ def facts(model: dict) -> dict[str, list[str]]:
             for view in policy["statements"]:
                 f["permissions"].update(statement_facts(where, view))
     for store in model["data_stores"]:
-        f["encryption"].add(f"{store['stack']}/{store['id']} ({store['type']}): {store['encryption']}{' with ' + store['key'] if store['key'] else ''}")
-        f["retention"].add(f"{store['stack']}/{store['id']} ({store['type']}): {'; '.join(store['retention']) or '-'}; DeletionPolicy {store['deletion_policy']}")
+        f["encryption"].add(
+            f"{store['stack']}/{store['id']} ({store['type']}): {store['encryption']}{' with ' + store['key'] if store['key'] else ''}"
+        )
+        f["retention"].add(
+            f"{store['stack']}/{store['id']} ({store['type']}): {'; '.join(store['retention']) or '-'}; DeletionPolicy {store['deletion_policy']}"
+        )
     for group in model["log_groups"]:
-        f["encryption"].add(f"{group['stack']}/{group['id']} (Logs::LogGroup): {'KMS with ' + group['key'] if group['key'] else 'CloudWatch Logs service key'}")
-        f["retention"].add(f"{group['stack']}/{group['id']} (Logs::LogGroup): {group['retention_days'] or 'never expires'} days; DeletionPolicy {group['deletion_policy']}")
+        f["encryption"].add(
+            f"{group['stack']}/{group['id']} (Logs::LogGroup): {'KMS with ' + group['key'] if group['key'] else 'CloudWatch Logs service key'}"
+        )
+        f["retention"].add(
+            f"{group['stack']}/{group['id']} (Logs::LogGroup): {group['retention_days'] or 'never expires'} days; DeletionPolicy {group['deletion_policy']}"
+        )
     for key in model["keys"]:
         where = f"{key['stack']}/{key['id']}"
         f["keys"].add(f"{where}: rotation {'on' if key['rotation'] else 'off'}")
@@ -747,7 +1044,9 @@ def facts(model: dict) -> dict[str, list[str]]:
             f["keys"].update(statement_facts(f"{where} key policy", view))
     net = model["network"]
     for subnet in net["subnets"]:
-        f["network"].add(f"{subnet['stack']} subnet {subnet['id']} {subnet['cidr']} {subnet['type']}{' public IPs' if subnet['public_ip_on_launch'] else ''}")
+        f["network"].add(
+            f"{subnet['stack']} subnet {subnet['id']} {subnet['cidr']} {subnet['type']}{' public IPs' if subnet['public_ip_on_launch'] else ''}"
+        )
         f["network"].update(f"{subnet['stack']} subnet {subnet['id']} route {route}" for route in subnet["routes"])
     for gateway in net["gateways"]:
         f["network"].add(f"{gateway['stack']} {gateway['type']} {gateway['id']}")
@@ -759,10 +1058,14 @@ def facts(model: dict) -> dict[str, list[str]]:
     for group in net["security_groups"]:
         for rule in group["rules"]:
             preposition = "from" if rule["direction"] == "ingress" else "to"
-            f["network"].add(f"{group['stack']}/{group['id']} {rule['direction']} {rule['protocol_ports']} {preposition} {rule['peer']}")
+            f["network"].add(
+                f"{group['stack']}/{group['id']} {rule['direction']} {rule['protocol_ports']} {preposition} {rule['peer']}"
+            )
     for policy in model["resource_policies"]:
         for view in policy["statements"]:
-            f["resource policies"].update(statement_facts(f"{policy['stack']}/{policy['id']} ({policy['type']} on {policy['on']})", view))
+            f["resource policies"].update(
+                statement_facts(f"{policy['stack']}/{policy['id']} ({policy['type']} on {policy['on']})", view)
+            )
     for stack, lid, rule in model["acknowledged_resources"]:
         f["suppressions"].add(f"{stack}/{lid} nag {rule}")
     for skip in model["checkov_skips"]:
@@ -777,11 +1080,26 @@ def checklist(templates: dict[str, dict]) -> list[dict]:
     out = []
     for stack, template in templates.items():
         for name, violations in sorted(((n, CHECKS[n](template, stage_of(stack))) for n in CHECKS)):
-            out.append({"stack": stack, "check": name, "violations": violations, "flags": [flag(FAIL, f"checklist {name}: {v}") for v in violations]})
+            out.append(
+                {
+                    "stack": stack,
+                    "check": name,
+                    "violations": violations,
+                    "flags": [flag(FAIL, f"checklist {name}: {v}") for v in violations],
+                }
+            )
     return out
 
 
-def build_from_templates(templates: dict[str, dict], *, acknowledgements: list[dict] | None = None, figures: dict | None = None, source: str = "", standing: dict | None = None, provenance: dict | None = None) -> dict:
+def build_from_templates(
+    templates: dict[str, dict],
+    *,
+    acknowledgements: list[dict] | None = None,
+    figures: dict | None = None,
+    source: str = "",
+    standing: dict | None = None,
+    provenance: dict | None = None,
+) -> dict:
     """The model of ``templates`` (stack name -> template dict). Pure: no file, no subprocess. ``standing`` is the
     stages' standing cost (``standing_cost``), computed from the templates alone when not given."""
     templates = dict(sorted(templates.items()))
@@ -790,9 +1108,22 @@ def build_from_templates(templates: dict[str, dict], *, acknowledgements: list[d
         "schema": SCHEMA_VERSION,
         "source": source,
         "provenance": provenance or {},
-        "stacks": {stack: {"stage": stage_of(stack), "resources": len(t.get("Resources", {}))} for stack, t in templates.items()},
-        "roles": [], "data_stores": [], "log_groups": [], "keys": [],
-        "network": {"vpcs": [], "subnets": [], "gateways": [], "endpoints": [], "security_groups": [], "network_acl_entries": []},
+        "stacks": {
+            stack: {"stage": stage_of(stack), "resources": len(t.get("Resources", {}))}
+            for stack, t in templates.items()
+        },
+        "roles": [],
+        "data_stores": [],
+        "log_groups": [],
+        "keys": [],
+        "network": {
+            "vpcs": [],
+            "subnets": [],
+            "gateways": [],
+            "endpoints": [],
+            "security_groups": [],
+            "network_acl_entries": [],
+        },
         "resource_policies": [],
     }
     for stack, template in templates.items():
@@ -803,7 +1134,9 @@ def build_from_templates(templates: dict[str, dict], *, acknowledgements: list[d
         for part, items in network(stack, template, names).items():
             model["network"][part] += items
         model["resource_policies"] += resource_policies(stack, template, names)
-    model["acknowledgements"] = acknowledgements if acknowledgements is not None else acknowledgements_from_templates(templates)
+    model["acknowledgements"] = (
+        acknowledgements if acknowledgements is not None else acknowledgements_from_templates(templates)
+    )
     # Per resource as the templates carry them, so both sides of a diff state them the same way whether or not
     # the attachment points were traced. CDK's own CloudFormation-Validate lint acknowledgements (on every
     # resource of a stack with literal AZs) are not security decisions and would drown the diff.
@@ -824,7 +1157,9 @@ def build_from_templates(templates: dict[str, dict], *, acknowledgements: list[d
     model["full_stage"] = FULL_STAGE if FULL_STAGE in stages else (stages[0] if stages else "")
     from tuneforge_audit.diff import diff_stages
 
-    model["stage_differences"] = [diff_stages(model, model["full_stage"], stage) for stage in stages if stage != model["full_stage"]]
+    model["stage_differences"] = [
+        diff_stages(model, model["full_stage"], stage) for stage in stages if stage != model["full_stage"]
+    ]
     return model
 
 
@@ -841,7 +1176,17 @@ def _walk_flags(value: Any, topic: str, stack: str = "") -> Iterable[dict]:
             yield from _walk_flags(v, topic, stack)
 
 
-TOPICS = {"roles": "IAM roles", "data_stores": "Data stores", "log_groups": "Log groups", "keys": "KMS keys", "network": "Network", "resource_policies": "Resource policies", "checkov_skips": "Suppressions", "checklist": "Checklist", "figures": "Scanners"}
+TOPICS = {
+    "roles": "IAM roles",
+    "data_stores": "Data stores",
+    "log_groups": "Log groups",
+    "keys": "KMS keys",
+    "network": "Network",
+    "resource_policies": "Resource policies",
+    "checkov_skips": "Suppressions",
+    "checklist": "Checklist",
+    "figures": "Scanners",
+}
 
 
 def collect_flags(model: dict) -> list[dict]:
@@ -860,17 +1205,29 @@ def assembly_acknowledgements(cdk_out: Path) -> tuple[list[dict], list[str]]:
     allowlist = load_allowlist()
     # The allowlist's own well-formedness is the gates' business (they fail on it); the report only needs to
     # recognise CDK's framework acknowledgements, so entries it cannot read are left out here.
-    allowlist["framework"] = [e for e in allowlist["framework"] if isinstance(e, dict) and "rule" in e and "reason" in e]
-    allowlist["acknowledgements"] = [e for e in allowlist["acknowledgements"] if isinstance(e, dict) and "rule" in e and "path" in e]
+    allowlist["framework"] = [
+        e for e in allowlist["framework"] if isinstance(e, dict) and "rule" in e and "reason" in e
+    ]
+    allowlist["acknowledgements"] = [
+        e for e in allowlist["acknowledgements"] if isinstance(e, dict) and "rule" in e and "path" in e
+    ]
     result = audit(Path(cdk_out), allowlist)
-    acks = [{"stack": a.stack, "path": a.path, "rule": a.rule, "pack": pack_of(a.rule) or "other", "reason": a.reason} for a in result.acknowledgements]
+    acks = [
+        {"stack": a.stack, "path": a.path, "rule": a.rule, "pack": pack_of(a.rule) or "other", "reason": a.reason}
+        for a in result.acknowledgements
+    ]
     return sorted(acks, key=lambda a: (a["stack"], a["path"], a["rule"])), result.problems
 
 
 def cfn_lint_findings(lint: dict) -> list[dict]:
     """Every cfn-lint match below error level, and every error answered by a nag acknowledgement (gates.SAME_AS_NAG),
     per stack (``lint``: gates.run_cfn_lint's result)."""
-    return [{"stack": stack, **m} for stack, result in sorted(lint.items()) for m in result.matches if m["level"] != "Error" or m.get("acknowledged")]
+    return [
+        {"stack": stack, **m}
+        for stack, result in sorted(lint.items())
+        for m in result.matches
+        if m["level"] != "Error" or m.get("acknowledged")
+    ]
 
 
 def scanner_figures(cdk_out: Path) -> dict:
@@ -883,7 +1240,10 @@ def scanner_figures(cdk_out: Path) -> dict:
         lint = run_cfn_lint(cdk_out)
         report = run_gates(cdk_out, lint=lint)
     except Exception as problem:  # a broken scanner or allowlist must not hide the rest of the report
-        return {"error": f"{type(problem).__name__}: {problem}", "flags": [flag(FAIL, f"gates could not run: {type(problem).__name__}: {problem}")]}
+        return {
+            "error": f"{type(problem).__name__}: {problem}",
+            "flags": [flag(FAIL, f"gates could not run: {type(problem).__name__}: {problem}")],
+        }
     return {
         "packs": PACKS,
         "stacks": {
@@ -895,7 +1255,9 @@ def scanner_figures(cdk_out: Path) -> dict:
             }
             for row in report.rows
         },
-        "cfn_lint_rules": "cfn-lint with the serverless rules (cfn_lint_serverless)" if serverless_rules_available() else "cfn-lint's own rules (cfn_lint_serverless not installed)",
+        "cfn_lint_rules": "cfn-lint with the serverless rules (cfn_lint_serverless)"
+        if serverless_rules_available()
+        else "cfn-lint's own rules (cfn_lint_serverless not installed)",
         "cfn_lint_findings": cfn_lint_findings(lint),
         "failures": report.failures,
         "flags": [flag(FAIL, f"gate: {failure}") for failure in report.failures],
@@ -905,7 +1267,10 @@ def scanner_figures(cdk_out: Path) -> dict:
 def build(cdk_out: Path, *, scanners: bool = True) -> dict:
     """The model of a cloud assembly directory; ``scanners=False`` skips cfn-lint/checkov (figures left empty)."""
     cdk_out = Path(cdk_out).resolve()
-    templates = {name: json.loads((cdk_out / a["properties"]["templateFile"]).read_text()) for name, a in stack_artifacts(cdk_out).items()}
+    templates = {
+        name: json.loads((cdk_out / a["properties"]["templateFile"]).read_text())
+        for name, a in stack_artifacts(cdk_out).items()
+    }
     acks, problems = assembly_acknowledgements(cdk_out)
     figures = scanner_figures(cdk_out) if scanners else {}
     if problems and not scanners:  # with scanners, run_gates already reports them as gate failures
@@ -913,4 +1278,11 @@ def build(cdk_out: Path, *, scanners: bool = True) -> dict:
     standing = standing_cost.of_templates(templates, sources=standing_cost.asset_sources(cdk_out))
     from tuneforge_audit.provenance import of_checkout
 
-    return build_from_templates(templates, acknowledgements=acks, figures=figures, source=str(cdk_out), standing=standing, provenance=of_checkout())
+    return build_from_templates(
+        templates,
+        acknowledgements=acks,
+        figures=figures,
+        source=str(cdk_out),
+        standing=standing,
+        provenance=of_checkout(),
+    )

@@ -47,7 +47,11 @@ LAYER_NAME = _LAYER_SUFFIX.split(":layer:", 1)[1].rsplit(":", 1)[0]
 # github.com/aws-powertools/powertools-lambda-python, looked up 2026-12-06), so its extras' packages
 # (pydantic for the parser, aws-xray-sdk for the tracer) come with it.
 RUNTIME_PROVIDES = {"boto3": "boto3", "botocore": "botocore"}
-LAYER_PROVIDES = {"aws_lambda_powertools": "aws-lambda-powertools", "pydantic": "pydantic", "aws_xray_sdk": "aws-xray-sdk"}
+LAYER_PROVIDES = {
+    "aws_lambda_powertools": "aws-lambda-powertools",
+    "pydantic": "pydantic",
+    "aws_xray_sdk": "aws-xray-sdk",
+}
 
 
 @dataclass
@@ -95,7 +99,11 @@ def assets(cdk_out: Path) -> list[Asset]:
 
 def asset_files(directory: Path) -> dict[str, str]:
     """relative path -> sha256 of every file the asset ships."""
-    return {path.relative_to(directory).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(directory.rglob("*")) if path.is_file()}
+    return {
+        path.relative_to(directory).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
 
 
 def tree_digest(files: dict[str, str]) -> str:
@@ -137,7 +145,14 @@ def _provided(name: str, provider: str, ref: str) -> Component:
     properties = [Property(name="tuneforge:provided-by", value=provider)]
     if tested:
         properties.append(Property(name="tuneforge:tested-version", value=tested))
-    return Component(type=ComponentType.LIBRARY, name=name, bom_ref=ref, purl=PackageURL("pypi", name=name), properties=properties, description=f"provided in AWS by {provider}, at the version AWS put there (this project pins none)")
+    return Component(
+        type=ComponentType.LIBRARY,
+        name=name,
+        bom_ref=ref,
+        purl=PackageURL("pypi", name=name),
+        properties=properties,
+        description=f"provided in AWS by {provider}, at the version AWS put there (this project pins none)",
+    )
 
 
 def _project_version() -> str:
@@ -161,7 +176,11 @@ def build(cdk_out: Path) -> Bom:
         group="aws-lambda-layer",
         bom_ref=layer_ref,
         description=f"Public Powertools for AWS Lambda (Python) layer version {POWERTOOLS_LAYER_VERSION}, which ships Powertools {POWERTOOLS_LAYER_RELEASE}",
-        properties=[Property(name="aws:lambda:layer-arn", value=POWERTOOLS_LAYER), Property(name="aws:lambda:layer-version", value=str(POWERTOOLS_LAYER_VERSION)), Property(name="tuneforge:powertools-release", value=POWERTOOLS_LAYER_RELEASE)],
+        properties=[
+            Property(name="aws:lambda:layer-arn", value=POWERTOOLS_LAYER),
+            Property(name="aws:lambda:layer-version", value=str(POWERTOOLS_LAYER_VERSION)),
+            Property(name="tuneforge:powertools-release", value=POWERTOOLS_LAYER_RELEASE),
+        ],
     )
     powertools = Component(
         type=ComponentType.LIBRARY,
@@ -169,7 +188,10 @@ def build(cdk_out: Path) -> Bom:
         version=POWERTOOLS_LAYER_RELEASE,
         bom_ref=f"pypi:aws-lambda-powertools@{POWERTOOLS_LAYER_RELEASE}",
         purl=PackageURL("pypi", name="aws-lambda-powertools", version=POWERTOOLS_LAYER_RELEASE),
-        properties=[Property(name="tuneforge:provided-by", value=layer_ref), Property(name="tuneforge:extras-used", value=",".join(powertools_extras()))],
+        properties=[
+            Property(name="tuneforge:provided-by", value=layer_ref),
+            Property(name="tuneforge:extras-used", value=",".join(powertools_extras())),
+        ],
     )
     layer.components.add(powertools)
     bom.components.add(layer)
@@ -193,7 +215,14 @@ def build(cdk_out: Path) -> Bom:
             ],
         )
         for path, digest in files.items():
-            component.components.add(Component(type=ComponentType.FILE, name=path, bom_ref=f"asset:{asset.cdk_hash}:{path}", hashes=[HashType(alg=HashAlgorithm.SHA_256, content=digest)]))
+            component.components.add(
+                Component(
+                    type=ComponentType.FILE,
+                    name=path,
+                    bom_ref=f"asset:{asset.cdk_hash}:{path}",
+                    hashes=[HashType(alg=HashAlgorithm.SHA_256, content=digest)],
+                )
+            )
         bom.components.add(component)
         needs = dependencies.setdefault(component.bom_ref.value, [layer])
         for runtime in sorted(asset.runtimes):
@@ -212,25 +241,47 @@ def build(cdk_out: Path) -> Bom:
 
     # The asset's third-party imports, each under the component that provides it in AWS.
     imports = set().union(*(third_party_imports(asset.directory) for asset in found))
-    extras_packages = {Requirement(spec).name for spec in requires("aws-lambda-powertools") or [] if any(Requirement(spec).marker and Requirement(spec).marker.evaluate({"extra": extra}) for extra in powertools_extras())}
+    extras_packages = {
+        Requirement(spec).name
+        for spec in requires("aws-lambda-powertools") or []
+        if any(
+            Requirement(spec).marker and Requirement(spec).marker.evaluate({"extra": extra})
+            for extra in powertools_extras()
+        )
+    }
     for module in sorted(imports):
         if module in RUNTIME_PROVIDES:
             for runtime, platform in runtimes.items():
-                platform.components.add(_provided(RUNTIME_PROVIDES[module], f"lambda-runtime:{runtime}", f"lambda-runtime:{runtime}:pypi:{RUNTIME_PROVIDES[module]}"))
+                platform.components.add(
+                    _provided(
+                        RUNTIME_PROVIDES[module],
+                        f"lambda-runtime:{runtime}",
+                        f"lambda-runtime:{runtime}:pypi:{RUNTIME_PROVIDES[module]}",
+                    )
+                )
         elif module in LAYER_PROVIDES:
             if LAYER_PROVIDES[module] != "aws-lambda-powertools":
                 extras_packages.add(LAYER_PROVIDES[module])
         else:
-            raise ValueError(f"the {ASSET_PACKAGE} asset imports {module!r}, which neither the Lambda runtime nor the Powertools layer provides (tuneforge_audit/sbom.py RUNTIME_PROVIDES / LAYER_PROVIDES)")
+            raise ValueError(
+                f"the {ASSET_PACKAGE} asset imports {module!r}, which neither the Lambda runtime nor the Powertools layer provides (tuneforge_audit/sbom.py RUNTIME_PROVIDES / LAYER_PROVIDES)"
+            )
     for name in sorted(extras_packages):
         powertools.components.add(_provided(name, layer_ref, f"{layer_ref}:pypi:{name}"))
 
-    bom.register_dependency(root, [component for component in bom.components if component.type == ComponentType.APPLICATION])
+    bom.register_dependency(
+        root, [component for component in bom.components if component.type == ComponentType.APPLICATION]
+    )
     for ref, needed in dependencies.items():
         asset_component = next(c for c in bom.components if c.bom_ref.value == ref)
         bom.register_dependency(asset_component, needed)
     # A serial number that is the same for the same content, so two audits of one commit write one SBOM.
-    bom.serial_number = uuid.uuid5(uuid.NAMESPACE_URL, "tuneforge-sbom:" + ",".join(sorted(c.bom_ref.value for c in bom.components)) + ",".join(tree_digest(asset_files(a.directory)) for a in found))
+    bom.serial_number = uuid.uuid5(
+        uuid.NAMESPACE_URL,
+        "tuneforge-sbom:"
+        + ",".join(sorted(c.bom_ref.value for c in bom.components))
+        + ",".join(tree_digest(asset_files(a.directory)) for a in found),
+    )
     return bom
 
 
@@ -266,5 +317,9 @@ def summary(bom: Bom) -> str:
     every = list(walk(bom.components))
     files = sum(c.type == ComponentType.FILE for c in every)
     runtimes = sorted(c.name for c in every if c.type == ComponentType.PLATFORM)
-    libraries = sorted(f"{c.name}{'@' + c.version if c.version else ''}" for c in every if c.type == ComponentType.LIBRARY and c.group != "aws-lambda-layer")
+    libraries = sorted(
+        f"{c.name}{'@' + c.version if c.version else ''}"
+        for c in every
+        if c.type == ComponentType.LIBRARY and c.group != "aws-lambda-layer"
+    )
     return f"asset of {files} files, layer {LAYER_NAME}:{POWERTOOLS_LAYER_VERSION} (Powertools {POWERTOOLS_LAYER_RELEASE}), runtime {', '.join(runtimes)}, packages {', '.join(libraries)}"

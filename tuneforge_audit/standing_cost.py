@@ -59,7 +59,12 @@ PRICES: dict[str, Price] = {
         "https://docs.aws.amazon.com/prescriptive-guidance/latest/aws-startup-security-baseline/wkld-12.html",
         note="'Gateway endpoints ... come at no additional charge'",
     ),
-    "kms_key_month": Price(1.00, "USD per customer managed KMS key per month", "https://aws.amazon.com/kms/pricing/", note="'Each AWS KMS key that you create in KMS costs $1/month'"),
+    "kms_key_month": Price(
+        1.00,
+        "USD per customer managed KMS key per month",
+        "https://aws.amazon.com/kms/pricing/",
+        note="'Each AWS KMS key that you create in KMS costs $1/month'",
+    ),
     "kms_rotation_month": Price(
         1.00,
         "USD per month for each of a key's first two automatic rotations",
@@ -67,19 +72,45 @@ PRICES: dict[str, Price] = {
         note="'each newly generated backing key costs an additional $1/month'; a key's price stops growing after its second rotation: "
         "https://aws.amazon.com/blogs/security/the-curious-case-of-faster-aws-kms-symmetric-key-rotation/ ('a new limit on the price of all symmetric keys that have had two or more rotations')",
     ),
-    "alarm_metric_month": Price(0.10, "USD per standard-resolution alarm metric per month", CLOUDWATCH, note=CLOUDWATCH_NOTE),
-    "high_resolution_alarm_metric_month": Price(0.30, "USD per high-resolution (period under 60 s) alarm metric per month", CLOUDWATCH, note=CLOUDWATCH_NOTE),
-    "dashboard_month": Price(3.00, "USD per custom dashboard per month", CLOUDWATCH, note=CLOUDWATCH_NOTE + "; the free tier (3 dashboards an account) is not applied: it is per account, not per stage"),
+    "alarm_metric_month": Price(
+        0.10, "USD per standard-resolution alarm metric per month", CLOUDWATCH, note=CLOUDWATCH_NOTE
+    ),
+    "high_resolution_alarm_metric_month": Price(
+        0.30, "USD per high-resolution (period under 60 s) alarm metric per month", CLOUDWATCH, note=CLOUDWATCH_NOTE
+    ),
+    "dashboard_month": Price(
+        3.00,
+        "USD per custom dashboard per month",
+        CLOUDWATCH,
+        note=CLOUDWATCH_NOTE
+        + "; the free tier (3 dashboards an account) is not applied: it is per account, not per stage",
+    ),
     "custom_metric_month": Price(
         0.30,
         "USD per custom metric per month (first 10,000)",
         CLOUDWATCH,
-        note="read from https://signoz.io/guides/cloudwatch-pricing (Feb 2026, '$0.30/month for the first 10,000') and the sources above; " + CLOUDWATCH_NOTE.split(";")[0],
+        note="read from https://signoz.io/guides/cloudwatch-pricing (Feb 2026, '$0.30/month for the first 10,000') and the sources above; "
+        + CLOUDWATCH_NOTE.split(";")[0],
     ),
-    "logs_ingestion_gb": Price(0.50, "USD per GB ingested (Standard log class; VPC flow logs are vended logs at the same first-tier rate)", CLOUDWATCH, note=CLOUDWATCH_NOTE),
+    "logs_ingestion_gb": Price(
+        0.50,
+        "USD per GB ingested (Standard log class; VPC flow logs are vended logs at the same first-tier rate)",
+        CLOUDWATCH,
+        note=CLOUDWATCH_NOTE,
+    ),
     "logs_storage_gb_month": Price(0.03, "USD per GB stored per month", CLOUDWATCH, note=CLOUDWATCH_NOTE),
-    "lambda_request": Price(0.0000002, "USD per Lambda request", "https://docs.aws.amazon.com/whitepapers/latest/how-aws-pricing-works/lambda.html", note="'$0.20 per 1 million requests'; the free tier is per account and not applied"),
-    "lambda_gb_second": Price(0.0000166667, "USD per Lambda GB-second (x86)", "https://docs.aws.amazon.com/whitepapers/latest/how-aws-pricing-works/lambda.html", note="the whitepaper rounds it to $0.00001667"),
+    "lambda_request": Price(
+        0.0000002,
+        "USD per Lambda request",
+        "https://docs.aws.amazon.com/whitepapers/latest/how-aws-pricing-works/lambda.html",
+        note="'$0.20 per 1 million requests'; the free tier is per account and not applied",
+    ),
+    "lambda_gb_second": Price(
+        0.0000166667,
+        "USD per Lambda GB-second (x86)",
+        "https://docs.aws.amazon.com/whitepapers/latest/how-aws-pricing-works/lambda.html",
+        note="the whitepaper rounds it to $0.00001667",
+    ),
 }
 
 
@@ -92,11 +123,31 @@ class Assumption:
 
 ASSUMPTIONS: dict[str, Assumption] = {
     "hours_per_month": Assumption(730, "hours", "365 days x 24 hours / 12 months"),
-    "kms_rotations": Assumption(2, "rotations priced", "the key's steady price, from its second yearly rotation on (the first year costs $2 less)"),
-    "idle_invocation_seconds": Assumption(1.0, "seconds per scheduled invocation", "a fallback check or a sweep with nothing to do: a few registry queries"),
-    "idle_function_log_bytes": Assumption(4096, "bytes per scheduled invocation, in its function's log group", "START/END/REPORT lines, Powertools' structured lines and one metrics (EMF) blob"),
-    "idle_flow_log_bytes": Assumption(3072, "bytes per scheduled invocation, in the VPC flow log group", "about 20 flow records of ~150 bytes for the invocation's connections to the endpoints"),
-    "gb": Assumption(1e9, "bytes per GB", "decimal gigabytes; stored logs priced uncompressed (CloudWatch stores them compressed), an upper bound"),
+    "kms_rotations": Assumption(
+        2,
+        "rotations priced",
+        "the key's steady price, from its second yearly rotation on (the first year costs $2 less)",
+    ),
+    "idle_invocation_seconds": Assumption(
+        1.0,
+        "seconds per scheduled invocation",
+        "a fallback check or a sweep with nothing to do: a few registry queries",
+    ),
+    "idle_function_log_bytes": Assumption(
+        4096,
+        "bytes per scheduled invocation, in its function's log group",
+        "START/END/REPORT lines, Powertools' structured lines and one metrics (EMF) blob",
+    ),
+    "idle_flow_log_bytes": Assumption(
+        3072,
+        "bytes per scheduled invocation, in the VPC flow log group",
+        "about 20 flow records of ~150 bytes for the invocation's connections to the endpoints",
+    ),
+    "gb": Assumption(
+        1e9,
+        "bytes per GB",
+        "decimal gigabytes; stored logs priced uncompressed (CloudWatch stores them compressed), an upper bound",
+    ),
 }
 
 HOURS = ASSUMPTIONS["hours_per_month"].value
@@ -170,7 +221,15 @@ def invocations_per_day(expression: str) -> float | None:
 
 def _line(item: str, quantity: float, unit: str, price: str, detail: str, multiplier: float = 1.0) -> dict:
     usd = quantity * PRICES[price].usd * multiplier
-    return {"item": item, "quantity": quantity, "unit": unit, "price": price, "unit_usd": PRICES[price].usd, "monthly_usd": round(usd, 4), "detail": detail}
+    return {
+        "item": item,
+        "quantity": quantity,
+        "unit": unit,
+        "price": price,
+        "unit_usd": PRICES[price].usd,
+        "monthly_usd": round(usd, 4),
+        "detail": detail,
+    }
 
 
 def _stage_figures(stage: str, stacks: dict[str, dict], sources: Callable[[str, dict], str | None] | None) -> dict:
@@ -187,20 +246,41 @@ def _stage_figures(stage: str, stacks: dict[str, dict], sources: Callable[[str, 
     for (stack, lid), ep in sorted(of_type("AWS::EC2::VPCEndpoint").items()):
         p = _props(ep)
         if p.get("VpcEndpointType", "Gateway") == "Interface":
-            endpoints.append({"stack": stack, "id": lid, "service": _service(p.get("ServiceName")), "enis": len(p.get("SubnetIds") or []), "region": _region(p.get("ServiceName"))})
+            endpoints.append(
+                {
+                    "stack": stack,
+                    "id": lid,
+                    "service": _service(p.get("ServiceName")),
+                    "enis": len(p.get("SubnetIds") or []),
+                    "region": _region(p.get("ServiceName")),
+                }
+            )
     enis = sum(e["enis"] for e in endpoints)
     by_count: dict[int, list[str]] = {}
     for e in endpoints:
         by_count.setdefault(e["enis"], []).append(e["service"])
-    lines.append(_line(
-        "Interface endpoint hours",
-        enis * HOURS,
-        f"ENI-hours ({len(endpoints)} endpoints, {enis} network interfaces x {HOURS:g} h)",
-        "interface_endpoint_hour",
-        "; ".join(f"{', '.join(sorted(services))}: {count} each" for count, services in sorted(by_count.items())) or "none",
-    ))
-    gateways = [e for e in of_type("AWS::EC2::VPCEndpoint").values() if _props(e).get("VpcEndpointType", "Gateway") == "Gateway"]
-    lines.append(_line("Gateway endpoints", len(gateways), "endpoints", "gateway_endpoint_month", ", ".join(sorted(_service(_props(g).get("ServiceName")) for g in gateways)) or "none"))
+    lines.append(
+        _line(
+            "Interface endpoint hours",
+            enis * HOURS,
+            f"ENI-hours ({len(endpoints)} endpoints, {enis} network interfaces x {HOURS:g} h)",
+            "interface_endpoint_hour",
+            "; ".join(f"{', '.join(sorted(services))}: {count} each" for count, services in sorted(by_count.items()))
+            or "none",
+        )
+    )
+    gateways = [
+        e for e in of_type("AWS::EC2::VPCEndpoint").values() if _props(e).get("VpcEndpointType", "Gateway") == "Gateway"
+    ]
+    lines.append(
+        _line(
+            "Gateway endpoints",
+            len(gateways),
+            "endpoints",
+            "gateway_endpoint_month",
+            ", ".join(sorted(_service(_props(g).get("ServiceName")) for g in gateways)) or "none",
+        )
+    )
     regions = {e["region"] for e in endpoints if e["region"]}
     if regions - {PRICED_REGION}:
         notes.append(f"priced at {PRICED_REGION}'s rates; this stage's endpoints are in {', '.join(sorted(regions))}")
@@ -210,19 +290,37 @@ def _stage_figures(stage: str, stacks: dict[str, dict], sources: Callable[[str, 
     rotating = sum(1 for k in keys.values() if _props(k).get("EnableKeyRotation") is True)
     lines.append(_line("KMS keys", len(keys), "keys", "kms_key_month", f"{len(keys)} customer managed"))
     rotations = ASSUMPTIONS["kms_rotations"].value
-    lines.append(_line("KMS key rotations", rotating * rotations, "rotated backing keys", "kms_rotation_month", f"{rotating} key(s) rotating yearly, priced at the {rotations:g}-rotation limit"))
+    lines.append(
+        _line(
+            "KMS key rotations",
+            rotating * rotations,
+            "rotated backing keys",
+            "kms_rotation_month",
+            f"{rotating} key(s) rotating yearly, priced at the {rotations:g}-rotation limit",
+        )
+    )
 
     # Alarms: per metric they evaluate; a period under a minute is high resolution.
     standard = high = 0
     for alarm in of_type("AWS::CloudWatch::Alarm").values():
         p = _props(alarm)
-        metrics = [m for m in p.get("Metrics") or [] if "MetricStat" in m] or ([{"MetricStat": {"Period": p.get("Period", 60)}}] if p.get("MetricName") else [])
+        metrics = [m for m in p.get("Metrics") or [] if "MetricStat" in m] or (
+            [{"MetricStat": {"Period": p.get("Period", 60)}}] if p.get("MetricName") else []
+        )
         for metric in metrics:
             if int(metric["MetricStat"].get("Period", 60)) < 60:
                 high += 1
             else:
                 standard += 1
-    lines.append(_line("Alarms", standard, "standard alarm metrics", "alarm_metric_month", f"{len(of_type('AWS::CloudWatch::Alarm'))} alarms"))
+    lines.append(
+        _line(
+            "Alarms",
+            standard,
+            "standard alarm metrics",
+            "alarm_metric_month",
+            f"{len(of_type('AWS::CloudWatch::Alarm'))} alarms",
+        )
+    )
     if high:
         lines.append(_line("High-resolution alarms", high, "alarm metrics", "high_resolution_alarm_metric_month", ""))
     lines.append(_line("Dashboards", len(of_type("AWS::CloudWatch::Dashboard")), "dashboards", "dashboard_month", ""))
@@ -243,10 +341,27 @@ def _stage_figures(stage: str, stacks: dict[str, dict], sources: Callable[[str, 
             if (stack, fn) in functions:
                 per_day[(stack, fn)] = per_day.get((stack, fn), 0) + rate
     invocations = sum(per_day.values()) * DAYS
-    gb_seconds = sum(rate * DAYS * _props(functions[key]).get("MemorySize", 128) / 1024 * ASSUMPTIONS["idle_invocation_seconds"].value for key, rate in per_day.items())
+    gb_seconds = sum(
+        rate
+        * DAYS
+        * _props(functions[key]).get("MemorySize", 128)
+        / 1024
+        * ASSUMPTIONS["idle_invocation_seconds"].value
+        for key, rate in per_day.items()
+    )
     scheduled = ", ".join(f"{lid} {rate:g}/day" for (_, lid), rate in sorted(per_day.items()))
-    lines.append(_line("Scheduled invocations: requests", invocations, "requests", "lambda_request", scheduled or "no schedules"))
-    lines.append(_line("Scheduled invocations: duration", gb_seconds, "GB-seconds", "lambda_gb_second", f"at {ASSUMPTIONS['idle_invocation_seconds'].value:g} s each"))
+    lines.append(
+        _line("Scheduled invocations: requests", invocations, "requests", "lambda_request", scheduled or "no schedules")
+    )
+    lines.append(
+        _line(
+            "Scheduled invocations: duration",
+            gb_seconds,
+            "GB-seconds",
+            "lambda_gb_second",
+            f"at {ASSUMPTIONS['idle_invocation_seconds'].value:g} s each",
+        )
+    )
 
     metric_names: list[str] = []
     unread = []
@@ -255,8 +370,18 @@ def _stage_figures(stage: str, stacks: dict[str, dict], sources: Callable[[str, 
         if source is None:
             unread.append(key[1])
             continue
-        metric_names += [f"{key[1]}:{name}" for name in sorted(set(re.findall(r"add_metric\(\s*name=\"([^\"]+)\"", source)))]
-    lines.append(_line("Custom metrics the schedules publish", len(metric_names), "metrics", "custom_metric_month", ", ".join(n.split(":")[1] for n in metric_names) or "none"))
+        metric_names += [
+            f"{key[1]}:{name}" for name in sorted(set(re.findall(r"add_metric\(\s*name=\"([^\"]+)\"", source)))
+        ]
+    lines.append(
+        _line(
+            "Custom metrics the schedules publish",
+            len(metric_names),
+            "metrics",
+            "custom_metric_month",
+            ", ".join(n.split(":")[1] for n in metric_names) or "none",
+        )
+    )
     if unread:
         notes.append(f"custom metrics of {', '.join(unread)} not counted: handler source not available")
 
@@ -265,12 +390,16 @@ def _stage_figures(stage: str, stacks: dict[str, dict], sources: Callable[[str, 
     for key, rate in per_day.items():
         group = _ref((_props(functions[key]).get("LoggingConfig") or {}).get("LogGroup"))
         if group:
-            ingest_bytes_per_day[(key[0], group)] = ingest_bytes_per_day.get((key[0], group), 0) + rate * ASSUMPTIONS["idle_function_log_bytes"].value
+            ingest_bytes_per_day[(key[0], group)] = (
+                ingest_bytes_per_day.get((key[0], group), 0) + rate * ASSUMPTIONS["idle_function_log_bytes"].value
+            )
     all_scheduled = sum(per_day.values())
     for (stack, lid), flow_log in of_type("AWS::EC2::FlowLog").items():
         group = _ref(_props(flow_log).get("LogGroupName"))
         if group:
-            ingest_bytes_per_day[(stack, group)] = ingest_bytes_per_day.get((stack, group), 0) + all_scheduled * ASSUMPTIONS["idle_flow_log_bytes"].value
+            ingest_bytes_per_day[(stack, group)] = (
+                ingest_bytes_per_day.get((stack, group), 0) + all_scheduled * ASSUMPTIONS["idle_flow_log_bytes"].value
+            )
     groups = of_type("AWS::Logs::LogGroup")
     stored_gb = ingested_gb = 0.0
     unbounded = []
@@ -282,8 +411,24 @@ def _stage_figures(stage: str, stacks: dict[str, dict], sources: Callable[[str, 
         stored_gb += daily * int(retention) / gb
         ingested_gb += daily * DAYS / gb
     retentions = sorted({_props(g).get("RetentionInDays") for g in groups.values() if _props(g).get("RetentionInDays")})
-    lines.append(_line("Logs the schedules write: ingestion", ingested_gb, "GB per month", "logs_ingestion_gb", f"{len(ingest_bytes_per_day)} of {len(groups)} log groups written while idle"))
-    lines.append(_line("Logs the schedules write: storage", stored_gb, "GB stored at steady state", "logs_storage_gb_month", f"retention {', '.join(f'{r} days' for r in retentions) or 'none'}"))
+    lines.append(
+        _line(
+            "Logs the schedules write: ingestion",
+            ingested_gb,
+            "GB per month",
+            "logs_ingestion_gb",
+            f"{len(ingest_bytes_per_day)} of {len(groups)} log groups written while idle",
+        )
+    )
+    lines.append(
+        _line(
+            "Logs the schedules write: storage",
+            stored_gb,
+            "GB stored at steady state",
+            "logs_storage_gb_month",
+            f"retention {', '.join(f'{r} days' for r in retentions) or 'none'}",
+        )
+    )
     if unbounded:
         notes.append(f"log groups that never expire, priced at ten years of storage: {', '.join(unbounded)}")
 
@@ -326,7 +471,9 @@ def asset_sources(cdk_out: Path) -> Callable[[str, dict], str | None]:
         key, handler = (p.get("Code") or {}).get("S3Key"), p.get("Handler")
         if not isinstance(key, str) or not isinstance(handler, str) or "." not in handler:
             return None
-        module = Path(cdk_out) / f"asset.{key.removesuffix('.zip')}" / (handler.rsplit(".", 1)[0].replace(".", "/") + ".py")
+        module = (
+            Path(cdk_out) / f"asset.{key.removesuffix('.zip')}" / (handler.rsplit(".", 1)[0].replace(".", "/") + ".py")
+        )
         return module.read_text(encoding="utf-8") if module.is_file() else None
 
     return source
@@ -346,4 +493,7 @@ def of_cdk_out(cdk_out: Path) -> dict:
 
 
 def summary(figures: dict) -> str:
-    return ", ".join(f"{stage} ${s['total_usd']:.2f}" for stage, s in figures["stages"].items()) + f" a month (goal <= ${figures['goal_usd']:.0f} a stage)"
+    return (
+        ", ".join(f"{stage} ${s['total_usd']:.2f}" for stage, s in figures["stages"].items())
+        + f" a month (goal <= ${figures['goal_usd']:.0f} a stage)"
+    )

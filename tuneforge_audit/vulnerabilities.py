@@ -22,7 +22,20 @@ LOCKS = ("requirements-dev.lock", "requirements-checkov.lock")
 def audit_lock(lock: Path) -> dict:
     """pip-audit's JSON report of one lock file (hash-checked, no resolution: --disable-pip over exact pins)."""
     done = subprocess.run(
-        [sys.executable, "-m", "pip_audit", "-r", str(lock), "--vulnerability-service", "pypi", "--disable-pip", "--format", "json", "--progress-spinner", "off"],
+        [
+            sys.executable,
+            "-m",
+            "pip_audit",
+            "-r",
+            str(lock),
+            "--vulnerability-service",
+            "pypi",
+            "--disable-pip",
+            "--format",
+            "json",
+            "--progress-spinner",
+            "off",
+        ],
         capture_output=True,
         text=True,
         timeout=900,
@@ -59,4 +72,6 @@ def write(out: Path, *, root: Path = ROOT, auditor=audit_lock) -> str:
         return f"vulnerability audit not run: the index audited none of the {packages} locked packages ({reason or 'no answer'}); see tuneforge_audit/vulnerabilities.py"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"service": "pypi", "locks": reports}, indent=1) + "\n")
-    return f"wrote {out}: {audited} of {packages} locked packages audited, {found} known vulnerabilities" + (f" ({packages - audited} skipped: {reason})" if audited < packages else "")
+    return f"wrote {out}: {audited} of {packages} locked packages audited, {found} known vulnerabilities" + (
+        f" ({packages - audited} skipped: {reason})" if audited < packages else ""
+    )

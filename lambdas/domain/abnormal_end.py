@@ -13,8 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from lambdas.domain.registry import RunRegistry
 from lambdas.domain.quoting import MAX_LINE, one_line
+from lambdas.domain.registry import RunRegistry
 from lambdas.domain.runs import utc_now
 
 MAX_CAUSE = MAX_LINE  # characters: a notification subject line and an email preview, not a stack trace
@@ -77,7 +77,9 @@ def verified_end(stepfunctions: Any, execution_arn: str | None, *, state_machine
         raise
     status = described.get("status")
     if described.get("stateMachineArn") != state_machine_arn or status not in ABNORMAL_ENDS:
-        raise UnverifiedEnd(f"{execution_arn} is {status} (of {described.get('stateMachineArn')}), not an abnormal end of {state_machine_arn}")
+        raise UnverifiedEnd(
+            f"{execution_arn} is {status} (of {described.get('stateMachineArn')}), not an abnormal end of {state_machine_arn}"
+        )
     try:
         profile = (json.loads(described.get("input") or "{}").get("profile") or {}).get("name")
     except (ValueError, AttributeError):
@@ -100,7 +102,9 @@ def execution_console_url(execution_arn: str) -> str:
 def claim_notification(registry: RunRegistry, run_id: str, outcome: str) -> bool:
     """True for the first delivery of a run's abnormal end, False for every repeat."""
     try:
-        registry.update(run_id, notified_outcome=outcome, notified_at=utc_now(), condition="attribute_not_exists(#notified_outcome)")
+        registry.update(
+            run_id, notified_outcome=outcome, notified_at=utc_now(), condition="attribute_not_exists(#notified_outcome)"
+        )
     except Exception as error:
         if registry.conditional_failed(error):
             return False
@@ -113,10 +117,28 @@ def release_notification(registry: RunRegistry, run_id: str) -> None:
     registry.update(run_id, remove=("notified_outcome", "notified_at"))
 
 
-def abnormal_end_message(*, run_id: str, profile: str, outcome: str, error: str | None, cause: str, execution_arn: str | None, item: dict[str, Any], cleanup: dict[str, Any]) -> dict[str, Any]:
+def abnormal_end_message(
+    *,
+    run_id: str,
+    profile: str,
+    outcome: str,
+    error: str | None,
+    cause: str,
+    execution_arn: str | None,
+    item: dict[str, Any],
+    cleanup: dict[str, Any],
+) -> dict[str, Any]:
     """``cause`` is already one line (one_line_cause)."""
-    still_billing = [e.get("arn") or e.get("name") for e in item.get("endpoints") or [] if not e.get("deleted_at") and not e.get("promoted")]
-    reports = {name: item[field] for name, field in (("validation", "validation_report"), ("evaluation", "evaluation_report")) if item.get(field)}
+    still_billing = [
+        e.get("arn") or e.get("name")
+        for e in item.get("endpoints") or []
+        if not e.get("deleted_at") and not e.get("promoted")
+    ]
+    reports = {
+        name: item[field]
+        for name, field in (("validation", "validation_report"), ("evaluation", "evaluation_report"))
+        if item.get(field)
+    }
     message: dict[str, Any] = {
         "run_id": run_id,
         "profile": profile,

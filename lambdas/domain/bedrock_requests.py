@@ -136,7 +136,12 @@ def string_rule(shape_name: str, *, service: str = "bedrock") -> StringRule:
     if not isinstance(shape, StringShape):
         raise ValueError(f"{service}'s {shape_name} is a {shape.type_name}, not a string")
     metadata = shape.metadata
-    return StringRule(shape=shape_name, pattern=metadata.get("pattern"), min_length=metadata.get("min"), max_length=metadata.get("max"))
+    return StringRule(
+        shape=shape_name,
+        pattern=metadata.get("pattern"),
+        min_length=metadata.get("min"),
+        max_length=metadata.get("max"),
+    )
 
 
 @functools.lru_cache(maxsize=None)
@@ -166,7 +171,9 @@ def _check(value: Any, shape: Shape, path: str, problems: list[str], *, sensitiv
     elif isinstance(shape, MapShape):
         _check_size(value, shape, path, problems, sensitive=sensitive, unit="entries")
         for key, item in value.items():
-            _check(key, shape.key, f"{path} key {key!r}" if not sensitive else f"{path} key", problems, sensitive=sensitive)
+            _check(
+                key, shape.key, f"{path} key {key!r}" if not sensitive else f"{path} key", problems, sensitive=sensitive
+            )
             _check(item, shape.value, _map_path(path, key), problems, sensitive=sensitive)
     elif shape.type_name == "string":
         _check_string(value, shape, path, problems, sensitive=sensitive)
@@ -176,17 +183,23 @@ def _check(value: Any, shape: Shape, path: str, problems: list[str], *, sensitiv
         _check_size(value, shape, path, problems, sensitive=sensitive, unit="bytes")
 
 
-def _check_structure(value: dict[str, Any], shape: StructureShape, path: str, problems: list[str], *, sensitive: bool, root: bool) -> None:
+def _check_structure(
+    value: dict[str, Any], shape: StructureShape, path: str, problems: list[str], *, sensitive: bool, root: bool
+) -> None:
     prefix = "" if root else f"{path}."
     for name in shape.required_members:
         if name not in value:
             problems.append(f"{prefix}{name}: Bedrock requires this field and the request has none")
     members = shape.members
     if shape.is_tagged_union and len(value) != 1:
-        problems.append(f"{path}: must set exactly one of {', '.join(members)}; it sets {len(value)} (got {_excerpt(value, sensitive)})")
+        problems.append(
+            f"{path}: must set exactly one of {', '.join(members)}; it sets {len(value)} (got {_excerpt(value, sensitive)})"
+        )
     for name, item in value.items():
         if name not in members:
-            problems.append(f"{prefix}{name}: is not a field Bedrock's {shape.name} takes; it takes {', '.join(members)} (got {_excerpt(item, sensitive)})")
+            problems.append(
+                f"{prefix}{name}: is not a field Bedrock's {shape.name} takes; it takes {', '.join(members)} (got {_excerpt(item, sensitive)})"
+            )
             continue
         _check(item, members[name], f"{prefix}{name}", problems, sensitive=sensitive)
 
@@ -204,7 +217,9 @@ def _check_string(value: str, shape: Shape, path: str, problems: list[str], *, s
         return
     shown = pattern if len(pattern) <= _PATTERN_SHOWN else pattern[:_PATTERN_SHOWN] + "…"
     hint = "" if sensitive else _without_hint(value, compiled)
-    problems.append(f"{path}: not of the form Bedrock accepts for {shape.name} values, {shown}{hint} (got {_excerpt(value, sensitive)})")
+    problems.append(
+        f"{path}: not of the form Bedrock accepts for {shape.name} values, {shown}{hint} (got {_excerpt(value, sensitive)})"
+    )
 
 
 def _check_number(value: int | float, shape: Shape, path: str, problems: list[str], *, sensitive: bool) -> None:
@@ -229,7 +244,9 @@ def _check_size(value: Any, shape: Shape, path: str, problems: list[str], *, sen
         problems.append(f"{path}: {wanted}, this has {size:,} (got {_excerpt(value, sensitive)})")
         return True
     if high is not None and size > high:
-        problems.append(f"{path}: must have at most {high:,} {unit}, this has {size:,} (got {_excerpt(value, sensitive)})")
+        problems.append(
+            f"{path}: must have at most {high:,} {unit}, this has {size:,} (got {_excerpt(value, sensitive)})"
+        )
         return True
     return False
 

@@ -103,7 +103,9 @@ def _plain_decimal(number: float) -> str:
     return format(Decimal(repr(number)).normalize(), "f")
 
 
-def _hp(name: str, kind: type, minimum: float, maximum: float, default: float | int | None, note: str = "") -> tuple[str, HyperParameterSpec]:
+def _hp(
+    name: str, kind: type, minimum: float, maximum: float, default: float | int | None, note: str = ""
+) -> tuple[str, HyperParameterSpec]:
     return name, HyperParameterSpec(name, kind, minimum, maximum, default, note)
 
 
@@ -144,8 +146,12 @@ _HAIKU_HP = dict(
     ]
 )
 # Llama 3.1 and 3.2 publish the same table on their own pages; Llama 3.3's page was not found.
-_LLAMA_31_HP_SOURCE = Source("https://docs.aws.amazon.com/bedrock/latest/userguide/cm-hp-meta-llama31.html", "2026-12-04")
-_LLAMA_32_HP_SOURCE = Source("https://docs.aws.amazon.com/bedrock/latest/userguide/cm-hp-meta-llama32.html", "2026-12-04")
+_LLAMA_31_HP_SOURCE = Source(
+    "https://docs.aws.amazon.com/bedrock/latest/userguide/cm-hp-meta-llama31.html", "2026-12-04"
+)
+_LLAMA_32_HP_SOURCE = Source(
+    "https://docs.aws.amazon.com/bedrock/latest/userguide/cm-hp-meta-llama32.html", "2026-12-04"
+)
 _LLAMA_HP = dict(
     [
         _hp("epochCount", int, 1, 10, 5),
@@ -154,7 +160,9 @@ _LLAMA_HP = dict(
     ]
 )
 
-_COHERE_HP_SOURCE = Source("https://docs.aws.amazon.com/bedrock/latest/userguide/cm-hp-cohere-command.html", "2026-12-04")
+_COHERE_HP_SOURCE = Source(
+    "https://docs.aws.amazon.com/bedrock/latest/userguide/cm-hp-cohere-command.html", "2026-12-04"
+)
 
 
 def _cohere_hp(max_batch: int) -> dict[str, HyperParameterSpec]:
@@ -162,7 +170,14 @@ def _cohere_hp(max_batch: int) -> dict[str, HyperParameterSpec]:
         [
             _hp("epochCount", int, 1, 100, 1),
             _hp("batchSize", int, 8, max_batch, 8),
-            _hp("learningRate", float, 5e-6, 0.1, 1e-5, note="AWS recommends leaving it unset when a validation dataset is given"),
+            _hp(
+                "learningRate",
+                float,
+                5e-6,
+                0.1,
+                1e-5,
+                note="AWS recommends leaving it unset when a validation dataset is given",
+            ),
             _hp("earlyStoppingThreshold", float, 0.0, 0.1, 0.01),
             _hp("earlyStoppingPatience", int, 1, 10, 6),
             _hp("evalPercentage", float, 5, 50, 20, note="only used when no validation set is given"),
@@ -227,7 +242,10 @@ class TokenLimits:
             if low <= size <= high:
                 return limit, f"per-record token limit: {limit:,} tokens at batch size {size}"
         published = ", ".join(f"{lo}-{hi}: {lim:,}" for lo, hi, lim in self.by_batch_size)
-        return None, f"no per-record token limit is published for batch size {size} (published: {published}); not checked"
+        return (
+            None,
+            f"no per-record token limit is published for batch size {size} (published: {published}); not checked",
+        )
 
 
 @dataclass(frozen=True)
@@ -256,7 +274,18 @@ NO_MEDIA = MediaSupport()
 # From the Nova sample validator (aws-samples/amazon-bedrock-samples, nova_ft_dataset_validator.py). It also
 # rejects the upper-case spellings, so we do too.
 NOVA_RESERVED_STRINGS: tuple[str, ...] = (
-    "System:", "SYSTEM:", "User:", "USER:", "Bot:", "BOT:", "Assistant:", "ASSISTANT:", "Thought:", "[EOS]", "<image>", "<video>",
+    "System:",
+    "SYSTEM:",
+    "User:",
+    "USER:",
+    "Bot:",
+    "BOT:",
+    "Assistant:",
+    "ASSISTANT:",
+    "Thought:",
+    "[EOS]",
+    "<image>",
+    "<video>",
 )
 
 
@@ -309,13 +338,16 @@ class PriceInputs:
 
     def with_overrides(self, overrides: Mapping[str, object]) -> "PriceInputs":
         """A copy with figures from configuration (e.g. the platform team's negotiated prices)."""
+
         def money(value: object) -> Decimal | None:
             return None if value is None else Decimal(str(value))
 
         known = {*self._MONEY, "throughput_per_unit_hour", "as_of", "source", "note"}
         unknown = set(overrides) - known
         if unknown:
-            raise CatalogueError(f"unknown price field(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(known))}")
+            raise CatalogueError(
+                f"unknown price field(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(known))}"
+            )
         throughput = dict(self.throughput_per_unit_hour)
         for commitment, value in dict(overrides.get("throughput_per_unit_hour") or {}).items():
             if commitment not in COMMITMENTS:
@@ -426,9 +458,13 @@ class ModelSpec:
         if not self.supports(customization_type):
             supported = ", ".join(sorted(t.value for t in self.customization_types))
             raise CatalogueError(f"{self.name} does not support {customization_type.value}; it supports: {supported}")
-        return self.limits.get(customization_type, DatasetLimits(notes=("no dataset limits recorded for this model and type",)))
+        return self.limits.get(
+            customization_type, DatasetLimits(notes=("no dataset limits recorded for this model and type",))
+        )
 
-    def record_token_limit(self, customization_type: CustomizationType, hyperparameters: Mapping[str, object] | None = None) -> tuple[int | None, str]:
+    def record_token_limit(
+        self, customization_type: CustomizationType, hyperparameters: Mapping[str, object] | None = None
+    ) -> tuple[int | None, str]:
         """(limit, explanation) for one record, resolving Titan's batch-size-dependent limits."""
         tokens = self.dataset_limits(customization_type).tokens
         batch = (hyperparameters or {}).get("batchSize")
@@ -446,7 +482,12 @@ class ModelSpec:
         for name, value in hyperparameters.items():
             spec = self.hyperparameters.get(name)
             if spec is None:
-                problems.append((name, f"is not a hyperparameter of {self.model_id}; valid: {', '.join(sorted(self.hyperparameters))}"))
+                problems.append(
+                    (
+                        name,
+                        f"is not a hyperparameter of {self.model_id}; valid: {', '.join(sorted(self.hyperparameters))}",
+                    )
+                )
                 continue
             reason = spec.check(value)
             if reason:
@@ -482,8 +523,20 @@ def _model(
     prices: PriceInputs | None = None,
 ) -> ModelSpec:
     return ModelSpec(
-        model_id, name, provider, frozenset(formats), formats, hp, lifecycle, invocation, regions or {}, on_demand, hp_source, notes,
-        limits or {}, prices if prices is not None else PRICES.get(model_id, UNPRICED),
+        model_id,
+        name,
+        provider,
+        frozenset(formats),
+        formats,
+        hp,
+        lifecycle,
+        invocation,
+        regions or {},
+        on_demand,
+        hp_source,
+        notes,
+        limits or {},
+        prices if prices is not None else PRICES.get(model_id, UNPRICED),
     )
 
 
@@ -497,8 +550,13 @@ _LLAMA_32_FORMATS = {_FT: DatasetFormat.CONVERSATION_2024, _DIST: DatasetFormat.
 # Record-count quotas are adjustable through Service Quotas: the numbers are the published defaults.
 # Per-record token caps carry the page that states them (TokenLimits.source).
 
-_REQUIREMENTS = Source("https://docs.aws.amazon.com/bedrock/latest/userguide/model-training-validation-requirements.html", "2026-12-04")
-_NOVA_CONSTRAINTS = Source("https://docs.aws.amazon.com/nova/latest/userguide/fine-tune-prepare-data-understanding.html#custom-fine-tune-constraints", "2026-12-04")
+_REQUIREMENTS = Source(
+    "https://docs.aws.amazon.com/bedrock/latest/userguide/model-training-validation-requirements.html", "2026-12-04"
+)
+_NOVA_CONSTRAINTS = Source(
+    "https://docs.aws.amazon.com/nova/latest/userguide/fine-tune-prepare-data-understanding.html#custom-fine-tune-constraints",
+    "2026-12-04",
+)
 
 # Bytes one character of text can take in a JSONL line: UTF-8 spends at most 4 (RFC 3629 section 3), a JSON
 # \uXXXX escape 6, and an escaped surrogate pair (one character outside the BMP) 12 (RFC 8259 section 7).
@@ -524,7 +582,10 @@ def _capped(tokens: TokenLimits, chars_per_token: float = 4.0, **limits: object)
     if ceiling is None:
         raise CatalogueError("every catalogued model and type needs a per-record token ceiling")
     return DatasetLimits(
-        tokens=tokens, max_record_bytes=derived_record_bytes(ceiling, chars_per_token), chars_per_token=chars_per_token, **limits  # type: ignore[arg-type]
+        tokens=tokens,
+        max_record_bytes=derived_record_bytes(ceiling, chars_per_token),
+        chars_per_token=chars_per_token,
+        **limits,  # type: ignore[arg-type]
     )
 
 
@@ -538,27 +599,37 @@ _TITAN_PREMIER_TOKENS = TokenLimits(by_batch_size=((1, 1, 4_096),), source=_REQU
 
 def _titan_ft(tokens: TokenLimits) -> DatasetLimits:
     return _capped(
-        tokens, 6.0, max_training_bytes=1 * GIB, max_validation_bytes=100 * MIB,
+        tokens,
+        6.0,
+        max_training_bytes=1 * GIB,
+        max_validation_bytes=100 * MIB,
         notes=("record-count bounds for Titan fine-tuning are not in our sources; not checked",),
     )
 
 
 def _titan_cpt(tokens: TokenLimits) -> DatasetLimits:
     return _capped(
-        tokens, 6.0, max_training_bytes=10 * GIB, max_validation_bytes=100 * MIB,
+        tokens,
+        6.0,
+        max_training_bytes=10 * GIB,
+        max_validation_bytes=100 * MIB,
         notes=("record-count bounds for Titan continued pre-training are not in our sources; not checked",),
     )
 
 
 _NOVA_IMAGES = frozenset({"png", "jpeg", "gif", "webp"})
 _NOVA_VIDEOS = frozenset({"mov", "mkv", "mp4", "webm"})
-_NOVA_MEDIA = MediaSupport(image_formats=_NOVA_IMAGES, video_formats=_NOVA_VIDEOS, max_images_per_record=10, max_videos_per_record=1)
+_NOVA_MEDIA = MediaSupport(
+    image_formats=_NOVA_IMAGES, video_formats=_NOVA_VIDEOS, max_images_per_record=10, max_videos_per_record=1
+)
 # "Context Length: 32k" for Micro, Lite and Pro alike; read as 32,000, the smaller of its two readings.
 _NOVA_TOKENS = TokenLimits(record=32_000, source=_NOVA_CONSTRAINTS)
 
 
 # The same page, item 5: "schemaVersion can be any string value" for Nova fine-tuning records.
-_NOVA_SCHEMA_VERSION = Source("https://docs.aws.amazon.com/nova/latest/userguide/fine-tune-prepare-data-understanding.html", "2026-12-04")
+_NOVA_SCHEMA_VERSION = Source(
+    "https://docs.aws.amazon.com/nova/latest/userguide/fine-tune-prepare-data-understanding.html", "2026-12-04"
+)
 
 
 def _nova_ft(media: MediaSupport) -> DatasetLimits:
@@ -568,7 +639,10 @@ def _nova_ft(media: MediaSupport) -> DatasetLimits:
         media=media,
         reserved_strings=NOVA_RESERVED_STRINGS,
         schema_version=None,
-        notes=("AWS recommends at least 100 samples per task", f"schemaVersion may be any string ({_NOVA_SCHEMA_VERSION})"),
+        notes=(
+            "AWS recommends at least 100 samples per task",
+            f"schemaVersion may be any string ({_NOVA_SCHEMA_VERSION})",
+        ),
     )
 
 
@@ -619,9 +693,7 @@ def _distillation(single_turn: bool, student: TokenLimits) -> DatasetLimits:
         records=RecordBounds(training=Bounds(100, None)),
         max_training_bytes=1 * GIB,
         single_turn_only=single_turn,
-        notes=(
-            "at least 100 prompts (AWS sample validator); no maximum published for files (invocation logs: 15K)",
-        ),
+        notes=("at least 100 prompts (AWS sample validator); no maximum published for files (invocation logs: 15K)",),
     )
 
 
@@ -683,7 +755,10 @@ _NOVA1_LIFECYCLE = _active(
     "listed among the models available in Amazon Bedrock with no Legacy or EOL date; Nova Lite's card "
     "(https://docs.aws.eu/bedrock/latest/userguide/model-card-amazon-nova-lite.html) says Active",
 )
-_NOVA_PREMIER_LIFECYCLE = _legacy("2026-09-14", Source("https://docs.aws.amazon.com/bedrock/latest/userguide/model-card-amazon-nova-premier.html", _READ))
+_NOVA_PREMIER_LIFECYCLE = _legacy(
+    "2026-09-14",
+    Source("https://docs.aws.amazon.com/bedrock/latest/userguide/model-card-amazon-nova-premier.html", _READ),
+)
 _HAIKU_LIFECYCLE = _legacy(
     "2026-09-10",
     Source("https://docs.aws.amazon.com/zh_tw/bedrock/latest/userguide/model-card-anthropic-claude-3-haiku.md", _READ),
@@ -692,7 +767,9 @@ _HAIKU_LIFECYCLE = _legacy(
 )
 _LLAMA_32_90B_LIFECYCLE = _legacy(
     "2026-07-07",
-    Source("https://docs.aws.amazon.com/zh_tw/bedrock/latest/userguide/model-card-meta-llama-3-2-90b-instruct.md", _READ),
+    Source(
+        "https://docs.aws.amazon.com/zh_tw/bedrock/latest/userguide/model-card-meta-llama-3-2-90b-instruct.md", _READ
+    ),
     "read in the card's zh_tw translation",
 )
 _LLAMA_32_SMALL_LIFECYCLE = _unknown(
@@ -705,7 +782,9 @@ _LLAMA_31_405B_LIFECYCLE = _legacy(
     "read in a stored mirror (docs---aws.amazon.com.rproxy.govskope.us): 'Model EOL date: Legacy: July 7, 2026'",
 )
 _LLAMA_31_70B_LIFECYCLE = _active(
-    Source("https://docs.aws.amazon.com/zh_cn/bedrock/latest/userguide/model-card-meta-llama-3-1-70b-instruct.md", _READ),
+    Source(
+        "https://docs.aws.amazon.com/zh_cn/bedrock/latest/userguide/model-card-meta-llama-3-1-70b-instruct.md", _READ
+    ),
     "the card (zh_cn translation) says Active, EOL no sooner than 2025-07-23",
 )
 _NO_CARD = "no model card or lifecycle entry found in the AWS pages we read"
@@ -721,15 +800,25 @@ _US_EAST_1 = Regions(frozenset({"us-east-1"}), _FT_TABLE)
 _US_WEST_2 = Regions(frozenset({"us-west-2"}), _FT_TABLE)
 # The rows after Llama 3.2 3B were cut off in the stored copy of the current table. Llama 3.2 90B is us-west-2
 # in the table version of custom-model-supported.html; Llama 3.3 70B in an earlier copy of the same table.
-_US_WEST_2_LATE_ROWS = Regions(frozenset({"us-west-2"}), _FT_TABLE, "row not visible in the stored copy of the current table; earlier versions list us-west-2")
+_US_WEST_2_LATE_ROWS = Regions(
+    frozenset({"us-west-2"}),
+    _FT_TABLE,
+    "row not visible in the stored copy of the current table; earlier versions list us-west-2",
+)
 # The distillation pairing table (prequisites-model-distillation) was not readable in the stored copy. A
 # distilled student is a custom model, so it can only be made where the student can be customized: its
 # fine-tuning Regions are used, a necessary condition rather than a published list.
-_DISTILLATION_TABLE = Source("https://docs.aws.amazon.com/bedrock/latest/userguide/prequisites-model-distillation.html", _READ)
+_DISTILLATION_TABLE = Source(
+    "https://docs.aws.amazon.com/bedrock/latest/userguide/prequisites-model-distillation.html", _READ
+)
 
 
 def _student(fine_tuning: Regions) -> Regions:
-    return Regions(fine_tuning.regions, _DISTILLATION_TABLE, "derived from the student's fine-tuning Regions; the pairing table was not readable")
+    return Regions(
+        fine_tuning.regions,
+        _DISTILLATION_TABLE,
+        "derived from the student's fine-tuning Regions; the pairing table was not readable",
+    )
 
 
 # --- On-demand deployment of custom models ------------------------------------------------------------
@@ -747,7 +836,9 @@ _NOVA_ON_DEMAND = OnDemandDeployment(
 # policy must allow the profile and the model in every Region it routes to (prequisites-model-distillation);
 # the Regions depend on the source Region (inference-profiles-support), and a "us" profile stays in the
 # United States area (the CDK's CrossRegionInferenceProfileRegion.US).
-_INFERENCE_PROFILES = Source("https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-support.html", _READ)
+_INFERENCE_PROFILES = Source(
+    "https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-support.html", _READ
+)
 # The Active-model table marks Nova's us-east-2 and us-west-2 with "*": reachable there only through CRIS.
 _NOVA1_ROUTE_SOURCE = Source("https://docs.aws.amazon.com/ja_jp/bedrock/latest/userguide/model-lifecycle.html", _READ)
 _NOVA2_ROUTE_SOURCE = Source("https://docs.aws.amazon.com/nova/latest/nova2-userguide/on-demand-inference.md", _READ)
@@ -756,7 +847,9 @@ _NOVA2_ROUTE_SOURCE = Source("https://docs.aws.amazon.com/nova/latest/nova2-user
 # read says so in as many words.
 _LLAMA_ROUTE_SOURCE = Source("https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-meta.html", _READ)
 # Nova Premier: "Regions supporting foundation model: N/A", inference profile us-east-1, us-east-2, us-west-2.
-_NOVA_PREMIER_ROUTE_SOURCE = Source("https://docs.aws.amazon.com/bedrock/latest/userguide/batch-inference-supported.html", _READ)
+_NOVA_PREMIER_ROUTE_SOURCE = Source(
+    "https://docs.aws.amazon.com/bedrock/latest/userguide/batch-inference-supported.html", _READ
+)
 _MODEL_IDS = Source("https://docs.aws.amazon.com/bedrock/latest/userguide/model-ids.html", _READ)
 
 
@@ -769,7 +862,13 @@ def _nova1_route(on_demand_id: str) -> InvocationRoute:
 
 
 def _llama_profile_route(on_demand_id: str) -> InvocationRoute:
-    return InvocationRoute(on_demand_id, _LLAMA_ROUTE_SOURCE, in_region=frozenset(), profile_prefix="us", note="profile requirement from secondary sources")
+    return InvocationRoute(
+        on_demand_id,
+        _LLAMA_ROUTE_SOURCE,
+        in_region=frozenset(),
+        profile_prefix="us",
+        note="profile requirement from secondary sources",
+    )
 
 
 # --- Prices ---------------------------------------------------------------------------------------
@@ -813,15 +912,24 @@ PRICES: dict[str, PriceInputs] = {
     "amazon.nova-lite-v1:0:300k": _nova_prices("0.00006", "0.00024"),
     "amazon.nova-pro-v1:0:300k": _nova_prices("0.0008", "0.0032"),
     "cohere.command-text-v14:7:4k": PriceInputs(
-        training_per_1k_tokens=Decimal("0.004"), storage_per_month=Decimal("1.95"), throughput_per_unit_hour={"none": Decimal("49.50")},
-        as_of="2024-03", source=_OLD_PRICE_SOURCE,
+        training_per_1k_tokens=Decimal("0.004"),
+        storage_per_month=Decimal("1.95"),
+        throughput_per_unit_hour={"none": Decimal("49.50")},
+        as_of="2024-03",
+        source=_OLD_PRICE_SOURCE,
     ),
     "cohere.command-light-text-v14:7:4k": PriceInputs(
-        training_per_1k_tokens=Decimal("0.001"), storage_per_month=Decimal("1.95"), throughput_per_unit_hour={"none": Decimal("8.56")},
-        as_of="2024-03", source=_OLD_PRICE_SOURCE,
+        training_per_1k_tokens=Decimal("0.001"),
+        storage_per_month=Decimal("1.95"),
+        throughput_per_unit_hour={"none": Decimal("8.56")},
+        as_of="2024-03",
+        source=_OLD_PRICE_SOURCE,
     ),
     "amazon.titan-text-lite-v1:0:4k": PriceInputs(
-        training_per_1k_tokens=Decimal("0.0004"), storage_per_month=Decimal("1.95"), as_of="2025-02", source=_OLD_PRICE_SOURCE,
+        training_per_1k_tokens=Decimal("0.0004"),
+        storage_per_month=Decimal("1.95"),
+        as_of="2025-02",
+        source=_OLD_PRICE_SOURCE,
         note="provisioned-throughput price not recorded",
     ),
 }
@@ -833,39 +941,75 @@ MODELS: dict[str, ModelSpec] = {
     spec.model_id: spec
     for spec in (
         _model(
-            "amazon.titan-text-express-v1:0:8k", "Titan Text G1 - Express", "amazon", _TITAN_FORMATS, _TITAN_EXPRESS_LITE_HP,
-            lifecycle=_unknown(_NO_CARD), invocation=_direct("amazon.titan-text-express-v1"),
+            "amazon.titan-text-express-v1:0:8k",
+            "Titan Text G1 - Express",
+            "amazon",
+            _TITAN_FORMATS,
+            _TITAN_EXPRESS_LITE_HP,
+            lifecycle=_unknown(_NO_CARD),
+            invocation=_direct("amazon.titan-text-express-v1"),
             regions={_FT: _NOT_LISTED, _CPT: _NOT_LISTED},
             limits={_FT: _titan_ft(_TITAN_EXPRESS_TOKENS), _CPT: _titan_cpt(_TITAN_EXPRESS_TOKENS)},
         ),
         _model(
-            "amazon.titan-text-lite-v1:0:4k", "Titan Text G1 - Lite", "amazon", _TITAN_FORMATS, _TITAN_EXPRESS_LITE_HP,
-            lifecycle=_unknown(_NO_CARD), invocation=_direct("amazon.titan-text-lite-v1"),
+            "amazon.titan-text-lite-v1:0:4k",
+            "Titan Text G1 - Lite",
+            "amazon",
+            _TITAN_FORMATS,
+            _TITAN_EXPRESS_LITE_HP,
+            lifecycle=_unknown(_NO_CARD),
+            invocation=_direct("amazon.titan-text-lite-v1"),
             regions={_FT: _NOT_LISTED, _CPT: _NOT_LISTED},
             limits={_FT: _titan_ft(_TITAN_LITE_TOKENS), _CPT: _titan_cpt(_TITAN_LITE_TOKENS)},
         ),
         _model(
-            "amazon.titan-text-premier-v1:0:32k", "Titan Text G1 - Premier", "amazon", {_FT: DatasetFormat.PROMPT_COMPLETION}, _TITAN_PREMIER_HP,
-            lifecycle=_unknown(_NO_CARD), invocation=_direct("amazon.titan-text-premier-v1:0"),
+            "amazon.titan-text-premier-v1:0:32k",
+            "Titan Text G1 - Premier",
+            "amazon",
+            {_FT: DatasetFormat.PROMPT_COMPLETION},
+            _TITAN_PREMIER_HP,
+            lifecycle=_unknown(_NO_CARD),
+            invocation=_direct("amazon.titan-text-premier-v1:0"),
             regions={_FT: _NOT_LISTED},
             limits={_FT: _titan_ft(_TITAN_PREMIER_TOKENS)},
         ),
         _model(
-            "amazon.nova-micro-v1:0:128k", "Nova Micro", "amazon", _NOVA_FORMATS, _NOVA_HP,
-            lifecycle=_NOVA1_LIFECYCLE, invocation=_nova1_route("amazon.nova-micro-v1:0"),
-            regions={_FT: _US_EAST_1, _DIST: _student(_US_EAST_1)}, on_demand=_NOVA_ON_DEMAND, hp_source=_NOVA_HP_SOURCE,
+            "amazon.nova-micro-v1:0:128k",
+            "Nova Micro",
+            "amazon",
+            _NOVA_FORMATS,
+            _NOVA_HP,
+            lifecycle=_NOVA1_LIFECYCLE,
+            invocation=_nova1_route("amazon.nova-micro-v1:0"),
+            regions={_FT: _US_EAST_1, _DIST: _student(_US_EAST_1)},
+            on_demand=_NOVA_ON_DEMAND,
+            hp_source=_NOVA_HP_SOURCE,
             limits={_FT: _nova_ft(NO_MEDIA), _DIST: _distillation(False, _NOVA_TOKENS)},
         ),
         _model(
-            "amazon.nova-lite-v1:0:300k", "Nova Lite", "amazon", _NOVA_FORMATS, _NOVA_HP,
-            lifecycle=_NOVA1_LIFECYCLE, invocation=_nova1_route("amazon.nova-lite-v1:0"),
-            regions={_FT: _US_EAST_1, _DIST: _student(_US_EAST_1)}, on_demand=_NOVA_ON_DEMAND, hp_source=_NOVA_HP_SOURCE,
+            "amazon.nova-lite-v1:0:300k",
+            "Nova Lite",
+            "amazon",
+            _NOVA_FORMATS,
+            _NOVA_HP,
+            lifecycle=_NOVA1_LIFECYCLE,
+            invocation=_nova1_route("amazon.nova-lite-v1:0"),
+            regions={_FT: _US_EAST_1, _DIST: _student(_US_EAST_1)},
+            on_demand=_NOVA_ON_DEMAND,
+            hp_source=_NOVA_HP_SOURCE,
             limits={_FT: _nova_ft(_NOVA_MEDIA), _DIST: _distillation(False, _NOVA_TOKENS)},
         ),
         _model(
-            "amazon.nova-pro-v1:0:300k", "Nova Pro", "amazon", _NOVA_FORMATS, _NOVA_HP,
-            lifecycle=_NOVA1_LIFECYCLE, invocation=_nova1_route("amazon.nova-pro-v1:0"),
-            regions={_FT: _US_EAST_1, _DIST: _student(_US_EAST_1)}, on_demand=_NOVA_ON_DEMAND, hp_source=_NOVA_HP_SOURCE,
+            "amazon.nova-pro-v1:0:300k",
+            "Nova Pro",
+            "amazon",
+            _NOVA_FORMATS,
+            _NOVA_HP,
+            lifecycle=_NOVA1_LIFECYCLE,
+            invocation=_nova1_route("amazon.nova-pro-v1:0"),
+            regions={_FT: _US_EAST_1, _DIST: _student(_US_EAST_1)},
+            on_demand=_NOVA_ON_DEMAND,
+            hp_source=_NOVA_HP_SOURCE,
             limits={_FT: _nova_ft(_NOVA_MEDIA), _DIST: _distillation(False, _NOVA_TOKENS)},
         ),
         # Nova 2 Lite: fine-tuning (us-east-1, the table above) and, per the Nova 2 guide's platform table
@@ -873,12 +1017,25 @@ MODELS: dict[str, ModelSpec] = {
         # AWS publishes no Bedrock hyperparameter table for it in the pages we read, so none is accepted and
         # Bedrock applies its defaults; it is not among the base models of on-demand deployment.
         _model(
-            "amazon.nova-2-lite-v1:0:256k", "Nova 2 Lite", "amazon", _NOVA_FORMATS, {},
-            lifecycle=_active(_MODEL_CARDS_AMAZON, "listed among the models available in Amazon Bedrock with no Legacy or EOL date"),
-            invocation=InvocationRoute("amazon.nova-2-lite-v1:0", _NOVA2_ROUTE_SOURCE, in_region=frozenset(), profile_prefix="us",
-                                       note="AWS's examples invoke it as us.amazon.nova-2-lite-v1:0 (or global.); no in-Region id is documented"),
+            "amazon.nova-2-lite-v1:0:256k",
+            "Nova 2 Lite",
+            "amazon",
+            _NOVA_FORMATS,
+            {},
+            lifecycle=_active(
+                _MODEL_CARDS_AMAZON, "listed among the models available in Amazon Bedrock with no Legacy or EOL date"
+            ),
+            invocation=InvocationRoute(
+                "amazon.nova-2-lite-v1:0",
+                _NOVA2_ROUTE_SOURCE,
+                in_region=frozenset(),
+                profile_prefix="us",
+                note="AWS's examples invoke it as us.amazon.nova-2-lite-v1:0 (or global.); no in-Region id is documented",
+            ),
             regions={_FT: _US_EAST_1, _DIST: _student(_US_EAST_1)},
-            notes=("no hyperparameter ranges are published for Nova 2 Lite on Bedrock in the pages we read; the job uses Bedrock's defaults",),
+            notes=(
+                "no hyperparameter ranges are published for Nova 2 Lite on Bedrock in the pages we read; the job uses Bedrock's defaults",
+            ),
             limits={_FT: _NOVA2_FT, _DIST: _distillation(False, _NOVA2_TOKENS)},
         ),
         _model(
@@ -887,66 +1044,117 @@ MODELS: dict[str, ModelSpec] = {
             "anthropic",
             {_FT: DatasetFormat.CLAUDE_MESSAGES, _DIST: DatasetFormat.DISTILLATION_PROMPTS},
             _HAIKU_HP,
-            lifecycle=_HAIKU_LIFECYCLE, invocation=_direct("anthropic.claude-3-haiku-20240307-v1:0"),
+            lifecycle=_HAIKU_LIFECYCLE,
+            invocation=_direct("anthropic.claude-3-haiku-20240307-v1:0"),
             regions={_FT: _US_WEST_2, _DIST: _student(_US_WEST_2)},
             limits={_FT: _HAIKU_FT, _DIST: _distillation(True, _HAIKU_TOKENS)},
         ),
         _model(
-            "meta.llama3-1-8b-instruct-v1:0:128k", "Llama 3.1 8B Instruct", "meta",
-            {_FT: DatasetFormat.PROMPT_COMPLETION, _DIST: DatasetFormat.DISTILLATION_PROMPTS}, _LLAMA_HP,
-            lifecycle=_unknown(_NO_CARD), invocation=_direct("meta.llama3-1-8b-instruct-v1:0"),
-            regions=_LLAMA_31_REGIONS, hp_source=_LLAMA_31_HP_SOURCE,
+            "meta.llama3-1-8b-instruct-v1:0:128k",
+            "Llama 3.1 8B Instruct",
+            "meta",
+            {_FT: DatasetFormat.PROMPT_COMPLETION, _DIST: DatasetFormat.DISTILLATION_PROMPTS},
+            _LLAMA_HP,
+            lifecycle=_unknown(_NO_CARD),
+            invocation=_direct("meta.llama3-1-8b-instruct-v1:0"),
+            regions=_LLAMA_31_REGIONS,
+            hp_source=_LLAMA_31_HP_SOURCE,
             limits={_FT: _LLAMA_31_FT, _DIST: _distillation(True, _LLAMA_TOKENS)},
         ),
         _model(
-            "meta.llama3-1-70b-instruct-v1:0:128k", "Llama 3.1 70B Instruct", "meta",
-            {_FT: DatasetFormat.PROMPT_COMPLETION, _DIST: DatasetFormat.DISTILLATION_PROMPTS}, _LLAMA_HP,
-            lifecycle=_LLAMA_31_70B_LIFECYCLE, invocation=_direct("meta.llama3-1-70b-instruct-v1:0"),
-            regions=_LLAMA_31_REGIONS, hp_source=_LLAMA_31_HP_SOURCE,
+            "meta.llama3-1-70b-instruct-v1:0:128k",
+            "Llama 3.1 70B Instruct",
+            "meta",
+            {_FT: DatasetFormat.PROMPT_COMPLETION, _DIST: DatasetFormat.DISTILLATION_PROMPTS},
+            _LLAMA_HP,
+            lifecycle=_LLAMA_31_70B_LIFECYCLE,
+            invocation=_direct("meta.llama3-1-70b-instruct-v1:0"),
+            regions=_LLAMA_31_REGIONS,
+            hp_source=_LLAMA_31_HP_SOURCE,
             limits={_FT: _LLAMA_31_FT, _DIST: _distillation(True, _LLAMA_TOKENS)},
         ),
         _model(
-            "meta.llama3-2-1b-instruct-v1:0:128k", "Llama 3.2 1B Instruct", "meta", _LLAMA_32_FORMATS, _LLAMA_HP,
-            lifecycle=_LLAMA_32_SMALL_LIFECYCLE, invocation=_llama_profile_route("meta.llama3-2-1b-instruct-v1:0"),
-            regions=_LLAMA_32_REGIONS, hp_source=_LLAMA_32_HP_SOURCE,
+            "meta.llama3-2-1b-instruct-v1:0:128k",
+            "Llama 3.2 1B Instruct",
+            "meta",
+            _LLAMA_32_FORMATS,
+            _LLAMA_HP,
+            lifecycle=_LLAMA_32_SMALL_LIFECYCLE,
+            invocation=_llama_profile_route("meta.llama3-2-1b-instruct-v1:0"),
+            regions=_LLAMA_32_REGIONS,
+            hp_source=_LLAMA_32_HP_SOURCE,
             limits={_FT: _llama_32_ft(_LLAMA_TOKENS, NO_MEDIA), _DIST: _distillation(True, _LLAMA_TOKENS)},
         ),
         _model(
-            "meta.llama3-2-3b-instruct-v1:0:128k", "Llama 3.2 3B Instruct", "meta", _LLAMA_32_FORMATS, _LLAMA_HP,
-            lifecycle=_LLAMA_32_SMALL_LIFECYCLE, invocation=_llama_profile_route("meta.llama3-2-3b-instruct-v1:0"),
-            regions=_LLAMA_32_REGIONS, hp_source=_LLAMA_32_HP_SOURCE,
+            "meta.llama3-2-3b-instruct-v1:0:128k",
+            "Llama 3.2 3B Instruct",
+            "meta",
+            _LLAMA_32_FORMATS,
+            _LLAMA_HP,
+            lifecycle=_LLAMA_32_SMALL_LIFECYCLE,
+            invocation=_llama_profile_route("meta.llama3-2-3b-instruct-v1:0"),
+            regions=_LLAMA_32_REGIONS,
+            hp_source=_LLAMA_32_HP_SOURCE,
             limits={_FT: _llama_32_ft(_LLAMA_TOKENS, NO_MEDIA), _DIST: _distillation(True, _LLAMA_TOKENS)},
         ),
         _model(
-            "meta.llama3-2-11b-instruct-v1:0:128k", "Llama 3.2 11B Vision Instruct", "meta", {_FT: DatasetFormat.CONVERSATION_2024}, _LLAMA_HP,
-            lifecycle=_LLAMA_32_SMALL_LIFECYCLE, invocation=_llama_profile_route("meta.llama3-2-11b-instruct-v1:0"),
-            regions={_FT: _US_WEST_2}, hp_source=_LLAMA_32_HP_SOURCE,
+            "meta.llama3-2-11b-instruct-v1:0:128k",
+            "Llama 3.2 11B Vision Instruct",
+            "meta",
+            {_FT: DatasetFormat.CONVERSATION_2024},
+            _LLAMA_HP,
+            lifecycle=_LLAMA_32_SMALL_LIFECYCLE,
+            invocation=_llama_profile_route("meta.llama3-2-11b-instruct-v1:0"),
+            regions={_FT: _US_WEST_2},
+            hp_source=_LLAMA_32_HP_SOURCE,
             limits={_FT: _llama_32_ft(_LLAMA_TOKENS, _LLAMA_IMAGES)},
         ),
         _model(
-            "meta.llama3-2-90b-instruct-v1:0:128k", "Llama 3.2 90B Vision Instruct", "meta", {_FT: DatasetFormat.CONVERSATION_2024}, _LLAMA_HP,
-            lifecycle=_LLAMA_32_90B_LIFECYCLE, invocation=_llama_profile_route("meta.llama3-2-90b-instruct-v1:0"),
-            regions={_FT: _US_WEST_2_LATE_ROWS}, hp_source=_LLAMA_32_HP_SOURCE,
+            "meta.llama3-2-90b-instruct-v1:0:128k",
+            "Llama 3.2 90B Vision Instruct",
+            "meta",
+            {_FT: DatasetFormat.CONVERSATION_2024},
+            _LLAMA_HP,
+            lifecycle=_LLAMA_32_90B_LIFECYCLE,
+            invocation=_llama_profile_route("meta.llama3-2-90b-instruct-v1:0"),
+            regions={_FT: _US_WEST_2_LATE_ROWS},
+            hp_source=_LLAMA_32_HP_SOURCE,
             limits={_FT: _llama_32_ft(_LLAMA_90B_TOKENS, _LLAMA_IMAGES)},
         ),
         _model(
-            "meta.llama3-3-70b-instruct-v1:0:128k", "Llama 3.3 70B Instruct", "meta",
-            {_FT: DatasetFormat.CONVERSATION_2024, _DIST: DatasetFormat.DISTILLATION_PROMPTS}, _LLAMA_HP,
-            lifecycle=_unknown(_NO_CARD), invocation=_llama_profile_route("meta.llama3-3-70b-instruct-v1:0"),
+            "meta.llama3-3-70b-instruct-v1:0:128k",
+            "Llama 3.3 70B Instruct",
+            "meta",
+            {_FT: DatasetFormat.CONVERSATION_2024, _DIST: DatasetFormat.DISTILLATION_PROMPTS},
+            _LLAMA_HP,
+            lifecycle=_unknown(_NO_CARD),
+            invocation=_llama_profile_route("meta.llama3-3-70b-instruct-v1:0"),
             regions={_FT: _US_WEST_2_LATE_ROWS, _DIST: _student(_US_WEST_2_LATE_ROWS)},
             notes=("no hyperparameter page for Llama 3.3 was found; Llama 3.1/3.2's table is assumed",),
             limits={_FT: _LLAMA_33_FT, _DIST: _distillation(True, _LLAMA_TOKENS)},
         ),
         _model(
-            "cohere.command-text-v14:7:4k", "Cohere Command", "cohere", {_FT: DatasetFormat.PROMPT_COMPLETION}, _cohere_hp(8),
-            lifecycle=_unknown(_NO_CARD), invocation=_direct("cohere.command-text-v14"),
-            regions={_FT: _NOT_LISTED}, hp_source=_COHERE_HP_SOURCE,
+            "cohere.command-text-v14:7:4k",
+            "Cohere Command",
+            "cohere",
+            {_FT: DatasetFormat.PROMPT_COMPLETION},
+            _cohere_hp(8),
+            lifecycle=_unknown(_NO_CARD),
+            invocation=_direct("cohere.command-text-v14"),
+            regions={_FT: _NOT_LISTED},
+            hp_source=_COHERE_HP_SOURCE,
             limits={_FT: _COHERE_FT},
         ),
         _model(
-            "cohere.command-light-text-v14:7:4k", "Cohere Command Light", "cohere", {_FT: DatasetFormat.PROMPT_COMPLETION}, _cohere_hp(32),
-            lifecycle=_unknown(_NO_CARD), invocation=_direct("cohere.command-light-text-v14"),
-            regions={_FT: _NOT_LISTED}, hp_source=_COHERE_HP_SOURCE,
+            "cohere.command-light-text-v14:7:4k",
+            "Cohere Command Light",
+            "cohere",
+            {_FT: DatasetFormat.PROMPT_COMPLETION},
+            _cohere_hp(32),
+            lifecycle=_unknown(_NO_CARD),
+            invocation=_direct("cohere.command-light-text-v14"),
+            regions={_FT: _NOT_LISTED},
+            hp_source=_COHERE_HP_SOURCE,
             limits={_FT: _COHERE_FT},
         ),
     )
@@ -969,26 +1177,60 @@ class TeacherSpec:
 TEACHER_MODELS: dict[str, TeacherSpec] = {
     teacher.model_id: teacher
     for teacher in (
-        TeacherSpec("amazon.nova-premier-v1:0", "Nova Premier", _NOVA_PREMIER_LIFECYCLE,
-                    InvocationRoute("amazon.nova-premier-v1:0", _NOVA_PREMIER_ROUTE_SOURCE, in_region=frozenset(), profile_prefix="us")),
+        TeacherSpec(
+            "amazon.nova-premier-v1:0",
+            "Nova Premier",
+            _NOVA_PREMIER_LIFECYCLE,
+            InvocationRoute(
+                "amazon.nova-premier-v1:0", _NOVA_PREMIER_ROUTE_SOURCE, in_region=frozenset(), profile_prefix="us"
+            ),
+        ),
         TeacherSpec("amazon.nova-pro-v1:0", "Nova Pro", _NOVA1_LIFECYCLE, _nova1_route("amazon.nova-pro-v1:0")),
-        TeacherSpec("anthropic.claude-3-5-sonnet-20240620-v1:0", "Claude 3.5 Sonnet", _unknown(_NO_CARD), _direct("anthropic.claude-3-5-sonnet-20240620-v1:0")),
-        TeacherSpec("anthropic.claude-3-5-sonnet-20241022-v2:0", "Claude 3.5 Sonnet v2",
-                    _unknown(_NO_CARD + "; shared/bedrock-reference.md (secondary) gives EOL 2026-07-30"), _direct("anthropic.claude-3-5-sonnet-20241022-v2:0")),
-        TeacherSpec("meta.llama3-1-405b-instruct-v1:0", "Llama 3.1 405B Instruct", _LLAMA_31_405B_LIFECYCLE, _direct("meta.llama3-1-405b-instruct-v1:0")),
-        TeacherSpec("meta.llama3-1-70b-instruct-v1:0", "Llama 3.1 70B Instruct", _LLAMA_31_70B_LIFECYCLE, _direct("meta.llama3-1-70b-instruct-v1:0")),
-        TeacherSpec("meta.llama3-3-70b-instruct-v1:0", "Llama 3.3 70B Instruct", _unknown(_NO_CARD), _llama_profile_route("meta.llama3-3-70b-instruct-v1:0")),
+        TeacherSpec(
+            "anthropic.claude-3-5-sonnet-20240620-v1:0",
+            "Claude 3.5 Sonnet",
+            _unknown(_NO_CARD),
+            _direct("anthropic.claude-3-5-sonnet-20240620-v1:0"),
+        ),
+        TeacherSpec(
+            "anthropic.claude-3-5-sonnet-20241022-v2:0",
+            "Claude 3.5 Sonnet v2",
+            _unknown(_NO_CARD + "; shared/bedrock-reference.md (secondary) gives EOL 2026-07-30"),
+            _direct("anthropic.claude-3-5-sonnet-20241022-v2:0"),
+        ),
+        TeacherSpec(
+            "meta.llama3-1-405b-instruct-v1:0",
+            "Llama 3.1 405B Instruct",
+            _LLAMA_31_405B_LIFECYCLE,
+            _direct("meta.llama3-1-405b-instruct-v1:0"),
+        ),
+        TeacherSpec(
+            "meta.llama3-1-70b-instruct-v1:0",
+            "Llama 3.1 70B Instruct",
+            _LLAMA_31_70B_LIFECYCLE,
+            _direct("meta.llama3-1-70b-instruct-v1:0"),
+        ),
+        TeacherSpec(
+            "meta.llama3-3-70b-instruct-v1:0",
+            "Llama 3.3 70B Instruct",
+            _unknown(_NO_CARD),
+            _llama_profile_route("meta.llama3-3-70b-instruct-v1:0"),
+        ),
     )
 }
 
-_CUSTOM_MODEL_ARN = re.compile(r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:custom-model/(?P<base>[^/]+)/(?P<suffix>[a-z0-9]+)$")
+_CUSTOM_MODEL_ARN = re.compile(
+    r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:custom-model/(?P<base>[^/]+)/(?P<suffix>[a-z0-9]+)$"
+)
 
 
 def get_model(model_id: str) -> ModelSpec:
     try:
         return MODELS[model_id]
     except KeyError:
-        raise CatalogueError(f"unknown base model {model_id!r}; customizable models: {', '.join(sorted(MODELS))}") from None
+        raise CatalogueError(
+            f"unknown base model {model_id!r}; customizable models: {', '.join(sorted(MODELS))}"
+        ) from None
 
 
 def resolve_base_model(identifier: str) -> ModelSpec:
@@ -1007,7 +1249,9 @@ def on_demand_prices(model_id: str) -> PriceInputs | None:
     catalogue holds no figures for it."""
     for spec in MODELS.values():
         on_demand_id = spec.invocation.on_demand_id
-        if model_id in (spec.model_id, on_demand_id) or (model_id.endswith(f".{on_demand_id}") and model_id.count(".") == on_demand_id.count(".") + 1):
+        if model_id in (spec.model_id, on_demand_id) or (
+            model_id.endswith(f".{on_demand_id}") and model_id.count(".") == on_demand_id.count(".") + 1
+        ):
             return spec.prices
     return None
 
@@ -1016,7 +1260,9 @@ def parse_customization_type(value: str) -> CustomizationType:
     try:
         return CustomizationType(value)
     except ValueError:
-        raise CatalogueError(f"unknown customization type {value!r}; valid: {', '.join(t.value for t in CustomizationType)}") from None
+        raise CatalogueError(
+            f"unknown customization type {value!r}; valid: {', '.join(t.value for t in CustomizationType)}"
+        ) from None
 
 
 # --- Questions the synth step and the handlers ask ---------------------------------------------------
@@ -1049,23 +1295,35 @@ def lifecycle_problem(model_id: str, today: date) -> tuple[Severity, str] | None
         return Severity.ERROR, f"{subject} reached end of life {when} ({lifecycle.source})"
     if eol is not None and (eol - today).days <= LIFECYCLE_WARNING_DAYS:
         days = (eol - today).days
-        return Severity.WARNING, f"{subject} reaches end of life on {eol.isoformat()}, in {days} day{'' if days == 1 else 's'} ({lifecycle.source})"
+        return (
+            Severity.WARNING,
+            f"{subject} reaches end of life on {eol.isoformat()}, in {days} day{'' if days == 1 else 's'} ({lifecycle.source})",
+        )
     if lifecycle.status is LifecycleStatus.UNKNOWN:
-        return Severity.WARNING, f"{subject}: no lifecycle found in AWS's documentation as read on {lifecycle.source.read}; GetFoundationModel's modelLifecycle decides at run time"
+        return (
+            Severity.WARNING,
+            f"{subject}: no lifecycle found in AWS's documentation as read on {lifecycle.source.read}; GetFoundationModel's modelLifecycle decides at run time",
+        )
     return None
 
 
 def customization_region_problem(model_id: str, customization_type: CustomizationType | str, region: str) -> str | None:
     """Why Bedrock would not run this customization in ``region``, or None when its table lists it there."""
     spec = resolve_base_model(model_id)
-    ctype = customization_type if isinstance(customization_type, CustomizationType) else parse_customization_type(customization_type)
+    ctype = (
+        customization_type
+        if isinstance(customization_type, CustomizationType)
+        else parse_customization_type(customization_type)
+    )
     if not spec.supports(ctype):
         supported = ", ".join(sorted(t.value for t in spec.customization_types))
         return f"{spec.name} does not support {ctype.value}; it supports: {supported}"
     listed = spec.customization_regions.get(ctype)
     if listed is None or not listed.regions:
         source = listed.source if listed else None
-        return f"{spec.name} {ctype.value} is not in AWS's current customization table in any Region" + (f" ({source})" if source else "")
+        return f"{spec.name} {ctype.value} is not in AWS's current customization table in any Region" + (
+            f" ({source})" if source else ""
+        )
     if region not in listed.regions:
         return f"{spec.name} {ctype.value} is available only in {', '.join(sorted(listed.regions))}, not {region} ({listed.source})"
     return None
@@ -1106,7 +1364,9 @@ def invocation_for(model_id: str, region: str, *, account: str, partition: str =
         why = f"{name} answers in {region} by its own id" + (f" ({route.note})" if route.note else "")
         return Invocation(base, (f"arn:{partition}:bedrock:{region}::foundation-model/{base}",), False, why)
     if route.profile_prefix is None:
-        raise CatalogueError(f"{name} cannot be invoked on demand from {region}: it answers only in {', '.join(sorted(route.in_region))} ({route.source})")
+        raise CatalogueError(
+            f"{name} cannot be invoked on demand from {region}: it answers only in {', '.join(sorted(route.in_region))} ({route.source})"
+        )
     profile = f"{route.profile_prefix}.{base}"
     resources = (
         f"arn:{partition}:bedrock:{region}:{account}:inference-profile/{profile}",
@@ -1125,12 +1385,27 @@ def on_demand_eligibility(model: str, region: str, customized_on: date | None) -
     spec = resolve_base_model(model)
     rule = spec.on_demand
     if rule is None:
-        return False, f"custom {spec.name} models cannot be deployed on demand; they need provisioned throughput ({_NOVA_ON_DEMAND.source})"
+        return (
+            False,
+            f"custom {spec.name} models cannot be deployed on demand; they need provisioned throughput ({_NOVA_ON_DEMAND.source})",
+        )
     if region not in rule.regions:
-        return False, f"on-demand deployment of custom models is offered only in {', '.join(sorted(rule.regions))}, not {region} ({rule.source})"
+        return (
+            False,
+            f"on-demand deployment of custom models is offered only in {', '.join(sorted(rule.regions))}, not {region} ({rule.source})",
+        )
     cutoff = rule.customized_on_or_after.isoformat()
     if customized_on is None:
-        return False, f"the custom model's creation date is unknown; on-demand deployment needs one customized on or after {cutoff} ({rule.source})"
+        return (
+            False,
+            f"the custom model's creation date is unknown; on-demand deployment needs one customized on or after {cutoff} ({rule.source})",
+        )
     if customized_on < rule.customized_on_or_after:
-        return False, f"the custom model was customized on {customized_on.isoformat()}, before {cutoff}; on-demand deployment needs {cutoff} or later ({rule.source})"
-    return True, f"custom {spec.name} model customized on {customized_on.isoformat()} in {region}: on-demand deployment is supported ({rule.source})"
+        return (
+            False,
+            f"the custom model was customized on {customized_on.isoformat()}, before {cutoff}; on-demand deployment needs {cutoff} or later ({rule.source})",
+        )
+    return (
+        True,
+        f"custom {spec.name} model customized on {customized_on.isoformat()} in {region}: on-demand deployment is supported ({rule.source})",
+    )

@@ -56,7 +56,13 @@ def newer_champion(champions: Any, run: RunInput) -> dict[str, Any] | None:
     return None
 
 
-def claim_champion(champions: Any, run: RunInput, item: dict[str, Any], *, before_write: Callable[[dict[str, Any] | None], None] | None = None) -> ChampionDecision:
+def claim_champion(
+    champions: Any,
+    run: RunInput,
+    item: dict[str, Any],
+    *,
+    before_write: Callable[[dict[str, Any] | None], None] | None = None,
+) -> ChampionDecision:
     """Make ``item`` the profile's champion unless a newer upload's run holds it (``champions`` is a
     boto3 DynamoDB Table resource).
 
@@ -70,13 +76,24 @@ def claim_champion(champions: Any, run: RunInput, item: dict[str, Any], *, befor
         if current and current.get("run_id") == run.run_id:
             return ChampionDecision(won=True, champion=current, reason="already the champion (a retried step)")
         if current and current.get("upload_order", "") > mine:
-            return ChampionDecision(won=False, champion=current, reason=f"superseded: run {current.get('run_id')} of a newer upload is the champion")
+            return ChampionDecision(
+                won=False,
+                champion=current,
+                reason=f"superseded: run {current.get('run_id')} of a newer upload is the champion",
+            )
         if before_write is not None:
             before_write(current)
         if current is None:
-            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(#profile)", "ExpressionAttributeNames": {"#profile": "profile"}}
+            condition: dict[str, Any] = {
+                "ConditionExpression": "attribute_not_exists(#profile)",
+                "ExpressionAttributeNames": {"#profile": "profile"},
+            }
         else:
-            condition = {"ConditionExpression": "#run_id = :previous", "ExpressionAttributeNames": {"#run_id": "run_id"}, "ExpressionAttributeValues": {":previous": current["run_id"]}}
+            condition = {
+                "ConditionExpression": "#run_id = :previous",
+                "ExpressionAttributeNames": {"#run_id": "run_id"},
+                "ExpressionAttributeValues": {":previous": current["run_id"]},
+            }
         try:
             champions.put_item(Item=item, **condition)
         except Exception as error:
@@ -94,7 +111,13 @@ def publish_champion(champions: Any, ssm: Any, profile: str, parameter: str) -> 
         arn = (current_champion(champions, profile) or {}).get("invocable_arn")
         if not arn:
             return None
-        ssm.put_parameter(Name=parameter, Value=arn, Type="String", Overwrite=True, Description=f"tuneforge champion of {profile}: invoke this ARN")
+        ssm.put_parameter(
+            Name=parameter,
+            Value=arn,
+            Type="String",
+            Overwrite=True,
+            Description=f"tuneforge champion of {profile}: invoke this ARN",
+        )
         if (current_champion(champions, profile) or {}).get("invocable_arn") == arn:
             return str(arn)
     raise RuntimeError(f"the champion of {profile} kept changing while its parameter was written")

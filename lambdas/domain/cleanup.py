@@ -10,15 +10,17 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from lambdas.domain.champion import current_champion
 from lambdas.domain.cost import actual_cost
 from lambdas.domain.janitor import leaves_billable
-from lambdas.domain.champion import current_champion
 from lambdas.domain.registry import RunRegistry
 from lambdas.domain.runs import utc_now
 
 ENDPOINT_DELETERS = {
     "provisioned-throughput": lambda bedrock, arn: bedrock.delete_provisioned_model_throughput(provisionedModelId=arn),
-    "custom-model-deployment": lambda bedrock, arn: bedrock.delete_custom_model_deployment(customModelDeploymentIdentifier=arn),
+    "custom-model-deployment": lambda bedrock, arn: bedrock.delete_custom_model_deployment(
+        customModelDeploymentIdentifier=arn
+    ),
 }
 
 

@@ -31,7 +31,14 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
-from lambdas.domain.catalogue import CustomizationType, ModelSpec, PriceInputs, on_demand_prices, parse_customization_type, resolve_base_model
+from lambdas.domain.catalogue import (
+    CustomizationType,
+    ModelSpec,
+    PriceInputs,
+    on_demand_prices,
+    parse_customization_type,
+    resolve_base_model,
+)
 from lambdas.domain.endpoints import DEPLOYMENT, PROVISIONED
 from lambdas.domain.report import TokenStats, ValidationReport
 
@@ -77,39 +84,92 @@ class EvaluationPlan:
     judge_answer_tokens: int = 10
 
 
-def _tokens_cost(item: str, prices: PriceInputs | None, input_tokens: int, output_tokens: int, whose: str, *, counted: bool = False) -> CostLine:
+def _tokens_cost(
+    item: str, prices: PriceInputs | None, input_tokens: int, output_tokens: int, whose: str, *, counted: bool = False
+) -> CostLine:
     """``counted``: the tokens are Converse's count of what was billed, not the estimate's bound."""
     if prices is None or prices.on_demand_input_per_1k is None or prices.on_demand_output_per_1k is None:
         return CostLine(item, None, f"no on-demand price per 1,000 tokens recorded for {whose}")
-    amount = Decimal(input_tokens) / 1000 * prices.on_demand_input_per_1k + Decimal(output_tokens) / 1000 * prices.on_demand_output_per_1k
+    amount = (
+        Decimal(input_tokens) / 1000 * prices.on_demand_input_per_1k
+        + Decimal(output_tokens) / 1000 * prices.on_demand_output_per_1k
+    )
     bound = "" if counted else "at most "
-    return CostLine(item, amount, f"{input_tokens:,} input tokens x ${prices.on_demand_input_per_1k} + {bound}{output_tokens:,} output tokens x ${prices.on_demand_output_per_1k} per 1,000 ({whose})")
+    return CostLine(
+        item,
+        amount,
+        f"{input_tokens:,} input tokens x ${prices.on_demand_input_per_1k} + {bound}{output_tokens:,} output tokens x ${prices.on_demand_output_per_1k} per 1,000 ({whose})",
+    )
 
 
-def _evaluation_lines(plan: EvaluationPlan, candidate_prices: PriceInputs, spec: ModelSpec) -> tuple[list[CostLine], list[str]]:
+def _evaluation_lines(
+    plan: EvaluationPlan, candidate_prices: PriceInputs, spec: ModelSpec
+) -> tuple[list[CostLine], list[str]]:
     answers = plan.examples * plan.answer_tokens
     lines: list[CostLine] = []
-    assumptions = [f"evaluation: {plan.examples:,} examples, {plan.prompt_tokens:,} prompt tokens; each answer priced at its cap of {plan.answer_tokens:,} tokens"]
+    assumptions = [
+        f"evaluation: {plan.examples:,} examples, {plan.prompt_tokens:,} prompt tokens; each answer priced at its cap of {plan.answer_tokens:,} tokens"
+    ]
     if plan.candidate_on_demand:
-        lines.append(_tokens_cost("evaluation: candidate on demand", candidate_prices, plan.prompt_tokens, answers, f"custom {spec.name} on demand"))
+        lines.append(
+            _tokens_cost(
+                "evaluation: candidate on demand",
+                candidate_prices,
+                plan.prompt_tokens,
+                answers,
+                f"custom {spec.name} on demand",
+            )
+        )
     else:
         rate = candidate_prices.throughput_per_unit_hour.get("none")
         if rate is None:
-            lines.append(CostLine("evaluation: candidate throughput", None, f"no no-commitment price per model unit-hour recorded for {spec.name}"))
+            lines.append(
+                CostLine(
+                    "evaluation: candidate throughput",
+                    None,
+                    f"no no-commitment price per model unit-hour recorded for {spec.name}",
+                )
+            )
         else:
-            lines.append(CostLine("evaluation: candidate throughput", rate * plan.model_units * plan.endpoint_hours, f"{plan.model_units} model unit(s) x ${rate} per unit-hour (none) x {plan.endpoint_hours} h, the longest it can run before it is torn down"))
+            lines.append(
+                CostLine(
+                    "evaluation: candidate throughput",
+                    rate * plan.model_units * plan.endpoint_hours,
+                    f"{plan.model_units} model unit(s) x ${rate} per unit-hour (none) x {plan.endpoint_hours} h, the longest it can run before it is torn down",
+                )
+            )
     assumptions.append(f"evaluation endpoint: {plan.candidate_why}")
     # Priced as the base model on demand even where a champion is the baseline: the champion answers on
     # throughput it already bills, so this is an upper bound.
-    lines.append(_tokens_cost("evaluation: baseline", on_demand_prices(plan.baseline_model), plan.prompt_tokens, answers, plan.baseline_model))
+    lines.append(
+        _tokens_cost(
+            "evaluation: baseline",
+            on_demand_prices(plan.baseline_model),
+            plan.prompt_tokens,
+            answers,
+            plan.baseline_model,
+        )
+    )
     if plan.judge_model:
         calls = 2 * plan.examples  # the candidate's answer and the baseline's, each judged once
-        judged = 2 * (plan.prompt_tokens + plan.reference_tokens + plan.examples * plan.judge_overhead_tokens) + 2 * answers
-        lines.append(_tokens_cost("evaluation: judge", on_demand_prices(plan.judge_model), judged, calls * plan.judge_answer_tokens, plan.judge_model))
+        judged = (
+            2 * (plan.prompt_tokens + plan.reference_tokens + plan.examples * plan.judge_overhead_tokens) + 2 * answers
+        )
+        lines.append(
+            _tokens_cost(
+                "evaluation: judge",
+                on_demand_prices(plan.judge_model),
+                judged,
+                calls * plan.judge_answer_tokens,
+                plan.judge_model,
+            )
+        )
     return lines, assumptions
 
 
-def _promotion_lines(spec: ModelSpec, price: PriceInputs, throughput: Any) -> tuple[list[CostLine], Decimal | None, list[str]]:
+def _promotion_lines(
+    spec: ModelSpec, price: PriceInputs, throughput: Any
+) -> tuple[list[CostLine], Decimal | None, list[str]]:
     """What a promoted model keeps running each month: its production throughput and its storage."""
     assumptions: list[str] = []
     units = int(getattr(throughput, "model_units", 1))
@@ -119,21 +179,39 @@ def _promotion_lines(spec: ModelSpec, price: PriceInputs, throughput: Any) -> tu
     rate = price.throughput_per_unit_hour.get(commitment)
     per_hour = None if rate is None else rate * units
     if rate is None:
-        lines = [CostLine("production throughput", None, f"no {commitment} price per model unit-hour recorded for {spec.name}")]
+        lines = [
+            CostLine(
+                "production throughput", None, f"no {commitment} price per model unit-hour recorded for {spec.name}"
+            )
+        ]
     else:
-        lines = [CostLine("production throughput", rate * units * HOURS_PER_MONTH, f"{units} model unit(s) x ${rate} per unit-hour ({commitment}) x {HOURS_PER_MONTH} h a month")]
+        lines = [
+            CostLine(
+                "production throughput",
+                rate * units * HOURS_PER_MONTH,
+                f"{units} model unit(s) x ${rate} per unit-hour ({commitment}) x {HOURS_PER_MONTH} h a month",
+            )
+        ]
     if commitment == "none":
-        assumptions.append("no-commitment provisioned throughput bills every hour until it is deleted (when a newer champion retires it, or by hand)")
+        assumptions.append(
+            "no-commitment provisioned throughput bills every hour until it is deleted (when a newer champion retires it, or by hand)"
+        )
     else:
         term = COMMITMENT_HOURS[commitment] // HOURS_PER_MONTH  # type: ignore[operator]
         total = "an unknown amount" if rate is None else f"${_money(rate * units * COMMITMENT_HOURS[commitment])}"  # type: ignore[operator]
-        assumptions.append(f"a {commitment} commitment cannot be cancelled: a promotion binds {term} month(s), {total} in all")
+        assumptions.append(
+            f"a {commitment} commitment cannot be cancelled: a promotion binds {term} month(s), {total} in all"
+        )
     if not getattr(throughput, "retire_previous_champion", False):
-        assumptions.append("retire_previous_champion is false: the previous champion's throughput keeps billing beside the new one")
+        assumptions.append(
+            "retire_previous_champion is false: the previous champion's throughput keeps billing beside the new one"
+        )
     if price.storage_per_month is None:
         lines.append(CostLine("model storage", None, f"no monthly storage price recorded for {spec.name}"))
     else:
-        lines.append(CostLine("model storage", price.storage_per_month, f"${price.storage_per_month} per custom model per month"))
+        lines.append(
+            CostLine("model storage", price.storage_per_month, f"${price.storage_per_month} per custom model per month")
+        )
     return lines, per_hour, assumptions
 
 
@@ -235,14 +313,19 @@ def _figure(value: Decimal | None) -> str | None:
 
 
 def _token_rates(prices: PriceInputs | None, model: str | None = None) -> dict[str, str | None]:
-    rates = {"input_per_1k": _figure(prices.on_demand_input_per_1k) if prices else None, "output_per_1k": _figure(prices.on_demand_output_per_1k) if prices else None}
+    rates = {
+        "input_per_1k": _figure(prices.on_demand_input_per_1k) if prices else None,
+        "output_per_1k": _figure(prices.on_demand_output_per_1k) if prices else None,
+    }
     return {"model": model, **rates} if model else rates
 
 
 def _rates(price: PriceInputs, evaluation: EvaluationPlan | None) -> dict[str, Any]:
     rates: dict[str, Any] = {
         "training_per_1k_tokens": _figure(price.training_per_1k_tokens),
-        "throughput_per_unit_hour": {commitment: _figure(rate) for commitment, rate in price.throughput_per_unit_hour.items()},
+        "throughput_per_unit_hour": {
+            commitment: _figure(rate) for commitment, rate in price.throughput_per_unit_hour.items()
+        },
         "candidate_on_demand": _token_rates(price),
     }
     if evaluation is not None:
@@ -271,7 +354,10 @@ def _within(total: Decimal, cap: Decimal | None, lines: list[CostLine]) -> bool 
 def _training_tokens(report_stats: Any) -> tuple[int, str]:
     if isinstance(report_stats, ValidationReport):
         stats = report_stats.training.tokens
-        return stats.total, f"{stats.records:,} training records, estimated at {report_stats.limits.get('chars_per_token', 4):g} characters per token"
+        return (
+            stats.total,
+            f"{stats.records:,} training records, estimated at {report_stats.limits.get('chars_per_token', 4):g} characters per token",
+        )
     if isinstance(report_stats, TokenStats):
         return report_stats.total, f"{report_stats.records:,} training records (estimated tokens)"
     if isinstance(report_stats, int) and not isinstance(report_stats, bool) and report_stats >= 0:
@@ -298,43 +384,74 @@ def estimate_cost(
     monthly_cap: float | Decimal | None = None,
 ) -> CostEstimate:
     spec = model if isinstance(model, ModelSpec) else resolve_base_model(model)
-    ctype = customization_type if isinstance(customization_type, CustomizationType) else parse_customization_type(customization_type)
+    ctype = (
+        customization_type
+        if isinstance(customization_type, CustomizationType)
+        else parse_customization_type(customization_type)
+    )
     price = prices if isinstance(prices, PriceInputs) else spec.prices.with_overrides(prices) if prices else spec.prices
     tokens, token_basis = _training_tokens(report_stats)
     hp = dict(hyperparameters or {})
     epoch_spec = spec.hyperparameters.get("epochCount")
-    epochs = int(float(hp["epochCount"])) if "epochCount" in hp else int(epoch_spec.default) if epoch_spec and epoch_spec.default is not None else None  # type: ignore[arg-type]
+    epochs = (
+        int(float(hp["epochCount"]))
+        if "epochCount" in hp
+        else int(epoch_spec.default)
+        if epoch_spec and epoch_spec.default is not None
+        else None
+    )  # type: ignore[arg-type]
     billable = None if epochs is None else tokens * epochs
     assumptions = [
-        f"training tokens: {tokens:,} ({token_basis}); billed as tokens x epochs = {billable:,}" if billable is not None
+        f"training tokens: {tokens:,} ({token_basis}); billed as tokens x epochs = {billable:,}"
+        if billable is not None
         else f"training tokens: {tokens:,} ({token_basis}); the epoch count is unknown",
         "validation records are not counted as billed training tokens",
     ]
     if "epochCount" not in hp and epochs is not None:
         assumptions.append(f"epochCount not set: the model's default of {epochs} is used")
     if ctype is CustomizationType.DISTILLATION:
-        assumptions.append("distillation: the teacher's inference to generate responses is billed at the teacher's on-demand rates and is not included")
+        assumptions.append(
+            "distillation: the teacher's inference to generate responses is billed at the teacher's on-demand rates and is not included"
+        )
 
     lines: list[CostLine] = []
     if billable is None:
         # Billed tokens are tokens x epochs: without the epoch count any figure would be a guess.
-        lines.append(CostLine("training", None, f"{spec.name} publishes no default epochCount; set hyperparameters.epochCount to price training"))
+        lines.append(
+            CostLine(
+                "training",
+                None,
+                f"{spec.name} publishes no default epochCount; set hyperparameters.epochCount to price training",
+            )
+        )
     elif price.training_per_1k_tokens is None:
         lines.append(CostLine("training", None, "no training price per 1,000 tokens recorded for this model"))
     else:
         amount = Decimal(billable) / 1000 * price.training_per_1k_tokens
-        lines.append(CostLine("training", amount, f"{billable:,} tokens / 1,000 x ${price.training_per_1k_tokens} per 1,000 tokens"))
+        lines.append(
+            CostLine(
+                "training", amount, f"{billable:,} tokens / 1,000 x ${price.training_per_1k_tokens} per 1,000 tokens"
+            )
+        )
     if price.storage_per_month is None:
         lines.append(CostLine("model storage", None, "no monthly storage price recorded for this model"))
     else:
-        lines.append(CostLine("model storage", price.storage_per_month * storage_months, f"{storage_months} month(s) x ${price.storage_per_month} per custom model per month"))
+        lines.append(
+            CostLine(
+                "model storage",
+                price.storage_per_month * storage_months,
+                f"{storage_months} month(s) x ${price.storage_per_month} per custom model per month",
+            )
+        )
 
     if evaluation is not None:
         evaluation_lines, evaluation_assumptions = _evaluation_lines(evaluation, price, spec)
         lines += evaluation_lines
         assumptions += evaluation_assumptions
     else:
-        assumptions.append("evaluation is not included: the pipeline's estimate adds it from the profile's evaluation set")
+        assumptions.append(
+            "evaluation is not included: the pipeline's estimate adds it from the profile's evaluation set"
+        )
 
     per_hour: Decimal | None = None
     monthly_lines: list[CostLine] = []
@@ -342,11 +459,17 @@ def estimate_cost(
         monthly_lines, per_hour, promotion_assumptions = _promotion_lines(spec, price, throughput)
         assumptions += promotion_assumptions
         if spec.supports_on_demand_deployment:
-            assumptions.append(f"{spec.name} custom models can also be deployed on demand (per-token inference, no hourly charge)")
+            assumptions.append(
+                f"{spec.name} custom models can also be deployed on demand (per-token inference, no hourly charge)"
+            )
     if price.as_of or price.source:
-        assumptions.append(f"prices recorded {price.as_of or 'on an unknown date'} from {price.source or 'an unnamed source'}: not current AWS prices; configure your own")
+        assumptions.append(
+            f"prices recorded {price.as_of or 'on an unknown date'} from {price.source or 'an unnamed source'}: not current AWS prices; configure your own"
+        )
     else:
-        assumptions.append(f"no price figures are recorded for {spec.name}: configure them (tuneforge estimate --prices FILE) to price this run")
+        assumptions.append(
+            f"no price figures are recorded for {spec.name}: configure them (tuneforge estimate --prices FILE) to price this run"
+        )
     return CostEstimate(
         model_id=spec.model_id,
         customization_type=ctype.value,
@@ -373,7 +496,10 @@ def _decimal(value: Any) -> Decimal | None:
 def _recorded_prices(rates: Mapping[str, Any] | None) -> PriceInputs | None:
     if not rates:
         return None
-    return PriceInputs(on_demand_input_per_1k=_decimal(rates.get("input_per_1k")), on_demand_output_per_1k=_decimal(rates.get("output_per_1k")))
+    return PriceInputs(
+        on_demand_input_per_1k=_decimal(rates.get("input_per_1k")),
+        on_demand_output_per_1k=_decimal(rates.get("output_per_1k")),
+    )
 
 
 def _training_spent(item: Mapping[str, Any], estimate: Mapping[str, Any], rate: Decimal | None) -> CostLine | None:
@@ -381,13 +507,21 @@ def _training_spent(item: Mapping[str, Any], estimate: Mapping[str, Any], rate: 
         return None
     status, tokens, epochs = item.get("job_status"), estimate.get("training_tokens"), item.get("trained_epochs")
     if status != "Completed":
-        return CostLine("training", None, f"the job ended {status or 'without a recorded status'}: AWS bills the tokens it processed, which it does not report")
+        return CostLine(
+            "training",
+            None,
+            f"the job ended {status or 'without a recorded status'}: AWS bills the tokens it processed, which it does not report",
+        )
     if tokens is None or epochs is None:
         return CostLine("training", None, "the run recorded no token count or no epoch count for its job")
     if rate is None:
         return CostLine("training", None, "no training price per 1,000 tokens recorded for this model")
     billed = int(tokens) * int(epochs)
-    return CostLine("training", Decimal(billed) / 1000 * rate, f"{int(tokens):,} tokens (Validate's estimate: Bedrock reports no billed-token count) x {epochs} epoch(s) the job ran x ${rate} per 1,000")
+    return CostLine(
+        "training",
+        Decimal(billed) / 1000 * rate,
+        f"{int(tokens):,} tokens (Validate's estimate: Bedrock reports no billed-token count) x {epochs} epoch(s) the job ran x ${rate} per 1,000",
+    )
 
 
 def _throughput_spent(endpoint: Mapping[str, Any], rates: Mapping[str, Any], now: datetime) -> CostLine:
@@ -399,13 +533,21 @@ def _throughput_spent(endpoint: Mapping[str, Any], rates: Mapping[str, Any], now
         return CostLine(item, None, f"no {commitment} price per model unit-hour recorded")
     if commitment != "none":
         hours = int(COMMITMENT_HOURS[commitment] or 0)
-        return CostLine(item, rate * units * hours, f"{units} model unit(s) x ${rate} per unit-hour x the {commitment} term's {hours:,} h, billed whether used or not")
+        return CostLine(
+            item,
+            rate * units * hours,
+            f"{units} model unit(s) x ${rate} per unit-hour x the {commitment} term's {hours:,} h, billed whether used or not",
+        )
     start = datetime.fromisoformat(endpoint["requested_at"])
     end = datetime.fromisoformat(endpoint["deleted_at"]) if endpoint.get("deleted_at") else now
     # Billed by the hour: a started hour counts whole, as in the estimate.
     hours = max(1, math.ceil((end - start).total_seconds() / 3600))
     running = "" if endpoint.get("deleted_at") else ", still running: so far"
-    return CostLine(item, rate * units * hours, f"{units} model unit(s) x ${rate} per unit-hour (none) x {hours} h from {endpoint['requested_at']} to {endpoint.get('deleted_at') or now.isoformat(timespec='seconds')}{running}")
+    return CostLine(
+        item,
+        rate * units * hours,
+        f"{units} model unit(s) x ${rate} per unit-hour (none) x {hours} h from {endpoint['requested_at']} to {endpoint.get('deleted_at') or now.isoformat(timespec='seconds')}{running}",
+    )
 
 
 def actual_cost(item: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
@@ -420,7 +562,11 @@ def actual_cost(item: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
     if training is not None:
         lines.append(training)
     endpoints = item.get("endpoints") or []
-    lines += [_throughput_spent(endpoint, rates, now) for endpoint in endpoints if endpoint.get("kind") == PROVISIONED and endpoint.get("requested_at")]
+    lines += [
+        _throughput_spent(endpoint, rates, now)
+        for endpoint in endpoints
+        if endpoint.get("kind") == PROVISIONED and endpoint.get("requested_at")
+    ]
     usage = item.get("evaluation_usage") or {}
     # A candidate on a provisioned throughput is paid by the hour; on a deployment, by the token.
     candidate_by_token = any(e.get("purpose") == "evaluation" and e.get("kind") == DEPLOYMENT for e in endpoints)
@@ -430,7 +576,16 @@ def actual_cost(item: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
             continue
         recorded = rates.get(rate_key) or {}
         whose = recorded.get("model") or ("the custom model on demand" if side == "candidate" else side)
-        lines.append(_tokens_cost(f"evaluation: {side}", _recorded_prices(recorded), int(used["input_tokens"]), int(used["output_tokens"]), f"{whose}, {int(used['calls']):,} calls", counted=True))
+        lines.append(
+            _tokens_cost(
+                f"evaluation: {side}",
+                _recorded_prices(recorded),
+                int(used["input_tokens"]),
+                int(used["output_tokens"]),
+                f"{whose}, {int(used['calls']):,} calls",
+                counted=True,
+            )
+        )
     complete = all_priced(lines)
     return {
         "as_of": now.isoformat(timespec="seconds"),

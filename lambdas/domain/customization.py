@@ -8,7 +8,14 @@ from pydantic import BaseModel
 
 from lambdas.domain.catalogue import CustomizationType
 from lambdas.domain.profiles import StartFrom
-from lambdas.domain.runs import Infrastructure, RunInput, client_request_token_for, custom_model_name_for, job_name_for, lineage_tags
+from lambdas.domain.runs import (
+    Infrastructure,
+    RunInput,
+    client_request_token_for,
+    custom_model_name_for,
+    job_name_for,
+    lineage_tags,
+)
 
 JOB_OUTPUT_PREFIX = "jobs/"
 # Bedrock's default for maxResponseLengthForInference when distilling.
@@ -32,10 +39,14 @@ def check_base_model_lifecycle(bedrock: Any, run: RunInput) -> None:
     try:
         details = bedrock.get_foundation_model(modelIdentifier=model)["modelDetails"]
     except bedrock.exceptions.ResourceNotFoundException:
-        raise ModelNotCustomizable(f"profile {run.profile.name}: Bedrock no longer offers {model} in this Region (end of life); set base_model to a current model") from None
+        raise ModelNotCustomizable(
+            f"profile {run.profile.name}: Bedrock no longer offers {model} in this Region (end of life); set base_model to a current model"
+        ) from None
     status = (details.get("modelLifecycle") or {}).get("status", "ACTIVE")
     if status != "ACTIVE":
-        raise ModelNotCustomizable(f"profile {run.profile.name}: {model} is {status} in Bedrock, on its way to end of life; set base_model to a current model")
+        raise ModelNotCustomizable(
+            f"profile {run.profile.name}: {model} is {status} in Bedrock, on its way to end of life; set base_model to a current model"
+        )
 
 
 class StartedJob(BaseModel):
@@ -53,7 +64,15 @@ def base_model_identifier(run: RunInput, champion_model_arn: str | None) -> str:
     return run.profile.base_model
 
 
-def build_job_request(run: RunInput, infra: Infrastructure, *, base_model: str, execution_arn: str | None, training_uri: str, validation_uri: str | None = None) -> dict[str, Any]:
+def build_job_request(
+    run: RunInput,
+    infra: Infrastructure,
+    *,
+    base_model: str,
+    execution_arn: str | None,
+    training_uri: str,
+    validation_uri: str | None = None,
+) -> dict[str, Any]:
     """The CreateModelCustomizationJob request, in the exact shape botocore validates.
 
     ``training_uri`` and ``validation_uri`` are the run's snapshot (``lambdas.domain.snapshot``), never
@@ -85,14 +104,41 @@ def build_job_request(run: RunInput, infra: Infrastructure, *, base_model: str, 
         request["validationDataConfig"] = {"validators": [{"s3Uri": validation_uri}]}
     if profile.customization_type is CustomizationType.DISTILLATION:
         request["customizationConfig"] = {
-            "distillationConfig": {"teacherModelConfig": {"teacherModelIdentifier": profile.teacher_model, "maxResponseLengthForInference": DISTILLATION_MAX_RESPONSE_LENGTH}}
+            "distillationConfig": {
+                "teacherModelConfig": {
+                    "teacherModelIdentifier": profile.teacher_model,
+                    "maxResponseLengthForInference": DISTILLATION_MAX_RESPONSE_LENGTH,
+                }
+            }
         }
     return request
 
 
-def start_customization_job(bedrock: Any, run: RunInput, infra: Infrastructure, *, champion_model_arn: str | None, execution_arn: str | None, training_uri: str, validation_uri: str | None = None) -> StartedJob:
+def start_customization_job(
+    bedrock: Any,
+    run: RunInput,
+    infra: Infrastructure,
+    *,
+    champion_model_arn: str | None,
+    execution_arn: str | None,
+    training_uri: str,
+    validation_uri: str | None = None,
+) -> StartedJob:
     check_base_model_lifecycle(bedrock, run)
     base = base_model_identifier(run, champion_model_arn)
-    request = build_job_request(run, infra, base_model=base, execution_arn=execution_arn, training_uri=training_uri, validation_uri=validation_uri)
+    request = build_job_request(
+        run,
+        infra,
+        base_model=base,
+        execution_arn=execution_arn,
+        training_uri=training_uri,
+        validation_uri=validation_uri,
+    )
     response = bedrock.create_model_customization_job(**request)
-    return StartedJob(job_arn=response["jobArn"], job_name=request["jobName"], custom_model_name=request["customModelName"], base_model_identifier=base, output_uri=request["outputDataConfig"]["s3Uri"])
+    return StartedJob(
+        job_arn=response["jobArn"],
+        job_name=request["jobName"],
+        custom_model_name=request["customModelName"],
+        base_model_identifier=base,
+        output_uri=request["outputDataConfig"]["s3Uri"],
+    )

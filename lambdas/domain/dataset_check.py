@@ -9,14 +9,22 @@ from typing import Any, Callable
 
 from pydantic import BaseModel
 
+from lambdas.domain.bedrock_requests import request_problems
 from lambdas.domain.catalogue import on_demand_eligibility
 from lambdas.domain.cost import EvaluationPlan, all_priced, estimate_cost
 from lambdas.domain.endpoints import MAX_CHECK_INTERVAL_SECONDS, READY_WITHIN_SECONDS
-from lambdas.domain.evaluation import EVALUATE_TIMEOUT_SECONDS, JUDGE_SYSTEM, JUDGE_TEMPLATE, MAX_ANSWER_TOKENS, EvaluationSetError, EvaluationSetSize, check_evaluation_set
+from lambdas.domain.evaluation import (
+    EVALUATE_TIMEOUT_SECONDS,
+    JUDGE_SYSTEM,
+    JUDGE_TEMPLATE,
+    MAX_ANSWER_TOKENS,
+    EvaluationSetError,
+    EvaluationSetSize,
+    check_evaluation_set,
+)
 from lambdas.domain.holdout import HoldoutError, split_holdout
 from lambdas.domain.quoting import one_line
 from lambdas.domain.runs import Dataset, RunInput, S3ObjectRef
-from lambdas.domain.bedrock_requests import request_problems
 from lambdas.domain.snapshot import Snapshot, snapshot_uri, take_snapshot
 from lambdas.domain.sources import s3_media_checker, s3_object
 from lambdas.domain.validation import validate_dataset
@@ -72,7 +80,9 @@ def pin_versions(s3: Any, dataset: Dataset) -> Dataset:
 PlannedRequests = Callable[[str, "str | None"], list[tuple[str, dict[str, Any]]]]
 
 
-def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_bucket: str, planned_requests: PlannedRequests | None = None) -> ValidationOutcome:
+def validate_run_dataset(
+    s3: Any, run: RunInput, *, artifacts_bucket: str, data_bucket: str, planned_requests: PlannedRequests | None = None
+) -> ValidationOutcome:
     """Validate the dataset and the profile's evaluation set, so neither fails after money is spent;
     a valid dataset is snapshotted (``lambdas.domain.snapshot``) and the job trains on the snapshot.
 
@@ -96,7 +106,12 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_
         media_exists=s3_media_checker(s3),
     )
     prefix = f"{REPORTS_PREFIX}{run.profile.name}/{run.run_id}/"
-    s3.put_object(Bucket=artifacts_bucket, Key=f"{prefix}validation.json", Body=report.to_json(indent=2).encode(), ContentType="application/json")
+    s3.put_object(
+        Bucket=artifacts_bucket,
+        Key=f"{prefix}validation.json",
+        Body=report.to_json(indent=2).encode(),
+        ContentType="application/json",
+    )
     summary = [str(issue) for issue in report.issues()[:SUMMARY_EXAMPLES]]
     # The engine reads OpenAI chat files by converting them, but the job would receive the file as
     # uploaded, which Bedrock refuses: the data owner converts first.
@@ -109,8 +124,15 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_
         )
     request_problems_found: list[str] = []
     if planned_requests is not None and report.valid and not wrong_source_format:
-        planned = planned_requests(snapshot_uri(data_bucket, run.run_id, "training"), snapshot_uri(data_bucket, run.run_id, "validation") if dataset.validation else None)
-        request_problems_found = [f"Bedrock would refuse this run's {operation} request: {problem}" for operation, request in planned for problem in request_problems(operation, request)]
+        planned = planned_requests(
+            snapshot_uri(data_bucket, run.run_id, "training"),
+            snapshot_uri(data_bucket, run.run_id, "validation") if dataset.validation else None,
+        )
+        request_problems_found = [
+            f"Bedrock would refuse this run's {operation} request: {problem}"
+            for operation, request in planned
+            for problem in request_problems(operation, request)
+        ]
         summary[:0] = request_problems_found
     # Only data the job may train on is snapshotted.
     ready = report.valid and not wrong_source_format and not request_problems_found
@@ -119,13 +141,20 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_
     evaluation_size, evaluation_problem, snapshot = EvaluationSetSize(), None, None
     try:
         if run.profile.evaluation.dataset_key:
-            evaluation_size = check_evaluation_set(s3, data_bucket, run.profile.evaluation.dataset_key, run.profile.evaluation.max_examples)["size"]
+            evaluation_size = check_evaluation_set(
+                s3, data_bucket, run.profile.evaluation.dataset_key, run.profile.evaluation.max_examples
+            )["size"]
             if ready:
                 snapshot = take_snapshot(s3, run, data_bucket=data_bucket, has_media=has_media)
         elif ready:
             taken: list[Snapshot] = []
             _, _, evaluation_size = split_holdout(
-                s3, run, artifacts_bucket=artifacts_bucket, write_training=lambda lines: taken.append(take_snapshot(s3, run, data_bucket=data_bucket, has_media=has_media, training_lines=lines))
+                s3,
+                run,
+                artifacts_bucket=artifacts_bucket,
+                write_training=lambda lines: taken.append(
+                    take_snapshot(s3, run, data_bucket=data_bucket, has_media=has_media, training_lines=lines)
+                ),
             )
             snapshot = taken[0]
     except (EvaluationSetError, HoldoutError) as bad_set:
@@ -134,7 +163,12 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_
     manifest_uri = None
     if snapshot is not None:
         manifest_uri = f"s3://{artifacts_bucket}/{prefix}snapshot.json"
-        s3.put_object(Bucket=artifacts_bucket, Key=f"{prefix}snapshot.json", Body=snapshot.model_dump_json(indent=2).encode(), ContentType="application/json")
+        s3.put_object(
+            Bucket=artifacts_bucket,
+            Key=f"{prefix}snapshot.json",
+            Body=snapshot.model_dump_json(indent=2).encode(),
+            ContentType="application/json",
+        )
     valid = report.valid and evaluation_problem is None and not wrong_source_format and snapshot is not None
     return ValidationOutcome(
         valid=valid,
@@ -146,7 +180,10 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_
         snapshot_files=[f.model_dump() for f in snapshot.files] if snapshot else [],
         snapshot_media=len(snapshot.media) if snapshot else 0,
         report_uri=f"s3://{artifacts_bucket}/{prefix}validation.json",
-        error_count=report.error_count + (evaluation_problem is not None) + wrong_source_format + len(request_problems_found),
+        error_count=report.error_count
+        + (evaluation_problem is not None)
+        + wrong_source_format
+        + len(request_problems_found),
         warning_count=report.warning_count,
         training_records=report.training.records,
         training_tokens=report.training.tokens.total,
@@ -155,7 +192,9 @@ def validate_run_dataset(s3: Any, run: RunInput, *, artifacts_bucket: str, data_
     )
 
 
-def evaluation_plan(run: RunInput, validation: ValidationOutcome, *, region: str, baseline_model: str, today: date) -> EvaluationPlan:
+def evaluation_plan(
+    run: RunInput, validation: ValidationOutcome, *, region: str, baseline_model: str, today: date
+) -> EvaluationPlan:
     """What evaluating this run's candidate will send. The candidate will be customized today, so its
     on-demand eligibility turns on its family and the Region only."""
     profile = run.profile
@@ -181,7 +220,9 @@ def evaluation_plan(run: RunInput, validation: ValidationOutcome, *, region: str
     )
 
 
-def estimate_run(run: RunInput, validation: ValidationOutcome, *, region: str, baseline_model: str, today: date) -> EstimateOutcome:
+def estimate_run(
+    run: RunInput, validation: ValidationOutcome, *, region: str, baseline_model: str, today: date
+) -> EstimateOutcome:
     """The whole run priced before anything is spent, against two caps: ``budget_cap_usd`` for the run
     (training, storage, evaluation) and ``promotion_monthly_cap_usd`` for what a promotion keeps running.
     Fails closed: a line without a price refuses the run unless the profile accepts unpriced runs."""
@@ -200,7 +241,11 @@ def estimate_run(run: RunInput, validation: ValidationOutcome, *, region: str, b
     data = estimate.to_dict()
     unpriced = "; ".join(
         [f"{line.item} ({line.basis})" for line in estimate.lines if line.amount is None]
-        + [f"after a promotion, monthly {line.item} ({line.basis})" for line in estimate.monthly_lines if line.amount is None]
+        + [
+            f"after a promotion, monthly {line.item} ({line.basis})"
+            for line in estimate.monthly_lines
+            if line.amount is None
+        ]
     )
     how = "set them in the profile's prices (training_per_1k_tokens, storage_per_month, throughput_per_unit_hour, on_demand_input_per_1k, on_demand_output_per_1k), or accept_unpriced_runs: true"
     monthly = f"a promotion keeps {data['monthly_total_usd']} USD a month{'' if all_priced(estimate.monthly_lines) else ' (lower bound)'} running"
@@ -217,11 +262,32 @@ def estimate_run(run: RunInput, validation: ValidationOutcome, *, region: str, b
     if refusals:
         within, verdict = False, "; ".join(refusals)
     elif estimate.unpriced:
-        within, verdict = True, f"accepted unpriced (the profile sets accept_unpriced_runs): {unpriced}; not verifiable against the budget cap of {data['budget_cap_usd']} USD" + (
-            f"; {monthly}, under promotion_monthly_cap_usd of {data['monthly_cap_usd']} USD" if estimate.monthly_lines else ""
+        within, verdict = (
+            True,
+            f"accepted unpriced (the profile sets accept_unpriced_runs): {unpriced}; not verifiable against the budget cap of {data['budget_cap_usd']} USD"
+            + (
+                f"; {monthly}, under promotion_monthly_cap_usd of {data['monthly_cap_usd']} USD"
+                if estimate.monthly_lines
+                else ""
+            ),
         )
     else:
-        within, verdict = True, f"within the budget cap of {data['budget_cap_usd']} USD" + (f"; {monthly}, within promotion_monthly_cap_usd of {data['monthly_cap_usd']} USD" if estimate.monthly_lines else "")
+        within, verdict = (
+            True,
+            f"within the budget cap of {data['budget_cap_usd']} USD"
+            + (
+                f"; {monthly}, within promotion_monthly_cap_usd of {data['monthly_cap_usd']} USD"
+                if estimate.monthly_lines
+                else ""
+            ),
+        )
     lower = "" if all_priced(estimate.lines) else " (lower bound)"
     summary = f"estimated {data['total_usd']} USD{lower}; {verdict}"
-    return EstimateOutcome(within_budget=within, budget_verified=estimate.complete, total_usd=data["total_usd"], budget_cap_usd=data["budget_cap_usd"], summary=summary, estimate=json.loads(json.dumps(data)))
+    return EstimateOutcome(
+        within_budget=within,
+        budget_verified=estimate.complete,
+        total_usd=data["total_usd"],
+        budget_cap_usd=data["budget_cap_usd"],
+        summary=summary,
+        estimate=json.loads(json.dumps(data)),
+    )

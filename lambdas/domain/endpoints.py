@@ -137,7 +137,9 @@ def production_throughput_request(run: RunInput, model_arn: str) -> dict[str, An
         "clientRequestToken": client_request_token_for(run.run_id, "CreateProvisionedModelThroughput:production"),
     }
     if throughput.commitment is not Commitment.NONE:
-        request["commitmentDuration"] = throughput.commitment.value  # omitted means no commitment; "none" is not a value
+        request["commitmentDuration"] = (
+            throughput.commitment.value
+        )  # omitted means no commitment; "none" is not a value
     return request
 
 
@@ -149,17 +151,34 @@ def on_demand_for(bedrock: Any, run: RunInput, model_arn: str, region: str) -> t
     return on_demand_eligibility(run.profile.base_model, region, created.date() if created else None)
 
 
-def deploy_for_evaluation(bedrock: Any, registry: RunRegistry, run: RunInput, model_arn: str, *, region: str) -> Endpoint:
+def deploy_for_evaluation(
+    bedrock: Any, registry: RunRegistry, run: RunInput, model_arn: str, *, region: str
+) -> Endpoint:
     """An endpoint serving the candidate for evaluation (see evaluation_endpoint_request); the endpoint
     records why it is on demand or provisioned."""
     on_demand, why = on_demand_for(bedrock, run, model_arn, region)
     operation, request = evaluation_endpoint_request(run, model_arn, on_demand=on_demand)
     if operation == "CreateCustomModelDeployment":
-        endpoint = Endpoint(kind=DEPLOYMENT, name=request["modelDeploymentName"], purpose="evaluation", model_arn=model_arn, requested_at=utc_now(), why=why)
+        endpoint = Endpoint(
+            kind=DEPLOYMENT,
+            name=request["modelDeploymentName"],
+            purpose="evaluation",
+            model_arn=model_arn,
+            requested_at=utc_now(),
+            why=why,
+        )
         _record_before_request(registry, run.run_id, endpoint)
         endpoint.arn = bedrock.create_custom_model_deployment(**request)["customModelDeploymentArn"]
     else:
-        endpoint = Endpoint(kind=PROVISIONED, name=request["provisionedModelName"], purpose="evaluation", model_arn=model_arn, requested_at=utc_now(), model_units=request["modelUnits"], why=why)
+        endpoint = Endpoint(
+            kind=PROVISIONED,
+            name=request["provisionedModelName"],
+            purpose="evaluation",
+            model_arn=model_arn,
+            requested_at=utc_now(),
+            model_units=request["modelUnits"],
+            why=why,
+        )
         _record_before_request(registry, run.run_id, endpoint)
         endpoint.arn = bedrock.create_provisioned_model_throughput(**request)["provisionedModelArn"]
     _set_fields(registry, run.run_id, endpoint.name, arn=endpoint.arn)
@@ -199,7 +218,9 @@ def _reusable(run: RunInput, evaluation: Endpoint | None, model_arn: str) -> boo
     )
 
 
-def promote(bedrock: Any, registry: RunRegistry, run: RunInput, model_arn: str, evaluation: Endpoint | None = None) -> Endpoint:
+def promote(
+    bedrock: Any, registry: RunRegistry, run: RunInput, model_arn: str, evaluation: Endpoint | None = None
+) -> Endpoint:
     """Provision the throughput the profile buys for a winner; recorded before it is requested.
 
     When the evaluation endpoint already is exactly that (a no-commitment provisioned throughput of
@@ -291,7 +312,12 @@ def finalize_promotion(
             item["previous_champion"] = previous or {}
 
     promoted_at = utc_now()
-    candidate = {"custom_model_arn": custom_model_arn, "invocable_arn": promoted.arn, "provisioned_model_arn": promoted.arn, "promoted_at": promoted_at}
+    candidate = {
+        "custom_model_arn": custom_model_arn,
+        "invocable_arn": promoted.arn,
+        "provisioned_model_arn": promoted.arn,
+        "promoted_at": promoted_at,
+    }
     decision = claim_champion(champions, run, candidate, before_write=remember)
     parameter = champion_parameter_name(parameter_prefix, run.profile.name)
     result = PromotionResult(
@@ -323,7 +349,13 @@ def finalize_promotion(
     old = (previous or {}).get("provisioned_model_arn")
     if run.profile.throughput.retire_previous_champion and old and old != promoted.arn:
         result.previous_champion_retired, result.retire_error = _retire(bedrock, registry, previous or {}, old)
-    registry.update(run.run_id, outcome="promoted", champion_invocable_arn=promoted.arn, promoted_at=result.promoted_at, champion_parameter=parameter)
+    registry.update(
+        run.run_id,
+        outcome="promoted",
+        champion_invocable_arn=promoted.arn,
+        promoted_at=result.promoted_at,
+        champion_parameter=parameter,
+    )
     return result
 
 
@@ -363,7 +395,11 @@ def _retire(bedrock: Any, registry: RunRegistry, previous: dict[str, Any], arn: 
         endpoints = _recorded(registry, previous_run)
         for entry in endpoints:
             if entry.get("arn") == arn:
-                entry.update(promoted=False, retired_at=utc_now(), **({"delete_refused": refusal} if refusal else {"deleted_at": utc_now()}))
+                entry.update(
+                    promoted=False,
+                    retired_at=utc_now(),
+                    **({"delete_refused": refusal} if refusal else {"deleted_at": utc_now()}),
+                )
         # No longer the champion: its model goes the way of any unpromoted run's, after the retention.
         registry.update(previous_run, endpoints=endpoints, retired_at=utc_now())
         registry.mark_for_sweep(previous_run, after=utc_now())

@@ -27,8 +27,8 @@ from pydantic import BaseModel
 
 from lambdas.domain import metrics as text_metrics
 from lambdas.domain.catalogue import CatalogueError, Invocation, invocation_for
-from lambdas.domain.gate import GateDecision, decide
 from lambdas.domain.evaluation_report import render_html
+from lambdas.domain.gate import GateDecision, decide
 from lambdas.domain.runs import RunInput, utc_now
 
 REPORTS_PREFIX = "reports/"
@@ -39,7 +39,15 @@ REFERENCE_FIELDS = ("reference", "referenceResponse", "completion")
 
 # Converse: deterministic answers, long enough for a paragraph; ROUGE-L is quadratic in length.
 MAX_ANSWER_TOKENS = 512
-RETRYABLE_ERRORS = frozenset({"ThrottlingException", "ModelNotReadyException", "ServiceUnavailableException", "InternalServerException", "ModelTimeoutException"})
+RETRYABLE_ERRORS = frozenset(
+    {
+        "ThrottlingException",
+        "ModelNotReadyException",
+        "ServiceUnavailableException",
+        "InternalServerException",
+        "ModelTimeoutException",
+    }
+)
 ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 20.0
@@ -58,7 +66,9 @@ class EvaluationSetError(ValueError):
     def __init__(self, uri: str, problems: list[tuple[int | None, str]]):
         self.uri = uri
         self.problems = problems
-        shown = "; ".join(f"line {line}: {problem}" if line else problem for line, problem in problems[:MAX_REPORTED_PROBLEMS])
+        shown = "; ".join(
+            f"line {line}: {problem}" if line else problem for line, problem in problems[:MAX_REPORTED_PROBLEMS]
+        )
         more = f" (and {len(problems) - MAX_REPORTED_PROBLEMS} more)" if len(problems) > MAX_REPORTED_PROBLEMS else ""
         super().__init__(f"evaluation set {uri}: {shown}{more}")
 
@@ -84,7 +94,11 @@ class EvaluationSetSize(BaseModel):
     def of(cls, pairs: Iterable[tuple[str, str]]) -> "EvaluationSetSize":
         examples = prompt_chars = reference_chars = 0
         for prompt, reference in pairs:
-            examples, prompt_chars, reference_chars = examples + 1, prompt_chars + len(prompt), reference_chars + len(reference)
+            examples, prompt_chars, reference_chars = (
+                examples + 1,
+                prompt_chars + len(prompt),
+                reference_chars + len(reference),
+            )
         return cls(examples=examples, prompt_chars=prompt_chars, reference_chars=reference_chars)
 
 
@@ -114,7 +128,9 @@ def parse_evaluation_set(body: bytes, uri: str) -> list[Example]:
         if reference_field is None:
             problems.append((number, "missing reference (or referenceResponse)"))
         elif not isinstance(record[reference_field], str):
-            problems.append((number, f"{reference_field} must be a string, got {type(record[reference_field]).__name__}"))
+            problems.append(
+                (number, f"{reference_field} must be a string, got {type(record[reference_field]).__name__}")
+            )
         if problems and problems[-1][0] == number:
             continue
         examples.append(Example(line=number, prompt=prompt, reference=record[reference_field]))  # type: ignore[arg-type]
@@ -135,10 +151,14 @@ def load_evaluation_set(s3: Any, bucket: str, key: str, max_examples: int) -> li
         if code in ("404", "NoSuchKey", "NotFound"):
             raise EvaluationSetError(uri, [(None, "the object does not exist")]) from None
         if code in ("403", "AccessDenied"):
-            raise EvaluationSetError(uri, [(None, "access denied (check the key and the function's permissions)")]) from None
+            raise EvaluationSetError(
+                uri, [(None, "access denied (check the key and the function's permissions)")]
+            ) from None
         raise
     if head["ContentLength"] > MAX_EVALUATION_SET_BYTES:
-        raise EvaluationSetError(uri, [(None, f"{head['ContentLength']:,} bytes; at most {MAX_EVALUATION_SET_BYTES:,}")])
+        raise EvaluationSetError(
+            uri, [(None, f"{head['ContentLength']:,} bytes; at most {MAX_EVALUATION_SET_BYTES:,}")]
+        )
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     return parse_evaluation_set(body, uri)[:max_examples]
 
@@ -173,7 +193,12 @@ def invocable_model(model: str, region: str, account: str) -> Invocation:
     try:
         return invocation_for(model, region, account=account)
     except CatalogueError:
-        return Invocation(model, (f"arn:aws:bedrock:{region}::foundation-model/{model}",), False, f"{model}: no invocation facts recorded; invoked by its own id")
+        return Invocation(
+            model,
+            (f"arn:aws:bedrock:{region}::foundation-model/{model}",),
+            False,
+            f"{model}: no invocation facts recorded; invoked by its own id",
+        )
 
 
 # --- calling models -----------------------------------------------------------------------------
@@ -192,7 +217,15 @@ def _text_of(response: dict[str, Any]) -> str:
     return "".join(block.get("text", "") for block in content if isinstance(block, dict))
 
 
-def ask(runtime: Any, model_id: str, prompt: str, *, max_tokens: int = MAX_ANSWER_TOKENS, system: str | None = None, sleep: Callable[[float], None] = time.sleep) -> Answer:
+def ask(
+    runtime: Any,
+    model_id: str,
+    prompt: str,
+    *,
+    max_tokens: int = MAX_ANSWER_TOKENS,
+    system: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Answer:
     """One Converse call; throttling and transient errors get a bounded, jittered backoff.
 
     Errors after the last attempt are returned, not raised: one failed example must not discard the
@@ -209,7 +242,12 @@ def ask(runtime: Any, model_id: str, prompt: str, *, max_tokens: int = MAX_ANSWE
         try:
             response = runtime.converse(**request)
             usage = response.get("usage") or {}
-            return Answer(_text_of(response), attempts=attempt, input_tokens=int(usage.get("inputTokens", 0)), output_tokens=int(usage.get("outputTokens", 0)))
+            return Answer(
+                _text_of(response),
+                attempts=attempt,
+                input_tokens=int(usage.get("inputTokens", 0)),
+                output_tokens=int(usage.get("outputTokens", 0)),
+            )
         except runtime.exceptions.ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             message = f"{code}: {error.response.get('Error', {}).get('Message', '')}"
@@ -245,7 +283,9 @@ def judge_prompt(example: Example, answer: str, boundary: str | None = None) -> 
     def inside(text: str) -> str:
         return text.replace(boundary, "")  # a guessed boundary cannot close its block either
 
-    return JUDGE_TEMPLATE.format(boundary=boundary, prompt=inside(example.prompt), reference=inside(example.reference), answer=inside(answer))
+    return JUDGE_TEMPLATE.format(
+        boundary=boundary, prompt=inside(example.prompt), reference=inside(example.reference), answer=inside(answer)
+    )
 
 
 _NUMBER = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?|\.\d+)")
@@ -268,7 +308,9 @@ def _score_of(reply: Answer) -> float | None:
     return None if reply.error else parse_judge_score(reply.text)
 
 
-def judge(runtime: Any, judge_model: str, example: Example, answer: str, *, sleep: Callable[[float], None] = time.sleep) -> float | None:
+def judge(
+    runtime: Any, judge_model: str, example: Example, answer: str, *, sleep: Callable[[float], None] = time.sleep
+) -> float | None:
     return _score_of(_ask_judge(runtime, judge_model, example, answer, sleep))
 
 
@@ -291,7 +333,11 @@ class ExampleResult:
             "baseline": self.baseline.text,
             "metrics": {"candidate": self.candidate_scores, "baseline": self.baseline_scores},
         }
-        errors = {name: answer.error for name, answer in (("candidate", self.candidate), ("baseline", self.baseline)) if answer.error}
+        errors = {
+            name: answer.error
+            for name, answer in (("candidate", self.candidate), ("baseline", self.baseline))
+            if answer.error
+        }
         if errors:
             record["errors"] = errors
         return record
@@ -319,7 +365,14 @@ def _score(example: Example, answer: Answer) -> dict[str, float | None]:
     return dict(text_metrics.score(answer.text, example.reference))
 
 
-def _evaluate_one(runtime: Any, example: Example, candidate_model: str, baseline_model: str, judge_model: str | None, sleep: Callable[[float], None]) -> ExampleResult:
+def _evaluate_one(
+    runtime: Any,
+    example: Example,
+    candidate_model: str,
+    baseline_model: str,
+    judge_model: str | None,
+    sleep: Callable[[float], None],
+) -> ExampleResult:
     candidate = ask(runtime, candidate_model, example.prompt, sleep=sleep)
     baseline = ask(runtime, baseline_model, example.prompt, sleep=sleep)
     result = ExampleResult(example, candidate, baseline, _score(example, candidate), _score(example, baseline))
@@ -337,7 +390,11 @@ def _evaluate_one(runtime: Any, example: Example, candidate_model: str, baseline
 def token_usage(answers: Iterable[Answer]) -> dict[str, int]:
     """What a set of Converse calls was billed for, by Converse's own count."""
     calls = list(answers)
-    return {"calls": len(calls), "input_tokens": sum(a.input_tokens for a in calls), "output_tokens": sum(a.output_tokens for a in calls)}
+    return {
+        "calls": len(calls),
+        "input_tokens": sum(a.input_tokens for a in calls),
+        "output_tokens": sum(a.output_tokens for a in calls),
+    }
 
 
 def comparison(results: list[ExampleResult]) -> dict[str, dict[str, int]]:
@@ -371,7 +428,12 @@ def evaluate(
     settings = run.profile.evaluation
     judge_id = judge_model or settings.judge_model
     with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="evaluate") as pool:
-        results = list(pool.map(lambda example: _evaluate_one(runtime, example, candidate_model, baseline_model, judge_id, sleep), examples))
+        results = list(
+            pool.map(
+                lambda example: _evaluate_one(runtime, example, candidate_model, baseline_model, judge_id, sleep),
+                examples,
+            )
+        )
 
     failed = {
         "candidate": sum(1 for r in results if r.candidate.error),
@@ -380,7 +442,9 @@ def evaluate(
     for side, count in failed.items():
         if count > MAX_FAILED_SHARE * len(results):
             first = next(getattr(r, side).error for r in results if getattr(r, side).error)
-            raise EvaluationFailed(f"{count} of {len(results)} Converse calls to the {side} ({candidate_model if side == 'candidate' else baseline_model}) failed; first: {first}")
+            raise EvaluationFailed(
+                f"{count} of {len(results)} Converse calls to the {side} ({candidate_model if side == 'candidate' else baseline_model}) failed; first: {first}"
+            )
 
     candidate = text_metrics.aggregate(r.candidate_scores for r in results)
     baseline = text_metrics.aggregate(r.baseline_scores for r in results)
@@ -392,7 +456,10 @@ def evaluate(
         **({"judge": token_usage(reply for r in results for reply in r.judge_replies)} if judge_id else {}),
     }
     prefix = report_prefix(run)
-    uris = {name: f"s3://{artifacts_bucket}/{prefix}{name}" for name in ("evaluation.json", "evaluation.html", "evaluation-examples.jsonl")}
+    uris = {
+        name: f"s3://{artifacts_bucket}/{prefix}{name}"
+        for name in ("evaluation.json", "evaluation.html", "evaluation-examples.jsonl")
+    }
     report = {
         "profile": run.profile.name,
         "run_id": run.run_id,
@@ -412,9 +479,24 @@ def evaluate(
         "reports": {"examples": uris["evaluation-examples.jsonl"], "html": uris["evaluation.html"]},
     }
     examples_jsonl = "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in results)
-    s3.put_object(Bucket=artifacts_bucket, Key=f"{prefix}evaluation-examples.jsonl", Body=examples_jsonl.encode(), ContentType="application/x-ndjson; charset=utf-8")
-    s3.put_object(Bucket=artifacts_bucket, Key=f"{prefix}evaluation.json", Body=json.dumps(report, indent=2, ensure_ascii=False).encode(), ContentType="application/json; charset=utf-8")
-    s3.put_object(Bucket=artifacts_bucket, Key=f"{prefix}evaluation.html", Body=render_html(report, [r.to_json() for r in results]).encode(), ContentType="text/html; charset=utf-8")
+    s3.put_object(
+        Bucket=artifacts_bucket,
+        Key=f"{prefix}evaluation-examples.jsonl",
+        Body=examples_jsonl.encode(),
+        ContentType="application/x-ndjson; charset=utf-8",
+    )
+    s3.put_object(
+        Bucket=artifacts_bucket,
+        Key=f"{prefix}evaluation.json",
+        Body=json.dumps(report, indent=2, ensure_ascii=False).encode(),
+        ContentType="application/json; charset=utf-8",
+    )
+    s3.put_object(
+        Bucket=artifacts_bucket,
+        Key=f"{prefix}evaluation.html",
+        Body=render_html(report, [r.to_json() for r in results]).encode(),
+        ContentType="text/html; charset=utf-8",
+    )
 
     summary = EvaluationSummary(
         passed=decision.passed,
@@ -432,4 +514,3 @@ def evaluate(
         usage=usage,
     )
     return summary, decision
-

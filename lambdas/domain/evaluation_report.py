@@ -85,7 +85,9 @@ def _metrics_in(report: dict[str, Any]) -> list[str]:
     return [metric for metric in ORDER if metric in present] + sorted(present - set(ORDER))
 
 
-def bar_chart(metrics: list[str], candidate: dict[str, float], baseline: dict[str, float], checks: dict[str, dict[str, Any]]) -> str:
+def bar_chart(
+    metrics: list[str], candidate: dict[str, float], baseline: dict[str, float], checks: dict[str, dict[str, Any]]
+) -> str:
     """Grouped bars on a 0-1 scale; dashed lines mark what the gate asks of the candidate."""
     width, height = 760, 320
     left, right, top, bottom = 48, 16, 40, 56
@@ -105,41 +107,63 @@ def bar_chart(metrics: list[str], candidate: dict[str, float], baseline: dict[st
         parts.append(f'<text class="axis" x="{left - 8}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick:.2f}</text>')
     for index, metric in enumerate(metrics):
         centre = left + group_w * (index + 0.5)
-        bars = ((centre - bar_w - 3, candidate.get(metric), CANDIDATE_COLOUR, "candidate"), (centre + 3, baseline.get(metric), BASELINE_COLOUR, "baseline"))
+        bars = (
+            (centre - bar_w - 3, candidate.get(metric), CANDIDATE_COLOUR, "candidate"),
+            (centre + 3, baseline.get(metric), BASELINE_COLOUR, "baseline"),
+        )
         labels = []
         for x, value, colour, who in bars:
             if value is None:
-                labels.append(f'<text x="{x + bar_w / 2:.1f}" y="{y(0) - 6:.1f}" text-anchor="middle" class="axis">n/a</text>')
+                labels.append(
+                    f'<text x="{x + bar_w / 2:.1f}" y="{y(0) - 6:.1f}" text-anchor="middle" class="axis">n/a</text>'
+                )
                 continue
             parts.append(
                 f'<rect x="{x:.1f}" y="{y(value):.1f}" width="{bar_w:.1f}" height="{max(y(0) - y(value), 0.5):.1f}" rx="3" fill="{colour}"><title>{escape(_label(metric))}, {who}: {value:.4f}</title></rect>'
             )
-            labels.append(f'<text class="v" x="{x + bar_w / 2:.1f}" y="{y(value) - 6:.1f}" text-anchor="middle">{value:.2f}</text>')
+            labels.append(
+                f'<text class="v" x="{x + bar_w / 2:.1f}" y="{y(value) - 6:.1f}" text-anchor="middle">{value:.2f}</text>'
+            )
         # Thresholds apply to the candidate, so they span its bar only (and never hide the baseline's label).
         check = checks.get(metric) or {}
         span = (centre - bar_w - 9, centre + 1)
         if check.get("minimum") is not None:
             level = y(check["minimum"])
-            parts.append(f'<line x1="{span[0]:.1f}" x2="{span[1]:.1f}" y1="{level:.1f}" y2="{level:.1f}" stroke="{FAIL_COLOUR}" stroke-width="2.5" stroke-dasharray="6 4"><title>minimum {check["minimum"]:.3f}</title></line>')
+            parts.append(
+                f'<line x1="{span[0]:.1f}" x2="{span[1]:.1f}" y1="{level:.1f}" y2="{level:.1f}" stroke="{FAIL_COLOUR}" stroke-width="2.5" stroke-dasharray="6 4"><title>minimum {check["minimum"]:.3f}</title></line>'
+            )
         if check.get("required_margin") is not None and check.get("baseline") is not None:
             level = y(check["baseline"] + check["required_margin"])
-            parts.append(f'<line x1="{span[0]:.1f}" x2="{span[1]:.1f}" y1="{level:.1f}" y2="{level:.1f}" stroke="{NEEDS_COLOUR}" stroke-width="2.5" stroke-dasharray="2 3"><title>baseline + margin {check["baseline"] + check["required_margin"]:.3f}</title></line>')
+            parts.append(
+                f'<line x1="{span[0]:.1f}" x2="{span[1]:.1f}" y1="{level:.1f}" y2="{level:.1f}" stroke="{NEEDS_COLOUR}" stroke-width="2.5" stroke-dasharray="2 3"><title>baseline + margin {check["baseline"] + check["required_margin"]:.3f}</title></line>'
+            )
         parts.extend(labels)
         mark = (" ✓" if check.get("passed") else " ✗") if check else ""
         colour = PASS_COLOUR if check.get("passed") else FAIL_COLOUR if check else "#374151"
-        parts.append(f'<text x="{centre:.1f}" y="{height - bottom + 22}" text-anchor="middle" style="font-weight:600;fill:{colour}">{escape(_label(metric))}{mark}</text>')
+        parts.append(
+            f'<text x="{centre:.1f}" y="{height - bottom + 22}" text-anchor="middle" style="font-weight:600;fill:{colour}">{escape(_label(metric))}{mark}</text>'
+        )
     legend_y = 16
-    legend = ((CANDIDATE_COLOUR, "candidate", "rect"), (BASELINE_COLOUR, "baseline", "rect"), (FAIL_COLOUR, "gate minimum", "dash"), (NEEDS_COLOUR, "baseline + required margin", "dot"))
+    legend = (
+        (CANDIDATE_COLOUR, "candidate", "rect"),
+        (BASELINE_COLOUR, "baseline", "rect"),
+        (FAIL_COLOUR, "gate minimum", "dash"),
+        (NEEDS_COLOUR, "baseline + required margin", "dot"),
+    )
     x = left
     for colour, text, shape in legend:
         if shape == "rect":
             parts.append(f'<rect x="{x}" y="{legend_y - 10}" width="12" height="12" rx="2" fill="{colour}"/>')
         else:
             dash = "6 4" if shape == "dash" else "2 3"
-            parts.append(f'<line x1="{x}" x2="{x + 16}" y1="{legend_y - 4}" y2="{legend_y - 4}" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>')
+            parts.append(
+                f'<line x1="{x}" x2="{x + 16}" y1="{legend_y - 4}" y2="{legend_y - 4}" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>'
+            )
         parts.append(f'<text x="{x + 20}" y="{legend_y}">{escape(text)}</text>')
         x += 34 + 7 * len(text)
-    parts.append(f'<text class="axis" x="{width - right}" y="{height - 8}" text-anchor="end">higher is better · 0 to 1</text>')
+    parts.append(
+        f'<text class="axis" x="{width - right}" y="{height - 8}" text-anchor="end">higher is better · 0 to 1</text>'
+    )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -149,7 +173,9 @@ def _sample(examples: list[dict[str, Any]], size: int = SAMPLE_SIZE) -> list[tup
 
     def delta(example: dict[str, Any]) -> float:
         scores = example.get("metrics", {})
-        return (scores.get("candidate", {}).get(SAMPLE_METRIC) or 0.0) - (scores.get("baseline", {}).get(SAMPLE_METRIC) or 0.0)
+        return (scores.get("candidate", {}).get(SAMPLE_METRIC) or 0.0) - (
+            scores.get("baseline", {}).get(SAMPLE_METRIC) or 0.0
+        )
 
     ranked = sorted(examples, key=delta, reverse=True)
     wins = [e for e in ranked if delta(e) > 0][: size // 2]
@@ -178,16 +204,18 @@ def render_html(report: dict[str, Any], examples: list[dict[str, Any]]) -> str:
         f"<h1>{escape(report['profile'])}: candidate vs baseline</h1>",
         f'<div class="muted small">run <code>{escape(report["run_id"])}</code> · {escape(str(report.get("evaluated_at", "")))} · {report["examples"]} examples from <code>{escape(str(report.get("evaluation_set", "")))}</code></div>',
         f'<div class="muted small">candidate <code>{escape(report["candidate_model"])}</code><br>baseline <code>{escape(report["baseline_model"])}</code>'
-        + (f'<br>judge <code>{escape(report["judge_model"])}</code>' if report.get("judge_model") else "")
+        + (f"<br>judge <code>{escape(report['judge_model'])}</code>" if report.get("judge_model") else "")
         + "</div>",
         "</div>",
         f'<div class="verdict {"pass" if passed else "fail"}"><b>{"PASSED · PROMOTE" if passed else "FAILED · REJECT"}</b>'
-        f'{escape("The candidate meets every threshold of the gate." if passed else str(len([c for c in decision["checks"] if not c["passed"]])) + " of " + str(len(decision["checks"])) + " gate checks failed; the champion stays.")}</div>',
+        f"{escape('The candidate meets every threshold of the gate.' if passed else str(len([c for c in decision['checks'] if not c['passed']])) + ' of ' + str(len(decision['checks'])) + ' gate checks failed; the champion stays.')}</div>",
         "</header>",
     ]
     failed_calls = report.get("failed_calls") or {}
     if any(failed_calls.values()):
-        out.append(f'<div class="warn">Some model calls failed after retries and were scored as empty answers: candidate {failed_calls.get("candidate", 0)}, baseline {failed_calls.get("baseline", 0)}.</div>')
+        out.append(
+            f'<div class="warn">Some model calls failed after retries and were scored as empty answers: candidate {failed_calls.get("candidate", 0)}, baseline {failed_calls.get("baseline", 0)}.</div>'
+        )
 
     out.append('<div class="cards">')
     for metric in metrics:
@@ -206,7 +234,9 @@ def render_html(report: dict[str, Any], examples: list[dict[str, Any]]) -> str:
     out.append(f'<div class="panel">{bar_chart(metrics, candidate, baseline, checks)}</div>')
 
     out.append("<h2>Gate</h2>")
-    out.append('<div class="panel"><table><thead><tr><th>Metric</th><th>Candidate</th><th>Baseline</th><th>Minimum</th><th>Required margin</th><th>Result</th><th>Why</th></tr></thead><tbody>')
+    out.append(
+        '<div class="panel"><table><thead><tr><th>Metric</th><th>Candidate</th><th>Baseline</th><th>Minimum</th><th>Required margin</th><th>Result</th><th>Why</th></tr></thead><tbody>'
+    )
     for check in decision["checks"]:
         out.append(
             f"<tr><td>{escape(_label(check['metric']))}</td><td class=num>{_fmt(check.get('value'))}</td><td class=num>{_fmt(check.get('baseline'))}</td>"
@@ -218,7 +248,9 @@ def render_html(report: dict[str, Any], examples: list[dict[str, Any]]) -> str:
     comparison = report.get("comparison") or {}
     if comparison:
         out.append("<h2>Example by example</h2>")
-        out.append('<div class="panel"><table><thead><tr><th>Metric</th><th>Candidate better</th><th>Same</th><th>Baseline better</th><th></th></tr></thead><tbody>')
+        out.append(
+            '<div class="panel"><table><thead><tr><th>Metric</th><th>Candidate better</th><th>Same</th><th>Baseline better</th><th></th></tr></thead><tbody>'
+        )
         for metric in metrics:
             counts = comparison.get(metric)
             if not counts:
@@ -230,15 +262,23 @@ def render_html(report: dict[str, Any], examples: list[dict[str, Any]]) -> str:
                 f'<rect x="{180 * counts["wins"] / total:.1f}" width="{180 * counts["ties"] / total:.1f}" height="12" fill="#e5e7eb"/>'
                 f'<rect x="{180 * (counts["wins"] + counts["ties"]) / total:.1f}" width="{180 * counts["losses"] / total:.1f}" height="12" fill="{BASELINE_COLOUR}"/></svg>'
             )
-            out.append(f"<tr><td>{escape(_label(metric))}</td><td class=num>{counts['wins']}</td><td class=num>{counts['ties']}</td><td class=num>{counts['losses']}</td><td>{bar}</td></tr>")
+            out.append(
+                f"<tr><td>{escape(_label(metric))}</td><td class=num>{counts['wins']}</td><td class=num>{counts['ties']}</td><td class=num>{counts['losses']}</td><td>{bar}</td></tr>"
+            )
         out.append("</tbody></table></div>")
 
     sample = _sample(examples)
     if sample:
-        out.append(f'<h2>Examples <span class="muted small">({len(sample)} of {len(examples)}: largest gains, largest losses by {escape(_label(SAMPLE_METRIC))}, then others)</span></h2>')
+        out.append(
+            f'<h2>Examples <span class="muted small">({len(sample)} of {len(examples)}: largest gains, largest losses by {escape(_label(SAMPLE_METRIC))}, then others)</span></h2>'
+        )
         for position, (kind, example) in enumerate(sample):
             scores = example.get("metrics", {})
-            tag = {"win": '<span class="tag win">candidate better</span>', "loss": '<span class="tag loss">baseline better</span>', "same": '<span class="tag">same</span>'}[kind]
+            tag = {
+                "win": '<span class="tag win">candidate better</span>',
+                "loss": '<span class="tag loss">baseline better</span>',
+                "same": '<span class="tag">same</span>',
+            }[kind]
             prompt_preview = example["prompt"] if len(example["prompt"]) <= 110 else example["prompt"][:107] + "…"
             out.append(
                 f'<details class="example"{" open" if position < 2 else ""}><summary>Line {example.get("line", "?")}{tag} <span class="muted">{escape(prompt_preview)}</span></summary><div class="grid">'

@@ -26,7 +26,15 @@ class RecordChecker(Protocol):
 
 
 def _type_name(value: object) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "true/false", int: "a number", float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 def looks_like(record: dict[str, Any]) -> str | None:
@@ -37,7 +45,14 @@ def looks_like(record: dict[str, Any]) -> str | None:
         return DatasetFormat.CONTINUED_PRE_TRAINING.value
     messages = record.get("messages")
     if isinstance(messages, list):
-        if record.get("schemaVersion") == SCHEMA_VERSION or any(isinstance(m, dict) and isinstance(m.get("content"), list) and m["content"] and isinstance(m["content"][0], dict) and "type" not in m["content"][0] for m in messages):
+        if record.get("schemaVersion") == SCHEMA_VERSION or any(
+            isinstance(m, dict)
+            and isinstance(m.get("content"), list)
+            and m["content"]
+            and isinstance(m["content"][0], dict)
+            and "type" not in m["content"][0]
+            for m in messages
+        ):
             return DatasetFormat.CONVERSATION_2024.value
         if any(isinstance(m, dict) and m.get("role") == "system" for m in messages):
             return "openai-chat"
@@ -47,14 +62,25 @@ def looks_like(record: dict[str, Any]) -> str | None:
 
 def _missing(record: dict[str, Any], name: str, expected: DatasetFormat, issue: Issue) -> None:
     seen = looks_like(record)
-    hint = f"; this record looks like {seen} format, but this model and customization type expect {expected.value}" if seen and seen != expected.value else ""
+    hint = (
+        f"; this record looks like {seen} format, but this model and customization type expect {expected.value}"
+        if seen and seen != expected.value
+        else ""
+    )
     issue("missing-field", name, f"the required field '{name}' is missing{hint}")
 
 
-def _unknown_fields(record: dict[str, Any], allowed: frozenset[str], issue: Issue, severity: Severity | None = None, prefix: str = "") -> None:
+def _unknown_fields(
+    record: dict[str, Any], allowed: frozenset[str], issue: Issue, severity: Severity | None = None, prefix: str = ""
+) -> None:
     for key in record:
         if key not in allowed:
-            issue("unknown-field", f"{prefix}{key}", f"'{key}' is not part of this format (expected only: {', '.join(sorted(allowed))})", severity)
+            issue(
+                "unknown-field",
+                f"{prefix}{key}",
+                f"'{key}' is not part of this format (expected only: {', '.join(sorted(allowed))})",
+                severity,
+            )
 
 
 def _text(value: object, path: str, issue: Issue, reserved: tuple[str, ...], *, required: bool = True) -> int:
@@ -75,7 +101,11 @@ def _text(value: object, path: str, issue: Issue, reserved: tuple[str, ...], *, 
 def _reserved(value: str, path: str, issue: Issue, reserved: tuple[str, ...]) -> None:
     found = [r for r in reserved if r in value]
     if found:
-        issue("reserved-string", path, f"the text contains {', '.join(repr(r) for r in found)}, which Bedrock reserves for its prompt template; rephrase it")
+        issue(
+            "reserved-string",
+            path,
+            f"the text contains {', '.join(repr(r) for r in found)}, which Bedrock reserves for its prompt template; rephrase it",
+        )
 
 
 class PromptCompletion:
@@ -85,14 +115,24 @@ class PromptCompletion:
 
     def __init__(self, limits: DatasetLimits):
         self.prompt_chars = None if limits.tokens.prompt is None else limits.tokens.prompt * limits.chars_per_token
-        self.completion_chars = None if limits.tokens.completion is None else limits.tokens.completion * limits.chars_per_token
+        self.completion_chars = (
+            None if limits.tokens.completion is None else limits.tokens.completion * limits.chars_per_token
+        )
         self.limits = limits
 
     def check(self, record: dict[str, Any], issue: Issue) -> int:
         prompt = record.get("prompt")
         completion = record.get("completion")
         # The common case (two non-empty strings, nothing else) costs four C-level calls.
-        if type(prompt) is str and type(completion) is str and prompt and completion and len(record) == 2 and not prompt.isspace() and not completion.isspace():
+        if (
+            type(prompt) is str
+            and type(completion) is str
+            and prompt
+            and completion
+            and len(record) == 2
+            and not prompt.isspace()
+            and not completion.isspace()
+        ):
             chars = len(prompt) + len(completion)
         else:
             chars = 0
@@ -105,10 +145,18 @@ class PromptCompletion:
                 _unknown_fields(record, self._ALLOWED, issue)
         if self.prompt_chars is not None and type(prompt) is str and len(prompt) > self.prompt_chars:
             est = round(len(prompt) / self.limits.chars_per_token)
-            issue("too-many-tokens", "prompt", f"the prompt is about {est:,} tokens; the limit is {self.limits.tokens.prompt:,}")
+            issue(
+                "too-many-tokens",
+                "prompt",
+                f"the prompt is about {est:,} tokens; the limit is {self.limits.tokens.prompt:,}",
+            )
         if self.completion_chars is not None and type(completion) is str and len(completion) > self.completion_chars:
             est = round(len(completion) / self.limits.chars_per_token)
-            issue("too-many-tokens", "completion", f"the completion is about {est:,} tokens; the limit is {self.limits.tokens.completion:,}")
+            issue(
+                "too-many-tokens",
+                "completion",
+                f"the completion is about {est:,} tokens; the limit is {self.limits.tokens.completion:,}",
+            )
         return chars
 
 
@@ -138,18 +186,30 @@ def _check_roles(roles: list[tuple[int, object]], issue: Issue, *, must_end_with
             return
         if role not in ("user", "assistant"):
             hint = "; put the system prompt in the top-level 'system' field" if role == "system" else ""
-            issue("invalid-role", f"messages[{index}].role", f"role {role!r} is not allowed; use 'user' or 'assistant'{hint}")
+            issue(
+                "invalid-role",
+                f"messages[{index}].role",
+                f"role {role!r} is not allowed; use 'user' or 'assistant'{hint}",
+            )
             return
         if role != expected:
             if index == 0:
                 issue("first-turn-not-user", "messages[0].role", "the conversation must start with a 'user' turn")
             else:
-                issue("roles-not-alternating", f"messages[{index}].role", f"turn {index + 1} is '{role}' like the turn before it; turns must alternate user, assistant, user, …")
+                issue(
+                    "roles-not-alternating",
+                    f"messages[{index}].role",
+                    f"turn {index + 1} is '{role}' like the turn before it; turns must alternate user, assistant, user, …",
+                )
             return
         expected = "assistant" if role == "user" else "user"
     if must_end_with_assistant and roles and roles[-1][1] != "assistant":
         last = roles[-1][0]
-        issue("last-turn-not-assistant", f"messages[{last}].role", "the conversation must end with an 'assistant' turn (the answer the model learns)")
+        issue(
+            "last-turn-not-assistant",
+            f"messages[{last}].role",
+            "the conversation must end with an 'assistant' turn (the answer the model learns)",
+        )
 
 
 class ClaudeMessages:
@@ -187,7 +247,11 @@ class ClaudeMessages:
             roles.append((i, message.get("role")))
             content = message.get("content")
             if type(content) is list:
-                issue("wrong-type", f"{path}.content", "Claude 3 Haiku takes the content as a plain string, not a list of blocks")
+                issue(
+                    "wrong-type",
+                    f"{path}.content",
+                    "Claude 3 Haiku takes the content as a plain string, not a list of blocks",
+                )
             else:
                 chars += _text(content, f"{path}.content", issue, ())
         _check_roles(roles, issue, must_end_with_assistant=True)
@@ -231,9 +295,15 @@ class Conversation2024:
         required = self.limits.schema_version  # None: the model takes any string (Nova fine-tuning)
         if "schemaVersion" not in record:
             if self.distillation:
-                issue("schema-version", "schemaVersion", f"distillation records need \"schemaVersion\": \"{SCHEMA_VERSION}\"")
+                issue(
+                    "schema-version", "schemaVersion", f'distillation records need "schemaVersion": "{SCHEMA_VERSION}"'
+                )
             else:
-                issue("missing-schema-version", "schemaVersion", f"add \"schemaVersion\": \"{SCHEMA_VERSION}\" to every record")
+                issue(
+                    "missing-schema-version",
+                    "schemaVersion",
+                    f'add "schemaVersion": "{SCHEMA_VERSION}" to every record',
+                )
         elif required is None:
             if type(version) is not str:
                 issue("schema-version", "schemaVersion", f"schemaVersion must be a string, not {_type_name(version)}")
@@ -268,13 +338,19 @@ class Conversation2024:
 
     def _system(self, system: object, issue: Issue) -> int:
         if type(system) is str:
-            issue("wrong-type", "system", "'system' must be a list of text blocks, e.g. [{\"text\": \"...\"}], not a string")
+            issue(
+                "wrong-type", "system", '\'system\' must be a list of text blocks, e.g. [{"text": "..."}], not a string'
+            )
             return len(system)
         if type(system) is not list:
             issue("wrong-type", "system", f"'system' must be a list of text blocks, not {_type_name(system)}")
             return 0
         if self.max_system is not None and len(system) > self.max_system:
-            issue("too-many-system-blocks", "system", f"{self.model.name} takes at most {self.max_system} system block; this record has {len(system)}")
+            issue(
+                "too-many-system-blocks",
+                "system",
+                f"{self.model.name} takes at most {self.max_system} system block; this record has {len(system)}",
+            )
         chars = 0
         for j, block in enumerate(system):
             path = f"system[{j}]"
@@ -294,7 +370,7 @@ class Conversation2024:
 
     def _content(self, content: object, path: str, role: object, media: dict[str, int], issue: Issue) -> int:
         if type(content) is str:
-            issue("wrong-type", path, "'content' must be a list of blocks, e.g. [{\"text\": \"...\"}], not a string")
+            issue("wrong-type", path, '\'content\' must be a list of blocks, e.g. [{"text": "..."}], not a string')
             return len(content)
         if type(content) is not list:
             issue("wrong-type", path, f"'content' must be a list of blocks, not {_type_name(content)}")
@@ -303,7 +379,11 @@ class Conversation2024:
             issue("empty-text", path, "the turn has no content")
             return 0
         if self.distillation and len(content) > 1:
-            issue("too-many-content-blocks", path, f"distillation prompts take exactly one text block per turn; this turn has {len(content)}")
+            issue(
+                "too-many-content-blocks",
+                path,
+                f"distillation prompts take exactly one text block per turn; this turn has {len(content)}",
+            )
         chars = 0
         empty_texts: list[str] = []
         has_media = False
@@ -312,13 +392,25 @@ class Conversation2024:
             if type(block) is not dict:
                 issue("invalid-content-block", bpath, f"a content block must be an object, not {_type_name(block)}")
                 continue
-            kinds = ("text", "image", "video", "reasoningContent") if self.limits.reasoning_content and not self.distillation else ("text", "image", "video")
+            kinds = (
+                ("text", "image", "video", "reasoningContent")
+                if self.limits.reasoning_content and not self.distillation
+                else ("text", "image", "video")
+            )
             present = [key for key in kinds if key in block]
             if len(present) != 1 or len(block) != 1:
                 # A content block is a union in the Converse schema: one key, nothing beside it.
-                hint = " (this looks like OpenAI's {\"type\": ...} content parts; Bedrock wants {\"text\": \"...\"})" if "type" in block else ""
+                hint = (
+                    ' (this looks like OpenAI\'s {"type": ...} content parts; Bedrock wants {"text": "..."})'
+                    if "type" in block
+                    else ""
+                )
                 named = ", ".join(f"{{'{k}'}}" for k in kinds)
-                issue("invalid-content-block", bpath, f"a content block must be exactly one of {named}; found keys {', '.join(sorted(map(str, block))) or 'none'}{hint}")
+                issue(
+                    "invalid-content-block",
+                    bpath,
+                    f"a content block must be exactly one of {named}; found keys {', '.join(sorted(map(str, block))) or 'none'}{hint}",
+                )
                 continue
             kind = present[0]
             if kind == "reasoningContent":
@@ -348,7 +440,11 @@ class Conversation2024:
             return 0
         if type(block) is not dict or set(block) != {"reasoningText"}:
             found = ", ".join(sorted(map(str, block))) if type(block) is dict else _type_name(block)
-            issue("invalid-content-block", path, f"reasoningContent must be {{\"reasoningText\": {{\"text\": \"...\"}}}} (text reasoning only); found {found or 'nothing'}")
+            issue(
+                "invalid-content-block",
+                path,
+                f'reasoningContent must be {{"reasoningText": {{"text": "..."}}}} (text reasoning only); found {found or "nothing"}',
+            )
             return 0
         reasoning = block["reasoningText"]
         if type(reasoning) is not dict or "text" not in reasoning:
@@ -360,18 +456,26 @@ class Conversation2024:
             issue("wrong-type", f"{path}.reasoningText.text", f"'text' must be a string, not {_type_name(text)}")
             return 0
         if not text or text.isspace():
-            issue("empty-text", f"{path}.reasoningText.text", "the reasoning text is empty; remove the block or write the reasoning")
+            issue(
+                "empty-text",
+                f"{path}.reasoningText.text",
+                "the reasoning text is empty; remove the block or write the reasoning",
+            )
             return 0
         if self.reserved:
             _reserved(text, f"{path}.reasoningText.text", issue, self.reserved)
         return len(text)
 
-    def _media_block(self, kind: str, spec: object, path: str, role: object, media: dict[str, int], issue: Issue) -> None:
+    def _media_block(
+        self, kind: str, spec: object, path: str, role: object, media: dict[str, int], issue: Issue
+    ) -> None:
         media[kind] += 1
         allowed = self.media.image_formats if kind == "image" else self.media.video_formats
         if self.distillation or not allowed:
             what = "distillation prompts take" if self.distillation else f"{self.model.name} takes"
-            issue("media-not-supported", path, f"{what} no {kind}s; remove the {kind} or choose a model that accepts them")
+            issue(
+                "media-not-supported", path, f"{what} no {kind}s; remove the {kind} or choose a model that accepts them"
+            )
             return
         if role == "assistant":
             issue("media-in-assistant-turn", path, f"{kind}s are only allowed in user turns")
@@ -380,12 +484,20 @@ class Conversation2024:
             return
         fmt = spec.get("format")
         if type(fmt) is not str or fmt.lower() not in allowed:
-            issue("media-format", f"{path}.format", f"{kind} format {fmt!r} is not accepted by {self.model.name}; use one of {', '.join(sorted(allowed))}")
+            issue(
+                "media-format",
+                f"{path}.format",
+                f"{kind} format {fmt!r} is not accepted by {self.model.name}; use one of {', '.join(sorted(allowed))}",
+            )
         source = spec.get("source")
         location = source.get("s3Location") if type(source) is dict else None
         uri = location.get("uri") if type(location) is dict else None
         if type(uri) is not str:
-            issue("missing-field", f"{path}.source.s3Location.uri", f"the {kind} needs source.s3Location.uri (an s3:// URI)")
+            issue(
+                "missing-field",
+                f"{path}.source.s3Location.uri",
+                f"the {kind} needs source.s3Location.uri (an s3:// URI)",
+            )
             return
         self._uri(uri, f"{path}.source.s3Location.uri", issue)
 
@@ -395,9 +507,17 @@ class Conversation2024:
             return
         bucket, key = uri[5:].split("/", 1)
         if not _MEDIA_KEY.match(uri[5:]):
-            issue("invalid-media-uri", path, f"{uri!r} contains characters Bedrock does not accept; use letters, digits, _ - / . only")
+            issue(
+                "invalid-media-uri",
+                path,
+                f"{uri!r} contains characters Bedrock does not accept; use letters, digits, _ - / . only",
+            )
         if self.bucket and bucket != self.bucket:
-            issue("media-other-bucket", path, f"the media is in bucket {bucket!r} but the dataset is in {self.bucket!r}; Bedrock reads media only from the dataset's bucket")
+            issue(
+                "media-other-bucket",
+                path,
+                f"the media is in bucket {bucket!r} but the dataset is in {self.bucket!r}; Bedrock reads media only from the dataset's bucket",
+            )
             return
         if self.media_exists is not None:
             try:
@@ -411,7 +531,11 @@ class Conversation2024:
     def _turns(self, roles: list[tuple[int, object]], issue: Issue) -> None:
         if self.distillation and self.limits.single_turn_only:
             if len(roles) > 2:
-                issue("too-many-turns", "messages[2]", f"{self.model.name} students take single-turn prompts only: one user turn, optionally one assistant turn")
+                issue(
+                    "too-many-turns",
+                    "messages[2]",
+                    f"{self.model.name} students take single-turn prompts only: one user turn, optionally one assistant turn",
+                )
             _check_roles(roles[:2], issue, must_end_with_assistant=False)
         else:
             _check_roles(roles, issue, must_end_with_assistant=not self.distillation)
@@ -421,13 +545,21 @@ class Conversation2024:
             return  # already reported per block
         images, videos = media["image"], media["video"]
         if images and videos and not self.media.mixing_allowed:
-            issue("mixed-media", "messages", f"a record may contain images or one video, not both; this one has {images} image(s) and {videos} video(s)")
+            issue(
+                "mixed-media",
+                "messages",
+                f"a record may contain images or one video, not both; this one has {images} image(s) and {videos} video(s)",
+            )
         cap = self.media.max_images_per_record
         if cap is not None and images > cap:
-            issue("too-many-images", "messages", f"{images} images in one record; {self.model.name} accepts at most {cap}")
+            issue(
+                "too-many-images", "messages", f"{images} images in one record; {self.model.name} accepts at most {cap}"
+            )
         cap = self.media.max_videos_per_record
         if cap is not None and videos > cap:
-            issue("too-many-videos", "messages", f"{videos} videos in one record; {self.model.name} accepts at most {cap}")
+            issue(
+                "too-many-videos", "messages", f"{videos} videos in one record; {self.model.name} accepts at most {cap}"
+            )
 
 
 def checker_for(
@@ -444,4 +576,6 @@ def checker_for(
         return ContinuedPreTraining()
     if fmt is DatasetFormat.CLAUDE_MESSAGES:
         return ClaudeMessages()
-    return Conversation2024(model, limits, distillation=fmt is DatasetFormat.DISTILLATION_PROMPTS, bucket=bucket, media_exists=media_exists)
+    return Conversation2024(
+        model, limits, distillation=fmt is DatasetFormat.DISTILLATION_PROMPTS, bucket=bucket, media_exists=media_exists
+    )

@@ -50,9 +50,19 @@ def decide(gate: Gate, candidate_metrics: Mapping[str, float], baseline_metrics:
         margin = gate.margin_over_baseline.get(metric)
         value = candidate_metrics.get(metric)
         baseline = baseline_metrics.get(metric)
-        check = MetricCheck(metric=metric, value=value, minimum=minimum, baseline=baseline, required_margin=margin, passed=False, reason="")
+        check = MetricCheck(
+            metric=metric,
+            value=value,
+            minimum=minimum,
+            baseline=baseline,
+            required_margin=margin,
+            passed=False,
+            reason="",
+        )
         if value is None:
-            check.reason = f"{metric} was not computed for the candidate" + (" (no judge_model in the profile's evaluation settings)" if metric == "judge" else "")
+            check.reason = f"{metric} was not computed for the candidate" + (
+                " (no judge_model in the profile's evaluation settings)" if metric == "judge" else ""
+            )
             checks.append(check)
             continue
         reasons: list[str] = []
@@ -66,12 +76,16 @@ def decide(gate: Gate, candidate_metrics: Mapping[str, float], baseline_metrics:
         if margin is not None:
             if baseline is None:
                 passed = False
-                reasons.append(f"{metric} was not computed for the baseline, so the margin of {margin:.4f} cannot be checked")
+                reasons.append(
+                    f"{metric} was not computed for the baseline, so the margin of {margin:.4f} cannot be checked"
+                )
             elif value + TOLERANCE >= baseline + margin:
                 reasons.append(f"{metric} {value:.4f} >= baseline {baseline:.4f} + margin {margin:.4f}")
             else:
                 passed = False
-                reasons.append(f"{metric} {value:.4f} does not beat baseline {baseline:.4f} by the required {margin:.4f} (needs {baseline + margin:.4f})")
+                reasons.append(
+                    f"{metric} {value:.4f} does not beat baseline {baseline:.4f} by the required {margin:.4f} (needs {baseline + margin:.4f})"
+                )
         check.passed = passed
         check.reason = "; ".join(reasons)
         checks.append(check)

@@ -18,7 +18,9 @@ from lambdas.domain.evaluation import EvaluationSetSize, holdout_key_for
 from lambdas.domain.runs import RunInput
 
 # Formats whose records carry an answer the held-out examples can be scored against.
-LABELLED_FORMATS = frozenset({DatasetFormat.PROMPT_COMPLETION, DatasetFormat.CLAUDE_MESSAGES, DatasetFormat.CONVERSATION_2024})
+LABELLED_FORMATS = frozenset(
+    {DatasetFormat.PROMPT_COMPLETION, DatasetFormat.CLAUDE_MESSAGES, DatasetFormat.CONVERSATION_2024}
+)
 _SPOOL_BYTES = 32 << 20  # larger training splits spill to /tmp instead of memory
 
 
@@ -48,7 +50,9 @@ def as_example(record: dict[str, Any], dataset_format: DatasetFormat) -> dict[st
     return {"prompt": _text(users[0].get("content")), "reference": _text(answers[-1].get("content"))}
 
 
-def split_holdout(s3: Any, run: RunInput, *, artifacts_bucket: str, write_training: Callable[[Iterable[bytes]], Any]) -> tuple[int, int, EvaluationSetSize]:
+def split_holdout(
+    s3: Any, run: RunInput, *, artifacts_bucket: str, write_training: Callable[[Iterable[bytes]], Any]
+) -> tuple[int, int, EvaluationSetSize]:
     """Write both sides of the split; return (training records, held-out examples, the size of what
     evaluation will read: the first ``max_examples`` of them).
 
@@ -72,7 +76,11 @@ def split_holdout(s3: Any, run: RunInput, *, artifacts_bucket: str, write_traini
             line = raw.strip()
             if not line:
                 continue
-            example = as_example(json.loads(line.decode("utf-8-sig")), dataset_format) if is_held_out(line, fraction) else None
+            example = (
+                as_example(json.loads(line.decode("utf-8-sig")), dataset_format)
+                if is_held_out(line, fraction)
+                else None
+            )
             if example is not None:
                 if len(evaluated) < run.profile.evaluation.max_examples:
                     evaluated.append((example["prompt"], example["reference"]))
@@ -82,8 +90,15 @@ def split_holdout(s3: Any, run: RunInput, *, artifacts_bucket: str, write_traini
                 training.write(line + b"\n")
                 trained += 1
         if not held or not trained:
-            raise HoldoutError(f"a {fraction:.0%} held-out split of {trained + held} records leaves {held} to evaluate and {trained} to train on; upload more records or an evaluation set")
+            raise HoldoutError(
+                f"a {fraction:.0%} held-out split of {trained + held} records leaves {held} to evaluate and {trained} to train on; upload more records or an evaluation set"
+            )
         training.seek(0)
         write_training(training)
-    s3.put_object(Bucket=artifacts_bucket, Key=holdout_key_for(run), Body=b"\n".join(examples) + b"\n", ContentType="application/jsonl")
+    s3.put_object(
+        Bucket=artifacts_bucket,
+        Key=holdout_key_for(run),
+        Body=b"\n".join(examples) + b"\n",
+        ContentType="application/jsonl",
+    )
     return trained, held, EvaluationSetSize.of(evaluated)

@@ -122,7 +122,11 @@ def _promoted(item: dict[str, Any]) -> bool:
 
 def _open_endpoints(item: dict[str, Any]) -> list[dict[str, Any]]:
     """Endpoints nobody promoted that are not known to be gone: cleanup's or the janitor's to delete."""
-    return [e for e in item.get("endpoints") or [] if (e.get("arn") or e.get("name")) and not e.get("promoted") and not e.get("deleted_at")]
+    return [
+        e
+        for e in item.get("endpoints") or []
+        if (e.get("arn") or e.get("name")) and not e.get("promoted") and not e.get("deleted_at")
+    ]
 
 
 def leaves_billable(item: dict[str, Any]) -> bool:
@@ -141,24 +145,55 @@ def _not_found(refused: ClientError) -> bool:
 
 
 class _Sweeper:
-    def __init__(self, bedrock: Any, item: dict[str, Any], champion: dict[str, Any] | None, settings: JanitorSettings, now: datetime) -> None:
+    def __init__(
+        self,
+        bedrock: Any,
+        item: dict[str, Any],
+        champion: dict[str, Any] | None,
+        settings: JanitorSettings,
+        now: datetime,
+    ) -> None:
         self.bedrock, self.item, self.settings, self.now = bedrock, item, settings, now
         self.run_id, self.profile = item["run_id"], item.get("profile", "unknown")
         self.state: dict[str, dict[str, Any]] = dict(item.get("janitor") or {})
         champion = champion or {}
-        self.protected = {champion.get(key) for key in ("invocable_arn", "provisioned_model_arn", "custom_model_arn")} - {None}
+        self.protected = {
+            champion.get(key) for key in ("invocable_arn", "provisioned_model_arn", "custom_model_arn")
+        } - {None}
         self.champion_run = champion.get("run_id") == self.run_id
         self.leftovers: list[Leftover] = []
 
     # -- bookkeeping ---------------------------------------------------------------------------
-    def _record(self, kind: Kind, arn: str, state: State, *, due: datetime, reason: str | None = None, next_try: datetime | None = None, commitment_ends: datetime | None = None, attempted: bool = False, blocked_by: str | None = None) -> Leftover:
+    def _record(
+        self,
+        kind: Kind,
+        arn: str,
+        state: State,
+        *,
+        due: datetime,
+        reason: str | None = None,
+        next_try: datetime | None = None,
+        commitment_ends: datetime | None = None,
+        attempted: bool = False,
+        blocked_by: str | None = None,
+    ) -> Leftover:
         entry = dict(self.state.get(arn) or {"kind": kind, "attempts": 0})
         entry.setdefault("due_since", iso(due))
         if attempted:
             entry["attempts"] = int(entry.get("attempts", 0)) + 1
         if reason is not None:
             entry["last_error"] = reason
-        leftover = Leftover(run_id=self.run_id, profile=self.profile, kind=kind, arn=arn, state=state, reason=reason, attempts=entry["attempts"], due_since=entry["due_since"], blocked_by=blocked_by)
+        leftover = Leftover(
+            run_id=self.run_id,
+            profile=self.profile,
+            kind=kind,
+            arn=arn,
+            state=state,
+            reason=reason,
+            attempts=entry["attempts"],
+            due_since=entry["due_since"],
+            blocked_by=blocked_by,
+        )
         if state in ("deleted", "gone", "kept"):
             entry.update(resolved=state, resolved_at=iso(self.now))
             entry.pop("next_try", None)
@@ -205,12 +240,28 @@ class _Sweeper:
                 entry["deleted_at"] = iso(self.now)
                 self._record(kind, identifier, "gone", due=ended)
             else:
-                self._record(kind, identifier, "refused", due=ended, reason="{}: {}".format(*_error(failed)), next_try=self._back_off(identifier), attempted=True)
+                self._record(
+                    kind,
+                    identifier,
+                    "refused",
+                    due=ended,
+                    reason="{}: {}".format(*_error(failed)),
+                    next_try=self._back_off(identifier),
+                    attempted=True,
+                )
             return
         term_ends = _parse(described.get("commitmentExpirationTime")) if kind == PROVISIONED else None
         if term_ends is not None and self.now < term_ends:
             # Bedrock refuses the delete until the term ends: report the date, come back then.
-            self._record(kind, identifier, "committed", due=term_ends, reason=f"a {described.get('commitmentDuration', '')} commitment runs until {iso(term_ends)}", next_try=term_ends, commitment_ends=term_ends)
+            self._record(
+                kind,
+                identifier,
+                "committed",
+                due=term_ends,
+                reason=f"a {described.get('commitmentDuration', '')} commitment runs until {iso(term_ends)}",
+                next_try=term_ends,
+                commitment_ends=term_ends,
+            )
             return
         try:
             if kind == PROVISIONED:
@@ -222,7 +273,15 @@ class _Sweeper:
                 entry["deleted_at"] = iso(self.now)
                 self._record(kind, identifier, "gone", due=ended)
                 return
-            self._record(kind, identifier, "refused", due=term_ends or ended, reason="{}: {}".format(*_error(refused)), next_try=self._back_off(identifier), attempted=True)
+            self._record(
+                kind,
+                identifier,
+                "refused",
+                due=term_ends or ended,
+                reason="{}: {}".format(*_error(refused)),
+                next_try=self._back_off(identifier),
+                attempted=True,
+            )
             return
         entry.update(deleted_at=iso(self.now), deleted_by="janitor")
         self._record(kind, identifier, "deleted", due=term_ends or ended)
@@ -237,13 +296,32 @@ class _Sweeper:
             self._record(CUSTOM_MODEL, arn, "kept", due=due, reason="the profile's champion was trained as this model")
             return
         if self.now < due:
-            self._record(CUSTOM_MODEL, arn, "waiting", due=due, reason=f"kept for the model retention, until {iso(due)}", next_try=due)
+            self._record(
+                CUSTOM_MODEL,
+                arn,
+                "waiting",
+                due=due,
+                reason=f"kept for the model retention, until {iso(due)}",
+                next_try=due,
+            )
             return
-        serving = [e.get("arn") or e["name"] for e in _open_endpoints(self.item) if (e.get("arn") or e.get("name")) not in self.protected]
+        serving = [
+            e.get("arn") or e["name"]
+            for e in _open_endpoints(self.item)
+            if (e.get("arn") or e.get("name")) not in self.protected
+        ]
         if serving:
             # Bedrock refuses to delete a model an endpoint serves: try again with the endpoint, which is reported.
             waits = [_parse((self.state.get(endpoint) or {}).get("next_try")) for endpoint in serving]
-            self._record(CUSTOM_MODEL, arn, "waiting", due=due, reason=f"{serving[0]} still serves it", next_try=min((w for w in waits if w), default=self._back_off(arn)), blocked_by=serving[0])
+            self._record(
+                CUSTOM_MODEL,
+                arn,
+                "waiting",
+                due=due,
+                reason=f"{serving[0]} still serves it",
+                next_try=min((w for w in waits if w), default=self._back_off(arn)),
+                blocked_by=serving[0],
+            )
             return
         try:
             self.bedrock.get_custom_model(modelIdentifier=arn)
@@ -253,7 +331,15 @@ class _Sweeper:
                 self.item["model_deleted_at"] = iso(self.now)
                 self._record(CUSTOM_MODEL, arn, "gone", due=due)
                 return
-            self._record(CUSTOM_MODEL, arn, "refused", due=due, reason="{}: {}".format(*_error(refused)), next_try=self._back_off(arn), attempted=True)
+            self._record(
+                CUSTOM_MODEL,
+                arn,
+                "refused",
+                due=due,
+                reason="{}: {}".format(*_error(refused)),
+                next_try=self._back_off(arn),
+                attempted=True,
+            )
             return
         self.item["model_deleted_at"] = iso(self.now)
         self._record(CUSTOM_MODEL, arn, "deleted", due=due)
@@ -269,7 +355,9 @@ def ended_at(item: dict[str, Any], settings: JanitorSettings, now: datetime) -> 
     return None
 
 
-def sweep_run(bedrock: Any, registry: RunRegistry, champions: Any, run_id: str, *, settings: JanitorSettings, now: datetime) -> RunSweep:
+def sweep_run(
+    bedrock: Any, registry: RunRegistry, champions: Any, run_id: str, *, settings: JanitorSettings, now: datetime
+) -> RunSweep:
     """Delete what the run left billing, as far as Bedrock lets it now; record the rest and when to come back."""
     item = registry.get(run_id)
     if item is None:
@@ -283,7 +371,9 @@ def sweep_run(bedrock: Any, registry: RunRegistry, champions: Any, run_id: str, 
         registry.mark_for_sweep(run_id, after=iso(later))
         return RunSweep(run_id=run_id, profile=profile, ended=False, next_sweep=iso(later))
 
-    sweeper = _Sweeper(bedrock, item, current_champion(champions, profile) if profile != "unknown" else None, settings, now)
+    sweeper = _Sweeper(
+        bedrock, item, current_champion(champions, profile) if profile != "unknown" else None, settings, now
+    )
     for entry in _open_endpoints(item):  # the item's own entries: what the sweep learns is written back
         sweeper.endpoint(entry, ended)
     sweeper.model(ended)
@@ -296,7 +386,11 @@ def sweep_run(bedrock: Any, registry: RunRegistry, champions: Any, run_id: str, 
         fields["model_deleted_at"] = item["model_deleted_at"]
     registry.update(run_id, **fields)
     next_sweep = min((leftover.next_try for leftover in pending if leftover.next_try), default=None)
-    deadlines = sorted(iso(_parse(leftover.due_since) + settings.alarm_after) for leftover in pending if leftover.due_since and not leftover.blocked_by)  # type: ignore[operator]
+    deadlines = sorted(
+        iso(_parse(leftover.due_since) + settings.alarm_after)
+        for leftover in pending
+        if leftover.due_since and not leftover.blocked_by
+    )  # type: ignore[operator]
     if next_sweep is None:
         registry.clear_sweep(run_id)
     else:
@@ -316,7 +410,9 @@ class SweepResult(BaseModel):
         return sum(1 for leftover in self.leftovers if leftover.state == state)
 
 
-def sweep(bedrock: Any, registry: RunRegistry, champions: Any, *, settings: JanitorSettings, now: datetime, limit: int = 25) -> SweepResult:
+def sweep(
+    bedrock: Any, registry: RunRegistry, champions: Any, *, settings: JanitorSettings, now: datetime, limit: int = 25
+) -> SweepResult:
     """One pass: the marked runs whose time has come (at most ``limit``, the longest waiting first)."""
     result = SweepResult()
     for run_id in registry.runs_due_for_sweep(now=iso(now), limit=limit):

@@ -60,9 +60,19 @@ def _report(stepfunctions: Any, token: str, outcome: JobOutcome) -> bool:
             stepfunctions.send_task_failure(
                 taskToken=token,
                 error=FAILURE_ERRORS[outcome.status],
-                cause=json.dumps({"job_arn": outcome.job_arn, "status": outcome.status, "failure_message": outcome.failure_message or f"the job ended {outcome.status}"}),
+                cause=json.dumps(
+                    {
+                        "job_arn": outcome.job_arn,
+                        "status": outcome.status,
+                        "failure_message": outcome.failure_message or f"the job ended {outcome.status}",
+                    }
+                ),
             )
-    except (stepfunctions.exceptions.TaskTimedOut, stepfunctions.exceptions.InvalidToken, stepfunctions.exceptions.TaskDoesNotExist):
+    except (
+        stepfunctions.exceptions.TaskTimedOut,
+        stepfunctions.exceptions.InvalidToken,
+        stepfunctions.exceptions.TaskDoesNotExist,
+    ):
         return False
     return True
 
@@ -70,12 +80,19 @@ def _report(stepfunctions: Any, token: str, outcome: JobOutcome) -> bool:
 def finish(registry: RunRegistry, stepfunctions: Any, run_id: str, token: str, outcome: JobOutcome) -> bool:
     reported = _report(stepfunctions, token, outcome)
     registry.update(
-        run_id, remove=("task_token",), job_status=outcome.status, output_model_arn=outcome.output_model_arn, job_failure_message=outcome.failure_message, trained_epochs=outcome.epochs
+        run_id,
+        remove=("task_token",),
+        job_status=outcome.status,
+        output_model_arn=outcome.output_model_arn,
+        job_failure_message=outcome.failure_message,
+        trained_epochs=outcome.epochs,
     )
     return reported
 
 
-def register_wait(registry: RunRegistry, bedrock: Any, stepfunctions: Any, *, run_id: str, job_arn: str, token: str) -> JobOutcome:
+def register_wait(
+    registry: RunRegistry, bedrock: Any, stepfunctions: Any, *, run_id: str, job_arn: str, token: str
+) -> JobOutcome:
     """Store the token; if the job already ended (a very short job, or a retried step), finish now."""
     registry.update(run_id, status=RunStatus.TRAINING, job_arn=job_arn, task_token=token)
     outcome = read_job(bedrock, job_arn)
@@ -114,7 +131,11 @@ def check_waiting_runs(registry: RunRegistry, bedrock: Any, stepfunctions: Any) 
         else:
             try:
                 stepfunctions.send_task_heartbeat(taskToken=token)
-            except (stepfunctions.exceptions.TaskTimedOut, stepfunctions.exceptions.InvalidToken, stepfunctions.exceptions.TaskDoesNotExist):
+            except (
+                stepfunctions.exceptions.TaskTimedOut,
+                stepfunctions.exceptions.InvalidToken,
+                stepfunctions.exceptions.TaskDoesNotExist,
+            ):
                 registry.update(item["run_id"], remove=("task_token",))
                 continue
             counts["still_running"] += 1

@@ -47,7 +47,10 @@ def is_openai_chat(record: object, target: DatasetFormat) -> bool:
     if set(record) - {"messages"}:
         return False  # OpenAI chat records hold nothing else (Haiku's top-level "system" is native)
     has_system = any(m.get("role") == "system" for m in messages)
-    has_parts = any(type(m.get("content")) is list and m["content"] and all(type(p) is dict and "type" in p for p in m["content"]) for m in messages)
+    has_parts = any(
+        type(m.get("content")) is list and m["content"] and all(type(p) is dict and "type" in p for p in m["content"])
+        for m in messages
+    )
     has_strings = any(type(m.get("content")) is str for m in messages)
     if target is DatasetFormat.CLAUDE_MESSAGES:
         return has_system or has_parts
@@ -62,7 +65,10 @@ def _text_of(content: object, path: str) -> str:
         for k, part in enumerate(content):
             if type(part) is not dict or part.get("type") != "text" or type(part.get("text")) is not str:
                 kind = part.get("type") if type(part) is dict else type(part).__name__
-                raise ConversionError(f"{path}[{k}]", f"content part of type {kind!r} cannot be converted: only text parts can (upload images to S3 and write the record in {SCHEMA_VERSION} instead)")
+                raise ConversionError(
+                    f"{path}[{k}]",
+                    f"content part of type {kind!r} cannot be converted: only text parts can (upload images to S3 and write the record in {SCHEMA_VERSION} instead)",
+                )
             texts.append(part["text"])
         # OpenAI concatenates text parts; so do we, so the trained text is what the data owner wrote.
         return "".join(texts)
@@ -74,7 +80,9 @@ def _text_of(content: object, path: str) -> str:
 def from_openai_chat(record: dict[str, Any], target: DatasetFormat) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Convert one OpenAI chat record. Returns (converted record, [(field, warning)])."""
     if target not in TARGETS:
-        raise ConversionError("", f"OpenAI chat records convert to {', '.join(t.value for t in TARGETS)}, not {target.value}")
+        raise ConversionError(
+            "", f"OpenAI chat records convert to {', '.join(t.value for t in TARGETS)}, not {target.value}"
+        )
     messages = record.get("messages")
     if type(messages) is not list:
         raise ConversionError("messages", "an OpenAI chat record needs a 'messages' list")
@@ -87,7 +95,9 @@ def from_openai_chat(record: dict[str, Any], target: DatasetFormat) -> tuple[dic
             raise ConversionError(path, "each message must be an object")
         role = message.get("role")
         if role in ("tool", "function") or "tool_calls" in message or "function_call" in message:
-            raise ConversionError(path, "tool and function calls have no equivalent in Bedrock fine-tuning data; remove this turn")
+            raise ConversionError(
+                path, "tool and function calls have no equivalent in Bedrock fine-tuning data; remove this turn"
+            )
         for key in _DROPPABLE:
             if key in message:
                 warnings.append((f"{path}.{key}", f"'{key}' has no Bedrock equivalent and was dropped"))
@@ -97,12 +107,17 @@ def from_openai_chat(record: dict[str, Any], target: DatasetFormat) -> tuple[dic
         text = _text_of(message.get("content"), f"{path}.content")
         if role == "system":
             if turns:
-                raise ConversionError(f"{path}.role", "a system message after the conversation started cannot be converted: Bedrock has one system prompt per record, before the first turn")
+                raise ConversionError(
+                    f"{path}.role",
+                    "a system message after the conversation started cannot be converted: Bedrock has one system prompt per record, before the first turn",
+                )
             system.append(text)
         elif role in ("user", "assistant"):
             turns.append((role, text))
         else:
-            raise ConversionError(f"{path}.role", f"role {role!r} cannot be converted; OpenAI chat roles are system, user and assistant")
+            raise ConversionError(
+                f"{path}.role", f"role {role!r} cannot be converted; OpenAI chat roles are system, user and assistant"
+            )
     if target is DatasetFormat.CLAUDE_MESSAGES:
         converted: dict[str, Any] = {}
         if system:

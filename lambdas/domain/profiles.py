@@ -39,8 +39,12 @@ class StartFrom(str, Enum):
 
 
 class EvaluationSettings(_Strict):
-    dataset_key: str | None = Field(default=None, description="Key in the data bucket of a JSONL file with prompt + reference per line.")
-    holdout_fraction: float | None = Field(default=None, gt=0, lt=0.5, description="Set aside this share of the training data instead of a dataset_key.")
+    dataset_key: str | None = Field(
+        default=None, description="Key in the data bucket of a JSONL file with prompt + reference per line."
+    )
+    holdout_fraction: float | None = Field(
+        default=None, gt=0, lt=0.5, description="Set aside this share of the training data instead of a dataset_key."
+    )
     max_examples: int = Field(default=200, ge=1, le=1000)
     judge_model: str | None = None
     concurrency: int = Field(default=4, ge=1, le=32)
@@ -50,13 +54,19 @@ class EvaluationSettings(_Strict):
         if (self.dataset_key is None) == (self.holdout_fraction is None):
             raise ValueError("set exactly one of dataset_key or holdout_fraction")
         if self.dataset_key is not None and not self.dataset_key.startswith(EVALUATION_PREFIX):
-            raise ValueError(f"dataset_key must be under {EVALUATION_PREFIX} of the data bucket (the only prefix evaluation may read), got {self.dataset_key!r}")
+            raise ValueError(
+                f"dataset_key must be under {EVALUATION_PREFIX} of the data bucket (the only prefix evaluation may read), got {self.dataset_key!r}"
+            )
         return self
 
 
 class Gate(_Strict):
-    minimums: dict[str, float] = Field(default_factory=dict, description="Metric -> absolute minimum the candidate must reach.")
-    margin_over_baseline: dict[str, float] = Field(default_factory=dict, description="Metric -> how far the candidate must beat the baseline.")
+    minimums: dict[str, float] = Field(
+        default_factory=dict, description="Metric -> absolute minimum the candidate must reach."
+    )
+    margin_over_baseline: dict[str, float] = Field(
+        default_factory=dict, description="Metric -> how far the candidate must beat the baseline."
+    )
 
     @model_validator(mode="after")
     def _known_metrics(self) -> "Gate":
@@ -120,26 +130,53 @@ class TuningProfile(_Strict):
         problems: list[tuple[str, str]] = []
         if not model.supports(self.customization_type):
             supported = ", ".join(sorted(t.value for t in model.customization_types))
-            problems.append(("customization_type", f"{model.name} does not support {self.customization_type.value}; it supports: {supported}"))
-        problems += [(f"hyperparameters.{name}", reason) for name, reason in model.hyperparameter_problems(self.hyperparameters)]
+            problems.append(
+                (
+                    "customization_type",
+                    f"{model.name} does not support {self.customization_type.value}; it supports: {supported}",
+                )
+            )
+        problems += [
+            (f"hyperparameters.{name}", reason) for name, reason in model.hyperparameter_problems(self.hyperparameters)
+        ]
         if self.customization_type is CustomizationType.DISTILLATION:
             if not self.teacher_model:
                 problems.append(("teacher_model", "distillation needs a teacher model"))
             elif self.teacher_model not in TEACHER_MODELS:
-                problems.append(("teacher_model", f"{self.teacher_model!r} is not a distillation teacher; valid: {', '.join(sorted(TEACHER_MODELS))}"))
+                problems.append(
+                    (
+                        "teacher_model",
+                        f"{self.teacher_model!r} is not a distillation teacher; valid: {', '.join(sorted(TEACHER_MODELS))}",
+                    )
+                )
         if self.prices is not None:
             try:
                 model.prices.with_overrides(self.prices)
             except (ValueError, ArithmeticError) as bad_prices:
                 problems.append(("prices", str(bad_prices)))
-        if self.evaluation.holdout_fraction is not None and model.supports(self.customization_type) and model.dataset_format(self.customization_type) not in (
-            DatasetFormat.PROMPT_COMPLETION,
-            DatasetFormat.CLAUDE_MESSAGES,
-            DatasetFormat.CONVERSATION_2024,
+        if (
+            self.evaluation.holdout_fraction is not None
+            and model.supports(self.customization_type)
+            and model.dataset_format(self.customization_type)
+            not in (
+                DatasetFormat.PROMPT_COMPLETION,
+                DatasetFormat.CLAUDE_MESSAGES,
+                DatasetFormat.CONVERSATION_2024,
+            )
         ):
-            problems.append(("evaluation.holdout_fraction", f"{model.dataset_format(self.customization_type).value} records carry no answer to evaluate against; give an evaluation dataset_key"))
+            problems.append(
+                (
+                    "evaluation.holdout_fraction",
+                    f"{model.dataset_format(self.customization_type).value} records carry no answer to evaluate against; give an evaluation dataset_key",
+                )
+            )
         if self.customization_type is not CustomizationType.DISTILLATION and self.teacher_model:
-            problems.append(("teacher_model", f"only DISTILLATION takes a teacher model, this profile is {self.customization_type.value}"))
+            problems.append(
+                (
+                    "teacher_model",
+                    f"only DISTILLATION takes a teacher model, this profile is {self.customization_type.value}",
+                )
+            )
         return problems
 
 
@@ -166,7 +203,9 @@ def deployment_problem(profile: TuningProfile, deployed: Mapping[str, str]) -> s
     input, or a profile parameter changed in place) is refused before anything is spent."""
     expected = deployed.get(profile.name)
     if expected is None:
-        return f"profile {profile.name!r} is not deployed to this stage; deployed: {', '.join(sorted(deployed)) or 'none'}"
+        return (
+            f"profile {profile.name!r} is not deployed to this stage; deployed: {', '.join(sorted(deployed)) or 'none'}"
+        )
     if profile.fingerprint() != expected:
         return (
             f"the run's settings for profile {profile.name!r} differ from the deployed configuration (fingerprint {profile.fingerprint()}, deployed {expected}): "

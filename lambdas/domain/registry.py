@@ -75,7 +75,15 @@ class RunRegistry:
         )
         return from_dynamodb(response["Attributes"])
 
-    def update(self, run_id: str, *, status: RunStatus | None = None, remove: tuple[str, ...] = (), condition: str | None = None, **fields: Any) -> None:
+    def update(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | None = None,
+        remove: tuple[str, ...] = (),
+        condition: str | None = None,
+        **fields: Any,
+    ) -> None:
         """Set ``fields`` and remove ``remove``; ``condition`` (names as ``#field``) makes the write
         conditional, raising the table's ConditionalCheckFailedException when it does not hold."""
         if status is not None:
@@ -111,8 +119,18 @@ class RunRegistry:
                 "SET #endpoints = list_append(if_not_exists(#endpoints, :empty), :endpoint), #updated_at = :now,"
                 " #sweep = :due, #sweep_after = if_not_exists(#sweep_after, :now)"
             ),
-            ExpressionAttributeNames={"#endpoints": "endpoints", "#updated_at": "updated_at", "#sweep": "sweep", "#sweep_after": "sweep_after"},
-            ExpressionAttributeValues={":endpoint": [_to_dynamodb(endpoint)], ":empty": [], ":now": now, ":due": SWEEP_DUE},
+            ExpressionAttributeNames={
+                "#endpoints": "endpoints",
+                "#updated_at": "updated_at",
+                "#sweep": "sweep",
+                "#sweep_after": "sweep_after",
+            },
+            ExpressionAttributeValues={
+                ":endpoint": [_to_dynamodb(endpoint)],
+                ":empty": [],
+                ":now": now,
+                ":due": SWEEP_DUE,
+            },
         )
 
     def mark_for_sweep(self, run_id: str, *, after: str, deadlines: list[str] | None = None) -> None:
@@ -136,7 +154,12 @@ class RunRegistry:
         self._table.update_item(
             Key={"run_id": run_id},
             UpdateExpression="REMOVE #sweep, #sweep_after, #sweep_deadlines SET #updated_at = :now",
-            ExpressionAttributeNames={"#sweep": "sweep", "#sweep_after": "sweep_after", "#sweep_deadlines": "sweep_deadlines", "#updated_at": "updated_at"},
+            ExpressionAttributeNames={
+                "#sweep": "sweep",
+                "#sweep_after": "sweep_after",
+                "#sweep_deadlines": "sweep_deadlines",
+                "#updated_at": "updated_at",
+            },
             ExpressionAttributeValues={":now": utc_now()},
         )
 
@@ -145,7 +168,10 @@ class RunRegistry:
         kwargs: dict[str, Any] = {
             "IndexName": SWEEP_INDEX,
             "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": {"#sweep": "sweep", **({"#sweep_after": "sweep_after"} if "#sweep_after" in condition else {})},
+            "ExpressionAttributeNames": {
+                "#sweep": "sweep",
+                **({"#sweep_after": "sweep_after"} if "#sweep_after" in condition else {}),
+            },
             "ExpressionAttributeValues": {":due": SWEEP_DUE, **values},
         }
         while limit is None or len(items) < limit:
@@ -158,23 +184,37 @@ class RunRegistry:
 
     def runs_due_for_sweep(self, *, now: str, limit: int) -> list[str]:
         """Ids of up to ``limit`` marked runs whose ``sweep_after`` has come, the longest waiting first."""
-        return [item["run_id"] for item in self._swept("#sweep = :due AND #sweep_after <= :now", {":now": now}, limit=limit)]
+        return [
+            item["run_id"] for item in self._swept("#sweep = :due AND #sweep_after <= :now", {":now": now}, limit=limit)
+        ]
 
     def overdue_leftovers(self, *, now: str) -> int:
         """Billable resources of every marked run whose deadline has passed (the janitor's alarm metric)."""
-        return sum(1 for item in self._swept("#sweep = :due", {}) for deadline in item.get("sweep_deadlines") or [] if deadline <= now)
+        return sum(
+            1
+            for item in self._swept("#sweep = :due", {})
+            for deadline in item.get("sweep_deadlines") or []
+            if deadline <= now
+        )
 
     def get(self, run_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(Key={"run_id": run_id}, ConsistentRead=True).get("Item")
         return from_dynamodb(item) if item else None
 
     def find_by_job(self, job_arn: str) -> str | None:
-        items = self._table.query(IndexName="by-job", KeyConditionExpression="job_arn = :arn", ExpressionAttributeValues={":arn": job_arn}).get("Items", [])
+        items = self._table.query(
+            IndexName="by-job", KeyConditionExpression="job_arn = :arn", ExpressionAttributeValues={":arn": job_arn}
+        ).get("Items", [])
         return items[0]["run_id"] if items else None
 
     def runs_with_status(self, status: RunStatus) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"IndexName": "by-status", "KeyConditionExpression": "#status = :status", "ExpressionAttributeNames": {"#status": "status"}, "ExpressionAttributeValues": {":status": status.value}}
+        kwargs: dict[str, Any] = {
+            "IndexName": "by-status",
+            "KeyConditionExpression": "#status = :status",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":status": status.value},
+        }
         while True:
             page = self._table.query(**kwargs)
             items += page.get("Items", [])
@@ -183,5 +223,11 @@ class RunRegistry:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def runs_of_profile(self, profile: str, *, limit: int = 20) -> list[dict[str, Any]]:
-        page = self._table.query(IndexName="by-profile", KeyConditionExpression="profile = :p", ExpressionAttributeValues={":p": profile}, ScanIndexForward=False, Limit=limit)
+        page = self._table.query(
+            IndexName="by-profile",
+            KeyConditionExpression="profile = :p",
+            ExpressionAttributeValues={":p": profile},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
         return [from_dynamodb(item) for item in page.get("Items", [])]

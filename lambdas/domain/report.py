@@ -134,11 +134,18 @@ class IssueGroup:
     examples: list[Issue]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "severity": self.severity.value, "count": self.count, "examples": [i.to_dict() for i in self.examples]}
+        return {
+            "kind": self.kind,
+            "severity": self.severity.value,
+            "count": self.count,
+            "examples": [i.to_dict() for i in self.examples],
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "IssueGroup":
-        return cls(data["kind"], Severity(data["severity"]), int(data["count"]), [Issue.from_dict(i) for i in data["examples"]])
+        return cls(
+            data["kind"], Severity(data["severity"]), int(data["count"]), [Issue.from_dict(i) for i in data["examples"]]
+        )
 
 
 class IssueCollector:
@@ -152,7 +159,16 @@ class IssueCollector:
         self.examples: dict[tuple[Severity, str], list[Issue]] = {}
         self.error_total = 0
 
-    def add(self, kind: str, message: str, *, line: int | None, field: str | None, split: str, severity: Severity | None = None) -> None:
+    def add(
+        self,
+        kind: str,
+        message: str,
+        *,
+        line: int | None,
+        field: str | None,
+        split: str,
+        severity: Severity | None = None,
+    ) -> None:
         sev = severity or KINDS[kind].severity
         key = (sev, kind)
         n = self.counts.get(key, 0)
@@ -249,13 +265,18 @@ class FileSummary:
     tokens: TokenStats = field(default_factory=TokenStats)  # estimated, over records that parsed
 
     def to_dict(self) -> dict[str, Any]:
-        data = {k: getattr(self, k) for k in ("split", "name", "bytes", "lines", "records", "valid_records", "blank_lines", "format")}
+        data = {
+            k: getattr(self, k)
+            for k in ("split", "name", "bytes", "lines", "records", "valid_records", "blank_lines", "format")
+        }
         data["tokens"] = self.tokens.to_dict()
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "FileSummary":
-        fields = {k: data[k] for k in ("split", "name", "bytes", "lines", "records", "valid_records", "blank_lines", "format")}
+        fields = {
+            k: data[k] for k in ("split", "name", "bytes", "lines", "records", "valid_records", "blank_lines", "format")
+        }
         return cls(**fields, tokens=TokenStats.from_dict(data["tokens"]))
 
 

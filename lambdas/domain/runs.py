@@ -122,8 +122,16 @@ def classify_upload(key: str) -> UploadClassification:
     if len(parts) == 4 and parts[3] == MANIFEST_NAME:
         return UploadClassification(kind=UploadKind.MANIFEST, profile=parts[1])
     if len(parts) >= 4:
-        return UploadClassification(kind=UploadKind.IGNORED, profile=parts[1], reason=f"part of a multi-file dataset; the run starts when its {MANIFEST_NAME} arrives")
-    return UploadClassification(kind=UploadKind.IGNORED, profile=parts[1] if len(parts) > 1 else None, reason="not a .jsonl dataset or a manifest")
+        return UploadClassification(
+            kind=UploadKind.IGNORED,
+            profile=parts[1],
+            reason=f"part of a multi-file dataset; the run starts when its {MANIFEST_NAME} arrives",
+        )
+    return UploadClassification(
+        kind=UploadKind.IGNORED,
+        profile=parts[1] if len(parts) > 1 else None,
+        reason="not a .jsonl dataset or a manifest",
+    )
 
 
 class ManifestError(ValueError):
@@ -148,12 +156,16 @@ class Manifest(BaseModel):
         def resolve(split: str, relative: str) -> S3ObjectRef:
             name = f"the {split} path {relative!r}"
             if _URI.match(relative):
-                raise ManifestError(f"{name} is a URI; name a file in the manifest's folder ({folder}/), e.g. \"train.jsonl\"")
+                raise ManifestError(
+                    f'{name} is a URI; name a file in the manifest\'s folder ({folder}/), e.g. "train.jsonl"'
+                )
             path = PurePosixPath(relative)
             # Only the folder the manifest was uploaded to belongs to its profile: a path out of it could
             # train on another profile's data.
             if path.is_absolute() or ".." in path.parts:
-                raise ManifestError(f"{name} escapes its folder ('..' and a leading '/' are not allowed); name a file inside {folder}/, relative to the manifest")
+                raise ManifestError(
+                    f"{name} escapes its folder ('..' and a leading '/' are not allowed); name a file inside {folder}/, relative to the manifest"
+                )
             key = str(folder / path)
             if key == manifest.key:
                 raise ManifestError(f"the manifest names itself as {split} data; name the .jsonl file instead")
@@ -233,8 +245,12 @@ def _fitted(text: str, rule: StringRule) -> str:
     Characters are held against the rule one at a time, which is exact for a pattern of the form
     ``[…]*`` (TagKey and TagValue); a model whose pattern is of another form fails the last check.
     """
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSED)) if not unicodedata.combining(c))
+    plain = "".join(
+        c for c in unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSED)) if not unicodedata.combining(c)
+    )
     fitted = "".join(c if c.isprintable() and rule.admits(c) else "_" for c in plain)[: rule.max_length]
     if not rule.admits(fitted):
-        raise ValueError(f"{fitted!r} still breaks Bedrock's {rule.shape} rule (pattern {rule.pattern}); lineage_tags must learn its new form")
+        raise ValueError(
+            f"{fitted!r} still breaks Bedrock's {rule.shape} rule (pattern {rule.pattern}); lineage_tags must learn its new form"
+        )
     return fitted

@@ -87,11 +87,23 @@ class _Snapshotter:
         copy_source = {"Bucket": source.bucket, "Key": source.key, **_version(source)}
         if int(head["ContentLength"]) <= SINGLE_COPY_LIMIT:
             # Bound to the ETag just read, so the copy is of exactly what the HEAD describes.
-            self.s3.copy_object(CopySource=copy_source, Bucket=self.bucket, Key=key, CopySourceIfMatch=head["ETag"], MetadataDirective="REPLACE", ContentType="application/jsonl")
+            self.s3.copy_object(
+                CopySource=copy_source,
+                Bucket=self.bucket,
+                Key=key,
+                CopySourceIfMatch=head["ETag"],
+                MetadataDirective="REPLACE",
+                ContentType="application/jsonl",
+            )
         else:
             from boto3.s3.transfer import TransferConfig  # only for files over 5 GB
 
-            self.s3.copy(copy_source, self.bucket, key, Config=TransferConfig(multipart_threshold=SINGLE_COPY_LIMIT, multipart_chunksize=512 << 20))
+            self.s3.copy(
+                copy_source,
+                self.bucket,
+                key,
+                Config=TransferConfig(multipart_threshold=SINGLE_COPY_LIMIT, multipart_chunksize=512 << 20),
+            )
         return head
 
     def media_uri(self, uri: str) -> str:
@@ -102,7 +114,11 @@ class _Snapshotter:
             target = _media_key(self.run.run_id, uri)
             head = self.copy(S3ObjectRef(bucket=bucket, key=key), target)
             known = self.media[uri] = SnapshotFile(
-                split="training", source_uri=uri, source_version_id=head.get("VersionId"), source_etag=head.get("ETag"), snapshot_uri=f"s3://{self.bucket}/{target}"
+                split="training",
+                source_uri=uri,
+                source_version_id=head.get("VersionId"),
+                source_etag=head.get("ETag"),
+                snapshot_uri=f"s3://{self.bucket}/{target}",
             )
         return known.snapshot_uri
 
@@ -129,10 +145,23 @@ class _Snapshotter:
         key = snapshot_key(self.run.run_id, f"{split}.jsonl")
         if not has_media:
             head = self.copy(source, key)
-            return SnapshotFile(split=split, source_uri=source.uri, source_version_id=head.get("VersionId") or source.version_id, source_etag=head.get("ETag"), snapshot_uri=f"s3://{self.bucket}/{key}")
+            return SnapshotFile(
+                split=split,
+                source_uri=source.uri,
+                source_version_id=head.get("VersionId") or source.version_id,
+                source_etag=head.get("ETag"),
+                snapshot_uri=f"s3://{self.bucket}/{key}",
+            )
         response = self.s3.get_object(Bucket=source.bucket, Key=source.key, **_version(source))
         media = self.write_lines(response["Body"].iter_lines(keepends=True), key)
-        return SnapshotFile(split=split, source_uri=source.uri, source_version_id=response.get("VersionId") or source.version_id, source_etag=response.get("ETag"), snapshot_uri=f"s3://{self.bucket}/{key}", media_files=media)
+        return SnapshotFile(
+            split=split,
+            source_uri=source.uri,
+            source_version_id=response.get("VersionId") or source.version_id,
+            source_etag=response.get("ETag"),
+            snapshot_uri=f"s3://{self.bucket}/{key}",
+            media_files=media,
+        )
 
 
 def _rewrite_media(value: Any, snapshot_of: Callable[[str], str]) -> int:
@@ -152,7 +181,9 @@ def _rewrite_media(value: Any, snapshot_of: Callable[[str], str]) -> int:
     return count
 
 
-def take_snapshot(s3: Any, run: RunInput, *, data_bucket: str, has_media: bool, training_lines: Iterable[bytes] | None = None) -> Snapshot:
+def take_snapshot(
+    s3: Any, run: RunInput, *, data_bucket: str, has_media: bool, training_lines: Iterable[bytes] | None = None
+) -> Snapshot:
     """Snapshot the run's training and validation files (and their media) into ``snapshots/<run-id>/``.
 
     ``training_lines`` replaces the training file's content (the training side of a held-out split,
@@ -165,7 +196,13 @@ def take_snapshot(s3: Any, run: RunInput, *, data_bucket: str, has_media: bool, 
     else:
         key = snapshot_key(run.run_id, "training.jsonl")
         media = snapshotter.write_lines(training_lines, key)
-        training = SnapshotFile(split="training", source_uri=dataset.training.uri, source_version_id=dataset.training.version_id, snapshot_uri=f"s3://{data_bucket}/{key}", media_files=media)
+        training = SnapshotFile(
+            split="training",
+            source_uri=dataset.training.uri,
+            source_version_id=dataset.training.version_id,
+            snapshot_uri=f"s3://{data_bucket}/{key}",
+            media_files=media,
+        )
     files = [training]
     if dataset.validation:
         files.append(snapshotter.file("validation", dataset.validation, has_media=has_media))

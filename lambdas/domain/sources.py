@@ -97,7 +97,9 @@ class S3Object:
 
     def size(self) -> int | None:
         if self._size is None:
-            self._size = int(self.client.head_object(Bucket=self.bucket, Key=self.key, **self._version())["ContentLength"])
+            self._size = int(
+                self.client.head_object(Bucket=self.bucket, Key=self.key, **self._version())["ContentLength"]
+            )
         return self._size
 
     def open(self) -> BinaryIO:

@@ -11,7 +11,17 @@ from pydantic import ValidationError
 
 from lambdas.domain.profiles import TuningProfile
 from lambdas.domain.registry import RunRegistry
-from lambdas.domain.runs import Dataset, Manifest, ManifestError, RunInput, S3ObjectRef, UploadKind, classify_upload, run_id_for, utc_now
+from lambdas.domain.runs import (
+    Dataset,
+    Manifest,
+    ManifestError,
+    RunInput,
+    S3ObjectRef,
+    UploadKind,
+    classify_upload,
+    run_id_for,
+    utc_now,
+)
 
 
 @dataclass(frozen=True)
@@ -54,14 +64,22 @@ def start_run_for_upload(
     run = RunInput(run_id=run_id_for(profile.name, obj), profile=profile, dataset=dataset, started_at=utc_now())
     execution_arn = f"{state_machine_arn.replace(':stateMachine:', ':execution:')}:{run.run_id}"
     stored = registry.record_start(run, execution_arn=execution_arn, epoch_seconds=int(time.time()))
-    duplicate = TriggerOutcome(False, f"duplicate event for {obj.uri} version {obj.version_id}: run {run.run_id} already exists", run.run_id, execution_arn, duplicate=True)
+    duplicate = TriggerOutcome(
+        False,
+        f"duplicate event for {obj.uri} version {obj.version_id}: run {run.run_id} already exists",
+        run.run_id,
+        execution_arn,
+        duplicate=True,
+    )
     if stored.get("execution_started"):
         return duplicate
     # The first attempt's start time makes a retried start send identical input, which Step Functions
     # answers with the existing execution instead of a second one.
     run = run.model_copy(update={"started_at": stored["started_at"]})
     try:
-        response = stepfunctions.start_execution(stateMachineArn=state_machine_arn, name=run.run_id, input=run.model_dump_json())
+        response = stepfunctions.start_execution(
+            stateMachineArn=state_machine_arn, name=run.run_id, input=run.model_dump_json()
+        )
     except stepfunctions.exceptions.ExecutionAlreadyExists:
         return duplicate
     registry.update(run.run_id, execution_started=True)
@@ -72,7 +90,9 @@ def _one_line(error: Exception) -> str:
     if isinstance(error, ValidationError):
         # Every problem, not the first: a misspelt key is both "training: Field required" and the extra
         # key, and only the second says what to fix.
-        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'manifest'}: {e['msg']}" for e in error.errors(include_url=False))
+        return "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'manifest'}: {e['msg']}" for e in error.errors(include_url=False)
+        )
     return str(error).splitlines()[0]
 
 

@@ -63,9 +63,18 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"PK\x05\x06", "this file is an empty ZIP archive; upload the uncompressed JSONL"),  # APPNOTE 4.3.16
     (b"\xfd7zXZ\x00", "this file is xz-compressed; upload the uncompressed JSONL"),  # .xz file format, 2.1.1.1
     (b"\x28\xb5\x2f\xfd", "this file is zstd-compressed; upload the uncompressed JSONL"),  # RFC 8878 section 3.1.1
-    (b"PAR1", "this file is Apache Parquet, not JSONL; export it as JSON Lines, one JSON object per line"),  # parquet-format
-    (b"%PDF-", "this file is a PDF document, not JSONL; upload the records as JSON Lines, one JSON object per line"),  # ISO 32000-1 7.5.2
-    (b"\xff\xfe", "this file is UTF-16 (or UTF-32) text; save it as UTF-8"),  # byte-order marks, Unicode 15 section 23.8
+    (
+        b"PAR1",
+        "this file is Apache Parquet, not JSONL; export it as JSON Lines, one JSON object per line",
+    ),  # parquet-format
+    (
+        b"%PDF-",
+        "this file is a PDF document, not JSONL; upload the records as JSON Lines, one JSON object per line",
+    ),  # ISO 32000-1 7.5.2
+    (
+        b"\xff\xfe",
+        "this file is UTF-16 (or UTF-32) text; save it as UTF-8",
+    ),  # byte-order marks, Unicode 15 section 23.8
     (b"\xfe\xff", "this file is UTF-16 text; save it as UTF-8"),
 )
 _BZIP2 = re.compile(rb"BZh[1-9]")  # bzip2's stream header: "BZh" and the block size, "1"-"9"
@@ -139,7 +148,9 @@ class _Validation:
         try:
             size = source.size()
         except Exception as error:  # e.g. S3 AccessDenied: report it rather than crash the pipeline
-            issues.add("source-unreadable", f"could not read {source.name}: {error}", line=None, field=None, split=split)
+            issues.add(
+                "source-unreadable", f"could not read {source.name}: {error}", line=None, field=None, split=split
+            )
             return summary
         bucket = self.bucket or source.bucket
         checker = checker_for(self.model, self.fmt, self.limits, bucket=bucket, media_exists=self.media_exists)
@@ -166,7 +177,9 @@ class _Validation:
         try:
             stream = source.open()
         except Exception as error:
-            issues.add("source-unreadable", f"could not open {source.name}: {error}", line=None, field=None, split=split)
+            issues.add(
+                "source-unreadable", f"could not open {source.name}: {error}", line=None, field=None, split=split
+            )
             return summary
         # Reading no more than the cap (and a CRLF) keeps memory flat however long a line is; a line that
         # fills the read is over the cap, and is refused without being decoded.
@@ -196,7 +209,11 @@ class _Validation:
                     if capped:
                         issue("record-too-large", None, self._too_large(len(raw) + skipped - ended))
                     else:
-                        issue("line-too-long", None, f"the line is longer than {MAX_LINE_BYTES >> 20} MiB; no single record can be this long")
+                        issue(
+                            "line-too-long",
+                            None,
+                            f"the line is longer than {MAX_LINE_BYTES >> 20} MiB; no single record can be this long",
+                        )
                     continue
                 if len(raw) > cap:
                     content = len(raw) - (2 if raw.endswith(b"\r\n") else 1 if raw[-1] == 10 else 0)
@@ -206,10 +223,18 @@ class _Validation:
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as error:
-                    issue("invalid-utf8", None, f"byte {error.start + 1} of the line ({raw[error.start:error.start + 1]!r}) is not valid UTF-8; save the file as UTF-8")
+                    issue(
+                        "invalid-utf8",
+                        None,
+                        f"byte {error.start + 1} of the line ({raw[error.start : error.start + 1]!r}) is not valid UTF-8; save the file as UTF-8",
+                    )
                     continue
                 if line == 1 and text.startswith("\ufeff"):
-                    issue("bom", None, "the file starts with a UTF-8 byte-order mark; Bedrock's reader may not expect it, save without BOM")
+                    issue(
+                        "bom",
+                        None,
+                        "the file starts with a UTF-8 byte-order mark; Bedrock's reader may not expect it, save without BOM",
+                    )
                     text = text[1:]
                 try:
                     record = decode(text)
@@ -226,20 +251,32 @@ class _Validation:
                     issue("invalid-json", None, "the JSON is nested too deeply to be a training record")
                     continue
                 if type(record) is not dict:
-                    issue("not-an-object", None, f"each line must be one JSON object {{...}}, this one is {type(record).__name__ if record is not None else 'null'}")
+                    issue(
+                        "not-an-object",
+                        None,
+                        f"each line must be one JSON object {{...}}, this one is {type(record).__name__ if record is not None else 'null'}",
+                    )
                     continue
                 records += 1
                 before = issues.error_total
                 # memchr-fast test first; the regex only runs on lines holding escapes
                 if "\\" in text and surrogate_escape(text) and self._lone_surrogate(record):
-                    issue("invalid-unicode", None, "the line contains an unpaired \\ud800-\\udfff escape, which is not a character; fix the text encoding")
+                    issue(
+                        "invalid-unicode",
+                        None,
+                        "the line contains an unpaired \\ud800-\\udfff escape, which is not a character; fix the text encoding",
+                    )
                     continue
                 if track:
                     # Python's SipHash of the raw line: exact-duplicate detection without decoding twice.
                     fingerprint = hash(raw) if raw[-1] == 10 else hash(raw + b"\n")
                     first = seen.get(fingerprint)
                     if first is not None:
-                        issue("duplicate-record", None, f"identical to line {first}; duplicates weigh those examples more in training")
+                        issue(
+                            "duplicate-record",
+                            None,
+                            f"identical to line {first}; duplicates weigh those examples more in training",
+                        )
                     elif len(seen) < self.duplicate_limit:
                         seen[fingerprint] = line
                     elif split not in self.tracking_stopped:
@@ -247,12 +284,18 @@ class _Validation:
                         issues.add(
                             "duplicate-check-limited",
                             f"duplicate and overlap checks covered the first {self.duplicate_limit:,} records only",
-                            line=line, field=None, split=split,
+                            line=line,
+                            field=None,
+                            split=split,
                         )
                     if training_seen is not None:
                         first = training_seen.get(fingerprint)
                         if first is not None:
-                            issue("validation-overlaps-training", None, f"identical to training line {first}; validation loss on leaked records is meaningless")
+                            issue(
+                                "validation-overlaps-training",
+                                None,
+                                f"identical to training line {first}; validation loss on leaked records is meaningless",
+                            )
                 if detect:
                     # The first object decides for the whole file: mixing formats in one file is itself
                     # an error, which the per-record checks then report line by line.
@@ -271,7 +314,11 @@ class _Validation:
                 try:
                     chars = checker.check(record, issue)
                 except Exception as error:  # a validator bug must cost one line, not the whole report
-                    issue("validator-error", None, f"the validator could not check this record ({type(error).__name__}: {error}); please report it")
+                    issue(
+                        "validator-error",
+                        None,
+                        f"the validator could not check this record ({type(error).__name__}: {error}); please report it",
+                    )
                     continue
                 estimate = math.ceil(chars / cpt)
                 token_total += estimate
@@ -282,13 +329,22 @@ class _Validation:
                 bucket = token_bucket(estimate)
                 histogram[bucket] = histogram.get(bucket, 0) + 1
                 if token_limit is not None and estimate > token_limit:
-                    issue("too-many-tokens", None, f"the record is about {estimate:,} tokens (estimated at {cpt:g} characters per token); {self.model.name} accepts at most {token_limit:,}")
+                    issue(
+                        "too-many-tokens",
+                        None,
+                        f"the record is about {estimate:,} tokens (estimated at {cpt:g} characters per token); {self.model.name} accepts at most {token_limit:,}",
+                    )
                 if issues.error_total == before:
                     valid += 1
                     if convert and on_converted is not None:
                         on_converted(split, line, record)
         summary.lines, summary.records, summary.valid_records = line, records, valid
-        tokens.records, tokens.total, tokens.minimum, tokens.maximum = sum(histogram.values()), token_total, token_min, token_max
+        tokens.records, tokens.total, tokens.minimum, tokens.maximum = (
+            sum(histogram.values()),
+            token_total,
+            token_min,
+            token_max,
+        )
         summary.bytes = nbytes if size is None else size
         if progress is not None:
             progress(nbytes)
@@ -298,7 +354,11 @@ class _Validation:
     def _too_large(self, size: int) -> str:
         cap = self.limits.max_record_bytes or 0
         ceiling = self.limits.tokens.ceiling
-        accepts = f"records of at most {ceiling:,} tokens (about {_size(cap)})" if ceiling else f"records of at most {_size(cap)}"
+        accepts = (
+            f"records of at most {ceiling:,} tokens (about {_size(cap)})"
+            if ceiling
+            else f"records of at most {_size(cap)}"
+        )
         return f"the record is {_size(size)}; {self.model.name} accepts {accepts}"
 
     @staticmethod
@@ -332,15 +392,37 @@ class _Validation:
                 add("empty-file", f"{summary.name} contains no records", line=None, field=None, split=split)
             return
         if split == "validation" and not self.limits.validation_supported:
-            add("validation-not-supported", f"{self.model.name} {self.ctype.value} takes no validation file; upload the training file alone", line=None, field=None, split=split)
+            add(
+                "validation-not-supported",
+                f"{self.model.name} {self.ctype.value} takes no validation file; upload the training file alone",
+                line=None,
+                field=None,
+                split=split,
+            )
         bounds = self.limits.records.training if split == "training" else self.limits.records.validation
         problem = bounds.problem(summary.records)
         if problem:
-            kind = "too-few-records" if bounds.minimum is not None and summary.records < bounds.minimum else "too-many-records"
-            add(kind, f"the {split} file has {summary.records:,} records; {problem} for {self.model.name} {self.ctype.value}", line=None, field=None, split=split)
+            kind = (
+                "too-few-records"
+                if bounds.minimum is not None and summary.records < bounds.minimum
+                else "too-many-records"
+            )
+            add(
+                kind,
+                f"the {split} file has {summary.records:,} records; {problem} for {self.model.name} {self.ctype.value}",
+                line=None,
+                field=None,
+                split=split,
+            )
         cap = self.limits.max_training_bytes if split == "training" else self.limits.max_validation_bytes
         if cap is not None and summary.bytes > cap:
-            add("file-too-large", f"the {split} file is {_size(summary.bytes)}; {self.model.name} accepts at most {_size(cap)}", line=None, field=None, split=split)
+            add(
+                "file-too-large",
+                f"the {split} file is {_size(summary.bytes)}; {self.model.name} accepts at most {_size(cap)}",
+                line=None,
+                field=None,
+                split=split,
+            )
 
     def dataset_checks(self, files: list[FileSummary]) -> None:
         total = sum(f.records for f in files)
@@ -348,7 +430,13 @@ class _Validation:
         if problem and all(f.records for f in files):
             bounds = self.limits.records.total
             kind = "too-few-records" if bounds.minimum is not None and total < bounds.minimum else "too-many-records"
-            self.issues.add(kind, f"training and validation together have {total:,} records; {problem} for {self.model.name} {self.ctype.value}", line=None, field=None, split="training")
+            self.issues.add(
+                kind,
+                f"training and validation together have {total:,} records; {problem} for {self.model.name} {self.ctype.value}",
+                line=None,
+                field=None,
+                split="training",
+            )
 
     def limits_summary(self) -> dict[str, Any]:
         r = self.limits.records
@@ -370,7 +458,9 @@ class _Validation:
         }
 
     def collect_notes(self) -> list[str]:
-        notes = [f"token counts are estimates at {self.limits.chars_per_token:g} characters per token, not the model's tokenizer"]
+        notes = [
+            f"token counts are estimates at {self.limits.chars_per_token:g} characters per token, not the model's tokenizer"
+        ]
         if self.token_note:
             notes.append(self.token_note)
         notes += list(self.limits.notes)
@@ -410,7 +500,11 @@ def validate_dataset(
     support (caller errors); everything about the data itself goes into the report.
     """
     spec = model if isinstance(model, ModelSpec) else resolve_base_model(model)
-    ctype = customization_type if isinstance(customization_type, CustomizationType) else parse_customization_type(customization_type)
+    ctype = (
+        customization_type
+        if isinstance(customization_type, CustomizationType)
+        else parse_customization_type(customization_type)
+    )
     if source_format not in ("auto", "native", OPENAI_CHAT):
         raise ValueError(f"source_format must be auto, native or {OPENAI_CHAT}, not {source_format!r}")
     run = _Validation(

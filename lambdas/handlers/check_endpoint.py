@@ -14,7 +14,15 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
-from lambdas.domain.endpoints import MAX_CHECK_INTERVAL_SECONDS, MIN_CHECK_INTERVAL_SECONDS, READY_WITHIN_SECONDS, Endpoint, EndpointFailed, EndpointTimedOut, describe_endpoint
+from lambdas.domain.endpoints import (
+    MAX_CHECK_INTERVAL_SECONDS,
+    MIN_CHECK_INTERVAL_SECONDS,
+    READY_WITHIN_SECONDS,
+    Endpoint,
+    EndpointFailed,
+    EndpointTimedOut,
+    describe_endpoint,
+)
 from lambdas.domain.runs import RunInput
 from lambdas.handlers._aws import client
 
@@ -43,11 +51,22 @@ def handler(event: CheckEndpointEvent, context: LambdaContext) -> dict:
     endpoint = event.endpoint
     state, message = describe_endpoint(client("bedrock"), endpoint)
     waited = int((datetime.now(timezone.utc) - datetime.fromisoformat(endpoint.requested_at)).total_seconds())
-    result = {"status": state.status, "ready": state.ready, "failed": state.failed, "waited_seconds": waited, "failure_message": message, "next_check_seconds": next_check_seconds(event.previous_interval)}
+    result = {
+        "status": state.status,
+        "ready": state.ready,
+        "failed": state.failed,
+        "waited_seconds": waited,
+        "failure_message": message,
+        "next_check_seconds": next_check_seconds(event.previous_interval),
+    }
     logger.info("endpoint status", extra={"run_id": event.run.run_id, "endpoint": endpoint.name, **result})
     metrics.add_metric(name="EndpointChecks", unit=MetricUnit.Count, value=1)
     if state.failed:
-        raise EndpointFailed(f"{endpoint.kind} {endpoint.identifier} is {state.status}: {message or 'no failure message'}")
+        raise EndpointFailed(
+            f"{endpoint.kind} {endpoint.identifier} is {state.status}: {message or 'no failure message'}"
+        )
     if not state.ready and waited > event.max_wait_seconds:
-        raise EndpointTimedOut(f"{endpoint.kind} {endpoint.identifier} still {state.status} after {waited} s (limit {event.max_wait_seconds} s)")
+        raise EndpointTimedOut(
+            f"{endpoint.kind} {endpoint.identifier} still {state.status} after {waited} s (limit {event.max_wait_seconds} s)"
+        )
     return result

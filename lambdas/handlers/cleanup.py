@@ -16,7 +16,14 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from lambdas.domain.abnormal_end import UnverifiedEnd, abnormal_end_message, claim_notification, one_line_cause, release_notification, verified_end
+from lambdas.domain.abnormal_end import (
+    UnverifiedEnd,
+    abnormal_end_message,
+    claim_notification,
+    one_line_cause,
+    release_notification,
+    verified_end,
+)
 from lambdas.domain.cleanup import cleanup_run
 from lambdas.domain.runs import RunStatus, utc_now
 from lambdas.handlers._aws import champions_table, client, env, registry
@@ -42,8 +49,18 @@ def cleanup_event(event: dict) -> CleanupEvent:
     """The state machine's payload, or the run of the execution a status-change event names, as Step
     Functions describes it (UnverifiedEnd when it is no abnormal end of this stage's state machine)."""
     if event.get("detail-type") == STATUS_CHANGE:
-        end = verified_end(client("stepfunctions"), (event.get("detail") or {}).get("executionArn"), state_machine_arn=env("STATE_MACHINE_ARN"))
-        return CleanupEvent(run_id=end.run_id, error={"Error": end.error, "Cause": end.cause}, ended=end.status, profile=end.profile, execution_arn=end.execution_arn)
+        end = verified_end(
+            client("stepfunctions"),
+            (event.get("detail") or {}).get("executionArn"),
+            state_machine_arn=env("STATE_MACHINE_ARN"),
+        )
+        return CleanupEvent(
+            run_id=end.run_id,
+            error={"Error": end.error, "Cause": end.cause},
+            ended=end.status,
+            profile=end.profile,
+            execution_arn=end.execution_arn,
+        )
     return parse(event=event, model=CleanupEvent)
 
 
@@ -62,21 +79,33 @@ def handler(event: dict, context: LambdaContext) -> dict:
     result = cleanup_run(runs, client("bedrock"), event.run_id, champions_table())
     error = event.error or {}
     cause = one_line_cause(error.get("Error"), error.get("Cause")) if error else None
-    runs.update(event.run_id, status=event.final_status, error=error.get("Error"), error_cause=cause, finished_at=utc_now())
+    runs.update(
+        event.run_id, status=event.final_status, error=error.get("Error"), error_cause=cause, finished_at=utc_now()
+    )
     logger.info("cleanup finished", extra=result.model_dump())
     # The status-change event is the one announcement of an abnormal end, Catch or no Catch.
     if event.ended and claim_notification(runs, event.run_id, event.ended):
         item = runs.get(event.run_id) or {}
         profile = event.profile or item.get("profile") or "unknown"
         message = abnormal_end_message(
-            run_id=event.run_id, profile=profile, outcome=event.ended, error=error.get("Error"), cause=cause or one_line_cause(None, None), execution_arn=event.execution_arn, item=item, cleanup=result.model_dump()
+            run_id=event.run_id,
+            profile=profile,
+            outcome=event.ended,
+            error=error.get("Error"),
+            cause=cause or one_line_cause(None, None),
+            execution_arn=event.execution_arn,
+            item=item,
+            cleanup=result.model_dump(),
         )
         try:
             client("sns").publish(
                 TopicArn=env("NOTIFICATION_TOPIC_ARN"),
                 Subject=f"tuneforge run {event.ended.lower().replace('_', ' ')}: {profile}"[:100],
                 Message=json.dumps(message),
-                MessageAttributes={"profile": {"DataType": "String", "StringValue": profile}, "outcome": {"DataType": "String", "StringValue": event.ended}},
+                MessageAttributes={
+                    "profile": {"DataType": "String", "StringValue": profile},
+                    "outcome": {"DataType": "String", "StringValue": event.ended},
+                },
             )
         except Exception:
             release_notification(runs, event.run_id)  # the retried delivery publishes instead

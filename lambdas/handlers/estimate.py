@@ -33,7 +33,9 @@ class EstimateEvent(BaseModel):
 def handler(event: EstimateEvent, context: LambdaContext) -> dict:
     region, account = region_and_account(context)
     baseline = invocable_model(event.run.profile.base_model, region, account).model_id
-    outcome = estimate_run(event.run, event.validation, region=region, baseline_model=baseline, today=datetime.now(timezone.utc).date())
+    outcome = estimate_run(
+        event.run, event.validation, region=region, baseline_model=baseline, today=datetime.now(timezone.utc).date()
+    )
     fields = {"estimate": outcome.estimate, "estimate_summary": outcome.summary}
     if not outcome.within_budget:
         fields["status"] = RunStatus.REJECTED

@@ -14,7 +14,13 @@ from pydantic import BaseModel
 
 from lambdas.domain.champion import current_champion
 from lambdas.domain.endpoints import Endpoint, baseline_model_for
-from lambdas.domain.evaluation import EvaluationSummary, evaluate, evaluation_set_location, invocable_model, load_evaluation_set
+from lambdas.domain.evaluation import (
+    EvaluationSummary,
+    evaluate,
+    evaluation_set_location,
+    invocable_model,
+    load_evaluation_set,
+)
 from lambdas.domain.job_wait import JobOutcome
 from lambdas.domain.runs import RunInput, RunStatus
 from lambdas.handlers._aws import champions_table, client, env, region_and_account, registry
@@ -23,7 +29,12 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
-METRIC_NAMES = {"exact_match": "EvaluationExactMatch", "token_f1": "EvaluationTokenF1", "rouge_l": "EvaluationRougeL", "judge": "EvaluationJudgeScore"}
+METRIC_NAMES = {
+    "exact_match": "EvaluationExactMatch",
+    "token_f1": "EvaluationTokenF1",
+    "rouge_l": "EvaluationRougeL",
+    "judge": "EvaluationJudgeScore",
+}
 
 
 class EvaluateEvent(BaseModel):
@@ -36,7 +47,9 @@ def _publish(summary: EvaluationSummary, profile: str) -> None:
     # One dimension set per (profile, model): a Metrics object holds a single set per flush.
     for model, values in (("candidate", summary.candidate), ("baseline", summary.baseline)):
         for metric, value in values.items():
-            with single_metric(name=METRIC_NAMES.get(metric, metric), unit=MetricUnit.NoUnit, value=value, namespace=metrics.namespace) as emitted:
+            with single_metric(
+                name=METRIC_NAMES.get(metric, metric), unit=MetricUnit.NoUnit, value=value, namespace=metrics.namespace
+            ) as emitted:
                 emitted.add_dimension(name="profile", value=profile)
                 emitted.add_dimension(name="model", value=model)
 
@@ -55,8 +68,16 @@ def handler(event: EvaluateEvent, context: LambdaContext) -> dict:
     # Base model and judge invoked as Bedrock requires from this Region: by their own id, or through the
     # inference profile the catalogue records for them (the account is the function's own).
     region, account = region_and_account(context)
-    baseline = baseline_model_for(run, current_champion(champions_table(), run.profile.name), invocable_model(run.profile.base_model, region, account).model_id)
-    judge = invocable_model(run.profile.evaluation.judge_model, region, account).model_id if run.profile.evaluation.judge_model else None
+    baseline = baseline_model_for(
+        run,
+        current_champion(champions_table(), run.profile.name),
+        invocable_model(run.profile.base_model, region, account).model_id,
+    )
+    judge = (
+        invocable_model(run.profile.evaluation.judge_model, region, account).model_id
+        if run.profile.evaluation.judge_model
+        else None
+    )
     summary, decision = evaluate(
         client("bedrock-runtime"),
         s3,
@@ -82,5 +103,7 @@ def handler(event: EvaluateEvent, context: LambdaContext) -> dict:
     _publish(summary, run.profile.name)
     metrics.add_dimension(name="profile", value=run.profile.name)
     metrics.add_metric(name="GatePassed" if decision.passed else "GateFailed", unit=MetricUnit.Count, value=1)
-    logger.info("evaluation finished", extra={"run_id": run.run_id, "passed": decision.passed, "summary": decision.summary})
+    logger.info(
+        "evaluation finished", extra={"run_id": run.run_id, "passed": decision.passed, "summary": decision.summary}
+    )
     return summary.model_dump()

@@ -35,7 +35,9 @@ def handler(event: FinalizePromotionEvent, context: LambdaContext) -> dict:
     # Applications will read this ARN from the parameter at once: never publish one that cannot answer.
     state, message = describe_endpoint(bedrock, event.promoted)
     if not state.ready:
-        raise EndpointFailed(f"promoted throughput {event.promoted.identifier} is {state.status}, not InService: {message or ''}")
+        raise EndpointFailed(
+            f"promoted throughput {event.promoted.identifier} is {state.status}, not InService: {message or ''}"
+        )
     result = finalize_promotion(
         bedrock,
         registry(),

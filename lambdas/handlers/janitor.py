@@ -40,7 +40,10 @@ def report(leftover: Leftover) -> dict:
         "TopicArn": env("NOTIFICATION_TOPIC_ARN"),
         "Subject": subject[:100],
         "Message": json.dumps(message),
-        "MessageAttributes": {"profile": {"DataType": "String", "StringValue": leftover.profile}, "outcome": {"DataType": "String", "StringValue": "LEFTOVER"}},
+        "MessageAttributes": {
+            "profile": {"DataType": "String", "StringValue": leftover.profile},
+            "outcome": {"DataType": "String", "StringValue": "LEFTOVER"},
+        },
     }
 
 
@@ -48,7 +51,9 @@ def report(leftover: Leftover) -> dict:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    result = sweep(client("bedrock"), registry(), champions_table(), settings=settings(), now=datetime.now(timezone.utc))
+    result = sweep(
+        client("bedrock"), registry(), champions_table(), settings=settings(), now=datetime.now(timezone.utc)
+    )
     sns = client("sns")
     for leftover in result.leftovers:
         if leftover.notify:
@@ -58,6 +63,10 @@ def handler(event: dict, context: LambdaContext) -> dict:
     metrics.add_metric(name="JanitorDeleted", unit=MetricUnit.Count, value=result.count("deleted"))
     metrics.add_metric(name="CommittedThroughputsKept", unit=MetricUnit.Count, value=result.count("committed"))
     metrics.add_metric(name="BillableLeftoversOverdue", unit=MetricUnit.Count, value=result.overdue)
-    summary = {"runs": len(result.runs), "overdue": result.overdue, **{state: result.count(state) for state in ("deleted", "gone", "waiting", "refused", "committed", "kept")}}
+    summary = {
+        "runs": len(result.runs),
+        "overdue": result.overdue,
+        **{state: result.count(state) for state in ("deleted", "gone", "waiting", "refused", "committed", "kept")},
+    }
     logger.info("sweep finished", extra=summary)
     return summary

@@ -44,7 +44,9 @@ def handler(event: PromoteEvent, context: LambdaContext) -> dict:
     run = event.run
     # Throughput with a commitment cannot be undone: check the decision here too, not only in a Choice.
     if not event.evaluation.passed:
-        raise GateNotPassed(f"run {run.run_id}: the gate failed ({event.evaluation.summary}); refusing to provision throughput")
+        raise GateNotPassed(
+            f"run {run.run_id}: the gate failed ({event.evaluation.summary}); refusing to provision throughput"
+        )
     if not event.training.output_model_arn:
         raise ValueError(f"job {event.training.job_arn} has no output model")
     metrics.add_dimension(name="profile", value=run.profile.name)
@@ -56,6 +58,13 @@ def handler(event: PromoteEvent, context: LambdaContext) -> dict:
         metrics.add_metric(name="PromotionsSuperseded", unit=MetricUnit.Count, value=1)
         return PromoteOutcome(superseded_by=newer.get("run_id")).model_dump()
     endpoint = promote(client("bedrock"), registry(), run, event.training.output_model_arn, event.endpoint)
-    logger.info("production throughput requested", extra={"run_id": run.run_id, "reused_evaluation_endpoint": endpoint.purpose == "evaluation", "endpoint": endpoint.model_dump()})
+    logger.info(
+        "production throughput requested",
+        extra={
+            "run_id": run.run_id,
+            "reused_evaluation_endpoint": endpoint.purpose == "evaluation",
+            "endpoint": endpoint.model_dump(),
+        },
+    )
     metrics.add_metric(name="ProductionThroughputRequested", unit=MetricUnit.Count, value=1)
     return PromoteOutcome(endpoint=endpoint).model_dump()

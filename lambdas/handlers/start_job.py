@@ -33,8 +33,26 @@ class StartJobEvent(BaseModel):
 def handler(event: StartJobEvent, context: LambdaContext) -> dict:
     run = event.run
     champion = from_dynamodb(champions_table().get_item(Key={"profile": run.profile.name}).get("Item") or {})
-    job = start_customization_job(client("bedrock"), run, infrastructure(), champion_model_arn=champion.get("custom_model_arn"), execution_arn=event.execution_arn, training_uri=event.training_uri, validation_uri=event.validation_uri)
-    registry().update(run.run_id, status=RunStatus.TRAINING, job_arn=job.job_arn, job_name=job.job_name, custom_model_name=job.custom_model_name, base_model_identifier=job.base_model_identifier)
-    logger.info("customization job started", extra={"run_id": run.run_id, "job_arn": job.job_arn, "base_model": job.base_model_identifier})
+    job = start_customization_job(
+        client("bedrock"),
+        run,
+        infrastructure(),
+        champion_model_arn=champion.get("custom_model_arn"),
+        execution_arn=event.execution_arn,
+        training_uri=event.training_uri,
+        validation_uri=event.validation_uri,
+    )
+    registry().update(
+        run.run_id,
+        status=RunStatus.TRAINING,
+        job_arn=job.job_arn,
+        job_name=job.job_name,
+        custom_model_name=job.custom_model_name,
+        base_model_identifier=job.base_model_identifier,
+    )
+    logger.info(
+        "customization job started",
+        extra={"run_id": run.run_id, "job_arn": job.job_arn, "base_model": job.base_model_identifier},
+    )
     metrics.add_metric(name="JobsStarted", unit=MetricUnit.Count, value=1)
     return job.model_dump()

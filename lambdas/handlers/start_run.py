@@ -51,6 +51,14 @@ def handler(event: S3EventNotificationEventBridgeModel, context: LambdaContext) 
         uploaded_at=event.time.astimezone(timezone.utc).isoformat(timespec="milliseconds"),
         sequencer=detail.object.sequencer,
     )
-    logger.info(outcome.reason, extra={"run_id": outcome.run_id, "key": obj.key, "version_id": obj.version_id, "started": outcome.started})
+    logger.info(
+        outcome.reason,
+        extra={"run_id": outcome.run_id, "key": obj.key, "version_id": obj.version_id, "started": outcome.started},
+    )
     metrics.add_metric(name="RunsStarted" if outcome.started else "UploadsIgnored", unit=MetricUnit.Count, value=1)
-    return {"started": outcome.started, "duplicate": outcome.duplicate, "run_id": outcome.run_id, "reason": outcome.reason}
+    return {
+        "started": outcome.started,
+        "duplicate": outcome.duplicate,
+        "run_id": outcome.run_id,
+        "reason": outcome.reason,
+    }

@@ -28,16 +28,31 @@ class ValidateEvent(BaseModel):
     execution_arn: str | None = None
 
 
-def planned_requests(run: RunInput, execution_arn: str | None, training_uri: str, validation_uri: str | None) -> list[tuple[str, dict]]:
+def planned_requests(
+    run: RunInput, execution_arn: str | None, training_uri: str, validation_uri: str | None
+) -> list[tuple[str, dict]]:
     """The requests the run will send Bedrock, checked field by field before money is spent. An
     incremental profile's champion and the model the job will create are ARNs Bedrock generates in
     this account; one of that shape stands in for them (what is checked is every field of ours)."""
     infra = infrastructure()
     account_region = infra.kms_key_arn.split(":")
     model_arn = f"arn:{account_region[1]}:bedrock:{account_region[3]}:{account_region[4]}:custom-model/{run.profile.base_model}/{'0' * 12}"
-    job = build_job_request(run, infra, base_model=run.profile.base_model, execution_arn=execution_arn, training_uri=training_uri, validation_uri=validation_uri)
-    on_demand, _ = on_demand_eligibility(run.profile.base_model, account_region[3], date.today())  # the model will be customized from today
-    return [("CreateModelCustomizationJob", job), evaluation_endpoint_request(run, model_arn, on_demand=on_demand), ("CreateProvisionedModelThroughput", production_throughput_request(run, model_arn))]
+    job = build_job_request(
+        run,
+        infra,
+        base_model=run.profile.base_model,
+        execution_arn=execution_arn,
+        training_uri=training_uri,
+        validation_uri=validation_uri,
+    )
+    on_demand, _ = on_demand_eligibility(
+        run.profile.base_model, account_region[3], date.today()
+    )  # the model will be customized from today
+    return [
+        ("CreateModelCustomizationJob", job),
+        evaluation_endpoint_request(run, model_arn, on_demand=on_demand),
+        ("CreateProvisionedModelThroughput", production_throughput_request(run, model_arn)),
+    ]
 
 
 @logger.inject_lambda_context
@@ -49,7 +64,10 @@ def handler(event: ValidateEvent, context: LambdaContext) -> dict:
     # The execution input is anyone's with states:StartExecution; the deployment's fingerprints are not.
     problem = deployment_problem(run.profile, parse_fingerprints(env("PROFILE_FINGERPRINTS")))
     if problem:
-        logger.warning("refused a run whose profile is not the deployed one", extra={"run_id": run.run_id, "profile": run.profile.name})
+        logger.warning(
+            "refused a run whose profile is not the deployed one",
+            extra={"run_id": run.run_id, "profile": run.profile.name},
+        )
         raise ProfileNotDeployed(problem)
     registry().update(run.run_id, status=RunStatus.VALIDATING)
     outcome = validate_run_dataset(

@@ -27,8 +27,17 @@ class WaitEvent(BaseModel):
 @metrics.log_metrics
 @event_parser(model=WaitEvent)
 def handler(event: WaitEvent, context: LambdaContext) -> dict:
-    outcome = register_wait(registry(), client("bedrock"), client("stepfunctions"), run_id=event.run_id, job_arn=event.job_arn, token=event.task_token)
+    outcome = register_wait(
+        registry(),
+        client("bedrock"),
+        client("stepfunctions"),
+        run_id=event.run_id,
+        job_arn=event.job_arn,
+        token=event.task_token,
+    )
     logger.info("waiting for job", extra={"run_id": event.run_id, "job_arn": event.job_arn, "status": outcome.status})
     # Jobs that ended before their task token was parked finish here rather than from their event.
-    metrics.add_metric(name="JobsFinishedBeforeWait" if outcome.terminal else "JobsWaitedOn", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(
+        name="JobsFinishedBeforeWait" if outcome.terminal else "JobsWaitedOn", unit=MetricUnit.Count, value=1
+    )
     return {"status": outcome.status}

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .policy import Principal, Request, evaluate, names_account_root, statements, statement_applies
+from .policy import Principal, Request, evaluate, names_account_root, statement_applies, statements
 from .world import World
 
 #: the synthetic identity policy of the configurable "operator" principal (an administrator of the account)
@@ -81,7 +81,9 @@ def _resource_policy(world: World, ref: tuple[str, str] | None) -> tuple[Any, st
     return getattr(world, lookup)(name), label.format(name)
 
 
-def decide(world: World, caller: Caller, requirement: Requirement, *, endpoint: Any | None, endpoint_policy: Any | None) -> Decision:
+def decide(
+    world: World, caller: Caller, requirement: Requirement, *, endpoint: Any | None, endpoint_policy: Any | None
+) -> Decision:
     principal = caller.principal
     context = {
         "aws:PrincipalArn": principal.arn,
@@ -119,23 +121,43 @@ def decide(world: World, caller: Caller, requirement: Requirement, *, endpoint: 
         resource_allows = a
     endpoint_allows = True
     if endpoint_policy is not None:
-        d, a = evaluate(endpoint_policy, request, source=f"the VPC endpoint policy of {endpoint.id}", resource_policy=True)
+        d, a = evaluate(
+            endpoint_policy, request, source=f"the VPC endpoint policy of {endpoint.id}", resource_policy=True
+        )
         denies += d
         endpoint_allows = bool(a)
 
     if denies:
         first = denies[0]
-        where = "a resource-based policy" if first.source.startswith(("the bucket", "the key", "the topic", "the queue", "the resource-based", "the trust")) else ("a VPC endpoint policy" if "endpoint" in first.source else "an identity-based policy")
-        return Decision(False, f"with an explicit deny in {where} ({first.source}, statement {first.sid or '(no Sid)'})")
+        where = (
+            "a resource-based policy"
+            if first.source.startswith(
+                ("the bucket", "the key", "the topic", "the queue", "the resource-based", "the trust")
+            )
+            else ("a VPC endpoint policy" if "endpoint" in first.source else "an identity-based policy")
+        )
+        return Decision(
+            False, f"with an explicit deny in {where} ({first.source}, statement {first.sid or '(no Sid)'})"
+        )
 
     if requirement.resource_policy and requirement.resource_policy[0] == "kms":
-        allowed, reason = _kms_allows(resource_document, request, caller, identity_allows, boundary_allows, world.account)
+        allowed, reason = _kms_allows(
+            resource_document, request, caller, identity_allows, boundary_allows, world.account
+        )
     elif requirement.resource_policy and requirement.resource_policy[0] == "trust":
         allowed = bool(resource_allows)
         reason = "" if allowed else f"because {resource_name} does not allow it"
     elif principal.is_service:
         allowed = bool(resource_allows)
-        reason = "" if allowed else (f"because no resource-based policy allows the {requirement.action} action" if resource_document is not None else f"because the resource has no resource-based policy that allows {principal.service}")
+        reason = (
+            ""
+            if allowed
+            else (
+                f"because no resource-based policy allows the {requirement.action} action"
+                if resource_document is not None
+                else f"because the resource has no resource-based policy that allows {principal.service}"
+            )
+        )
     else:
         by_identity = bool(identity_allows) and boundary_allows
         allowed = by_identity or bool(resource_allows)
@@ -150,7 +172,9 @@ def decide(world: World, caller: Caller, requirement: Requirement, *, endpoint: 
     return Decision(allowed, reason)
 
 
-def _kms_allows(key_policy: Any, request: Request, caller: Caller, identity_allows: list, boundary_allows: bool, account: str) -> tuple[bool, str]:
+def _kms_allows(
+    key_policy: Any, request: Request, caller: Caller, identity_allows: list, boundary_allows: bool, account: str
+) -> tuple[bool, str]:
     if key_policy is None:
         return False, "because the key has no key policy"
     delegated = False

@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 from .. import state
 from .engine import ADMINISTRATOR, Caller, Decision, Requirement, decide
@@ -53,13 +52,21 @@ def register_principal(arn: str, *, session: str = "emulated", vpc_id: str | Non
     key = _key_id(arn, session, vpc_id)
     with _LOCK:
         _BY_KEY[key] = Registered(arn, session, vpc_id)
-    return {"aws_access_key_id": key, "aws_secret_access_key": "emulated-secret", "aws_session_token": f"emulated-session-{key}"}
+    return {
+        "aws_access_key_id": key,
+        "aws_secret_access_key": "emulated-secret",
+        "aws_session_token": f"emulated-session-{key}",
+    }
 
 
 def credentials_for(arn: str, *, session: str = "emulated", vpc_id: str | None = None) -> dict[str, str]:
     """The same as environment variables (AWS_ACCESS_KEY_ID ...)."""
     creds = register_principal(arn, session=session, vpc_id=vpc_id)
-    return {"AWS_ACCESS_KEY_ID": creds["aws_access_key_id"], "AWS_SECRET_ACCESS_KEY": creds["aws_secret_access_key"], "AWS_SESSION_TOKEN": creds["aws_session_token"]}
+    return {
+        "AWS_ACCESS_KEY_ID": creds["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": creds["aws_secret_access_key"],
+        "AWS_SESSION_TOKEN": creds["aws_session_token"],
+    }
 
 
 def reset() -> None:
@@ -122,9 +129,17 @@ def authorize(caller: Caller, call: Call, reqs: list[Requirement]) -> tuple[Requ
     for requirement in reqs:
         through_endpoint = requirement.via is None and endpoint is not None
         try:
-            decision = decide(world, caller, requirement, endpoint=endpoint if through_endpoint else None, endpoint_policy=endpoint_policy if through_endpoint else None)
+            decision = decide(
+                world,
+                caller,
+                requirement,
+                endpoint=endpoint if through_endpoint else None,
+                endpoint_policy=endpoint_policy if through_endpoint else None,
+            )
         except UnsupportedCondition as exc:
-            raise NoAuthorizationRule(f"the emulator cannot evaluate the condition operator {exc} used in a policy for {requirement.action}") from exc
+            raise NoAuthorizationRule(
+                f"the emulator cannot evaluate the condition operator {exc} used in a policy for {requirement.action}"
+            ) from exc
         record = {
             "principal": caller.principal.arn,
             "operation": f"{call.service}:{call.operation}",
@@ -173,13 +188,17 @@ def _check_client_call(client, operation_name: str, api_params: dict) -> None:
             with _LOCK:
                 UNRULED.append({"operation": f"{service}:{operation_name}", "principal": caller.principal.arn})
             return
-        raise NoAuthorizationRule(f"no authorization rule for {service}:{operation_name} (called by {caller.principal.arn}); add a row to local/authz/operations.py")
+        raise NoAuthorizationRule(
+            f"no authorization rule for {service}:{operation_name} (called by {caller.principal.arn}); add a row to local/authz/operations.py"
+        )
     try:
         failed = authorize(caller, call, reqs)
     except _NoRoute as exc:
         from botocore.exceptions import EndpointConnectionError
 
-        state.current().note("authz.no_route", principal=caller.principal.arn, service=service, operation=operation_name)
+        state.current().note(
+            "authz.no_route", principal=caller.principal.arn, service=service, operation=operation_name
+        )
         if _mode() == "enforce":
             raise EndpointConnectionError(endpoint_url=f"https://{service}.{region}.amazonaws.com ({exc})") from None
         return
@@ -191,7 +210,15 @@ def _check_client_call(client, operation_name: str, api_params: dict) -> None:
     message = _denial_message(caller.label, requirement, decision)
     import uuid
 
-    error = {"Error": {"Code": requirement.error, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": requirement.status, "RequestId": str(uuid.uuid4()), "HTTPHeaders": {}, "RetryAttempts": 0}}
+    error = {
+        "Error": {"Code": requirement.error, "Message": message},
+        "ResponseMetadata": {
+            "HTTPStatusCode": requirement.status,
+            "RequestId": str(uuid.uuid4()),
+            "HTTPHeaders": {},
+            "RetryAttempts": 0,
+        },
+    }
     cls = client.exceptions.from_code(requirement.error) if hasattr(client, "exceptions") else ClientError
     raise cls(error, operation_name)
 
@@ -204,11 +231,19 @@ def _resolve_in_vpc(client, operation_name: str, api_params: dict, caller: Calle
     answer = dns_firewall.resolve(caller.vpc_id, name)
     if answer.resolves:
         return
-    state.current().note("dns.blocked", principal=caller.principal.arn, name=name, operation=f"{client.meta.service_model.endpoint_prefix}:{operation_name}", rule=answer.rule)
+    state.current().note(
+        "dns.blocked",
+        principal=caller.principal.arn,
+        name=name,
+        operation=f"{client.meta.service_model.endpoint_prefix}:{operation_name}",
+        rule=answer.rule,
+    )
     if _mode() == "enforce":
         from botocore.exceptions import EndpointConnectionError
 
-        raise EndpointConnectionError(endpoint_url=f"https://{name} (the DNS Firewall of {caller.vpc_id} answers NXDOMAIN, rule {answer.rule})")
+        raise EndpointConnectionError(
+            endpoint_url=f"https://{name} (the DNS Firewall of {caller.vpc_id} answers NXDOMAIN, rule {answer.rule})"
+        )
 
 
 def apply() -> None:
@@ -234,7 +269,15 @@ def check_service(principal: Principal, requirement: Requirement, world: World) 
     """A service acting on its own behalf (EventBridge invoking a target, Bedrock assuming its role)."""
     caller = Caller(principal, None, None, None, principal.arn)
     decision = decide(world, caller, requirement, endpoint=None, endpoint_policy=None)
-    record = {"principal": principal.arn, "operation": "service", "action": requirement.action, "resource": requirement.resource, "allowed": decision.allowed, "via": None, "endpoint": None}
+    record = {
+        "principal": principal.arn,
+        "operation": "service",
+        "action": requirement.action,
+        "resource": requirement.resource,
+        "allowed": decision.allowed,
+        "via": None,
+        "endpoint": None,
+    }
     with _LOCK:
         DECISIONS.append(record)
         if not decision.allowed:
@@ -244,7 +287,15 @@ def check_service(principal: Principal, requirement: Requirement, world: World) 
     return decision
 
 
-def check_role(role_arn: str, requirements_: list[Requirement], world: World, *, service: str, vpc_id: str | None = None, session: str = "service") -> tuple[Requirement, Decision] | None:
+def check_role(
+    role_arn: str,
+    requirements_: list[Requirement],
+    world: World,
+    *,
+    service: str,
+    vpc_id: str | None = None,
+    session: str = "service",
+) -> tuple[Requirement, Decision] | None:
     """A service working with a role it was passed (Bedrock reading training data as the job's role).
     ``service`` is whose API the requirements belong to: from inside ``vpc_id`` they go through its endpoint."""
     if _mode() == "off":

@@ -90,7 +90,11 @@ def _s3_kms(call: Call, bucket: str, key: str, actions: list[str], key_arn: str 
         Requirement(
             action,
             key_arn,
-            {"kms:ViaService": _via(call, "s3"), "kms:EncryptionContext:aws:s3:arn": context_arn, "kms:EncryptionContextKeys": ["aws:s3:arn"]},
+            {
+                "kms:ViaService": _via(call, "s3"),
+                "kms:EncryptionContext:aws:s3:arn": context_arn,
+                "kms:EncryptionContextKeys": ["aws:s3:arn"],
+            },
             ("kms", key_arn),
             via="s3",
             error="AccessDenied",
@@ -111,21 +115,38 @@ def _bucket_key_enabled(world: World, bucket: str) -> bool:
 
 def _s3(action: str, bucket: str, key: str | None = None, context: dict | None = None) -> Requirement:
     resource = f"arn:aws:s3:::{bucket}" + (f"/{key}" if key is not None else "")
-    return Requirement(action, resource, context or {}, ("s3", bucket), error="AccessDenied", status=403, source=SAR + "list_amazons3.html")
+    return Requirement(
+        action,
+        resource,
+        context or {},
+        ("s3", bucket),
+        error="AccessDenied",
+        status=403,
+        source=SAR + "list_amazons3.html",
+    )
 
 
 # -- S3 -------------------------------------------------------------------------------------------------
 @row("s3", "PutObject", "CreateMultipartUpload", source=SAR + "list_amazons3.html; " + S3_KMS)
 def _put_object(call: Call) -> list[Requirement]:
     bucket, key = call.params["Bucket"], call.params["Key"]
-    key_arn = call.world.key_arn(call.params.get("SSEKMSKeyId")) or (call.world.bucket_key(bucket) if call.params.get("ServerSideEncryption") in (None, "aws:kms") else None)
+    key_arn = call.world.key_arn(call.params.get("SSEKMSKeyId")) or (
+        call.world.bucket_key(bucket) if call.params.get("ServerSideEncryption") in (None, "aws:kms") else None
+    )
     return [_s3("s3:PutObject", bucket, key)] + _s3_kms(call, bucket, key, ["kms:GenerateDataKey"], key_arn)
 
 
-@row("s3", "UploadPart", "CompleteMultipartUpload", source=SAR + "list_amazons3.html; " + S3_KMS + " (a multipart upload with SSE-KMS needs kms:Decrypt as well)")
+@row(
+    "s3",
+    "UploadPart",
+    "CompleteMultipartUpload",
+    source=SAR + "list_amazons3.html; " + S3_KMS + " (a multipart upload with SSE-KMS needs kms:Decrypt as well)",
+)
 def _upload_part(call: Call) -> list[Requirement]:
     bucket, key = call.params["Bucket"], call.params["Key"]
-    return [_s3("s3:PutObject", bucket, key)] + _s3_kms(call, bucket, key, ["kms:Decrypt"], call.world.bucket_key(bucket))
+    return [_s3("s3:PutObject", bucket, key)] + _s3_kms(
+        call, bucket, key, ["kms:Decrypt"], call.world.bucket_key(bucket)
+    )
 
 
 @row("s3", "AbortMultipartUpload", source=SAR + "list_amazons3.html")
@@ -133,11 +154,17 @@ def _abort_multipart(call: Call) -> list[Requirement]:
     return [_s3("s3:AbortMultipartUpload", call.params["Bucket"], call.params["Key"])]
 
 
-@row("s3", "GetObject", source=SAR + "list_amazons3.html (GetObject; GetObjectVersion when a versionId is given); " + S3_KMS)
+@row(
+    "s3",
+    "GetObject",
+    source=SAR + "list_amazons3.html (GetObject; GetObjectVersion when a versionId is given); " + S3_KMS,
+)
 def _get_object(call: Call) -> list[Requirement]:
     bucket, key, version = call.params["Bucket"], call.params["Key"], call.params.get("VersionId")
     action = "s3:GetObjectVersion" if version else "s3:GetObject"
-    return [_s3(action, bucket, key)] + _s3_kms(call, bucket, key, ["kms:Decrypt"], call.world.object_key(bucket, key, version))
+    return [_s3(action, bucket, key)] + _s3_kms(
+        call, bucket, key, ["kms:Decrypt"], call.world.object_key(bucket, key, version)
+    )
 
 
 @row("s3", "HeadObject", source=SAR + "list_amazons3.html (HeadObject is authorized as GetObject / GetObjectVersion)")
@@ -164,7 +191,14 @@ def _delete_object(call: Call) -> list[Requirement]:
     return [_s3("s3:DeleteObjectVersion" if version else "s3:DeleteObject", call.params["Bucket"], call.params["Key"])]
 
 
-@row("s3", "CopyObject", "UploadPartCopy", source=SAR + "list_amazons3.html (UploadPartCopy is authorized as a read of the source and PutObject on the target); " + S3_KMS)
+@row(
+    "s3",
+    "CopyObject",
+    "UploadPartCopy",
+    source=SAR
+    + "list_amazons3.html (UploadPartCopy is authorized as a read of the source and PutObject on the target); "
+    + S3_KMS,
+)
 def _copy_object(call: Call) -> list[Requirement]:
     source = call.params["CopySource"]
     if isinstance(source, str):
@@ -211,11 +245,24 @@ def _table_kms(call: Call, table: str, actions: list[str]) -> list[Requirement]:
     key_arn = call.world.table_key(table)
     if not key_arn:
         return []
-    context = {"kms:ViaService": _via(call, "dynamodb"), "kms:EncryptionContext:aws:dynamodb:tableName": table, "kms:EncryptionContext:aws:dynamodb:subscriberId": call.account}
-    return [Requirement(a, key_arn, context, ("kms", key_arn), via="dynamodb", error="AccessDeniedException", source=DDB_KMS) for a in actions]
+    context = {
+        "kms:ViaService": _via(call, "dynamodb"),
+        "kms:EncryptionContext:aws:dynamodb:tableName": table,
+        "kms:EncryptionContext:aws:dynamodb:subscriberId": call.account,
+    }
+    return [
+        Requirement(
+            a, key_arn, context, ("kms", key_arn), via="dynamodb", error="AccessDeniedException", source=DDB_KMS
+        )
+        for a in actions
+    ]
 
 
-@row("dynamodb", *_DDB_ACTIONS, source=SAR + "list_amazondynamodb.html (index ARNs for Query/Scan on an index); " + DDB_KMS)
+@row(
+    "dynamodb",
+    *_DDB_ACTIONS,
+    source=SAR + "list_amazondynamodb.html (index ARNs for Query/Scan on an index); " + DDB_KMS,
+)
 def _dynamodb(call: Call) -> list[Requirement]:
     table = call.params["TableName"]
     resource = call.arn("dynamodb", f"table/{table}")
@@ -228,11 +275,19 @@ def _dynamodb(call: Call) -> list[Requirement]:
 
 
 # -- Lambda ----------------------------------------------------------------------------------------------
-@row("lambda", "Invoke", source=SAR + "list_awslambda.html (InvokeFunction on the function, qualified when a qualifier is given)")
+@row(
+    "lambda",
+    "Invoke",
+    source=SAR + "list_awslambda.html (InvokeFunction on the function, qualified when a qualifier is given)",
+)
 def _invoke(call: Call) -> list[Requirement]:
     name = call.params["FunctionName"]
     fn = call.world.function(name)
-    arn = fn.function_arn if fn is not None else (name if name.startswith("arn:") else call.arn("lambda", f"function:{name}"))
+    arn = (
+        fn.function_arn
+        if fn is not None
+        else (name if name.startswith("arn:") else call.arn("lambda", f"function:{name}"))
+    )
     if call.params.get("Qualifier"):
         arn = f"{arn}:{call.params['Qualifier']}"
     return [Requirement("lambda:InvokeFunction", arn, {}, ("lambda", name), error="AccessDeniedException", status=403)]
@@ -244,7 +299,12 @@ def _machine_kms(call: Call, machine_arn: str, actions: list[str]) -> list[Requi
     if not key_arn:
         return []
     context = {"kms:ViaService": _via(call, "states"), "kms:EncryptionContext:aws:states:stateMachineArn": machine_arn}
-    return [Requirement(a, key_arn, context, ("kms", key_arn), via="states", error="KmsAccessDeniedException", source=SFN_KMS) for a in actions]
+    return [
+        Requirement(
+            a, key_arn, context, ("kms", key_arn), via="states", error="KmsAccessDeniedException", source=SFN_KMS
+        )
+        for a in actions
+    ]
 
 
 def _token_machine(call: Call) -> str | None:
@@ -254,24 +314,53 @@ def _token_machine(call: Call) -> str | None:
     return machine_of_token(call.params.get("taskToken", ""), call.world)
 
 
-@row("states", "StartExecution", source=SAR + "list_awsstepfunctions.html; " + SFN_KMS + " (StartExecution needs kms:GenerateDataKey on a CMK-encrypted state machine)")
+@row(
+    "states",
+    "StartExecution",
+    source=SAR
+    + "list_awsstepfunctions.html; "
+    + SFN_KMS
+    + " (StartExecution needs kms:GenerateDataKey on a CMK-encrypted state machine)",
+)
 def _start_execution(call: Call) -> list[Requirement]:
     machine = call.params["stateMachineArn"]
     return [Requirement("states:StartExecution", machine)] + _machine_kms(call, machine, ["kms:GenerateDataKey"])
 
 
-@row("states", "SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat", source=SAR + "list_awsstepfunctions.html; " + SFN_KMS + " (callbacks carrying output or error need kms:GenerateDataKey)")
+@row(
+    "states",
+    "SendTaskSuccess",
+    "SendTaskFailure",
+    "SendTaskHeartbeat",
+    source=SAR
+    + "list_awsstepfunctions.html; "
+    + SFN_KMS
+    + " (callbacks carrying output or error need kms:GenerateDataKey)",
+)
 def _task_token(call: Call) -> list[Requirement]:
     machine = _token_machine(call) or "*"
     action = f"states:{call.operation}"
     out = [Requirement(action, machine)]
-    carries_data = call.operation == "SendTaskSuccess" or call.params.get("error") is not None or call.params.get("cause") is not None
+    carries_data = (
+        call.operation == "SendTaskSuccess"
+        or call.params.get("error") is not None
+        or call.params.get("cause") is not None
+    )
     if machine != "*" and carries_data:
         out += _machine_kms(call, machine, ["kms:GenerateDataKey"])
     return out
 
 
-@row("states", "DescribeExecution", "GetExecutionHistory", "StopExecution", source=SAR + "list_awsstepfunctions.html (execution resource); " + SFN_KMS + " (reading encrypted history needs kms:Decrypt)")
+@row(
+    "states",
+    "DescribeExecution",
+    "GetExecutionHistory",
+    "StopExecution",
+    source=SAR
+    + "list_awsstepfunctions.html (execution resource); "
+    + SFN_KMS
+    + " (reading encrypted history needs kms:Decrypt)",
+)
 def _execution(call: Call) -> list[Requirement]:
     execution = call.params["executionArn"]
     out = [Requirement(f"states:{call.operation}", execution)]
@@ -280,7 +369,12 @@ def _execution(call: Call) -> list[Requirement]:
     return out
 
 
-@row("states", "ListExecutions", "DescribeStateMachine", source=SAR + "list_awsstepfunctions.html (stateMachine resource)")
+@row(
+    "states",
+    "ListExecutions",
+    "DescribeStateMachine",
+    source=SAR + "list_awsstepfunctions.html (stateMachine resource)",
+)
 def _machine(call: Call) -> list[Requirement]:
     return [Requirement(f"states:{call.operation}", call.params["stateMachineArn"])]
 
@@ -298,20 +392,47 @@ def _publish(call: Call) -> list[Requirement]:
     key_arn = call.world.topic_key(topic)
     if key_arn:
         context = {"kms:ViaService": _via(call, "sns"), "kms:EncryptionContext:aws:sns:topicArn": topic}
-        out += [Requirement(a, key_arn, context, ("kms", key_arn), via="sns", error="KMSAccessDenied", source=SNS_KMS) for a in ("kms:GenerateDataKey", "kms:Decrypt")]
+        out += [
+            Requirement(a, key_arn, context, ("kms", key_arn), via="sns", error="KMSAccessDenied", source=SNS_KMS)
+            for a in ("kms:GenerateDataKey", "kms:Decrypt")
+        ]
     return out
 
 
-@row("sns", "Subscribe", "CreateTopic", "ListSubscriptionsByTopic", "GetTopicAttributes", source=SAR + "list_amazonsns.html")
+@row(
+    "sns",
+    "Subscribe",
+    "CreateTopic",
+    "ListSubscriptionsByTopic",
+    "GetTopicAttributes",
+    source=SAR + "list_amazonsns.html",
+)
 def _sns_admin(call: Call) -> list[Requirement]:
     topic = call.params.get("TopicArn") or call.arn("sns", call.params.get("Name", "*"))
-    return [Requirement(f"sns:{call.operation}", topic, {}, ("sns", topic) if call.operation != "CreateTopic" else None, error="AuthorizationError", status=403)]
+    return [
+        Requirement(
+            f"sns:{call.operation}",
+            topic,
+            {},
+            ("sns", topic) if call.operation != "CreateTopic" else None,
+            error="AuthorizationError",
+            status=403,
+        )
+    ]
 
 
 _SQS_KMS_ACTIONS = {"SendMessage": ["kms:GenerateDataKey", "kms:Decrypt"], "ReceiveMessage": ["kms:Decrypt"]}
 
 
-@row("sqs", "SendMessage", "ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "GetQueueUrl", source=SAR + "list_amazonsqs.html; " + SQS_KMS)
+@row(
+    "sqs",
+    "SendMessage",
+    "ReceiveMessage",
+    "DeleteMessage",
+    "GetQueueAttributes",
+    "GetQueueUrl",
+    source=SAR + "list_amazonsqs.html; " + SQS_KMS,
+)
 def _sqs(call: Call) -> list[Requirement]:
     queue = call.params.get("QueueUrl") or call.params.get("QueueName", "")
     name = queue.rstrip("/").rsplit("/", 1)[-1]
@@ -320,7 +441,12 @@ def _sqs(call: Call) -> list[Requirement]:
     key_arn = call.world.queue_key(name)
     if key_arn:
         context = {"kms:ViaService": _via(call, "sqs"), "kms:EncryptionContext:aws:sqs:arn": arn}
-        out += [Requirement(a, key_arn, context, ("kms", key_arn), via="sqs", error="KMS.AccessDeniedException", source=SQS_KMS) for a in _SQS_KMS_ACTIONS.get(call.operation, [])]
+        out += [
+            Requirement(
+                a, key_arn, context, ("kms", key_arn), via="sqs", error="KMS.AccessDeniedException", source=SQS_KMS
+            )
+            for a in _SQS_KMS_ACTIONS.get(call.operation, [])
+        ]
     return out
 
 
@@ -330,10 +456,23 @@ def _create_queue(call: Call) -> list[Requirement]:
 
 
 # -- SSM -------------------------------------------------------------------------------------------------
-@row("ssm", "GetParameter", "PutParameter", "GetParameters", "DeleteParameter", source=SAR + "list_awssystemsmanager.html (parameter/<name without its leading slash>)")
+@row(
+    "ssm",
+    "GetParameter",
+    "PutParameter",
+    "GetParameters",
+    "DeleteParameter",
+    source=SAR + "list_awssystemsmanager.html (parameter/<name without its leading slash>)",
+)
 def _ssm(call: Call) -> list[Requirement]:
     names = call.params.get("Names") or [call.params["Name"]]
-    return [Requirement(f"ssm:{call.operation if call.operation != 'GetParameters' else 'GetParameters'}", call.arn("ssm", "parameter/" + n.lstrip("/"))) for n in names]
+    return [
+        Requirement(
+            f"ssm:{call.operation if call.operation != 'GetParameters' else 'GetParameters'}",
+            call.arn("ssm", "parameter/" + n.lstrip("/")),
+        )
+        for n in names
+    ]
 
 
 # -- CloudFormation (the CLI finds a stage through its stacks' outputs) ------------------------------------
@@ -345,14 +484,28 @@ def _describe_stacks(call: Call) -> list[Requirement]:
     if name.startswith("arn:"):
         return [Requirement("cloudformation:DescribeStacks", name)]
     stack = next((st for st in call.world.backend("cloudformation").stacks.values() if st.name == name), None)
-    return [Requirement("cloudformation:DescribeStacks", stack.stack_id if stack is not None else call.arn("cloudformation", f"stack/{name}/*"))]
+    return [
+        Requirement(
+            "cloudformation:DescribeStacks",
+            stack.stack_id if stack is not None else call.arn("cloudformation", f"stack/{name}/*"),
+        )
+    ]
 
 
 # -- Bedrock ---------------------------------------------------------------------------------------------
 def _model_arn(call: Call, identifier: str) -> str:
     if identifier.startswith("arn:"):
         return identifier
-    if identifier.count(".") >= 2 and identifier.split(".")[0] in ("us", "eu", "apac", "global", "jp", "au", "ca", "us-gov"):
+    if identifier.count(".") >= 2 and identifier.split(".")[0] in (
+        "us",
+        "eu",
+        "apac",
+        "global",
+        "jp",
+        "au",
+        "ca",
+        "us-gov",
+    ):
         return call.arn("bedrock", f"inference-profile/{identifier}")
     return f"arn:aws:bedrock:{call.region}::foundation-model/{identifier}"
 
@@ -364,7 +517,9 @@ def _tags(call: Call, *fields: str) -> dict[str, Any]:
     return {**{f"aws:RequestTag/{t['key']}": t["value"] for t in tags}, "aws:TagKeys": [t["key"] for t in tags]}
 
 
-@row("bedrock", "CreateModelCustomizationJob", source=SAR + "list_amazonbedrock.html; " + PASS_ROLE + "; " + BEDROCK_KMS)
+@row(
+    "bedrock", "CreateModelCustomizationJob", source=SAR + "list_amazonbedrock.html; " + PASS_ROLE + "; " + BEDROCK_KMS
+)
 def _create_job(call: Call) -> list[Requirement]:
     p = call.params
     job = call.arn("bedrock", f"model-customization-job/{p['jobName']}")
@@ -380,11 +535,20 @@ def _create_job(call: Call) -> list[Requirement]:
     key_arn = call.world.key_arn(p.get("customModelKmsKeyId"))
     if key_arn:
         context = {"kms:ViaService": _via(call, "bedrock")}
-        out += [Requirement(a, key_arn, context, ("kms", key_arn), via="bedrock", source=NOVA_KMS) for a in CUSTOM_MODEL_CREATION_KMS]
+        out += [
+            Requirement(a, key_arn, context, ("kms", key_arn), via="bedrock", source=NOVA_KMS)
+            for a in CUSTOM_MODEL_CREATION_KMS
+        ]
     return out
 
 
-@row("bedrock", "GetModelCustomizationJob", "StopModelCustomizationJob", source=SAR + "list_amazonbedrock.html (model-customization-job; its condition keys include aws:ResourceTag/${TagKey}, read 2026-12-06)")
+@row(
+    "bedrock",
+    "GetModelCustomizationJob",
+    "StopModelCustomizationJob",
+    source=SAR
+    + "list_amazonbedrock.html (model-customization-job; its condition keys include aws:ResourceTag/${TagKey}, read 2026-12-06)",
+)
 def _job(call: Call) -> list[Requirement]:
     identifier = call.params["jobIdentifier"]
     arn = identifier if identifier.startswith("arn:") else call.arn("bedrock", f"model-customization-job/{identifier}")
@@ -398,7 +562,9 @@ def _custom_model_kms(call: Call, model_arn: str) -> list[Requirement]:
     if not key_arn:
         return []
     context = {"kms:ViaService": _via(call, "bedrock")}
-    return [Requirement(a, key_arn, context, ("kms", key_arn), via="bedrock", source=NOVA_KMS) for a in CUSTOM_MODEL_USE_KMS]
+    return [
+        Requirement(a, key_arn, context, ("kms", key_arn), via="bedrock", source=NOVA_KMS) for a in CUSTOM_MODEL_USE_KMS
+    ]
 
 
 def _create_endpoint(call: Call, model: str, endpoint: str) -> list[Requirement]:
@@ -411,21 +577,39 @@ def _create_endpoint(call: Call, model: str, endpoint: str) -> list[Requirement]
     return out + _custom_model_kms(call, model)
 
 
-@row("bedrock", "CreateProvisionedModelThroughput", source=SAR + "list_amazonbedrock.html (custom-model or foundation-model, and provisioned-model)")
+@row(
+    "bedrock",
+    "CreateProvisionedModelThroughput",
+    source=SAR + "list_amazonbedrock.html (custom-model or foundation-model, and provisioned-model)",
+)
 def _create_pt(call: Call) -> list[Requirement]:
-    return _create_endpoint(call, _model_arn(call, call.params["modelId"]), call.arn("bedrock", f"provisioned-model/{call.params['provisionedModelName']}"))
+    return _create_endpoint(
+        call,
+        _model_arn(call, call.params["modelId"]),
+        call.arn("bedrock", f"provisioned-model/{call.params['provisionedModelName']}"),
+    )
 
 
-@row("bedrock", "CreateCustomModelDeployment", source=SAR + "list_amazonbedrock.html (custom-model and custom-model-deployment)")
+@row(
+    "bedrock",
+    "CreateCustomModelDeployment",
+    source=SAR + "list_amazonbedrock.html (custom-model and custom-model-deployment)",
+)
 def _create_deployment(call: Call) -> list[Requirement]:
-    return _create_endpoint(call, call.params["modelArn"], call.arn("bedrock", f"custom-model-deployment/{call.params['modelDeploymentName']}"))
+    return _create_endpoint(
+        call,
+        call.params["modelArn"],
+        call.arn("bedrock", f"custom-model-deployment/{call.params['modelDeploymentName']}"),
+    )
 
 
 def _resource_tags(call: Call, kind: str, identifier: str) -> dict[str, Any]:
     """aws:ResourceTag/<key> of an existing resource; a resource that does not exist has none."""
     from local.authz.tokens import bedrock_resource_tags
 
-    return {f"aws:ResourceTag/{key}": value for key, value in bedrock_resource_tags(kind, identifier, call.world).items()}
+    return {
+        f"aws:ResourceTag/{key}": value for key, value in bedrock_resource_tags(kind, identifier, call.world).items()
+    }
 
 
 def _existing(call: Call, kind: str, identifier: str) -> list[Requirement]:
@@ -434,17 +618,35 @@ def _existing(call: Call, kind: str, identifier: str) -> list[Requirement]:
     return [Requirement(f"bedrock:{call.operation}", arn, _resource_tags(call, kind, identifier))]
 
 
-@row("bedrock", "GetProvisionedModelThroughput", "DeleteProvisionedModelThroughput", source=SAR + "list_amazonbedrock.html (provisioned-model; its condition keys include aws:ResourceTag/${TagKey}, read 2026-12-04)")
+@row(
+    "bedrock",
+    "GetProvisionedModelThroughput",
+    "DeleteProvisionedModelThroughput",
+    source=SAR
+    + "list_amazonbedrock.html (provisioned-model; its condition keys include aws:ResourceTag/${TagKey}, read 2026-12-04)",
+)
 def _pt(call: Call) -> list[Requirement]:
     return _existing(call, "provisioned-model", call.params["provisionedModelId"])
 
 
-@row("bedrock", "GetCustomModelDeployment", "DeleteCustomModelDeployment", source=SAR + "list_amazonbedrock.html (custom-model-deployment; its condition keys include aws:ResourceTag/${TagKey}, read 2026-12-04)")
+@row(
+    "bedrock",
+    "GetCustomModelDeployment",
+    "DeleteCustomModelDeployment",
+    source=SAR
+    + "list_amazonbedrock.html (custom-model-deployment; its condition keys include aws:ResourceTag/${TagKey}, read 2026-12-04)",
+)
 def _deployment(call: Call) -> list[Requirement]:
     return _existing(call, "custom-model-deployment", call.params["customModelDeploymentIdentifier"])
 
 
-@row("bedrock", "GetCustomModel", "DeleteCustomModel", source=SAR + "list_amazonbedrock.html (custom-model; its condition keys include aws:ResourceTag/${TagKey}, read 2026-12-04)")
+@row(
+    "bedrock",
+    "GetCustomModel",
+    "DeleteCustomModel",
+    source=SAR
+    + "list_amazonbedrock.html (custom-model; its condition keys include aws:ResourceTag/${TagKey}, read 2026-12-04)",
+)
 def _custom_model(call: Call) -> list[Requirement]:
     return _existing(call, "custom-model", call.params["modelIdentifier"])
 
@@ -472,7 +674,14 @@ def _bedrock_tags(call: Call) -> list[Requirement]:
     return [Requirement(f"bedrock:{call.operation}", call.params["resourceARN"], _tags(call, "tags"))]
 
 
-@row("bedrock-runtime", "Converse", "InvokeModel", source=SAR + "list_amazonbedrock.html (Converse is authorized as bedrock:InvokeModel on the model, inference profile, provisioned model or deployment; the last two support aws:ResourceTag/${TagKey}, read 2026-12-06); " + BEDROCK_KMS)
+@row(
+    "bedrock-runtime",
+    "Converse",
+    "InvokeModel",
+    source=SAR
+    + "list_amazonbedrock.html (Converse is authorized as bedrock:InvokeModel on the model, inference profile, provisioned model or deployment; the last two support aws:ResourceTag/${TagKey}, read 2026-12-06); "
+    + BEDROCK_KMS,
+)
 def _converse(call: Call) -> list[Requirement]:
     model = _model_arn(call, call.params["modelId"])
     kind = next((k for k in ("provisioned-model", "custom-model-deployment") if f":{k}/" in model), None)
@@ -484,7 +693,11 @@ def _converse(call: Call) -> list[Requirement]:
 
 
 # -- identity and deployment plumbing --------------------------------------------------------------------
-@row("sts", "GetCallerIdentity", source="https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html (no permission is required)")
+@row(
+    "sts",
+    "GetCallerIdentity",
+    source="https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html (no permission is required)",
+)
 def _whoami(call: Call) -> list[Requirement]:
     return []
 

@@ -15,7 +15,6 @@ Pure code: a statement, a request (action, resource, principal, context) in, a m
 
 from __future__ import annotations
 
-import fnmatch
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -129,12 +128,24 @@ def _single(op: str, policy_value: Any, request_value: Any) -> bool:
         a, b = _number(rv), _number(policy_value)
         if a is None or b is None:
             return False
-        return {"NumericEquals": a == b, "NumericLessThan": a < b, "NumericLessThanEquals": a <= b, "NumericGreaterThan": a > b, "NumericGreaterThanEquals": a >= b}[op]
+        return {
+            "NumericEquals": a == b,
+            "NumericLessThan": a < b,
+            "NumericLessThanEquals": a <= b,
+            "NumericGreaterThan": a > b,
+            "NumericGreaterThanEquals": a >= b,
+        }[op]
     if op.startswith("Date"):
         a, b = _date(rv), _date(policy_value)
         if a is None or b is None:
             return False
-        return {"DateEquals": a == b, "DateLessThan": a < b, "DateLessThanEquals": a <= b, "DateGreaterThan": a > b, "DateGreaterThanEquals": a >= b}[op]
+        return {
+            "DateEquals": a == b,
+            "DateLessThan": a < b,
+            "DateLessThanEquals": a <= b,
+            "DateGreaterThan": a > b,
+            "DateGreaterThanEquals": a >= b,
+        }[op]
     if op == "IpAddress":
         try:
             return ipaddress.ip_address(str(rv)) in ipaddress.ip_network(str(policy_value), strict=False)
@@ -150,9 +161,24 @@ class UnsupportedCondition(ValueError):
 
 
 _OPERATORS = {
-    "StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike", "Bool", "BinaryEquals", "IpAddress",
-    "NumericEquals", "NumericLessThan", "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals",
-    "DateEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals",
+    "StringEquals",
+    "StringEqualsIgnoreCase",
+    "StringLike",
+    "ArnEquals",
+    "ArnLike",
+    "Bool",
+    "BinaryEquals",
+    "IpAddress",
+    "NumericEquals",
+    "NumericLessThan",
+    "NumericLessThanEquals",
+    "NumericGreaterThan",
+    "NumericGreaterThanEquals",
+    "DateEquals",
+    "DateLessThan",
+    "DateLessThanEquals",
+    "DateGreaterThan",
+    "DateGreaterThanEquals",
 }
 
 _NEGATED = {
@@ -249,10 +275,7 @@ def names_account_root(spec: Any, account: str) -> bool:
     """A key-policy statement for the account root: it delegates the key's use to IAM policies."""
     if not isinstance(spec, dict):
         return False
-    return any(
-        (str(v) == account or str(v) == f"arn:aws:iam::{account}:root")
-        for v in _as_list(spec.get("AWS"))
-    )
+    return any((str(v) == account or str(v) == f"arn:aws:iam::{account}:root") for v in _as_list(spec.get("AWS")))
 
 
 @dataclass
@@ -289,7 +312,9 @@ def statements(document: Any) -> list[dict]:
     return [s for s in _as_list(document.get("Statement")) if isinstance(s, dict)]
 
 
-def evaluate(document: Any, request: Request, *, source: str, resource_policy: bool = False) -> tuple[list[StatementMatch], list[StatementMatch]]:
+def evaluate(
+    document: Any, request: Request, *, source: str, resource_policy: bool = False
+) -> tuple[list[StatementMatch], list[StatementMatch]]:
     """(denies, allows) of one policy document that apply to ``request``."""
     denies, allows = [], []
     for statement in statements(document):

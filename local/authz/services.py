@@ -21,7 +21,9 @@ from .engine import Requirement
 from .operations import CUSTOM_MODEL_CREATION_KMS, NOVA_KMS, SAR, Call, requirements
 from .world import World
 
-EVENTS_SOURCE = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-lambda-permissions"
+EVENTS_SOURCE = (
+    "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-lambda-permissions"
+)
 BEDROCK_ROLE_SOURCE = "https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-iam-role.html"
 BEDROCK_VPC_SOURCE = "https://docs.aws.amazon.com/bedrock/latest/userguide/vpc-model-customization.html"
 
@@ -34,9 +36,19 @@ def events_may_invoke(function_arn: str, rule_arn: str, world: World) -> str | N
         return None
     name = function_arn.split(":")[6]
     principal = hook.service_principal("events.amazonaws.com", world.account)
-    requirement = Requirement("lambda:InvokeFunction", function_arn, {"aws:SourceArn": rule_arn, "aws:SourceAccount": world.account}, ("lambda", name), source=EVENTS_SOURCE)
+    requirement = Requirement(
+        "lambda:InvokeFunction",
+        function_arn,
+        {"aws:SourceArn": rule_arn, "aws:SourceAccount": world.account},
+        ("lambda", name),
+        source=EVENTS_SOURCE,
+    )
     decision = hook.check_service(principal, requirement, world)
-    return None if decision.allowed else f"events.amazonaws.com is not authorized to perform: lambda:InvokeFunction on resource: {function_arn} {decision.reason}"
+    return (
+        None
+        if decision.allowed
+        else f"events.amazonaws.com is not authorized to perform: lambda:InvokeFunction on resource: {function_arn} {decision.reason}"
+    )
 
 
 def bedrock_may_assume(role_arn: str, job_arn: str, world: World) -> str | None:
@@ -45,12 +57,25 @@ def bedrock_may_assume(role_arn: str, job_arn: str, world: World) -> str | None:
     if hook._mode() == "off":
         return None
     principal = hook.service_principal("bedrock.amazonaws.com", world.account)
-    requirement = Requirement("sts:AssumeRole", role_arn, {"aws:SourceAccount": world.account, "aws:SourceArn": job_arn}, ("trust", role_arn), source=BEDROCK_ROLE_SOURCE)
+    requirement = Requirement(
+        "sts:AssumeRole",
+        role_arn,
+        {"aws:SourceAccount": world.account, "aws:SourceArn": job_arn},
+        ("trust", role_arn),
+        source=BEDROCK_ROLE_SOURCE,
+    )
     decision = hook.check_service(principal, requirement, world)
     return None if decision.allowed else f"Amazon Bedrock cannot assume the role {role_arn} {decision.reason}"
 
 
-def bedrock_job_access(job, world: World, *, data_objects: list[tuple[str, str]], output_object: tuple[str, str] | None, teacher_model: str | None) -> str | None:
+def bedrock_job_access(
+    job,
+    world: World,
+    *,
+    data_objects: list[tuple[str, str]],
+    output_object: tuple[str, str] | None,
+    teacher_model: str | None,
+) -> str | None:
     """None when the job's service role may do what the job does; else the message its failure carries."""
     from . import hook
 
@@ -65,23 +90,73 @@ def bedrock_job_access(job, world: World, *, data_objects: list[tuple[str, str]]
     for bucket, key in data_objects:
         data_requirements += requirements(Call("s3", "GetObject", {"Bucket": bucket, "Key": key}, world)) or []
     if output_object:
-        data_requirements += requirements(Call("s3", "PutObject", {"Bucket": output_object[0], "Key": output_object[1]}, world)) or []
-    failed = hook.check_role(role, data_requirements, world, service="s3", vpc_id=vpc_id, session="bedrock-job") if data_requirements else None
+        data_requirements += (
+            requirements(Call("s3", "PutObject", {"Bucket": output_object[0], "Key": output_object[1]}, world)) or []
+        )
+    failed = (
+        hook.check_role(role, data_requirements, world, service="s3", vpc_id=vpc_id, session="bedrock-job")
+        if data_requirements
+        else None
+    )
     if failed is None:
         other: list[Requirement] = []
         key_arn = world.key_arn(getattr(job, "custom_model_kms_key_id", None))
         if key_arn:
             context = {"kms:ViaService": f"bedrock.{world.region}.amazonaws.com"}
-            other += [Requirement(a, key_arn, context, ("kms", key_arn), via="bedrock", source=NOVA_KMS) for a in CUSTOM_MODEL_CREATION_KMS]
+            other += [
+                Requirement(a, key_arn, context, ("kms", key_arn), via="bedrock", source=NOVA_KMS)
+                for a in CUSTOM_MODEL_CREATION_KMS
+            ]
         if subnets:
-            tags = {"aws:RequestTag/BedrockManaged": "true", "aws:RequestTag/BedrockModelCustomizationJobArn": job.job_arn, "aws:TagKeys": ["BedrockManaged", "BedrockModelCustomizationJobArn"]}
+            tags = {
+                "aws:RequestTag/BedrockManaged": "true",
+                "aws:RequestTag/BedrockModelCustomizationJobArn": job.job_arn,
+                "aws:TagKeys": ["BedrockManaged", "BedrockModelCustomizationJobArn"],
+            }
             ec2 = f"arn:aws:ec2:{world.region}:{world.account}"
-            other.append(Requirement("ec2:CreateNetworkInterface", f"{ec2}:network-interface/*", tags, via="bedrock", source=BEDROCK_VPC_SOURCE))
-            other += [Requirement("ec2:CreateNetworkInterface", f"{ec2}:subnet/{s}", tags, via="bedrock", source=BEDROCK_VPC_SOURCE) for s in subnets]
-            other += [Requirement("ec2:CreateNetworkInterface", f"{ec2}:security-group/{g}", tags, via="bedrock", source=BEDROCK_VPC_SOURCE) for g in (job.vpc_config or {}).get("securityGroupIds") or []]
-            other.append(Requirement("ec2:CreateTags", f"{ec2}:network-interface/*", {**tags, "ec2:CreateAction": "CreateNetworkInterface"}, via="bedrock", source=BEDROCK_VPC_SOURCE))
+            other.append(
+                Requirement(
+                    "ec2:CreateNetworkInterface",
+                    f"{ec2}:network-interface/*",
+                    tags,
+                    via="bedrock",
+                    source=BEDROCK_VPC_SOURCE,
+                )
+            )
+            other += [
+                Requirement(
+                    "ec2:CreateNetworkInterface", f"{ec2}:subnet/{s}", tags, via="bedrock", source=BEDROCK_VPC_SOURCE
+                )
+                for s in subnets
+            ]
+            other += [
+                Requirement(
+                    "ec2:CreateNetworkInterface",
+                    f"{ec2}:security-group/{g}",
+                    tags,
+                    via="bedrock",
+                    source=BEDROCK_VPC_SOURCE,
+                )
+                for g in (job.vpc_config or {}).get("securityGroupIds") or []
+            ]
+            other.append(
+                Requirement(
+                    "ec2:CreateTags",
+                    f"{ec2}:network-interface/*",
+                    {**tags, "ec2:CreateAction": "CreateNetworkInterface"},
+                    via="bedrock",
+                    source=BEDROCK_VPC_SOURCE,
+                )
+            )
         if teacher_model:
-            other.append(Requirement("bedrock:InvokeModel", f"arn:aws:bedrock:{world.region}::foundation-model/{teacher_model}", via="bedrock", source=SAR + "list_amazonbedrock.html"))
+            other.append(
+                Requirement(
+                    "bedrock:InvokeModel",
+                    f"arn:aws:bedrock:{world.region}::foundation-model/{teacher_model}",
+                    via="bedrock",
+                    source=SAR + "list_amazonbedrock.html",
+                )
+            )
         failed = hook.check_role(role, other, world, service="bedrock", session="bedrock-job") if other else None
     if failed is None:
         return None
@@ -89,7 +164,9 @@ def bedrock_job_access(job, world: World, *, data_objects: list[tuple[str, str]]
     return f"Amazon Bedrock, as {role}, is not authorized to perform: {requirement.action} on resource: {requirement.resource} {decision.reason}"
 
 
-EVENTS_SQS_SOURCE = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions"
+EVENTS_SQS_SOURCE = (
+    "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions"
+)
 EVENTS_ROLE_SOURCE = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html (targets such as Step Functions are invoked with the target's RoleArn)"
 
 
@@ -107,14 +184,31 @@ def events_may_deliver(target: dict, rule_arn: str, world: World) -> str | None:
     principal = hook.service_principal("events.amazonaws.com", world.account)
     if service == "sqs":
         name = arn.split(":")[5]
-        requirement = Requirement("sqs:SendMessage", arn, {"aws:SourceArn": rule_arn, "aws:SourceAccount": world.account}, ("sqs", name), source=EVENTS_SQS_SOURCE)
+        requirement = Requirement(
+            "sqs:SendMessage",
+            arn,
+            {"aws:SourceArn": rule_arn, "aws:SourceAccount": world.account},
+            ("sqs", name),
+            source=EVENTS_SQS_SOURCE,
+        )
         decision = hook.check_service(principal, requirement, world)
         if not decision.allowed:
             return f"events.amazonaws.com is not authorized to perform: sqs:SendMessage on resource: {arn} {decision.reason}"
         key_arn = world.queue_key(name)
         if key_arn:
             for action in ("kms:GenerateDataKey", "kms:Decrypt"):
-                decision = hook.check_service(principal, Requirement(action, key_arn, {"kms:ViaService": f"sqs.{world.region}.amazonaws.com"}, ("kms", key_arn), via="sqs", source=EVENTS_SQS_SOURCE), world)
+                decision = hook.check_service(
+                    principal,
+                    Requirement(
+                        action,
+                        key_arn,
+                        {"kms:ViaService": f"sqs.{world.region}.amazonaws.com"},
+                        ("kms", key_arn),
+                        via="sqs",
+                        source=EVENTS_SQS_SOURCE,
+                    ),
+                    world,
+                )
                 if not decision.allowed:
                     return f"events.amazonaws.com is not authorized to perform: {action} on resource: {key_arn} {decision.reason}"
         return None
@@ -122,10 +216,26 @@ def events_may_deliver(target: dict, rule_arn: str, world: World) -> str | None:
         role = target.get("RoleArn")
         if not role:
             return f"the target {arn} has no RoleArn: EventBridge starts Step Functions executions only with a role"
-        trust = hook.check_service(principal, Requirement("sts:AssumeRole", role, {"aws:SourceArn": rule_arn, "aws:SourceAccount": world.account}, ("trust", role), source=EVENTS_ROLE_SOURCE), world)
+        trust = hook.check_service(
+            principal,
+            Requirement(
+                "sts:AssumeRole",
+                role,
+                {"aws:SourceArn": rule_arn, "aws:SourceAccount": world.account},
+                ("trust", role),
+                source=EVENTS_ROLE_SOURCE,
+            ),
+            world,
+        )
         if not trust.allowed:
             return f"EventBridge cannot assume the role {role} {trust.reason}"
-        failed = hook.check_role(role, requirements(Call("states", "StartExecution", {"stateMachineArn": arn}, world)) or [], world, service="states", session="events")
+        failed = hook.check_role(
+            role,
+            requirements(Call("states", "StartExecution", {"stateMachineArn": arn}, world)) or [],
+            world,
+            service="states",
+            session="events",
+        )
         if failed is not None:
             requirement, decision = failed
             return f"EventBridge, as {role}, is not authorized to perform: {requirement.action} on resource: {requirement.resource} {decision.reason}"

@@ -221,7 +221,9 @@ class World:
         return None
 
     def endpoint_policy(self, endpoint) -> Any:
-        return _json(getattr(endpoint, "policy_document", None)) or {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}
+        return _json(getattr(endpoint, "policy_document", None)) or {
+            "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]
+        }
 
     def function_vpc(self, fn) -> str | None:
         config = getattr(fn, "_vpc_config", None) or {}

@@ -8,7 +8,6 @@ import json
 import shutil
 
 import pytest
-from cyclonedx.model.component import ComponentType
 
 from stacks.functions import POWERTOOLS_LAYER, POWERTOOLS_LAYER_RELEASE, POWERTOOLS_LAYER_VERSION
 from tuneforge_audit import sbom
@@ -41,7 +40,11 @@ def test_it_validates_against_the_cyclonedx_schema(assembly):
 def test_the_asset_is_the_lambdas_source_file_by_file(document):
     (asset,) = [c for c in document["components"] if c["name"] == "lambdas-asset"]
     shipped = {c["name"]: c["hashes"][0]["content"] for c in asset["components"] if c["type"] == "file"}
-    source = {p.relative_to(ROOT).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in (ROOT / "lambdas").rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+    source = {
+        p.relative_to(ROOT).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in (ROOT / "lambdas").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    }
     assert shipped == source
     assert asset["hashes"] == [{"alg": "SHA-256", "content": sbom.tree_digest(shipped)}]
 
@@ -49,7 +52,12 @@ def test_the_asset_is_the_lambdas_source_file_by_file(document):
 def test_every_function_with_the_asset_is_named_and_has_the_layer(document, assembly):
     (asset,) = [c for c in document["components"] if c["name"] == "lambdas-asset"]
     listed = props(asset)
-    functions = [f"{stack}/{logical}" for stack, t in assembly.templates.items() for logical, r in t["Resources"].items() if r["Type"] == "AWS::Lambda::Function" and sbom._LAYER_SUFFIX in json.dumps(r["Properties"].get("Layers", []))]
+    functions = [
+        f"{stack}/{logical}"
+        for stack, t in assembly.templates.items()
+        for logical, r in t["Resources"].items()
+        if r["Type"] == "AWS::Lambda::Function" and sbom._LAYER_SUFFIX in json.dumps(r["Properties"].get("Layers", []))
+    ]
     assert sorted(listed["tuneforge:function"]) == sorted(functions) and functions
     assert listed["tuneforge:functions-with-powertools-layer"] == [str(len(functions))]
 
@@ -65,19 +73,30 @@ def test_the_layer_is_the_pinned_version_carrying_the_pinned_release(document):
 
 
 def test_the_runtime_is_the_one_the_templates_name(document, assembly):
-    runtimes = {r["Properties"]["Runtime"] for t in assembly.templates.values() for r in t["Resources"].values() if r["Type"] == "AWS::Lambda::Function" and sbom._LAYER_SUFFIX in json.dumps(r["Properties"].get("Layers", []))}
+    runtimes = {
+        r["Properties"]["Runtime"]
+        for t in assembly.templates.values()
+        for r in t["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function" and sbom._LAYER_SUFFIX in json.dumps(r["Properties"].get("Layers", []))
+    }
     platforms = [c for c in document["components"] if c["type"] == "platform"]
     assert {props(c)["aws:lambda:runtime"][0] for c in platforms} == runtimes
     for platform in platforms:
         assert {c["name"] for c in platform["components"]} == {"boto3", "botocore"}
-        assert all("version" not in c for c in platform["components"]), "AWS sets the runtime's SDK version, not this project"
+        assert all("version" not in c for c in platform["components"]), (
+            "AWS sets the runtime's SDK version, not this project"
+        )
 
 
 def test_the_dependency_graph_ties_the_asset_to_layer_and_runtime(document):
     graph = {d["ref"]: set(d.get("dependsOn", [])) for d in document["dependencies"]}
     (asset,) = [c["bom-ref"] for c in document["components"] if c["name"] == "lambdas-asset"]
     assert graph["tuneforge"] == {asset}
-    assert graph[asset] == {c["bom-ref"] for c in document["components"] if c["type"] in ("platform",) or c.get("group") == "aws-lambda-layer"}
+    assert graph[asset] == {
+        c["bom-ref"]
+        for c in document["components"]
+        if c["type"] in ("platform",) or c.get("group") == "aws-lambda-layer"
+    }
 
 
 def test_an_import_nothing_in_aws_provides_fails_the_sbom(assembly, tmp_path):

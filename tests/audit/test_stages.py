@@ -15,28 +15,44 @@ def test_prod_differs_from_dev_only_in_retention_and_its_named_data_owner(app_mo
     # roles, trust, permissions, network and suppressions read the same once names are placeholders; the key
     # policy's decrypt deny leaves prod's named data owner out, as the bucket policies do
     assert set(prod["topics"]) == {"retention", "resource policies", "keys"}
-    assert prod["topics"]["keys"]["added"] and all("tuneforge-data-owners" in f for f in prod["topics"]["keys"]["added"])
+    assert prod["topics"]["keys"]["added"] and all(
+        "tuneforge-data-owners" in f for f in prod["topics"]["keys"]["added"]
+    )
     assert all("365 days" in f or "DeletionPolicy Retain" in f for f in prod["topics"]["retention"]["added"])
     added = prod["topics"]["resource policies"]["added"]
     # prod's alert_email subscription dead-letters into the queue: SNS may send to it there
-    assert [f for f in added if "tuneforge-data-owners" not in f] == [next(f for f in added if "DeadLettersPolicy" in f and "Allow sns.amazonaws.com sqs:SendMessage" in f)]
+    assert [f for f in added if "tuneforge-data-owners" not in f] == [
+        next(f for f in added if "DeadLettersPolicy" in f and "Allow sns.amazonaws.com sqs:SendMessage" in f)
+    ]
     only = prod["flags"]["added"]
-    assert only and all(f["level"] == model.REVIEW and "arn:aws:iam::<account>:role/tuneforge-data-owners is exempt from this deny: The platform team names" in f["message"] for f in only)
+    assert only and all(
+        f["level"] == model.REVIEW
+        and "arn:aws:iam::<account>:role/tuneforge-data-owners is exempt from this deny: The platform team names"
+        in f["message"]
+        for f in only
+    )
     assert prod["flags"]["removed"] == []
 
 
 def test_report_shows_dev_in_full_and_prod_once_as_differences(app_model):
     report = markdown.render(app_model)
     body = report.split("\n## IAM roles", 1)[1]
-    assert re.findall(r"^### (Tuneforge-\S+)", body.split("\n## Data stores")[0], re.M) == ["Tuneforge-dev-Foundation", "Tuneforge-dev-Pipeline"]
-    assert "| Tuneforge-prod-" not in body.split("\n## Checklist")[0]  # stores, logs, network, resource policies: dev only
+    assert re.findall(r"^### (Tuneforge-\S+)", body.split("\n## Data stores")[0], re.M) == [
+        "Tuneforge-dev-Foundation",
+        "Tuneforge-dev-Pipeline",
+    ]
+    assert (
+        "| Tuneforge-prod-" not in body.split("\n## Checklist")[0]
+    )  # stores, logs, network, resource policies: dev only
     section = report.split("## Stage differences", 1)[1].split("\n## ")[0]
     assert "### prod, compared with dev" in section and "#### Flagged in prod only (2)" in section
     assert section.count("tuneforge-data-owners is exempt from this deny") == 2  # one per bucket
     # every stack still in the summary, the checklist and the standing cost
     for stack in app_model["stacks"]:
         assert f"| {stack} |" in report.split("## Stage differences")[0]
-    assert len(report.splitlines()) < 0.75 * len(markdown.render({**app_model, "stage_differences": [], "full_stage": ""}).splitlines())
+    assert len(report.splitlines()) < 0.75 * len(
+        markdown.render({**app_model, "stage_differences": [], "full_stage": ""}).splitlines()
+    )
 
 
 def test_a_change_only_prod_has_is_listed_and_flagged_as_prod_only(assembly):

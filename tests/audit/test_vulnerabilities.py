@@ -6,8 +6,19 @@ import json
 
 from tuneforge_audit import vulnerabilities
 
-SKIPPED = {"dependencies": [{"name": "pip", "skip_reason": "Dependency not found on PyPI and could not be audited: pip (26.3)"}], "fixes": []}
-AUDITED = {"dependencies": [{"name": "pip", "version": "26.3", "vulns": []}, {"name": "old", "version": "1.0", "vulns": [{"id": "PYSEC-0"}]}], "fixes": []}
+SKIPPED = {
+    "dependencies": [
+        {"name": "pip", "skip_reason": "Dependency not found on PyPI and could not be audited: pip (26.3)"}
+    ],
+    "fixes": [],
+}
+AUDITED = {
+    "dependencies": [
+        {"name": "pip", "version": "26.3", "vulns": []},
+        {"name": "old", "version": "1.0", "vulns": [{"id": "PYSEC-0"}]},
+    ],
+    "fixes": [],
+}
 
 
 def test_nothing_audited_writes_nothing_and_removes_an_old_report(tmp_path):
@@ -15,7 +26,9 @@ def test_nothing_audited_writes_nothing_and_removes_an_old_report(tmp_path):
     out.write_text("{}")
     line = vulnerabilities.write(out, auditor=lambda lock: SKIPPED)
     assert not out.exists()
-    assert line.startswith("vulnerability audit not run") and "none of the 2 locked packages" in line and "\n" not in line
+    assert (
+        line.startswith("vulnerability audit not run") and "none of the 2 locked packages" in line and "\n" not in line
+    )
 
 
 def test_an_audit_writes_both_locks_and_counts_what_it_found(tmp_path):
@@ -27,5 +40,7 @@ def test_an_audit_writes_both_locks_and_counts_what_it_found(tmp_path):
 
 
 def test_a_failed_pip_audit_is_a_reason_not_a_crash(tmp_path):
-    line = vulnerabilities.write(tmp_path / "v.json", auditor=lambda lock: {"error": "pip-audit exit 1: ConnectionError", "dependencies": []})
+    line = vulnerabilities.write(
+        tmp_path / "v.json", auditor=lambda lock: {"error": "pip-audit exit 1: ConnectionError", "dependencies": []}
+    )
     assert "ConnectionError" in line

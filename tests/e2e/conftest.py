@@ -112,7 +112,9 @@ def short_timeout_cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from stacks.app_builder import build_app
     from stacks.config import load_stages
 
-    stage = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].model_copy(update={"execution_timeout_hours": 4})
+    stage = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].model_copy(
+        update={"execution_timeout_hours": 4}
+    )
     outdir = tmp_path_factory.mktemp("short-timeout-cdk.out")
     build_app([stage], context=cdk_context(), outdir=str(outdir), nag=False).synth()
     return outdir
@@ -126,7 +128,9 @@ def long_job_cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from stacks.app_builder import build_app
     from stacks.config import load_stages
 
-    stage = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].model_copy(update={"execution_timeout_hours": 15 * 24, "job_fallback_check_minutes": 600})
+    stage = load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].model_copy(
+        update={"execution_timeout_hours": 15 * 24, "job_fallback_check_minutes": 600}
+    )
     outdir = tmp_path_factory.mktemp("long-job-cdk.out")
     build_app([stage], context=cdk_context(), outdir=str(outdir), nag=False).synth()
     return outdir
@@ -145,7 +149,12 @@ def committed_cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     profile = stage.profiles["support-qa-vi"]
     # A month of one committed model unit (55 USD x 730 h = 40,150 USD) is over the bundled promotion cap
     # only if that cap is lower: the team buying one raises the monthly cap with the commitment.
-    committed = profile.model_copy(update={"throughput": profile.throughput.model_copy(update={"commitment": Commitment.ONE_MONTH}), "promotion_monthly_cap_usd": 100_000})
+    committed = profile.model_copy(
+        update={
+            "throughput": profile.throughput.model_copy(update={"commitment": Commitment.ONE_MONTH}),
+            "promotion_monthly_cap_usd": 100_000,
+        }
+    )
     stage = stage.model_copy(update={"profiles": {**stage.profiles, profile.name: committed}})
     outdir = tmp_path_factory.mktemp("committed-cdk.out")
     build_app([stage], context=cdk_context(), outdir=str(outdir), nag=False).synth()
@@ -189,8 +198,15 @@ class TuneforgeStage:
             self.data_owner.upload(self.data_bucket, f"evaluation/{evaluation_set.name}", evaluation_set.read_bytes())
         sqs, sns = aws.client("sqs"), aws.client("sns")
         self.queue_url = sqs.create_queue(QueueName="notifications-e2e")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=self.outputs["NotificationTopicArn"], Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+        queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        sns.subscribe(
+            TopicArn=self.outputs["NotificationTopicArn"],
+            Protocol="sqs",
+            Endpoint=queue_arn,
+            Attributes={"RawMessageDelivery": "true"},
+        )
         dynamodb = boto3.resource("dynamodb", region_name=aws.region)
         from lambdas.domain.registry import RunRegistry
 
@@ -206,13 +222,17 @@ class TuneforgeStage:
 
         ssm, functions = self.inspect("ssm"), self.inspect("lambda")
         parameter = f"/tuneforge/dev/profiles/{name}"
-        profile = TuningProfile.model_validate({**json.loads(ssm.get_parameter(Name=parameter)["Parameter"]["Value"]), **changes})
+        profile = TuningProfile.model_validate(
+            {**json.loads(ssm.get_parameter(Name=parameter)["Parameter"]["Value"]), **changes}
+        )
         ssm.put_parameter(Name=parameter, Value=profile.model_dump_json(), Overwrite=True)
         validate = self.result.stack("Pipeline").physical_id("Validate", "AWS::Lambda::Function")
         variables = functions.get_function_configuration(FunctionName=validate)["Environment"]["Variables"]
         fingerprints = {**parse_fingerprints(variables["PROFILE_FINGERPRINTS"]), name: profile.fingerprint()}
         variable = ",".join(f"{n}={f}" for n, f in fingerprints.items())
-        functions.update_function_configuration(FunctionName=validate, Environment={"Variables": {**variables, "PROFILE_FINGERPRINTS": variable}})
+        functions.update_function_configuration(
+            FunctionName=validate, Environment={"Variables": {**variables, "PROFILE_FINGERPRINTS": variable}}
+        )
         return json.loads(profile.model_dump_json())
 
     def upload(self, profile: str, sample: str, name: str | None = None) -> dict:
@@ -227,7 +247,9 @@ class TuneforgeStage:
         execution = self.aws.wait_for_execution(execution_arn, timeout=timeout)
         self.aws.wait_idle(timeout=10)
         run_id = execution["name"]
-        return RunResult(execution, run_id, self.registry.get(run_id), [m for m in self.messages() if m.get("run_id") == run_id])
+        return RunResult(
+            execution, run_id, self.registry.get(run_id), [m for m in self.messages() if m.get("run_id") == run_id]
+        )
 
     def run(self, profile: str, sample: str, name: str | None = None, timeout: float = 90.0) -> RunResult:
         before = len(self.aws.executions(self.state_machine))
@@ -246,7 +268,9 @@ class TuneforgeStage:
         """Every message published on the notification topic so far (read from the subscribed queue)."""
         sqs = self.aws.client("sqs")
         while True:
-            batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+                "Messages", []
+            )
             if not batch:
                 return list(self._messages)
             for message in batch:
@@ -256,11 +280,18 @@ class TuneforgeStage:
     def endpoint_arns(self) -> list[str]:
         """ARNs of the provisioned throughputs and custom-model deployments that exist now."""
         found = self.aws.endpoints()
-        return [p["provisionedModelArn"] for p in found["provisioned"]] + [d["customModelDeploymentArn"] for d in found["deployments"]]
+        return [p["provisionedModelArn"] for p in found["provisioned"]] + [
+            d["customModelDeploymentArn"] for d in found["deployments"]
+        ]
 
     def leftover_endpoints(self, *runs: RunResult) -> list[str]:
         """Endpoints that exist now and are not a promoted endpoint recorded by one of ``runs``."""
-        promoted = {e.get("arn") for run in runs for e in ((run.item or {}).get("endpoints") or []) if e.get("promoted") and not e.get("deleted_at")}
+        promoted = {
+            e.get("arn")
+            for run in runs
+            for e in ((run.item or {}).get("endpoints") or [])
+            if e.get("promoted") and not e.get("deleted_at")
+        }
         return [arn for arn in self.endpoint_arns() if arn not in promoted]
 
     def champion(self, profile: str) -> dict | None:

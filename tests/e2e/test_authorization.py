@@ -46,14 +46,20 @@ def _mutated(source: Path, tmp_path: Path, stack: str, mutate: Callable[[Templat
 
 
 def _function_policy(template: Template, function: str) -> dict:
-    [policy] = [r for lid, r in _resources(template, "AWS::IAM::ManagedPolicy").items() if lid.startswith(f"{function}Policy")]
+    [policy] = [
+        r for lid, r in _resources(template, "AWS::IAM::ManagedPolicy").items() if lid.startswith(f"{function}Policy")
+    ]
     return policy["Properties"]["PolicyDocument"]
 
 
 def _denials(aws) -> list[tuple[str, str, str]]:
     seen: list[tuple[str, str, str]] = []
     for d in authz.DENIALS:
-        entry = (d["principal"].rsplit("/", 1)[-1].split("-")[3] if "Tuneforge-dev" in d["principal"] else d["principal"], d["action"], d["resource"])
+        entry = (
+            d["principal"].rsplit("/", 1)[-1].split("-")[3] if "Tuneforge-dev" in d["principal"] else d["principal"],
+            d["action"],
+            d["resource"],
+        )
         if entry not in seen:
             seen.append(entry)
     return seen
@@ -70,7 +76,12 @@ def _an_upload_starts_nothing(emulator, cdk_out: Path, *, timeout: float = 60) -
 
 def test_a_removed_identity_statement_is_the_one_denial(tuneforge_cdk_out, emulator, tmp_path):
     """Identity policy: Evaluate without ReadHeldOutSplits cannot read the split Validate set aside."""
-    cdk_out = _mutated(tuneforge_cdk_out, tmp_path, "Pipeline", lambda t: _drop_statement(_function_policy(t, "Evaluate"), "ReadHeldOutSplits"))
+    cdk_out = _mutated(
+        tuneforge_cdk_out,
+        tmp_path,
+        "Pipeline",
+        lambda t: _drop_statement(_function_policy(t, "Evaluate"), "ReadHeldOutSplits"),
+    )
     stage = TuneforgeStage(emulator, cdk_out)
     run = stage.run("support-qa-vi-holdout", FINE_TUNING)
     assert run.status == "FAILED" or run.output.get("decision") != "PROMOTED", run.execution
@@ -86,14 +97,24 @@ def test_a_removed_lambda_permission_stops_the_upload_trigger(tuneforge_cdk_out,
     """Resource-based policy: without StartRun's permission for EventBridge an upload starts nothing."""
 
     def drop_start_run_permission(template: Template) -> None:
-        [lid] = [lid for lid, r in _resources(template, "AWS::Lambda::Permission").items() if "StartRun" in json.dumps(r["Properties"]["FunctionName"]) and "DatasetUploaded" in json.dumps(r["Properties"].get("SourceArn"))]
+        [lid] = [
+            lid
+            for lid, r in _resources(template, "AWS::Lambda::Permission").items()
+            if "StartRun" in json.dumps(r["Properties"]["FunctionName"])
+            and "DatasetUploaded" in json.dumps(r["Properties"].get("SourceArn"))
+        ]
         del template["Resources"][lid]
 
-    stage = _an_upload_starts_nothing(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Pipeline", drop_start_run_permission), timeout=30)
+    stage = _an_upload_starts_nothing(
+        emulator, _mutated(tuneforge_cdk_out, tmp_path, "Pipeline", drop_start_run_permission), timeout=30
+    )
     [(who, action, resource)] = _denials(emulator)
     assert (who, action) == ("events.amazonaws.com", "lambda:InvokeFunction") and "StartRun" in resource
     [failed] = [e for e in emulator.journal if e["event"] == "events.delivery_failed"]
-    assert "because the resource has no resource-based policy that allows events.amazonaws.com" in failed["error"] or "no resource-based policy allows" in failed["error"]
+    assert (
+        "because the resource has no resource-based policy that allows events.amazonaws.com" in failed["error"]
+        or "no resource-based policy allows" in failed["error"]
+    )
 
 
 def test_a_key_policy_without_the_account_delegation_refuses_the_upload(tuneforge_cdk_out, emulator, tmp_path):
@@ -109,8 +130,12 @@ def test_a_key_policy_without_the_account_delegation_refuses_the_upload(tuneforg
     stage_out = _mutated(tuneforge_cdk_out, tmp_path, "Foundation", drop_root_delegation)
     with pytest.raises(Exception) as refused:
         TuneforgeStage(emulator, stage_out)  # its first act is the data owner uploading evaluation sets
-    assert type(refused.value).__name__ in ("AccessDenied", "ClientError") and "kms:GenerateDataKey" in str(refused.value)
-    assert "because no resource-based policy (the key policy) allows the kms:GenerateDataKey action" in str(refused.value)
+    assert type(refused.value).__name__ in ("AccessDenied", "ClientError") and "kms:GenerateDataKey" in str(
+        refused.value
+    )
+    assert "because no resource-based policy (the key policy) allows the kms:GenerateDataKey action" in str(
+        refused.value
+    )
     [(who, action, _)] = _denials(emulator)
     assert (who, action) == ("arn:aws:iam::123456789012:role/tuneforge-dev-data-uploader", "kms:GenerateDataKey")
 
@@ -120,10 +145,19 @@ def test_a_narrowed_endpoint_policy_refuses_calls_from_inside_the_vpc(tuneforge_
     StartExecution, although StartRun's own policy allows it."""
 
     def deny_all_on_states_endpoint(template: Template) -> None:
-        [endpoint] = [r for r in _resources(template, "AWS::EC2::VPCEndpoint").values() if json.dumps(r["Properties"]["ServiceName"]).endswith('.states"]]}') or ".states" in json.dumps(r["Properties"]["ServiceName"])]
-        endpoint["Properties"]["PolicyDocument"]["Statement"] = [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "states:DescribeExecution", "Resource": "*"}]
+        [endpoint] = [
+            r
+            for r in _resources(template, "AWS::EC2::VPCEndpoint").values()
+            if json.dumps(r["Properties"]["ServiceName"]).endswith('.states"]]}')
+            or ".states" in json.dumps(r["Properties"]["ServiceName"])
+        ]
+        endpoint["Properties"]["PolicyDocument"]["Statement"] = [
+            {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "states:DescribeExecution", "Resource": "*"}
+        ]
 
-    stage = _an_upload_starts_nothing(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Foundation", deny_all_on_states_endpoint), timeout=30)
+    stage = _an_upload_starts_nothing(
+        emulator, _mutated(tuneforge_cdk_out, tmp_path, "Foundation", deny_all_on_states_endpoint), timeout=30
+    )
     [(who, action, resource)] = _denials(emulator)
     assert (who, action, resource) == ("StartRunRole6A77DBC2", "states:StartExecution", stage.state_machine)
     decision = next(d for d in authz.DENIALS if d["action"] == "states:StartExecution")
@@ -136,7 +170,11 @@ def test_a_removed_interface_endpoint_leaves_its_callers_no_route(tuneforge_cdk_
     sts, logs, monitoring or events endpoint (stacks/vpc_services.py), runs end to end in the other tests."""
 
     def drop_ssm_endpoint(template: Template) -> None:
-        [lid] = [lid for lid, r in _resources(template, "AWS::EC2::VPCEndpoint").items() if json.dumps(r["Properties"]["ServiceName"]).endswith('.ssm"')]
+        [lid] = [
+            lid
+            for lid, r in _resources(template, "AWS::EC2::VPCEndpoint").items()
+            if json.dumps(r["Properties"]["ServiceName"]).endswith('.ssm"')
+        ]
         del template["Resources"][lid]
 
     _an_upload_starts_nothing(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Foundation", drop_ssm_endpoint))
@@ -152,14 +190,20 @@ def test_a_name_off_the_dns_firewall_allow_list_does_not_resolve_in_the_vpc(tune
     the refusal; a caller outside the VPC (the operator) is not filtered."""
 
     def drop_ssm_name(template: Template) -> None:
-        [domains] = [r["Properties"] for r in _resources(template, "AWS::Route53Resolver::FirewallDomainList").values() if "*" not in r["Properties"]["Domains"]]
+        [domains] = [
+            r["Properties"]
+            for r in _resources(template, "AWS::Route53Resolver::FirewallDomainList").values()
+            if "*" not in r["Properties"]["Domains"]
+        ]
         before = len(domains["Domains"])
         domains["Domains"] = [d for d in domains["Domains"] if d != "ssm.us-east-1.amazonaws.com"]
         assert len(domains["Domains"]) == before - 1
 
     stage = _an_upload_starts_nothing(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Foundation", drop_ssm_name))
     blocked = [e for e in emulator.journal if e["event"] == "dns.blocked"]
-    assert blocked and {(e["name"], e["operation"]) for e in blocked} == {("ssm.us-east-1.amazonaws.com", "ssm:GetParameter")}
+    assert blocked and {(e["name"], e["operation"]) for e in blocked} == {
+        ("ssm.us-east-1.amazonaws.com", "ssm:GetParameter")
+    }
     assert all("StartRun" in e["principal"] for e in blocked)
     logged = [e for e in emulator.journal if e["event"] == "dns.query" and e["name"] == "ssm.us-east-1.amazonaws.com"]
     assert logged and {e["action"] for e in logged} == {"BLOCK"}
@@ -170,7 +214,12 @@ def test_a_name_off_the_dns_firewall_allow_list_does_not_resolve_in_the_vpc(tune
 def test_a_removed_through_service_key_statement_refuses_the_encrypted_execution(tuneforge_cdk_out, emulator, tmp_path):
     """KMS through another service: StartRun without EncryptExecutionData cannot start an execution of
     the CMK-encrypted state machine (Step Functions asks KMS for a data key in StartRun's name)."""
-    cdk_out = _mutated(tuneforge_cdk_out, tmp_path, "Pipeline", lambda t: _drop_statement(_function_policy(t, "StartRun"), "EncryptExecutionData"))
+    cdk_out = _mutated(
+        tuneforge_cdk_out,
+        tmp_path,
+        "Pipeline",
+        lambda t: _drop_statement(_function_policy(t, "StartRun"), "EncryptExecutionData"),
+    )
     stage = TuneforgeStage(emulator, cdk_out)
     stage.upload("support-qa-vi", FINE_TUNING)
     assert emulator.wait_idle(timeout=30)
@@ -186,7 +235,11 @@ def test_the_bedrock_service_role_is_checked_when_the_job_runs(tuneforge_cdk_out
     data owner learns why."""
 
     def drop_read_datasets(template: Template) -> None:
-        [policy] = [r for lid, r in _resources(template, "AWS::IAM::Policy").items() if lid.startswith("BedrockCustomizationPolicy")]
+        [policy] = [
+            r
+            for lid, r in _resources(template, "AWS::IAM::Policy").items()
+            if lid.startswith("BedrockCustomizationPolicy")
+        ]
         _drop_statement(policy["Properties"]["PolicyDocument"], "ReadDatasets")
 
     stage = TuneforgeStage(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Foundation", drop_read_datasets))
@@ -196,7 +249,9 @@ def test_the_bedrock_service_role_is_checked_when_the_job_runs(tuneforge_cdk_out
     assert job["status"] == "Failed"
     [(who, action, resource)] = _denials(emulator)
     assert who.startswith("BedrockCustomizationRole") and action == "s3:GetObject"
-    assert resource.endswith(f"/snapshots/{run.run_id}/training.jsonl")  # the job reads the run's snapshot, never the upload
+    assert resource.endswith(
+        f"/snapshots/{run.run_id}/training.jsonl"
+    )  # the job reads the run's snapshot, never the upload
     assert any("is not authorized to perform: s3:GetObject" in json.dumps(m) for m in run.notifications)
 
 
@@ -219,12 +274,20 @@ def test_no_one_outside_the_vpc_reads_training_data_by_version_or_changes_the_bu
         with pytest.raises(ClientError) as refused:
             call()
         assert refused.value.response["Error"]["Code"] == "AccessDenied", who
-        assert "explicit deny in a resource-based policy" in refused.value.response["Error"]["Message"], (who, refused.value.response["Error"]["Message"])
+        assert "explicit deny in a resource-based policy" in refused.value.response["Error"]["Message"], (
+            who,
+            refused.value.response["Error"]["Message"],
+        )
     # The version is still there: nothing outside the VPC deleted it.
-    assert tuneforge.inspect("s3").head_object(Bucket=tuneforge.data_bucket, Key=key, VersionId=version)["VersionId"] == version
+    assert (
+        tuneforge.inspect("s3").head_object(Bucket=tuneforge.data_bucket, Key=key, VersionId=version)["VersionId"]
+        == version
+    )
 
 
-def test_the_key_decrypts_data_only_for_the_stages_roles_even_without_the_bucket_perimeter(tuneforge_cdk_out, emulator, tmp_path):
+def test_the_key_decrypts_data_only_for_the_stages_roles_even_without_the_bucket_perimeter(
+    tuneforge_cdk_out, emulator, tmp_path
+):
     """Defence in depth: with the bucket policies' perimeter denies taken out, an administrator of the account
     still cannot read an object, because the key policy denies kms:Decrypt through S3 to every principal but the
     stage's own roles and its data owners; the data owner still reads its reports."""
@@ -233,7 +296,11 @@ def test_the_key_decrypts_data_only_for_the_stages_roles_even_without_the_bucket
     def drop_perimeter(template: Template) -> None:
         for policy in _resources(template, "AWS::S3::BucketPolicy").values():
             document = policy["Properties"]["PolicyDocument"]
-            document["Statement"] = [s for s in document["Statement"] if s.get("Effect") != "Deny" or s.get("Sid") in (None, "") or "SecureTransport" in json.dumps(s)]
+            document["Statement"] = [
+                s
+                for s in document["Statement"]
+                if s.get("Effect") != "Deny" or s.get("Sid") in (None, "") or "SecureTransport" in json.dumps(s)
+            ]
 
     stage = TuneforgeStage(emulator, _mutated(tuneforge_cdk_out, tmp_path, "Foundation", drop_perimeter))
     key = "reports/support-qa-vi/some-run/report.json"
@@ -256,12 +323,18 @@ def test_a_forged_execution_with_a_lowered_gate_is_refused_before_anything_is_sp
     forged["run_id"] = "support-qa-vi-forged"
     forged["profile"]["gate"] = {"minimums": {"token_f1": 0.0}}
     forged["profile"]["throughput"] = {"model_units": 4, "commitment": "SixMonths", "retire_previous_champion": True}
-    execution_arn = tuneforge.aws.client("stepfunctions").start_execution(stateMachineArn=tuneforge.state_machine, name=forged["run_id"], input=json.dumps(forged))["executionArn"]
+    execution_arn = tuneforge.aws.client("stepfunctions").start_execution(
+        stateMachineArn=tuneforge.state_machine, name=forged["run_id"], input=json.dumps(forged)
+    )["executionArn"]
     run = tuneforge.finish(execution_arn)
     assert run.status == "FAILED" and len(tuneforge.jobs()) == jobs_before, run.execution
     assert tuneforge.aws.states_entered(execution_arn)[0] == "Validate"
     [notice] = run.notifications
-    assert notice["outcome"] == "FAILED" and "ProfileNotDeployed" in notice["error"] and "differ from the deployed configuration" in notice["cause"], notice
+    assert (
+        notice["outcome"] == "FAILED"
+        and "ProfileNotDeployed" in notice["error"]
+        and "differ from the deployed configuration" in notice["cause"]
+    ), notice
 
 
 def test_a_profile_parameter_changed_in_place_starts_nothing_that_runs(tuneforge):
@@ -273,7 +346,9 @@ def test_a_profile_parameter_changed_in_place_starts_nothing_that_runs(tuneforge
     run = tuneforge.run("support-qa-vi", FINE_TUNING)
     assert run.status == "FAILED" and tuneforge.jobs() == [], run.execution
     [notice] = run.notifications
-    assert "differ from the deployed configuration" in notice["cause"] and "config/tuneforge.yaml" in notice["cause"], notice
+    assert "differ from the deployed configuration" in notice["cause"] and "config/tuneforge.yaml" in notice["cause"], (
+        notice
+    )
 
 
 def test_someone_else_in_the_account_cannot_upload_around_the_perimeter(tuneforge):
@@ -281,11 +356,15 @@ def test_someone_else_in_the_account_cannot_upload_around_the_perimeter(tuneforg
     from botocore.exceptions import ClientError
 
     with pytest.raises(ClientError) as refused:
-        tuneforge.aws.client("s3").put_object(Bucket=tuneforge.data_bucket, Key="incoming/support-qa-vi/x.jsonl", Body=b"{}")
+        tuneforge.aws.client("s3").put_object(
+            Bucket=tuneforge.data_bucket, Key="incoming/support-qa-vi/x.jsonl", Body=b"{}"
+        )
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
     assert "statement DenyDataAccessOutsideTheVpcEndpoint" in refused.value.response["Error"]["Message"]
     # the uploader may put, and nothing else: not read back, not list, not write outside its prefixes
-    tuneforge.data_owner.client("s3").put_object(Bucket=tuneforge.data_bucket, Key="incoming/support-qa-vi/y.jsonl", Body=b"{}")
+    tuneforge.data_owner.client("s3").put_object(
+        Bucket=tuneforge.data_bucket, Key="incoming/support-qa-vi/y.jsonl", Body=b"{}"
+    )
     for call in (
         lambda s3: s3.get_object(Bucket=tuneforge.data_bucket, Key="incoming/support-qa-vi/y.jsonl"),
         lambda s3: s3.list_objects_v2(Bucket=tuneforge.data_bucket, Prefix="incoming/"),

@@ -38,8 +38,18 @@ def bedrock(emulator):
     s3.create_bucket(Bucket="data")
     s3.put_object(Bucket="data", Key="train/data.jsonl", Body=TRAIN.encode())
     # Bedrock works with the role a job passes it: assumable by Bedrock, allowed to read data and write output
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-    access = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::data/*"}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    access = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::data/*"}
+        ],
+    }
     iam = emulator.client("iam")
     iam.create_role(RoleName="bedrock", AssumeRolePolicyDocument=json.dumps(trust))
     iam.put_role_policy(RoleName="bedrock", PolicyName="data", PolicyDocument=json.dumps(access))
@@ -91,10 +101,20 @@ def test_client_request_token_is_idempotent_and_configs_round_trip(bedrock):
         base=NOVA,
         customizationType="DISTILLATION",
         hyperParameters={},
-        customizationConfig={"distillationConfig": {"teacherModelConfig": {"teacherModelIdentifier": "amazon.nova-pro-v1:0", "maxResponseLengthForInference": 1000}}},
+        customizationConfig={
+            "distillationConfig": {
+                "teacherModelConfig": {
+                    "teacherModelIdentifier": "amazon.nova-pro-v1:0",
+                    "maxResponseLengthForInference": 1000,
+                }
+            }
+        },
     )
     job = bedrock.get_model_customization_job(jobIdentifier=distill)
-    assert job["customizationConfig"]["distillationConfig"]["teacherModelConfig"]["teacherModelIdentifier"] == "amazon.nova-pro-v1:0"
+    assert (
+        job["customizationConfig"]["distillationConfig"]["teacherModelConfig"]["teacherModelIdentifier"]
+        == "amazon.nova-pro-v1:0"
+    )
     assert bedrock.get_model_customization_job(jobIdentifier=first)["vpcConfig"] == vpc
 
 
@@ -106,7 +126,10 @@ def test_client_request_token_is_idempotent_and_configs_round_trip(bedrock):
         ({"customizationType": "DISTILLATION"}, "does not support"),
         # the s3Uri pattern of the API reference: no space, '+', '%' or non-ASCII letter in a key
         ({"trainingDataConfig": {"s3Uri": "s3://data/train/tập huấn+1 100%.jsonl"}}, "trainingDataConfig.s3Uri: "),
-        ({"validationDataConfig": {"validators": [{"s3Uri": "s3://data/a b.jsonl"}]}}, "validationDataConfig.validators[0].s3Uri: "),
+        (
+            {"validationDataConfig": {"validators": [{"s3Uri": "s3://data/a b.jsonl"}]}},
+            "validationDataConfig.validators[0].s3Uri: ",
+        ),
         ({"outputDataConfig": {"s3Uri": "s3://Data/output/"}}, "outputDataConfig.s3Uri"),
         # every other field of the service model too: a job tag with a Vietnamese letter (TagValue pattern)
         ({"jobTags": [{"key": "tuneforge:dataset-uri", "value": "s3://data/tập.jsonl"}]}, "jobTags[0].value: "),
@@ -122,7 +145,9 @@ def test_what_bedrock_refuses_is_a_validation_error(bedrock, extra, message):
 def test_stop_goes_through_stopping_and_emits_the_event(emulator, bedrock):
     events = emulator.client("events")
     queue = emulator.client("sqs").create_queue(QueueName="q")["QueueUrl"]
-    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["aws.bedrock"], "detail": {"jobStatus": ["Stopped"]}}))
+    events.put_rule(
+        Name="r", EventPattern=json.dumps({"source": ["aws.bedrock"], "detail": {"jobStatus": ["Stopped"]}})
+    )
     events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"}])
     emulator.allow_eventbridge("arn:aws:sqs:us-east-1:123456789012:q")
     arn = _job(bedrock)
@@ -139,7 +164,10 @@ def test_the_job_event_has_the_documented_fields(emulator, bedrock):
     """https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-eventbridge-how-it-works.html"""
     events = emulator.client("events")
     queue = emulator.client("sqs").create_queue(QueueName="q")["QueueUrl"]
-    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["aws.bedrock"], "detail-type": ["Model Customization Job State Change"]}))
+    events.put_rule(
+        Name="r",
+        EventPattern=json.dumps({"source": ["aws.bedrock"], "detail-type": ["Model Customization Job State Change"]}),
+    )
     events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"}])
     emulator.allow_eventbridge("arn:aws:sqs:us-east-1:123456789012:q")
     arn = _job(bedrock, validationDataConfig={"validators": [{"s3Uri": "s3://data/train/data.jsonl"}]})
@@ -150,12 +178,33 @@ def test_the_job_event_has_the_documented_fields(emulator, bedrock):
     assert message["source"] == "aws.bedrock" and message["resources"] == [arn]
     detail = message["detail"]
     assert set(detail) == {
-        "version", "jobName", "jobArn", "outputModelName", "outputModelArn", "roleArn", "jobStatus", "creationTime",
-        "lastModifiedTime", "endTime", "baseModelArn", "hyperParameters", "trainingDataConfig", "validationDataConfig", "outputDataConfig",
+        "version",
+        "jobName",
+        "jobArn",
+        "outputModelName",
+        "outputModelArn",
+        "roleArn",
+        "jobStatus",
+        "creationTime",
+        "lastModifiedTime",
+        "endTime",
+        "baseModelArn",
+        "hyperParameters",
+        "trainingDataConfig",
+        "validationDataConfig",
+        "outputDataConfig",
     }  # failureMessage only when the job failed
-    assert detail["version"] == "0.0" and detail["jobStatus"] == "Completed" and detail["outputModelArn"] == job["outputModelArn"]
-    assert detail["validationDataConfig"] == {"s3Uri": "s3://data/train/data.jsonl"} and detail["trainingDataConfig"] == {"s3Uri": "s3://data/train/"}
-    assert all(len(detail[t]) == 20 and detail[t].endswith("Z") for t in ("creationTime", "lastModifiedTime", "endTime"))  # 2023-08-11T10:11:12Z
+    assert (
+        detail["version"] == "0.0"
+        and detail["jobStatus"] == "Completed"
+        and detail["outputModelArn"] == job["outputModelArn"]
+    )
+    assert detail["validationDataConfig"] == {"s3Uri": "s3://data/train/data.jsonl"} and detail[
+        "trainingDataConfig"
+    ] == {"s3Uri": "s3://data/train/"}
+    assert all(
+        len(detail[t]) == 20 and detail[t].endswith("Z") for t in ("creationTime", "lastModifiedTime", "endTime")
+    )  # 2023-08-11T10:11:12Z
     assert detail["hyperParameters"] == {"epochCount": "2"}
 
 
@@ -177,11 +226,12 @@ def test_fault_job_failed_and_lost_event(emulator, bedrock):
 
 
 def test_throttling_and_access_denied(emulator, bedrock):
+    import boto3
     from botocore.config import Config
 
-    import boto3
-
-    client = boto3.client("bedrock", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+    client = boto3.client(
+        "bedrock", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    )
     emulator.faults.throttle("ListCustomModels", times=2)
     for _ in range(2):
         with pytest.raises(ClientError) as err:
@@ -202,7 +252,9 @@ def test_provisioned_throughput_and_deployment_lifecycles(emulator, bedrock):
     titan_model = bedrock.get_model_customization_job(jobIdentifier=titan["jobArn"])["outputModelArn"]
     nova_model = bedrock.get_model_customization_job(jobIdentifier=nova_arn)["outputModelArn"]
 
-    pt = bedrock.create_provisioned_model_throughput(modelUnits=1, provisionedModelName="pt1", modelId=titan_model)["provisionedModelArn"]
+    pt = bedrock.create_provisioned_model_throughput(modelUnits=1, provisionedModelName="pt1", modelId=titan_model)[
+        "provisionedModelArn"
+    ]
     assert bedrock.get_provisioned_model_throughput(provisionedModelId=pt)["status"] == "Creating"
     emulator.advance(600)
     got = bedrock.get_provisioned_model_throughput(provisionedModelId="pt1")
@@ -210,14 +262,20 @@ def test_provisioned_throughput_and_deployment_lifecycles(emulator, bedrock):
     with pytest.raises(ClientError):  # Titan custom models have no on-demand deployment
         bedrock.create_custom_model_deployment(modelDeploymentName="d0", modelArn=titan_model)
 
-    dep = bedrock.create_custom_model_deployment(modelDeploymentName="d1", modelArn=nova_model)["customModelDeploymentArn"]
+    dep = bedrock.create_custom_model_deployment(modelDeploymentName="d1", modelArn=nova_model)[
+        "customModelDeploymentArn"
+    ]
     emulator.faults.fail_endpoint("deployment")
-    failing = bedrock.create_custom_model_deployment(modelDeploymentName="d2", modelArn=nova_model)["customModelDeploymentArn"]
+    failing = bedrock.create_custom_model_deployment(modelDeploymentName="d2", modelArn=nova_model)[
+        "customModelDeploymentArn"
+    ]
     emulator.advance(300)
     assert bedrock.get_custom_model_deployment(customModelDeploymentIdentifier=dep)["status"] == "Active"
     failed = bedrock.get_custom_model_deployment(customModelDeploymentIdentifier=failing)
     assert failed["status"] == "Failed" and "emulated fault" in failed["failureMessage"]
-    assert {d["customModelDeploymentName"] for d in bedrock.list_custom_model_deployments()["modelDeploymentSummaries"]} == {"d1", "d2"}
+    assert {
+        d["customModelDeploymentName"] for d in bedrock.list_custom_model_deployments()["modelDeploymentSummaries"]
+    } == {"d1", "d2"}
 
     bedrock.delete_provisioned_model_throughput(provisionedModelId=pt)
     bedrock.delete_custom_model_deployment(customModelDeploymentIdentifier=dep)
@@ -230,14 +288,20 @@ def test_converse_candidate_beats_baseline_for_a_visible_reason(emulator, bedroc
     arn = _job(bedrock)
     emulator.advance(3600)
     model = bedrock.get_model_customization_job(jobIdentifier=arn)["outputModelArn"]
-    pt = bedrock.create_provisioned_model_throughput(modelUnits=1, provisionedModelName="pt", modelId=model)["provisionedModelArn"]
+    pt = bedrock.create_provisioned_model_throughput(modelUnits=1, provisionedModelName="pt", modelId=model)[
+        "provisionedModelArn"
+    ]
     with pytest.raises(ClientError) as err:  # not InService yet
         runtime.converse(modelId=pt, messages=[{"role": "user", "content": [{"text": "hi"}]}])
     assert err.value.response["Error"]["Code"] == "ValidationException"
     emulator.advance(600)
 
     def ask(model_id, text):
-        return runtime.converse(modelId=model_id, messages=[{"role": "user", "content": [{"text": text}]}], inferenceConfig={"maxTokens": 50})
+        return runtime.converse(
+            modelId=model_id,
+            messages=[{"role": "user", "content": [{"text": text}]}],
+            inferenceConfig={"maxTokens": 50},
+        )
 
     reply = ask(pt, "Việt Nam có thủ đô là gì?")
     assert reply["output"]["message"]["content"][0]["text"] == "Hà Nội"
@@ -259,9 +323,15 @@ def test_foundation_models_come_from_the_catalogue(bedrock):
     from lambdas.domain.catalogue import MODELS
 
     details = bedrock.get_foundation_model(modelIdentifier=NOVA)["modelDetails"]
-    assert details["modelId"] == NOVA and set(details["customizationsSupported"]) == {t.value for t in MODELS[NOVA].customization_types}
-    customizable = {m["modelId"] for m in bedrock.list_foundation_models(byCustomizationType="FINE_TUNING")["modelSummaries"]}
-    assert customizable == {m for m, spec in MODELS.items() if any(t.value == "FINE_TUNING" for t in spec.customization_types)}
+    assert details["modelId"] == NOVA and set(details["customizationsSupported"]) == {
+        t.value for t in MODELS[NOVA].customization_types
+    }
+    customizable = {
+        m["modelId"] for m in bedrock.list_foundation_models(byCustomizationType="FINE_TUNING")["modelSummaries"]
+    }
+    assert customizable == {
+        m for m, spec in MODELS.items() if any(t.value == "FINE_TUNING" for t in spec.customization_types)
+    }
     with pytest.raises(ClientError):
         bedrock.get_foundation_model(modelIdentifier="nope.model-v1")
 
@@ -270,8 +340,20 @@ def test_evaluation_jobs_minimal(emulator, bedrock):
     arn = bedrock.create_evaluation_job(
         jobName="e1",
         roleArn="arn:aws:iam::123456789012:role/bedrock",
-        evaluationConfig={"automated": {"datasetMetricConfigs": [{"taskType": "QuestionAndAnswer", "dataset": {"name": "d", "datasetLocation": {"s3Uri": "s3://data/e.jsonl"}}, "metricNames": ["Builtin.Accuracy"]}]}},
-        inferenceConfig={"models": [{"bedrockModel": {"modelIdentifier": "amazon.titan-text-express-v1", "inferenceParams": "{}"}}]},
+        evaluationConfig={
+            "automated": {
+                "datasetMetricConfigs": [
+                    {
+                        "taskType": "QuestionAndAnswer",
+                        "dataset": {"name": "d", "datasetLocation": {"s3Uri": "s3://data/e.jsonl"}},
+                        "metricNames": ["Builtin.Accuracy"],
+                    }
+                ]
+            }
+        },
+        inferenceConfig={
+            "models": [{"bedrockModel": {"modelIdentifier": "amazon.titan-text-express-v1", "inferenceParams": "{}"}}]
+        },
         outputDataConfig={"s3Uri": "s3://data/eval/"},
     )["jobArn"]
     assert bedrock.get_evaluation_job(jobIdentifier=arn)["status"] == "InProgress"
@@ -286,7 +368,9 @@ def test_a_committed_throughput_cannot_be_deleted_until_its_term_ends(emulator, 
     titan = bedrock.get_model_customization_job(jobIdentifier=_job(bedrock))["jobArn"]
     emulator.advance(3600)
     model = bedrock.get_model_customization_job(jobIdentifier=titan)["outputModelArn"]
-    pt = bedrock.create_provisioned_model_throughput(modelUnits=1, provisionedModelName="committed", modelId=model, commitmentDuration="OneMonth")["provisionedModelArn"]
+    pt = bedrock.create_provisioned_model_throughput(
+        modelUnits=1, provisionedModelName="committed", modelId=model, commitmentDuration="OneMonth"
+    )["provisionedModelArn"]
     described = bedrock.get_provisioned_model_throughput(provisionedModelId=pt)
     assert described["commitmentDuration"] == "OneMonth"
     assert described["commitmentExpirationTime"] - described["creationTime"] == timedelta(days=30)
@@ -312,10 +396,29 @@ def test_models_and_endpoints_are_authorized_with_their_tags(emulator, bedrock):
     nova = _job(bedrock, name="n1", base=NOVA, hyperParameters={}, customModelTags=[{"key": "team", "value": "ml"}])
     emulator.advance(3600)
     model = bedrock.get_model_customization_job(jobIdentifier=nova)["outputModelArn"]
-    tagged = bedrock.create_custom_model_deployment(modelDeploymentName="tagged", modelArn=model, tags=[{"key": "team", "value": "ml"}])["customModelDeploymentArn"]
-    untagged = bedrock.create_custom_model_deployment(modelDeploymentName="untagged", modelArn=model)["customModelDeploymentArn"]
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-    only_ml = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["bedrock:DeleteCustomModelDeployment", "bedrock:DeleteCustomModel"], "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/team": "ml"}}}]}
+    tagged = bedrock.create_custom_model_deployment(
+        modelDeploymentName="tagged", modelArn=model, tags=[{"key": "team", "value": "ml"}]
+    )["customModelDeploymentArn"]
+    untagged = bedrock.create_custom_model_deployment(modelDeploymentName="untagged", modelArn=model)[
+        "customModelDeploymentArn"
+    ]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    only_ml = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["bedrock:DeleteCustomModelDeployment", "bedrock:DeleteCustomModel"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:ResourceTag/team": "ml"}},
+            }
+        ],
+    }
     iam = emulator.client("iam")
     role = iam.create_role(RoleName="ml-janitor", AssumeRolePolicyDocument=_json.dumps(trust))["Role"]["Arn"]
     iam.put_role_policy(RoleName="ml-janitor", PolicyName="only-ml", PolicyDocument=_json.dumps(only_ml))
@@ -328,4 +431,7 @@ def test_models_and_endpoints_are_authorized_with_their_tags(emulator, bedrock):
         as_role.delete_custom_model_deployment(customModelDeploymentIdentifier=tagged)
     bedrock.delete_custom_model_deployment(customModelDeploymentIdentifier=untagged)
     as_role.delete_custom_model(modelIdentifier=model)
-    assert [d["action"] for d in authz.DENIALS] == ["bedrock:DeleteCustomModelDeployment", "bedrock:DeleteCustomModelDeployment"]
+    assert [d["action"] for d in authz.DENIALS] == [
+        "bedrock:DeleteCustomModelDeployment",
+        "bedrock:DeleteCustomModelDeployment",
+    ]

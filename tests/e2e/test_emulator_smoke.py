@@ -23,16 +23,44 @@ PATCH_POINTS = [
     ("moto.stepfunctions.models", "stepfunctions_backends", None),
     ("moto.stepfunctions.responses", "stepfunctions_backends", None),
     ("moto.stepfunctions.parser.models", "stepfunctions_parser_backends", None),
-    ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend.start_execution", ["self", "state_machine_arn", "name", "execution_input", "trace_header"]),
+    (
+        "moto.stepfunctions.parser.models",
+        "StepFunctionsParserBackend.start_execution",
+        ["self", "state_machine_arn", "name", "execution_input", "trace_header"],
+    ),
     ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend._get_executions", None),
-    ("moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function", "WaitFunction._wait_interval", ["self", "env", "wait_seconds"]),
-    ("moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp", "Timestamp._get_wait_seconds", ["self", "env"]),
-    ("moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp", "Timestamp._from_timestamp_string", None),
+    (
+        "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function",
+        "WaitFunction._wait_interval",
+        ["self", "env", "wait_seconds"],
+    ),
+    (
+        "moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp",
+        "Timestamp._get_wait_seconds",
+        ["self", "env"],
+    ),
+    (
+        "moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp",
+        "Timestamp._from_timestamp_string",
+        None,
+    ),
     ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time", None),
     ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "RetrierDecl._eval_body", ["self", "env"]),
-    ("moto.stepfunctions.parser.asl.component.program.program", "threading", None),  # Thread.join(timeout): the execution timeout
-    ("moto.stepfunctions.parser.asl.component.state.exec.execute_state", "ExecutionState._evaluate_with_timeout", ["self", "env"]),
-    ("moto.stepfunctions.parser.asl.component.state.exec.execute_state", "threading", None),  # Event.wait(timeout): TimeoutSeconds
+    (
+        "moto.stepfunctions.parser.asl.component.program.program",
+        "threading",
+        None,
+    ),  # Thread.join(timeout): the execution timeout
+    (
+        "moto.stepfunctions.parser.asl.component.state.exec.execute_state",
+        "ExecutionState._evaluate_with_timeout",
+        ["self", "env"],
+    ),
+    (
+        "moto.stepfunctions.parser.asl.component.state.exec.execute_state",
+        "threading",
+        None,
+    ),  # Event.wait(timeout): TimeoutSeconds
     ("moto.stepfunctions.parser.asl.component.state.exec.execute_state", "Thread", None),
     ("moto.stepfunctions.parser.asl.eval.callback.callback", "Event", None),  # task-token and heartbeat waits
     ("moto.stepfunctions.parser.asl.eval.callback.callback", "CallbackEndpoint.interrupt_all", ["self"]),
@@ -59,7 +87,11 @@ PATCH_POINTS = [
     ("moto.events.models", "EventPattern.matches_event", None),
     ("moto.s3.notifications", "_send_event_bridge_message", ["account_id", "bucket", "event_name", "key"]),
     ("moto.s3.notifications", "_detail_type", None),
-    ("moto.cloudformation.parsing", "parse_and_create_resource", ["logical_id", "resource_json", "resources_map", "account_id", "region_name"]),
+    (
+        "moto.cloudformation.parsing",
+        "parse_and_create_resource",
+        ["logical_id", "resource_json", "resources_map", "account_id", "region_name"],
+    ),
     ("moto.cloudformation.custom_model", "CustomModel.create_from_cloudformation_json", None),
     ("moto.cloudformation.custom_model", "CustomModel.set_data", None),
     ("moto.core.responses", "BaseResponse.call_action", ["self"]),
@@ -72,7 +104,9 @@ PATCH_POINTS = [
 ]
 
 
-@pytest.mark.parametrize("module,path,params", PATCH_POINTS, ids=[f"{m.rsplit('.', 1)[-1]}:{p}" for m, p, _ in PATCH_POINTS])
+@pytest.mark.parametrize(
+    "module,path,params", PATCH_POINTS, ids=[f"{m.rsplit('.', 1)[-1]}:{p}" for m, p, _ in PATCH_POINTS]
+)
 def test_patch_point_exists(module, path, params):
     import moto
 
@@ -94,10 +128,23 @@ def test_moto_still_has_the_gaps_we_fill():
 
     import local.patches  # noqa: F401  (import only; patches applied by the fixture below)
 
-    original_bedrock = {name for name, _ in inspect.getmembers(BedrockResponse, inspect.isfunction) if getattr(_, "__module__", "").startswith("moto.")}
-    for op in ("create_provisioned_model_throughput", "create_custom_model_deployment", "create_evaluation_job", "get_foundation_model"):
+    original_bedrock = {
+        name
+        for name, _ in inspect.getmembers(BedrockResponse, inspect.isfunction)
+        if getattr(_, "__module__", "").startswith("moto.")
+    }
+    for op in (
+        "create_provisioned_model_throughput",
+        "create_custom_model_deployment",
+        "create_evaluation_job",
+        "get_foundation_model",
+    ):
         assert op not in original_bedrock, f"moto now implements {op}: review local/bedrock_ext.py"
-    runtime_ops = {name for name, fn in inspect.getmembers(BedrockRuntimeResponse, inspect.isfunction) if fn.__module__.startswith("moto.")}
+    runtime_ops = {
+        name
+        for name, fn in inspect.getmembers(BedrockRuntimeResponse, inspect.isfunction)
+        if fn.__module__.startswith("moto.")
+    }
     assert "converse" not in runtime_ops, "moto now implements converse: review local/converse_ext.py"
 
 
@@ -108,7 +155,7 @@ def _zip(source: str) -> bytes:
     return buf.getvalue()
 
 
-HANDLER = '''
+HANDLER = """
 import os
 
 class BadInput(Exception):
@@ -118,17 +165,34 @@ def handler(event, context):
     if event.get("bad"):
         raise BadInput("bad input")
     return {"seen": event, "fn": context.function_name, "trace": os.environ["POWERTOOLS_TRACE_DISABLED"]}
-'''
+"""
 
 
 def test_extensions_behave(emulator):
     aws = emulator
     lam, sfn, iam = aws.client("lambda"), aws.client("stepfunctions"), aws.client("iam")
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": ["states.amazonaws.com", "bedrock.amazonaws.com"]}, "Action": "sts:AssumeRole"}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["states.amazonaws.com", "bedrock.amazonaws.com"]},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
     role = iam.create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    fn = lam.create_function(FunctionName="f", Runtime="python3.11", Role=role, Handler="index.handler", Code={"ZipFile": _zip(HANDLER)})["FunctionArn"]
+    fn = lam.create_function(
+        FunctionName="f", Runtime="python3.11", Role=role, Handler="index.handler", Code={"ZipFile": _zip(HANDLER)}
+    )["FunctionArn"]
     # the state machine runs as the role: without this statement its Lambda task is denied, as in AWS
-    invoke = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": fn}, {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::data/*"}]}
+    invoke = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": fn},
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::data/*"},
+        ],
+    }
     iam.put_role_policy(RoleName="r", PolicyName="invoke", PolicyDocument=json.dumps(invoke))
 
     # Lambda runs the real handler; errors carry errorType
@@ -156,7 +220,14 @@ def test_extensions_behave(emulator):
             "Caught": {"Type": "Pass", "Result": "caught", "End": True},
         },
     }
-    template = {"Resources": {"SM": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"DefinitionString": json.dumps(definition), "RoleArn": role}}}}
+    template = {
+        "Resources": {
+            "SM": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {"DefinitionString": json.dumps(definition), "RoleArn": role},
+            }
+        }
+    }
     aws.client("cloudformation").create_stack(StackName="s", TemplateBody=json.dumps(template))
     sm = aws.state_machines()[0]["stateMachineArn"]
     started, emulated_start = time.perf_counter(), aws.clock.now()
@@ -180,8 +251,13 @@ def test_extensions_behave(emulator):
     s3.put_object(Bucket="data", Key="train.jsonl", Body=b'{"prompt": "capital of France", "completion": "Paris"}\n')
     queue = aws.client("sqs").create_queue(QueueName="q")["QueueUrl"]
     events = aws.client("events")
-    events.put_rule(Name="jobs", EventPattern=json.dumps({"source": ["aws.bedrock"], "detail-type": ["Model Customization Job State Change"]}))
-    events.put_targets(Rule="jobs", Targets=[{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"}, {"Id": "f", "Arn": fn}])
+    events.put_rule(
+        Name="jobs",
+        EventPattern=json.dumps({"source": ["aws.bedrock"], "detail-type": ["Model Customization Job State Change"]}),
+    )
+    events.put_targets(
+        Rule="jobs", Targets=[{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"}, {"Id": "f", "Arn": fn}]
+    )
     aws.allow_eventbridge("arn:aws:sqs:us-east-1:123456789012:q")
     aws.allow_eventbridge(fn)
     bedrock = aws.client("bedrock")
@@ -205,34 +281,47 @@ def test_extensions_behave(emulator):
     assert any(entry["event"] == "events.delivered" and entry["target"] == fn for entry in aws.journal)
 
     # Converse on the custom model's provisioned throughput, and the baseline
-    pt = bedrock.create_provisioned_model_throughput(modelUnits=1, provisionedModelName="pt", modelId=done["outputModelArn"])["provisionedModelArn"]
+    pt = bedrock.create_provisioned_model_throughput(
+        modelUnits=1, provisionedModelName="pt", modelId=done["outputModelArn"]
+    )["provisionedModelArn"]
     aws.advance(600)
     runtime = aws.client("bedrock-runtime")
-    reply = runtime.converse(modelId=pt, messages=[{"role": "user", "content": [{"text": "What is the capital of France?"}]}])
+    reply = runtime.converse(
+        modelId=pt, messages=[{"role": "user", "content": [{"text": "What is the capital of France?"}]}]
+    )
     assert reply["output"]["message"]["content"][0]["text"] == "Paris"
     assert reply["stopReason"] == "end_turn" and reply["usage"]["totalTokens"] > 0 and "latencyMs" in reply["metrics"]
-    base = runtime.converse(modelId="amazon.titan-text-express-v1", messages=[{"role": "user", "content": [{"text": "What is the capital of France?"}]}])
+    base = runtime.converse(
+        modelId="amazon.titan-text-express-v1",
+        messages=[{"role": "user", "content": [{"text": "What is the capital of France?"}]}],
+    )
     assert "no specific knowledge" in base["output"]["message"]["content"][0]["text"]
 
     # S3 -> EventBridge -> SQS with the event S3 sends
     s3.put_bucket_notification_configuration(Bucket="data", NotificationConfiguration={"EventBridgeConfiguration": {}})
-    events.put_rule(Name="uploads", EventPattern=json.dumps({"source": ["aws.s3"], "detail": {"object": {"key": [{"prefix": "in/"}]}}}))
+    events.put_rule(
+        Name="uploads",
+        EventPattern=json.dumps({"source": ["aws.s3"], "detail": {"object": {"key": [{"prefix": "in/"}]}}}),
+    )
     events.put_targets(Rule="uploads", Targets=[{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"}])
     s3.put_object(Bucket="data", Key="in/x.jsonl", Body=b"{}")
     s3.put_object(Bucket="data", Key="elsewhere/x.jsonl", Body=b"{}")
-    bodies = [json.loads(m["Body"]) for m in aws.client("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])]
+    bodies = [
+        json.loads(m["Body"])
+        for m in aws.client("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    ]
     uploads = [b for b in bodies if b["source"] == "aws.s3"]
     assert [b["detail"]["object"]["key"] for b in uploads] == ["in/x.jsonl"]
     assert uploads[0]["detail"]["reason"] == "PutObject" and "etag" in uploads[0]["detail"]["object"]
 
 
-SLOW_HANDLER = '''
+SLOW_HANDLER = """
 import time
 
 def handler(event, context):
     time.sleep(event.get("wall_seconds", 0))  # wall time: a cold start, a busy machine
     return {"slept": event.get("wall_seconds", 0)}
-'''
+"""
 
 
 def test_emulated_time_is_discrete_event(emulator):
@@ -242,27 +331,73 @@ def test_emulated_time_is_discrete_event(emulator):
     aws = emulator
     lam, sfn, iam = aws.client("lambda"), aws.client("stepfunctions"), aws.client("iam")
     role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    fn = lam.create_function(FunctionName="slow", Runtime="python3.11", Role=role, Handler="index.handler", Code={"ZipFile": _zip(SLOW_HANDLER)})["FunctionArn"]
-    iam.put_role_policy(RoleName="r", PolicyName="invoke", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": fn}]}))
+    fn = lam.create_function(
+        FunctionName="slow",
+        Runtime="python3.11",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": _zip(SLOW_HANDLER)},
+    )["FunctionArn"]
+    iam.put_role_policy(
+        RoleName="r",
+        PolicyName="invoke",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": fn}],
+            }
+        ),
+    )
 
     def machine(name: str, definition: dict) -> str:
         return sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
 
-    call = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": fn, "Payload.$": "$"}, "OutputPath": "$.Payload"}
+    call = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": fn, "Payload.$": "$"},
+        "OutputPath": "$.Payload",
+    }
     slow = machine("slow", {"StartAt": "Call", "States": {"Call": {**call, "TimeoutSeconds": 1, "End": True}}})
-    run = aws.wait_for_execution(sfn.start_execution(stateMachineArn=slow, input='{"wall_seconds": 1.5}')["executionArn"])
+    run = aws.wait_for_execution(
+        sfn.start_execution(stateMachineArn=slow, input='{"wall_seconds": 1.5}')["executionArn"]
+    )
     assert run["status"] == "SUCCEEDED", run
 
     # The execution's TimeoutSeconds (600) fires during the second 500 s Wait, at exactly 600 s.
-    timed = machine("timed", {"TimeoutSeconds": 600, "StartAt": "W1", "States": {"W1": {"Type": "Wait", "Seconds": 500, "Next": "Call"}, "Call": {**call, "Next": "W2"}, "W2": {"Type": "Wait", "Seconds": 500, "End": True}}})
+    timed = machine(
+        "timed",
+        {
+            "TimeoutSeconds": 600,
+            "StartAt": "W1",
+            "States": {
+                "W1": {"Type": "Wait", "Seconds": 500, "Next": "Call"},
+                "Call": {**call, "Next": "W2"},
+                "W2": {"Type": "Wait", "Seconds": 500, "End": True},
+            },
+        },
+    )
     arn = sfn.start_execution(stateMachineArn=timed, input='{"wall_seconds": 0.5}')["executionArn"]
     assert aws.wait_for_execution(arn)["status"] == "TIMED_OUT"
     history = aws.history(arn)
-    assert history[-1]["type"] == "ExecutionTimedOut" and (history[-1]["timestamp"] - history[0]["timestamp"]).total_seconds() == 600
+    assert (
+        history[-1]["type"] == "ExecutionTimedOut"
+        and (history[-1]["timestamp"] - history[0]["timestamp"]).total_seconds() == 600
+    )
 
     # A task token wait with a heartbeat: stopped while it waits, the execution is ABORTED.
-    token_task = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken", "Parameters": {"FunctionName": fn, "Payload": {"token.$": "$$.Task.Token"}}, "HeartbeatSeconds": 300, "TimeoutSeconds": 3600, "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": True}
-    waiting = machine("waiting", {"StartAt": "Wait", "States": {"Wait": token_task, "Caught": {"Type": "Pass", "End": True}}})
+    token_task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": fn, "Payload": {"token.$": "$$.Task.Token"}},
+        "HeartbeatSeconds": 300,
+        "TimeoutSeconds": 3600,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+        "End": True,
+    }
+    waiting = machine(
+        "waiting", {"StartAt": "Wait", "States": {"Wait": token_task, "Caught": {"Type": "Pass", "End": True}}}
+    )
     aws.pause()
     arn = sfn.start_execution(stateMachineArn=waiting, input="{}")["executionArn"]
     aws.settle()
@@ -272,7 +407,9 @@ def test_emulated_time_is_discrete_event(emulator):
     assert aws.wait_for_execution(arn)["status"] == "ABORTED"
     assert aws.clock.now() == stopped_at  # no timer had to fire for the stop to take effect
     history = aws.history(arn)
-    assert history[-1]["type"] == "ExecutionAborted" and not [e for e in history if e["type"] in ("TaskTimedOut", "TaskFailed")]
+    assert history[-1]["type"] == "ExecutionAborted" and not [
+        e for e in history if e["type"] in ("TaskTimedOut", "TaskFailed")
+    ]
     assert aws.states_entered(arn) == ["Wait"]  # the Catch did not run
     aws.resume()
     assert aws.clock.pending() == []  # nothing of the stopped execution is left waiting on the clock
@@ -302,20 +439,43 @@ def test_s3_sends_the_object_created_event_as_s3_does(emulator):
     bodies = []
     while batch := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
         bodies += [json.loads(m["Body"]) for m in batch]
-        sqs.delete_message_batch(QueueUrl=queue, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
-    created = [b for b in bodies if b["detail-type"] == "Object Created" and b["detail"]["object"]["key"].startswith("in/d")]
-    assert [c["detail"]["object"]["key"] for c in created] == ["in/d%E1%BB%AF+li%E1%BB%87u/t%E1%BA%ADp+hu%E1%BA%A5n%2B1+100%25.jsonl"] * 2
+        sqs.delete_message_batch(
+            QueueUrl=queue, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
+        )
+    created = [
+        b for b in bodies if b["detail-type"] == "Object Created" and b["detail"]["object"]["key"].startswith("in/d")
+    ]
+    assert [c["detail"]["object"]["key"] for c in created] == [
+        "in/d%E1%BB%AF+li%E1%BB%87u/t%E1%BA%ADp+hu%E1%BA%A5n%2B1+100%25.jsonl"
+    ] * 2
     assert all(unquote_plus(c["detail"]["object"]["key"]) == key for c in created)
     assert [c["detail"]["object"]["version-id"] for c in created] == versions
     sequencers = [c["detail"]["object"]["sequencer"] for c in created]
     assert all(len(s) == 18 and int(s, 16) >= 0 and s == s.upper() for s in sequencers)
     assert sequencers[0] < sequencers[1]
     detail = created[0]["detail"]
-    assert set(detail) == {"version", "event-version", "bucket", "object", "request-id", "requester", "source-ip-address", "reason"}
-    assert detail["reason"] == "PutObject" and detail["bucket"] == {"name": "data"} and detail["requester"] == aws.account
+    assert set(detail) == {
+        "version",
+        "event-version",
+        "bucket",
+        "object",
+        "request-id",
+        "requester",
+        "source-ip-address",
+        "reason",
+    }
+    assert (
+        detail["reason"] == "PutObject" and detail["bucket"] == {"name": "data"} and detail["requester"] == aws.account
+    )
     assert detail["object"]["size"] == 2 and '"' not in detail["object"]["etag"] and len(detail["request-id"]) == 16
-    [put] = [b["detail"] for b in bodies if b["detail-type"] == "Object Created" and b["detail"]["bucket"]["name"] == "loose"]
+    [put] = [
+        b["detail"] for b in bodies if b["detail-type"] == "Object Created" and b["detail"]["bucket"]["name"] == "loose"
+    ]
     [deleted] = [b["detail"] for b in bodies if b["detail-type"] == "Object Deleted"]
     assert put["object"]["key"] == deleted["object"]["key"] == "a+b.jsonl" and "version-id" not in put["object"]
-    assert deleted["reason"] == "DeleteObject" and deleted["deletion-type"] == "Permanently Deleted" and "size" not in deleted["object"]
+    assert (
+        deleted["reason"] == "DeleteObject"
+        and deleted["deletion-type"] == "Permanently Deleted"
+        and "size" not in deleted["object"]
+    )
     assert put["object"]["sequencer"] < deleted["object"]["sequencer"]

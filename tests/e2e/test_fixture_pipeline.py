@@ -19,7 +19,10 @@ def test_deploy_creates_the_stacks_in_dependency_order(deployed):
     ssm = deployed.aws.client("ssm")
     assert ssm.get_parameter(Name="/fixture/imported-arn")["Parameter"]["Value"] == deployed.state_machine
     # file assets in the bootstrap bucket the templates name; bootstrap version parameter set
-    assert any(u.startswith("s3://cdk-hnb659fds-assets-123456789012-us-east-1/") and u.endswith(".zip") for u in result.assets_uploaded)
+    assert any(
+        u.startswith("s3://cdk-hnb659fds-assets-123456789012-us-east-1/") and u.endswith(".zip")
+        for u in result.assets_uploaded
+    )
     assert ssm.get_parameter(Name="/cdk-bootstrap/hnb659fds/version")["Parameter"]["Value"] == "30"
     # the CDK bucket-notifications custom resource really ran (Python handler) and enabled EventBridge
     # (moto's GetBucketNotificationConfiguration omits EventBridgeConfiguration: read the backend)
@@ -68,10 +71,18 @@ def test_same_upload_event_twice_starts_one_execution(deployed):
         "version": "0",
         "detail-type": "Object Created",
         "source": "aws.s3",
-        "detail": {"bucket": {"name": deployed.bucket}, "object": {"key": "incoming/x.jsonl", "etag": "abc", "size": 1}},
+        "detail": {
+            "bucket": {"name": deployed.bucket},
+            "object": {"key": "incoming/x.jsonl", "etag": "abc", "size": 1},
+        },
     }
     lam = deployed.aws.client("lambda")
-    replies = [json.loads(lam.invoke(FunctionName=deployed.function("Starter"), Payload=json.dumps(detail_event))["Payload"].read()) for _ in range(2)]
+    replies = [
+        json.loads(
+            lam.invoke(FunctionName=deployed.function("Starter"), Payload=json.dumps(detail_event))["Payload"].read()
+        )
+        for _ in range(2)
+    ]
     # StartExecution with the name (and input) of an execution is idempotent (or ExecutionAlreadyExists
     # once it has closed): either way one execution per object version
     assert replies[0]["name"] == replies[1]["name"]

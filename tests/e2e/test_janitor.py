@@ -7,7 +7,7 @@ promoted, one the janitor cannot delete, and the champion it must not touch."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 from botocore.exceptions import ClientError
@@ -73,7 +73,9 @@ def test_an_evaluation_deployment_cleanup_could_not_delete_is_deleted_and_the_mo
     run = tuneforge.run("distilled-support", DISTILLATION)
     assert run.status == "SUCCEEDED" and run.output["decision"] == "NOT_PROMOTED", run.execution
     [endpoint] = run.item["endpoints"]
-    assert endpoint["delete_refused"] and not endpoint.get("deleted_at") and tuneforge.endpoint_arns() == [endpoint["arn"]]
+    assert (
+        endpoint["delete_refused"] and not endpoint.get("deleted_at") and tuneforge.endpoint_arns() == [endpoint["arn"]]
+    )
     model = run.item["output_model_arn"]
     assert marked(tuneforge, run.run_id)
     by_hand(tuneforge)
@@ -100,8 +102,14 @@ def test_a_committed_throughput_is_reported_with_its_end_date_and_deleted_once_t
     run = committed.run("support-qa-vi", FINE_TUNING)
     assert run.status == "FAILED" and run.execution["error"] == "EndpointTimedOut", run.execution
     [throughput] = [e for e in run.item["endpoints"] if e["purpose"] == "production"]
-    assert throughput["commitment"] == "OneMonth" and "commitment" in throughput["delete_refused"] and not throughput.get("deleted_at")
-    term_ends = committed.inspect("bedrock").get_provisioned_model_throughput(provisionedModelId=throughput["arn"])["commitmentExpirationTime"]
+    assert (
+        throughput["commitment"] == "OneMonth"
+        and "commitment" in throughput["delete_refused"]
+        and not throughput.get("deleted_at")
+    )
+    term_ends = committed.inspect("bedrock").get_provisioned_model_throughput(provisionedModelId=throughput["arn"])[
+        "commitmentExpirationTime"
+    ]
     by_hand(committed)
 
     [report] = janitor_pass(committed)
@@ -116,7 +124,10 @@ def test_a_committed_throughput_is_reported_with_its_end_date_and_deleted_once_t
     assert janitor_pass(committed) == []
     assert committed.endpoint_arns() == [] and run.item["output_model_arn"] not in models(committed)
     item = committed.registry.get(run.run_id)
-    assert item["janitor"][throughput["arn"]]["resolved"] == "deleted" and item["janitor"][throughput["arn"]]["commitment_ends"] == report["commitment_ends"]
+    assert (
+        item["janitor"][throughput["arn"]]["resolved"] == "deleted"
+        and item["janitor"][throughput["arn"]]["commitment_ends"] == report["commitment_ends"]
+    )
     assert not marked(committed, run.run_id)
 
 
@@ -125,7 +136,9 @@ def test_a_model_still_billing_past_the_bound_is_notified_once_and_counted_for_t
     assert run.status == "SUCCEEDED" and tuneforge.endpoint_arns() == [], run.execution
     model = run.item["output_model_arn"]
     # Someone put the candidate behind an endpoint of their own: Bedrock refuses to delete a model in use.
-    tuneforge.aws.client("bedrock").create_custom_model_deployment(modelDeploymentName="someones-experiment", modelArn=model)
+    tuneforge.aws.client("bedrock").create_custom_model_deployment(
+        modelDeploymentName="someones-experiment", modelArn=model
+    )
     by_hand(tuneforge)
     tuneforge.aws.advance(RETENTION)
     capsys.readouterr()
@@ -135,7 +148,12 @@ def test_a_model_still_billing_past_the_bound_is_notified_once_and_counted_for_t
         reports += janitor_pass(tuneforge)
         tuneforge.aws.advance(HOUR)
     [report] = reports
-    assert (report["arn"], report["kind"], report["state"], report["run_id"]) == (model, "custom-model", "refused", run.run_id)
+    assert (report["arn"], report["kind"], report["state"], report["run_id"]) == (
+        model,
+        "custom-model",
+        "refused",
+        run.run_id,
+    )
     assert "in use" in report["reason"] and report["overdue"] and report["attempts"] >= 3
     assert model in models(tuneforge)
     overdue = emf(capsys.readouterr().out, "BillableLeftoversOverdue")
@@ -159,7 +177,9 @@ def test_the_champions_model_and_endpoint_survive_the_janitor(tuneforge):
 
     tuneforge.aws.advance(RETENTION + DAY)
     assert janitor_pass(tuneforge) == []
-    assert tuneforge.endpoint_arns() == [champion["invocable_arn"]] and champion["custom_model_arn"] in models(tuneforge)
+    assert tuneforge.endpoint_arns() == [champion["invocable_arn"]] and champion["custom_model_arn"] in models(
+        tuneforge
+    )
     item = tuneforge.registry.get(run.run_id)
     assert item["janitor"][champion["custom_model_arn"]]["resolved"] == "kept" and "model_deleted_at" not in item
     assert not marked(tuneforge, run.run_id)
@@ -171,9 +191,15 @@ def test_the_janitors_role_deletes_only_what_carries_a_profile_of_its_stage(tune
     run = tuneforge.run("distilled-support", DISTILLATION)
     model = run.item["output_model_arn"]
     operator = tuneforge.aws.client("bedrock")
-    untagged = operator.create_custom_model_deployment(modelDeploymentName="untagged", modelArn=model)["customModelDeploymentArn"]
-    other = operator.create_custom_model_deployment(modelDeploymentName="other-app", modelArn=model, tags=[{"key": "tuneforge:profile", "value": "not-a-profile"}])["customModelDeploymentArn"]
-    ours = operator.create_custom_model_deployment(modelDeploymentName="ours", modelArn=model, tags=[{"key": "tuneforge:profile", "value": "distilled-support"}])["customModelDeploymentArn"]
+    untagged = operator.create_custom_model_deployment(modelDeploymentName="untagged", modelArn=model)[
+        "customModelDeploymentArn"
+    ]
+    other = operator.create_custom_model_deployment(
+        modelDeploymentName="other-app", modelArn=model, tags=[{"key": "tuneforge:profile", "value": "not-a-profile"}]
+    )["customModelDeploymentArn"]
+    ours = operator.create_custom_model_deployment(
+        modelDeploymentName="ours", modelArn=model, tags=[{"key": "tuneforge:profile", "value": "distilled-support"}]
+    )["customModelDeploymentArn"]
     role = tuneforge.result.stack("Pipeline").physical_id("JanitorRole", "AWS::IAM::Role")
     janitor = tuneforge.aws.client("bedrock", principal=tuneforge.inspect("iam").get_role(RoleName=role)["Role"]["Arn"])
 
@@ -185,7 +211,9 @@ def test_the_janitors_role_deletes_only_what_carries_a_profile_of_its_stage(tune
         janitor.get_custom_model_deployment(customModelDeploymentIdentifier=ours)
     with pytest.raises(ClientError, match="AccessDenied"):
         janitor.delete_custom_model_deployment(customModelDeploymentIdentifier=ours)
-    assert {(d["action"], d["resource"]) for d in authz.DENIALS} == {("bedrock:DeleteCustomModelDeployment", arn) for arn in (untagged, other, ours)}
+    assert {(d["action"], d["resource"]) for d in authz.DENIALS} == {
+        ("bedrock:DeleteCustomModelDeployment", arn) for arn in (untagged, other, ours)
+    }
 
 
 def _role_client(tuneforge: TuneforgeStage, role_id: str, service: str):
@@ -212,8 +240,12 @@ def test_the_pipelines_stops_deletes_and_invocations_reach_only_what_this_stage_
         **({"customizationConfig": job["customizationConfig"]} if job.get("customizationConfig") else {}),
         **({"hyperParameters": job["hyperParameters"]} if job.get("hyperParameters") else {}),
     )["jobArn"]
-    foreign = operator.create_custom_model_deployment(modelDeploymentName="other-app", modelArn=model, tags=[{"key": "tuneforge:profile", "value": "not-a-profile"}])["customModelDeploymentArn"]
-    ours = operator.create_custom_model_deployment(modelDeploymentName="ours", modelArn=model, tags=[{"key": "tuneforge:profile", "value": "distilled-support"}])["customModelDeploymentArn"]
+    foreign = operator.create_custom_model_deployment(
+        modelDeploymentName="other-app", modelArn=model, tags=[{"key": "tuneforge:profile", "value": "not-a-profile"}]
+    )["customModelDeploymentArn"]
+    ours = operator.create_custom_model_deployment(
+        modelDeploymentName="ours", modelArn=model, tags=[{"key": "tuneforge:profile", "value": "distilled-support"}]
+    )["customModelDeploymentArn"]
     tuneforge.aws.advance(3600)  # both deployments become Active
 
     cleanup = _role_client(tuneforge, "CleanupRole", "bedrock")
@@ -226,8 +258,16 @@ def test_the_pipelines_stops_deletes_and_invocations_reach_only_what_this_stage_
     assert evaluate.converse(modelId=ours, **converse)["output"]["message"]["content"]
     for role in ("CleanupRole", "FinalizePromotionRole"):
         with pytest.raises(ClientError, match="AccessDenied"):
-            _role_client(tuneforge, role, "bedrock").delete_custom_model_deployment(customModelDeploymentIdentifier=foreign)
-    _role_client(tuneforge, "CleanupRole", "bedrock").delete_custom_model_deployment(customModelDeploymentIdentifier=ours)
+            _role_client(tuneforge, role, "bedrock").delete_custom_model_deployment(
+                customModelDeploymentIdentifier=foreign
+            )
+    _role_client(tuneforge, "CleanupRole", "bedrock").delete_custom_model_deployment(
+        customModelDeploymentIdentifier=ours
+    )
     # (the foreign job itself fails on the data perimeter: it reads the snapshot from outside the VPC)
     refused = {(d["action"], d["resource"]) for d in authz.DENIALS if d["action"].startswith("bedrock:")}
-    assert refused == {("bedrock:StopModelCustomizationJob", foreign_job), ("bedrock:InvokeModel", foreign), ("bedrock:DeleteCustomModelDeployment", foreign)}
+    assert refused == {
+        ("bedrock:StopModelCustomizationJob", foreign_job),
+        ("bedrock:InvokeModel", foreign),
+        ("bedrock:DeleteCustomModelDeployment", foreign),
+    }

@@ -65,13 +65,17 @@ def test_an_active_traced_function_records_xray_segments_as_deployed(deployed):
     aws = deployed.aws
     starter = deployed.function("Starter")
     for n in range(2):  # cold, then warm: the function's patches are put back in place
-        detail_event = {"detail": {"bucket": {"name": deployed.bucket}, "object": {"key": f"incoming/t{n}.jsonl", "etag": f"e{n}"}}}
+        detail_event = {
+            "detail": {"bucket": {"name": deployed.bucket}, "object": {"key": f"incoming/t{n}.jsonl", "etag": f"e{n}"}}
+        }
         body, error = _invoke(aws, starter, detail_event)
         assert error is None and body["started"] is True
     docs = aws.traces(starter)
     handlers = [d for d in docs if d["name"] == "## handler"]
     calls = [d for d in docs if d.get("namespace") == "aws" and d["name"] == "states"]
-    assert len(handlers) == 2 and len(calls) == 2 and len(docs) == 4, [d["name"] for d in docs]  # nothing of other threads
+    assert len(handlers) == 2 and len(calls) == 2 and len(docs) == 4, [
+        d["name"] for d in docs
+    ]  # nothing of other threads
     assert len({h["trace_id"] for h in handlers}) == 2  # a new trace per invocation
     for handler in handlers:
         assert handler["type"] == "subsegment" and handler["annotations"]["ColdStart"] in (True, False)
@@ -96,8 +100,6 @@ def test_cold_start_costs_and_warm_invocations_are_cheap(deployed):
     timings = [i["ms"] for i in aws.invocations() if i["function"] == other]
     assert len(timings) == 5
     assert max(timings[1:]) < 50, timings  # warm: the handler's own cost plus the isolation swap
-
-
 
 
 def test_other_threads_keep_a_whole_environment_while_functions_run(deployed):

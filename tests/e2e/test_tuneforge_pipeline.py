@@ -28,19 +28,43 @@ FAULT_MATRIX: list[tuple[str, str, str, int, str]] = []
 def print_fault_matrix():
     yield
     if FAULT_MATRIX:
-        print("\n| Case | Terminal state | Notified | Endpoints left (besides the champion's) | Custom models left (besides the champion's) |\n|---|---|---|---|---|")
+        print(
+            "\n| Case | Terminal state | Notified | Endpoints left (besides the champion's) | Custom models left (besides the champion's) |\n|---|---|---|---|---|"
+        )
         for row in FAULT_MATRIX:
             print("| " + " | ".join(str(cell) for cell in row) + " |")
 
 
 def record(case: str, stage: TuneforgeStage, *runs: RunResult) -> None:
     outcome = "; ".join(", ".join(m.get("outcome", "?") for m in run.notifications) or "none" for run in runs)
-    state = "; ".join(run.status + (f" ({run.execution['error']})" if run.execution.get("error") else "") + (f" {run.item['decision']}" if (run.item or {}).get("decision") else "") for run in runs)
-    champions = {stage.champion(p).get("custom_model_arn") for p in {(run.item or {}).get("profile") for run in runs} if p and stage.champion(p)}
-    models = [m["modelArn"] for m in stage.inspect("bedrock").list_custom_models()["modelSummaries"] if m["modelArn"] not in champions]
+    state = "; ".join(
+        run.status
+        + (f" ({run.execution['error']})" if run.execution.get("error") else "")
+        + (f" {run.item['decision']}" if (run.item or {}).get("decision") else "")
+        for run in runs
+    )
+    champions = {
+        stage.champion(p).get("custom_model_arn")
+        for p in {(run.item or {}).get("profile") for run in runs}
+        if p and stage.champion(p)
+    }
+    models = [
+        m["modelArn"]
+        for m in stage.inspect("bedrock").list_custom_models()["modelSummaries"]
+        if m["modelArn"] not in champions
+    ]
     # A model of a run that was not promoted stays for the janitor's retention (model_retention_days), then goes.
     pending = sum(1 for run in runs if (stage.registry.get(run.run_id) or {}).get("sweep") == "due")
-    FAULT_MATRIX.append((case, state, outcome, len(stage.leftover_endpoints(*runs)), f"{len(models)}" + (f" (marked for the janitor: {pending} run{'s' if pending != 1 else ''})" if models else "")))
+    FAULT_MATRIX.append(
+        (
+            case,
+            state,
+            outcome,
+            len(stage.leftover_endpoints(*runs)),
+            f"{len(models)}"
+            + (f" (marked for the janitor: {pending} run{'s' if pending != 1 else ''})" if models else ""),
+        )
+    )
 
 
 def profile(name: str):
@@ -64,7 +88,9 @@ def assert_failed(stage: TuneforgeStage, run: RunResult, error: str) -> dict:
     assert states[-2:] == ["Cleanup", "Failed"], states
     [message] = run.notifications  # exactly one, from the status-change event
     assert message["outcome"] == "FAILED" and message["error"] == error, message
-    assert "\n" not in message["cause"] and len(message["cause"]) <= 300 and "Traceback" not in message["cause"], message
+    assert "\n" not in message["cause"] and len(message["cause"]) <= 300 and "Traceback" not in message["cause"], (
+        message
+    )
     assert message["execution"] == run.execution["executionArn"]
     assert run.item["status"] == "FAILED" and run.item["error"] == error, run.item
     assert_clean(stage, run)
@@ -96,7 +122,10 @@ def test_deploy_filter_deploys_one_stage_of_a_multi_stage_assembly(tuneforge_cdk
     assert all(s.status == "CREATE_COMPLETE" for s in result.stacks)
     assert all("210987654321" not in uri for uri in result.assets_uploaded)
     cloudformation = emulator.client("cloudformation")
-    assert sorted(s["StackName"] for s in cloudformation.list_stacks()["StackSummaries"]) == ["Tuneforge-dev-Foundation", "Tuneforge-dev-Pipeline"]
+    assert sorted(s["StackName"] for s in cloudformation.list_stacks()["StackSummaries"]) == [
+        "Tuneforge-dev-Foundation",
+        "Tuneforge-dev-Pipeline",
+    ]
     with pytest.raises(DeployError, match="no stack matches"):
         emulator.deploy(tuneforge_cdk_out, stacks="Tuneforge-qa-*")
 
@@ -127,7 +156,9 @@ def test_fine_tuning_vietnamese_qa_beats_its_baseline_and_is_promoted(tuneforge)
     champion = tuneforge.champion("support-qa-vi")
     assert champion["run_id"] == run.run_id
     assert champion["custom_model_arn"] == run.output["training"]["output_model_arn"]
-    parameter = tuneforge.aws.client("ssm").get_parameter(Name="/tuneforge/dev/champions/support-qa-vi")["Parameter"]["Value"]
+    parameter = tuneforge.aws.client("ssm").get_parameter(Name="/tuneforge/dev/champions/support-qa-vi")["Parameter"][
+        "Value"
+    ]
     assert champion["invocable_arn"] in parameter
     assert tuneforge.endpoint_arns() == [champion["invocable_arn"]]
     assert_clean(tuneforge, run)
@@ -145,13 +176,23 @@ def test_fine_tuning_vietnamese_qa_beats_its_baseline_and_is_promoted(tuneforge)
     usage = run.item["evaluation_usage"]["candidate"]
     assert usage["calls"] == evaluation["examples"] and usage["input_tokens"] > 0 and usage["output_tokens"] > 0
     assert f"{usage['input_tokens']:,} input tokens" in spent["evaluation: candidate"]["basis"]
-    assert "still running: so far" in spent["production throughput"]["basis"] and float(spent["production throughput"]["amount_usd"]) >= 60.50
-    assert spent["training"]["amount_usd"] is None and notice["actual_cost"]["complete"] is False  # no Nova training price is recorded
+    assert (
+        "still running: so far" in spent["production throughput"]["basis"]
+        and float(spent["production throughput"]["amount_usd"]) >= 60.50
+    )
+    assert (
+        spent["training"]["amount_usd"] is None and notice["actual_cost"]["complete"] is False
+    )  # no Nova training price is recorded
     assert run.item["actual_cost"] == notice["actual_cost"] and "estimate" in notice
     # Every name the functions resolved went through the DNS Firewall, was logged, and was on its allow list.
     queries = [e for e in tuneforge.aws.journal if e["event"] == "dns.query"]
     assert {q["action"] for q in queries} == {"ALLOW"}, sorted({(q["name"], q["action"]) for q in queries})
-    assert {"bedrock.us-east-1.amazonaws.com", "bedrock-runtime.us-east-1.amazonaws.com", "states.us-east-1.amazonaws.com", "dynamodb.us-east-1.amazonaws.com"} <= {q["name"] for q in queries}
+    assert {
+        "bedrock.us-east-1.amazonaws.com",
+        "bedrock-runtime.us-east-1.amazonaws.com",
+        "states.us-east-1.amazonaws.com",
+        "dynamodb.us-east-1.amazonaws.com",
+    } <= {q["name"] for q in queries}
     record("happy path: FINE_TUNING (support-qa-vi)", tuneforge, run)
 
 
@@ -160,11 +201,16 @@ def test_fine_tuning_vietnamese_qa_beats_its_baseline_and_is_promoted(tuneforge)
     # No model is offered for continued pre-training in AWS's current tables, so no bundled profile uses it.
     [("distilled-support", "distillation/support-prompts.jsonl", "DISTILLATION")],
 )
-def test_other_customization_types_run_to_the_decision_their_metrics_call_for(tuneforge, profile_name, sample, customization_type):
+def test_other_customization_types_run_to_the_decision_their_metrics_call_for(
+    tuneforge, profile_name, sample, customization_type
+):
     run = tuneforge.run(profile_name, sample)
     assert run.status == "SUCCEEDED", run.execution
     [job] = tuneforge.jobs()
-    assert tuneforge.aws.client("bedrock").get_model_customization_job(jobIdentifier=job["jobArn"])["customizationType"] == customization_type
+    assert (
+        tuneforge.aws.client("bedrock").get_model_customization_job(jobIdentifier=job["jobArn"])["customizationType"]
+        == customization_type
+    )
     assert_decided_by_the_metrics(run, profile_name)
     assert_clean(tuneforge, run)
     if run.output["decision"] == "PROMOTED":
@@ -200,19 +246,32 @@ def test_the_same_upload_event_twice_starts_one_execution(tuneforge):
     detail = {
         "version": "0",
         "bucket": {"name": tuneforge.data_bucket},
-        "object": {"key": key, "size": (ROOT / "samples" / FINE_TUNING).stat().st_size, "etag": put["ETag"].strip('"'), "sequencer": "00617F08299329D189", **({"version-id": put["VersionId"]} if put.get("VersionId") else {})},
+        "object": {
+            "key": key,
+            "size": (ROOT / "samples" / FINE_TUNING).stat().st_size,
+            "etag": put["ETag"].strip('"'),
+            "sequencer": "00617F08299329D189",
+            **({"version-id": put["VersionId"]} if put.get("VersionId") else {}),
+        },
         "request-id": "N4N7GDK58NMKJ12R",
         "requester": tuneforge.aws.account,
         "source-ip-address": "127.0.0.1",
         "reason": "PutObject",
     }
-    entry = {"Source": "aws.s3", "DetailType": "Object Created", "Detail": json.dumps(detail), "Resources": [f"arn:aws:s3:::{tuneforge.data_bucket}"]}
+    entry = {
+        "Source": "aws.s3",
+        "DetailType": "Object Created",
+        "Detail": json.dumps(detail),
+        "Resources": [f"arn:aws:s3:::{tuneforge.data_bucket}"],
+    }
     events = tuneforge.aws.client("events")
     assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0  # while the first run is running
     run = tuneforge.finish(first["executionArn"])
     assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0  # and after it ended
     tuneforge.aws.wait_idle()
-    deliveries = [e for e in tuneforge.aws.journal if e["event"] == "events.delivered" and "DatasetUploaded" in e["rule"]]
+    deliveries = [
+        e for e in tuneforge.aws.journal if e["event"] == "events.delivered" and "DatasetUploaded" in e["rule"]
+    ]
     assert len(deliveries) == 3 and not any(d["errored"] for d in deliveries)
     assert [e["name"] for e in tuneforge.aws.executions(tuneforge.state_machine)] == [run.run_id]
     assert run.status == "SUCCEEDED", (run.execution, run.item)
@@ -241,7 +300,9 @@ def test_access_denied_on_create_job(tuneforge):
     record("access denied on CreateModelCustomizationJob", tuneforge, run)
 
 
-@pytest.mark.parametrize("fault,error,job_status", [("fail_job", "BedrockJobFailed", "Failed"), ("stop_job", "BedrockJobStopped", "Stopped")])
+@pytest.mark.parametrize(
+    "fault,error,job_status", [("fail_job", "BedrockJobFailed", "Failed"), ("stop_job", "BedrockJobStopped", "Stopped")]
+)
 def test_job_failed_or_stopped(tuneforge, fault, error, job_status):
     getattr(tuneforge.aws.faults, fault)()
     run = tuneforge.run("support-qa-vi", FINE_TUNING)
@@ -284,7 +345,9 @@ def test_an_endpoint_stuck_in_creating_fails_the_run_at_its_bound(tuneforge):
     longer than its bound (3 h) in emulated time, after a handful of checks, and cleanup deletes it."""
     from lambdas.domain.endpoints import MAX_CHECK_INTERVAL_SECONDS, READY_WITHIN_SECONDS
 
-    tuneforge.aws.faults.stall_endpoint("provisioned")  # support-qa-vi evaluates on a deployment, promotes to a throughput
+    tuneforge.aws.faults.stall_endpoint(
+        "provisioned"
+    )  # support-qa-vi evaluates on a deployment, promotes to a throughput
     run = tuneforge.run("support-qa-vi", FINE_TUNING)
     assert_failed(tuneforge, run, "EndpointTimedOut")
     waited = int(re.search(r"after (\d+) s", run.execution["cause"]).group(1))
@@ -308,13 +371,17 @@ def test_an_operator_stop_aborts_the_run_waiting_for_its_job(tuneforge):
     aws.settle()
     execution = tuneforge.started(1)["executionArn"]
     assert aws.states_entered(execution)[-1] == "WaitForJob"
-    aws.client("stepfunctions").stop_execution(executionArn=execution, error="Operator.Stop", cause="stopped by the on-call engineer")
+    aws.client("stepfunctions").stop_execution(
+        executionArn=execution, error="Operator.Stop", cause="stopped by the on-call engineer"
+    )
     aws.settle()
     run = tuneforge.finish(execution)
     assert run.status == "ABORTED", run.execution
     history = aws.history(execution)
     assert history[-1]["type"] == "ExecutionAborted", history[-3:]
-    assert not [e for e in history if e["type"] in ("TaskTimedOut", "TaskFailed", "ExecutionFailed", "ExecutionTimedOut")]
+    assert not [
+        e for e in history if e["type"] in ("TaskTimedOut", "TaskFailed", "ExecutionFailed", "ExecutionTimedOut")
+    ]
     assert aws.states_entered(execution)[-1] == "WaitForJob"  # no Catch ran
     cleanups = [e for e in aws.journal if e["event"] == "events.delivered" and "ExecutionEndedAbnormally" in e["rule"]]
     assert len(cleanups) == 1 and not cleanups[0]["errored"], cleanups
@@ -341,7 +408,9 @@ def test_evaluation_below_the_gate_keeps_the_champion(tuneforge):
     first = tuneforge.run("support-qa-vi", FINE_TUNING)
     assert first.output["decision"] == "PROMOTED", first.execution
     champion = tuneforge.champion("support-qa-vi")
-    parameter = tuneforge.aws.client("ssm").get_parameter(Name="/tuneforge/dev/champions/support-qa-vi")["Parameter"]["Value"]
+    parameter = tuneforge.aws.client("ssm").get_parameter(Name="/tuneforge/dev/champions/support-qa-vi")["Parameter"][
+        "Value"
+    ]
     tuneforge.aws.faults.degrade_candidate()
     run = tuneforge.run("support-qa-vi", FINE_TUNING, name="vi-2.jsonl")
     assert run.status == "SUCCEEDED", run.execution
@@ -349,7 +418,10 @@ def test_evaluation_below_the_gate_keeps_the_champion(tuneforge):
     assert run.output["decision"] == "NOT_PROMOTED" and not evaluation["passed"]
     assert "NotPromoted" in tuneforge.aws.states_entered(run.execution["executionArn"])
     assert tuneforge.champion("support-qa-vi") == champion
-    assert tuneforge.aws.client("ssm").get_parameter(Name="/tuneforge/dev/champions/support-qa-vi")["Parameter"]["Value"] == parameter
+    assert (
+        tuneforge.aws.client("ssm").get_parameter(Name="/tuneforge/dev/champions/support-qa-vi")["Parameter"]["Value"]
+        == parameter
+    )
     [endpoint] = run.item["endpoints"]
     assert endpoint["purpose"] == "evaluation" and endpoint["deleted_at"]
     assert tuneforge.endpoint_arns() == [champion["invocable_arn"]]
@@ -380,7 +452,9 @@ def test_execution_timeout_is_cleaned_up_by_the_status_change_rule(short_timeout
         item = run.item
         assert item["status"] == "FAILED" and item["error"] == "States.Timeout", item
         assert [j["status"] for j in stage.jobs()] == ["Stopped"]
-        cleanups = [e for e in aws.journal if e["event"] == "events.delivered" and "ExecutionEndedAbnormally" in e["rule"]]
+        cleanups = [
+            e for e in aws.journal if e["event"] == "events.delivered" and "ExecutionEndedAbnormally" in e["rule"]
+        ]
         assert len(cleanups) == 1 and not cleanups[0]["errored"], cleanups
         assert stage.leftover_endpoints(run) == []
         # No Catch runs on a timeout, so Cleanup itself tells the topic (once).
@@ -410,7 +484,14 @@ def test_transitions_do_not_grow_with_the_job_duration(long_job_cdk_out, emulato
         states = aws.states_entered(run.execution["executionArn"])
         counts[name] = sum(1 for e in history if e["type"].endswith("StateEntered"))
         assert counts[name] <= 60, states
-        assert states[: states.index("DeployForEvaluation")] == ["Validate", "DatasetValid?", "Estimate", "WithinBudget?", "StartCustomization", "WaitForJob"]
+        assert states[: states.index("DeployForEvaluation")] == [
+            "Validate",
+            "DatasetValid?",
+            "Estimate",
+            "WithinBudget?",
+            "StartCustomization",
+            "WaitForJob",
+        ]
     assert counts["long"] <= 1.5 * counts["short"], counts
 
 
@@ -434,7 +515,11 @@ def _upload_run(stage: TuneforgeStage, key: str, body: bytes, timeout: float = 9
 def _trained_on(stage: TuneforgeStage, run: RunResult, split: str = "training") -> bytes:
     """The bytes the run's job read: its snapshot, which must be the only thing it was pointed at."""
     job = stage.aws.client("bedrock").get_model_customization_job(jobIdentifier=run.item["job_arn"])
-    uri = job["trainingDataConfig"]["s3Uri"] if split == "training" else job["validationDataConfig"]["validators"][0]["s3Uri"]
+    uri = (
+        job["trainingDataConfig"]["s3Uri"]
+        if split == "training"
+        else job["validationDataConfig"]["validators"][0]["s3Uri"]
+    )
     assert uri == f"s3://{stage.data_bucket}/snapshots/{run.run_id}/{split}.jsonl", uri
     return stage.inspect("s3").get_object(Bucket=stage.data_bucket, Key=uri.split("/", 3)[3])["Body"].read()
 
@@ -444,12 +529,20 @@ def test_a_key_s3_encodes_trains_on_a_snapshot_of_exactly_the_uploaded_version(t
     body = (ROOT / "samples" / FINE_TUNING).read_bytes()
     put, run = _upload_run(tuneforge, key, body)
     assert run.status == "SUCCEEDED", run.execution
-    assert _run_input(run)["dataset"]["training"] == {"bucket": tuneforge.data_bucket, "key": key, "version_id": put["VersionId"]}
+    assert _run_input(run)["dataset"]["training"] == {
+        "bucket": tuneforge.data_bucket,
+        "key": key,
+        "version_id": put["VersionId"],
+    }
     states = tuneforge.aws.states_entered(run.execution["executionArn"])
     assert states[:5] == ["Validate", "DatasetValid?", "Estimate", "WithinBudget?", "StartCustomization"], states
     assert _trained_on(tuneforge, run) == body
     [snapshot] = run.item["snapshot_files"]
-    assert snapshot["source_uri"] == f"s3://{tuneforge.data_bucket}/{key}" and snapshot["source_version_id"] == put["VersionId"] and snapshot["source_etag"] == put["ETag"]
+    assert (
+        snapshot["source_uri"] == f"s3://{tuneforge.data_bucket}/{key}"
+        and snapshot["source_version_id"] == put["VersionId"]
+        and snapshot["source_etag"] == put["ETag"]
+    )
     assert_clean(tuneforge, run)
     record("key with ( ) ! ' * (encoded by S3): trains on its snapshot", tuneforge, run)
 
@@ -460,8 +553,14 @@ def test_a_key_bedrock_would_refuse_trains_on_a_snapshot_under_a_key_it_accepts(
     data_key = f"incoming/support-qa-vi/{folder}{ODD_NAME}"
     if folder:
         data = tuneforge.data_owner.upload(tuneforge.data_bucket, data_key, body)  # starts nothing: the manifest does
-        put, run = _upload_run(tuneforge, f"incoming/support-qa-vi/{folder}manifest.json", json.dumps({"training": ODD_NAME}).encode())
-        assert _run_input(run)["dataset"]["training"] == {"bucket": tuneforge.data_bucket, "key": data_key, "version_id": None}
+        put, run = _upload_run(
+            tuneforge, f"incoming/support-qa-vi/{folder}manifest.json", json.dumps({"training": ODD_NAME}).encode()
+        )
+        assert _run_input(run)["dataset"]["training"] == {
+            "bucket": tuneforge.data_bucket,
+            "key": data_key,
+            "version_id": None,
+        }
         version = data["VersionId"]  # the manifest names a key: Validate pins the version it read
     else:
         put, run = _upload_run(tuneforge, data_key, body)
@@ -469,11 +568,18 @@ def test_a_key_bedrock_would_refuse_trains_on_a_snapshot_under_a_key_it_accepts(
     assert run.status == "SUCCEEDED" and run.item["decision"] == "PROMOTED", (run.execution, run.item)
     assert _trained_on(tuneforge, run) == body
     [snapshot] = run.item["snapshot_files"]
-    assert snapshot["source_uri"] == f"s3://{tuneforge.data_bucket}/{data_key}" and snapshot["source_version_id"] == version
+    assert (
+        snapshot["source_uri"] == f"s3://{tuneforge.data_bucket}/{data_key}"
+        and snapshot["source_version_id"] == version
+    )
     tags = tuneforge.aws.client("bedrock").list_tags_for_resource(resourceARN=run.item["job_arn"])["tags"]
     assert all(tag["value"].isascii() for tag in tags), tags  # Bedrock's TagValue pattern refuses 'ậ'
     assert_clean(tuneforge, run)
-    record(f"key with space, +, %, Vietnamese letters ({'manifest' if folder else 'single file'}): trains on its snapshot", tuneforge, run)
+    record(
+        f"key with space, +, %, Vietnamese letters ({'manifest' if folder else 'single file'}): trains on its snapshot",
+        tuneforge,
+        run,
+    )
 
 
 def test_a_1000_character_key_trains_on_a_snapshot(tuneforge):
@@ -509,7 +615,12 @@ def test_an_upload_overwritten_while_its_run_trains_changes_nothing_the_run_trai
     [snapshot] = run1.item["snapshot_files"]
     assert snapshot["source_version_id"] == first["VersionId"] != second["VersionId"]
     assert run1.item["dataset_version"] == first["VersionId"]
-    tags = {t["key"]: t["value"] for t in tuneforge.aws.client("bedrock").list_tags_for_resource(resourceARN=run1.item["output_model_arn"])["tags"]}
+    tags = {
+        t["key"]: t["value"]
+        for t in tuneforge.aws.client("bedrock").list_tags_for_resource(resourceARN=run1.item["output_model_arn"])[
+            "tags"
+        ]
+    }
     assert tags["tuneforge:dataset-version"] == first["VersionId"]
     # Deleting the upload afterwards changes nothing either: the snapshot is the model's lineage.
     tuneforge.inspect("s3").delete_object(Bucket=tuneforge.data_bucket, Key=key)
@@ -522,9 +633,15 @@ def test_a_held_out_split_of_an_oddly_named_upload_trains_on_a_copy_of_exactly_t
     body = (ROOT / "samples" / FINE_TUNING).read_bytes()
     put, run = _upload_run(tuneforge, key, body)
     assert run.status == "SUCCEEDED", run.execution
-    assert _run_input(run)["dataset"]["training"] == {"bucket": tuneforge.data_bucket, "key": key, "version_id": put["VersionId"]}
+    assert _run_input(run)["dataset"]["training"] == {
+        "bucket": tuneforge.data_bucket,
+        "key": key,
+        "version_id": put["VersionId"],
+    }
     [job] = tuneforge.jobs()
-    uri = tuneforge.aws.client("bedrock").get_model_customization_job(jobIdentifier=job["jobArn"])["trainingDataConfig"]["s3Uri"]
+    uri = tuneforge.aws.client("bedrock").get_model_customization_job(jobIdentifier=job["jobArn"])[
+        "trainingDataConfig"
+    ]["s3Uri"]
     assert uri == f"s3://{tuneforge.data_bucket}/snapshots/{run.run_id}/training.jsonl"
     bucket, copy_key = uri.removeprefix("s3://").split("/", 1)
     trained = tuneforge.inspect("s3").get_object(Bucket=bucket, Key=copy_key)["Body"].read().splitlines()
@@ -594,8 +711,13 @@ def test_a_newer_upload_finishing_last_replaces_the_older_champion(tuneforge):
 
 
 def test_two_uploads_finishing_together_leave_the_newer_as_the_one_champion(tuneforge):
-    older, newer = _two_uploads(tuneforge, older_job_seconds=3600, newer_job_seconds=3540)  # both end at the same emulated time
-    assert newer.item["decision"] == "PROMOTED" and older.item["decision"] in ("PROMOTED", "SUPERSEDED"), (older.item, newer.item)
+    older, newer = _two_uploads(
+        tuneforge, older_job_seconds=3600, newer_job_seconds=3540
+    )  # both end at the same emulated time
+    assert newer.item["decision"] == "PROMOTED" and older.item["decision"] in ("PROMOTED", "SUPERSEDED"), (
+        older.item,
+        newer.item,
+    )
     _only_the_champion_bills(tuneforge, newer, older, newer)
     record("two uploads finishing together: the newer is the one champion", tuneforge, older, newer)
 
@@ -611,7 +733,17 @@ def _rejected(stage: TuneforgeStage, key: str, body: bytes) -> tuple[RunResult, 
 
 
 def test_a_single_50_mb_record_is_rejected_naming_its_line_and_no_job_starts(tuneforge):
-    record_text = json.dumps({"schemaVersion": "bedrock-conversation-2024", "system": [{"text": "x"}], "messages": [{"role": "user", "content": [{"text": "hỏi " * ((8 << 20) + (500 << 10))}]}, {"role": "assistant", "content": [{"text": "đáp"}]}]}, ensure_ascii=False)
+    record_text = json.dumps(
+        {
+            "schemaVersion": "bedrock-conversation-2024",
+            "system": [{"text": "x"}],
+            "messages": [
+                {"role": "user", "content": [{"text": "hỏi " * ((8 << 20) + (500 << 10))}]},
+                {"role": "assistant", "content": [{"text": "đáp"}]},
+            ],
+        },
+        ensure_ascii=False,
+    )
     body = (ROOT / "samples" / FINE_TUNING).read_bytes() + record_text.encode() + b"\n"
     lines = body.count(b"\n")
     run, summary = _rejected(tuneforge, "incoming/support-qa-vi/huge.jsonl", body)
@@ -627,7 +759,16 @@ def test_a_300_kb_field_is_reported_in_one_line_and_never_fills_a_state_output(t
     """The review's finding: a dataset string was copied whole into Validate's summary, the notice, the
     history and the trace; a 300 KB field made a 301 KB state output, over Step Functions' 256 KiB."""
     role = "x" * 300_000
-    record_text = json.dumps({"schemaVersion": "bedrock-conversation-2024", "system": [{"text": "x"}], "messages": [{"role": role, "content": [{"text": "hỏi"}]}, {"role": "assistant", "content": [{"text": "đáp"}]}]})
+    record_text = json.dumps(
+        {
+            "schemaVersion": "bedrock-conversation-2024",
+            "system": [{"text": "x"}],
+            "messages": [
+                {"role": role, "content": [{"text": "hỏi"}]},
+                {"role": "assistant", "content": [{"text": "đáp"}]},
+            ],
+        }
+    )
     body = (ROOT / "samples" / FINE_TUNING).read_bytes() + record_text.encode() + b"\n"
     run, summary = _rejected(tuneforge, "incoming/support-qa-vi/huge-field.jsonl", body)
     [invalid_role] = [line for line in summary if "role" in line]
@@ -645,7 +786,9 @@ def test_a_300_kb_field_is_reported_in_one_line_and_never_fills_a_state_output(t
 def test_a_gzip_upload_is_named_as_such(tuneforge):
     import gzip
 
-    run, summary = _rejected(tuneforge, "incoming/support-qa-vi/data.jsonl", gzip.compress((ROOT / "samples" / FINE_TUNING).read_bytes()))
+    run, summary = _rejected(
+        tuneforge, "incoming/support-qa-vi/data.jsonl", gzip.compress((ROOT / "samples" / FINE_TUNING).read_bytes())
+    )
     assert len(summary) == 1 and "gzip" in summary[0] and "uncompressed" in summary[0], summary
     record("a gzip-compressed upload: rejected, named as gzip", tuneforge, run)
 
@@ -654,10 +797,26 @@ def test_a_gzip_upload_is_named_as_such(tuneforge):
 @pytest.mark.parametrize(
     "changes, verdict",
     [
-        ({"accept_unpriced_runs": False}, "refused: not verifiable against the caps because these are unpriced: training"),
-        ({"prices": {"training_per_1k_tokens": "1000", "storage_per_month": "1.95", "as_of": "2026-12-04", "source": "a test's figures"}}, "OVER the budget cap of 50.00 USD"),
+        (
+            {"accept_unpriced_runs": False},
+            "refused: not verifiable against the caps because these are unpriced: training",
+        ),
+        (
+            {
+                "prices": {
+                    "training_per_1k_tokens": "1000",
+                    "storage_per_month": "1.95",
+                    "as_of": "2026-12-04",
+                    "source": "a test's figures",
+                }
+            },
+            "OVER the budget cap of 50.00 USD",
+        ),
         # One model unit of Nova Micro without commitment: 60.50 USD x 730 h = 44,165 USD a month.
-        ({"promotion_monthly_cap_usd": 1000}, "a promotion keeps 44165.00 USD a month (lower bound) running, OVER promotion_monthly_cap_usd of 1000.00 USD"),
+        (
+            {"promotion_monthly_cap_usd": 1000},
+            "a promotion keeps 44165.00 USD a month (lower bound) running, OVER promotion_monthly_cap_usd of 1000.00 USD",
+        ),
     ],
     ids=["unpriced", "over-budget", "promotion-over-its-monthly-cap"],
 )
@@ -669,5 +828,11 @@ def test_a_run_it_cannot_price_or_cannot_afford_is_rejected_before_any_job(tunef
     assert states[-4:] == ["Estimate", "WithinBudget?", "NotifyRejected", "Rejected"], states
     [message] = run.notifications
     assert message["outcome"] == "REJECTED" and verdict in message["estimate"]["summary"], message["estimate"]
-    what = "unpriced" if "accept_unpriced_runs" in changes else "promotion over its monthly cap" if "promotion_monthly_cap_usd" in changes else "over budget"
+    what = (
+        "unpriced"
+        if "accept_unpriced_runs" in changes
+        else "promotion over its monthly cap"
+        if "promotion_monthly_cap_usd" in changes
+        else "over budget"
+    )
     record(f"cost guard: {what} run rejected before any job", tuneforge, run)

@@ -36,7 +36,16 @@ def pipeline(request, assembly) -> dict:
 
 def test_every_task_retries_and_catches(pipeline):
     tasks = {name: state for name, state in _states(_definition(pipeline)).items() if state["Type"] == "Task"}
-    assert {"Validate", "Estimate", "StartCustomization", "WaitForJob", "RecordRun", "Notify", "Cleanup", "NotifyRejected"} <= set(tasks)
+    assert {
+        "Validate",
+        "Estimate",
+        "StartCustomization",
+        "WaitForJob",
+        "RecordRun",
+        "Notify",
+        "Cleanup",
+        "NotifyRejected",
+    } <= set(tasks)
     for name, state in tasks.items():
         assert state.get("Retry"), f"{name} has no Retry"
         assert state.get("Catch"), f"{name} has no Catch"
@@ -44,13 +53,30 @@ def test_every_task_retries_and_catches(pipeline):
 
 def test_failures_run_cleanup_then_fail_and_every_abnormal_end_reaches_cleanup_by_its_event(pipeline):
     states = _states(_definition(pipeline))
-    for name in ("Validate", "Estimate", "StartCustomization", "WaitForJob", "DeployForEvaluation", "CheckEndpoint", "Evaluate", "Promote", "CheckThroughput", "FinalizePromotion", "Teardown", "RecordRun"):
+    for name in (
+        "Validate",
+        "Estimate",
+        "StartCustomization",
+        "WaitForJob",
+        "DeployForEvaluation",
+        "CheckEndpoint",
+        "Evaluate",
+        "Promote",
+        "CheckThroughput",
+        "FinalizePromotion",
+        "Teardown",
+        "RecordRun",
+    ):
         assert [c["Next"] for c in states[name]["Catch"]] == ["Cleanup"], name
     assert states["Cleanup"]["Next"] == "Failed" and [c["Next"] for c in states["Cleanup"]["Catch"]] == ["Failed"]
     assert states["Failed"]["Type"] == "Fail" and states["Failed"]["CausePath"] == "$.error.Cause"
     # No SNS task announces a failure: the status-change event does, for ends no Catch sees as well.
     assert "NotifyFailure" not in states
-    [rule] = [r for r in pipeline["Resources"].values() if r["Type"] == "AWS::Events::Rule" and "aws.states" in json.dumps(r["Properties"].get("EventPattern", {}))]
+    [rule] = [
+        r
+        for r in pipeline["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule" and "aws.states" in json.dumps(r["Properties"].get("EventPattern", {}))
+    ]
     assert sorted(rule["Properties"]["EventPattern"]["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
     assert "Cleanup" in json.dumps(rule["Properties"]["Targets"])
 
@@ -59,7 +85,9 @@ def test_the_machine_has_an_overall_timeout_and_waits_on_a_task_token_with_a_hea
     definition = _definition(pipeline)
     assert definition["TimeoutSeconds"] >= 3600
     wait = definition["States"]["WaitForJob"]
-    assert wait["Resource"].endswith("lambda:invoke.waitForTaskToken") or "waitForTaskToken" in json.dumps(wait["Resource"])
+    assert wait["Resource"].endswith("lambda:invoke.waitForTaskToken") or "waitForTaskToken" in json.dumps(
+        wait["Resource"]
+    )
     assert wait["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
     assert 0 < wait["HeartbeatSeconds"] < wait["TimeoutSeconds"]
 
@@ -76,13 +104,21 @@ def test_quota_errors_wait_and_retry_instead_of_failing(pipeline):
 
 
 def test_the_customization_call_gets_vpc_kms_and_its_idempotency_inputs(pipeline):
-    (start_job,) = [f for f in _resources(pipeline, "AWS::Lambda::Function").values() if f["Properties"]["Handler"] == "lambdas.handlers.start_job.handler"]
+    (start_job,) = [
+        f
+        for f in _resources(pipeline, "AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == "lambdas.handlers.start_job.handler"
+    ]
     variables = start_job["Properties"]["Environment"]["Variables"]
     assert {"SUBNET_IDS", "JOB_SECURITY_GROUP_IDS", "KMS_KEY_ARN", "BEDROCK_ROLE_ARN"} <= set(variables)
 
 
 def _rule(template: dict, source: str) -> dict:
-    (rule,) = [r for r in _resources(template, "AWS::Events::Rule").values() if r["Properties"].get("EventPattern", {}).get("source") == [source]]
+    (rule,) = [
+        r
+        for r in _resources(template, "AWS::Events::Rule").values()
+        if r["Properties"].get("EventPattern", {}).get("source") == [source]
+    ]
     return rule["Properties"]
 
 
@@ -109,32 +145,58 @@ def test_every_rule_target_has_a_dead_letter_queue(pipeline):
 
 
 def test_a_profile_parameter_changed_outside_a_deployment_is_announced_and_only_that_rule_may_publish(pipeline):
-    [rule] = [r for lid, r in _resources(pipeline, "AWS::Events::Rule").items() if lid.startswith("ProfileParameterChanged")]
+    [rule] = [
+        r for lid, r in _resources(pipeline, "AWS::Events::Rule").items() if lid.startswith("ProfileParameterChanged")
+    ]
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["source"] == ["aws.ssm"] and pattern["detail-type"] == ["Parameter Store Change"]
     stage = {tag["Key"]: tag["Value"] for tag in rule["Properties"]["Tags"]}["stage"]
     assert pattern["detail"]["name"] == [{"prefix": f"/tuneforge/{stage}/profiles/"}]
     [target] = rule["Properties"]["Targets"]
-    assert target["Arn"]["Ref"].startswith("Notifications") and "PROFILE_PARAMETER_CHANGED" in target["InputTransformer"]["InputTemplate"]
+    assert (
+        target["Arn"]["Ref"].startswith("Notifications")
+        and "PROFILE_PARAMETER_CHANGED" in target["InputTransformer"]["InputTemplate"]
+    )
     [policy] = _resources(pipeline, "AWS::SNS::TopicPolicy").values()
-    [events_statement] = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s.get("Principal") == {"Service": "events.amazonaws.com"}]
+    [events_statement] = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Principal") == {"Service": "events.amazonaws.com"}
+    ]
     [rule_id] = [lid for lid in _resources(pipeline, "AWS::Events::Rule") if lid.startswith("ProfileParameterChanged")]
     assert events_statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
 
 
 def test_validate_knows_the_fingerprint_of_every_deployed_profile(pipeline):
-    (validate,) = [f for f in _resources(pipeline, "AWS::Lambda::Function").values() if f["Properties"]["Handler"] == "lambdas.handlers.validate.handler"]
+    (validate,) = [
+        f
+        for f in _resources(pipeline, "AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == "lambdas.handlers.validate.handler"
+    ]
     fingerprints = parse_fingerprints(validate["Properties"]["Environment"]["Variables"]["PROFILE_FINGERPRINTS"])
-    parameters = [p["Properties"] for p in _resources(pipeline, "AWS::SSM::Parameter").values() if "/profiles/" in p["Properties"]["Name"]]
+    parameters = [
+        p["Properties"]
+        for p in _resources(pipeline, "AWS::SSM::Parameter").values()
+        if "/profiles/" in p["Properties"]["Name"]
+    ]
     assert parameters and {p["Name"].rsplit("/", 1)[-1] for p in parameters} == set(fingerprints)
     for parameter in parameters:
-        assert TuningProfile.model_validate_json(parameter["Value"]).fingerprint() == fingerprints[parameter["Name"].rsplit("/", 1)[-1]]
+        assert (
+            TuningProfile.model_validate_json(parameter["Value"]).fingerprint()
+            == fingerprints[parameter["Name"].rsplit("/", 1)[-1]]
+        )
 
 
 def _policy_statements(template: dict, handler: str) -> list[dict]:
-    (function,) = [f for f in _resources(template, "AWS::Lambda::Function").values() if f["Properties"]["Handler"] == handler]
+    (function,) = [
+        f for f in _resources(template, "AWS::Lambda::Function").values() if f["Properties"]["Handler"] == handler
+    ]
     role = function["Properties"]["Role"]["Fn::GetAtt"][0]
-    policies = [p for p in _resources(template, "AWS::IAM::ManagedPolicy").values() if {"Ref": role} in p["Properties"].get("Roles", [])]
+    policies = [
+        p
+        for p in _resources(template, "AWS::IAM::ManagedPolicy").values()
+        if {"Ref": role} in p["Properties"].get("Roles", [])
+    ]
     return [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
 
 
@@ -148,18 +210,51 @@ def _actions(statements: list[dict]) -> set[str]:
         ("lambdas.handlers.start_run.handler", set()),
         ("lambdas.handlers.validate.handler", set()),
         ("lambdas.handlers.estimate.handler", set()),
-        ("lambdas.handlers.start_job.handler", {"bedrock:CreateModelCustomizationJob", "bedrock:TagResource", "bedrock:GetFoundationModel"}),
+        (
+            "lambdas.handlers.start_job.handler",
+            {"bedrock:CreateModelCustomizationJob", "bedrock:TagResource", "bedrock:GetFoundationModel"},
+        ),
         ("lambdas.handlers.wait_for_job.handler", {"bedrock:GetModelCustomizationJob"}),
         ("lambdas.handlers.job_events.handler", {"bedrock:GetModelCustomizationJob"}),
-        ("lambdas.handlers.cleanup.handler", {"bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob", "bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment"}),
-        ("lambdas.handlers.deploy_endpoint.handler", {"bedrock:CreateCustomModelDeployment", "bedrock:CreateProvisionedModelThroughput", "bedrock:TagResource", "bedrock:GetCustomModel"}),
-        ("lambdas.handlers.check_endpoint.handler", {"bedrock:GetProvisionedModelThroughput", "bedrock:GetCustomModelDeployment"}),
+        (
+            "lambdas.handlers.cleanup.handler",
+            {
+                "bedrock:GetModelCustomizationJob",
+                "bedrock:StopModelCustomizationJob",
+                "bedrock:DeleteProvisionedModelThroughput",
+                "bedrock:DeleteCustomModelDeployment",
+            },
+        ),
+        (
+            "lambdas.handlers.deploy_endpoint.handler",
+            {
+                "bedrock:CreateCustomModelDeployment",
+                "bedrock:CreateProvisionedModelThroughput",
+                "bedrock:TagResource",
+                "bedrock:GetCustomModel",
+            },
+        ),
+        (
+            "lambdas.handlers.check_endpoint.handler",
+            {"bedrock:GetProvisionedModelThroughput", "bedrock:GetCustomModelDeployment"},
+        ),
         ("lambdas.handlers.evaluate.handler", {"bedrock:InvokeModel"}),
         ("lambdas.handlers.promote.handler", {"bedrock:CreateProvisionedModelThroughput", "bedrock:TagResource"}),
-        ("lambdas.handlers.finalize_promotion.handler", {"bedrock:GetProvisionedModelThroughput", "bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment"}),
+        (
+            "lambdas.handlers.finalize_promotion.handler",
+            {
+                "bedrock:GetProvisionedModelThroughput",
+                "bedrock:DeleteProvisionedModelThroughput",
+                "bedrock:DeleteCustomModelDeployment",
+            },
+        ),
         (
             "lambdas.handlers.janitor.handler",
-            {f"bedrock:{verb}{noun}" for verb in ("Get", "Delete") for noun in ("ProvisionedModelThroughput", "CustomModelDeployment", "CustomModel")},
+            {
+                f"bedrock:{verb}{noun}"
+                for verb in ("Get", "Delete")
+                for noun in ("ProvisionedModelThroughput", "CustomModelDeployment", "CustomModel")
+            },
         ),
     ],
 )
@@ -170,14 +265,20 @@ def test_each_function_gets_only_the_bedrock_actions_it_calls(pipeline, handler,
 
 
 def test_pass_role_names_the_bedrock_role_for_bedrock_only(pipeline):
-    passes = [s for s in _policy_statements(pipeline, "lambdas.handlers.start_job.handler") if s["Action"] == "iam:PassRole"]
+    passes = [
+        s for s in _policy_statements(pipeline, "lambdas.handlers.start_job.handler") if s["Action"] == "iam:PassRole"
+    ]
     (statement,) = passes
     assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}
     assert statement["Resource"] != "*" and "Fn::ImportValue" in json.dumps(statement["Resource"])
 
 
 def test_jobs_are_created_only_on_the_configured_foundation_models(pipeline):
-    (create,) = [s for s in _policy_statements(pipeline, "lambdas.handlers.start_job.handler") if s["Action"] == "bedrock:CreateModelCustomizationJob"]
+    (create,) = [
+        s
+        for s in _policy_statements(pipeline, "lambdas.handlers.start_job.handler")
+        if s["Action"] == "bedrock:CreateModelCustomizationJob"
+    ]
     rendered = json.dumps(create["Resource"])
     assert "foundation-model/amazon.nova-micro-v1:0:128k" in rendered
     assert "foundation-model/*" not in rendered
@@ -187,13 +288,20 @@ def test_both_gate_outcomes_end_through_teardown_before_the_run_is_recorded(pipe
     states = _states(_definition(pipeline))
     gate = states["Gate"]
     assert gate["Type"] == "Choice" and gate["Choices"][0]["Next"] == "Promote" and gate["Default"] == "NotPromoted"
-    assert states["NotPromoted"]["Next"] == "Teardown" and states["Promoted"]["Next"] == "Teardown" and states["Superseded"]["Next"] == "Teardown"
+    assert (
+        states["NotPromoted"]["Next"] == "Teardown"
+        and states["Promoted"]["Next"] == "Teardown"
+        and states["Superseded"]["Next"] == "Teardown"
+    )
     # A newer upload's champion supersedes the run before it buys throughput, or when it loses the write.
     assert states["Promote"]["Next"] == "SupersededBeforePromotion?"
     assert states["SupersededBeforePromotion?"]["Choices"][0]["Next"] == "Superseded"
     assert states["FinalizePromotion"]["Next"] == "Champion?"
     champion = states["Champion?"]
-    assert champion["Choices"][0] == {"Variable": "$.champion.value.promoted", "BooleanEquals": True, "Next": "Promoted"} and champion["Default"] == "Superseded"
+    assert (
+        champion["Choices"][0] == {"Variable": "$.champion.value.promoted", "BooleanEquals": True, "Next": "Promoted"}
+        and champion["Default"] == "Superseded"
+    )
     assert states["Teardown"]["Next"] == "RecordRun"
     assert states["Teardown"]["Parameters"]["Payload"]["final_status"] == "SUCCEEDED"
 
@@ -210,7 +318,11 @@ JANITOR = "lambdas.handlers.janitor.handler"
 
 
 def _function(template: dict, handler: str) -> tuple[str, dict]:
-    (found,) = [(lid, f) for lid, f in _resources(template, "AWS::Lambda::Function").items() if f["Properties"]["Handler"] == handler]
+    (found,) = [
+        (lid, f)
+        for lid, f in _resources(template, "AWS::Lambda::Function").items()
+        if f["Properties"]["Handler"] == handler
+    ]
     return found
 
 
@@ -230,28 +342,51 @@ def staged(request, assembly) -> tuple[str, dict]:
 
 def test_the_janitor_runs_hourly_with_a_dead_letter_queue(pipeline):
     janitor, _ = _function(pipeline, JANITOR)
-    (rule,) = [r["Properties"] for r in _resources(pipeline, "AWS::Events::Rule").values() if any(t["Arn"] == {"Fn::GetAtt": [janitor, "Arn"]} for t in r["Properties"].get("Targets", []))]
+    (rule,) = [
+        r["Properties"]
+        for r in _resources(pipeline, "AWS::Events::Rule").values()
+        if any(t["Arn"] == {"Fn::GetAtt": [janitor, "Arn"]} for t in r["Properties"].get("Targets", []))
+    ]
     assert rule["ScheduleExpression"] == "rate(1 hour)" and "EventPattern" not in rule
     (target,) = rule["Targets"]
     assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
     function = _resources(pipeline, "AWS::Lambda::Function")[janitor]["Properties"]
     assert function["ReservedConcurrentExecutions"] == 1  # passes never overlap
-    assert {k: function["Environment"]["Variables"][k] for k in ("MODEL_RETENTION_DAYS", "ALARM_AFTER_HOURS", "EXECUTION_TIMEOUT_HOURS")} == {"MODEL_RETENTION_DAYS": "7", "ALARM_AFTER_HOURS": "6", "EXECUTION_TIMEOUT_HOURS": "168"}
+    assert {
+        k: function["Environment"]["Variables"][k]
+        for k in ("MODEL_RETENTION_DAYS", "ALARM_AFTER_HOURS", "EXECUTION_TIMEOUT_HOURS")
+    } == {"MODEL_RETENTION_DAYS": "7", "ALARM_AFTER_HOURS": "6", "EXECUTION_TIMEOUT_HOURS": "168"}
 
 
 def test_the_janitor_deletes_only_resources_tagged_with_a_profile_of_its_stage(staged):
     stage, pipeline = staged
     statements = _policy_statements(pipeline, JANITOR)
-    deletes = [s for s in statements if any(a.startswith("bedrock:Delete") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))]
+    deletes = [
+        s
+        for s in statements
+        if any(a.startswith("bedrock:Delete") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
+    ]
     assert {s["Sid"] for s in deletes} == {"DeleteTaggedThroughputs", "DeleteTaggedDeployments", "DeleteTaggedModels"}
     for statement in deletes:
         assert statement["Condition"] == {"StringEquals": {"aws:ResourceTag/tuneforge:profile": _profile_names(stage)}}
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        tails = [r["Fn::Join"][1][-1] for r in resources]  # ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:<region>:<account>:<type>/*"]
+        tails = [
+            r["Fn::Join"][1][-1] for r in resources
+        ]  # ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:<region>:<account>:<type>/*"]
         kinds = {re.fullmatch(r":bedrock:us-east-1:\d{12}:([a-z-]+)/\*", tail).group(1) for tail in tails}
-        assert kinds == {{"DeleteTaggedThroughputs": "provisioned-model", "DeleteTaggedDeployments": "custom-model-deployment", "DeleteTaggedModels": "custom-model"}[statement["Sid"]]}
+        assert kinds == {
+            {
+                "DeleteTaggedThroughputs": "provisioned-model",
+                "DeleteTaggedDeployments": "custom-model-deployment",
+                "DeleteTaggedModels": "custom-model",
+            }[statement["Sid"]]
+        }
     (reads,) = [s for s in statements if s["Sid"] == "ReadLeftovers"]
-    assert "Condition" not in reads and sorted(reads["Action"]) == ["bedrock:GetCustomModel", "bedrock:GetCustomModelDeployment", "bedrock:GetProvisionedModelThroughput"]
+    assert "Condition" not in reads and sorted(reads["Action"]) == [
+        "bedrock:GetCustomModel",
+        "bedrock:GetCustomModelDeployment",
+        "bedrock:GetProvisionedModelThroughput",
+    ]
     (query,) = [s for s in statements if s["Action"] == "dynamodb:Query"]
     assert json.dumps(query["Resource"]).endswith('"/index/by-sweep"]]}')  # the sparse index, never a scan
 
@@ -259,10 +394,22 @@ def test_the_janitor_deletes_only_resources_tagged_with_a_profile_of_its_stage(s
 def test_the_overdue_alarm_watches_the_janitors_metric_and_notifies_the_topic(pipeline):
     janitor, function = _function(pipeline, JANITOR)
     variables = function["Properties"]["Environment"]["Variables"]
-    (alarm,) = [a["Properties"] for a in _resources(pipeline, "AWS::CloudWatch::Alarm").values() if a["Properties"].get("MetricName") == "BillableLeftoversOverdue"]
+    (alarm,) = [
+        a["Properties"]
+        for a in _resources(pipeline, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "BillableLeftoversOverdue"
+    ]
     assert alarm["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
-    assert alarm["Dimensions"] == [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}]  # Powertools' default dimension
-    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"], alarm["EvaluationPeriods"], alarm["Period"]) == ("Maximum", 1, "GreaterThanOrEqualToThreshold", 1, 3600)
+    assert alarm["Dimensions"] == [
+        {"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}
+    ]  # Powertools' default dimension
+    assert (
+        alarm["Statistic"],
+        alarm["Threshold"],
+        alarm["ComparisonOperator"],
+        alarm["EvaluationPeriods"],
+        alarm["Period"],
+    ) == ("Maximum", 1, "GreaterThanOrEqualToThreshold", 1, 3600)
     assert alarm["TreatMissingData"] == "ignore"
     (topic,) = _resources(pipeline, "AWS::SNS::Topic")
     assert alarm["AlarmActions"] == [{"Ref": topic}]
@@ -270,25 +417,43 @@ def test_the_overdue_alarm_watches_the_janitors_metric_and_notifies_the_topic(pi
 
 def test_the_sweep_index_is_sparse_and_carries_only_what_the_alarm_count_needs(assembly):
     foundation = assembly.templates["Tuneforge-dev-Foundation"]
-    (runs,) = [t["Properties"] for lid, t in _resources(foundation, "AWS::DynamoDB::Table").items() if lid.startswith("StorageRuns")]
+    (runs,) = [
+        t["Properties"]
+        for lid, t in _resources(foundation, "AWS::DynamoDB::Table").items()
+        if lid.startswith("StorageRuns")
+    ]
     (index,) = [i for i in runs["GlobalSecondaryIndexes"] if i["IndexName"] == "by-sweep"]
-    assert index["KeySchema"] == [{"AttributeName": "sweep", "KeyType": "HASH"}, {"AttributeName": "sweep_after", "KeyType": "RANGE"}]
+    assert index["KeySchema"] == [
+        {"AttributeName": "sweep", "KeyType": "HASH"},
+        {"AttributeName": "sweep_after", "KeyType": "RANGE"},
+    ]
     assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["sweep_deadlines"]}
 
 
 def test_the_janitor_settings_change_its_schedule_alarm_and_environment(tmp_path):
+    from pathlib import Path
+
     from app import cdk_context
     from stacks.app_builder import build_app
     from stacks.config import load_stages
-    from pathlib import Path
 
     stage = load_stages(Path(__file__).resolve().parents[2] / "config" / "tuneforge.yaml", only=["dev"])[0]
-    stage = stage.model_copy(update={"janitor_interval_minutes": 30, "model_retention_days": 3, "janitor_alarm_after_hours": 12})
+    stage = stage.model_copy(
+        update={"janitor_interval_minutes": 30, "model_retention_days": 3, "janitor_alarm_after_hours": 12}
+    )
     build_app([stage], context=cdk_context(), outdir=str(tmp_path), nag=False).synth()
     pipeline = json.loads((tmp_path / "Tuneforge-dev-Pipeline.template.json").read_text())
     janitor, function = _function(pipeline, JANITOR)
-    (rule,) = [r["Properties"] for r in _resources(pipeline, "AWS::Events::Rule").values() if any(t["Arn"] == {"Fn::GetAtt": [janitor, "Arn"]} for t in r["Properties"].get("Targets", []))]
-    (alarm,) = [a["Properties"] for a in _resources(pipeline, "AWS::CloudWatch::Alarm").values() if a["Properties"].get("MetricName") == "BillableLeftoversOverdue"]
+    (rule,) = [
+        r["Properties"]
+        for r in _resources(pipeline, "AWS::Events::Rule").values()
+        if any(t["Arn"] == {"Fn::GetAtt": [janitor, "Arn"]} for t in r["Properties"].get("Targets", []))
+    ]
+    (alarm,) = [
+        a["Properties"]
+        for a in _resources(pipeline, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "BillableLeftoversOverdue"
+    ]
     variables = function["Properties"]["Environment"]["Variables"]
     assert (rule["ScheduleExpression"], alarm["Period"]) == ("rate(30 minutes)", 1800)
     assert (variables["MODEL_RETENTION_DAYS"], variables["ALARM_AFTER_HOURS"]) == ("3", "12")

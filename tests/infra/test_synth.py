@@ -16,5 +16,7 @@ def test_stages_differ_in_configuration_only(assembly):
         if "-dev-" not in dev_name:
             continue
         prod = assembly.templates[dev_name.replace("-dev-", "-prod-")]
-        count = lambda template: Counter(r["Type"] for r in template["Resources"].values() if r["Type"] not in OPTIONAL_BY_CONFIG)  # noqa: E731
+        count = lambda template: Counter(
+            r["Type"] for r in template["Resources"].values() if r["Type"] not in OPTIONAL_BY_CONFIG
+        )  # noqa: E731
         assert count(dev) == count(prod), f"{dev_name}: both stages must build the same kinds and numbers of resources"

@@ -33,11 +33,17 @@ def zones(foundation: dict, lids: list[str]) -> list[str]:
 
 
 def own_functions(pipeline: dict) -> dict[str, dict]:
-    return {lid: fn for lid, fn in resources(pipeline, "AWS::Lambda::Function").items() if "VpcConfig" in fn["Properties"]}
+    return {
+        lid: fn for lid, fn in resources(pipeline, "AWS::Lambda::Function").items() if "VpcConfig" in fn["Properties"]
+    }
 
 
 def interface_endpoints(foundation: dict) -> dict[str, dict]:
-    return {lid: ep for lid, ep in resources(foundation, "AWS::EC2::VPCEndpoint").items() if ep["Properties"]["VpcEndpointType"] == "Interface"}
+    return {
+        lid: ep
+        for lid, ep in resources(foundation, "AWS::EC2::VPCEndpoint").items()
+        if ep["Properties"]["VpcEndpointType"] == "Interface"
+    }
 
 
 def check_zones(foundation: dict, pipeline: dict, function_zones: list[str], all_zones: list[str]) -> None:
@@ -45,12 +51,22 @@ def check_zones(foundation: dict, pipeline: dict, function_zones: list[str], all
     functions = own_functions(pipeline)
     assert len(functions) == 13
     for lid, fn in functions.items():
-        assert zones(foundation, subnet_ids(foundation, pipeline, fn["Properties"]["VpcConfig"]["SubnetIds"])) == sorted(function_zones), lid
+        assert zones(
+            foundation, subnet_ids(foundation, pipeline, fn["Properties"]["VpcConfig"]["SubnetIds"])
+        ) == sorted(function_zones), lid
     for lid, ep in interface_endpoints(foundation).items():
-        assert zones(foundation, subnet_ids(foundation, None, ep["Properties"]["SubnetIds"])) == sorted(function_zones), lid
+        assert zones(foundation, subnet_ids(foundation, None, ep["Properties"]["SubnetIds"])) == sorted(
+            function_zones
+        ), lid
     # The customization job is given every subnet, and its role may place interfaces in every one of them.
-    [start_job] = [fn for fn in functions.values() if fn["Properties"]["Handler"] == "lambdas.handlers.start_job.handler"]
-    job_subnets = [part for part in start_job["Properties"]["Environment"]["Variables"]["SUBNET_IDS"]["Fn::Join"][1] if isinstance(part, dict)]
+    [start_job] = [
+        fn for fn in functions.values() if fn["Properties"]["Handler"] == "lambdas.handlers.start_job.handler"
+    ]
+    job_subnets = [
+        part
+        for part in start_job["Properties"]["Environment"]["Variables"]["SUBNET_IDS"]["Fn::Join"][1]
+        if isinstance(part, dict)
+    ]
     assert zones(foundation, subnet_ids(foundation, pipeline, job_subnets)) == sorted(all_zones)
     policies = json.dumps(resources(foundation, "AWS::IAM::Policy"))
     for subnet in resources(foundation, "AWS::EC2::Subnet"):
@@ -59,7 +75,10 @@ def check_zones(foundation: dict, pipeline: dict, function_zones: list[str], all
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_functions_and_interface_endpoints_share_two_zones_and_jobs_keep_all_six(assembly, stage):
-    foundation, pipeline = assembly.templates[f"Tuneforge-{stage}-Foundation"], assembly.templates[f"Tuneforge-{stage}-Pipeline"]
+    foundation, pipeline = (
+        assembly.templates[f"Tuneforge-{stage}-Foundation"],
+        assembly.templates[f"Tuneforge-{stage}-Pipeline"],
+    )
     check_zones(foundation, pipeline, ["us-east-1a", "us-east-1b"], [f"us-east-1{z}" for z in "abcdef"])
 
 
@@ -104,7 +123,13 @@ LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 def _calls(tree: ast.AST):
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
-            name = node.func.id if isinstance(node.func, ast.Name) else node.func.attr if isinstance(node.func, ast.Attribute) else ""
+            name = (
+                node.func.id
+                if isinstance(node.func, ast.Name)
+                else node.func.attr
+                if isinstance(node.func, ast.Attribute)
+                else ""
+            )
             if name in ("client", "resource"):
                 yield node, name
 
@@ -153,9 +178,16 @@ def test_the_stage_has_exactly_the_endpoints_stacks_vpc_services_names(assembly,
     services = {}
     for ep in resources(foundation, "AWS::EC2::VPCEndpoint").values():
         name = ep["Properties"]["ServiceName"]
-        text = name if isinstance(name, str) else "".join(p if isinstance(p, str) else "REGION" for p in name["Fn::Join"][1])
+        text = (
+            name
+            if isinstance(name, str)
+            else "".join(p if isinstance(p, str) else "REGION" for p in name["Fn::Join"][1])
+        )
         services[text.split(".", 3)[3]] = ep["Properties"]["VpcEndpointType"]
-    assert services == {**{p: "Interface" for p in vpc_services.THROUGH_THE_VPC}, **{p: "Gateway" for p in vpc_services.GATEWAY}}
+    assert services == {
+        **{p: "Interface" for p in vpc_services.THROUGH_THE_VPC},
+        **{p: "Gateway" for p in vpc_services.GATEWAY},
+    }
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -170,7 +202,9 @@ def test_no_function_may_call_what_has_no_endpoint(assembly, stage):
             continue
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            assert not [a for a in actions if a.startswith(("cloudwatch:", "events:", "sts:", "logs:CreateLogGroup"))], statement
+            assert not [
+                a for a in actions if a.startswith(("cloudwatch:", "events:", "sts:", "logs:CreateLogGroup"))
+            ], statement
             if any(a.startswith("kms:") for a in actions):
                 assert "kms:ViaService" in statement.get("Condition", {}).get("StringEquals", {}), statement
                 checked += 1
@@ -188,7 +222,9 @@ def test_the_standing_cost_of_a_stage_is_pinned_and_within_the_goal(assembly, st
     from tuneforge_audit import standing_cost
 
     templates = {name: t for name, t in assembly.templates.items() if f"-{stage}-" in name}
-    figures = standing_cost.of_templates(templates, sources=standing_cost.asset_sources(assembly.directory))["stages"][stage]
+    figures = standing_cost.of_templates(templates, sources=standing_cost.asset_sources(assembly.directory))["stages"][
+        stage
+    ]
     assert figures["network_interfaces"] == NETWORK_INTERFACES
     assert figures["total_usd"] == STANDING_USD[stage], figures["lines"]
     assert figures["within_goal"] and figures["total_usd"] <= standing_cost.GOAL_USD

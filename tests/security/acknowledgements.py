@@ -33,7 +33,12 @@ import yaml
 
 ALLOWLIST = Path(__file__).with_name("allowed_suppressions.yaml")
 ACK_TYPE = "aws:cdk:acknowledged-rules"
-NAG_PACK_PREFIXES = {"AwsSolutions-": "AwsSolutions", "NIST.800.53.R5-": "NIST 800-53 R5", "HIPAA.Security-": "HIPAA Security", "Serverless-": "Serverless"}
+NAG_PACK_PREFIXES = {
+    "AwsSolutions-": "AwsSolutions",
+    "NIST.800.53.R5-": "NIST 800-53 R5",
+    "HIPAA.Security-": "HIPAA Security",
+    "Serverless-": "Serverless",
+}
 
 MIN_REASON = 60
 # A reason names the control that compensates: a technical control (encryption, TLS, conditions, tags, prefixes,
@@ -114,13 +119,21 @@ def construct_metadata(cdk_out: Path, artifact: dict) -> dict[str, list[dict]]:
 
 
 def load_templates(cdk_out: Path) -> dict[str, dict]:
-    return {name: json.loads((cdk_out / a["properties"]["templateFile"]).read_text()) for name, a in stack_artifacts(cdk_out).items()}
+    return {
+        name: json.loads((cdk_out / a["properties"]["templateFile"]).read_text())
+        for name, a in stack_artifacts(cdk_out).items()
+    }
 
 
 def _stage_pattern(text: str) -> re.Pattern:
     """Allowlist strings: ``{stage}``, ``{account}``, ``{region}`` placeholders; everything else literal."""
     pieces = re.split(r"(\{stage\}|\{account\}|\{region\})", text)
-    regex = "".join({"{stage}": r"[A-Za-z0-9]+", "{account}": r"\d{12}", "{region}": r"[a-z]{2}(?:-[a-z]+)+-\d"}.get(p, re.escape(p)) for p in pieces)
+    regex = "".join(
+        {"{stage}": r"[A-Za-z0-9]+", "{account}": r"\d{12}", "{region}": r"[a-z]{2}(?:-[a-z]+)+-\d"}.get(
+            p, re.escape(p)
+        )
+        for p in pieces
+    )
     return re.compile(rf"^{regex}$")
 
 
@@ -143,7 +156,12 @@ def audit(cdk_out: Path, allowlist: dict | None = None) -> AuditResult:
     for stack, artifact in stack_artifacts(cdk_out).items():
         template = json.loads((cdk_out / artifact["properties"]["templateFile"]).read_text())
         metadata = construct_metadata(cdk_out, artifact)
-        logical_paths = {e["data"]: path.lstrip("/") for path, es in metadata.items() for e in es if e.get("type") == "aws:cdk:logicalId"}
+        logical_paths = {
+            e["data"]: path.lstrip("/")
+            for path, es in metadata.items()
+            for e in es
+            if e.get("type") == "aws:cdk:logicalId"
+        }
         attached: dict[str, dict[str, str]] = {}  # construct path -> {rule: reason}
         for path, es in metadata.items():
             for e in es:
@@ -162,7 +180,9 @@ def audit(cdk_out: Path, allowlist: dict | None = None) -> AuditResult:
                 result.acknowledgements.add(ack)
                 where = f"{stack}: {rule} on {path}"
                 if path == stack:
-                    result.problems.append(f"{where}: acknowledged on the whole stack; attach it to the one resource it is about")
+                    result.problems.append(
+                        f"{where}: acknowledged on the whole stack; attach it to the one resource it is about"
+                    )
                 elif path not in resource_paths and f"{path}/Resource" not in resource_paths:
                     result.problems.append(f"{where}: attached to a grouping construct, not to a resource")
                 result.problems += [f"{where}: reason {p}: {reason!r}" for p in reason_problems(reason)]
@@ -188,8 +208,12 @@ def audit(cdk_out: Path, allowlist: dict | None = None) -> AuditResult:
                     if is_framework(ack):
                         result.framework.add(ack)
                         continue
-                    result.problems.append(f"{stack}: {rule} on {lid} comes from no construct of the stack: an App-level acknowledgement")
-                    result.problems += [f"{stack}: {rule} (App level): reason {p}: {reason!r}" for p in reason_problems(reason)]
+                    result.problems.append(
+                        f"{stack}: {rule} on {lid} comes from no construct of the stack: an App-level acknowledgement"
+                    )
+                    result.problems += [
+                        f"{stack}: {rule} (App level): reason {p}: {reason!r}" for p in reason_problems(reason)
+                    ]
             for skip in (meta.get("checkov") or {}).get("skip") or []:
                 comment = str(skip.get("comment") or "").strip()
                 result.checkov_skips.append((stack, lid, str(skip.get("id", "")), comment))
@@ -198,7 +222,9 @@ def audit(cdk_out: Path, allowlist: dict | None = None) -> AuditResult:
 
     for i, (_, _, entry) in enumerate(entries):
         if i not in used:
-            result.problems.append(f"allowed_suppressions.yaml: stale entry {entry['rule']} on {entry['path']} matches no acknowledgement")
+            result.problems.append(
+                f"allowed_suppressions.yaml: stale entry {entry['rule']} on {entry['path']} matches no acknowledgement"
+            )
     for rule_pattern, reason in framework:
         if not any(rule_pattern.match(a.rule) for a in result.framework):
             result.problems.append(f"allowed_suppressions.yaml: stale framework entry {rule_pattern.pattern}")

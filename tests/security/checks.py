@@ -111,7 +111,9 @@ def actions(statement: dict) -> list[str]:
 
 def grants(statement: dict, action: str) -> bool:
     """Whether an Allow statement's Action list covers ``action`` (wildcards in the statement count)."""
-    return statement.get("Effect") == "Allow" and any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions(statement))
+    return statement.get("Effect") == "Allow" and any(
+        fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions(statement)
+    )
 
 
 def principals(statement: dict) -> list[str]:
@@ -174,7 +176,11 @@ def roles_trusting(template: Template, service: str) -> set[str]:
 
 # CDK's singleton provider functions (log retention, bucket notifications, AwsCustomResource) have fixed
 # UUID-based construct ids, so their logical ids start with these.
-_CDK_SINGLETON_PREFIXES = ("LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a", "BucketNotificationsHandler050a0587b7544547bf325f094a3db834", "AWS679f53fac002430cb0b5b8a9c7b5b06c")
+_CDK_SINGLETON_PREFIXES = (
+    "LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a",
+    "BucketNotificationsHandler050a0587b7544547bf325f094a3db834",
+    "AWS679f53fac002430cb0b5b8a9c7b5b06c",
+)
 
 
 def cdk_provider_lambdas(template: Template) -> set[str]:
@@ -251,7 +257,9 @@ def check_01_bucket_encryption(template: Template, stage: str) -> list[str]:
             if default.get("SSEAlgorithm") != "aws:kms":
                 out.append(f"{lid}: SSEAlgorithm is {default.get('SSEAlgorithm')!r}, not 'aws:kms'")
             if not _key_reference_ok(template, default.get("KMSMasterKeyID")):
-                out.append(f"{lid}: KMSMasterKeyID {render(default.get('KMSMasterKeyID'))} is not a customer-managed AWS::KMS::Key of the stack")
+                out.append(
+                    f"{lid}: KMSMasterKeyID {render(default.get('KMSMasterKeyID'))} is not a customer-managed AWS::KMS::Key of the stack"
+                )
             if rule.get("BucketKeyEnabled") is not True:
                 out.append(f"{lid}: BucketKeyEnabled is not true")
     return out
@@ -263,8 +271,12 @@ def check_02_bucket_public_access(template: Template, stage: str) -> list[str]:
     flags = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
     for lid, bucket in resources(template, "AWS::S3::Bucket").items():
         block = props(bucket).get("PublicAccessBlockConfiguration") or {}
-        out += [f"{lid}: PublicAccessBlockConfiguration.{flag} is not true" for flag in flags if block.get(flag) is not True]
-        ownership = [r.get("ObjectOwnership") for r in as_list((props(bucket).get("OwnershipControls") or {}).get("Rules"))]
+        out += [
+            f"{lid}: PublicAccessBlockConfiguration.{flag} is not true" for flag in flags if block.get(flag) is not True
+        ]
+        ownership = [
+            r.get("ObjectOwnership") for r in as_list((props(bucket).get("OwnershipControls") or {}).get("Rules"))
+        ]
         if ownership != ["BucketOwnerEnforced"]:
             out.append(f"{lid}: OwnershipControls is {ownership}, not BucketOwnerEnforced")
     return out
@@ -304,7 +316,9 @@ def check_03_bucket_tls_only(template: Template, stage: str) -> list[str]:
             for s in policies.get(lid, [])
         )
         if not ok:
-            out.append(f"{lid}: no bucket-policy Deny of every principal on aws:SecureTransport=false covering the bucket and bucket/*")
+            out.append(
+                f"{lid}: no bucket-policy Deny of every principal on aws:SecureTransport=false covering the bucket and bucket/*"
+            )
     return out
 
 
@@ -320,7 +334,10 @@ def _s3_actions(arn_type: str, *levels: str) -> frozenset[str]:
 def perimeter_actions() -> frozenset[str]:
     """Every action that reads, writes, deletes or lists a bucket's data, at any version. ListTagsForResource
     lists the bucket's tags, not its data."""
-    return (_s3_actions("object", "Read", "Write", "List", "Tagging", "Permissions management") | _s3_actions("bucket", "List")) - {"s3:ListTagsForResource"}
+    return (
+        _s3_actions("object", "Read", "Write", "List", "Tagging", "Permissions management")
+        | _s3_actions("bucket", "List")
+    ) - {"s3:ListTagsForResource"}
 
 
 def configuration_actions() -> frozenset[str]:
@@ -331,7 +348,9 @@ def configuration_actions() -> frozenset[str]:
 
 def denies(statement: dict, action: str) -> bool:
     """Whether a Deny statement's Action list covers ``action`` (wildcards in the statement count)."""
-    return statement.get("Effect") == "Deny" and any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions(statement))
+    return statement.get("Effect") == "Deny" and any(
+        fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions(statement)
+    )
 
 
 def check_04_bucket_vpce_perimeter(template: Template, stage: str) -> list[str]:
@@ -350,15 +369,27 @@ def check_04_bucket_vpce_perimeter(template: Template, stage: str) -> list[str]:
         found, shortfalls = False, []
         for s in policies.get(lid, []):
             # The perimeter is a Deny of everyone on listed actions; a Deny about named principals is a limit.
-            if not _denies_everyone(s) or not _covers_bucket_and_objects(s, lid) or not actions(s) or "aws:principalarn" in {k for k, (op, _) in condition_keys(s).items() if op == "ArnEquals"}:
+            if (
+                not _denies_everyone(s)
+                or not _covers_bucket_and_objects(s, lid)
+                or not actions(s)
+                or "aws:principalarn" in {k for k, (op, _) in condition_keys(s).items() if op == "ArnEquals"}
+            ):
                 continue
             conds = condition_keys(s)
             vpce = conds.get("aws:sourcevpce")
-            if not vpce or vpce[0] != "StringNotEquals" or not vpce[1] or not all(target(v) in gateway_s3 for v in vpce[1]):
+            if (
+                not vpce
+                or vpce[0] != "StringNotEquals"
+                or not vpce[1]
+                or not all(target(v) in gateway_s3 for v in vpce[1])
+            ):
                 continue
             missing = sorted(a for a in required if not denies(s, a))
             if missing:
-                shortfalls.append(f"{lid}: the perimeter Deny {s.get('Sid')} leaves {len(missing)} data action(s) allowed outside the endpoint: {', '.join(missing[:8])}")
+                shortfalls.append(
+                    f"{lid}: the perimeter Deny {s.get('Sid')} leaves {len(missing)} data action(s) allowed outside the endpoint: {', '.join(missing[:8])}"
+                )
                 continue
             found = True
             for key, (operator, values) in conds.items():
@@ -367,10 +398,14 @@ def check_04_bucket_vpce_perimeter(template: Template, stage: str) -> list[str]:
                 if key != "aws:principalarn" or operator not in ("ArnNotEquals", "StringNotEquals"):
                     out.append(f"{lid}: perimeter Deny has an exception other than named principals: {operator} {key}")
                 elif any(has_wildcard(v) for v in values):
-                    out.append(f"{lid}: perimeter exception names principals with a wildcard: {[render(v) for v in values]}")
+                    out.append(
+                        f"{lid}: perimeter exception names principals with a wildcard: {[render(v) for v in values]}"
+                    )
             out += _exempt_principals_limited(lid, s, policies.get(lid, []))
         if not found:
-            out += shortfalls or [f"{lid}: no Deny of every data action with StringNotEquals aws:sourceVpce = the stack's S3 gateway endpoint"]
+            out += shortfalls or [
+                f"{lid}: no Deny of every data action with StringNotEquals aws:sourceVpce = the stack's S3 gateway endpoint"
+            ]
         out += _configuration_changed_only_by_the_deployment(lid, policies.get(lid, []))
     return out
 
@@ -388,27 +423,46 @@ def _exempt_principals_limited(bucket: str, perimeter: dict, statements_: list[d
     for arn in sorted(_names(perimeter, "aws:principalarn", "ArnNotEquals")):
 
         def about(s: dict) -> bool:
-            return _denies_everyone(s) and arn in _names(s, "aws:principalarn", "ArnEquals") and condition_keys(s).get("aws:sourcevpce", ("", []))[0] == "StringNotEquals"
+            return (
+                _denies_everyone(s)
+                and arn in _names(s, "aws:principalarn", "ArnEquals")
+                and condition_keys(s).get("aws:sourcevpce", ("", []))[0] == "StringNotEquals"
+            )
 
         limits = [s for s in statements_ if about(s) and s.get("NotAction") and _covers_bucket_and_objects(s, bucket)]
         granted = {a.lower() for s in limits for a in as_list(s["NotAction"])}
         if not limits or not granted <= {"s3:putobject", "s3:getobject", "s3:listbucket"}:
-            out.append(f"{bucket}: {arn} is exempted from the perimeter without a Deny of every action but s3:PutObject/GetObject/ListBucket outside the endpoint")
+            out.append(
+                f"{bucket}: {arn} is exempted from the perimeter without a Deny of every action but s3:PutObject/GetObject/ListBucket outside the endpoint"
+            )
             continue
         for action in sorted(granted - {"s3:listbucket"}):
             scoped = any(
                 about(s)
                 and denies(s, action)
                 and as_list(s.get("NotResource"))
-                and all(render(r).startswith(f"<{bucket}.Arn>/") and render(r) != f"<{bucket}.Arn>/*" for r in as_list(s["NotResource"]))
+                and all(
+                    render(r).startswith(f"<{bucket}.Arn>/") and render(r) != f"<{bucket}.Arn>/*"
+                    for r in as_list(s["NotResource"])
+                )
                 for s in statements_
             )
             if not scoped:
-                out.append(f"{bucket}: {arn} may use {action} on every key outside the endpoint (no Deny outside its prefixes)")
+                out.append(
+                    f"{bucket}: {arn} may use {action} on every key outside the endpoint (no Deny outside its prefixes)"
+                )
         if "s3:listbucket" in granted:
-            listed = any(about(s) and denies(s, "s3:ListBucket") and _names(s, "s3:prefix", "StringNotLike") and not any(p == "*" for p in _names(s, "s3:prefix", "StringNotLike")) for s in statements_)
+            listed = any(
+                about(s)
+                and denies(s, "s3:ListBucket")
+                and _names(s, "s3:prefix", "StringNotLike")
+                and not any(p == "*" for p in _names(s, "s3:prefix", "StringNotLike"))
+                for s in statements_
+            )
             if not listed:
-                out.append(f"{bucket}: {arn} may list every key outside the endpoint (no Deny of ListBucket outside its prefixes)")
+                out.append(
+                    f"{bucket}: {arn} may list every key outside the endpoint (no Deny of ListBucket outside its prefixes)"
+                )
     return out
 
 
@@ -421,9 +475,16 @@ def _configuration_changed_only_by_the_deployment(bucket: str, statements_: list
             continue
         conds = condition_keys(s)
         exempt = conds.get("aws:principalarn")
-        if set(conds) == {"aws:principalarn"} and exempt[0] == "ArnNotEquals" and len(exempt[1]) == 1 and "cfn-exec-role" in render(exempt[1][0]):
+        if (
+            set(conds) == {"aws:principalarn"}
+            and exempt[0] == "ArnNotEquals"
+            and len(exempt[1]) == 1
+            and "cfn-exec-role" in render(exempt[1][0])
+        ):
             return []
-    return [f"{bucket}: no Deny of every change to the bucket ({len(required)} actions: policy, replication, lifecycle, ...) to all but the CDK deployment role"]
+    return [
+        f"{bucket}: no Deny of every change to the bucket ({len(required)} actions: policy, replication, lifecycle, ...) to all but the CDK deployment role"
+    ]
 
 
 def check_05_bucket_durability(template: Template, stage: str) -> list[str]:
@@ -436,7 +497,9 @@ def check_05_bucket_durability(template: Template, stage: str) -> list[str]:
         if not (p.get("LoggingConfiguration") or {}).get("DestinationBucketName"):
             out.append(f"{lid}: no server access logging")
         if stage in RETAINING_STAGES and bucket.get("DeletionPolicy") != "Retain":
-            out.append(f"{lid}: DeletionPolicy is {bucket.get('DeletionPolicy')!r}; stage {stage} must retain data buckets")
+            out.append(
+                f"{lid}: DeletionPolicy is {bucket.get('DeletionPolicy')!r}; stage {stage} must retain data buckets"
+            )
     for lid in resources(template, "Custom::S3AutoDeleteObjects"):
         out.append(f"{lid}: Custom::S3AutoDeleteObjects empties a bucket on deletion")
     return out
@@ -455,7 +518,9 @@ def check_06_kms_keys(template: Template, stage: str) -> list[str]:
             if s.get("Effect") == "Allow" and "*" in principals(s):
                 out.append(f"{lid}: key-policy statement {s.get('Sid', '')!r} allows Principal '*'")
         if stage in RETAINING_STAGES and key.get("DeletionPolicy") != "Retain":
-            out.append(f"{lid}: DeletionPolicy is {key.get('DeletionPolicy')!r}; stage {stage} must retain the key of its data")
+            out.append(
+                f"{lid}: DeletionPolicy is {key.get('DeletionPolicy')!r}; stage {stage} must retain the key of its data"
+            )
     return out
 
 
@@ -465,14 +530,21 @@ def check_29_key_decrypts_data_for_the_stage_only(template: Template, stage: str
     bytes decrypt only for the stage's roles and data owners, whatever IAM policies in the account allow."""
     out = []
     for lid, key in resources(template, "AWS::KMS::Key").items():
-        decrypt_denies = [s for s in statements(props(key).get("KeyPolicy")) if s.get("Effect") == "Deny" and denies(s, "kms:Decrypt") and "*" in principals(s)]
+        decrypt_denies = [
+            s
+            for s in statements(props(key).get("KeyPolicy"))
+            if s.get("Effect") == "Deny" and denies(s, "kms:Decrypt") and "*" in principals(s)
+        ]
         if not decrypt_denies:
             out.append(f"{lid}: no key-policy statement denies kms:Decrypt to principals outside the stage")
         for s in decrypt_denies:
             conds = condition_keys(s)
             sid = s.get("Sid", "")
             operator, allowed = conds.get("aws:principalarn", ("", []))
-            if operator.lower() not in ("arnnotlike", "arnnotequals", "stringnotlike", "stringnotequals") or not allowed:
+            if (
+                operator.lower() not in ("arnnotlike", "arnnotequals", "stringnotlike", "stringnotequals")
+                or not allowed
+            ):
                 out.append(f"{lid}: {sid!r} does not name the principals it leaves out (aws:PrincipalArn)")
             for arn in allowed:
                 if re.search(r":iam::(\*|[^:]*\*[^:]*):|:role/\*$|^\*$", render(arn)):
@@ -514,18 +586,32 @@ def check_07_kms_service_conditions(template: Template, stage: str) -> list[str]
             if any(p.startswith("logs.") and p.endswith(".amazonaws.com") for p in who):
                 operator, values = condition_keys(s).get("kms:encryptioncontext:aws:logs:arn", ("", []))
                 if operator not in ("ArnLike", "ArnEquals") or not values:
-                    out.append(f"{lid}: CloudWatch Logs statement {s.get('Sid', '')!r} lacks a kms:EncryptionContext:aws:logs:arn condition")
+                    out.append(
+                        f"{lid}: CloudWatch Logs statement {s.get('Sid', '')!r} lacks a kms:EncryptionContext:aws:logs:arn condition"
+                    )
             if any(p == "bedrock.amazonaws.com" or any(f"<{r}.Arn>" == p for r in bedrock_roles) for p in who):
                 problem = _via_bedrock(s)
                 if problem:
                     out.append(f"{lid}: key-policy statement {s.get('Sid', '')!r} for Bedrock {problem}")
-            if any(p.endswith(".amazonaws.com") for p in who) and not set(condition_keys(s)) & _DEPUTY_KEYS and not any(k.startswith("kms:encryptioncontext:") for k in condition_keys(s)):
-                out.append(f"{lid}: key-policy statement {s.get('Sid', '')!r} lets {who} use the key with no aws:SourceAccount, aws:SourceArn, kms:ViaService or encryption-context condition (confused deputy)")
+            if (
+                any(p.endswith(".amazonaws.com") for p in who)
+                and not set(condition_keys(s)) & _DEPUTY_KEYS
+                and not any(k.startswith("kms:encryptioncontext:") for k in condition_keys(s))
+            ):
+                out.append(
+                    f"{lid}: key-policy statement {s.get('Sid', '')!r} lets {who} use the key with no aws:SourceAccount, aws:SourceArn, kms:ViaService or encryption-context condition (confused deputy)"
+                )
     for lid, role in resources(template, "AWS::IAM::Role").items():
         for s in statements(props(role).get("AssumeRolePolicyDocument")):
             services = [p for p in principals(s) if p.endswith(".amazonaws.com") and p != "lambda.amazonaws.com"]
-            if s.get("Effect") == "Allow" and services and not set(condition_keys(s)) & {"aws:sourceaccount", "aws:sourcearn"}:
-                out.append(f"{lid}: trusts {services} with no aws:SourceAccount or aws:SourceArn condition (confused deputy)")
+            if (
+                s.get("Effect") == "Allow"
+                and services
+                and not set(condition_keys(s)) & {"aws:sourceaccount", "aws:sourcearn"}
+            ):
+                out.append(
+                    f"{lid}: trusts {services} with no aws:SourceAccount or aws:SourceArn condition (confused deputy)"
+                )
     for where, attached, document in identity_policies(template):
         if not attached & bedrock_roles:
             continue
@@ -548,16 +634,33 @@ def check_08_bedrock_trust(template: Template, stage: str) -> list[str]:
             if s.get("Effect") != "Allow":
                 continue
             if principals(s) != ["bedrock.amazonaws.com"]:
-                out.append(f"{lid}: trust statement also admits {[p for p in principals(s) if p != 'bedrock.amazonaws.com']}")
+                out.append(
+                    f"{lid}: trust statement also admits {[p for p in principals(s) if p != 'bedrock.amazonaws.com']}"
+                )
             conds = condition_keys(s)
             operator, accounts = conds.get("aws:sourceaccount", ("", []))
-            account_ok = operator == "StringEquals" and len(accounts) == 1 and (accounts[0] == {"Ref": "AWS::AccountId"} or (isinstance(accounts[0], str) and re.fullmatch(r"\d{12}", accounts[0])))
+            account_ok = (
+                operator == "StringEquals"
+                and len(accounts) == 1
+                and (
+                    accounts[0] == {"Ref": "AWS::AccountId"}
+                    or (isinstance(accounts[0], str) and re.fullmatch(r"\d{12}", accounts[0]))
+                )
+            )
             if not account_ok:
-                out.append(f"{lid}: trust has no StringEquals aws:SourceAccount = this account (got {operator} {[render(a) for a in accounts]})")
+                out.append(
+                    f"{lid}: trust has no StringEquals aws:SourceAccount = this account (got {operator} {[render(a) for a in accounts]})"
+                )
             operator, arns = conds.get("aws:sourcearn", ("", []))
             rendered = [render(a) for a in arns]
-            if operator not in ("ArnEquals", "ArnLike", "StringEquals", "StringLike") or not rendered or not all(a.endswith(":model-customization-job/*") for a in rendered):
-                out.append(f"{lid}: trust aws:SourceArn is not limited to ...:model-customization-job/* (got {operator} {rendered})")
+            if (
+                operator not in ("ArnEquals", "ArnLike", "StringEquals", "StringLike")
+                or not rendered
+                or not all(a.endswith(":model-customization-job/*") for a in rendered)
+            ):
+                out.append(
+                    f"{lid}: trust aws:SourceArn is not limited to ...:model-customization-job/* (got {operator} {rendered})"
+                )
             elif account_ok and isinstance(accounts[0], str) and not all(f":{accounts[0]}:" in a for a in rendered):
                 out.append(f"{lid}: trust aws:SourceArn {rendered} is not in account {accounts[0]}")
     return out
@@ -573,7 +676,11 @@ def check_09_pass_role(template: Template, stage: str) -> list[str]:
                 continue
             for resource in as_list(s.get("Resource")):
                 tgt = target(resource)
-                traced = (tgt in bedrock_roles) or (isinstance(resource, dict) and "Fn::ImportValue" in resource and "bedrock" in render(resource).lower())
+                traced = (tgt in bedrock_roles) or (
+                    isinstance(resource, dict)
+                    and "Fn::ImportValue" in resource
+                    and "bedrock" in render(resource).lower()
+                )
                 literal_ok = isinstance(resource, str) and ":role/" in resource and "*" not in resource
                 if has_wildcard(resource) or not (traced or literal_ok):
                     out.append(f"{where}: iam:PassRole on {render(resource)}, not the Bedrock customization role")
@@ -586,7 +693,9 @@ def check_09_pass_role(template: Template, stage: str) -> list[str]:
 _CREATE_JOB_RESOURCES = (
     re.compile(r"^arn:(<AWS::Partition>|aws[a-z-]*):bedrock:[^:]+::foundation-model/[^*]+$"),
     re.compile(r"^arn:(<AWS::Partition>|aws[a-z-]*):bedrock:[^:]+:(\d{12}|<AWS::AccountId>):custom-model/\*$"),
-    re.compile(r"^arn:(<AWS::Partition>|aws[a-z-]*):bedrock:[^:]+:(\d{12}|<AWS::AccountId>):model-customization-job/\*$"),
+    re.compile(
+        r"^arn:(<AWS::Partition>|aws[a-z-]*):bedrock:[^:]+:(\d{12}|<AWS::AccountId>):model-customization-job/\*$"
+    ),
 )
 
 
@@ -638,9 +747,21 @@ NO_RESOURCE_LEVEL_ACTIONS = (
 )
 # What a VPC Lambda's role needs on Resource "*": Lambda validates these against "*" when it attaches the
 # function to the VPC (it is exactly AWSLambdaVPCAccessExecutionRole). Allowed only on roles Lambda assumes.
-LAMBDA_VPC_ENI_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses")
+LAMBDA_VPC_ENI_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
 # ENI management that AWS documents on Resource "*" and that is instead narrowed by subnet / tag conditions.
-_ENI_ACTIONS = ("ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses")
+_ENI_ACTIONS = (
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
 
 
 def check_11_managed_policies_and_star_resources(template: Template, stage: str) -> list[str]:
@@ -664,7 +785,9 @@ def check_11_managed_policies_and_star_resources(template: Template, stage: str)
                     continue
                 if action in LAMBDA_VPC_ENI_ACTIONS and attached and attached <= lambda_roles:
                     continue
-                if action in _ENI_ACTIONS and ("ec2:subnet" in conds or any(k.startswith(("ec2:resourcetag/", "aws:resourcetag/")) for k in conds)):
+                if action in _ENI_ACTIONS and (
+                    "ec2:subnet" in conds or any(k.startswith(("ec2:resourcetag/", "aws:resourcetag/")) for k in conds)
+                ):
                     continue
                 out.append(f"{where}: {action} is granted on Resource '*' (statement {s.get('Sid', '')!r})")
     return out
@@ -675,8 +798,13 @@ def check_12_bedrock_role_scope(template: Template, stage: str) -> list[str]:
     out = []
     bedrock_roles = roles_trusting(template, "bedrock.amazonaws.com")
     landing = {
-        lid for lid, b in resources(template, "AWS::S3::Bucket").items()
-        if is_true(((props(b).get("NotificationConfiguration") or {}).get("EventBridgeConfiguration") or {}).get("EventBridgeEnabled"))
+        lid
+        for lid, b in resources(template, "AWS::S3::Bucket").items()
+        if is_true(
+            ((props(b).get("NotificationConfiguration") or {}).get("EventBridgeConfiguration") or {}).get(
+                "EventBridgeEnabled"
+            )
+        )
     }
     for where, attached, document in identity_policies(template):
         if not attached & bedrock_roles:
@@ -690,14 +818,20 @@ def check_12_bedrock_role_scope(template: Template, stage: str) -> list[str]:
                     if len(ids) != 1 or not re.search(r">/[^*]+\*?$", rendered):
                         out.append(f"{where}: s3:PutObject on {rendered}, not a prefix of one of the stack's buckets")
                     written |= ids
-            if grants(s, "ec2:CreateNetworkInterface") and any(":network-interface/" in render(r) or render(r) == "*" for r in as_list(s.get("Resource"))):
+            if grants(s, "ec2:CreateNetworkInterface") and any(
+                ":network-interface/" in render(r) or render(r) == "*" for r in as_list(s.get("Resource"))
+            ):
                 conds = condition_keys(s)
                 if "aws:requesttag/bedrockmanaged" not in conds:
-                    out.append(f"{where}: ec2:CreateNetworkInterface on network interfaces without an aws:RequestTag/BedrockManaged condition")
+                    out.append(
+                        f"{where}: ec2:CreateNetworkInterface on network interfaces without an aws:RequestTag/BedrockManaged condition"
+                    )
             if any(grants(s, a) for a in _ENI_ACTIONS) and "*" in as_list(s.get("Resource")):
                 conds = condition_keys(s)
                 if "ec2:subnet" not in conds or "ec2:resourcetag/bedrockmanaged" not in conds:
-                    out.append(f"{where}: ENI management on '*' without ec2:Subnet and ec2:ResourceTag/BedrockManaged conditions")
+                    out.append(
+                        f"{where}: ENI management on '*' without ec2:Subnet and ec2:ResourceTag/BedrockManaged conditions"
+                    )
         if len(written) > 1:
             out.append(f"{where}: the Bedrock role writes to several buckets {sorted(written)}")
         if written & landing:
@@ -715,14 +849,25 @@ def check_26_model_deletes_by_tag(template: Template, stage: str) -> list[str]:
                 continue
             sid = s.get("Sid", "")
             if not any(key.startswith("aws:resourcetag/") for key in condition_keys(s)):
-                out.append(f"{where}: bedrock:DeleteCustomModel without an aws:ResourceTag condition (statement {sid!r})")
+                out.append(
+                    f"{where}: bedrock:DeleteCustomModel without an aws:ResourceTag condition (statement {sid!r})"
+                )
             for resource in as_list(s.get("Resource")):
-                if not re.fullmatch(r"arn:(aws[a-z-]*|<AWS::Partition>):bedrock:[a-z0-9-]+:(\d{12}|<AWS::AccountId>):custom-model/.+", render(resource)):
-                    out.append(f"{where}: bedrock:DeleteCustomModel on {render(resource)}, not this account's custom models (statement {sid!r})")
+                if not re.fullmatch(
+                    r"arn:(aws[a-z-]*|<AWS::Partition>):bedrock:[a-z0-9-]+:(\d{12}|<AWS::AccountId>):custom-model/.+",
+                    render(resource),
+                ):
+                    out.append(
+                        f"{where}: bedrock:DeleteCustomModel on {render(resource)}, not this account's custom models (statement {sid!r})"
+                    )
     return out
 
 
-_TAGGED_ONLY = ("bedrock:StopModelCustomizationJob", "bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment")
+_TAGGED_ONLY = (
+    "bedrock:StopModelCustomizationJob",
+    "bedrock:DeleteProvisionedModelThroughput",
+    "bedrock:DeleteCustomModelDeployment",
+)
 
 
 def check_28_bedrock_changes_by_tag(template: Template, stage: str) -> list[str]:
@@ -738,9 +883,15 @@ def check_28_bedrock_changes_by_tag(template: Template, stage: str) -> list[str]
             for action in _TAGGED_ONLY:
                 if grants(s, action) and not tagged:
                     out.append(f"{where}: {action} without an aws:ResourceTag condition (statement {sid!r})")
-            endpoints = [render(r) for r in as_list(s.get("Resource")) if re.search(r":(provisioned-model|custom-model-deployment)/", render(r))]
+            endpoints = [
+                render(r)
+                for r in as_list(s.get("Resource"))
+                if re.search(r":(provisioned-model|custom-model-deployment)/", render(r))
+            ]
             if grants(s, "bedrock:InvokeModel") and endpoints and not tagged:
-                out.append(f"{where}: bedrock:InvokeModel on {', '.join(endpoints)} without an aws:ResourceTag condition (statement {sid!r})")
+                out.append(
+                    f"{where}: bedrock:InvokeModel on {', '.join(endpoints)} without an aws:ResourceTag condition (statement {sid!r})"
+                )
     return out
 
 
@@ -753,7 +904,11 @@ def latest_python_runtime() -> str:
     try:
         from aws_cdk import aws_lambda
 
-        versions = [tuple(map(int, n.removeprefix("PYTHON_").split("_"))) for n in dir(aws_lambda.Runtime) if re.fullmatch(r"PYTHON_\d+_\d+", n)]
+        versions = [
+            tuple(map(int, n.removeprefix("PYTHON_").split("_")))
+            for n in dir(aws_lambda.Runtime)
+            if re.fullmatch(r"PYTHON_\d+_\d+", n)
+        ]
         major, minor = max(versions)
         return f"python{major}.{minor}"
     except Exception:  # pragma: no cover - only without aws-cdk-lib
@@ -795,7 +950,11 @@ def check_14_lambda_runtime_settings(template: Template, stage: str) -> list[str
             out.append(f"{lid}: TracingConfig.Mode is not Active")
         if p.get("PackageType") != "Image" and p.get("Runtime") != latest:
             out.append(f"{lid}: Runtime {p.get('Runtime')!r} is not {latest}")
-        out += [f"{lid}: {name} is not set explicitly" for name in ("Timeout", "MemorySize", "ReservedConcurrentExecutions") if p.get(name) is None]
+        out += [
+            f"{lid}: {name} is not set explicitly"
+            for name in ("Timeout", "MemorySize", "ReservedConcurrentExecutions")
+            if p.get(name) is None
+        ]
     return out
 
 
@@ -812,7 +971,11 @@ def check_15_lambda_environment(template: Template, stage: str) -> list[str]:
         variables = ((props(fn).get("Environment") or {}).get("Variables")) or {}
         for name, value in variables.items():
             text = render(value)
-            if _SECRET_NAME.search(name) or _SECRET_VALUE.search(f"{text}") or not _NAME_OR_ARN.match(text.replace("<", "").replace(">", "")):
+            if (
+                _SECRET_NAME.search(name)
+                or _SECRET_VALUE.search(f"{text}")
+                or not _NAME_OR_ARN.match(text.replace("<", "").replace(">", ""))
+            ):
                 out.append(f"{lid}: environment variable {name}={text!r} looks like a secret or is not a name/ARN")
         if variables and not _key_reference_ok(template, props(fn).get("KmsKeyArn")):
             out.append(f"{lid}: environment variables without KmsKeyArn of a customer-managed key")
@@ -861,7 +1024,9 @@ def state_machine_definition(resource: dict) -> dict | None:
     if raw is None:
         return None
     if isinstance(raw, dict) and "Fn::Join" in raw:
-        text = raw["Fn::Join"][0].join(part if isinstance(part, str) else "__INTRINSIC__" for part in raw["Fn::Join"][1])
+        text = raw["Fn::Join"][0].join(
+            part if isinstance(part, str) else "__INTRINSIC__" for part in raw["Fn::Join"][1]
+        )
     else:
         text = raw if isinstance(raw, str) else render(raw)
     try:
@@ -895,7 +1060,9 @@ def check_18_state_machine_settings(template: Template, stage: str) -> list[str]
         if (p.get("TracingConfiguration") or {}).get("Enabled") is not True:
             out.append(f"{lid}: TracingConfiguration.Enabled is not true")
         encryption = p.get("EncryptionConfiguration") or {}
-        if encryption.get("Type") != "CUSTOMER_MANAGED_KMS_KEY" or not _key_reference_ok(template, encryption.get("KmsKeyId")):
+        if encryption.get("Type") != "CUSTOMER_MANAGED_KMS_KEY" or not _key_reference_ok(
+            template, encryption.get("KmsKeyId")
+        ):
             out.append(f"{lid}: EncryptionConfiguration is not CUSTOMER_MANAGED_KMS_KEY with the stack's key")
     return out
 
@@ -916,7 +1083,11 @@ def check_19_state_machine_definition(template: Template, stage: str) -> list[st
             out += [f"{lid}: Task {name!r} has no {field}" for field in ("Retry", "Catch") if not state.get(field)]
             if "createmodelcustomizationjob" in str(state.get("Resource", "")).lower():
                 params = {k.removesuffix(".$") for k in (state.get("Parameters") or state.get("Arguments") or {})}
-                out += [f"{lid}: customization Task {name!r} has no {field}" for field in ("VpcConfig", "CustomModelKmsKeyId", "ClientRequestToken") if field not in params]
+                out += [
+                    f"{lid}: customization Task {name!r} has no {field}"
+                    for field in ("VpcConfig", "CustomModelKmsKeyId", "ClientRequestToken")
+                    if field not in params
+                ]
     return out
 
 
@@ -937,7 +1108,10 @@ def check_20_s3_event_rules(template: Template, stage: str) -> list[str]:
         names, keys = _rule_bucket_filter(pattern)
         exact = len(names) == 1 and (
             (isinstance(names[0], str) and "*" not in names[0])
-            or (isinstance(names[0], dict) and (target(names[0]) in resources(template, "AWS::S3::Bucket") or "Fn::ImportValue" in names[0]))
+            or (
+                isinstance(names[0], dict)
+                and (target(names[0]) in resources(template, "AWS::S3::Bucket") or "Fn::ImportValue" in names[0])
+            )
         )
         if not exact:  # a list of names, a {"prefix"/"wildcard"} matcher or an untraceable value
             out.append(f"{lid}: does not filter on one exact bucket name (got {json.dumps(names)})")
@@ -958,22 +1132,47 @@ def check_21_vpc_baseline(template: Template, stage: str) -> list[str]:
     """21. Flow logs on every VPC, no public IPs, default SG closed, no internet or NAT gateway."""
     out = []
     vpcs = resources(template, "AWS::EC2::VPC")
-    logged = {target(props(f).get("ResourceId")) for f in resources(template, "AWS::EC2::FlowLog").values() if props(f).get("ResourceType") == "VPC"}
+    logged = {
+        target(props(f).get("ResourceId"))
+        for f in resources(template, "AWS::EC2::FlowLog").values()
+        if props(f).get("ResourceType") == "VPC"
+    }
     out += [f"{lid}: no AWS::EC2::FlowLog references this VPC" for lid in vpcs if lid not in logged]
-    out += [f"{lid}: MapPublicIpOnLaunch is not false" for lid, s in resources(template, "AWS::EC2::Subnet").items() if props(s).get("MapPublicIpOnLaunch") is not False]
+    out += [
+        f"{lid}: MapPublicIpOnLaunch is not false"
+        for lid, s in resources(template, "AWS::EC2::Subnet").items()
+        if props(s).get("MapPublicIpOnLaunch") is not False
+    ]
     restricted = {
         target(props(c).get("DefaultSecurityGroupId"))
         for c in resources(template, "Custom::VpcRestrictDefaultSG").values()
     }
-    out += [f"{lid}: no Custom::VpcRestrictDefaultSG closes its default security group" for lid in vpcs if lid not in restricted]
+    out += [
+        f"{lid}: no Custom::VpcRestrictDefaultSG closes its default security group"
+        for lid in vpcs
+        if lid not in restricted
+    ]
     # CDK's handler behind it runs once per deployment with EC2 rights: its logs, too, are encrypted and expire.
     groups = resources(template, "AWS::Logs::LogGroup")
     lambdas = resources(template, "AWS::Lambda::Function")
-    for handler in {target(props(c).get("ServiceToken")) for c in resources(template, "Custom::VpcRestrictDefaultSG").values()} & set(lambdas):
+    for handler in {
+        target(props(c).get("ServiceToken")) for c in resources(template, "Custom::VpcRestrictDefaultSG").values()
+    } & set(lambdas):
         group = groups.get(target((props(lambdas[handler]).get("LoggingConfig") or {}).get("LogGroup")) or "")
-        if group is None or not props(group).get("RetentionInDays") or not _key_reference_ok(template, props(group).get("KmsKeyId")):
-            out.append(f"{handler}: the default-security-group provider does not log to an encrypted log group with retention")
-    out += [f"{lid}: {res['Type']} gives the VPC a route to the internet" for lid, res in resources(template, "AWS::EC2::InternetGateway", "AWS::EC2::NatGateway", "AWS::EC2::EgressOnlyInternetGateway").items()]
+        if (
+            group is None
+            or not props(group).get("RetentionInDays")
+            or not _key_reference_ok(template, props(group).get("KmsKeyId"))
+        ):
+            out.append(
+                f"{handler}: the default-security-group provider does not log to an encrypted log group with retention"
+            )
+    out += [
+        f"{lid}: {res['Type']} gives the VPC a route to the internet"
+        for lid, res in resources(
+            template, "AWS::EC2::InternetGateway", "AWS::EC2::NatGateway", "AWS::EC2::EgressOnlyInternetGateway"
+        ).items()
+    ]
     return out
 
 
@@ -996,7 +1195,10 @@ def check_27_dns_egress(template: Template, stage: str) -> list[str]:
     allow list names only AWS API host names (no bare or broad wildcard) and whose last rule blocks every other
     name; and Resolver query logging into an encrypted log group with retention."""
     out = []
-    lists = {lid: [render(d) for d in as_list(props(r).get("Domains"))] for lid, r in resources(template, "AWS::Route53Resolver::FirewallDomainList").items()}
+    lists = {
+        lid: [render(d) for d in as_list(props(r).get("Domains"))]
+        for lid, r in resources(template, "AWS::Route53Resolver::FirewallDomainList").items()
+    }
     groups = resources(template, "AWS::Route53Resolver::FirewallRuleGroup")
     associations = resources(template, "AWS::Route53Resolver::FirewallRuleGroupAssociation").values()
     configs = resources(template, "AWS::Route53Resolver::ResolverQueryLoggingConfig")
@@ -1007,12 +1209,16 @@ def check_27_dns_egress(template: Template, stage: str) -> list[str]:
             out.append(f"{vpc}: no DNS Firewall rule group is associated with this VPC")
         for association in mine:
             group = target(props(association).get("FirewallRuleGroupId"))
-            rules = sorted(as_list(props(groups.get(group, {})).get("FirewallRules")), key=lambda r: int(r.get("Priority", 0)))
+            rules = sorted(
+                as_list(props(groups.get(group, {})).get("FirewallRules")), key=lambda r: int(r.get("Priority", 0))
+            )
             if not rules:
                 out.append(f"{vpc}: rule group {group} has no rules")
                 continue
             last = rules[-1]
-            if last.get("Action") != "BLOCK" or "*" not in lists.get(target(last.get("FirewallDomainListId")) or "", []):
+            if last.get("Action") != "BLOCK" or "*" not in lists.get(
+                target(last.get("FirewallDomainListId")) or "", []
+            ):
                 out.append(f"{vpc}: the last rule of {group} does not block every name ('*')")
             for rule in rules[:-1]:
                 if rule.get("Action") != "ALLOW":
@@ -1026,7 +1232,10 @@ def check_27_dns_egress(template: Template, stage: str) -> list[str]:
             out.append(f"{vpc}: no Resolver query logging configuration is associated with this VPC")
         for association in logging:
             config = configs.get(target(props(association).get("ResolverQueryLogConfigId")) or "")
-            out += [f"{vpc}: {problem}" for problem in _log_group_encrypted_and_retained(template, props(config or {}).get("DestinationArn"))]
+            out += [
+                f"{vpc}: {problem}"
+                for problem in _log_group_encrypted_and_retained(template, props(config or {}).get("DestinationArn"))
+            ]
     return out
 
 
@@ -1043,7 +1252,10 @@ def _policy_is_scoped(document: Any) -> bool:
         if s.get("Effect") != "Allow":
             continue
         conds = condition_keys(s)
-        scoped_by_condition = any(k in conds for k in ("aws:principalaccount", "aws:principalorgid", "aws:resourceaccount", "aws:principalarn"))
+        scoped_by_condition = any(
+            k in conds
+            for k in ("aws:principalaccount", "aws:principalorgid", "aws:resourceaccount", "aws:principalarn")
+        )
         scoped_by_resource = "*" not in as_list(s.get("Resource"))
         if not (scoped_by_condition or scoped_by_resource):
             return False
@@ -1056,8 +1268,16 @@ def check_22_vpc_endpoints(template: Template, stage: str) -> list[str]:
     endpoints = resources(template, "AWS::EC2::VPCEndpoint")
     for vpc in resources(template, "AWS::EC2::VPC"):
         mine = {lid: ep for lid, ep in endpoints.items() if target(props(ep).get("VpcId")) == vpc}
-        services = {render(props(ep).get("ServiceName")).rsplit(".", 1)[-1] if props(ep).get("VpcEndpointType") == "Gateway" else render(props(ep).get("ServiceName")).split(".", 3)[-1]: ep for ep in mine.values()}
-        if not any(props(ep).get("VpcEndpointType") == "Gateway" and render(props(ep).get("ServiceName")).endswith(".s3") for ep in mine.values()):
+        services = {
+            render(props(ep).get("ServiceName")).rsplit(".", 1)[-1]
+            if props(ep).get("VpcEndpointType") == "Gateway"
+            else render(props(ep).get("ServiceName")).split(".", 3)[-1]: ep
+            for ep in mine.values()
+        }
+        if not any(
+            props(ep).get("VpcEndpointType") == "Gateway" and render(props(ep).get("ServiceName")).endswith(".s3")
+            for ep in mine.values()
+        ):
             out.append(f"{vpc}: no S3 gateway endpoint")
         for service in REQUIRED_INTERFACE_ENDPOINTS:
             ep = services.get(service)
@@ -1085,8 +1305,16 @@ def _sg_rules(template: Template, kind: str) -> Iterator[tuple[str, str, dict]]:
 
 
 def lambda_security_groups(template: Template) -> set[str]:
-    groups = {target(g) for fn in own_lambdas(template).values() for g in as_list((props(fn).get("VpcConfig") or {}).get("SecurityGroupIds"))}
-    groups |= {lid for lid, sg in resources(template, "AWS::EC2::SecurityGroup").items() if "lambda" in str(props(sg).get("GroupDescription", "")).lower().split(":")[0]}
+    groups = {
+        target(g)
+        for fn in own_lambdas(template).values()
+        for g in as_list((props(fn).get("VpcConfig") or {}).get("SecurityGroupIds"))
+    }
+    groups |= {
+        lid
+        for lid, sg in resources(template, "AWS::EC2::SecurityGroup").items()
+        if "lambda" in str(props(sg).get("GroupDescription", "")).lower().split(":")[0]
+    }
     return {g for g in groups if g in resources(template, "AWS::EC2::SecurityGroup")}
 
 
@@ -1102,7 +1330,10 @@ def check_23_security_groups(template: Template, stage: str) -> list[str]:
         if not description.strip() or re.fullmatch(r"[\w.:-]+(/[\w.:-]+)+", description):
             out.append(f"{lid}: security group has no description of its own (got {description!r})")
     endpoint_groups = {
-        target(g) for ep in resources(template, "AWS::EC2::VPCEndpoint").values() if props(ep).get("VpcEndpointType") == "Interface" for g in as_list(props(ep).get("SecurityGroupIds"))
+        target(g)
+        for ep in resources(template, "AWS::EC2::VPCEndpoint").values()
+        if props(ep).get("VpcEndpointType") == "Interface"
+        for g in as_list(props(ep).get("SecurityGroupIds"))
     }
     for group in lambda_security_groups(template):
         for rule_id, owner, rule in _sg_rules(template, "Egress"):
@@ -1114,7 +1345,9 @@ def check_23_security_groups(template: Template, stage: str) -> list[str]:
             to_prefix_list = bool(rule.get("DestinationPrefixListId"))
             https = str(rule.get("IpProtocol")) == "tcp" and rule.get("FromPort") == 443 and rule.get("ToPort") == 443
             if not (https and (to_endpoint or to_prefix_list)):
-                out.append(f"{rule_id}: Lambda security group {group} egress is not HTTPS to the endpoint group or a prefix list ({rule.get('IpProtocol')} {rule.get('FromPort')}-{rule.get('ToPort')} to {rule.get('CidrIp') or render(rule.get('DestinationSecurityGroupId'))})")
+                out.append(
+                    f"{rule_id}: Lambda security group {group} egress is not HTTPS to the endpoint group or a prefix list ({rule.get('IpProtocol')} {rule.get('FromPort')}-{rule.get('ToPort')} to {rule.get('CidrIp') or render(rule.get('DestinationSecurityGroupId'))})"
+                )
     return out
 
 
@@ -1146,13 +1379,25 @@ def check_24_topics_queues_tables(template: Template, stage: str) -> list[str]:
         p = props(table)
         pitr = (p.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled")
         if table["Type"] == "AWS::DynamoDB::GlobalTable":
-            pitr = all(((r.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled")) for r in as_list(p.get("Replicas"))) or None
+            pitr = (
+                all(
+                    ((r.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled"))
+                    for r in as_list(p.get("Replicas"))
+                )
+                or None
+            )
         if pitr is not True:
             out.append(f"{lid}: point-in-time recovery is not enabled")
         sse = p.get("SSESpecification") or {}
-        if not is_true(sse.get("SSEEnabled")) or sse.get("SSEType") != "KMS" or (table["Type"] == "AWS::DynamoDB::Table" and not _key_reference_ok(template, sse.get("KMSMasterKeyId"))):
+        if (
+            not is_true(sse.get("SSEEnabled"))
+            or sse.get("SSEType") != "KMS"
+            or (table["Type"] == "AWS::DynamoDB::Table" and not _key_reference_ok(template, sse.get("KMSMasterKeyId")))
+        ):
             out.append(f"{lid}: not encrypted with a customer-managed key")
-        if "idempot" in f"{lid} {render(p.get('TableName', ''))}".lower() and not (p.get("TimeToLiveSpecification") or {}).get("Enabled"):
+        if "idempot" in f"{lid} {render(p.get('TableName', ''))}".lower() and not (
+            p.get("TimeToLiveSpecification") or {}
+        ).get("Enabled"):
             out.append(f"{lid}: idempotency table without TTL")
         if stage in RETAINING_STAGES and table.get("DeletionPolicy") != "Retain":
             out.append(f"{lid}: DeletionPolicy is {table.get('DeletionPolicy')!r}; stage {stage} must retain tables")

@@ -35,7 +35,10 @@ PACKS = list(NAG_PACK_PREFIXES.values())
 
 
 def template_paths(cdk_out: Path) -> dict[str, Path]:
-    return {name: Path(cdk_out) / a["properties"]["templateFile"] for name, a in sorted(stack_artifacts(Path(cdk_out)).items())}
+    return {
+        name: Path(cdk_out) / a["properties"]["templateFile"]
+        for name, a in sorted(stack_artifacts(Path(cdk_out)).items())
+    }
 
 
 # ----------------------------------------------------------------- cfn-lint
@@ -73,7 +76,9 @@ def _nag_reason(template: dict, rule: str, logical_id: str) -> tuple[str, str] |
         att = function.get("Fn::GetAtt") if isinstance(function, dict) else None
         holders = [h for h in (ref, att[0] if isinstance(att, list) else None) if h]
     for holder in holders:
-        for entry in ((resources.get(holder) or {}).get("Metadata") or {}).get("cdk_nag", {}).get("rules_to_suppress") or []:
+        for entry in ((resources.get(holder) or {}).get("Metadata") or {}).get("cdk_nag", {}).get(
+            "rules_to_suppress"
+        ) or []:
             if strip_rule(str(entry.get("id", ""))) == SAME_AS_NAG[rule] and str(entry.get("reason", "")).strip():
                 return holder, str(entry["reason"])
     return None
@@ -112,19 +117,34 @@ def run_cfn_lint(cdk_out: Path) -> dict[str, LintResult]:
         if bucket == "errors" and match["Rule"]["Id"] in SAME_AS_NAG and len(path) > 1 and name in templates:
             answered = _nag_reason(templates[name], match["Rule"]["Id"], str(path[1]))
         if answered:
-            bucket, line = "acknowledged", f"{line} (acknowledged as cdk-nag {SAME_AS_NAG[match['Rule']['Id']]} on {answered[0]}: {answered[1]})"
+            bucket, line = (
+                "acknowledged",
+                f"{line} (acknowledged as cdk-nag {SAME_AS_NAG[match['Rule']['Id']]} on {answered[0]}: {answered[1]})",
+            )
         result = results.setdefault(name, LintResult())
         getattr(result, bucket).append(line)
-        result.matches.append({
-            "file": Path(match["Filename"]).name,
-            "level": match["Level"],
-            "rule": match["Rule"]["Id"],
-            "resource": str(path[1]) if len(path) > 1 and path[0] == "Resources" else "",
-            "path": where,
-            "line": (match["Location"].get("Start") or {}).get("LineNumber"),
-            "message": match["Message"],
-            **({"acknowledged": {"rule": SAME_AS_NAG[match["Rule"]["Id"]], "on": answered[0], "reason": answered[1]}} if answered else {}),
-        })
+        result.matches.append(
+            {
+                "file": Path(match["Filename"]).name,
+                "level": match["Level"],
+                "rule": match["Rule"]["Id"],
+                "resource": str(path[1]) if len(path) > 1 and path[0] == "Resources" else "",
+                "path": where,
+                "line": (match["Location"].get("Start") or {}).get("LineNumber"),
+                "message": match["Message"],
+                **(
+                    {
+                        "acknowledged": {
+                            "rule": SAME_AS_NAG[match["Rule"]["Id"]],
+                            "on": answered[0],
+                            "reason": answered[1],
+                        }
+                    }
+                    if answered
+                    else {}
+                ),
+            }
+        )
     return results
 
 
@@ -188,13 +208,22 @@ def open_nag_findings(cdk_out: Path) -> dict[str, dict[str, list[str]]]:
         return out
     report = json.loads(report_path.read_text())
     for plugin in report.get("pluginReports", []):
-        pack = next((p for prefix, p in NAG_PACK_PREFIXES.items() if plugin.get("pluginName", "").startswith(prefix.rstrip("-"))), None)
+        pack = next(
+            (
+                p
+                for prefix, p in NAG_PACK_PREFIXES.items()
+                if plugin.get("pluginName", "").startswith(prefix.rstrip("-"))
+            ),
+            None,
+        )
         if pack is None:
             continue
         for violation in plugin.get("violations", []):
             for resource in violation.get("violatingResources", []) + violation.get("violatingConstructs", []):
                 path = resource.get("constructPath") or resource.get("resourceLogicalId", "?")
-                out.setdefault(path.split("/")[0], {}).setdefault(pack, []).append(f"{violation.get('ruleName')} {path}")
+                out.setdefault(path.split("/")[0], {}).setdefault(pack, []).append(
+                    f"{violation.get('ruleName')} {path}"
+                )
     return out
 
 
@@ -209,7 +238,13 @@ class GateReport:
     def table(self) -> str:
         headers = ["Stack", "Resources", *PACKS, "cfn-lint E/W", "checkov P/F/S"]
         lines = [headers] + [
-            [r["stack"], str(r["resources"]), *(f"{r['nag'][p][0]} ack / {r['nag'][p][1]} open" for p in PACKS), f"{r['lint'][0]} / {r['lint'][1]}", f"{r['checkov'][0]} / {r['checkov'][1]} / {r['checkov'][2]}"]
+            [
+                r["stack"],
+                str(r["resources"]),
+                *(f"{r['nag'][p][0]} ack / {r['nag'][p][1]} open" for p in PACKS),
+                f"{r['lint'][0]} / {r['lint'][1]}",
+                f"{r['checkov'][0]} / {r['checkov'][1]} / {r['checkov'][2]}",
+            ]
             for r in self.rows
         ]
         widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
@@ -217,7 +252,9 @@ class GateReport:
         return "\n".join([render(lines[0]), render(["-" * w for w in widths]), *map(render, lines[1:])])
 
 
-def run_gates(cdk_out: Path, *, lint: dict[str, LintResult] | None = None, checkov: dict[str, CheckovResult] | None = None) -> GateReport:
+def run_gates(
+    cdk_out: Path, *, lint: dict[str, LintResult] | None = None, checkov: dict[str, CheckovResult] | None = None
+) -> GateReport:
     """All gates over ``cdk_out``; pass ``lint`` / ``checkov`` results already computed to reuse them."""
     cdk_out = Path(cdk_out)
     paths = template_paths(cdk_out)
@@ -233,11 +270,16 @@ def run_gates(cdk_out: Path, *, lint: dict[str, LintResult] | None = None, check
     rows = []
     for name, path in paths.items():
         template = json.loads(path.read_text())
-        nag = {pack: (acknowledged.get(name, {}).get(pack, 0), len(open_findings.get(name, {}).get(pack, []))) for pack in PACKS}
+        nag = {
+            pack: (acknowledged.get(name, {}).get(pack, 0), len(open_findings.get(name, {}).get(pack, [])))
+            for pack in PACKS
+        }
         failures += [f"{name}: nag open: {v}" for pack in PACKS for v in open_findings.get(name, {}).get(pack, [])]
         failures += [f"{name}: cfn-lint error: {e}" for e in lint[name].errors]
         failures += [f"{name}: checkov failed: {f}" for f in checkov[name].failed]
-        failures += [f"{name}: checkov skip without comment: {c} {r}" for c, r, comment in checkov[name].skipped if not comment]
+        failures += [
+            f"{name}: checkov skip without comment: {c} {r}" for c, r, comment in checkov[name].skipped if not comment
+        ]
         rows.append(
             {
                 "stack": name,
@@ -259,7 +301,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     report = run_gates(args.cdk_out)
     print(report.table())
-    extras = "cfn-lint with serverless rules" if serverless_rules_available() else "cfn-lint (serverless rules not installed)"
+    extras = (
+        "cfn-lint with serverless rules"
+        if serverless_rules_available()
+        else "cfn-lint (serverless rules not installed)"
+    )
     print(f"\ngates: {len(report.rows)} stacks; {extras}; checkov {checkov_binary()}")
     for failure in report.failures:
         print(f"FAIL {failure}", file=sys.stderr)

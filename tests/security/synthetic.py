@@ -26,7 +26,13 @@ def key_id(t: dict) -> str:
 
 
 def data_bucket_id(t: dict) -> str:
-    return only(t, "AWS::S3::Bucket", lambda lid, b: (b["Properties"].get("NotificationConfiguration") or {}).get("EventBridgeConfiguration") is not None)
+    return only(
+        t,
+        "AWS::S3::Bucket",
+        lambda lid, b: (
+            (b["Properties"].get("NotificationConfiguration") or {}).get("EventBridgeConfiguration") is not None
+        ),
+    )
 
 
 def bedrock_role_id(t: dict) -> str:
@@ -35,7 +41,11 @@ def bedrock_role_id(t: dict) -> str:
 
 
 def lambda_sg_id(t: dict) -> str:
-    return only(t, "AWS::EC2::SecurityGroup", lambda lid, sg: sg["Properties"]["GroupDescription"].lower().startswith("tuneforge lambdas"))
+    return only(
+        t,
+        "AWS::EC2::SecurityGroup",
+        lambda lid, sg: sg["Properties"]["GroupDescription"].lower().startswith("tuneforge lambdas"),
+    )
 
 
 def with_pipeline(template: dict) -> dict:
@@ -43,10 +53,21 @@ def with_pipeline(template: dict) -> dict:
     r = t["Resources"]
     key = {"Fn::GetAtt": [key_id(t), "Arn"]}
     subnets = [{"Ref": lid} for lid in resources(t, "AWS::EC2::Subnet")]
-    r["SynthFnLogs"] = {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 30, "KmsKeyId": key}, "DeletionPolicy": "Retain"}
+    r["SynthFnLogs"] = {
+        "Type": "AWS::Logs::LogGroup",
+        "Properties": {"RetentionInDays": 30, "KmsKeyId": key},
+        "DeletionPolicy": "Retain",
+    }
     r["SynthFnRole"] = {
         "Type": "AWS::IAM::Role",
-        "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}}]}},
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}}
+                ],
+            }
+        },
     }
     r["SynthFnPolicy"] = {
         "Type": "AWS::IAM::Policy",
@@ -56,39 +77,99 @@ def with_pipeline(template: dict) -> dict:
             "PolicyDocument": {
                 "Version": "2012-10-17",
                 "Statement": [
-                    {"Sid": "PassTheBedrockRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": {"Fn::GetAtt": [bedrock_role_id(t), "Arn"]}, "Condition": {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}},
+                    {
+                        "Sid": "PassTheBedrockRole",
+                        "Effect": "Allow",
+                        "Action": "iam:PassRole",
+                        "Resource": {"Fn::GetAtt": [bedrock_role_id(t), "Arn"]},
+                        "Condition": {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
+                    },
                     {
                         "Sid": "StartJobs",
                         "Effect": "Allow",
                         "Action": ["bedrock:CreateModelCustomizationJob", "bedrock:TagResource"],
                         "Resource": [
-                            {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k"]]},
-                            {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:us-east-1:123456789012:custom-model/*"]]},
-                            {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:us-east-1:123456789012:model-customization-job/*"]]},
+                            {
+                                "Fn::Join": [
+                                    "",
+                                    [
+                                        "arn:",
+                                        {"Ref": "AWS::Partition"},
+                                        ":bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k",
+                                    ],
+                                ]
+                            },
+                            {
+                                "Fn::Join": [
+                                    "",
+                                    [
+                                        "arn:",
+                                        {"Ref": "AWS::Partition"},
+                                        ":bedrock:us-east-1:123456789012:custom-model/*",
+                                    ],
+                                ]
+                            },
+                            {
+                                "Fn::Join": [
+                                    "",
+                                    [
+                                        "arn:",
+                                        {"Ref": "AWS::Partition"},
+                                        ":bedrock:us-east-1:123456789012:model-customization-job/*",
+                                    ],
+                                ]
+                            },
                         ],
                     },
                     {
                         "Sid": "DeleteTaggedModels",
                         "Effect": "Allow",
                         "Action": "bedrock:DeleteCustomModel",
-                        "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:us-east-1:123456789012:custom-model/*"]]},
+                        "Resource": {
+                            "Fn::Join": [
+                                "",
+                                ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:us-east-1:123456789012:custom-model/*"],
+                            ]
+                        },
                         "Condition": {"StringEquals": {"aws:ResourceTag/tuneforge:profile": ["support-qa-vi"]}},
                     },
                     {
                         "Sid": "StopTaggedJobs",
                         "Effect": "Allow",
                         "Action": "bedrock:StopModelCustomizationJob",
-                        "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:us-east-1:123456789012:model-customization-job/*"]]},
+                        "Resource": {
+                            "Fn::Join": [
+                                "",
+                                [
+                                    "arn:",
+                                    {"Ref": "AWS::Partition"},
+                                    ":bedrock:us-east-1:123456789012:model-customization-job/*",
+                                ],
+                            ]
+                        },
                         "Condition": {"StringEquals": {"aws:ResourceTag/tuneforge:profile": ["support-qa-vi"]}},
                     },
                     {
                         "Sid": "InvokeTaggedEndpoints",
                         "Effect": "Allow",
                         "Action": "bedrock:InvokeModel",
-                        "Resource": [{"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":bedrock:us-east-1:123456789012:{kind}/*"]]} for kind in ("provisioned-model", "custom-model-deployment")],
+                        "Resource": [
+                            {
+                                "Fn::Join": [
+                                    "",
+                                    ["arn:", {"Ref": "AWS::Partition"}, f":bedrock:us-east-1:123456789012:{kind}/*"],
+                                ]
+                            }
+                            for kind in ("provisioned-model", "custom-model-deployment")
+                        ],
                         "Condition": {"StringEquals": {"aws:ResourceTag/tuneforge:profile": ["support-qa-vi"]}},
                     },
-                    {"Sid": "Traces", "Effect": "Allow", "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resource": "*"},
+                    {
+                        "Sid": "Traces",
+                        "Effect": "Allow",
+                        "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+                        "Resource": "*",
+                    },
                 ],
             },
         },
@@ -105,23 +186,69 @@ def with_pipeline(template: dict) -> dict:
             "ReservedConcurrentExecutions": 5,
             "TracingConfig": {"Mode": "Active"},
             "VpcConfig": {"SubnetIds": subnets, "SecurityGroupIds": [{"Fn::GetAtt": [lambda_sg_id(t), "GroupId"]}]},
-            "Environment": {"Variables": {"RUNS_TABLE": {"Ref": only(t, "AWS::DynamoDB::Table", lambda lid, _: "Runs" in lid)}, "BEDROCK_ROLE_ARN": {"Fn::GetAtt": [bedrock_role_id(t), "Arn"]}, "POWERTOOLS_SERVICE_NAME": "tuneforge", "LOG_LEVEL": "INFO", "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false", "POWERTOOLS_TRACER_CAPTURE_ERROR": "false"}},
+            "Environment": {
+                "Variables": {
+                    "RUNS_TABLE": {"Ref": only(t, "AWS::DynamoDB::Table", lambda lid, _: "Runs" in lid)},
+                    "BEDROCK_ROLE_ARN": {"Fn::GetAtt": [bedrock_role_id(t), "Arn"]},
+                    "POWERTOOLS_SERVICE_NAME": "tuneforge",
+                    "LOG_LEVEL": "INFO",
+                    "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+                    "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
+                }
+            },
             "KmsKeyArn": key,
             "LoggingConfig": {"LogGroup": {"Ref": "SynthFnLogs"}},
         },
     }
     # A CDK-style provider Lambda: Node.js, no VPC, only ever invoked by CloudFormation through its custom resource.
-    r["SynthProviderHandler"] = {"Type": "AWS::Lambda::Function", "Properties": {"Code": {"S3Bucket": "cdk-assets", "S3Key": "provider.zip"}, "Handler": "__entrypoint__.handler", "Runtime": "nodejs22.x", "Role": {"Fn::GetAtt": ["SynthFnRole", "Arn"]}}}
-    r["SynthCustomThing"] = {"Type": "Custom::SynthThing", "Properties": {"ServiceToken": {"Fn::GetAtt": ["SynthProviderHandler", "Arn"]}}}
+    r["SynthProviderHandler"] = {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "Code": {"S3Bucket": "cdk-assets", "S3Key": "provider.zip"},
+            "Handler": "__entrypoint__.handler",
+            "Runtime": "nodejs22.x",
+            "Role": {"Fn::GetAtt": ["SynthFnRole", "Arn"]},
+        },
+    }
+    r["SynthCustomThing"] = {
+        "Type": "Custom::SynthThing",
+        "Properties": {"ServiceToken": {"Fn::GetAtt": ["SynthProviderHandler", "Arn"]}},
+    }
     r["SynthDlq"] = {"Type": "AWS::SQS::Queue", "Properties": {"KmsMasterKeyId": key}}
     definition = {
         "StartAt": "Validate",
         "TimeoutSeconds": 604800,
         "States": {
-            "Validate": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "__FN__"}, "Retry": [{"ErrorEquals": ["States.ALL"]}], "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}], "Next": "Work"},
+            "Validate": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "__FN__"},
+                "Retry": [{"ErrorEquals": ["States.ALL"]}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}],
+                "Next": "Work",
+            },
             "Work": {
                 "Type": "Parallel",
-                "Branches": [{"StartAt": "StartJob", "States": {"StartJob": {"Type": "Task", "Resource": "arn:aws:states:::bedrock:createModelCustomizationJob", "Parameters": {"VpcConfig": {}, "CustomModelKmsKeyId": "k", "ClientRequestToken.$": "$.token"}, "Retry": [{"ErrorEquals": ["States.ALL"]}], "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "BranchFailed"}], "End": True}, "BranchFailed": {"Type": "Fail"}}}],
+                "Branches": [
+                    {
+                        "StartAt": "StartJob",
+                        "States": {
+                            "StartJob": {
+                                "Type": "Task",
+                                "Resource": "arn:aws:states:::bedrock:createModelCustomizationJob",
+                                "Parameters": {
+                                    "VpcConfig": {},
+                                    "CustomModelKmsKeyId": "k",
+                                    "ClientRequestToken.$": "$.token",
+                                },
+                                "Retry": [{"ErrorEquals": ["States.ALL"]}],
+                                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "BranchFailed"}],
+                                "End": True,
+                            },
+                            "BranchFailed": {"Type": "Fail"},
+                        },
+                    }
+                ],
                 "Retry": [{"ErrorEquals": ["States.ALL"]}],
                 "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}],
                 "End": True,
@@ -135,22 +262,60 @@ def with_pipeline(template: dict) -> dict:
         "Properties": {
             "DefinitionString": {"Fn::Join": ["", [head, {"Fn::GetAtt": ["SynthFn", "Arn"]}, tail]]},
             "RoleArn": {"Fn::GetAtt": ["SynthFnRole", "Arn"]},
-            "LoggingConfiguration": {"Level": "ALL", "IncludeExecutionData": False, "Destinations": [{"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": ["SynthFnLogs", "Arn"]}}}]},
+            "LoggingConfiguration": {
+                "Level": "ALL",
+                "IncludeExecutionData": False,
+                "Destinations": [{"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": ["SynthFnLogs", "Arn"]}}}],
+            },
             "TracingConfiguration": {"Enabled": True},
-            "EncryptionConfiguration": {"Type": "CUSTOMER_MANAGED_KMS_KEY", "KmsKeyId": key, "KmsDataKeyReusePeriodSeconds": 300},
+            "EncryptionConfiguration": {
+                "Type": "CUSTOMER_MANAGED_KMS_KEY",
+                "KmsKeyId": key,
+                "KmsDataKeyReusePeriodSeconds": 300,
+            },
         },
     }
     r["SynthUploadRule"] = {
         "Type": "AWS::Events::Rule",
         "Properties": {
-            "EventPattern": {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {"bucket": {"name": [{"Ref": data_bucket_id(t)}]}, "object": {"key": [{"prefix": "incoming/"}]}}},
-            "Targets": [{"Id": "Target0", "Arn": {"Ref": "SynthMachine"}, "RoleArn": {"Fn::GetAtt": ["SynthFnRole", "Arn"]}, "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["SynthDlq", "Arn"]}}, "RetryPolicy": {"MaximumRetryAttempts": 3}}],
+            "EventPattern": {
+                "source": ["aws.s3"],
+                "detail-type": ["Object Created"],
+                "detail": {
+                    "bucket": {"name": [{"Ref": data_bucket_id(t)}]},
+                    "object": {"key": [{"prefix": "incoming/"}]},
+                },
+            },
+            "Targets": [
+                {
+                    "Id": "Target0",
+                    "Arn": {"Ref": "SynthMachine"},
+                    "RoleArn": {"Fn::GetAtt": ["SynthFnRole", "Arn"]},
+                    "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["SynthDlq", "Arn"]}},
+                    "RetryPolicy": {"MaximumRetryAttempts": 3},
+                }
+            ],
         },
     }
     r["SynthTopic"] = {"Type": "AWS::SNS::Topic", "Properties": {"KmsMasterKeyId": key}}
     r["SynthTopicPolicy"] = {
         "Type": "AWS::SNS::TopicPolicy",
-        "Properties": {"Topics": [{"Ref": "SynthTopic"}], "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish", "Resource": {"Ref": "SynthTopic"}, "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}},
+        "Properties": {
+            "Topics": [{"Ref": "SynthTopic"}],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "TlsOnly",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "sns:Publish",
+                        "Resource": {"Ref": "SynthTopic"},
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                ],
+            },
+        },
     }
     r["SynthIdempotencyTable"] = {
         "Type": "AWS::DynamoDB::Table",
@@ -169,4 +334,8 @@ def with_pipeline(template: dict) -> dict:
 
 def non_log_bucket(t: dict) -> str:
     logs = access_log_destinations(t)
-    return data_bucket_id(t) if data_bucket_id(t) not in logs else next(b for b in resources(t, "AWS::S3::Bucket") if b not in logs)
+    return (
+        data_bucket_id(t)
+        if data_bucket_id(t) not in logs
+        else next(b for b in resources(t, "AWS::S3::Bucket") if b not in logs)
+    )

@@ -20,7 +20,11 @@ def test_the_audit_saw_the_acknowledgements(result):
     # Guards the test above against passing because it found nothing to audit.
     assert {a.rule for a in result.acknowledgements} >= {"AwsSolutions-S1", "NIST.800.53.R5-S3BucketReplicationEnabled"}
     assert all(a.path and a.path != a.stack for a in result.acknowledgements)
-    assert {a.rule for a in result.framework} == {"CloudFormation-Validate::W3010", "CloudFormation-Validate::F3002", "CloudFormation-Validate::F3003"}
+    assert {a.rule for a in result.framework} == {
+        "CloudFormation-Validate::W3010",
+        "CloudFormation-Validate::F3002",
+        "CloudFormation-Validate::F3003",
+    }
 
 
 def test_every_checkov_skip_is_commented(result):
@@ -35,8 +39,12 @@ def test_a_finding_shared_by_statements_names_each_with_its_own_reason(assembly)
     for template in assembly.templates.values():
         for lid, resource in template["Resources"].items():
             by_rule = (resource.get("Metadata") or {}).get("tuneforge_statement_reasons") or {}
-            sids = {s.get("Sid") for s in (resource.get("Properties") or {}).get("PolicyDocument", {}).get("Statement", [])}
-            nag = {e["id"]: e["reason"] for e in resource["Metadata"]["cdk_nag"]["rules_to_suppress"]} if by_rule else {}
+            sids = {
+                s.get("Sid") for s in (resource.get("Properties") or {}).get("PolicyDocument", {}).get("Statement", [])
+            }
+            nag = (
+                {e["id"]: e["reason"] for e in resource["Metadata"]["cdk_nag"]["rules_to_suppress"]} if by_rule else {}
+            )
             for rule, reasons in by_rule.items():
                 seen += 1
                 assert len(reasons) >= 2 and len(set(reasons.values())) == len(reasons), (lid, rule)
@@ -58,7 +66,10 @@ def test_allowlist_entries_carry_a_why():
         ("Needed.", "shorter than"),
         ("The flow-log group is encrypted with the customer-managed key and kept for the retention period", "period"),
         ("this bucket is private and encrypted with the key, which is the control that compensates here.", "capital"),
-        ("This is a reasonable exception that the team discussed at length and agreed to accept for now.", "no compensating control"),
+        (
+            "This is a reasonable exception that the team discussed at length and agreed to accept for now.",
+            "no compensating control",
+        ),
     ],
 )
 def test_reason_rules(reason, problem):
@@ -66,7 +77,12 @@ def test_reason_rules(reason, problem):
 
 
 def test_good_reason_passes():
-    assert reason_problems("Bedrock writes only under the jobs/ prefix, and the bucket policy denies access outside the VPC endpoint.") == []
+    assert (
+        reason_problems(
+            "Bedrock writes only under the jobs/ prefix, and the bucket policy denies access outside the VPC endpoint."
+        )
+        == []
+    )
 
 
 def test_rule_ids_are_normalised():
@@ -107,7 +123,10 @@ def bad_assembly(tmp_path_factory):
 
 def _allowlist_with(path: str, rule: str) -> dict:
     allowlist = load_allowlist()
-    return {**allowlist, "acknowledgements": [*allowlist["acknowledgements"], {"path": path, "rule": rule, "why": "test"}]}
+    return {
+        **allowlist,
+        "acknowledgements": [*allowlist["acknowledgements"], {"path": path, "rule": rule, "why": "test"}],
+    }
 
 
 @pytest.mark.parametrize(

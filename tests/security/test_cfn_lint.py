@@ -4,7 +4,6 @@ in the report, not failed; a serverless error that is nag's acknowledged finding
 from __future__ import annotations
 
 import json
-import shutil
 
 from tests.security.gates import SAME_AS_NAG, run_cfn_lint, serverless_rules_available
 
@@ -26,11 +25,29 @@ def test_every_warning_is_listed_in_the_report_with_file_rule_resource_and_messa
     assert len(findings) == sum(len(r.warnings) + len(r.informational) + len(r.acknowledged) for r in lint.values()) > 0
     # W3010: the stages name their availability zones (Bedrock VPC jobs need every zone); one per subnet
     subnets = [f for f in findings if f["rule"] == "W3010"]
-    assert subnets and all(f["resource"].startswith("NetworkVpcisolatedSubnet") and f["file"].endswith(".template.json") and f["message"] for f in subnets)
-    figures = {"packs": [], "stacks": {name: {"resources": 0, "nag": {}, "cfn_lint": {"errors": 0, "warnings": len(r.warnings)}, "checkov": {"passed": 0, "failed": 0, "skipped": 0}} for name, r in lint.items()}, "cfn_lint_findings": findings}
+    assert subnets and all(
+        f["resource"].startswith("NetworkVpcisolatedSubnet") and f["file"].endswith(".template.json") and f["message"]
+        for f in subnets
+    )
+    figures = {
+        "packs": [],
+        "stacks": {
+            name: {
+                "resources": 0,
+                "nag": {},
+                "cfn_lint": {"errors": 0, "warnings": len(r.warnings)},
+                "checkov": {"passed": 0, "failed": 0, "skipped": 0},
+            }
+            for name, r in lint.items()
+        },
+        "cfn_lint_findings": findings,
+    }
     section = "\n".join(markdown.scanners({"figures": figures}))
     first = subnets[0]
-    assert f"| {first['file']} | Warning | `W3010` | `{first['resource']}` | {first['line']} | {markdown.cell(first['message'])} |" in section
+    assert (
+        f"| {first['file']} | Warning | `W3010` | `{first['resource']}` | {first['line']} | {markdown.cell(first['message'])} |"
+        in section
+    )
     assert f"### cfn-lint warnings and informational findings ({len(findings)})" in section
 
 
@@ -43,7 +60,9 @@ def test_the_serverless_rules_run(lint):
 
 def test_serverless_errors_are_nags_acknowledged_findings_with_nags_reason(assembly, lint):
     answered = [(name, m) for name, r in lint.items() for m in r.matches if m["level"] == "Error"]
-    assert answered and all(m.get("acknowledged") for _, m in answered), [m for _, m in answered if not m.get("acknowledged")]
+    assert answered and all(m.get("acknowledged") for _, m in answered), [
+        m for _, m in answered if not m.get("acknowledged")
+    ]
     for name, m in answered:
         holder = assembly.templates[name]["Resources"][m["acknowledged"]["on"]]
         reasons = {e["id"]: e["reason"] for e in holder["Metadata"]["cdk_nag"]["rules_to_suppress"]}
@@ -56,8 +75,14 @@ def test_a_serverless_error_without_nags_acknowledgement_fails(assembly, tmp_pat
     name = next(n for n in assembly.templates if n.endswith("dev-Pipeline"))
     template = json.loads(json.dumps(assembly.templates[name]))
     resources = template["Resources"]
-    queue = next(lid for lid in resources if lid.startswith("DeadLetters") and resources[lid]["Type"] == "AWS::SQS::Queue")
-    function = next(lid for lid in resources if lid.startswith("StartRunFunction") and resources[lid]["Type"] == "AWS::Lambda::Function")
+    queue = next(
+        lid for lid in resources if lid.startswith("DeadLetters") and resources[lid]["Type"] == "AWS::SQS::Queue"
+    )
+    function = next(
+        lid
+        for lid in resources
+        if lid.startswith("StartRunFunction") and resources[lid]["Type"] == "AWS::Lambda::Function"
+    )
     for lid, rule in ((queue, "Serverless-SQSRedrivePolicy"), (function, "Serverless-LambdaAsyncFailureDestination")):
         meta = resources[lid]["Metadata"]["cdk_nag"]
         meta["rules_to_suppress"] = [e for e in meta["rules_to_suppress"] if e["id"] != rule]

@@ -23,5 +23,7 @@ def test_every_skip_is_commented(checkov):
 def test_no_stale_skips(assembly, checkov):
     """A skip in metadata that checkov never applies (a check it does not run on CloudFormation) is noise."""
     declared = {(stack, lid, check) for stack, lid, check, _ in audit(assembly.directory).checkov_skips}
-    applied = {(name, resource.split(".", 1)[1], check) for name, r in checkov.items() for check, resource, _ in r.skipped}
+    applied = {
+        (name, resource.split(".", 1)[1], check) for name, r in checkov.items() for check, resource, _ in r.skipped
+    }
     assert declared == applied

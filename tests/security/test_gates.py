@@ -30,14 +30,18 @@ def test_gate_fails_on_broken_templates(assembly, tmp_path):
     shutil.copytree(assembly.directory, broken)
     name = next(iter(assembly.stacks("-Foundation")))
     manifest = json.loads((broken / "manifest.json").read_text())  # scan one stack only: it is enough, and faster
-    manifest["artifacts"] = {k: a for k, a in manifest["artifacts"].items() if a.get("type") != "aws:cloudformation:stack" or k == name}
+    manifest["artifacts"] = {
+        k: a for k, a in manifest["artifacts"].items() if a.get("type") != "aws:cloudformation:stack" or k == name
+    }
     (broken / "manifest.json").write_text(json.dumps(manifest))
     path = broken / f"{name}.template.json"
     template = json.loads(path.read_text())
     resources = template["Resources"]
     bucket = next(lid for lid, r in resources.items() if r["Type"] == "AWS::S3::Bucket")
     resources[bucket]["Properties"].pop("PublicAccessBlockConfiguration")  # checkov CKV_AWS_53..56
-    resources[bucket]["Metadata"].setdefault("checkov", {}).setdefault("skip", []).append({"id": "CKV_AWS_21", "comment": ""})
+    resources[bucket]["Metadata"].setdefault("checkov", {}).setdefault("skip", []).append(
+        {"id": "CKV_AWS_21", "comment": ""}
+    )
     resources["NotAProperty"] = {"Type": "AWS::SQS::Queue", "Properties": {"NoSuchProperty": 1}}  # cfn-lint E3002
     path.write_text(json.dumps(template))
 

@@ -6,8 +6,8 @@ here it fails the build."""
 from __future__ import annotations
 
 import fnmatch
-import json
 import inspect
+import json
 import re
 
 import pytest
@@ -26,7 +26,11 @@ POLICY_PROPERTIES = {
 
 
 def _known_actions() -> dict[str, set[str]]:
-    return {prefix: {name.lower() for name in service["privileges"]} for prefix, service in iam_definition.items() if isinstance(service, dict) and "privileges" in service}
+    return {
+        prefix: {name.lower() for name in service["privileges"]}
+        for prefix, service in iam_definition.items()
+        if isinstance(service, dict) and "privileges" in service
+    }
 
 
 KNOWN = _known_actions()
@@ -74,11 +78,30 @@ def emulator_actions() -> set[tuple[str, str]]:
     per_operation = re.compile(r"""f["']([a-z0-9-]+):\{call\.operation\}""")
     found = set()
     for module in (operations, services):
-        found |= {(module.__name__, action) for action in literal.findall(inspect.getsource(module)) if not action.startswith(("arn:", "aws:", "kms:EncryptionContext", "kms:ViaService", "kms:CallerAccount", "iam:PassedToService", "ec2:CreateAction", "s3:prefix"))}
+        found |= {
+            (module.__name__, action)
+            for action in literal.findall(inspect.getsource(module))
+            if not action.startswith(
+                (
+                    "arn:",
+                    "aws:",
+                    "kms:EncryptionContext",
+                    "kms:ViaService",
+                    "kms:CallerAccount",
+                    "iam:PassedToService",
+                    "ec2:CreateAction",
+                    "s3:prefix",
+                )
+            )
+        }
     for (service, operation), row in operations.OPERATIONS.items():
         source = inspect.getsource(row.rule)
         # and the module's helpers the rule calls (one level: they build the requirement for it)
-        helpers = [getattr(operations, name) for name in re.findall(r"\b(_[a-z]\w*)\(", source) if callable(getattr(operations, name, None))]
+        helpers = [
+            getattr(operations, name)
+            for name in re.findall(r"\b(_[a-z]\w*)\(", source)
+            if callable(getattr(operations, name, None))
+        ]
         for text in [source, *(inspect.getsource(h) for h in helpers if inspect.isfunction(h))]:
             for prefix in per_operation.findall(text):
                 found.add((f"{service}:{operation}", f"{prefix}:{operation}"))
@@ -87,7 +110,11 @@ def emulator_actions() -> set[tuple[str, str]]:
 
 def test_the_database_knows_the_actions_this_project_relies_on():
     # a sanity check of the database itself, so an empty or stale one cannot pass the tests below
-    assert not unknown("bedrock:CreateCustomModelDeployment") and not unknown("states:SendTaskSuccess") and not unknown("kms:GenerateDataKey")
+    assert (
+        not unknown("bedrock:CreateCustomModelDeployment")
+        and not unknown("states:SendTaskSuccess")
+        and not unknown("kms:GenerateDataKey")
+    )
     assert unknown("bedrock:CreateCustomModelDeploymnet") and unknown("s3:PutObjects") and unknown("nosuchservice:Get")
     assert not unknown("s3:Get*") and unknown("s3:Frobnicate*")
 
@@ -101,7 +128,15 @@ def test_every_action_in_the_templates_exists(assembly):
 
 def test_every_action_the_emulator_requires_exists():
     actions = emulator_actions()
-    assert {"s3:PutObject", "bedrock:InvokeModel", "states:StartExecution", "lambda:InvokeFunction", "sts:AssumeRole", "bedrock:CreateCustomModelDeployment", "bedrock:CreateProvisionedModelThroughput"} <= {a for _, a in actions}
+    assert {
+        "s3:PutObject",
+        "bedrock:InvokeModel",
+        "states:StartExecution",
+        "lambda:InvokeFunction",
+        "sts:AssumeRole",
+        "bedrock:CreateCustomModelDeployment",
+        "bedrock:CreateProvisionedModelThroughput",
+    } <= {a for _, a in actions}
     bad = sorted((where, action) for where, action in actions if unknown(action))
     assert bad == []
 
@@ -126,7 +161,9 @@ def _render(value) -> str:
         separator, parts = value["Fn::Join"]
         return separator.join(_render(part) for part in parts)
     if isinstance(value, dict) and "Ref" in value:
-        return {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}.get(value["Ref"], "*")
+        return {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}.get(
+            value["Ref"], "*"
+        )
     return "*"
 
 
@@ -136,7 +173,11 @@ def _resource_types(service: dict, action: str, resource: str) -> list[str]:
     if resource == "*":
         return list(types)
     tail = resource.split(":", 5)[5] if resource.count(":") >= 5 else resource
-    return [name for name in types if name and tail.startswith(service["resources"][name]["arn"].split(":", 5)[5].split("${")[0])]
+    return [
+        name
+        for name in types
+        if name and tail.startswith(service["resources"][name]["arn"].split(":", 5)[5].split("${")[0])
+    ]
 
 
 def tag_conditions_without_support(templates: dict[str, dict]) -> list[tuple[str, str, str]]:
@@ -156,9 +197,17 @@ def tag_conditions_without_support(templates: dict[str, dict]) -> list[tuple[str
                     for action in [actions] if isinstance(actions, str) else actions:
                         prefix, _, name = action.partition(":")
                         service = iam_definition[prefix]
-                        for arn in (_render(r) for r in ([resources] if not isinstance(resources, list) else resources)):
+                        for arn in (
+                            _render(r) for r in ([resources] if not isinstance(resources, list) else resources)
+                        ):
                             types = _resource_types(service, name, arn)
-                            supported = [t for t in types if "aws:ResourceTag/${TagKey}" in service["resources"].get(t, {}).get("condition_keys", []) + service["privileges"][name]["resource_types"][t]["condition_keys"]]
+                            supported = [
+                                t
+                                for t in types
+                                if "aws:ResourceTag/${TagKey}"
+                                in service["resources"].get(t, {}).get("condition_keys", [])
+                                + service["privileges"][name]["resource_types"][t]["condition_keys"]
+                            ]
                             if not types or supported != types:
                                 found.append((f"{stack}/{lid}", action, arn))
     return found
@@ -167,16 +216,49 @@ def tag_conditions_without_support(templates: dict[str, dict]) -> list[tuple[str
 def test_every_resource_tag_condition_is_on_an_action_and_resource_type_that_supports_it(assembly):
     """The janitor's deletes (stacks/janitor.py) carry aws:ResourceTag/tuneforge:profile: each of their
     resource types lists aws:ResourceTag/${TagKey} in the Service Authorization Reference."""
-    conditioned = [s for t in assembly.stacks("-Pipeline").values() for r in t["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy" for s in r["Properties"]["PolicyDocument"]["Statement"] if "aws:ResourceTag" in json.dumps(s.get("Condition", {}))]
-    assert {s["Sid"] for s in conditioned} >= {"DeleteTaggedThroughputs", "DeleteTaggedDeployments", "DeleteTaggedModels"}  # there is something to check
+    conditioned = [
+        s
+        for t in assembly.stacks("-Pipeline").values()
+        for r in t["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+        if "aws:ResourceTag" in json.dumps(s.get("Condition", {}))
+    ]
+    assert {s["Sid"] for s in conditioned} >= {
+        "DeleteTaggedThroughputs",
+        "DeleteTaggedDeployments",
+        "DeleteTaggedModels",
+    }  # there is something to check
     assert tag_conditions_without_support(assembly.templates) == []
 
 
 @pytest.mark.parametrize(
     ("action", "resource"),
-    [("bedrock:ListCustomModels", "*"), ("bedrock:DeleteCustomModel", "arn:aws:bedrock:us-east-1:123456789012:foundation-model/x"), ("states:SendTaskSuccess", "arn:aws:states:us-east-1:123456789012:stateMachine:retraining")],
+    [
+        ("bedrock:ListCustomModels", "*"),
+        ("bedrock:DeleteCustomModel", "arn:aws:bedrock:us-east-1:123456789012:foundation-model/x"),
+        ("states:SendTaskSuccess", "arn:aws:states:us-east-1:123456789012:stateMachine:retraining"),
+    ],
 )
 def test_a_tag_condition_where_the_key_does_not_apply_is_caught(action, resource):
     """The insecure twin: the same condition on an action or resource type without aws:ResourceTag."""
-    template = {"Resources": {"P": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": action, "Resource": resource, "Condition": {"StringEquals": {"aws:ResourceTag/tuneforge:profile": ["p"]}}}]}}}}}
+    template = {
+        "Resources": {
+            "P": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "PolicyDocument": {
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": action,
+                                "Resource": resource,
+                                "Condition": {"StringEquals": {"aws:ResourceTag/tuneforge:profile": ["p"]}},
+                            }
+                        ]
+                    }
+                },
+            }
+        }
+    }
     assert tag_conditions_without_support({"S": template}) == [("S/P", action, resource)]

@@ -31,7 +31,14 @@ def test_acknowledged_finding_does_not_fail_synth(tmp_path):
     stack = Stack(app, "Tuneforge-test-Acked")
     dlq = sqs.Queue(stack, "Dlq", enforce_ssl=True)
     reason = "This queue is itself the dead-letter queue, and an alarm on its depth stands in for a second redrive."
-    acknowledge(dlq, reason, "AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy", "NIST.800.53.R5-SQSQueueSSE", "HIPAA.Security-SQSQueueSSE")
+    acknowledge(
+        dlq,
+        reason,
+        "AwsSolutions-SQS3",
+        "Serverless-SQSRedrivePolicy",
+        "NIST.800.53.R5-SQSQueueSSE",
+        "HIPAA.Security-SQSQueueSSE",
+    )
     add_security_gates(app)
     app.synth()
     assert (tmp_path / "Tuneforge-test-Acked.template.json").exists()

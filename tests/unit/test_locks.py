@@ -40,7 +40,10 @@ def pins(path: Path) -> dict[str, str]:
 
 def locked(path: Path) -> dict[str, tuple[str, int]]:
     """name -> (version, number of sha256 hashes) of every entry in a lock file."""
-    return {canonicalize_name(name): (version, hashes.count("--hash=")) for name, version, hashes in _ENTRY.findall(path.read_text())}
+    return {
+        canonicalize_name(name): (version, hashes.count("--hash="))
+        for name, version, hashes in _ENTRY.findall(path.read_text())
+    }
 
 
 @pytest.mark.parametrize("lock", sorted(LOCKS))
@@ -48,16 +51,24 @@ def test_every_input_pin_is_locked_at_its_version(lock):
     entries = locked(ROOT / lock)
     for source in LOCKS[lock]:
         for name, version in pins(ROOT / source).items():
-            assert entries.get(name, (None,))[0] == version, f"{source} pins {name}=={version}, {lock} has {entries.get(name, ('nothing',))[0]}: run `make lock` and commit both"
+            assert entries.get(name, (None,))[0] == version, (
+                f"{source} pins {name}=={version}, {lock} has {entries.get(name, ('nothing',))[0]}: run `make lock` and commit both"
+            )
 
 
 @pytest.mark.parametrize("lock", sorted(LOCKS))
 def test_every_locked_release_is_hashed(lock):
     text = (ROOT / lock).read_text()
     entries = locked(ROOT / lock)
-    assert len(entries) == len(re.findall(r"^[A-Za-z0-9][^ #\n]*==", text, re.MULTILINE)), f"{lock} has an entry the pattern missed"
-    assert all(count >= 1 for _, count in entries.values()), f"{lock}: unhashed: {[n for n, (_, c) in entries.items() if c == 0]}"
-    assert "Python 3.11" in text and "x86_64" in text, f"{lock} does not say which interpreter and platform it was resolved for"
+    assert len(entries) == len(re.findall(r"^[A-Za-z0-9][^ #\n]*==", text, re.MULTILINE)), (
+        f"{lock} has an entry the pattern missed"
+    )
+    assert all(count >= 1 for _, count in entries.values()), (
+        f"{lock}: unhashed: {[n for n, (_, c) in entries.items() if c == 0]}"
+    )
+    assert "Python 3.11" in text and "x86_64" in text, (
+        f"{lock} does not say which interpreter and platform it was resolved for"
+    )
 
 
 def test_the_build_backend_the_project_declares_is_the_locked_one():

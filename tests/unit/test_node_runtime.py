@@ -62,5 +62,11 @@ def test_this_session_runs_jsii_on_a_supported_node():
 def test_nothing_silences_the_end_of_life_warning():
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     this = Path(__file__).relative_to(ROOT).as_posix()
-    offenders = [path for path in tracked if path != this and (ROOT / path).is_file() and "JSII_SILENCE_WARNING" in (ROOT / path).read_text(errors="ignore")]
+    offenders = [
+        path
+        for path in tracked
+        if path != this
+        and (ROOT / path).is_file()
+        and "JSII_SILENCE_WARNING" in (ROOT / path).read_text(errors="ignore")
+    ]
     assert offenders == []

@@ -33,7 +33,9 @@ class FixtureStack(cdk.Stack):
     def __init__(self, scope, construct_id: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         bucket = s3.Bucket(self, "Data", event_bridge_enabled=True, versioned=True)
-        table = dynamodb.Table(self, "Tokens", partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING))
+        table = dynamodb.Table(
+            self, "Tokens", partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
+        )
         topic = sns.Topic(self, "Notifications")
         bedrock_role = iam.Role(self, "BedrockRole", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com"))
         code = lambda_.Code.from_asset(str(HERE / "handlers"))
@@ -61,20 +63,52 @@ class FixtureStack(cdk.Stack):
         ev_status = fn("EvalStatus", "evaluate.status")
         ev_score = fn("EvalScore", "evaluate.score", BASELINE_MODEL_ID="amazon.titan-text-express-v1")
 
-        notify_rejected = tasks.SnsPublish(self, "NotifyRejected", topic=topic, message=sfn.TaskInput.from_json_path_at("$.error.Cause"), result_path=sfn.JsonPath.DISCARD)
-        notify_failed = tasks.SnsPublish(self, "NotifyJobFailed", topic=topic, message=sfn.TaskInput.from_json_path_at("$.error.Error"), result_path=sfn.JsonPath.DISCARD)
-        notify_done = tasks.SnsPublish(self, "NotifyDone", topic=topic, message=sfn.TaskInput.from_json_path_at("States.JsonToString($.score)"), result_path=sfn.JsonPath.DISCARD)
+        notify_rejected = tasks.SnsPublish(
+            self,
+            "NotifyRejected",
+            topic=topic,
+            message=sfn.TaskInput.from_json_path_at("$.error.Cause"),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        notify_failed = tasks.SnsPublish(
+            self,
+            "NotifyJobFailed",
+            topic=topic,
+            message=sfn.TaskInput.from_json_path_at("$.error.Error"),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        notify_done = tasks.SnsPublish(
+            self,
+            "NotifyDone",
+            topic=topic,
+            message=sfn.TaskInput.from_json_path_at("States.JsonToString($.score)"),
+            result_path=sfn.JsonPath.DISCARD,
+        )
 
-        validate_step = tasks.LambdaInvoke(self, "ValidateData", lambda_function=validate, payload_response_only=True, result_path="$.validation")
-        validate_step.add_retry(errors=["TransientError"], interval=Duration.seconds(30), max_attempts=3, backoff_rate=2)
-        validate_step.add_catch(notify_rejected.next(sfn.Fail(self, "Rejected", error="DatasetRejected")), errors=["DatasetValidationError"], result_path="$.error")
+        validate_step = tasks.LambdaInvoke(
+            self, "ValidateData", lambda_function=validate, payload_response_only=True, result_path="$.validation"
+        )
+        validate_step.add_retry(
+            errors=["TransientError"], interval=Duration.seconds(30), max_attempts=3, backoff_rate=2
+        )
+        validate_step.add_catch(
+            notify_rejected.next(sfn.Fail(self, "Rejected", error="DatasetRejected")),
+            errors=["DatasetValidationError"],
+            result_path="$.error",
+        )
 
         pause = sfn.Wait(self, "Pause", time=sfn.WaitTime.duration(Duration.seconds(300)))
         start = tasks.LambdaInvoke(
             self,
             "StartJobStep",
             lambda_function=start_job,
-            payload=sfn.TaskInput.from_object({"run": sfn.JsonPath.execution_name, "bucket": sfn.JsonPath.string_at("$.bucket"), "key": sfn.JsonPath.string_at("$.key")}),
+            payload=sfn.TaskInput.from_object(
+                {
+                    "run": sfn.JsonPath.execution_name,
+                    "bucket": sfn.JsonPath.string_at("$.bucket"),
+                    "key": sfn.JsonPath.string_at("$.key"),
+                }
+            ),
             payload_response_only=True,
             result_path="$.job",
         )
@@ -83,30 +117,58 @@ class FixtureStack(cdk.Stack):
             "WaitForJob",
             lambda_function=wait_token,
             integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-            payload=sfn.TaskInput.from_object({"taskToken": sfn.JsonPath.task_token, "jobArn": sfn.JsonPath.string_at("$.job.jobArn")}),
+            payload=sfn.TaskInput.from_object(
+                {"taskToken": sfn.JsonPath.task_token, "jobArn": sfn.JsonPath.string_at("$.job.jobArn")}
+            ),
             result_path="$.job",
             task_timeout=sfn.Timeout.duration(Duration.days(30)),
         )
-        wait_job.add_catch(notify_failed.next(sfn.Fail(self, "JobFailed", error="JobFailed")), errors=["JobFailed", "JobStopped", "States.Timeout"], result_path="$.error")
+        wait_job.add_catch(
+            notify_failed.next(sfn.Fail(self, "JobFailed", error="JobFailed")),
+            errors=["JobFailed", "JobStopped", "States.Timeout"],
+            result_path="$.error",
+        )
 
         create_ep = tasks.LambdaInvoke(
             self,
             "CreateEndpoint",
             lambda_function=ev_create,
-            payload=sfn.TaskInput.from_object({"run": sfn.JsonPath.execution_name, "job": sfn.JsonPath.object_at("$.job")}),
+            payload=sfn.TaskInput.from_object(
+                {"run": sfn.JsonPath.execution_name, "job": sfn.JsonPath.object_at("$.job")}
+            ),
             payload_response_only=True,
             result_path="$.endpoint",
         )
         wait_ep = sfn.Wait(self, "WaitEndpoint", time=sfn.WaitTime.duration(Duration.seconds(60)))
-        check_ep = tasks.LambdaInvoke(self, "CheckEndpoint", lambda_function=ev_status, payload_response_only=True, result_path="$.endpointStatus")
-        score = tasks.LambdaInvoke(self, "Score", lambda_function=ev_score, payload_response_only=True, result_path="$.score")
+        check_ep = tasks.LambdaInvoke(
+            self, "CheckEndpoint", lambda_function=ev_status, payload_response_only=True, result_path="$.endpointStatus"
+        )
+        score = tasks.LambdaInvoke(
+            self, "Score", lambda_function=ev_score, payload_response_only=True, result_path="$.score"
+        )
         ready = sfn.Choice(self, "EndpointReady?")
-        ready.when(sfn.Condition.string_equals("$.endpointStatus.status", "InService"), score.next(notify_done).next(sfn.Succeed(self, "Done")))
-        ready.when(sfn.Condition.string_equals("$.endpointStatus.status", "Failed"), sfn.Fail(self, "EndpointFailed", error="EndpointFailed"))
+        ready.when(
+            sfn.Condition.string_equals("$.endpointStatus.status", "InService"),
+            score.next(notify_done).next(sfn.Succeed(self, "Done")),
+        )
+        ready.when(
+            sfn.Condition.string_equals("$.endpointStatus.status", "Failed"),
+            sfn.Fail(self, "EndpointFailed", error="EndpointFailed"),
+        )
         ready.otherwise(wait_ep)
 
-        definition = validate_step.next(pause).next(start).next(wait_job).next(create_ep).next(wait_ep).next(check_ep).next(ready)
-        machine = sfn.StateMachine(self, "Pipeline", definition_body=sfn.DefinitionBody.from_chainable(definition), timeout=Duration.days(40))
+        definition = (
+            validate_step.next(pause)
+            .next(start)
+            .next(wait_job)
+            .next(create_ep)
+            .next(wait_ep)
+            .next(check_ep)
+            .next(ready)
+        )
+        machine = sfn.StateMachine(
+            self, "Pipeline", definition_body=sfn.DefinitionBody.from_chainable(definition), timeout=Duration.days(40)
+        )
 
         starter = lambda_.Function(
             self,
@@ -132,13 +194,18 @@ class FixtureStack(cdk.Stack):
             self,
             "OnDirectUpload",
             event_pattern=events.EventPattern(
-                source=["aws.s3"], detail_type=["Object Created"], detail={"bucket": {"name": [bucket.bucket_name]}, "object": {"key": [{"prefix": "direct/"}]}}
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={"bucket": {"name": [bucket.bucket_name]}, "object": {"key": [{"prefix": "direct/"}]}},
             ),
             targets=[
                 targets.SfnStateMachine(
                     machine,
                     input=events.RuleTargetInput.from_object(
-                        {"bucket": events.EventField.from_path("$.detail.bucket.name"), "key": events.EventField.from_path("$.detail.object.key")}
+                        {
+                            "bucket": events.EventField.from_path("$.detail.bucket.name"),
+                            "key": events.EventField.from_path("$.detail.object.key"),
+                        }
                     ),
                 )
             ],
@@ -147,11 +214,18 @@ class FixtureStack(cdk.Stack):
             self,
             "OnJobStateChange",
             event_pattern=events.EventPattern(
-                source=["aws.bedrock"], detail_type=["Model Customization Job State Change"], detail={"jobStatus": ["Completed", "Failed", "Stopped"]}
+                source=["aws.bedrock"],
+                detail_type=["Model Customization Job State Change"],
+                detail={"jobStatus": ["Completed", "Failed", "Stopped"]},
             ),
             targets=[targets.LambdaFunction(job_event)],
         )
-        events.Rule(self, "FallbackPoll", schedule=events.Schedule.rate(Duration.minutes(5)), targets=[targets.LambdaFunction(poller)])
+        events.Rule(
+            self,
+            "FallbackPoll",
+            schedule=events.Schedule.rate(Duration.minutes(5)),
+            targets=[targets.LambdaFunction(poller)],
+        )
 
         for f in (start_job, poller, ev_create, ev_status, ev_score):
             f.add_to_role_policy(iam.PolicyStatement(actions=["bedrock:*"], resources=["*"]))
@@ -179,7 +253,12 @@ class ConsumerStack(cdk.Stack):
 
     def __init__(self, scope, construct_id: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        imported = ssm.StringParameter(self, "Imported", parameter_name="/fixture/imported-arn", string_value=cdk.Fn.import_value("FixtureStateMachineArn"))
+        imported = ssm.StringParameter(
+            self,
+            "Imported",
+            parameter_name="/fixture/imported-arn",
+            string_value=cdk.Fn.import_value("FixtureStateMachineArn"),
+        )
         cdk.CfnOutput(self, "ImportedParameter", value=imported.parameter_name)
 
 

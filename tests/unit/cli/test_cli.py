@@ -32,7 +32,10 @@ def run(capsys, *argv):
         ("fine-tuning/titan-support-prompt-completion.jsonl", ["--model", TITAN]),
         ("continued-pre-training/titan-runbooks.jsonl", ["--model", TITAN, "--type", "CONTINUED_PRE_TRAINING"]),
         ("distillation/support-prompts.jsonl", ["--model", NOVA, "--type", "DISTILLATION"]),
-        ("distillation/support-prompts.jsonl", ["--model", "anthropic.claude-3-haiku-20240307-v1:0:200k", "--type", "distillation"]),
+        (
+            "distillation/support-prompts.jsonl",
+            ["--model", "anthropic.claude-3-haiku-20240307-v1:0:200k", "--type", "distillation"],
+        ),
     ],
 )
 def test_samples_are_valid(capsys, path, extra):
@@ -54,7 +57,9 @@ def test_usage_errors_exit_2_with_choices(capsys, tmp_path):
     sample = SAMPLES / "fine-tuning/nova-micro-vi-qa.jsonl"
     code, _, err = run(capsys, "validate", sample, "--model", "gpt-4")
     assert code == 2 and "amazon.nova-micro-v1:0:128k" in err and "cohere.command-text-v14:7:4k" in err
-    code, _, err = run(capsys, "validate", sample, "--model", "amazon.titan-text-premier-v1:0:32k", "--type", "DISTILLATION")
+    code, _, err = run(
+        capsys, "validate", sample, "--model", "amazon.titan-text-premier-v1:0:32k", "--type", "DISTILLATION"
+    )
     assert code == 2 and "supports: FINE_TUNING" in err
     code, _, err = run(capsys, "validate", sample, "--model", NOVA, "--type", "RLHF")
     assert code == 2 and "DISTILLATION, FINE_TUNING" in err
@@ -69,7 +74,9 @@ def test_usage_errors_exit_2_with_choices(capsys, tmp_path):
 
 def test_convert_out_writes_the_converted_file(capsys, tmp_path):
     out_path = tmp_path / "converted.jsonl"
-    code, out, err = run(capsys, "validate", SAMPLES / "fine-tuning/openai-chat-vi-qa.jsonl", "--model", NOVA, "--convert-out", out_path)
+    code, out, err = run(
+        capsys, "validate", SAMPLES / "fine-tuning/openai-chat-vi-qa.jsonl", "--model", NOVA, "--convert-out", out_path
+    )
     assert code == 0 and "converted" in out and "wrote 12 converted training record(s)" in err
     first = json.loads(out_path.read_text(encoding="utf-8").splitlines()[0])
     assert first["schemaVersion"] == "bedrock-conversation-2024" and first["system"][0]["text"].startswith("Bạn là")
@@ -80,7 +87,9 @@ def test_convert_out_writes_the_converted_file(capsys, tmp_path):
 
 def test_convert_out_with_a_native_file_converts_nothing(capsys, tmp_path):
     out_path = tmp_path / "converted.jsonl"
-    code, _, err = run(capsys, "validate", SAMPLES / "fine-tuning/nova-micro-vi-qa.jsonl", "--model", NOVA, "--convert-out", out_path)
+    code, _, err = run(
+        capsys, "validate", SAMPLES / "fine-tuning/nova-micro-vi-qa.jsonl", "--model", NOVA, "--convert-out", out_path
+    )
     assert code == 0 and "nothing converted" in err and not out_path.exists()
 
 
@@ -101,7 +110,11 @@ def test_s3_paths_use_the_default_client(capsys, monkeypatch):
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="data")
-        s3.put_object(Bucket="data", Key="incoming/vi/train.jsonl", Body=(SAMPLES / "fine-tuning/nova-micro-vi-qa.jsonl").read_bytes())
+        s3.put_object(
+            Bucket="data",
+            Key="incoming/vi/train.jsonl",
+            Body=(SAMPLES / "fine-tuning/nova-micro-vi-qa.jsonl").read_bytes(),
+        )
         code, out, _ = run(capsys, "validate", "s3://data/incoming/vi/train.jsonl", "--model", NOVA, "--json")
     assert code == 0 and json.loads(out)["files"][0]["name"] == "s3://data/incoming/vi/train.jsonl"
 
@@ -109,21 +122,62 @@ def test_s3_paths_use_the_default_client(capsys, monkeypatch):
 def test_estimate_from_tokens(capsys, tmp_path):
     # The run: 3,000,000 billed tokens x $0.004 per 1,000 = $12 + a month of storage $1.95. A promotion
     # keeps 2 units x $49.50 x 730 h = $72,270 + $1.95 storage a month running.
-    promoted = ("estimate", "--tokens", 1_000_000, "--model", "cohere.command-text-v14:7:4k", "--hp", "epochCount=3", "--model-units", 2, "--budget", 2000)
+    promoted = (
+        "estimate",
+        "--tokens",
+        1_000_000,
+        "--model",
+        "cohere.command-text-v14:7:4k",
+        "--hp",
+        "epochCount=3",
+        "--model-units",
+        2,
+        "--budget",
+        2000,
+    )
     code, out, _ = run(capsys, *promoted, "--monthly-cap", 80_000, "--json")
     estimate = json.loads(out)
     assert code == 0 and estimate["total_usd"] == "13.95" and estimate["within_budget"] is True
     assert estimate["monthly_total_usd"] == "72271.95" and estimate["within_monthly_cap"] is True
     code, out, _ = run(capsys, *promoted, "--monthly-cap", 1_000)
     assert code == 1 and "OVER the monthly cap" in " ".join(out.split())
-    code, out, _ = run(capsys, "estimate", "--tokens", 1_000_000, "--model", "cohere.command-text-v14:7:4k", "--hp", "epochCount=3", "--budget", 5)
+    code, out, _ = run(
+        capsys,
+        "estimate",
+        "--tokens",
+        1_000_000,
+        "--model",
+        "cohere.command-text-v14:7:4k",
+        "--hp",
+        "epochCount=3",
+        "--budget",
+        5,
+    )
     assert code == 1 and "OVER" in out and "assumptions" in out
 
 
 def test_estimate_from_a_dataset_with_a_price_file(capsys, tmp_path):
     prices = tmp_path / "prices.json"
-    prices.write_text(json.dumps({"training_per_1k_tokens": "0.001", "storage_per_month": "1.95", "as_of": "2026-01", "source": "team price sheet"}))
-    code, out, _ = run(capsys, "estimate", SAMPLES / "fine-tuning/nova-micro-vi-qa.jsonl", "--model", NOVA, "--prices", prices, "--json")
+    prices.write_text(
+        json.dumps(
+            {
+                "training_per_1k_tokens": "0.001",
+                "storage_per_month": "1.95",
+                "as_of": "2026-01",
+                "source": "team price sheet",
+            }
+        )
+    )
+    code, out, _ = run(
+        capsys,
+        "estimate",
+        SAMPLES / "fine-tuning/nova-micro-vi-qa.jsonl",
+        "--model",
+        NOVA,
+        "--prices",
+        prices,
+        "--json",
+    )
     estimate = json.loads(out)
     # 925 estimated tokens x 2 epochs (Nova default) = 1,850 billable; 1.85 x $0.001 = $0.00185
     assert code == 0 and estimate["billable_tokens"] == 1850 and estimate["lines"][0]["amount_usd"] == "0.00"
@@ -136,18 +190,35 @@ def test_console_script_is_installed():
     script = Path(sys.executable).parent / "tuneforge"
     if not script.exists():
         pytest.skip("console script not installed in this environment")
-    result = subprocess.run([str(script), "validate", str(SAMPLES / "broken/nova-micro-broken.jsonl"), "--model", NOVA, "--json"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"})
+    result = subprocess.run(
+        [str(script), "validate", str(SAMPLES / "broken/nova-micro-broken.jsonl"), "--model", NOVA, "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "120"},
+    )
     assert result.returncode == 1 and json.loads(result.stdout)["valid"] is False
 
 
 def test_bucket_option_applies_the_same_bucket_media_rule(capsys, tmp_path):
-    record = {"schemaVersion": "bedrock-conversation-2024", "messages": [
-        {"role": "user", "content": [{"text": "q"}, {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://media-bucket/a.png"}}}}]},
-        {"role": "assistant", "content": [{"text": "a"}]}]}
+    record = {
+        "schemaVersion": "bedrock-conversation-2024",
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"text": "q"},
+                    {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://media-bucket/a.png"}}}},
+                ],
+            },
+            {"role": "assistant", "content": [{"text": "a"}]},
+        ],
+    }
     path = tmp_path / "train.jsonl"
     path.write_text("\n".join(json.dumps({**record, "system": [{"text": f"s{i}"}]}) for i in range(8)) + "\n")
     assert run(capsys, "validate", path, "--model", "amazon.nova-lite-v1:0:300k")[0] == 0
-    code, out, _ = run(capsys, "validate", path, "--model", "amazon.nova-lite-v1:0:300k", "--bucket", "data-bucket", "--json")
+    code, out, _ = run(
+        capsys, "validate", path, "--model", "amazon.nova-lite-v1:0:300k", "--bucket", "data-bucket", "--json"
+    )
     assert code == 1 and json.loads(out)["counts"] == {"media-other-bucket": 8}
 
 
@@ -159,7 +230,11 @@ def test_estimate_fails_closed_when_a_line_is_unpriced_or_the_source_is_unreadab
     code, _, _ = run(capsys, "estimate", sample, "--model", NOVA, "--budget", 50, "--accept-unpriced")
     assert code == 0
     prices = tmp_path / "prices.json"
-    prices.write_text(json.dumps({"training_per_1k_tokens": "0.001", "storage_per_month": "1.95", "as_of": "2026-12-04", "source": "a test"}))
+    prices.write_text(
+        json.dumps(
+            {"training_per_1k_tokens": "0.001", "storage_per_month": "1.95", "as_of": "2026-12-04", "source": "a test"}
+        )
+    )
     code, out, _ = run(capsys, "estimate", sample, "--model", NOVA, "--budget", 50, "--prices", prices, "--json")
     assert code == 0 and json.loads(out)["within_budget"] is True
     code, _, _ = run(capsys, "estimate", sample, "--model", NOVA, "--budget", 1, "--prices", prices)

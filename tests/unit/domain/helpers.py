@@ -17,10 +17,17 @@ COHERE = "cohere.command-text-v14:7:4k"
 
 
 def jsonl(*records: Any) -> bytes:
-    return b"".join((r if isinstance(r, bytes) else json.dumps(r, ensure_ascii=False).encode()) + b"\n" for r in records)
+    return b"".join(
+        (r if isinstance(r, bytes) else json.dumps(r, ensure_ascii=False).encode()) + b"\n" for r in records
+    )
 
 
-def conv(user: str = "What is the capital of Vietnam?", assistant: str = "Hà Nội.", system: str | None = "Answer briefly.", **extra: Any) -> dict[str, Any]:
+def conv(
+    user: str = "What is the capital of Vietnam?",
+    assistant: str = "Hà Nội.",
+    system: str | None = "Answer briefly.",
+    **extra: Any,
+) -> dict[str, Any]:
     record: dict[str, Any] = {"schemaVersion": "bedrock-conversation-2024"}
     if system is not None:
         record["system"] = [{"text": system}]
@@ -42,10 +49,22 @@ def pcs(n: int) -> list[dict[str, str]]:
 
 def haiku(n: int) -> list[dict[str, Any]]:
     return [
-        {"system": "You are a helpful support agent.", "messages": [{"role": "user", "content": f"Question {i}?"}, {"role": "assistant", "content": f"Answer {i}."}]}
+        {
+            "system": "You are a helpful support agent.",
+            "messages": [
+                {"role": "user", "content": f"Question {i}?"},
+                {"role": "assistant", "content": f"Answer {i}."},
+            ],
+        }
         for i in range(n)
     ]
 
 
 def prompts(n: int) -> list[dict[str, Any]]:
-    return [{"schemaVersion": "bedrock-conversation-2024", "messages": [{"role": "user", "content": [{"text": f"Explain topic {i}."}]}]} for i in range(n)]
+    return [
+        {
+            "schemaVersion": "bedrock-conversation-2024",
+            "messages": [{"role": "user", "content": [{"text": f"Explain topic {i}."}]}],
+        }
+        for i in range(n)
+    ]

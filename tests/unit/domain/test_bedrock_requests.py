@@ -30,22 +30,38 @@ INFRA = Infrastructure(
     security_group_ids=["sg-0123456789abcdef0"],
     kms_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 )
-EXECUTION_ARN = f"arn:aws:states:us-east-1:{ACCOUNT}:execution:tuneforge-dev-pipeline:support-qa-vi-0123456789abcdef01234567"
+EXECUTION_ARN = (
+    f"arn:aws:states:us-east-1:{ACCOUNT}:execution:tuneforge-dev-pipeline:support-qa-vi-0123456789abcdef01234567"
+)
 JOB = "CreateModelCustomizationJob"
 
 
-def _run(profile: str | TuningProfile = "support-qa-vi", key: str | None = None, validation_key: str | None = None) -> RunInput:
+def _run(
+    profile: str | TuningProfile = "support-qa-vi", key: str | None = None, validation_key: str | None = None
+) -> RunInput:
     chosen = PROFILES[profile] if isinstance(profile, str) else profile
-    obj = S3ObjectRef(bucket=DATA_BUCKET, key=key or f"incoming/{chosen.name}/vi.jsonl", version_id="3HL4kqtJlcpXroDTDmjVBH40Nrjfkd9t")
+    obj = S3ObjectRef(
+        bucket=DATA_BUCKET, key=key or f"incoming/{chosen.name}/vi.jsonl", version_id="3HL4kqtJlcpXroDTDmjVBH40Nrjfkd9t"
+    )
     validation = S3ObjectRef(bucket=DATA_BUCKET, key=validation_key) if validation_key else None
-    return RunInput(run_id=run_id_for(chosen.name, obj), profile=chosen, dataset=Dataset(trigger=obj, training=obj, validation=validation), started_at="2026-12-04T10:00:00+00:00")
+    return RunInput(
+        run_id=run_id_for(chosen.name, obj),
+        profile=chosen,
+        dataset=Dataset(trigger=obj, training=obj, validation=validation),
+        started_at="2026-12-04T10:00:00+00:00",
+    )
 
 
 def _job_request(run: RunInput | None = None, **changes: Any) -> dict[str, Any]:
     run = run or _run()
     # The URIs the job is pointed at are the checker's input here (in a run they are its snapshot's).
-    uris = {"training_uri": run.dataset.training.uri, "validation_uri": run.dataset.validation.uri if run.dataset.validation else None}
-    return build_job_request(run, INFRA, base_model=run.profile.base_model, execution_arn=EXECUTION_ARN, **{**uris, **changes})
+    uris = {
+        "training_uri": run.dataset.training.uri,
+        "validation_uri": run.dataset.validation.uri if run.dataset.validation else None,
+    }
+    return build_job_request(
+        run, INFRA, base_model=run.profile.base_model, execution_arn=EXECUTION_ARN, **{**uris, **changes}
+    )
 
 
 def _custom_model_arn(profile: TuningProfile) -> str:
@@ -60,12 +76,21 @@ def _paths(problems: list[str]) -> list[str]:
 # --- CreateModelCustomizationJob ----------------------------------------------------------------
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_the_job_request_of_every_profile_is_one_bedrock_accepts(profile):
-    assert request_problems(JOB, _job_request(_run(profile, validation_key=f"incoming/{profile}/set/validation.jsonl"))) == []
+    assert (
+        request_problems(JOB, _job_request(_run(profile, validation_key=f"incoming/{profile}/set/validation.jsonl")))
+        == []
+    )
 
 
 def test_an_incremental_job_on_the_champion_is_accepted():
     run = _run("release-notes")
-    request = build_job_request(run, INFRA, base_model=_custom_model_arn(run.profile), execution_arn=EXECUTION_ARN, training_uri=run.dataset.training.uri)
+    request = build_job_request(
+        run,
+        INFRA,
+        base_model=_custom_model_arn(run.profile),
+        execution_arn=EXECUTION_ARN,
+        training_uri=run.dataset.training.uri,
+    )
     assert request_problems(JOB, request) == []
 
 
@@ -101,10 +126,19 @@ def test_tags_of_a_vietnamese_key_were_refused_and_are_now_accepted():
     run = _run(key="incoming/support-qa-vi/dữ liệu tháng 11.jsonl")
     request = _job_request(run, training_uri=f"s3://{DATA_BUCKET}/incoming/support-qa-vi/_holdout/x/training.jsonl")
     # The dataset's key as the tag value, letters and all, is what Bedrock refuses.
-    raw = [{**tag, "value": run.dataset.training.uri} if tag["key"] == "tuneforge:dataset-uri" else tag for tag in request["jobTags"]]
-    assert _paths(request_problems(JOB, {**request, "jobTags": raw, "customModelTags": raw})) == ["jobTags[2].value", "customModelTags[2].value"]
+    raw = [
+        {**tag, "value": run.dataset.training.uri} if tag["key"] == "tuneforge:dataset-uri" else tag
+        for tag in request["jobTags"]
+    ]
+    assert _paths(request_problems(JOB, {**request, "jobTags": raw, "customModelTags": raw})) == [
+        "jobTags[2].value",
+        "customModelTags[2].value",
+    ]
     assert request_problems(JOB, request) == []
-    assert request["jobTags"][2] == {"key": "tuneforge:dataset-uri", "value": f"s3://{DATA_BUCKET}/incoming/support-qa-vi/du lieu thang 11.jsonl"}
+    assert request["jobTags"][2] == {
+        "key": "tuneforge:dataset-uri",
+        "value": f"s3://{DATA_BUCKET}/incoming/support-qa-vi/du lieu thang 11.jsonl",
+    }
 
 
 def test_tag_values_keep_what_bedrock_takes_and_replace_the_rest():
@@ -121,7 +155,12 @@ def test_tag_values_are_cut_to_the_models_maximum():
 @given(key=st.text(min_size=1, max_size=300))
 def test_lineage_tags_of_any_key_are_accepted_by_bedrock(key):
     tags = lineage_tags(_run(key=key), EXECUTION_ARN)
-    request = {"modelUnits": 1, "provisionedModelName": "tf-prod-x", "modelId": _custom_model_arn(PROFILES["release-notes"]), "tags": tags}
+    request = {
+        "modelUnits": 1,
+        "provisionedModelName": "tf-prod-x",
+        "modelId": _custom_model_arn(PROFILES["release-notes"]),
+        "tags": tags,
+    }
     assert request_problems("CreateProvisionedModelThroughput", request) == []
 
 
@@ -133,7 +172,10 @@ def test_a_job_name_longer_than_63_characters():
 def test_an_unknown_customization_type():
     problems = request_problems(JOB, {**_job_request(), "customizationType": "FINE_TUNE"})
     assert len(problems) == 1
-    assert problems[0].startswith("customizationType: must be one of FINE_TUNING, CONTINUED_PRE_TRAINING, DISTILLATION") and "(got 'FINE_TUNE')" in problems[0]
+    assert (
+        problems[0].startswith("customizationType: must be one of FINE_TUNING, CONTINUED_PRE_TRAINING, DISTILLATION")
+        and "(got 'FINE_TUNE')" in problems[0]
+    )
 
 
 def test_a_hyperparameter_that_is_not_a_string():
@@ -144,7 +186,9 @@ def test_a_hyperparameter_that_is_not_a_string():
 
 def test_missing_unknown_and_mistyped_fields():
     request = {key: value for key, value in _job_request().items() if key != "roleArn"}
-    problems = request_problems(JOB, {**request, "jobname": "tf-x", "vpcConfig": {"subnetIds": [], "securityGroupIds": "sg-0123456789abcdef0"}})
+    problems = request_problems(
+        JOB, {**request, "jobname": "tf-x", "vpcConfig": {"subnetIds": [], "securityGroupIds": "sg-0123456789abcdef0"}}
+    )
     assert _paths(problems) == ["roleArn", "vpcConfig.subnetIds", "vpcConfig.securityGroupIds", "jobname"]
     assert "Bedrock requires this field" in problems[0] and "must not be empty" in problems[1]
     assert "must be a list, not text" in problems[2] and "takes jobName, customModelName" in problems[3]
@@ -159,7 +203,10 @@ def test_a_union_sets_exactly_one_member():
 def test_sensitive_values_are_not_shown():
     filters = {"equals": {"team": "nội bộ"}}
     request = _job_request()
-    request["trainingDataConfig"]["invocationLogsConfig"] = {"invocationLogSource": {"s3Uri": f"s3://{DATA_BUCKET}/logs/"}, "requestMetadataFilters": filters}
+    request["trainingDataConfig"]["invocationLogsConfig"] = {
+        "invocationLogSource": {"s3Uri": f"s3://{DATA_BUCKET}/logs/"},
+        "requestMetadataFilters": filters,
+    }
     problems = request_problems(JOB, request)
     assert _paths(problems) == ["trainingDataConfig.invocationLogsConfig.requestMetadataFilters.equals.team"]
     assert "nội" not in problems[0] and "not shown" in problems[0]
@@ -195,8 +242,12 @@ def test_check_request_raises_with_every_problem():
 # --- endpoints ----------------------------------------------------------------------------------
 # Every bundled profile's model deploys on demand; this one's custom models need provisioned throughput.
 PROVISIONED_ONLY = TuningProfile.model_validate(
-    {**PROFILES["release-notes"].model_dump(mode="json"), "name": "provisioned-only", "base_model": "meta.llama3-1-8b-instruct-v1:0:128k",
-     "hyperparameters": {"epochCount": 2, "batchSize": 1, "learningRate": 0.00001}}
+    {
+        **PROFILES["release-notes"].model_dump(mode="json"),
+        "name": "provisioned-only",
+        "base_model": "meta.llama3-1-8b-instruct-v1:0:128k",
+        "hyperparameters": {"epochCount": 2, "batchSize": 1, "learningRate": 0.00001},
+    }
 )
 
 
@@ -209,9 +260,15 @@ def _longest_name(profile: str) -> TuningProfile:
 def test_endpoint_requests_of_the_longest_profile_names_are_accepted(profile):
     run = _run(_longest_name(profile), key="incoming/support-qa-vi/dữ liệu.jsonl")
     model = _custom_model_arn(run.profile)
-    operation, evaluation = evaluation_endpoint_request(run, model, on_demand=run.profile.model.supports_on_demand_deployment)
+    operation, evaluation = evaluation_endpoint_request(
+        run, model, on_demand=run.profile.model.supports_on_demand_deployment
+    )
     production = production_throughput_request(run, model)
-    assert operation == ("CreateCustomModelDeployment" if run.profile.model.supports_on_demand_deployment else "CreateProvisionedModelThroughput")
+    assert operation == (
+        "CreateCustomModelDeployment"
+        if run.profile.model.supports_on_demand_deployment
+        else "CreateProvisionedModelThroughput"
+    )
     name = evaluation.get("modelDeploymentName") or evaluation["provisionedModelName"]
     assert len(name) == 63 and name == endpoint_name_for(run.run_id, "evaluation")
     for checked, request in ((operation, evaluation), ("CreateProvisionedModelThroughput", production)):
@@ -219,24 +276,44 @@ def test_endpoint_requests_of_the_longest_profile_names_are_accepted(profile):
 
 
 def test_throughput_requests_bedrock_refuses():
-    request = {"modelUnits": 0, "provisionedModelName": "tf--prod", "modelId": _custom_model_arn(PROFILES["release-notes"]), "commitmentDuration": "none"}
+    request = {
+        "modelUnits": 0,
+        "provisionedModelName": "tf--prod",
+        "modelId": _custom_model_arn(PROFILES["release-notes"]),
+        "commitmentDuration": "none",
+    }
     problems = request_problems("CreateProvisionedModelThroughput", request)
     assert _paths(problems) == ["modelUnits", "provisionedModelName", "commitmentDuration"]
     assert "must be at least 1 (got 0)" in problems[0] and "must be one of OneMonth, SixMonths" in problems[2]
-    assert _paths(request_problems("CreateProvisionedModelThroughput", {**request, "modelUnits": True, "provisionedModelName": "p", "commitmentDuration": "OneMonth"})) == ["modelUnits"]
+    assert _paths(
+        request_problems(
+            "CreateProvisionedModelThroughput",
+            {**request, "modelUnits": True, "provisionedModelName": "p", "commitmentDuration": "OneMonth"},
+        )
+    ) == ["modelUnits"]
 
 
 def test_a_deployment_description_is_one_line():
-    request = {"modelDeploymentName": "tf-eval-x", "modelArn": _custom_model_arn(PROFILES["support-qa-vi"]), "description": "tuneforge evaluation"}
+    request = {
+        "modelDeploymentName": "tf-eval-x",
+        "modelArn": _custom_model_arn(PROFILES["support-qa-vi"]),
+        "description": "tuneforge evaluation",
+    }
     assert request_problems("CreateCustomModelDeployment", request) == []
     for terminator in ("\n", "\r", "\u2028"):
-        assert _paths(request_problems("CreateCustomModelDeployment", {**request, "description": f"line{terminator}next"})) == ["description"]
+        assert _paths(
+            request_problems("CreateCustomModelDeployment", {**request, "description": f"line{terminator}next"})
+        ) == ["description"]
 
 
 # --- how the model's patterns are read ----------------------------------------------------------
 def test_every_pattern_of_the_model_is_checked(caplog):
     model = botocore.session.get_session().get_service_model("bedrock")
-    shapes = [name for name in model.shape_names if model.shape_for(name).type_name == "string" and "pattern" in model.shape_for(name).metadata]
+    shapes = [
+        name
+        for name in model.shape_names
+        if model.shape_for(name).type_name == "string" and "pattern" in model.shape_for(name).metadata
+    ]
     with caplog.at_level(logging.WARNING, logger="lambdas.domain.bedrock_requests"):
         for name in shapes:
             string_rule(name).admits("x")
@@ -248,4 +325,9 @@ def test_patterns_match_whole_values_with_javas_classes():
     assert (tag.pattern, tag.max_length) == ("[a-zA-Z0-9\\s._:/=+@-]*", 256)
     assert tag.admits("run 1\t2") and not tag.admits("run\u00a01") and not tag.admits("Hà Nội")
     variable = string_rule("AutomatedReasoningPolicyDefinitionVariableName")
-    assert variable.admits("Tiếng Việt") and variable.admits("số_lượng") and not variable.admits("1 thing") and not variable.admits("a  b")
+    assert (
+        variable.admits("Tiếng Việt")
+        and variable.admits("số_lượng")
+        and not variable.admits("1 thing")
+        and not variable.admits("a  b")
+    )

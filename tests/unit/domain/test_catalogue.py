@@ -20,14 +20,23 @@ FT = CustomizationType.FINE_TUNING
 
 def test_every_model_from_the_issue_is_catalogued_with_its_context_suffix():
     expected = {
-        "amazon.titan-text-express-v1:0:8k", "amazon.titan-text-lite-v1:0:4k", "amazon.titan-text-premier-v1:0:32k",
-        "amazon.nova-micro-v1:0:128k", "amazon.nova-lite-v1:0:300k", "amazon.nova-pro-v1:0:300k", "amazon.nova-2-lite-v1:0:256k",
+        "amazon.titan-text-express-v1:0:8k",
+        "amazon.titan-text-lite-v1:0:4k",
+        "amazon.titan-text-premier-v1:0:32k",
+        "amazon.nova-micro-v1:0:128k",
+        "amazon.nova-lite-v1:0:300k",
+        "amazon.nova-pro-v1:0:300k",
+        "amazon.nova-2-lite-v1:0:256k",
         "anthropic.claude-3-haiku-20240307-v1:0:200k",
-        "meta.llama3-1-8b-instruct-v1:0:128k", "meta.llama3-1-70b-instruct-v1:0:128k",
-        "meta.llama3-2-1b-instruct-v1:0:128k", "meta.llama3-2-3b-instruct-v1:0:128k",
-        "meta.llama3-2-11b-instruct-v1:0:128k", "meta.llama3-2-90b-instruct-v1:0:128k",
+        "meta.llama3-1-8b-instruct-v1:0:128k",
+        "meta.llama3-1-70b-instruct-v1:0:128k",
+        "meta.llama3-2-1b-instruct-v1:0:128k",
+        "meta.llama3-2-3b-instruct-v1:0:128k",
+        "meta.llama3-2-11b-instruct-v1:0:128k",
+        "meta.llama3-2-90b-instruct-v1:0:128k",
         "meta.llama3-3-70b-instruct-v1:0:128k",
-        "cohere.command-text-v14:7:4k", "cohere.command-light-text-v14:7:4k",
+        "cohere.command-text-v14:7:4k",
+        "cohere.command-light-text-v14:7:4k",
     }
     assert set(MODELS) == expected
 
@@ -62,12 +71,18 @@ def test_every_model_and_type_caps_a_record_in_tokens_and_bytes_with_a_dated_sou
 @pytest.mark.parametrize(
     ("model_id", "ctype", "tokens"),
     [
-        (NOVA_MICRO, FT, 32_000), (NOVA_LITE, FT, 32_000), ("amazon.nova-pro-v1:0:300k", FT, 32_000),
-        (HAIKU, FT, 32_000), (LLAMA_31_8B, FT, 16_000), ("meta.llama3-2-90b-instruct-v1:0:128k", FT, 10_000),
-        ("meta.llama3-3-70b-instruct-v1:0:128k", FT, 16_000), (TITAN_EXPRESS, CustomizationType.CONTINUED_PRE_TRAINING, 4_096),
+        (NOVA_MICRO, FT, 32_000),
+        (NOVA_LITE, FT, 32_000),
+        ("amazon.nova-pro-v1:0:300k", FT, 32_000),
+        (HAIKU, FT, 32_000),
+        (LLAMA_31_8B, FT, 16_000),
+        ("meta.llama3-2-90b-instruct-v1:0:128k", FT, 10_000),
+        ("meta.llama3-3-70b-instruct-v1:0:128k", FT, 16_000),
+        (TITAN_EXPRESS, CustomizationType.CONTINUED_PRE_TRAINING, 4_096),
         (COHERE, FT, 4_096 + 2_048),
         # distillation prompts: no published cap, so the student's fine-tuning cap
-        (NOVA_MICRO, CustomizationType.DISTILLATION, 32_000), (LLAMA_31_8B, CustomizationType.DISTILLATION, 16_000),
+        (NOVA_MICRO, CustomizationType.DISTILLATION, 32_000),
+        (LLAMA_31_8B, CustomizationType.DISTILLATION, 16_000),
     ],
 )
 def test_per_record_token_ceilings(model_id, ctype, tokens):
@@ -92,8 +107,15 @@ def test_unsupported_type_lists_the_supported_ones():
 
 @pytest.mark.parametrize(
     ("model_id", "batch", "limit"),
-    [(TITAN_EXPRESS, None, 4096), (TITAN_EXPRESS, "1", 4096), (TITAN_EXPRESS, 4, 2048), (TITAN_EXPRESS, 5, None),
-     (TITAN_LITE, 2, 4096), (TITAN_LITE, 6, 2048), (TITAN_LITE, 7, None)],
+    [
+        (TITAN_EXPRESS, None, 4096),
+        (TITAN_EXPRESS, "1", 4096),
+        (TITAN_EXPRESS, 4, 2048),
+        (TITAN_EXPRESS, 5, None),
+        (TITAN_LITE, 2, 4096),
+        (TITAN_LITE, 6, 2048),
+        (TITAN_LITE, 7, None),
+    ],
 )
 def test_titan_token_limit_depends_on_batch_size(model_id, batch, limit):
     hp = {} if batch is None else {"batchSize": batch}
@@ -105,7 +127,11 @@ def test_titan_token_limit_depends_on_batch_size(model_id, batch, limit):
 
 def test_published_limits():
     haiku = get_model(HAIKU).dataset_limits(FT)
-    assert (haiku.records.training.minimum, haiku.records.training.maximum, haiku.records.validation.maximum) == (32, 10_000, 1_000)
+    assert (haiku.records.training.minimum, haiku.records.training.maximum, haiku.records.validation.maximum) == (
+        32,
+        10_000,
+        1_000,
+    )
     assert haiku.tokens.record == 32_000 and haiku.max_training_bytes == 10 * 1024**3
     nova = get_model(NOVA_MICRO).dataset_limits(FT)
     assert (nova.records.training.minimum, nova.records.training.maximum) == (8, 20_000)
@@ -132,14 +158,23 @@ def test_existing_public_api_still_works():
     spec = get_model(NOVA_MICRO)
     assert spec.supports(FT) and spec.supports_on_demand_deployment
     assert spec.hyperparameter_problems({"epochCount": 9}) == [("epochCount", "must be between 1 and 5, got 9")]
-    assert spec.bedrock_hyperparameters({"epochCount": 2, "learningRate": 0.00001}) == {"epochCount": "2", "learningRate": "0.00001"}
+    assert spec.bedrock_hyperparameters({"epochCount": 2, "learningRate": 0.00001}) == {
+        "epochCount": "2",
+        "learningRate": "0.00001",
+    }
     assert "amazon.nova-pro-v1:0" in TEACHER_MODELS
 
 
 def test_prices_are_dated_or_explicitly_absent():
     for spec in MODELS.values():
         p = spec.prices
-        figures = (p.training_per_1k_tokens, p.storage_per_month, p.on_demand_input_per_1k, p.on_demand_output_per_1k, *p.throughput_per_unit_hour.values())
+        figures = (
+            p.training_per_1k_tokens,
+            p.storage_per_month,
+            p.on_demand_input_per_1k,
+            p.on_demand_output_per_1k,
+            *p.throughput_per_unit_hour.values(),
+        )
         if any(figure is not None for figure in figures):
             assert p.as_of and p.source, spec.model_id
         else:
@@ -147,8 +182,12 @@ def test_prices_are_dated_or_explicitly_absent():
 
 
 def test_price_overrides():
-    prices = get_model(NOVA_MICRO).prices.with_overrides({"training_per_1k_tokens": "0.002", "throughput_per_unit_hour": {"OneMonth": 20}, "as_of": "2026-01"})
-    assert prices.training_per_1k_tokens == Decimal("0.002") and prices.throughput_per_unit_hour["OneMonth"] == Decimal("20")
+    prices = get_model(NOVA_MICRO).prices.with_overrides(
+        {"training_per_1k_tokens": "0.002", "throughput_per_unit_hour": {"OneMonth": 20}, "as_of": "2026-01"}
+    )
+    assert prices.training_per_1k_tokens == Decimal("0.002") and prices.throughput_per_unit_hour["OneMonth"] == Decimal(
+        "20"
+    )
     assert prices.as_of == "2026-01" and prices.source == "configuration"
     with pytest.raises(CatalogueError, match="unknown price field"):
         prices.with_overrides({"trainign": 1})
@@ -161,4 +200,7 @@ def test_domain_package_does_not_import_boto3():
     import sys
 
     code = "import sys, lambdas.domain.validation, lambdas.domain.cost, lambdas.domain.sources; print('boto3' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        == "False"
+    )

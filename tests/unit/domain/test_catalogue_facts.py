@@ -24,7 +24,19 @@ from lambdas.domain.catalogue import (
 )
 from lambdas.domain.report import Severity
 from lambdas.domain.validation import validate_dataset
-from tests.unit.domain.helpers import COHERE, HAIKU, LLAMA_31_8B, NOVA_2_LITE, NOVA_LITE, NOVA_MICRO, TITAN_EXPRESS, TITAN_LITE, conv, convs, jsonl
+from tests.unit.domain.helpers import (
+    COHERE,
+    HAIKU,
+    LLAMA_31_8B,
+    NOVA_2_LITE,
+    NOVA_LITE,
+    NOVA_MICRO,
+    TITAN_EXPRESS,
+    TITAN_LITE,
+    conv,
+    convs,
+    jsonl,
+)
 
 FT, CPT, DIST = CustomizationType.FINE_TUNING, CustomizationType.CONTINUED_PRE_TRAINING, CustomizationType.DISTILLATION
 TODAY = date(2026, 12, 4)
@@ -45,15 +57,22 @@ CUSTOM_NOVA = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:custom-model/amazon.nova-mic
 )
 def test_end_of_life_is_an_error_on_the_day_and_a_warning_within_90_days(model_id, end_of_life):
     severity, message = lifecycle_problem(model_id, end_of_life)
-    assert severity is Severity.ERROR and end_of_life.isoformat() in message and "https://docs.aws.amazon.com/" in message
+    assert (
+        severity is Severity.ERROR and end_of_life.isoformat() in message and "https://docs.aws.amazon.com/" in message
+    )
     assert lifecycle_problem(model_id, TODAY)[0] is Severity.ERROR
     day_before = lifecycle_problem(model_id, end_of_life - timedelta(days=1))
-    assert day_before[0] is Severity.WARNING and "in 1 day " in day_before[1] and end_of_life.isoformat() in day_before[1]
+    assert (
+        day_before[0] is Severity.WARNING and "in 1 day " in day_before[1] and end_of_life.isoformat() in day_before[1]
+    )
     assert lifecycle_problem(model_id, end_of_life - timedelta(days=90))[0] is Severity.WARNING
     assert lifecycle_problem(model_id, end_of_life - timedelta(days=91)) is None
 
 
-@pytest.mark.parametrize("model_id", [NOVA_MICRO, NOVA_LITE, "amazon.nova-pro-v1:0:300k", NOVA_2_LITE, "amazon.nova-pro-v1:0", "amazon.nova-micro-v1:0"])
+@pytest.mark.parametrize(
+    "model_id",
+    [NOVA_MICRO, NOVA_LITE, "amazon.nova-pro-v1:0:300k", NOVA_2_LITE, "amazon.nova-pro-v1:0", "amazon.nova-micro-v1:0"],
+)
 def test_current_nova_models_and_the_nova_pro_teacher_are_active(model_id):
     assert lifecycle_problem(model_id, TODAY) is None
 
@@ -75,9 +94,13 @@ def test_unknown_models_are_refused_by_name():
 
 
 def test_every_model_and_teacher_has_a_dated_lifecycle_source():
-    lifecycles = [spec.lifecycle for spec in MODELS.values()] + [teacher.lifecycle for teacher in TEACHER_MODELS.values()]
+    lifecycles = [spec.lifecycle for spec in MODELS.values()] + [
+        teacher.lifecycle for teacher in TEACHER_MODELS.values()
+    ]
     for lifecycle in lifecycles:
-        assert lifecycle.source.url.startswith("https://docs.aws") and re.fullmatch(r"\d{4}-\d{2}-\d{2}", lifecycle.source.read)
+        assert lifecycle.source.url.startswith("https://docs.aws") and re.fullmatch(
+            r"\d{4}-\d{2}-\d{2}", lifecycle.source.read
+        )
         assert (lifecycle.end_of_life is not None) == (lifecycle.status is LifecycleStatus.LEGACY)
         assert lifecycle.status is not LifecycleStatus.UNKNOWN or lifecycle.note
 
@@ -85,8 +108,14 @@ def test_every_model_and_teacher_has_a_dated_lifecycle_source():
 # --- regions --------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("model_id", "ctype", "region"),
-    [(NOVA_MICRO, FT, "us-east-1"), (NOVA_LITE, FT, "us-east-1"), (NOVA_2_LITE, FT, "us-east-1"), (NOVA_MICRO, DIST, "us-east-1"),
-     (LLAMA_31_8B, FT, "us-west-2"), (HAIKU, FT, "us-west-2")],
+    [
+        (NOVA_MICRO, FT, "us-east-1"),
+        (NOVA_LITE, FT, "us-east-1"),
+        (NOVA_2_LITE, FT, "us-east-1"),
+        (NOVA_MICRO, DIST, "us-east-1"),
+        (LLAMA_31_8B, FT, "us-west-2"),
+        (HAIKU, FT, "us-west-2"),
+    ],
 )
 def test_customizable_where_aws_lists_it(model_id, ctype, region):
     assert customization_region_problem(model_id, ctype, region) is None
@@ -120,7 +149,10 @@ def test_a_custom_model_is_tuned_where_its_base_model_is():
 def test_nova_2_lite_fine_tunes_in_the_conversation_format_with_reasoning_and_without_a_validation_set():
     spec = get_model(NOVA_2_LITE)
     assert spec.customization_types == {FT, DIST}
-    assert spec.dataset_format(FT) is DatasetFormat.CONVERSATION_2024 and spec.dataset_format(DIST) is DatasetFormat.DISTILLATION_PROMPTS
+    assert (
+        spec.dataset_format(FT) is DatasetFormat.CONVERSATION_2024
+        and spec.dataset_format(DIST) is DatasetFormat.DISTILLATION_PROMPTS
+    )
     limits = spec.dataset_limits(FT)
     assert limits.reasoning_content and not limits.validation_supported and limits.schema_version is None
     assert limits.media.image_formats == {"png", "jpeg", "gif"} and limits.media.video_formats == {"mov", "mkv", "mp4"}
@@ -130,15 +162,21 @@ def test_nova_2_lite_fine_tunes_in_the_conversation_format_with_reasoning_and_wi
 
 def test_nova_2_lite_takes_no_hyperparameter_it_does_not_publish():
     spec = get_model(NOVA_2_LITE)
-    assert spec.hyperparameter_problems({"epochCount": 2}) == [("epochCount", "is not a hyperparameter of amazon.nova-2-lite-v1:0:256k; valid: ")]
+    assert spec.hyperparameter_problems({"epochCount": 2}) == [
+        ("epochCount", "is not a hyperparameter of amazon.nova-2-lite-v1:0:256k; valid: ")
+    ]
     assert spec.bedrock_hyperparameters({}) == {}
 
 
 def test_nova_2_lite_refuses_a_validation_file():
     records = convs(20)
-    report = validate_dataset(jsonl(*records), NOVA_2_LITE, FT, validation_source=jsonl(conv(user="Thủ đô của Pháp?", assistant="Paris.")))
+    report = validate_dataset(
+        jsonl(*records), NOVA_2_LITE, FT, validation_source=jsonl(conv(user="Thủ đô của Pháp?", assistant="Paris."))
+    )
     assert report.counts() == {"validation-not-supported": 1}
-    assert validate_dataset(jsonl(*records), NOVA_MICRO, FT, validation_source=jsonl(conv(user="Thủ đô của Pháp?", assistant="Paris."))).valid
+    assert validate_dataset(
+        jsonl(*records), NOVA_MICRO, FT, validation_source=jsonl(conv(user="Thủ đô của Pháp?", assistant="Paris."))
+    ).valid
 
 
 # --- hyperparameters ------------------------------------------------------------------------------
@@ -167,12 +205,19 @@ def test_nova_answers_in_us_east_1_by_its_own_id():
     [
         ("amazon.nova-pro-v1:0", "us-west-2", "us.amazon.nova-pro-v1:0", "amazon.nova-pro-v1:0"),
         (NOVA_2_LITE, "us-east-1", "us.amazon.nova-2-lite-v1:0", "amazon.nova-2-lite-v1:0"),
-        ("meta.llama3-3-70b-instruct-v1:0", "us-east-1", "us.meta.llama3-3-70b-instruct-v1:0", "meta.llama3-3-70b-instruct-v1:0"),
+        (
+            "meta.llama3-3-70b-instruct-v1:0",
+            "us-east-1",
+            "us.meta.llama3-3-70b-instruct-v1:0",
+            "meta.llama3-3-70b-instruct-v1:0",
+        ),
         (LLAMA_32_90B, "us-west-2", "us.meta.llama3-2-90b-instruct-v1:0", "meta.llama3-2-90b-instruct-v1:0"),
         ("amazon.nova-premier-v1:0", "us-east-1", "us.amazon.nova-premier-v1:0", "amazon.nova-premier-v1:0"),
     ],
 )
-def test_models_behind_an_inference_profile_are_invoked_through_it_with_iam_for_every_region(model_id, region, profile, base):
+def test_models_behind_an_inference_profile_are_invoked_through_it_with_iam_for_every_region(
+    model_id, region, profile, base
+):
     invocation = invocation_for(model_id, region, account=ACCOUNT, partition="aws")
     assert invocation.via_profile and invocation.model_id == profile
     assert invocation.iam_resources == (
@@ -187,7 +232,9 @@ def test_invocation_of_an_unknown_model_is_refused():
 
 
 # --- on-demand deployment -------------------------------------------------------------------------
-@pytest.mark.parametrize(("region", "customized_on"), [("us-east-1", date(2025, 7, 16)), ("us-west-2", date(2026, 11, 30))])
+@pytest.mark.parametrize(
+    ("region", "customized_on"), [("us-east-1", date(2025, 7, 16)), ("us-west-2", date(2026, 11, 30))]
+)
 def test_nova_customized_on_or_after_2025_07_16_in_us_east_1_or_us_west_2_deploys_on_demand(region, customized_on):
     eligible, reason = on_demand_eligibility(CUSTOM_NOVA, region, customized_on)
     assert eligible and "deploy-custom-model-on-demand" in reason
@@ -211,18 +258,33 @@ def test_other_custom_models_fall_back_to_provisioned_throughput_with_the_reason
 # --- prices ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("model_id", "input_per_1k", "output_per_1k"),
-    [(NOVA_MICRO, "0.000035", "0.00014"), (NOVA_LITE, "0.00006", "0.00024"), ("amazon.nova-pro-v1:0:300k", "0.0008", "0.0032")],
+    [
+        (NOVA_MICRO, "0.000035", "0.00014"),
+        (NOVA_LITE, "0.00006", "0.00024"),
+        ("amazon.nova-pro-v1:0:300k", "0.0008", "0.0032"),
+    ],
 )
-def test_nova_custom_on_demand_and_throughput_prices_are_recorded_with_their_source(model_id, input_per_1k, output_per_1k):
+def test_nova_custom_on_demand_and_throughput_prices_are_recorded_with_their_source(
+    model_id, input_per_1k, output_per_1k
+):
     prices = get_model(model_id).prices
-    assert (prices.on_demand_input_per_1k, prices.on_demand_output_per_1k) == (Decimal(input_per_1k), Decimal(output_per_1k))
-    assert prices.throughput_per_unit_hour == {"none": Decimal("60.50"), "OneMonth": Decimal("55.00"), "SixMonths": Decimal("30.25")}
+    assert (prices.on_demand_input_per_1k, prices.on_demand_output_per_1k) == (
+        Decimal(input_per_1k),
+        Decimal(output_per_1k),
+    )
+    assert prices.throughput_per_unit_hour == {
+        "none": Decimal("60.50"),
+        "OneMonth": Decimal("55.00"),
+        "SixMonths": Decimal("30.25"),
+    }
     assert prices.as_of == "2026-09-01" and "20260901205051" in prices.source
     # no source read gives Nova's training or storage price: unpriced, not zero
     assert prices.training_per_1k_tokens is None and prices.storage_per_month is None and "configure" in prices.note
 
 
 def test_price_overrides_cover_the_new_figures():
-    prices = get_model(NOVA_MICRO).prices.with_overrides({"training_per_1k_tokens": "0.001", "on_demand_output_per_1k": "0.0002", "as_of": "2026-12"})
+    prices = get_model(NOVA_MICRO).prices.with_overrides(
+        {"training_per_1k_tokens": "0.001", "on_demand_output_per_1k": "0.0002", "as_of": "2026-12"}
+    )
     assert prices.training_per_1k_tokens == Decimal("0.001") and prices.on_demand_output_per_1k == Decimal("0.0002")
     assert prices.on_demand_input_per_1k == Decimal("0.000035") and prices.source == "configuration"

@@ -19,17 +19,19 @@ def kinds_at(report):
 
 
 def test_decoding_problems_are_located_by_line():
-    data = b"".join([
-        b'\xef\xbb\xbf{"prompt": "a", "completion": "b"}\n',  # BOM on line 1: tolerated
-        b'{"prompt": "caf\xe9", "completion": "b"}\n',  # latin-1 byte
-        b"\n",
-        b"[1, 2]\n",
-        b'{"prompt": "a", "completion": NaN}\n',
-        b'{"prompt": "a", "completion": "b"\n',
-        b'"just a string"\n',
-        b'{"prompt": "\\ud800", "completion": "b"}\n',
-        b'{"prompt": "c", "completion": "d"}',  # no final newline
-    ])
+    data = b"".join(
+        [
+            b'\xef\xbb\xbf{"prompt": "a", "completion": "b"}\n',  # BOM on line 1: tolerated
+            b'{"prompt": "caf\xe9", "completion": "b"}\n',  # latin-1 byte
+            b"\n",
+            b"[1, 2]\n",
+            b'{"prompt": "a", "completion": NaN}\n',
+            b'{"prompt": "a", "completion": "b"\n',
+            b'"just a string"\n',
+            b'{"prompt": "\\ud800", "completion": "b"}\n',
+            b'{"prompt": "c", "completion": "d"}',  # no final newline
+        ]
+    )
     report = validate_dataset(data, TITAN_EXPRESS, FT)
     assert kinds_at(report) == [
         ("training", 1, None, "bom"),
@@ -65,13 +67,20 @@ def test_record_count_bounds_per_split():
     assert (group.kind, group.examples[0].line, group.examples[0].split) == ("too-few-records", None, "training")
     assert "at least 8" in group.examples[0].message
 
-    report = validate_dataset(jsonl(*haiku(40)), HAIKU, FT, validation_source=jsonl(*[{**r, "system": "v"} for r in haiku(1001)]))
+    report = validate_dataset(
+        jsonl(*haiku(40)), HAIKU, FT, validation_source=jsonl(*[{**r, "system": "v"} for r in haiku(1001)])
+    )
     assert [(i.split, i.kind) for i in report.issues()] == [("validation", "too-many-records")]
 
 
 def test_total_bounds_cover_training_plus_validation():
     # Llama 3.1: 100-10,000 records for training and validation together
-    report = validate_dataset(jsonl(*pcs(60)), LLAMA_31_8B, FT, validation_source=jsonl(*[{"prompt": f"v{i}", "completion": "c"} for i in range(50)]))
+    report = validate_dataset(
+        jsonl(*pcs(60)),
+        LLAMA_31_8B,
+        FT,
+        validation_source=jsonl(*[{"prompt": f"v{i}", "completion": "c"} for i in range(50)]),
+    )
     assert report.valid
     report = validate_dataset(jsonl(*pcs(60)), LLAMA_31_8B, FT)
     assert report.counts() == {"too-few-records": 1}
@@ -81,12 +90,20 @@ def test_file_size_limit():
     spec = get_model(TITAN_EXPRESS)
     small = dataclasses.replace(spec, limits={FT: DatasetLimits(max_training_bytes=100, max_validation_bytes=500)})
     report = validate_dataset(jsonl(*pcs(5)), small, FT, validation_source=jsonl(*pcs(1)))
-    assert [(i.split, i.kind) for i in report.issues()] == [("training", "file-too-large"), ("validation", "validation-overlaps-training")]
+    assert [(i.split, i.kind) for i in report.issues()] == [
+        ("training", "file-too-large"),
+        ("validation", "validation-overlaps-training"),
+    ]
 
 
 def test_duplicates_and_train_validation_overlap():
     records = pcs(5)
-    report = validate_dataset(jsonl(*records, records[1], records[1]), TITAN_EXPRESS, FT, validation_source=jsonl(records[3], {"prompt": "new", "completion": "x"}))
+    report = validate_dataset(
+        jsonl(*records, records[1], records[1]),
+        TITAN_EXPRESS,
+        FT,
+        validation_source=jsonl(records[3], {"prompt": "new", "completion": "x"}),
+    )
     assert report.valid  # both are warnings: Bedrock accepts them
     dups = report.issues("duplicate-record")
     assert [(d.line, "line 2" in d.message) for d in dups] == [(6, True), (7, True)]
@@ -110,7 +127,11 @@ def test_only_the_first_n_examples_per_kind_are_kept_but_all_are_counted():
 
 
 def test_token_statistics():
-    records = [{"prompt": "x" * 60, "completion": "y" * 60}, {"prompt": "x" * 600, "completion": "y"}, {"prompt": "z" * 6, "completion": "y" * 6}]
+    records = [
+        {"prompt": "x" * 60, "completion": "y" * 60},
+        {"prompt": "x" * 600, "completion": "y"},
+        {"prompt": "z" * 6, "completion": "y" * 6},
+    ]
     report = validate_dataset(jsonl(*records), TITAN_EXPRESS, FT)
     tokens = report.training.tokens
     # Titan: 6 characters per token, rounded up per record
@@ -131,7 +152,11 @@ def test_report_round_trips_through_json():
     records = pcs(5)
     report = validate_dataset(jsonl(*records, b"{", records[0]), TITAN_EXPRESS, FT, validation_source=jsonl(records[2]))
     data = json.loads(report.to_json())
-    assert data["valid"] is False and data["counts"] == {"invalid-json": 1, "duplicate-record": 1, "validation-overlaps-training": 1}
+    assert data["valid"] is False and data["counts"] == {
+        "invalid-json": 1,
+        "duplicate-record": 1,
+        "validation-overlaps-training": 1,
+    }
     again = ValidationReport.from_dict(data)
     assert again.to_dict() == report.to_dict()
     assert again.issues("invalid-json")[0].line == 6
@@ -206,8 +231,14 @@ def _binary_cases():
         "xz": (lzma.compress(data), "this file is xz-compressed; upload the uncompressed JSONL"),
         # no zstd or Parquet writer in the standard library: their magic numbers and some bytes
         "zstd": (b"\x28\xb5\x2f\xfd\x04\x58\x45\x00\x00" + bytes(range(256)) * 4, "this file is zstd-compressed"),
-        "parquet": (b"PAR1\x15\x04\x15\x10" + bytes(range(256)) * 4 + b"PAR1", "this file is Apache Parquet, not JSONL"),
-        "pdf": (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" * 50, "this file is a PDF document, not JSONL"),
+        "parquet": (
+            b"PAR1\x15\x04\x15\x10" + bytes(range(256)) * 4 + b"PAR1",
+            "this file is Apache Parquet, not JSONL",
+        ),
+        "pdf": (
+            b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" * 50,
+            "this file is a PDF document, not JSONL",
+        ),
         "utf-16": (data.decode().encode("utf-16"), "this file is UTF-16 (or UTF-32) text; save it as UTF-8"),
         "nul-bytes": (b"\x00\x01\x02\x03binary\n" + data, "this file is binary, not text"),
     }

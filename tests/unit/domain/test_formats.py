@@ -7,7 +7,20 @@ import pytest
 from lambdas.domain.catalogue import CustomizationType
 from lambdas.domain.validation import validate_dataset
 from tests.unit.domain.helpers import (
-    COHERE, HAIKU, LLAMA_31_8B, LLAMA_32_11B, NOVA_2_LITE, NOVA_LITE, NOVA_MICRO, TITAN_EXPRESS, conv, convs, haiku, jsonl, pcs, prompts,
+    COHERE,
+    HAIKU,
+    LLAMA_31_8B,
+    LLAMA_32_11B,
+    NOVA_2_LITE,
+    NOVA_LITE,
+    NOVA_MICRO,
+    TITAN_EXPRESS,
+    conv,
+    convs,
+    haiku,
+    jsonl,
+    pcs,
+    prompts,
 )
 
 FT, CPT, DIST = CustomizationType.FINE_TUNING, CustomizationType.CONTINUED_PRE_TRAINING, CustomizationType.DISTILLATION
@@ -34,20 +47,41 @@ DOC_NOVA_IMAGE = {
     "schemaVersion": "bedrock-conversation-2024",
     "system": [{"text": "You are a smart assistant that answers questions respectfully"}],
     "messages": [
-        {"role": "user", "content": [
-            {"text": "What does the text in this image say?"},
-            {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://my-bucket/your-path/your-image.png", "bucketOwner": "123456789012"}}}},
-        ]},
+        {
+            "role": "user",
+            "content": [
+                {"text": "What does the text in this image say?"},
+                {
+                    "image": {
+                        "format": "png",
+                        "source": {
+                            "s3Location": {
+                                "uri": "s3://my-bucket/your-path/your-image.png",
+                                "bucketOwner": "123456789012",
+                            }
+                        },
+                    }
+                },
+            ],
+        },
         {"role": "assistant", "content": [{"text": "The text in the attached image says 'LOL'."}]},
     ],
 }
 DOC_NOVA_VIDEO = {
     "schemaVersion": "bedrock-conversation-2024",
     "messages": [
-        {"role": "user", "content": [
-            {"text": "What is happening in this video?"},
-            {"video": {"format": "mp4", "source": {"s3Location": {"uri": "s3://my-bucket/your-path/your-video.mp4"}}}},
-        ]},
+        {
+            "role": "user",
+            "content": [
+                {"text": "What is happening in this video?"},
+                {
+                    "video": {
+                        "format": "mp4",
+                        "source": {"s3Location": {"uri": "s3://my-bucket/your-path/your-video.mp4"}},
+                    }
+                },
+            ],
+        },
         {"role": "assistant", "content": [{"text": "A cat is chasing a laser pointer."}]},
     ],
 }
@@ -127,11 +161,54 @@ RULES = [
     (TITAN_EXPRESS, CPT, {"text": "hello"}, "input", "missing-field"),
     (TITAN_EXPRESS, CPT, {"input": ""}, "input", "empty-text"),
     (HAIKU, FT, {"messages": [{"role": "user", "content": "hi"}]}, "messages[0].role", "last-turn-not-assistant"),
-    (HAIKU, FT, {"messages": [{"role": "assistant", "content": "hi"}, {"role": "user", "content": "x"}]}, "messages[0].role", "first-turn-not-user"),
-    (HAIKU, FT, {"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}, {"role": "assistant", "content": "c"}]}, "messages[1].role", "roles-not-alternating"),
-    (HAIKU, FT, {"messages": [{"role": "user", "content": [{"type": "text", "text": "a"}]}, {"role": "assistant", "content": "b"}], "system": "s", "extra": 1}, "messages[0].content", "wrong-type"),
-    (HAIKU, FT, {"system": ["s"], "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}, "system", "wrong-type"),
-    (HAIKU, FT, {"messages": [{"role": "user", "content": "a"}, {"role": "bot", "content": "b"}]}, "messages[1].role", "invalid-role"),
+    (
+        HAIKU,
+        FT,
+        {"messages": [{"role": "assistant", "content": "hi"}, {"role": "user", "content": "x"}]},
+        "messages[0].role",
+        "first-turn-not-user",
+    ),
+    (
+        HAIKU,
+        FT,
+        {
+            "messages": [
+                {"role": "user", "content": "a"},
+                {"role": "user", "content": "b"},
+                {"role": "assistant", "content": "c"},
+            ]
+        },
+        "messages[1].role",
+        "roles-not-alternating",
+    ),
+    (
+        HAIKU,
+        FT,
+        {
+            "messages": [
+                {"role": "user", "content": [{"type": "text", "text": "a"}]},
+                {"role": "assistant", "content": "b"},
+            ],
+            "system": "s",
+            "extra": 1,
+        },
+        "messages[0].content",
+        "wrong-type",
+    ),
+    (
+        HAIKU,
+        FT,
+        {"system": ["s"], "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]},
+        "system",
+        "wrong-type",
+    ),
+    (
+        HAIKU,
+        FT,
+        {"messages": [{"role": "user", "content": "a"}, {"role": "bot", "content": "b"}]},
+        "messages[1].role",
+        "invalid-role",
+    ),
     (NOVA_MICRO, FT, _with(conv(), USER_TEXT, ""), "messages[0].content[0].text", "empty-text"),
     (NOVA_MICRO, FT, _with(conv(), USER_TEXT, "User: hi"), "messages[0].content[0].text", "reserved-string"),
     (NOVA_MICRO, FT, _with(conv(), ("system", 0, "text"), "Assistant: be nice"), "system[0].text", "reserved-string"),
@@ -140,33 +217,223 @@ RULES = [
     (NOVA_MICRO, FT, _with(conv(), ("schemaVersion",), "bedrock-conversion-2024"), None, None),
     (NOVA_MICRO, FT, _with(conv(), ("schemaVersion",), 2024), "schemaVersion", "schema-version"),
     (LLAMA_32_11B, FT, _with(conv(), ("schemaVersion",), "bedrock-conversion-2024"), "schemaVersion", "schema-version"),
-    (NOVA_MICRO, DIST, _with(prompts(1)[0], ("schemaVersion",), "bedrock-conversion-2024"), "schemaVersion", "schema-version"),
+    (
+        NOVA_MICRO,
+        DIST,
+        _with(prompts(1)[0], ("schemaVersion",), "bedrock-conversion-2024"),
+        "schemaVersion",
+        "schema-version",
+    ),
     # Nova 2 Lite: text reasoning in assistant turns (nova-2-sft-data-prep); not for Nova 1, not in user turns.
-    (NOVA_2_LITE, FT, _with(conv(), ("messages", 1, "content"), [{"reasoningContent": {"reasoningText": {"text": "Vietnam's capital is Hà Nội."}}}, {"text": "Hà Nội."}]), None, None),
-    (NOVA_2_LITE, FT, _with(conv(), ("messages", 0, "content", 1), {"reasoningContent": {"reasoningText": {"text": "x"}}}), "messages[0].content[1].reasoningContent", "invalid-content-block"),
-    (NOVA_2_LITE, FT, _with(conv(), ("messages", 1, "content", 0), {"reasoningContent": {"redactedContent": "eA=="}}), "messages[1].content[0].reasoningContent", "invalid-content-block"),
-    (NOVA_2_LITE, FT, _with(conv(), ("messages", 1, "content", 0), {"reasoningContent": {"reasoningText": {"text": " "}}}), "messages[1].content[0].reasoningContent.reasoningText.text", "empty-text"),
-    (NOVA_MICRO, FT, _with(conv(), ("messages", 1, "content", 0), {"reasoningContent": {"reasoningText": {"text": "x"}}}), "messages[1].content[0]", "invalid-content-block"),
-    (NOVA_2_LITE, FT, _with(conv(), ("messages", 0, "content", 1), {"image": {"format": "webp", "source": {"s3Location": {"uri": "s3://my-bucket/a.webp"}}}}), "messages[0].content[1].image.format", "media-format"),
+    (
+        NOVA_2_LITE,
+        FT,
+        _with(
+            conv(),
+            ("messages", 1, "content"),
+            [{"reasoningContent": {"reasoningText": {"text": "Vietnam's capital is Hà Nội."}}}, {"text": "Hà Nội."}],
+        ),
+        None,
+        None,
+    ),
+    (
+        NOVA_2_LITE,
+        FT,
+        _with(conv(), ("messages", 0, "content", 1), {"reasoningContent": {"reasoningText": {"text": "x"}}}),
+        "messages[0].content[1].reasoningContent",
+        "invalid-content-block",
+    ),
+    (
+        NOVA_2_LITE,
+        FT,
+        _with(conv(), ("messages", 1, "content", 0), {"reasoningContent": {"redactedContent": "eA=="}}),
+        "messages[1].content[0].reasoningContent",
+        "invalid-content-block",
+    ),
+    (
+        NOVA_2_LITE,
+        FT,
+        _with(conv(), ("messages", 1, "content", 0), {"reasoningContent": {"reasoningText": {"text": " "}}}),
+        "messages[1].content[0].reasoningContent.reasoningText.text",
+        "empty-text",
+    ),
+    (
+        NOVA_MICRO,
+        FT,
+        _with(conv(), ("messages", 1, "content", 0), {"reasoningContent": {"reasoningText": {"text": "x"}}}),
+        "messages[1].content[0]",
+        "invalid-content-block",
+    ),
+    (
+        NOVA_2_LITE,
+        FT,
+        _with(
+            conv(),
+            ("messages", 0, "content", 1),
+            {"image": {"format": "webp", "source": {"s3Location": {"uri": "s3://my-bucket/a.webp"}}}},
+        ),
+        "messages[0].content[1].image.format",
+        "media-format",
+    ),
     (NOVA_MICRO, FT, _with(conv(), ("messages", 1, "role"), "user"), "messages[1].role", "roles-not-alternating"),
     (NOVA_MICRO, FT, {**conv(), "messages": conv()["messages"][:1]}, "messages[0].role", "last-turn-not-assistant"),
-    (NOVA_MICRO, FT, {**conv(), "messages": [{"role": "system", "content": [{"text": "x"}]}, *conv()["messages"]]}, "messages[0].role", "invalid-role"),
-    (NOVA_MICRO, FT, _with(conv(), ("messages", 0, "content", 0), {"type": "text", "text": "hi"}), "messages[0].content[0]", "invalid-content-block"),
+    (
+        NOVA_MICRO,
+        FT,
+        {**conv(), "messages": [{"role": "system", "content": [{"text": "x"}]}, *conv()["messages"]]},
+        "messages[0].role",
+        "invalid-role",
+    ),
+    (
+        NOVA_MICRO,
+        FT,
+        _with(conv(), ("messages", 0, "content", 0), {"type": "text", "text": "hi"}),
+        "messages[0].content[0]",
+        "invalid-content-block",
+    ),
     (NOVA_MICRO, FT, _with(conv(), ("messages", 0, "content"), "hi"), "messages[0].content", "wrong-type"),
     (NOVA_MICRO, FT, _with(conv(), ("messages",), _DELETE), "messages", "missing-field"),
-    (NOVA_MICRO, FT, _with(conv(), ("messages", 0, "content", 1), {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://my-bucket/a.png"}}}}), "messages[0].content[1].image", "media-not-supported"),
-    (NOVA_LITE, FT, _with(conv(), ("messages", 0, "content", 1), {"image": {"format": "bmp", "source": {"s3Location": {"uri": "s3://my-bucket/a.bmp"}}}}), "messages[0].content[1].image.format", "media-format"),
-    (NOVA_LITE, FT, _with(conv(), ("messages", 0, "content", 1), {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://other-bucket/a.png"}}}}), "messages[0].content[1].image.source.s3Location.uri", "media-other-bucket"),
-    (NOVA_LITE, FT, _with(conv(), ("messages", 0, "content", 1), {"image": {"format": "png", "source": {"s3Location": {"uri": "https://example.com/a.png"}}}}), "messages[0].content[1].image.source.s3Location.uri", "invalid-media-uri"),
-    (NOVA_LITE, FT, _with(conv(), ("messages", 0, "content", 1), {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://my-bucket/my image.png"}}}}), "messages[0].content[1].image.source.s3Location.uri", "invalid-media-uri"),
-    (NOVA_LITE, FT, _with(conv(), ("messages", 1, "content", 1), {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://my-bucket/a.png"}}}}), "messages[1].content[1].image", "media-in-assistant-turn"),
-    (NOVA_LITE, FT, _with(conv(), ("messages", 0, "content"), [{"text": "t"}] + [{"image": {"format": "png", "source": {"s3Location": {"uri": f"s3://my-bucket/{i}.png"}}}} for i in range(11)]), "messages", "too-many-images"),
-    (NOVA_LITE, FT, _with(conv(), ("messages", 0, "content"), [{"text": "t"}] + [{"video": {"format": "mp4", "source": {"s3Location": {"uri": f"s3://my-bucket/{i}.mp4"}}}} for i in range(2)]), "messages", "too-many-videos"),
-    (NOVA_LITE, FT, _with(conv(), ("messages", 0, "content"), [{"text": "t"}, {"video": {"format": "mp4", "source": {"s3Location": {"uri": "s3://my-bucket/v.mp4"}}}}, {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://my-bucket/i.png"}}}}]), "messages", "mixed-media"),
-    (NOVA_MICRO, DIST, {**prompts(1)[0], "messages": prompts(1)[0]["messages"] + [{"role": "assistant", "content": [{"text": "a"}]}, {"role": "user", "content": [{"text": "b"}]}]}, None, None),
-    (HAIKU, DIST, {**prompts(1)[0], "messages": prompts(1)[0]["messages"] + [{"role": "assistant", "content": [{"text": "a"}]}, {"role": "user", "content": [{"text": "b"}]}]}, "messages[2]", "too-many-turns"),
+    (
+        NOVA_MICRO,
+        FT,
+        _with(
+            conv(),
+            ("messages", 0, "content", 1),
+            {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://my-bucket/a.png"}}}},
+        ),
+        "messages[0].content[1].image",
+        "media-not-supported",
+    ),
+    (
+        NOVA_LITE,
+        FT,
+        _with(
+            conv(),
+            ("messages", 0, "content", 1),
+            {"image": {"format": "bmp", "source": {"s3Location": {"uri": "s3://my-bucket/a.bmp"}}}},
+        ),
+        "messages[0].content[1].image.format",
+        "media-format",
+    ),
+    (
+        NOVA_LITE,
+        FT,
+        _with(
+            conv(),
+            ("messages", 0, "content", 1),
+            {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://other-bucket/a.png"}}}},
+        ),
+        "messages[0].content[1].image.source.s3Location.uri",
+        "media-other-bucket",
+    ),
+    (
+        NOVA_LITE,
+        FT,
+        _with(
+            conv(),
+            ("messages", 0, "content", 1),
+            {"image": {"format": "png", "source": {"s3Location": {"uri": "https://example.com/a.png"}}}},
+        ),
+        "messages[0].content[1].image.source.s3Location.uri",
+        "invalid-media-uri",
+    ),
+    (
+        NOVA_LITE,
+        FT,
+        _with(
+            conv(),
+            ("messages", 0, "content", 1),
+            {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://my-bucket/my image.png"}}}},
+        ),
+        "messages[0].content[1].image.source.s3Location.uri",
+        "invalid-media-uri",
+    ),
+    (
+        NOVA_LITE,
+        FT,
+        _with(
+            conv(),
+            ("messages", 1, "content", 1),
+            {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://my-bucket/a.png"}}}},
+        ),
+        "messages[1].content[1].image",
+        "media-in-assistant-turn",
+    ),
+    (
+        NOVA_LITE,
+        FT,
+        _with(
+            conv(),
+            ("messages", 0, "content"),
+            [{"text": "t"}]
+            + [
+                {"image": {"format": "png", "source": {"s3Location": {"uri": f"s3://my-bucket/{i}.png"}}}}
+                for i in range(11)
+            ],
+        ),
+        "messages",
+        "too-many-images",
+    ),
+    (
+        NOVA_LITE,
+        FT,
+        _with(
+            conv(),
+            ("messages", 0, "content"),
+            [{"text": "t"}]
+            + [
+                {"video": {"format": "mp4", "source": {"s3Location": {"uri": f"s3://my-bucket/{i}.mp4"}}}}
+                for i in range(2)
+            ],
+        ),
+        "messages",
+        "too-many-videos",
+    ),
+    (
+        NOVA_LITE,
+        FT,
+        _with(
+            conv(),
+            ("messages", 0, "content"),
+            [
+                {"text": "t"},
+                {"video": {"format": "mp4", "source": {"s3Location": {"uri": "s3://my-bucket/v.mp4"}}}},
+                {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://my-bucket/i.png"}}}},
+            ],
+        ),
+        "messages",
+        "mixed-media",
+    ),
+    (
+        NOVA_MICRO,
+        DIST,
+        {
+            **prompts(1)[0],
+            "messages": prompts(1)[0]["messages"]
+            + [{"role": "assistant", "content": [{"text": "a"}]}, {"role": "user", "content": [{"text": "b"}]}],
+        },
+        None,
+        None,
+    ),
+    (
+        HAIKU,
+        DIST,
+        {
+            **prompts(1)[0],
+            "messages": prompts(1)[0]["messages"]
+            + [{"role": "assistant", "content": [{"text": "a"}]}, {"role": "user", "content": [{"text": "b"}]}],
+        },
+        "messages[2]",
+        "too-many-turns",
+    ),
     (HAIKU, DIST, _with(prompts(1)[0], ("schemaVersion",), _DELETE), "schemaVersion", "schema-version"),
-    (HAIKU, DIST, _with(prompts(1)[0], ("messages", 0, "content"), [{"text": "a"}, {"text": "b"}]), "messages[0].content", "too-many-content-blocks"),
+    (
+        HAIKU,
+        DIST,
+        _with(prompts(1)[0], ("messages", 0, "content"), [{"text": "a"}, {"text": "b"}]),
+        "messages[0].content",
+        "too-many-content-blocks",
+    ),
     (HAIKU, DIST, {**prompts(1)[0], "system": [{"text": "a"}, {"text": "b"}]}, "system", "too-many-system-blocks"),
     (HAIKU, DIST, {**prompts(1)[0], "id": 7}, "id", "unknown-field"),
 ]
@@ -184,7 +451,9 @@ def _valid_filler(model, ctype, n):
     return pcs(n)
 
 
-@pytest.mark.parametrize(("model", "ctype", "bad", "field", "kind"), RULES, ids=[f"{r[4]}-{i}" for i, r in enumerate(RULES)])
+@pytest.mark.parametrize(
+    ("model", "ctype", "bad", "field", "kind"), RULES, ids=[f"{r[4]}-{i}" for i, r in enumerate(RULES)]
+)
 def test_rule_reports_line_field_and_kind(model, ctype, bad, field, kind):
     records = _valid_filler(model, ctype, 120)
     records.insert(2, bad)
@@ -203,7 +472,9 @@ def test_rule_reports_line_field_and_kind(model, ctype, bad, field, kind):
 
 def test_media_existence_checked_when_asked():
     record = copy.deepcopy(DOC_NOVA_IMAGE)
-    report = validate_dataset(jsonl(*_varied(record, 8)), NOVA_LITE, FT, bucket="my-bucket", media_exists=lambda uri: False)
+    report = validate_dataset(
+        jsonl(*_varied(record, 8)), NOVA_LITE, FT, bucket="my-bucket", media_exists=lambda uri: False
+    )
     assert report.counts() == {"media-not-found": 8}
     assert report.issues("media-not-found")[0].field == "messages[0].content[1].image.source.s3Location.uri"
 

@@ -15,7 +15,10 @@ CONV, CLAUDE = DatasetFormat.CONVERSATION_2024, DatasetFormat.CLAUDE_MESSAGES
 
 def openai(i=0, system=True):
     messages = [{"role": "system", "content": "Bạn là trợ lý hữu ích."}] if system else []
-    messages += [{"role": "user", "content": f"Thủ đô của Việt Nam là gì? ({i})"}, {"role": "assistant", "content": "Hà Nội."}]
+    messages += [
+        {"role": "user", "content": f"Thủ đô của Việt Nam là gì? ({i})"},
+        {"role": "assistant", "content": "Hà Nội."},
+    ]
     return {"messages": messages}
 
 
@@ -24,15 +27,29 @@ def test_conversion_to_conversation_2024_and_claude():
     assert converted == {
         "schemaVersion": "bedrock-conversation-2024",
         "system": [{"text": "Bạn là trợ lý hữu ích."}],
-        "messages": [{"role": "user", "content": [{"text": "Thủ đô của Việt Nam là gì? (0)"}]}, {"role": "assistant", "content": [{"text": "Hà Nội."}]}],
+        "messages": [
+            {"role": "user", "content": [{"text": "Thủ đô của Việt Nam là gì? (0)"}]},
+            {"role": "assistant", "content": [{"text": "Hà Nội."}]},
+        ],
     }
     assert warnings == []
     converted, _ = from_openai_chat(openai(), CLAUDE)
-    assert converted == {"system": "Bạn là trợ lý hữu ích.", "messages": [{"role": "user", "content": "Thủ đô của Việt Nam là gì? (0)"}, {"role": "assistant", "content": "Hà Nội."}]}
+    assert converted == {
+        "system": "Bạn là trợ lý hữu ích.",
+        "messages": [
+            {"role": "user", "content": "Thủ đô của Việt Nam là gì? (0)"},
+            {"role": "assistant", "content": "Hà Nội."},
+        ],
+    }
 
 
 def test_text_parts_are_joined_and_droppable_fields_warned():
-    record = {"messages": [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}], "name": "x"}, {"role": "assistant", "content": "c", "weight": 1}]}
+    record = {
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}], "name": "x"},
+            {"role": "assistant", "content": "c", "weight": 1},
+        ]
+    }
     converted, warnings = from_openai_chat(record, CONV)
     assert converted["messages"][0]["content"] == [{"text": "ab"}]
     assert [w[0] for w in warnings] == ["messages[0].name", "messages[1].weight"]
@@ -41,9 +58,15 @@ def test_text_parts_are_joined_and_droppable_fields_warned():
 @pytest.mark.parametrize(
     ("record", "field"),
     [
-        ({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": None, "tool_calls": []}]}, "messages[1]"),
+        (
+            {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": None, "tool_calls": []}]},
+            "messages[1]",
+        ),
         ({"messages": [{"role": "user", "content": "a"}, {"role": "tool", "content": "b"}]}, "messages[1]"),
-        ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x"}}]}]}, "messages[0].content[0]"),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x"}}]}]},
+            "messages[0].content[0]",
+        ),
         ({"messages": [{"role": "user", "content": "a"}, {"role": "system", "content": "late"}]}, "messages[1].role"),
         ({"messages": [{"role": "developer", "content": "a"}]}, "messages[0].role"),
         ({"messages": [{"role": "user"}]}, "messages[0].content"),
@@ -68,7 +91,11 @@ text = st.text(min_size=1, max_size=40).filter(lambda s: not s.isspace())
 
 
 @settings(max_examples=60, deadline=None)
-@given(system=st.one_of(st.none(), text), turns=st.lists(st.tuples(text, text), min_size=1, max_size=4), target=st.sampled_from([CONV, CLAUDE]))
+@given(
+    system=st.one_of(st.none(), text),
+    turns=st.lists(st.tuples(text, text), min_size=1, max_size=4),
+    target=st.sampled_from([CONV, CLAUDE]),
+)
 def test_round_trip(system, turns, target):
     messages = [{"role": "system", "content": system}] if system is not None else []
     for user, assistant in turns:
@@ -83,7 +110,9 @@ def test_validator_converts_and_reports_conversion_errors_by_line():
     records[4] = {"messages": [{"role": "user", "content": "a"}, {"role": "tool", "content": "b"}]}
     records[6] = {"messages": [{"role": "user", "content": "User: hi"}, {"role": "assistant", "content": "ok"}]}
     converted = []
-    report = validate_dataset(jsonl(*records), NOVA_MICRO, FT, on_converted=lambda split, line, rec: converted.append((split, line, rec)))
+    report = validate_dataset(
+        jsonl(*records), NOVA_MICRO, FT, on_converted=lambda split, line, rec: converted.append((split, line, rec))
+    )
     assert report.source_format == "openai-chat" and report.training.format == "openai-chat"
     assert [(i.line, i.field, i.kind) for i in report.issues()] == [
         (5, "messages[1]", "conversion-failed"),
@@ -111,6 +140,8 @@ def test_forced_formats():
 
 def test_converted_records_are_json_serialisable_utf8():
     converted = []
-    validate_dataset(jsonl(*[openai(i) for i in range(10)]), NOVA_MICRO, FT, on_converted=lambda s, l, r: converted.append(r))
+    validate_dataset(
+        jsonl(*[openai(i) for i in range(10)]), NOVA_MICRO, FT, on_converted=lambda s, l, r: converted.append(r)
+    )
     line = json.dumps(converted[0], ensure_ascii=False).encode("utf-8")
     assert "Hà Nội".encode() in line

@@ -36,7 +36,30 @@ def test_random_bytes(data, pair):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(["text", "role", "content", "messages", "image", "video", "prompt", "system", "format", "source", "s3Location", "uri", "type"]), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "text",
+                    "role",
+                    "content",
+                    "messages",
+                    "image",
+                    "video",
+                    "prompt",
+                    "system",
+                    "format",
+                    "source",
+                    "s3Location",
+                    "uri",
+                    "type",
+                ]
+            ),
+            children,
+            max_size=3,
+        )
+    ),
     max_leaves=10,
 )
 
@@ -66,7 +89,9 @@ def mutated(draw, base):
         if action == "delete":
             del parent[path[-1]]
         elif action == "text":
-            parent[path[-1]] = draw(st.sampled_from(["", " ", "User:", "[EOS]", "\u0000", "s3://other/x.png", "assistant", "system"]))
+            parent[path[-1]] = draw(
+                st.sampled_from(["", " ", "User:", "[EOS]", "\u0000", "s3://other/x.png", "assistant", "system"])
+            )
         else:
             parent[path[-1]] = draw(json_values)
     return record
@@ -76,9 +101,23 @@ IMAGE = {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://b/x.p
 BASES = [
     (TITAN_EXPRESS, "FINE_TUNING", pcs(1)[0]),
     (HAIKU, "FINE_TUNING", haiku(1)[0]),
-    (NOVA_LITE, "FINE_TUNING", {**conv(), "messages": [{"role": "user", "content": [{"text": "q"}, IMAGE]}, conv()["messages"][1]]}),
+    (
+        NOVA_LITE,
+        "FINE_TUNING",
+        {**conv(), "messages": [{"role": "user", "content": [{"text": "q"}, IMAGE]}, conv()["messages"][1]]},
+    ),
     (NOVA_LITE, "DISTILLATION", prompts(1)[0]),
-    (HAIKU, "FINE_TUNING", {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": [{"type": "text", "text": "q"}]}, {"role": "assistant", "content": "a"}]}),
+    (
+        HAIKU,
+        "FINE_TUNING",
+        {
+            "messages": [
+                {"role": "system", "content": "s"},
+                {"role": "user", "content": [{"type": "text", "text": "q"}]},
+                {"role": "assistant", "content": "a"},
+            ]
+        },
+    ),
 ]
 
 

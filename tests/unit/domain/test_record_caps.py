@@ -26,7 +26,9 @@ def test_a_50_mib_nova_record_is_one_error_on_line_1_read_in_constant_memory(tmp
         tracemalloc.stop()
     (issue,) = report.issues()
     assert (issue.kind, issue.severity.value, issue.line, issue.split) == ("record-too-large", "error", 1, "training")
-    assert issue.message == "the record is 50.0 MiB; Nova Micro accepts records of at most 32,000 tokens (about 1.5 MiB)"
+    assert (
+        issue.message == "the record is 50.0 MiB; Nova Micro accepts records of at most 32,000 tokens (about 1.5 MiB)"
+    )
     assert str(issue).startswith("training line 1: the record is 50.0 MiB")
     assert not report.valid and report.training.bytes == path.stat().st_size
     assert peak < 8 * MIB  # the line is never held whole: at most the cap and one read-past piece
@@ -78,11 +80,16 @@ def test_records_after_an_oversized_one_are_still_checked_on_their_own_lines():
 def test_the_report_states_the_caps_and_their_source():
     limits = validate_dataset(jsonl(*convs(8)), NOVA_MICRO, FT).limits
     assert limits["record_tokens"] == 32_000 and limits["max_record_bytes"] == 32_000 * 4 * 12
-    assert "docs.aws.amazon.com/nova/" in limits["record_tokens_source"] and "(read 20" in limits["record_tokens_source"]
+    assert (
+        "docs.aws.amazon.com/nova/" in limits["record_tokens_source"] and "(read 20" in limits["record_tokens_source"]
+    )
 
 
 def test_distillation_reports_say_the_prompt_cap_is_the_students():
-    prompt = {"schemaVersion": "bedrock-conversation-2024", "messages": [{"role": "user", "content": [{"text": "x" * 4 * 33_000}]}]}
+    prompt = {
+        "schemaVersion": "bedrock-conversation-2024",
+        "messages": [{"role": "user", "content": [{"text": "x" * 4 * 33_000}]}],
+    }
     report = validate_dataset(jsonl(prompt), NOVA_MICRO, CustomizationType.DISTILLATION)
     assert report.issues("too-many-tokens")[0].line == 1
     assert any("no per-record limit is published for distillation prompts" in note for note in report.notes)

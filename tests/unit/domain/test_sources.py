@@ -34,11 +34,15 @@ def test_s3_uri_with_client_and_media_same_bucket_rule(s3):
     records[1]["messages"][0]["content"].append(other)
     s3.put_object(Bucket="data", Key="train.jsonl", Body=jsonl(*records))
     s3.put_object(Bucket="data", Key="media/a.png", Body=b"\x89PNG")
-    report = validate_dataset("s3://data/train.jsonl", NOVA_LITE, "FINE_TUNING", s3_client=s3, media_exists=s3_media_checker(s3))
+    report = validate_dataset(
+        "s3://data/train.jsonl", NOVA_LITE, "FINE_TUNING", s3_client=s3, media_exists=s3_media_checker(s3)
+    )
     assert [(i.line, i.kind) for i in report.issues()] == [(2, "media-other-bucket")]
     records[0]["messages"][0]["content"][1]["image"]["source"]["s3Location"]["uri"] = "s3://data/media/missing.png"
     s3.put_object(Bucket="data", Key="train.jsonl", Body=jsonl(*records[:1], *records[2:]))
-    report = validate_dataset("s3://data/train.jsonl", NOVA_LITE, "FINE_TUNING", s3_client=s3, media_exists=s3_media_checker(s3))
+    report = validate_dataset(
+        "s3://data/train.jsonl", NOVA_LITE, "FINE_TUNING", s3_client=s3, media_exists=s3_media_checker(s3)
+    )
     assert [(i.line, i.kind) for i in report.issues()] == [(1, "media-not-found")]
 
 

@@ -8,11 +8,10 @@ moves only when a test calls ``aws.advance``.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,13 @@ from lambdas.domain.profiles import TuningProfile  # noqa: E402
 from lambdas.domain.registry import RunRegistry  # noqa: E402
 from lambdas.domain.runs import Dataset, RunInput, S3ObjectRef, run_id_for  # noqa: E402
 from stacks.config import load_stages  # noqa: E402
-from tests.doubles import FakeContext, create_bedrock_role, create_registry_tables, create_versioned_buckets, forget_handler_clients  # noqa: E402
+from tests.doubles import (
+    FakeContext,
+    create_bedrock_role,
+    create_registry_tables,
+    create_versioned_buckets,
+    forget_handler_clients,
+)  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLES = ROOT / "samples"
@@ -71,8 +76,14 @@ class Aws:
     def endpoints(self) -> dict[str, list[str]]:
         """Names of the provisioned throughputs and deployments that exist now."""
         return {
-            "provisioned": sorted(p["provisionedModelName"] for p in self.bedrock.list_provisioned_model_throughputs()["provisionedModelSummaries"]),
-            "deployments": sorted(d["customModelDeploymentName"] for d in self.bedrock.list_custom_model_deployments()["modelDeploymentSummaries"]),
+            "provisioned": sorted(
+                p["provisionedModelName"]
+                for p in self.bedrock.list_provisioned_model_throughputs()["provisionedModelSummaries"]
+            ),
+            "deployments": sorted(
+                d["customModelDeploymentName"]
+                for d in self.bedrock.list_custom_model_deployments()["modelDeploymentSummaries"]
+            ),
         }
 
     def profile(self, name: str, **changes: Any) -> TuningProfile:
@@ -92,7 +103,12 @@ class Aws:
         self.uploads = getattr(self, "uploads", 0) + 1
         uploaded_at = datetime(2026, 11, 24, 10, tzinfo=timezone.utc) + timedelta(minutes=self.uploads)
         dataset = Dataset(trigger=obj, training=obj, uploaded_at=uploaded_at.isoformat(timespec="milliseconds"))
-        run = RunInput(run_id=run_id_for(profile.name, obj), profile=profile, dataset=dataset, started_at="2026-11-24T10:00:00+00:00")
+        run = RunInput(
+            run_id=run_id_for(profile.name, obj),
+            profile=profile,
+            dataset=dataset,
+            started_at="2026-11-24T10:00:00+00:00",
+        )
         self.registry.record_start(run, epoch_seconds=1_790_000_000)
         return run
 
@@ -118,7 +134,13 @@ class Aws:
         return job["outputModelArn"]
 
     def put_evaluation_set(self, key: str, lines: list[Any] | str) -> None:
-        body = lines if isinstance(lines, str) else "".join((line if isinstance(line, str) else json.dumps(line, ensure_ascii=False)) + "\n" for line in lines)
+        body = (
+            lines
+            if isinstance(lines, str)
+            else "".join(
+                (line if isinstance(line, str) else json.dumps(line, ensure_ascii=False)) + "\n" for line in lines
+            )
+        )
         self.s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=body.encode())
 
     def read(self, uri: str) -> bytes:
@@ -168,9 +190,14 @@ def aws(monkeypatch) -> Aws:
             create_versioned_buckets(s3, DATA_BUCKET, ARTIFACTS_BUCKET)
             dynamodb = boto3.client("dynamodb", region_name=REGION)
             create_registry_tables(dynamodb)
-            create_bedrock_role(boto3.client("iam", region_name=REGION), ROLE_ARN.rsplit("/", 1)[-1], DATA_BUCKET, ARTIFACTS_BUCKET)
+            create_bedrock_role(
+                boto3.client("iam", region_name=REGION), ROLE_ARN.rsplit("/", 1)[-1], DATA_BUCKET, ARTIFACTS_BUCKET
+            )
             resource = boto3.resource("dynamodb", region_name=REGION)
-            profiles = {**load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].profiles, PROVISIONED_ONLY: _provisioned_only()}
+            profiles = {
+                **load_stages(ROOT / "config" / "tuneforge.yaml", only=["dev"])[0].profiles,
+                PROVISIONED_ONLY: _provisioned_only(),
+            }
             yield Aws(
                 s3=s3,
                 bedrock=boto3.client("bedrock", region_name=REGION),

@@ -6,7 +6,14 @@ import botocore.exceptions
 import pytest
 
 from lambdas.domain.cleanup import cleanup_run
-from lambdas.domain.endpoints import DEPLOYMENT, PROVISIONED, Endpoint, deploy_for_evaluation, endpoint_name_for, endpoint_status
+from lambdas.domain.endpoints import (
+    DEPLOYMENT,
+    PROVISIONED,
+    Endpoint,
+    deploy_for_evaluation,
+    endpoint_name_for,
+    endpoint_status,
+)
 from lambdas.domain.runs import client_request_token_for
 
 
@@ -18,12 +25,22 @@ def test_nova_gets_an_on_demand_deployment_recorded_with_its_arn(aws):
     assert endpoint.arn and ":custom-model-deployment/" in endpoint.arn
     assert aws.endpoints() == {"provisioned": [], "deployments": [endpoint.name]}
     [recorded] = aws.registry.get(run.run_id)["endpoints"]
-    assert recorded == {"kind": DEPLOYMENT, "name": endpoint.name, "purpose": "evaluation", "model_arn": model, "requested_at": endpoint.requested_at, "arn": endpoint.arn, "why": endpoint.why}
+    assert recorded == {
+        "kind": DEPLOYMENT,
+        "name": endpoint.name,
+        "purpose": "evaluation",
+        "model_arn": model,
+        "requested_at": endpoint.requested_at,
+        "arn": endpoint.arn,
+        "why": endpoint.why,
+    }
     assert "on-demand deployment is supported" in endpoint.why
 
 
 @pytest.mark.parametrize(("region", "because"), [("us-east-1", "before 2025-07-16"), ("eu-west-1", "not eu-west-1")])
-def test_a_nova_model_customized_before_the_cutoff_or_outside_its_regions_falls_back_to_provisioned_throughput(aws, region, because):
+def test_a_nova_model_customized_before_the_cutoff_or_outside_its_regions_falls_back_to_provisioned_throughput(
+    aws, region, because
+):
     """On-demand deployment needs a Nova model customized on or after 2025-07-16, in us-east-1 or
     us-west-2 (the catalogue's dated rule): otherwise the candidate is evaluated on a throughput, and
     the endpoint says why."""
@@ -96,8 +113,18 @@ def test_cleanup_deletes_by_name_an_endpoint_whose_arn_was_never_recorded(aws):
     run = aws.run(aws.profiles["provisioned-only"], "fine-tuning/titan-support-prompt-completion.jsonl")
     model = aws.train(run)
     name = endpoint_name_for(run.run_id, "evaluation")
-    aws.registry.append_endpoint(run.run_id, Endpoint(kind=PROVISIONED, name=name, purpose="evaluation", model_arn=model, requested_at="t").model_dump(exclude_none=True))
-    aws.bedrock.create_provisioned_model_throughput(modelUnits=1, provisionedModelName=name, modelId=model, clientRequestToken=client_request_token_for(run.run_id, "CreateProvisionedModelThroughput:evaluation"))
+    aws.registry.append_endpoint(
+        run.run_id,
+        Endpoint(kind=PROVISIONED, name=name, purpose="evaluation", model_arn=model, requested_at="t").model_dump(
+            exclude_none=True
+        ),
+    )
+    aws.bedrock.create_provisioned_model_throughput(
+        modelUnits=1,
+        provisionedModelName=name,
+        modelId=model,
+        clientRequestToken=client_request_token_for(run.run_id, "CreateProvisionedModelThroughput:evaluation"),
+    )
     assert cleanup_run(aws.registry, aws.bedrock, run.run_id).deleted_endpoints == [name]
     assert aws.endpoints() == {"provisioned": [], "deployments": []}
 
@@ -107,7 +134,9 @@ def test_names_fit_bedrock_and_stay_unique_per_run():
 
     long_a = "a-very-long-profile-name-of-32ch-0123456789abcdef01234567"
     long_b = "a-very-long-profile-name-of-32ch-fedcba9876543210fedcba98"
-    names = {endpoint_name_for(run_id, purpose) for run_id in (long_a, long_b) for purpose in ("evaluation", "production")}
+    names = {
+        endpoint_name_for(run_id, purpose) for run_id in (long_a, long_b) for purpose in ("evaluation", "production")
+    }
     assert len(names) == 4
     for name in names:
         assert len(name) <= 63 and re.fullmatch(r"([0-9a-zA-Z][_-]?)+", name), name

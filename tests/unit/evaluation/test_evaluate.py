@@ -11,7 +11,16 @@ import pytest
 from botocore.stub import Stubber
 
 from lambdas.domain.endpoints import deploy_for_evaluation
-from lambdas.domain.evaluation import EvaluationFailed, Example, evaluate, invocable_model, judge, judge_prompt, load_evaluation_set, parse_judge_score
+from lambdas.domain.evaluation import (
+    EvaluationFailed,
+    Example,
+    evaluate,
+    invocable_model,
+    judge,
+    judge_prompt,
+    load_evaluation_set,
+    parse_judge_score,
+)
 from tests.unit.evaluation.conftest import ARTIFACTS_BUCKET, DATA_BUCKET, evaluation_set_from
 
 VI_SAMPLE = "fine-tuning/nova-micro-vi-qa.jsonl"
@@ -91,11 +100,40 @@ def test_html_escapes_what_models_say(aws):
     from lambdas.domain.evaluation_report import render_html
 
     report = {
-        "profile": "p", "run_id": "r", "examples": 1, "candidate_model": "c", "baseline_model": "b",
+        "profile": "p",
+        "run_id": "r",
+        "examples": 1,
+        "candidate_model": "c",
+        "baseline_model": "b",
         "metrics": {"candidate": {"token_f1": 1.0}, "baseline": {"token_f1": 0.0}},
-        "decision": {"passed": False, "checks": [{"metric": "token_f1", "value": 1.0, "baseline": 0.0, "minimum": None, "required_margin": 0.5, "passed": True, "reason": "<ok>"}]},
+        "decision": {
+            "passed": False,
+            "checks": [
+                {
+                    "metric": "token_f1",
+                    "value": 1.0,
+                    "baseline": 0.0,
+                    "minimum": None,
+                    "required_margin": 0.5,
+                    "passed": True,
+                    "reason": "<ok>",
+                }
+            ],
+        },
     }
-    page = render_html(report, [{"line": 1, "prompt": "<script>alert(1)</script>", "reference": "&", "candidate": "<b>", "baseline": "", "metrics": {}}])
+    page = render_html(
+        report,
+        [
+            {
+                "line": 1,
+                "prompt": "<script>alert(1)</script>",
+                "reference": "&",
+                "candidate": "<b>",
+                "baseline": "",
+                "metrics": {},
+            }
+        ],
+    )
     assert "<script>alert" not in page and "&lt;script&gt;" in page and "&lt;b&gt;" in page
 
 
@@ -123,7 +161,9 @@ def test_calls_that_keep_failing_stop_the_evaluation_without_a_decision(aws):
     profile = aws.profile("support-qa-vi", evaluation={"max_examples": 4})
     run, endpoint, examples = _ready_candidate(aws, profile)
     aws.faults.deny("Converse", service="bedrock-runtime")
-    with pytest.raises(EvaluationFailed, match=r"4 of 4 Converse calls to the candidate .* failed; first: AccessDeniedException"):
+    with pytest.raises(
+        EvaluationFailed, match=r"4 of 4 Converse calls to the candidate .* failed; first: AccessDeniedException"
+    ):
         _evaluate(aws, run, endpoint, examples)
 
 
@@ -145,7 +185,11 @@ class _Counting:
         try:
             time.sleep(0.01)
             if request["modelId"] in self.answers:
-                return {"output": {"message": {"role": "assistant", "content": [{"text": self.answers[request["modelId"]]}]}}}
+                return {
+                    "output": {
+                        "message": {"role": "assistant", "content": [{"text": self.answers[request["modelId"]]}]}
+                    }
+                }
             return self._runtime.converse(**request)
         finally:
             with self.lock:
@@ -162,16 +206,26 @@ def test_concurrency_is_bounded_by_the_profile(aws):
 
 
 def test_a_judge_model_adds_the_judge_metric(aws):
-    profile = aws.profile("support-qa-vi", evaluation={"judge_model": "amazon.nova-pro-v1:0"}, gate={"minimums": {"judge": 0.7}, "margin_over_baseline": {}})
+    profile = aws.profile(
+        "support-qa-vi",
+        evaluation={"judge_model": "amazon.nova-pro-v1:0"},
+        gate={"minimums": {"judge": 0.7}, "margin_over_baseline": {}},
+    )
     run, endpoint, examples = _ready_candidate(aws, profile)
     # The emulated foundation models cannot grade; a judge that always answers 0.8 stands in.
-    summary, decision = _evaluate(aws, run, endpoint, examples[:5], runtime=_Counting(aws.runtime, answers={"amazon.nova-pro-v1:0": "0.8"}))
+    summary, decision = _evaluate(
+        aws, run, endpoint, examples[:5], runtime=_Counting(aws.runtime, answers={"amazon.nova-pro-v1:0": "0.8"})
+    )
     assert summary.candidate["judge"] == pytest.approx(0.8) and summary.baseline["judge"] == pytest.approx(0.8)
     assert decision.passed
 
 
 def test_an_unreadable_judge_leaves_the_metric_uncomputed_and_the_gate_fails(aws):
-    profile = aws.profile("support-qa-vi", evaluation={"judge_model": "amazon.nova-pro-v1:0"}, gate={"minimums": {"judge": 0.7}, "margin_over_baseline": {}})
+    profile = aws.profile(
+        "support-qa-vi",
+        evaluation={"judge_model": "amazon.nova-pro-v1:0"},
+        gate={"minimums": {"judge": 0.7}, "margin_over_baseline": {}},
+    )
     run, endpoint, examples = _ready_candidate(aws, profile)
     summary, decision = _evaluate(aws, run, endpoint, examples[:3])  # the emulated judge replies in prose
     assert "judge" not in summary.candidate
@@ -180,7 +234,17 @@ def test_an_unreadable_judge_leaves_the_metric_uncomputed_and_the_gate_fails(aws
 
 @pytest.mark.parametrize(
     ("reply", "expected"),
-    [("0.75", 0.75), ("Score: 1", 1.0), ("0", 0.0), (".5", 0.5), ("I would say 0.9.", 0.9), ("7", None), ("no idea", None), ("", None), ("1.5", None)],
+    [
+        ("0.75", 0.75),
+        ("Score: 1", 1.0),
+        ("0", 0.0),
+        (".5", 0.5),
+        ("I would say 0.9.", 0.9),
+        ("7", None),
+        ("no idea", None),
+        ("", None),
+        ("1.5", None),
+    ],
 )
 def test_parse_judge_score(reply, expected):
     assert parse_judge_score(reply) == expected
@@ -192,10 +256,20 @@ def test_judge_prompt_and_request(aws):
     with Stubber(aws.runtime) as stub:
         stub.add_response(
             "converse",
-            {"output": {"message": {"role": "assistant", "content": [{"text": "0.6"}]}}, "stopReason": "end_turn", "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}, "metrics": {"latencyMs": 1}},
+            {
+                "output": {"message": {"role": "assistant", "content": [{"text": "0.6"}]}},
+                "stopReason": "end_turn",
+                "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
+                "metrics": {"latencyMs": 1},
+            },
             expected_params={
                 "modelId": "amazon.nova-pro-v1:0",
-                "messages": [{"role": "user", "content": [{"text": _contains(">\nHà Nội\n</reference-", ">\nHà Nội là thủ đô\n</answer-")}]}],
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [{"text": _contains(">\nHà Nội\n</reference-", ">\nHà Nội là thủ đô\n</answer-")}],
+                    }
+                ],
                 "system": [{"text": _contains("between 0 and 1")}],
                 "inferenceConfig": {"maxTokens": 10, "temperature": 0.0},
             },

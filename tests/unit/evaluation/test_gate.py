@@ -12,7 +12,9 @@ GATE = Gate(minimums={"token_f1": 0.5}, margin_over_baseline={"token_f1": 0.05, 
 
 
 def test_pass_records_every_number():
-    decision = decide(GATE, {"token_f1": 0.62, "rouge_l": 0.40, "exact_match": 0.1}, {"token_f1": 0.50, "rouge_l": 0.40})
+    decision = decide(
+        GATE, {"token_f1": 0.62, "rouge_l": 0.40, "exact_match": 0.1}, {"token_f1": 0.50, "rouge_l": 0.40}
+    )
     assert decision.passed
     checks = {check.metric: check for check in decision.checks}
     assert set(checks) == {"token_f1", "rouge_l"}  # only what the gate names

@@ -40,14 +40,26 @@ def _wait_ready(aws, context, run_event, endpoint) -> dict:
 def test_pass_path_ends_with_only_the_promoted_throughput(aws, context, capsys):
     state, run = _trained(aws, "support-qa-vi", NOVA)
     state["endpoint"] = _payload(deploy_endpoint.handler(state, context))
-    assert set(state["endpoint"]) == {"kind", "name", "purpose", "model_arn", "requested_at", "arn", "model_units", "commitment", "why"}
+    assert set(state["endpoint"]) == {
+        "kind",
+        "name",
+        "purpose",
+        "model_arn",
+        "requested_at",
+        "arn",
+        "model_units",
+        "commitment",
+        "why",
+    }
     assert _wait_ready(aws, context, {"run": state["run"]}, state["endpoint"])["ready"] is True
 
     capsys.readouterr()
     state["evaluation"] = _payload(evaluate.handler(state, context))
     assert state["evaluation"]["passed"] is True and state["evaluation"]["examples"] == 12
     assert len(json.dumps(state)) < 16_000  # far below the 256 KB payload limit
-    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{") and "_aws" in line]
+    emitted = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{") and "_aws" in line
+    ]
     per_model = {(m["profile"], m["model"]) for m in emitted if "model" in m}
     assert per_model == {("support-qa-vi", "candidate"), ("support-qa-vi", "baseline")}
     assert any("EvaluationTokenF1" in m for m in emitted) and any("GatePassed" in m for m in emitted)
@@ -55,13 +67,20 @@ def test_pass_path_ends_with_only_the_promoted_throughput(aws, context, capsys):
     state["promoted"] = _payload(promote.handler(state, context))["endpoint"]  # $.promoted.value.endpoint
     assert _wait_ready(aws, context, {"run": state["run"]}, state["promoted"])["status"] == "InService"
     result = finalize_promotion.handler(state, context)
-    assert result["parameter_name"] == f"{CHAMPION_PREFIX}/support-qa-vi" and result["invocable_arn"] == state["promoted"]["arn"]
+    assert (
+        result["parameter_name"] == f"{CHAMPION_PREFIX}/support-qa-vi"
+        and result["invocable_arn"] == state["promoted"]["arn"]
+    )
 
     kept = cleanup.handler({"run_id": run.run_id, "final_status": "SUCCEEDED"}, context)
     assert kept["kept_endpoints"] == [state["promoted"]["arn"]] and kept["deleted_endpoints"] == []
     assert aws.endpoints() == {"provisioned": [state["promoted"]["name"]], "deployments": []}
     item = aws.registry.get(run.run_id)
-    assert item["gate_passed"] is True and item["evaluation_report"].endswith("/evaluation.json") and item["outcome"] == "promoted"
+    assert (
+        item["gate_passed"] is True
+        and item["evaluation_report"].endswith("/evaluation.json")
+        and item["outcome"] == "promoted"
+    )
 
 
 def test_gate_failure_path_ends_with_no_endpoint_and_the_champion_unchanged(aws, context):

@@ -14,7 +14,9 @@ from lambdas.domain.runs import RunStatus, lineage_tags
 
 TITAN = "fine-tuning/titan-support-prompt-completion.jsonl"
 NOVA = "fine-tuning/nova-micro-vi-qa.jsonl"
-SETTINGS = JanitorSettings(model_retention=timedelta(days=7), alarm_after=timedelta(hours=6), execution_timeout=timedelta(days=7))
+SETTINGS = JanitorSettings(
+    model_retention=timedelta(days=7), alarm_after=timedelta(hours=6), execution_timeout=timedelta(days=7)
+)
 HOUR = 3600
 
 
@@ -62,7 +64,11 @@ def test_an_evaluation_endpoint_cleanup_was_refused_is_deleted_by_the_next_sweep
     assert recorded[endpoint.name]["deleted_at"] and recorded[endpoint.name]["deleted_by"] == "janitor"
     # The model stays for its retention, and the run stays marked until then.
     assert (waiting_model.arn, waiting_model.state) == (model, "waiting") and model in models(aws)
-    assert aws.registry.get(run.run_id)["sweep_after"] == waiting_model.next_try == iso(now(aws) + SETTINGS.model_retention)
+    assert (
+        aws.registry.get(run.run_id)["sweep_after"]
+        == waiting_model.next_try
+        == iso(now(aws) + SETTINGS.model_retention)
+    )
 
 
 def test_a_refused_delete_is_retried_with_doubling_back_off_and_reported_once_a_day_past_the_bound(aws):
@@ -100,25 +106,42 @@ def test_a_committed_throughput_is_reported_with_its_end_date_and_deleted_when_t
     run, model, evaluation = ended(aws, profile, TITAN)
     committed = promote(aws.bedrock, aws.registry, run, model, evaluation)
     assert cleanup_run(aws.registry, aws.bedrock, run.run_id).undeletable.keys() == {committed.arn}
-    term_ends = aws.bedrock.get_provisioned_model_throughput(provisionedModelId=committed.arn)["commitmentExpirationTime"]
+    term_ends = aws.bedrock.get_provisioned_model_throughput(provisionedModelId=committed.arn)[
+        "commitmentExpirationTime"
+    ]
 
     retention_ends = now(aws) + SETTINGS.model_retention
     first = {leftover.arn: leftover for leftover in swept(aws, run.run_id).leftovers}
-    assert first[committed.arn].state == "committed" and first[committed.arn].notify and first[committed.arn].commitment_ends == iso(term_ends)
+    assert (
+        first[committed.arn].state == "committed"
+        and first[committed.arn].notify
+        and first[committed.arn].commitment_ends == iso(term_ends)
+    )
     assert first[committed.arn].next_try == iso(term_ends) and first[model].next_try == iso(retention_ends)
     assert aws.registry.get(run.run_id)["sweep_after"] == iso(retention_ends)  # the earliest of the two
 
     aws.emulator.clock.advance(SETTINGS.model_retention.total_seconds())
     again = {leftover.arn: leftover for leftover in swept(aws, run.run_id).leftovers}
-    assert again[committed.arn].state == "committed" and not again[committed.arn].notify and not again[committed.arn].overdue  # reported once
-    assert again[model].state == "waiting" and again[model].blocked_by == committed.arn and not again[model].overdue and model in models(aws)
+    assert (
+        again[committed.arn].state == "committed"
+        and not again[committed.arn].notify
+        and not again[committed.arn].overdue
+    )  # reported once
+    assert (
+        again[model].state == "waiting"
+        and again[model].blocked_by == committed.arn
+        and not again[model].overdue
+        and model in models(aws)
+    )
     assert aws.registry.get(run.run_id)["sweep_after"] == iso(term_ends)
     assert aws.registry.overdue_leftovers(now=iso(now(aws))) == 0
 
     aws.emulator.clock.advance((term_ends - now(aws)).total_seconds() + 60)
     assert run.run_id in due(aws)
     by_arn = {leftover.arn: leftover for leftover in swept(aws, run.run_id).leftovers}
-    assert by_arn[committed.arn].state == "deleted" and by_arn[model].state == "deleted"  # a month is past the retention too
+    assert (
+        by_arn[committed.arn].state == "deleted" and by_arn[model].state == "deleted"
+    )  # a month is past the retention too
     assert aws.endpoints() == {"provisioned": [], "deployments": []} and model not in models(aws)
     assert due(aws) == [] and "sweep" not in aws.registry.get(run.run_id)
 
@@ -144,7 +167,14 @@ def test_the_champions_model_and_endpoint_are_never_touched(aws):
     # The champion item is the source of truth, even when the run's own item does not say promoted
     # (a promotion that wrote the champion and failed before recording its outcome).
     run, model, endpoint = ended(aws, aws.profiles["support-qa-vi"], NOVA)
-    aws.champions.put_item(Item={"profile": "support-qa-vi", "run_id": run.run_id, "custom_model_arn": model, "invocable_arn": endpoint.arn})
+    aws.champions.put_item(
+        Item={
+            "profile": "support-qa-vi",
+            "run_id": run.run_id,
+            "custom_model_arn": model,
+            "invocable_arn": endpoint.arn,
+        }
+    )
     aws.registry.mark_for_sweep(run.run_id, after=iso(now(aws)))
     aws.emulator.clock.advance((SETTINGS.model_retention + timedelta(days=1)).total_seconds())
 
@@ -156,7 +186,13 @@ def test_the_champions_model_and_endpoint_are_never_touched(aws):
 
 def test_the_model_of_the_champions_run_is_kept_under_any_name(aws):
     run, model, _ = ended(aws, aws.profiles["provisioned-only"], TITAN, evaluate=False)
-    aws.champions.put_item(Item={"profile": "provisioned-only", "run_id": run.run_id, "invocable_arn": "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/elsewhere"})
+    aws.champions.put_item(
+        Item={
+            "profile": "provisioned-only",
+            "run_id": run.run_id,
+            "invocable_arn": "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/elsewhere",
+        }
+    )
     aws.emulator.clock.advance((SETTINGS.model_retention + timedelta(hours=1)).total_seconds())
     (kept,) = swept(aws, run.run_id).leftovers
     assert kept.state == "kept" and model in models(aws)
@@ -178,16 +214,25 @@ def test_a_run_past_the_execution_timeout_has_ended_whatever_its_item_says(aws):
     run = aws.run(aws.profiles["support-qa-vi"], NOVA)
     model = aws.train(run)
     endpoint = deploy_for_evaluation(aws.bedrock, aws.registry, run, model, region="us-east-1")
-    aws.registry.update(run.run_id, status=RunStatus.EVALUATING, started_at=iso(now(aws) - SETTINGS.execution_timeout - timedelta(minutes=1)))
+    aws.registry.update(
+        run.run_id,
+        status=RunStatus.EVALUATING,
+        started_at=iso(now(aws) - SETTINGS.execution_timeout - timedelta(minutes=1)),
+    )
     result = swept(aws, run.run_id)
-    assert result.ended and [(leftover.arn, leftover.state) for leftover in result.leftovers] == [(endpoint.arn, "deleted")]
+    assert result.ended and [(leftover.arn, leftover.state) for leftover in result.leftovers] == [
+        (endpoint.arn, "deleted")
+    ]
 
 
 def test_an_endpoint_that_is_already_gone_is_recorded_as_gone(aws):
     run, model, endpoint = ended(aws, aws.profiles["support-qa-vi"], NOVA)
     aws.bedrock.delete_custom_model_deployment(customModelDeploymentIdentifier=endpoint.arn)
     (gone, _waiting) = swept(aws, run.run_id).leftovers
-    assert gone.state == "gone" and {e["name"]: e for e in aws.registry.get(run.run_id)["endpoints"]}[endpoint.name]["deleted_at"]
+    assert (
+        gone.state == "gone"
+        and {e["name"]: e for e in aws.registry.get(run.run_id)["endpoints"]}[endpoint.name]["deleted_at"]
+    )
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,9 @@ def test_the_emulated_day_is_past_haikus_end_of_life(aws):
 
 
 def test_an_end_of_life_base_model_is_refused_before_the_job_and_bedrock_refuses_it_too(aws):
-    profile = TuningProfile.model_validate({**aws.profiles["support-qa-vi"].model_dump(mode="json"), "base_model": HAIKU, "hyperparameters": {}})
+    profile = TuningProfile.model_validate(
+        {**aws.profiles["support-qa-vi"].model_dump(mode="json"), "base_model": HAIKU, "hyperparameters": {}}
+    )
     run = aws.run(profile, "fine-tuning/nova-micro-vi-qa.jsonl")
     with pytest.raises(ModelNotCustomizable, match=f"no longer offers {HAIKU}"):
         check_base_model_lifecycle(aws.bedrock, run)
@@ -32,4 +34,9 @@ def test_an_end_of_life_base_model_is_refused_before_the_job_and_bedrock_refuses
 def test_an_active_base_model_passes(aws):
     run = aws.run(aws.profiles["support-qa-vi"], "fine-tuning/nova-micro-vi-qa.jsonl")
     check_base_model_lifecycle(aws.bedrock, run)
-    assert aws.bedrock.get_foundation_model(modelIdentifier=run.profile.base_model)["modelDetails"]["modelLifecycle"]["status"] == "ACTIVE"
+    assert (
+        aws.bedrock.get_foundation_model(modelIdentifier=run.profile.base_model)["modelDetails"]["modelLifecycle"][
+            "status"
+        ]
+        == "ACTIVE"
+    )

@@ -7,10 +7,17 @@ import threading
 import botocore.exceptions
 import pytest
 
-from lambdas.domain.champion import newer_champion, upload_order
+from lambdas.domain.champion import current_champion, newer_champion, upload_order
 from lambdas.domain.cleanup import cleanup_run
-from lambdas.domain.champion import current_champion
-from lambdas.domain.endpoints import PROVISIONED, Endpoint, baseline_model_for, deploy_for_evaluation, endpoint_name_for, finalize_promotion, promote
+from lambdas.domain.endpoints import (
+    PROVISIONED,
+    Endpoint,
+    baseline_model_for,
+    deploy_for_evaluation,
+    endpoint_name_for,
+    finalize_promotion,
+    promote,
+)
 from tests.unit.evaluation.conftest import CHAMPION_PREFIX
 
 TITAN = "fine-tuning/titan-support-prompt-completion.jsonl"
@@ -29,7 +36,17 @@ def _evaluated(aws, profile, sample, key=None):
 def _promote(aws, run, model, evaluation):
     promoted = promote(aws.bedrock, aws.registry, run, model, evaluation)
     aws.advance(aws.emulator.settings.provisioned_duration)
-    result = finalize_promotion(aws.bedrock, aws.registry, aws.champions, aws.ssm, run, custom_model_arn=model, promoted=promoted, evaluation=evaluation, parameter_prefix=CHAMPION_PREFIX)
+    result = finalize_promotion(
+        aws.bedrock,
+        aws.registry,
+        aws.champions,
+        aws.ssm,
+        run,
+        custom_model_arn=model,
+        promoted=promoted,
+        evaluation=evaluation,
+        parameter_prefix=CHAMPION_PREFIX,
+    )
     return promoted, result
 
 
@@ -37,7 +54,11 @@ def test_promotion_writes_the_champion_and_its_parameter_and_deletes_the_evaluat
     run, model, evaluation = _evaluated(aws, aws.profiles["support-qa-vi"], NOVA)
     promoted, result = _promote(aws, run, model, evaluation)
 
-    assert promoted.kind == PROVISIONED and promoted.purpose == "production" and promoted.name == endpoint_name_for(run.run_id, "production")
+    assert (
+        promoted.kind == PROVISIONED
+        and promoted.purpose == "production"
+        and promoted.name == endpoint_name_for(run.run_id, "production")
+    )
     described = aws.bedrock.get_provisioned_model_throughput(provisionedModelId=promoted.arn)
     assert described["status"] == "InService" and described["modelUnits"] == 1 and "commitmentDuration" not in described
 
@@ -148,9 +169,22 @@ def test_a_committed_previous_champion_cannot_be_retired_and_that_is_reported_no
 def test_a_retried_finalize_changes_nothing_more(aws):
     (first_run, first), (second_run, second), result = _two_generations(aws, retire=True)
     again = finalize_promotion(
-        aws.bedrock, aws.registry, aws.champions, aws.ssm, second_run,
-        custom_model_arn=result.custom_model_arn, promoted=second,
-        evaluation=Endpoint.model_validate({**second.model_dump(), "name": endpoint_name_for(second_run.run_id, "evaluation"), "kind": "custom-model-deployment", "purpose": "evaluation", "arn": None}),
+        aws.bedrock,
+        aws.registry,
+        aws.champions,
+        aws.ssm,
+        second_run,
+        custom_model_arn=result.custom_model_arn,
+        promoted=second,
+        evaluation=Endpoint.model_validate(
+            {
+                **second.model_dump(),
+                "name": endpoint_name_for(second_run.run_id, "evaluation"),
+                "kind": "custom-model-deployment",
+                "purpose": "evaluation",
+                "arn": None,
+            }
+        ),
         parameter_prefix=CHAMPION_PREFIX,
     )
     # the champion that was replaced is remembered in the run, so a retry still knows it
@@ -186,23 +220,47 @@ def test_an_older_upload_finishing_last_does_not_replace_the_newer_champion(aws)
     # The older run passed its gate too and bought its throughput before the newer one won.
     bought = promote(aws.bedrock, aws.registry, older_run, older_model, older_eval)
     aws.advance(aws.emulator.settings.provisioned_duration)
-    result = finalize_promotion(aws.bedrock, aws.registry, aws.champions, aws.ssm, older_run, custom_model_arn=older_model, promoted=bought, evaluation=older_eval, parameter_prefix=CHAMPION_PREFIX)
+    result = finalize_promotion(
+        aws.bedrock,
+        aws.registry,
+        aws.champions,
+        aws.ssm,
+        older_run,
+        custom_model_arn=older_model,
+        promoted=bought,
+        evaluation=older_eval,
+        parameter_prefix=CHAMPION_PREFIX,
+    )
     assert result.promoted is False and result.superseded_by == newer_run.run_id
     assert result.released_endpoint == bought.arn and result.release_error is None
     assert current_champion(aws.champions, "support-qa-vi")["run_id"] == newer_run.run_id
     assert aws.ssm.get_parameter(Name=f"{CHAMPION_PREFIX}/support-qa-vi")["Parameter"]["Value"] == newer.arn
     assert aws.endpoints() == {"provisioned": [newer.name], "deployments": []}
     item = aws.registry.get(older_run.run_id)
-    assert item["outcome"] == "superseded" and all(e.get("deleted_at") and not e.get("promoted") for e in item["endpoints"])
+    assert item["outcome"] == "superseded" and all(
+        e.get("deleted_at") and not e.get("promoted") for e in item["endpoints"]
+    )
     assert newer_champion(aws.champions, older_run) is not None and newer_champion(aws.champions, newer_run) is None
 
 
 def test_a_superseded_run_that_bought_committed_throughput_records_the_refusal_for_the_janitor(aws):
-    (older_run, older_model, older_eval), (newer_run, newer_model, newer_eval) = _two_uploads(aws, commitment="OneMonth")
+    (older_run, older_model, older_eval), (newer_run, newer_model, newer_eval) = _two_uploads(
+        aws, commitment="OneMonth"
+    )
     _promote(aws, newer_run, newer_model, newer_eval)
     bought = promote(aws.bedrock, aws.registry, older_run, older_model, older_eval)
     aws.advance(aws.emulator.settings.provisioned_duration)
-    result = finalize_promotion(aws.bedrock, aws.registry, aws.champions, aws.ssm, older_run, custom_model_arn=older_model, promoted=bought, evaluation=older_eval, parameter_prefix=CHAMPION_PREFIX)
+    result = finalize_promotion(
+        aws.bedrock,
+        aws.registry,
+        aws.champions,
+        aws.ssm,
+        older_run,
+        custom_model_arn=older_model,
+        promoted=bought,
+        evaluation=older_eval,
+        parameter_prefix=CHAMPION_PREFIX,
+    )
     assert result.promoted is False and result.released_endpoint is None and "commitment" in result.release_error
     [entry] = [e for e in aws.registry.get(older_run.run_id)["endpoints"] if e["name"] == bought.name]
     assert "commitment" in entry["delete_refused"] and not entry.get("promoted")
@@ -246,12 +304,25 @@ def test_simultaneous_promotions_are_serialized_and_the_newer_upload_wins(aws, f
 
     def finalize(run, model, bought, evaluation):
         try:
-            results[run.run_id] = finalize_promotion(aws.bedrock, aws.registry, RacingTable(run.run_id), aws.ssm, run, custom_model_arn=model, promoted=bought, evaluation=evaluation, parameter_prefix=CHAMPION_PREFIX)
+            results[run.run_id] = finalize_promotion(
+                aws.bedrock,
+                aws.registry,
+                RacingTable(run.run_id),
+                aws.ssm,
+                run,
+                custom_model_arn=model,
+                promoted=bought,
+                evaluation=evaluation,
+                parameter_prefix=CHAMPION_PREFIX,
+            )
         except BaseException as error:  # re-raised below, in the test's own thread
             failures.append(error)
             both_read.abort()
 
-    threads = [threading.Thread(target=finalize, args=args) for args in ((older_run, older_model, older, older_eval), (newer_run, newer_model, newer, newer_eval))]
+    threads = [
+        threading.Thread(target=finalize, args=args)
+        for args in ((older_run, older_model, older, older_eval), (newer_run, newer_model, newer, newer_eval))
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -265,6 +336,11 @@ def test_simultaneous_promotions_are_serialized_and_the_newer_upload_wins(aws, f
     # superseded (newer wrote first) or retired as the replaced champion (older wrote first).
     assert aws.endpoints() == {"provisioned": [newer.name], "deployments": []}
     if first_writer == "newer":
-        assert results[older_run.run_id].promoted is False and results[older_run.run_id].superseded_by == newer_run.run_id
+        assert (
+            results[older_run.run_id].promoted is False and results[older_run.run_id].superseded_by == newer_run.run_id
+        )
     else:
-        assert results[older_run.run_id].promoted is True and results[newer_run.run_id].previous_champion_retired == older.arn
+        assert (
+            results[older_run.run_id].promoted is True
+            and results[newer_run.run_id].previous_champion_retired == older.arn
+        )

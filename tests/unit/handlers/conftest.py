@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
-
-import os
 
 # Powertools reads these when a handler module is imported, as Lambda sets them before import.
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "tuneforge")
@@ -17,12 +16,18 @@ import boto3  # noqa: E402
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from lambdas.domain.profiles import fingerprints_variable  # noqa: E402
 from local import bedrock_ext  # noqa: E402
 from local import state as emulator_state  # noqa: E402
 from local.clock import Clock  # noqa: E402
 from stacks.config import load_stages  # noqa: E402
-from lambdas.domain.profiles import fingerprints_variable  # noqa: E402
-from tests.doubles import FakeContext, create_bedrock_role, create_registry_tables, create_versioned_buckets, forget_handler_clients  # noqa: E402
+from tests.doubles import (
+    FakeContext,
+    create_bedrock_role,
+    create_registry_tables,
+    create_versioned_buckets,
+    forget_handler_clients,
+)  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 REGION = "us-east-1"
@@ -87,20 +92,42 @@ def account(monkeypatch) -> Account:
         iam = boto3.client("iam", region_name=REGION)
         create_bedrock_role(iam, "bedrock-customization", DATA_BUCKET, ARTIFACTS_BUCKET)
         # a real key: the emulator checks the caller may use the custom-model key through Bedrock
-        monkeypatch.setenv("KMS_KEY_ARN", boto3.client("kms", region_name=REGION).create_key(Description="tuneforge test")["KeyMetadata"]["Arn"])
-        role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))["Role"]["Arn"]
+        monkeypatch.setenv(
+            "KMS_KEY_ARN",
+            boto3.client("kms", region_name=REGION).create_key(Description="tuneforge test")["KeyMetadata"]["Arn"],
+        )
+        role = iam.create_role(
+            RoleName="sfn", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+        )["Role"]["Arn"]
         stepfunctions = boto3.client("stepfunctions", region_name=REGION)
         definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
-        state_machine_arn = stepfunctions.create_state_machine(name=STATE_MACHINE_NAME, definition=definition, roleArn=role)["stateMachineArn"]
+        state_machine_arn = stepfunctions.create_state_machine(
+            name=STATE_MACHINE_NAME, definition=definition, roleArn=role
+        )["stateMachineArn"]
         monkeypatch.setenv("STATE_MACHINE_ARN", state_machine_arn)
         sns = boto3.client("sns", region_name=REGION)
         topic_arn = sns.create_topic(Name="notifications")["TopicArn"]
         sqs = boto3.client("sqs", region_name=REGION)
         inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"], Attributes={"RawMessageDelivery": "true"})
+        sns.subscribe(
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint=sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"],
+            Attributes={"RawMessageDelivery": "true"},
+        )
         monkeypatch.setenv("NOTIFICATION_TOPIC_ARN", topic_arn)
         try:
-            yield Account(s3, dynamodb, stepfunctions, boto3.client("bedrock", region_name=REGION), state_machine_arn, profiles, lambda: [m["Body"] for m in sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])])
+            yield Account(
+                s3,
+                dynamodb,
+                stepfunctions,
+                boto3.client("bedrock", region_name=REGION),
+                state_machine_arn,
+                profiles,
+                lambda: [
+                    m["Body"] for m in sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
+                ],
+            )
         finally:
             emulator_state.install(previous_state)
             forget_handler_clients()
@@ -128,7 +155,13 @@ def upload_event(bucket: str, key: str, version_id: str | None) -> dict:
         "detail": {
             "version": "0",
             "bucket": {"name": bucket},
-            "object": {"key": s3_event_key(key), "size": 10, "etag": "b1946ac92492d2347c6235b4d2611184", "version-id": version_id, "sequencer": "00617F08299329D189"},
+            "object": {
+                "key": s3_event_key(key),
+                "size": 10,
+                "etag": "b1946ac92492d2347c6235b4d2611184",
+                "version-id": version_id,
+                "sequencer": "00617F08299329D189",
+            },
             "request-id": "N4N7GDK58NMKJ12R",
             "requester": ACCOUNT,
             "source-ip-address": "10.0.0.1",

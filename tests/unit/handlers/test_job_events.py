@@ -14,7 +14,13 @@ EVENT = {
     "time": "2026-11-24T10:00:00Z",
     "region": "us-east-1",
     "resources": ["arn:aws:bedrock:us-east-1:123456789012:model-customization-job/abc123"],
-    "detail": {"version": "0.0", "jobName": "tf-run", "jobArn": "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/abc123", "jobStatus": "Completed", "outputModelArn": "arn:aws:bedrock:us-east-1:123456789012:custom-model/x"},
+    "detail": {
+        "version": "0.0",
+        "jobName": "tf-run",
+        "jobArn": "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/abc123",
+        "jobStatus": "Completed",
+        "outputModelArn": "arn:aws:bedrock:us-east-1:123456789012:custom-model/x",
+    },
 }
 
 

@@ -31,7 +31,9 @@ def test_the_same_object_version_starts_one_execution_however_often_its_event_ar
 
 def test_a_new_version_of_the_same_key_is_a_new_run(account, context):
     key = "incoming/support-qa-vi/batch-1.jsonl"
-    runs = {start_run.handler(upload_event(DATA_BUCKET, key, _upload(account, key)), context)["run_id"] for _ in range(2)}
+    runs = {
+        start_run.handler(upload_event(DATA_BUCKET, key, _upload(account, key)), context)["run_id"] for _ in range(2)
+    }
     assert len(runs) == 2
     assert len(_executions(account)) == 2
 
@@ -56,7 +58,9 @@ def test_the_run_names_the_uploaded_object_whatever_characters_its_key_has(accou
     assert upload_event(DATA_BUCKET, key, version)["detail"]["object"]["key"] != key  # the event carries it encoded
     result = start_run.handler(upload_event(DATA_BUCKET, key, version), context)
     assert result["started"] is True, result
-    run = json.loads(account.stepfunctions.describe_execution(executionArn=_executions(account)[0]["executionArn"])["input"])
+    run = json.loads(
+        account.stepfunctions.describe_execution(executionArn=_executions(account)[0]["executionArn"])["input"]
+    )
     assert run["dataset"]["training"] == {"bucket": DATA_BUCKET, "key": key, "version_id": version}
 
 
@@ -80,7 +84,9 @@ def test_a_manifest_uploaded_last_starts_one_run_over_the_files_it_names(account
     version = _upload(account, key, json.dumps({"training": "train.jsonl", "validation": "validation.jsonl"}).encode())
     result = start_run.handler(upload_event(DATA_BUCKET, key, version), context)
     assert result["started"] is True
-    run = json.loads(account.stepfunctions.describe_execution(executionArn=_executions(account)[0]["executionArn"])["input"])
+    run = json.loads(
+        account.stepfunctions.describe_execution(executionArn=_executions(account)[0]["executionArn"])["input"]
+    )
     assert run["dataset"]["training"]["key"] == "incoming/support-qa-vi/set-1/train.jsonl"
     assert run["dataset"]["validation"]["key"] == "incoming/support-qa-vi/set-1/validation.jsonl"
 
@@ -100,6 +106,8 @@ def test_a_manifest_in_a_folder_with_spaces_and_vietnamese_letters_names_its_fil
     manifest_key = f"{folder}/manifest.json"
     version = _upload(account, manifest_key, json.dumps({"training": "tập huấn+1 100%.jsonl"}).encode())
     assert start_run.handler(upload_event(DATA_BUCKET, manifest_key, version), context)["started"] is True
-    run = json.loads(account.stepfunctions.describe_execution(executionArn=_executions(account)[0]["executionArn"])["input"])
+    run = json.loads(
+        account.stepfunctions.describe_execution(executionArn=_executions(account)[0]["executionArn"])["input"]
+    )
     assert run["dataset"]["trigger"] == {"bucket": DATA_BUCKET, "key": manifest_key, "version_id": version}
     assert run["dataset"]["training"]["key"] == f"{folder}/tập huấn+1 100%.jsonl"

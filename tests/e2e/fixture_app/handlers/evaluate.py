@@ -14,13 +14,20 @@ s3 = boto3.client("s3")
 
 def create(event, context):
     arn = bedrock.create_provisioned_model_throughput(
-        modelUnits=1, provisionedModelName=f"eval-{event['run'][:20]}", modelId=event["job"]["outputModelArn"], clientRequestToken=event["run"][:60]
+        modelUnits=1,
+        provisionedModelName=f"eval-{event['run'][:20]}",
+        modelId=event["job"]["outputModelArn"],
+        clientRequestToken=event["run"][:60],
     )["provisionedModelArn"]
     return {"provisionedModelArn": arn}
 
 
 def status(event, context):
-    return {"status": bedrock.get_provisioned_model_throughput(provisionedModelId=event["endpoint"]["provisionedModelArn"])["status"]}
+    return {
+        "status": bedrock.get_provisioned_model_throughput(provisionedModelId=event["endpoint"]["provisionedModelArn"])[
+            "status"
+        ]
+    }
 
 
 def _ask(model_id, prompt):
@@ -29,7 +36,11 @@ def _ask(model_id, prompt):
 
 
 def score(event, context):
-    records = [json.loads(line) for line in s3.get_object(Bucket=event["bucket"], Key=event["key"])["Body"].read().decode().splitlines() if line.strip()]
+    records = [
+        json.loads(line)
+        for line in s3.get_object(Bucket=event["bucket"], Key=event["key"])["Body"].read().decode().splitlines()
+        if line.strip()
+    ]
     candidate = baseline = 0
     for record in records:
         candidate += _ask(event["endpoint"]["provisionedModelArn"], record["prompt"]) == record["completion"]

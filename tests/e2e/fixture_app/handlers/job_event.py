@@ -18,7 +18,9 @@ def _complete(job_arn, status, output_model_arn=None, message=None):
     if not item:
         return False
     if status == "Completed":
-        sfn.send_task_success(taskToken=item["token"], output=json.dumps({"jobStatus": status, "outputModelArn": output_model_arn}))
+        sfn.send_task_success(
+            taskToken=item["token"], output=json.dumps({"jobStatus": status, "outputModelArn": output_model_arn})
+        )
     else:
         sfn.send_task_failure(taskToken=item["token"], error=f"Job{status}", cause=message or status)
     table.delete_item(Key={"pk": f"token#{job_arn}"})
@@ -29,7 +31,11 @@ def _complete(job_arn, status, output_model_arn=None, message=None):
 def handler(event, context):
     detail = event["detail"]
     logger.append_keys(job=detail["jobArn"])
-    return {"completed": _complete(detail["jobArn"], detail["jobStatus"], detail.get("outputModelArn"), detail.get("failureMessage"))}
+    return {
+        "completed": _complete(
+            detail["jobArn"], detail["jobStatus"], detail.get("outputModelArn"), detail.get("failureMessage")
+        )
+    }
 
 
 def poll(event, context):

@@ -25,7 +25,9 @@ def handler(event, context):
     name = hashlib.sha256(f"{bucket}/{key}/{version}".encode()).hexdigest()[:40]
     logger.append_keys(run=name)
     try:
-        sfn.start_execution(stateMachineArn=os.environ["STATE_MACHINE_ARN"], name=name, input=json.dumps({"bucket": bucket, "key": key}))
+        sfn.start_execution(
+            stateMachineArn=os.environ["STATE_MACHINE_ARN"], name=name, input=json.dumps({"bucket": bucket, "key": key})
+        )
     except sfn.exceptions.ExecutionAlreadyExists:
         return {"started": False, "name": name}
     metrics.add_metric(name="RunsStarted", unit=MetricUnit.Count, value=1)
