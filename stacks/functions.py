@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack, SymlinkFollowMode
 from aws_cdk import aws_ec2 as ec2
@@ -17,6 +20,7 @@ from constructs import Construct
 from stacks.nag import acknowledge, acknowledge_statements, acknowledge_wildcard, checkov_skip
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
+DEFAULT_TIMEOUT = Duration.seconds(60)
 # Powertools comes from its public layer in AWS (and from PyPI offline, requirements.txt); pinned to a
 # published layer version. Which Powertools release a layer version ships is this one fact, kept here
 # (tests/unit/handlers/test_powertools_layer.py compares it with the release installed and tested):
@@ -59,9 +63,9 @@ class PipelineFunction(Construct):
         placement: FunctionPlacement,
         handler: str,
         description: str,
-        statements: list[iam.PolicyStatement],
         environment: dict[str, str],
-        timeout: Duration = Duration.seconds(60),
+        statements: Sequence[iam.PolicyStatement] = (),
+        timeout: Duration = DEFAULT_TIMEOUT,
         memory_size: int = 512,
         reserved_concurrency: int = 5,
         dead_letter_queue: sqs.IQueue | None = None,
@@ -80,11 +84,16 @@ class PipelineFunction(Construct):
             removal_policy=placement.removal_policy,
         )
 
-        # The role's permissions live in one customer-managed policy written here in full; the function
-        # gets the role without policy updates, so nothing else silently widens it.
-        self.role = iam.Role(
+        # The role's permissions live in one customer-managed policy: what every function needs is written
+        # here, each step adds its own grants (add_statements, or the grant methods of the constructs that own
+        # the resources), and a grant made through the role in CDK's idiom (bucket.grant_read(fn.function))
+        # lands in the same policy, where nag, checkov and the reviewers' report see it.
+        self._wildcard_reasons: dict[str, str] = {}
+        self._building_function = True
+        self.role = _GrantsIntoOnePolicy(
             self,
             "Role",
+            owner=self,
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"tuneforge {construct_id} Lambda",
         )
@@ -134,7 +143,7 @@ class PipelineFunction(Construct):
             self,
             "Policy",
             description=f"Everything the tuneforge {construct_id} Lambda may do",
-            statements=base_statements + statements,
+            statements=base_statements,
             roles=[self.role],
         )
 
@@ -152,7 +161,7 @@ class PipelineFunction(Construct):
                     self, "Powertools", POWERTOOLS_LAYER.format(region=stack.region)
                 )
             ],
-            role=self.role.without_policy_updates(),
+            role=self.role,
             vpc=placement.vpc,
             vpc_subnets=placement.subnets,
             security_groups=[placement.security_group],
@@ -174,6 +183,7 @@ class PipelineFunction(Construct):
                 **environment,
             },
         )
+        self._building_function = False
         self.function.node.add_dependency(self.policy)
 
         # Two statements share nag's one finding on "*" here, for different reasons, so each carries its own.
@@ -203,8 +213,7 @@ class PipelineFunction(Construct):
             "CKV_AWS_111",
             "Lambda manages the network interfaces of VPC functions through the execution role on all resources; the function is pinned to the isolated subnets and one security group, and the statement grants only the six interface actions Lambda documents.",
         )
-        for resource_arn, reason in (wildcards or {}).items():
-            acknowledge_wildcard(self.policy, reason, resource_arn)
+        self.add_statements(*statements, wildcards=wildcards)
         if dead_letter_queue is None:
             checkov_skip(
                 self.function,
@@ -225,3 +234,53 @@ class PipelineFunction(Construct):
                 "Failed asynchronous invocations go to the encrypted dead-letter queue, which is alarmed; an additional on-failure destination would duplicate it.",
                 "Serverless-LambdaAsyncFailureDestination",
             )
+
+    def add_statements(self, *statements: iam.PolicyStatement, wildcards: Mapping[str, str] | None = None) -> None:
+        """Add statements to the function's one policy; ``wildcards`` maps each wildcard resource ARN among them to
+        why it cannot be narrower (one reason per ARN and policy: nag keys its acknowledgement by both)."""
+        self.policy.add_statements(*statements)
+        for resource_arn, reason in (wildcards or {}).items():
+            known = self._wildcard_reasons.setdefault(resource_arn, reason)
+            if known != reason:
+                raise ValueError(
+                    f"{self.node.path}: {resource_arn} already carries another reason in this policy: {known!r}"
+                )
+            if known is reason:
+                acknowledge_wildcard(self.policy, reason, resource_arn)
+
+    def _take_grant(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
+        if self._building_function:
+            # lambda.Function grants its role what active tracing and a dead-letter queue need while it is built;
+            # the policy already holds each of those, with a Sid and a reviewer's reason, so a second copy would
+            # only add an unexplained statement. Anything it grants that is not already there is an error.
+            self._require_covered(statement)
+        else:
+            self.policy.add_statements(statement)
+        return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self.policy)
+
+    def _require_covered(self, statement: iam.PolicyStatement) -> None:
+        stack = Stack.of(self)
+        wanted = stack.resolve(statement.to_statement_json())
+        for held in stack.resolve(self.policy.document.to_json())["Statement"]:
+            if _as_set(wanted["Action"]) <= _as_set(held["Action"]) and _as_set(wanted.get("Resource")) <= _as_set(
+                held.get("Resource")
+            ):
+                return
+        raise ValueError(f"{self.node.path}: the Lambda construct granted {wanted}, which the policy does not hold")
+
+
+class _GrantsIntoOnePolicy(iam.Role):
+    """A role whose grants all go into its function's customer-managed policy (never an inline DefaultPolicy)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, owner: PipelineFunction, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self._owner = owner
+
+    def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
+        return self._owner._take_grant(statement)
+
+
+def _as_set(value: Any) -> set[str]:
+    """A policy element (one value or a list; ARNs may be CloudFormation functions) as comparable strings."""
+    values = [] if value is None else value if isinstance(value, list) else [value]
+    return {json.dumps(v, sort_keys=True) for v in values}
