@@ -13,8 +13,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from lambdas.domain.names import JOB_OUTPUT_PREFIX, SNAPSHOT_PREFIX
 from stacks.nag import acknowledge, acknowledge_statements
-from stacks.storage import JOB_OUTPUT_PREFIX, SNAPSHOT_PREFIX
 
 
 class BedrockCustomizationRole(Construct):

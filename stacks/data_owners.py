@@ -6,8 +6,9 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from lambdas.domain.names import EVALUATION_PREFIX, INCOMING_PREFIX, REPORTS_PREFIX
 from stacks.nag import acknowledge_wildcard
-from stacks.storage import EVALUATION_PREFIX, INCOMING_PREFIX, REPORTS_PREFIX, Storage
+from stacks.storage import Storage
 
 
 def uploader_role_name(stage_name: str) -> str:

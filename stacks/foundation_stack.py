@@ -6,12 +6,13 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from lambdas.domain.catalogue import CustomizationType
+from lambdas.domain.names import EVALUATION_PREFIX, INCOMING_PREFIX, REPORTS_PREFIX
 from stacks.bedrock_role import BedrockCustomizationRole
 from stacks.config import StageConfig
 from stacks.data_owners import DataUploaderRole, uploader_role_arn
 from stacks.data_perimeter import OutsideAccess, deploy_role_arn, restrict_key_decryption, restrict_to_vpc_endpoint
 from stacks.network import Network
-from stacks.storage import EVALUATION_PREFIX, INCOMING_PREFIX, REPORTS_PREFIX, Storage
+from stacks.storage import Storage
 
 
 class FoundationStack(Stack):

@@ -18,7 +18,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from lambdas.domain.janitor import PROFILE_TAG
-from lambdas.domain.registry import SWEEP_INDEX
+from lambdas.domain.names import SWEEP_INDEX
 from stacks.config import StageConfig
 from stacks.functions import FunctionPlacement, PipelineFunction
 from stacks.stage_tags import made_for_this_stage

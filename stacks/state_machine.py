@@ -7,13 +7,10 @@ announced by Cleanup from the execution's status-change event, once, Catch or no
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
@@ -21,50 +18,10 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from stacks.nag import acknowledge
+from stacks.steps import PipelineSteps
+from stacks.steps.base import RUN_ID
 
-# Error names the handlers raise (lambdas/handlers/_aws.py translates AWS error codes into these).
-TRANSIENT_ERRORS = [
-    "ThrottlingException",
-    "TooManyRequestsException",
-    "InternalServerException",
-    "ServiceUnavailableException",
-    "TransientError",
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-]
-# Bedrock refuses a new job while the account runs its quota of concurrent jobs: wait for one to end.
-QUOTA_ERRORS = ["ServiceQuotaExceededException"]
 FIRST_ENDPOINT_CHECK_SECONDS = 60
-
-
-@dataclass(frozen=True)
-class StepFunctions:
-    validate: lambda_.IFunction
-    estimate: lambda_.IFunction
-    start_job: lambda_.IFunction
-    wait_for_job: lambda_.IFunction
-    deploy_endpoint: lambda_.IFunction
-    check_endpoint: lambda_.IFunction
-    evaluate: lambda_.IFunction
-    promote: lambda_.IFunction
-    finalize_promotion: lambda_.IFunction
-    cleanup: lambda_.IFunction
-
-    def all(self) -> list[lambda_.IFunction]:
-        return [
-            self.validate,
-            self.estimate,
-            self.start_job,
-            self.wait_for_job,
-            self.deploy_endpoint,
-            self.check_endpoint,
-            self.evaluate,
-            self.promote,
-            self.finalize_promotion,
-            self.cleanup,
-        ]
 
 
 class RetrainingStateMachine(Construct):
@@ -74,7 +31,7 @@ class RetrainingStateMachine(Construct):
         construct_id: str,
         *,
         state_machine_name: str,
-        functions: StepFunctions,
+        steps: PipelineSteps,
         runs_table: dynamodb.ITable,
         topic: sns.ITopic,
         key: kms.IKey,
@@ -84,54 +41,15 @@ class RetrainingStateMachine(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        run_id = sfn.JsonPath.string_at("$$.Execution.Input.run_id")
+        run_id = RUN_ID
         run_key = {"run_id": tasks.DynamoAttributeValue.from_string(run_id)}
-
-        def invoke(
-            name: str,
-            function: lambda_.IFunction,
-            payload: dict,
-            *,
-            result_path: str,
-            selector: dict | None = None,
-            quota_retry: bool = False,
-        ) -> tasks.LambdaInvoke:
-            task = tasks.LambdaInvoke(
-                self,
-                name,
-                lambda_function=function,
-                payload=sfn.TaskInput.from_object(payload),
-                result_selector=selector or {"value.$": "$.Payload"},
-                result_path=result_path,
-                retry_on_service_exceptions=False,
-            )
-            task.add_retry(
-                errors=TRANSIENT_ERRORS,
-                interval=Duration.seconds(5),
-                backoff_rate=2,
-                max_attempts=6,
-                jitter_strategy=sfn.JitterType.FULL,
-            )
-            if quota_retry:
-                task.add_retry(
-                    errors=QUOTA_ERRORS,
-                    interval=Duration.minutes(5),
-                    backoff_rate=1.5,
-                    max_attempts=12,
-                    max_delay=Duration.minutes(30),
-                )
-            return task
-
-        run = {"run.$": "$$.Execution.Input", "execution_arn.$": "$$.Execution.Id"}
 
         # Failure path, shared by every state.
         fail = sfn.Fail(self, "Failed", error_path="$.error.Error", cause_path="$.error.Cause")
         # The failure is announced once, by Cleanup, from the execution's status-change event (the
         # ExecutionEndedAbnormally rule): that event also comes for ends no Catch sees (a stop, a
         # timeout, a payload over the limit), so a notification here would be a second one.
-        cleanup = invoke(
-            "Cleanup", functions.cleanup, {"run_id": run_id, "error.$": "$.error"}, result_path="$.cleanup"
-        )
+        cleanup = steps.cleanup.after_failure(self)
         cleanup.add_catch(fail, errors=["States.ALL"], result_path="$.cleanup")
         cleanup.next(fail)
 
@@ -169,59 +87,13 @@ class RetrainingStateMachine(Construct):
         notify_rejected.add_retry(errors=["States.ALL"], interval=Duration.seconds(5), max_attempts=3, backoff_rate=2)
         notify_rejected.next(rejected)
 
-        validate = guarded(invoke("Validate", functions.validate, run, result_path="$.validation"))
-        estimate = guarded(
-            invoke(
-                "Estimate",
-                functions.estimate,
-                {**run, "validation.$": "$.validation.value"},
-                result_path="$.estimate",
-                selector={
-                    "within_budget.$": "$.Payload.within_budget",
-                    "total_usd.$": "$.Payload.total_usd",
-                    "budget_cap_usd.$": "$.Payload.budget_cap_usd",
-                    "summary.$": "$.Payload.summary",
-                },
-            )
-        )
-        start_job = guarded(
-            invoke(
-                "StartCustomization",
-                functions.start_job,
-                {
-                    **run,
-                    "training_uri.$": "$.validation.value.training_uri",
-                    "validation_uri.$": "$.validation.value.validation_uri",
-                },
-                result_path="$.job",
-                quota_retry=True,
-            )
-        )
-        wait_for_job = tasks.LambdaInvoke(
-            self,
-            "WaitForJob",
-            lambda_function=functions.wait_for_job,
-            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-            payload=sfn.TaskInput.from_object(
-                {"run_id": run_id, "job_arn.$": "$.job.value.job_arn", "task_token": sfn.JsonPath.task_token}
-            ),
-            heartbeat_timeout=sfn.Timeout.duration(job_heartbeat),
-            task_timeout=sfn.Timeout.duration(timeout),
-            result_path="$.training",
-            retry_on_service_exceptions=False,
-        )
-        wait_for_job.add_retry(
-            errors=TRANSIENT_ERRORS,
-            interval=Duration.seconds(5),
-            backoff_rate=2,
-            max_attempts=6,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        guarded(wait_for_job)
+        validate = guarded(steps.validate.task(self))
+        estimate = guarded(steps.estimate.task(self))
+        start_job = guarded(steps.start_job.task(self))
+        wait_for_job = guarded(steps.wait_for_job.task(self, heartbeat=job_heartbeat, timeout=timeout))
 
         # Part 2: put the model behind an endpoint, evaluate it against the baseline, promote or tear down.
-        training = {"run.$": "$$.Execution.Input", "training.$": "$.training"}
-        deploy = guarded(invoke("DeployForEvaluation", functions.deploy_endpoint, training, result_path="$.endpoint"))
+        deploy = guarded(steps.deploy_endpoint.task(self))
 
         def wait_until_ready(prefix: str, endpoint_path: str, result_path: str, then: sfn.IChainable) -> sfn.IChainable:
             """Check after a minute, then twice as long each time (capped), so a slow endpoint costs a handful of
@@ -238,16 +110,7 @@ class RetrainingStateMachine(Construct):
                 time=sfn.WaitTime.seconds_path(f"{result_path}.value.next_check_seconds"),
             )
             check = guarded(
-                invoke(
-                    f"Check{prefix}",
-                    functions.check_endpoint,
-                    {
-                        "run.$": "$$.Execution.Input",
-                        "endpoint.$": endpoint_path,
-                        "previous_interval.$": f"{result_path}.value.next_check_seconds",
-                    },
-                    result_path=result_path,
-                )
+                steps.check_endpoint.task(self, f"Check{prefix}", endpoint_path=endpoint_path, result_path=result_path)
             )
             check.next(
                 sfn.Choice(self, f"{prefix}Ready?")
@@ -256,36 +119,11 @@ class RetrainingStateMachine(Construct):
             )
             return start.next(back_off).next(check)
 
-        evaluate = guarded(
-            invoke(
-                "Evaluate",
-                functions.evaluate,
-                {**training, "endpoint.$": "$.endpoint.value"},
-                result_path="$.evaluation",
-            )
-        )
-        promote = guarded(
-            invoke(
-                "Promote",
-                functions.promote,
-                {**training, "endpoint.$": "$.endpoint.value", "evaluation.$": "$.evaluation.value"},
-                result_path="$.promoted",
-            )
-        )
-        finalize = guarded(
-            invoke(
-                "FinalizePromotion",
-                functions.finalize_promotion,
-                {**training, "endpoint.$": "$.endpoint.value", "promoted.$": "$.promoted.value.endpoint"},
-                result_path="$.champion",
-            )
-        )
+        evaluate = guarded(steps.evaluate.task(self))
+        promote = guarded(steps.promote.task(self))
+        finalize = guarded(steps.finalize_promotion.task(self))
         # Every path ends through the same teardown, so nothing but a promoted endpoint outlives the run.
-        teardown = guarded(
-            invoke(
-                "Teardown", functions.cleanup, {"run_id": run_id, "final_status": "SUCCEEDED"}, result_path="$.teardown"
-            )
-        )
+        teardown = guarded(steps.cleanup.teardown(self))
         promoted = sfn.Pass(self, "Promoted", result=sfn.Result.from_string("PROMOTED"), result_path="$.decision")
         not_promoted = sfn.Pass(
             self, "NotPromoted", result=sfn.Result.from_string("NOT_PROMOTED"), result_path="$.decision"
@@ -453,7 +291,7 @@ class RetrainingStateMachine(Construct):
             "support no resource-level permissions; they let the state machine deliver its own execution logs and traces and nothing else.",
             "AwsSolutions-IAM5[Resource::*]",
         )
-        for function in functions.all():
+        for function in (step.function for step in steps.all() if step.INVOKED_BY_STATE_MACHINE):
             acknowledge(
                 policy,
                 "Step Functions invokes the function through its qualified ARN (version or alias), so the statement adds ':*' to each of this pipeline's own functions and to nothing else.",

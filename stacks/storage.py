@@ -9,17 +9,28 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from lambdas.domain.registry import SWEEP_INDEX
-from lambdas.domain.snapshot import SNAPSHOT_PREFIX as _SNAPSHOT_PREFIX
+from lambdas.domain.names import (
+    EVALUATION_PREFIX,
+    HELD_OUT_FILE,
+    INCOMING_PREFIX,
+    REPORTS_PREFIX,
+    RUNS_BY_JOB_INDEX,
+    RUNS_BY_PROFILE_INDEX,
+    RUNS_BY_STATUS_INDEX,
+    SNAPSHOT_PREFIX,
+    SWEEP_INDEX,
+)
 from stacks.config import StageConfig
+from stacks.functions import PipelineFunction
 from stacks.nag import acknowledge, checkov_skip
 
-INCOMING_PREFIX = "incoming/"
-JOB_OUTPUT_PREFIX = "jobs/"
-REPORTS_PREFIX = "reports/"
-EVALUATION_PREFIX = "evaluation/"
-# Run snapshots of validated data: written by Validate only, read by the Bedrock role only.
-SNAPSHOT_PREFIX = _SNAPSHOT_PREFIX
+# Why each prefix a function reads or writes is a wildcard, for nag's IAM5 acknowledgement on every policy
+# that holds it; a grant method below brings its reason with its statement.
+WHY_INCOMING = "Datasets arrive under incoming/<profile>/ with names chosen by the data owners at upload time, so access is limited to that prefix of this stage's data bucket."
+WHY_REPORTS = "Reports are written under reports/<profile>/<run-id>/, a key known only when the run starts, and this function can write nowhere else in the artifacts bucket."
+WHY_SNAPSHOTS = "Validate copies each valid run's data to snapshots/<run-id>/, a folder known only when the run starts, and the write is limited to that prefix of this stage's data bucket; no other principal of the stage writes there, so a job trains on exactly the versions validated."
+WHY_HELD_OUT = "Validate sets each run's held-out split aside as reports/<profile>/<run-id>/holdout.jsonl, a key known only when the run starts; the read is limited to files of that name under reports/ of the artifacts bucket."
+WHY_EVALUATION = "Evaluation sets live under evaluation/ of the data bucket, one per profile as configured; reads are limited to that prefix, which data owners do not write through the upload trigger."
 
 
 class Storage(Construct):
@@ -142,17 +153,17 @@ class Storage(Construct):
             **table_props,
         )
         self.runs_table.add_global_secondary_index(
-            index_name="by-profile",
+            index_name=RUNS_BY_PROFILE_INDEX,
             partition_key=dynamodb.Attribute(name="profile", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="started_at", type=dynamodb.AttributeType.STRING),
         )
         self.runs_table.add_global_secondary_index(
-            index_name="by-job",
+            index_name=RUNS_BY_JOB_INDEX,
             partition_key=dynamodb.Attribute(name="job_arn", type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
         self.runs_table.add_global_secondary_index(
-            index_name="by-status",
+            index_name=RUNS_BY_STATUS_INDEX,
             partition_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="started_at", type=dynamodb.AttributeType.STRING),
         )
@@ -214,6 +225,131 @@ class Storage(Construct):
 
     def object_arn(self, bucket_name: str, pattern: str) -> str:
         return f"arn:{Stack.of(self).partition}:s3:::{bucket_name}/{pattern}"
+
+    @property
+    def incoming_objects(self) -> str:
+        return self.object_arn(self.data_bucket_name, f"{INCOMING_PREFIX}*")
+
+    @property
+    def evaluation_objects(self) -> str:
+        return self.object_arn(self.data_bucket_name, f"{EVALUATION_PREFIX}*")
+
+    @property
+    def snapshot_objects(self) -> str:
+        return self.object_arn(self.data_bucket_name, f"{SNAPSHOT_PREFIX}*")
+
+    @property
+    def report_objects(self) -> str:
+        return self.object_arn(self.artifacts_bucket_name, f"{REPORTS_PREFIX}*")
+
+    @property
+    def held_out_objects(self) -> str:
+        return self.object_arn(self.artifacts_bucket_name, f"{REPORTS_PREFIX}*/{HELD_OUT_FILE}")
+
+    # Grants. Each adds one statement, with the Sid reviewers read in the report, to the function's policy.
+
+    def grant_run_registry(self, fn: PipelineFunction) -> None:
+        """Read and update run items by key, through the stage key (the table is encrypted with it)."""
+        fn.add_statements(
+            iam.PolicyStatement(
+                sid="UpdateRunRegistry",
+                actions=["dynamodb:UpdateItem", "dynamodb:GetItem"],
+                resources=[self.runs_table.table_arn],
+            ),
+            self._key_via("TableEncryption", "dynamodb", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"),
+        )
+
+    def grant_run_lookup(self, fn: PipelineFunction) -> None:
+        """Find runs by job ARN and by status (the job-event handler and its fallback check)."""
+        fn.add_statements(
+            iam.PolicyStatement(
+                sid="FindRuns",
+                actions=["dynamodb:Query"],
+                resources=[
+                    f"{self.runs_table.table_arn}/index/{RUNS_BY_JOB_INDEX}",
+                    f"{self.runs_table.table_arn}/index/{RUNS_BY_STATUS_INDEX}",
+                ],
+            )
+        )
+
+    def grant_champions_read(self, fn: PipelineFunction) -> None:
+        fn.add_statements(
+            iam.PolicyStatement(
+                sid="ReadChampions", actions=["dynamodb:GetItem"], resources=[self.champions_table.table_arn]
+            )
+        )
+
+    def grant_champions_write(self, fn: PipelineFunction) -> None:
+        fn.add_statements(
+            iam.PolicyStatement(
+                sid="WriteChampion",
+                actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+                resources=[self.champions_table.table_arn],
+            )
+        )
+
+    def grant_object_encryption(self, fn: PipelineFunction) -> None:
+        """Read and write objects encrypted with the stage key, through S3 only."""
+        fn.add_statements(self._key_via("ObjectEncryption", "s3", "kms:Decrypt", "kms:GenerateDataKey"))
+
+    def grant_custom_model_key(self, fn: PipelineFunction) -> None:
+        # Custom models are encrypted with the stage key (customModelKmsKeyId): whoever deploys or invokes one
+        # needs Decrypt and GenerateDataKey through Bedrock (PermissionsModelInvocation in
+        # https://docs.aws.amazon.com/nova/latest/userguide/customize-fine-tune-encrypt.html, read 2026-12-03).
+        fn.add_statements(self._key_via("UseCustomModelKey", "bedrock", "kms:Decrypt", "kms:GenerateDataKey"))
+
+    def grant_dataset_read(self, fn: PipelineFunction, *, sid: str = "ReadDatasets") -> None:
+        fn.add_statements(
+            iam.PolicyStatement(
+                sid=sid, actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[self.incoming_objects]
+            ),
+            wildcards={self.incoming_objects: WHY_INCOMING},
+        )
+
+    def grant_report_write(self, fn: PipelineFunction) -> None:
+        fn.add_statements(
+            iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[self.report_objects]),
+            wildcards={self.report_objects: WHY_REPORTS},
+        )
+
+    def grant_held_out_read(self, fn: PipelineFunction) -> None:
+        fn.add_statements(
+            iam.PolicyStatement(sid="ReadHeldOutSplits", actions=["s3:GetObject"], resources=[self.held_out_objects]),
+            wildcards={self.held_out_objects: WHY_HELD_OUT},
+        )
+
+    def grant_evaluation_read(self, fn: PipelineFunction, *, sid: str) -> None:
+        fn.add_statements(
+            iam.PolicyStatement(sid=sid, actions=["s3:GetObject"], resources=[self.evaluation_objects]),
+            wildcards={self.evaluation_objects: WHY_EVALUATION},
+        )
+
+    def grant_snapshot_write(self, fn: PipelineFunction) -> None:
+        # The snapshot: server-side copies of the validated versions (CopyObject reads the source version
+        # and writes the target) and rewritten files whose records name media.
+        fn.add_statements(
+            iam.PolicyStatement(sid="WriteSnapshots", actions=["s3:PutObject"], resources=[self.snapshot_objects]),
+            wildcards={self.snapshot_objects: WHY_SNAPSHOTS},
+        )
+
+    def grant_data_listing(self, fn: PipelineFunction, *, sid: str, prefix: str) -> None:
+        """List the data bucket under one prefix only (to tell a missing object from a forbidden one)."""
+        fn.add_statements(
+            iam.PolicyStatement(
+                sid=sid,
+                actions=["s3:ListBucket"],
+                resources=[f"arn:{Stack.of(self).partition}:s3:::{self.data_bucket_name}"],
+                conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+            )
+        )
+
+    def _key_via(self, sid: str, service: str, *actions: str) -> iam.PolicyStatement:
+        return iam.PolicyStatement(
+            sid=sid,
+            actions=list(actions),
+            resources=[self.key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"{service}.{Stack.of(self).region}.amazonaws.com"}},
+        )
 
     def _acknowledge_replication(self, bucket: s3.Bucket) -> None:
         acknowledge(

@@ -1,0 +1,82 @@
+"""Cleanup: stops the run's job and deletes every endpoint it created but did not promote, on every path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from lambdas.domain.names import Env
+from stacks.steps.base import RUN_ID, PipelineStep, StepContext, lambda_task
+
+
+class CleanupStep(PipelineStep):
+    HANDLER = "cleanup"
+    DESCRIPTION = "Stops the run's job and deletes every endpoint it created but did not promote"
+
+    def __init__(self, scope: Construct, construct_id: str, *, context: StepContext, **options: Any) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            context=context,
+            environment={
+                Env.NOTIFICATION_TOPIC_ARN: context.topic.topic_arn,
+                Env.STATE_MACHINE_ARN: context.retraining.arn,
+            },
+            dead_letter_queue=context.dead_letters,
+            **options,
+        )
+        bedrock, storage, this_stages = context.bedrock, context.storage, context.this_stages_resources
+        bedrock.grant_job_read(self)
+        why_delete = "Evaluation endpoints get Bedrock-generated ids when a run creates them; cleanup may only delete them, in this account and region, and deletes only those its run recorded."
+        self.add_statements(
+            iam.PolicyStatement(
+                sid="StopJobs",
+                actions=["bedrock:StopModelCustomizationJob"],
+                resources=[bedrock.jobs],
+                conditions=this_stages,
+            ),
+            # One statement per action: each tag condition then sits only on the resource type its action takes.
+            iam.PolicyStatement(
+                sid="DeleteEvaluationThroughputs",
+                actions=["bedrock:DeleteProvisionedModelThroughput"],
+                resources=[bedrock.provisioned_models],
+                conditions=this_stages,
+            ),
+            iam.PolicyStatement(
+                sid="DeleteEvaluationDeployments",
+                actions=["bedrock:DeleteCustomModelDeployment"],
+                resources=[bedrock.deployments],
+                conditions=this_stages,
+            ),
+            wildcards={bedrock.provisioned_models: why_delete, bedrock.deployments: why_delete},
+        )
+        # Never delete the endpoint a champion item names, even one its run did not mark promoted.
+        storage.grant_champions_read(self)
+        # A timed-out or aborted execution runs no Catch: cleanup itself tells the topic.
+        self.add_statements(
+            iam.PolicyStatement(sid="NotifyAbnormalEnds", actions=["sns:Publish"], resources=[context.topic.topic_arn]),
+            iam.PolicyStatement(
+                sid="EncryptNotifications",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[storage.key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"sns.{context.region}.amazonaws.com"}},
+            ),
+        )
+        # A status-change event is acted on only once Step Functions confirms the execution ended abnormally.
+        context.retraining.grant_describe_executions(self)
+        storage.grant_run_registry(self)
+
+    def after_failure(self, scope: Construct) -> tasks.LambdaInvoke:
+        """Where every Catch goes: the error is in ``$.error``."""
+        return lambda_task(
+            scope, "Cleanup", self.function, {"run_id": RUN_ID, "error.$": "$.error"}, result_path="$.cleanup"
+        )
+
+    def teardown(self, scope: Construct) -> tasks.LambdaInvoke:
+        """Every decided run ends here, so nothing but a promoted endpoint outlives it."""
+        return lambda_task(
+            scope, "Teardown", self.function, {"run_id": RUN_ID, "final_status": "SUCCEEDED"}, result_path="$.teardown"
+        )

@@ -1,0 +1,35 @@
+"""StartRun: an upload's S3 event starts exactly one execution per dataset object version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from constructs import Construct
+
+from lambdas.domain.names import Env
+from stacks.steps.base import PipelineStep, StepContext
+
+
+class StartRunStep(PipelineStep):
+    HANDLER = "start_run"
+    DESCRIPTION = "Starts exactly one pipeline execution per uploaded dataset object version"
+    INVOKED_BY_STATE_MACHINE = False
+
+    def __init__(self, scope: Construct, construct_id: str, *, context: StepContext, **options: Any) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            context=context,
+            environment={
+                Env.STATE_MACHINE_ARN: context.retraining.arn,
+                Env.PROFILE_PARAMETER_PREFIX: context.profiles.prefix,
+            },
+            dead_letter_queue=context.dead_letters,
+            **options,
+        )
+        storage = context.storage
+        context.profiles.grant_read(self)
+        storage.grant_dataset_read(self, sid="ReadManifests")
+        storage.grant_object_encryption(self)
+        storage.grant_run_registry(self)
+        context.retraining.grant_start(self)
