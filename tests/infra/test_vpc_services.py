@@ -141,7 +141,7 @@ def handler_services() -> set[str]:
     session = botocore.session.get_session()
     names = set()
     for path in LAMBDAS.rglob("*.py"):
-        for node, kind in _calls(ast.parse(path.read_text(), filename=str(path))):
+        for node, _kind in _calls(ast.parse(path.read_text(), filename=str(path))):
             arg = node.args[0] if node.args else None
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 names.add(arg.value)
