@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import App, Environment, Tags
 from aws_cdk import aws_iam as iam
 
@@ -12,7 +14,7 @@ from stacks.pipeline_stack import PipelineStack
 from stacks.service_principals import add_confused_deputy_conditions
 
 
-def new_app(*, context: dict, outdir: str | None = None) -> App:
+def new_app(*, context: dict[str, Any], outdir: str | None = None) -> App:
     """An App as tuneforge synthesizes it.
 
     CDK's built-in CloudFormation schema check is off: cfn-lint checks every template in the security
@@ -21,7 +23,9 @@ def new_app(*, context: dict, outdir: str | None = None) -> App:
     return App(context=context, outdir=outdir, builtin_cloud_formation_validation=False)
 
 
-def build_app(stages: list[StageConfig], *, context: dict, outdir: str | None = None, nag: bool = True) -> App:
+def build_app(
+    stages: list[StageConfig], *, context: dict[str, Any], outdir: str | None = None, nag: bool = True
+) -> App:
     app = new_app(context=context, outdir=outdir)
     for stage in stages:
         env = Environment(account=stage.account, region=stage.region)

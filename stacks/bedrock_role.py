@@ -14,7 +14,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from lambdas.domain.names import JOB_OUTPUT_PREFIX, SNAPSHOT_PREFIX
-from stacks.nag import acknowledge, acknowledge_statements
+from stacks.nag import acknowledge, acknowledge_statements, logical_id
 
 
 class BedrockCustomizationRole(Construct):
@@ -199,4 +199,4 @@ class BedrockCustomizationRole(Construct):
 
 
 def _logical(bucket: s3.IBucket) -> str:
-    return Stack.of(bucket).get_logical_id(bucket.node.default_child)
+    return logical_id(bucket)

@@ -11,7 +11,7 @@ import re
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Callable
+from typing import Annotated, Any, Callable
 
 import yaml
 from aws_cdk import aws_logs as logs
@@ -67,7 +67,7 @@ class StageConfig(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _profile_names_from_keys(cls, data: dict) -> dict:
+    def _profile_names_from_keys(cls, data: Any) -> Any:
         # Profiles are keyed by name in YAML; the key is the one place the name is written.
         profiles = data.get("profiles") if isinstance(data, dict) else None
         if isinstance(profiles, dict):
@@ -167,7 +167,7 @@ def load_stages(
         raise ConfigError(f"{path}: {where}: not valid YAML ({getattr(bad_yaml, 'problem', bad_yaml)})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("stages"), dict) or not raw["stages"]:
         raise ConfigError(f"{path}: stages: a mapping of stage name to settings is required")
-    stages_raw: dict = raw["stages"]
+    stages_raw: dict[str, Any] = raw["stages"]
     for name in only or []:
         if name not in stages_raw:
             raise ConfigError(f"{path}: stages.{name}: unknown stage; defined: {', '.join(stages_raw)}")

@@ -19,11 +19,15 @@ object-level and bucket-configuration action from that database and fails if one
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import DefaultStackSynthesizer, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+
+from stacks.nag import cfn_of
 
 # Everything that reads, writes, deletes or lists the data, at any version.
 DATA_ACTIONS = [
@@ -80,7 +84,10 @@ report flags every exemption with its reason, and one it finds no reason for as 
 
 def deploy_role_arn(stack: Stack) -> str:
     """The CloudFormation execution role ``cdk bootstrap`` creates, which applies every change to the stack."""
-    return stack.synthesizer.cloud_formation_execution_role_arn.replace("${AWS::Partition}", stack.partition)  # type: ignore[attr-defined]
+    synthesizer = stack.synthesizer
+    if not isinstance(synthesizer, DefaultStackSynthesizer):
+        raise TypeError(f"{stack.stack_name}: the deployment role is known only with CDK's default synthesizer")
+    return synthesizer.cloud_formation_execution_role_arn.replace("${AWS::Partition}", stack.partition)
 
 
 DEPLOYMENT_REASON = (
@@ -99,7 +106,7 @@ def restrict_to_vpc_endpoint(
     whole_bucket = [bucket.bucket_arn, bucket.arn_for_objects("*")]
     owners = list(outside.principal_arns)
 
-    def deny(sid: str, **statement) -> None:
+    def deny(sid: str, **statement: Any) -> None:
         bucket.add_to_resource_policy(
             iam.PolicyStatement(sid=sid, effect=iam.Effect.DENY, principals=[iam.AnyPrincipal()], **statement)
         )
@@ -141,8 +148,10 @@ def restrict_to_vpc_endpoint(
         resources=[bucket.bucket_arn],
         conditions={"ArnNotEquals": {"aws:PrincipalArn": deploy_role}},
     )
-    policy = bucket.policy.node.default_child  # type: ignore[union-attr]
-    metadata = policy.cfn_options.metadata or {}
+    if bucket.policy is None:
+        raise ValueError(f"{bucket.node.path}: the perimeter statements were not added to a bucket policy")
+    policy = cfn_of(bucket.policy)
+    metadata = dict(policy.cfn_options.metadata or {})
     metadata[EXEMPTIONS] = [
         *(
             {"sid": "DenyDataAccessOutsideTheVpcEndpoint", "principal": arn, "reason": outside.reasons[arn]}
@@ -161,7 +170,9 @@ def restrict_to_vpc_endpoint(
 RECORD_SERVICES = ("dynamodb", "states", "sns", "sqs", "bedrock")
 
 
-def restrict_key_decryption(key, *, stack: Stack, stack_names: tuple[str, ...], owners: tuple[str, ...]) -> None:
+def restrict_key_decryption(
+    key: kms.IKey, *, stack: Stack, stack_names: tuple[str, ...], owners: tuple[str, ...]
+) -> None:
     """A key-policy deny: kms:Decrypt of datasets, snapshots, job output and reports (through S3, or direct)
     only by the roles CloudFormation created in this stage's stacks (named after their stack) and the data owners,
     whatever an account principal's own policies allow. AWS services acting for themselves (CloudWatch Logs, which

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
@@ -16,7 +18,7 @@ from stacks.storage import Storage
 
 
 class FoundationStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, **kwargs) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.storage = Storage(self, "Storage", stage=stage)
         self.network = Network(

@@ -17,7 +17,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.nag import acknowledge, acknowledge_statements, acknowledge_wildcard, checkov_skip
+from stacks.nag import acknowledge, acknowledge_statements, acknowledge_wildcard, checkov_skip, logical_id
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 DEFAULT_TIMEOUT = Duration.seconds(60)
@@ -206,7 +206,7 @@ class PipelineFunction(Construct):
         acknowledge(
             self.policy,
             "Log streams are created by the Lambda runtime with generated names, so writes are limited to the streams of this function's own encrypted log group.",
-            f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(self.log_group.node.default_child)}.Arn>:log-stream:*]",
+            f"AwsSolutions-IAM5[Resource::<{logical_id(self.log_group)}.Arn>:log-stream:*]",
         )
         checkov_skip(
             self.policy,

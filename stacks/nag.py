@@ -6,11 +6,18 @@ compensating control; tests/security/test_acknowledgements.py fails on any that 
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, App, Aws, Stack, Validations
-from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, ServerlessChecks
+from collections.abc import Callable
+
+from aws_cdk import Acknowledgment, App, Aws, CfnResource, Stack, Validations
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, ServerlessChecks
 from constructs import IConstruct
 
-NAG_PACKS = (AwsSolutionsChecks, NIST80053R5Checks, HIPAASecurityChecks, ServerlessChecks)
+NAG_PACKS: tuple[Callable[..., NagPack], ...] = (
+    AwsSolutionsChecks,
+    NIST80053R5Checks,
+    HIPAASecurityChecks,
+    ServerlessChecks,
+)
 
 
 def add_security_gates(app: App) -> None:
@@ -52,16 +59,28 @@ def acknowledge_statements(policy: IConstruct, rule_id: str, reasons: dict[str, 
             f"{rule_id}: acknowledge_statements is for a finding shared by several statements; use acknowledge for one"
         )
     acknowledge(policy, " ".join(f"Statement {sid}: {reason}" for sid, reason in reasons.items()), rule_id)
-    cfn = policy.node.default_child if policy.node.default_child is not None else policy
-    metadata = cfn.cfn_options.metadata or {}
+    cfn = cfn_of(policy)
+    metadata = dict(cfn.cfn_options.metadata or {})
     metadata.setdefault(STATEMENT_REASONS, {})[rule_id] = dict(reasons)
     cfn.cfn_options.metadata = metadata
 
 
 def checkov_skip(resource: IConstruct, check_id: str, comment: str) -> None:
     """Record a checkov skip in the resource's metadata, where checkov reads it, with its reason."""
-    cfn = resource.node.default_child if resource.node.default_child is not None else resource
-    metadata = cfn.cfn_options.metadata or {}
+    cfn = cfn_of(resource)
+    metadata = dict(cfn.cfn_options.metadata or {})
     skips = metadata.setdefault("checkov", {}).setdefault("skip", [])
     skips.append({"id": check_id, "comment": comment})
     cfn.cfn_options.metadata = metadata
+
+
+def cfn_of(construct: IConstruct) -> CfnResource:
+    """The CloudFormation resource of an L2 construct (its default child), or the construct if it is one."""
+    cfn = construct.node.default_child or construct
+    if not isinstance(cfn, CfnResource):
+        raise TypeError(f"{construct.node.path} is not a CloudFormation resource and has no default child that is one")
+    return cfn
+
+
+def logical_id(construct: IConstruct) -> str:
+    return Stack.of(construct).get_logical_id(cfn_of(construct))

@@ -14,7 +14,7 @@ from constructs import Construct
 from stacks import vpc_services
 from stacks.config import StageConfig
 from stacks.dns_firewall import DnsFirewall
-from stacks.nag import acknowledge, checkov_skip
+from stacks.nag import acknowledge, cfn_of, checkov_skip
 
 # The interface endpoint of each service a function calls through the VPC (stacks/vpc_services.py decides which,
 # and says why the others need none): construct id (kept, so logical ids stay put) and CDK's service name.
@@ -231,7 +231,9 @@ class Network(Construct):
         use with neither (CDK's provider has no log-group option, so LoggingConfig is set on its L1)."""
         handler = stack.node.find_child("Custom::VpcRestrictDefaultSGCustomResourceProvider").node.find_child("Handler")
         provider_logs = logs.LogGroup(self, "DefaultSgProviderLogs", encryption_key=key, retention=stage.log_retention)
-        handler.add_property_override("LoggingConfig", {"LogGroup": provider_logs.log_group_name, "LogFormat": "Text"})
+        cfn_of(handler).add_property_override(
+            "LoggingConfig", {"LogGroup": provider_logs.log_group_name, "LogFormat": "Text"}
+        )
         checkov_skip(
             handler,
             "CKV_AWS_115",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
@@ -16,17 +19,20 @@ from stacks.config import StageConfig
 from stacks.foundation_stack import FoundationStack
 from stacks.functions import FunctionPlacement
 from stacks.janitor import Janitor
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, cfn_of
 from stacks.observability import PipelineObservability
 from stacks.profiles import ProfileParameters
 from stacks.state_machine import RetrainingStateMachine
 from stacks.steps import PipelineSteps, StepContext
 from stacks.steps.base import BedrockArns, Retraining
 
+TARGET_RETRY_ATTEMPTS = 8
+TARGET_MAX_EVENT_AGE = Duration.hours(2)
+
 
 class PipelineStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, stage: StageConfig, foundation: FoundationStack, **kwargs
+        self, scope: Construct, construct_id: str, *, stage: StageConfig, foundation: FoundationStack, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         storage, network = foundation.storage, foundation.network
@@ -106,7 +112,6 @@ class PipelineStack(Stack):
         data_name, state_machine_arn = storage.data_bucket_name, retraining.arn
         start_run, job_events, cleanup = self.steps.start_run, self.steps.job_events, self.steps.cleanup
 
-        target_options = dict(dead_letter_queue=self.dead_letters, retry_attempts=8, max_event_age=Duration.hours(2))
         # Uploads: only Object Created in this bucket under incoming/; StartRun ignores what is not a dataset.
         self.upload_rule = events.Rule(
             self,
@@ -117,7 +122,7 @@ class PipelineStack(Stack):
                 detail_type=["Object Created"],
                 detail={"bucket": {"name": [data_name]}, "object": {"key": [{"prefix": INCOMING_PREFIX}]}},
             ),
-            targets=[targets.LambdaFunction(start_run.function, **target_options)],
+            targets=[self._delivered_to(start_run.function)],
         )
         self.job_state_rule = events.Rule(
             self,
@@ -128,14 +133,14 @@ class PipelineStack(Stack):
                 detail_type=["Model Customization Job State Change"],
                 detail={"jobStatus": ["Completed", "Failed", "Stopped"]},
             ),
-            targets=[targets.LambdaFunction(job_events.function, **target_options)],
+            targets=[self._delivered_to(job_events.function)],
         )
         self.fallback_rule = events.Rule(
             self,
             "FallbackJobCheck",
             description="Finishes runs whose job ended without a delivered event, and keeps waiting tasks alive",
             schedule=events.Schedule.rate(Duration.minutes(stage.job_fallback_check_minutes)),
-            targets=[targets.LambdaFunction(job_events.function, **target_options)],
+            targets=[self._delivered_to(job_events.function)],
         )
         # An execution that times out or is aborted runs no Catch: clean up after it from its status event.
         self.execution_end_rule = events.Rule(
@@ -147,7 +152,7 @@ class PipelineStack(Stack):
                 detail_type=["Step Functions Execution Status Change"],
                 detail={"stateMachineArn": [state_machine_arn], "status": ["TIMED_OUT", "ABORTED", "FAILED"]},
             ),
-            targets=[targets.LambdaFunction(cleanup.function, **target_options)],
+            targets=[self._delivered_to(cleanup.function)],
         )
         # A profile parameter changed outside a deployment: runs of it are refused (Validate checks the
         # deployed fingerprint), and the platform team hears of the change when it happens.
@@ -163,7 +168,9 @@ class PipelineStack(Stack):
             targets=[
                 targets.SnsTopic(
                     self.topic,
-                    **target_options,
+                    dead_letter_queue=self.dead_letters,
+                    retry_attempts=TARGET_RETRY_ATTEMPTS,
+                    max_event_age=TARGET_MAX_EVENT_AGE,
                     message=events.RuleTargetInput.from_object(
                         {
                             "outcome": "PROFILE_PARAMETER_CHANGED",
@@ -213,12 +220,22 @@ class PipelineStack(Stack):
             dashboard_name=f"tuneforge-{stage.name}",
         )
 
+    def _delivered_to(self, function: lambda_.IFunction) -> targets.LambdaFunction:
+        """An event target that retries, then keeps what it could not deliver in the dead-letter queue."""
+        return targets.LambdaFunction(
+            function,
+            dead_letter_queue=self.dead_letters,
+            retry_attempts=TARGET_RETRY_ATTEMPTS,
+            max_event_age=TARGET_MAX_EVENT_AGE,
+        )
+
 
 def _only_from_rule(topic: sns.Topic, rule: events.Rule) -> None:
     """The SnsTopic target lets events.amazonaws.com publish with no condition: only this stack's rule may
     (aws:SourceArn), so no other account's or application's rule can use the topic (confused deputy)."""
-    policy = topic.node.find_child("Policy").node.default_child
-    document = Stack.of(topic).resolve(policy.policy_document)  # type: ignore[union-attr]
+    policy = cfn_of(topic.node.find_child("Policy"))
+    assert isinstance(policy, sns.CfnTopicPolicy)
+    document = Stack.of(topic).resolve(policy.policy_document)
     [index] = [
         i
         for i, statement in enumerate(document["Statement"])
@@ -226,5 +243,5 @@ def _only_from_rule(topic: sns.Topic, rule: events.Rule) -> None:
     ]
     policy.add_property_override(
         f"PolicyDocument.Statement.{index}.Condition", {"ArnEquals": {"aws:SourceArn": rule.rule_arn}}
-    )  # type: ignore[union-attr]
-    policy.add_property_override(f"PolicyDocument.Statement.{index}.Sid", "ProfileChangeRuleOfThisStack")  # type: ignore[union-attr]
+    )
+    policy.add_property_override(f"PolicyDocument.Statement.{index}.Sid", "ProfileChangeRuleOfThisStack")

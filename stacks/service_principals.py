@@ -44,10 +44,10 @@ def _services(statement: dict[str, Any]) -> list[str]:
 def _condition(stack: Stack, services: list[str]) -> dict[str, Any]:
     condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": stack.account}}
     arns = [
-        SOURCE_ARNS[s].format(partition=stack.partition, region=stack.region, account=stack.account)
+        pattern.format(partition=stack.partition, region=stack.region, account=stack.account)
         for s in services
-        if SOURCE_ARNS.get(s)
-    ]  # type: ignore[union-attr]
+        if (pattern := SOURCE_ARNS.get(s))
+    ]
     if arns:
         condition["ArnLike"] = {"aws:SourceArn": arns[0] if len(arns) == 1 else arns}
     return condition

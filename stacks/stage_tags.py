@@ -12,9 +12,11 @@ ResourceNotFound, not AccessDenied, to stop asking.
 
 from __future__ import annotations
 
+from typing import Any
+
 from lambdas.domain.janitor import PROFILE_TAG
 from stacks.config import StageConfig
 
 
-def made_for_this_stage(stage: StageConfig) -> dict:
+def made_for_this_stage(stage: StageConfig) -> dict[str, Any]:
     return {"StringEquals": {f"aws:ResourceTag/{PROFILE_TAG}": sorted(stage.profiles)}}

@@ -17,7 +17,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, logical_id
 from stacks.steps import PipelineSteps
 from stacks.steps.base import RUN_ID
 
@@ -295,5 +295,5 @@ class RetrainingStateMachine(Construct):
             acknowledge(
                 policy,
                 "Step Functions invokes the function through its qualified ARN (version or alias), so the statement adds ':*' to each of this pipeline's own functions and to nothing else.",
-                f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(function.node.default_child)}.Arn>:*]",
+                f"AwsSolutions-IAM5[Resource::<{logical_id(function)}.Arn>:*]",
             )

@@ -22,7 +22,7 @@ from lambdas.domain.names import (
 )
 from stacks.config import StageConfig
 from stacks.functions import PipelineFunction
-from stacks.nag import acknowledge, checkov_skip
+from stacks.nag import acknowledge, cfn_of, checkov_skip
 
 # Why each prefix a function reads or writes is a wildcard, for nag's IAM5 acknowledgement on every policy
 # that holds it; a grant method below brings its reason with its statement.
@@ -134,24 +134,9 @@ class Storage(Construct):
             "Artifacts", stage, name=self.artifacts_bucket_name, access_log_prefix="artifacts/", event_bridge=False
         )
 
-        table_props = dict(
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=self.key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=self.removal_policy,
-        )
         # One item per run; the GSI answers "runs of profile P, newest first" and the token index lets the
         # job-event handler find the waiting execution from a job ARN.
-        self.runs_table = dynamodb.Table(
-            self,
-            "Runs",
-            partition_key=dynamodb.Attribute(name="run_id", type=dynamodb.AttributeType.STRING),
-            time_to_live_attribute="expires_at",
-            **table_props,
-        )
+        self.runs_table = self._table("Runs", partition_key="run_id", time_to_live_attribute="expires_at")
         self.runs_table.add_global_secondary_index(
             index_name=RUNS_BY_PROFILE_INDEX,
             partition_key=dynamodb.Attribute(name="profile", type=dynamodb.AttributeType.STRING),
@@ -177,12 +162,7 @@ class Storage(Construct):
             non_key_attributes=["sweep_deadlines"],
         )
         # Champions: one item per profile holding the invocable ARN of its current winner.
-        self.champions_table = dynamodb.Table(
-            self,
-            "Champions",
-            partition_key=dynamodb.Attribute(name="profile", type=dynamodb.AttributeType.STRING),
-            **table_props,
-        )
+        self.champions_table = self._table("Champions", partition_key="profile")
         for table, what in ((self.runs_table, "run registry"), (self.champions_table, "champion registry")):
             acknowledge(
                 table,
@@ -190,6 +170,24 @@ class Storage(Construct):
                 "NIST.800.53.R5-DynamoDBInBackupPlan",
                 "HIPAA.Security-DynamoDBInBackupPlan",
             )
+
+    def _table(
+        self, construct_id: str, *, partition_key: str, time_to_live_attribute: str | None = None
+    ) -> dynamodb.Table:
+        """On demand, encrypted with the stage key, with point-in-time recovery."""
+        return dynamodb.Table(
+            self,
+            construct_id,
+            partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute=time_to_live_attribute,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=self.removal_policy,
+        )
 
     def _bucket(
         self, construct_id: str, stage: StageConfig, *, name: str, access_log_prefix: str, event_bridge: bool
@@ -217,7 +215,7 @@ class Storage(Construct):
         )
         if event_bridge:
             # Set on the L1 so CloudFormation enables it natively; the L2 flag adds a custom-resource Lambda.
-            bucket.node.default_child.add_property_override(
+            cfn_of(bucket).add_property_override(
                 "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
             )
         self._acknowledge_replication(bucket)
