@@ -19,8 +19,9 @@ from rich.live import Live
 from rich.table import Table
 
 from cli._common import UsageError
+from lambdas.domain.names import INCOMING_PREFIX, foundation_stack_name, pipeline_stack_name, profile_parameter
 from lambdas.domain.registry import RunRegistry
-from lambdas.domain.runs import INCOMING_PREFIX, MANIFEST_NAME, S3ObjectRef, run_id_for
+from lambdas.domain.runs import MANIFEST_NAME, S3ObjectRef, run_id_for
 
 TERMINAL_EXECUTION = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 console = Console(stderr=True)
@@ -51,7 +52,7 @@ class Stage:
         session = session or boto3.session.Session(region_name=region)
         cloudformation = session.client("cloudformation", endpoint_url=endpoint_url)
         outputs: dict[str, str] = {}
-        for stack in (f"Tuneforge-{stage}-Foundation", f"Tuneforge-{stage}-Pipeline"):
+        for stack in (foundation_stack_name(stage), pipeline_stack_name(stage)):
             try:
                 described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
             except cloudformation.exceptions.ClientError as missing:
@@ -118,7 +119,7 @@ def upload_evaluation_set(stage: Stage, path: Path, profile: str) -> str:
     """Put a profile's evaluation set where its deployed profile says (``evaluation.dataset_key``)."""
     ssm = stage.client("ssm")
     try:
-        value = ssm.get_parameter(Name=f"/tuneforge/{stage.name}/profiles/{profile}")["Parameter"]["Value"]
+        value = ssm.get_parameter(Name=profile_parameter(stage.name, profile))["Parameter"]["Value"]
     except ssm.exceptions.ParameterNotFound:
         raise UsageError(f"no profile {profile!r} is deployed in stage {stage.name!r}") from None
     key = json.loads(value)["evaluation"]["dataset_key"]

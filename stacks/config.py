@@ -17,6 +17,7 @@ import yaml
 from aws_cdk import aws_logs as logs
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from lambdas.domain import names
 from lambdas.domain.catalogue import customization_region_problem, lifecycle_problem
 from lambdas.domain.profiles import RemovalPolicyName, TuningProfile
 from lambdas.domain.report import Severity
@@ -101,15 +102,15 @@ class StageConfig(BaseModel):
 
     @property
     def stack_prefix(self) -> str:
-        return f"Tuneforge-{self.name}"
+        return names.stack_prefix(self.name)
 
     @property
     def foundation_stack_name(self) -> str:
-        return f"{self.stack_prefix}-Foundation"
+        return names.foundation_stack_name(self.name)
 
     @property
     def pipeline_stack_name(self) -> str:
-        return f"{self.stack_prefix}-Pipeline"
+        return names.pipeline_stack_name(self.name)
 
     @property
     def function_zones(self) -> list[str]:

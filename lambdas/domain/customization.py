@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from lambdas.domain.catalogue import CustomizationType
+from lambdas.domain.names import JOB_OUTPUT_PREFIX
 from lambdas.domain.profiles import StartFrom
 from lambdas.domain.runs import (
     Infrastructure,
@@ -17,7 +18,6 @@ from lambdas.domain.runs import (
     lineage_tags,
 )
 
-JOB_OUTPUT_PREFIX = "jobs/"
 # Bedrock's default for maxResponseLengthForInference when distilling.
 DISTILLATION_MAX_RESPONSE_LENGTH = 1000
 

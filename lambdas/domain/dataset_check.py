@@ -23,13 +23,13 @@ from lambdas.domain.evaluation import (
     check_evaluation_set,
 )
 from lambdas.domain.holdout import HoldoutError, split_holdout
+from lambdas.domain.names import REPORTS_PREFIX
 from lambdas.domain.quoting import one_line
 from lambdas.domain.runs import Dataset, RunInput, S3ObjectRef
 from lambdas.domain.snapshot import Snapshot, snapshot_uri, take_snapshot
 from lambdas.domain.sources import s3_media_checker, s3_object
 from lambdas.domain.validation import validate_dataset
 
-REPORTS_PREFIX = "reports/"
 SUMMARY_EXAMPLES = 5
 
 

@@ -29,9 +29,9 @@ from lambdas.domain import metrics as text_metrics
 from lambdas.domain.catalogue import CatalogueError, Invocation, invocation_for
 from lambdas.domain.evaluation_report import render_html
 from lambdas.domain.gate import GateDecision, decide
+from lambdas.domain.names import HELD_OUT_FILE, REPORTS_PREFIX
 from lambdas.domain.runs import RunInput, utc_now
 
-REPORTS_PREFIX = "reports/"
 # Lambda memory, not Bedrock, is the limit here: the evaluation set is read whole.
 MAX_EVALUATION_SET_BYTES = 50 * 1024 * 1024
 MAX_REPORTED_PROBLEMS = 20
@@ -172,7 +172,7 @@ def check_evaluation_set(s3: Any, bucket: str, key: str, max_examples: int) -> d
 
 def holdout_key_for(run: RunInput) -> str:
     """Where a profile with ``holdout_fraction`` expects the held-out split (artifacts bucket)."""
-    return f"{report_prefix(run)}holdout.jsonl"
+    return f"{report_prefix(run)}{HELD_OUT_FILE}"
 
 
 def evaluation_set_location(run: RunInput, *, data_bucket: str, artifacts_bucket: str) -> tuple[str, str]:

@@ -15,10 +15,10 @@ from typing import Annotated, Iterable, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from lambdas.domain.catalogue import TEACHER_MODELS, CustomizationType, DatasetFormat, ModelSpec, get_model
+from lambdas.domain.names import EVALUATION_PREFIX
 
 # Bedrock's metric names are ours to choose; these are the ones the evaluation step computes.
 KNOWN_METRICS = ("exact_match", "token_f1", "rouge_l", "judge")
-EVALUATION_PREFIX = "evaluation/"
 
 ProfileName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,30}[a-z0-9]$")]
 

@@ -10,13 +10,13 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from lambdas.domain.names import RUNS_BY_JOB_INDEX, RUNS_BY_PROFILE_INDEX, RUNS_BY_STATUS_INDEX, SWEEP_INDEX
 from lambdas.domain.runs import RunInput, RunStatus, utc_now
 
 # Registry items outlive their runs for a year, then DynamoDB's TTL removes them.
 RETENTION_SECONDS = 365 * 24 * 3600
 # The janitor's sparse index (stacks/storage.py): only runs that may still hold something billable carry
 # these two attributes, so its query grows with what is left behind, not with the history of runs.
-SWEEP_INDEX = "by-sweep"
 SWEEP_DUE = "due"
 
 
@@ -203,14 +203,16 @@ class RunRegistry:
 
     def find_by_job(self, job_arn: str) -> str | None:
         items = self._table.query(
-            IndexName="by-job", KeyConditionExpression="job_arn = :arn", ExpressionAttributeValues={":arn": job_arn}
+            IndexName=RUNS_BY_JOB_INDEX,
+            KeyConditionExpression="job_arn = :arn",
+            ExpressionAttributeValues={":arn": job_arn},
         ).get("Items", [])
         return items[0]["run_id"] if items else None
 
     def runs_with_status(self, status: RunStatus) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
-            "IndexName": "by-status",
+            "IndexName": RUNS_BY_STATUS_INDEX,
             "KeyConditionExpression": "#status = :status",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {":status": status.value},
@@ -224,7 +226,7 @@ class RunRegistry:
 
     def runs_of_profile(self, profile: str, *, limit: int = 20) -> list[dict[str, Any]]:
         page = self._table.query(
-            IndexName="by-profile",
+            IndexName=RUNS_BY_PROFILE_INDEX,
             KeyConditionExpression="profile = :p",
             ExpressionAttributeValues={":p": profile},
             ScanIndexForward=False,

@@ -17,9 +17,9 @@ from urllib.parse import unquote_plus
 from pydantic import BaseModel, ConfigDict, Field
 
 from lambdas.domain.bedrock_requests import StringRule, string_rule
+from lambdas.domain.names import INCOMING_PREFIX
 from lambdas.domain.profiles import TuningProfile
 
-INCOMING_PREFIX = "incoming/"
 MANIFEST_NAME = "manifest.json"
 DATASET_SUFFIXES = (".jsonl",)
 

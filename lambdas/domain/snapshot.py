@@ -28,9 +28,9 @@ from typing import Any, Callable, Iterable, Literal
 
 from pydantic import BaseModel
 
+from lambdas.domain.names import SNAPSHOT_PREFIX
 from lambdas.domain.runs import RunInput, S3ObjectRef
 
-SNAPSHOT_PREFIX = "snapshots/"
 Split = Literal["training", "validation"]
 # CopyObject copies at most 5 GB in one request; larger objects need a multipart copy
 # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html, read 2026-12-04).

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from lambdas.domain.names import Env
 from lambdas.domain.registry import RunRegistry
 from lambdas.domain.runs import Infrastructure
 
@@ -27,21 +28,21 @@ def client(service: str) -> Any:
 
 @cache
 def registry() -> RunRegistry:
-    return RunRegistry(boto3.resource("dynamodb", config=_RETRIES).Table(os.environ["RUNS_TABLE"]))
+    return RunRegistry(boto3.resource("dynamodb", config=_RETRIES).Table(os.environ[Env.RUNS_TABLE]))
 
 
 @cache
 def champions_table() -> Any:
-    return boto3.resource("dynamodb", config=_RETRIES).Table(os.environ["CHAMPIONS_TABLE"])
+    return boto3.resource("dynamodb", config=_RETRIES).Table(os.environ[Env.CHAMPIONS_TABLE])
 
 
 def infrastructure() -> Infrastructure:
     return Infrastructure(
-        artifacts_bucket=os.environ["ARTIFACTS_BUCKET"],
-        bedrock_role_arn=os.environ["BEDROCK_ROLE_ARN"],
-        subnet_ids=os.environ["SUBNET_IDS"].split(","),
-        security_group_ids=os.environ["JOB_SECURITY_GROUP_IDS"].split(","),
-        kms_key_arn=os.environ["KMS_KEY_ARN"],
+        artifacts_bucket=os.environ[Env.ARTIFACTS_BUCKET],
+        bedrock_role_arn=os.environ[Env.BEDROCK_ROLE_ARN],
+        subnet_ids=os.environ[Env.SUBNET_IDS].split(","),
+        security_group_ids=os.environ[Env.JOB_SECURITY_GROUP_IDS].split(","),
+        kms_key_arn=os.environ[Env.KMS_KEY_ARN],
     )
 
 

@@ -25,6 +25,7 @@ from lambdas.domain.abnormal_end import (
     verified_end,
 )
 from lambdas.domain.cleanup import cleanup_run
+from lambdas.domain.names import Env
 from lambdas.domain.runs import RunStatus, utc_now
 from lambdas.handlers._aws import champions_table, client, env, registry
 
@@ -52,7 +53,7 @@ def cleanup_event(event: dict) -> CleanupEvent:
         end = verified_end(
             client("stepfunctions"),
             (event.get("detail") or {}).get("executionArn"),
-            state_machine_arn=env("STATE_MACHINE_ARN"),
+            state_machine_arn=env(Env.STATE_MACHINE_ARN),
         )
         return CleanupEvent(
             run_id=end.run_id,
@@ -99,7 +100,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
         )
         try:
             client("sns").publish(
-                TopicArn=env("NOTIFICATION_TOPIC_ARN"),
+                TopicArn=env(Env.NOTIFICATION_TOPIC_ARN),
                 Subject=f"tuneforge run {event.ended.lower().replace('_', ' ')}: {profile}"[:100],
                 Message=json.dumps(message),
                 MessageAttributes={

@@ -22,6 +22,7 @@ from lambdas.domain.evaluation import (
     load_evaluation_set,
 )
 from lambdas.domain.job_wait import JobOutcome
+from lambdas.domain.names import Env
 from lambdas.domain.runs import RunInput, RunStatus
 from lambdas.handlers._aws import champions_table, client, env, region_and_account, registry
 
@@ -63,7 +64,9 @@ def handler(event: EvaluateEvent, context: LambdaContext) -> dict:
     if not event.endpoint.arn:
         raise ValueError(f"endpoint {event.endpoint.name} has no ARN")
     s3 = client("s3")
-    bucket, key = evaluation_set_location(run, data_bucket=env("DATA_BUCKET"), artifacts_bucket=env("ARTIFACTS_BUCKET"))
+    bucket, key = evaluation_set_location(
+        run, data_bucket=env(Env.DATA_BUCKET), artifacts_bucket=env(Env.ARTIFACTS_BUCKET)
+    )
     examples = load_evaluation_set(s3, bucket, key, run.profile.evaluation.max_examples)
     # Base model and judge invoked as Bedrock requires from this Region: by their own id, or through the
     # inference profile the catalogue records for them (the account is the function's own).
@@ -85,7 +88,7 @@ def handler(event: EvaluateEvent, context: LambdaContext) -> dict:
         examples=examples,
         candidate_model=event.endpoint.arn,
         baseline_model=baseline,
-        artifacts_bucket=env("ARTIFACTS_BUCKET"),
+        artifacts_bucket=env(Env.ARTIFACTS_BUCKET),
         evaluation_set_uri=f"s3://{bucket}/{key}",
         judge_model=judge,
     )

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from lambdas.domain.endpoints import Endpoint, EndpointFailed, describe_endpoint, finalize_promotion
 from lambdas.domain.job_wait import JobOutcome
+from lambdas.domain.names import Env
 from lambdas.domain.runs import RunInput
 from lambdas.handlers._aws import champions_table, client, env, registry
 
@@ -47,7 +48,7 @@ def handler(event: FinalizePromotionEvent, context: LambdaContext) -> dict:
         custom_model_arn=event.training.output_model_arn or event.promoted.model_arn,
         promoted=event.promoted,
         evaluation=event.endpoint,
-        parameter_prefix=env("CHAMPION_PARAMETER_PREFIX"),
+        parameter_prefix=env(Env.CHAMPION_PARAMETER_PREFIX),
     )
     metrics.add_dimension(name="profile", value=run.profile.name)
     if not result.promoted:

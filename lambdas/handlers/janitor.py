@@ -15,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.domain.janitor import JanitorSettings, Leftover, sweep
+from lambdas.domain.names import Env
 from lambdas.handlers._aws import champions_table, client, env, registry
 
 logger = Logger()
@@ -24,9 +25,9 @@ metrics = Metrics()
 
 def settings() -> JanitorSettings:
     return JanitorSettings(
-        model_retention=timedelta(days=float(env("MODEL_RETENTION_DAYS"))),
-        alarm_after=timedelta(hours=float(env("ALARM_AFTER_HOURS"))),
-        execution_timeout=timedelta(hours=float(env("EXECUTION_TIMEOUT_HOURS"))),
+        model_retention=timedelta(days=float(env(Env.MODEL_RETENTION_DAYS))),
+        alarm_after=timedelta(hours=float(env(Env.ALARM_AFTER_HOURS))),
+        execution_timeout=timedelta(hours=float(env(Env.EXECUTION_TIMEOUT_HOURS))),
     )
 
 
@@ -37,7 +38,7 @@ def report(leftover: Leftover) -> dict:
         subject = f"tuneforge: {leftover.kind} still billing"
     message = {"janitor": True, "outcome": "LEFTOVER", **leftover.model_dump(exclude={"notify"})}
     return {
-        "TopicArn": env("NOTIFICATION_TOPIC_ARN"),
+        "TopicArn": env(Env.NOTIFICATION_TOPIC_ARN),
         "Subject": subject[:100],
         "Message": json.dumps(message),
         "MessageAttributes": {

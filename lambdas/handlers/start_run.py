@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambdas.domain.names import Env
 from lambdas.domain.profiles import TuningProfile
 from lambdas.domain.runs import S3ObjectRef
 from lambdas.domain.trigger import parse_profile_parameter, start_run_for_upload
@@ -23,7 +24,7 @@ metrics = Metrics()
 def load_profile(name: str) -> TuningProfile | None:
     ssm = client("ssm")
     try:
-        value = ssm.get_parameter(Name=f"{env('PROFILE_PARAMETER_PREFIX')}/{name}")["Parameter"]["Value"]
+        value = ssm.get_parameter(Name=f"{env(Env.PROFILE_PARAMETER_PREFIX)}/{name}")["Parameter"]["Value"]
     except ssm.exceptions.ParameterNotFound:
         return None
     return parse_profile_parameter(value)
@@ -47,7 +48,7 @@ def handler(event: S3EventNotificationEventBridgeModel, context: LambdaContext) 
         read_object=read_object,
         registry=registry(),
         stepfunctions=client("stepfunctions"),
-        state_machine_arn=env("STATE_MACHINE_ARN"),
+        state_machine_arn=env(Env.STATE_MACHINE_ARN),
         uploaded_at=event.time.astimezone(timezone.utc).isoformat(timespec="milliseconds"),
         sequencer=detail.object.sequencer,
     )

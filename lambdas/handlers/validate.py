@@ -14,6 +14,7 @@ from lambdas.domain.catalogue import on_demand_eligibility
 from lambdas.domain.customization import build_job_request
 from lambdas.domain.dataset_check import validate_run_dataset
 from lambdas.domain.endpoints import evaluation_endpoint_request, production_throughput_request
+from lambdas.domain.names import Env
 from lambdas.domain.profiles import ProfileNotDeployed, deployment_problem, parse_fingerprints
 from lambdas.domain.runs import RunInput, RunStatus
 from lambdas.handlers._aws import client, env, infrastructure, registry
@@ -62,7 +63,7 @@ def planned_requests(
 def handler(event: ValidateEvent, context: LambdaContext) -> dict:
     run = event.run
     # The execution input is anyone's with states:StartExecution; the deployment's fingerprints are not.
-    problem = deployment_problem(run.profile, parse_fingerprints(env("PROFILE_FINGERPRINTS")))
+    problem = deployment_problem(run.profile, parse_fingerprints(env(Env.PROFILE_FINGERPRINTS)))
     if problem:
         logger.warning(
             "refused a run whose profile is not the deployed one",
@@ -73,8 +74,8 @@ def handler(event: ValidateEvent, context: LambdaContext) -> dict:
     outcome = validate_run_dataset(
         client("s3"),
         run,
-        artifacts_bucket=env("ARTIFACTS_BUCKET"),
-        data_bucket=env("DATA_BUCKET"),
+        artifacts_bucket=env(Env.ARTIFACTS_BUCKET),
+        data_bucket=env(Env.DATA_BUCKET),
         planned_requests=lambda training, validation: planned_requests(run, event.execution_arn, training, validation),
     )
     registry().update(
