@@ -518,7 +518,7 @@ def checklist(model: dict) -> list[str]:
     lines = [
         "## Checklist",
         "",
-        "The 24 template properties of the security checklist (`tests/security/checks.py`), per stack.",
+        "The 24 template properties of the security checklist (`tuneforge_audit/checklist/`), per stack.",
         "",
     ]
     stacks = list(model["stacks"])
@@ -597,7 +597,7 @@ def scanners(model: dict) -> list[str]:
         f"### cfn-lint warnings and informational findings ({len(findings)})",
         "",
         f"Rules: {esc(figures.get('cfn_lint_rules', 'cfn-lint'))}. Errors fail the gates; these do not, so each is listed. An error of a serverless rule that is "
-        "the same check as a cdk-nag Serverless rule acknowledged on that resource is listed with nag's reason (`tests/security/gates.py` `SAME_AS_NAG`).",
+        "the same check as a cdk-nag Serverless rule acknowledged on that resource is listed with nag's reason (`tuneforge_audit/gates.py` `SAME_AS_NAG`).",
         "",
     ]
     lines += table(

@@ -26,9 +26,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from tests.security.acknowledgements import audit, load_allowlist, pack_of, stack_artifacts, strip_rule
-from tests.security.checks import (
-    CHECKS,
+from tuneforge_audit import SCHEMA_VERSION, standing_cost
+from tuneforge_audit.acknowledgements import audit, load_allowlist, pack_of, stack_artifacts, strip_rule
+from tuneforge_audit.checklist import CHECKS
+from tuneforge_audit.checklist.template import (
     as_list,
     props,
     referenced_ids,
@@ -37,7 +38,6 @@ from tests.security.checks import (
     statements,
     target,
 )
-from tuneforge_audit import SCHEMA_VERSION, standing_cost
 
 FAIL, REVIEW = "fail", "review"
 # REPORT.md shows this stage in full and every other as what differs from it: the stages share their code
@@ -636,7 +636,6 @@ def _peer(rule: dict, names: Names, kind: str) -> str:
 
 
 def network(stack: str, template: dict, names: Names) -> dict:
-    r = template.get("Resources", {})
     vpcs = []
     flow_logged = {target(props(f).get("ResourceId")) for f in resources(template, "AWS::EC2::FlowLog").values()}
     restricted = {
@@ -662,7 +661,7 @@ def network(stack: str, template: dict, names: Names) -> dict:
 
     tables: dict[str, list[str]] = {lid: [] for lid in resources(template, "AWS::EC2::RouteTable")}
     route_flags: dict[str, list[dict]] = {}
-    for lid, route in resources(template, "AWS::EC2::Route").items():
+    for route in resources(template, "AWS::EC2::Route").values():
         p = props(route)
         destination = (
             p.get("DestinationCidrBlock")
@@ -1234,7 +1233,7 @@ def scanner_figures(cdk_out: Path) -> dict:
     """nag (per pack), cfn-lint and checkov per stack, exactly as the security gates compute them, and every
     cfn-lint warning and informational match itself (the gates fail on errors only, so these are the ones a
     reviewer has to read)."""
-    from tests.security.gates import PACKS, run_cfn_lint, run_gates, serverless_rules_available
+    from tuneforge_audit.gates import PACKS, run_cfn_lint, run_gates, serverless_rules_available
 
     try:
         lint = run_cfn_lint(cdk_out)

@@ -31,7 +31,7 @@ from packageurl import PackageURL
 from packaging.requirements import Requirement
 
 from stacks.functions import POWERTOOLS_LAYER, POWERTOOLS_LAYER_RELEASE, POWERTOOLS_LAYER_VERSION
-from tests.security.acknowledgements import load_templates
+from tuneforge_audit.acknowledgements import load_templates
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = SchemaVersion.V1_6

@@ -394,7 +394,7 @@ def _stage_figures(stage: str, stacks: dict[str, dict], sources: Callable[[str, 
                 ingest_bytes_per_day.get((key[0], group), 0) + rate * ASSUMPTIONS["idle_function_log_bytes"].value
             )
     all_scheduled = sum(per_day.values())
-    for (stack, lid), flow_log in of_type("AWS::EC2::FlowLog").items():
+    for (stack, _lid), flow_log in of_type("AWS::EC2::FlowLog").items():
         group = _ref(_props(flow_log).get("LogGroupName"))
         if group:
             ingest_bytes_per_day[(stack, group)] = (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 
-from tests.security.checks import props, resources, roles_trusting
 from tuneforge_audit import markdown, model
+from tuneforge_audit.checklist.template import props, resources, roles_trusting
 from tuneforge_audit.diff import diff_models
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import re
 
-from tests.security.checks import as_list, props, resources, roles_trusting
 from tuneforge_audit import markdown, model
 from tuneforge_audit.__main__ import main
+from tuneforge_audit.checklist.template import as_list, props, resources, roles_trusting
 
 FAIL, REVIEW = model.FAIL, model.REVIEW
 
@@ -225,6 +225,7 @@ def test_one_reason_for_two_statements_on_star_is_flagged(foundation):
         zip(
             per_statement["AwsSolutions-IAM5[Resource::*]"],
             reversed(list(per_statement["AwsSolutions-IAM5[Resource::*]"].values())),
+            strict=True,
         )
     )
     meta["tuneforge_statement_reasons"] = {**per_statement, "AwsSolutions-IAM5[Resource::*]": swapped}

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from tests.security.gates import SAME_AS_NAG, run_cfn_lint, serverless_rules_available
+from tuneforge_audit.gates import SAME_AS_NAG, run_cfn_lint, serverless_rules_available
 
-# `lint` is a session fixture (tests/security/conftest.py): tests/security/gates.py:run_cfn_lint over the assembly.
+# `lint` is a session fixture (tests/security/conftest.py): tuneforge_audit/gates.py:run_cfn_lint over the assembly.
 
 
 def test_cfn_lint_ran_on_every_template(assembly, lint):

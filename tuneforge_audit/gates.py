@@ -1,6 +1,6 @@
 """The security gates over a synthesized cloud assembly, with a one-screen summary.
 
-    python -m tests.security.gates --cdk-out cdk.out
+    python -m tuneforge_audit.gates --cdk-out cdk.out
 
 Runs, per stack template:
 * cdk-nag: open findings from ``validation-report.json`` (synth already refuses to finish with any), and
@@ -12,7 +12,8 @@ Runs, per stack template:
 * checkov (``.venv-checkov/bin/checkov``, or $CHECKOV_BIN), offline (``--skip-download``).
 
 Exit status is non-zero on any cfn-lint error, checkov failure, checkov skip without a comment, open nag
-finding or acknowledgement-audit problem. The functions are imported by tests/security/test_*.py.
+finding or acknowledgement-audit problem (``make gates`` and ``make demo`` run it). The report
+(``tuneforge_audit.model``) and tests/security/test_*.py import these functions.
 """
 
 from __future__ import annotations
@@ -28,9 +29,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.security.acknowledgements import NAG_PACK_PREFIXES, acknowledged_per_pack, audit, stack_artifacts, strip_rule
+from tuneforge_audit.acknowledgements import (
+    NAG_PACK_PREFIXES,
+    acknowledged_per_pack,
+    audit,
+    stack_artifacts,
+    strip_rule,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]  # the checkout, whose .venv-checkov holds checkov
 PACKS = list(NAG_PACK_PREFIXES.values())
 
 
@@ -248,7 +255,7 @@ class GateReport:
             for r in self.rows
         ]
         widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
-        render = lambda line: "  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()  # noqa: E731
+        render = lambda line: "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()  # noqa: E731
         return "\n".join([render(lines[0]), render(["-" * w for w in widths]), *map(render, lines[1:])])
 
 

@@ -188,7 +188,7 @@ def audit(cdk_out: Path, allowlist: dict | None = None) -> AuditResult:
                 result.problems += [f"{where}: reason {p}: {reason!r}" for p in reason_problems(reason)]
                 matches = [i for i, (p, r, _) in enumerate(entries) if p.match(path) and r.match(rule)]
                 if not matches:
-                    result.problems.append(f"{where}: not in tests/security/allowed_suppressions.yaml")
+                    result.problems.append(f"{where}: not in tuneforge_audit/allowed_suppressions.yaml")
                 used.update(matches)
 
         # 2. every entry a template carries traces back to one of those attachment points
