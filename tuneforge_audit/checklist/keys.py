@@ -84,35 +84,34 @@ def _via_bedrock(statement: dict) -> str | None:
 _DEPUTY_KEYS = {"aws:sourceaccount", "aws:sourcearn", "kms:viaservice"}
 
 
-def check_07_kms_service_conditions(template: Template, stage: str) -> list[str]:
-    """7. Bedrock uses keys only via kms:ViaService; CloudWatch Logs only with its encryption context;
-    every other service principal on a key, and every service a role trusts (but Lambda, whose execution
-    roles only iam:PassRole holders can attach, check 09), is tied to this account (confused deputy)."""
+def _key_statement_problems(lid: str, s: dict, bedrock_roles: set[str]) -> list[str]:
+    """Check 07 on one Allow statement of key ``lid``'s policy."""
     out = []
-    bedrock_roles = roles_trusting(template, "bedrock.amazonaws.com")
-    for lid, key in resources(template, "AWS::KMS::Key").items():
-        for s in statements(props(key).get("KeyPolicy")):
-            if s.get("Effect") != "Allow":
-                continue
-            who = principals(s)
-            if any(p.startswith("logs.") and p.endswith(".amazonaws.com") for p in who):
-                operator, values = condition_keys(s).get("kms:encryptioncontext:aws:logs:arn", ("", []))
-                if operator not in ("ArnLike", "ArnEquals") or not values:
-                    out.append(
-                        f"{lid}: CloudWatch Logs statement {s.get('Sid', '')!r} lacks a kms:EncryptionContext:aws:logs:arn condition"
-                    )
-            if any(p == "bedrock.amazonaws.com" or any(f"<{r}.Arn>" == p for r in bedrock_roles) for p in who):
-                problem = _via_bedrock(s)
-                if problem:
-                    out.append(f"{lid}: key-policy statement {s.get('Sid', '')!r} for Bedrock {problem}")
-            if (
-                any(p.endswith(".amazonaws.com") for p in who)
-                and not set(condition_keys(s)) & _DEPUTY_KEYS
-                and not any(k.startswith("kms:encryptioncontext:") for k in condition_keys(s))
-            ):
-                out.append(
-                    f"{lid}: key-policy statement {s.get('Sid', '')!r} lets {who} use the key with no aws:SourceAccount, aws:SourceArn, kms:ViaService or encryption-context condition (confused deputy)"
-                )
+    who = principals(s)
+    if any(p.startswith("logs.") and p.endswith(".amazonaws.com") for p in who):
+        operator, values = condition_keys(s).get("kms:encryptioncontext:aws:logs:arn", ("", []))
+        if operator not in ("ArnLike", "ArnEquals") or not values:
+            out.append(
+                f"{lid}: CloudWatch Logs statement {s.get('Sid', '')!r} lacks a kms:EncryptionContext:aws:logs:arn condition"
+            )
+    if any(p == "bedrock.amazonaws.com" or any(f"<{r}.Arn>" == p for r in bedrock_roles) for p in who):
+        problem = _via_bedrock(s)
+        if problem:
+            out.append(f"{lid}: key-policy statement {s.get('Sid', '')!r} for Bedrock {problem}")
+    if (
+        any(p.endswith(".amazonaws.com") for p in who)
+        and not set(condition_keys(s)) & _DEPUTY_KEYS
+        and not any(k.startswith("kms:encryptioncontext:") for k in condition_keys(s))
+    ):
+        out.append(
+            f"{lid}: key-policy statement {s.get('Sid', '')!r} lets {who} use the key with no aws:SourceAccount, aws:SourceArn, kms:ViaService or encryption-context condition (confused deputy)"
+        )
+    return out
+
+
+def _unconditioned_service_trust(template: Template) -> list[str]:
+    """Roles that a service (but Lambda) may assume for any account."""
+    out = []
     for lid, role in resources(template, "AWS::IAM::Role").items():
         for s in statements(props(role).get("AssumeRolePolicyDocument")):
             services = [p for p in principals(s) if p.endswith(".amazonaws.com") and p != "lambda.amazonaws.com"]
@@ -124,6 +123,12 @@ def check_07_kms_service_conditions(template: Template, stage: str) -> list[str]
                 out.append(
                     f"{lid}: trusts {services} with no aws:SourceAccount or aws:SourceArn condition (confused deputy)"
                 )
+    return out
+
+
+def _bedrock_role_kms_outside_bedrock(template: Template, bedrock_roles: set[str]) -> list[str]:
+    """KMS grants of the roles Bedrock assumes that are not restricted to calls through Bedrock."""
+    out = []
     for where, attached, document in identity_policies(template):
         if not attached & bedrock_roles:
             continue
@@ -133,3 +138,18 @@ def check_07_kms_service_conditions(template: Template, stage: str) -> list[str]
                 if problem:
                     out.append(f"{where}: Bedrock role's KMS statement {s.get('Sid', '')!r} {problem}")
     return out
+
+
+def check_07_kms_service_conditions(template: Template, stage: str) -> list[str]:
+    """7. Bedrock uses keys only via kms:ViaService; CloudWatch Logs only with its encryption context;
+    every other service principal on a key, and every service a role trusts (but Lambda, whose execution
+    roles only iam:PassRole holders can attach, check 09), is tied to this account (confused deputy)."""
+    bedrock_roles = roles_trusting(template, "bedrock.amazonaws.com")
+    out = [
+        problem
+        for lid, key in resources(template, "AWS::KMS::Key").items()
+        for s in statements(props(key).get("KeyPolicy"))
+        if s.get("Effect") == "Allow"
+        for problem in _key_statement_problems(lid, s, bedrock_roles)
+    ]
+    return out + _unconditioned_service_trust(template) + _bedrock_role_kms_outside_bedrock(template, bedrock_roles)
