@@ -12,6 +12,7 @@ import re
 from tuneforge_audit import markdown, model
 from tuneforge_audit.__main__ import main
 from tuneforge_audit.checklist.template import as_list, props, resources, roles_trusting
+from tuneforge_audit.model import policies
 
 FAIL, REVIEW = model.FAIL, model.REVIEW
 
@@ -184,14 +185,14 @@ def test_every_unspecific_wildcard_shows_a_reason_written_for_its_own_statement(
             for s in p["statements"]:
                 others = [o for o in p["statements"] if o is not s]
                 for w in s["wildcards"]:
-                    if model.unspecific(w["kind"], w["value"]):
+                    if policies.unspecific(w["kind"], w["value"]):
                         checked += 1
-                        assert model.names_statement(w["reason"], s["sid"], s["actions"]), (
+                        assert policies.names_statement(w["reason"], s["sid"], s["actions"]), (
                             r["id"],
                             s["sid"],
                             w["reason"],
                         )
-                        assert model.reason_fits_statement(s, w["reason"], others) == [], (
+                        assert policies.reason_fits_statement(s, w["reason"], others) == [], (
                             r["id"],
                             s["sid"],
                             w["reason"],
