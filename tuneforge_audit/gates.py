@@ -25,9 +25,11 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from tuneforge_audit.acknowledgements import (
     NAG_PACK_PREFIXES,
@@ -39,6 +41,7 @@ from tuneforge_audit.acknowledgements import (
 
 ROOT = Path(__file__).resolve().parents[1]  # the checkout, whose .venv-checkov holds checkov
 PACKS = list(NAG_PACK_PREFIXES.values())
+Result = TypeVar("Result")
 
 
 def template_paths(cdk_out: Path) -> dict[str, Path]:
@@ -259,6 +262,15 @@ class GateReport:
         return "\n".join([render(lines[0]), render(["-" * w for w in widths]), *map(render, lines[1:])])
 
 
+def _given_or_run(
+    pool: ThreadPoolExecutor, given: Result | None, run: Callable[[Path], Result], cdk_out: Path
+) -> Callable[[], Result]:
+    """What waits for ``run(cdk_out)``, started in ``pool`` now, or for nothing when the caller gave the result."""
+    if given is not None:
+        return lambda: given
+    return pool.submit(run, cdk_out).result
+
+
 def run_gates(
     cdk_out: Path, *, lint: dict[str, LintResult] | None = None, checkov: dict[str, CheckovResult] | None = None
 ) -> GateReport:
@@ -266,13 +278,12 @@ def run_gates(
     cdk_out = Path(cdk_out)
     paths = template_paths(cdk_out)
     with ThreadPoolExecutor(max_workers=2) as pool:  # both tools are subprocesses: run them side by side
-        lint_job = pool.submit(run_cfn_lint, cdk_out) if lint is None else None
-        checkov_job = pool.submit(run_checkov, cdk_out) if checkov is None else None
+        lint_result = _given_or_run(pool, lint, run_cfn_lint, cdk_out)
+        checkov_result = _given_or_run(pool, checkov, run_checkov, cdk_out)
         acks = audit(cdk_out)
         acknowledged = acknowledged_per_pack(acks)
         open_findings = open_nag_findings(cdk_out)
-        lint = lint if lint_job is None else lint_job.result()
-        checkov = checkov if checkov_job is None else checkov_job.result()
+        lint, checkov = lint_result(), checkov_result()
     failures = [f"acknowledgements: {p}" for p in acks.problems]
     rows = []
     for name, path in paths.items():

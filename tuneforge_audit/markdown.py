@@ -743,7 +743,7 @@ def render(model: dict, base: dict | None = None, base_label: str | None = None)
     lines += stamps(model)
     lines += summary(model, label)
     if base is not None:
-        lines += changes(base, model, label)
+        lines += changes(base, model, base_label or "BASE")
     full = one_stage(model, model.get("full_stage", ""))
     if model.get("stage_differences"):
         lines += stage_differences(model)

@@ -343,7 +343,7 @@ def _scheduled_rates(resources: Resources, notes: list[str]) -> Rates:
             continue
         for target in p.get("Targets") or []:
             fn = _ref(target.get("Arn"))
-            if (stack, fn) in functions:
+            if fn is not None and (stack, fn) in functions:
                 per_day[(stack, fn)] = per_day.get((stack, fn), 0) + rate
     return per_day
 
@@ -429,7 +429,7 @@ def _log_lines(resources: Resources, functions: Resources, per_day: Rates, notes
             retention = 3653  # never expires: priced as ten years' worth
         stored_gb += daily * int(retention) / gb
         ingested_gb += daily * DAYS / gb
-    retentions = sorted({_props(g).get("RetentionInDays") for g in groups.values() if _props(g).get("RetentionInDays")})
+    retentions = sorted({days for g in groups.values() if (days := _props(g).get("RetentionInDays"))})
     if unbounded:
         notes.append(f"log groups that never expire, priced at ten years of storage: {', '.join(unbounded)}")
     return [

@@ -270,6 +270,7 @@ def _configuration_changed_only_by_the_deployment(bucket: str, statements_: list
         exempt = conds.get("aws:principalarn")
         if (
             set(conds) == {"aws:principalarn"}
+            and exempt is not None
             and exempt[0] == "ArnNotEquals"
             and len(exempt[1]) == 1
             and "cfn-exec-role" in render(exempt[1][0])

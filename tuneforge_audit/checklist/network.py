@@ -48,9 +48,9 @@ def check_21_vpc_baseline(template: Template, stage: str) -> list[str]:
     # CDK's handler behind it runs once per deployment with EC2 rights: its logs, too, are encrypted and expire.
     groups = resources(template, "AWS::Logs::LogGroup")
     lambdas = resources(template, "AWS::Lambda::Function")
-    for handler in {
+    for handler in set(lambdas) & {
         target(props(c).get("ServiceToken")) for c in resources(template, "Custom::VpcRestrictDefaultSG").values()
-    } & set(lambdas):
+    }:
         group = groups.get(target((props(lambdas[handler]).get("LoggingConfig") or {}).get("LogGroup")) or "")
         if (
             group is None
@@ -103,7 +103,8 @@ def check_27_dns_egress(template: Template, stage: str) -> list[str]:
         for association in mine:
             group = target(props(association).get("FirewallRuleGroupId"))
             rules = sorted(
-                as_list(props(groups.get(group, {})).get("FirewallRules")), key=lambda r: int(r.get("Priority", 0))
+                as_list(props(groups.get(group or "", {})).get("FirewallRules")),
+                key=lambda r: int(r.get("Priority", 0)),
             )
             if not rules:
                 out.append(f"{vpc}: rule group {group} has no rules")

@@ -75,11 +75,16 @@ ROUTE_TARGETS = (
 )
 
 
-def _route_tables(template: dict, names: Names) -> tuple[dict[str, list[str]], dict[str, list[dict]]]:
+# Keyed by str | None: a subnet association whose RouteTableId is no reference (target None) looks up None.
+Tables = dict[str | None, list[str]]
+RouteFlags = dict[str | None, list[dict]]
+
+
+def _route_tables(template: dict, names: Names) -> tuple[Tables, RouteFlags]:
     """Route table -> its routes as "destination -> target" (gateway endpoints' prefix lists included), and
     route table -> fail flags for a default route."""
-    tables: dict[str, list[str]] = {lid: [] for lid in resources(template, "AWS::EC2::RouteTable")}
-    route_flags: dict[str, list[dict]] = {}
+    tables: Tables = {lid: [] for lid in resources(template, "AWS::EC2::RouteTable")}
+    route_flags: RouteFlags = {}
     for route in resources(template, "AWS::EC2::Route").values():
         p = props(route)
         destination = (

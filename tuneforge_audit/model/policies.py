@@ -80,7 +80,7 @@ class Names:
 
     def is_cmk(self, stack: str, value: Any) -> bool:
         found = self.resource_of(stack, value)
-        return bool(found) and self.templates[found[0]]["Resources"][found[1]].get("Type") == "AWS::KMS::Key"
+        return found is not None and self.templates[found[0]]["Resources"][found[1]].get("Type") == "AWS::KMS::Key"
 
 
 def conditions(statement: dict, names: Names) -> list[str]:
