@@ -12,6 +12,7 @@ import re
 from tuneforge_audit import markdown, model
 from tuneforge_audit.__main__ import main
 from tuneforge_audit.checklist.template import as_list, props, resources, roles_trusting
+from tuneforge_audit.markdown.overview import SECTIONS
 from tuneforge_audit.model import policies
 
 FAIL, REVIEW = model.FAIL, model.REVIEW
@@ -347,7 +348,7 @@ def test_untouched_copy_has_no_flags(foundation):
 def test_report_has_one_section_per_topic_in_order(app_model):
     report = markdown.render(app_model)
     headings = re.findall(r"^## (.+)$", report, re.M)
-    assert headings == [s for s in markdown.SECTIONS if s != "Changed since BASE"]
+    assert headings == [s for s in SECTIONS if s != "Changed since BASE"]
     assert "<Storage" not in report.replace("<br>", "")  # template values are escaped, not swallowed as HTML
     assert "&lt;StorageData" in report
 
