@@ -80,7 +80,7 @@ synth: venv node
 	rm -rf cdk.out && mv cdk.out.partial cdk.out
 
 gates: venv node $(CHECKOV_VENV)/.installed
-	$(PY) -m tests.security.gates --cdk-out cdk.out
+	$(PY) -m tuneforge_audit.gates --cdk-out cdk.out
 
 # Security review report from cdk.out: audit/REPORT.md and audit/report.json. BASE=<git ref> adds the section
 # "changed since BASE" (that ref is synthesized in a temporary git worktree); BASE_REPORT=<report.json> compares
@@ -94,7 +94,7 @@ test: venv node $(CHECKOV_VENV)/.installed
 # The demo a newcomer runs: synthesize every stage, run the security gates on the templates, then deploy
 # the dev stage into the offline emulator and run the pipeline on the bundled samples.
 demo: synth $(CHECKOV_VENV)/.installed
-	$(PY) -m tests.security.gates --cdk-out cdk.out
+	$(PY) -m tuneforge_audit.gates --cdk-out cdk.out
 	$(PY) -m local.demo --cdk-out cdk.out --stage dev
 
 # The CDK CLI is the exact 2.x in package-lock.json (the 3.x CLI refuses this assembly), run by the pinned Node.

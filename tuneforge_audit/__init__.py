@@ -8,9 +8,10 @@ fact by fact, so "changed since BASE" is exact; ``markdown.render`` writes the p
 
     python -m tuneforge_audit --cdk-out cdk.out --out audit [--base <git ref> | --base-report <report.json>]
 
-The template helpers, the 24 checklist checks, the acknowledgement audit and the scanner runners are the
-security gates' own (``tests/security``), imported rather than re-implemented, so the report and the gates
-can never disagree about what a template says.
+The checklist checks (``checklist``), the acknowledgement audit (``acknowledgements``, with its allowlist
+``allowed_suppressions.yaml``) and the scanner runners (``gates``, ``python -m tuneforge_audit.gates``) are the
+security gates themselves: ``make gates`` and the tests in ``tests/security`` run this same code, so the report
+and the gates can never disagree about what a template says.
 """
 
 SCHEMA_VERSION = 1

@@ -37,7 +37,7 @@ def _package(name: str) -> str:
 
 
 def tools() -> dict[str, str]:
-    from tests.security.gates import checkov_binary
+    from tuneforge_audit.gates import checkov_binary
 
     out = {name: _package(name) for name in PACKAGES}
     # checkov lives in its own environment (Makefile), so ask its own executable.

@@ -31,7 +31,7 @@ from packageurl import PackageURL
 from packaging.requirements import Requirement
 
 from stacks.functions import POWERTOOLS_LAYER, POWERTOOLS_LAYER_RELEASE, POWERTOOLS_LAYER_VERSION
-from tests.security.acknowledgements import load_templates
+from tuneforge_audit.acknowledgements import load_templates
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = SchemaVersion.V1_6
@@ -122,6 +122,12 @@ def third_party_imports(directory: Path) -> set[str]:
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.add(node.module.split(".")[0])
     return {name for name in names if name not in sys.stdlib_module_names and name not in own and name != "__future__"}
+
+
+def _wanted_by_extras(requirement: Requirement, extras: list[str]) -> bool:
+    """Whether the requirement's marker selects it for one of ``extras`` (no marker: never an extra's)."""
+    marker = requirement.marker
+    return marker is not None and any(marker.evaluate({"extra": extra}) for extra in extras)
 
 
 def powertools_extras() -> list[str]:
@@ -224,7 +230,7 @@ def build(cdk_out: Path) -> Bom:
                 )
             )
         bom.components.add(component)
-        needs = dependencies.setdefault(component.bom_ref.value, [layer])
+        needs = dependencies.setdefault(f"asset:{asset.cdk_hash}", [layer])
         for runtime in sorted(asset.runtimes):
             if runtime not in runtimes:
                 platform = Component(
@@ -244,10 +250,7 @@ def build(cdk_out: Path) -> Bom:
     extras_packages = {
         Requirement(spec).name
         for spec in requires("aws-lambda-powertools") or []
-        if any(
-            Requirement(spec).marker and Requirement(spec).marker.evaluate({"extra": extra})
-            for extra in powertools_extras()
-        )
+        if _wanted_by_extras(Requirement(spec), powertools_extras())
     }
     for module in sorted(imports):
         if module in RUNTIME_PROVIDES:

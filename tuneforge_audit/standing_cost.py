@@ -232,18 +232,18 @@ def _line(item: str, quantity: float, unit: str, price: str, detail: str, multip
     }
 
 
-def _stage_figures(stage: str, stacks: dict[str, dict], sources: Callable[[str, dict], str | None] | None) -> dict:
-    resources = {(stack, lid): r for stack, t in stacks.items() for lid, r in (t.get("Resources") or {}).items()}
+Resources = dict[tuple[str, str], dict]  # (stack, logical id) -> resource, over the stacks of one stage
+Rates = dict[tuple[str, str], float]  # (stack, function logical id) -> scheduled invocations a day
 
-    def of_type(type_: str) -> dict[tuple[str, str], dict]:
-        return {key: r for key, r in resources.items() if r.get("Type") == type_}
 
-    lines: list[dict] = []
-    notes: list[str] = []
+def _of_type(resources: Resources, type_: str) -> Resources:
+    return {key: r for key, r in resources.items() if r.get("Type") == type_}
 
-    # Interface endpoints: one network interface per subnet, billed per hour each.
+
+def _interface_endpoints(resources: Resources) -> list[dict]:
+    """Interface endpoints: one network interface per subnet, billed per hour each."""
     endpoints = []
-    for (stack, lid), ep in sorted(of_type("AWS::EC2::VPCEndpoint").items()):
+    for (stack, lid), ep in sorted(_of_type(resources, "AWS::EC2::VPCEndpoint").items()):
         p = _props(ep)
         if p.get("VpcEndpointType", "Gateway") == "Interface":
             endpoints.append(
@@ -255,11 +255,23 @@ def _stage_figures(stage: str, stacks: dict[str, dict], sources: Callable[[str, 
                     "region": _region(p.get("ServiceName")),
                 }
             )
+    return endpoints
+
+
+def _endpoint_lines(resources: Resources, endpoints: list[dict], notes: list[str]) -> list[dict]:
     enis = sum(e["enis"] for e in endpoints)
     by_count: dict[int, list[str]] = {}
     for e in endpoints:
         by_count.setdefault(e["enis"], []).append(e["service"])
-    lines.append(
+    gateways = [
+        e
+        for e in _of_type(resources, "AWS::EC2::VPCEndpoint").values()
+        if _props(e).get("VpcEndpointType", "Gateway") == "Gateway"
+    ]
+    regions = {e["region"] for e in endpoints if e["region"]}
+    if regions - {PRICED_REGION}:
+        notes.append(f"priced at {PRICED_REGION}'s rates; this stage's endpoints are in {', '.join(sorted(regions))}")
+    return [
         _line(
             "Interface endpoint hours",
             enis * HOURS,
@@ -267,42 +279,39 @@ def _stage_figures(stage: str, stacks: dict[str, dict], sources: Callable[[str, 
             "interface_endpoint_hour",
             "; ".join(f"{', '.join(sorted(services))}: {count} each" for count, services in sorted(by_count.items()))
             or "none",
-        )
-    )
-    gateways = [
-        e for e in of_type("AWS::EC2::VPCEndpoint").values() if _props(e).get("VpcEndpointType", "Gateway") == "Gateway"
-    ]
-    lines.append(
+        ),
         _line(
             "Gateway endpoints",
             len(gateways),
             "endpoints",
             "gateway_endpoint_month",
             ", ".join(sorted(_service(_props(g).get("ServiceName")) for g in gateways)) or "none",
-        )
-    )
-    regions = {e["region"] for e in endpoints if e["region"]}
-    if regions - {PRICED_REGION}:
-        notes.append(f"priced at {PRICED_REGION}'s rates; this stage's endpoints are in {', '.join(sorted(regions))}")
+        ),
+    ]
 
-    # KMS keys: the key, and its rotated backing keys up to the price limit.
-    keys = of_type("AWS::KMS::Key")
+
+def _key_lines(resources: Resources) -> list[dict]:
+    """KMS keys: the key, and its rotated backing keys up to the price limit."""
+    keys = _of_type(resources, "AWS::KMS::Key")
     rotating = sum(1 for k in keys.values() if _props(k).get("EnableKeyRotation") is True)
-    lines.append(_line("KMS keys", len(keys), "keys", "kms_key_month", f"{len(keys)} customer managed"))
     rotations = ASSUMPTIONS["kms_rotations"].value
-    lines.append(
+    return [
+        _line("KMS keys", len(keys), "keys", "kms_key_month", f"{len(keys)} customer managed"),
         _line(
             "KMS key rotations",
             rotating * rotations,
             "rotated backing keys",
             "kms_rotation_month",
             f"{rotating} key(s) rotating yearly, priced at the {rotations:g}-rotation limit",
-        )
-    )
+        ),
+    ]
 
-    # Alarms: per metric they evaluate; a period under a minute is high resolution.
+
+def _alarm_and_dashboard_lines(resources: Resources) -> list[dict]:
+    """Alarms: per metric they evaluate; a period under a minute is high resolution."""
     standard = high = 0
-    for alarm in of_type("AWS::CloudWatch::Alarm").values():
+    alarms = _of_type(resources, "AWS::CloudWatch::Alarm")
+    for alarm in alarms.values():
         p = _props(alarm)
         metrics = [m for m in p.get("Metrics") or [] if "MetricStat" in m] or (
             [{"MetricStat": {"Period": p.get("Period", 60)}}] if p.get("MetricName") else []
@@ -312,23 +321,19 @@ def _stage_figures(stage: str, stacks: dict[str, dict], sources: Callable[[str, 
                 high += 1
             else:
                 standard += 1
-    lines.append(
-        _line(
-            "Alarms",
-            standard,
-            "standard alarm metrics",
-            "alarm_metric_month",
-            f"{len(of_type('AWS::CloudWatch::Alarm'))} alarms",
-        )
-    )
+    lines = [_line("Alarms", standard, "standard alarm metrics", "alarm_metric_month", f"{len(alarms)} alarms")]
     if high:
         lines.append(_line("High-resolution alarms", high, "alarm metrics", "high_resolution_alarm_metric_month", ""))
-    lines.append(_line("Dashboards", len(of_type("AWS::CloudWatch::Dashboard")), "dashboards", "dashboard_month", ""))
+    dashboards = len(_of_type(resources, "AWS::CloudWatch::Dashboard"))
+    lines.append(_line("Dashboards", dashboards, "dashboards", "dashboard_month", ""))
+    return lines
 
-    # What the schedules keep doing: invocations, their custom metrics and their logs.
-    functions = of_type("AWS::Lambda::Function")
-    per_day: dict[tuple[str, str], float] = {}
-    for (stack, lid), rule in of_type("AWS::Events::Rule").items():
+
+def _scheduled_rates(resources: Resources, notes: list[str]) -> Rates:
+    """What the enabled schedules keep invoking, per function."""
+    functions = _of_type(resources, "AWS::Lambda::Function")
+    per_day: Rates = {}
+    for (stack, lid), rule in _of_type(resources, "AWS::Events::Rule").items():
         p = _props(rule)
         if "ScheduleExpression" not in p or p.get("State", "ENABLED") != "ENABLED":
             continue
@@ -338,8 +343,12 @@ def _stage_figures(stage: str, stacks: dict[str, dict], sources: Callable[[str, 
             continue
         for target in p.get("Targets") or []:
             fn = _ref(target.get("Arn"))
-            if (stack, fn) in functions:
+            if fn is not None and (stack, fn) in functions:
                 per_day[(stack, fn)] = per_day.get((stack, fn), 0) + rate
+    return per_day
+
+
+def _invocation_lines(functions: Resources, per_day: Rates) -> list[dict]:
     invocations = sum(per_day.values()) * DAYS
     gb_seconds = sum(
         rate
@@ -350,19 +359,23 @@ def _stage_figures(stage: str, stacks: dict[str, dict], sources: Callable[[str, 
         for key, rate in per_day.items()
     )
     scheduled = ", ".join(f"{lid} {rate:g}/day" for (_, lid), rate in sorted(per_day.items()))
-    lines.append(
-        _line("Scheduled invocations: requests", invocations, "requests", "lambda_request", scheduled or "no schedules")
-    )
-    lines.append(
+    return [
+        _line(
+            "Scheduled invocations: requests", invocations, "requests", "lambda_request", scheduled or "no schedules"
+        ),
         _line(
             "Scheduled invocations: duration",
             gb_seconds,
             "GB-seconds",
             "lambda_gb_second",
             f"at {ASSUMPTIONS['idle_invocation_seconds'].value:g} s each",
-        )
-    )
+        ),
+    ]
 
+
+def _custom_metric_line(
+    functions: Resources, per_day: Rates, sources: Callable[[str, dict], str | None] | None, notes: list[str]
+) -> dict:
     metric_names: list[str] = []
     unread = []
     for key in sorted(per_day):
@@ -373,34 +386,40 @@ def _stage_figures(stage: str, stacks: dict[str, dict], sources: Callable[[str, 
         metric_names += [
             f"{key[1]}:{name}" for name in sorted(set(re.findall(r"add_metric\(\s*name=\"([^\"]+)\"", source)))
         ]
-    lines.append(
-        _line(
-            "Custom metrics the schedules publish",
-            len(metric_names),
-            "metrics",
-            "custom_metric_month",
-            ", ".join(n.split(":")[1] for n in metric_names) or "none",
-        )
-    )
     if unread:
         notes.append(f"custom metrics of {', '.join(unread)} not counted: handler source not available")
+    return _line(
+        "Custom metrics the schedules publish",
+        len(metric_names),
+        "metrics",
+        "custom_metric_month",
+        ", ".join(n.split(":")[1] for n in metric_names) or "none",
+    )
 
-    gb = ASSUMPTIONS["gb"].value
-    ingest_bytes_per_day: dict[tuple[str, str], float] = {}
+
+def _idle_log_bytes_per_day(resources: Resources, functions: Resources, per_day: Rates) -> dict[tuple[str, str], float]:
+    """(stack, log group) -> bytes a day the schedules' functions and the flow logs of their traffic write."""
+    ingest: dict[tuple[str, str], float] = {}
     for key, rate in per_day.items():
         group = _ref((_props(functions[key]).get("LoggingConfig") or {}).get("LogGroup"))
         if group:
-            ingest_bytes_per_day[(key[0], group)] = (
-                ingest_bytes_per_day.get((key[0], group), 0) + rate * ASSUMPTIONS["idle_function_log_bytes"].value
+            ingest[(key[0], group)] = (
+                ingest.get((key[0], group), 0) + rate * ASSUMPTIONS["idle_function_log_bytes"].value
             )
     all_scheduled = sum(per_day.values())
-    for (stack, lid), flow_log in of_type("AWS::EC2::FlowLog").items():
+    for (stack, _lid), flow_log in _of_type(resources, "AWS::EC2::FlowLog").items():
         group = _ref(_props(flow_log).get("LogGroupName"))
         if group:
-            ingest_bytes_per_day[(stack, group)] = (
-                ingest_bytes_per_day.get((stack, group), 0) + all_scheduled * ASSUMPTIONS["idle_flow_log_bytes"].value
+            ingest[(stack, group)] = (
+                ingest.get((stack, group), 0) + all_scheduled * ASSUMPTIONS["idle_flow_log_bytes"].value
             )
-    groups = of_type("AWS::Logs::LogGroup")
+    return ingest
+
+
+def _log_lines(resources: Resources, functions: Resources, per_day: Rates, notes: list[str]) -> list[dict]:
+    gb = ASSUMPTIONS["gb"].value
+    ingest_bytes_per_day = _idle_log_bytes_per_day(resources, functions, per_day)
+    groups = _of_type(resources, "AWS::Logs::LogGroup")
     stored_gb = ingested_gb = 0.0
     unbounded = []
     for key, daily in ingest_bytes_per_day.items():
@@ -410,27 +429,37 @@ def _stage_figures(stage: str, stacks: dict[str, dict], sources: Callable[[str, 
             retention = 3653  # never expires: priced as ten years' worth
         stored_gb += daily * int(retention) / gb
         ingested_gb += daily * DAYS / gb
-    retentions = sorted({_props(g).get("RetentionInDays") for g in groups.values() if _props(g).get("RetentionInDays")})
-    lines.append(
+    retentions = sorted({days for g in groups.values() if (days := _props(g).get("RetentionInDays"))})
+    if unbounded:
+        notes.append(f"log groups that never expire, priced at ten years of storage: {', '.join(unbounded)}")
+    return [
         _line(
             "Logs the schedules write: ingestion",
             ingested_gb,
             "GB per month",
             "logs_ingestion_gb",
             f"{len(ingest_bytes_per_day)} of {len(groups)} log groups written while idle",
-        )
-    )
-    lines.append(
+        ),
         _line(
             "Logs the schedules write: storage",
             stored_gb,
             "GB stored at steady state",
             "logs_storage_gb_month",
             f"retention {', '.join(f'{r} days' for r in retentions) or 'none'}",
-        )
-    )
-    if unbounded:
-        notes.append(f"log groups that never expire, priced at ten years of storage: {', '.join(unbounded)}")
+        ),
+    ]
+
+
+def _stage_figures(stage: str, stacks: dict[str, dict], sources: Callable[[str, dict], str | None] | None) -> dict:
+    resources = {(stack, lid): r for stack, t in stacks.items() for lid, r in (t.get("Resources") or {}).items()}
+    functions = _of_type(resources, "AWS::Lambda::Function")
+    notes: list[str] = []
+    endpoints = _interface_endpoints(resources)
+    lines = _endpoint_lines(resources, endpoints, notes) + _key_lines(resources) + _alarm_and_dashboard_lines(resources)
+    per_day = _scheduled_rates(resources, notes)
+    lines += _invocation_lines(functions, per_day)
+    lines.append(_custom_metric_line(functions, per_day, sources, notes))
+    lines += _log_lines(resources, functions, per_day, notes)
 
     present = sorted({r.get("Type") for r in resources.values()} & set(NOT_COUNTED))
     total = round(sum(line["monthly_usd"] for line in lines), 2)
@@ -440,7 +469,7 @@ def _stage_figures(stage: str, stacks: dict[str, dict], sources: Callable[[str, 
         "goal_usd": GOAL_USD,
         "within_goal": total <= GOAL_USD,
         "interface_endpoints": endpoints,
-        "network_interfaces": enis,
+        "network_interfaces": sum(e["enis"] for e in endpoints),
         "lines": lines,
         "not_counted": {t: NOT_COUNTED[t] for t in present},
         "notes": notes,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copy
 
-from tests.security.checks import props, resources, roles_trusting
 from tuneforge_audit import markdown, model
+from tuneforge_audit.checklist.template import props, resources, roles_trusting
 from tuneforge_audit.diff import diff_models
+from tuneforge_audit.markdown.cells import cell
 
 
 def bedrock_policy(template: dict) -> dict:
@@ -143,5 +144,5 @@ def test_diff_section_lists_added_and_removed_lines(foundation):
     section = markdown.render(head, base, "main").split("## Changed since BASE")[1].split("\n## ")[0]
     lines = [line for line in section.splitlines() if line.startswith("- ")]
     assert sorted(lines) == sorted(
-        f"- ➕ {markdown.cell(fact)}" for facts in expected(name, template).values() for fact in facts
+        f"- ➕ {cell(fact)}" for facts in expected(name, template).values() for fact in facts
     )

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import re
 
-from tests.security.checks import as_list, props, resources, roles_trusting
 from tuneforge_audit import markdown, model
 from tuneforge_audit.__main__ import main
+from tuneforge_audit.checklist.template import as_list, props, resources, roles_trusting
+from tuneforge_audit.markdown.overview import SECTIONS
+from tuneforge_audit.model import policies
 
 FAIL, REVIEW = model.FAIL, model.REVIEW
 
@@ -184,14 +186,14 @@ def test_every_unspecific_wildcard_shows_a_reason_written_for_its_own_statement(
             for s in p["statements"]:
                 others = [o for o in p["statements"] if o is not s]
                 for w in s["wildcards"]:
-                    if model.unspecific(w["kind"], w["value"]):
+                    if policies.unspecific(w["kind"], w["value"]):
                         checked += 1
-                        assert model.names_statement(w["reason"], s["sid"], s["actions"]), (
+                        assert policies.names_statement(w["reason"], s["sid"], s["actions"]), (
                             r["id"],
                             s["sid"],
                             w["reason"],
                         )
-                        assert model.reason_fits_statement(s, w["reason"], others) == [], (
+                        assert policies.reason_fits_statement(s, w["reason"], others) == [], (
                             r["id"],
                             s["sid"],
                             w["reason"],
@@ -225,6 +227,7 @@ def test_one_reason_for_two_statements_on_star_is_flagged(foundation):
         zip(
             per_statement["AwsSolutions-IAM5[Resource::*]"],
             reversed(list(per_statement["AwsSolutions-IAM5[Resource::*]"].values())),
+            strict=True,
         )
     )
     meta["tuneforge_statement_reasons"] = {**per_statement, "AwsSolutions-IAM5[Resource::*]": swapped}
@@ -345,7 +348,7 @@ def test_untouched_copy_has_no_flags(foundation):
 def test_report_has_one_section_per_topic_in_order(app_model):
     report = markdown.render(app_model)
     headings = re.findall(r"^## (.+)$", report, re.M)
-    assert headings == [s for s in markdown.SECTIONS if s != "Changed since BASE"]
+    assert headings == [s for s in SECTIONS if s != "Changed since BASE"]
     assert "<Storage" not in report.replace("<br>", "")  # template values are escaped, not swallowed as HTML
     assert "&lt;StorageData" in report
 

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.security.gates import run_cfn_lint, run_checkov
+from tuneforge_audit.gates import run_cfn_lint, run_checkov
 
 
 @pytest.fixture(scope="session")

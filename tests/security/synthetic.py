@@ -11,7 +11,9 @@ from __future__ import annotations
 import copy
 import json
 
-from tests.security.checks import access_log_destinations, latest_python_runtime, resources, roles_trusting
+from tuneforge_audit.checklist.buckets import access_log_destinations
+from tuneforge_audit.checklist.lambdas import latest_python_runtime
+from tuneforge_audit.checklist.template import resources, roles_trusting
 
 
 def only(template: dict, type_: str, where=lambda lid, res: True) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.security.acknowledgements import ALLOWLIST, audit, load_allowlist, reason_problems, strip_rule
+from tuneforge_audit.acknowledgements import ALLOWLIST, audit, load_allowlist, reason_problems, strip_rule
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,7 @@ def _allowlist_with(path: str, rule: str) -> dict:
         "AwsSolutions-IAM4 on Other comes from no construct of the stack",  # App-level, found where inherited
         "AwsSolutions-L1 on Tuneforge-test-Bad/Group: attached to a grouping construct",
         "AwsSolutions-S1 on Tuneforge-test-Bad/Group/Handle: reason shorter than",
-        "AwsSolutions-SQS3 on Tuneforge-test-Bad/Other: not in tests/security/allowed_suppressions.yaml",
+        "AwsSolutions-SQS3 on Tuneforge-test-Bad/Other: not in tuneforge_audit/allowed_suppressions.yaml",
         "checkov skip CKV_AWS_18 on Other has no comment",
     ],
 )

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from tests.security.gates import SAME_AS_NAG, run_cfn_lint, serverless_rules_available
+from tuneforge_audit.gates import SAME_AS_NAG, run_cfn_lint, serverless_rules_available
 
-# `lint` is a session fixture (tests/security/conftest.py): tests/security/gates.py:run_cfn_lint over the assembly.
+# `lint` is a session fixture (tests/security/conftest.py): tuneforge_audit/gates.py:run_cfn_lint over the assembly.
 
 
 def test_cfn_lint_ran_on_every_template(assembly, lint):
@@ -20,6 +20,7 @@ def test_no_cfn_lint_errors(lint):
 
 def test_every_warning_is_listed_in_the_report_with_file_rule_resource_and_message(assembly, lint):
     from tuneforge_audit import markdown, model
+    from tuneforge_audit.markdown.cells import cell
 
     findings = model.cfn_lint_findings(lint)
     assert len(findings) == sum(len(r.warnings) + len(r.informational) + len(r.acknowledged) for r in lint.values()) > 0
@@ -45,7 +46,7 @@ def test_every_warning_is_listed_in_the_report_with_file_rule_resource_and_messa
     section = "\n".join(markdown.scanners({"figures": figures}))
     first = subnets[0]
     assert (
-        f"| {first['file']} | Warning | `W3010` | `{first['resource']}` | {first['line']} | {markdown.cell(first['message'])} |"
+        f"| {first['file']} | Warning | `W3010` | `{first['resource']}` | {first['line']} | {cell(first['message'])} |"
         in section
     )
     assert f"### cfn-lint warnings and informational findings ({len(findings)})" in section

@@ -13,9 +13,11 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.security import checks
-from tests.security.checks import CHECKS, access_log_destinations, resources, statements, target
 from tests.security.synthetic import bedrock_role_id, data_bucket_id, key_id, lambda_sg_id, only, with_pipeline
+from tuneforge_audit.checklist import CHECKS
+from tuneforge_audit.checklist.buckets import access_log_destinations, check_05_bucket_durability
+from tuneforge_audit.checklist.template import cdk_provider_lambdas, own_lambdas, resources, statements, target
+from tuneforge_audit.checklist.workflow import state_machine_definition
 
 
 def stage_of(stack_name: str) -> str:
@@ -116,7 +118,7 @@ def s3_gateway(t: dict) -> str:
 
 def sm_definition_edit(t: dict, edit: Callable[[dict], None]) -> None:
     sm = p(t, "SynthMachine")
-    definition = checks.state_machine_definition(t["Resources"]["SynthMachine"])
+    definition = state_machine_definition(t["Resources"]["SynthMachine"])
     edit(definition)
     sm["DefinitionString"] = json.dumps(definition)
 
@@ -813,8 +815,8 @@ def test_dev_may_destroy(assembly):
     """dev's `removal_policy: destroy` is a decision, not a finding; the same template under 'prod' is one."""
     dev = next(t for n, t in assembly.stacks("-Foundation").items() if stage_of(n) == "dev")
     assert res(dev, data_bucket_id(dev)).get("DeletionPolicy") == "Delete"
-    assert checks.check_05_bucket_durability(dev, "dev") == []
-    assert checks.check_05_bucket_durability(dev, "prod")
+    assert check_05_bucket_durability(dev, "dev") == []
+    assert check_05_bucket_durability(dev, "prod")
 
 
 def test_every_check_has_a_twin():
@@ -839,8 +841,8 @@ def test_access_log_exemption_is_exactly_the_log_destinations(assembly):
 def test_cdk_provider_lambdas_are_recognised_structurally(assembly):
     for template in assembly.stacks("-Foundation").values():
         provider = only(template, "AWS::Lambda::Function")
-        assert checks.cdk_provider_lambdas(template) == {provider}
-        assert checks.own_lambdas(template) == {}
+        assert cdk_provider_lambdas(template) == {provider}
+        assert own_lambdas(template) == {}
         grafted = with_pipeline(template)
-        assert checks.cdk_provider_lambdas(grafted) == {provider, "SynthProviderHandler"}
-        assert set(checks.own_lambdas(grafted)) == {"SynthFn"}
+        assert cdk_provider_lambdas(grafted) == {provider, "SynthProviderHandler"}
+        assert set(own_lambdas(grafted)) == {"SynthFn"}

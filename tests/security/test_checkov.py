@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.security.acknowledgements import audit
+from tuneforge_audit.acknowledgements import audit
 
-# `checkov` is a session fixture (tests/security/conftest.py): tests/security/gates.py:run_checkov over the assembly.
+# `checkov` is a session fixture (tests/security/conftest.py): tuneforge_audit/gates.py:run_checkov over the assembly.
 
 
 def test_checkov_ran_on_every_template(assembly, checkov):

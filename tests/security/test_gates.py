@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from tests.security.gates import main, run_gates
+from tuneforge_audit.gates import main, run_gates
 
 
 @pytest.fixture(scope="module")

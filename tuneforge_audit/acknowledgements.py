@@ -142,92 +142,131 @@ def load_allowlist(path: Path = ALLOWLIST) -> dict:
     return {"acknowledgements": data.get("acknowledgements") or [], "framework": data.get("framework") or []}
 
 
-def audit(cdk_out: Path, allowlist: dict | None = None) -> AuditResult:
-    cdk_out = Path(cdk_out)
-    allowlist = allowlist or load_allowlist()
-    result = AuditResult()
-    framework = [(_stage_pattern(e["rule"]), e["reason"]) for e in allowlist["framework"]]
-    entries = [(_stage_pattern(e["path"]), _stage_pattern(e["rule"]), e) for e in allowlist["acknowledgements"]]
-    used: set[int] = set()
+class _CompiledAllowlist:
+    """The allowlist's entries as patterns, and which of them some acknowledgement matched (the rest are stale)."""
 
-    def is_framework(ack: Acknowledgement) -> bool:
-        return any(rule.match(ack.rule) and ack.reason == reason for rule, reason in framework)
+    def __init__(self, allowlist: dict):
+        self.framework = [(_stage_pattern(e["rule"]), e["reason"]) for e in allowlist["framework"]]
+        self.entries = [
+            (_stage_pattern(e["path"]), _stage_pattern(e["rule"]), e) for e in allowlist["acknowledgements"]
+        ]
+        self.used: set[int] = set()
 
-    for stack, artifact in stack_artifacts(cdk_out).items():
-        template = json.loads((cdk_out / artifact["properties"]["templateFile"]).read_text())
-        metadata = construct_metadata(cdk_out, artifact)
+    def is_framework(self, ack: Acknowledgement) -> bool:
+        return any(rule.match(ack.rule) and ack.reason == reason for rule, reason in self.framework)
+
+    def admits(self, path: str, rule: str) -> bool:
+        matches = [i for i, (p, r, _) in enumerate(self.entries) if p.match(path) and r.match(rule)]
+        self.used.update(matches)
+        return bool(matches)
+
+    def stale(self, framework_found: set[Acknowledgement]) -> list[str]:
+        problems = [
+            f"allowed_suppressions.yaml: stale entry {entry['rule']} on {entry['path']} matches no acknowledgement"
+            for i, (_, _, entry) in enumerate(self.entries)
+            if i not in self.used
+        ]
+        problems += [
+            f"allowed_suppressions.yaml: stale framework entry {rule_pattern.pattern}"
+            for rule_pattern, _ in self.framework
+            if not any(rule_pattern.match(a.rule) for a in framework_found)
+        ]
+        return problems
+
+
+@dataclass(frozen=True)
+class _StackConstructs:
+    logical_paths: dict[str, str]  # logical id -> construct path (no leading "/")
+    attached: dict[str, dict[str, str]]  # construct path -> {rule: reason} acknowledged there
+    resource_paths: frozenset[str]  # construct paths of the stack's CfnResources
+
+    @classmethod
+    def of(cls, metadata: dict[str, list[dict]]) -> _StackConstructs:
         logical_paths = {
             e["data"]: path.lstrip("/")
             for path, es in metadata.items()
             for e in es
             if e.get("type") == "aws:cdk:logicalId"
         }
-        attached: dict[str, dict[str, str]] = {}  # construct path -> {rule: reason}
+        attached: dict[str, dict[str, str]] = {}
         for path, es in metadata.items():
             for e in es:
                 if e.get("type") == ACK_TYPE and isinstance(e.get("data"), dict):
                     for rule, reason in e["data"].items():
                         attached.setdefault(path.lstrip("/"), {})[strip_rule(rule)] = reason
-        resource_paths = set(logical_paths.values())
+        return cls(logical_paths, attached, frozenset(logical_paths.values()))
 
-        # 1. every acknowledgement recorded in construct metadata: where it sits and what it says
-        for path, rules in attached.items():
-            for rule, reason in rules.items():
-                ack = Acknowledgement(stack, path, rule, reason)
-                if is_framework(ack):
-                    result.framework.add(ack)
-                    continue
-                result.acknowledgements.add(ack)
-                where = f"{stack}: {rule} on {path}"
-                if path == stack:
-                    result.problems.append(
-                        f"{where}: acknowledged on the whole stack; attach it to the one resource it is about"
-                    )
-                elif path not in resource_paths and f"{path}/Resource" not in resource_paths:
-                    result.problems.append(f"{where}: attached to a grouping construct, not to a resource")
-                result.problems += [f"{where}: reason {p}: {reason!r}" for p in reason_problems(reason)]
-                matches = [i for i, (p, r, _) in enumerate(entries) if p.match(path) and r.match(rule)]
-                if not matches:
-                    result.problems.append(f"{where}: not in tests/security/allowed_suppressions.yaml")
-                used.update(matches)
+    def is_resource(self, path: str) -> bool:
+        return path in self.resource_paths or f"{path}/Resource" in self.resource_paths
 
-        # 2. every entry a template carries traces back to one of those attachment points
-        for lid, resource in template.get("Resources", {}).items():
-            meta = resource.get("Metadata") or {}
-            for entry in (meta.get("cdk_nag") or {}).get("rules_to_suppress") or []:
-                rule, reason = strip_rule(str(entry.get("id", ""))), str(entry.get("reason", ""))
-                path = logical_paths.get(lid, "")
-                source = None
-                while path:
-                    if rule in attached.get(path, {}):
-                        source = path
-                        break
-                    path = path.rpartition("/")[0]
-                if source is None:
-                    ack = Acknowledgement(stack, "", rule, reason)
-                    if is_framework(ack):
-                        result.framework.add(ack)
-                        continue
-                    result.problems.append(
-                        f"{stack}: {rule} on {lid} comes from no construct of the stack: an App-level acknowledgement"
-                    )
-                    result.problems += [
-                        f"{stack}: {rule} (App level): reason {p}: {reason!r}" for p in reason_problems(reason)
-                    ]
-            for skip in (meta.get("checkov") or {}).get("skip") or []:
-                comment = str(skip.get("comment") or "").strip()
-                result.checkov_skips.append((stack, lid, str(skip.get("id", "")), comment))
-                if not comment:
-                    result.problems.append(f"{stack}: checkov skip {skip.get('id')} on {lid} has no comment")
+    def attachment_point(self, logical_id: str, rule: str) -> str | None:
+        """The nearest construct above the resource (itself included) where ``rule`` was acknowledged."""
+        path = self.logical_paths.get(logical_id, "")
+        while path:
+            if rule in self.attached.get(path, {}):
+                return path
+            path = path.rpartition("/")[0]
+        return None
 
-    for i, (_, _, entry) in enumerate(entries):
-        if i not in used:
+
+def _audit_attachments(
+    stack: str, constructs: _StackConstructs, allowlist: _CompiledAllowlist, result: AuditResult
+) -> None:
+    """Every acknowledgement recorded in construct metadata: where it sits and what it says."""
+    for path, rules in constructs.attached.items():
+        for rule, reason in rules.items():
+            ack = Acknowledgement(stack, path, rule, reason)
+            if allowlist.is_framework(ack):
+                result.framework.add(ack)
+                continue
+            result.acknowledgements.add(ack)
+            where = f"{stack}: {rule} on {path}"
+            if path == stack:
+                result.problems.append(
+                    f"{where}: acknowledged on the whole stack; attach it to the one resource it is about"
+                )
+            elif not constructs.is_resource(path):
+                result.problems.append(f"{where}: attached to a grouping construct, not to a resource")
+            result.problems += [f"{where}: reason {p}: {reason!r}" for p in reason_problems(reason)]
+            if not allowlist.admits(path, rule):
+                result.problems.append(f"{where}: not in tuneforge_audit/allowed_suppressions.yaml")
+
+
+def _audit_template_entries(
+    stack: str, template: dict, constructs: _StackConstructs, allowlist: _CompiledAllowlist, result: AuditResult
+) -> None:
+    """Every nag entry a template carries traces back to an attachment point; every checkov skip has a comment."""
+    for lid, resource in template.get("Resources", {}).items():
+        meta = resource.get("Metadata") or {}
+        for entry in (meta.get("cdk_nag") or {}).get("rules_to_suppress") or []:
+            rule, reason = strip_rule(str(entry.get("id", ""))), str(entry.get("reason", ""))
+            if constructs.attachment_point(lid, rule) is not None:
+                continue
+            ack = Acknowledgement(stack, "", rule, reason)
+            if allowlist.is_framework(ack):
+                result.framework.add(ack)
+                continue
             result.problems.append(
-                f"allowed_suppressions.yaml: stale entry {entry['rule']} on {entry['path']} matches no acknowledgement"
+                f"{stack}: {rule} on {lid} comes from no construct of the stack: an App-level acknowledgement"
             )
-    for rule_pattern, reason in framework:
-        if not any(rule_pattern.match(a.rule) for a in result.framework):
-            result.problems.append(f"allowed_suppressions.yaml: stale framework entry {rule_pattern.pattern}")
+            result.problems += [f"{stack}: {rule} (App level): reason {p}: {reason!r}" for p in reason_problems(reason)]
+        for skip in (meta.get("checkov") or {}).get("skip") or []:
+            comment = str(skip.get("comment") or "").strip()
+            result.checkov_skips.append((stack, lid, str(skip.get("id", "")), comment))
+            if not comment:
+                result.problems.append(f"{stack}: checkov skip {skip.get('id')} on {lid} has no comment")
+
+
+def audit(cdk_out: Path, allowlist: dict | None = None) -> AuditResult:
+    cdk_out = Path(cdk_out)
+    compiled = _CompiledAllowlist(allowlist or load_allowlist())
+    result = AuditResult()
+    for stack, artifact in stack_artifacts(cdk_out).items():
+        template = json.loads((cdk_out / artifact["properties"]["templateFile"]).read_text())
+        constructs = _StackConstructs.of(construct_metadata(cdk_out, artifact))
+        _audit_attachments(stack, constructs, compiled, result)
+        _audit_template_entries(stack, template, constructs, compiled, result)
+    result.problems += compiled.stale(result.framework)
     return result
 
 

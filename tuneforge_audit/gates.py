@@ -1,6 +1,6 @@
 """The security gates over a synthesized cloud assembly, with a one-screen summary.
 
-    python -m tests.security.gates --cdk-out cdk.out
+    python -m tuneforge_audit.gates --cdk-out cdk.out
 
 Runs, per stack template:
 * cdk-nag: open findings from ``validation-report.json`` (synth already refuses to finish with any), and
@@ -12,7 +12,8 @@ Runs, per stack template:
 * checkov (``.venv-checkov/bin/checkov``, or $CHECKOV_BIN), offline (``--skip-download``).
 
 Exit status is non-zero on any cfn-lint error, checkov failure, checkov skip without a comment, open nag
-finding or acknowledgement-audit problem. The functions are imported by tests/security/test_*.py.
+finding or acknowledgement-audit problem (``make gates`` and ``make demo`` run it). The report
+(``tuneforge_audit.model``) and tests/security/test_*.py import these functions.
 """
 
 from __future__ import annotations
@@ -24,14 +25,23 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
-from tests.security.acknowledgements import NAG_PACK_PREFIXES, acknowledged_per_pack, audit, stack_artifacts, strip_rule
+from tuneforge_audit.acknowledgements import (
+    NAG_PACK_PREFIXES,
+    acknowledged_per_pack,
+    audit,
+    stack_artifacts,
+    strip_rule,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]  # the checkout, whose .venv-checkov holds checkov
 PACKS = list(NAG_PACK_PREFIXES.values())
+Result = TypeVar("Result")
 
 
 def template_paths(cdk_out: Path) -> dict[str, Path]:
@@ -248,8 +258,17 @@ class GateReport:
             for r in self.rows
         ]
         widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
-        render = lambda line: "  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()  # noqa: E731
+        render = lambda line: "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()  # noqa: E731
         return "\n".join([render(lines[0]), render(["-" * w for w in widths]), *map(render, lines[1:])])
+
+
+def _given_or_run(
+    pool: ThreadPoolExecutor, given: Result | None, run: Callable[[Path], Result], cdk_out: Path
+) -> Callable[[], Result]:
+    """What waits for ``run(cdk_out)``, started in ``pool`` now, or for nothing when the caller gave the result."""
+    if given is not None:
+        return lambda: given
+    return pool.submit(run, cdk_out).result
 
 
 def run_gates(
@@ -259,13 +278,12 @@ def run_gates(
     cdk_out = Path(cdk_out)
     paths = template_paths(cdk_out)
     with ThreadPoolExecutor(max_workers=2) as pool:  # both tools are subprocesses: run them side by side
-        lint_job = pool.submit(run_cfn_lint, cdk_out) if lint is None else None
-        checkov_job = pool.submit(run_checkov, cdk_out) if checkov is None else None
+        lint_result = _given_or_run(pool, lint, run_cfn_lint, cdk_out)
+        checkov_result = _given_or_run(pool, checkov, run_checkov, cdk_out)
         acks = audit(cdk_out)
         acknowledged = acknowledged_per_pack(acks)
         open_findings = open_nag_findings(cdk_out)
-        lint = lint if lint_job is None else lint_job.result()
-        checkov = checkov if checkov_job is None else checkov_job.result()
+        lint, checkov = lint_result(), checkov_result()
     failures = [f"acknowledgements: {p}" for p in acks.problems]
     rows = []
     for name, path in paths.items():
