@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from lambdas.domain.catalogue.schema import (
     Bounds,
@@ -68,17 +69,12 @@ def derived_record_bytes(tokens: int, chars_per_token: float) -> int:
     return math.ceil(tokens * chars_per_token) * MAX_BYTES_PER_CHARACTER
 
 
-def _capped(tokens: TokenLimits, chars_per_token: float = 4.0, **limits: object) -> DatasetLimits:
+def _capped(limits: DatasetLimits) -> DatasetLimits:
     # Every catalogue entry goes through here, so none can have a token cap without the byte cap from it.
-    ceiling = tokens.ceiling
+    ceiling = limits.tokens.ceiling
     if ceiling is None:
         raise CatalogueError("every catalogued model and type needs a per-record token ceiling")
-    return DatasetLimits(
-        tokens=tokens,
-        max_record_bytes=derived_record_bytes(ceiling, chars_per_token),
-        chars_per_token=chars_per_token,
-        **limits,  # type: ignore[arg-type]
-    )
+    return replace(limits, max_record_bytes=derived_record_bytes(ceiling, limits.chars_per_token))
 
 
 # Titan: "Sum of input and output tokens" by batch size, and "Character quota per sample: token quota x 6",
@@ -91,21 +87,25 @@ TITAN_PREMIER_TOKENS = TokenLimits(by_batch_size=((1, 1, 4_096),), source=_REQUI
 
 def titan_ft_limits(tokens: TokenLimits) -> DatasetLimits:
     return _capped(
-        tokens,
-        6.0,
-        max_training_bytes=1 * GIB,
-        max_validation_bytes=100 * MIB,
-        notes=("record-count bounds for Titan fine-tuning are not in our sources; not checked",),
+        DatasetLimits(
+            tokens=tokens,
+            chars_per_token=6.0,
+            max_training_bytes=1 * GIB,
+            max_validation_bytes=100 * MIB,
+            notes=("record-count bounds for Titan fine-tuning are not in our sources; not checked",),
+        )
     )
 
 
 def titan_cpt_limits(tokens: TokenLimits) -> DatasetLimits:
     return _capped(
-        tokens,
-        6.0,
-        max_training_bytes=10 * GIB,
-        max_validation_bytes=100 * MIB,
-        notes=("record-count bounds for Titan continued pre-training are not in our sources; not checked",),
+        DatasetLimits(
+            tokens=tokens,
+            chars_per_token=6.0,
+            max_training_bytes=10 * GIB,
+            max_validation_bytes=100 * MIB,
+            notes=("record-count bounds for Titan continued pre-training are not in our sources; not checked",),
+        )
     )
 
 
@@ -126,15 +126,17 @@ _NOVA_SCHEMA_VERSION = Source(
 
 def nova_ft_limits(media: MediaSupport) -> DatasetLimits:
     return _capped(
-        NOVA_TOKENS,
-        records=RecordBounds(training=Bounds(8, 20_000)),
-        media=media,
-        reserved_strings=NOVA_RESERVED_STRINGS,
-        schema_version=None,
-        notes=(
-            "AWS recommends at least 100 samples per task",
-            f"schemaVersion may be any string ({_NOVA_SCHEMA_VERSION})",
-        ),
+        DatasetLimits(
+            tokens=NOVA_TOKENS,
+            records=RecordBounds(training=Bounds(8, 20_000)),
+            media=media,
+            reserved_strings=NOVA_RESERVED_STRINGS,
+            schema_version=None,
+            notes=(
+                "AWS recommends at least 100 samples per task",
+                f"schemaVersion may be any string ({_NOVA_SCHEMA_VERSION})",
+            ),
+        )
     )
 
 
@@ -158,16 +160,18 @@ _NOVA2_MEDIA = MediaSupport(
     note="AWS publishes no per-record image or video count for Nova 2 Lite fine-tuning; not checked",
 )
 NOVA2_FT = _capped(
-    NOVA2_TOKENS,
-    media=_NOVA2_MEDIA,
-    schema_version=None,
-    reasoning_content=True,
-    validation_supported=False,
-    notes=(
-        f"record-count bounds for Nova 2 Lite fine-tuning are not published in our sources; not checked ({_NOVA2_SFT})",
-        "Bedrock does not use a validation set when fine-tuning Nova 2 Lite",
-        "tool use in the records is not supported by Nova 2 SFT",
-    ),
+    DatasetLimits(
+        tokens=NOVA2_TOKENS,
+        media=_NOVA2_MEDIA,
+        schema_version=None,
+        reasoning_content=True,
+        validation_supported=False,
+        notes=(
+            f"record-count bounds for Nova 2 Lite fine-tuning are not published in our sources; not checked ({_NOVA2_SFT})",
+            "Bedrock does not use a validation set when fine-tuning Nova 2 Lite",
+            "tool use in the records is not supported by Nova 2 SFT",
+        ),
+    )
 )
 
 
@@ -181,26 +185,32 @@ def distillation_limits(single_turn: bool, student: TokenLimits) -> DatasetLimit
         note=f"no per-record limit is published for distillation prompts; checked against the student's fine-tuning limit ({ceiling:,} tokens), which prompt and response share",
     )
     return _capped(
-        tokens,
-        records=RecordBounds(training=Bounds(100, None)),
-        max_training_bytes=1 * GIB,
-        single_turn_only=single_turn,
-        notes=("at least 100 prompts (AWS sample validator); no maximum published for files (invocation logs: 15K)",),
+        DatasetLimits(
+            tokens=tokens,
+            records=RecordBounds(training=Bounds(100, None)),
+            max_training_bytes=1 * GIB,
+            single_turn_only=single_turn,
+            notes=(
+                "at least 100 prompts (AWS sample validator); no maximum published for files (invocation logs: 15K)",
+            ),
+        )
     )
 
 
 HAIKU_TOKENS = TokenLimits(record=32_000, source=_REQUIREMENTS)  # "Maximum tokens"
 HAIKU_FT = _capped(
-    HAIKU_TOKENS,
-    records=RecordBounds(training=Bounds(32, 10_000), validation=Bounds(None, 1_000), total=Bounds(None, 10_000)),
-    max_training_bytes=10 * GIB,
-    max_validation_bytes=1 * GIB,
+    DatasetLimits(
+        tokens=HAIKU_TOKENS,
+        records=RecordBounds(training=Bounds(32, 10_000), validation=Bounds(None, 1_000), total=Bounds(None, 10_000)),
+        max_training_bytes=10 * GIB,
+        max_validation_bytes=1 * GIB,
+    )
 )
 # Llama 3.1: input and output 16,000 each and 16,000 together; 3.2: 16,000 (10,000 for 90B); 3.3: 16,000.
 LLAMA_TOKENS = TokenLimits(record=16_000, source=_REQUIREMENTS)
 LLAMA_90B_TOKENS = TokenLimits(record=10_000, source=_REQUIREMENTS)
 _LLAMA_RECORDS = RecordBounds(training=Bounds(None, 10_000), validation=Bounds(None, 1_000), total=Bounds(100, 10_000))
-LLAMA_31_FT = _capped(LLAMA_TOKENS, records=_LLAMA_RECORDS)
+LLAMA_31_FT = _capped(DatasetLimits(tokens=LLAMA_TOKENS, records=_LLAMA_RECORDS))
 LLAMA_IMAGES = MediaSupport(
     image_formats=frozenset({"gif", "jpeg", "png", "webp"}),
     max_images_per_record=None,
@@ -210,13 +220,15 @@ LLAMA_IMAGES = MediaSupport(
 
 
 def llama_32_ft_limits(tokens: TokenLimits, media: MediaSupport) -> DatasetLimits:
-    return _capped(tokens, records=_LLAMA_RECORDS, media=media)
+    return _capped(DatasetLimits(tokens=tokens, records=_LLAMA_RECORDS, media=media))
 
 
 # The page gives Llama 3.3 only the 100-10,000 total; the per-split maxima are Llama 3.1's and 3.2's.
-LLAMA_33_FT = _capped(LLAMA_TOKENS, records=RecordBounds(total=Bounds(100, 10_000)))
+LLAMA_33_FT = _capped(DatasetLimits(tokens=LLAMA_TOKENS, records=RecordBounds(total=Bounds(100, 10_000))))
 # Cohere: input 4,096 and output 2,048 tokens; the record ceiling (6,144) is their sum, derived.
 COHERE_FT = _capped(
-    TokenLimits(prompt=4_096, completion=2_048, source=_REQUIREMENTS),
-    records=RecordBounds(training=Bounds(None, 10_000), validation=Bounds(None, 1_000)),
+    DatasetLimits(
+        tokens=TokenLimits(prompt=4_096, completion=2_048, source=_REQUIREMENTS),
+        records=RecordBounds(training=Bounds(None, 10_000), validation=Bounds(None, 1_000)),
+    )
 )

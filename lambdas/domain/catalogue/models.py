@@ -3,6 +3,8 @@ the facts beside this module."""
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from lambdas.domain.catalogue.availability import (
     HAIKU_LIFECYCLE,
     LLAMA_31_70B_LIFECYCLE,
@@ -68,6 +70,7 @@ from lambdas.domain.catalogue.schema import (
     CustomizationType,
     DatasetFormat,
     DatasetLimits,
+    HyperParameterSpec,
     InvocationRoute,
     Lifecycle,
     ModelSpec,
@@ -88,7 +91,7 @@ def _model(
     name: str,
     provider: str,
     formats: dict[CustomizationType, DatasetFormat],
-    hp: dict,
+    hp: Mapping[str, HyperParameterSpec],
     *,
     lifecycle: Lifecycle,
     invocation: InvocationRoute,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import Enum
-from typing import Mapping
+from typing import Mapping, SupportsFloat
 
 
 class CustomizationType(str, Enum):
@@ -38,6 +38,10 @@ class Source:
         return f"{self.url} (read {self.read})"
 
 
+# What a hyperparameter may be given as once checked: a number, or a string that parses to one.
+HyperParameterValue = int | float | str
+
+
 @dataclass(frozen=True)
 class HyperParameterSpec:
     name: str
@@ -64,7 +68,7 @@ class HyperParameterSpec:
             return f"must be between {_fmt(self.minimum)} and {_fmt(self.maximum)}, got {_fmt(value)}"
         return None
 
-    def as_bedrock_string(self, value: object) -> str:
+    def as_bedrock_string(self, value: HyperParameterValue) -> str:
         """Bedrock's hyperParameters map is string-to-string; an int is a ParamValidationError."""
         if self.kind is int:
             return str(int(float(value)))  # "2.0" and 2.0 both become "2"
@@ -78,6 +82,16 @@ def _fmt(number: float | int) -> str:
 def _plain_decimal(number: float) -> str:
     # Bedrock documents hyperparameters in plain decimal notation ("0.00001"), so avoid "1e-05".
     return format(Decimal(repr(number)).normalize(), "f")
+
+
+def _whole_number(value: object) -> int | None:
+    """``value`` truncated to a whole number when it reads as a number ("4", 4.0), else None."""
+    if not isinstance(value, (str, SupportsFloat)):
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -223,15 +237,19 @@ class PriceInputs:
                 f"unknown price field(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(known))}"
             )
         throughput = dict(self.throughput_per_unit_hour)
-        for commitment, value in dict(overrides.get("throughput_per_unit_hour") or {}).items():
+        throughput_overrides = overrides.get("throughput_per_unit_hour") or {}
+        if not isinstance(throughput_overrides, Mapping):
+            raise CatalogueError(f"throughput_per_unit_hour must map commitments ({', '.join(COMMITMENTS)}) to prices")
+        for commitment, value in throughput_overrides.items():
             if commitment not in COMMITMENTS:
                 raise CatalogueError(f"unknown commitment {commitment!r}; valid: {', '.join(COMMITMENTS)}")
             throughput[commitment] = money(value)
         figures = {name: money(overrides[name]) if name in overrides else getattr(self, name) for name in self._MONEY}
+        as_of = overrides.get("as_of", self.as_of)
         return PriceInputs(
             **figures,
             throughput_per_unit_hour=throughput,
-            as_of=overrides.get("as_of", self.as_of),  # type: ignore[arg-type]
+            as_of=None if as_of is None else str(as_of),  # YAML reads an unquoted 2026-09-01 as a date
             source=str(overrides.get("source", "configuration")),
             note=str(overrides.get("note", self.note)),
         )
@@ -344,11 +362,7 @@ class ModelSpec:
         batch = (hyperparameters or {}).get("batchSize")
         if batch is None and "batchSize" in self.hyperparameters:
             batch = self.hyperparameters["batchSize"].default
-        try:
-            batch_size = None if batch is None else int(float(batch))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            batch_size = None
-        return tokens.record_limit(batch_size)
+        return tokens.record_limit(_whole_number(batch))
 
     def hyperparameter_problems(self, hyperparameters: Mapping[str, object]) -> list[tuple[str, str]]:
         """(name, reason) for each hyperparameter Bedrock would refuse for this model."""
@@ -368,7 +382,7 @@ class ModelSpec:
                 problems.append((name, reason))
         return problems
 
-    def bedrock_hyperparameters(self, hyperparameters: Mapping[str, object]) -> dict[str, str]:
+    def bedrock_hyperparameters(self, hyperparameters: Mapping[str, HyperParameterValue]) -> dict[str, str]:
         problems = self.hyperparameter_problems(hyperparameters)
         if problems:
             raise CatalogueError("; ".join(f"{name} {reason}" for name, reason in problems))
