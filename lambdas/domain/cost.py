@@ -33,6 +33,7 @@ from typing import Any, Mapping
 
 from lambdas.domain.catalogue import (
     CustomizationType,
+    HyperParameterValue,
     ModelSpec,
     PriceInputs,
     on_demand_prices,
@@ -373,7 +374,7 @@ def _commitment(throughput: Any) -> str:
 def estimate_cost(
     report_stats: Any,
     model: ModelSpec | str,
-    hyperparameters: Mapping[str, object] | None = None,
+    hyperparameters: Mapping[str, HyperParameterValue] | None = None,
     throughput: Any = None,
     budget_cap: float | Decimal | None = None,
     *,
@@ -399,7 +400,7 @@ def estimate_cost(
         else int(epoch_spec.default)
         if epoch_spec and epoch_spec.default is not None
         else None
-    )  # type: ignore[arg-type]
+    )
     billable = None if epochs is None else tokens * epochs
     assumptions = [
         f"training tokens: {tokens:,} ({token_basis}); billed as tokens x epochs = {billable:,}"

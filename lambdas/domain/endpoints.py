@@ -270,8 +270,9 @@ def champion_parameter_name(prefix: str, profile: str) -> str:
 
 def baseline_model_for(run: RunInput, champion: dict[str, Any] | None, on_demand_base_model: str) -> str:
     """The model the candidate must beat: the base model, or for incremental profiles the champion."""
-    if run.profile.start_from is StartFrom.CHAMPION and champion and champion.get("invocable_arn"):
-        return champion["invocable_arn"]
+    invocable_arn = champion.get("invocable_arn") if champion else None
+    if run.profile.start_from is StartFrom.CHAMPION and isinstance(invocable_arn, str) and invocable_arn:
+        return invocable_arn
     return on_demand_base_model
 
 
