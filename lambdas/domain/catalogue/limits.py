@@ -145,7 +145,7 @@ def nova_ft_limits(media: MediaSupport) -> DatasetLimits:
 # media kind per dataset; no tools; "validation sets ... will not be supported during SFT training".
 _NOVA2_SFT = Source("https://docs.aws.amazon.com/bedrock/latest/userguide/nova-2-sft-data-prep.html", "2026-12-04")
 # AWS publishes no per-record cap for Nova 2 Lite fine-tuning in the pages we read. A record cannot hold
-# more than the model's context, which its customization id names (":256k", the table below): read as
+# more than the model's context, which its customization id names (":256k", in models.py): read as
 # 256,000, the smaller of its two readings. A derived bound, far looser than Nova 1's 32k.
 NOVA2_TOKENS = TokenLimits(
     record=256_000,

@@ -203,8 +203,9 @@ MODELS: dict[str, ModelSpec] = {
             hp_source=NOVA_HP_SOURCE,
             limits={_FT: nova_ft_limits(NOVA_MEDIA), _DIST: distillation_limits(False, NOVA_TOKENS)},
         ),
-        # Nova 2 Lite: fine-tuning (us-east-1, the table above) and, per the Nova 2 guide's platform table
-        # (https://docs.aws.amazon.com/nova/latest/nova2-userguide/customization.html), distillation on Bedrock.
+        # Nova 2 Lite: fine-tuning (us-east-1, the fine-tuning table in availability.py) and, per the Nova 2
+        # guide's platform table (https://docs.aws.amazon.com/nova/latest/nova2-userguide/customization.html),
+        # distillation on Bedrock.
         # AWS publishes no Bedrock hyperparameter table for it in the pages we read, so none is accepted and
         # Bedrock applies its defaults; it is not among the base models of on-demand deployment.
         _model(
