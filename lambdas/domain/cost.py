@@ -193,13 +193,14 @@ def _promotion_lines(
                 f"{units} model unit(s) x ${rate} per unit-hour ({commitment}) x {HOURS_PER_MONTH} h a month",
             )
         ]
-    if commitment == "none":
+    committed_hours = COMMITMENT_HOURS[commitment]  # None: no commitment
+    if committed_hours is None:
         assumptions.append(
             "no-commitment provisioned throughput bills every hour until it is deleted (when a newer champion retires it, or by hand)"
         )
     else:
-        term = COMMITMENT_HOURS[commitment] // HOURS_PER_MONTH  # type: ignore[operator]
-        total = "an unknown amount" if rate is None else f"${_money(rate * units * COMMITMENT_HOURS[commitment])}"  # type: ignore[operator]
+        term = committed_hours // HOURS_PER_MONTH
+        total = "an unknown amount" if rate is None else f"${_money(rate * units * committed_hours)}"
         assumptions.append(
             f"a {commitment} commitment cannot be cancelled: a promotion binds {term} month(s), {total} in all"
         )
