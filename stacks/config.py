@@ -193,7 +193,7 @@ def load_stages(
 def _check_model_facts(
     path: Path, stage: "StageConfig", profile: TuningProfile, today: date, warn: Callable[[str], None]
 ) -> None:
-    """Lifecycle and Region facts of the catalogue (lambdas/domain/catalogue.py, each with its source)."""
+    """Lifecycle and Region facts of the catalogue (lambdas/domain/catalogue/, each with its source)."""
     where = f"{path}: stages.{stage.name}.profiles.{profile.name}"
     region_problem = customization_region_problem(profile.base_model, profile.customization_type, stage.region)
     if region_problem:

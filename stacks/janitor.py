@@ -18,7 +18,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from lambdas.domain.janitor import PROFILE_TAG
-from lambdas.domain.names import SWEEP_INDEX
+from lambdas.domain.names import SWEEP_INDEX, Env
 from stacks.config import StageConfig
 from stacks.functions import FunctionPlacement, PipelineFunction
 from stacks.stage_tags import made_for_this_stage
@@ -125,12 +125,12 @@ class Janitor(Construct):
                 ),
             ],
             environment={
-                "RUNS_TABLE": runs.table_name,
-                "CHAMPIONS_TABLE": storage.champions_table.table_name,
-                "NOTIFICATION_TOPIC_ARN": topic.topic_arn,
-                "MODEL_RETENTION_DAYS": str(stage.model_retention_days),
-                "ALARM_AFTER_HOURS": str(stage.janitor_alarm_after_hours),
-                "EXECUTION_TIMEOUT_HOURS": str(stage.execution_timeout_hours),
+                Env.RUNS_TABLE: runs.table_name,
+                Env.CHAMPIONS_TABLE: storage.champions_table.table_name,
+                Env.NOTIFICATION_TOPIC_ARN: topic.topic_arn,
+                Env.MODEL_RETENTION_DAYS: str(stage.model_retention_days),
+                Env.ALARM_AFTER_HOURS: str(stage.janitor_alarm_after_hours),
+                Env.EXECUTION_TIMEOUT_HOURS: str(stage.execution_timeout_hours),
             },
             timeout=Duration.minutes(5),
             # One sweep at a time: a late schedule delivery must not race the previous pass over the same runs.

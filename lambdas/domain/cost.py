@@ -33,6 +33,7 @@ from typing import Any, Mapping
 
 from lambdas.domain.catalogue import (
     CustomizationType,
+    HyperParameterValue,
     ModelSpec,
     PriceInputs,
     on_demand_prices,
@@ -192,13 +193,14 @@ def _promotion_lines(
                 f"{units} model unit(s) x ${rate} per unit-hour ({commitment}) x {HOURS_PER_MONTH} h a month",
             )
         ]
-    if commitment == "none":
+    committed_hours = COMMITMENT_HOURS[commitment]  # None: no commitment
+    if committed_hours is None:
         assumptions.append(
             "no-commitment provisioned throughput bills every hour until it is deleted (when a newer champion retires it, or by hand)"
         )
     else:
-        term = COMMITMENT_HOURS[commitment] // HOURS_PER_MONTH  # type: ignore[operator]
-        total = "an unknown amount" if rate is None else f"${_money(rate * units * COMMITMENT_HOURS[commitment])}"  # type: ignore[operator]
+        term = committed_hours // HOURS_PER_MONTH
+        total = "an unknown amount" if rate is None else f"${_money(rate * units * committed_hours)}"
         assumptions.append(
             f"a {commitment} commitment cannot be cancelled: a promotion binds {term} month(s), {total} in all"
         )
@@ -373,7 +375,7 @@ def _commitment(throughput: Any) -> str:
 def estimate_cost(
     report_stats: Any,
     model: ModelSpec | str,
-    hyperparameters: Mapping[str, object] | None = None,
+    hyperparameters: Mapping[str, HyperParameterValue] | None = None,
     throughput: Any = None,
     budget_cap: float | Decimal | None = None,
     *,
@@ -399,7 +401,7 @@ def estimate_cost(
         else int(epoch_spec.default)
         if epoch_spec and epoch_spec.default is not None
         else None
-    )  # type: ignore[arg-type]
+    )
     billable = None if epochs is None else tokens * epochs
     assumptions = [
         f"training tokens: {tokens:,} ({token_basis}); billed as tokens x epochs = {billable:,}"

@@ -206,11 +206,10 @@ def endpoint_status(bedrock: Any, endpoint: Endpoint) -> EndpointStatus:
 
 
 # --- promotion ----------------------------------------------------------------------------------
-def _reusable(run: RunInput, evaluation: Endpoint | None, model_arn: str) -> bool:
+def _reusable(run: RunInput, evaluation: Endpoint, model_arn: str) -> bool:
     throughput = run.profile.throughput
     return (
-        evaluation is not None
-        and evaluation.kind == PROVISIONED
+        evaluation.kind == PROVISIONED
         and evaluation.arn is not None
         and evaluation.model_arn == model_arn
         and throughput.commitment is Commitment.NONE
@@ -226,8 +225,8 @@ def promote(
     When the evaluation endpoint already is exactly that (a no-commitment provisioned throughput of
     the same model units), it is kept instead of buying a second one.
     """
-    if _reusable(run, evaluation, model_arn):
-        return evaluation  # type: ignore[return-value]
+    if evaluation is not None and _reusable(run, evaluation, model_arn):
+        return evaluation
     request = production_throughput_request(run, model_arn)
     endpoint = Endpoint(
         kind=PROVISIONED,
@@ -270,8 +269,9 @@ def champion_parameter_name(prefix: str, profile: str) -> str:
 
 def baseline_model_for(run: RunInput, champion: dict[str, Any] | None, on_demand_base_model: str) -> str:
     """The model the candidate must beat: the base model, or for incremental profiles the champion."""
-    if run.profile.start_from is StartFrom.CHAMPION and champion and champion.get("invocable_arn"):
-        return champion["invocable_arn"]
+    invocable_arn = champion.get("invocable_arn") if champion else None
+    if run.profile.start_from is StartFrom.CHAMPION and isinstance(invocable_arn, str) and invocable_arn:
+        return invocable_arn
     return on_demand_base_model
 
 

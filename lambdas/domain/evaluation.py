@@ -133,7 +133,7 @@ def parse_evaluation_set(body: bytes, uri: str) -> list[Example]:
             )
         if problems and problems[-1][0] == number:
             continue
-        examples.append(Example(line=number, prompt=prompt, reference=record[reference_field]))  # type: ignore[arg-type]
+        examples.append(Example(line=number, prompt=prompt, reference=record[reference_field]))
     if problems:
         raise EvaluationSetError(uri, problems)
     if not examples:

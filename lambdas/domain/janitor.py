@@ -41,7 +41,7 @@ against AWS, moto and the offline emulator.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
@@ -53,7 +53,7 @@ from lambdas.domain.registry import RunRegistry
 # The tag every model and endpoint of a run carries (``runs.lineage_tags``); the janitor's role may delete
 # only what carries one of its stage's profiles (stacks/janitor.py).
 PROFILE_TAG = "tuneforge:profile"
-CUSTOM_MODEL = "custom-model"
+CUSTOM_MODEL: Final = "custom-model"
 Kind = Literal["provisioned-throughput", "custom-model-deployment", "custom-model"]
 State = Literal["deleted", "gone", "waiting", "refused", "committed", "kept"]
 ENDED = frozenset({"SUCCEEDED", "FAILED", "REJECTED"})
@@ -113,6 +113,14 @@ def _parse(value: Any) -> datetime | None:
     except (TypeError, ValueError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _recorded(value: str) -> datetime:
+    """A time the janitor wrote itself (``iso``), so always readable."""
+    parsed = _parse(value)
+    if parsed is None:
+        raise ValueError(f"the janitor's own record holds {value!r}, not a time")
+    return parsed
 
 
 def _promoted(item: dict[str, Any]) -> bool:
@@ -200,7 +208,7 @@ class _Sweeper:
         elif blocked_by is not None:
             entry["next_try"] = leftover.next_try = iso(next_try or self.now + self.settings.first_retry)
         else:
-            overdue_at = _parse(entry["due_since"]) + self.settings.alarm_after  # type: ignore[operator]
+            overdue_at = _recorded(entry["due_since"]) + self.settings.alarm_after
             leftover.overdue = self.now >= overdue_at
             if next_try is not None and not leftover.overdue:
                 next_try = min(next_try, overdue_at)  # come back when it turns overdue, to report it then
@@ -221,7 +229,8 @@ class _Sweeper:
 
     def _back_off(self, arn: str) -> datetime:
         attempts = int((self.state.get(arn) or {}).get("attempts", 0)) + 1
-        return self.now + min(self.settings.first_retry * 2 ** (attempts - 1), self.settings.longest_retry)
+        doubling: int = 2 ** (attempts - 1)  # attempts >= 1, so a whole number
+        return self.now + min(self.settings.first_retry * doubling, self.settings.longest_retry)
 
     # -- endpoints -----------------------------------------------------------------------------
     def endpoint(self, entry: dict[str, Any], ended: datetime) -> None:
@@ -387,10 +396,10 @@ def sweep_run(
     registry.update(run_id, **fields)
     next_sweep = min((leftover.next_try for leftover in pending if leftover.next_try), default=None)
     deadlines = sorted(
-        iso(_parse(leftover.due_since) + settings.alarm_after)
+        iso(_recorded(leftover.due_since) + settings.alarm_after)
         for leftover in pending
         if leftover.due_since and not leftover.blocked_by
-    )  # type: ignore[operator]
+    )
     if next_sweep is None:
         registry.clear_sweep(run_id)
     else:

@@ -76,3 +76,7 @@ class Env:
     PROFILE_FINGERPRINTS: Final = "PROFILE_FINGERPRINTS"
     CHAMPION_PARAMETER_PREFIX: Final = "CHAMPION_PARAMETER_PREFIX"
     NOTIFICATION_TOPIC_ARN: Final = "NOTIFICATION_TOPIC_ARN"
+    # The janitor's settings (stacks/config.py: model_retention_days, janitor_alarm_after_hours, execution_timeout_hours).
+    MODEL_RETENTION_DAYS: Final = "MODEL_RETENTION_DAYS"
+    ALARM_AFTER_HOURS: Final = "ALARM_AFTER_HOURS"
+    EXECUTION_TIMEOUT_HOURS: Final = "EXECUTION_TIMEOUT_HOURS"

@@ -39,7 +39,8 @@ def is_conditional_failure(error: Exception) -> bool:
     """A conditional write that did not hold. Matched by error code, not by class: botocore builds its
     modeled exception classes per client, so the class of one client is not the class another raises."""
     response = getattr(error, "response", None) or {}
-    return response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    code: object = response.get("Error", {}).get("Code")
+    return code == "ConditionalCheckFailedException"
 
 
 class RunRegistry:
@@ -73,7 +74,8 @@ class RunRegistry:
             ExpressionAttributeValues=values,
             ReturnValues="ALL_NEW",
         )
-        return from_dynamodb(response["Attributes"])
+        item: dict[str, Any] = from_dynamodb(response["Attributes"])
+        return item
 
     def update(
         self,
@@ -139,7 +141,7 @@ class RunRegistry:
         ``deadlines``: when each resource still billing turns overdue; the index carries them, so the
         overdue count needs no read of the items.
         """
-        fields = {"sweep": SWEEP_DUE, "sweep_after": after, "updated_at": utc_now()}
+        fields: dict[str, str | list[str]] = {"sweep": SWEEP_DUE, "sweep_after": after, "updated_at": utc_now()}
         if deadlines is not None:
             fields["sweep_deadlines"] = deadlines
         self._table.update_item(

@@ -83,7 +83,7 @@ class _Snapshotter:
 
     def copy(self, source: S3ObjectRef, key: str) -> dict[str, Any]:
         """Server-side copy of one version; returns the source's HEAD (version and ETag as copied)."""
-        head = self.s3.head_object(Bucket=source.bucket, Key=source.key, **_version(source))
+        head: dict[str, Any] = self.s3.head_object(Bucket=source.bucket, Key=source.key, **_version(source))
         copy_source = {"Bucket": source.bucket, "Key": source.key, **_version(source)}
         if int(head["ContentLength"]) <= SINGLE_COPY_LIMIT:
             # Bound to the ETag just read, so the copy is of exactly what the HEAD describes.

@@ -25,8 +25,12 @@ READ_BUFFER = 1 << 20  # 1 MiB: large enough that reads are not the bottleneck, 
 
 @runtime_checkable
 class DatasetSource(Protocol):
-    name: str  # shown in reports: a path or an s3:// URI
-    bucket: str | None  # the S3 bucket the dataset lives in, for the same-bucket media rule
+    # Read-only: a frozen dataclass's fields and a property both provide them.
+    @property
+    def name(self) -> str: ...  # shown in reports: a path or an s3:// URI
+
+    @property
+    def bucket(self) -> str | None: ...  # the S3 bucket the dataset lives in, for the same-bucket media rule
 
     def size(self) -> int | None: ...
 
@@ -105,7 +109,7 @@ class S3Object:
     def open(self) -> BinaryIO:
         response = self.client.get_object(Bucket=self.bucket, Key=self.key, **self._version())
         self._size = int(response.get("ContentLength", 0)) if self._size is None else self._size
-        return io.BufferedReader(_BodyReader(response["Body"]), buffer_size=READ_BUFFER)  # type: ignore[return-value]
+        return io.BufferedReader(_BodyReader(response["Body"]), buffer_size=READ_BUFFER)
 
 
 @dataclass(frozen=True)

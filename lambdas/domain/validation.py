@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable
 
 from lambdas.domain.catalogue import (
     CustomizationType,
@@ -43,7 +43,8 @@ from lambdas.domain.catalogue import (
     parse_customization_type,
     resolve_base_model,
 )
-from lambdas.domain.formats import checker_for
+from lambdas.domain.file_signatures import not_jsonl_text
+from lambdas.domain.formats import RecordChecker, checker_for
 from lambdas.domain.openai_chat import OPENAI_CHAT, TARGETS, ConversionError, from_openai_chat, is_openai_chat
 from lambdas.domain.report import FileSummary, IssueCollector, Severity, ValidationReport, token_bucket
 from lambdas.domain.sources import DatasetSource, as_source
@@ -54,44 +55,6 @@ MAX_LINE_BYTES = 64 << 20
 _SKIP_CHUNK = 1 << 20  # the rest of an over-long line is read past in pieces this size, never kept
 _PROGRESS_EVERY = 0x1FFF  # lines between progress callbacks (a power of two minus one, for a cheap mask)
 
-# First bytes of files people upload by mistake, and what to do instead. No JSONL file starts with any of
-# them (a record starts with "{", after optional whitespace or a UTF-8 BOM), so a match is never a false
-# alarm about a real dataset, and one file-level error replaces a report of undecodable lines.
-_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"\x1f\x8b", "this file is gzip-compressed; upload the uncompressed JSONL"),  # RFC 1952 section 2.3.1
-    (b"PK\x03\x04", "this file is a ZIP archive; extract it and upload the JSONL inside"),  # PKWARE APPNOTE 4.3.7
-    (b"PK\x05\x06", "this file is an empty ZIP archive; upload the uncompressed JSONL"),  # APPNOTE 4.3.16
-    (b"\xfd7zXZ\x00", "this file is xz-compressed; upload the uncompressed JSONL"),  # .xz file format, 2.1.1.1
-    (b"\x28\xb5\x2f\xfd", "this file is zstd-compressed; upload the uncompressed JSONL"),  # RFC 8878 section 3.1.1
-    (
-        b"PAR1",
-        "this file is Apache Parquet, not JSONL; export it as JSON Lines, one JSON object per line",
-    ),  # parquet-format
-    (
-        b"%PDF-",
-        "this file is a PDF document, not JSONL; upload the records as JSON Lines, one JSON object per line",
-    ),  # ISO 32000-1 7.5.2
-    (
-        b"\xff\xfe",
-        "this file is UTF-16 (or UTF-32) text; save it as UTF-8",
-    ),  # byte-order marks, Unicode 15 section 23.8
-    (b"\xfe\xff", "this file is UTF-16 text; save it as UTF-8"),
-)
-_BZIP2 = re.compile(rb"BZh[1-9]")  # bzip2's stream header: "BZh" and the block size, "1"-"9"
-
-
-def _not_text(first_line: bytes) -> str | None:
-    """Why the file whose first line this is cannot be JSONL text, or None."""
-    for signature, why in _SIGNATURES:
-        if first_line.startswith(signature):
-            return why
-    if _BZIP2.match(first_line):
-        return "this file is bzip2-compressed; upload the uncompressed JSONL"
-    if b"\x00" in first_line:
-        return "this file is binary, not text (its first line has NUL bytes); upload the dataset as UTF-8 JSONL (UTF-16 text: save it as UTF-8)"
-    return None
-
-
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
@@ -101,6 +64,104 @@ def _reject_constant(name: str) -> None:
 
 
 _decode = json.JSONDecoder(parse_constant=_reject_constant).decode
+
+
+class _FilePass:
+    """What one pass over one file has counted so far, and the line it is on (for every issue it reports).
+
+    Token statistics are plain attributes, not the summary's: the summary gets them once, at the end."""
+
+    __slots__ = (
+        "summary",
+        "issues",
+        "convert",
+        "detect",
+        "line",
+        "nbytes",
+        "records",
+        "valid",
+        "histogram",
+        "token_total",
+        "token_min",
+        "token_max",
+    )
+
+    def __init__(self, summary: FileSummary, issues: IssueCollector, *, convert: bool, detect: bool) -> None:
+        self.summary = summary
+        self.issues = issues
+        self.convert = convert  # records are OpenAI chat, converted before they are checked
+        self.detect = detect  # the first record decides whether they are
+        self.line = self.nbytes = self.records = self.valid = 0
+        self.histogram = summary.tokens.histogram
+        self.token_total = 0
+        self.token_min: int | None = None
+        self.token_max: int | None = None
+
+    def issue(self, kind: str, field: str | None, message: str, severity: Severity | None = None) -> None:
+        self.issues.add(kind, message, line=self.line, field=field, split=self.summary.split, severity=severity)
+
+    def count_tokens(self, estimate: int) -> None:
+        self.token_total += estimate
+        if self.token_min is None or estimate < self.token_min:
+            self.token_min = estimate
+        if self.token_max is None or estimate > self.token_max:
+            self.token_max = estimate
+        bucket = token_bucket(estimate)
+        self.histogram[bucket] = self.histogram.get(bucket, 0) + 1
+
+    def summarise(self, size: int | None) -> None:
+        summary, tokens = self.summary, self.summary.tokens
+        summary.lines, summary.records, summary.valid_records = self.line, self.records, self.valid
+        tokens.records = sum(self.histogram.values())
+        tokens.total, tokens.minimum, tokens.maximum = self.token_total, self.token_min, self.token_max
+        summary.bytes = self.nbytes if size is None else size
+
+
+def _text(raw: bytes, file: _FilePass) -> str | None:
+    """The line as text without a leading byte-order mark; None when it is not UTF-8 (reported)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        file.issue(
+            "invalid-utf8",
+            None,
+            f"byte {error.start + 1} of the line ({raw[error.start : error.start + 1]!r}) is not valid UTF-8; save the file as UTF-8",
+        )
+        return None
+    if file.line == 1 and text.startswith("\ufeff"):
+        file.issue(
+            "bom",
+            None,
+            "the file starts with a UTF-8 byte-order mark; Bedrock's reader may not expect it, save without BOM",
+        )
+        return text[1:]
+    return text
+
+
+def _json_object(text: str, file: _FilePass) -> dict[str, Any] | None:
+    """The line's JSON object; None for a blank line, invalid JSON or another JSON value (each reported)."""
+    try:
+        record = _decode(text)
+    except ValueError as error:
+        if not text.strip():
+            file.summary.blank_lines += 1
+            file.issue("blank-line", None, "empty line; JSONL has one record per line and no blank lines")
+            return None
+        where = f" at character {error.pos + 1}" if isinstance(error, json.JSONDecodeError) else ""
+        msg = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        file.issue("invalid-json", None, f"not valid JSON{where}: {msg}")
+        return None
+    except RecursionError:
+        file.issue("invalid-json", None, "the JSON is nested too deeply to be a training record")
+        return None
+    if type(record) is not dict:
+        file.issue(
+            "not-an-object",
+            None,
+            f"each line must be one JSON object {{...}}, this one is {type(record).__name__ if record is not None else 'null'}",
+        )
+        return None
+    return record
 
 
 class _Validation:
@@ -136,220 +197,195 @@ class _Validation:
         self.notes: list[str] = []
 
     # -- one file ---------------------------------------------------------------------------------
+    # scan reads; each step below decides one thing about one line, reports through the pass's issue()
+    # and says whether the line goes on. Per-line steps are kept few: every call is paid once per record
+    # (see bench/validate_throughput.py).
 
     def scan(self, source: DatasetSource, split: str) -> FileSummary:
         summary = FileSummary(split=split, name=source.name)
-        issues = self.issues
-        line = 0
-
-        def issue(kind: str, field: str | None, message: str, severity: Severity | None = None) -> None:
-            issues.add(kind, message, line=line, field=field, split=split, severity=severity)
-
         try:
             size = source.size()
         except Exception as error:  # e.g. S3 AccessDenied: report it rather than crash the pipeline
-            issues.add(
-                "source-unreadable", f"could not read {source.name}: {error}", line=None, field=None, split=split
-            )
+            self._unreadable(split, f"could not read {source.name}: {error}")
             return summary
         bucket = self.bucket or source.bucket
         checker = checker_for(self.model, self.fmt, self.limits, bucket=bucket, media_exists=self.media_exists)
-        cpt = self.limits.chars_per_token
-        token_limit = self.token_limit
-        tokens = summary.tokens
-        seen = self.seen[split]
-        training_seen = self.seen["training"] if split == "validation" else None
-        track = self.duplicate_limit > 0
-        convert = self.requested_format == OPENAI_CHAT
-        detect = self.requested_format == "auto" and self.fmt in TARGETS
-        on_converted = self.on_converted
-        progress = self.progress
-        decode = _decode
-        surrogate_escape = _SURROGATE_ESCAPE.search
-        nbytes = records = valid = 0
-        # Token statistics live in locals while scanning: attribute and method access per record is a
-        # measurable share of the time budget (see bench/validate_throughput.py).
-        histogram = tokens.histogram
-        token_total = 0
-        token_min = token_max = None
-        summary.format = OPENAI_CHAT if convert else self.fmt.value
-
+        file = _FilePass(
+            summary,
+            self.issues,
+            convert=self.requested_format == OPENAI_CHAT,
+            detect=self.requested_format == "auto" and self.fmt in TARGETS,
+        )
+        summary.format = OPENAI_CHAT if file.convert else self.fmt.value
         try:
             stream = source.open()
         except Exception as error:
-            issues.add(
-                "source-unreadable", f"could not open {source.name}: {error}", line=None, field=None, split=split
-            )
+            self._unreadable(split, f"could not open {source.name}: {error}")
             return summary
-        # Reading no more than the cap (and a CRLF) keeps memory flat however long a line is; a line that
-        # fills the read is over the cap, and is refused without being decoded.
-        cap = self.limits.max_record_bytes
-        if cap is not None and cap + 2 <= MAX_LINE_BYTES:
-            capped, read_limit = True, cap + 2
-        else:
-            capped, read_limit, cap = False, MAX_LINE_BYTES, MAX_LINE_BYTES
         with stream:
-            readline = stream.readline
-            while True:
-                raw = readline(read_limit)
-                if not raw:
-                    break
-                line += 1
-                nbytes += len(raw)
-                if progress is not None and not line & _PROGRESS_EVERY:
-                    progress(nbytes)
-                if line == 1:
-                    why = _not_text(raw)
-                    if why is not None:
-                        issues.add("binary-file", why, line=None, field=None, split=split)
-                        break
-                if len(raw) == read_limit and raw[-1] != 10:
-                    skipped, ended = self._skip_rest_of_line(stream)
-                    nbytes += skipped
-                    if capped:
-                        issue("record-too-large", None, self._too_large(len(raw) + skipped - ended))
-                    else:
-                        issue(
-                            "line-too-long",
-                            None,
-                            f"the line is longer than {MAX_LINE_BYTES >> 20} MiB; no single record can be this long",
-                        )
-                    continue
-                if len(raw) > cap:
-                    content = len(raw) - (2 if raw.endswith(b"\r\n") else 1 if raw[-1] == 10 else 0)
-                    if content > cap:
-                        issue("record-too-large", None, self._too_large(content))
-                        continue
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as error:
-                    issue(
-                        "invalid-utf8",
-                        None,
-                        f"byte {error.start + 1} of the line ({raw[error.start : error.start + 1]!r}) is not valid UTF-8; save the file as UTF-8",
-                    )
-                    continue
-                if line == 1 and text.startswith("\ufeff"):
-                    issue(
-                        "bom",
-                        None,
-                        "the file starts with a UTF-8 byte-order mark; Bedrock's reader may not expect it, save without BOM",
-                    )
-                    text = text[1:]
-                try:
-                    record = decode(text)
-                except ValueError as error:
-                    if not text.strip():
-                        summary.blank_lines += 1
-                        issue("blank-line", None, "empty line; JSONL has one record per line and no blank lines")
-                        continue
-                    where = f" at character {error.pos + 1}" if isinstance(error, json.JSONDecodeError) else ""
-                    msg = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
-                    issue("invalid-json", None, f"not valid JSON{where}: {msg}")
-                    continue
-                except RecursionError:
-                    issue("invalid-json", None, "the JSON is nested too deeply to be a training record")
-                    continue
-                if type(record) is not dict:
-                    issue(
-                        "not-an-object",
-                        None,
-                        f"each line must be one JSON object {{...}}, this one is {type(record).__name__ if record is not None else 'null'}",
-                    )
-                    continue
-                records += 1
-                before = issues.error_total
-                # memchr-fast test first; the regex only runs on lines holding escapes
-                if "\\" in text and surrogate_escape(text) and self._lone_surrogate(record):
-                    issue(
-                        "invalid-unicode",
-                        None,
-                        "the line contains an unpaired \\ud800-\\udfff escape, which is not a character; fix the text encoding",
-                    )
-                    continue
-                if track:
-                    # Python's SipHash of the raw line: exact-duplicate detection without decoding twice.
-                    fingerprint = hash(raw) if raw[-1] == 10 else hash(raw + b"\n")
-                    first = seen.get(fingerprint)
-                    if first is not None:
-                        issue(
-                            "duplicate-record",
-                            None,
-                            f"identical to line {first}; duplicates weigh those examples more in training",
-                        )
-                    elif len(seen) < self.duplicate_limit:
-                        seen[fingerprint] = line
-                    elif split not in self.tracking_stopped:
-                        self.tracking_stopped.add(split)
-                        issues.add(
-                            "duplicate-check-limited",
-                            f"duplicate and overlap checks covered the first {self.duplicate_limit:,} records only",
-                            line=line,
-                            field=None,
-                            split=split,
-                        )
-                    if training_seen is not None:
-                        first = training_seen.get(fingerprint)
-                        if first is not None:
-                            issue(
-                                "validation-overlaps-training",
-                                None,
-                                f"identical to training line {first}; validation loss on leaked records is meaningless",
-                            )
-                if detect:
-                    # The first object decides for the whole file: mixing formats in one file is itself
-                    # an error, which the per-record checks then report line by line.
-                    detect = False
-                    if is_openai_chat(record, self.fmt):
-                        convert = True
-                        summary.format = OPENAI_CHAT
-                if convert:
-                    try:
-                        record, dropped = from_openai_chat(record, self.fmt)
-                    except ConversionError as error:
-                        issue("conversion-failed", error.field or None, error.message)
-                        continue
-                    for field, message in dropped:
-                        issue("conversion-dropped-field", field, message)
-                try:
-                    chars = checker.check(record, issue)
-                except Exception as error:  # a validator bug must cost one line, not the whole report
-                    issue(
-                        "validator-error",
-                        None,
-                        f"the validator could not check this record ({type(error).__name__}: {error}); please report it",
-                    )
-                    continue
-                estimate = math.ceil(chars / cpt)
-                token_total += estimate
-                if token_min is None or estimate < token_min:
-                    token_min = estimate
-                if token_max is None or estimate > token_max:
-                    token_max = estimate
-                bucket = token_bucket(estimate)
-                histogram[bucket] = histogram.get(bucket, 0) + 1
-                if token_limit is not None and estimate > token_limit:
-                    issue(
-                        "too-many-tokens",
-                        None,
-                        f"the record is about {estimate:,} tokens (estimated at {cpt:g} characters per token); {self.model.name} accepts at most {token_limit:,}",
-                    )
-                if issues.error_total == before:
-                    valid += 1
-                    if convert and on_converted is not None:
-                        on_converted(split, line, record)
-        summary.lines, summary.records, summary.valid_records = line, records, valid
-        tokens.records, tokens.total, tokens.minimum, tokens.maximum = (
-            sum(histogram.values()),
-            token_total,
-            token_min,
-            token_max,
-        )
-        summary.bytes = nbytes if size is None else size
-        if progress is not None:
-            progress(nbytes)
+            self._read_lines(stream, file, checker)
+        file.summarise(size)
+        if self.progress is not None:
+            self.progress(file.nbytes)
         self._file_checks(summary, split)
         return summary
+
+    def _unreadable(self, split: str, message: str) -> None:
+        self.issues.add("source-unreadable", message, line=None, field=None, split=split)
+
+    def _read_limits(self) -> tuple[int, int, bool]:
+        """(bytes to read per line, largest record accepted, whether that is the model's own cap).
+
+        Reading no more than the cap (and a CRLF) keeps memory flat however long a line is; a line that
+        fills the read is over the cap, and is refused without being decoded."""
+        cap = self.limits.max_record_bytes
+        if cap is not None and cap + 2 <= MAX_LINE_BYTES:
+            return cap + 2, cap, True
+        return MAX_LINE_BYTES, MAX_LINE_BYTES, False
+
+    def _read_lines(self, stream: BinaryIO, file: _FilePass, checker: RecordChecker) -> None:
+        read_limit, cap, capped = self._read_limits()
+        readline = stream.readline
+        progress = self.progress
+        while True:
+            raw = readline(read_limit)
+            if not raw:
+                return
+            file.line += 1
+            file.nbytes += len(raw)
+            if progress is not None and not file.line & _PROGRESS_EVERY:
+                progress(file.nbytes)
+            if file.line == 1 and self._refuse_binary(raw, file.summary.split):
+                return
+            if len(raw) == read_limit and raw[-1] != 10:
+                self._overlong_line(stream, len(raw), file, capped)
+                continue
+            if len(raw) > cap and self._over_cap(raw, cap, file):
+                continue
+            text = _text(raw, file)
+            if text is None:
+                continue
+            record = _json_object(text, file)
+            if record is not None:
+                self._check_record(raw, text, record, file, checker)
+
+    def _refuse_binary(self, first_line: bytes, split: str) -> bool:
+        """Whether the file is no JSONL text at all (one file-level error, reported, then nothing else)."""
+        why = not_jsonl_text(first_line)
+        if why is not None:
+            self.issues.add("binary-file", why, line=None, field=None, split=split)
+        return why is not None
+
+    def _overlong_line(self, stream: BinaryIO, read: int, file: _FilePass, capped: bool) -> None:
+        skipped, ended = self._skip_rest_of_line(stream)
+        file.nbytes += skipped
+        if capped:
+            file.issue("record-too-large", None, self._too_large(read + skipped - ended))
+        else:
+            file.issue(
+                "line-too-long",
+                None,
+                f"the line is longer than {MAX_LINE_BYTES >> 20} MiB; no single record can be this long",
+            )
+
+    def _over_cap(self, raw: bytes, cap: int, file: _FilePass) -> bool:
+        """Whether the record on this line, without its line ending, is larger than the cap (reported)."""
+        content = len(raw) - (2 if raw.endswith(b"\r\n") else 1 if raw[-1] == 10 else 0)
+        if content > cap:
+            file.issue("record-too-large", None, self._too_large(content))
+        return content > cap
+
+    def _check_record(
+        self, raw: bytes, text: str, record: dict[str, Any], file: _FilePass, checker: RecordChecker
+    ) -> None:
+        file.records += 1
+        before = self.issues.error_total
+        # memchr-fast test first; the regex only runs on lines holding escapes
+        if "\\" in text and _SURROGATE_ESCAPE.search(text) and self._lone_surrogate(record):
+            file.issue(
+                "invalid-unicode",
+                None,
+                "the line contains an unpaired \\ud800-\\udfff escape, which is not a character; fix the text encoding",
+            )
+            return
+        if self.duplicate_limit > 0:
+            self._track_duplicates(raw, file)
+        if file.detect or file.convert:
+            native = self._native(record, file)
+            if native is None:
+                return
+            record = native
+        try:
+            chars = checker.check(record, file.issue)
+        except Exception as error:  # a validator bug must cost one line, not the whole report
+            file.issue(
+                "validator-error",
+                None,
+                f"the validator could not check this record ({type(error).__name__}: {error}); please report it",
+            )
+            return
+        estimate = math.ceil(chars / self.limits.chars_per_token)
+        file.count_tokens(estimate)
+        if self.token_limit is not None and estimate > self.token_limit:
+            file.issue("too-many-tokens", None, self._too_many_tokens(estimate))
+        if self.issues.error_total == before:
+            file.valid += 1
+            if file.convert and self.on_converted is not None:
+                self.on_converted(file.summary.split, file.line, record)
+
+    def _track_duplicates(self, raw: bytes, file: _FilePass) -> None:
+        split = file.summary.split
+        seen = self.seen[split]
+        # Python's SipHash of the raw line: exact-duplicate detection without decoding twice.
+        fingerprint = hash(raw) if raw[-1] == 10 else hash(raw + b"\n")
+        first = seen.get(fingerprint)
+        if first is not None:
+            file.issue(
+                "duplicate-record", None, f"identical to line {first}; duplicates weigh those examples more in training"
+            )
+        elif len(seen) < self.duplicate_limit:
+            seen[fingerprint] = file.line
+        elif split not in self.tracking_stopped:
+            self.tracking_stopped.add(split)
+            self.issues.add(
+                "duplicate-check-limited",
+                f"duplicate and overlap checks covered the first {self.duplicate_limit:,} records only",
+                line=file.line,
+                field=None,
+                split=split,
+            )
+        if split == "validation":
+            first = self.seen["training"].get(fingerprint)
+            if first is not None:
+                file.issue(
+                    "validation-overlaps-training",
+                    None,
+                    f"identical to training line {first}; validation loss on leaked records is meaningless",
+                )
+
+    def _native(self, record: dict[str, Any], file: _FilePass) -> dict[str, Any] | None:
+        """The record in the model's own format, converted from OpenAI chat when the file is in it; None
+        when it cannot be converted (reported)."""
+        if file.detect:
+            # The first object decides for the whole file: mixing formats in one file is itself
+            # an error, which the per-record checks then report line by line.
+            file.detect = False
+            if is_openai_chat(record, self.fmt):
+                file.convert = True
+                file.summary.format = OPENAI_CHAT
+        if not file.convert:
+            return record
+        try:
+            converted, dropped = from_openai_chat(record, self.fmt)
+        except ConversionError as error:
+            file.issue("conversion-failed", error.field or None, error.message)
+            return None
+        for field, message in dropped:
+            file.issue("conversion-dropped-field", field, message)
+        return converted
+
+    def _too_many_tokens(self, estimate: int) -> str:
+        return f"the record is about {estimate:,} tokens (estimated at {self.limits.chars_per_token:g} characters per token); {self.model.name} accepts at most {self.token_limit:,}"
 
     def _too_large(self, size: int) -> str:
         cap = self.limits.max_record_bytes or 0

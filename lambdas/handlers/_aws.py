@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from lambdas.domain.names import Env
@@ -46,7 +47,7 @@ def infrastructure() -> Infrastructure:
     )
 
 
-def region_and_account(context: Any) -> tuple[str, str]:
+def region_and_account(context: LambdaContext) -> tuple[str, str]:
     """The Region and account the function runs in, from its own ARN (Lambda's context)."""
     _, _, _, region, account, *_ = context.invoked_function_arn.split(":")
     return region, account

@@ -7,10 +7,10 @@ Ready: ``ready`` is true. Failed, gone or not ready within ``max_wait_seconds`` 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import TypedDict
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
@@ -25,6 +25,7 @@ from lambdas.domain.endpoints import (
 )
 from lambdas.domain.runs import RunInput
 from lambdas.handlers._aws import client
+from lambdas.handlers._events import parsed_event
 
 logger = Logger()
 tracer = Tracer()
@@ -38,6 +39,15 @@ class CheckEndpointEvent(BaseModel):
     previous_interval: int = Field(default=MIN_CHECK_INTERVAL_SECONDS, ge=1)
 
 
+class EndpointCheck(TypedDict):
+    status: str
+    ready: bool
+    failed: bool
+    waited_seconds: int
+    failure_message: str | None
+    next_check_seconds: int  # the state machine's Wait before the next check
+
+
 def next_check_seconds(previous_interval: int) -> int:
     """Double the interval each check (capped), so polling a slow endpoint adds a handful of states, not hundreds."""
     return min(MAX_CHECK_INTERVAL_SECONDS, max(MIN_CHECK_INTERVAL_SECONDS, previous_interval * 2))
@@ -46,12 +56,12 @@ def next_check_seconds(previous_interval: int) -> int:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=CheckEndpointEvent)
-def handler(event: CheckEndpointEvent, context: LambdaContext) -> dict:
+@parsed_event(CheckEndpointEvent)
+def handler(event: CheckEndpointEvent, context: LambdaContext) -> EndpointCheck:
     endpoint = event.endpoint
     state, message = describe_endpoint(client("bedrock"), endpoint)
     waited = int((datetime.now(timezone.utc) - datetime.fromisoformat(endpoint.requested_at)).total_seconds())
-    result = {
+    result: EndpointCheck = {
         "status": state.status,
         "ready": state.ready,
         "failed": state.failed,

@@ -9,6 +9,7 @@ announces the end, exactly once (lambdas/domain/abnormal_end.py).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -39,14 +40,14 @@ STATUS_CHANGE = "Step Functions Execution Status Change"
 
 class CleanupEvent(BaseModel):
     run_id: str
-    error: dict | None = None
+    error: dict[str, Any] | None = None  # Step Functions' {"Error", "Cause"}, passed along as it came
     final_status: RunStatus = RunStatus.FAILED
     ended: str | None = None  # the execution's status when a status-change event invoked cleanup
     profile: str | None = None
     execution_arn: str | None = None
 
 
-def cleanup_event(event: dict) -> CleanupEvent:
+def cleanup_event(event: dict[str, Any]) -> CleanupEvent:
     """The state machine's payload, or the run of the execution a status-change event names, as Step
     Functions describes it (UnverifiedEnd when it is no abnormal end of this stage's state machine)."""
     if event.get("detail-type") == STATUS_CHANGE:
@@ -68,48 +69,48 @@ def cleanup_event(event: dict) -> CleanupEvent:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        event = cleanup_event(event)
+        request = cleanup_event(event)
     except UnverifiedEnd as refusal:
         # Nothing is stopped, deleted, recorded or announced on an end Step Functions does not confirm.
         logger.warning("status-change event not acted on", extra={"reason": str(refusal)})
         metrics.add_metric(name="UnverifiedStatusChangeIgnored", unit=MetricUnit.Count, value=1)
         return {"ignored": str(refusal)}
     runs = registry()
-    result = cleanup_run(runs, client("bedrock"), event.run_id, champions_table())
-    error = event.error or {}
+    result = cleanup_run(runs, client("bedrock"), request.run_id, champions_table())
+    error = request.error or {}
     cause = one_line_cause(error.get("Error"), error.get("Cause")) if error else None
     runs.update(
-        event.run_id, status=event.final_status, error=error.get("Error"), error_cause=cause, finished_at=utc_now()
+        request.run_id, status=request.final_status, error=error.get("Error"), error_cause=cause, finished_at=utc_now()
     )
     logger.info("cleanup finished", extra=result.model_dump())
     # The status-change event is the one announcement of an abnormal end, Catch or no Catch.
-    if event.ended and claim_notification(runs, event.run_id, event.ended):
-        item = runs.get(event.run_id) or {}
-        profile = event.profile or item.get("profile") or "unknown"
+    if request.ended and claim_notification(runs, request.run_id, request.ended):
+        item = runs.get(request.run_id) or {}
+        profile = request.profile or item.get("profile") or "unknown"
         message = abnormal_end_message(
-            run_id=event.run_id,
+            run_id=request.run_id,
             profile=profile,
-            outcome=event.ended,
+            outcome=request.ended,
             error=error.get("Error"),
             cause=cause or one_line_cause(None, None),
-            execution_arn=event.execution_arn,
+            execution_arn=request.execution_arn,
             item=item,
             cleanup=result.model_dump(),
         )
         try:
             client("sns").publish(
                 TopicArn=env(Env.NOTIFICATION_TOPIC_ARN),
-                Subject=f"tuneforge run {event.ended.lower().replace('_', ' ')}: {profile}"[:100],
+                Subject=f"tuneforge run {request.ended.lower().replace('_', ' ')}: {profile}"[:100],
                 Message=json.dumps(message),
                 MessageAttributes={
                     "profile": {"DataType": "String", "StringValue": profile},
-                    "outcome": {"DataType": "String", "StringValue": event.ended},
+                    "outcome": {"DataType": "String", "StringValue": request.ended},
                 },
             )
         except Exception:
-            release_notification(runs, event.run_id)  # the retried delivery publishes instead
+            release_notification(runs, request.run_id)  # the retried delivery publishes instead
             raise
         metrics.add_metric(name="AbnormalEndsNotified", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="EndpointsDeletedByCleanup", unit=MetricUnit.Count, value=len(result.deleted_endpoints))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -12,6 +13,7 @@ from lambdas.domain.endpoints import deploy_for_evaluation
 from lambdas.domain.job_wait import JobOutcome
 from lambdas.domain.runs import RunInput, RunStatus
 from lambdas.handlers._aws import client, region_and_account, registry
+from lambdas.handlers._events import parsed_event
 
 logger = Logger()
 tracer = Tracer()
@@ -26,8 +28,8 @@ class DeployEndpointEvent(BaseModel):
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=DeployEndpointEvent)
-def handler(event: DeployEndpointEvent, context: LambdaContext) -> dict:
+@parsed_event(DeployEndpointEvent)
+def handler(event: DeployEndpointEvent, context: LambdaContext) -> dict[str, Any]:
     run = event.run
     if not event.training.output_model_arn:
         raise ValueError(f"job {event.training.job_arn} ended {event.training.status} without an output model")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -14,6 +14,7 @@ from lambdas.domain.dataset_check import ValidationOutcome, estimate_run
 from lambdas.domain.evaluation import invocable_model
 from lambdas.domain.runs import RunInput, RunStatus
 from lambdas.handlers._aws import region_and_account, registry
+from lambdas.handlers._events import parsed_event
 
 logger = Logger()
 tracer = Tracer()
@@ -29,17 +30,19 @@ class EstimateEvent(BaseModel):
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=EstimateEvent)
-def handler(event: EstimateEvent, context: LambdaContext) -> dict:
+@parsed_event(EstimateEvent)
+def handler(event: EstimateEvent, context: LambdaContext) -> dict[str, Any]:
     region, account = region_and_account(context)
     baseline = invocable_model(event.run.profile.base_model, region, account).model_id
     outcome = estimate_run(
         event.run, event.validation, region=region, baseline_model=baseline, today=datetime.now(timezone.utc).date()
     )
-    fields = {"estimate": outcome.estimate, "estimate_summary": outcome.summary}
-    if not outcome.within_budget:
-        fields["status"] = RunStatus.REJECTED
-    registry().update(event.run.run_id, **fields)
+    registry().update(
+        event.run.run_id,
+        status=None if outcome.within_budget else RunStatus.REJECTED,
+        estimate=outcome.estimate,
+        estimate_summary=outcome.summary,
+    )
     logger.info(outcome.summary, extra={"run_id": event.run.run_id})
     metrics.add_dimension(name="profile", value=event.run.profile.name)
     metrics.add_metric(name="EstimatedRunCostUsd", unit=MetricUnit.NoUnit, value=float(outcome.total_usd))

@@ -6,9 +6,10 @@ Returns numbers and URIs only (the Step Functions payload limit is 256 KB); ever
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -25,6 +26,7 @@ from lambdas.domain.job_wait import JobOutcome
 from lambdas.domain.names import Env
 from lambdas.domain.runs import RunInput, RunStatus
 from lambdas.handlers._aws import champions_table, client, env, region_and_account, registry
+from lambdas.handlers._events import parsed_event
 
 logger = Logger()
 tracer = Tracer()
@@ -58,8 +60,8 @@ def _publish(summary: EvaluationSummary, profile: str) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=EvaluateEvent)
-def handler(event: EvaluateEvent, context: LambdaContext) -> dict:
+@parsed_event(EvaluateEvent)
+def handler(event: EvaluateEvent, context: LambdaContext) -> dict[str, Any]:
     run = event.run
     if not event.endpoint.arn:
         raise ValueError(f"endpoint {event.endpoint.name} has no ARN")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -13,6 +14,7 @@ from lambdas.domain.job_wait import JobOutcome
 from lambdas.domain.names import Env
 from lambdas.domain.runs import RunInput
 from lambdas.handlers._aws import champions_table, client, env, registry
+from lambdas.handlers._events import parsed_event
 
 logger = Logger()
 tracer = Tracer()
@@ -29,8 +31,8 @@ class FinalizePromotionEvent(BaseModel):
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=FinalizePromotionEvent)
-def handler(event: FinalizePromotionEvent, context: LambdaContext) -> dict:
+@parsed_event(FinalizePromotionEvent)
+def handler(event: FinalizePromotionEvent, context: LambdaContext) -> dict[str, Any]:
     run = event.run
     bedrock = client("bedrock")
     # Applications will read this ARN from the parameter at once: never publish one that cannot answer.

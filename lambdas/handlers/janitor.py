@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from typing import Any, TypedDict
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -31,7 +32,16 @@ def settings() -> JanitorSettings:
     )
 
 
-def report(leftover: Leftover) -> dict:
+class SnsPublish(TypedDict):
+    """The arguments of SNS Publish that report one leftover."""
+
+    TopicArn: str
+    Subject: str
+    Message: str
+    MessageAttributes: dict[str, dict[str, str]]
+
+
+def report(leftover: Leftover) -> SnsPublish:
     if leftover.state == "committed" and not leftover.overdue:
         subject = f"tuneforge: committed throughput kept until {leftover.commitment_ends}"
     else:
@@ -51,7 +61,7 @@ def report(leftover: Leftover) -> dict:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     result = sweep(
         client("bedrock"), registry(), champions_table(), settings=settings(), now=datetime.now(timezone.utc)
     )

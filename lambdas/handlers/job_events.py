@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -27,14 +27,14 @@ class JobStateChangeDetail(BaseModel):
 
 
 class JobStateChangeEvent(EventBridgeModel):
-    detail_type: Literal["Model Customization Job State Change"] = Field(alias="detail-type")  # type: ignore[assignment]
-    detail: JobStateChangeDetail  # type: ignore[assignment]
+    detail_type: Literal["Model Customization Job State Change"] = Field(alias="detail-type")
+    detail: JobStateChangeDetail
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int] | dict[str, str]:
     if event.get("detail-type") == "Scheduled Event":
         counts = check_waiting_runs(registry(), client("bedrock"), client("stepfunctions"))
         logger.info("fallback check of waiting runs", extra=counts)

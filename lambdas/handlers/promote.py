@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -14,6 +15,7 @@ from lambdas.domain.evaluation import EvaluationSummary
 from lambdas.domain.job_wait import JobOutcome
 from lambdas.domain.runs import RunInput
 from lambdas.handlers._aws import champions_table, client, registry
+from lambdas.handlers._events import parsed_event
 
 logger = Logger()
 tracer = Tracer()
@@ -39,8 +41,8 @@ class PromoteEvent(BaseModel):
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=PromoteEvent)
-def handler(event: PromoteEvent, context: LambdaContext) -> dict:
+@parsed_event(PromoteEvent)
+def handler(event: PromoteEvent, context: LambdaContext) -> dict[str, Any]:
     run = event.run
     # Throughput with a commitment cannot be undone: check the decision here too, not only in a Choice.
     if not event.evaluation.passed:

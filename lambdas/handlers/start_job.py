@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -12,6 +13,7 @@ from lambdas.domain.customization import start_customization_job
 from lambdas.domain.registry import from_dynamodb
 from lambdas.domain.runs import RunInput, RunStatus
 from lambdas.handlers._aws import champions_table, client, infrastructure, registry
+from lambdas.handlers._events import parsed_event
 
 logger = Logger()
 tracer = Tracer()
@@ -29,8 +31,8 @@ class StartJobEvent(BaseModel):
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=StartJobEvent)
-def handler(event: StartJobEvent, context: LambdaContext) -> dict:
+@parsed_event(StartJobEvent)
+def handler(event: StartJobEvent, context: LambdaContext) -> dict[str, Any]:
     run = event.run
     champion = from_dynamodb(champions_table().get_item(Key={"profile": run.profile.name}).get("Item") or {})
     job = start_customization_job(

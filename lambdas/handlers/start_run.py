@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import timezone
+from typing import TypedDict
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -15,10 +15,18 @@ from lambdas.domain.profiles import TuningProfile
 from lambdas.domain.runs import S3ObjectRef
 from lambdas.domain.trigger import parse_profile_parameter, start_run_for_upload
 from lambdas.handlers._aws import client, env, registry
+from lambdas.handlers._events import parsed_event
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+
+
+class StartRunResult(TypedDict):
+    started: bool
+    duplicate: bool
+    run_id: str | None
+    reason: str
 
 
 def load_profile(name: str) -> TuningProfile | None:
@@ -32,14 +40,15 @@ def load_profile(name: str) -> TuningProfile | None:
 
 def read_object(obj: S3ObjectRef) -> bytes:
     extra = {"VersionId": obj.version_id} if obj.version_id else {}
-    return client("s3").get_object(Bucket=obj.bucket, Key=obj.key, **extra)["Body"].read(1 << 20)
+    head: bytes = client("s3").get_object(Bucket=obj.bucket, Key=obj.key, **extra)["Body"].read(1 << 20)
+    return head
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=S3EventNotificationEventBridgeModel)
-def handler(event: S3EventNotificationEventBridgeModel, context: LambdaContext) -> dict:
+@parsed_event(S3EventNotificationEventBridgeModel)
+def handler(event: S3EventNotificationEventBridgeModel, context: LambdaContext) -> StartRunResult:
     detail = event.detail
     obj = S3ObjectRef.from_event(detail.bucket.name, detail.object.key, detail.object.version_id)
     outcome = start_run_for_upload(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -18,6 +18,7 @@ from lambdas.domain.names import Env
 from lambdas.domain.profiles import ProfileNotDeployed, deployment_problem, parse_fingerprints
 from lambdas.domain.runs import RunInput, RunStatus
 from lambdas.handlers._aws import client, env, infrastructure, registry
+from lambdas.handlers._events import parsed_event
 
 logger = Logger()
 tracer = Tracer()
@@ -31,7 +32,7 @@ class ValidateEvent(BaseModel):
 
 def planned_requests(
     run: RunInput, execution_arn: str | None, training_uri: str, validation_uri: str | None
-) -> list[tuple[str, dict]]:
+) -> list[tuple[str, dict[str, Any]]]:
     """The requests the run will send Bedrock, checked field by field before money is spent. An
     incremental profile's champion and the model the job will create are ARNs Bedrock generates in
     this account; one of that shape stands in for them (what is checked is every field of ours)."""
@@ -59,8 +60,8 @@ def planned_requests(
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=ValidateEvent)
-def handler(event: ValidateEvent, context: LambdaContext) -> dict:
+@parsed_event(ValidateEvent)
+def handler(event: ValidateEvent, context: LambdaContext) -> dict[str, Any]:
     run = event.run
     # The execution input is anyone's with states:StartExecution; the deployment's fingerprints are not.
     problem = deployment_problem(run.profile, parse_fingerprints(env(Env.PROFILE_FINGERPRINTS)))

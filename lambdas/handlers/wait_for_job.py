@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from lambdas.domain.job_wait import register_wait
 from lambdas.handlers._aws import client, registry
+from lambdas.handlers._events import parsed_event
 
 logger = Logger()
 tracer = Tracer()
@@ -22,11 +24,15 @@ class WaitEvent(BaseModel):
     task_token: str
 
 
+class WaitResult(TypedDict):
+    status: str  # the job's status when its token was stored
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=WaitEvent)
-def handler(event: WaitEvent, context: LambdaContext) -> dict:
+@parsed_event(WaitEvent)
+def handler(event: WaitEvent, context: LambdaContext) -> WaitResult:
     outcome = register_wait(
         registry(),
         client("bedrock"),

@@ -266,3 +266,11 @@ def test_text_that_merely_looks_binary_later_is_checked_line_by_line():
     data = jsonl(*pcs(2)) + b'{"prompt": "a\x00", "completion": "b"}\n' + b"BZh9 is not a record\n"
     report = validate_dataset(data, TITAN_EXPRESS, FT)
     assert [(i.line, i.kind) for i in report.issues()] == [(3, "invalid-json"), (4, "invalid-json")]
+
+
+def test_json_nested_deeper_than_the_decoder_can_go_is_one_invalid_line():
+    data = jsonl(*pcs(2)) + b"[" * 100_000 + b"\n" + jsonl({"prompt": "another", "completion": "record"})
+    report = validate_dataset(data, TITAN_EXPRESS, FT)
+    assert kinds_at(report) == [("training", 3, None, "invalid-json")]
+    assert "nested too deeply" in report.issues("invalid-json")[0].message
+    assert (report.training.lines, report.training.records) == (4, 3)

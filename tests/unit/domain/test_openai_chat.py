@@ -145,3 +145,14 @@ def test_converted_records_are_json_serialisable_utf8():
     )
     line = json.dumps(converted[0], ensure_ascii=False).encode("utf-8")
     assert "Hà Nội".encode() in line
+
+
+def test_validator_reports_dropped_fields_by_line_and_still_counts_the_record_valid():
+    records = [openai(i) for i in range(10)]
+    records[2]["messages"][1]["name"] = "alice"
+    converted = []
+    report = validate_dataset(jsonl(*records), NOVA_MICRO, FT, on_converted=lambda s, line, r: converted.append(line))
+    assert [(i.line, i.field, i.kind, i.severity.value) for i in report.issues()] == [
+        (3, "messages[1].name", "conversion-dropped-field", "warning")
+    ]
+    assert report.training.valid_records == 10 and 3 in converted

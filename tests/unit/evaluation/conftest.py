@@ -22,34 +22,31 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 import boto3  # noqa: E402
 import pytest  # noqa: E402
-from botocore.config import Config  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from lambdas.domain.profiles import TuningProfile  # noqa: E402
 from lambdas.domain.registry import RunRegistry  # noqa: E402
 from lambdas.domain.runs import Dataset, RunInput, S3ObjectRef, run_id_for  # noqa: E402
+from local import bedrock_ext, converse_ext, patches, state  # noqa: E402
+from local.clock import Clock  # noqa: E402
 from stacks.config import load_stages  # noqa: E402
-from tests.doubles import (
+from tests.doubles import (  # noqa: E402
     FakeContext,
     create_bedrock_role,
     create_registry_tables,
     create_versioned_buckets,
     forget_handler_clients,
-)  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[3]
-SAMPLES = ROOT / "samples"
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-DATA_BUCKET = "tuneforge-dev-data"
-ARTIFACTS_BUCKET = "tuneforge-dev-artifacts"
-CHAMPION_PREFIX = "/tuneforge/dev/champions"
-ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/bedrock-customization"
-# Our own bounded backoff is under test, so botocore must not absorb the throttling first.
-NO_RETRIES = Config(retries={"total_max_attempts": 1})
-
-from local import bedrock_ext, converse_ext, patches, state  # noqa: E402
-from local.clock import Clock  # noqa: E402
+)
+from tests.unit.evaluation.helpers import (  # noqa: E402
+    ARTIFACTS_BUCKET,
+    CHAMPION_PREFIX,
+    DATA_BUCKET,
+    NO_RETRIES,
+    REGION,
+    ROLE_ARN,
+    ROOT,
+    SAMPLES,
+)
 
 
 @dataclass
@@ -146,19 +143,6 @@ class Aws:
     def read(self, uri: str) -> bytes:
         bucket, key = uri.removeprefix("s3://").split("/", 1)
         return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-
-
-def evaluation_set_from(sample: str, *, limit: int | None = None) -> list[dict[str, str]]:
-    """prompt + reference pairs taken from a training sample, so the emulated candidate knows them."""
-    out = []
-    for line in (SAMPLES / sample).read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        if "prompt" in record:
-            out.append({"prompt": record["prompt"], "reference": record["completion"]})
-        else:
-            messages = record["messages"]
-            out.append({"prompt": messages[0]["content"][0]["text"], "reference": messages[-1]["content"][0]["text"]})
-    return out[:limit] if limit else out
 
 
 @pytest.fixture

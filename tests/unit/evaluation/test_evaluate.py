@@ -21,7 +21,7 @@ from lambdas.domain.evaluation import (
     load_evaluation_set,
     parse_judge_score,
 )
-from tests.unit.evaluation.conftest import ARTIFACTS_BUCKET, DATA_BUCKET, evaluation_set_from
+from tests.unit.evaluation.helpers import ARTIFACTS_BUCKET, DATA_BUCKET, evaluation_set_from
 
 VI_SAMPLE = "fine-tuning/nova-micro-vi-qa.jsonl"
 

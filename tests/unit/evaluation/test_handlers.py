@@ -10,7 +10,7 @@ import pytest
 from lambdas.domain.endpoints import EndpointFailed, EndpointTimedOut
 from lambdas.domain.evaluation import EvaluationSetError
 from lambdas.handlers import check_endpoint, cleanup, deploy_endpoint, evaluate, finalize_promotion, promote
-from tests.unit.evaluation.conftest import CHAMPION_PREFIX, evaluation_set_from
+from tests.unit.evaluation.helpers import CHAMPION_PREFIX, evaluation_set_from
 
 NOVA = "fine-tuning/nova-micro-vi-qa.jsonl"
 TITAN = "fine-tuning/titan-support-prompt-completion.jsonl"

@@ -18,7 +18,7 @@ from lambdas.domain.endpoints import (
     finalize_promotion,
     promote,
 )
-from tests.unit.evaluation.conftest import CHAMPION_PREFIX
+from tests.unit.evaluation.helpers import CHAMPION_PREFIX
 
 TITAN = "fine-tuning/titan-support-prompt-completion.jsonl"
 NOVA = "fine-tuning/nova-micro-vi-qa.jsonl"

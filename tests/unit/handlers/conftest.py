@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 # Powertools reads these when a handler module is imported, as Lambda sets them before import.
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "tuneforge")
@@ -21,21 +20,22 @@ from local import bedrock_ext  # noqa: E402
 from local import state as emulator_state  # noqa: E402
 from local.clock import Clock  # noqa: E402
 from stacks.config import load_stages  # noqa: E402
-from tests.doubles import (
+from tests.doubles import (  # noqa: E402
     FakeContext,
     create_bedrock_role,
     create_registry_tables,
     create_versioned_buckets,
     forget_handler_clients,
-)  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[3]
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-DATA_BUCKET = "tuneforge-dev-data"
-ARTIFACTS_BUCKET = "tuneforge-dev-artifacts"
-PROFILE_PREFIX = "/tuneforge/dev/profiles"
-STATE_MACHINE_NAME = "tuneforge-dev-retraining"
+)
+from tests.unit.handlers.helpers import (  # noqa: E402
+    ACCOUNT,
+    ARTIFACTS_BUCKET,
+    DATA_BUCKET,
+    PROFILE_PREFIX,
+    REGION,
+    ROOT,
+    STATE_MACHINE_NAME,
+)
 
 
 @dataclass
@@ -136,35 +136,3 @@ def account(monkeypatch) -> Account:
 @pytest.fixture
 def context() -> FakeContext:
     return FakeContext()
-
-
-def upload_event(bucket: str, key: str, version_id: str | None) -> dict:
-    """The EventBridge event S3 sends for Object Created (the shape documented by S3, the key URL-encoded
-    as S3 writes it: the emulator's ``s3_event_key``)."""
-    from local.events_ext import s3_event_key
-
-    return {
-        "version": "0",
-        "id": "17793124-05d4-b198-2fde-7ededc63b103",
-        "detail-type": "Object Created",
-        "source": "aws.s3",
-        "account": ACCOUNT,
-        "time": "2026-11-24T10:00:00Z",
-        "region": REGION,
-        "resources": [f"arn:aws:s3:::{bucket}"],
-        "detail": {
-            "version": "0",
-            "bucket": {"name": bucket},
-            "object": {
-                "key": s3_event_key(key),
-                "size": 10,
-                "etag": "b1946ac92492d2347c6235b4d2611184",
-                "version-id": version_id,
-                "sequencer": "00617F08299329D189",
-            },
-            "request-id": "N4N7GDK58NMKJ12R",
-            "requester": ACCOUNT,
-            "source-ip-address": "10.0.0.1",
-            "reason": "PutObject",
-        },
-    }

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from lambdas.handlers import start_run
-from tests.unit.handlers.conftest import DATA_BUCKET, upload_event
+from tests.unit.handlers.helpers import DATA_BUCKET, upload_event
 
 DATASET = b'{"schemaVersion": "bedrock-conversation-2024", "messages": [{"role": "user", "content": [{"text": "Xin chao"}]}, {"role": "assistant", "content": [{"text": "Chao ban"}]}]}\n'
 

@@ -11,7 +11,7 @@ import pytest
 from lambdas.domain.profiles import ProfileNotDeployed, TuningProfile, parse_fingerprints
 from lambdas.domain.runs import Dataset, RunInput, S3ObjectRef, run_id_for
 from lambdas.handlers import cleanup, estimate, start_job, validate
-from tests.unit.handlers.conftest import ARTIFACTS_BUCKET, DATA_BUCKET
+from tests.unit.handlers.helpers import ARTIFACTS_BUCKET, DATA_BUCKET
 
 SAMPLES = Path(__file__).resolve().parents[3] / "samples"
 
