@@ -17,6 +17,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from lambdas.domain.registry import RECORD_DECISION
+from lambdas.domain.runs import RunStatus
 from stacks.nag import acknowledge, logical_id
 from stacks.steps import PipelineSteps
 from stacks.steps.base import RUN_ID
@@ -71,7 +73,7 @@ class RetrainingStateMachine(Construct):
                     {
                         "run_id": run_id,
                         "profile.$": "$$.Execution.Input.profile.name",
-                        "outcome": "REJECTED",
+                        "outcome": RunStatus.REJECTED.value,
                         "dataset.$": "$$.Execution.Input.dataset.trigger",
                         "validation.$": "$.validation.value",
                         "estimate.$": "$.estimate",
@@ -79,7 +81,7 @@ class RetrainingStateMachine(Construct):
                 ),
                 message_attributes={
                     "profile": tasks.MessageAttribute(value=sfn.JsonPath.string_at("$$.Execution.Input.profile.name")),
-                    "outcome": tasks.MessageAttribute(value="REJECTED"),
+                    "outcome": tasks.MessageAttribute(value=RunStatus.REJECTED.value),
                 },
                 result_path=sfn.JsonPath.DISCARD,
             )
@@ -155,20 +157,17 @@ class RetrainingStateMachine(Construct):
                 "RecordRun",
                 table=runs_table,
                 key=run_key,
-                update_expression="SET #status = :status, #model = :model, #finished = :finished, #decision = :decision",
-                expression_attribute_names={
-                    "#status": "status",
-                    "#model": "output_model_arn",
-                    "#finished": "finished_at",
-                    "#decision": "decision",
-                },
+                update_expression=RECORD_DECISION.expression,
+                expression_attribute_names=RECORD_DECISION.names,
                 expression_attribute_values={
-                    ":status": tasks.DynamoAttributeValue.from_string("SUCCEEDED"),
-                    ":decision": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.decision")),
-                    ":model": tasks.DynamoAttributeValue.from_string(
-                        sfn.JsonPath.string_at("$.training.output_model_arn")
-                    ),
-                    ":finished": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$$.State.EnteredTime")),
+                    **{
+                        placeholder: tasks.DynamoAttributeValue.from_string(value)
+                        for placeholder, value in RECORD_DECISION.literals.items()
+                    },
+                    **{
+                        placeholder: tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at(path))
+                        for placeholder, path in RECORD_DECISION.paths.items()
+                    },
                 },
                 result_path=sfn.JsonPath.DISCARD,
             )
@@ -193,7 +192,7 @@ class RetrainingStateMachine(Construct):
                     {
                         "run_id": run_id,
                         "profile.$": "$$.Execution.Input.profile.name",
-                        "outcome": "SUCCEEDED",
+                        "outcome": RunStatus.SUCCEEDED.value,
                         "decision.$": "$.decision",
                         "gate.$": "$.evaluation.value.summary",
                         "metrics": {
@@ -214,7 +213,7 @@ class RetrainingStateMachine(Construct):
                 ),
                 message_attributes={
                     "profile": tasks.MessageAttribute(value=sfn.JsonPath.string_at("$$.Execution.Input.profile.name")),
-                    "outcome": tasks.MessageAttribute(value="SUCCEEDED"),
+                    "outcome": tasks.MessageAttribute(value=RunStatus.SUCCEEDED.value),
                 },
                 result_path=sfn.JsonPath.DISCARD,
             )

@@ -7,6 +7,7 @@ and the offline emulator.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -41,6 +42,27 @@ def is_conditional_failure(error: Exception) -> bool:
     response = getattr(error, "response", None) or {}
     code: object = response.get("Error", {}).get("Code")
     return code == "ConditionalCheckFailedException"
+
+
+@dataclass(frozen=True)
+class StateMachineUpdate:
+    """An update the state machine writes to a run's item itself, through its DynamoDB integration: defined here
+    with every other write of the registry, so a run's status changes only by what this module says."""
+
+    expression: str
+    names: dict[str, str]
+    literals: dict[str, str]  # placeholder -> value
+    paths: dict[str, str]  # placeholder -> JSONPath in the execution's state ($) or context ($$)
+
+
+# A decided run (promoted, not promoted or superseded) has SUCCEEDED: the state machine records its decision and
+# the model it trained once teardown is done.
+RECORD_DECISION = StateMachineUpdate(
+    expression="SET #status = :status, #model = :model, #finished = :finished, #decision = :decision",
+    names={"#status": "status", "#model": "output_model_arn", "#finished": "finished_at", "#decision": "decision"},
+    literals={":status": RunStatus.SUCCEEDED.value},
+    paths={":decision": "$.decision", ":model": "$.training.output_model_arn", ":finished": "$$.State.EnteredTime"},
+)
 
 
 class RunRegistry:

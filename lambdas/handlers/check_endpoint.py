@@ -7,45 +7,26 @@ Ready: ``ready`` is true. Failed, gone or not ready within ``max_wait_seconds`` 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TypedDict
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field
 
+from lambdas.domain.contracts import CheckEndpointInput, EndpointCheck
 from lambdas.domain.endpoints import (
     MAX_CHECK_INTERVAL_SECONDS,
     MIN_CHECK_INTERVAL_SECONDS,
-    READY_WITHIN_SECONDS,
-    Endpoint,
     EndpointFailed,
     EndpointTimedOut,
     describe_endpoint,
 )
-from lambdas.domain.runs import RunInput
 from lambdas.handlers._aws import client
 from lambdas.handlers._events import parsed_event
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-
-
-class CheckEndpointEvent(BaseModel):
-    run: RunInput
-    endpoint: Endpoint
-    max_wait_seconds: int = Field(default=READY_WITHIN_SECONDS, ge=60)
-    previous_interval: int = Field(default=MIN_CHECK_INTERVAL_SECONDS, ge=1)
-
-
-class EndpointCheck(TypedDict):
-    status: str
-    ready: bool
-    failed: bool
-    waited_seconds: int
-    failure_message: str | None
-    next_check_seconds: int  # the state machine's Wait before the next check
 
 
 def next_check_seconds(previous_interval: int) -> int:
@@ -56,20 +37,20 @@ def next_check_seconds(previous_interval: int) -> int:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@parsed_event(CheckEndpointEvent)
-def handler(event: CheckEndpointEvent, context: LambdaContext) -> EndpointCheck:
+@parsed_event(CheckEndpointInput)
+def handler(event: CheckEndpointInput, context: LambdaContext) -> dict[str, Any]:
     endpoint = event.endpoint
     state, message = describe_endpoint(client("bedrock"), endpoint)
     waited = int((datetime.now(timezone.utc) - datetime.fromisoformat(endpoint.requested_at)).total_seconds())
-    result: EndpointCheck = {
-        "status": state.status,
-        "ready": state.ready,
-        "failed": state.failed,
-        "waited_seconds": waited,
-        "failure_message": message,
-        "next_check_seconds": next_check_seconds(event.previous_interval),
-    }
-    logger.info("endpoint status", extra={"run_id": event.run.run_id, "endpoint": endpoint.name, **result})
+    result = EndpointCheck(
+        status=state.status,
+        ready=state.ready,
+        failed=state.failed,
+        waited_seconds=waited,
+        failure_message=message,
+        next_check_seconds=next_check_seconds(event.previous_interval),
+    )
+    logger.info("endpoint status", extra={"run_id": event.run.run_id, "endpoint": endpoint.name, **result.model_dump()})
     metrics.add_metric(name="EndpointChecks", unit=MetricUnit.Count, value=1)
     if state.failed:
         raise EndpointFailed(
@@ -79,4 +60,4 @@ def handler(event: CheckEndpointEvent, context: LambdaContext) -> EndpointCheck:
         raise EndpointTimedOut(
             f"{endpoint.kind} {endpoint.identifier} still {state.status} after {waited} s (limit {event.max_wait_seconds} s)"
         )
-    return result
+    return result.model_dump()

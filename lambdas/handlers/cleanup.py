@@ -15,7 +15,6 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from lambdas.domain.abnormal_end import (
     UnverifiedEnd,
@@ -26,8 +25,9 @@ from lambdas.domain.abnormal_end import (
     verified_end,
 )
 from lambdas.domain.cleanup import cleanup_run
+from lambdas.domain.contracts import CleanupInput
 from lambdas.domain.names import Env
-from lambdas.domain.runs import RunStatus, utc_now
+from lambdas.domain.runs import utc_now
 from lambdas.handlers._aws import champions_table, client, env, registry
 
 logger = Logger()
@@ -38,16 +38,7 @@ metrics = Metrics()
 STATUS_CHANGE = "Step Functions Execution Status Change"
 
 
-class CleanupEvent(BaseModel):
-    run_id: str
-    error: dict[str, Any] | None = None  # Step Functions' {"Error", "Cause"}, passed along as it came
-    final_status: RunStatus = RunStatus.FAILED
-    ended: str | None = None  # the execution's status when a status-change event invoked cleanup
-    profile: str | None = None
-    execution_arn: str | None = None
-
-
-def cleanup_event(event: dict[str, Any]) -> CleanupEvent:
+def cleanup_event(event: dict[str, Any]) -> CleanupInput:
     """The state machine's payload, or the run of the execution a status-change event names, as Step
     Functions describes it (UnverifiedEnd when it is no abnormal end of this stage's state machine)."""
     if event.get("detail-type") == STATUS_CHANGE:
@@ -56,14 +47,14 @@ def cleanup_event(event: dict[str, Any]) -> CleanupEvent:
             (event.get("detail") or {}).get("executionArn"),
             state_machine_arn=env(Env.STATE_MACHINE_ARN),
         )
-        return CleanupEvent(
+        return CleanupInput(
             run_id=end.run_id,
             error={"Error": end.error, "Cause": end.cause},
             ended=end.status,
             profile=end.profile,
             execution_arn=end.execution_arn,
         )
-    return parse(event=event, model=CleanupEvent)
+    return parse(event=event, model=CleanupInput)
 
 
 @logger.inject_lambda_context

@@ -7,11 +7,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
+from lambdas.domain.contracts import DeployEndpointInput
 from lambdas.domain.endpoints import deploy_for_evaluation
-from lambdas.domain.job_wait import JobOutcome
-from lambdas.domain.runs import RunInput, RunStatus
+from lambdas.domain.runs import RunStatus
 from lambdas.handlers._aws import client, region_and_account, registry
 from lambdas.handlers._events import parsed_event
 
@@ -20,16 +19,11 @@ tracer = Tracer()
 metrics = Metrics()
 
 
-class DeployEndpointEvent(BaseModel):
-    run: RunInput
-    training: JobOutcome
-
-
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@parsed_event(DeployEndpointEvent)
-def handler(event: DeployEndpointEvent, context: LambdaContext) -> dict[str, Any]:
+@parsed_event(DeployEndpointInput)
+def handler(event: DeployEndpointInput, context: LambdaContext) -> dict[str, Any]:
     run = event.run
     if not event.training.output_model_arn:
         raise ValueError(f"job {event.training.job_arn} ended {event.training.status} without an output model")

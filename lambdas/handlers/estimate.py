@@ -8,11 +8,11 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
-from lambdas.domain.dataset_check import ValidationOutcome, estimate_run
+from lambdas.domain.contracts import EstimateInput
+from lambdas.domain.dataset_check import estimate_run
 from lambdas.domain.evaluation import invocable_model
-from lambdas.domain.runs import RunInput, RunStatus
+from lambdas.domain.runs import RunStatus
 from lambdas.handlers._aws import region_and_account, registry
 from lambdas.handlers._events import parsed_event
 
@@ -21,17 +21,11 @@ tracer = Tracer()
 metrics = Metrics()
 
 
-class EstimateEvent(BaseModel):
-    run: RunInput
-    validation: ValidationOutcome
-    execution_arn: str | None = None
-
-
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@parsed_event(EstimateEvent)
-def handler(event: EstimateEvent, context: LambdaContext) -> dict[str, Any]:
+@parsed_event(EstimateInput)
+def handler(event: EstimateInput, context: LambdaContext) -> dict[str, Any]:
     region, account = region_and_account(context)
     baseline = invocable_model(event.run.profile.base_model, region, account).model_id
     outcome = estimate_run(

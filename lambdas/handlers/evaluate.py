@@ -11,10 +11,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from lambdas.domain.champion import current_champion
-from lambdas.domain.endpoints import Endpoint, baseline_model_for
+from lambdas.domain.contracts import EvaluateInput
+from lambdas.domain.endpoints import baseline_model_for
 from lambdas.domain.evaluation import (
     EvaluationSummary,
     evaluate,
@@ -22,9 +22,8 @@ from lambdas.domain.evaluation import (
     invocable_model,
     load_evaluation_set,
 )
-from lambdas.domain.job_wait import JobOutcome
 from lambdas.domain.names import Env
-from lambdas.domain.runs import RunInput, RunStatus
+from lambdas.domain.runs import RunStatus
 from lambdas.handlers._aws import champions_table, client, env, region_and_account, registry
 from lambdas.handlers._events import parsed_event
 
@@ -38,12 +37,6 @@ METRIC_NAMES = {
     "rouge_l": "EvaluationRougeL",
     "judge": "EvaluationJudgeScore",
 }
-
-
-class EvaluateEvent(BaseModel):
-    run: RunInput
-    endpoint: Endpoint
-    training: JobOutcome | None = None
 
 
 def _publish(summary: EvaluationSummary, profile: str) -> None:
@@ -60,8 +53,8 @@ def _publish(summary: EvaluationSummary, profile: str) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@parsed_event(EvaluateEvent)
-def handler(event: EvaluateEvent, context: LambdaContext) -> dict[str, Any]:
+@parsed_event(EvaluateInput)
+def handler(event: EvaluateInput, context: LambdaContext) -> dict[str, Any]:
     run = event.run
     if not event.endpoint.arn:
         raise ValueError(f"endpoint {event.endpoint.name} has no ARN")

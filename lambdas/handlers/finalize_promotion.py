@@ -7,12 +7,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
-from lambdas.domain.endpoints import Endpoint, EndpointFailed, describe_endpoint, finalize_promotion
-from lambdas.domain.job_wait import JobOutcome
+from lambdas.domain.contracts import FinalizePromotionInput
+from lambdas.domain.endpoints import EndpointFailed, describe_endpoint, finalize_promotion
 from lambdas.domain.names import Env
-from lambdas.domain.runs import RunInput
 from lambdas.handlers._aws import champions_table, client, env, registry
 from lambdas.handlers._events import parsed_event
 
@@ -21,18 +19,11 @@ tracer = Tracer()
 metrics = Metrics()
 
 
-class FinalizePromotionEvent(BaseModel):
-    run: RunInput
-    training: JobOutcome
-    endpoint: Endpoint | None = None  # the evaluation endpoint
-    promoted: Endpoint
-
-
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@parsed_event(FinalizePromotionEvent)
-def handler(event: FinalizePromotionEvent, context: LambdaContext) -> dict[str, Any]:
+@parsed_event(FinalizePromotionInput)
+def handler(event: FinalizePromotionInput, context: LambdaContext) -> dict[str, Any]:
     run = event.run
     bedrock = client("bedrock")
     # Applications will read this ARN from the parameter at once: never publish one that cannot answer.

@@ -7,13 +7,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from lambdas.domain.champion import newer_champion
-from lambdas.domain.endpoints import Endpoint, promote
-from lambdas.domain.evaluation import EvaluationSummary
-from lambdas.domain.job_wait import JobOutcome
-from lambdas.domain.runs import RunInput
+from lambdas.domain.contracts import PromoteInput, PromoteOutcome
+from lambdas.domain.endpoints import promote
 from lambdas.handlers._aws import champions_table, client, registry
 from lambdas.handlers._events import parsed_event
 
@@ -26,23 +23,11 @@ class GateNotPassed(RuntimeError):
     """Promote was reached with a failed gate: a wiring error, and nothing is bought."""
 
 
-class PromoteOutcome(BaseModel):
-    endpoint: Endpoint | None = None  # the throughput bought for the candidate
-    superseded_by: str | None = None  # the newer upload's run that holds the champion: nothing bought
-
-
-class PromoteEvent(BaseModel):
-    run: RunInput
-    training: JobOutcome
-    endpoint: Endpoint | None = None
-    evaluation: EvaluationSummary
-
-
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@parsed_event(PromoteEvent)
-def handler(event: PromoteEvent, context: LambdaContext) -> dict[str, Any]:
+@parsed_event(PromoteInput)
+def handler(event: PromoteInput, context: LambdaContext) -> dict[str, Any]:
     run = event.run
     # Throughput with a commitment cannot be undone: check the decision here too, not only in a Choice.
     if not event.evaluation.passed:

@@ -7,11 +7,11 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
+from lambdas.domain.contracts import StartJobInput
 from lambdas.domain.customization import start_customization_job
 from lambdas.domain.registry import from_dynamodb
-from lambdas.domain.runs import RunInput, RunStatus
+from lambdas.domain.runs import RunStatus
 from lambdas.handlers._aws import champions_table, client, infrastructure, registry
 from lambdas.handlers._events import parsed_event
 
@@ -20,19 +20,11 @@ tracer = Tracer()
 metrics = Metrics()
 
 
-class StartJobEvent(BaseModel):
-    run: RunInput
-    execution_arn: str | None = None
-    # Validate's snapshot of the validated versions: the job never reads the upload itself.
-    training_uri: str
-    validation_uri: str | None = None
-
-
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@parsed_event(StartJobEvent)
-def handler(event: StartJobEvent, context: LambdaContext) -> dict[str, Any]:
+@parsed_event(StartJobInput)
+def handler(event: StartJobInput, context: LambdaContext) -> dict[str, Any]:
     run = event.run
     champion = from_dynamodb(champions_table().get_item(Key={"profile": run.profile.name}).get("Item") or {})
     job = start_customization_job(

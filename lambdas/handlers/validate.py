@@ -8,9 +8,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from lambdas.domain.catalogue import on_demand_eligibility
+from lambdas.domain.contracts import ValidateInput
 from lambdas.domain.customization import build_job_request
 from lambdas.domain.dataset_check import validate_run_dataset
 from lambdas.domain.endpoints import evaluation_endpoint_request, production_throughput_request
@@ -23,11 +23,6 @@ from lambdas.handlers._events import parsed_event
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-
-
-class ValidateEvent(BaseModel):
-    run: RunInput
-    execution_arn: str | None = None
 
 
 def planned_requests(
@@ -60,8 +55,8 @@ def planned_requests(
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@parsed_event(ValidateEvent)
-def handler(event: ValidateEvent, context: LambdaContext) -> dict[str, Any]:
+@parsed_event(ValidateInput)
+def handler(event: ValidateInput, context: LambdaContext) -> dict[str, Any]:
     run = event.run
     # The execution input is anyone's with states:StartExecution; the deployment's fingerprints are not.
     problem = deployment_problem(run.profile, parse_fingerprints(env(Env.PROFILE_FINGERPRINTS)))

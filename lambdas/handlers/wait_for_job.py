@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
+from lambdas.domain.contracts import WaitForJobInput, WaitStarted
 from lambdas.domain.job_wait import register_wait
 from lambdas.handlers._aws import client, registry
 from lambdas.handlers._events import parsed_event
@@ -18,21 +18,11 @@ tracer = Tracer()
 metrics = Metrics()
 
 
-class WaitEvent(BaseModel):
-    run_id: str
-    job_arn: str
-    task_token: str
-
-
-class WaitResult(TypedDict):
-    status: str  # the job's status when its token was stored
-
-
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@parsed_event(WaitEvent)
-def handler(event: WaitEvent, context: LambdaContext) -> WaitResult:
+@parsed_event(WaitForJobInput)
+def handler(event: WaitForJobInput, context: LambdaContext) -> dict[str, Any]:
     outcome = register_wait(
         registry(),
         client("bedrock"),
@@ -46,4 +36,4 @@ def handler(event: WaitEvent, context: LambdaContext) -> WaitResult:
     metrics.add_metric(
         name="JobsFinishedBeforeWait" if outcome.terminal else "JobsWaitedOn", unit=MetricUnit.Count, value=1
     )
-    return {"status": outcome.status}
+    return WaitStarted(status=outcome.status).model_dump()

@@ -9,6 +9,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from lambdas.domain.names import Env
+from lambdas.domain.runs import RunStatus
 from stacks.steps.base import RUN_ID, PipelineStep, StepContext, lambda_task
 
 
@@ -78,5 +79,9 @@ class CleanupStep(PipelineStep):
     def teardown(self, scope: Construct) -> tasks.LambdaInvoke:
         """Every decided run ends here, so nothing but a promoted endpoint outlives it."""
         return lambda_task(
-            scope, "Teardown", self.function, {"run_id": RUN_ID, "final_status": "SUCCEEDED"}, result_path="$.teardown"
+            scope,
+            "Teardown",
+            self.function,
+            {"run_id": RUN_ID, "final_status": RunStatus.SUCCEEDED.value},
+            result_path="$.teardown",
         )
