@@ -346,12 +346,12 @@ class Emulator(Driver):
 
     def complete_job(self, job: str, status: str = "Completed", message: str | None = None) -> None:
         """Finish a customization job now (by name or ARN), with the given terminal status."""
-        from . import bedrock_ext
+        from . import bedrock
 
         backend = self.backend("bedrock")
-        with bedrock_ext.LOCK:
-            target = bedrock_ext.find_job(backend, job)
-            meta = bedrock_ext.ext(backend).jobs[target.job_name]
+        with bedrock.LOCK:
+            target = bedrock.find_job(backend, job)
+            meta = bedrock.ext(backend).jobs[target.job_name]
             meta.outcome = None if status == "Completed" else {"status": status, "message": message}
             meta.due = self.clock.now()
         self.tick()

@@ -48,7 +48,7 @@ ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/bedrock-customization"
 # Our own bounded backoff is under test, so botocore must not absorb the throttling first.
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
 
-from local import bedrock_ext, converse_ext, patches, state  # noqa: E402
+from local import bedrock, converse_ext, patches, state  # noqa: E402
 from local.clock import Clock  # noqa: E402
 
 
@@ -71,7 +71,7 @@ class Aws:
 
     def advance(self, seconds: float) -> None:
         self.emulator.clock.advance(seconds)
-        bedrock_ext.tick_all()
+        bedrock.tick_all()
 
     def endpoints(self) -> dict[str, list[str]]:
         """Names of the provisioned throughputs and deployments that exist now."""
