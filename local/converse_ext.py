@@ -37,6 +37,7 @@ from . import bedrock, state
 from .bedrock.endpoints import ready_status
 from .bedrock.models import custom_model_root, invoked_foundation_model
 from .bedrock.store import not_found, validation
+from .monkey import replace
 
 MIN_SIMILARITY = 0.25
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -223,7 +224,7 @@ def apply() -> None:
         return
     from moto.bedrockruntime.responses import BedrockRuntimeResponse
 
-    BedrockRuntimeResponse.converse = converse
+    replace(BedrockRuntimeResponse, "converse", converse)
     _APPLIED = True
 
 

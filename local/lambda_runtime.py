@@ -58,6 +58,7 @@ from typing import Any
 
 from . import clock as clock_mod
 from . import state
+from .monkey import replace
 
 LOG = logging.getLogger("local.lambda")
 
@@ -226,7 +227,7 @@ def _install_emitter(function_name: str, sink: list[dict]) -> _Emitter | None:
     """Import the function's X-Ray SDK (as its Tracer would, with the Lambda environment in place, so
     the recorder takes the Lambda context) and give its recorder the stand-in emitter."""
     try:
-        from aws_xray_sdk.core import xray_recorder
+        from aws_xray_sdk.core import xray_recorder  # type: ignore[import-untyped]  # the SDK ships no type information
     except ImportError:
         return None
     xray_recorder.emitter = emitter = _Emitter(function_name, sink)
@@ -322,14 +323,14 @@ def _error(exc: BaseException) -> dict:
     }
 
 
-class _SnapshotEnviron(type(os.environ)):
+class _SnapshotEnviron(os._Environ[str]):  # the class of os.environ
     """``os.environ`` whose iteration works on a snapshot. A function's environment is put in place and
     taken away while other threads (the Step Functions executor, EventBridge deliveries, the test driver)
     build boto3 clients, which iterate the environment (proxy settings): iterating the live mapping
     raised ``KeyError`` or "dictionary changed size during iteration" when a key went away meanwhile."""
 
     def _snapshot(self) -> dict:
-        data = dict(self._data)  # one C-level copy, atomic under the GIL
+        data = dict(self.__dict__["_data"])  # one C-level copy, atomic under the GIL (_data: typeshed omits it)
         return {self.decodekey(k): self.decodevalue(v) for k, v in data.items()}
 
     def __iter__(self):
@@ -451,7 +452,7 @@ def _emulated_time_for(image: _Image) -> None:
             continue
         clock_mod.use_emulated_time(module, _EMULATED_NOW)
         try:
-            module.__tf_emulated_time__ = True
+            replace(module, "__tf_emulated_time__", True)
         except AttributeError:
             pass
 
@@ -547,8 +548,8 @@ def apply() -> None:
             return res.encode("utf-8")
         return res
 
-    lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda
-    lambda_models.LambdaFunction.invoke = fn_invoke
+    replace(lambda_models.LambdaFunction, "_invoke_lambda", _invoke_lambda)
+    replace(lambda_models.LambdaFunction, "invoke", fn_invoke)
 
     # Layers that are not in the emulator (e.g. the public Powertools layer) are taken to provide
     # packages already installed here: record them instead of failing the function's creation.
@@ -560,12 +561,12 @@ def apply() -> None:
         except lambda_models.UnknownLayerVersionException:
             return [{"Arn": arn, "CodeSize": 0} for arn in layers_versions_arns]
 
-    lambda_models.LambdaFunction._get_layers_data = _get_layers_data
+    replace(lambda_models.LambdaFunction, "_get_layers_data", _get_layers_data)
 
     # moto's CloudFormation create/update drop TracingConfig: keep it, so a function deployed with
     # ``Tracing: Active`` runs traced (see _runtime_env)
-    original_create = lambda_models.LambdaFunction.create_from_cloudformation_json.__func__
-    original_update = lambda_models.LambdaFunction.update_from_cloudformation_json.__func__
+    original_create = lambda_models.LambdaFunction.__dict__["create_from_cloudformation_json"].__func__
+    original_update = lambda_models.LambdaFunction.__dict__["update_from_cloudformation_json"].__func__
 
     def _tracing(cloudformation_json) -> dict:
         return (cloudformation_json.get("Properties") or {}).get("TracingConfig") or {"Mode": "PassThrough"}
@@ -582,8 +583,11 @@ def apply() -> None:
         fn.tracing_config = _tracing(cloudformation_json)
         return fn
 
-    lambda_models.LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
-    lambda_models.LambdaFunction.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
+    for name, method in (
+        ("create_from_cloudformation_json", create_from_cloudformation_json),
+        ("update_from_cloudformation_json", update_from_cloudformation_json),
+    ):
+        replace(lambda_models.LambdaFunction, name, classmethod(method))
     _APPLIED = True
 
 

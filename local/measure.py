@@ -83,7 +83,7 @@ def main(argv: list[str]) -> None:
         cdk_out = Path(argv[0])
     else:
         sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-        from fixture_app.app import build
+        from fixture_app.app import build  # type: ignore[import-not-found]  # tests/e2e, put on sys.path above
 
         cdk_out = Path(tempfile.mkdtemp(prefix="measure-cdk.out-"))
         started = time.perf_counter()

@@ -19,7 +19,7 @@ from . import (
     sfn_ext,
     state,
 )
-from .clock import Source
+from .clock import Clock, Source
 
 MOTO_VERSION = "5.2.5"
 
@@ -50,7 +50,7 @@ class Ticker:
     scheduled rules. ``tick()`` applies what is due at the current emulated time, now."""
 
     def __init__(self) -> None:
-        self._clock = None
+        self._clock: Clock | None = None
 
     @property
     def errors(self) -> list[str]:
