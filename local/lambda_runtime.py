@@ -58,6 +58,7 @@ from typing import Any
 
 from . import clock as clock_mod
 from . import state
+from .lambda_environ import install_snapshot_environ, set_environ
 from .monkey import replace
 
 LOG = logging.getLogger("local.lambda")
@@ -323,48 +324,6 @@ def _error(exc: BaseException) -> dict:
     }
 
 
-class _SnapshotEnviron(os._Environ[str]):  # the class of os.environ
-    """``os.environ`` whose iteration works on a snapshot. A function's environment is put in place and
-    taken away while other threads (the Step Functions executor, EventBridge deliveries, the test driver)
-    build boto3 clients, which iterate the environment (proxy settings): iterating the live mapping
-    raised ``KeyError`` or "dictionary changed size during iteration" when a key went away meanwhile."""
-
-    def _snapshot(self) -> dict:
-        data = dict(self.__dict__["_data"])  # one C-level copy, atomic under the GIL (_data: typeshed omits it)
-        return {self.decodekey(k): self.decodevalue(v) for k, v in data.items()}
-
-    def __iter__(self):
-        return iter(list(self._snapshot()))
-
-    def keys(self):
-        return self._snapshot().keys()
-
-    def items(self):
-        return self._snapshot().items()
-
-    def values(self):
-        return self._snapshot().values()
-
-    def copy(self):
-        return self._snapshot()
-
-
-def _install_snapshot_environ() -> None:
-    if type(os.environ) is not _SnapshotEnviron and type(os.environ).__name__ == "_Environ":
-        os.environ.__class__ = _SnapshotEnviron
-
-
-def _set_environ(target: dict[str, str]) -> None:
-    """Make ``os.environ`` equal ``target`` key by key: never empty in between (``clear()`` then
-    ``update()`` left other threads without credentials or region for a moment), and keys that
-    both share (credentials, region, endpoint) never disappear."""
-    for key in [k for k in os.environ.keys() if k not in target]:
-        os.environ.pop(key, None)
-    for key, value in target.items():
-        if os.environ.get(key) != value:
-            os.environ[key] = value
-
-
 def _run_inprocess(fn, event: Any) -> tuple[str, bool, str]:
     image = _image(fn)
     handler_path = fn.handler or "index.handler"
@@ -389,7 +348,7 @@ def _run_inprocess(fn, event: Any) -> tuple[str, bool, str]:
         boto3.DEFAULT_SESSION = image.boto3_session
         patches = None
         try:
-            _set_environ({**_inherited(saved_env), **_runtime_env(fn, image.code_dir)})
+            set_environ({**_inherited(saved_env), **_runtime_env(fn, image.code_dir)})
             patches = _enter_patches(image)
             try:
                 traced = _tracing_active(fn)
@@ -412,7 +371,7 @@ def _run_inprocess(fn, event: Any) -> tuple[str, bool, str]:
             boto3.DEFAULT_SESSION = host_session
             if patches is not None:
                 _leave_patches(image, patches)
-            _set_environ(saved_env)
+            set_environ(saved_env)
             try:
                 sys.path.remove(str(image.code_dir))
             except ValueError:
@@ -533,7 +492,7 @@ def apply() -> None:
 
     from moto.awslambda import models as lambda_models
 
-    _install_snapshot_environ()
+    install_snapshot_environ()
 
     def _invoke_lambda(self, event=None):
         return invoke(self, event)
