@@ -148,7 +148,7 @@ def resolve(backend: Any, model_id: str) -> tuple[str, Any, str]:
         return "custom", model, model.model_arn
     if custom_model_root(model_id):
         raise validation(f"Invocation of {model_id} needs provisioned throughput or a custom model deployment.")
-    return "foundation", None, invoked_foundation_model(model_id, backend.region_name)
+    return "foundation", None, invoked_foundation_model(model_id, backend.region_name, backend.account_id)
 
 
 def answer(backend, model_id: str, prompt: str) -> tuple[str, dict]:

@@ -116,11 +116,11 @@ def find_custom_model(backend: Any, identifier: str) -> Any:
     return None
 
 
-def invoked_foundation_model(model_id: str, region: str) -> str:
+def invoked_foundation_model(model_id: str, region: str, account: str) -> str:
     """The foundation model a Converse ``modelId`` (id, ARN or inference-profile id) invokes on demand in
-    ``region``; raises what Bedrock answers for an id it does not serve there. An id answers in the
-    Regions its route lists (all, when the catalogue lists none); the route's geographic profile
-    (``us.<id>``) answers wherever the catalogue names one."""
+    ``region``; raises what Bedrock answers for an id it does not serve there. Where an id answers by
+    itself is the domain's rule (``catalogue.invocation_for``); a geographic profile (``us.<id>``)
+    answers wherever the catalogue names one for the model."""
     models = foundation_models()
     for model in models.values():
         route = model.route
@@ -129,10 +129,16 @@ def invoked_foundation_model(model_id: str, region: str) -> str:
     found = fm_id(model_id)
     if found is None:
         raise validation(INVALID_MODEL)
-    route = models[found].route
-    if route is None or (route.in_region is not None and region not in route.in_region):
+    if not models[found].on_demand or _only_through_a_profile(found, region, account):
         raise validation(NOT_ON_DEMAND.format(model=found))
     return found
+
+
+def _only_through_a_profile(model_id: str, region: str, account: str) -> bool:
+    try:
+        return catalogue.invocation_for(model_id, region, account=account).via_profile
+    except catalogue.CatalogueError:  # answers in no Region the caller can reach from here
+        return True
 
 
 # --- handlers: foundation models ----------------------------------------------------------------
