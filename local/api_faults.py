@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from . import clock, state
+from .monkey import replace
 
 _APPLIED = False
 
@@ -41,5 +42,5 @@ def apply() -> None:
         with clock.current().busy():  # serving an API call is work: emulated time waits for it
             return original(self)
 
-    BaseResponse.call_action = call_action
+    replace(BaseResponse, "call_action", call_action)
     _APPLIED = True

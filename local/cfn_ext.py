@@ -25,6 +25,7 @@ import uuid
 from typing import Any
 
 from . import state
+from .monkey import replace
 
 _APPLIED = False
 _CURRENT = threading.local()
@@ -184,11 +185,11 @@ def apply() -> None:
         st.note("cfn.custom_ran", resource=logical_id, type=kwargs["ResourceType"])
         return resource
 
-    custom_model.CustomModel.create_from_cloudformation_json = classmethod(create_custom)
+    replace(custom_model.CustomModel, "create_from_cloudformation_json", classmethod(create_custom))
 
     from moto.s3.models import FakeBucket
 
-    original_bucket = FakeBucket.create_from_cloudformation_json.__func__
+    original_bucket = FakeBucket.__dict__["create_from_cloudformation_json"].__func__  # the classmethod's function
 
     def create_bucket(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
         # moto's bucket model ignores NotificationConfiguration; the native EventBridge switch is what
@@ -205,5 +206,5 @@ def apply() -> None:
             state.current().note("cfn.s3_eventbridge_enabled", bucket=bucket.name)
         return bucket
 
-    FakeBucket.create_from_cloudformation_json = classmethod(create_bucket)
+    replace(FakeBucket, "create_from_cloudformation_json", classmethod(create_bucket))
     _APPLIED = True

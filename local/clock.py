@@ -41,6 +41,7 @@ as handler time always did here.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import math
 import threading
@@ -48,7 +49,7 @@ import time
 import types
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable
 
 _THREAD = threading.local()  # .clock: the clock a BusyThread was started under
 
@@ -79,8 +80,16 @@ class Source:
     drives: bool = True
 
 
+@dataclass(eq=False, slots=True)  # eq=False: each waiter is its own key in the waiter dicts
 class _Waiter:
-    __slots__ = ("due", "seq", "tokens", "woken", "signaled", "event", "cond", "label")
+    due: float | None
+    seq: int
+    tokens: int
+    event: Any  # the VirtualEvent waited on, or None
+    label: str
+    cond: threading.Condition
+    woken: bool = False
+    signaled: bool = False
 
 
 class Clock:
@@ -175,17 +184,7 @@ class Clock:
                 self._now = due
                 self._epoch += 1
                 return False
-            w = _Waiter()
-            w.due, w.seq, w.tokens, w.woken, w.signaled, w.event, w.label = (
-                due,
-                next(self._seq),
-                self._depth(),
-                False,
-                False,
-                event,
-                label,
-            )
-            w.cond = threading.Condition(self._lock)
+            w = _Waiter(due, next(self._seq), self._depth(), event, label, threading.Condition(self._lock))
             self._waiters[w] = None
             if event is not None:
                 event._waiters[w] = None
@@ -349,10 +348,10 @@ class Clock:
                 self.errors.append(f"clock: {type(exc).__name__}: {exc}")
             if not moved:
                 with self._lock:
-                    epoch = self._epoch
-                    self._changed.wait_for(
-                        lambda: self._epoch != epoch or self._stop.is_set() or self._closed, timeout=0.25
-                    )
+                    self._changed.wait_for(functools.partial(self._moved_on, self._epoch), timeout=0.25)
+
+    def _moved_on(self, epoch: int) -> bool:  # under self._lock
+        return self._epoch != epoch or self._stop.is_set() or self._closed
 
     def stop(self) -> None:
         """Stop the scheduler (time stays where it is)."""
@@ -445,7 +444,7 @@ class BusyThread(threading.Thread):
 
 # ------------------------------------------------------------------------------------------------
 # Emulated "now" for code that reads the wall clock (Lambda handlers, moto's Step Functions).
-class _DateTimeType(type(datetime)):
+class _DateTimeType(type):  # datetime's metaclass is type
     def __instancecheck__(cls, obj) -> bool:
         return isinstance(obj, datetime)
 
@@ -479,11 +478,10 @@ def emulated_time_modules(now: Callable[[], float]) -> tuple[type, types.ModuleT
     cls = _emulated_datetime_class(now)
     dt_mod = types.ModuleType("datetime")
     dt_mod.__dict__.update({k: v for k, v in vars(datetime_module).items() if not k.startswith("__")})
-    dt_mod.datetime = cls
+    dt_mod.__dict__["datetime"] = cls
     time_mod = types.ModuleType("time")
     time_mod.__dict__.update({k: v for k, v in vars(time).items() if not k.startswith("__")})
-    time_mod.time = lambda: now()
-    time_mod.time_ns = lambda: int(now() * 1e9)
+    time_mod.__dict__.update(time=lambda: now(), time_ns=lambda: int(now() * 1e9))
     return cls, dt_mod, time_mod
 
 
@@ -505,8 +503,7 @@ def threading_module() -> types.ModuleType:
     """``threading`` with Thread and Event on the emulated clock."""
     mod = types.ModuleType("threading")
     mod.__dict__.update({k: v for k, v in vars(threading).items() if not k.startswith("__")})
-    mod.Thread = BusyThread
-    mod.Event = VirtualEvent
+    mod.__dict__.update(Thread=BusyThread, Event=VirtualEvent)
     return mod
 
 

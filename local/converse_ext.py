@@ -3,12 +3,14 @@
 * A **custom model** (invoked through its provisioned throughput when InService, or its custom-model
   deployment when Active) is a nearest-neighbour lookup over the job's training data, read from
   emulated S3 at ``trainingDataConfig.s3Uri`` (an object or a prefix; a model tuned from another
-  custom model also knows its parent's data). The prompt is compared with each training record's
-  prompt by token overlap (set cosine over lower-cased ``\\w+`` tokens, so Vietnamese works) and the
-  record's completion / assistant text is returned verbatim. Continued pre-training records
+  custom model also knows its parent's data). Each record's prompt and answer are read by the domain's
+  rule (``lambdas.domain.holdout.as_example``: first user turn, last assistant turn); the prompt is
+  compared with each record's prompt by token overlap (set cosine over lower-cased ``\\w+`` tokens, so
+  Vietnamese works) and the record's answer is returned verbatim. Continued pre-training records
   (``{"input"}``) answer with the closest passage. Below ``MIN_SIMILARITY`` it says it has no match.
-* A **foundation model** (on-demand id or ARN, an inference-profile id, or a provisioned throughput of
-  a foundation model) is the baseline: it has no knowledge and says so.
+* A **foundation model** (an on-demand id or ARN, or the inference profile the catalogue names for it,
+  where the catalogue says it answers: ``local.bedrock.models``; or a provisioned throughput of a
+  foundation model) is the baseline: it has no knowledge and says so.
 
 So a candidate beats its baseline exactly on prompts close to what it was trained on: a visible
 reason. ``faults.degrade_candidate()`` makes custom models answer with another record's answer (or
@@ -25,13 +27,20 @@ import math
 import re
 import threading
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
-from . import bedrock_ext, state
+from lambdas.domain import catalogue
+from lambdas.domain.holdout import as_example
+
+from . import bedrock, state
+from .bedrock.endpoints import ready_status
+from .bedrock.models import custom_model_root, invoked_foundation_model
+from .bedrock.store import not_found, validation
+from .monkey import replace
 
 MIN_SIMILARITY = 0.25
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-_PROFILE_PREFIX = re.compile(r"^(us|eu|apac|us-gov|global)\.")
 _INDEX: dict[tuple[str, str], "_Index"] = {}
 _INDEX_LOCK = threading.Lock()
 _APPLIED = False
@@ -47,7 +56,7 @@ def similarity(a: set[str], b: set[str]) -> float:
     return len(a & b) / math.sqrt(len(a) * len(b))
 
 
-def _text(content) -> str:
+def _text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -55,20 +64,28 @@ def _text(content) -> str:
     return ""
 
 
-def record_pair(record: dict) -> tuple[str, str] | None:
-    """(prompt, answer) of one training record in any dataset format the catalogue knows."""
-    if "prompt" in record and "completion" in record:
-        return str(record["prompt"]), str(record["completion"])
-    if "input" in record and isinstance(record["input"], str):
-        return record["input"], record["input"]
-    messages = record.get("messages")
-    if isinstance(messages, list):
-        answer_index = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=None)
-        if answer_index is None:
-            return None
-        prompt = " ".join(_text(m.get("content")) for m in messages[:answer_index] if m.get("role") == "user")
-        return prompt, _text(messages[answer_index].get("content"))
-    return None
+def record_pair(record: Any, dataset_format: catalogue.DatasetFormat) -> tuple[str, str] | None:
+    """(prompt, answer) of one training record, by the domain's rule (``holdout.as_example``: the first
+    user turn and the last answer). Continued pre-training records have no answer: the passage answers
+    for itself. None for a record the rule cannot read (the job was never validated, or has no answer)."""
+    if not isinstance(record, dict):
+        return None
+    if dataset_format is catalogue.DatasetFormat.CONTINUED_PRE_TRAINING:
+        passage = record.get("input")
+        return (passage, passage) if isinstance(passage, str) else None
+    try:
+        example = as_example(record, dataset_format)
+    except (KeyError, TypeError, AttributeError):
+        return None
+    if example is None or not isinstance(example["prompt"], str) or not isinstance(example["reference"], str):
+        return None
+    return example["prompt"], example["reference"]
+
+
+def _dataset_format(model: Any) -> catalogue.DatasetFormat:
+    """The format the model's training data is in: its base model's format for its customization type."""
+    spec = catalogue.resolve_base_model(model.model_arn)
+    return spec.dataset_format(catalogue.parse_customization_type(model.customization_type or "FINE_TUNING"))
 
 
 @dataclass
@@ -85,7 +102,7 @@ class _Index:
         return best_i, best_s
 
 
-def _index_for(backend, model) -> _Index:
+def _index_for(backend: Any, model: Any) -> _Index:
     key = (backend.account_id, model.model_arn)
     with _INDEX_LOCK:
         if key in _INDEX:
@@ -98,51 +115,40 @@ def _index_for(backend, model) -> _Index:
         seen.add(current.model_arn)
         uri = (current.training_data_config or {}).get("s3Uri", "")
         sources.append(uri)
-        for line in bedrock_ext._read_s3_text(backend.account_id, uri) or []:
+        dataset_format = _dataset_format(current)
+        for line in bedrock.read_lines(backend.account_id, uri) or []:
             try:
-                pair = record_pair(json.loads(line))
+                pair = record_pair(json.loads(line), dataset_format)
             except ValueError:
                 continue
             if pair and pair[1].strip():
                 pairs.append((pair[0], pair[1], tokens(pair[0])))
-        parent = current.base_model_arn if ":custom-model/" in (current.base_model_arn or "") else None
-        current = bedrock_ext.find_custom_model(backend, parent) if parent else None
+        parent = current.base_model_arn if custom_model_root(current.base_model_arn or "") else None
+        current = bedrock.find_custom_model(backend, parent) if parent else None
     index = _Index(pairs, ", ".join(sources))
     with _INDEX_LOCK:
         _INDEX[key] = index
     return index
 
 
-def _validation(message: str):
-    return bedrock_ext._error("ValidationException", message, 400)
-
-
-def resolve(backend, model_id: str) -> tuple[str, object | None, str]:
+def resolve(backend: Any, model_id: str) -> tuple[str, Any, str]:
     """(kind, custom model or None, label) for a Converse ``modelId``; raises what Bedrock would."""
     model_id = unquote(model_id)
-    bedrock_ext.tick_backend(backend)
-    data = bedrock_ext.ext(backend)
+    bedrock.tick_backend(backend)
     if ":provisioned-model/" in model_id or ":custom-model-deployment/" in model_id:
-        ep = data.endpoints.get(model_id)
+        ep = bedrock.ext(backend).endpoints.get(model_id)
         if ep is None:
-            raise bedrock_ext._not_found(f"Model {model_id} not found.")
-        ready = "InService" if ep.kind == "provisioned" else "Active"
+            raise not_found(f"Model {model_id} not found.")
+        ready = ready_status(ep.kind)
         if ep.status != ready:
-            raise _validation(f"{model_id} is {ep.status}, not {ready}.")
-        model = bedrock_ext.find_custom_model(backend, ep.model_arn)
+            raise validation(f"{model_id} is {ep.status}, not {ready}.")
+        model = bedrock.find_custom_model(backend, ep.model_arn)
         if model is None:
             return "foundation", None, ep.foundation_model_arn.rsplit("/", 1)[-1]
         return "custom", model, model.model_arn
-    if ":custom-model/" in model_id:
-        raise _validation(f"Invocation of {model_id} needs provisioned throughput or a custom model deployment.")
-    fm = bedrock_ext.fm_id(_PROFILE_PREFIX.sub("", model_id))
-    if fm is None:
-        raise _validation("The provided model identifier is invalid.")
-    if "ON_DEMAND" not in bedrock_ext.foundation_model_ids()[fm]["inferenceTypesSupported"]:
-        raise _validation(
-            f"Invocation of model ID {fm} with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model."
-        )
-    return "foundation", None, fm
+    if custom_model_root(model_id):
+        raise validation(f"Invocation of {model_id} needs provisioned throughput or a custom model deployment.")
+    return "foundation", None, invoked_foundation_model(model_id, backend.region_name, backend.account_id)
 
 
 def answer(backend, model_id: str, prompt: str) -> tuple[str, dict]:
@@ -186,7 +192,7 @@ def converse(self):
     system = " ".join(s.get("text", "") for s in (self._get_param("system") or []) if isinstance(s, dict))
     user_turns = [m for m in messages if m.get("role") == "user"]
     if not user_turns:
-        raise _validation("A conversation must start with a user message.")
+        raise validation("A conversation must start with a user message.")
     prompt = _text(user_turns[-1].get("content"))
     backend = bedrock_backends[self.current_account][self.region]
     text, info = answer(backend, model_id, prompt)
@@ -218,7 +224,7 @@ def apply() -> None:
         return
     from moto.bedrockruntime.responses import BedrockRuntimeResponse
 
-    BedrockRuntimeResponse.converse = converse
+    replace(BedrockRuntimeResponse, "converse", converse)
     _APPLIED = True
 
 

@@ -251,8 +251,8 @@ def _bootstrap_parameters(template: dict, account: str, region: str) -> None:
                 description="CDK bootstrap version (emulated bootstrap)",
                 value=BOOTSTRAP_VERSION,
                 parameter_type="String",
-                allowed_pattern=None,
-                keyid=None,
+                allowed_pattern=None,  # type: ignore[arg-type]  # moto's hint says str; its own API passes None
+                keyid=None,  # type: ignore[arg-type]  # as allowed_pattern
                 overwrite=True,
                 tags=[],
                 data_type="text",
@@ -326,14 +326,13 @@ def deploy(
     from moto.cloudformation.models import cloudformation_backends
 
     started = time.perf_counter()
-    patterns = stacks
-    stacks, asset_manifests = read_assembly(cdk_out)
-    if not stacks:
+    assembled, asset_manifests = read_assembly(cdk_out)
+    if not assembled:
         raise DeployError(str(cdk_out), "no stacks in the cloud assembly")
-    stacks, asset_manifests = select_stacks(stacks, asset_manifests, patterns)
+    chosen, asset_manifests = select_stacks(assembled, asset_manifests, stacks)
     result = DeployResult()
-    publish_assets(asset_manifests, stacks[0].account, stacks[0].region, result)
-    for artifact in stacks:
+    publish_assets(asset_manifests, chosen[0].account, chosen[0].region, result)
+    for artifact in chosen:
         template_text = artifact.template_path.read_text()
         template = json.loads(template_text)
         _bootstrap_parameters(template, artifact.account, artifact.region)

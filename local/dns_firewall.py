@@ -140,13 +140,13 @@ class _Model:
         return self.id
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[override]
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
         model = cls(region_name, account_id)
         model.record(cloudformation_json.get("Properties") or {})
         return model
 
     @classmethod
-    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):  # type: ignore[override]
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
         r = resolver()
         for table in (r.domain_lists, r.rule_groups, r.associations, r.query_log_configs, r.query_logging):
             table.pop(resource_name, None)

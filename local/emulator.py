@@ -20,9 +20,10 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from . import converse_ext, lambda_runtime, patches, state
+from .backends import moto_backend
 from .clock import Clock
 from .deploy import DeployResult
 from .deploy import deploy as _deploy
@@ -46,7 +47,7 @@ class Driver:
     account: str = DEFAULT_ACCOUNT
     region: str = DEFAULT_REGION
 
-    def client(self, service: str):  # pragma: no cover - abstract
+    def client(self, service: str, principal: str | None = None) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
     # -- data -------------------------------------------------------------------------------
@@ -195,7 +196,7 @@ class Emulator(Driver):
             setattr(self.state.settings, key, value)
         if self.state.settings.lambda_mode != "inprocess":
             raise ValueError("the in-process Emulator runs Lambda in-process; use local.server for subprocess mode")
-        self._mock = None
+        self._mock: Any = None  # moto's MockAWS while started
         self._ticker = patches.Ticker()
         self._saved_env: dict[str, str | None] = {}
 
@@ -291,14 +292,7 @@ class Emulator(Driver):
 
     def backend(self, service: str, region: str | None = None):
         """The moto backend object for a service (``"stepfunctions"`` is the executing one)."""
-        from moto.backends import get_backend
-
-        if service == "stepfunctions":
-            from moto.stepfunctions.parser.models import stepfunctions_parser_backends
-
-            return stepfunctions_parser_backends[self.account][region or self.region]
-        region_key = "aws" if service in ("s3", "iam") else (region or self.region)
-        return get_backend(service)[self.account][region_key]
+        return moto_backend(service, self.account, region or self.region)
 
     # -- control ------------------------------------------------------------------------------
     def deploy(self, cdk_out: str | os.PathLike, stacks: str | list[str] | None = None) -> DeployResult:
@@ -346,12 +340,12 @@ class Emulator(Driver):
 
     def complete_job(self, job: str, status: str = "Completed", message: str | None = None) -> None:
         """Finish a customization job now (by name or ARN), with the given terminal status."""
-        from . import bedrock_ext
+        from . import bedrock
 
         backend = self.backend("bedrock")
-        with bedrock_ext.LOCK:
-            target = bedrock_ext.find_job(backend, job)
-            meta = bedrock_ext.ext(backend).jobs[target.job_name]
+        with bedrock.LOCK:
+            target = bedrock.find_job(backend, job)
+            meta = bedrock.ext(backend).jobs[target.job_name]
             meta.outcome = None if status == "Completed" else {"status": status, "message": message}
             meta.due = self.clock.now()
         self.tick()
@@ -388,7 +382,9 @@ def stop_running_executions() -> int:
 
     stopped = 0
     for _account, _region, backend in list(stepfunctions_parser_backends.iter_backends()):
-        for execution in backend._get_executions("RUNNING"):
+        for execution in cast(Any, backend)._get_executions(
+            "RUNNING"
+        ):  # moto types the dict's values as its base class
             try:
                 execution.stop(
                     stop_date=datetime.now(tz=timezone.utc), error="Emulator.Stopped", cause="the emulator was stopped"

@@ -27,14 +27,19 @@ import re
 import threading
 import uuid
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote_plus
 
 from . import state
 from .clock import BusyThread
+from .monkey import replace
+
+if TYPE_CHECKING:
+    from moto.events.models import EventsBackend
+    from moto.events.utils import EventMessageType
 
 _APPLIED = False
-_ORIGINAL_SEND = None
+_ORIGINAL_SEND: Any = None  # moto's Rule.send_to_targets, kept by apply()
 
 
 def _iso(ts: Any) -> Any:
@@ -218,7 +223,7 @@ def put_event(
     """Put an AWS service event on a bus, the way the service would (rules matched, targets served)."""
     from moto.events.models import events_backends
 
-    entry = {
+    entry: dict[str, Any] = {
         "Source": source,
         "DetailType": detail_type,
         "Detail": json.dumps(detail),
@@ -332,7 +337,7 @@ def _s3_event_bridge_message(account_id: str, bucket, event_name: str, key) -> N
         }
         bus = events_backends[account_id][bucket.region_name].event_buses.get("default")
         for rule in list(bus.rules.values()) if bus else []:
-            rule.send_to_targets(event, transform_input=False)
+            rule.send_to_targets(cast("EventMessageType", event), transform_input=False)
     except Exception as exc:  # as in AWS, the upload succeeds whatever happens here
         state.current().note("events.s3_failed", error=f"{type(exc).__name__}: {exc}")
 
@@ -355,7 +360,7 @@ def _scheduled_rules(account_id: str | None = None, region: str | None = None):
     for acct, reg, backend in list(events_backends.iter_backends()):
         if (account_id and acct != account_id) or (region and reg != region):
             continue
-        for bus in list(backend.event_buses.values()):
+        for bus in list(cast("EventsBackend", backend).event_buses.values()):
             for rule in list(bus.rules.values()):
                 if rule.scheduled_expression and rule.state == "ENABLED":
                     yield rule
@@ -432,6 +437,6 @@ def apply() -> None:
     from moto.s3 import notifications
 
     _ORIGINAL_SEND = events_models.Rule.send_to_targets
-    events_models.Rule.send_to_targets = send_to_targets
-    notifications._send_event_bridge_message = _s3_event_bridge_message
+    replace(events_models.Rule, "send_to_targets", send_to_targets)
+    replace(notifications, "_send_event_bridge_message", _s3_event_bridge_message)
     _APPLIED = True

@@ -58,6 +58,8 @@ from typing import Any
 
 from . import clock as clock_mod
 from . import state
+from .lambda_environ import install_snapshot_environ, set_environ
+from .monkey import replace
 
 LOG = logging.getLogger("local.lambda")
 
@@ -226,7 +228,7 @@ def _install_emitter(function_name: str, sink: list[dict]) -> _Emitter | None:
     """Import the function's X-Ray SDK (as its Tracer would, with the Lambda environment in place, so
     the recorder takes the Lambda context) and give its recorder the stand-in emitter."""
     try:
-        from aws_xray_sdk.core import xray_recorder
+        from aws_xray_sdk.core import xray_recorder  # type: ignore[import-untyped]  # the SDK ships no type information
     except ImportError:
         return None
     xray_recorder.emitter = emitter = _Emitter(function_name, sink)
@@ -322,48 +324,6 @@ def _error(exc: BaseException) -> dict:
     }
 
 
-class _SnapshotEnviron(type(os.environ)):
-    """``os.environ`` whose iteration works on a snapshot. A function's environment is put in place and
-    taken away while other threads (the Step Functions executor, EventBridge deliveries, the test driver)
-    build boto3 clients, which iterate the environment (proxy settings): iterating the live mapping
-    raised ``KeyError`` or "dictionary changed size during iteration" when a key went away meanwhile."""
-
-    def _snapshot(self) -> dict:
-        data = dict(self._data)  # one C-level copy, atomic under the GIL
-        return {self.decodekey(k): self.decodevalue(v) for k, v in data.items()}
-
-    def __iter__(self):
-        return iter(list(self._snapshot()))
-
-    def keys(self):
-        return self._snapshot().keys()
-
-    def items(self):
-        return self._snapshot().items()
-
-    def values(self):
-        return self._snapshot().values()
-
-    def copy(self):
-        return self._snapshot()
-
-
-def _install_snapshot_environ() -> None:
-    if type(os.environ) is not _SnapshotEnviron and type(os.environ).__name__ == "_Environ":
-        os.environ.__class__ = _SnapshotEnviron
-
-
-def _set_environ(target: dict[str, str]) -> None:
-    """Make ``os.environ`` equal ``target`` key by key: never empty in between (``clear()`` then
-    ``update()`` left other threads without credentials or region for a moment), and keys that
-    both share (credentials, region, endpoint) never disappear."""
-    for key in [k for k in os.environ.keys() if k not in target]:
-        os.environ.pop(key, None)
-    for key, value in target.items():
-        if os.environ.get(key) != value:
-            os.environ[key] = value
-
-
 def _run_inprocess(fn, event: Any) -> tuple[str, bool, str]:
     image = _image(fn)
     handler_path = fn.handler or "index.handler"
@@ -388,7 +348,7 @@ def _run_inprocess(fn, event: Any) -> tuple[str, bool, str]:
         boto3.DEFAULT_SESSION = image.boto3_session
         patches = None
         try:
-            _set_environ({**_inherited(saved_env), **_runtime_env(fn, image.code_dir)})
+            set_environ({**_inherited(saved_env), **_runtime_env(fn, image.code_dir)})
             patches = _enter_patches(image)
             try:
                 traced = _tracing_active(fn)
@@ -411,7 +371,7 @@ def _run_inprocess(fn, event: Any) -> tuple[str, bool, str]:
             boto3.DEFAULT_SESSION = host_session
             if patches is not None:
                 _leave_patches(image, patches)
-            _set_environ(saved_env)
+            set_environ(saved_env)
             try:
                 sys.path.remove(str(image.code_dir))
             except ValueError:
@@ -451,7 +411,7 @@ def _emulated_time_for(image: _Image) -> None:
             continue
         clock_mod.use_emulated_time(module, _EMULATED_NOW)
         try:
-            module.__tf_emulated_time__ = True
+            replace(module, "__tf_emulated_time__", True)
         except AttributeError:
             pass
 
@@ -532,7 +492,7 @@ def apply() -> None:
 
     from moto.awslambda import models as lambda_models
 
-    _install_snapshot_environ()
+    install_snapshot_environ()
 
     def _invoke_lambda(self, event=None):
         return invoke(self, event)
@@ -547,8 +507,8 @@ def apply() -> None:
             return res.encode("utf-8")
         return res
 
-    lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda
-    lambda_models.LambdaFunction.invoke = fn_invoke
+    replace(lambda_models.LambdaFunction, "_invoke_lambda", _invoke_lambda)
+    replace(lambda_models.LambdaFunction, "invoke", fn_invoke)
 
     # Layers that are not in the emulator (e.g. the public Powertools layer) are taken to provide
     # packages already installed here: record them instead of failing the function's creation.
@@ -560,12 +520,12 @@ def apply() -> None:
         except lambda_models.UnknownLayerVersionException:
             return [{"Arn": arn, "CodeSize": 0} for arn in layers_versions_arns]
 
-    lambda_models.LambdaFunction._get_layers_data = _get_layers_data
+    replace(lambda_models.LambdaFunction, "_get_layers_data", _get_layers_data)
 
     # moto's CloudFormation create/update drop TracingConfig: keep it, so a function deployed with
     # ``Tracing: Active`` runs traced (see _runtime_env)
-    original_create = lambda_models.LambdaFunction.create_from_cloudformation_json.__func__
-    original_update = lambda_models.LambdaFunction.update_from_cloudformation_json.__func__
+    original_create = lambda_models.LambdaFunction.__dict__["create_from_cloudformation_json"].__func__
+    original_update = lambda_models.LambdaFunction.__dict__["update_from_cloudformation_json"].__func__
 
     def _tracing(cloudformation_json) -> dict:
         return (cloudformation_json.get("Properties") or {}).get("TracingConfig") or {"Mode": "PassThrough"}
@@ -582,8 +542,11 @@ def apply() -> None:
         fn.tracing_config = _tracing(cloudformation_json)
         return fn
 
-    lambda_models.LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
-    lambda_models.LambdaFunction.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
+    for name, method in (
+        ("create_from_cloudformation_json", create_from_cloudformation_json),
+        ("update_from_cloudformation_json", update_from_cloudformation_json),
+    ):
+        replace(lambda_models.LambdaFunction, name, classmethod(method))
     _APPLIED = True
 
 

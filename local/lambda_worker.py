@@ -49,6 +49,8 @@ def _emulated_time() -> None:
     spec = importlib.util.spec_from_file_location(
         "_tf_clock", os.path.join(os.path.dirname(os.path.abspath(__file__)), "clock.py")
     )
+    if spec is None or spec.loader is None:
+        raise ImportError("local/clock.py not found beside local/lambda_worker.py")
     clock = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(clock)
     replacements = clock.emulated_time_modules(lambda: float(now))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from . import (
     api_faults,
     authz,
-    bedrock_ext,
+    bedrock,
     cfn_ext,
     cfn_policies,
     converse_ext,
@@ -19,7 +19,7 @@ from . import (
     sfn_ext,
     state,
 )
-from .clock import Source
+from .clock import Clock, Source
 
 MOTO_VERSION = "5.2.5"
 
@@ -34,7 +34,7 @@ def apply() -> None:
         )
     sfn_ext.apply()
     lambda_runtime.apply()
-    bedrock_ext.apply()
+    bedrock.apply()
     converse_ext.apply()
     events_ext.apply()
     cfn_ext.apply()
@@ -50,7 +50,7 @@ class Ticker:
     scheduled rules. ``tick()`` applies what is due at the current emulated time, now."""
 
     def __init__(self) -> None:
-        self._clock = None
+        self._clock: Clock | None = None
 
     @property
     def errors(self) -> list[str]:
@@ -59,12 +59,12 @@ class Ticker:
     @staticmethod
     def sources() -> list[Source]:
         return [
-            Source("bedrock", bedrock_ext.next_due, bedrock_ext.tick_all, drives=True),
+            Source("bedrock", bedrock.next_due, bedrock.tick_all, drives=True),
             Source("schedules", events_ext.next_schedule_due, events_ext.tick_schedules, drives=False),
         ]
 
     def tick(self) -> None:
-        bedrock_ext.tick_all()
+        bedrock.tick_all()
         if state.current().settings.auto_schedule:
             events_ext.tick_schedules()
 

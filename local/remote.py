@@ -106,7 +106,7 @@ class RemoteEmulator(Driver):
             except (OSError, RemoteError):
                 if process.poll() is not None or time.monotonic() > deadline:
                     process.kill()
-                    raise RemoteError(f"emulator server did not start on port {port} (exit {process.poll()})")
+                    raise RemoteError(f"emulator server did not start on port {port} (exit {process.poll()})") from None
                 time.sleep(0.1)
 
     def close(self) -> None:
@@ -146,9 +146,11 @@ class RemoteEmulator(Driver):
                 ) from None
             raise RemoteError(f"{payload.get('error')}: {payload.get('message')}") from None
 
-    def client(self, service: str):
+    def client(self, service: str, principal: str | None = None) -> Any:
         import boto3
 
+        if principal is not None:  # a principal's credentials are registered in the emulator's own process
+            raise NotImplementedError("acting as another principal needs the in-process Emulator")
         return boto3.client(
             service,
             region_name=self.region,

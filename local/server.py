@@ -86,58 +86,99 @@ class ControlApp:
         )
         return [data]
 
-    def handle(self, method: str, action: str, body: dict) -> Any:
-        st = state.current()
-        if action == "health":
-            import moto
+    def handle(self, method: str, action: str, body: dict[str, Any]) -> Any:
+        control = getattr(self, "_" + action.replace("-", "_"), None) if action in _CONTROLS else None
+        if control is None:
+            raise LookupError(f"no such control: {method} /_emulator/{action}")
+        return control(method, body)
 
-            return {"ok": True, "moto": moto.__version__, "now": st.clock.iso(), "auto": st.clock.auto}
-        if action == "deploy":
-            from .deploy import deploy
+    # One method per control, named after it ("wait-idle" -> _wait_idle); each takes (method, body).
+    def _health(self, method: str, body: dict[str, Any]) -> Any:
+        import moto
 
-            return deploy(body["cdk_out"], stacks=body.get("stacks")).to_json()
-        if action == "advance":
-            now = st.clock.advance(float(body.get("seconds", 0)))
-            self.ticker.tick()
-            return {"now": now}
-        if action == "settle":
-            return {"now": st.clock.settle(float(body.get("timeout", 60)))}
-        if action == "clock":
-            if "auto" in body:
-                st.clock.set_auto(bool(body["auto"]))
-            return {"now": st.clock.now(), "auto": st.clock.auto, "busy": st.clock.busy_count()}
-        if action == "tick":
-            self.ticker.tick()
-            return {"now": st.clock.now()}
-        if action == "fire-scheduled-rules":
-            from .events_ext import fire_scheduled_rules
+        clock = state.current().clock
+        return {"ok": True, "moto": moto.__version__, "now": clock.iso(), "auto": clock.auto}
 
-            return {"fired": fire_scheduled_rules(body.get("name_contains"), self.account)}
-        if action == "faults":
-            if method == "GET":
-                return {"fired": st.faults.fired}
-            if body.get("method") not in _FAULT_METHODS:
-                raise ValueError(f"unknown fault {body.get('method')!r}; one of {sorted(_FAULT_METHODS)}")
-            getattr(st.faults, body["method"])(**(body.get("kwargs") or {}))
-            return {"ok": True}
-        if action == "settings":
-            for key, value in body.items():
-                if not hasattr(st.settings, key):
-                    raise KeyError(f"unknown setting {key!r}")
-                setattr(st.settings, key, value)
-            return st.settings.__dict__
-        if action == "wait-idle":
-            return {"idle": st.wait_idle(float(body.get("timeout", 30)))}
-        if action == "journal":
-            return st.journal
-        if action == "invocations":
-            return lambda_runtime.INVOCATIONS
-        if action == "traces":
-            return lambda_runtime.TRACES
-        if action == "reset":
-            reset()
-            return {"ok": True}
-        raise LookupError(f"no such control: {method} /_emulator/{action}")
+    def _deploy(self, method: str, body: dict[str, Any]) -> Any:
+        from .deploy import deploy
+
+        return deploy(body["cdk_out"], stacks=body.get("stacks")).to_json()
+
+    def _advance(self, method: str, body: dict[str, Any]) -> Any:
+        now = state.current().clock.advance(float(body.get("seconds", 0)))
+        self.ticker.tick()
+        return {"now": now}
+
+    def _settle(self, method: str, body: dict[str, Any]) -> Any:
+        return {"now": state.current().clock.settle(float(body.get("timeout", 60)))}
+
+    def _clock(self, method: str, body: dict[str, Any]) -> Any:
+        clock = state.current().clock
+        if "auto" in body:
+            clock.set_auto(bool(body["auto"]))
+        return {"now": clock.now(), "auto": clock.auto, "busy": clock.busy_count()}
+
+    def _tick(self, method: str, body: dict[str, Any]) -> Any:
+        self.ticker.tick()
+        return {"now": state.current().clock.now()}
+
+    def _fire_scheduled_rules(self, method: str, body: dict[str, Any]) -> Any:
+        from .events_ext import fire_scheduled_rules
+
+        return {"fired": fire_scheduled_rules(body.get("name_contains"), self.account)}
+
+    def _faults(self, method: str, body: dict[str, Any]) -> Any:
+        faults = state.current().faults
+        if method == "GET":
+            return {"fired": faults.fired}
+        if body.get("method") not in _FAULT_METHODS:
+            raise ValueError(f"unknown fault {body.get('method')!r}; one of {sorted(_FAULT_METHODS)}")
+        getattr(faults, body["method"])(**(body.get("kwargs") or {}))
+        return {"ok": True}
+
+    def _settings(self, method: str, body: dict[str, Any]) -> Any:
+        settings = state.current().settings
+        for key, value in body.items():
+            if not hasattr(settings, key):
+                raise KeyError(f"unknown setting {key!r}")
+            setattr(settings, key, value)
+        return settings.__dict__
+
+    def _wait_idle(self, method: str, body: dict[str, Any]) -> Any:
+        return {"idle": state.current().wait_idle(float(body.get("timeout", 30)))}
+
+    def _journal(self, method: str, body: dict[str, Any]) -> Any:
+        return state.current().journal
+
+    def _invocations(self, method: str, body: dict[str, Any]) -> Any:
+        return lambda_runtime.INVOCATIONS
+
+    def _traces(self, method: str, body: dict[str, Any]) -> Any:
+        return lambda_runtime.TRACES
+
+    def _reset(self, method: str, body: dict[str, Any]) -> Any:
+        reset()
+        return {"ok": True}
+
+
+_CONTROLS = frozenset(
+    {
+        "health",
+        "deploy",
+        "advance",
+        "settle",
+        "clock",
+        "tick",
+        "fire-scheduled-rules",
+        "faults",
+        "settings",
+        "wait-idle",
+        "journal",
+        "invocations",
+        "traces",
+        "reset",
+    }
+)
 
 
 def reset() -> None:

@@ -25,9 +25,11 @@ import json
 import sys
 import threading
 import uuid
+from typing import Any
 
 from . import clock as clock_mod
 from . import state
+from .monkey import replace
 
 _APPLIED = False
 
@@ -36,51 +38,82 @@ def apply() -> None:
     global _APPLIED
     if _APPLIED:
         return
-    import moto.stepfunctions.models as sfn_models
+    _send_task_failure_with_cause()
+    _one_backend()
+    _unnamed_executions_get_a_uuid()
+    _interpreter_on_the_emulated_clock()
+    _retry_backoff_on_the_emulated_clock()
+    _stop_ends_waiting_tasks()
+    _task_clients_take_no_emulated_time()
+    _status_changes_to_eventbridge()
+    _APPLIED = True
+
+
+def _send_task_failure_with_cause() -> None:
+    """moto's SendTaskFailure response drops ``cause``; AWS hands it to the Catch as $.Cause."""
     import moto.stepfunctions.responses as sfn_responses
-    from moto.stepfunctions.parser import models as parser_models
-    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import timestamp as ts_mod
-    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function as wf_mod
+    from moto.core.responses import EmptyResult
 
-    # moto's SendTaskFailure response drops ``cause``; AWS hands it to the Catch as $.Cause.
-    def send_task_failure(self):
-        from moto.core.responses import EmptyResult
-
+    def send_task_failure(self: Any) -> EmptyResult:
         self.stepfunction_backend.send_task_failure(
             self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
         )
         return EmptyResult()
 
-    sfn_responses.StepFunctionResponse.send_task_failure = send_task_failure
+    replace(sfn_responses.StepFunctionResponse, "send_task_failure", send_task_failure)
 
-    # 1. one backend for API calls and CloudFormation alike
-    sfn_models.stepfunctions_backends = parser_models.stepfunctions_parser_backends
-    sfn_responses.stepfunctions_backends = parser_models.stepfunctions_parser_backends
 
-    # 2. unnamed executions get a uuid name
+def _one_backend() -> None:
+    """1. one backend for API calls and CloudFormation alike."""
+    import moto.stepfunctions.models as sfn_models
+    import moto.stepfunctions.responses as sfn_responses
+    from moto.stepfunctions.parser import models as parser_models
+
+    replace(sfn_models, "stepfunctions_backends", parser_models.stepfunctions_parser_backends)
+    replace(sfn_responses, "stepfunctions_backends", parser_models.stepfunctions_parser_backends)
+
+
+def _unnamed_executions_get_a_uuid() -> None:
+    """2. unnamed executions get a uuid name."""
+    from moto.stepfunctions.parser import models as parser_models
+
     original_start = parser_models.StepFunctionsParserBackend.start_execution
 
-    def start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):
-        if not name:
-            name = str(uuid.uuid4())
+    def start_execution(
+        self: Any,
+        state_machine_arn: str,
+        name: str | None = None,
+        execution_input: Any = None,
+        trace_header: Any = None,
+    ) -> Any:
         return original_start(
-            self, state_machine_arn, name=name, execution_input=execution_input, trace_header=trace_header
+            self,
+            state_machine_arn,
+            name=name or str(uuid.uuid4()),
+            execution_input=execution_input,
+            trace_header=trace_header,
         )
 
-    parser_models.StepFunctionsParserBackend.start_execution = start_execution
+    replace(parser_models.StepFunctionsParserBackend, "start_execution", start_execution)
 
-    # 3. Threads and events on the emulated clock (local.clock): every thread the interpreter starts is
-    #    work until it ends or waits; Event.wait(timeout) and Thread.join(timeout) (state TimeoutSeconds,
-    #    HeartbeatSeconds, the execution's TimeoutSeconds, task-token waits) wait in emulated time.
-    #    Timestamps (history, $$.State.EnteredTime, start/stop dates) are emulated time too.
+
+def _interpreter_on_the_emulated_clock() -> None:
+    """3. Threads and events on the emulated clock (local.clock): every thread the interpreter starts is
+    work until it ends or waits; Event.wait(timeout) and Thread.join(timeout) (state TimeoutSeconds,
+    HeartbeatSeconds, the execution's TimeoutSeconds, task-token waits) wait in emulated time.
+    Timestamps (history, $$.State.EnteredTime, start/stop dates) are emulated time too."""
+    # Every module whose threads and clock are replaced must be imported before the loop below.
     import moto.stepfunctions.parser.asl.parse.asl_parser  # noqa: F401  (imports every state component)
-    from moto.stepfunctions.parser.asl.component.state.exec import execute_state as execute_state_mod
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl  # noqa: F401
+    from moto.stepfunctions.parser.asl.component.state.exec import execute_state  # noqa: F401
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils  # noqa: F401
-    from moto.stepfunctions.parser.asl.eval import environment as environment_mod
-    from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning, ProgramStopped, ProgramTimedOut
-    from moto.stepfunctions.parser.backend import execution as execution_mod
-    from moto.stepfunctions.parser.backend import execution_worker  # noqa: F401
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import timestamp as ts_mod
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function as wf_mod
+    from moto.stepfunctions.parser.asl.eval import environment, program_state  # noqa: F401
+    from moto.stepfunctions.parser.backend import (
+        execution,  # noqa: F401
+        execution_worker,  # noqa: F401
+    )
 
     shim = clock_mod.threading_module()
     emulated_now = clock_mod.emulated_time_modules(lambda: clock_mod.current().now())
@@ -94,38 +127,42 @@ def apply() -> None:
             continue
         clock_mod.use_emulated_threads(module, shim)
         if name.endswith("retrier_decl"):
-            continue  # its ``time`` is replaced below
+            continue  # its ``time`` is replaced by _retry_backoff_on_the_emulated_clock
         clock_mod.use_emulated_time(module, emulated_now)
 
     # 3a. Wait: sleep on the emulated clock until the end, or until the execution stops
-    def _wait_interval(self, env, wait_seconds):
+    def _wait_interval(self: Any, env: Any, wait_seconds: float) -> None:
         clock_mod.current().sleep(
             wait_seconds, interrupt=env.program_state_event, stopped=lambda: not env.is_running(), label="Wait"
         )
 
-    wf_mod.WaitFunction._wait_interval = _wait_interval
+    replace(wf_mod.WaitFunction, "_wait_interval", _wait_interval)
 
-    def _timestamp_wait_seconds(self, env):
+    def _timestamp_wait_seconds(self: Any, env: Any) -> int:
         self.string.eval(env=env)
         timestamp = self._from_timestamp_string(timestamp=env.stack.pop())
         if timestamp.tzinfo is None:
             timestamp = timestamp.replace(tzinfo=datetime.timezone.utc)
         return int((timestamp - clock_mod.current().now_dt()).total_seconds())
 
-    ts_mod.Timestamp._get_wait_seconds = _timestamp_wait_seconds
+    replace(ts_mod.Timestamp, "_get_wait_seconds", _timestamp_wait_seconds)
 
-    # 3b. Retry backoff: the module's ``time.sleep`` is the only sleep in retrier_decl; it ends early
-    #     when the execution stops (the retrier's env is kept per thread for that)
+
+def _retry_backoff_on_the_emulated_clock() -> None:
+    """3b. Retry backoff: the module's ``time.sleep`` is the only sleep in retrier_decl; it ends early
+    when the execution stops (the retrier's env is kept per thread for that)."""
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
     retrying = threading.local()
 
     class _ClockTime:
-        def __getattr__(self, name):
+        def __getattr__(self, name: str) -> Any:
             import time
 
             return getattr(time, name)
 
         @staticmethod
-        def sleep(seconds):
+        def sleep(seconds: float) -> None:
             env = getattr(retrying, "env", None)
             if env is None:
                 clock_mod.current().sleep(seconds, label="Retry")
@@ -134,85 +171,88 @@ def apply() -> None:
                     seconds, interrupt=env.program_state_event, stopped=lambda: not env.is_running(), label="Retry"
                 )
 
-    retrier_decl.time = _ClockTime()
+    replace(retrier_decl, "time", _ClockTime())
     original_retrier_body = retrier_decl.RetrierDecl._eval_body
 
-    def retrier_eval_body(self, env):
+    def retrier_eval_body(self: Any, env: Any) -> Any:
         previous, retrying.env = getattr(retrying, "env", None), env
         try:
             return original_retrier_body(self, env)
         finally:
             retrying.env = previous
 
-    retrier_decl.RetrierDecl._eval_body = retrier_eval_body
+    replace(retrier_decl.RetrierDecl, "_eval_body", retrier_eval_body)
 
-    # 3c. StopExecution ends a task waiting for a task token (moto left it waiting until its heartbeat
-    #     or timeout, then the timeout error overwrote the stop and the execution ended FAILED with
-    #     States.Timeout). A stopped or timed-out execution keeps that ending: errors that surface
-    #     afterwards in its abandoned state are not its outcome.
-    Environment = environment_mod.Environment
 
-    def _interrupt_callbacks(env) -> None:
-        pool = getattr(env.callback_pool_manager, "_pool", {})
-        for endpoint in list(pool.values()):
-            try:
-                endpoint.interrupt_all()
-            except Exception:
-                pass
+def _interrupt_callbacks(env: Any) -> None:
+    pool = getattr(env.callback_pool_manager, "_pool", {})
+    for endpoint in list(pool.values()):
+        try:
+            endpoint.interrupt_all()
+        except Exception:
+            pass
 
-    original_set_stop = Environment.set_stop
 
-    def set_stop(self, stop_date, cause, error):
+def _stop_ends_waiting_tasks() -> None:
+    """3c. StopExecution ends a task waiting for a task token (moto left it waiting until its heartbeat
+    or timeout, then the timeout error overwrote the stop and the execution ended FAILED with
+    States.Timeout). A stopped or timed-out execution keeps that ending: errors that surface
+    afterwards in its abandoned state are not its outcome."""
+    from moto.stepfunctions.parser.asl.component.state.exec import execute_state as execute_state_mod
+    from moto.stepfunctions.parser.asl.eval import environment as environment_mod
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning, ProgramStopped, ProgramTimedOut
+
+    environment = environment_mod.Environment
+    original_set_stop = environment.set_stop
+    original_set_timed_out = environment.set_timed_out
+    original_set_error = environment.set_error
+
+    def set_stop(self: Any, stop_date: Any, cause: Any, error: Any) -> None:
         original_set_stop(self, stop_date, cause, error)
         _interrupt_callbacks(self)
 
-    Environment.set_stop = set_stop
-
-    original_set_timed_out = Environment.set_timed_out
-
-    def set_timed_out(self):
+    def set_timed_out(self: Any) -> None:
         if isinstance(self._program_state, ProgramStopped):
             return
         original_set_timed_out(self)
         _interrupt_callbacks(self)
 
-    Environment.set_timed_out = set_timed_out
-
-    original_set_error = Environment.set_error
-
-    def set_error(self, error):
+    def set_error(self: Any, error: Any) -> None:
         if isinstance(self._program_state, (ProgramStopped, ProgramTimedOut)):
             return
         original_set_error(self, error)
 
-    Environment.set_error = set_error
+    replace(environment, "set_stop", set_stop)
+    replace(environment, "set_timed_out", set_timed_out)
+    replace(environment, "set_error", set_error)
 
-    ExecutionState = execute_state_mod.ExecutionState
-    original_evaluate_with_timeout = ExecutionState._evaluate_with_timeout
+    execution_state = execute_state_mod.ExecutionState
+    original_evaluate_with_timeout = execution_state._evaluate_with_timeout
 
-    def evaluate_with_timeout(self, env):
+    def evaluate_with_timeout(self: Any, env: Any) -> Any:
         try:
             return original_evaluate_with_timeout(self, env)
         except Exception:
             if isinstance(env._program_state, ProgramRunning):
                 raise
-            # stopped or timed out meanwhile: no TaskFailed/Retry/Catch for the abandoned task
+            return None  # stopped or timed out meanwhile: no TaskFailed/Retry/Catch for the abandoned task
 
-    ExecutionState._evaluate_with_timeout = evaluate_with_timeout
+    replace(execution_state, "_evaluate_with_timeout", evaluate_with_timeout)
 
-    # 4. building the executor's boto3 client for each task takes no emulated time either
+
+def _task_clients_take_no_emulated_time() -> None:
+    """4. building the executor's boto3 client for each task takes no emulated time either; it signs as
+    the state machine's role (or the task's Credentials role), which is who local.authz must check."""
     from moto.stepfunctions.parser.asl.utils import boto_client as boto_client_mod
 
     original_client_for = boto_client_mod.boto_client_for
 
     @functools.wraps(original_client_for)
-    def boto_client_for(region, service, state_credentials=None):
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
         with clock_mod.current().busy():
             client = original_client_for(region=region, service=service, state_credentials=state_credentials)
         role_arn = getattr(state_credentials, "role_arn", None)
         if role_arn:
-            # Service integrations run as the state machine's role (or the task's Credentials role),
-            # which is who local.authz must check: sign with that role's emulated credentials.
             from botocore.credentials import Credentials
 
             from . import authz
@@ -223,28 +263,30 @@ def apply() -> None:
             )
         return client
 
-    boto_client_mod.boto_client_for = boto_client_for
-    # 5. execution status changes -> EventBridge
-    original_start_exec = execution_mod.Execution.start
+    # every module that imported the function by name gets the replacement too
+    for module in [boto_client_mod, *list(sys.modules.values())]:
+        if getattr(module, "boto_client_for", None) is original_client_for:
+            replace(module, "boto_client_for", boto_client_for)
 
-    def execution_start(self):
+
+def _status_changes_to_eventbridge() -> None:
+    """5. execution status changes -> EventBridge."""
+    from moto.stepfunctions.parser.backend import execution as execution_mod
+
+    original_start_exec = execution_mod.Execution.start
+    original_terminated = execution_mod.BaseExecutionWorkerCommunication.terminated
+
+    def execution_start(self: Any) -> None:
         original_start_exec(self)
         emit_status_change(self, "RUNNING")
 
-    execution_mod.Execution.start = execution_start
-    original_terminated = execution_mod.BaseExecutionWorkerCommunication.terminated
-
-    def terminated(self):
+    def terminated(self: Any) -> None:
         original_terminated(self)
         if not isinstance(self, execution_mod.SyncExecutionWorkerCommunication):
             emit_status_change(self.execution)
 
-    execution_mod.BaseExecutionWorkerCommunication.terminated = terminated
-
-    for module in list(sys.modules.values()):
-        if getattr(module, "boto_client_for", None) is original_client_for:
-            module.boto_client_for = boto_client_for
-    _APPLIED = True
+    replace(execution_mod.Execution, "start", execution_start)
+    replace(execution_mod.BaseExecutionWorkerCommunication, "terminated", terminated)
 
 
 def _millis(value) -> int | None:

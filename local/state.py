@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .clock import Clock
 from .faults import Faults
+
+if TYPE_CHECKING:  # dns_firewall imports this module
+    from .dns_firewall import Resolver
 
 
 @dataclass
@@ -57,7 +61,7 @@ class EmulatorState:
     #: scheduled rule ARN -> emulated time it last fired (or was first seen), for ``auto_schedule``
     schedule_marks: dict = field(default_factory=dict)
     #: the Route 53 Resolver DNS Firewall and query logging deployed (local.dns_firewall.Resolver), made on first use
-    resolver: object | None = None
+    resolver: Resolver | None = None
 
     def note(self, event: str, /, **details) -> None:
         entry = {"t": self.clock.iso(), "event": event, **details}

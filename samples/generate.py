@@ -230,7 +230,7 @@ def evaluation_domain() -> list[dict]:
             "prompt": f"What does the on-call engineer do when the {topic} queue exceeds its threshold?",
             "reference": f"The on-call engineer checks the {channel} integration, confirms the backlog in the dashboard, and follows the escalation step.",
         }
-        for topic, channel in list(zip(TOPICS, CHANNELS * 3))[:8]
+        for topic, channel in list(zip(TOPICS, CHANNELS * 3, strict=False))[:8]
     ]
 
 
@@ -240,7 +240,7 @@ def evaluation_distilled() -> list[dict]:
             "prompt": f"A {tone} customer asks via {channel} about {topic}. How should we answer?",
             "reference": f"Acknowledge the {topic} request, apologise for the trouble, and give the next step and a time frame.",
         }
-        for topic, channel, tone in list(zip(TOPICS, CHANNELS * 3, TONES * 3))[:8]
+        for topic, channel, tone in list(zip(TOPICS, CHANNELS * 3, TONES * 3, strict=False))[:8]
     ]
 
 

@@ -12,16 +12,10 @@ from pydantic import BaseModel
 
 from lambdas.domain.champion import current_champion
 from lambdas.domain.cost import actual_cost
+from lambdas.domain.endpoints import delete_endpoint
 from lambdas.domain.janitor import leaves_billable
 from lambdas.domain.registry import RunRegistry
 from lambdas.domain.runs import utc_now
-
-ENDPOINT_DELETERS = {
-    "provisioned-throughput": lambda bedrock, arn: bedrock.delete_provisioned_model_throughput(provisionedModelId=arn),
-    "custom-model-deployment": lambda bedrock, arn: bedrock.delete_custom_model_deployment(
-        customModelDeploymentIdentifier=arn
-    ),
-}
 
 
 class CleanupResult(BaseModel):
@@ -67,7 +61,7 @@ def cleanup_run(registry: RunRegistry, bedrock: Any, run_id: str, champions: Any
             result.already_gone.append(arn)
             continue
         try:
-            ENDPOINT_DELETERS[endpoint["kind"]](bedrock, arn)
+            delete_endpoint(bedrock, endpoint["kind"], arn)
             result.deleted_endpoints.append(arn)
         except bedrock.exceptions.ResourceNotFoundException:
             result.already_gone.append(arn)

@@ -275,7 +275,9 @@ def baseline_model_for(run: RunInput, champion: dict[str, Any] | None, on_demand
     return on_demand_base_model
 
 
-def _delete(bedrock: Any, kind: str, identifier: str) -> None:
+def delete_endpoint(bedrock: Any, kind: str, identifier: str) -> None:
+    """Delete a provisioned throughput or custom-model deployment (``kind``) by name or ARN: the one
+    delete that promotion, cleanup and the janitor share; Bedrock's refusals reach the caller."""
     if kind == PROVISIONED:
         bedrock.delete_provisioned_model_throughput(provisionedModelId=identifier)
     else:
@@ -361,7 +363,7 @@ def finalize_promotion(
 
 def _delete_recorded(bedrock: Any, registry: RunRegistry, run_id: str, endpoint: Endpoint) -> str:
     try:
-        _delete(bedrock, endpoint.kind, endpoint.identifier)
+        delete_endpoint(bedrock, endpoint.kind, endpoint.identifier)
     except bedrock.exceptions.ResourceNotFoundException:
         pass  # a retried step, or cleanup got there first
     _set_fields(registry, run_id, endpoint.name, deleted_at=utc_now())

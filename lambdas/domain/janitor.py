@@ -47,7 +47,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from lambdas.domain.champion import current_champion
-from lambdas.domain.endpoints import PROVISIONED
+from lambdas.domain.endpoints import PROVISIONED, delete_endpoint
 from lambdas.domain.registry import RunRegistry
 
 # The tag every model and endpoint of a run carries (``runs.lineage_tags``); the janitor's role may delete
@@ -273,10 +273,7 @@ class _Sweeper:
             )
             return
         try:
-            if kind == PROVISIONED:
-                self.bedrock.delete_provisioned_model_throughput(provisionedModelId=identifier)
-            else:
-                self.bedrock.delete_custom_model_deployment(customModelDeploymentIdentifier=identifier)
+            delete_endpoint(self.bedrock, kind, identifier)
         except ClientError as refused:
             if _not_found(refused):
                 entry["deleted_at"] = iso(self.now)

@@ -120,7 +120,7 @@ def decide(
         denies += d
         resource_allows = a
     endpoint_allows = True
-    if endpoint_policy is not None:
+    if endpoint_policy is not None and endpoint is not None:
         d, a = evaluate(
             endpoint_policy, request, source=f"the VPC endpoint policy of {endpoint.id}", resource_policy=True
         )
@@ -167,7 +167,7 @@ def decide(
             reason = f"because no permissions boundary allows the {requirement.action} action"
         else:
             reason = f"because no identity-based policy allows the {requirement.action} action"
-    if allowed and not endpoint_allows:
+    if allowed and not endpoint_allows and endpoint is not None:
         return Decision(False, f"because no VPC endpoint policy allows the {requirement.action} action ({endpoint.id})")
     return Decision(allowed, reason)
 

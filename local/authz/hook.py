@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from .. import state
 from .engine import ADMINISTRATOR, Caller, Decision, Requirement, decide
-from .operations import Call, requirements
+from .operations import requirements
 from .policy import Principal, UnsupportedCondition
+from .table import Call
 from .world import World
 
 #: the emulator itself (deploying cdk.out, its own lifecycle work): never checked, like CloudFormation's
@@ -127,14 +128,15 @@ def authorize(caller: Caller, call: Call, reqs: list[Requirement]) -> tuple[Requ
             raise _NoRoute(call.service, caller.vpc_id)
         endpoint_policy = world.endpoint_policy(endpoint)
     for requirement in reqs:
-        through_endpoint = requirement.via is None and endpoint is not None
+        # what a service does on the caller's behalf (``via``) does not pass the caller's endpoint
+        via_endpoint = endpoint if requirement.via is None else None
         try:
             decision = decide(
                 world,
                 caller,
                 requirement,
-                endpoint=endpoint if through_endpoint else None,
-                endpoint_policy=endpoint_policy if through_endpoint else None,
+                endpoint=via_endpoint,
+                endpoint_policy=endpoint_policy if via_endpoint is not None else None,
             )
         except UnsupportedCondition as exc:
             raise NoAuthorizationRule(
@@ -147,7 +149,7 @@ def authorize(caller: Caller, call: Call, reqs: list[Requirement]) -> tuple[Requ
             "resource": requirement.resource,
             "allowed": decision.allowed,
             "via": requirement.via,
-            "endpoint": endpoint.id if through_endpoint else None,
+            "endpoint": via_endpoint.id if via_endpoint is not None else None,
         }
         with _LOCK:
             DECISIONS.append(record)
@@ -179,8 +181,7 @@ def _check_client_call(client, operation_name: str, api_params: dict) -> None:
     if caller is None:
         return
     service = client.meta.service_model.endpoint_prefix
-    if caller.vpc_id is not None:
-        _resolve_in_vpc(client, operation_name, api_params, caller, region)
+    _resolve_in_vpc(client, operation_name, api_params, caller, region)
     call = Call(service, operation_name, dict(api_params), world)
     reqs = requirements(call)
     if reqs is None:
@@ -189,7 +190,7 @@ def _check_client_call(client, operation_name: str, api_params: dict) -> None:
                 UNRULED.append({"operation": f"{service}:{operation_name}", "principal": caller.principal.arn})
             return
         raise NoAuthorizationRule(
-            f"no authorization rule for {service}:{operation_name} (called by {caller.principal.arn}); add a row to local/authz/operations.py"
+            f"no authorization rule for {service}:{operation_name} (called by {caller.principal.arn}); add a row to local/authz/operations.py (Bedrock: bedrock_operations.py)"
         )
     try:
         failed = authorize(caller, call, reqs)
@@ -227,8 +228,12 @@ def _resolve_in_vpc(client, operation_name: str, api_params: dict, caller: Calle
     """A caller inside a VPC first resolves the API's host name through the VPC's resolver and its DNS Firewall."""
     from local import dns_firewall
 
+    vpc_id = caller.vpc_id
+    if vpc_id is None:
+        return  # outside any VPC: public DNS, no firewall
+
     name = dns_firewall.host_name(client.meta.service_model.service_name, region, operation_name, api_params)
-    answer = dns_firewall.resolve(caller.vpc_id, name)
+    answer = dns_firewall.resolve(vpc_id, name)
     if answer.resolves:
         return
     state.current().note(

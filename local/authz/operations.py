@@ -13,74 +13,27 @@ list_awskeymanagementservice.html, list_awsidentityandaccessmanagementiam.html.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
+from . import bedrock_operations  # noqa: F401  (registers the Bedrock rows)
 from .engine import Requirement
+from .table import (
+    DDB_KMS,
+    OPERATIONS,
+    S3_BUCKET_KEY,
+    S3_KMS,
+    SAR,
+    SFN_KMS,
+    SNS_KMS,
+    SQS_KMS,
+    Call,
+    row,
+    via,
+)
 from .world import World
-
-SAR = "https://docs.aws.amazon.com/service-authorization/latest/reference/"
-S3_KMS = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#require-sse-kms"
-S3_BUCKET_KEY = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html#bucket-key-encryption-context"
-DDB_KMS = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.usagenotes.html"
-SNS_KMS = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#sns-what-permissions-for-sse"
-SQS_KMS = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html"
-SFN_KMS = "https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html"
-BEDROCK_KMS = "https://docs.aws.amazon.com/bedrock/latest/userguide/encryption-custom-job.html"
-#: the key policy statements a CMK-encrypted custom model needs: PermissionsModelCustomization (the job's
-#: creator: Decrypt, GenerateDataKey, DescribeKey, CreateGrant) and PermissionsModelInvocation (whoever
-#: deploys or invokes the model: Decrypt, GenerateDataKey), all through Bedrock (read 2026-12-03)
-NOVA_KMS = "https://docs.aws.amazon.com/nova/latest/userguide/customize-fine-tune-encrypt.html"
-CUSTOM_MODEL_CREATION_KMS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant")
-CUSTOM_MODEL_USE_KMS = ("kms:Decrypt", "kms:GenerateDataKey")
-PASS_ROLE = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html"
-
-
-@dataclass
-class Call:
-    service: str  # endpoint prefix: s3, dynamodb, states, bedrock, bedrock-runtime ...
-    operation: str  # botocore operation name
-    params: dict[str, Any]
-    world: World
-
-    @property
-    def region(self) -> str:
-        return self.world.region
-
-    @property
-    def account(self) -> str:
-        return self.world.account
-
-    def arn(self, service: str, resource: str, *, region: str | None = None, account: str | None = None) -> str:
-        return f"arn:aws:{service}:{self.region if region is None else region}:{self.account if account is None else account}:{resource}"
-
-
-Rule = Callable[[Call], list[Requirement]]
-
-
-@dataclass(frozen=True)
-class Row:
-    rule: Rule
-    source: str
-
-
-OPERATIONS: dict[tuple[str, str], Row] = {}
-
-
-def row(service: str, *operations: str, source: str):
-    def register(rule: Rule) -> Rule:
-        for operation in operations:
-            OPERATIONS[(service, operation)] = Row(rule, source)
-        return rule
-
-    return register
 
 
 # -- helpers ------------------------------------------------------------------------------------------
-def _via(call: Call, service: str) -> str:
-    return f"{service}.{call.region}.amazonaws.com"
-
-
 def _s3_kms(call: Call, bucket: str, key: str, actions: list[str], key_arn: str | None) -> list[Requirement]:
     if not key_arn:
         return []
@@ -91,7 +44,7 @@ def _s3_kms(call: Call, bucket: str, key: str, actions: list[str], key_arn: str 
             action,
             key_arn,
             {
-                "kms:ViaService": _via(call, "s3"),
+                "kms:ViaService": via(call, "s3"),
                 "kms:EncryptionContext:aws:s3:arn": context_arn,
                 "kms:EncryptionContextKeys": ["aws:s3:arn"],
             },
@@ -246,7 +199,7 @@ def _table_kms(call: Call, table: str, actions: list[str]) -> list[Requirement]:
     if not key_arn:
         return []
     context = {
-        "kms:ViaService": _via(call, "dynamodb"),
+        "kms:ViaService": via(call, "dynamodb"),
         "kms:EncryptionContext:aws:dynamodb:tableName": table,
         "kms:EncryptionContext:aws:dynamodb:subscriberId": call.account,
     }
@@ -298,7 +251,7 @@ def _machine_kms(call: Call, machine_arn: str, actions: list[str]) -> list[Requi
     key_arn = call.world.state_machine_key(machine_arn)
     if not key_arn:
         return []
-    context = {"kms:ViaService": _via(call, "states"), "kms:EncryptionContext:aws:states:stateMachineArn": machine_arn}
+    context = {"kms:ViaService": via(call, "states"), "kms:EncryptionContext:aws:states:stateMachineArn": machine_arn}
     return [
         Requirement(
             a, key_arn, context, ("kms", key_arn), via="states", error="KmsAccessDeniedException", source=SFN_KMS
@@ -387,11 +340,11 @@ def _list_machines(call: Call) -> list[Requirement]:
 # -- SNS / SQS -------------------------------------------------------------------------------------------
 @row("sns", "Publish", source=SAR + "list_amazonsns.html; " + SNS_KMS)
 def _publish(call: Call) -> list[Requirement]:
-    topic = call.params.get("TopicArn") or call.params.get("TargetArn")
+    topic: Any = call.params.get("TopicArn") or call.params.get("TargetArn")  # request JSON, as sent
     out = [Requirement("sns:Publish", topic, {}, ("sns", topic), error="AuthorizationError", status=403)]
     key_arn = call.world.topic_key(topic)
     if key_arn:
-        context = {"kms:ViaService": _via(call, "sns"), "kms:EncryptionContext:aws:sns:topicArn": topic}
+        context = {"kms:ViaService": via(call, "sns"), "kms:EncryptionContext:aws:sns:topicArn": topic}
         out += [
             Requirement(a, key_arn, context, ("kms", key_arn), via="sns", error="KMSAccessDenied", source=SNS_KMS)
             for a in ("kms:GenerateDataKey", "kms:Decrypt")
@@ -440,7 +393,7 @@ def _sqs(call: Call) -> list[Requirement]:
     out = [Requirement(f"sqs:{call.operation}", arn, {}, ("sqs", name), error="AccessDenied", status=403)]
     key_arn = call.world.queue_key(name)
     if key_arn:
-        context = {"kms:ViaService": _via(call, "sqs"), "kms:EncryptionContext:aws:sqs:arn": arn}
+        context = {"kms:ViaService": via(call, "sqs"), "kms:EncryptionContext:aws:sqs:arn": arn}
         out += [
             Requirement(
                 a, key_arn, context, ("kms", key_arn), via="sqs", error="KMS.AccessDeniedException", source=SQS_KMS
@@ -490,206 +443,6 @@ def _describe_stacks(call: Call) -> list[Requirement]:
             stack.stack_id if stack is not None else call.arn("cloudformation", f"stack/{name}/*"),
         )
     ]
-
-
-# -- Bedrock ---------------------------------------------------------------------------------------------
-def _model_arn(call: Call, identifier: str) -> str:
-    if identifier.startswith("arn:"):
-        return identifier
-    if identifier.count(".") >= 2 and identifier.split(".")[0] in (
-        "us",
-        "eu",
-        "apac",
-        "global",
-        "jp",
-        "au",
-        "ca",
-        "us-gov",
-    ):
-        return call.arn("bedrock", f"inference-profile/{identifier}")
-    return f"arn:aws:bedrock:{call.region}::foundation-model/{identifier}"
-
-
-def _tags(call: Call, *fields: str) -> dict[str, Any]:
-    tags = [t for f in fields for t in (call.params.get(f) or [])]
-    if not tags:
-        return {}
-    return {**{f"aws:RequestTag/{t['key']}": t["value"] for t in tags}, "aws:TagKeys": [t["key"] for t in tags]}
-
-
-@row(
-    "bedrock", "CreateModelCustomizationJob", source=SAR + "list_amazonbedrock.html; " + PASS_ROLE + "; " + BEDROCK_KMS
-)
-def _create_job(call: Call) -> list[Requirement]:
-    p = call.params
-    job = call.arn("bedrock", f"model-customization-job/{p['jobName']}")
-    base = _model_arn(call, p["baseModelIdentifier"])
-    tags = _tags(call, "jobTags", "customModelTags")
-    out = [
-        Requirement("bedrock:CreateModelCustomizationJob", base, tags),
-        Requirement("bedrock:CreateModelCustomizationJob", job, tags),
-        Requirement("iam:PassRole", p["roleArn"], {"iam:PassedToService": "bedrock.amazonaws.com"}, source=PASS_ROLE),
-    ]
-    if tags:
-        out.append(Requirement("bedrock:TagResource", job, tags))
-    key_arn = call.world.key_arn(p.get("customModelKmsKeyId"))
-    if key_arn:
-        context = {"kms:ViaService": _via(call, "bedrock")}
-        out += [
-            Requirement(a, key_arn, context, ("kms", key_arn), via="bedrock", source=NOVA_KMS)
-            for a in CUSTOM_MODEL_CREATION_KMS
-        ]
-    return out
-
-
-@row(
-    "bedrock",
-    "GetModelCustomizationJob",
-    "StopModelCustomizationJob",
-    source=SAR
-    + "list_amazonbedrock.html (model-customization-job; its condition keys include aws:ResourceTag/${TagKey}, read 2026-12-06)",
-)
-def _job(call: Call) -> list[Requirement]:
-    identifier = call.params["jobIdentifier"]
-    arn = identifier if identifier.startswith("arn:") else call.arn("bedrock", f"model-customization-job/{identifier}")
-    return [Requirement(f"bedrock:{call.operation}", arn, _resource_tags(call, "model-customization-job", identifier))]
-
-
-def _custom_model_kms(call: Call, model_arn: str) -> list[Requirement]:
-    from local.authz.tokens import custom_model_key
-
-    key_arn = custom_model_key(model_arn, call.world)
-    if not key_arn:
-        return []
-    context = {"kms:ViaService": _via(call, "bedrock")}
-    return [
-        Requirement(a, key_arn, context, ("kms", key_arn), via="bedrock", source=NOVA_KMS) for a in CUSTOM_MODEL_USE_KMS
-    ]
-
-
-def _create_endpoint(call: Call, model: str, endpoint: str) -> list[Requirement]:
-    """An endpoint of a model: the create action on the model and on the new endpoint, tag-on-create,
-    and the custom model's key when it has one."""
-    action, tags = f"bedrock:{call.operation}", _tags(call, "tags")
-    out = [Requirement(action, model, tags), Requirement(action, endpoint, tags)]
-    if tags:
-        out.append(Requirement("bedrock:TagResource", endpoint, tags))
-    return out + _custom_model_kms(call, model)
-
-
-@row(
-    "bedrock",
-    "CreateProvisionedModelThroughput",
-    source=SAR + "list_amazonbedrock.html (custom-model or foundation-model, and provisioned-model)",
-)
-def _create_pt(call: Call) -> list[Requirement]:
-    return _create_endpoint(
-        call,
-        _model_arn(call, call.params["modelId"]),
-        call.arn("bedrock", f"provisioned-model/{call.params['provisionedModelName']}"),
-    )
-
-
-@row(
-    "bedrock",
-    "CreateCustomModelDeployment",
-    source=SAR + "list_amazonbedrock.html (custom-model and custom-model-deployment)",
-)
-def _create_deployment(call: Call) -> list[Requirement]:
-    return _create_endpoint(
-        call,
-        call.params["modelArn"],
-        call.arn("bedrock", f"custom-model-deployment/{call.params['modelDeploymentName']}"),
-    )
-
-
-def _resource_tags(call: Call, kind: str, identifier: str) -> dict[str, Any]:
-    """aws:ResourceTag/<key> of an existing resource; a resource that does not exist has none."""
-    from local.authz.tokens import bedrock_resource_tags
-
-    return {
-        f"aws:ResourceTag/{key}": value for key, value in bedrock_resource_tags(kind, identifier, call.world).items()
-    }
-
-
-def _existing(call: Call, kind: str, identifier: str) -> list[Requirement]:
-    """Get or delete of one tagged Bedrock resource: the action on its ARN, with its tags as context."""
-    arn = identifier if identifier.startswith("arn:") else call.arn("bedrock", f"{kind}/{identifier}")
-    return [Requirement(f"bedrock:{call.operation}", arn, _resource_tags(call, kind, identifier))]
-
-
-@row(
-    "bedrock",
-    "GetProvisionedModelThroughput",
-    "DeleteProvisionedModelThroughput",
-    source=SAR
-    + "list_amazonbedrock.html (provisioned-model; its condition keys include aws:ResourceTag/${TagKey}, read 2026-12-04)",
-)
-def _pt(call: Call) -> list[Requirement]:
-    return _existing(call, "provisioned-model", call.params["provisionedModelId"])
-
-
-@row(
-    "bedrock",
-    "GetCustomModelDeployment",
-    "DeleteCustomModelDeployment",
-    source=SAR
-    + "list_amazonbedrock.html (custom-model-deployment; its condition keys include aws:ResourceTag/${TagKey}, read 2026-12-04)",
-)
-def _deployment(call: Call) -> list[Requirement]:
-    return _existing(call, "custom-model-deployment", call.params["customModelDeploymentIdentifier"])
-
-
-@row(
-    "bedrock",
-    "GetCustomModel",
-    "DeleteCustomModel",
-    source=SAR
-    + "list_amazonbedrock.html (custom-model; its condition keys include aws:ResourceTag/${TagKey}, read 2026-12-04)",
-)
-def _custom_model(call: Call) -> list[Requirement]:
-    return _existing(call, "custom-model", call.params["modelIdentifier"])
-
-
-@row("bedrock", "GetFoundationModel", source=SAR + "list_amazonbedrock.html (foundation-model)")
-def _foundation_model(call: Call) -> list[Requirement]:
-    return [Requirement("bedrock:GetFoundationModel", _model_arn(call, call.params["modelIdentifier"]))]
-
-
-@row(
-    "bedrock",
-    "ListFoundationModels",
-    "ListModelCustomizationJobs",
-    "ListProvisionedModelThroughputs",
-    "ListCustomModelDeployments",
-    "ListCustomModels",
-    source=SAR + "list_amazonbedrock.html (list actions have no resource type)",
-)
-def _bedrock_list(call: Call) -> list[Requirement]:
-    return [Requirement(f"bedrock:{call.operation}", "*")]
-
-
-@row("bedrock", "TagResource", "ListTagsForResource", source=SAR + "list_amazonbedrock.html")
-def _bedrock_tags(call: Call) -> list[Requirement]:
-    return [Requirement(f"bedrock:{call.operation}", call.params["resourceARN"], _tags(call, "tags"))]
-
-
-@row(
-    "bedrock-runtime",
-    "Converse",
-    "InvokeModel",
-    source=SAR
-    + "list_amazonbedrock.html (Converse is authorized as bedrock:InvokeModel on the model, inference profile, provisioned model or deployment; the last two support aws:ResourceTag/${TagKey}, read 2026-12-06); "
-    + BEDROCK_KMS,
-)
-def _converse(call: Call) -> list[Requirement]:
-    model = _model_arn(call, call.params["modelId"])
-    kind = next((k for k in ("provisioned-model", "custom-model-deployment") if f":{k}/" in model), None)
-    out = [Requirement("bedrock:InvokeModel", model, _resource_tags(call, kind, model) if kind else {})]
-    from local.authz.tokens import invoked_custom_model
-
-    custom = invoked_custom_model(model, call.world)
-    return out + (_custom_model_kms(call, custom) if custom else [])
 
 
 # -- identity and deployment plumbing --------------------------------------------------------------------

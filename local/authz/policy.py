@@ -83,7 +83,7 @@ def _arn_like(pattern: str, value: str) -> bool:
     v_parts = value.split(":", 5)
     if len(p_parts) != 6 or len(v_parts) != 6:
         return _glob(pattern, value)
-    return all(_glob(p, v) for p, v in zip(p_parts, v_parts))
+    return all(_glob(p, v) for p, v in zip(p_parts, v_parts, strict=True))
 
 
 def _to_bool(value: Any) -> bool | None:
@@ -136,15 +136,15 @@ def _single(op: str, policy_value: Any, request_value: Any) -> bool:
             "NumericGreaterThanEquals": a >= b,
         }[op]
     if op.startswith("Date"):
-        a, b = _date(rv), _date(policy_value)
-        if a is None or b is None:
+        when, limit = _date(rv), _date(policy_value)
+        if when is None or limit is None:
             return False
         return {
-            "DateEquals": a == b,
-            "DateLessThan": a < b,
-            "DateLessThanEquals": a <= b,
-            "DateGreaterThan": a > b,
-            "DateGreaterThanEquals": a >= b,
+            "DateEquals": when == limit,
+            "DateLessThan": when < limit,
+            "DateLessThanEquals": when <= limit,
+            "DateGreaterThan": when > limit,
+            "DateGreaterThanEquals": when >= limit,
         }[op]
     if op == "IpAddress":
         try:
@@ -316,7 +316,8 @@ def evaluate(
     document: Any, request: Request, *, source: str, resource_policy: bool = False
 ) -> tuple[list[StatementMatch], list[StatementMatch]]:
     """(denies, allows) of one policy document that apply to ``request``."""
-    denies, allows = [], []
+    denies: list[StatementMatch] = []
+    allows: list[StatementMatch] = []
     for statement in statements(document):
         if statement_applies(statement, request, resource_policy=resource_policy):
             match = StatementMatch(statement.get("Effect", "Allow"), statement.get("Sid"), source)

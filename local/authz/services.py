@@ -18,7 +18,8 @@ The facts (read 2026-12-03):
 from __future__ import annotations
 
 from .engine import Requirement
-from .operations import CUSTOM_MODEL_CREATION_KMS, NOVA_KMS, SAR, Call, requirements
+from .operations import requirements
+from .table import CUSTOM_MODEL_CREATION_KMS, NOVA_KMS, SAR, Call
 from .world import World
 
 EVENTS_SOURCE = (

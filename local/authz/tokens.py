@@ -36,10 +36,10 @@ def invoked_custom_model(model_arn: str, world: World) -> str | None:
     if ":custom-model/" in model_arn:
         return model_arn
     if ":provisioned-model/" in model_arn or ":custom-model-deployment/" in model_arn:
-        from local import bedrock_ext
+        from local import bedrock
 
         backend = world.backend("bedrock", model_arn.split(":")[3])
-        endpoint = bedrock_ext.ext(backend).endpoints.get(model_arn)
+        endpoint = bedrock.ext(backend).endpoints.get(model_arn)
         if endpoint is not None and ":custom-model/" in endpoint.model_arn:
             return endpoint.model_arn
     return None
@@ -48,7 +48,7 @@ def invoked_custom_model(model_arn: str, world: World) -> str | None:
 def bedrock_resource_tags(kind: str, identifier: str, world: World) -> dict[str, str]:
     """The tags of a customization job, custom model, provisioned throughput or custom-model deployment (by ARN or name);
     {} when it does not exist, which is how IAM sees a resource without tags."""
-    from local import bedrock_ext
+    from local import bedrock
 
     region = identifier.split(":")[3] if identifier.startswith("arn:") else None
     backend = world.backend("bedrock", region)
@@ -59,12 +59,12 @@ def bedrock_resource_tags(kind: str, identifier: str, world: World) -> dict[str,
             return {}
         return {t["Key"]: t["Value"] for t in backend.tagger.list_tags_for_resource(job.job_arn).get("Tags", [])}
     if kind == "custom-model":
-        model = bedrock_ext.find_custom_model(backend, identifier)
+        model = bedrock.find_custom_model(backend, identifier)
         if model is None:
             return {}
         return {t["Key"]: t["Value"] for t in backend.tagger.list_tags_for_resource(model.model_arn).get("Tags", [])}
     wanted = "provisioned" if kind == "provisioned-model" else "deployment"
-    for endpoint in list(bedrock_ext.ext(backend).endpoints.values()):
+    for endpoint in list(bedrock.ext(backend).endpoints.values()):
         if endpoint.kind == wanted and identifier in (endpoint.arn, endpoint.name):
             return dict(endpoint.tags)
     return {}

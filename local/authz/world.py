@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..backends import moto_backend
+
 
 def _json(document: Any) -> Any:
     if document is None or document == "":
@@ -25,17 +27,6 @@ def _json(document: Any) -> Any:
     return document
 
 
-def _get_backend(service: str, account: str, region: str):
-    from moto.backends import get_backend
-
-    if service == "stepfunctions":
-        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
-
-        return stepfunctions_parser_backends[account][region]
-    key = "aws" if service in ("s3", "iam") else region
-    return get_backend(service)[account][key]
-
-
 @dataclass(frozen=True)
 class IdentityPolicies:
     documents: list[tuple[str, Any]]  # (name, document)
@@ -48,7 +39,7 @@ class World:
         self.region = region
 
     def backend(self, service: str, region: str | None = None):
-        return _get_backend(service, self.account, region or self.region)
+        return moto_backend(service, self.account, region or self.region)
 
     # -- identities ---------------------------------------------------------------------------
     def role(self, role_arn: str):

@@ -16,7 +16,8 @@ from typing import Callable
 import pytest
 
 from local import authz
-from tests.e2e.conftest import TuneforgeStage
+
+from .stage import TuneforgeStage
 
 pytestmark = pytest.mark.e2e
 
@@ -105,7 +106,7 @@ def test_a_removed_lambda_permission_stops_the_upload_trigger(tuneforge_cdk_out,
         ]
         del template["Resources"][lid]
 
-    stage = _an_upload_starts_nothing(
+    _an_upload_starts_nothing(
         emulator, _mutated(tuneforge_cdk_out, tmp_path, "Pipeline", drop_start_run_permission), timeout=30
     )
     [(who, action, resource)] = _denials(emulator)

@@ -139,7 +139,7 @@ def test_moto_still_has_the_gaps_we_fill():
         "create_evaluation_job",
         "get_foundation_model",
     ):
-        assert op not in original_bedrock, f"moto now implements {op}: review local/bedrock_ext.py"
+        assert op not in original_bedrock, f"moto now implements {op}: review local/bedrock/"
     runtime_ops = {
         name
         for name, fn in inspect.getmembers(BedrockRuntimeResponse, inspect.isfunction)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import GOOD_DATA
+from .stage import GOOD_DATA
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from local import authz
 
-from .conftest import TuneforgeStage
+from .stage import TuneforgeStage
 
 pytestmark = pytest.mark.e2e
 

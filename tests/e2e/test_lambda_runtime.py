@@ -107,9 +107,9 @@ def test_other_threads_keep_a_whole_environment_while_functions_run(deployed):
     driver build boto3 clients in other threads, which iterate ``os.environ`` (proxy settings). A key
     taken away mid-iteration raised KeyError there (a Task failed with States.Runtime at random), and
     ``clear()`` + ``update()`` left the environment empty for a moment."""
-    from local import lambda_runtime
+    from local.lambda_environ import SnapshotEnviron, set_environ
 
-    assert type(os.environ).__name__ == "_SnapshotEnviron"  # installed by the emulator
+    assert type(os.environ) is SnapshotEnviron  # installed by the emulator
     os.environ["TF_GOES_AWAY"] = "1"
     items = iter(os.environ.items())
     next(items)
@@ -119,11 +119,11 @@ def test_other_threads_keep_a_whole_environment_while_functions_run(deployed):
     target = {**saved, "WHO": "x"}
     target.pop("HOME", None)
     try:
-        lambda_runtime._set_environ(target)  # key by key: shared keys never go away
+        set_environ(target)  # key by key: shared keys never go away
         assert os.environ.get("WHO") == "x" and "HOME" not in os.environ
         assert os.environ.get("AWS_DEFAULT_REGION") == "us-east-1"
     finally:
-        lambda_runtime._set_environ(saved)
+        set_environ(saved)
     assert os.environ.copy() == saved
     body, error = _invoke(deployed.aws, deployed.function("Other"), {})
     assert error is None and body["who"] == "other"

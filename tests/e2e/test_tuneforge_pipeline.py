@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, RunResult, TuneforgeStage
+from .stage import ROOT, RunResult, TuneforgeStage
 
 pytestmark = pytest.mark.e2e
 

@@ -96,11 +96,12 @@ def emulator_actions() -> set[tuple[str, str]]:
         }
     for (service, operation), row in operations.OPERATIONS.items():
         source = inspect.getsource(row.rule)
-        # and the module's helpers the rule calls (one level: they build the requirement for it)
+        # and the helpers of the rule's module it calls (one level: they build the requirement for it)
+        module = inspect.getmodule(row.rule)
         helpers = [
-            getattr(operations, name)
+            getattr(module, name)
             for name in re.findall(r"\b(_[a-z]\w*)\(", source)
-            if callable(getattr(operations, name, None))
+            if callable(getattr(module, name, None))
         ]
         for text in [source, *(inspect.getsource(h) for h in helpers if inspect.isfunction(h))]:
             for prefix in per_operation.findall(text):

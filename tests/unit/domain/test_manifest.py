@@ -33,7 +33,7 @@ def _trigger(manifest: dict) -> str:
         MANIFEST,
         load_profile=lambda name: PROFILE if name == PROFILE.name else None,
         read_object=lambda obj: json.dumps(manifest).encode(),
-        registry=_Untouchable(),  # type: ignore[arg-type]
+        registry=_Untouchable(),  # type: ignore[arg-type]  # a manifest refused before the registry is touched, which this proves
         stepfunctions=_Untouchable(),
         state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:tuneforge",
     )
@@ -101,4 +101,4 @@ def test_a_manifest_that_is_not_a_manifest_still_says_which_field():
         "invalid manifest: training: Field required; trainng: Extra inputs are not permitted"
     )
     assert _trigger({}).endswith("invalid manifest: training: Field required")
-    assert "invalid manifest: manifest: Input should be an object" in _trigger(["train.jsonl"])  # type: ignore[arg-type]
+    assert "invalid manifest: manifest: Input should be an object" in _trigger(["train.jsonl"])  # type: ignore[arg-type]  # a manifest that is no object, on purpose

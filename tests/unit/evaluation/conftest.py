@@ -27,7 +27,7 @@ from moto import mock_aws  # noqa: E402
 from lambdas.domain.profiles import TuningProfile  # noqa: E402
 from lambdas.domain.registry import RunRegistry  # noqa: E402
 from lambdas.domain.runs import Dataset, RunInput, S3ObjectRef, run_id_for  # noqa: E402
-from local import bedrock_ext, converse_ext, patches, state  # noqa: E402
+from local import bedrock, converse_ext, patches, state  # noqa: E402
 from local.clock import Clock  # noqa: E402
 from stacks.config import load_stages  # noqa: E402
 from tests.doubles import (  # noqa: E402
@@ -68,7 +68,7 @@ class Aws:
 
     def advance(self, seconds: float) -> None:
         self.emulator.clock.advance(seconds)
-        bedrock_ext.tick_all()
+        bedrock.tick_all()
 
     def endpoints(self) -> dict[str, list[str]]:
         """Names of the provisioned throughputs and deployments that exist now."""

@@ -49,10 +49,10 @@ def test_a_nova_model_customized_before_the_cutoff_or_outside_its_regions_falls_
     if region == "us-east-1":
         from moto.backends import get_backend
 
-        from local import bedrock_ext
+        from local import bedrock
 
         backend = get_backend("bedrock")[model.split(":")[4]]["us-east-1"]
-        bedrock_ext.find_custom_model(backend, model).creation_time = "2025-06-30T12:00:00.000Z"
+        bedrock.find_custom_model(backend, model).creation_time = "2025-06-30T12:00:00.000Z"
     endpoint = deploy_for_evaluation(aws.bedrock, aws.registry, run, model, region=region)
     assert endpoint.kind == PROVISIONED and because in endpoint.why, endpoint.why
 

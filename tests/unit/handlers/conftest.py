@@ -16,7 +16,7 @@ import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from lambdas.domain.profiles import fingerprints_variable  # noqa: E402
-from local import bedrock_ext  # noqa: E402
+from local import bedrock  # noqa: E402
 from local import state as emulator_state  # noqa: E402
 from local.clock import Clock  # noqa: E402
 from stacks.config import load_stages  # noqa: E402
@@ -69,10 +69,10 @@ def account(monkeypatch) -> Account:
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    # The emulator's Bedrock control plane (local.bedrock_ext) over moto's: jobs found by ARN as well as
+    # The emulator's Bedrock control plane (local.bedrock) over moto's: jobs found by ARN as well as
     # by name, AWS-shaped ARNs, Bedrock's validation. Its clock is frozen here, so a job stays
     # InProgress until a test changes it.
-    bedrock_ext.apply()
+    bedrock.apply()
     previous_state = emulator_state.current()
     emulator_state.install(emulator_state.EmulatorState(clock=Clock(0)))
     with mock_aws():

@@ -1,6 +1,6 @@
 """Measure the emulator: Lambda invocation cost per mode, deploy time, a run's wall time.
 
-    python -m local.measure [path/to/cdk.out]
+    .venv/bin/python bench/emulator.py [path/to/cdk.out]
 
 Without an argument it synthesizes tests/e2e/fixture_app. Prints one line per figure; the figures in
 docs/local-emulation.md come from here.
@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 DATA = "\n".join(
     json.dumps({"prompt": p, "completion": c})
     for p, c in [
@@ -83,7 +84,7 @@ def main(argv: list[str]) -> None:
         cdk_out = Path(argv[0])
     else:
         sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-        from fixture_app.app import build
+        from fixture_app.app import build  # type: ignore[import-not-found]  # tests/e2e, put on sys.path above
 
         cdk_out = Path(tempfile.mkdtemp(prefix="measure-cdk.out-"))
         started = time.perf_counter()
