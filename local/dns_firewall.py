@@ -88,6 +88,7 @@ def host_name(service_name: str, region: str, operation_name: str, params: dict)
     from urllib.parse import urlsplit
 
     import botocore.session
+    from botocore.config import Config
 
     with _CLIENTS_LOCK:
         client = _CLIENTS.get((service_name, region))
@@ -98,6 +99,9 @@ def host_name(service_name: str, region: str, operation_name: str, params: dict)
                 aws_access_key_id="ASIAEMULATOR",
                 aws_secret_access_key="emulated",
                 aws_session_token="emulated",
+                # In server mode the functions' environment names the emulator (AWS_ENDPOINT_URL); the question
+                # is which AWS host the call would reach, so a configured endpoint URL must not answer it.
+                config=Config(ignore_configured_endpoint_urls=True),
             )
             _CLIENTS[(service_name, region)] = client
     operation = client.meta.service_model.operation_model(operation_name)

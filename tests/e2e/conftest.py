@@ -127,3 +127,20 @@ def tuneforge(tuneforge_cdk_out: Path, emulator) -> TuneforgeStage:
     WaitForJob alive (its heartbeat timeout, 45 min, is shorter than the 1-hour job)."""
     emulator.settings.auto_schedule = True
     return TuneforgeStage(emulator, tuneforge_cdk_out)
+
+
+@pytest.fixture(scope="module")
+def cli_stage(tuneforge_cdk_out: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The dev stage deployed in an emulator server of its own, with the support-qa-vi evaluation set uploaded
+    through the CLI; tests drive ``tuneforge`` against it as a user would (tests/e2e/cli_harness.py)."""
+    from local.remote import RemoteEmulator
+
+    from .cli_harness import EVALUATION_SET, PROFILE, CliStage
+
+    workdir = tmp_path_factory.mktemp("cli")
+    with RemoteEmulator.launch(time_scale=0.0001, auto_schedule=True, log=workdir / "server.log") as aws:
+        aws.deploy(tuneforge_cdk_out, stacks="Tuneforge-dev-*")
+        stage = CliStage(url=aws.endpoint_url, workdir=workdir)
+        uploaded = stage.run("evaluation-set", str(EVALUATION_SET), "--profile", PROFILE)
+        assert uploaded.code == 0, uploaded.err
+        yield stage
