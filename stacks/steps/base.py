@@ -24,7 +24,7 @@ from constructs import Construct
 from lambdas.domain.names import Env, state_machine_name
 from stacks.config import StageConfig
 from stacks.foundation_stack import FoundationStack
-from stacks.functions import FunctionPlacement, PipelineFunction
+from stacks.functions import DEFAULT_TIMEOUT, FunctionPlacement, PipelineFunction
 from stacks.profiles import ProfileParameters
 from stacks.stage_tags import made_for_this_stage
 from stacks.storage import Storage
@@ -210,32 +210,41 @@ class StepContext:
 
 
 class PipelineStep(PipelineFunction):
-    """One step's function, run from ``lambdas/handlers/<HANDLER>.py``, with the run registry's environment."""
+    """One step's function, run from ``lambdas/handlers/<HANDLER>.py`` with the run registry's environment.
+
+    A step says what it is in class attributes and what it needs in two methods: ``environment`` (beyond the
+    registry's) and ``grant`` (its permissions, through the constructs that own the resources).
+    """
 
     HANDLER: ClassVar[str]
     DESCRIPTION: ClassVar[str]
     # Steps the state machine invokes (its role may call them); the others run on events.
     INVOKED_BY_STATE_MACHINE: ClassVar[bool] = True
+    # Event targets are invoked asynchronously: what fails for good goes to the stage's dead-letter queue.
+    INVOKED_ASYNCHRONOUSLY: ClassVar[bool] = False
+    TIMEOUT: ClassVar[Duration] = DEFAULT_TIMEOUT
+    MEMORY_MB: ClassVar[int] = 512
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        context: StepContext,
-        environment: Mapping[str, str] | None = None,
-        **options: Any,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, context: StepContext) -> None:
         super().__init__(
             scope,
             construct_id,
             placement=context.placement,
             handler=f"lambdas.handlers.{self.HANDLER}.handler",
             description=self.DESCRIPTION,
-            environment={**context.run_environment, **(environment or {})},
-            **options,
+            environment={**context.run_environment, **self.environment(context)},
+            timeout=self.TIMEOUT,
+            memory_size=self.MEMORY_MB,
+            dead_letter_queue=context.dead_letters if self.INVOKED_ASYNCHRONOUSLY else None,
         )
         self.context = context
+        self.grant(context)
+
+    def environment(self, context: StepContext) -> Mapping[str, str]:
+        return {}
+
+    def grant(self, context: StepContext) -> None:
+        """What the step's handler calls, granted through the constructs that own the resources."""
 
 
 def lambda_task(

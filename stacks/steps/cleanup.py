@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -17,18 +17,12 @@ class CleanupStep(PipelineStep):
     HANDLER = "cleanup"
     DESCRIPTION = "Stops the run's job and deletes every endpoint it created but did not promote"
 
-    def __init__(self, scope: Construct, construct_id: str, *, context: StepContext, **options: Any) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            context=context,
-            environment={
-                Env.NOTIFICATION_TOPIC_ARN: context.topic.topic_arn,
-                Env.STATE_MACHINE_ARN: context.retraining.arn,
-            },
-            dead_letter_queue=context.dead_letters,
-            **options,
-        )
+    INVOKED_ASYNCHRONOUSLY = True  # also the target of the execution status-change rule
+
+    def environment(self, context: StepContext) -> Mapping[str, str]:
+        return {Env.NOTIFICATION_TOPIC_ARN: context.topic.topic_arn, Env.STATE_MACHINE_ARN: context.retraining.arn}
+
+    def grant(self, context: StepContext) -> None:
         bedrock, storage, this_stages = context.bedrock, context.storage, context.this_stages_resources
         bedrock.grant_job_read(self)
         why_delete = "Evaluation endpoints get Bedrock-generated ids when a run creates them; cleanup may only delete them, in this account and region, and deletes only those its run recorded."

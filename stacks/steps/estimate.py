@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
@@ -14,8 +12,7 @@ class EstimateStep(PipelineStep):
     HANDLER = "estimate"
     DESCRIPTION = "Estimates the run's cost and checks it against the profile's budget cap"
 
-    def __init__(self, scope: Construct, construct_id: str, *, context: StepContext, **options: Any) -> None:
-        super().__init__(scope, construct_id, context=context, **options)
+    def grant(self, context: StepContext) -> None:
         context.storage.grant_run_registry(self)
 
     def task(self, scope: Construct) -> tasks.LambdaInvoke:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
@@ -18,25 +18,22 @@ class EvaluateStep(PipelineStep):
     HANDLER = "evaluate"
     DESCRIPTION = "Evaluates the candidate against its baseline on the profile's evaluation set and writes the reports"
 
-    def __init__(self, scope: Construct, construct_id: str, *, context: StepContext, **options: Any) -> None:
+    TIMEOUT = Duration.seconds(EVALUATE_TIMEOUT_SECONDS)
+    MEMORY_MB = 1024
+
+    def environment(self, context: StepContext) -> Mapping[str, str]:
         storage = context.storage
-        super().__init__(
-            scope,
-            construct_id,
-            context=context,
-            environment={
-                Env.ARTIFACTS_BUCKET: storage.artifacts_bucket_name,
-                Env.DATA_BUCKET: storage.data_bucket_name,
-            },
-            timeout=Duration.seconds(EVALUATE_TIMEOUT_SECONDS),
-            memory_size=1024,
-            **options,
-        )
+        return {Env.ARTIFACTS_BUCKET: storage.artifacts_bucket_name, Env.DATA_BUCKET: storage.data_bucket_name}
+
+    def grant(self, context: StepContext) -> None:
+        storage = context.storage
         bedrock = context.bedrock
         self.add_statements(
             # Foundation models and inference profiles carry no tags of ours; the candidate's endpoint does.
             iam.PolicyStatement(
-                sid="InvokeBaselinesAndJudges", actions=["bedrock:InvokeModel"], resources=self._baselines_and_judges()
+                sid="InvokeBaselinesAndJudges",
+                actions=["bedrock:InvokeModel"],
+                resources=self._baselines_and_judges(context),
             ),
             iam.PolicyStatement(
                 sid="InvokeThisStagesCandidates",
@@ -55,10 +52,10 @@ class EvaluateStep(PipelineStep):
         storage.grant_champions_read(self)
         storage.grant_run_registry(self)
 
-    def _baselines_and_judges(self) -> list[str]:
+    def _baselines_and_judges(self, context: StepContext) -> list[str]:
         """The baselines and judges, each as Bedrock requires it to be invoked from this Region: its own
         foundation model, or an inference profile and every model it may route to (the catalogue's facts)."""
-        stage = self.context.stage
+        stage = context.stage
         models = [p.base_model for p in stage.profiles.values()]
         models += [p.evaluation.judge_model for p in stage.profiles.values() if p.evaluation.judge_model]
         arn = f"arn:{Stack.of(self).partition}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
@@ -17,15 +17,11 @@ class FinalizePromotionStep(PipelineStep):
     HANDLER = "finalize_promotion"
     DESCRIPTION = "Makes the candidate the profile's champion and retires what the promotion replaces"
 
-    def __init__(self, scope: Construct, construct_id: str, *, context: StepContext, **options: Any) -> None:
+    def environment(self, context: StepContext) -> Mapping[str, str]:
+        return {Env.CHAMPION_PARAMETER_PREFIX: champion_parameter_prefix(context.stage.name)}
+
+    def grant(self, context: StepContext) -> None:
         champion_prefix = champion_parameter_prefix(context.stage.name)
-        super().__init__(
-            scope,
-            construct_id,
-            context=context,
-            environment={Env.CHAMPION_PARAMETER_PREFIX: champion_prefix},
-            **options,
-        )
         bedrock, this_stages = context.bedrock, context.this_stages_resources
         champion_parameters = Stack.of(self).format_arn(
             service="ssm", resource="parameter", resource_name=f"{champion_prefix[1:]}/*"

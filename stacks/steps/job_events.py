@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from constructs import Construct
-
 from stacks.steps.base import PipelineStep, StepContext
 
 
@@ -14,8 +10,9 @@ class JobEventsStep(PipelineStep):
     DESCRIPTION = "Completes WaitForJob from Bedrock job events and from the scheduled fallback check"
     INVOKED_BY_STATE_MACHINE = False
 
-    def __init__(self, scope: Construct, construct_id: str, *, context: StepContext, **options: Any) -> None:
-        super().__init__(scope, construct_id, context=context, dead_letter_queue=context.dead_letters, **options)
+    INVOKED_ASYNCHRONOUSLY = True
+
+    def grant(self, context: StepContext) -> None:
         context.storage.grant_run_registry(self)
         context.storage.grant_run_lookup(self)
         context.bedrock.grant_job_read(self)

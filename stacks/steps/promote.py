@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -15,8 +13,7 @@ class PromoteStep(PipelineStep):
     HANDLER = "promote"
     DESCRIPTION = "Buys the profile's provisioned throughput for a candidate that passed the gate"
 
-    def __init__(self, scope: Construct, construct_id: str, *, context: StepContext, **options: Any) -> None:
-        super().__init__(scope, construct_id, context=context, **options)
+    def grant(self, context: StepContext) -> None:
         bedrock = context.bedrock
         self.add_statements(
             iam.PolicyStatement(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -15,8 +15,10 @@ class StartJobStep(PipelineStep):
     HANDLER = "start_job"
     DESCRIPTION = "Starts the Bedrock customization job for a run inside the VPC, idempotently"
 
-    def __init__(self, scope: Construct, construct_id: str, *, context: StepContext, **options: Any) -> None:
-        super().__init__(scope, construct_id, context=context, environment=context.job_environment, **options)
+    def environment(self, context: StepContext) -> Mapping[str, str]:
+        return context.job_environment
+
+    def grant(self, context: StepContext) -> None:
         bedrock, storage = context.bedrock, context.storage
         base_models = [
             bedrock.foundation_model(model)

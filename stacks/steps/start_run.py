@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from constructs import Construct
+from collections.abc import Mapping
 
 from lambdas.domain.names import Env
 from stacks.steps.base import PipelineStep, StepContext
@@ -15,18 +13,12 @@ class StartRunStep(PipelineStep):
     DESCRIPTION = "Starts exactly one pipeline execution per uploaded dataset object version"
     INVOKED_BY_STATE_MACHINE = False
 
-    def __init__(self, scope: Construct, construct_id: str, *, context: StepContext, **options: Any) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            context=context,
-            environment={
-                Env.STATE_MACHINE_ARN: context.retraining.arn,
-                Env.PROFILE_PARAMETER_PREFIX: context.profiles.prefix,
-            },
-            dead_letter_queue=context.dead_letters,
-            **options,
-        )
+    INVOKED_ASYNCHRONOUSLY = True
+
+    def environment(self, context: StepContext) -> Mapping[str, str]:
+        return {Env.STATE_MACHINE_ARN: context.retraining.arn, Env.PROFILE_PARAMETER_PREFIX: context.profiles.prefix}
+
+    def grant(self, context: StepContext) -> None:
         storage = context.storage
         context.profiles.grant_read(self)
         storage.grant_dataset_read(self, sid="ReadManifests")

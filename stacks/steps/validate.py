@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from aws_cdk import Duration
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -18,22 +18,19 @@ class ValidateStep(PipelineStep):
     HANDLER = "validate"
     DESCRIPTION = "Validates a dataset against its profile's model and writes the line-numbered report"
 
-    def __init__(self, scope: Construct, construct_id: str, *, context: StepContext, **options: Any) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            context=context,
-            # Validate builds the job request StartJob will send, to check it against Bedrock's service model.
-            # PROFILE_FINGERPRINTS: what this deployment installed, which a run's profile must match.
-            environment={
-                **context.job_environment,
-                Env.DATA_BUCKET: context.storage.data_bucket_name,
-                Env.PROFILE_FINGERPRINTS: fingerprints_variable(context.stage.profiles.values()),
-            },
-            timeout=Duration.minutes(15),
-            memory_size=1024,
-            **options,
-        )
+    TIMEOUT = Duration.minutes(15)
+    MEMORY_MB = 1024
+
+    def environment(self, context: StepContext) -> Mapping[str, str]:
+        # Validate builds the job request StartJob will send, to check it against Bedrock's service model.
+        # PROFILE_FINGERPRINTS: what this deployment installed, which a run's profile must match.
+        return {
+            **context.job_environment,
+            Env.DATA_BUCKET: context.storage.data_bucket_name,
+            Env.PROFILE_FINGERPRINTS: fingerprints_variable(context.stage.profiles.values()),
+        }
+
+    def grant(self, context: StepContext) -> None:
         storage = context.storage
         storage.grant_dataset_read(self)
         storage.grant_data_listing(self, sid="CheckMediaExists", prefix=INCOMING_PREFIX)

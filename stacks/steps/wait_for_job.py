@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_cdk import Duration
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -16,8 +14,7 @@ class WaitForJobStep(PipelineStep):
     HANDLER = "wait_for_job"
     DESCRIPTION = "Stores the WaitForJob task token with the run and finishes at once if the job already ended"
 
-    def __init__(self, scope: Construct, construct_id: str, *, context: StepContext, **options: Any) -> None:
-        super().__init__(scope, construct_id, context=context, **options)
+    def grant(self, context: StepContext) -> None:
         context.storage.grant_run_registry(self)
         context.bedrock.grant_job_read(self)
         context.retraining.grant_task_completion(self)
