@@ -84,3 +84,31 @@ def test_detach_fails_fast_and_stops_the_server_when_the_deploy_fails(tmp_path: 
     assert done.returncode == 1 and "deploying" in done.stderr and "emulator stopped" in done.stderr
     stopped = subprocess.run([*server, "--stop"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert stopped.returncode == 1 and "no emulator answers" in stopped.stderr
+
+
+def _folder(root: Path, manifest: str) -> Path:
+    from .cli_harness import GOOD_SAMPLE
+
+    folder = root / "support-batch"
+    folder.mkdir()
+    (folder / "train.jsonl").write_bytes(GOOD_SAMPLE.read_bytes())
+    (folder / "manifest.json").write_text(manifest, encoding="utf-8")
+    return folder
+
+
+def test_a_folder_validate_accepts_is_a_folder_the_pipeline_runs(cli_stage, tmp_path: Path):
+    from .cli_harness import PROFILE
+
+    folder = _folder(tmp_path, '{"training": "train.jsonl"}')
+    checked = cli_stage.run("validate", str(folder), "--model", "amazon.nova-micro-v1:0:128k", stage_options=False)
+    assert checked.code == 0 and checked.out.startswith("VALID"), checked.out + checked.err
+    assert "train.jsonl" in checked.out
+    submitted = cli_stage.run("submit", str(folder), "--profile", PROFILE, "--watch")
+    assert submitted.code == 0, submitted.err
+    assert re.search(r"PROMOTED|SUCCEEDED", submitted.out)
+
+
+def test_validate_refuses_a_manifest_the_upload_trigger_would_ignore(cli_stage, tmp_path: Path):
+    folder = _folder(tmp_path, '{"training": "../train.jsonl"}')
+    checked = cli_stage.run("validate", str(folder), "--model", "amazon.nova-micro-v1:0:128k", stage_options=False)
+    assert checked.code == 1 and checked.out.startswith("INVALID") and "escapes its folder" in checked.out
