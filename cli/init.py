@@ -119,7 +119,7 @@ def _teacher(model: ModelSpec, ctype: CustomizationType, wanted: str | None) -> 
     today = date.today()
     usable = [t for t in TEACHER_MODELS.values() if t.lifecycle.status_on(today) is not LifecycleStatus.END_OF_LIFE]
     same_provider = [t for t in usable if t.model_id.split(".")[0] == model.provider]
-    if not same_provider and not usable:
+    if not usable:
         raise UsageError("no distillation teacher in the catalogue is before its end of life")
     return (same_provider or usable)[0].model_id
 
