@@ -54,7 +54,12 @@ def model_suggestions(identifier: str, limit: int = 3) -> list[str]:
     ]
     if same_model:
         return sorted(same_model)[:limit]
-    return difflib.get_close_matches(wanted, sorted(MODELS), n=limit, cutoff=0.6)
+    close = difflib.get_close_matches(wanted, sorted(MODELS), n=limit, cutoff=0.6)
+    if not close:
+        return []
+    # A typo of one id should name that id alone, not every sibling that shares most of its letters.
+    best = difflib.SequenceMatcher(None, wanted, close[0]).ratio()
+    return [match for match in close if difflib.SequenceMatcher(None, wanted, match).ratio() >= best - 0.05]
 
 
 def did_you_mean(identifier: str) -> str:
