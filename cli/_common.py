@@ -6,8 +6,15 @@ import argparse
 import os
 from typing import Any
 
-from lambdas.domain.catalogue import MODELS, CatalogueError, CustomizationType, ModelSpec, resolve_base_model
-from lambdas.domain.sources import DatasetSource, local_file, s3_object
+from lambdas.domain.catalogue import (
+    MODELS,
+    CatalogueError,
+    CustomizationType,
+    ModelSpec,
+    did_you_mean,
+    resolve_base_model,
+)
+from lambdas.domain.sources import DatasetSource, S3Object, local_file, s3_object
 
 EXIT_OK, EXIT_NO, EXIT_USAGE = 0, 1, 2
 # The estimate is only a lower bound (a line has no price), so the budget cannot be verified.
@@ -23,7 +30,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         required=True,
         metavar="MODEL_ID",
-        help="base model id (e.g. amazon.nova-micro-v1:0:128k) or custom-model ARN",
+        help="base model id (e.g. amazon.nova-micro-v1:0:128k; `tuneforge models` lists them) or custom-model ARN",
     )
     parser.add_argument(
         "--type",
@@ -44,7 +51,10 @@ def resolve_model(identifier: str) -> ModelSpec:
     try:
         return resolve_base_model(identifier)
     except CatalogueError:
-        raise UsageError(f"unknown model {identifier!r}; valid models:\n  " + "\n  ".join(sorted(MODELS))) from None
+        raise UsageError(
+            f"unknown model {identifier!r}{did_you_mean(identifier)}\n"
+            "valid models (`tuneforge models` describes them):\n  " + "\n  ".join(sorted(MODELS))
+        ) from None
 
 
 def resolve_type(model: ModelSpec, value: str | None) -> CustomizationType:
@@ -93,9 +103,33 @@ def s3_client() -> Any:
 def dataset_source(location: str) -> DatasetSource:
     if location.startswith("s3://"):
         try:
-            return s3_object(s3_client(), location)
+            source = s3_object(s3_client(), location)
         except ValueError as error:
             raise UsageError(str(error)) from None
+        _check_credentials(source)
+        return source
     if not os.path.isfile(location):
         raise UsageError(f"no such file: {location}")
     return local_file(location)
+
+
+class CredentialsError(UsageError):
+    """No usable AWS credentials: the data was never read, so nothing can be said about it."""
+
+
+def _check_credentials(source: S3Object) -> None:
+    """Reading an s3:// dataset without credentials must not look like invalid data: the validator turns any
+    read failure into a finding about the file, so ask S3 first and say what is wrong with the setup. Only a
+    client with no credentials at all is caught here; S3 answers a refused HEAD with a bare 403, which the
+    validator reports with the file."""
+    from botocore.exceptions import NoCredentialsError, PartialCredentialsError
+
+    try:
+        source.size()
+    except (NoCredentialsError, PartialCredentialsError) as error:
+        raise CredentialsError(
+            f"cannot read {source.name}: {error}; nothing was validated. Configure AWS credentials "
+            "(AWS_PROFILE, `aws configure` or `aws sso login`) or validate a local copy of the file"
+        ) from None
+    except Exception:  # a missing object or a refusal: the validator reports it as a finding about the file
+        return

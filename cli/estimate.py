@@ -51,22 +51,33 @@ def register(subparsers: Any) -> None:
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("path", nargs="?", metavar="PATH", help="training JSONL (local or s3://) to count tokens from")
-    source.add_argument("--tokens", type=int, metavar="N", help="training tokens, instead of a dataset")
+    source.add_argument(
+        "--tokens", type=int, metavar="N", help="training tokens in the dataset (one epoch), instead of a dataset"
+    )
     add_model_arguments(parser)
     parser.add_argument(
-        "--model-units", type=int, metavar="N", help="provisioned throughput model units to price (omit for none)"
+        "--model-units",
+        type=int,
+        metavar="N",
+        help="provisioned throughput to price for a promotion, in model units (omit for none)",
     )
     parser.add_argument(
-        "--commitment", choices=COMMITMENTS, default="none", help="provisioned throughput commitment (default none)"
+        "--commitment",
+        choices=COMMITMENTS,
+        default="none",
+        help="provisioned throughput commitment term: none (hourly), OneMonth or SixMonths (default none)",
     )
-    parser.add_argument("--budget", type=float, metavar="USD", help="budget cap to compare the run's total with")
+    parser.add_argument("--budget", type=float, metavar="USD", help="budget cap in USD to compare the run's total with")
     parser.add_argument(
-        "--monthly-cap", type=float, metavar="USD", help="cap to compare what a promotion keeps running each month with"
+        "--monthly-cap",
+        type=float,
+        metavar="USD",
+        help="cap in USD per month to compare what a promotion keeps running with",
     )
     parser.add_argument(
         "--prices",
         metavar="FILE",
-        help="JSON price overrides: training_per_1k_tokens, storage_per_month, throughput_per_unit_hour{commitment: USD}, as_of, source",
+        help="JSON price overrides in USD: training_per_1k_tokens, storage_per_month (per month), throughput_per_unit_hour{commitment: USD per model unit and hour}, as_of, source",
     )
     parser.add_argument(
         "--accept-unpriced",

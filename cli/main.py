@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import pkgutil
 import sys
+import tomllib
+from pathlib import Path
 from typing import Sequence
 
 import cli
@@ -26,12 +29,29 @@ def _command_modules() -> list[str]:
     )
 
 
+def version() -> str:
+    """The installed package's version; from a source checkout that was never installed, pyproject.toml's."""
+    try:
+        return importlib.metadata.version("tuneforge")
+    except importlib.metadata.PackageNotFoundError:
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        try:
+            return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tuneforge",
         description="Validate datasets, estimate costs and operate the Bedrock customization pipeline.",
     )
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument(
+        "--version", action="version", version=f"tuneforge {version()}", help="print the version and exit"
+    )
+    subparsers = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="what to do (`tuneforge COMMAND --help` for its options)"
+    )
     for name in _command_modules():
         module = importlib.import_module(name)
         register = getattr(module, "register", None)

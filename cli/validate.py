@@ -1,5 +1,8 @@
 """``tuneforge validate PATH --model MODEL_ID [--type TYPE] [--validation PATH] [--json] [--convert-out PATH]``
 
+PATH is a JSONL file or a dataset folder: a folder's manifest.json names its training (and validation) file,
+as when the folder is uploaded with ``tuneforge submit``; a folder without one is refused.
+
 Exit 0 when Bedrock should accept the dataset, 1 when it has errors, 2 for a usage error. ``--json``
 prints only the machine-readable report on stdout; progress goes to stderr.
 """
@@ -11,9 +14,10 @@ import json
 import os
 import sys
 from contextlib import ExitStack
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any, Callable
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
@@ -32,6 +36,7 @@ from cli._common import (
 )
 from lambdas.domain.openai_chat import OPENAI_CHAT
 from lambdas.domain.report import ValidationReport
+from lambdas.domain.runs import MANIFEST_NAME, Manifest, ManifestError, S3ObjectRef
 from lambdas.domain.sources import DatasetSource, s3_media_checker
 from lambdas.domain.validation import validate_dataset
 
@@ -41,10 +46,14 @@ PROGRESS_THRESHOLD = 16 << 20  # below this a file validates in well under a sec
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "validate",
-        help="check a JSONL dataset against what Bedrock accepts for a model",
+        help="check a JSONL dataset (or a folder with manifest.json) against what Bedrock accepts for a model",
         description="Check a JSONL dataset (local path or s3:// URI) against what Bedrock accepts for a model and customization type.",
     )
-    parser.add_argument("path", metavar="PATH", help="training JSONL: a local path or s3://bucket/key")
+    parser.add_argument(
+        "path",
+        metavar="PATH",
+        help="training JSONL (a local path or s3://bucket/key), or a dataset folder whose manifest.json names its files",
+    )
     add_model_arguments(parser)
     parser.add_argument("--validation", metavar="PATH", help="validation JSONL (local path or s3:// URI)")
     parser.add_argument("--json", action="store_true", help="print only the JSON report on stdout")
@@ -52,7 +61,11 @@ def register(subparsers: Any) -> None:
         "--convert-out", metavar="PATH", help="write the OpenAI-chat records, converted to the model's format, to PATH"
     )
     parser.add_argument(
-        "--max-examples", type=int, default=20, metavar="N", help="examples kept per issue kind (default 20)"
+        "--max-examples",
+        type=int,
+        default=20,
+        metavar="N",
+        help="examples shown per kind of issue, as a count (default 20)",
     )
     parser.add_argument(
         "--format",
@@ -74,6 +87,35 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+def manifest_files(folder: Path) -> tuple[Path, Path | None]:
+    """The training and validation files a dataset folder's manifest.json names, by the rules the upload
+    trigger applies to the same folder uploaded under incoming/<profile>/ (lambdas/domain/runs.py Manifest)."""
+    manifest = folder / MANIFEST_NAME
+    if not manifest.is_file():
+        raise UsageError(
+            f"{folder} is a folder without {MANIFEST_NAME}: a dataset folder needs one naming its files, e.g. "
+            '{"training": "train.jsonl", "validation": "validation.jsonl"}; to check a single file, give its path'
+        )
+    uploaded_as = S3ObjectRef(bucket="local", key=f"{folder.resolve().name}/{MANIFEST_NAME}")
+    try:
+        dataset = Manifest.model_validate_json(manifest.read_bytes()).dataset(uploaded_as)
+    except ValidationError as invalid:
+        raise ManifestError(
+            "invalid manifest: "
+            + "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'manifest'}: {e['msg']}" for e in invalid.errors(include_url=False)
+            )
+        ) from None
+
+    def local(ref: S3ObjectRef) -> Path:
+        path = folder / PurePosixPath(ref.key).relative_to(PurePosixPath(uploaded_as.key).parent)
+        if not path.is_file():
+            raise ManifestError(f"the manifest names {path.name!r}, which is not a file in {folder}")
+        return path
+
+    return local(dataset.training), local(dataset.validation) if dataset.validation else None
+
+
 def _validation_out(path: str) -> Path:
     p = Path(path)
     return p.with_name(f"{p.stem}.validation{p.suffix or '.jsonl'}")
@@ -85,8 +127,19 @@ def run(args: argparse.Namespace) -> int:
     model = resolve_model(args.model)
     ctype = resolve_type(model, args.customization_type)
     hyperparameters = parse_hyperparameters(model, args.hp)
-    training = dataset_source(args.path)
-    validation = dataset_source(args.validation) if args.validation else None
+    if os.path.isdir(args.path):
+        if args.validation:
+            raise UsageError(f"{args.path} is a dataset folder: its manifest.json names the validation file")
+        try:
+            training_path, validation_path = manifest_files(Path(args.path))
+        except ManifestError as error:
+            print(f"INVALID  {os.path.join(args.path, MANIFEST_NAME)}: {error}")
+            return EXIT_NO
+        training = dataset_source(os.fspath(training_path))
+        validation = dataset_source(os.fspath(validation_path)) if validation_path else None
+    else:
+        training = dataset_source(args.path)
+        validation = dataset_source(args.validation) if args.validation else None
     err = Console(stderr=True)
 
     with ExitStack() as stack:

@@ -2,6 +2,11 @@
 
     python -m local.server --port 5005 [--time-scale 0.001] [--job-duration 3600]
                            [--lambda-mode inprocess|subprocess] [--auto-schedule]
+                           [--detach [--deploy CDK_OUT] [--stacks GLOB] [--log FILE]]
+    python -m local.server --port 5005 --stop
+
+``--detach`` returns once the server answers (and, with ``--deploy``, once the stacks are deployed): see
+``local.background``.
 
 AWS APIs are served as by ``moto_server`` (point clients at ``--endpoint-url http://127.0.0.1:5005``
 or ``AWS_ENDPOINT_URL``). The emulator's own controls are under ``/_emulator/`` (JSON in, JSON out):
@@ -21,6 +26,7 @@ or ``AWS_ENDPOINT_URL``). The emulator's own controls are under ``/_emulator/`` 
     GET  /_emulator/invocations                 [...]
     GET  /_emulator/traces                      [{"function", "document"}, ...]
     POST /_emulator/reset                       every backend and the emulator state, as new
+    POST /_emulator/shutdown                    stop serving (``--stop``)
 
 ``local.remote.RemoteEmulator`` wraps these.
 """
@@ -58,6 +64,7 @@ class ControlApp:
 
     def __init__(self, moto_app, ticker: patches.Ticker, account: str, region: str):
         self.moto_app = moto_app
+        self.stop: Any = None  # set once the server exists: how /_emulator/shutdown stops it
         self.ticker = ticker
         self.account = account
         self.region = region
@@ -160,6 +167,12 @@ class ControlApp:
         reset()
         return {"ok": True}
 
+    def _shutdown(self, method: str, body: dict[str, Any]) -> Any:
+        if self.stop is None:
+            raise LookupError("this server cannot be stopped over HTTP")
+        self.stop()
+        return {"ok": True}
+
 
 _CONTROLS = frozenset(
     {
@@ -177,6 +190,7 @@ _CONTROLS = frozenset(
         "invocations",
         "traces",
         "reset",
+        "shutdown",
     }
 )
 
@@ -231,7 +245,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--auto-schedule", action="store_true", help="fire rate() rules as emulated time passes")
     parser.add_argument("--account", default="123456789012")
     parser.add_argument("--region", default="us-east-1")
+    parser.add_argument(
+        "--detach", action="store_true", help="run in the background; return once the server answers (see --deploy)"
+    )
+    parser.add_argument(
+        "--deploy", metavar="CDK_OUT", help="with --detach: deploy this cloud assembly before returning"
+    )
+    parser.add_argument(
+        "--stacks",
+        default="Tuneforge-dev-*",
+        help="with --deploy: the stacks to deploy, a glob (default Tuneforge-dev-*)",
+    )
+    parser.add_argument(
+        "--log",
+        metavar="FILE",
+        help="with --detach: the server's output (default tuneforge-emulator-PORT.log in the temporary folder)",
+    )
+    parser.add_argument(
+        "--stop", action="store_true", help="stop the server answering on --port, and wait until it has"
+    )
     args = parser.parse_args(argv)
+    if args.deploy and not args.detach:
+        parser.error("--deploy needs --detach (a foreground server never returns to deploy)")
+    if args.detach or args.stop:
+        from . import background
+
+        sys.exit(background.stop(args) if args.stop else background.detach(args))
 
     endpoint = f"http://127.0.0.1:{args.port}"
     os.environ["MOTO_PORT"] = str(args.port)
@@ -258,6 +297,7 @@ def main(argv: list[str] | None = None) -> None:
     def shutdown(*_):
         threading.Thread(target=server.shutdown, daemon=True).start()
 
+    app.stop = shutdown
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     print(

@@ -15,7 +15,7 @@ Per model: customization types and their dataset formats, hyperparameter specs, 
 (custom-model deployment rules), ``limits[type]`` (:class:`DatasetLimits`) and ``prices``
 (:class:`PriceInputs`: dated, sourced figures for estimates, never current AWS prices).
 
-Questions: :func:`lifecycle_problem`, :func:`customization_region_problem`, :func:`invocation_for`,
+Questions: :func:`model_suggestions` ("did you mean"), :func:`lifecycle_problem`, :func:`customization_region_problem`, :func:`invocation_for`,
 :func:`on_demand_eligibility`; ``TEACHER_MODELS`` holds the distillation teachers' lifecycle and routes.
 
 Where each part lives: ``schema`` (the shapes of the facts), the facts with their sources and dates in
@@ -39,9 +39,11 @@ from lambdas.domain.catalogue.questions import (
     LIFECYCLE_WARNING_DAYS,
     Invocation,
     customization_region_problem,
+    did_you_mean,
     get_model,
     invocation_for,
     lifecycle_problem,
+    model_suggestions,
     on_demand_eligibility,
     on_demand_prices,
     parse_customization_type,
@@ -106,9 +108,11 @@ __all__ = [
     "UNPRICED",
     "customization_region_problem",
     "derived_record_bytes",
+    "did_you_mean",
     "get_model",
     "invocation_for",
     "lifecycle_problem",
+    "model_suggestions",
     "on_demand_eligibility",
     "on_demand_prices",
     "parse_customization_type",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -29,8 +30,42 @@ def get_model(model_id: str) -> ModelSpec:
         return MODELS[model_id]
     except KeyError:
         raise CatalogueError(
-            f"unknown base model {model_id!r}; customizable models: {', '.join(sorted(MODELS))}"
+            f"unknown base model {model_id!r}{did_you_mean(model_id)}; customizable models: {', '.join(sorted(MODELS))}"
         ) from None
+
+
+def model_suggestions(identifier: str, limit: int = 3) -> list[str]:
+    """Customizable ids a mistyped or near-miss ``identifier`` probably meant, best first; empty when none.
+
+    A model's on-demand id (``amazon.nova-micro-v1:0``, the id reports print for the baseline), an inference
+    profile's id (``us.amazon.nova-micro-v1:0``) or a prefix of a catalogue id names that model: Bedrock
+    customizes it only under the id with its context suffix. Anything else gets the closest spellings.
+    """
+    wanted = identifier.strip()
+    same_model = [
+        spec.model_id
+        for spec in MODELS.values()
+        if wanted
+        and (
+            wanted == spec.invocation.on_demand_id
+            or wanted.endswith(f".{spec.invocation.on_demand_id}")
+            or spec.model_id.startswith(wanted)
+        )
+    ]
+    if same_model:
+        return sorted(same_model)[:limit]
+    close = difflib.get_close_matches(wanted, sorted(MODELS), n=limit, cutoff=0.6)
+    if not close:
+        return []
+    # A typo of one id should name that id alone, not every sibling that shares most of its letters.
+    best = difflib.SequenceMatcher(None, wanted, close[0]).ratio()
+    return [match for match in close if difflib.SequenceMatcher(None, wanted, match).ratio() >= best - 0.05]
+
+
+def did_you_mean(identifier: str) -> str:
+    """``"; did you mean X?"`` for an unknown model id, or "" when nothing is close."""
+    suggestions = model_suggestions(identifier)
+    return f"; did you mean {' or '.join(suggestions)}?" if suggestions else ""
 
 
 def resolve_base_model(identifier: str) -> ModelSpec:
