@@ -135,3 +135,27 @@ def test_unknown_runs_and_profiles_are_refused_at_once(cli_stage, two_runs):
         assert "no run 'no-such-run'" in refused.err
     refused = cli_stage.run("champions", "no-such-profile")
     assert refused.code == 2 and "no profile 'no-such-profile'" in refused.err
+
+
+def test_a_data_owner_lists_and_compares_runs_through_the_uploader_role(tuneforge):
+    """The uploader role's grants (stacks/data_owners.py) cover `runs` and `compare`; the emulator enforces them."""
+    from cli.compare import comparison
+    from cli.runs import Stage
+
+    # Generous timeouts: this machine runs other suites at the same time.
+    first = tuneforge.run(PROFILE, "fine-tuning/nova-micro-vi-qa.jsonl", timeout=300)
+    second = tuneforge.run(PROFILE, "fine-tuning/nova-micro-vi-qa.jsonl", name="again.jsonl", timeout=300)
+    owner = Stage.discover("dev", session=tuneforge.aws.session(tuneforge.outputs["DataUploaderRoleArn"]))
+
+    assert [item["run_id"] for item in owner.registry.recent_runs(limit=5)] == [second.run_id, first.run_id]
+    assert [item["run_id"] for item in owner.registry.recent_runs(limit=1, profile=PROFILE)] == [second.run_id]
+    compared = comparison(owner, first.run_id, second.run_id)
+    assert compared["examples"]["matched"] > 0
+    # The grant is the listing indexes only: the pipeline's own lookups stay closed to data owners.
+    from botocore.exceptions import ClientError
+
+    from lambdas.domain.runs import RunStatus
+
+    with pytest.raises(ClientError) as denied:
+        owner.registry.runs_with_status(RunStatus.SUCCEEDED)
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
