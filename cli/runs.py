@@ -1,4 +1,4 @@
-"""``tuneforge submit / runs / watch``: operate a deployed stage, in AWS or in the offline emulator.
+"""``tuneforge submit / watch``: operate a deployed stage, in AWS or in the offline emulator.
 
 The same code talks to both: boto3 with standard credentials and region, or ``--endpoint-url`` pointing
 at the emulator's server. A stage's resources are found through its CloudFormation outputs.
@@ -266,53 +266,6 @@ def _evaluation_set(args: argparse.Namespace) -> int:
     return 0
 
 
-def _runs(args: argparse.Namespace) -> int:
-    stage = _stage(args)
-    registry = stage.registry
-    if args.profile:
-        items = registry.runs_of_profile(args.profile, limit=args.limit)
-    else:
-        items = sorted(
-            stage.session.resource("dynamodb", endpoint_url=stage.endpoint_url)
-            .Table(stage.runs_table)
-            .scan(Limit=1000)
-            .get("Items", []),
-            key=lambda i: i.get("started_at", ""),
-            reverse=True,
-        )[: args.limit]
-    table = Table(title=f"tuneforge runs ({stage.name})")
-    for column in ("run", "profile", "started", "status", "job"):
-        table.add_column(column)
-    table.add_column("estimated USD", justify="right")
-    table.add_column("spent USD", justify="right")
-    for item in items:
-        estimated, spent = cost_columns(item)
-        table.add_row(
-            str(item["run_id"]),
-            str(item.get("profile")),
-            str(item.get("started_at")),
-            str(item.get("status")),
-            str(item.get("job_status") or ""),
-            estimated,
-            spent,
-        )
-    Console().print(table)
-    return 0
-
-
-def cost_columns(item: dict[str, Any]) -> tuple[str, str]:
-    """The run's estimate and what it spent, each marked "+?" when a line had no price."""
-
-    def shown(figures: dict[str, Any] | None, complete: bool | None) -> str:
-        if not figures or figures.get("total_usd") is None:
-            return "-"
-        return f"{figures['total_usd']}{'' if complete else ' +?'}"
-
-    estimate, spent = item.get("estimate") or {}, item.get("actual_cost") or {}
-    run_lines_priced = all(line.get("amount_usd") is not None for line in estimate.get("lines", []))
-    return shown(estimate, run_lines_priced), shown(spent, spent.get("complete"))
-
-
 def _watch(args: argparse.Namespace) -> int:
     return _finish(watch(_stage(args), args.run_id, timeout=args.timeout))
 
@@ -334,12 +287,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluation_parser.add_argument("--profile", required=True)
     _stage_args(evaluation_parser)
     evaluation_parser.set_defaults(handler=_evaluation_set)
-
-    runs_parser = subparsers.add_parser("runs", help="list recent runs from the run registry")
-    runs_parser.add_argument("--profile")
-    runs_parser.add_argument("--limit", type=int, default=20)
-    _stage_args(runs_parser)
-    runs_parser.set_defaults(handler=_runs)
 
     watch_parser = subparsers.add_parser("watch", help="follow one run state by state")
     watch_parser.add_argument("run_id")

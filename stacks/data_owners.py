@@ -6,7 +6,13 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from lambdas.domain.names import EVALUATION_PREFIX, INCOMING_PREFIX, REPORTS_PREFIX
+from lambdas.domain.names import (
+    EVALUATION_PREFIX,
+    INCOMING_PREFIX,
+    REPORTS_PREFIX,
+    RUNS_BY_PROFILE_INDEX,
+    RUNS_BY_START_INDEX,
+)
 from stacks.nag import acknowledge_wildcard
 from stacks.storage import Storage
 
@@ -23,8 +29,8 @@ def uploader_role_arn(stack: Stack, stage_name: str) -> str:
 class DataUploaderRole(Construct):
     """Assumable by principals of this account whose own policies allow it (the account's choice of data
     owners): it may put objects under ``incoming/`` and ``evaluation/`` of the data bucket, read reports
-    under ``reports/`` of the artifacts bucket, and read what ``tuneforge submit``, ``evaluation-set`` and
-    ``watch`` need to report back. It cannot read datasets or models, so the perimeter's exemptions for it
+    under ``reports/`` of the artifacts bucket, and read what ``tuneforge submit``, ``evaluation-set``,
+    ``watch``, ``runs`` and ``compare`` need to report back. It cannot read datasets or models, so the perimeter's exemptions for it
     (uploads to the data bucket, reads of the artifacts bucket) do not open the buckets."""
 
     def __init__(self, scope: Construct, construct_id: str, *, stage_name: str, storage: Storage) -> None:
@@ -109,6 +115,15 @@ class DataUploaderRole(Construct):
                 ),
                 iam.PolicyStatement(
                     sid="ReadRunRecords", actions=["dynamodb:GetItem"], resources=[runs_table.table_arn]
+                ),
+                # `tuneforge runs`: the two listing indexes, newest first; not the janitor's or the job lookups.
+                iam.PolicyStatement(
+                    sid="ListRuns",
+                    actions=["dynamodb:Query"],
+                    resources=[
+                        f"{runs_table.table_arn}/index/{RUNS_BY_START_INDEX}",
+                        f"{runs_table.table_arn}/index/{RUNS_BY_PROFILE_INDEX}",
+                    ],
                 ),
                 iam.PolicyStatement(
                     sid="DecryptRunRecords",

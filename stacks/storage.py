@@ -16,10 +16,12 @@ from lambdas.domain.names import (
     REPORTS_PREFIX,
     RUNS_BY_JOB_INDEX,
     RUNS_BY_PROFILE_INDEX,
+    RUNS_BY_START_INDEX,
     RUNS_BY_STATUS_INDEX,
     SNAPSHOT_PREFIX,
     SWEEP_INDEX,
 )
+from lambdas.domain.registry import RUNS_LISTED_ATTRIBUTE
 from stacks.config import StageConfig
 from stacks.functions import PipelineFunction
 from stacks.nag import acknowledge, cfn_of, checkov_skip
@@ -140,6 +142,14 @@ class Storage(Construct):
         self.runs_table.add_global_secondary_index(
             index_name=RUNS_BY_PROFILE_INDEX,
             partition_key=dynamodb.Attribute(name="profile", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="started_at", type=dynamodb.AttributeType.STRING),
+        )
+        # Every run, newest first (`tuneforge runs`): all items share one partition key value; why one partition
+        # is enough is with RUNS_LISTED in lambdas/domain/registry.py. Projects everything, so the listing's
+        # columns need no read of the table.
+        self.runs_table.add_global_secondary_index(
+            index_name=RUNS_BY_START_INDEX,
+            partition_key=dynamodb.Attribute(name=RUNS_LISTED_ATTRIBUTE, type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="started_at", type=dynamodb.AttributeType.STRING),
         )
         self.runs_table.add_global_secondary_index(

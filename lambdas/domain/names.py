@@ -24,6 +24,8 @@ HELD_OUT_FILE: Final = "holdout.jsonl"
 RUNS_BY_PROFILE_INDEX: Final = "by-profile"
 RUNS_BY_JOB_INDEX: Final = "by-job"
 RUNS_BY_STATUS_INDEX: Final = "by-status"
+# Every run, newest first: one constant partition (RUNS_LISTED) sorted by started_at (stacks/storage.py).
+RUNS_BY_START_INDEX: Final = "by-start"
 # The janitor's sparse index of runs that may still hold something billable.
 SWEEP_INDEX: Final = "by-sweep"
 

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from lambdas.domain.names import RUNS_BY_JOB_INDEX, RUNS_BY_PROFILE_INDEX, RUNS_BY_STATUS_INDEX, SWEEP_INDEX
+from lambdas.domain.names import (
+    RUNS_BY_JOB_INDEX,
+    RUNS_BY_PROFILE_INDEX,
+    RUNS_BY_START_INDEX,
+    RUNS_BY_STATUS_INDEX,
+    SWEEP_INDEX,
+)
 from lambdas.domain.runs import RunInput, RunStatus, utc_now
 
 # Registry items outlive their runs for a year, then DynamoDB's TTL removes them.
@@ -19,6 +25,16 @@ RETENTION_SECONDS = 365 * 24 * 3600
 # The janitor's sparse index (stacks/storage.py): only runs that may still hold something billable carry
 # these two attributes, so its query grows with what is left behind, not with the history of runs.
 SWEEP_DUE = "due"
+# The listing index's partition key (RUNS_BY_START_INDEX): every run carries this one value, so one Query
+# in that partition, sorted by started_at, reads runs newest first at any scale. One partition is enough:
+# a partition takes 1,000 writes a second and runs start a few times an hour
+# (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html, read
+# 2026-12-07), and a GSI's partition has no 10 GB item-collection cap, which binds only tables with local
+# secondary indexes (ItemCollectionSizeLimitExceededException in
+# https://docs.aws.amazon.com/botocore/latest/reference/services/dynamodb/client/exceptions/ItemCollectionSizeLimitExceededException.html,
+# read 2026-12-07).
+RUNS_LISTED_ATTRIBUTE = "listed"
+RUNS_LISTED = "run"
 
 
 def _to_dynamodb(value: Any) -> Any:
@@ -84,6 +100,7 @@ class RunRegistry:
             "base_model": run.profile.base_model,
             "customization_type": run.profile.customization_type.value,
             "expires_at": epoch_seconds + RETENTION_SECONDS,
+            RUNS_LISTED_ATTRIBUTE: RUNS_LISTED,
         }
         if execution_arn:
             fields["execution_arn"] = execution_arn
@@ -249,11 +266,33 @@ class RunRegistry:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def runs_of_profile(self, profile: str, *, limit: int = 20) -> list[dict[str, Any]]:
-        page = self._table.query(
-            IndexName=RUNS_BY_PROFILE_INDEX,
-            KeyConditionExpression="profile = :p",
-            ExpressionAttributeValues={":p": profile},
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [from_dynamodb(item) for item in page.get("Items", [])]
+        return self.recent_runs(limit=limit, profile=profile)
+
+    def recent_runs(self, *, limit: int = 20, profile: str | None = None) -> list[dict[str, Any]]:
+        """Up to ``limit`` runs, newest start first: of one profile (its index), or of every profile.
+
+        With ScanIndexForward false a Query reads the partition in descending sort-key order
+        (https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/dynamodb/aws.sdk.kotlin.services.dynamodb.model/-query-request/-builder/scan-index-forward.html,
+        read 2026-12-07); a page ends at Limit items or 1 MB, whichever comes first, and a LastEvaluatedKey
+        means there may be more (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.Pagination.html,
+        read 2026-12-07): pages are followed until ``limit`` runs are read or the index ends.
+        """
+        if profile is None:
+            index, name, value = RUNS_BY_START_INDEX, RUNS_LISTED_ATTRIBUTE, RUNS_LISTED
+        else:
+            index, name, value = RUNS_BY_PROFILE_INDEX, "profile", profile
+        kwargs: dict[str, Any] = {
+            "IndexName": index,
+            "KeyConditionExpression": "#key = :value",
+            "ExpressionAttributeNames": {"#key": name},
+            "ExpressionAttributeValues": {":value": value},
+            "ScanIndexForward": False,
+        }
+        items: list[dict[str, Any]] = []
+        while len(items) < limit:
+            page = self._table.query(**kwargs, Limit=limit - len(items))
+            items += page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [from_dynamodb(item) for item in items]
