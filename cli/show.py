@@ -304,18 +304,18 @@ def _show(args: argparse.Namespace) -> int:
         print(details.model_dump_json(indent=2))
     else:
         print_details(details, Console(highlight=False, soft_wrap=True))
-    status = Console(stderr=True, highlight=False)
+    # Plain prints: a path must never be wrapped at the terminal's width.
     if args.download:
         copied = download_reports(stage, details, Path(args.download))
-        status.print(f"copied {len(copied)} report file(s) to {args.download}")
+        print(f"copied {len(copied)} report file(s) to {args.download}", file=sys.stderr)
     if args.open:
         page = write_page(stage, gathered, Path(args.download or Path(PAGES_DIR) / details.run_id))
-        status.print(f"run page: {page.resolve()}")
+        print(f"run page: {page.resolve()}", file=sys.stderr)
         if _may_open_a_browser():
             try:
                 webbrowser.open(page.resolve().as_uri())
             except Exception as error:  # no browser: the path above is the answer
-                status.print(f"could not open a browser ({error}); open the file above")
+                print(f"could not open a browser ({error}); open the file above", file=sys.stderr)
     return 0
 
 
