@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -27,7 +27,7 @@ def _resample(points: Sequence[tuple[float, float]], x_low: float, x_high: float
 
 
 def line_plot(
-    series: dict[str, tuple[str, Sequence[tuple[float, float]]]], *, width: int = 60, height: int = 8
+    series: Mapping[str, tuple[str, Sequence[tuple[float, float]]]], *, width: int = 60, height: int = 8
 ) -> list[str]:
     """A plot of several (x, y) series, each drawn with its own mark: {name: (mark, points)}.
 

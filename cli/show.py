@@ -139,8 +139,9 @@ def _fmt(value: Any) -> str:
 
 def _print_timeline(console: Console, details: RunDetails) -> None:
     table = Table(title="Timeline", title_justify="left", box=None, pad_edge=False)
-    for column, justify in (("state", "left"), ("took", "right"), ("", "left")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]  # rich types justify as a Literal
+    table.add_column("state")
+    table.add_column("took", justify="right")
+    table.add_column("")
     for entry in visible(details.timeline):
         status = "" if entry.status == "done" else entry.status + (f": {entry.error}" if entry.error else "")
         table.add_row(entry.label, format_duration(entry.seconds), status)
@@ -149,11 +150,11 @@ def _print_timeline(console: Console, details: RunDetails) -> None:
 
 def _print_training(console: Console, training: TrainingCurves) -> None:
     console.print("[bold]Training[/bold]")
-    series = {}
+    series: dict[str, tuple[str, list[tuple[float, float]]]] = {}
     if training.training:
-        series["training loss"] = ("•", [(p.step, p.loss) for p in training.training])
+        series["training loss"] = ("•", [(float(p.step), p.loss) for p in training.training])
     if training.validation:
-        series["validation loss"] = ("×", [(p.step, p.loss) for p in training.validation])
+        series["validation loss"] = ("×", [(float(p.step), p.loss) for p in training.validation])
     for line in line_plot(series):
         console.print(line, highlight=False)
     if training.training:

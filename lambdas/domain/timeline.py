@@ -60,7 +60,8 @@ def _failure(event: dict[str, Any]) -> tuple[str | None, str | None] | None:
     """(error, cause) of a failure event, or None."""
     if not event["type"].endswith(("Failed", "TimedOut", "Aborted")):
         return None
-    details = next((value for key, value in event.items() if key.endswith("EventDetails")), {}) or {}
+    found = [value for key, value in event.items() if key.endswith("EventDetails")]
+    details: dict[str, Any] = (found[0] if found else None) or {}
     return details.get("error") or event["type"], details.get("cause")
 
 
@@ -80,16 +81,16 @@ def spans_from_history(
             open_spans.append(span)
         elif event_type.endswith("StateExited"):
             name = event["stateExitedEventDetails"]["name"]
-            span = next((s for s in reversed(open_spans) if s.name == name), None)
-            if span is not None:
-                open_spans.remove(span)
-                span.ended_at = at
-                if span.status == "running":
-                    span.status = "done"
+            exited = next((s for s in reversed(open_spans) if s.name == name), None)
+            if exited is not None:
+                open_spans.remove(exited)
+                exited.ended_at = at
+                if exited.status == "running":
+                    exited.status = "done"
         elif (failure := _failure(event)) is not None and open_spans:
             # The failing state: the innermost one still open (a caught error exits it next, or never).
-            span = open_spans[-1]
-            span.status, span.error, span.cause, span.ended_at = "failed", failure[0], failure[1], at
+            failing = open_spans[-1]
+            failing.status, failing.error, failing.cause, failing.ended_at = "failed", failure[0], failure[1], at
     for span in open_spans:
         if execution_status != "RUNNING":
             span.status = "failed" if span.status == "failed" else "ended"
