@@ -223,10 +223,14 @@ def print_details(details: RunDetails, console: Console) -> None:
         console.print(details.explanation, highlight=False)
     if details.rejection:
         console.print("[bold]Why it was rejected[/bold] (by file and line)")
+        file = None
         for reason in details.rejection:
-            where = f"{reason.file}, line {reason.line}" + (f", {reason.field}" if reason.field else "")
+            if reason.file != file:
+                file = reason.file
+                console.print(f"  {file}", highlight=False, markup=False)
+            where = f"line {reason.line}" + (f", {reason.field}" if reason.field else "")
             more = f" (and {reason.more} more line(s) like it)" if reason.more else ""
-            console.print(f"  {where}: {reason.message} [{reason.kind}]{more}", highlight=False, markup=False)
+            console.print(f"    {where}: {reason.message} [{reason.kind}]{more}", highlight=False, markup=False)
     _print_timeline(console, details)
     dataset = details.dataset
     console.print(
