@@ -250,7 +250,9 @@ def print_details(details: RunDetails, console: Console) -> None:
     _print_cost(console, details)
     _print_endpoints(console, details)
     if details.decision:
-        console.print(f"Decision: {details.decision}" + (f"; champion {details.champion}" if details.champion else ""))
+        champion = f"; champion {details.champion}" if details.champion else ""
+        retired = f" (retired {details.retired_at}: a newer champion took its place)" if details.retired_at else ""
+        console.print(f"Decision: {details.decision}{champion}{retired}", highlight=False)
     if details.error:
         console.print(f"Error: {details.error}: {details.cause}", highlight=False, markup=False)
     for name, uri in details.reports.items():

@@ -137,6 +137,7 @@ class RunDetails(BaseModel):
     gate: dict[str, Any] = {}
     decision: str | None = None
     champion: str | None = None
+    retired_at: str | None = None  # when a newer champion took this run's place
     cost: Cost = Cost()
     endpoints: list[Endpoint] = []
     rejection: list[Reason] = []
@@ -220,6 +221,7 @@ def build_details(
         },
         decision=item.get("decision"),
         champion=item.get("champion_invocable_arn"),
+        retired_at=item.get("retired_at"),
         cost=cost_of(item),
         endpoints=[Endpoint.model_validate(e) for e in item.get("endpoints") or []],
         rejection=rejection,

@@ -210,6 +210,7 @@ def _decision(details: RunDetails) -> str:
                 ("decision", details.decision),
                 ("gate", details.gate.get("summary")),
                 ("champion", details.champion),
+                ("retired", details.retired_at),
                 ("error", f"{details.error}: {details.cause}" if details.error else None),
             ]
         )
