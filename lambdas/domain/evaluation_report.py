@@ -19,8 +19,17 @@ NEEDS_COLOUR = "#d97706"
 SAMPLE_SIZE = 12
 # The metric that ranks examples for the sample: the most forgiving reference metric.
 SAMPLE_METRIC = "token_f1"
+TAGS = {
+    "win": '<span class="tag win">candidate better</span>',
+    "loss": '<span class="tag loss">baseline better</span>',
+    "mixed": '<span class="tag">mixed</span>',
+    "same": '<span class="tag">same</span>',
+}
+# Every example sits beside the page, in the run's report folder (reports/<profile>/<run id>/) and in a copy
+# `tuneforge show --download` or `--open` makes: a relative link works from S3, a download and a disk.
+EXAMPLES_FILE = "evaluation-examples.jsonl"
 
-_CSS = """
+CSS = """
 :root{color-scheme:light}
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;color:#1f2937;background:#f5f5f7}
@@ -168,8 +177,8 @@ def bar_chart(
     return "".join(parts)
 
 
-def _sample(examples: list[dict[str, Any]], size: int = SAMPLE_SIZE) -> list[tuple[str, dict[str, Any]]]:
-    """The examples that explain the verdict: where the candidate gained most, then lost most."""
+def _sample(examples: list[dict[str, Any]], size: int = SAMPLE_SIZE) -> list[dict[str, Any]]:
+    """The examples that explain the verdict: where the candidate gained most, then lost most, then others."""
 
     def delta(example: dict[str, Any]) -> float:
         scores = example.get("metrics", {})
@@ -182,7 +191,24 @@ def _sample(examples: list[dict[str, Any]], size: int = SAMPLE_SIZE) -> list[tup
     losses = [e for e in reversed(ranked) if delta(e) < 0][: size // 4 or 1]
     chosen = {id(e) for e in wins + losses}
     rest = [e for e in examples if id(e) not in chosen][: max(0, size - len(wins) - len(losses))]
-    return [("win", e) for e in wins] + [("loss", e) for e in losses] + [("same", e) for e in rest]
+    return wins + losses + rest
+
+
+def example_verdict(scores: dict[str, Any], metrics: Iterable[str]) -> str:
+    """ "win", "loss", "same" or "mixed" by the metrics shown on the example, each compared on its own.
+
+    An example's tag is what its scores say, not where the sample took it from: the sample fills up with
+    "others" after the largest gains, and those may be gains too (1.000 vs 0.000 was tagged "same").
+    """
+    candidate, baseline = scores.get("candidate", {}), scores.get("baseline", {})
+    better = worse = False
+    for metric in metrics:
+        mine, theirs = candidate.get(metric), baseline.get(metric)
+        if mine is None or theirs is None:
+            continue
+        better |= mine > theirs + 1e-12
+        worse |= mine < theirs - 1e-12
+    return "mixed" if better and worse else "win" if better else "loss" if worse else "same"
 
 
 def _scores_line(scores: dict[str, Any], metrics: Iterable[str]) -> str:
@@ -190,16 +216,22 @@ def _scores_line(scores: dict[str, Any], metrics: Iterable[str]) -> str:
 
 
 def render_html(report: dict[str, Any], examples: list[dict[str, Any]]) -> str:
-    candidate, baseline = report["metrics"]["candidate"], report["metrics"]["baseline"]
-    decision = report["decision"]
-    checks = {check["metric"]: check for check in decision["checks"]}
-    metrics = _metrics_in(report)
-    passed = decision["passed"]
+    """The evaluation report as a page of its own (evaluation.html, beside the examples file)."""
     title = f"{report['profile']} · evaluation of run {report['run_id']}"
+    return (
+        "<!DOCTYPE html>"
+        '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body><main>"
+        + _header(report)
+        + evaluation_body(report, examples)
+        + "</main></body></html>"
+    )
+
+
+def _header(report: dict[str, Any]) -> str:
+    decision = report["decision"]
+    passed = decision["passed"]
     out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">',
-        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body><main>",
         "<header><div>",
         f"<h1>{escape(report['profile'])}: candidate vs baseline</h1>",
         f'<div class="muted small">run <code>{escape(report["run_id"])}</code> · {escape(str(report.get("evaluated_at", "")))} · {report["examples"]} examples from <code>{escape(str(report.get("evaluation_set", "")))}</code></div>',
@@ -211,6 +243,19 @@ def render_html(report: dict[str, Any], examples: list[dict[str, Any]]) -> str:
         f"{escape('The candidate meets every threshold of the gate.' if passed else str(len([c for c in decision['checks'] if not c['passed']])) + ' of ' + str(len(decision['checks'])) + ' gate checks failed; the champion stays.')}</div>",
         "</header>",
     ]
+    return "".join(out)
+
+
+def evaluation_body(
+    report: dict[str, Any], examples: list[dict[str, Any]], *, examples_href: str = EXAMPLES_FILE
+) -> str:
+    """Cards, chart, gate, example-by-example counts, a sample of examples and a link to all of them
+    (``examples_href``, relative to where the page is opened)."""
+    candidate, baseline = report["metrics"]["candidate"], report["metrics"]["baseline"]
+    decision = report["decision"]
+    checks = {check["metric"]: check for check in decision["checks"]}
+    metrics = _metrics_in(report)
+    out: list[str] = []
     failed_calls = report.get("failed_calls") or {}
     if any(failed_calls.values()):
         out.append(
@@ -272,13 +317,9 @@ def render_html(report: dict[str, Any], examples: list[dict[str, Any]]) -> str:
         out.append(
             f'<h2>Examples <span class="muted small">({len(sample)} of {len(examples)}: largest gains, largest losses by {escape(_label(SAMPLE_METRIC))}, then others)</span></h2>'
         )
-        for position, (kind, example) in enumerate(sample):
+        for position, example in enumerate(sample):
             scores = example.get("metrics", {})
-            tag = {
-                "win": '<span class="tag win">candidate better</span>',
-                "loss": '<span class="tag loss">baseline better</span>',
-                "same": '<span class="tag">same</span>',
-            }[kind]
+            tag = TAGS[example_verdict(scores, metrics)]
             prompt_preview = example["prompt"] if len(example["prompt"]) <= 110 else example["prompt"][:107] + "…"
             out.append(
                 f'<details class="example"{" open" if position < 2 else ""}><summary>Line {example.get("line", "?")}{tag} <span class="muted">{escape(prompt_preview)}</span></summary><div class="grid">'
@@ -292,7 +333,12 @@ def render_html(report: dict[str, Any], examples: list[dict[str, Any]]) -> str:
     reports = report.get("reports") or {}
     out.append(
         "<footer>Metrics: text is NFC-normalized, case-folded, punctuation split off; exact match, SQuAD-style token F1 and ROUGE-L (LCS F-measure) over tokens."
-        + (f"<br>Every example: <code>{escape(reports['examples'])}</code>" if reports.get("examples") else "")
-        + "</footer></main></body></html>"
+        + (
+            f'<br>Every example: <a href="{escape(examples_href)}">{escape(examples_href.rsplit("/", 1)[-1])}</a>'
+            f" (beside this page; in S3 at <code>{escape(reports['examples'])}</code>)"
+            if reports.get("examples")
+            else ""
+        )
+        + "</footer>"
     )
     return "".join(out)

@@ -13,7 +13,8 @@ Customization jobs (:mod:`.jobs`)
     * lifecycle on the emulated clock: InProgress for ``settings.job_duration`` emulated seconds, then
       Completed (or Failed / Stopped when a fault says so, or Failed when the training data is not in
       S3); Stop -> Stopping -> Stopped. Completed jobs get training (and validation) loss, a
-      ``step_wise_training_metrics.csv`` in the output location, and a custom model that exists:
+      ``step_wise_training_metrics.csv`` (and, given validation data, a ``validation_metrics.csv``) in
+      the output location as lambdas/domain/training_metrics.py documents, and a custom model that exists:
       ``custom-model/<base-model-id>/<12 chars>`` = the job's ``outputModelArn`` (moto pointed at a
       model it never registered). The model only exists once the job has completed, as in AWS.
     * ``customizationConfig`` and ``vpcConfig`` round-trip.

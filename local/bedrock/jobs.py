@@ -9,7 +9,7 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
-from lambdas.domain import catalogue
+from lambdas.domain import catalogue, training_metrics
 from lambdas.domain.bedrock_requests import request_problems
 
 from .. import state
@@ -78,20 +78,58 @@ def _validate_job(backend: Any, params: dict[str, Any]) -> str:
     return root
 
 
-def metrics_location(job: Any) -> tuple[str, str] | None:
-    """Where a completed job writes its step-wise training metrics: (bucket, key) under its output."""
-    where = s3.location((job.output_data_config or {}).get("s3Uri", ""))
-    if where is None:
+def metrics_location(job: Any, split: str = "training") -> tuple[str, str] | None:
+    """Where a completed job writes its ``split`` ("training" or "validation") metrics: (bucket, key) under
+    its output, as lambdas.domain.training_metrics documents Bedrock's layout."""
+    try:
+        bucket, training, validation = training_metrics.metrics_keys(
+            (job.output_data_config or {}).get("s3Uri", ""), job.job_arn
+        )
+    except training_metrics.TrainingMetricsError:
         return None
-    job_id = job.job_arn.rsplit("/", 1)[-1]
-    name = f"model-customization-job-{job_id}/training_artifacts/step_wise_training_metrics.csv"
-    return where[0], "/".join(p.strip("/") for p in (where[1], name) if p.strip("/"))
+    return bucket, training if split == "training" else validation
 
 
 def _losses(job: Any, records: int) -> tuple[float, float]:
     epochs = int(float((job.hyper_parameters or {}).get("epochCount", 2)))
     training = round(1.6 / (1 + 0.4 * epochs) + 0.9 / math.sqrt(records + 1), 4)
     return training, round(training * 1.08, 4)
+
+
+def _curves(job: Any, records: int, final: tuple[float, float]) -> tuple[list[Any], list[Any]]:
+    """Step-wise training loss falling to the job's reported ``final`` loss, with a little deterministic
+    noise, and one validation point per epoch ending at the reported validation loss."""
+    hyper = job.hyper_parameters or {}
+    epochs = max(1, int(float(hyper.get("epochCount", 2))))
+    batch = max(1, int(float(hyper.get("batchSize", 1))))
+    per_epoch = max(1, min(40, math.ceil(records / batch)))  # capped: a big dataset's file stays small
+    steps = epochs * per_epoch
+    point = training_metrics.LossPoint
+
+    def loss(step: int, end: float) -> float:
+        progress = step / max(steps - 1, 1)
+        wobble = 0.03 * math.sin(step * 2.3) * (1 - progress)
+        return round(end + 1.4 * end * math.exp(-3.5 * progress) - 1.4 * end * math.exp(-3.5) + wobble, 4)
+
+    training = [
+        point(
+            step=s,
+            epoch=s // per_epoch,
+            loss=(loss_value := loss(s, final[0])),
+            perplexity=round(math.exp(loss_value), 4),
+        )
+        for s in range(steps)
+    ]
+    validation = [
+        point(
+            step=(e + 1) * per_epoch - 1,
+            epoch=e,
+            loss=(loss_value := round(loss((e + 1) * per_epoch - 1, final[1]), 4)),
+            perplexity=round(math.exp(loss_value), 4),
+        )
+        for e in range(epochs)
+    ]
+    return training, validation
 
 
 def _outcome(backend: Any, job: Any, meta: JobMeta) -> tuple[str, str | None, list[str] | None]:
@@ -117,18 +155,25 @@ def _finish_job(backend: Any, job: Any, meta: JobMeta, now: float) -> None:
     job.failure_message = message if status == "Failed" else None
     if status == "Completed":
         training, validation_loss = _losses(job, len(lines or []))
+        validated = bool((job.validation_data_config or {}).get("validators"))
         job.training_metrics = {"trainingLoss": training}
-        job.validation_metrics = [{"validationLoss": validation_loss}] if job.validation_data_config else None
+        job.validation_metrics = [{"validationLoss": validation_loss}] if validated else None
         model = meta.pending_model
         model.training_metrics = job.training_metrics
         model.validation_metrics = job.validation_metrics
         model.creation_time = iso(now)
         backend.custom_models[model.model_name] = model
         job.output_model_arn = model.model_arn
-        csv = "step_number,epoch_number,training_loss\n" + "".join(
-            f"{i},{i // 2},{round(training + 0.5 / (i + 1), 4)}\n" for i in range(1, 9)
+        training_points, validation_points = _curves(job, len(lines or []), (training, validation_loss))
+        s3.write(
+            backend.account_id, metrics_location(job), training_metrics.metrics_csv(training_points, "training_loss")
         )
-        s3.write(backend.account_id, metrics_location(job), csv)
+        if validated:
+            s3.write(
+                backend.account_id,
+                metrics_location(job, "validation"),
+                training_metrics.metrics_csv(validation_points, "validation_loss"),
+            )
     state.current().note("bedrock.job", job=job.job_arn, status=status)
     _send_job_event(backend, job, meta, now)
 

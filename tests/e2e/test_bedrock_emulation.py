@@ -87,6 +87,14 @@ def test_job_lifecycle_metrics_and_output_model(emulator, bedrock):
     assert job["outputModelArn"].startswith(f"arn:aws:bedrock:us-east-1:123456789012:custom-model/{BASE}/")
     keys = [o["Key"] for o in emulator.client("s3").list_objects_v2(Bucket="data", Prefix="output/")["Contents"]]
     assert any(k.endswith("training_artifacts/step_wise_training_metrics.csv") for k in keys)
+    # Both loss files as documented, ending at the losses the job reports (lambdas/domain/training_metrics.py).
+    from lambdas.domain.training_metrics import read_training_curves
+
+    curves = read_training_curves(emulator.client("s3"), "s3://data/output/", arn)
+    assert curves.notes == [] and curves.training[0].step == 0
+    assert curves.final_training_loss == job["trainingMetrics"]["trainingLoss"]
+    assert curves.final_validation_loss == job["validationMetrics"][0]["validationLoss"]
+    assert curves.training[-1].loss < curves.training[0].loss and all(p.perplexity for p in curves.training)
 
 
 def test_client_request_token_is_idempotent_and_configs_round_trip(bedrock):
