@@ -23,6 +23,7 @@ class StartRunStep(PipelineStep):
             environment={
                 Env.STATE_MACHINE_ARN: context.retraining.arn,
                 Env.PROFILE_PARAMETER_PREFIX: context.profiles.prefix,
+                Env.NOTIFICATION_TOPIC_ARN: context.topic.topic_arn,
             },
             dead_letter_queue=context.dead_letters,
             **options,
@@ -33,3 +34,5 @@ class StartRunStep(PipelineStep):
         storage.grant_object_encryption(self)
         storage.grant_run_registry(self)
         context.retraining.grant_start(self)
+        # An upload that starts nothing is announced to the data owners, never only logged.
+        context.grant_publish(self, sid="NotifyIgnoredUploads")
