@@ -81,6 +81,7 @@ def handler(event: ValidateInput, context: LambdaContext) -> dict[str, Any]:
         run_outcome=None if outcome.valid else Outcome.REJECTED,  # a rejected run ends here
         validation_report=outcome.report_uri,
         validation_errors=outcome.error_count,
+        validation_beyond_report=outcome.beyond_report,
         training_records=outcome.training_records,
         training_tokens=outcome.training_tokens,
         evaluation_examples=outcome.evaluation_examples,
