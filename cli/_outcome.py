@@ -76,8 +76,8 @@ def rejected_details(stage: Stage, item: dict[str, Any]) -> list[str]:
     if report is not None:
         reasons += rejection_reasons(report) if not report.valid else []
     if reasons:
-        count = item.get("validation_errors")
-        lines.append(f"{count} problem(s), by file and line:" if count else "problems:")
+        counted = f"{report.error_count} error(s), {report.warning_count} warning(s)" if report else "problems"
+        lines.append(f"{counted}, by file and line:")
         lines += [f"  {reason}" for reason in reasons]
     elif item.get("estimate_summary"):
         lines.append(f"over budget: {item['estimate_summary']}")

@@ -182,7 +182,14 @@ def _states(sfn: Any, execution_arn: str) -> list[tuple[str, str, float]]:
 def render(view: RunView, waiting: str | None = None) -> Table:
     ended = outcome_of_run(view.item, view.status)
     shown = ended.value if ended else view.status  # a rejected run's execution SUCCEEDED: say REJECTED
-    table = Table(title=f"run {view.run_id}: {shown}", title_justify="left", caption=waiting, caption_justify="left")
+    title = f"run {view.run_id}: {shown}"
+    table = Table(
+        title=title,
+        title_justify="left",
+        min_width=len(title),  # one line: the outcome beside the run, not wrapped under it
+        caption=None if view.status in TERMINAL_EXECUTION else waiting,
+        caption_justify="left",
+    )
     table.add_column("state")
     table.add_column("outcome")
     table.add_column("seconds", justify="right")

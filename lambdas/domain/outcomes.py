@@ -10,6 +10,7 @@ it under ``registry.OUTCOME_ATTRIBUTE``; notices carry it as their first field a
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import PurePosixPath
 from typing import Any, Literal
 
 from lambdas.domain.report import ValidationReport
@@ -72,7 +73,8 @@ def rejection_reasons(report: ValidationReport) -> list[str]:
     that file ("every line: …"; "every record: …" when some lines are not records at all) instead of once per
     line."""
     groups = [*report.errors, *report.warnings]
-    names = {f.split: f.name for f in report.files}
+    # A file by its name: the dataset's full address is said once, above the reasons.
+    names = {f.split: PurePosixPath(f.name).name or f.name for f in report.files}
     everywhere = _on_every_line(report)
     said_once = {(split, kind, message) for split, kind, message, _ in everywhere}
     lines: list[tuple[int, int, str]] = []
