@@ -160,9 +160,9 @@ class RunRegistry:
 
     def record_ignored_upload(
         self, obj: S3ObjectRef, *, reason: str, remedy: str, profile: str | None, epoch_seconds: int
-    ) -> tuple[str, bool]:
+    ) -> str:
         """Leave a trace of an upload that started nothing; the same object version is one item however often
-        its event arrives. Returns the item's id, and whether this write created it (the first delivery)."""
+        its event arrives (the first delivery's fields stay). Returns the item's id."""
         item_id = ignored_upload_id(obj)
         fields: dict[str, Any] = {
             "item_kind": IGNORED_UPLOAD_KIND,
@@ -175,20 +175,13 @@ class RunRegistry:
             "expires_at": epoch_seconds + RETENTION_SECONDS,
             **({"profile": profile} if profile else {}),
         }
-        try:
-            # UpdateItem, not PutItem: the registry's writers are granted updates only (Storage.grant_run_registry).
-            self._table.update_item(
-                Key={"run_id": item_id},
-                UpdateExpression="SET " + ", ".join(f"#{key} = :{key}" for key in fields),
-                ConditionExpression="attribute_not_exists(run_id)",
-                ExpressionAttributeNames={f"#{key}": key for key in fields},
-                ExpressionAttributeValues={f":{key}": _to_dynamodb(value) for key, value in fields.items()},
-            )
-        except Exception as error:
-            if not is_conditional_failure(error):
-                raise
-            return item_id, False
-        return item_id, True
+        self._table.update_item(
+            Key={"run_id": item_id},
+            UpdateExpression="SET " + ", ".join(f"#{key} = if_not_exists(#{key}, :{key})" for key in fields),
+            ExpressionAttributeNames={f"#{key}": key for key in fields},
+            ExpressionAttributeValues={f":{key}": _to_dynamodb(value) for key, value in fields.items()},
+        )
+        return item_id
 
     @staticmethod
     def conditional_failed(error: Exception) -> bool:

@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from pydantic import ValidationError
 
+from lambdas.domain.abnormal_end import claim_notification, release_notification
 from lambdas.domain.profiles import TuningProfile
 from lambdas.domain.registry import IGNORED_UPLOAD, RunRegistry
 from lambdas.domain.runs import (
@@ -144,22 +145,27 @@ def ignored_upload_notice(obj: S3ObjectRef, outcome: TriggerOutcome, *, record_i
 def announce_ignored_upload(
     obj: S3ObjectRef, outcome: TriggerOutcome, *, registry: RunRegistry, sns: Any, topic_arn: str, epoch_seconds: int
 ) -> dict[str, Any]:
-    """Leave the registry record, then tell the topic. The record is written once per object version, so a
-    repeated event finds it: the notice goes out for the first delivery only."""
-    record_id, first = registry.record_ignored_upload(
+    """Leave the registry record, then tell the topic, once: the record is claimed before publishing (as an
+    abnormal end is), so a repeated event stays quiet and a failed publish lets the retried delivery publish."""
+    record_id = registry.record_ignored_upload(
         obj, reason=outcome.reason, remedy=outcome.remedy, profile=outcome.profile, epoch_seconds=epoch_seconds
     )
     message = ignored_upload_notice(obj, outcome, record_id=record_id)
-    if first:
-        sns.publish(
-            TopicArn=topic_arn,
-            # A subject is ASCII without line breaks (SNS Publish API reference): the key, which may be neither,
-            # is in the message only.
-            Subject="tuneforge upload ignored",
-            Message=json.dumps(message),
-            MessageAttributes={
-                "outcome": {"DataType": "String", "StringValue": IGNORED_UPLOAD},
-                **({"profile": {"DataType": "String", "StringValue": outcome.profile}} if outcome.profile else {}),
-            },
-        )
+    if claim_notification(registry, record_id, IGNORED_UPLOAD):
+        try:
+            sns.publish(
+                TopicArn=topic_arn,
+                # A subject is text with no line breaks or control characters, under 100 characters (SNS Publish
+                # API, Subject: https://docs.aws.amazon.com/sns/latest/api/API_Publish.html, read 2026-12-07): the
+                # key, which may be any of these, is in the message only.
+                Subject="tuneforge upload ignored",
+                Message=json.dumps(message),
+                MessageAttributes={
+                    "outcome": {"DataType": "String", "StringValue": IGNORED_UPLOAD},
+                    **({"profile": {"DataType": "String", "StringValue": outcome.profile}} if outcome.profile else {}),
+                },
+            )
+        except Exception:
+            release_notification(registry, record_id)
+            raise
     return message

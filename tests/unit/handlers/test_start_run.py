@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -132,3 +133,17 @@ def test_a_manifest_in_a_folder_with_spaces_and_vietnamese_letters_names_its_fil
     )
     assert run["dataset"]["trigger"] == {"bucket": DATA_BUCKET, "key": manifest_key, "version_id": version}
     assert run["dataset"]["training"]["key"] == f"{folder}/tập huấn+1 100%.jsonl"
+
+
+def test_a_refusal_whose_notice_could_not_be_published_is_announced_by_the_retried_delivery(
+    account, context, monkeypatch
+):
+    key = "incoming/a.jsonl"
+    version = _upload(account, key)
+    topic = os.environ["NOTIFICATION_TOPIC_ARN"]
+    monkeypatch.setenv("NOTIFICATION_TOPIC_ARN", topic + "-gone")  # the publish fails: Lambda retries the event
+    with pytest.raises(Exception, match="(?i)not ?found|does not exist"):
+        start_run.handler(upload_event(DATA_BUCKET, key, version), context)
+    monkeypatch.setenv("NOTIFICATION_TOPIC_ARN", topic)
+    start_run.handler(upload_event(DATA_BUCKET, key, version), context)
+    assert [json.loads(body)["key"] for body in account.notifications()] == [key]
