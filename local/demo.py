@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -113,9 +114,10 @@ def run_demo(cdk_out: Path, *, stage_name: str, out: Path, time_scale: float) ->
         # The outcome first, as the CLI says it; the last line says what to fix and where the report is.
         console.print(
             Panel(
-                "\n".join(said[1:]),
-                title=f"{said[0]}: {item.get('validation_errors', '?')} errors; the data owner was notified; jobs started: {len(jobs)}",
+                escape("\n".join(said[1:])),  # the reasons end in [kind], which is not markup
+                title=escape(said[0]),
                 title_align="left",
+                subtitle=f"the data owner was notified; jobs started: {len(jobs)}",
                 border_style="red",
             )
         )
@@ -131,7 +133,7 @@ def run_demo(cdk_out: Path, *, stage_name: str, out: Path, time_scale: float) ->
         copied = _copy_reports(stage, run_id, profile, out)
         left = aws.endpoints()
         lines = [
-            f"status:          {facts['status']} (decision: {facts['decision']})",
+            f"outcome:         {facts['outcome']} (decision: {facts['decision']}; execution {facts['status']})",
             f"gate:            {facts['gate']}",
             f"job:             {facts['job_arn']} ({facts['job_status']})",
             f"custom model:    {facts['output_model_arn']}",

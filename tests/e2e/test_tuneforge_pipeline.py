@@ -680,8 +680,9 @@ def _only_the_champion_bills(stage: TuneforgeStage, champion_run: RunResult, *ru
     parameter = stage.inspect("ssm").get_parameter(Name="/tuneforge/dev/champions/support-qa-vi")["Parameter"]["Value"]
     assert parameter == champion["invocable_arn"]
     for run in runs:
-        # A superseded run passed the gate and was decided: NOT_PROMOTED, with its decision SUPERSEDED.
-        expected = "PROMOTED" if run.run_id == champion_run.run_id else "NOT_PROMOTED"
+        # A superseded run passed the gate and was decided: NOT_PROMOTED, with its decision SUPERSEDED; a champion
+        # replaced later was PROMOTED when it ended.
+        expected = "PROMOTED" if run.item["decision"] == "PROMOTED" else "NOT_PROMOTED"
         assert [m["outcome"] for m in run.notifications] == [expected], run.notifications
         assert run.item["run_outcome"] == expected
 
