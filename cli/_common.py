@@ -14,11 +14,32 @@ from lambdas.domain.catalogue import (
     did_you_mean,
     resolve_base_model,
 )
+from lambdas.domain.outcomes import Outcome
 from lambdas.domain.sources import DatasetSource, S3Object, local_file, s3_object
 
 EXIT_OK, EXIT_NO, EXIT_USAGE = 0, 1, 2
 # The estimate is only a lower bound (a line has no price), so the budget cannot be verified.
 EXIT_UNPRICED = 3
+# `submit --watch` and `watch`: a run's outcome (lambdas/domain/outcomes.py) as the exit code. A decided run is a
+# success whatever the decision; each other end has its own code, so a script tells them apart without parsing.
+EXIT_REJECTED = 4  # the dataset (or its estimate) was refused; nothing was started
+EXIT_FAILED = 5  # a step failed; Cleanup tore down what the run had started
+EXIT_TIMED_OUT = 6  # the execution ran past the stage's timeout
+EXIT_ABORTED = 7  # someone stopped the execution
+EXIT_STILL_RUNNING = 8  # --timeout passed before the run ended (it goes on; `tuneforge watch RUN` follows it again)
+OUTCOME_EXIT = {
+    Outcome.PROMOTED: EXIT_OK,
+    Outcome.NOT_PROMOTED: EXIT_OK,
+    Outcome.REJECTED: EXIT_REJECTED,
+    Outcome.FAILED: EXIT_FAILED,
+    Outcome.TIMED_OUT: EXIT_TIMED_OUT,
+    Outcome.ABORTED: EXIT_ABORTED,
+}
+OUTCOME_EXIT_HELP = (
+    "exit codes: 0 PROMOTED or NOT_PROMOTED (the run was decided), 2 usage error (unknown run or profile), "
+    f"{EXIT_REJECTED} REJECTED, {EXIT_FAILED} FAILED, {EXIT_TIMED_OUT} TIMED_OUT, {EXIT_ABORTED} ABORTED, "
+    f"{EXIT_STILL_RUNNING} still running when --timeout passed"
+)
 
 
 class UsageError(Exception):

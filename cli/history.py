@@ -18,24 +18,18 @@ from rich.table import Table
 from cli._common import UsageError
 from cli.runs import Stage, _stage, _stage_args
 from lambdas.domain.names import foundation_stack_name, profile_parameter
+from lambdas.domain.outcomes import outcome_of_run
 
-# A run's outcome, as issue 14 names them. Until the registry records a domain-defined `outcome` for every
-# run, it is read here from the run's status and the decision the state machine recorded (RECORD_DECISION).
-OUTCOMES = ("PROMOTED", "NOT_PROMOTED", "REJECTED", "FAILED", "TIMED_OUT", "ABORTED")
 IN_PROGRESS = "RUNNING"
 LINEAGE_LIMIT = 50  # champions followed back before the chain is cut (a loop would be a registry bug)
 
 
 def outcome_of(item: dict[str, Any]) -> str:
-    recorded = str(item.get("outcome") or "").upper()
-    if recorded in OUTCOMES:
-        return recorded
-    status = item.get("status")
-    if status in ("REJECTED", "FAILED"):
-        return str(status)
-    if status == "SUCCEEDED":
-        return "PROMOTED" if item.get("decision") == "PROMOTED" else "NOT_PROMOTED"
-    return IN_PROGRESS
+    """The run's outcome (lambdas.domain.outcomes: the recorded one, else derived from status and decision);
+    RUNNING until it has one. The listing makes no Step Functions call, so an execution that timed out or was
+    aborted before Cleanup recorded it still reads as running."""
+    outcome = outcome_of_run(item, None)
+    return outcome.value if outcome else IN_PROGRESS
 
 
 def get_run(stage: Stage, run_id: str) -> dict[str, Any]:

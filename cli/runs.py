@@ -18,8 +18,10 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from cli._common import UsageError
+from cli._common import OUTCOME_EXIT_HELP, UsageError
+from cli._outcome import end_of, exit_code, refuse_unknown_run, rejected_details, require_deployed_profile, waiting_for
 from lambdas.domain.names import INCOMING_PREFIX, foundation_stack_name, pipeline_stack_name, profile_parameter
+from lambdas.domain.outcomes import Outcome, outcome_of_run
 from lambdas.domain.registry import RunRegistry
 from lambdas.domain.runs import MANIFEST_NAME, S3ObjectRef, run_id_for
 
@@ -94,6 +96,7 @@ def submit(stage: Stage, path: Path, profile: str) -> str:
     A file goes to ``incoming/<profile>/<name>``. A folder is a multi-file dataset: its files go first and
     its ``manifest.json`` last, because the manifest's arrival is what starts the run.
     """
+    require_deployed_profile(stage, profile)
     s3 = stage.client("s3")
     if path.is_dir():
         manifest = path / MANIFEST_NAME
@@ -176,8 +179,17 @@ def _states(sfn: Any, execution_arn: str) -> list[tuple[str, str, float]]:
     return states
 
 
-def render(view: RunView) -> Table:
-    table = Table(title=f"run {view.run_id}: {view.status}", title_justify="left")
+def render(view: RunView, waiting: str | None = None) -> Table:
+    ended = outcome_of_run(view.item, view.status)
+    shown = ended.value if ended else view.status  # a rejected run's execution SUCCEEDED: say REJECTED
+    title = f"run {view.run_id}: {shown}"
+    table = Table(
+        title=title,
+        title_justify="left",
+        min_width=len(title),  # one line: the outcome beside the run, not wrapped under it
+        caption=None if view.status in TERMINAL_EXECUTION else waiting,
+        caption_justify="left",
+    )
     table.add_column("state")
     table.add_column("outcome")
     table.add_column("seconds", justify="right")
@@ -194,25 +206,40 @@ def watch(
     timeout: float = 3600,
     interval: float = 1.0,
     on_poll: Callable[[], None] | None = None,
+    remind_every: float = 60.0,
 ) -> RunView:
-    """Follow a run state by state until it ends; ``on_poll`` lets the emulator move its clock."""
+    """Follow a run state by state until it ends; ``on_poll`` lets the emulator move its clock. While nothing
+    changes, say what the run waits for every ``remind_every`` seconds (a log or CI shows no live table)."""
     deadline = time.monotonic() + timeout
     view = read_run(stage, run_id)
+    changed_at = reminded_at = time.monotonic()
     with Live(render(view), console=console, refresh_per_second=8, transient=False) as live:
         while view.status not in TERMINAL_EXECUTION and time.monotonic() < deadline:
             if on_poll:
                 on_poll()
             time.sleep(interval)
-            view = read_run(stage, run_id)
-            live.update(render(view))
+            before, view = _progress(view), read_run(stage, run_id)
+            now = time.monotonic()
+            if _progress(view) != before:
+                changed_at = reminded_at = now
+            elif now - reminded_at >= remind_every:
+                reminded_at = now
+                live.console.print(waiting_for(view, changed_at, now))
+            live.update(render(view, waiting_for(view, changed_at, now)))
     return view
+
+
+def _progress(view: RunView) -> tuple[Any, ...]:
+    return (view.status, tuple((name, state) for name, state, _ in view.states or []), (view.item or {}).get("status"))
 
 
 def summary(view: RunView) -> dict[str, Any]:
     """The facts of a finished run, as the registry and the execution recorded them."""
     item = view.item or {}
     endpoints = item.get("endpoints", [])
+    outcome = outcome_of_run(item, view.status)
     return {
+        "outcome": outcome.value if outcome else None,
         "run_id": view.run_id,
         "status": view.status,
         "run_status": item.get("status"),
@@ -246,9 +273,16 @@ def _stage(args: argparse.Namespace) -> Stage:
     return Stage.discover(args.stage, endpoint_url=args.endpoint_url, region=args.region)
 
 
-def _finish(view: RunView) -> int:
-    print(json.dumps(summary(view), indent=2, default=str))
-    return 0 if view.status == "SUCCEEDED" else 1
+def _finish(stage: Stage, view: RunView, *, as_json: bool) -> int:
+    """The outcome first, then its details (or the facts as JSON); the exit code is the outcome's."""
+    outcome, lines = end_of(view)
+    if as_json:
+        print(json.dumps(summary(view), indent=2, default=str))
+    else:
+        if outcome is Outcome.REJECTED:
+            lines += rejected_details(stage, view.item or {})
+        print("\n".join(lines))
+    return exit_code(outcome)
 
 
 def _submit(args: argparse.Namespace) -> int:
@@ -258,7 +292,7 @@ def _submit(args: argparse.Namespace) -> int:
     if not args.watch:
         print(run_id)
         return 0
-    return _finish(watch(stage, run_id, timeout=args.timeout))
+    return _finish(stage, watch(stage, run_id, timeout=args.timeout), as_json=args.json)
 
 
 def _evaluation_set(args: argparse.Namespace) -> int:
@@ -267,15 +301,32 @@ def _evaluation_set(args: argparse.Namespace) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    return _finish(watch(_stage(args), args.run_id, timeout=args.timeout))
+    stage = _stage(args)
+    refuse_unknown_run(stage, args.run_id)
+    return _finish(stage, watch(stage, args.run_id, timeout=args.timeout), as_json=args.json)
+
+
+def _outcome_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timeout", type=float, default=24 * 3600, help="stop watching after this many seconds (default 86400)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the run's facts as JSON instead of the outcome text")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    submit_parser = subparsers.add_parser("submit", help="upload a dataset to a profile; its upload starts a run")
+    submit_parser = subparsers.add_parser(
+        "submit",
+        help="upload a dataset to a profile; its upload starts a run",
+        epilog=f"With --watch, {OUTCOME_EXIT_HELP}.",
+    )
     submit_parser.add_argument("path", help="a .jsonl file, or a folder with manifest.json (uploaded last)")
-    submit_parser.add_argument("--profile", required=True)
-    submit_parser.add_argument("--watch", action="store_true", help="follow the run until it ends")
-    submit_parser.add_argument("--timeout", type=float, default=24 * 3600)
+    submit_parser.add_argument(
+        "--profile", required=True, help="a profile deployed in the stage (refused before uploading otherwise)"
+    )
+    submit_parser.add_argument(
+        "--watch", action="store_true", help="follow the run until it ends; the exit code is its outcome's"
+    )
+    _outcome_args(submit_parser)
     _stage_args(submit_parser)
     submit_parser.set_defaults(handler=_submit)
 
@@ -283,13 +334,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluation-set",
         help="upload a profile's evaluation set (JSONL of prompt + reference) where the profile expects it",
     )
-    evaluation_parser.add_argument("path")
-    evaluation_parser.add_argument("--profile", required=True)
+    evaluation_parser.add_argument("path", help="the evaluation set: a JSONL file of prompts and reference answers")
+    evaluation_parser.add_argument(
+        "--profile", required=True, help="the deployed profile whose evaluation set this becomes"
+    )
     _stage_args(evaluation_parser)
     evaluation_parser.set_defaults(handler=_evaluation_set)
 
-    watch_parser = subparsers.add_parser("watch", help="follow one run state by state")
-    watch_parser.add_argument("run_id")
-    watch_parser.add_argument("--timeout", type=float, default=24 * 3600)
+    watch_parser = subparsers.add_parser(
+        "watch", help="follow one run state by state; the exit code is its outcome's", epilog=f"{OUTCOME_EXIT_HELP}."
+    )
+    watch_parser.add_argument("run_id", help="the run id that `submit` printed")
+    _outcome_args(watch_parser)
     _stage_args(watch_parser)
     watch_parser.set_defaults(handler=_watch)

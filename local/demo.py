@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -69,7 +70,9 @@ def _copy_reports(stage, run_id: str, profile: str, out: Path) -> list[Path]:
 
 
 def run_demo(cdk_out: Path, *, stage_name: str, out: Path, time_scale: float) -> int:
+    from cli._outcome import end_of, rejected_details
     from cli.runs import Stage, read_run, submit, summary, watch
+    from lambdas.domain.outcomes import Outcome
     from local import authz
     from local.emulator import Emulator
 
@@ -103,24 +106,18 @@ def run_demo(cdk_out: Path, *, stage_name: str, out: Path, time_scale: float) ->
         rejected = watch(stage, rejected_id, timeout=120, interval=0.2, on_poll=advance)
         console.print()
         item = rejected.item or read_run(stage, rejected_id).item or {}
-        report_key = (item.get("validation_report") or "").removeprefix(f"s3://{stage.artifacts_bucket}/")
-        report = (
-            json.loads(s3.get_object(Bucket=stage.artifacts_bucket, Key=report_key)["Body"].read())
-            if report_key
-            else {}
-        )
-        reasons = [
-            f"line {i.get('line')}, {i.get('field') or '-'}: {i['message']} [{i['kind']}]"
-            for group in report.get("errors", [])
-            for i in group["examples"][:1]
-        ]
+        outcome, said = end_of(rejected)
+        said += rejected_details(stage, item) if outcome is Outcome.REJECTED else []
         jobs = aws.client("bedrock").list_model_customization_jobs()[
             "modelCustomizationJobSummaries"
         ]  # the operator looks
+        # The outcome first, as the CLI says it; the last line says what to fix and where the report is.
         console.print(
             Panel(
-                "\n".join(reasons[:8]) or "(no reasons)",
-                title=f"Rejected: {report.get('error_count', '?')} errors; the data owner was notified; jobs started: {len(jobs)}",
+                escape("\n".join(said[1:])),  # the reasons end in [kind], which is not markup
+                title=escape(said[0]),
+                title_align="left",
+                subtitle=f"the data owner was notified; jobs started: {len(jobs)}",
                 border_style="red",
             )
         )
@@ -136,7 +133,7 @@ def run_demo(cdk_out: Path, *, stage_name: str, out: Path, time_scale: float) ->
         copied = _copy_reports(stage, run_id, profile, out)
         left = aws.endpoints()
         lines = [
-            f"status:          {facts['status']} (decision: {facts['decision']})",
+            f"outcome:         {facts['outcome']} (decision: {facts['decision']}; execution {facts['status']})",
             f"gate:            {facts['gate']}",
             f"job:             {facts['job_arn']} ({facts['job_status']})",
             f"custom model:    {facts['output_model_arn']}",
@@ -157,9 +154,7 @@ def run_demo(cdk_out: Path, *, stage_name: str, out: Path, time_scale: float) ->
     console.print(
         f"Demo finished in {time.monotonic() - started:.1f} s. Open {out / run_id / 'evaluation.html'} for the evaluation report."
     )
-    return (
-        0 if view.status == "SUCCEEDED" and rejected.status == "SUCCEEDED" and item.get("status") == "REJECTED" else 1
-    )
+    return 0 if view.status == "SUCCEEDED" and rejected.status == "SUCCEEDED" and outcome is Outcome.REJECTED else 1
 
 
 def main() -> None:

@@ -17,8 +17,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from lambdas.domain.outcomes import Outcome
 from lambdas.domain.registry import RECORD_DECISION
-from lambdas.domain.runs import RunStatus
 from stacks.nag import acknowledge, logical_id
 from stacks.steps import PipelineSteps
 from stacks.steps.base import RUN_ID
@@ -71,9 +71,9 @@ class RetrainingStateMachine(Construct):
                 subject="tuneforge dataset rejected",
                 message=sfn.TaskInput.from_object(
                     {
+                        "outcome": Outcome.REJECTED.value,  # first in every notice: lambdas/domain/outcomes.py
                         "run_id": run_id,
                         "profile.$": "$$.Execution.Input.profile.name",
-                        "outcome": RunStatus.REJECTED.value,
                         "dataset.$": "$$.Execution.Input.dataset.trigger",
                         "validation.$": "$.validation.value",
                         "estimate.$": "$.estimate",
@@ -81,7 +81,7 @@ class RetrainingStateMachine(Construct):
                 ),
                 message_attributes={
                     "profile": tasks.MessageAttribute(value=sfn.JsonPath.string_at("$$.Execution.Input.profile.name")),
-                    "outcome": tasks.MessageAttribute(value=RunStatus.REJECTED.value),
+                    "outcome": tasks.MessageAttribute(value=Outcome.REJECTED.value),
                 },
                 result_path=sfn.JsonPath.DISCARD,
             )
@@ -190,9 +190,10 @@ class RetrainingStateMachine(Construct):
                 subject="tuneforge run finished",
                 message=sfn.TaskInput.from_object(
                     {
+                        # The teardown derived it from the decision (outcomes.outcome_of_decision).
+                        "outcome.$": "$.teardown.value.outcome",
                         "run_id": run_id,
                         "profile.$": "$$.Execution.Input.profile.name",
-                        "outcome": RunStatus.SUCCEEDED.value,
                         "decision.$": "$.decision",
                         "gate.$": "$.evaluation.value.summary",
                         "metrics": {
@@ -213,7 +214,7 @@ class RetrainingStateMachine(Construct):
                 ),
                 message_attributes={
                     "profile": tasks.MessageAttribute(value=sfn.JsonPath.string_at("$$.Execution.Input.profile.name")),
-                    "outcome": tasks.MessageAttribute(value=RunStatus.SUCCEEDED.value),
+                    "outcome": tasks.MessageAttribute(value=sfn.JsonPath.string_at("$.teardown.value.outcome")),
                 },
                 result_path=sfn.JsonPath.DISCARD,
             )

@@ -140,9 +140,9 @@ def abnormal_end_message(
         if item.get(field)
     }
     message: dict[str, Any] = {
+        "outcome": outcome,  # first, as in every notice (outcomes.Outcome)
         "run_id": run_id,
         "profile": profile,
-        "outcome": outcome,
         "error": error or outcome,
         "cause": cause,
         "execution": execution_arn,

@@ -26,6 +26,7 @@ class CleanupResult(BaseModel):
     kept_endpoints: list[str] = []
     undeletable: dict[str, str] = {}  # endpoint -> why Bedrock refused (e.g. a commitment term still running)
     actual_cost: dict[str, Any] = {}  # what the run spent, beside its estimate (cost.actual_cost)
+    outcome: str | None = None  # outcomes.Outcome, where the run ends here (RECORD_DECISION and Notify read it)
 
 
 def cleanup_run(registry: RunRegistry, bedrock: Any, run_id: str, champions: Any = None) -> CleanupResult:

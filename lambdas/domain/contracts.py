@@ -9,7 +9,7 @@ definition and holds every path to a field here, so a renamed field fails a test
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -24,6 +24,7 @@ from lambdas.domain.endpoints import (
 )
 from lambdas.domain.evaluation import EvaluationSummary
 from lambdas.domain.job_wait import JobOutcome
+from lambdas.domain.outcomes import Decision
 from lambdas.domain.runs import RunInput, RunStatus
 
 # -- inputs: what the state machine sends each step ----------------------------------------------------------
@@ -95,6 +96,7 @@ class CleanupInput(BaseModel):
     ended: str | None = None  # the execution's status when a status-change event invoked cleanup
     profile: str | None = None
     execution_arn: str | None = None
+    decision: Decision | None = None  # the teardown of a decided run: its outcome follows from it
 
 
 # -- outputs the domain does not already name ----------------------------------------------------------------
@@ -151,9 +153,6 @@ class TaskError(BaseModel):
 
     Error: str
     Cause: str
-
-
-Decision = Literal["PROMOTED", "NOT_PROMOTED", "SUPERSEDED"]
 
 
 class ExecutionState(BaseModel):

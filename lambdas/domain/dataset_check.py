@@ -41,6 +41,9 @@ class ValidationOutcome(BaseModel):
     training_records: int
     training_tokens: int
     summary: list[str]  # the first few problems, already phrased for the data owner
+    # Why the run is refused beyond the report's issues (the evaluation set, the file's format, Bedrock's request
+    # rules): the report at report_uri cannot say these, so the registry keeps them for the CLI.
+    beyond_report: list[str] = []
     evaluation_examples: int = 0
     evaluation_size: EvaluationSetSize = EvaluationSetSize()  # what the estimate prices evaluation from
     # What the job reads: the run's snapshot of the validated versions (None unless the dataset is valid).
@@ -189,6 +192,10 @@ def validate_run_dataset(
         training_tokens=report.training.tokens.total,
         # Messages may quote the dataset: the full text is in the report, its first line here.
         summary=[one_line(line) for line in summary],
+        beyond_report=[
+            one_line(line)
+            for line in summary[: (evaluation_problem is not None) + wrong_source_format + len(request_problems_found)]
+        ],
     )
 
 

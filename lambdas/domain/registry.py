@@ -1,11 +1,20 @@
 """The run registry (DynamoDB): one item per run, updated by every step.
 
+Two kinds of item share the table:
+- a run (``run_id`` = the execution name): ``status`` is a ``RunStatus``; where the run ends, its outcome
+  (``outcomes.Outcome``) is written under ``OUTCOME_ATTRIBUTE`` by RECORD_DECISION (a decided run),
+  ``update(run_outcome=…)`` (a rejection in Validate or Estimate, Cleanup where a run fails or is torn down);
+- a refused upload (``run_id`` = ``upload~`` + a hash of the object version, ``status`` = ``IGNORED_UPLOAD``,
+  ``item_kind`` = ``ignored-upload``): an upload that started nothing, with the reason and what to do
+  (``record_ignored_upload``). Listings show or skip them by ``item_kind``.
+
 Takes a boto3 DynamoDB ``Table`` resource from the caller, so the same code runs against AWS, moto
 and the offline emulator.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,7 +27,8 @@ from lambdas.domain.names import (
     RUNS_BY_STATUS_INDEX,
     SWEEP_INDEX,
 )
-from lambdas.domain.runs import RunInput, RunStatus, utc_now
+from lambdas.domain.outcomes import Outcome
+from lambdas.domain.runs import RunInput, RunStatus, S3ObjectRef, utc_now
 
 # Registry items outlive their runs for a year, then DynamoDB's TTL removes them.
 RETENTION_SECONDS = 365 * 24 * 3600
@@ -35,6 +45,12 @@ SWEEP_DUE = "due"
 # read 2026-12-07).
 RUNS_LISTED_ATTRIBUTE = "listed"
 RUNS_LISTED = "run"
+# Where a run's outcome (outcomes.Outcome) is recorded. Not "outcome": promotion already writes that
+# attribute ("promoted" / "superseded", read by the janitor).
+OUTCOME_ATTRIBUTE = "run_outcome"
+# A refused upload's item (record_ignored_upload): its status, and the kind that tells it from a run's.
+IGNORED_UPLOAD = "IGNORED_UPLOAD"
+IGNORED_UPLOAD_KIND = "ignored-upload"
 
 
 def _to_dynamodb(value: Any) -> Any:
@@ -71,13 +87,25 @@ class StateMachineUpdate:
     paths: dict[str, str]  # placeholder -> JSONPath in the execution's state ($) or context ($$)
 
 
-# A decided run (promoted, not promoted or superseded) has SUCCEEDED: the state machine records its decision and
-# the model it trained once teardown is done.
+# A decided run (promoted, not promoted or superseded) has SUCCEEDED: the state machine records its decision, its
+# outcome (the teardown derives it from the decision: outcomes.outcome_of_decision) and the model it trained once
+# teardown is done.
 RECORD_DECISION = StateMachineUpdate(
-    expression="SET #status = :status, #model = :model, #finished = :finished, #decision = :decision",
-    names={"#status": "status", "#model": "output_model_arn", "#finished": "finished_at", "#decision": "decision"},
+    expression="SET #status = :status, #model = :model, #finished = :finished, #decision = :decision, #outcome = :outcome",
+    names={
+        "#status": "status",
+        "#model": "output_model_arn",
+        "#finished": "finished_at",
+        "#decision": "decision",
+        "#outcome": OUTCOME_ATTRIBUTE,
+    },
     literals={":status": RunStatus.SUCCEEDED.value},
-    paths={":decision": "$.decision", ":model": "$.training.output_model_arn", ":finished": "$$.State.EnteredTime"},
+    paths={
+        ":decision": "$.decision",
+        ":outcome": "$.teardown.value.outcome",
+        ":model": "$.training.output_model_arn",
+        ":finished": "$$.State.EnteredTime",
+    },
 )
 
 
@@ -121,14 +149,18 @@ class RunRegistry:
         run_id: str,
         *,
         status: RunStatus | None = None,
+        run_outcome: Outcome | None = None,
         remove: tuple[str, ...] = (),
         condition: str | None = None,
         **fields: Any,
     ) -> None:
         """Set ``fields`` and remove ``remove``; ``condition`` (names as ``#field``) makes the write
-        conditional, raising the table's ConditionalCheckFailedException when it does not hold."""
+        conditional, raising the table's ConditionalCheckFailedException when it does not hold.
+        ``run_outcome``: the run ends with this write (recorded under OUTCOME_ATTRIBUTE)."""
         if status is not None:
             fields["status"] = status.value
+        if run_outcome is not None:
+            fields[OUTCOME_ATTRIBUTE] = run_outcome.value
         fields["updated_at"] = utc_now()
         names = {f"#{key}": key for key in (*fields, *remove)}
         expression = "SET " + ", ".join(f"#{key} = :{key}" for key in fields)
@@ -142,6 +174,31 @@ class RunRegistry:
             ExpressionAttributeValues={f":{key}": _to_dynamodb(value) for key, value in fields.items()},
             **extra,
         )
+
+    def record_ignored_upload(
+        self, obj: S3ObjectRef, *, reason: str, remedy: str, profile: str | None, epoch_seconds: int
+    ) -> str:
+        """Leave a trace of an upload that started nothing; the same object version is one item however often
+        its event arrives (the first delivery's fields stay). Returns the item's id."""
+        item_id = ignored_upload_id(obj)
+        fields: dict[str, Any] = {
+            "item_kind": IGNORED_UPLOAD_KIND,
+            "status": IGNORED_UPLOAD,
+            "trigger_key": obj.key,
+            "dataset_version": obj.version_id or "unversioned",
+            "reason": reason,
+            "remedy": remedy,
+            "started_at": utc_now(),
+            "expires_at": epoch_seconds + RETENTION_SECONDS,
+            **({"profile": profile} if profile else {}),
+        }
+        self._table.update_item(
+            Key={"run_id": item_id},
+            UpdateExpression="SET " + ", ".join(f"#{key} = if_not_exists(#{key}, :{key})" for key in fields),
+            ExpressionAttributeNames={f"#{key}": key for key in fields},
+            ExpressionAttributeValues={f":{key}": _to_dynamodb(value) for key, value in fields.items()},
+        )
+        return item_id
 
     @staticmethod
     def conditional_failed(error: Exception) -> bool:
@@ -296,3 +353,18 @@ class RunRegistry:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return [from_dynamodb(item) for item in items]
+        page = self._table.query(
+            IndexName=RUNS_BY_PROFILE_INDEX,
+            KeyConditionExpression="profile = :p",
+            ExpressionAttributeValues={":p": profile},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [from_dynamodb(item) for item in page.get("Items", [])]
+
+
+def ignored_upload_id(obj: S3ObjectRef) -> str:
+    """A refused upload's registry id: one per object version, and never a run's: a run's id is a profile name
+    (``[a-z0-9-]``, profiles.ProfileName) and a hash, and no profile name holds a '~'."""
+    digest = hashlib.sha256(f"{obj.bucket}\0{obj.key}\0{obj.version_id or 'null'}".encode()).hexdigest()[:24]
+    return f"upload~{digest}"

@@ -2,7 +2,7 @@
 
 Built from what the run left: its registry item, its execution (DescribeExecution and the history), its job
 (GetModelCustomizationJob), the job's loss curves and its reports. Pure: the caller reads those and passes
-them in. The outcome is derived here until the domain has one definition of it (issue 14, item 1).
+them in. The outcome is lambdas.domain.outcomes' answer.
 """
 
 from __future__ import annotations
@@ -13,30 +13,19 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from lambdas.domain.outcomes import ABNORMAL, outcome_of_run
 from lambdas.domain.timeline import TimelineEntry
 from lambdas.domain.training_metrics import TrainingCurves
 
-# What an execution's status says about the run when it did not end by itself.
-ABNORMAL_ENDS = {"FAILED": "FAILED", "TIMED_OUT": "TIMED_OUT", "ABORTED": "ABORTED"}
-# The state machine's decisions (contracts.Decision) as outcomes: a superseded candidate was not promoted.
-DECISION_OUTCOMES = {"PROMOTED": "PROMOTED", "NOT_PROMOTED": "NOT_PROMOTED", "SUPERSEDED": "NOT_PROMOTED"}
-
 
 def derive_outcome(execution_status: str | None, item: dict[str, Any] | None) -> str:
-    """PROMOTED, NOT_PROMOTED, REJECTED, FAILED, TIMED_OUT or ABORTED; RUNNING while it runs; UNKNOWN."""
-    item = item or {}
-    if execution_status in ABNORMAL_ENDS:
-        return ABNORMAL_ENDS[execution_status]
-    if item.get("status") == "REJECTED":
-        return "REJECTED"
-    if item.get("decision") in DECISION_OUTCOMES:
-        return DECISION_OUTCOMES[str(item["decision"])]
-    if item.get("status") == "FAILED":
-        return "FAILED"
-    if execution_status == "RUNNING" or (execution_status is None and item.get("status")):
+    """PROMOTED, NOT_PROMOTED, REJECTED, FAILED, TIMED_OUT or ABORTED (outcomes.outcome_of_run); RUNNING while
+    it runs; UNKNOWN when neither the registry nor the execution says."""
+    outcome = outcome_of_run(item, execution_status)
+    if outcome is not None:
+        return outcome.value
+    if execution_status == "RUNNING" or (execution_status is None and (item or {}).get("status")):
         return "RUNNING"
-    if execution_status == "SUCCEEDED":
-        return "NOT_PROMOTED"
     return "UNKNOWN"
 
 
@@ -158,7 +147,7 @@ def _explanation(outcome: str, item: dict[str, Any], cause: str | None, rejectio
         if item.get("decision") == "SUPERSEDED":
             return "the candidate passed the gate, but a newer run was promoted first"
         return "the candidate did not pass the gate; the champion stays"
-    if outcome in ABNORMAL_ENDS.values():
+    if outcome in ABNORMAL:
         return item.get("error_cause") or cause or item.get("error")
     return None
 

@@ -104,6 +104,12 @@ class UploadClassification(BaseModel):
     kind: UploadKind
     profile: str | None = None
     reason: str = ""
+    remedy: str = ""  # what the uploader does about it, for the notice of an ignored upload
+    # A file of a multi-file dataset, waiting for its manifest: ignored as expected, announced to no one.
+    expected: bool = False
+
+
+UPLOAD_LAYOUT = f"{INCOMING_PREFIX}<profile>/<name>.jsonl, or a folder {INCOMING_PREFIX}<profile>/<dataset>/ with its {MANIFEST_NAME} uploaded last"
 
 
 def classify_upload(key: str) -> UploadClassification:
@@ -112,10 +118,13 @@ def classify_upload(key: str) -> UploadClassification:
     - ``incoming/<profile>/<name>.jsonl``: a single-file dataset, the run starts now.
     - ``incoming/<profile>/<dataset>/manifest.json``: a multi-file dataset whose files were uploaded
       first; the manifest names them and is uploaded last, so the run starts only when all are there.
-    - anything else (the files inside a manifest folder, media, other prefixes): starts nothing.
+    - the files inside a manifest folder: start nothing, as expected (``expected``).
+    - anything else: starts nothing, and the uploader is told why (``reason``) and what to do (``remedy``).
     """
     if not key.startswith(INCOMING_PREFIX):
-        return UploadClassification(kind=UploadKind.IGNORED, reason=f"outside {INCOMING_PREFIX}")
+        return UploadClassification(
+            kind=UploadKind.IGNORED, reason=f"outside {INCOMING_PREFIX}", remedy=f"upload datasets as {UPLOAD_LAYOUT}"
+        )
     parts = PurePosixPath(key).parts
     if len(parts) == 3 and parts[2].endswith(DATASET_SUFFIXES):
         return UploadClassification(kind=UploadKind.SINGLE_FILE, profile=parts[1])
@@ -126,11 +135,19 @@ def classify_upload(key: str) -> UploadClassification:
             kind=UploadKind.IGNORED,
             profile=parts[1],
             reason=f"part of a multi-file dataset; the run starts when its {MANIFEST_NAME} arrives",
+            expected=True,
+        )
+    if len(parts) < 3:
+        return UploadClassification(
+            kind=UploadKind.IGNORED,
+            reason=f"the object is directly under {INCOMING_PREFIX}, which names no profile",
+            remedy=f"upload it again as {UPLOAD_LAYOUT}",
         )
     return UploadClassification(
         kind=UploadKind.IGNORED,
-        profile=parts[1] if len(parts) > 1 else None,
-        reason="not a .jsonl dataset or a manifest",
+        profile=parts[1],
+        reason=f"{parts[2]!r} is neither a .jsonl dataset nor a dataset folder's {MANIFEST_NAME}",
+        remedy=f"upload a .jsonl file, or a folder: {UPLOAD_LAYOUT}",
     )
 
 

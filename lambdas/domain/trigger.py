@@ -9,9 +9,11 @@ from typing import Any, Callable
 
 from pydantic import ValidationError
 
+from lambdas.domain.abnormal_end import claim_notification, release_notification
 from lambdas.domain.profiles import TuningProfile
-from lambdas.domain.registry import RunRegistry
+from lambdas.domain.registry import IGNORED_UPLOAD, RunRegistry
 from lambdas.domain.runs import (
+    MANIFEST_NAME,
     Dataset,
     Manifest,
     ManifestError,
@@ -31,6 +33,13 @@ class TriggerOutcome:
     run_id: str | None = None
     execution_arn: str | None = None
     duplicate: bool = False
+    # An upload that starts nothing and was not meant to: the uploader is told (notices.announce_ignored_upload).
+    refused: bool = False
+    remedy: str = ""
+    profile: str | None = None
+
+
+MANIFEST_HELP = "README, 'How an upload becomes exactly one run'"
 
 
 def start_run_for_upload(
@@ -47,16 +56,34 @@ def start_run_for_upload(
     """Start the pipeline for ``obj`` once per object version, however often its event arrives."""
     upload = classify_upload(obj.key)
     if upload.kind is UploadKind.IGNORED:
-        return TriggerOutcome(False, f"ignored {obj.key}: {upload.reason}")
+        return TriggerOutcome(
+            False,
+            f"ignored {obj.key}: {upload.reason}",
+            refused=not upload.expected,
+            remedy=upload.remedy,
+            profile=upload.profile,
+        )
     profile = load_profile(upload.profile or "")
     if profile is None:
-        return TriggerOutcome(False, f"ignored {obj.key}: no profile named {upload.profile!r} is configured")
+        return TriggerOutcome(
+            False,
+            f"ignored {obj.key}: no profile named {upload.profile!r} is deployed in this stage",
+            refused=True,
+            remedy="upload it again under incoming/<profile>/ of a deployed profile (`tuneforge submit --profile NAME` lists them)",
+            profile=upload.profile,
+        )
 
     if upload.kind is UploadKind.MANIFEST:
         try:
             dataset = Manifest.model_validate_json(read_object(obj)).dataset(obj)
         except (ValidationError, ManifestError) as bad_manifest:
-            return TriggerOutcome(False, f"ignored {obj.key}: invalid manifest: {_one_line(bad_manifest)}")
+            return TriggerOutcome(
+                False,
+                f"ignored {obj.key}: invalid manifest: {_one_line(bad_manifest)}",
+                refused=True,
+                remedy=f"fix {MANIFEST_NAME} and upload it again (the files it names may stay); see {MANIFEST_HELP}",
+                profile=profile.name,
+            )
     else:
         dataset = Dataset(trigger=obj, training=obj)
     dataset = dataset.model_copy(update={"uploaded_at": uploaded_at, "sequencer": sequencer})
@@ -98,3 +125,47 @@ def _one_line(error: Exception) -> str:
 
 def parse_profile_parameter(value: str) -> TuningProfile:
     return TuningProfile.model_validate(json.loads(value))
+
+
+def ignored_upload_notice(obj: S3ObjectRef, outcome: TriggerOutcome, *, record_id: str) -> dict[str, Any]:
+    """The notice of an upload that started nothing: what it was, why, what to do; ``outcome`` first, as in
+    every notice. Its outcome is IGNORED_UPLOAD, no run's (outcomes.Outcome): no run exists."""
+    return {
+        "outcome": IGNORED_UPLOAD,
+        "key": obj.key,
+        "version_id": obj.version_id,
+        "bucket": obj.bucket,
+        "profile": outcome.profile,
+        "reason": outcome.reason,
+        "what_to_do": outcome.remedy,
+        "registry_item": record_id,
+    }
+
+
+def announce_ignored_upload(
+    obj: S3ObjectRef, outcome: TriggerOutcome, *, registry: RunRegistry, sns: Any, topic_arn: str, epoch_seconds: int
+) -> dict[str, Any]:
+    """Leave the registry record, then tell the topic, once: the record is claimed before publishing (as an
+    abnormal end is), so a repeated event stays quiet and a failed publish lets the retried delivery publish."""
+    record_id = registry.record_ignored_upload(
+        obj, reason=outcome.reason, remedy=outcome.remedy, profile=outcome.profile, epoch_seconds=epoch_seconds
+    )
+    message = ignored_upload_notice(obj, outcome, record_id=record_id)
+    if claim_notification(registry, record_id, IGNORED_UPLOAD):
+        try:
+            sns.publish(
+                TopicArn=topic_arn,
+                # A subject is text with no line breaks or control characters, under 100 characters (SNS Publish
+                # API, Subject: https://docs.aws.amazon.com/sns/latest/api/API_Publish.html, read 2026-12-07): the
+                # key, which may be any of these, is in the message only.
+                Subject="tuneforge upload ignored",
+                Message=json.dumps(message),
+                MessageAttributes={
+                    "outcome": {"DataType": "String", "StringValue": IGNORED_UPLOAD},
+                    **({"profile": {"DataType": "String", "StringValue": outcome.profile}} if outcome.profile else {}),
+                },
+            )
+        except Exception:
+            release_notification(registry, record_id)
+            raise
+    return message

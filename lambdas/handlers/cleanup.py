@@ -1,6 +1,6 @@
 """Cleanup: on any failure, stop the run's job and delete every endpoint it created but did not promote.
 
-Invoked by the state machine (``{"run_id", "error"}`` or ``{"run_id", "final_status"}``), and by the
+Invoked by the state machine (``{"run_id", "error"}`` or ``{"run_id", "final_status", "decision"}``), and by the
 ``ExecutionEndedAbnormally`` rule with the ``Step Functions Execution Status Change`` event of every
 execution that failed, timed out or was aborted (the execution name is the run id): then it also
 announces the end, exactly once (lambdas/domain/abnormal_end.py).
@@ -27,6 +27,7 @@ from lambdas.domain.abnormal_end import (
 from lambdas.domain.cleanup import cleanup_run
 from lambdas.domain.contracts import CleanupInput
 from lambdas.domain.names import Env
+from lambdas.domain.outcomes import Outcome, outcome_of
 from lambdas.domain.runs import utc_now
 from lambdas.handlers._aws import champions_table, client, env, registry
 
@@ -72,8 +73,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = cleanup_run(runs, client("bedrock"), request.run_id, champions_table())
     error = request.error or {}
     cause = one_line_cause(error.get("Error"), error.get("Cause")) if error else None
+    # Every end but a rejection passes here; a decided run's teardown knows its decision, an abnormal end its status.
+    outcome = outcome_of(request.final_status.value, request.decision, request.ended) or Outcome.FAILED
+    result.outcome = outcome.value
     runs.update(
-        request.run_id, status=request.final_status, error=error.get("Error"), error_cause=cause, finished_at=utc_now()
+        request.run_id,
+        status=request.final_status,
+        run_outcome=outcome,
+        error=error.get("Error"),
+        error_cause=cause,
+        finished_at=utc_now(),
     )
     logger.info("cleanup finished", extra=result.model_dump())
     # The status-change event is the one announcement of an abnormal end, Catch or no Catch.

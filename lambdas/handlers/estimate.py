@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas.domain.contracts import EstimateInput
 from lambdas.domain.dataset_check import estimate_run
 from lambdas.domain.evaluation import invocable_model
+from lambdas.domain.outcomes import Outcome
 from lambdas.domain.runs import RunStatus
 from lambdas.handlers._aws import region_and_account, registry
 from lambdas.handlers._events import parsed_event
@@ -34,6 +35,7 @@ def handler(event: EstimateInput, context: LambdaContext) -> dict[str, Any]:
     registry().update(
         event.run.run_id,
         status=None if outcome.within_budget else RunStatus.REJECTED,
+        run_outcome=None if outcome.within_budget else Outcome.REJECTED,  # refused over budget: the run ends here
         estimate=outcome.estimate,
         estimate_summary=outcome.summary,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timezone
 from typing import TypedDict
 
@@ -13,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas.domain.names import Env
 from lambdas.domain.profiles import TuningProfile
 from lambdas.domain.runs import S3ObjectRef
-from lambdas.domain.trigger import parse_profile_parameter, start_run_for_upload
+from lambdas.domain.trigger import announce_ignored_upload, parse_profile_parameter, start_run_for_upload
 from lambdas.handlers._aws import client, env, registry
 from lambdas.handlers._events import parsed_event
 
@@ -65,6 +66,15 @@ def handler(event: S3EventNotificationEventBridgeModel, context: LambdaContext) 
         outcome.reason,
         extra={"run_id": outcome.run_id, "key": obj.key, "version_id": obj.version_id, "started": outcome.started},
     )
+    if outcome.refused:
+        announce_ignored_upload(
+            obj,
+            outcome,
+            registry=registry(),
+            sns=client("sns"),
+            topic_arn=env(Env.NOTIFICATION_TOPIC_ARN),
+            epoch_seconds=int(time.time()),
+        )
     metrics.add_metric(name="RunsStarted" if outcome.started else "UploadsIgnored", unit=MetricUnit.Count, value=1)
     return {
         "started": outcome.started,

@@ -15,6 +15,7 @@ from lambdas.domain.customization import build_job_request
 from lambdas.domain.dataset_check import validate_run_dataset
 from lambdas.domain.endpoints import evaluation_endpoint_request, production_throughput_request
 from lambdas.domain.names import Env
+from lambdas.domain.outcomes import Outcome
 from lambdas.domain.profiles import ProfileNotDeployed, deployment_problem, parse_fingerprints
 from lambdas.domain.runs import RunInput, RunStatus
 from lambdas.handlers._aws import client, env, infrastructure, registry
@@ -77,8 +78,10 @@ def handler(event: ValidateInput, context: LambdaContext) -> dict[str, Any]:
     registry().update(
         run.run_id,
         status=RunStatus.VALIDATING if outcome.valid else RunStatus.REJECTED,
+        run_outcome=None if outcome.valid else Outcome.REJECTED,  # a rejected run ends here
         validation_report=outcome.report_uri,
         validation_errors=outcome.error_count,
+        validation_beyond_report=outcome.beyond_report,
         training_records=outcome.training_records,
         training_tokens=outcome.training_tokens,
         evaluation_examples=outcome.evaluation_examples,

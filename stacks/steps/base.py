@@ -183,6 +183,21 @@ class StepContext:
     def region(self) -> str:
         return Stack.of(self.foundation).region
 
+    def grant_publish(self, fn: PipelineFunction, *, sid: str) -> None:
+        """Publish to the stage's notification topic, which is encrypted with the stage key: SNS uses the key on
+        the publisher's behalf, so a publisher needs kms:GenerateDataKey* and kms:Decrypt on it, here only through
+        SNS (Amazon SNS Developer Guide, key management: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html,
+        read 2026-12-07)."""
+        fn.add_statements(
+            iam.PolicyStatement(sid=sid, actions=["sns:Publish"], resources=[self.topic.topic_arn]),
+            iam.PolicyStatement(
+                sid="EncryptNotifications",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[self.storage.key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"sns.{self.region}.amazonaws.com"}},
+            ),
+        )
+
     @property
     def this_stages_resources(self) -> dict[str, Any]:
         """The tag condition that keeps a statement to resources made for this stage's profiles."""

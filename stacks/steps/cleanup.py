@@ -51,15 +51,7 @@ class CleanupStep(PipelineStep):
         # Never delete the endpoint a champion item names, even one its run did not mark promoted.
         storage.grant_champions_read(self)
         # A timed-out or aborted execution runs no Catch: cleanup itself tells the topic.
-        self.add_statements(
-            iam.PolicyStatement(sid="NotifyAbnormalEnds", actions=["sns:Publish"], resources=[context.topic.topic_arn]),
-            iam.PolicyStatement(
-                sid="EncryptNotifications",
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[storage.key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"sns.{context.region}.amazonaws.com"}},
-            ),
-        )
+        context.grant_publish(self, sid="NotifyAbnormalEnds")
         # A status-change event is acted on only once Step Functions confirms the execution ended abnormally.
         context.retraining.grant_describe_executions(self)
         storage.grant_run_registry(self)
@@ -76,6 +68,6 @@ class CleanupStep(PipelineStep):
             scope,
             "Teardown",
             self.function,
-            {"run_id": RUN_ID, "final_status": RunStatus.SUCCEEDED.value},
+            {"run_id": RUN_ID, "final_status": RunStatus.SUCCEEDED.value, "decision.$": "$.decision"},
             result_path="$.teardown",
         )

@@ -12,11 +12,14 @@ class StartRunStep(PipelineStep):
     HANDLER = "start_run"
     DESCRIPTION = "Starts exactly one pipeline execution per uploaded dataset object version"
     INVOKED_BY_STATE_MACHINE = False
-
     INVOKED_ASYNCHRONOUSLY = True
 
     def environment(self, context: StepContext) -> Mapping[str, str]:
-        return {Env.STATE_MACHINE_ARN: context.retraining.arn, Env.PROFILE_PARAMETER_PREFIX: context.profiles.prefix}
+        return {
+            Env.STATE_MACHINE_ARN: context.retraining.arn,
+            Env.PROFILE_PARAMETER_PREFIX: context.profiles.prefix,
+            Env.NOTIFICATION_TOPIC_ARN: context.topic.topic_arn,
+        }
 
     def grant(self, context: StepContext) -> None:
         storage = context.storage
@@ -25,3 +28,5 @@ class StartRunStep(PipelineStep):
         storage.grant_object_encryption(self)
         storage.grant_run_registry(self)
         context.retraining.grant_start(self)
+        # An upload that starts nothing is announced to the data owners, never only logged.
+        context.grant_publish(self, sid="NotifyIgnoredUploads")

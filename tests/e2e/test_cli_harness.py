@@ -12,7 +12,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_submit_watch_and_runs_through_the_cli(cli_stage):
-    submitted = cli_stage.run("submit", str(GOOD_SAMPLE), "--profile", PROFILE, "--watch")
+    submitted = cli_stage.run("submit", str(GOOD_SAMPLE), "--profile", PROFILE, "--watch", "--json")
     assert submitted.code == 0, submitted.err
     listed = cli_stage.run("runs")
     assert listed.code == 0, listed.err

@@ -87,12 +87,13 @@ def assert_failed(stage: TuneforgeStage, run: RunResult, error: str) -> dict:
     states = stage.aws.states_entered(run.execution["executionArn"])
     assert states[-2:] == ["Cleanup", "Failed"], states
     [message] = run.notifications  # exactly one, from the status-change event
-    assert message["outcome"] == "FAILED" and message["error"] == error, message
+    assert list(message)[0] == "outcome" and message["outcome"] == "FAILED" and message["error"] == error, message
     assert "\n" not in message["cause"] and len(message["cause"]) <= 300 and "Traceback" not in message["cause"], (
         message
     )
     assert message["execution"] == run.execution["executionArn"]
     assert run.item["status"] == "FAILED" and run.item["error"] == error, run.item
+    assert run.item["run_outcome"] == "FAILED"
     assert_clean(stage, run)
     return message
 
@@ -107,8 +108,9 @@ def assert_decided_by_the_metrics(run: RunResult, profile_name: str) -> dict:
     decision = "PROMOTED" if expected.passed else "NOT_PROMOTED"
     assert run.output["decision"] == decision
     assert run.item["decision"] == decision and run.item["status"] == "SUCCEEDED"
+    assert run.item["run_outcome"] == decision  # PROMOTED or NOT_PROMOTED: the outcome is the decision here
     [message] = run.notifications
-    assert message["outcome"] == "SUCCEEDED" and message["decision"] == decision
+    assert list(message)[0] == "outcome" and message["outcome"] == decision and message["decision"] == decision
     assert message["metrics"] == {"candidate": evaluation["candidate"], "baseline": evaluation["baseline"]}
     return evaluation
 
@@ -229,7 +231,8 @@ def test_invalid_data_is_rejected_without_starting_a_job(tuneforge):
     assert "StartCustomization" not in states
     assert tuneforge.jobs() == []
     [message] = run.notifications
-    assert message["outcome"] == "REJECTED"
+    assert list(message)[0] == "outcome" and message["outcome"] == "REJECTED"
+    assert run.item["run_outcome"] == "REJECTED"
     report = message["validation"]["report_uri"]
     bucket, key = report.removeprefix("s3://").split("/", 1)
     assert bucket == tuneforge.artifacts_bucket
@@ -287,7 +290,7 @@ def test_throttling_on_create_job_then_success(tuneforge):
     assert run.status == "SUCCEEDED", run.execution
     assert [f["fault"] for f in tuneforge.aws.faults.fired] == ["ThrottlingException"] * 2
     assert len(tuneforge.jobs()) == 1  # retried, not duplicated
-    assert run.notifications[0]["outcome"] == "SUCCEEDED"
+    assert run.notifications[0]["outcome"] in ("PROMOTED", "NOT_PROMOTED")
     assert_clean(tuneforge, run)
     record("throttling x2 on CreateModelCustomizationJob", tuneforge, run)
 
@@ -335,7 +338,7 @@ def test_lost_job_event_is_finished_by_the_fallback_check(tuneforge):
     run = tuneforge.finish(execution)
     assert run.status == "SUCCEEDED", run.execution
     assert run.output["training"]["status"] == "Completed"
-    assert run.notifications[0]["outcome"] == "SUCCEEDED"
+    assert run.notifications[0]["outcome"] in ("PROMOTED", "NOT_PROMOTED")
     assert_clean(tuneforge, run)
     record("lost job event (FallbackJobCheck fired)", tuneforge, run)
 
@@ -386,7 +389,7 @@ def test_an_operator_stop_aborts_the_run_waiting_for_its_job(tuneforge):
     cleanups = [e for e in aws.journal if e["event"] == "events.delivered" and "ExecutionEndedAbnormally" in e["rule"]]
     assert len(cleanups) == 1 and not cleanups[0]["errored"], cleanups
     assert run.item["status"] == "FAILED" and run.item["error"] == "States.Aborted", run.item
-    assert [m["outcome"] for m in run.notifications] == ["ABORTED"]
+    assert [m["outcome"] for m in run.notifications] == ["ABORTED"] and run.item["run_outcome"] == "ABORTED"
     assert [j["status"] for j in tuneforge.jobs()] == ["Stopping"]
     aws.advance(60)
     assert [j["status"] for j in tuneforge.jobs()] == ["Stopped"]
@@ -458,7 +461,7 @@ def test_execution_timeout_is_cleaned_up_by_the_status_change_rule(short_timeout
         assert len(cleanups) == 1 and not cleanups[0]["errored"], cleanups
         assert stage.leftover_endpoints(run) == []
         # No Catch runs on a timeout, so Cleanup itself tells the topic (once).
-        assert [m["outcome"] for m in run.notifications] == ["TIMED_OUT"]
+        assert [m["outcome"] for m in run.notifications] == ["TIMED_OUT"] and item["run_outcome"] == "TIMED_OUT"
         assert run.notifications[0]["error"] == "States.Timeout" and "\n" not in run.notifications[0]["cause"]
         record("execution timeout (4 h stage timeout, 14-day job)", stage, run)
 
@@ -677,7 +680,11 @@ def _only_the_champion_bills(stage: TuneforgeStage, champion_run: RunResult, *ru
     parameter = stage.inspect("ssm").get_parameter(Name="/tuneforge/dev/champions/support-qa-vi")["Parameter"]["Value"]
     assert parameter == champion["invocable_arn"]
     for run in runs:
-        assert [m["outcome"] for m in run.notifications] == ["SUCCEEDED"], run.notifications
+        # A superseded run passed the gate and was decided: NOT_PROMOTED, with its decision SUPERSEDED; a champion
+        # replaced later was PROMOTED when it ended.
+        expected = "PROMOTED" if run.item["decision"] == "PROMOTED" else "NOT_PROMOTED"
+        assert [m["outcome"] for m in run.notifications] == [expected], run.notifications
+        assert run.item["run_outcome"] == expected
 
 
 def _after_the_retention_only_the_champions_model_is_left(stage: TuneforgeStage, champion_run: RunResult) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -68,13 +69,32 @@ def test_uploads_outside_incoming_or_to_unknown_profiles_start_nothing(account, 
     cases = {
         "elsewhere/support-qa-vi/a.jsonl": "outside incoming/",
         "incoming/no-such-profile/a.jsonl": "no profile named 'no-such-profile'",
-        "incoming/support-qa-vi/notes.txt": "not a .jsonl dataset",
+        "incoming/support-qa-vi/notes.txt": "neither a .jsonl dataset",
+        "incoming/a.jsonl": "directly under incoming/",
         "incoming/support-qa-vi/set-1/train.jsonl": "manifest.json arrives",
     }
     for key, reason in cases.items():
         result = start_run.handler(upload_event(DATA_BUCKET, key, _upload(account, key)), context)
         assert result["started"] is False and reason in result["reason"], key
     assert _executions(account) == []
+
+
+def test_every_refused_upload_is_announced_once_and_recorded_but_a_dataset_file_awaiting_its_manifest_is_not(
+    account, context
+):
+    refused = ["incoming/a.jsonl", "incoming/no-such-profile/a.jsonl", "incoming/support-qa-vi/notes.txt"]
+    for key in [*refused, "incoming/support-qa-vi/set-1/train.jsonl"]:
+        version = _upload(account, key)
+        for _ in range(2):  # a repeated event is the same upload: one notice, one record
+            start_run.handler(upload_event(DATA_BUCKET, key, version), context)
+    notices = [json.loads(body) for body in account.notifications()]
+    assert sorted(n["key"] for n in notices) == sorted(refused)
+    for notice in notices:
+        assert list(notice)[0] == "outcome" and notice["outcome"] == "IGNORED_UPLOAD", notice
+        assert notice["reason"] and notice["what_to_do"], notice
+        item = account.dynamodb.get_item(TableName="runs", Key={"run_id": {"S": notice["registry_item"]}})["Item"]
+        assert item["status"]["S"] == "IGNORED_UPLOAD" and item["item_kind"]["S"] == "ignored-upload"
+        assert item["trigger_key"]["S"] == notice["key"] and item["reason"]["S"] == notice["reason"]
 
 
 def test_a_manifest_uploaded_last_starts_one_run_over_the_files_it_names(account, context):
@@ -97,6 +117,8 @@ def test_a_manifest_that_escapes_its_folder_is_refused(account, context):
     result = start_run.handler(upload_event(DATA_BUCKET, key, version), context)
     assert result["started"] is False and "invalid manifest" in result["reason"]
     assert _executions(account) == []
+    [notice] = [json.loads(body) for body in account.notifications()]
+    assert notice["key"] == key and "escapes its folder" in notice["reason"] and "manifest.json" in notice["what_to_do"]
 
 
 def test_a_manifest_in_a_folder_with_spaces_and_vietnamese_letters_names_its_files_decoded(account, context):
@@ -111,3 +133,17 @@ def test_a_manifest_in_a_folder_with_spaces_and_vietnamese_letters_names_its_fil
     )
     assert run["dataset"]["trigger"] == {"bucket": DATA_BUCKET, "key": manifest_key, "version_id": version}
     assert run["dataset"]["training"]["key"] == f"{folder}/tập huấn+1 100%.jsonl"
+
+
+def test_a_refusal_whose_notice_could_not_be_published_is_announced_by_the_retried_delivery(
+    account, context, monkeypatch
+):
+    key = "incoming/a.jsonl"
+    version = _upload(account, key)
+    topic = os.environ["NOTIFICATION_TOPIC_ARN"]
+    monkeypatch.setenv("NOTIFICATION_TOPIC_ARN", topic + "-gone")  # the publish fails: Lambda retries the event
+    with pytest.raises(Exception, match="(?i)not ?found|does not exist"):
+        start_run.handler(upload_event(DATA_BUCKET, key, version), context)
+    monkeypatch.setenv("NOTIFICATION_TOPIC_ARN", topic)
+    start_run.handler(upload_event(DATA_BUCKET, key, version), context)
+    assert [json.loads(body)["key"] for body in account.notifications()] == [key]
