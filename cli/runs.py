@@ -155,9 +155,10 @@ def read_run(stage: Stage, run_id: str) -> RunView:
     return view
 
 
-def _states(sfn: Any, execution_arn: str) -> list[tuple[str, str, float]]:
-    """(state, "done" | "running", seconds) in the order the execution entered them."""
-    events, token = [], None
+def execution_history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+    """Every event of the execution, all pages of GetExecutionHistory."""
+    events: list[dict[str, Any]] = []
+    token = None
     while True:
         page = sfn.get_execution_history(
             executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {})
@@ -165,7 +166,12 @@ def _states(sfn: Any, execution_arn: str) -> list[tuple[str, str, float]]:
         events += page["events"]
         token = page.get("nextToken")
         if not token:
-            break
+            return events
+
+
+def _states(sfn: Any, execution_arn: str) -> list[tuple[str, str, float]]:
+    """(state, "done" | "running", seconds) in the order the execution entered them."""
+    events = execution_history(sfn, execution_arn)
     states: list[tuple[str, str, float]] = []
     entered_at: list[Any] = []
     for event in events:

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from cli._charts import line_plot
 from cli._common import UsageError
-from cli.runs import Stage, _stage, _stage_args
+from cli.runs import Stage, _stage, _stage_args, execution_history
 from lambdas.domain.names import REPORTS_PREFIX
 from lambdas.domain.run_details import RunDetails, build_details
 from lambdas.domain.run_page import render_run_page
@@ -33,18 +33,6 @@ EXAMPLES_FILE = "evaluation-examples.jsonl"
 PAGE_FILE = "run.html"
 # Where --open writes a run's page when --download names no folder: beside where the command runs.
 PAGES_DIR = "tuneforge-runs"
-
-
-def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
-    events, token = [], None
-    while True:
-        page = sfn.get_execution_history(
-            executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {})
-        )
-        events += page["events"]
-        token = page.get("nextToken")
-        if not token:
-            return events
 
 
 def _split(uri: str) -> tuple[str, str]:
@@ -85,7 +73,7 @@ def gather(stage: Stage, run_id: str) -> Gathered:
     timeline = []
     if execution is not None:
         spans = spans_from_history(
-            _history(sfn, execution["executionArn"]),
+            execution_history(sfn, execution["executionArn"]),
             execution_status=execution["status"],
             stopped_at=execution.get("stopDate"),
         )
