@@ -108,7 +108,12 @@ class Driver:
         """Wait until at least ``count`` executions exist (e.g. started by an upload's event)."""
         deadline = time.monotonic() + timeout
         while True:
-            found = self.executions(state_machine_arn)
+            try:
+                found = self.executions(state_machine_arn)
+            except AttributeError:
+                # moto 5.2.5 lists an execution that another thread is still creating, whose status is not set
+                # yet (parser/backend/execution.py: exec_status None); a moment later it has one.
+                found = []
             if len(found) >= count:
                 return found
             if time.monotonic() > deadline:

@@ -24,7 +24,7 @@ def two_runs(cli_stage, tmp_path_factory) -> tuple[str, str]:
     shutil.copyfile(GOOD_SAMPLE, second)
     ids = []
     for path in (GOOD_SAMPLE, second):
-        submitted = cli_stage.run("submit", str(path), "--profile", PROFILE, "--watch")
+        submitted = cli_stage.run("submit", str(path), "--profile", PROFILE, "--watch", "--json")
         assert submitted.code == 0, submitted.err
         ids.append(json.loads(submitted.out)["run_id"])
     return ids[0], ids[1]
