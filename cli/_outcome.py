@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from cli._common import EXIT_STILL_RUNNING, OUTCOME_EXIT, UsageError
 from lambdas.domain.names import profile_parameter, profile_parameter_prefix
 from lambdas.domain.outcomes import Outcome, outcome_of_run, rejection_reasons
-from lambdas.domain.registry import IGNORED_UPLOAD_KIND
 from lambdas.domain.report import ValidationReport
 from lambdas.domain.sources import parse_s3_uri
 
@@ -119,7 +118,9 @@ def refuse_unknown_run(stage: Stage, run_id: str) -> None:
 
 def recent_runs(stage: Stage, limit: int = RECENT_RUNS) -> list[str]:
     table = stage.session.resource("dynamodb", endpoint_url=stage.endpoint_url).Table(stage.runs_table)
-    items = [i for i in table.scan(Limit=1000).get("Items", []) if i.get("item_kind") != IGNORED_UPLOAD_KIND]
+    items = [
+        i for i in table.scan(Limit=1000).get("Items", []) if "item_kind" not in i
+    ]  # runs only: no upload or folder item
     items.sort(key=lambda i: str(i.get("started_at", "")), reverse=True)
     return [str(i["run_id"]) for i in items[:limit]]
 

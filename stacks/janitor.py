@@ -1,7 +1,7 @@
 """The janitor: a scheduled function that deletes what runs left billing, and an alarm on what it cannot.
 
 What it does is ``lambdas/domain/janitor.py``; this is where it runs, how often, what it may touch and
-who hears about it. Settings (``stacks/config.py``): ``janitor_interval_minutes``,
+who hears about it (it also tells data owners of a dataset folder whose manifest never came). Settings (``stacks/config.py``): ``janitor_interval_minutes``,
 ``model_retention_days``, ``janitor_alarm_after_hours``.
 """
 
@@ -18,7 +18,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from lambdas.domain.janitor import PROFILE_TAG
-from lambdas.domain.names import SWEEP_INDEX, Env
+from lambdas.domain.names import INCOMING_PREFIX, SWEEP_INDEX, Env
 from stacks.config import StageConfig
 from stacks.functions import FunctionPlacement, PipelineFunction
 from stacks.stage_tags import made_for_this_stage
@@ -138,6 +138,14 @@ class Janitor(Construct):
             dead_letter_queue=dead_letters,
             wildcards={throughputs: why, deployments: why, models: why},
         )
+        # A dataset folder whose manifest.json never arrived (lambdas/domain/awaiting_manifest.py): the janitor lists
+        # the folder, under incoming/ only, to see whether the manifest is there and to name its files. Listing
+        # needs no object read and no key: ListObjectsV2 is authorized by s3:ListBucket on the bucket, and the
+        # s3:prefix condition key limits the prefixes it may list
+        # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html, "Permissions", and the
+        # condition keys of ListBucket in https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html,
+        # read 2026-12-07). The notice goes to the topic ReportLeftovers already grants.
+        storage.grant_data_listing(self.function, sid="FindManifests", prefix=INCOMING_PREFIX)
         self.rule = events.Rule(
             self,
             "Schedule",

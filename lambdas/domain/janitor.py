@@ -41,14 +41,15 @@ against AWS, moto and the offline emulator.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Final, Literal
+from typing import Any, Callable, Final, Literal
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
+from lambdas.domain.awaiting_manifest import FolderLook, look_at_folder
 from lambdas.domain.champion import current_champion
 from lambdas.domain.endpoints import PROVISIONED, delete_endpoint
-from lambdas.domain.registry import RunRegistry
+from lambdas.domain.registry import AWAITING_MANIFEST_PREFIX, RunRegistry
 
 # The tag every model and endpoint of a run carries (``runs.lineage_tags``); the janitor's role may delete
 # only what carries one of its stage's profiles (stacks/janitor.py).
@@ -406,6 +407,7 @@ def sweep_run(
 
 class SweepResult(BaseModel):
     runs: list[RunSweep] = []
+    folders: list[FolderLook] = []  # dataset folders whose manifest was awaited (lambdas.domain.awaiting_manifest)
     overdue: int = 0  # billable resources of every marked run, past their bound now
 
     @property
@@ -417,11 +419,25 @@ class SweepResult(BaseModel):
 
 
 def sweep(
-    bedrock: Any, registry: RunRegistry, champions: Any, *, settings: JanitorSettings, now: datetime, limit: int = 25
+    bedrock: Any,
+    registry: RunRegistry,
+    champions: Any,
+    *,
+    settings: JanitorSettings,
+    now: datetime,
+    limit: int = 25,
+    s3: Any = None,
+    publish: Callable[[dict[str, Any]], None] | None = None,
 ) -> SweepResult:
-    """One pass: the marked runs whose time has come (at most ``limit``, the longest waiting first)."""
+    """One pass: the marked runs and dataset folders whose time has come (at most ``limit``, the longest waiting
+    first). A folder is looked at through ``s3`` and its notice sent through ``publish``."""
     result = SweepResult()
     for run_id in registry.runs_due_for_sweep(now=iso(now), limit=limit):
+        if run_id.startswith(AWAITING_MANIFEST_PREFIX):
+            if s3 is None or publish is None:
+                raise ValueError(f"{run_id} is a dataset folder: the sweep needs s3 and publish to look at it")
+            result.folders.append(look_at_folder(s3, registry, run_id, publish=publish))
+            continue
         result.runs.append(sweep_run(bedrock, registry, champions, run_id, settings=settings, now=now))
     result.overdue = registry.overdue_leftovers(now=iso(now))
     return result

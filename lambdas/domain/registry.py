@@ -6,7 +6,12 @@ Two kinds of item share the table:
   ``update(run_outcome=…)`` (a rejection in Validate or Estimate, Cleanup where a run fails or is torn down);
 - a refused upload (``run_id`` = ``upload~`` + a hash of the object version, ``status`` = ``IGNORED_UPLOAD``,
   ``item_kind`` = ``ignored-upload``): an upload that started nothing, with the reason and what to do
-  (``record_ignored_upload``). Listings show or skip them by ``item_kind``.
+  (``record_ignored_upload``). Listings show or skip them by ``item_kind``;
+- a dataset folder waiting for its ``manifest.json`` (``run_id`` = ``folder~`` + a hash of the folder, ``status``
+  = ``AWAITING_MANIFEST``, ``item_kind`` = ``awaiting-manifest``): one item per folder, however many files
+  arrive in it, written by StartRun for each data file (``record_awaiting_manifest``) and marked for the
+  janitor's sweep index ``MANIFEST_GRACE`` after the latest one; the janitor tells the data owners once if the
+  manifest is still missing then (``lambdas.domain.awaiting_manifest``).
 
 Takes a boto3 DynamoDB ``Table`` resource from the caller, so the same code runs against AWS, moto
 and the offline emulator.
@@ -51,6 +56,10 @@ OUTCOME_ATTRIBUTE = "run_outcome"
 # A refused upload's item (record_ignored_upload): its status, and the kind that tells it from a run's.
 IGNORED_UPLOAD = "IGNORED_UPLOAD"
 IGNORED_UPLOAD_KIND = "ignored-upload"
+# A dataset folder's item while its manifest.json is awaited (record_awaiting_manifest).
+AWAITING_MANIFEST = "AWAITING_MANIFEST"
+AWAITING_MANIFEST_KIND = "awaiting-manifest"
+AWAITING_MANIFEST_PREFIX = "folder~"
 
 
 def _to_dynamodb(value: Any) -> Any:
@@ -197,6 +206,39 @@ class RunRegistry:
             UpdateExpression="SET " + ", ".join(f"#{key} = if_not_exists(#{key}, :{key})" for key in fields),
             ExpressionAttributeNames={f"#{key}": key for key in fields},
             ExpressionAttributeValues={f":{key}": _to_dynamodb(value) for key, value in fields.items()},
+        )
+        return item_id
+
+    def record_awaiting_manifest(
+        self, obj: S3ObjectRef, *, folder: str, profile: str, sweep_after: str, epoch_seconds: int
+    ) -> str:
+        """Note a data file of a dataset folder whose manifest has not started a run, and ask the janitor to look
+        at the folder at ``sweep_after``: every file of the folder moves that look later, so the grace counts
+        from the latest file. Returns the folder's item id."""
+        item_id = awaiting_manifest_id(obj.bucket, folder)
+        kept: dict[str, Any] = {
+            "item_kind": AWAITING_MANIFEST_KIND,
+            "status": AWAITING_MANIFEST,
+            "bucket": obj.bucket,
+            "folder": folder,
+            "profile": profile,
+            "started_at": utc_now(),
+            "expires_at": epoch_seconds + RETENTION_SECONDS,
+        }
+        latest: dict[str, Any] = {
+            "last_file": obj.key,
+            "updated_at": utc_now(),
+            "sweep": SWEEP_DUE,
+            "sweep_after": sweep_after,
+        }
+        self._table.update_item(
+            Key={"run_id": item_id},
+            UpdateExpression="SET "
+            + ", ".join(
+                [f"#{key} = if_not_exists(#{key}, :{key})" for key in kept] + [f"#{key} = :{key}" for key in latest]
+            ),
+            ExpressionAttributeNames={f"#{key}": key for key in (*kept, *latest)},
+            ExpressionAttributeValues={f":{key}": _to_dynamodb(value) for key, value in {**kept, **latest}.items()},
         )
         return item_id
 
@@ -368,3 +410,8 @@ def ignored_upload_id(obj: S3ObjectRef) -> str:
     (``[a-z0-9-]``, profiles.ProfileName) and a hash, and no profile name holds a '~'."""
     digest = hashlib.sha256(f"{obj.bucket}\0{obj.key}\0{obj.version_id or 'null'}".encode()).hexdigest()[:24]
     return f"upload~{digest}"
+
+
+def awaiting_manifest_id(bucket: str, folder: str) -> str:
+    """A dataset folder's registry id while its manifest is awaited: one per folder, never a run's (no '~')."""
+    return AWAITING_MANIFEST_PREFIX + hashlib.sha256(f"{bucket}\0{folder}".encode()).hexdigest()[:24]

@@ -37,6 +37,8 @@ class TriggerOutcome:
     refused: bool = False
     remedy: str = ""
     profile: str | None = None
+    # A file of a dataset folder: the folder waits for its manifest (awaiting_manifest.await_manifest).
+    awaiting_manifest: bool = False
 
 
 MANIFEST_HELP = "README, 'How an upload becomes exactly one run'"
@@ -62,6 +64,7 @@ def start_run_for_upload(
             refused=not upload.expected,
             remedy=upload.remedy,
             profile=upload.profile,
+            awaiting_manifest=upload.expected and upload.profile is not None,
         )
     profile = load_profile(upload.profile or "")
     if profile is None:
@@ -153,19 +156,25 @@ def announce_ignored_upload(
     message = ignored_upload_notice(obj, outcome, record_id=record_id)
     if claim_notification(registry, record_id, IGNORED_UPLOAD):
         try:
-            sns.publish(
-                TopicArn=topic_arn,
-                # A subject is text with no line breaks or control characters, under 100 characters (SNS Publish
-                # API, Subject: https://docs.aws.amazon.com/sns/latest/api/API_Publish.html, read 2026-12-07): the
-                # key, which may be any of these, is in the message only.
-                Subject="tuneforge upload ignored",
-                Message=json.dumps(message),
-                MessageAttributes={
-                    "outcome": {"DataType": "String", "StringValue": IGNORED_UPLOAD},
-                    **({"profile": {"DataType": "String", "StringValue": outcome.profile}} if outcome.profile else {}),
-                },
-            )
+            publish_ignored_upload(sns, topic_arn, message)
         except Exception:
             release_notification(registry, record_id)
             raise
     return message
+
+
+def publish_ignored_upload(sns: Any, topic_arn: str, message: dict[str, Any]) -> None:
+    """Publish an ignored upload's notice (ignored_upload_notice's fields, or awaiting_manifest's)."""
+    profile = message.get("profile")
+    sns.publish(
+        TopicArn=topic_arn,
+        # A subject is text with no line breaks or control characters, under 100 characters (SNS Publish
+        # API, Subject: https://docs.aws.amazon.com/sns/latest/api/API_Publish.html, read 2026-12-07): the
+        # key, which may be any of these, is in the message only.
+        Subject="tuneforge upload ignored",
+        Message=json.dumps(message),
+        MessageAttributes={
+            "outcome": {"DataType": "String", "StringValue": IGNORED_UPLOAD},
+            **({"profile": {"DataType": "String", "StringValue": profile}} if profile else {}),
+        },
+    )

@@ -2,7 +2,8 @@
 
 Invoked by an EventBridge schedule (the event's content is not used). Reports on the stage topic each
 committed throughput it must keep (once, with its end date) and each resource still billing past the
-bound (at most once a day each); ``BillableLeftoversOverdue`` feeds the alarm.
+bound (at most once a day each); ``BillableLeftoversOverdue`` feeds the alarm. Tells the data owners, once,
+of a dataset folder whose manifest.json never arrived (``lambdas.domain.awaiting_manifest``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.domain.janitor import JanitorSettings, Leftover, sweep
 from lambdas.domain.names import Env
+from lambdas.domain.trigger import publish_ignored_upload
 from lambdas.handlers._aws import champions_table, client, env, registry
 
 logger = Logger()
@@ -62,10 +64,16 @@ def report(leftover: Leftover) -> SnsPublish:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    result = sweep(
-        client("bedrock"), registry(), champions_table(), settings=settings(), now=datetime.now(timezone.utc)
-    )
     sns = client("sns")
+    result = sweep(
+        client("bedrock"),
+        registry(),
+        champions_table(),
+        settings=settings(),
+        now=datetime.now(timezone.utc),
+        s3=client("s3"),
+        publish=lambda notice: publish_ignored_upload(sns, env(Env.NOTIFICATION_TOPIC_ARN), notice),
+    )
     for leftover in result.leftovers:
         if leftover.notify:
             sns.publish(**report(leftover))
@@ -77,6 +85,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     summary = {
         "runs": len(result.runs),
         "overdue": result.overdue,
+        "folders_told": sum(1 for look in result.folders if look.verdict == "tell"),
         **{state: result.count(state) for state in ("deleted", "gone", "waiting", "refused", "committed", "kept")},
     }
     logger.info("sweep finished", extra=summary)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timezone
+from datetime import datetime, timezone
 from typing import TypedDict
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambdas.domain.awaiting_manifest import await_manifest
 from lambdas.domain.names import Env
 from lambdas.domain.profiles import TuningProfile
 from lambdas.domain.runs import S3ObjectRef
@@ -74,6 +75,11 @@ def handler(event: S3EventNotificationEventBridgeModel, context: LambdaContext) 
             sns=client("sns"),
             topic_arn=env(Env.NOTIFICATION_TOPIC_ARN),
             epoch_seconds=int(time.time()),
+        )
+    if outcome.awaiting_manifest and outcome.profile:
+        # Nothing is wrong yet (the manifest comes last); the janitor tells the data owners if it never comes.
+        await_manifest(
+            registry(), obj, profile=outcome.profile, now=datetime.now(timezone.utc), epoch_seconds=int(time.time())
         )
     metrics.add_metric(name="RunsStarted" if outcome.started else "UploadsIgnored", unit=MetricUnit.Count, value=1)
     return {
