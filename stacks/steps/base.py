@@ -85,6 +85,24 @@ class BedrockArns:
             service="bedrock", account="", resource="foundation-model", resource_name=model_id
         )
 
+    def endpoint_deletes(self, *, sid_prefix: str, conditions: dict[str, Any]) -> list[iam.PolicyStatement]:
+        """Deleting throughputs and deployments, one statement per action, so each tag condition sits only on the
+        resource type its action takes (``<sid_prefix>Throughputs``, ``<sid_prefix>Deployments``)."""
+        return [
+            iam.PolicyStatement(
+                sid=f"{sid_prefix}Throughputs",
+                actions=["bedrock:DeleteProvisionedModelThroughput"],
+                resources=[self.provisioned_models],
+                conditions=conditions,
+            ),
+            iam.PolicyStatement(
+                sid=f"{sid_prefix}Deployments",
+                actions=["bedrock:DeleteCustomModelDeployment"],
+                resources=[self.deployments],
+                conditions=conditions,
+            ),
+        ]
+
     def grant_job_read(self, fn: PipelineFunction) -> None:
         fn.add_statements(
             iam.PolicyStatement(sid="ReadJobs", actions=["bedrock:GetModelCustomizationJob"], resources=[self.jobs]),

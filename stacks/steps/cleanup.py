@@ -33,19 +33,7 @@ class CleanupStep(PipelineStep):
                 resources=[bedrock.jobs],
                 conditions=this_stages,
             ),
-            # One statement per action: each tag condition then sits only on the resource type its action takes.
-            iam.PolicyStatement(
-                sid="DeleteEvaluationThroughputs",
-                actions=["bedrock:DeleteProvisionedModelThroughput"],
-                resources=[bedrock.provisioned_models],
-                conditions=this_stages,
-            ),
-            iam.PolicyStatement(
-                sid="DeleteEvaluationDeployments",
-                actions=["bedrock:DeleteCustomModelDeployment"],
-                resources=[bedrock.deployments],
-                conditions=this_stages,
-            ),
+            *bedrock.endpoint_deletes(sid_prefix="DeleteEvaluation", conditions=this_stages),
             wildcards={bedrock.provisioned_models: why_delete, bedrock.deployments: why_delete},
         )
         # Never delete the endpoint a champion item names, even one its run did not mark promoted.

@@ -32,18 +32,7 @@ class FinalizePromotionStep(PipelineStep):
                 actions=["bedrock:GetProvisionedModelThroughput"],
                 resources=[bedrock.provisioned_models],
             ),
-            iam.PolicyStatement(
-                sid="RetireThisStagesThroughputs",
-                actions=["bedrock:DeleteProvisionedModelThroughput"],
-                resources=[bedrock.provisioned_models],
-                conditions=this_stages,
-            ),
-            iam.PolicyStatement(
-                sid="RetireThisStagesDeployments",
-                actions=["bedrock:DeleteCustomModelDeployment"],
-                resources=[bedrock.deployments],
-                conditions=this_stages,
-            ),
+            *bedrock.endpoint_deletes(sid_prefix="RetireThisStages", conditions=this_stages),
             wildcards={bedrock.provisioned_models: WHY_ENDPOINTS, bedrock.deployments: WHY_ENDPOINTS},
         )
         context.storage.grant_champions_write(self)
