@@ -46,7 +46,36 @@ def apply() -> None:
     _stop_ends_waiting_tasks()
     _task_clients_take_no_emulated_time()
     _status_changes_to_eventbridge()
+    _integer_failure_percentages()
     _APPLIED = True
+
+
+def _integer_failure_percentages() -> None:
+    """6. ``ToleratedFailurePercentage`` may be any number from 0 to 100, an integer too ("A number between 0 and
+    100", https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html, read 2026-12-07), but
+    moto's ASL grammar takes only a decimal there: the definition reaches the parser with it written as one."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    original = AmazonStateLanguageParser.parse
+
+    def as_decimal(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                key: float(value) if key == "ToleratedFailurePercentage" and type(value) is int else as_decimal(value)
+                for key, value in node.items()
+            }
+        if isinstance(node, list):
+            return [as_decimal(item) for item in node]
+        return node
+
+    def parse(definition: str) -> Any:
+        try:
+            rewritten = json.dumps(as_decimal(json.loads(definition)))
+        except ValueError:
+            rewritten = definition  # not JSON: the parser says why, as it would have
+        return original(rewritten)
+
+    replace(AmazonStateLanguageParser, "parse", staticmethod(parse))
 
 
 def _send_task_failure_with_cause() -> None:

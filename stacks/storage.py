@@ -10,6 +10,9 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from lambdas.domain.names import (
+    BATCH_INPUT_SUFFIX,
+    BATCH_RESULTS_SUFFIX,
+    EVALUATION_BATCHES_FOLDER,
     EVALUATION_PREFIX,
     HELD_OUT_FILE,
     INCOMING_PREFIX,
@@ -31,6 +34,7 @@ from stacks.nag import acknowledge, cfn_of, checkov_skip
 WHY_INCOMING = "Datasets arrive under incoming/<profile>/ with names chosen by the data owners at upload time, so access is limited to that prefix of this stage's data bucket."
 WHY_REPORTS = "Reports are written under reports/<profile>/<run-id>/, a key known only when the run starts, and this function can write nowhere else in the artifacts bucket."
 WHY_SNAPSHOTS = "Validate copies each valid run's data to snapshots/<run-id>/, a folder known only when the run starts, and the write is limited to that prefix of this stage's data bucket; no other principal of the stage writes there, so a job trains on exactly the versions validated."
+WHY_BATCHES = "Evaluation batches are written under reports/<profile>/<run-id>/batches/, a key known only when the run starts; the statement covers that folder of the artifacts bucket only."
 WHY_HELD_OUT = "Validate sets each run's held-out split aside as reports/<profile>/<run-id>/holdout.jsonl, a key known only when the run starts; the read is limited to files of that name under reports/ of the artifacts bucket."
 WHY_EVALUATION = "Evaluation sets live under evaluation/ of the data bucket, one per profile as configured; reads are limited to that prefix, which data owners do not write through the upload trigger."
 
@@ -251,6 +255,10 @@ class Storage(Construct):
         return self.object_arn(self.artifacts_bucket_name, f"{REPORTS_PREFIX}*")
 
     @property
+    def evaluation_batch_objects(self) -> str:
+        return self.object_arn(self.artifacts_bucket_name, f"{REPORTS_PREFIX}*/{EVALUATION_BATCHES_FOLDER}*")
+
+    @property
     def held_out_objects(self) -> str:
         return self.object_arn(self.artifacts_bucket_name, f"{REPORTS_PREFIX}*/{HELD_OUT_FILE}")
 
@@ -319,6 +327,44 @@ class Storage(Construct):
             iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[self.report_objects]),
             wildcards={self.report_objects: WHY_REPORTS},
         )
+
+    def grant_evaluation_batches(
+        self,
+        fn: PipelineFunction,
+        *,
+        read_inputs: bool = False,
+        write_results: bool = False,
+        read_results: bool = False,
+    ) -> None:
+        """The evaluation's batch files under reports/<profile>/<run-id>/batches/: a batch reads its input and
+        writes its results; the conclusion lists and reads the results (S3 answers a missing key with
+        AccessDenied to a reader that may not list, so it lists to tell a failed batch from a forbidden read)."""
+        batches = self.object_arn(self.artifacts_bucket_name, f"{REPORTS_PREFIX}*/{EVALUATION_BATCHES_FOLDER}")
+        if read_inputs:
+            inputs = f"{batches}*{BATCH_INPUT_SUFFIX}"
+            fn.add_statements(
+                iam.PolicyStatement(sid="ReadEvaluationBatches", actions=["s3:GetObject"], resources=[inputs]),
+                wildcards={inputs: WHY_BATCHES},
+            )
+        if write_results:
+            results = f"{batches}*{BATCH_RESULTS_SUFFIX}"
+            fn.add_statements(
+                iam.PolicyStatement(sid="WriteBatchResults", actions=["s3:PutObject"], resources=[results]),
+                wildcards={results: WHY_BATCHES},
+            )
+        if read_results:
+            fn.add_statements(
+                iam.PolicyStatement(
+                    sid="ReadBatchResults", actions=["s3:GetObject"], resources=[self.evaluation_batch_objects]
+                ),
+                iam.PolicyStatement(
+                    sid="ListBatchResults",
+                    actions=["s3:ListBucket"],
+                    resources=[f"arn:{Stack.of(self).partition}:s3:::{self.artifacts_bucket_name}"],
+                    conditions={"StringLike": {"s3:prefix": [f"{REPORTS_PREFIX}*/{EVALUATION_BATCHES_FOLDER}*"]}},
+                ),
+                wildcards={self.evaluation_batch_objects: WHY_BATCHES},
+            )
 
     def grant_held_out_read(self, fn: PipelineFunction) -> None:
         fn.add_statements(

@@ -23,6 +23,7 @@ from lambdas.domain.endpoints import (
     PromotionResult,
 )
 from lambdas.domain.evaluation import EvaluationSummary
+from lambdas.domain.evaluation_batches import BatchJob, BatchOutcome, BatchPlan
 from lambdas.domain.job_wait import JobOutcome
 from lambdas.domain.outcomes import Decision
 from lambdas.domain.runs import RunInput, RunStatus
@@ -66,9 +67,28 @@ class CheckEndpointInput(BaseModel):
     previous_interval: int = Field(default=MIN_CHECK_INTERVAL_SECONDS, ge=1)
 
 
-class EvaluateInput(BaseModel):
+class PrepareEvaluationInput(BaseModel):
     run: RunInput
     endpoint: Endpoint
+    training: JobOutcome | None = None
+
+
+class BatchItem(BaseModel):
+    """The input (``$``) of each iteration of the evaluation's Map state, as its ItemSelector builds it."""
+
+    job: BatchJob
+    batch: int = Field(ge=0)  # the Map's item ($$.Map.Item.Value): the batch's number
+
+
+class EvaluateBatchInput(BatchItem):
+    """What the iteration's task sends: the item and which attempt this is."""
+
+    attempt: int = Field(default=0, ge=0)  # the task's $$.State.RetryCount
+
+
+class EvaluateInput(BaseModel):
+    run: RunInput
+    evaluation_plan: BatchPlan
     training: JobOutcome | None = None
 
 
@@ -164,6 +184,7 @@ class ExecutionState(BaseModel):
     training: JobOutcome
     endpoint: StepResult[Endpoint]
     endpoint_check: StepResult[EndpointCheck]
+    evaluation_plan: StepResult[BatchPlan]
     evaluation: StepResult[EvaluationSummary]
     promoted: StepResult[PromoteOutcome]
     promoted_check: StepResult[EndpointCheck]
@@ -187,6 +208,8 @@ CONTRACTS: dict[str, StepContract] = {
     "wait_for_job": StepContract(input=WaitForJobInput, output=WaitStarted),
     "deploy_endpoint": StepContract(input=DeployEndpointInput, output=Endpoint),
     "check_endpoint": StepContract(input=CheckEndpointInput, output=EndpointCheck),
+    "prepare_evaluation": StepContract(input=PrepareEvaluationInput, output=BatchPlan),
+    "evaluate_batch": StepContract(input=EvaluateBatchInput, output=BatchOutcome),
     "evaluate": StepContract(input=EvaluateInput, output=EvaluationSummary),
     "promote": StepContract(input=PromoteInput, output=PromoteOutcome),
     "finalize_promotion": StepContract(input=FinalizePromotionInput, output=PromotionResult),

@@ -14,7 +14,6 @@ from lambdas.domain.catalogue import on_demand_eligibility
 from lambdas.domain.cost import EvaluationPlan, all_priced, estimate_cost
 from lambdas.domain.endpoints import MAX_CHECK_INTERVAL_SECONDS, READY_WITHIN_SECONDS
 from lambdas.domain.evaluation import (
-    EVALUATE_TIMEOUT_SECONDS,
     JUDGE_SYSTEM,
     JUDGE_TEMPLATE,
     MAX_ANSWER_TOKENS,
@@ -22,6 +21,7 @@ from lambdas.domain.evaluation import (
     EvaluationSetSize,
     check_evaluation_set,
 )
+from lambdas.domain.evaluation_batches import evaluation_seconds
 from lambdas.domain.holdout import HoldoutError, split_holdout
 from lambdas.domain.names import REPORTS_PREFIX
 from lambdas.domain.quoting import one_line
@@ -220,7 +220,18 @@ def evaluation_plan(
         candidate_on_demand=on_demand,
         candidate_why=why,
         model_units=profile.evaluation_model_units,
-        endpoint_hours=math.ceil((READY_WITHIN_SECONDS + MAX_CHECK_INTERVAL_SECONDS + EVALUATE_TIMEOUT_SECONDS) / 3600),
+        endpoint_hours=math.ceil(
+            (
+                READY_WITHIN_SECONDS
+                + MAX_CHECK_INTERVAL_SECONDS
+                + evaluation_seconds(
+                    size.examples,
+                    judged=bool(profile.evaluation.judge_model),
+                    concurrency=profile.evaluation.concurrency,
+                )
+            )
+            / 3600
+        ),
         baseline_model=baseline_model,
         judge_model=profile.evaluation.judge_model,
         judge_overhead_tokens=tokens(len(JUDGE_TEMPLATE) + len(JUDGE_SYSTEM)),

@@ -54,10 +54,6 @@ BACKOFF_CAP_SECONDS = 20.0
 # More failed calls than this share means the endpoint (or a permission) is broken: no decision.
 MAX_FAILED_SHARE = 0.1
 HTML_SAMPLE_SIZE = 12
-# Evaluate runs in one invocation, so an evaluation endpoint serves it for at most Lambda's maximum
-# timeout (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html, read 2026-12-04:
-# "up to a maximum value of 900 seconds"). The stack sets the function's timeout from this.
-EVALUATE_TIMEOUT_SECONDS = 900
 
 
 class EvaluationSetError(ValueError):
@@ -424,7 +420,10 @@ def evaluate(
     now: str | None = None,
     judge_model: str | None = None,
 ) -> tuple[EvaluationSummary, GateDecision]:
-    """``judge_model`` is the id to invoke the profile's judge by (its inference profile where it needs one)."""
+    """``judge_model`` is the id to invoke the profile's judge by (its inference profile where it needs one).
+
+    The whole set in one process: for tests, tools and small sets. The pipeline evaluates in batches
+    (lambdas/domain/evaluation_batches.py) and concludes with :func:`conclude` as this does."""
     settings = run.profile.evaluation
     judge_id = judge_model or settings.judge_model
     with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="evaluate") as pool:
@@ -434,7 +433,34 @@ def evaluate(
                 examples,
             )
         )
+    return conclude(
+        s3,
+        run,
+        results,
+        candidate_model=candidate_model,
+        baseline_model=baseline_model,
+        artifacts_bucket=artifacts_bucket,
+        evaluation_set_uri=evaluation_set_uri,
+        judged=bool(judge_id),
+        now=now,
+    )
 
+
+def conclude(
+    s3: Any,
+    run: RunInput,
+    results: list[ExampleResult],
+    *,
+    candidate_model: str,
+    baseline_model: str,
+    artifacts_bucket: str,
+    evaluation_set_uri: str,
+    judged: bool,
+    now: str | None = None,
+) -> tuple[EvaluationSummary, GateDecision]:
+    """From every example's answers and scores: the metrics, the gate's decision and the three reports.
+    Raises :class:`EvaluationFailed` when too many calls failed to judge the candidate."""
+    settings = run.profile.evaluation
     failed = {
         "candidate": sum(1 for r in results if r.candidate.error),
         "baseline": sum(1 for r in results if r.baseline.error),
@@ -453,7 +479,7 @@ def evaluate(
     usage = {
         "candidate": token_usage(r.candidate for r in results),
         "baseline": token_usage(r.baseline for r in results),
-        **({"judge": token_usage(reply for r in results for reply in r.judge_replies)} if judge_id else {}),
+        **({"judge": token_usage(reply for r in results for reply in r.judge_replies)} if judged else {}),
     }
     prefix = report_prefix(run)
     uris = {

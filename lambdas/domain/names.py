@@ -19,6 +19,11 @@ JOB_OUTPUT_PREFIX: Final = "jobs/"
 REPORTS_PREFIX: Final = "reports/"
 # Validate sets a run's held-out split aside under its report folder with this name; Evaluate reads it back.
 HELD_OUT_FILE: Final = "holdout.jsonl"
+# Evaluation in batches writes each batch's input and results, and the manifest the Map state reads, here.
+EVALUATION_BATCHES_FOLDER: Final = "batches/"
+BATCH_MANIFEST_FILE: Final = "manifest.json"
+BATCH_INPUT_SUFFIX: Final = ".input.jsonl"
+BATCH_RESULTS_SUFFIX: Final = ".results.jsonl"
 
 # Run registry (DynamoDB) global secondary indexes.
 RUNS_BY_PROFILE_INDEX: Final = "by-profile"

@@ -45,7 +45,7 @@ class EvaluationSettings(_Strict):
     holdout_fraction: float | None = Field(
         default=None, gt=0, lt=0.5, description="Set aside this share of the training data instead of a dataset_key."
     )
-    max_examples: int = Field(default=200, ge=1, le=1000)
+    max_examples: int = Field(default=200, ge=1, le=10_000)
     judge_model: str | None = None
     concurrency: int = Field(default=4, ge=1, le=32)
 

@@ -1,5 +1,6 @@
-"""Evaluate: candidate vs baseline on the evaluation set, the gate's decision, reports in the artifacts bucket.
+"""Evaluate: the batches' results concluded (metrics, the gate's decision, reports in the artifacts bucket).
 
+The examples were answered by EvaluateBatch, one Map iteration per batch (lambdas/domain/evaluation_batches.py).
 Returns numbers and URIs only (the Step Functions payload limit is 256 KB); every example is in
 ``evaluation-examples.jsonl``. Metrics go to CloudWatch as EMF, per profile and per model.
 """
@@ -12,19 +13,11 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambdas.domain.champion import current_champion
 from lambdas.domain.contracts import EvaluateInput
-from lambdas.domain.endpoints import baseline_model_for
-from lambdas.domain.evaluation import (
-    EvaluationSummary,
-    evaluate,
-    evaluation_set_location,
-    invocable_model,
-    load_evaluation_set,
-)
-from lambdas.domain.names import Env
+from lambdas.domain.evaluation import EvaluationSummary
+from lambdas.domain.evaluation_batches import aggregate
 from lambdas.domain.runs import RunStatus
-from lambdas.handlers._aws import champions_table, client, env, region_and_account, registry
+from lambdas.handlers._aws import client, registry
 from lambdas.handlers._events import parsed_event
 
 logger = Logger()
@@ -56,37 +49,8 @@ def _publish(summary: EvaluationSummary, profile: str) -> None:
 @parsed_event(EvaluateInput)
 def handler(event: EvaluateInput, context: LambdaContext) -> dict[str, Any]:
     run = event.run
-    if not event.endpoint.arn:
-        raise ValueError(f"endpoint {event.endpoint.name} has no ARN")
-    s3 = client("s3")
-    bucket, key = evaluation_set_location(
-        run, data_bucket=env(Env.DATA_BUCKET), artifacts_bucket=env(Env.ARTIFACTS_BUCKET)
-    )
-    examples = load_evaluation_set(s3, bucket, key, run.profile.evaluation.max_examples)
-    # Base model and judge invoked as Bedrock requires from this Region: by their own id, or through the
-    # inference profile the catalogue records for them (the account is the function's own).
-    region, account = region_and_account(context)
-    baseline = baseline_model_for(
-        run,
-        current_champion(champions_table(), run.profile.name),
-        invocable_model(run.profile.base_model, region, account).model_id,
-    )
-    judge = (
-        invocable_model(run.profile.evaluation.judge_model, region, account).model_id
-        if run.profile.evaluation.judge_model
-        else None
-    )
-    summary, decision = evaluate(
-        client("bedrock-runtime"),
-        s3,
-        run,
-        examples=examples,
-        candidate_model=event.endpoint.arn,
-        baseline_model=baseline,
-        artifacts_bucket=env(Env.ARTIFACTS_BUCKET),
-        evaluation_set_uri=f"s3://{bucket}/{key}",
-        judge_model=judge,
-    )
+    summary, decision = aggregate(client("s3"), run, event.evaluation_plan)
+    baseline = summary.baseline_model
     registry().update(
         run.run_id,
         status=RunStatus.EVALUATING,

@@ -326,10 +326,16 @@ def _execution(call: Call) -> list[Requirement]:
     "states",
     "ListExecutions",
     "DescribeStateMachine",
-    source=SAR + "list_awsstepfunctions.html (stateMachine resource)",
+    source=SAR + "list_awsstepfunctions.html (stateMachine resource; ListExecutions also mapRun)",
 )
 def _machine(call: Call) -> list[Requirement]:
-    return [Requirement(f"states:{call.operation}", call.params["stateMachineArn"])]
+    # ListExecutions names either the state machine or one of its Map Runs (the child executions of a Map state).
+    return [Requirement(f"states:{call.operation}", call.params.get("stateMachineArn") or call.params["mapRunArn"])]
+
+
+@row("states", "ListMapRuns", source=SAR + "list_awsstepfunctions.html (execution resource)")
+def _map_runs(call: Call) -> list[Requirement]:
+    return [Requirement("states:ListMapRuns", call.params["executionArn"])]
 
 
 @row("states", "ListStateMachines", source=SAR + "list_awsstepfunctions.html (no resource type)")

@@ -15,8 +15,10 @@ from stacks.steps.cleanup import CleanupStep
 from stacks.steps.deploy_endpoint import DeployEndpointStep
 from stacks.steps.estimate import EstimateStep
 from stacks.steps.evaluate import EvaluateStep
+from stacks.steps.evaluate_batch import EvaluateBatchStep
 from stacks.steps.finalize_promotion import FinalizePromotionStep
 from stacks.steps.job_events import JobEventsStep
+from stacks.steps.prepare_evaluation import PrepareEvaluationStep
 from stacks.steps.promote import PromoteStep
 from stacks.steps.start_job import StartJobStep
 from stacks.steps.start_run import StartRunStep
@@ -36,6 +38,8 @@ class PipelineSteps:
     job_events: JobEventsStep
     deploy_endpoint: DeployEndpointStep
     check_endpoint: CheckEndpointStep
+    prepare_evaluation: PrepareEvaluationStep
+    evaluate_batch: EvaluateBatchStep
     evaluate: EvaluateStep
     promote: PromoteStep
     finalize_promotion: FinalizePromotionStep

@@ -76,18 +76,18 @@ def _an_upload_starts_nothing(emulator, cdk_out: Path, *, timeout: float = 60) -
 
 
 def test_a_removed_identity_statement_is_the_one_denial(tuneforge_cdk_out, emulator, tmp_path):
-    """Identity policy: Evaluate without ReadHeldOutSplits cannot read the split Validate set aside."""
+    """Identity policy: PrepareEvaluation without ReadHeldOutSplits cannot read the split Validate set aside."""
     cdk_out = _mutated(
         tuneforge_cdk_out,
         tmp_path,
         "Pipeline",
-        lambda t: _drop_statement(_function_policy(t, "Evaluate"), "ReadHeldOutSplits"),
+        lambda t: _drop_statement(_function_policy(t, "PrepareEvaluation"), "ReadHeldOutSplits"),
     )
     stage = TuneforgeStage(emulator, cdk_out)
     run = stage.run("support-qa-vi-holdout", FINE_TUNING)
     assert run.status == "FAILED" or run.output.get("decision") != "PROMOTED", run.execution
     [(who, action, resource)] = _denials(emulator)
-    assert (who, action) == ("EvaluateRoleFBE71EDD", "s3:GetObject")
+    assert who.startswith("PrepareEvaluationRole") and action == "s3:GetObject"
     assert resource.endswith("/holdout.jsonl") and f"/reports/support-qa-vi-holdout/{run.run_id}/" in resource
     # the data owner is told which object could not be read, and that it was a permission
     [failure] = [m for m in run.notifications if m.get("outcome") == "FAILED"]

@@ -11,7 +11,7 @@ from typing import Any, get_args, get_origin
 import pytest
 from pydantic import BaseModel
 
-from lambdas.domain.contracts import CONTRACTS, Decision, ExecutionState, StepResult
+from lambdas.domain.contracts import CONTRACTS, BatchItem, Decision, ExecutionState, StepResult
 from lambdas.domain.registry import RECORD_DECISION
 from lambdas.domain.runs import RunInput
 
@@ -47,10 +47,29 @@ def _handlers(template: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def _states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every state by name, those of Map states' item processors too (state names are unique machine-wide)."""
+    found = {}
+    for name, state in definition["States"].items():
+        found[name] = state
+        if state["Type"] == "Map":
+            found.update(_states(state["ItemProcessor"]))
+    return found
+
+
+def _processor_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The states that run inside a Map iteration, whose ``$`` is the item the ItemSelector built."""
+    found = {}
+    for state in definition["States"].values():
+        if state["Type"] == "Map":
+            found.update(_states(state["ItemProcessor"]))
+    return found
+
+
 def _lambda_tasks(definition: dict[str, Any], handlers: dict[str, str]) -> dict[str, tuple[str, dict[str, Any]]]:
     """State name -> (handler module, state) for every state that invokes one of the pipeline's functions."""
     found = {}
-    for name, state in definition["States"].items():
+    for name, state in _states(definition).items():
         function = (state.get("Parameters") or {}).get("FunctionName", "")
         if state["Type"] == "Task" and function.startswith("<"):
             found[name] = (handlers[function.strip("<>")], state)
@@ -95,6 +114,9 @@ def _paths(value: Any, where: str = "") -> list[tuple[str, str]]:
 
 def _state_paths(state: dict[str, Any]) -> list[tuple[str, str]]:
     found = _paths(state.get("Parameters"), "Parameters")
+    for key in ("ItemsPath", "MaxConcurrencyPath"):
+        if isinstance(state.get(key), str):
+            found.append((key, state[key]))
     for key in ("InputPath", "OutputPath", "SecondsPath", "ErrorPath", "CausePath"):
         if isinstance(state.get(key), str):
             found.append((key, state[key]))
@@ -103,14 +125,18 @@ def _state_paths(state: dict[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
-def _check_path(path: str) -> None:
+CONTEXT_PATHS = ("$$.Execution.Id", "$$.Execution.Input", "$$.State.EnteredTime", "$$.Task.Token")
+
+
+def _check_path(path: str, state: type[BaseModel] = ExecutionState) -> None:
     if path.startswith("$$.Execution.Input"):
         resolve(RunInput, [p for p in path.removeprefix("$$.Execution.Input").split(".") if p])
     elif path.startswith("$$."):
-        assert path in ("$$.Execution.Id", "$$.Execution.Input", "$$.State.EnteredTime", "$$.Task.Token"), path
+        inside_a_map = ("$$.State.RetryCount",) if state is BatchItem else ()
+        assert path in CONTEXT_PATHS + inside_a_map, path
     else:
         assert path.startswith("$"), path
-        resolve(ExecutionState, [p for p in path.removeprefix("$").split(".") if p])
+        resolve(state, [p for p in path.removeprefix("$").split(".") if p])
 
 
 @pytest.fixture(scope="module", params=STAGES)
@@ -120,14 +146,23 @@ def pipeline(request: pytest.FixtureRequest, assembly: Any) -> dict[str, Any]:
 
 def test_every_path_the_state_machine_reads_names_a_field_of_the_contracts(pipeline):
     checked = 0
-    for name, state in _definition(pipeline)["States"].items():
-        for where, path in _state_paths(state):
+    definition = _definition(pipeline)
+    in_a_map = _processor_states(definition)
+    for name, state in _states(definition).items():
+        paths = _state_paths(state)
+        if state["Type"] == "Map":
+            # The ItemSelector reads the Map's input, and the item itself; it builds the iteration's BatchItem.
+            selector = state["ItemSelector"]
+            assert {key.removesuffix(".$") for key in selector} == set(BatchItem.model_fields), name
+            paths += [(f"ItemSelector/{key}", path) for key, path in selector.items() if path != "$$.Map.Item.Value"]
+        for where, path in paths:
             try:
-                _check_path(path)
+                _check_path(path, BatchItem if name in in_a_map else ExecutionState)
             except AssertionError as error:
                 raise AssertionError(f"state {name} {where}: {path}: {error}") from None
             checked += 1
     assert checked > 40
+    assert in_a_map, "the evaluation's batches run in a Map state"
 
 
 def test_every_task_sends_its_steps_input_model(pipeline):
@@ -142,8 +177,13 @@ def test_every_task_sends_its_steps_input_model(pipeline):
 
 
 def test_every_task_keeps_its_steps_output_where_the_execution_state_says(pipeline):
-    for name, (handler, state) in _lambda_tasks(_definition(pipeline), _handlers(pipeline)).items():
+    definition = _definition(pipeline)
+    in_a_map = _processor_states(definition)
+    for name, (handler, state) in _lambda_tasks(definition, _handlers(pipeline)).items():
         output = CONTRACTS[handler].output
+        if state["ResultPath"] is None:  # discarded: only a Map iteration's task, whose results are in S3
+            assert name in in_a_map, f"{name} discards its {output.__name__}"
+            continue
         field = state["ResultPath"].removeprefix("$.")
         declared = ExecutionState.model_fields[field].annotation
         selector = state.get("ResultSelector")

@@ -238,7 +238,9 @@ def _actions(statements: list[dict]) -> set[str]:
             "lambdas.handlers.check_endpoint.handler",
             {"bedrock:GetProvisionedModelThroughput", "bedrock:GetCustomModelDeployment"},
         ),
-        ("lambdas.handlers.evaluate.handler", {"bedrock:InvokeModel"}),
+        ("lambdas.handlers.evaluate_batch.handler", {"bedrock:InvokeModel"}),
+        ("lambdas.handlers.prepare_evaluation.handler", set()),
+        ("lambdas.handlers.evaluate.handler", set()),
         ("lambdas.handlers.promote.handler", {"bedrock:CreateProvisionedModelThroughput", "bedrock:TagResource"}),
         (
             "lambdas.handlers.finalize_promotion.handler",

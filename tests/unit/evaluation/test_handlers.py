@@ -9,7 +9,16 @@ import pytest
 
 from lambdas.domain.endpoints import EndpointFailed, EndpointTimedOut
 from lambdas.domain.evaluation import EvaluationSetError
-from lambdas.handlers import check_endpoint, cleanup, deploy_endpoint, evaluate, finalize_promotion, promote
+from lambdas.handlers import (
+    check_endpoint,
+    cleanup,
+    deploy_endpoint,
+    evaluate,
+    evaluate_batch,
+    finalize_promotion,
+    prepare_evaluation,
+    promote,
+)
 from tests.unit.evaluation.helpers import CHAMPION_PREFIX, evaluation_set_from
 
 NOVA = "fine-tuning/nova-micro-vi-qa.jsonl"
@@ -28,6 +37,14 @@ def _trained(aws, profile_name: str, sample: str, **changes):
     aws.put_evaluation_set(profile.evaluation.dataset_key, evaluation_set_from(sample, limit=12))
     training = {"job_arn": aws.jobs[run.run_id], "status": "Completed", "output_model_arn": model}
     return _payload({"run": json.loads(run.model_dump_json()), "training": training}), run
+
+
+def _evaluate(state: dict, context) -> dict:
+    """PrepareEvaluation, one EvaluateBatch per batch as the Map state runs them, then Evaluate."""
+    plan = _payload(prepare_evaluation.handler(state, context))
+    for index in plan["batch_indices"]:
+        evaluate_batch.handler(_payload({"job": plan["job"], "batch": index, "attempt": 0}), context)
+    return evaluate.handler({"run": state["run"], "training": state["training"], "evaluation_plan": plan}, context)
 
 
 def _wait_ready(aws, context, run_event, endpoint) -> dict:
@@ -54,7 +71,7 @@ def test_pass_path_ends_with_only_the_promoted_throughput(aws, context, capsys):
     assert _wait_ready(aws, context, {"run": state["run"]}, state["endpoint"])["ready"] is True
 
     capsys.readouterr()
-    state["evaluation"] = _payload(evaluate.handler(state, context))
+    state["evaluation"] = _payload(_evaluate(state, context))
     assert state["evaluation"]["passed"] is True and state["evaluation"]["examples"] == 12
     assert len(json.dumps(state)) < 16_000  # far below the 256 KB payload limit
     emitted = [
@@ -88,7 +105,7 @@ def test_gate_failure_path_ends_with_no_endpoint_and_the_champion_unchanged(aws,
     state, run = _trained(aws, "provisioned-only", TITAN)
     state["endpoint"] = _payload(deploy_endpoint.handler(state, context))
     _wait_ready(aws, context, {"run": state["run"]}, state["endpoint"])
-    state["evaluation"] = _payload(evaluate.handler(state, context))
+    state["evaluation"] = _payload(_evaluate(state, context))
     assert state["evaluation"]["passed"] is False and "rouge_l" in state["evaluation"]["summary"]
     with pytest.raises(promote.GateNotPassed):
         promote.handler(state, context)
@@ -125,7 +142,7 @@ def test_error_during_evaluation_path_ends_with_no_endpoint(aws, context):
     _wait_ready(aws, context, {"run": state["run"]}, state["endpoint"])
     aws.s3.delete_object(Bucket="tuneforge-dev-data", Key=aws.profiles["support-qa-vi"].evaluation.dataset_key)
     with pytest.raises(EvaluationSetError, match="does not exist"):
-        evaluate.handler(state, context)
+        prepare_evaluation.handler(state, context)
     cleanup.handler({"run_id": run.run_id}, context)
     assert aws.endpoints() == {"provisioned": [], "deployments": []}
 
@@ -134,7 +151,7 @@ def test_incremental_profile_is_evaluated_against_the_champion(aws, context):
     first, _ = _trained(aws, "provisioned-only", TITAN)
     first["endpoint"] = _payload(deploy_endpoint.handler(first, context))
     _wait_ready(aws, context, {"run": first["run"]}, first["endpoint"])
-    first["evaluation"] = _payload(evaluate.handler(first, context))
+    first["evaluation"] = _payload(_evaluate(first, context))
     assert first["evaluation"]["baseline_model"] == "meta.llama3-1-8b-instruct-v1:0"
     first["promoted"] = _payload(promote.handler(first, context))["endpoint"]
     finalize_promotion.handler(first, context)
@@ -143,7 +160,7 @@ def test_incremental_profile_is_evaluated_against_the_champion(aws, context):
     assert second["run"]["run_id"] != first["run"]["run_id"]
     second["endpoint"] = _payload(deploy_endpoint.handler(second, context))
     _wait_ready(aws, context, {"run": second["run"]}, second["endpoint"])
-    evaluation = evaluate.handler(second, context)
+    evaluation = _evaluate(second, context)
     assert evaluation["baseline_model"] == first["promoted"]["arn"]
     # the champion knows the same data, so the new candidate cannot beat it by the required margin
     assert evaluation["passed"] is False
