@@ -161,17 +161,26 @@ def _print_metrics(console: Console, details: RunDetails) -> None:
     candidate, baseline = details.metrics.get("candidate", {}), details.metrics.get("baseline", {})
     if not candidate and not baseline:
         return
+    gate = details.gate
+    intervals = gate.get("intervals") or {}
     table = Table(title=f"Metrics vs baseline ({details.baseline_model})", title_justify="left")
-    for column in ("metric", "candidate", "baseline", "delta"):
+    columns = ["metric", "candidate", "baseline", "delta"] + (["interval (n)"] if intervals else [])
+    for column in columns:
         table.add_column(column, justify="left" if column == "metric" else "right")
     for name in sorted(set(candidate) | set(baseline)):
         mine, theirs = candidate.get(name), baseline.get(name)
         delta = f"{mine - theirs:+.3f}" if mine is not None and theirs is not None else "-"
-        table.add_row(name, _fmt(mine), _fmt(theirs), delta)
+        table.add_row(name, _fmt(mine), _fmt(theirs), delta, *([_interval(intervals.get(name))] if intervals else []))
     console.print(table)
-    gate = details.gate
     if gate.get("summary"):
         console.print(f"Gate: {gate['summary']}", highlight=False)
+
+
+def _interval(interval: dict[str, Any] | None) -> str:
+    """``95% [+0.012, +0.080] (48)``: the paired bootstrap interval of the delta, on how many examples."""
+    if not interval:
+        return "-"
+    return f"{interval['confidence'] * 100:.4g}% [{interval['low']:+.3f}, {interval['high']:+.3f}] ({interval['examples']})"
 
 
 def _print_cost(console: Console, details: RunDetails) -> None:

@@ -1,4 +1,4 @@
-"""``tuneforge validate PATH --model MODEL_ID [--type TYPE] [--validation PATH] [--json] [--convert-out PATH]``
+"""``tuneforge validate PATH --model MODEL_ID [--type TYPE] [--validation PATH] [--evaluation-set PATH] [--json] [--convert-out PATH]``
 
 PATH is a JSONL file or a dataset folder: a folder's manifest.json names its training (and validation) file,
 as when the folder is uploaded with ``tuneforge submit``; a folder without one is refused.
@@ -34,7 +34,9 @@ from cli._common import (
     resolve_type,
     s3_client,
 )
+from lambdas.domain.evaluation import EvaluationSetError, parse_evaluation_set
 from lambdas.domain.openai_chat import OPENAI_CHAT
+from lambdas.domain.overlap import EvaluationPrompts
 from lambdas.domain.report import ValidationReport
 from lambdas.domain.runs import MANIFEST_NAME, Manifest, ManifestError, S3ObjectRef
 from lambdas.domain.sources import DatasetSource, s3_media_checker
@@ -84,6 +86,11 @@ def register(subparsers: Any) -> None:
         metavar="NAME",
         help="bucket the dataset will be uploaded to, for the same-bucket media rule (s3:// paths know theirs)",
     )
+    parser.add_argument(
+        "--evaluation-set",
+        metavar="PATH",
+        help="the profile's evaluation set (local JSONL of prompt + reference): warn where training repeats its prompts",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -121,12 +128,26 @@ def _validation_out(path: str) -> Path:
     return p.with_name(f"{p.stem}.validation{p.suffix or '.jsonl'}")
 
 
+def _evaluation_prompts(path: str | None) -> EvaluationPrompts | None:
+    """The evaluation set's prompts, as Validate checks the training data against them in a run."""
+    if path is None:
+        return None
+    try:
+        examples = parse_evaluation_set(Path(path).read_bytes(), path)
+    except OSError as error:
+        raise UsageError(f"--evaluation-set {path}: {error.strerror or error}") from None
+    except EvaluationSetError as error:
+        raise UsageError(str(error)) from None
+    return EvaluationPrompts.of((example.line, example.prompt) for example in examples)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.max_examples < 0:
         raise UsageError("--max-examples must be 0 or more")
     model = resolve_model(args.model)
     ctype = resolve_type(model, args.customization_type)
     hyperparameters = parse_hyperparameters(model, args.hp)
+    evaluation_prompts = _evaluation_prompts(args.evaluation_set)
     if os.path.isdir(args.path):
         if args.validation:
             raise UsageError(f"{args.path} is a dataset folder: its manifest.json names the validation file")
@@ -167,6 +188,7 @@ def run(args: argparse.Namespace) -> int:
             source_format=args.source_format,
             on_converted=on_converted if targets else None,
             progress=progress,
+            evaluation_prompts=evaluation_prompts,
         )
     if args.json:
         print(report.to_json(indent=2))

@@ -19,11 +19,13 @@ from lambdas.domain.evaluation import (
     MAX_ANSWER_TOKENS,
     EvaluationSetError,
     EvaluationSetSize,
-    check_evaluation_set,
+    Example,
+    load_evaluation_set,
 )
 from lambdas.domain.evaluation_batches import evaluation_seconds
 from lambdas.domain.holdout import HoldoutError, split_holdout
 from lambdas.domain.names import REPORTS_PREFIX
+from lambdas.domain.overlap import EvaluationPrompts
 from lambdas.domain.quoting import one_line
 from lambdas.domain.runs import Dataset, RunInput, S3ObjectRef
 from lambdas.domain.snapshot import Snapshot, snapshot_uri, take_snapshot
@@ -79,6 +81,18 @@ def pin_versions(s3: Any, dataset: Dataset) -> Dataset:
     return dataset.model_copy(update={"training": pinned(dataset.training), "validation": pinned(dataset.validation)})
 
 
+def _evaluation_set(s3: Any, run: RunInput, data_bucket: str) -> tuple[list[Example], EvaluationSetError | None]:
+    """The profile's evaluation set (the examples evaluation will use), read before the training file so
+    Validate can warn where training repeats its prompts; its error is raised later, beside the others."""
+    settings = run.profile.evaluation
+    if settings.dataset_key is None:  # a held-out split cannot repeat what it was split from
+        return [], None
+    try:
+        return load_evaluation_set(s3, data_bucket, settings.dataset_key, settings.max_examples), None
+    except EvaluationSetError as bad_set:
+        return [], bad_set
+
+
 # (training_uri, validation_uri) -> every (operation, request) the run will send Bedrock
 PlannedRequests = Callable[[str, "str | None"], list[tuple[str, dict[str, Any]]]]
 
@@ -97,6 +111,7 @@ def validate_run_dataset(
     run = run.model_copy(update={"dataset": pin_versions(s3, run.dataset)})
     dataset = run.dataset
     training = s3_object(s3, dataset.training.uri, dataset.training.version_id)
+    evaluation_examples, evaluation_set_error = _evaluation_set(s3, run, data_bucket)
     validation = s3_object(s3, dataset.validation.uri, dataset.validation.version_id) if dataset.validation else None
     report = validate_dataset(
         training,
@@ -107,6 +122,9 @@ def validate_run_dataset(
         bucket=dataset.training.bucket,
         s3_client=s3,
         media_exists=s3_media_checker(s3),
+        evaluation_prompts=EvaluationPrompts.of((e.line, e.prompt) for e in evaluation_examples)
+        if evaluation_examples
+        else None,
     )
     prefix = f"{REPORTS_PREFIX}{run.profile.name}/{run.run_id}/"
     s3.put_object(
@@ -144,9 +162,9 @@ def validate_run_dataset(
     evaluation_size, evaluation_problem, snapshot = EvaluationSetSize(), None, None
     try:
         if run.profile.evaluation.dataset_key:
-            evaluation_size = check_evaluation_set(
-                s3, data_bucket, run.profile.evaluation.dataset_key, run.profile.evaluation.max_examples
-            )["size"]
+            if evaluation_set_error is not None:
+                raise evaluation_set_error
+            evaluation_size = EvaluationSetSize.of((e.prompt, e.reference) for e in evaluation_examples)
             if ready:
                 snapshot = take_snapshot(s3, run, data_bucket=data_bucket, has_media=has_media)
         elif ready:

@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from lambdas.domain import metrics as text_metrics
 from lambdas.domain.catalogue import CatalogueError, Invocation, invocation_for
+from lambdas.domain.confidence import Interval, intervals_for, seed_for
 from lambdas.domain.evaluation_report import render_html
 from lambdas.domain.gate import GateDecision, decide
 from lambdas.domain.names import HELD_OUT_FILE, REPORTS_PREFIX
@@ -355,6 +356,8 @@ class EvaluationSummary(BaseModel):
     html_uri: str
     examples_uri: str
     usage: dict[str, dict[str, int]] = {}  # candidate / baseline / judge: calls and tokens, by Converse's count
+    intervals: dict[str, Interval] = {}  # metric -> its paired bootstrap interval of candidate minus baseline
+    warnings: list[str] = []  # the gate's: e.g. a set too small for the margin asked
 
 
 def _score(example: Example, answer: Answer) -> dict[str, float | None]:
@@ -404,6 +407,16 @@ def comparison(results: list[ExampleResult]) -> dict[str, dict[str, int]]:
             counts = out.setdefault(name, {"wins": 0, "ties": 0, "losses": 0})
             counts["wins" if value > other + 1e-12 else "losses" if value < other - 1e-12 else "ties"] += 1
     return out
+
+
+def confidence_intervals(run: RunInput, results: list[ExampleResult]) -> dict[str, Interval]:
+    """Per metric, candidate minus baseline over the examples, seeded by the run so a rerun agrees."""
+    return intervals_for(
+        run.profile.gate,
+        [r.candidate_scores for r in results],
+        [r.baseline_scores for r in results],
+        seed=seed_for(run.run_id),
+    )
 
 
 def evaluate(
@@ -474,7 +487,10 @@ def conclude(
 
     candidate = text_metrics.aggregate(r.candidate_scores for r in results)
     baseline = text_metrics.aggregate(r.baseline_scores for r in results)
-    decision = decide(run.profile.gate, candidate, baseline)
+    # --- confidence (issue 16): intervals of candidate minus baseline, checked by the gate --------------
+    intervals = confidence_intervals(run, results)
+    decision = decide(run.profile.gate, candidate, baseline, intervals)
+    # ---------------------------------------------------------------------------------------------------
 
     usage = {
         "candidate": token_usage(r.candidate for r in results),
@@ -502,6 +518,8 @@ def conclude(
         "gate": run.profile.gate.model_dump(),
         "decision": decision.model_dump(),
         "summary": decision.summary,
+        "intervals": {metric: interval.model_dump() for metric, interval in intervals.items()},  # confidence
+        "warnings": decision.warnings,  # confidence
         "reports": {"examples": uris["evaluation-examples.jsonl"], "html": uris["evaluation.html"]},
     }
     examples_jsonl = "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in results)
@@ -538,5 +556,7 @@ def conclude(
         html_uri=uris["evaluation.html"],
         examples_uri=uris["evaluation-examples.jsonl"],
         usage=usage,
+        intervals=intervals,  # confidence
+        warnings=decision.warnings,  # confidence
     )
     return summary, decision

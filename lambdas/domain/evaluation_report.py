@@ -215,6 +215,37 @@ def _scores_line(scores: dict[str, Any], metrics: Iterable[str]) -> str:
     return " · ".join(f"{escape(_label(m))} {_fmt(scores.get(m))}" for m in metrics if m in scores)
 
 
+def _signed(value: float) -> str:
+    return f"+{value:.3f}" if value >= 0 else f"−{abs(value):.3f}"
+
+
+def _confidence(report: dict[str, Any], metrics: list[str]) -> str:
+    """Per metric, how sure the difference is: the paired bootstrap interval of candidate minus baseline."""
+    intervals = report.get("intervals") or {}
+    rows = [intervals[metric] for metric in metrics if metric in intervals]
+    if not rows:
+        return ""
+    level = f"{rows[0]['confidence'] * 100:.4g}%"
+    required = (report.get("gate") or {}).get("confidence")
+    out = [
+        f'<h2>How sure <span class="muted small">(candidate − baseline, {level} paired bootstrap interval, {rows[0]["resamples"]:,} resamples'
+        + (
+            f"; the gate requires its lower bound above the margin at {level}"
+            if required
+            else "; not required by the gate"
+        )
+        + ")</span></h2>",
+        '<div class="panel"><table><thead><tr><th>Metric</th><th>Difference</th><th>Interval</th><th>Examples</th></tr></thead><tbody>',
+    ]
+    for interval in rows:
+        out.append(
+            f"<tr><td>{escape(_label(interval['metric']))}</td><td class=num>{_signed(interval['mean_difference'])}</td>"
+            f"<td class=num>[{_signed(interval['low'])}, {_signed(interval['high'])}]</td><td class=num>{interval['examples']}</td></tr>"
+        )
+    out.append("</tbody></table></div>")
+    return "".join(out)
+
+
 def render_html(report: dict[str, Any], examples: list[dict[str, Any]]) -> str:
     """The evaluation report as a page of its own (evaluation.html, beside the examples file)."""
     title = f"{report['profile']} · evaluation of run {report['run_id']}"
@@ -262,6 +293,8 @@ def evaluation_body(
             f'<div class="warn">Some model calls failed after retries and were scored as empty answers: candidate {failed_calls.get("candidate", 0)}, baseline {failed_calls.get("baseline", 0)}.</div>'
         )
 
+    out += [f'<div class="warn">{escape(warning)}</div>' for warning in report.get("warnings") or []]
+
     out.append('<div class="cards">')
     for metric in metrics:
         value, base = candidate.get(metric), baseline.get(metric)
@@ -289,6 +322,7 @@ def evaluation_body(
             f'<td class="{"ok" if check["passed"] else "ko"}">{"✓ pass" if check["passed"] else "✗ fail"}</td><td class="small">{escape(check["reason"])}</td></tr>'
         )
     out.append("</tbody></table></div>")
+    out.append(_confidence(report, metrics))
 
     comparison = report.get("comparison") or {}
     if comparison:

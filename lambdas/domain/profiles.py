@@ -67,6 +67,16 @@ class Gate(_Strict):
     margin_over_baseline: dict[str, float] = Field(
         default_factory=dict, description="Metric -> how far the candidate must beat the baseline."
     )
+    confidence: float | None = Field(
+        default=None,
+        gt=0.5,
+        lt=1,
+        description=(
+            "Confidence level, e.g. 0.95: each margin_over_baseline must also hold for the lower bound of the "
+            "paired bootstrap interval of candidate minus baseline at this level, not only for the means, "
+            "so a candidate that won a small set by luck is refused. Unset, the gate compares means."
+        ),
+    )
 
     @model_validator(mode="after")
     def _known_metrics(self) -> "Gate":
@@ -76,6 +86,8 @@ class Gate(_Strict):
                     raise ValueError(f"{section}: unknown metric {metric!r}; known: {', '.join(KNOWN_METRICS)}")
         if not self.minimums and not self.margin_over_baseline:
             raise ValueError("a gate needs at least one threshold")
+        if self.confidence is not None and not self.margin_over_baseline:
+            raise ValueError("confidence applies to margin_over_baseline, and this gate sets no margin")
         return self
 
 

@@ -88,6 +88,7 @@ KINDS: dict[str, IssueKind] = _kinds(
     ("validation-not-supported", E, "the model and type take no validation file"),
     ("duplicate-record", W, "the record is identical to an earlier one"),
     ("validation-overlaps-training", W, "a validation record also appears in the training set"),
+    ("evaluation-overlaps-training", W, "a training record's prompt is one of the evaluation set's"),
     ("duplicate-check-limited", W, "duplicate detection stopped at its memory limit"),
     ("source-unreadable", E, "the dataset could not be read"),
     ("validator-error", E, "an unexpected failure of the validator on this record (a bug: please report it)"),

@@ -207,6 +207,9 @@ def build_details(
             "passed": item.get("gate_passed"),
             "summary": item.get("gate_summary"),
             "checks": decision.get("checks", []),
+            # metric -> paired bootstrap interval of candidate minus baseline, and what the gate warned
+            "intervals": (evaluation_report or {}).get("intervals") or {},
+            "warnings": decision.get("warnings") or [],
         },
         decision=item.get("decision"),
         champion=item.get("champion_invocable_arn"),

@@ -17,6 +17,7 @@ Public API (used by the validation Lambda and ``tuneforge validate``)::
         on_converted=None,             # Callable[[split, line, record]] receives each converted record
         progress=None,                 # Callable[[bytes_read]] called every few thousand lines
         duplicate_tracking_limit=200_000,
+        evaluation_prompts=None,       # overlap.EvaluationPrompts: warn where training repeats an evaluation prompt
     ) -> report.ValidationReport
 
 One pass over each file, one line in memory at a time. Any byte sequence yields a report: undecodable
@@ -46,6 +47,7 @@ from lambdas.domain.catalogue import (
 from lambdas.domain.file_signatures import not_jsonl_text
 from lambdas.domain.formats import RecordChecker, checker_for
 from lambdas.domain.openai_chat import OPENAI_CHAT, TARGETS, ConversionError, from_openai_chat, is_openai_chat
+from lambdas.domain.overlap import EvaluationPrompts, overlap_message, overlap_note, training_prompt
 from lambdas.domain.report import FileSummary, IssueCollector, Severity, ValidationReport, token_bucket
 from lambdas.domain.sources import DatasetSource, as_source
 
@@ -178,6 +180,7 @@ class _Validation:
         on_converted: Callable[[str, int, dict[str, Any]], None] | None,
         progress: Callable[[int], None] | None,
         duplicate_limit: int,
+        evaluation_prompts: EvaluationPrompts | None = None,
     ):
         self.model = model
         self.ctype = ctype
@@ -191,6 +194,7 @@ class _Validation:
         self.on_converted = on_converted
         self.progress = progress
         self.duplicate_limit = duplicate_limit
+        self.evaluation_prompts = evaluation_prompts
         # fingerprint -> first line, per split; training's also answers the leakage question
         self.seen: dict[str, dict[int, int]] = {"training": {}, "validation": {}}
         self.tracking_stopped: set[str] = set()
@@ -332,6 +336,14 @@ class _Validation:
             file.valid += 1
             if file.convert and self.on_converted is not None:
                 self.on_converted(file.summary.split, file.line, record)
+            if self.evaluation_prompts is not None and file.summary.split == "training":
+                self._check_overlap(self.evaluation_prompts, record, file)
+
+    def _check_overlap(self, prompts: EvaluationPrompts, record: dict[str, Any], file: _FilePass) -> None:
+        prompt = training_prompt(record, self.fmt)
+        found = prompts.match(prompt) if prompt else None
+        if found is not None:
+            file.issue("evaluation-overlaps-training", None, overlap_message(found[0], file.line, exact=found[1]))
 
     def _track_duplicates(self, raw: bytes, file: _FilePass) -> None:
         split = file.summary.split
@@ -504,7 +516,8 @@ class _Validation:
             notes.append(self.limits.media.note)
         if self.media_exists is None and (self.limits.media.images or self.limits.media.videos):
             notes.append("media objects were not checked for existence (no S3 access for this check)")
-        return notes
+        overlap = overlap_note(self.evaluation_prompts) if self.evaluation_prompts is not None else None
+        return notes + ([overlap] if overlap else [])
 
 
 def _size(n: int) -> str:
@@ -529,6 +542,7 @@ def validate_dataset(
     on_converted: Callable[[str, int, dict[str, Any]], None] | None = None,
     progress: Callable[[int], None] | None = None,
     duplicate_tracking_limit: int = 200_000,
+    evaluation_prompts: EvaluationPrompts | None = None,
 ) -> ValidationReport:
     """Validate a training file (and optionally a validation file). See the module docstring.
 
@@ -554,6 +568,7 @@ def validate_dataset(
         on_converted=on_converted,
         progress=progress,
         duplicate_limit=duplicate_tracking_limit,
+        evaluation_prompts=evaluation_prompts,
     )
     if source_format == OPENAI_CHAT and run.fmt not in TARGETS:
         raise ValueError(f"OpenAI chat records cannot be converted to {run.fmt.value}")

@@ -68,6 +68,8 @@ def test_show_prints_the_outcome_first_then_the_timeline_with_polling_loops_coll
     for metric in ("exact_match", "token_f1", "rouge_l"):
         assert metric in shown.out
     assert "Gate: passed" in shown.out
+    # Each metric's paired bootstrap interval of the delta and its number of examples (issue 16).
+    assert re.search(r"token_f1 .*95% \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\] \(\d+\)", shown.out), shown.out
     assert "Cost (USD): estimate vs actual" in shown.out and "production throughput" in shown.out
     assert "promoted)" in shown.out  # the production endpoint
 
@@ -85,6 +87,9 @@ def test_show_json_holds_the_loss_the_job_wrote_and_the_rest(cli_stage, promoted
     assert training["validation"] == [] and any("no validation metrics" in n for n in training["notes"])
     assert promoted["metrics"]["candidate"]["token_f1"] > promoted["metrics"]["baseline"]["token_f1"]
     assert promoted["gate"]["passed"] is True and promoted["gate"]["checks"]
+    assert (
+        promoted["gate"]["intervals"]["token_f1"]["examples"] == promoted["gate"]["checks"][0]["interval"]["examples"]
+    )
     assert promoted["cost"]["actual_usd"] is not None and promoted["cost"]["lines"]
     assert promoted["hyperparameters"]["epochCount"] == "2"
     labels = [(e["name"], e["count"]) for e in promoted["timeline"]]

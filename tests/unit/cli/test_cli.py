@@ -104,6 +104,25 @@ def test_validation_file_overlap_and_progress_bar(capsys, monkeypatch, tmp_path)
     assert [f["split"] for f in report["files"]] == ["training", "validation"]
 
 
+def test_evaluation_set_prompts_the_training_data_repeats_are_warned_about_with_both_lines(capsys, tmp_path):
+    evaluation = tmp_path / "evaluation.jsonl"
+    evaluation.write_text(
+        json.dumps({"prompt": "Một câu hỏi khác?", "reference": "x"}, ensure_ascii=False)
+        + "\n"
+        + json.dumps({"prompt": "thủ đô của việt nam là thành phố nào", "reference": "Hà Nội."}, ensure_ascii=False)
+        + "\n",
+        encoding="utf-8",
+    )
+    train = SAMPLES / "fine-tuning/nova-micro-vi-qa.jsonl"
+    code, out, _ = run(capsys, "validate", train, "--model", NOVA, "--evaluation-set", evaluation, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["counts"] == {"evaluation-overlaps-training": 1}
+    [group] = report["warnings"]
+    assert group["examples"][0]["message"].startswith("evaluation line 2 repeats training line 1 (after normalization)")
+    code, _, err = run(capsys, "validate", train, "--model", NOVA, "--evaluation-set", tmp_path / "missing.jsonl")
+    assert code == 2 and "--evaluation-set" in err
+
+
 def test_s3_paths_use_the_default_client(capsys, monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setattr(cli._common, "_s3_client", None)

@@ -302,3 +302,45 @@ class _contains(str):
         return isinstance(other, str) and all(part in other for part in self.parts)
 
     __hash__ = str.__hash__
+
+
+# -- confidence in the gate (issue 16) ---------------------------------------------------------------
+UNRELATED = [
+    {"prompt": f"Which planet has the {word} moons orbiting it?", "reference": f"Saturn {word} rings"}
+    for word in ("most", "largest", "strangest", "coldest", "oldest", "brightest")
+]
+
+
+@pytest.mark.parametrize("known", [2, 8])
+def test_with_confidence_a_lucky_candidate_is_refused_and_a_clearly_better_one_passes(aws, known):
+    """Eight examples: the candidate knows ``known`` of them (its training prompts) and neither model
+    knows the rest. Two wins beat the margin on the mean but not at 95%; eight do."""
+    profile = aws.profile(
+        "support-qa-vi",
+        gate={"minimums": {}, "margin_over_baseline": {"token_f1": 0.05}, "confidence": 0.95},
+    )
+    run = aws.run(profile, VI_SAMPLE)
+    endpoint = deploy_for_evaluation(aws.bedrock, aws.registry, run, aws.train(run), region="us-east-1")
+    aws.advance(aws.emulator.settings.deployment_duration)
+    aws.put_evaluation_set(profile.evaluation.dataset_key, evaluation_set_from(VI_SAMPLE, limit=known) + UNRELATED)
+    examples = load_evaluation_set(aws.s3, DATA_BUCKET, profile.evaluation.dataset_key, 8)
+    summary, decision = _evaluate(aws, run, endpoint, examples)
+
+    interval = summary.intervals["token_f1"]
+    assert interval.examples == 8 and interval.confidence == 0.95
+    expected_margin = summary.candidate["token_f1"] - summary.baseline["token_f1"]
+    assert expected_margin > 0.05  # both beat the margin on the mean
+    assert summary.passed is decision.passed is (known == 8)
+    assert f"[95% CI {interval.low:+.4f}, {interval.high:+.4f}] on 8 examples" in summary.summary
+    assert ("lower bound above margin" in summary.summary) is (known == 8)
+    assert bool(summary.warnings) is (known == 2)
+
+    report = json.loads(aws.read(summary.report_uri))
+    assert report["intervals"]["token_f1"] == interval.model_dump() and report["warnings"] == summary.warnings
+    assert report["decision"]["checks"][0]["interval"] == interval.model_dump()
+    page = aws.read(summary.html_uri).decode()
+    assert "How sure" in page and "the gate requires its lower bound above the margin at 95%" in page
+    assert all(warning.replace("'", "&#x27;") in page for warning in summary.warnings)
+    # A rerun of the same run agrees to the last digit.
+    again, _ = _evaluate(aws, run, endpoint, examples)
+    assert again.intervals == summary.intervals and again.summary == summary.summary
