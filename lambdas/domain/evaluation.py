@@ -487,10 +487,8 @@ def conclude(
 
     candidate = text_metrics.aggregate(r.candidate_scores for r in results)
     baseline = text_metrics.aggregate(r.baseline_scores for r in results)
-    # --- confidence (issue 16): intervals of candidate minus baseline, checked by the gate --------------
     intervals = confidence_intervals(run, results)
     decision = decide(run.profile.gate, candidate, baseline, intervals)
-    # ---------------------------------------------------------------------------------------------------
 
     usage = {
         "candidate": token_usage(r.candidate for r in results),
@@ -518,8 +516,8 @@ def conclude(
         "gate": run.profile.gate.model_dump(),
         "decision": decision.model_dump(),
         "summary": decision.summary,
-        "intervals": {metric: interval.model_dump() for metric, interval in intervals.items()},  # confidence
-        "warnings": decision.warnings,  # confidence
+        "intervals": {metric: interval.model_dump() for metric, interval in intervals.items()},
+        "warnings": decision.warnings,
         "reports": {"examples": uris["evaluation-examples.jsonl"], "html": uris["evaluation.html"]},
     }
     examples_jsonl = "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in results)
@@ -556,7 +554,7 @@ def conclude(
         html_uri=uris["evaluation.html"],
         examples_uri=uris["evaluation-examples.jsonl"],
         usage=usage,
-        intervals=intervals,  # confidence
-        warnings=decision.warnings,  # confidence
+        intervals=intervals,
+        warnings=decision.warnings,
     )
     return summary, decision
