@@ -145,7 +145,11 @@ def validate_run_dataset(
     try:
         if run.profile.evaluation.dataset_key:
             evaluation_size = check_evaluation_set(
-                s3, data_bucket, run.profile.evaluation.dataset_key, run.profile.evaluation.max_examples
+                s3,
+                data_bucket,
+                run.profile.evaluation.dataset_key,
+                run.profile.evaluation.max_examples,
+                model=run.profile.model,
             )["size"]
             if ready:
                 snapshot = take_snapshot(s3, run, data_bucket=data_bucket, has_media=has_media)

@@ -44,6 +44,7 @@ class EvaluateStep(PipelineStep):
             wildcards={bedrock.provisioned_models: WHY_ENDPOINTS, bedrock.deployments: WHY_ENDPOINTS},
         )
         storage.grant_evaluation_read(self, sid="ReadEvaluationSets")
+        storage.grant_evaluation_images_read(self)
         storage.grant_data_listing(self, sid="TellMissingFromForbidden", prefix=EVALUATION_PREFIX)
         storage.grant_report_write(self)
         storage.grant_held_out_read(self)
