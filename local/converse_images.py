@@ -4,7 +4,7 @@ Bedrock's rules come from ``lambdas.domain.evaluation_images`` (the one place th
 formats png, jpeg, gif and webp; a source that is exactly one of ``bytes`` and ``s3Location``; at most 20
 images of at most 3.75 MB each in a message, in user turns only; and a model that takes no images (the
 catalogue records which do) is refused with Bedrock's own message. boto3 sends ``bytes`` base64-encoded in
-the JSON body, so that is how they arrive here.
+the JSON body; moto hands them over decoded by the service model, or as the base64 text.
 
 Each image is reduced to the SHA-256 of its bytes (an ``s3Location`` is read from emulated S3, as Bedrock
 would): the nearest-neighbour lookup matches a question to a training record that showed the same image,
@@ -58,7 +58,9 @@ def _image_bytes(image: Any, path: str, account_id: str) -> bytes:
     source = image.get("source")
     if not isinstance(source, dict) or len(source) != 1 or next(iter(source)) not in ("bytes", "s3Location"):
         raise validation(f"{path}.source must set exactly one of bytes and s3Location.")
-    if "bytes" in source:
+    if "bytes" in source and isinstance(source["bytes"], (bytes, bytearray)):
+        data = bytes(source["bytes"])  # moto parsed the blob by the service model
+    elif "bytes" in source:
         try:
             data = base64.b64decode(source["bytes"], validate=True)
         except (binascii.Error, TypeError, ValueError):
