@@ -19,15 +19,19 @@ import hashlib
 from typing import Any
 
 from lambdas.domain import catalogue
-from lambdas.domain.evaluation_images import MAX_IMAGE_BYTES, MAX_IMAGES_PER_REQUEST, image_limits
+from lambdas.domain.evaluation_images import (
+    CONVERSE_IMAGE_FORMATS,
+    MAX_IMAGE_BYTES,
+    MAX_IMAGES_PER_REQUEST,
+    NO_IMAGES_MESSAGE,
+    image_limits,
+)
 
 from .bedrock.s3 import read_object
 from .bedrock.store import validation
 
-FORMATS = ("png", "jpeg", "gif", "webp")  # ImageBlock's valid values (evaluation_images' sources)
-NO_IMAGES = (
-    "This model doesn't support the image content block that you provided. Update the content block and try again."
-)
+FORMATS = CONVERSE_IMAGE_FORMATS
+NO_IMAGES = NO_IMAGES_MESSAGE
 
 
 def takes_images(model_id: str) -> bool:
@@ -74,7 +78,9 @@ def _image_bytes(image: Any, path: str, account_id: str) -> bytes:
     if not data:
         raise validation(f"{path}.source.bytes must have length at least 1.")
     if len(data) > MAX_IMAGE_BYTES:
-        raise validation(f"{path}: the image is {len(data):,} bytes; an image may be at most 3.75 MB.")
+        raise validation(
+            f"{path}: the image is {len(data):,} bytes; an image may be at most {MAX_IMAGE_BYTES:,} bytes."
+        )
     return data
 
 

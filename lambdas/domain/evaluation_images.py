@@ -44,8 +44,16 @@ from typing import Any, Callable
 from lambdas.domain.catalogue import CustomizationType, DatasetLimits, ModelSpec
 from lambdas.domain.evaluation_report import sample_examples
 from lambdas.domain.formats import Conversation2024
+from lambdas.domain.names import EVALUATION_PREFIX, INCOMING_PREFIX
 
 IMAGES_FIELD = "images"
+CONVERSE_IMAGE_FORMATS = ("png", "jpeg", "gif", "webp")  # ImageBlock's valid values (API_runtime_ImageBlock)
+# What Converse answers when images go to a model that takes none (the last fact above).
+NO_IMAGES_MESSAGE = (
+    "This model doesn't support the image content block that you provided. Update the content block and try again."
+)
+# Where Evaluate may read images (its grants): beside the evaluation sets, or a held-out split's training media.
+IMAGE_PREFIXES = (EVALUATION_PREFIX, INCOMING_PREFIX)
 # Converse's Message limits (API_runtime_Message, above). "3.75 MB" read as 3,750,000 bytes, the smaller reading.
 MAX_IMAGE_BYTES = 3_750_000
 MAX_IMAGES_PER_REQUEST = 20
@@ -146,9 +154,19 @@ def image_problems(s3: Any, examples: list[Any], *, model: ModelSpec, bucket: st
         ]
         checker.check_user_media(blocks, issue)
         if not found:
+            found.extend(_outside_prefixes(example.images, bucket))
+        if not found:
             found.extend(_converse_limits(example.images, size))
         problems.extend((example.line, problem) for problem in found)
     return problems
+
+
+def _outside_prefixes(uris: list[str], bucket: str) -> list[str]:
+    return [
+        f"{IMAGES_FIELD}[{i}]: {uri} is outside {' and '.join(IMAGE_PREFIXES)} of s3://{bucket}, where Evaluate reads images"
+        for i, uri in enumerate(uris)
+        if not _split(uri)[1].startswith(IMAGE_PREFIXES)
+    ]
 
 
 def _converse_limits(uris: list[str], size: Callable[[str], int | None]) -> list[str]:

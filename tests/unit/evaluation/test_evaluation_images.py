@@ -47,6 +47,7 @@ def s3(monkeypatch):
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket="data")
         client.put_object(Bucket="data", Key="evaluation/images/red.png", Body=PNG)
+        client.put_object(Bucket="data", Key="snapshots/red.png", Body=PNG)  # in the bucket, not where Evaluate reads
         yield client
 
 
@@ -92,12 +93,17 @@ def test_images_that_meet_the_media_rules_pass_validate(s3):
             r"line 1: images\[0\]: Nova Micro takes no images",
         ),
         (
+            ["s3://data/snapshots/red.png"],
+            NOVA_LITE,
+            r"line 1: images\[0\]: s3://data/snapshots/red.png is outside evaluation/ and incoming/",
+        ),
+        (
             ["s3://data/evaluation/images/red.png"] * 11,
             NOVA_LITE,
             r"line 1: messages: 11 images in one record; Nova Lite accepts at most 10",
         ),
     ],
-    ids=["missing", "format", "other-bucket", "text-only-model", "too-many"],
+    ids=["missing", "format", "other-bucket", "text-only-model", "outside-evaluates-prefixes", "too-many"],
 )
 def test_images_are_checked_like_training_media_with_line_numbers(s3, images, model, problem):
     with pytest.raises(EvaluationSetError, match=problem):
@@ -171,7 +177,7 @@ def test_a_model_that_takes_no_images_refuses_them_with_bedrocks_error(aws):
     ("block", "message"),
     [
         (_image_block(fmt="bmp"), r"Member must satisfy enum value set: \[png, jpeg, gif, webp\]"),
-        (_image_block(data=b"\0" * (MAX_IMAGE_BYTES + 1)), r"3,750,001 bytes; an image may be at most 3.75 MB"),
+        (_image_block(data=b"\0" * (MAX_IMAGE_BYTES + 1)), r"3,750,001 bytes; an image may be at most 3,750,000 bytes"),
     ],
     ids=["format", "size"],
 )
