@@ -256,3 +256,43 @@ def test_without_the_picture_the_same_words_find_the_wrong_record(aws, tmp_path)
         aws.runtime, endpoint.arn, wrong.prompt, sleep=lambda s: None, content=image_blocks(aws.s3, wrong.images)
     )
     assert seeing.text == wrong.reference and blind.text != wrong.reference
+
+
+def test_the_page_shows_a_thumbnail_where_it_has_one_and_the_uri_where_it_has_none():
+    from lambdas.domain.evaluation_report import render_html
+
+    report = {
+        "profile": "vqa-vi",
+        "run_id": "r1",
+        "examples": 1,
+        "candidate_model": "c",
+        "baseline_model": "b",
+        "metrics": {"candidate": {"token_f1": 1.0}, "baseline": {"token_f1": 0.0}},
+        "decision": {"passed": True, "checks": []},
+    }
+    example = {
+        "line": 1,
+        "prompt": "Màu gì?",
+        "images": ["s3://data/evaluation/a.png", "s3://data/evaluation/big.png"],
+        "reference": "Đỏ.",
+        "candidate": "Đỏ.",
+        "baseline": "?",
+        "metrics": {"candidate": {"token_f1": 1.0}, "baseline": {"token_f1": 0.0}},
+    }
+    page = render_html(report, [example], thumbnails={"s3://data/evaluation/a.png": "data:image/png;base64,AAAA"})
+    assert '<img class="thumb" src="data:image/png;base64,AAAA" alt="s3://data/evaluation/a.png"' in page
+    assert '<code class="small">s3://data/evaluation/big.png</code>' in page and page.count("<img") == 1
+
+
+def test_thumbnails_are_inline_only_under_their_size_cap(s3):
+    from lambdas.domain.evaluation_images import THUMBNAIL_MAX_BYTES, report_thumbnails
+
+    s3.put_object(Bucket="data", Key="evaluation/images/big.png", Body=PNG + b"\0" * THUMBNAIL_MAX_BYTES)
+    records = [
+        {"line": 1, "prompt": "p", "reference": "r", "images": ["s3://data/evaluation/images/red.png"]},
+        {"line": 2, "prompt": "p", "reference": "r", "images": ["s3://data/evaluation/images/big.png"]},
+        {"line": 3, "prompt": "p", "reference": "r", "images": ["s3://data/evaluation/images/gone.png"]},
+    ]
+    thumbnails = report_thumbnails(s3, records)
+    assert list(thumbnails) == ["s3://data/evaluation/images/red.png"]
+    assert thumbnails["s3://data/evaluation/images/red.png"].startswith("data:image/png;base64,iVBORw0KGgo")
