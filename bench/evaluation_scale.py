@@ -51,7 +51,9 @@ def synthesize(outdir: Path) -> Path:
             update={"evaluation": profile.evaluation.model_copy(update={"max_examples": MAX_EXAMPLES})}
         ),
     }
-    build_app([stage.model_copy(update={"profiles": profiles})], context=cdk_context(), outdir=str(outdir), nag=False).synth()
+    build_app(
+        [stage.model_copy(update={"profiles": profiles})], context=cdk_context(), outdir=str(outdir), nag=False
+    ).synth()
     return outdir
 
 

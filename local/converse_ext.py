@@ -12,16 +12,22 @@
   where the catalogue says it answers: ``local.bedrock.models``; or a provisioned throughput of a
   foundation model) is the baseline: it has no knowledge and says so.
 
+A question with images (``local.converse_images``: checked as Bedrock checks image blocks, refused for a
+model that takes none) also matches by image: a record whose first user turn showed the same image (by
+the SHA-256 of its bytes, wherever it is stored) scores ``IMAGE_WEIGHT`` more, so "what colour is this?"
+finds the record about that picture, not any record with the same words.
+
 So a candidate beats its baseline exactly on prompts close to what it was trained on: a visible
 reason. ``faults.degrade_candidate()`` makes custom models answer with another record's answer (or
 like the baseline) to push an evaluation below its gate. Every response carries
-``additionalModelResponseFields.emulator`` saying which record answered and how similar it was.
+``additionalModelResponseFields.emulator`` saying which record answered, how similar it was and, with images, how many it saw and whether one matched.
 The response has boto3 Converse's shape: ``output.message.content[0].text``, ``stopReason``,
 ``usage`` and ``metrics.latencyMs``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -36,10 +42,13 @@ from lambdas.domain.holdout import as_example
 from . import bedrock, state
 from .bedrock.endpoints import ready_status
 from .bedrock.models import custom_model_root, invoked_foundation_model
+from .bedrock.s3 import read_object
 from .bedrock.store import not_found, validation
+from .converse_images import image_hashes
 from .monkey import replace
 
 MIN_SIMILARITY = 0.25
+IMAGE_WEIGHT = 1.0  # a shared image outweighs any wording: the same question about another picture loses
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _INDEX: dict[tuple[str, str], "_Index"] = {}
 _INDEX_LOCK = threading.Lock()
@@ -82,6 +91,21 @@ def record_pair(record: Any, dataset_format: catalogue.DatasetFormat) -> tuple[s
     return example["prompt"], example["reference"]
 
 
+def record_images(record: Any, dataset_format: catalogue.DatasetFormat) -> list[str]:
+    """The S3 URIs of the images a training record's prompt shows (``holdout.as_example``'s ``images``)."""
+    if not isinstance(record, dict) or dataset_format is catalogue.DatasetFormat.CONTINUED_PRE_TRAINING:
+        return []
+    try:
+        example = as_example(record, dataset_format)
+    except (KeyError, TypeError, AttributeError):
+        return []
+    return list((example or {}).get("images") or [])
+
+
+def image_overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / max(len(a), len(b)) if a and b else 0.0
+
+
 def _dataset_format(model: Any) -> catalogue.DatasetFormat:
     """The format the model's training data is in: its base model's format for its customization type."""
     spec = catalogue.resolve_base_model(model.model_arn)
@@ -92,14 +116,17 @@ def _dataset_format(model: Any) -> catalogue.DatasetFormat:
 class _Index:
     pairs: list[tuple[str, str, set[str]]]
     source: str
+    images: list[frozenset[str]]  # per pair: SHA-256 of the images its prompt showed
 
-    def best(self, query: set[str]) -> tuple[int, float]:
-        best_i, best_s = -1, 0.0
+    def best(self, query: set[str], images: frozenset[str] = frozenset()) -> tuple[int, float, bool]:
+        """(record, score, whether it showed one of ``images``): token similarity plus a shared image's weight."""
+        best_i, best_s, best_match = -1, 0.0, False
         for i, (_p, _a, toks) in enumerate(self.pairs):
-            s = similarity(query, toks)
+            shared = image_overlap(images, self.images[i])
+            s = similarity(query, toks) + IMAGE_WEIGHT * shared
             if s > best_s:
-                best_i, best_s = i, s
-        return best_i, best_s
+                best_i, best_s, best_match = i, s, shared > 0
+        return best_i, best_s, best_match
 
 
 def _index_for(backend: Any, model: Any) -> _Index:
@@ -108,6 +135,15 @@ def _index_for(backend: Any, model: Any) -> _Index:
         if key in _INDEX:
             return _INDEX[key]
     pairs: list[tuple[str, str, set[str]]] = []
+    images: list[frozenset[str]] = []
+    hashed: dict[str, str | None] = {}
+
+    def sha256(uri: str) -> str | None:
+        if uri not in hashed:
+            data = read_object(backend.account_id, uri)
+            hashed[uri] = hashlib.sha256(data).hexdigest() if data is not None else None
+        return hashed[uri]
+
     sources = []
     current = model
     seen = set()
@@ -118,14 +154,17 @@ def _index_for(backend: Any, model: Any) -> _Index:
         dataset_format = _dataset_format(current)
         for line in bedrock.read_lines(backend.account_id, uri) or []:
             try:
-                pair = record_pair(json.loads(line), dataset_format)
+                record = json.loads(line)
             except ValueError:
                 continue
+            pair = record_pair(record, dataset_format)
             if pair and pair[1].strip():
                 pairs.append((pair[0], pair[1], tokens(pair[0])))
+                shown = (sha256(uri) for uri in record_images(record, dataset_format))
+                images.append(frozenset(digest for digest in shown if digest))
         parent = current.base_model_arn if custom_model_root(current.base_model_arn or "") else None
         current = bedrock.find_custom_model(backend, parent) if parent else None
-    index = _Index(pairs, ", ".join(sources))
+    index = _Index(pairs, ", ".join(sources), images)
     with _INDEX_LOCK:
         _INDEX[key] = index
     return index
@@ -151,16 +190,18 @@ def resolve(backend: Any, model_id: str) -> tuple[str, Any, str]:
     return "foundation", None, invoked_foundation_model(model_id, backend.region_name, backend.account_id)
 
 
-def answer(backend, model_id: str, prompt: str) -> tuple[str, dict]:
+def answer(backend, model_id: str, prompt: str, images: list[str] | None = None) -> tuple[str, dict]:
+    """``images``: SHA-256 of the images the question shows (``converse_images.image_hashes``)."""
     kind, model, label = resolve(backend, model_id)
     query = tokens(prompt)
+    seen = {"images": len(images)} if images else {}
     if kind == "foundation":
         return (
             f"I have no specific knowledge to answer this (emulated baseline for {label}).",
-            {"kind": "baseline", "model": label},
+            {"kind": "baseline", "model": label, **seen},
         )
     index = _index_for(backend, model)
-    best_i, best_s = index.best(query)
+    best_i, best_s, image_match = index.best(query, frozenset(images or ()))
     degraded = state.current().faults.degradation(model.model_arn, model.model_name)
     info = {
         "kind": "nearest-neighbour",
@@ -168,6 +209,7 @@ def answer(backend, model_id: str, prompt: str) -> tuple[str, dict]:
         "trainingData": index.source,
         "records": len(index.pairs),
         "similarity": round(best_s, 4),
+        **({**seen, "imageMatch": image_match} if images else {}),
     }
     if degraded == "baseline" or (degraded and len(index.pairs) < 2):
         return f"I have no specific knowledge to answer this (emulated baseline for {label}).", {
@@ -195,7 +237,9 @@ def converse(self):
         raise validation("A conversation must start with a user message.")
     prompt = _text(user_turns[-1].get("content"))
     backend = bedrock_backends[self.current_account][self.region]
-    text, info = answer(backend, model_id, prompt)
+    kind, model, label = resolve(backend, model_id)
+    images = image_hashes(messages, model.model_arn if model is not None else label, self.current_account)
+    text, info = answer(backend, model_id, prompt, images)
     words = text.split()
     stop = "end_turn"
     max_tokens = config.get("maxTokens")
@@ -205,7 +249,12 @@ def converse(self):
     in_tokens = len((system + " " + " ".join(_text(m.get("content")) for m in messages)).split())
     out_tokens = len(words)
     state.current().note(
-        "bedrock.converse", model=unquote(model_id), kind=info["kind"], similarity=info.get("similarity")
+        "bedrock.converse",
+        model=unquote(model_id),
+        kind=info["kind"],
+        similarity=info.get("similarity"),
+        images=info.get("images", 0),
+        image_match=info.get("imageMatch"),
     )
     return ActionResult(
         {

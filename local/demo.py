@@ -90,11 +90,11 @@ def run_demo(cdk_out: Path, *, stage_name: str, out: Path, time_scale: float) ->
         uploader = deployed.stack("Foundation").outputs["DataUploaderRoleArn"]
         stage = Stage.discover(stage_name, session=aws.session(uploader))
         s3 = stage.client("s3")
-        for evaluation_set in sorted((SAMPLES / "evaluation").glob("*.jsonl")):
-            s3.put_object(
-                Bucket=stage.data_bucket, Key=f"evaluation/{evaluation_set.name}", Body=evaluation_set.read_bytes()
-            )
-        console.print(f"Uploaded the evaluation sets to s3://{stage.data_bucket}/evaluation/.")
+        evaluation = SAMPLES / "evaluation"
+        for evaluation_file in sorted(path for path in evaluation.rglob("*") if path.is_file()):  # sets and images
+            key = f"evaluation/{evaluation_file.relative_to(evaluation).as_posix()}"
+            s3.put_object(Bucket=stage.data_bucket, Key=key, Body=evaluation_file.read_bytes())
+        console.print(f"Uploaded the evaluation sets (and their images) to s3://{stage.data_bucket}/evaluation/.")
 
         def advance() -> None:
             aws.tick()

@@ -244,6 +244,149 @@ def evaluation_distilled() -> list[dict]:
     ]
 
 
+# Multimodal: Vietnamese questions about small generated pictures (a coloured shape and a digit), for Nova
+# Lite fine-tuning with images. PNGs are written here with zlib and struct, so nothing is downloaded and a
+# rerun writes the same bytes. Training records name their images in the dev stage's data bucket (config:
+# account 123456789012, us-east-1), where the folder upload puts them; the evaluation set names copies of the
+# same pictures under evaluation/, so a candidate that learned a picture recognises it by its content.
+DEV_DATA_BUCKET = "tuneforge-dev-data-123456789012-us-east-1"
+VQA_FOLDER = "incoming/vqa-vi/hinh-hoc/"
+VQA_EVALUATION_IMAGES = "evaluation/vqa-vi/images/"
+COLOURS = {
+    "do": ((220, 38, 38), "đỏ"),
+    "xanh-la": ((22, 163, 74), "xanh lá"),
+    "xanh-duong": ((37, 99, 235), "xanh dương"),
+    "vang": ((234, 179, 8), "vàng"),
+}
+SHAPES = {"tron": "hình tròn", "vuong": "hình vuông", "tam-giac": "hình tam giác"}
+PICTURES = [
+    ("do", "tron", 3),
+    ("xanh-duong", "vuong", 7),
+    ("xanh-la", "tam-giac", 1),
+    ("vang", "tron", 5),
+    ("do", "vuong", 8),
+    ("xanh-duong", "tam-giac", 2),
+    ("xanh-la", "tron", 9),
+    ("vang", "vuong", 4),
+]
+# 3x5 bitmaps of the digits, one string per row.
+DIGITS = {
+    1: ("010", "110", "010", "010", "111"),
+    2: ("111", "001", "111", "100", "111"),
+    3: ("111", "001", "111", "001", "111"),
+    4: ("101", "101", "111", "001", "001"),
+    5: ("111", "100", "111", "001", "111"),
+    7: ("111", "001", "010", "010", "010"),
+    8: ("111", "101", "111", "101", "111"),
+    9: ("111", "101", "111", "001", "111"),
+}
+VQA_QUESTIONS = (
+    ("Hình trong ảnh này có màu gì?", "Hình trong ảnh có màu {colour}."),
+    ("Trong ảnh là hình gì?", "Trong ảnh là một {shape}."),
+    ("Chữ số nào được viết trong ảnh?", "Chữ số trong ảnh là số {digit}."),
+)
+SYSTEM_VQA = "Bạn trả lời ngắn gọn bằng tiếng Việt về hình ảnh được gửi kèm."
+
+
+def png(width: int, height: int, pixel) -> bytes:
+    """An RGB PNG (ISO/IEC 15948: signature, IHDR, one IDAT of filter-0 rows, IEND) of ``pixel(x, y)``."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"".join(bytes(pixel(x, y)) for x in range(width)) for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
+
+
+def picture(colour: str, shape: str, digit: int) -> bytes:
+    """96x64: the shape on the left, the digit in black on the right, on white."""
+    rgb = COLOURS[colour][0]
+    glyph = DIGITS[digit]
+
+    def inside(x: int, y: int) -> bool:
+        if shape == "tron":
+            return (x - 32) ** 2 + (y - 32) ** 2 <= 24**2
+        if shape == "vuong":
+            return 10 <= x < 54 and 10 <= y < 54
+        return 8 <= y < 56 and abs(x - 32) <= (y - 8) // 2  # a triangle pointing up
+
+    def pixel(x: int, y: int) -> tuple[int, int, int]:
+        if inside(x, y):
+            return rgb
+        gx, gy = (x - 66) // 6, (y - 17) // 6
+        if 0 <= gx < 3 and 0 <= gy < 5 and x >= 66 and y >= 17 and glyph[gy][gx] == "1":
+            return (17, 24, 39)
+        return (255, 255, 255)
+
+    return png(96, 64, pixel)
+
+
+def picture_name(colour: str, shape: str, digit: int) -> str:
+    return f"{colour}-{shape}-{digit}.png"
+
+
+def _vqa_answer(template: str, colour: str, shape: str, digit: int) -> str:
+    return template.format(colour=COLOURS[colour][1], shape=SHAPES[shape], digit=digit)
+
+
+def vqa_training() -> list[dict]:
+    """Nova Lite fine-tuning with images: bedrock-conversation-2024, the image before the question."""
+    return [
+        {
+            "schemaVersion": SCHEMA,
+            "system": [{"text": SYSTEM_VQA}],
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "image": {
+                                "format": "png",
+                                "source": {
+                                    "s3Location": {
+                                        "uri": f"s3://{DEV_DATA_BUCKET}/{VQA_FOLDER}images/{picture_name(*p)}"
+                                    }
+                                },
+                            }
+                        },
+                        {"text": question},
+                    ],
+                },
+                {"role": "assistant", "content": [{"text": _vqa_answer(answer, *p)}]},
+            ],
+        }
+        for p in PICTURES
+        for question, answer in VQA_QUESTIONS
+    ]
+
+
+def vqa_evaluation() -> list[dict]:
+    """Two questions per picture, worded differently from training, about copies of the same pictures."""
+    return [
+        {
+            "prompt": f"Cho tôi hỏi: {question[0].lower()}{question[1:]}",
+            "images": [f"s3://{DEV_DATA_BUCKET}/{VQA_EVALUATION_IMAGES}{picture_name(*p)}"],
+            "reference": _vqa_answer(answer, *p),
+        }
+        for i, p in enumerate(PICTURES)
+        for question, answer in (VQA_QUESTIONS[i % 3], VQA_QUESTIONS[(i + 1) % 3])
+    ]
+
+
+def write_vqa() -> None:
+    folder = HERE / "multimodal" / "vqa-vi"
+    _write(folder / "train.jsonl", vqa_training())
+    (folder / "manifest.json").write_text('{"training": "train.jsonl"}\n')
+    _write(HERE / "evaluation" / "vqa-vi.jsonl", vqa_evaluation())
+    for target in (folder / "images", HERE / "evaluation" / "vqa-vi" / "images"):
+        target.mkdir(parents=True, exist_ok=True)
+        for p in PICTURES:
+            (target / picture_name(*p)).write_bytes(picture(*p))
+
+
 def main() -> None:
     _write(HERE / "evaluation" / "support-qa-vi.jsonl", evaluation_vi_qa())
     _write(HERE / "evaluation" / "release-notes.jsonl", evaluation_release_notes())
@@ -254,6 +397,7 @@ def main() -> None:
     _write(HERE / "fine-tuning" / "titan-support-prompt-completion.jsonl", titan_support())
     _write(HERE / "continued-pre-training" / "titan-runbooks.jsonl", cpt_domain())
     _write(HERE / "distillation" / "support-prompts.jsonl", distillation_prompts())
+    write_vqa()
     records, raw = broken()
     _write(HERE / "broken" / "nova-micro-broken.jsonl", records, raw)
 

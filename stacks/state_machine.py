@@ -286,7 +286,7 @@ class RetrainingStateMachine(Construct):
         map_policy = self.state_machine.node.find_child("DistributedMapPolicy")
         acknowledge(
             map_policy,
-            "CDK generates this policy for the evaluation's distributed Map state, whose batches run as child executions of this state machine: it starts this state machine only, and describes, stops and redrives only its executions; only Step Functions can assume the role.",
+            "CDK generates this policy for the evaluation's distributed Map state, whose batches run as child executions of this state machine: it starts only this state machine, and describes, stops and redrives only its executions; only Step Functions can assume the role.",
             "NIST.800.53.R5-IAMNoInlinePolicy",
             "HIPAA.Security-IAMNoInlinePolicy",
         )
@@ -296,7 +296,7 @@ class RetrainingStateMachine(Construct):
         executions = f"arn:<AWS::Partition>:states:{stack.region}:{stack.account}:execution:{name}"
         acknowledge(
             map_policy,
-            "Child executions of the distributed Map get names Step Functions generates, so they cannot be named in advance; the statements cover executions of this one state machine only.",
+            "Child executions of the distributed Map get names Step Functions generates, so they cannot be named in advance; the statements are limited to executions of this state machine.",
             f"AwsSolutions-IAM5[Resource::{executions}:*]",
             f"AwsSolutions-IAM5[Resource::{executions}/*:*]",
         )

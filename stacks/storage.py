@@ -34,8 +34,9 @@ from stacks.nag import acknowledge, cfn_of, checkov_skip
 WHY_INCOMING = "Datasets arrive under incoming/<profile>/ with names chosen by the data owners at upload time, so access is limited to that prefix of this stage's data bucket."
 WHY_REPORTS = "Reports are written under reports/<profile>/<run-id>/, a key known only when the run starts, and this function can write nowhere else in the artifacts bucket."
 WHY_SNAPSHOTS = "Validate copies each valid run's data to snapshots/<run-id>/, a folder known only when the run starts, and the write is limited to that prefix of this stage's data bucket; no other principal of the stage writes there, so a job trains on exactly the versions validated."
-WHY_BATCHES = "Evaluation batches are written under reports/<profile>/<run-id>/batches/, a key known only when the run starts; the statement covers that folder of the artifacts bucket only."
+WHY_BATCHES = "Evaluation batches are written under reports/<profile>/<run-id>/batches/, a key known only when the run starts; the statement is limited to that folder of the artifacts bucket."
 WHY_HELD_OUT = "Validate sets each run's held-out split aside as reports/<profile>/<run-id>/holdout.jsonl, a key known only when the run starts; the read is limited to files of that name under reports/ of the artifacts bucket."
+WHY_EVALUATION_IMAGES = "A held-out split's examples keep the images their training records name, which data owners upload under incoming/<profile>/ with names of their choosing, and Evaluate sends them to the models it compares; reads only, limited to that prefix of this stage's data bucket (images beside an evaluation set are under evaluation/, read by the evaluation-set grant)."
 WHY_EVALUATION = "Evaluation sets live under evaluation/ of the data bucket, one per profile as configured; reads are limited to that prefix, which data owners do not write through the upload trigger."
 
 
@@ -376,6 +377,16 @@ class Storage(Construct):
         fn.add_statements(
             iam.PolicyStatement(sid=sid, actions=["s3:GetObject"], resources=[self.evaluation_objects]),
             wildcards={self.evaluation_objects: WHY_EVALUATION},
+        )
+
+    def grant_evaluation_images_read(self, fn: PipelineFunction) -> None:
+        """The images of evaluation examples, wherever the media rules let them be: under evaluation/ beside the
+        set (the evaluation-set grant covers it) or incoming/, where a held-out split's training media stay."""
+        fn.add_statements(
+            iam.PolicyStatement(
+                sid="ReadEvaluationImages", actions=["s3:GetObject"], resources=[self.incoming_objects]
+            ),
+            wildcards={self.incoming_objects: WHY_EVALUATION_IMAGES},
         )
 
     def grant_snapshot_write(self, fn: PipelineFunction) -> None:

@@ -14,16 +14,16 @@ from lambdas.domain.catalogue import on_demand_eligibility
 from lambdas.domain.cost import EvaluationPlan, all_priced, estimate_cost
 from lambdas.domain.endpoints import MAX_CHECK_INTERVAL_SECONDS, READY_WITHIN_SECONDS
 from lambdas.domain.evaluation import (
-    JUDGE_SYSTEM,
-    JUDGE_TEMPLATE,
     MAX_ANSWER_TOKENS,
     EvaluationSetError,
     EvaluationSetSize,
     Example,
+    check_evaluation_images,
     load_evaluation_set,
 )
 from lambdas.domain.evaluation_batches import evaluation_seconds
 from lambdas.domain.holdout import HoldoutError, split_holdout
+from lambdas.domain.judge_prompt import JUDGE_SYSTEM, JUDGE_TEMPLATE
 from lambdas.domain.names import REPORTS_PREFIX
 from lambdas.domain.overlap import EvaluationPrompts
 from lambdas.domain.quoting import one_line
@@ -164,6 +164,13 @@ def validate_run_dataset(
         if run.profile.evaluation.dataset_key:
             if evaluation_set_error is not None:
                 raise evaluation_set_error
+            check_evaluation_images(
+                s3,
+                evaluation_examples,
+                bucket=data_bucket,
+                key=run.profile.evaluation.dataset_key,
+                model=run.profile.model,
+            )
             evaluation_size = EvaluationSetSize.of((e.prompt, e.reference) for e in evaluation_examples)
             if ready:
                 snapshot = take_snapshot(s3, run, data_bucket=data_bucket, has_media=has_media)

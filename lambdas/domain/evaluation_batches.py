@@ -255,7 +255,7 @@ def evaluate_batch(
     body = s3.get_object(Bucket=job.bucket, Key=input_key(job, index))["Body"].read().decode("utf-8")
     examples = [Example.model_validate_json(line) for line in body.splitlines() if line.strip()]
     results = [
-        _evaluate_one(runtime, example, job.candidate_model, job.baseline_model, job.judge_model, sleep)
+        _evaluate_one(runtime, example, job.candidate_model, job.baseline_model, job.judge_model, sleep, s3)
         for example in examples
     ]
     throttled = sum(1 for r in results for answer in (r.candidate, r.baseline, *r.judge_replies) if _throttled(answer))

@@ -1,13 +1,14 @@
 """The evaluation report as one self-contained HTML page: verdict, chart, gate table, examples.
 
 No scripts, fonts, images or stylesheets from elsewhere: the page opens from an S3 download, an
-email attachment or a locked-down browser the same way. The chart is inline SVG.
+email attachment or a locked-down browser the same way. The chart is inline SVG; an example's images
+are inline ``data:`` thumbnails (small ones, capped in ``lambdas.domain.evaluation_images``) or their S3 URI.
 """
 
 from __future__ import annotations
 
 from html import escape
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 LABELS = {"exact_match": "Exact match", "token_f1": "Token F1", "rouge_l": "ROUGE-L", "judge": "LLM judge"}
 ORDER = ("exact_match", "token_f1", "rouge_l", "judge")
@@ -67,6 +68,8 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .warn{background:#fffbeb;border:1px solid #fcd34d;border-radius:10px;padding:10px 14px;margin-top:16px}
 footer{margin-top:40px;font-size:13px;color:#6b7280}
 code{font-size:13px;background:#f3f4f6;border-radius:4px;padding:1px 4px;word-break:break-all}
+.thumbs{display:flex;gap:8px;flex-wrap:wrap;margin-bottom:6px}
+.thumb{width:128px;height:auto;border-radius:6px;border:1px solid #e5e7eb;image-rendering:pixelated}
 @media (max-width:640px){.grid{grid-template-columns:1fr}.grid .full{grid-column:1}}
 """ % {"pass": PASS_COLOUR, "fail": FAIL_COLOUR, "cand": CANDIDATE_COLOUR, "base": BASELINE_COLOUR}
 
@@ -177,7 +180,7 @@ def bar_chart(
     return "".join(parts)
 
 
-def _sample(examples: list[dict[str, Any]], size: int = SAMPLE_SIZE) -> list[dict[str, Any]]:
+def sample_examples(examples: list[dict[str, Any]], size: int = SAMPLE_SIZE) -> list[dict[str, Any]]:
     """The examples that explain the verdict: where the candidate gained most, then lost most, then others."""
 
     def delta(example: dict[str, Any]) -> float:
@@ -209,6 +212,19 @@ def example_verdict(scores: dict[str, Any], metrics: Iterable[str]) -> str:
         better |= mine > theirs + 1e-12
         worse |= mine < theirs - 1e-12
     return "mixed" if better and worse else "win" if better else "loss" if worse else "same"
+
+
+def _images(example: dict[str, Any], thumbnails: Mapping[str, str]) -> str:
+    """The example's images: an inline thumbnail where the report has one, else the image's S3 URI."""
+    shown = []
+    for uri in example.get("images") or []:
+        if uri in thumbnails:
+            shown.append(
+                f'<img class="thumb" src="{escape(thumbnails[uri])}" alt="{escape(uri)}" title="{escape(uri)}">'
+            )
+        else:
+            shown.append(f'<code class="small">{escape(uri)}</code>')
+    return f'<div class="thumbs">{"".join(shown)}</div>' if shown else ""
 
 
 def _scores_line(scores: dict[str, Any], metrics: Iterable[str]) -> str:
@@ -246,15 +262,18 @@ def _confidence(report: dict[str, Any], metrics: list[str]) -> str:
     return "".join(out)
 
 
-def render_html(report: dict[str, Any], examples: list[dict[str, Any]]) -> str:
-    """The evaluation report as a page of its own (evaluation.html, beside the examples file)."""
+def render_html(
+    report: dict[str, Any], examples: list[dict[str, Any]], *, thumbnails: Mapping[str, str] | None = None
+) -> str:
+    """The evaluation report as a page of its own (evaluation.html, beside the examples file); ``thumbnails``
+    maps an example image's S3 URI to the inline ``data:`` URI shown for it (the others show their URI)."""
     title = f"{report['profile']} · evaluation of run {report['run_id']}"
     return (
         "<!DOCTYPE html>"
         '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body><main>"
         + _header(report)
-        + evaluation_body(report, examples)
+        + evaluation_body(report, examples, thumbnails=thumbnails)
         + "</main></body></html>"
     )
 
@@ -278,7 +297,11 @@ def _header(report: dict[str, Any]) -> str:
 
 
 def evaluation_body(
-    report: dict[str, Any], examples: list[dict[str, Any]], *, examples_href: str = EXAMPLES_FILE
+    report: dict[str, Any],
+    examples: list[dict[str, Any]],
+    *,
+    examples_href: str = EXAMPLES_FILE,
+    thumbnails: Mapping[str, str] | None = None,
 ) -> str:
     """Cards, chart, gate, example-by-example counts, a sample of examples and a link to all of them
     (``examples_href``, relative to where the page is opened)."""
@@ -346,7 +369,7 @@ def evaluation_body(
             )
         out.append("</tbody></table></div>")
 
-    sample = _sample(examples)
+    sample = sample_examples(examples)
     if sample:
         out.append(
             f'<h2>Examples <span class="muted small">({len(sample)} of {len(examples)}: largest gains, largest losses by {escape(_label(SAMPLE_METRIC))}, then others)</span></h2>'
@@ -357,7 +380,7 @@ def evaluation_body(
             prompt_preview = example["prompt"] if len(example["prompt"]) <= 110 else example["prompt"][:107] + "…"
             out.append(
                 f'<details class="example"{" open" if position < 2 else ""}><summary>Line {example.get("line", "?")}{tag} <span class="muted">{escape(prompt_preview)}</span></summary><div class="grid">'
-                f'<div class="box full"><h4>Prompt</h4>{escape(example["prompt"])}</div>'
+                f'<div class="box full"><h4>Prompt</h4>{_images(example, thumbnails or {})}{escape(example["prompt"])}</div>'
                 f'<div class="box full"><h4>Reference</h4>{escape(example["reference"])}</div>'
                 f'<div class="box cand"><h4>Candidate · {_scores_line(scores.get("candidate", {}), metrics)}</h4>{escape(example.get("candidate", ""))}</div>'
                 f'<div class="box base"><h4>Baseline · {_scores_line(scores.get("baseline", {}), metrics)}</h4>{escape(example.get("baseline", ""))}</div>'

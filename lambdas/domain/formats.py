@@ -433,6 +433,15 @@ class Conversation2024:
                 issue("empty-text", p, "the text is empty")
         return chars
 
+    def check_user_media(self, blocks: list[tuple[str, dict[str, Any]]], issue: Issue) -> None:
+        """Media blocks, ``(path, {"image": ...})``, of one user turn outside a record (an evaluation example's
+        images) by the rules a record's media meet: kind the model takes, format, bucket, key, existence, count."""
+        media = {"image": 0, "video": 0}
+        for path, block in blocks:
+            for kind, spec in block.items():
+                self._media_block(kind, spec, path, "user", media, issue)
+        self._media_counts(media, issue)
+
     def _reasoning(self, block: object, path: str, role: object, issue: Issue) -> int:
         """Converse's ReasoningContentBlock, as Nova 2 SFT takes it: text reasoning in assistant turns only."""
         if role != "assistant":

@@ -3,7 +3,8 @@
 Records go to the held-out side by a hash of their bytes, so the split is the same on every retry and
 never depends on line order. The training side becomes the run's snapshot (``lambdas.domain.snapshot``),
 the only data the job reads; the held-out side is written where the Evaluate step looks for it, as
-``{"prompt", "reference"}`` lines.
+``{"prompt", "reference"}`` lines (with ``"images"`` where the record's first user turn has images: they
+stay where the upload put them, already checked with the training data, and Evaluate reads them there).
 """
 
 from __future__ import annotations
@@ -38,8 +39,21 @@ def _text(content: Any) -> str:
     return " ".join(block.get("text", "") for block in content or [] if isinstance(block, dict)).strip()
 
 
-def as_example(record: dict[str, Any], dataset_format: DatasetFormat) -> dict[str, str] | None:
-    """The record as an evaluation example: its first user turn as the prompt, its last answer as reference."""
+def _image_uris(content: Any) -> list[str]:
+    """The S3 URIs of a turn's image blocks (``{"image": {"source": {"s3Location": {"uri": ...}}}}``)."""
+    uris = []
+    for block in content if isinstance(content, list) else []:
+        image = block.get("image") if isinstance(block, dict) else None
+        source = image.get("source") if isinstance(image, dict) else None
+        location = source.get("s3Location") if isinstance(source, dict) else None
+        if isinstance(location, dict) and isinstance(location.get("uri"), str):
+            uris.append(location["uri"])
+    return uris
+
+
+def as_example(record: dict[str, Any], dataset_format: DatasetFormat) -> dict[str, Any] | None:
+    """The record as an evaluation example: its first user turn as the prompt (and its images, as
+    ``images``: the question is about them), its last answer as reference."""
     if dataset_format is DatasetFormat.PROMPT_COMPLETION:
         return {"prompt": record["prompt"], "reference": record["completion"]}
     messages = record.get("messages") or []
@@ -47,7 +61,12 @@ def as_example(record: dict[str, Any], dataset_format: DatasetFormat) -> dict[st
     answers = [m for m in messages if m.get("role") == "assistant"]
     if not users or not answers:
         return None
-    return {"prompt": _text(users[0].get("content")), "reference": _text(answers[-1].get("content"))}
+    example: dict[str, Any] = {"prompt": _text(users[0].get("content"))}
+    images = _image_uris(users[0].get("content"))
+    if images:
+        example["images"] = images
+    example["reference"] = _text(answers[-1].get("content"))
+    return example
 
 
 def split_holdout(

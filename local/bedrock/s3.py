@@ -55,3 +55,15 @@ def write(account_id: str, where: tuple[str, str] | None, body: str) -> None:
         s3_backends[account_id]["aws"].put_object(where[0], where[1], body.encode())
     except Exception:
         pass  # no output bucket: AWS would have failed the job earlier; keep the run going
+
+
+def read_object(account_id: str, uri: str) -> bytes | None:
+    """The bytes of the object at ``uri`` (an image a training record or a Converse request names), or None."""
+    where = location(uri)
+    if where is None or not where[1]:
+        return None
+    try:
+        obj = s3_backends[account_id]["aws"].get_bucket(where[0]).keys.get(where[1])
+    except Exception:
+        return None
+    return bytes(obj.value) if obj is not None else None

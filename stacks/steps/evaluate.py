@@ -16,6 +16,9 @@ class EvaluateStep(PipelineStep):
     def grant(self, context: StepContext) -> None:
         storage = context.storage
         storage.grant_evaluation_batches(self, read_results=True)
+        # The report's thumbnails: the examples' pictures, read back where they live.
+        storage.grant_evaluation_read(self, sid="ReadEvaluationSets")
+        storage.grant_evaluation_images_read(self)
         storage.grant_report_write(self)
         storage.grant_object_encryption(self)
         storage.grant_run_registry(self)

@@ -39,6 +39,10 @@ class EvaluateBatchStep(PipelineStep):
             wildcards={bedrock.provisioned_models: WHY_ENDPOINTS, bedrock.deployments: WHY_ENDPOINTS},
         )
         storage.grant_evaluation_batches(self, read_inputs=True, write_results=True)
+        # The examples' pictures, sent to both models: under evaluation/ with the set, or incoming/ for a
+        # held-out split of an upload.
+        storage.grant_evaluation_read(self, sid="ReadEvaluationSets")
+        storage.grant_evaluation_images_read(self)
         storage.grant_object_encryption(self)
         storage.grant_custom_model_key(self)
 

@@ -81,8 +81,10 @@ class TuneforgeStage:
         self.state_machine = self.outputs["StateMachineArn"]
         # Data owners upload as the stage's uploader role, from outside the VPC, as they would in AWS.
         self.data_owner = aws.acting_as(self.outputs["DataUploaderRoleArn"])
-        for evaluation_set in sorted((ROOT / "samples" / "evaluation").glob("*.jsonl")):
-            self.data_owner.upload(self.data_bucket, f"evaluation/{evaluation_set.name}", evaluation_set.read_bytes())
+        evaluation = ROOT / "samples" / "evaluation"
+        for evaluation_file in sorted(path for path in evaluation.rglob("*") if path.is_file()):  # sets and images
+            key = f"evaluation/{evaluation_file.relative_to(evaluation).as_posix()}"
+            self.data_owner.upload(self.data_bucket, key, evaluation_file.read_bytes())
         sqs, sns = aws.client("sqs"), aws.client("sns")
         self.queue_url = sqs.create_queue(QueueName="notifications-e2e")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
