@@ -19,6 +19,12 @@ JOB_OUTPUT_PREFIX: Final = "jobs/"
 REPORTS_PREFIX: Final = "reports/"
 # Validate sets a run's held-out split aside under its report folder with this name; Evaluate reads it back.
 HELD_OUT_FILE: Final = "holdout.jsonl"
+# Bedrock's managed judge (evaluation jobs with the run's own responses): the datasets the start step writes and
+# the evaluation jobs' service role reads (judge-datasets/<profile>/<run id>/), the jobs' output it writes
+# (judge-output/<profile>/<run id>/), and the per-example scores the check step leaves in the run's report folder.
+JUDGE_DATASETS_PREFIX: Final = "judge-datasets/"
+JUDGE_OUTPUT_PREFIX: Final = "judge-output/"
+JUDGE_SCORES_FILE: Final = "judge-scores.json"
 
 # Run registry (DynamoDB) global secondary indexes.
 RUNS_BY_PROFILE_INDEX: Final = "by-profile"
