@@ -24,6 +24,7 @@ from lambdas.domain.endpoints import (
 )
 from lambdas.domain.evaluation import EvaluationSummary
 from lambdas.domain.job_wait import JobOutcome
+from lambdas.domain.managed_judge import JudgeEvaluationCheck, JudgeEvaluationStarted
 from lambdas.domain.outcomes import Decision
 from lambdas.domain.runs import RunInput, RunStatus
 
@@ -70,6 +71,18 @@ class EvaluateInput(BaseModel):
     run: RunInput
     endpoint: Endpoint
     training: JobOutcome | None = None
+
+
+class StartJudgeEvaluationInput(BaseModel):
+    """After every batch has written its per-example results; only for a profile with evaluation.managed_judge."""
+
+    run: RunInput
+    execution_arn: str | None = None
+
+
+class CheckJudgeEvaluationInput(BaseModel):
+    run: RunInput
+    judge: JudgeEvaluationStarted  # what StartJudgeEvaluation returned
 
 
 class PromoteInput(BaseModel):
@@ -178,6 +191,13 @@ class StepContract(BaseModel):
     input: type[BaseModel]
     output: type[BaseModel]
 
+
+# The managed judge's steps, not yet in the state machine: their entries join CONTRACTS when they are wired
+# (tests/infra/test_contracts.py holds CONTRACTS to the tasks the definition has).
+JUDGE_CONTRACTS: dict[str, StepContract] = {
+    "start_judge_evaluation": StepContract(input=StartJudgeEvaluationInput, output=JudgeEvaluationStarted),
+    "check_judge_evaluation": StepContract(input=CheckJudgeEvaluationInput, output=JudgeEvaluationCheck),
+}
 
 # Keyed by handler module (lambdas/handlers/<step>.py), as the steps are in stacks/steps/.
 CONTRACTS: dict[str, StepContract] = {

@@ -76,6 +76,8 @@ class Env:
     DATA_BUCKET: Final = "DATA_BUCKET"
     ARTIFACTS_BUCKET: Final = "ARTIFACTS_BUCKET"
     BEDROCK_ROLE_ARN: Final = "BEDROCK_ROLE_ARN"
+    # The service role Bedrock's managed-judge evaluation jobs run as (StartJudgeEvaluation passes it).
+    JUDGE_ROLE_ARN: Final = "JUDGE_ROLE_ARN"
     SUBNET_IDS: Final = "SUBNET_IDS"
     JOB_SECURITY_GROUP_IDS: Final = "JOB_SECURITY_GROUP_IDS"
     KMS_KEY_ARN: Final = "KMS_KEY_ARN"
