@@ -20,7 +20,10 @@ from stacks.nag import acknowledge, logical_id
 
 # What the evaluation jobs do with the artifacts bucket from outside the stage's VPC (CreateEvaluationJob takes no
 # vpcConfig): the bucket policy lets this role do this and nothing else there (stacks/data_perimeter.py).
-OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload")
+# (The user guide's output statement also lists s3:AbortMultipartUpload; the perimeter lets an exempted principal do
+# only GetObject, PutObject and ListBucket outside the endpoint, checklist property 04, and results of at most 1,000
+# prompts per job are written in one part.)
+OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
 PREFIXES = (JUDGE_DATASETS_PREFIX, JUDGE_OUTPUT_PREFIX)
 
 
@@ -54,7 +57,7 @@ class ManagedJudgeRole(Construct):
             iam.PolicyStatement(sid="ReadJudgeDatasets", actions=["s3:GetObject"], resources=[datasets]),
             iam.PolicyStatement(
                 sid="WriteJudgeResults",
-                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                actions=list(OBJECT_ACTIONS),
                 resources=[output],
             ),
             iam.PolicyStatement(
@@ -89,7 +92,7 @@ class ManagedJudgeRole(Construct):
         bucket = logical_id(artifacts_bucket)
         acknowledge(
             self.policy,
-            "Bedrock reads only the datasets StartJudgeEvaluation writes under judge-datasets/ of the artifacts bucket, one folder per run named by its id, known only at run time.",
+            "Bedrock reads only the datasets StartJudgeEvaluation writes under the judge-datasets/ prefix of the artifacts bucket, one folder per run named by its id, known only at run time.",
             f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/judge-datasets/*]",
         )
         acknowledge(
