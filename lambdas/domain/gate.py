@@ -6,6 +6,7 @@ from typing import Mapping
 
 from pydantic import BaseModel
 
+from lambdas.domain.catalogue.evaluation_jobs import GATE_METRIC_PREFIX
 from lambdas.domain.profiles import Gate
 
 # Floats from means of per-example scores: 0.1 + 0.2 must still clear a 0.3 minimum.
@@ -61,7 +62,11 @@ def decide(gate: Gate, candidate_metrics: Mapping[str, float], baseline_metrics:
         )
         if value is None:
             check.reason = f"{metric} was not computed for the candidate" + (
-                " (no judge_model in the profile's evaluation settings)" if metric == "judge" else ""
+                " (no judge_model in the profile's evaluation settings)"
+                if metric == "judge"
+                else " (Bedrock's managed judge scored no example: see the profile's evaluation.managed_judge)"
+                if metric.startswith(GATE_METRIC_PREFIX)
+                else ""
             )
             checks.append(check)
             continue

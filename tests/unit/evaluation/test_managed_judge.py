@@ -326,3 +326,35 @@ def test_the_emulator_fails_a_dataset_whose_responses_name_another_source(aws):
     job = aws.bedrock.get_evaluation_job(jobIdentifier=arn)
     assert job["status"] == "Failed" and "inferenceSourceIdentifier" in job["failureMessages"][0]
     assert facts.MAX_PROMPTS_PER_JOB == 1000
+
+
+def test_more_examples_than_one_job_takes_are_split_into_parts_of_at_most_a_thousand(aws, context, monkeypatch):
+    _judge_role(aws)
+    monkeypatch.setenv("JUDGE_ROLE_ARN", JUDGE_ROLE_ARN)
+    run = aws.run(aws.profile("support-qa-vi", evaluation=MANAGED), NOVA)
+    count = facts.MAX_PROMPTS_PER_JOB + 1
+    body = "".join(
+        json.dumps(ExampleResult(Example(line=n, prompt=f"q{n}", reference="r"), Answer("r"), Answer("x")).to_json())
+        + "\n"
+        for n in range(1, count + 1)
+    )
+    aws.s3.put_object(Bucket=ARTIFACTS_BUCKET, Key=f"{report_prefix(run)}batches/all.results.jsonl", Body=body.encode())
+    started = JudgeEvaluationStarted.model_validate(
+        start_judge_evaluation.handler({"run": json.loads(run.model_dump_json())}, context)
+    )
+    assert [(job.side, job.part, job.examples) for job in started.jobs] == [
+        ("candidate", 0, 1000),
+        ("candidate", 1, 1),
+        ("baseline", 0, 1000),
+        ("baseline", 1, 1),
+    ]
+    assert len({job.job_name for job in started.jobs}) == 4
+
+
+def test_a_gate_on_a_managed_judge_metric_nothing_scored_fails_and_says_why(aws):
+    from lambdas.domain.gate import decide
+
+    profile = aws.profile("support-qa-vi", gate={"minimums": {"judge_correctness": 0.5}}, evaluation=MANAGED)
+    decision = decide(profile.gate, {"token_f1": 0.9}, {"token_f1": 0.1})
+    assert decision.passed is False
+    assert "managed judge scored no example" in decision.checks[0].reason
