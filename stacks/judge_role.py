@@ -80,12 +80,23 @@ class ManagedJudgeRole(Construct):
                 },
             ),
         ]
+        invocation_jobs = f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:model-invocation-job/*"
         if evaluator_resources:
-            statements.append(
+            # The user guide's judge role policy grants the evaluator bedrock:InvokeModel, CreateModelInvocationJob and
+            # StopModelInvocationJob (statement BedrockModelInvoke of judge-service-roles.html, read 2026-12-07):
+            # Bedrock may score a dataset through a batch inference job of the evaluator.
+            statements += [
                 iam.PolicyStatement(
-                    sid="InvokeEvaluatorModels", actions=["bedrock:InvokeModel"], resources=sorted(evaluator_resources)
-                )
-            )
+                    sid="InvokeEvaluatorModels",
+                    actions=["bedrock:InvokeModel", "bedrock:CreateModelInvocationJob"],
+                    resources=sorted(evaluator_resources),
+                ),
+                iam.PolicyStatement(
+                    sid="RunEvaluatorBatches",
+                    actions=["bedrock:CreateModelInvocationJob", "bedrock:StopModelInvocationJob"],
+                    resources=[invocation_jobs],
+                ),
+            ]
         self.policy = iam.Policy(self, "Policy", statements=statements)
         self.policy.attach_to_role(self.role)
 
@@ -100,6 +111,12 @@ class ManagedJudgeRole(Construct):
             "Bedrock writes each evaluation job's results under judge-output/ of the artifacts bucket, in folders named by the job and by ids Bedrock generates (model-evaluation-report-s3.html); nothing else there.",
             f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/judge-output/*]",
         )
+        if evaluator_resources:
+            acknowledge(
+                self.policy,
+                "Batch inference jobs Bedrock starts for the evaluator get ids it generates; the statement is limited to this account's and Region's model-invocation jobs and to creating and stopping them.",
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:{stack.region}:{stack.account}:model-invocation-job/*]",
+            )
         if any("*" in resource for resource in evaluator_resources):
             acknowledge(
                 self.policy,

@@ -66,7 +66,10 @@ def test_the_role_reads_datasets_writes_results_and_invokes_only_the_profiles_ev
     assert "/judge-output/*" in _rendered(by_sid["WriteJudgeResults"]["Resource"])
     invoke = _rendered(by_sid["InvokeEvaluatorModels"]["Resource"])
     assert f"inference-profile/us.{EVALUATOR}" in invoke and f":bedrock:us-*::foundation-model/{EVALUATOR}" in invoke
-    assert by_sid["InvokeEvaluatorModels"]["Action"] == "bedrock:InvokeModel"
+    assert by_sid["InvokeEvaluatorModels"]["Action"] == ["bedrock:CreateModelInvocationJob", "bedrock:InvokeModel"]
+    assert _rendered(by_sid["RunEvaluatorBatches"]["Resource"]).endswith(
+        ':bedrock:us-east-1:123456789012:model-invocation-job/*"]]}'
+    )
     via = by_sid["UseKeyOnlyThroughBedrockAndS3"]["Condition"]["StringLike"]["kms:ViaService"]
     assert via == ["bedrock.us-east-1.amazonaws.com", "s3.us-east-1.amazonaws.com"]
 

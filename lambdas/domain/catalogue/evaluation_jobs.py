@@ -132,7 +132,8 @@ EVENTS_SOURCE: Final = "https://docs.aws.amazon.com/eventbridge/latest/ref/event
 
 # --- the service role ---------------------------------------------------------------------------------------
 # https://docs.aws.amazon.com/bedrock/latest/userguide/judge-service-roles.html: the trust policy names
-# bedrock.amazonaws.com; the role invokes the evaluator model (bedrock:InvokeModel), reads the prompt dataset and
+# bedrock.amazonaws.com; the role invokes the evaluator model (statement BedrockModelInvoke: bedrock:InvokeModel,
+# bedrock:CreateModelInvocationJob, bedrock:StopModelInvocationJob), reads the prompt dataset and
 # writes the output (S3; the automatic-job page lists s3:GetObject and s3:ListBucket for datasets, s3:GetObject,
 # s3:ListBucket, s3:PutObject, s3:GetBucketLocation and s3:AbortMultipartUpload for the output:
 # https://docs.aws.amazon.com/bedrock/latest/userguide/automatic-service-roles.html) and, for data encrypted with a
