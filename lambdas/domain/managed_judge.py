@@ -379,6 +379,23 @@ def check(
     )
 
 
+def stop(bedrock: Any, started: JudgeEvaluationStarted) -> list[str]:
+    """Stop the jobs still running (a run that fails or is cancelled while it is judged: for Cleanup); returns the
+    ARNs of those stopped. A job that ended meanwhile is left as it is."""
+    stopped = []
+    for status in describe(bedrock, started):
+        if status.status != "InProgress":
+            continue
+        try:
+            bedrock.stop_evaluation_job(jobIdentifier=status.job_arn)
+        except bedrock.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("ConflictException", "ValidationException"):
+                raise
+            continue
+        stopped.append(status.job_arn)
+    return stopped
+
+
 # --- for the aggregate step --------------------------------------------------------------------------------
 def load_judge_scores(s3: Any, uri: str) -> JudgeScores:
     bucket, key = _s3_location(uri)

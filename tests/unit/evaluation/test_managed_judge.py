@@ -358,3 +358,17 @@ def test_a_gate_on_a_managed_judge_metric_nothing_scored_fails_and_says_why(aws)
     decision = decide(profile.gate, {"token_f1": 0.9}, {"token_f1": 0.1})
     assert decision.passed is False
     assert "managed judge scored no example" in decision.checks[0].reason
+
+
+def test_stopping_a_run_s_judge_stops_only_the_jobs_still_running(aws, context, monkeypatch):
+    from lambdas.domain.managed_judge import stop
+
+    _judge_role(aws)
+    run = _evaluated_run(aws, monkeypatch)
+    started = JudgeEvaluationStarted.model_validate(
+        start_judge_evaluation.handler({"run": json.loads(run.model_dump_json())}, context)
+    )
+    assert stop(aws.bedrock, started) == [job.job_arn for job in started.jobs]
+    aws.advance(1)
+    assert {aws.bedrock.get_evaluation_job(jobIdentifier=j.job_arn)["status"] for j in started.jobs} == {"Stopped"}
+    assert stop(aws.bedrock, started) == []
