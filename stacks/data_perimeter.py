@@ -7,6 +7,7 @@ Three kinds of statement per bucket:
   endpoint, except to the data owners named in ``outside``;
 * those data owners may do outside the endpoint only what ``outside`` grants them, on the prefixes it
   names: the bucket denies them every other action and every other key, whatever their own policies say;
+  likewise the service roles in ``service_roles`` (Bedrock's evaluation jobs, which run outside any VPC);
 * changes to the bucket itself (its policy, ACLs, replication, lifecycle, versioning, encryption,
   logging, notifications, object lock) are denied to everyone but the CDK deployment's CloudFormation
   execution role, wherever they come from.
@@ -77,6 +78,19 @@ class OutsideAccess:
     reasons: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ServiceRoleAccess:
+    """A role an AWS service works as from outside the VPC (Bedrock's evaluation jobs take no VPC configuration):
+    ``object_actions`` on keys under ``prefixes`` and ``s3:ListBucket`` under them, nothing else. ``sid`` names its
+    statements."""
+
+    sid: str
+    role_arn: str
+    object_actions: tuple[str, ...]
+    prefixes: tuple[str, ...]
+    reason: str
+
+
 EXEMPTIONS = "tuneforge_exemptions"
 """Bucket-policy metadata key: the principals each deny exempts, with the reason written for each; the audit
 report flags every exemption with its reason, and one it finds no reason for as a failure."""
@@ -97,14 +111,21 @@ DEPLOYMENT_REASON = (
 
 
 def restrict_to_vpc_endpoint(
-    bucket: s3.IBucket, *, endpoint: ec2.IGatewayVpcEndpoint, outside: OutsideAccess, deploy_role: str
+    bucket: s3.IBucket,
+    *,
+    endpoint: ec2.IGatewayVpcEndpoint,
+    outside: OutsideAccess,
+    deploy_role: str,
+    service_roles: tuple[ServiceRoleAccess, ...] = (),
 ) -> None:
     missing = [arn for arn in outside.principal_arns if not outside.reasons.get(arn, "").strip()]
+    missing += [access.role_arn for access in service_roles if not access.reason.strip()]
     if missing:
-        raise ValueError(f"data owners exempted from the VPC-endpoint perimeter without a reason: {missing}")
+        raise ValueError(f"principals exempted from the VPC-endpoint perimeter without a reason: {missing}")
     outside_vpce = {"StringNotEquals": {"aws:sourceVpce": endpoint.vpc_endpoint_id}}
     whole_bucket = [bucket.bucket_arn, bucket.arn_for_objects("*")]
     owners = list(outside.principal_arns)
+    exempt = owners + [access.role_arn for access in service_roles]
 
     def deny(sid: str, **statement: Any) -> None:
         bucket.add_to_resource_policy(
@@ -115,7 +136,7 @@ def restrict_to_vpc_endpoint(
         "DenyDataAccessOutsideTheVpcEndpoint",
         actions=DATA_ACTIONS,
         resources=whole_bucket,
-        conditions={**outside_vpce, "ArnNotEquals": {"aws:PrincipalArn": owners}},
+        conditions={**outside_vpce, "ArnNotEquals": {"aws:PrincipalArn": exempt}},
     )
     granted = [*outside.object_actions, *(["s3:ListBucket"] if outside.list_prefixes else [])]
     owner_outside = {**outside_vpce, "ArnEquals": {"aws:PrincipalArn": owners}}
@@ -142,6 +163,26 @@ def restrict_to_vpc_endpoint(
                 "StringNotLike": {"s3:prefix": [f"{prefix}*" for prefix in outside.list_prefixes]},
             },
         )
+    for access in service_roles:
+        role_outside = {**outside_vpce, "ArnEquals": {"aws:PrincipalArn": access.role_arn}}
+        deny(
+            f"{access.sid}OnlyTheirActionsOutsideTheVpcEndpoint",
+            not_actions=[*access.object_actions, "s3:ListBucket"],
+            resources=whole_bucket,
+            conditions=role_outside,
+        )
+        deny(
+            f"{access.sid}OnlyTheirPrefixesOutsideTheVpcEndpoint",
+            actions=list(access.object_actions),
+            not_resources=[bucket.arn_for_objects(f"{prefix}*") for prefix in access.prefixes],
+            conditions=role_outside,
+        )
+        deny(
+            f"{access.sid}ListOnlyTheirPrefixesOutsideTheVpcEndpoint",
+            actions=["s3:ListBucket"],
+            resources=[bucket.bucket_arn],
+            conditions={**role_outside, "StringNotLike": {"s3:prefix": [f"{prefix}*" for prefix in access.prefixes]}},
+        )
     deny(
         "OnlyTheDeploymentChangesTheBucket",
         actions=CONFIGURATION_ACTIONS,
@@ -156,6 +197,10 @@ def restrict_to_vpc_endpoint(
         *(
             {"sid": "DenyDataAccessOutsideTheVpcEndpoint", "principal": arn, "reason": outside.reasons[arn]}
             for arn in owners
+        ),
+        *(
+            {"sid": "DenyDataAccessOutsideTheVpcEndpoint", "principal": access.role_arn, "reason": access.reason}
+            for access in service_roles
         ),
         {"sid": "OnlyTheDeploymentChangesTheBucket", "principal": deploy_role, "reason": DEPLOYMENT_REASON},
     ]

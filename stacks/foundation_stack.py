@@ -8,11 +8,21 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from lambdas.domain.catalogue import CustomizationType
+from lambdas.domain.evaluation import invocable_model
 from lambdas.domain.names import EVALUATION_PREFIX, INCOMING_PREFIX, REPORTS_PREFIX
 from stacks.bedrock_role import BedrockCustomizationRole
 from stacks.config import StageConfig
 from stacks.data_owners import DataUploaderRole, uploader_role_arn
-from stacks.data_perimeter import OutsideAccess, deploy_role_arn, restrict_key_decryption, restrict_to_vpc_endpoint
+from stacks.data_perimeter import (
+    OutsideAccess,
+    ServiceRoleAccess,
+    deploy_role_arn,
+    restrict_key_decryption,
+    restrict_to_vpc_endpoint,
+)
+from stacks.judge_role import OBJECT_ACTIONS as JUDGE_OBJECT_ACTIONS
+from stacks.judge_role import PREFIXES as JUDGE_PREFIXES
+from stacks.judge_role import ManagedJudgeRole
 from stacks.network import Network
 from stacks.storage import Storage
 
@@ -42,6 +52,25 @@ class FoundationStack(Stack):
                     p.teacher_model
                     for p in stage.profiles.values()
                     if p.customization_type is CustomizationType.DISTILLATION and p.teacher_model
+                }
+            ),
+        )
+        # Bedrock's managed judge (profiles with evaluation.managed_judge): the role its evaluation jobs run as, allowed
+        # to invoke the evaluators the profiles name, as Bedrock requires them invoked from this Region.
+        partition = f"arn:{self.partition}:"
+        self.judge_role = ManagedJudgeRole(
+            self,
+            "BedrockManagedJudge",
+            key=self.storage.key,
+            artifacts_bucket=self.storage.artifacts_bucket,
+            evaluator_resources=sorted(
+                {
+                    resource.replace("arn:aws:", partition, 1)
+                    for p in stage.profiles.values()
+                    if p.evaluation.managed_judge
+                    for resource in invocable_model(
+                        p.evaluation.managed_judge.evaluator_model, stage.region, stage.account
+                    ).iam_resources
                 }
             ),
         )
@@ -85,6 +114,15 @@ class FoundationStack(Stack):
                 reasons=reasons,
             ),
             deploy_role=deployment,
+            service_roles=(
+                ServiceRoleAccess(
+                    "EvaluationJobs",
+                    self.judge_role.role.role_arn,
+                    object_actions=JUDGE_OBJECT_ACTIONS,
+                    prefixes=JUDGE_PREFIXES,
+                    reason="Bedrock's evaluation jobs take no VPC configuration, so they reach the bucket from outside the VPC as the managed-judge role; the EvaluationJobsOnly statements limit it to reading and writing under judge-datasets/ and judge-output/.",
+                ),
+            ),
         )
         # The key backs the perimeter: whoever reaches a dataset's bytes some other way still cannot decrypt them.
         restrict_key_decryption(

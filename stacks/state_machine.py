@@ -7,7 +7,7 @@ announced by Cleanup from the execution's status-change event, once, Catch or no
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Callable, TypeVar
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -19,6 +19,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from lambdas.domain.managed_judge import CHECK_INTERVAL_SECONDS as JUDGE_CHECK_INTERVAL_SECONDS
 from lambdas.domain.outcomes import Outcome
 from lambdas.domain.registry import RECORD_DECISION
 from stacks.nag import acknowledge, logical_id
@@ -127,7 +128,7 @@ class RetrainingStateMachine(Construct):
 
         evaluate = guarded(steps.evaluate.task(self))
         evaluation = guarded(steps.prepare_evaluation.task(self)).next(guarded(self._evaluate_batches(steps)))
-        evaluation.next(evaluate)
+        evaluation.next(self._managed_judge(steps, guarded, then=evaluate))
         promote = guarded(steps.promote.task(self))
         finalize = guarded(steps.finalize_promotion.task(self))
         # Every path ends through the same teardown, so nothing but a promoted endpoint outlives the run.
@@ -339,3 +340,32 @@ class RetrainingStateMachine(Construct):
         )
         batches.item_processor(steps.evaluate_batch.task(self))
         return batches
+
+    def _managed_judge(
+        self, steps: PipelineSteps, guarded: Callable[[sfn.TaskStateBase], sfn.TaskStateBase], *, then: sfn.IChainable
+    ) -> sfn.Choice:
+        """For a profile with ``evaluation.managed_judge``: Bedrock's evaluation jobs score the batches' answers,
+        checked every few minutes (Bedrock sends no event for them) until they are done; a failed job raises in
+        the check, so the Catch takes the run to Cleanup. Otherwise Evaluate finds no judge scores."""
+        no_judge = sfn.Pass(
+            self,
+            "NoManagedJudge",
+            result=sfn.Result.from_object({"value": {"scores_uri": ""}}),  # CDK drops a None
+            result_path="$.judge_check",
+        )
+        no_judge.next(then)
+        start = guarded(steps.start_judge_evaluation.task(self))
+        wait = sfn.Wait(
+            self, "WaitForManagedJudge", time=sfn.WaitTime.duration(Duration.seconds(JUDGE_CHECK_INTERVAL_SECONDS))
+        )
+        check = guarded(steps.check_judge_evaluation.task(self))
+        start.next(wait).next(check).next(
+            sfn.Choice(self, "ManagedJudgeDone?")
+            .when(sfn.Condition.boolean_equals("$.judge_check.value.done", True), then)
+            .otherwise(wait)
+        )
+        return (
+            sfn.Choice(self, "ManagedJudge?")
+            .when(sfn.Condition.boolean_equals("$.evaluation_plan.value.managed_judge", True), start)
+            .otherwise(no_judge)
+        )

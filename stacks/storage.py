@@ -16,6 +16,7 @@ from lambdas.domain.names import (
     EVALUATION_PREFIX,
     HELD_OUT_FILE,
     INCOMING_PREFIX,
+    JUDGE_SCORES_FILE,
     REPORTS_PREFIX,
     RUNS_BY_JOB_INDEX,
     RUNS_BY_PROFILE_INDEX,
@@ -35,6 +36,7 @@ WHY_INCOMING = "Datasets arrive under incoming/<profile>/ with names chosen by t
 WHY_REPORTS = "Reports are written under reports/<profile>/<run-id>/, a key known only when the run starts, and this function can write nowhere else in the artifacts bucket."
 WHY_SNAPSHOTS = "Validate copies each valid run's data to snapshots/<run-id>/, a folder known only when the run starts, and the write is limited to that prefix of this stage's data bucket; no other principal of the stage writes there, so a job trains on exactly the versions validated."
 WHY_BATCHES = "Evaluation batches are written under reports/<profile>/<run-id>/batches/, a key known only when the run starts; the statement is limited to that folder of the artifacts bucket."
+WHY_JUDGE_SCORES = "The managed judge's per-example scores are written as reports/<profile>/<run-id>/judge-scores.json, a key known only when the run starts; the read is limited to files of that name under reports/ of the artifacts bucket."
 WHY_HELD_OUT = "Validate sets each run's held-out split aside as reports/<profile>/<run-id>/holdout.jsonl, a key known only when the run starts; the read is limited to files of that name under reports/ of the artifacts bucket."
 WHY_EVALUATION_IMAGES = "A held-out split's examples keep the images their training records name, which data owners upload under incoming/<profile>/ with names of their choosing, and Evaluate sends them to the models it compares; reads only, limited to that prefix of this stage's data bucket (images beside an evaluation set are under evaluation/, read by the evaluation-set grant)."
 WHY_EVALUATION = "Evaluation sets live under evaluation/ of the data bucket, one per profile as configured; reads are limited to that prefix, which data owners do not write through the upload trigger."
@@ -366,6 +368,13 @@ class Storage(Construct):
                 ),
                 wildcards={self.evaluation_batch_objects: WHY_BATCHES},
             )
+
+    def grant_judge_scores_read(self, fn: PipelineFunction) -> None:
+        scores = self.object_arn(self.artifacts_bucket_name, f"{REPORTS_PREFIX}*/{JUDGE_SCORES_FILE}")
+        fn.add_statements(
+            iam.PolicyStatement(sid="ReadJudgeScores", actions=["s3:GetObject"], resources=[scores]),
+            wildcards={scores: WHY_JUDGE_SCORES},
+        )
 
     def grant_held_out_read(self, fn: PipelineFunction) -> None:
         fn.add_statements(

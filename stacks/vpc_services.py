@@ -35,7 +35,7 @@ class Service:
 # An interface endpoint for each: a function calls the service's API from inside the VPC, with boto3.
 THROUGH_THE_VPC: dict[str, Service] = {
     "bedrock": Service(
-        "called by StartJob, WaitForJob, JobEvents, DeployEndpoint, CheckEndpoint, Promote, FinalizePromotion, Cleanup and Janitor (client('bedrock'))"
+        "called by StartJob, WaitForJob, JobEvents, DeployEndpoint, CheckEndpoint, Promote, FinalizePromotion, Cleanup, Janitor, StartJudgeEvaluation and CheckJudgeEvaluation (client('bedrock'))"
     ),
     "bedrock-runtime": Service(
         "called by Evaluate: InvokeModel on the candidate, its baseline and the judge (client('bedrock-runtime'))"

@@ -25,6 +25,7 @@ from lambdas.domain.endpoints import (
 from lambdas.domain.evaluation import EvaluationSummary
 from lambdas.domain.evaluation_batches import BatchJob, BatchOutcome, BatchPlan
 from lambdas.domain.job_wait import JobOutcome
+from lambdas.domain.managed_judge import JudgeEvaluationCheck, JudgeEvaluationStarted
 from lambdas.domain.outcomes import Decision
 from lambdas.domain.runs import RunInput, RunStatus
 
@@ -90,6 +91,19 @@ class EvaluateInput(BaseModel):
     run: RunInput
     evaluation_plan: BatchPlan
     training: JobOutcome | None = None
+    judge_scores_uri: str | None = None  # the managed judge's per-example scores, for a profile that has one
+
+
+class StartJudgeEvaluationInput(BaseModel):
+    """After every batch has written its per-example results; only for a profile with evaluation.managed_judge."""
+
+    run: RunInput
+    execution_arn: str | None = None
+
+
+class CheckJudgeEvaluationInput(BaseModel):
+    run: RunInput
+    judge: JudgeEvaluationStarted  # what StartJudgeEvaluation returned
 
 
 class PromoteInput(BaseModel):
@@ -185,6 +199,8 @@ class ExecutionState(BaseModel):
     endpoint: StepResult[Endpoint]
     endpoint_check: StepResult[EndpointCheck]
     evaluation_plan: StepResult[BatchPlan]
+    judge: StepResult[JudgeEvaluationStarted]
+    judge_check: StepResult[JudgeEvaluationCheck]
     evaluation: StepResult[EvaluationSummary]
     promoted: StepResult[PromoteOutcome]
     promoted_check: StepResult[EndpointCheck]
@@ -200,6 +216,8 @@ class StepContract(BaseModel):
     output: type[BaseModel]
 
 
+# The managed judge's steps, not yet in the state machine: their entries join CONTRACTS when they are wired
+# (tests/infra/test_contracts.py holds CONTRACTS to the tasks the definition has).
 # Keyed by handler module (lambdas/handlers/<step>.py), as the steps are in stacks/steps/.
 CONTRACTS: dict[str, StepContract] = {
     "validate": StepContract(input=ValidateInput, output=ValidationOutcome),
@@ -210,6 +228,8 @@ CONTRACTS: dict[str, StepContract] = {
     "check_endpoint": StepContract(input=CheckEndpointInput, output=EndpointCheck),
     "prepare_evaluation": StepContract(input=PrepareEvaluationInput, output=BatchPlan),
     "evaluate_batch": StepContract(input=EvaluateBatchInput, output=BatchOutcome),
+    "start_judge_evaluation": StepContract(input=StartJudgeEvaluationInput, output=JudgeEvaluationStarted),
+    "check_judge_evaluation": StepContract(input=CheckJudgeEvaluationInput, output=JudgeEvaluationCheck),
     "evaluate": StepContract(input=EvaluateInput, output=EvaluationSummary),
     "promote": StepContract(input=PromoteInput, output=PromoteOutcome),
     "finalize_promotion": StepContract(input=FinalizePromotionInput, output=PromotionResult),

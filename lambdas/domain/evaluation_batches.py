@@ -40,6 +40,7 @@ from lambdas.domain.evaluation import (
     report_prefix,
 )
 from lambdas.domain.gate import GateDecision
+from lambdas.domain.managed_judge import load_judge_scores, merge_scores
 from lambdas.domain.names import (
     BATCH_INPUT_SUFFIX,
     BATCH_MANIFEST_FILE,
@@ -94,6 +95,7 @@ class BatchPlan(BaseModel):
     examples_per_batch: int
     max_concurrency: int
     evaluation_set_uri: str
+    managed_judge: bool = False  # Bedrock's managed judge scores the answers before Evaluate concludes
 
 
 class BatchOutcome(BaseModel):
@@ -186,6 +188,7 @@ def plan(
         examples_per_batch=size,
         max_concurrency=min(run.profile.evaluation.concurrency, len(refs)),
         evaluation_set_uri=evaluation_set_uri,
+        managed_judge=run.profile.evaluation.managed_judge is not None,
     )
 
 
@@ -307,8 +310,9 @@ def read_results(s3: Any, evaluation: BatchPlan) -> tuple[list[ExampleResult], l
 
 
 def aggregate(
-    s3: Any, run: RunInput, evaluation: BatchPlan, *, now: str | None = None
+    s3: Any, run: RunInput, evaluation: BatchPlan, *, judge_scores_uri: str | None = None, now: str | None = None
 ) -> tuple[EvaluationSummary, GateDecision]:
+    """``judge_scores_uri``: the managed judge's per-example scores, merged into each example's metrics."""
     job = evaluation.job
     results, missing = read_results(s3, evaluation)
     if missing:
@@ -318,6 +322,8 @@ def aggregate(
             f"({sum(ref.examples for ref in missing)} of {evaluation.examples} examples; batches {shown}); "
             "the run has no decision"
         )
+    if judge_scores_uri:
+        merge_scores(results, load_judge_scores(s3, judge_scores_uri))
     return conclude(
         s3,
         run,

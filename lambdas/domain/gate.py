@@ -7,6 +7,7 @@ from typing import Mapping
 
 from pydantic import BaseModel
 
+from lambdas.domain.catalogue.evaluation_jobs import GATE_METRIC_PREFIX
 from lambdas.domain.confidence import Interval, percent
 from lambdas.domain.profiles import Gate
 
@@ -75,7 +76,11 @@ def decide(
         )
         if value is None:
             check.reason = f"{metric} was not computed for the candidate" + (
-                " (no judge_model in the profile's evaluation settings)" if metric == "judge" else ""
+                " (no judge_model in the profile's evaluation settings)"
+                if metric == "judge"
+                else " (Bedrock's managed judge scored no example: see the profile's evaluation.managed_judge)"
+                if metric.startswith(GATE_METRIC_PREFIX)
+                else ""
             )
             checks.append(check)
             continue

@@ -25,6 +25,13 @@ BATCH_MANIFEST_FILE: Final = "manifest.json"
 BATCH_INPUT_SUFFIX: Final = ".input.jsonl"
 BATCH_RESULTS_SUFFIX: Final = ".results.jsonl"
 
+# Bedrock's managed judge (evaluation jobs with the run's own responses): the datasets the start step writes and
+# the evaluation jobs' service role reads (judge-datasets/<profile>/<run id>/), the jobs' output it writes
+# (judge-output/<profile>/<run id>/), and the per-example scores the check step leaves in the run's report folder.
+JUDGE_DATASETS_PREFIX: Final = "judge-datasets/"
+JUDGE_OUTPUT_PREFIX: Final = "judge-output/"
+JUDGE_SCORES_FILE: Final = "judge-scores.json"
+
 # Run registry (DynamoDB) global secondary indexes.
 RUNS_BY_PROFILE_INDEX: Final = "by-profile"
 RUNS_BY_JOB_INDEX: Final = "by-job"
@@ -75,6 +82,8 @@ class Env:
     DATA_BUCKET: Final = "DATA_BUCKET"
     ARTIFACTS_BUCKET: Final = "ARTIFACTS_BUCKET"
     BEDROCK_ROLE_ARN: Final = "BEDROCK_ROLE_ARN"
+    # The service role Bedrock's managed-judge evaluation jobs run as (StartJudgeEvaluation passes it).
+    JUDGE_ROLE_ARN: Final = "JUDGE_ROLE_ARN"
     SUBNET_IDS: Final = "SUBNET_IDS"
     JOB_SECURITY_GROUP_IDS: Final = "JOB_SECURITY_GROUP_IDS"
     KMS_KEY_ARN: Final = "KMS_KEY_ARN"

@@ -15,10 +15,18 @@ from typing import Annotated, Iterable, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from lambdas.domain.catalogue import TEACHER_MODELS, CustomizationType, DatasetFormat, ModelSpec, get_model
+from lambdas.domain.catalogue.evaluation_jobs import (
+    BUILTIN_JUDGE_METRICS,
+    EVALUATOR_MODELS,
+    EVALUATORS_SOURCE,
+    GATE_METRIC_PREFIX,
+    GATE_METRICS,
+)
 from lambdas.domain.names import EVALUATION_PREFIX
 
-# Bedrock's metric names are ours to choose; these are the ones the evaluation step computes.
-KNOWN_METRICS = ("exact_match", "token_f1", "rouge_l", "judge")
+# Bedrock's metric names are ours to choose; these are the ones the evaluation step computes, and the managed
+# judge's (judge_correctness, …: one per built-in judge metric, lambdas.domain.catalogue.evaluation_jobs).
+KNOWN_METRICS = ("exact_match", "token_f1", "rouge_l", "judge", *GATE_METRICS)
 
 ProfileName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,30}[a-z0-9]$")]
 
@@ -38,6 +46,31 @@ class StartFrom(str, Enum):
     CHAMPION = "champion"  # incremental: tune the profile's current champion, the base model until one exists
 
 
+class ManagedJudgeSettings(_Strict):
+    """Bedrock's own judge: an evaluation job per model side scores the run's responses on built-in metrics."""
+
+    evaluator_model: str = Field(description="The judge: one of the evaluator models Bedrock documents.")
+    metrics: tuple[str, ...] = Field(
+        min_length=1, description="Built-in judge metrics by short name: correctness, completeness, …"
+    )
+
+    @model_validator(mode="after")
+    def _documented(self) -> "ManagedJudgeSettings":
+        if self.evaluator_model not in EVALUATOR_MODELS:
+            raise ValueError(
+                f"evaluator_model {self.evaluator_model!r} is not an evaluator model Bedrock documents ({EVALUATORS_SOURCE}); "
+                f"valid: {', '.join(sorted(EVALUATOR_MODELS))}"
+            )
+        unknown = [metric for metric in self.metrics if metric not in BUILTIN_JUDGE_METRICS]
+        if unknown:
+            raise ValueError(
+                f"metrics: unknown {', '.join(map(repr, unknown))}; known: {', '.join(BUILTIN_JUDGE_METRICS)}"
+            )
+        if len(set(self.metrics)) != len(self.metrics):
+            raise ValueError("metrics: each metric once")
+        return self
+
+
 class EvaluationSettings(_Strict):
     dataset_key: str | None = Field(
         default=None, description="Key in the data bucket of a JSONL file with prompt + reference per line."
@@ -47,6 +80,7 @@ class EvaluationSettings(_Strict):
     )
     max_examples: int = Field(default=200, ge=1, le=10_000)
     judge_model: str | None = None
+    managed_judge: ManagedJudgeSettings | None = None
     concurrency: int = Field(default=4, ge=1, le=32)
 
     @model_validator(mode="after")
@@ -126,7 +160,11 @@ class TuningProfile(_Strict):
 
     def fingerprint(self) -> str:
         """Every setting of the profile in 32 hex digits: the same however its JSON was written."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        settings = self.model_dump(mode="json")
+        if settings["evaluation"].get("managed_judge") is None:
+            # Unset, the managed judge leaves the fingerprints of profiles written before it unchanged.
+            settings["evaluation"].pop("managed_judge", None)
+        canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
     @property
@@ -182,6 +220,7 @@ class TuningProfile(_Strict):
                     f"{model.dataset_format(self.customization_type).value} records carry no answer to evaluate against; give an evaluation dataset_key",
                 )
             )
+        problems += self._managed_judge_problems()
         if self.customization_type is not CustomizationType.DISTILLATION and self.teacher_model:
             problems.append(
                 (
@@ -190,6 +229,19 @@ class TuningProfile(_Strict):
                 )
             )
         return problems
+
+    def _managed_judge_problems(self) -> list[tuple[str, str]]:
+        """A gate threshold on a managed-judge metric the profile does not ask Bedrock to score."""
+        judged = set(self.evaluation.managed_judge.metrics) if self.evaluation.managed_judge else set()
+        named = set(self.gate.minimums) | set(self.gate.margin_over_baseline)
+        return [
+            (
+                "gate",
+                f"{metric} needs evaluation.managed_judge with {metric.removeprefix(GATE_METRIC_PREFIX)!r} in its metrics",
+            )
+            for metric in sorted(named & set(GATE_METRICS))
+            if metric.removeprefix(GATE_METRIC_PREFIX) not in judged
+        ]
 
 
 RemovalPolicyName = Literal["retain", "destroy"]

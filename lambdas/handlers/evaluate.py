@@ -49,7 +49,7 @@ def _publish(summary: EvaluationSummary, profile: str) -> None:
 @parsed_event(EvaluateInput)
 def handler(event: EvaluateInput, context: LambdaContext) -> dict[str, Any]:
     run = event.run
-    summary, decision = aggregate(client("s3"), run, event.evaluation_plan)
+    summary, decision = aggregate(client("s3"), run, event.evaluation_plan, judge_scores_uri=event.judge_scores_uri)
     baseline = summary.baseline_model
     registry().update(
         run.run_id,

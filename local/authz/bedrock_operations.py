@@ -82,6 +82,23 @@ def _job(call: Call) -> list[Requirement]:
     return [Requirement(f"bedrock:{call.operation}", arn, _resource_tags(call, "model-customization-job", identifier))]
 
 
+@row("bedrock", "CreateEvaluationJob", source=SAR + "list_amazonbedrock.html (evaluation-job); " + PASS_ROLE)
+def _create_evaluation_job(call: Call) -> list[Requirement]:
+    """The managed judge's jobs (lambdas.domain.managed_judge): the job, and the service role passed to Bedrock."""
+    p = call.params
+    return [
+        Requirement("bedrock:CreateEvaluationJob", call.arn("bedrock", f"evaluation-job/{p['jobName']}")),
+        Requirement("iam:PassRole", p["roleArn"], {"iam:PassedToService": "bedrock.amazonaws.com"}, source=PASS_ROLE),
+    ]
+
+
+@row("bedrock", "GetEvaluationJob", "StopEvaluationJob", source=SAR + "list_amazonbedrock.html (evaluation-job)")
+def _evaluation_job(call: Call) -> list[Requirement]:
+    identifier = call.params["jobIdentifier"]
+    arn = identifier if identifier.startswith("arn:") else call.arn("bedrock", f"evaluation-job/{identifier}")
+    return [Requirement(f"bedrock:{call.operation}", arn)]
+
+
 def _custom_model_kms(call: Call, model_arn: str) -> list[Requirement]:
     from local.authz.tokens import custom_model_key
 

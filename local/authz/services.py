@@ -165,6 +165,40 @@ def bedrock_job_access(
     return f"Amazon Bedrock, as {role}, is not authorized to perform: {requirement.action} on resource: {requirement.resource} {decision.reason}"
 
 
+def bedrock_evaluation_access(
+    role_arn: str,
+    world: World,
+    *,
+    data_objects: list[tuple[str, str]],
+    output_object: tuple[str, str],
+    evaluator_resources: list[str],
+) -> str | None:
+    """None when an evaluation job's service role may read its dataset, write its results and invoke its evaluator
+    (https://docs.aws.amazon.com/bedrock/latest/userguide/judge-service-roles.html); else the job's failure message.
+    The job has no VPC configuration, so S3 sees it from outside the stage's VPC."""
+    from . import hook
+
+    if hook._mode() == "off":
+        return None
+    s3_requirements: list[Requirement] = []
+    for bucket, key in data_objects:
+        s3_requirements += requirements(Call("s3", "GetObject", {"Bucket": bucket, "Key": key}, world)) or []
+    s3_requirements += (
+        requirements(Call("s3", "PutObject", {"Bucket": output_object[0], "Key": output_object[1]}, world)) or []
+    )
+    failed = hook.check_role(role_arn, s3_requirements, world, service="s3", session="bedrock-evaluation")
+    if failed is None:
+        invoke = [
+            Requirement("bedrock:InvokeModel", resource, via="bedrock", source=SAR + "list_amazonbedrock.html")
+            for resource in evaluator_resources
+        ]
+        failed = hook.check_role(role_arn, invoke, world, service="bedrock", session="bedrock-evaluation")
+    if failed is None:
+        return None
+    requirement, decision = failed
+    return f"Amazon Bedrock, as {role_arn}, is not authorized to perform: {requirement.action} on resource: {requirement.resource} {decision.reason}"
+
+
 EVENTS_SQS_SOURCE = (
     "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions"
 )

@@ -1,6 +1,8 @@
-"""Bedrock evaluation jobs, minimal: InProgress -> Completed on the emulated clock, Stop -> Stopped.
-The project evaluates through Converse (lambdas.domain.evaluation); these exist for callers that
-start Bedrock's own evaluation jobs."""
+"""Bedrock evaluation jobs: InProgress -> Completed (or Failed) on the emulated clock, Stop -> Stopped.
+
+Every request is held to botocore's service model, as Bedrock validates it. Jobs with the caller's own
+inference responses (``precomputedInferenceSource``: the managed judge, lambdas.domain.managed_judge) are
+emulated in full (local/bedrock/judge_jobs.py); a job on a Bedrock model only changes status."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ from typing import Any
 from urllib.parse import unquote
 
 from .. import state
-from . import store
+from . import judge_jobs, store
+from .jobs import refuse_what_the_service_model_refuses
 from .models import custom_model_root
-from .store import LOCK, Evaluation, ext, iso, not_found, validation
+from .store import LOCK, Evaluation, error, ext, iso, not_found, validation
 
 _REQUIRED = ("jobName", "roleArn", "evaluationConfig", "inferenceConfig", "outputDataConfig")
 
@@ -32,14 +35,21 @@ def create_evaluation_job(response: Any) -> tuple[int, dict[str, Any], str]:
     for key in _REQUIRED:
         if not params.get(key):
             raise validation(f"{key} is required.")
+    refuse_what_the_service_model_refuses("CreateEvaluationJob", params)
+    judge_jobs.refuse_what_bedrock_refuses(params)
     with LOCK:
         data = ext(backend)
         token = params.get("clientRequestToken")
         if token and token in data.evaluation_tokens:
             return 202, {"status": 202}, json.dumps({"jobArn": data.evaluation_tokens[token]})
         _refuse_custom_models(params)
+        if any(ev.name == params["jobName"] for ev in data.evaluations.values()):
+            raise error("ConflictException", f"An evaluation job named {params['jobName']} already exists.", 409)
         now = st.clock.now()
         arn = f"arn:aws:bedrock:{backend.region_name}:{backend.account_id}:evaluation-job/{store.suffix('eval/' + params['jobName'] + str(now))}"
+        refused = judge_jobs.may_assume(backend, params, arn)
+        if refused:
+            raise error("AccessDeniedException", refused, 403)
         data.evaluations[arn] = Evaluation(
             arn, params["jobName"], params, now, now + st.settings.evaluation_duration, updated=now
         )
@@ -76,6 +86,7 @@ def get_evaluation_job(response: Any) -> str:
             "outputDataConfig": p["outputDataConfig"],
             "creationTime": iso(ev.created),
             "lastModifiedTime": iso(ev.updated),
+            **({"failureMessages": ev.failure_messages} if ev.failure_messages else {}),
         }
     )
 
@@ -118,7 +129,8 @@ def tick_evaluations(backend: Any, now: float) -> None:
     """Finish what is due by emulated ``now`` (caller holds LOCK)."""
     for ev in ext(backend).evaluations.values():
         if ev.status == "InProgress" and now >= ev.due:
-            ev.status, ev.updated = "Completed", now
+            ev.failure_messages = judge_jobs.finish(backend, ev)
+            ev.status, ev.updated = ("Failed" if ev.failure_messages else "Completed"), now
         elif ev.status == "Stopping":
             ev.status, ev.updated = "Stopped", now
 

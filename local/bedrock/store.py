@@ -68,6 +68,7 @@ class Evaluation:
     due: float
     status: str = "InProgress"
     updated: float = 0.0
+    failure_messages: list[str] = field(default_factory=list)
 
 
 @dataclass

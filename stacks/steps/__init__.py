@@ -11,6 +11,7 @@ from constructs import Construct
 
 from stacks.steps.base import PipelineStep, StepContext
 from stacks.steps.check_endpoint import CheckEndpointStep
+from stacks.steps.check_judge_evaluation import CheckJudgeEvaluationStep
 from stacks.steps.cleanup import CleanupStep
 from stacks.steps.deploy_endpoint import DeployEndpointStep
 from stacks.steps.estimate import EstimateStep
@@ -21,6 +22,7 @@ from stacks.steps.job_events import JobEventsStep
 from stacks.steps.prepare_evaluation import PrepareEvaluationStep
 from stacks.steps.promote import PromoteStep
 from stacks.steps.start_job import StartJobStep
+from stacks.steps.start_judge_evaluation import StartJudgeEvaluationStep
 from stacks.steps.start_run import StartRunStep
 from stacks.steps.validate import ValidateStep
 from stacks.steps.wait_for_job import WaitForJobStep
@@ -44,6 +46,10 @@ class PipelineSteps:
     promote: PromoteStep
     finalize_promotion: FinalizePromotionStep
     cleanup: CleanupStep
+    # Bedrock's managed judge: built for every stage, wired into the flow (stacks/state_machine.py) for profiles
+    # with evaluation.managed_judge.
+    start_judge_evaluation: StartJudgeEvaluationStep
+    check_judge_evaluation: CheckJudgeEvaluationStep
 
     @classmethod
     def build(cls, scope: Construct, context: StepContext) -> PipelineSteps:

@@ -16,6 +16,7 @@ class EvaluateStep(PipelineStep):
     def grant(self, context: StepContext) -> None:
         storage = context.storage
         storage.grant_evaluation_batches(self, read_results=True)
+        storage.grant_judge_scores_read(self)
         # The report's thumbnails: the examples' pictures, read back where they live.
         storage.grant_evaluation_read(self, sid="ReadEvaluationSets")
         storage.grant_evaluation_images_read(self)
@@ -28,6 +29,10 @@ class EvaluateStep(PipelineStep):
             scope,
             "Evaluate",
             self.function,
-            {**TRAINED_RUN, "evaluation_plan.$": "$.evaluation_plan.value"},
+            {
+                **TRAINED_RUN,
+                "evaluation_plan.$": "$.evaluation_plan.value",
+                "judge_scores_uri.$": "$.judge_check.value.scores_uri",
+            },
             result_path="$.evaluation",
         )

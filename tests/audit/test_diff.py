@@ -11,7 +11,7 @@ from tuneforge_audit.markdown.cells import cell
 
 
 def bedrock_policy(template: dict) -> dict:
-    (role,) = roles_trusting(template, "bedrock.amazonaws.com")
+    (role,) = [r for r in roles_trusting(template, "bedrock.amazonaws.com") if r.startswith("BedrockCustomization")]
     return next(
         p for p in resources(template, "AWS::IAM::Policy").values() if {"Ref": role} in props(p).get("Roles", [])
     )
@@ -72,7 +72,7 @@ def change(template: dict) -> dict:
 
 
 def expected(name: str, template: dict) -> dict:
-    (bedrock,) = roles_trusting(template, "bedrock.amazonaws.com")
+    (bedrock,) = [r for r in roles_trusting(template, "bedrock.amazonaws.com") if r.startswith("BedrockCustomization")]
     group = next(iter(resources(template, "AWS::EC2::SecurityGroup")))
     return {
         "roles": [f"{name}/ReviewerRole"],

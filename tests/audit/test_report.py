@@ -120,7 +120,9 @@ def test_the_app_has_nothing_flagged_and_every_wildcard_has_its_reason(app_model
 
 def test_trust_conditions_and_statements_are_reported_as_in_the_template(assembly, app_model):
     for stack, template in assembly.stacks("-Foundation").items():
-        (bedrock,) = roles_trusting(template, "bedrock.amazonaws.com")
+        (bedrock,) = [
+            r for r in roles_trusting(template, "bedrock.amazonaws.com") if r.startswith("BedrockCustomization")
+        ]
         role = next(r for r in app_model["roles"] if r["stack"] == stack and r["id"] == bedrock)
         assert role["assumed_by"] == ["bedrock.amazonaws.com"]
         (trust,) = role["trust"]
@@ -139,7 +141,7 @@ def test_trust_conditions_and_statements_are_reported_as_in_the_template(assembl
 
 
 def _bedrock(template: dict) -> tuple[str, str]:
-    (bedrock,) = roles_trusting(template, "bedrock.amazonaws.com")
+    (bedrock,) = [r for r in roles_trusting(template, "bedrock.amazonaws.com") if r.startswith("BedrockCustomization")]
     policy_id = next(
         lid
         for lid, p in resources(template, "AWS::IAM::Policy").items()
@@ -256,7 +258,7 @@ def test_a_per_statement_reason_without_its_acknowledgement_explains_nothing(fou
 
 def test_wildcard_reason_falls_back_to_the_checkov_comment_and_is_flagged_without_one(foundation):
     name, template = foundation
-    (bedrock,) = roles_trusting(template, "bedrock.amazonaws.com")
+    (bedrock,) = [r for r in roles_trusting(template, "bedrock.amazonaws.com") if r.startswith("BedrockCustomization")]
     policy_id = next(
         lid
         for lid, p in resources(template, "AWS::IAM::Policy").items()
@@ -420,9 +422,11 @@ def test_every_perimeter_exemption_is_flagged_with_its_written_reason(app_model)
         if sid == "DenyDataAccessOutsideTheVpcEndpoint"
     }
     # prod names one data owner of its own (config/tuneforge.yaml data_uploader_arns); dev has only its uploader role
+    # and, on the artifacts bucket, the managed judge's evaluation-job role (its jobs run outside any VPC)
     assert ("prod", "arn:aws:iam::210987654321:role/tuneforge-data-owners") in owners
     assert {p for stage, p in owners if stage == "dev"} == {
-        "arn:<AWS::Partition>:iam::123456789012:role/tuneforge-dev-data-uploader"
+        "arn:<AWS::Partition>:iam::123456789012:role/tuneforge-dev-data-uploader",
+        "<BedrockManagedJudgeRole5D1AD729.Arn>",
     }
     flagged = [f["message"] for f in app_model["flags"] if f["level"] == REVIEW]
     assert any(

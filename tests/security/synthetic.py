@@ -38,7 +38,8 @@ def data_bucket_id(t: dict) -> str:
 
 
 def bedrock_role_id(t: dict) -> str:
-    (role,) = roles_trusting(t, "bedrock.amazonaws.com")
+    """The customization jobs' role (the managed judge's evaluation-job role trusts Bedrock too)."""
+    (role,) = [lid for lid in roles_trusting(t, "bedrock.amazonaws.com") if lid.startswith("BedrockCustomization")]
     return role
 
 

@@ -24,9 +24,12 @@ from tuneforge_audit.checklist.template import (
     target,
 )
 
+_BEDROCK_JOB_KINDS = ("model-customization-job", "evaluation-job")
+
 
 def check_08_bedrock_trust(template: Template, stage: str) -> list[str]:
-    """8. The Bedrock role trusts bedrock.amazonaws.com only for this account's customization jobs."""
+    """8. The Bedrock roles trust bedrock.amazonaws.com only for this account's customization jobs, or (the managed
+    judge's role) its evaluation jobs: each role's aws:SourceArn names one kind of job."""
     out = []
     for lid in roles_trusting(template, "bedrock.amazonaws.com"):
         for s in statements(props(resources(template)[lid]).get("AssumeRolePolicyDocument")):
@@ -55,10 +58,10 @@ def check_08_bedrock_trust(template: Template, stage: str) -> list[str]:
             if (
                 operator not in ("ArnEquals", "ArnLike", "StringEquals", "StringLike")
                 or not rendered
-                or not all(a.endswith(":model-customization-job/*") for a in rendered)
+                or not any(all(a.endswith(f":{kind}/*") for a in rendered) for kind in _BEDROCK_JOB_KINDS)
             ):
                 out.append(
-                    f"{lid}: trust aws:SourceArn is not limited to ...:model-customization-job/* (got {operator} {rendered})"
+                    f"{lid}: trust aws:SourceArn is not limited to ...:model-customization-job/* or ...:evaluation-job/* (got {operator} {rendered})"
                 )
             elif account_ok and isinstance(accounts[0], str) and not all(f":{accounts[0]}:" in a for a in rendered):
                 out.append(f"{lid}: trust aws:SourceArn {rendered} is not in account {accounts[0]}")
