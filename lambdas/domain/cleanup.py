@@ -21,6 +21,7 @@ from lambdas.domain.runs import utc_now
 class CleanupResult(BaseModel):
     run_id: str
     stopped_job: str | None = None
+    stopped_judge_jobs: list[str] = []  # the managed judge's evaluation jobs still running
     deleted_endpoints: list[str] = []
     already_gone: list[str] = []
     kept_endpoints: list[str] = []
@@ -49,6 +50,7 @@ def cleanup_run(registry: RunRegistry, bedrock: Any, run_id: str, champions: Any
                 result.stopped_job = job_arn
             except bedrock.exceptions.ValidationException:
                 pass  # it ended between the read and the stop
+    result.stopped_judge_jobs = _stop_judge_jobs(bedrock, item.get("judge_jobs", []))
     endpoints = item.get("endpoints", [])
     for endpoint in endpoints:
         # Endpoints are recorded by name before they are requested; Bedrock deletes by name or ARN.
@@ -81,3 +83,22 @@ def cleanup_run(registry: RunRegistry, bedrock: Any, run_id: str, champions: Any
     elif "sweep" in item:
         registry.clear_sweep(run_id)
     return result
+
+
+def _stop_judge_jobs(bedrock: Any, job_arns: list[str]) -> list[str]:
+    """Stop the managed judge's evaluation jobs still running: a run that ends without its decision no longer
+    needs their scores, and they bill the evaluator's tokens until they finish."""
+    stopped = []
+    for arn in job_arns:
+        try:
+            status = bedrock.get_evaluation_job(jobIdentifier=arn)["status"]
+        except bedrock.exceptions.ResourceNotFoundException:
+            continue
+        if status != "InProgress":
+            continue
+        try:
+            bedrock.stop_evaluation_job(jobIdentifier=arn)
+            stopped.append(arn)
+        except (bedrock.exceptions.ValidationException, bedrock.exceptions.ConflictException):
+            pass  # it ended between the read and the stop
+    return stopped

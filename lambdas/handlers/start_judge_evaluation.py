@@ -13,7 +13,7 @@ from lambdas.domain.contracts import StartJudgeEvaluationInput
 from lambdas.domain.evaluation import invocable_model
 from lambdas.domain.managed_judge import ManagedJudgeError, start
 from lambdas.domain.names import Env
-from lambdas.handlers._aws import client, env, region_and_account
+from lambdas.handlers._aws import client, env, region_and_account, registry
 from lambdas.handlers._events import parsed_event
 
 logger = Logger()
@@ -45,5 +45,7 @@ def handler(event: StartJudgeEvaluationInput, context: LambdaContext) -> dict[st
         "managed judge started",
         extra={"run_id": run.run_id, "jobs": [job.job_arn for job in started.jobs], "examples": started.examples},
     )
+    # Cleanup stops the jobs still running when the run ends without a decision (they bill the evaluator's tokens).
+    registry().update(run.run_id, judge_jobs=[job.job_arn for job in started.jobs])
     metrics.add_metric(name="JudgeEvaluationJobsStarted", unit=MetricUnit.Count, value=len(started.jobs))
     return started.model_dump()

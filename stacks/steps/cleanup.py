@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -11,6 +12,8 @@ from constructs import Construct
 from lambdas.domain.names import Env
 from lambdas.domain.runs import RunStatus
 from stacks.steps.base import RUN_ID, PipelineStep, StepContext, lambda_task
+
+WHY_JUDGE_JOBS = "The managed judge's evaluation jobs get Bedrock-generated ids when a run starts them and carry no tags, so they cannot be named in advance; the statement is limited to this account and Region and to reading and stopping the jobs the run recorded."
 
 
 class CleanupStep(PipelineStep):
@@ -35,6 +38,15 @@ class CleanupStep(PipelineStep):
             ),
             *bedrock.endpoint_deletes(sid_prefix="DeleteEvaluation", conditions=this_stages),
             wildcards={bedrock.provisioned_models: why_delete, bedrock.deployments: why_delete},
+        )
+        judge_jobs = Stack.of(self).format_arn(service="bedrock", resource="evaluation-job", resource_name="*")
+        self.add_statements(
+            iam.PolicyStatement(
+                sid="StopJudgeJobs",
+                actions=["bedrock:GetEvaluationJob", "bedrock:StopEvaluationJob"],
+                resources=[judge_jobs],
+            ),
+            wildcards={judge_jobs: WHY_JUDGE_JOBS},
         )
         # Never delete the endpoint a champion item names, even one its run did not mark promoted.
         storage.grant_champions_read(self)

@@ -62,6 +62,7 @@ class StartJudgeEvaluationStep(PipelineStep):
             },
         )
         storage.grant_object_encryption(self)
+        storage.grant_run_registry(self)  # the jobs, for Cleanup to stop
 
     def task(self, scope: Construct) -> tasks.LambdaInvoke:
         return lambda_task(scope, "StartJudgeEvaluation", self.function, RUN, result_path="$.judge", quota_retry=True)

@@ -222,7 +222,7 @@ def _role_client(tuneforge: TuneforgeStage, role_id: str, service: str):
 
 
 def test_the_pipelines_stops_deletes_and_invocations_reach_only_what_this_stage_tagged(tuneforge):
-    """Cleanup stops jobs and deletes endpoints, FinalizePromotion retires endpoints and Evaluate invokes them only
+    """Cleanup stops jobs and deletes endpoints, FinalizePromotion retires endpoints and EvaluateBatch invokes them only
     when they carry tuneforge:profile with one of the stage's profiles: another application's job or endpoint in the
     same account is refused (AccessDenied), the stage's own passes authorization."""
     run = tuneforge.run("distilled-support", DISTILLATION)
@@ -251,7 +251,7 @@ def test_the_pipelines_stops_deletes_and_invocations_reach_only_what_this_stage_
     cleanup = _role_client(tuneforge, "CleanupRole", "bedrock")
     with pytest.raises(ClientError, match="AccessDenied"):
         cleanup.stop_model_customization_job(jobIdentifier=foreign_job)
-    evaluate = _role_client(tuneforge, "EvaluateRole", "bedrock-runtime")
+    evaluate = _role_client(tuneforge, "EvaluateBatchRole", "bedrock-runtime")
     converse = {"messages": [{"role": "user", "content": [{"text": "Xin chào"}]}]}
     with pytest.raises(ClientError, match="AccessDenied"):
         evaluate.converse(modelId=foreign, **converse)

@@ -13,6 +13,7 @@ from lambdas.domain.bedrock_requests import request_problems
 from lambdas.domain.catalogue import evaluation_jobs as facts
 from lambdas.domain.evaluation import Answer, Example, ExampleResult, report_prefix
 from lambdas.domain.managed_judge import (
+    JudgeEvaluationFailed,
     JudgeEvaluationStarted,
     JudgeScores,
     build_job_request,
@@ -270,10 +271,9 @@ def test_a_service_role_that_cannot_read_the_datasets_fails_the_jobs_with_bedroc
     event = {"run": json.loads(run.model_dump_json())}
     started = start_judge_evaluation.handler(event, context)
     aws.advance(aws.emulator.settings.evaluation_duration + 1)
-    outcome = check_judge_evaluation.handler(json.loads(json.dumps({**event, "judge": started})), context)
-    assert outcome["status"] == "failed" and outcome["failed"] is True
-    assert "is not authorized to perform: s3:GetObject" in outcome["failure_message"]
-    assert all(job["status"] == "Failed" for job in outcome["jobs"])
+    with pytest.raises(JudgeEvaluationFailed, match="is not authorized to perform: s3:GetObject") as failed:
+        check_judge_evaluation.handler(json.loads(json.dumps({**event, "judge": started})), context)
+    assert str(failed.value).count("Failed") == len(started["jobs"])
 
 
 def test_a_role_bedrock_may_not_assume_is_refused_when_the_job_is_created(aws, context, monkeypatch):
@@ -289,8 +289,22 @@ def test_a_stopped_job_fails_the_check(aws, context, monkeypatch):
     started = start_judge_evaluation.handler(event, context)
     aws.bedrock.stop_evaluation_job(jobIdentifier=started["jobs"][0]["job_arn"])
     aws.advance(1)
-    outcome = check_judge_evaluation.handler(json.loads(json.dumps({**event, "judge": started})), context)
-    assert outcome["status"] == "failed" and "Stopped" in outcome["failure_message"]
+    with pytest.raises(JudgeEvaluationFailed, match="Stopped"):
+        check_judge_evaluation.handler(json.loads(json.dumps({**event, "judge": started})), context)
+
+
+def test_cleanup_stops_the_judge_jobs_a_run_left_running(aws, context, monkeypatch):
+    from lambdas.domain.cleanup import cleanup_run
+
+    _judge_role(aws)
+    run = _evaluated_run(aws, monkeypatch)
+    started = start_judge_evaluation.handler({"run": json.loads(run.model_dump_json())}, context)
+    arns = [job["job_arn"] for job in started["jobs"]]
+    assert aws.registry.get(run.run_id)["judge_jobs"] == arns
+    assert cleanup_run(aws.registry, aws.bedrock, run.run_id).stopped_judge_jobs == arns
+    aws.advance(1)
+    assert {aws.bedrock.get_evaluation_job(jobIdentifier=arn)["status"] for arn in arns} == {"Stopped"}
+    assert cleanup_run(aws.registry, aws.bedrock, run.run_id).stopped_judge_jobs == []  # idempotent
 
 
 # --- what the emulated Bedrock refuses, as Bedrock does ------------------------------------------------------
