@@ -291,13 +291,16 @@ class RetrainingStateMachine(Construct):
             "NIST.800.53.R5-IAMNoInlinePolicy",
             "HIPAA.Security-IAMNoInlinePolicy",
         )
-        # How nag names the execution ARNs CDK builds from this state machine's ARN (Fn::Select of its name).
+        # The policy holds only CDK's statements for the Map: StartExecution on this state machine, and
+        # Describe/Stop/Redrive on its executions, whose ARNs CDK builds from the machine's (Fn::Select of its name).
+        # nag names each finding by that rendering; the audit report reads the policy's own acknowledgement.
         stack = Stack.of(self)
         name = f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{logical_id(self.state_machine)}"}}]}}]}}'
         executions = f"arn:<AWS::Partition>:states:{stack.region}:{stack.account}:execution:{name}"
         acknowledge(
             map_policy,
-            "Child executions of the distributed Map get names Step Functions generates, so they cannot be named in advance; the statements are limited to executions of this state machine.",
+            "Child executions of the distributed Map get names Step Functions generates, so they cannot be named in advance; the statements on states:DescribeExecution, states:StopExecution and states:RedriveExecution are limited to executions of this state machine.",
+            "AwsSolutions-IAM5",
             f"AwsSolutions-IAM5[Resource::{executions}:*]",
             f"AwsSolutions-IAM5[Resource::{executions}/*:*]",
         )

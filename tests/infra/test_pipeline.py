@@ -223,6 +223,8 @@ def _actions(statements: list[dict]) -> set[str]:
                 "bedrock:StopModelCustomizationJob",
                 "bedrock:DeleteProvisionedModelThroughput",
                 "bedrock:DeleteCustomModelDeployment",
+                "bedrock:GetEvaluationJob",
+                "bedrock:StopEvaluationJob",
             },
         ),
         (

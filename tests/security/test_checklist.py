@@ -524,6 +524,30 @@ TWINS: list[tuple[str, str, Callable[[dict], None]]] = [
     ),
     (
         "19 state machine definition",
+        "Map without Catch around a Task without Catch",
+        lambda t: sm_definition_edit(
+            t,
+            lambda d: d["States"].update(
+                Batches={
+                    "Type": "Map",
+                    "End": True,
+                    "ItemProcessor": {
+                        "StartAt": "Batch",
+                        "States": {
+                            "Batch": {
+                                "Type": "Task",
+                                "Resource": "arn:aws:states:::lambda:invoke",
+                                "End": True,
+                                "Retry": [{"ErrorEquals": ["States.ALL"]}],
+                            }
+                        },
+                    },
+                }
+            ),
+        ),
+    ),
+    (
+        "19 state machine definition",
         "no TimeoutSeconds",
         lambda t: sm_definition_edit(t, lambda d: d.pop("TimeoutSeconds")),
     ),

@@ -30,13 +30,19 @@ def state_machine_definition(resource: dict) -> dict | None:
 
 
 def _states(definition: dict) -> Iterator[tuple[str, dict]]:
-    for name, state in (definition.get("States") or {}).items():
+    for name, state, _ in _states_in_maps(definition):
         yield name, state
+
+
+def _states_in_maps(definition: dict, enclosing_map: dict | None = None) -> Iterator[tuple[str, dict, dict | None]]:
+    """Every state, with the Map state whose iterations run it (None outside any Map)."""
+    for name, state in (definition.get("States") or {}).items():
+        yield name, state, enclosing_map
         for branch in state.get("Branches", []):
-            yield from _states(branch)
+            yield from _states_in_maps(branch, enclosing_map)
         for nested in (state.get("Iterator"), state.get("ItemProcessor")):
             if isinstance(nested, dict):
-                yield from _states(nested)
+                yield from _states_in_maps(nested, state)
 
 
 def check_18_state_machine_settings(template: Template, stage: str) -> list[str]:
@@ -62,7 +68,9 @@ def check_18_state_machine_settings(template: Template, stage: str) -> list[str]
 
 
 def check_19_state_machine_definition(template: Template, stage: str) -> list[str]:
-    """19. Every Task retries and catches; a direct customization task pins VPC, key and idempotency token; TimeoutSeconds."""
+    """19. Every Task retries and catches (a Task inside a Map iteration may leave its Catch to the Map: a failed
+    iteration ends at the Map, which must catch); a direct customization task pins VPC, key and idempotency
+    token; TimeoutSeconds."""
     out = []
     for lid, sm in resources(template, "AWS::StepFunctions::StateMachine").items():
         definition = state_machine_definition(sm)
@@ -71,10 +79,14 @@ def check_19_state_machine_definition(template: Template, stage: str) -> list[st
             continue
         if not definition.get("TimeoutSeconds"):
             out.append(f"{lid}: definition has no TimeoutSeconds")
-        for name, state in _states(definition):
+        for name, state, enclosing_map in _states_in_maps(definition):
+            if state.get("Type") == "Map" and not state.get("Catch"):
+                out.append(f"{lid}: Map {name!r} has no Catch")
             if state.get("Type") != "Task":
                 continue
-            out += [f"{lid}: Task {name!r} has no {field}" for field in ("Retry", "Catch") if not state.get(field)]
+            caught = state.get("Catch") or (enclosing_map is not None and enclosing_map.get("Catch"))
+            out += [f"{lid}: Task {name!r} has no Retry"] * (not state.get("Retry"))
+            out += [f"{lid}: Task {name!r} has no Catch"] * (not caught)
             if "createmodelcustomizationjob" in str(state.get("Resource", "")).lower():
                 params = {k.removesuffix(".$") for k in (state.get("Parameters") or state.get("Arguments") or {})}
                 out += [
