@@ -64,6 +64,7 @@ from .monkey import replace
 LOG = logging.getLogger("local.lambda")
 
 _LOCK = threading.RLock()
+_TURN = threading.local()  # .ran_ms: how long the calling thread's last in-process invocation ran once it had its turn
 _CODE_ROOT = Path(tempfile.mkdtemp(prefix="tuneforge-lambda-code-"))
 _ALWAYS_ISOLATED = ("aws_lambda_powertools", "aws_xray_sdk")
 _APPLIED = False
@@ -329,6 +330,8 @@ def _run_inprocess(fn, event: Any) -> tuple[str, bool, str]:
     handler_path = fn.handler or "index.handler"
     module_name, _, func_name = handler_path.rpartition(".")
     with _LOCK:
+        # Invocations take turns here: the duration Lambda would report starts once this one holds the lock.
+        began = time.perf_counter()
         saved_env = os.environ.copy()
         host_modules = {n: m for n, m in sys.modules.items() if n.split(".", 1)[0] in image.top_names}
         for name in host_modules:
@@ -367,6 +370,7 @@ def _run_inprocess(fn, event: Any) -> tuple[str, bool, str]:
             except Exception as exc:  # the Lambda error shape
                 return json.dumps(_error(exc)), True, "".join(traceback.format_exc())
         finally:
+            _TURN.ran_ms = (time.perf_counter() - began) * 1000
             image.boto3_session = boto3.DEFAULT_SESSION
             boto3.DEFAULT_SESSION = host_session
             if patches is not None:
@@ -477,7 +481,8 @@ def invoke(fn, event: Any) -> tuple[str, bool, str]:
     runner = _run_subprocess if mode == "subprocess" else _run_inprocess
     with clock_mod.current().busy():  # a handler is work: emulated time waits for it (see local.clock)
         payload, errored, logs = runner(fn, event)
-    elapsed = (time.perf_counter() - started) * 1000
+    # In-process invocations run one at a time: the time spent waiting for the turn is not the function's.
+    elapsed = _TURN.ran_ms if mode != "subprocess" else (time.perf_counter() - started) * 1000
     error_type = json.loads(payload).get("errorType") if errored else None
     INVOCATIONS.append({"function": fn.function_name, "ms": round(elapsed, 2), "mode": mode, "error": error_type})
     state.current().note("lambda", function=fn.function_name, ms=round(elapsed, 1), error=error_type)
