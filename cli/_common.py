@@ -95,14 +95,16 @@ def resolve_type(model: ModelSpec, value: str | None) -> CustomizationType:
     return ctype
 
 
-def parse_hyperparameters(model: ModelSpec, pairs: list[str]) -> dict[str, str]:
+def parse_hyperparameters(
+    model: ModelSpec, pairs: list[str], customization_type: CustomizationType | None = None
+) -> dict[str, str]:
     values: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise UsageError(f"--hp takes NAME=VALUE, got {pair!r}")
         values[name.strip()] = value.strip()
-    problems = model.hyperparameter_problems(values)
+    problems = model.hyperparameter_problems(values, customization_type)
     if problems:
         raise UsageError("; ".join(f"{name} {reason}" for name, reason in problems))
     return values

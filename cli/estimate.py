@@ -91,7 +91,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     model = resolve_model(args.model)
     ctype = resolve_type(model, args.customization_type)
-    hyperparameters = parse_hyperparameters(model, args.hp)
+    hyperparameters = parse_hyperparameters(model, args.hp, ctype)
     if args.tokens is not None and args.tokens < 0:
         raise UsageError("--tokens must be 0 or more")
     if args.model_units is not None and args.model_units < 1:

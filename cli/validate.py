@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--max-examples must be 0 or more")
     model = resolve_model(args.model)
     ctype = resolve_type(model, args.customization_type)
-    hyperparameters = parse_hyperparameters(model, args.hp)
+    hyperparameters = parse_hyperparameters(model, args.hp, ctype)
     evaluation_prompts = _evaluation_prompts(args.evaluation_set)
     if os.path.isdir(args.path):
         if args.validation:

@@ -394,7 +394,7 @@ def estimate_cost(
     price = prices if isinstance(prices, PriceInputs) else spec.prices.with_overrides(prices) if prices else spec.prices
     tokens, token_basis = _training_tokens(report_stats)
     hp = dict(hyperparameters or {})
-    epoch_spec = spec.hyperparameters.get("epochCount")
+    epoch_spec = spec.hyperparameters_for(ctype).get("epochCount")
     epochs = (
         int(float(hp["epochCount"]))
         if "epochCount" in hp

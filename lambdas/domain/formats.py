@@ -585,6 +585,10 @@ def checker_for(
         return ContinuedPreTraining()
     if fmt is DatasetFormat.CLAUDE_MESSAGES:
         return ClaudeMessages()
+    if fmt is DatasetFormat.RFT_PROMPTS:
+        from lambdas.domain.rft_format import RftPrompts  # it builds on this module's helpers
+
+        return RftPrompts()
     return Conversation2024(
         model, limits, distillation=fmt is DatasetFormat.DISTILLATION_PROMPTS, bucket=bucket, media_exists=media_exists
     )

@@ -169,7 +169,7 @@ class TuningProfile(_Strict):
 
     @property
     def bedrock_hyperparameters(self) -> dict[str, str]:
-        return self.model.bedrock_hyperparameters(self.hyperparameters)
+        return self.model.bedrock_hyperparameters(self.hyperparameters, self.customization_type)
 
     def problems(self) -> list[tuple[str, str]]:
         """(field path, reason) for everything Bedrock would refuse; empty when the profile is sound."""
@@ -187,7 +187,8 @@ class TuningProfile(_Strict):
                 )
             )
         problems += [
-            (f"hyperparameters.{name}", reason) for name, reason in model.hyperparameter_problems(self.hyperparameters)
+            (f"hyperparameters.{name}", reason)
+            for name, reason in model.hyperparameter_problems(self.hyperparameters, self.customization_type)
         ]
         if self.customization_type is CustomizationType.DISTILLATION:
             if not self.teacher_model:

@@ -60,6 +60,7 @@ KINDS: dict[str, IssueKind] = _kinds(
     ("roles-not-alternating", E, "two consecutive turns have the same role"),
     ("last-turn-not-assistant", E, "the conversation does not end with an assistant turn"),
     ("too-many-turns", E, "the model only takes single-turn prompts"),
+    ("no-user-turn", E, "an RFT prompt has no user turn for the model to answer"),
     ("invalid-content-block", E, "a content block is not exactly one of text, image or video"),
     ("too-many-content-blocks", E, "distillation prompts take exactly one text block per turn"),
     ("reserved-string", E, "the text contains a string Bedrock reserves for its prompt template"),

@@ -106,6 +106,15 @@ def student_regions(fine_tuning: Regions) -> Regions:
     )
 
 
+# Reinforcement fine-tuning's table ("Models supported for reinforcement fine-tuning", read 2026-12-07) lists
+# Nova 2 Lite (amazon.nova-2-lite-v1:0:256k) in us-east-1, and two open-weight models in us-west-2:
+# openai.gpt-oss-20b and qwen.qwen3-32b. The open-weight ones are customized through Bedrock's
+# OpenAI-compatible fine-tuning API (rft-prepare-data-open-weight: files uploaded "with the purpose
+# fine-tune"), not documented for CreateModelCustomizationJob, so the catalogue does not list them yet.
+RFT_TABLE = Source("https://docs.aws.amazon.com/bedrock/latest/userguide/reinforcement-fine-tuning.html", "2026-12-07")
+RFT_US_EAST_1 = Regions(frozenset({"us-east-1"}), RFT_TABLE)
+
+
 # --- On-demand deployment of custom models ------------------------------------------------------------
 # "You must use the US East (N. Virginia) or US West (Oregon) region" and "You must customize the model on
 # or after 7/16/2025"; base models Nova Lite, Micro and Pro. (Another stored copy of the page lists US East

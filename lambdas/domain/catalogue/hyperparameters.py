@@ -85,3 +85,26 @@ def cohere_hyperparameters(max_batch: int) -> dict[str, HyperParameterSpec]:
             _hp("evalPercentage", float, 5, 50, 20, note="only used when no validation set is given"),
         ]
     )
+
+
+# Reinforcement fine-tuning: customizationConfig.rftConfig.hyperParameters (RFTHyperParameters), typed numbers
+# rather than the string map of the other types. The ranges are the API reference's and the botocore
+# service model's (bedrock 2023-04-20, RFTHyperParameters), which agree; neither publishes a default, so
+# none is recorded and Bedrock applies its own. maxPromptLength and inferenceMaxTokens have no published
+# range: only "a count of tokens is at least 1" is checked. reasoningEffort (low | medium | high) is a
+# string enum, which a HyperParameterSpec cannot hold: it belongs to the RFT request, not built yet.
+RFT_HP_SOURCE = Source(
+    "https://docs.aws.amazon.com/bedrock/latest/APIReference/API_RFTHyperParameters.html", "2026-12-07"
+)
+_NO_RANGE = "no range is published (API reference, service model); only a positive token count is checked"
+RFT_HP = dict(
+    [
+        _hp("epochCount", int, 1, 50, None),
+        _hp("batchSize", int, 16, 512, None),
+        _hp("learningRate", float, 1e-7, 1e-3, None),
+        _hp("trainingSamplePerPrompt", int, 2, 16, None, note="responses sampled per prompt for the grader"),
+        _hp("evalInterval", int, 1, 100, None, note="training steps between evaluations"),
+        _hp("maxPromptLength", int, 1, float("inf"), None, note=_NO_RANGE),
+        _hp("inferenceMaxTokens", int, 1, float("inf"), None, note=_NO_RANGE),
+    ]
+)

@@ -175,6 +175,28 @@ NOVA2_FT = _capped(
 )
 
 
+# Reinforcement fine-tuning of Nova 2 Lite (rft-prepare-data): one prompt per line in OpenAI chat format
+# with the reference_answer the grader scores against; "a minimum of 100 records" and "a maximum of 20,000
+# prompts". No per-record or file-size limit is published, so a record is checked against the model's
+# context, as for its fine-tuning; nothing is published about a validation file for RFT either.
+_RFT_DATA = Source("https://docs.aws.amazon.com/bedrock/latest/userguide/rft-prepare-data.html", "2026-12-07")
+NOVA2_RFT = _capped(
+    DatasetLimits(
+        tokens=replace(
+            NOVA2_TOKENS,
+            note="no per-record limit is published for RFT prompts; checked against the 256k context Nova 2 Lite's model id names",
+        ),
+        records=RecordBounds(training=Bounds(100, 20_000)),
+        schema_version=None,
+        notes=(
+            f"100 to 20,000 prompts ({_RFT_DATA})",
+            "no file-size limit is published for RFT data; not checked",
+            "whether Bedrock uses a validation file for RFT is not stated in the pages we read",
+        ),
+    )
+)
+
+
 def distillation_limits(single_turn: bool, student: TokenLimits) -> DatasetLimits:
     # AWS publishes no per-record limit for distillation prompts. Bedrock fine-tunes the student on each
     # prompt with the teacher's response, so a prompt longer than the student's fine-tuning limit cannot fit.

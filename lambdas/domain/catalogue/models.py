@@ -19,6 +19,7 @@ from lambdas.domain.catalogue.availability import (
     NOVA_ON_DEMAND,
     NOVA_PREMIER_LIFECYCLE,
     NOVA_PREMIER_ROUTE_SOURCE,
+    RFT_US_EAST_1,
     US_EAST_1,
     US_WEST_2,
     US_WEST_2_LATE_ROWS,
@@ -37,6 +38,8 @@ from lambdas.domain.catalogue.hyperparameters import (
     LLAMA_HP,
     NOVA_HP,
     NOVA_HP_SOURCE,
+    RFT_HP,
+    RFT_HP_SOURCE,
     TITAN_EXPRESS_LITE_HP,
     TITAN_PREMIER_HP,
     cohere_hyperparameters,
@@ -51,6 +54,7 @@ from lambdas.domain.catalogue.limits import (
     LLAMA_IMAGES,
     LLAMA_TOKENS,
     NOVA2_FT,
+    NOVA2_RFT,
     NOVA2_TOKENS,
     NOVA_MEDIA,
     NOVA_TOKENS,
@@ -84,6 +88,7 @@ from lambdas.domain.catalogue.schema import (
 _FT = CustomizationType.FINE_TUNING
 _CPT = CustomizationType.CONTINUED_PRE_TRAINING
 _DIST = CustomizationType.DISTILLATION
+_RFT = CustomizationType.REINFORCEMENT_FINE_TUNING
 
 
 def _model(
@@ -101,6 +106,7 @@ def _model(
     notes: tuple[str, ...] = (),
     limits: dict[CustomizationType, DatasetLimits] | None = None,
     prices: PriceInputs | None = None,
+    hp_by_type: dict[CustomizationType, Mapping[str, HyperParameterSpec]] | None = None,
 ) -> ModelSpec:
     return ModelSpec(
         model_id,
@@ -117,6 +123,7 @@ def _model(
         notes,
         limits or {},
         prices if prices is not None else PRICES.get(model_id, UNPRICED),
+        hp_by_type or {},
     )
 
 
@@ -205,14 +212,14 @@ MODELS: dict[str, ModelSpec] = {
         ),
         # Nova 2 Lite: fine-tuning (us-east-1, the fine-tuning table in availability.py) and, per the Nova 2
         # guide's platform table (https://docs.aws.amazon.com/nova/latest/nova2-userguide/customization.html),
-        # distillation on Bedrock.
+        # distillation on Bedrock; reinforcement fine-tuning per its own table (RFT_TABLE in availability.py).
         # AWS publishes no Bedrock hyperparameter table for it in the pages we read, so none is accepted and
         # Bedrock applies its defaults; it is not among the base models of on-demand deployment.
         _model(
             "amazon.nova-2-lite-v1:0:256k",
             "Nova 2 Lite",
             "amazon",
-            _NOVA_FORMATS,
+            {**_NOVA_FORMATS, _RFT: DatasetFormat.RFT_PROMPTS},
             {},
             lifecycle=active_lifecycle(
                 MODEL_CARDS_AMAZON, "listed among the models available in Amazon Bedrock with no Legacy or EOL date"
@@ -224,11 +231,14 @@ MODELS: dict[str, ModelSpec] = {
                 profile_prefix="us",
                 note="AWS's examples invoke it as us.amazon.nova-2-lite-v1:0 (or global.); no in-Region id is documented",
             ),
-            regions={_FT: US_EAST_1, _DIST: student_regions(US_EAST_1)},
+            regions={_FT: US_EAST_1, _DIST: student_regions(US_EAST_1), _RFT: RFT_US_EAST_1},
             notes=(
                 "no hyperparameter ranges are published for Nova 2 Lite on Bedrock in the pages we read; the job uses Bedrock's defaults",
+                f"reinforcement fine-tuning takes the RFT hyperparameters ({RFT_HP_SOURCE}), with no published defaults",
+                "no RFT price figure is recorded: an estimate leaves its training cost unknown",
             ),
-            limits={_FT: NOVA2_FT, _DIST: distillation_limits(False, NOVA2_TOKENS)},
+            limits={_FT: NOVA2_FT, _DIST: distillation_limits(False, NOVA2_TOKENS), _RFT: NOVA2_RFT},
+            hp_by_type={_RFT: RFT_HP},
         ),
         _model(
             "anthropic.claude-3-haiku-20240307-v1:0:200k",

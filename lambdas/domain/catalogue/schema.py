@@ -13,6 +13,7 @@ class CustomizationType(str, Enum):
     FINE_TUNING = "FINE_TUNING"
     CONTINUED_PRE_TRAINING = "CONTINUED_PRE_TRAINING"
     DISTILLATION = "DISTILLATION"
+    REINFORCEMENT_FINE_TUNING = "REINFORCEMENT_FINE_TUNING"
 
 
 class DatasetFormat(str, Enum):
@@ -21,6 +22,7 @@ class DatasetFormat(str, Enum):
     CLAUDE_MESSAGES = "claude-messages"
     CONVERSATION_2024 = "bedrock-conversation-2024"
     DISTILLATION_PROMPTS = "distillation-prompts"
+    RFT_PROMPTS = "rft-openai-chat"  # OpenAI chat messages plus the grader's reference_answer
 
 
 class CatalogueError(ValueError):
@@ -333,6 +335,13 @@ class ModelSpec:
     notes: tuple[str, ...] = field(default=())
     limits: Mapping[CustomizationType, DatasetLimits] = field(default_factory=dict)
     prices: PriceInputs = UNPRICED
+    # Types whose hyperparameters differ from ``hyperparameters`` (RFT's typed rftConfig.hyperParameters).
+    hyperparameters_by_type: Mapping[CustomizationType, Mapping[str, HyperParameterSpec]] = field(default_factory=dict)
+
+    def hyperparameters_for(self, customization_type: CustomizationType | None) -> Mapping[str, HyperParameterSpec]:
+        if customization_type is None:
+            return self.hyperparameters
+        return self.hyperparameters_by_type.get(customization_type, self.hyperparameters)
 
     @property
     def supports_on_demand_deployment(self) -> bool:
@@ -359,21 +368,25 @@ class ModelSpec:
     ) -> tuple[int | None, str]:
         """(limit, explanation) for one record, resolving Titan's batch-size-dependent limits."""
         tokens = self.dataset_limits(customization_type).tokens
+        specs = self.hyperparameters_for(customization_type)
         batch = (hyperparameters or {}).get("batchSize")
-        if batch is None and "batchSize" in self.hyperparameters:
-            batch = self.hyperparameters["batchSize"].default
+        if batch is None and "batchSize" in specs:
+            batch = specs["batchSize"].default
         return tokens.record_limit(_whole_number(batch))
 
-    def hyperparameter_problems(self, hyperparameters: Mapping[str, object]) -> list[tuple[str, str]]:
-        """(name, reason) for each hyperparameter Bedrock would refuse for this model."""
+    def hyperparameter_problems(
+        self, hyperparameters: Mapping[str, object], customization_type: CustomizationType | None = None
+    ) -> list[tuple[str, str]]:
+        """(name, reason) for each hyperparameter Bedrock would refuse for this model (and type)."""
+        specs = self.hyperparameters_for(customization_type)
         problems = []
         for name, value in hyperparameters.items():
-            spec = self.hyperparameters.get(name)
+            spec = specs.get(name)
             if spec is None:
                 problems.append(
                     (
                         name,
-                        f"is not a hyperparameter of {self.model_id}; valid: {', '.join(sorted(self.hyperparameters))}",
+                        f"is not a hyperparameter of {self.model_id}; valid: {', '.join(sorted(specs))}",
                     )
                 )
                 continue
@@ -382,7 +395,13 @@ class ModelSpec:
                 problems.append((name, reason))
         return problems
 
-    def bedrock_hyperparameters(self, hyperparameters: Mapping[str, HyperParameterValue]) -> dict[str, str]:
+    def bedrock_hyperparameters(
+        self, hyperparameters: Mapping[str, HyperParameterValue], customization_type: CustomizationType | None = None
+    ) -> dict[str, str]:
+        if customization_type is CustomizationType.REINFORCEMENT_FINE_TUNING:
+            # RFT takes typed numbers in customizationConfig.rftConfig.hyperParameters, not this string map;
+            # that request is not built yet, so refuse rather than send Bedrock the wrong shape.
+            raise CatalogueError("REINFORCEMENT_FINE_TUNING jobs are not yet supported by the job request builder")
         problems = self.hyperparameter_problems(hyperparameters)
         if problems:
             raise CatalogueError("; ".join(f"{name} {reason}" for name, reason in problems))

@@ -148,7 +148,7 @@ def test_a_custom_model_is_tuned_where_its_base_model_is():
 # --- Nova 2 Lite ----------------------------------------------------------------------------------
 def test_nova_2_lite_fine_tunes_in_the_conversation_format_with_reasoning_and_without_a_validation_set():
     spec = get_model(NOVA_2_LITE)
-    assert spec.customization_types == {FT, DIST}
+    assert spec.customization_types == {FT, DIST, CustomizationType.REINFORCEMENT_FINE_TUNING}
     assert (
         spec.dataset_format(FT) is DatasetFormat.CONVERSATION_2024
         and spec.dataset_format(DIST) is DatasetFormat.DISTILLATION_PROMPTS
