@@ -91,8 +91,8 @@ def cohere_hyperparameters(max_batch: int) -> dict[str, HyperParameterSpec]:
 # rather than the string map of the other types. The ranges are the API reference's and the botocore
 # service model's (bedrock 2023-04-20, RFTHyperParameters), which agree; neither publishes a default, so
 # none is recorded and Bedrock applies its own. maxPromptLength and inferenceMaxTokens have no published
-# range: only "a count of tokens is at least 1" is checked. reasoningEffort (low | medium | high) is a
-# string enum, which a HyperParameterSpec cannot hold: it belongs to the RFT request, not built yet.
+# range: only "a count of tokens is at least 1" is checked. reasoningEffort is the service model's
+# ReasoningEffort enum (low | medium | high).
 RFT_HP_SOURCE = Source(
     "https://docs.aws.amazon.com/bedrock/latest/APIReference/API_RFTHyperParameters.html", "2026-12-07"
 )
@@ -106,5 +106,6 @@ RFT_HP = dict(
         _hp("evalInterval", int, 1, 100, None, note="training steps between evaluations"),
         _hp("maxPromptLength", int, 1, float("inf"), None, note=_NO_RANGE),
         _hp("inferenceMaxTokens", int, 1, float("inf"), None, note=_NO_RANGE),
+        ("reasoningEffort", HyperParameterSpec("reasoningEffort", str, 0, 0, None, choices=("low", "medium", "high"))),
     ]
 )

@@ -52,9 +52,13 @@ class HyperParameterSpec:
     maximum: float
     default: float | int | None
     note: str = ""
+    # An enumerated string (RFT's reasoningEffort): kind is str and minimum/maximum are unused.
+    choices: tuple[str, ...] = ()
 
     def check(self, value: object) -> str | None:
         """Return why ``value`` is unacceptable, or None when Bedrock would accept it."""
+        if self.choices:
+            return None if value in self.choices else f"must be one of {', '.join(self.choices)}, got {value!r}"
         if isinstance(value, bool):
             return f"must be a {self.kind.__name__}, got a boolean"
         if isinstance(value, str):
@@ -69,6 +73,12 @@ class HyperParameterSpec:
         if not self.minimum <= value <= self.maximum:
             return f"must be between {_fmt(self.minimum)} and {_fmt(self.maximum)}, got {_fmt(value)}"
         return None
+
+    def typed(self, value: HyperParameterValue) -> HyperParameterValue:
+        """The value as the typed number (or enum string) RFT's hyperParameters structure takes."""
+        if self.choices:
+            return str(value)
+        return int(float(value)) if self.kind is int else float(value)
 
     def as_bedrock_string(self, value: HyperParameterValue) -> str:
         """Bedrock's hyperParameters map is string-to-string; an int is a ParamValidationError."""
@@ -401,11 +411,25 @@ class ModelSpec:
         if customization_type is CustomizationType.REINFORCEMENT_FINE_TUNING:
             # RFT takes typed numbers in customizationConfig.rftConfig.hyperParameters, not this string map;
             # that request is not built yet, so refuse rather than send Bedrock the wrong shape.
-            raise CatalogueError("REINFORCEMENT_FINE_TUNING jobs are not yet supported by the job request builder")
+            raise CatalogueError(
+                "REINFORCEMENT_FINE_TUNING hyperparameters go in customizationConfig.rftConfig (rft_hyperparameters), "
+                "which the job request builder does not build yet"
+            )
         problems = self.hyperparameter_problems(hyperparameters)
         if problems:
             raise CatalogueError("; ".join(f"{name} {reason}" for name, reason in problems))
         return {name: self.hyperparameters[name].as_bedrock_string(value) for name, value in hyperparameters.items()}
+
+    def rft_hyperparameters(self, hyperparameters: Mapping[str, HyperParameterValue]) -> dict[str, HyperParameterValue]:
+        """customizationConfig.rftConfig.hyperParameters: checked, and typed as the service model wants."""
+        rft = CustomizationType.REINFORCEMENT_FINE_TUNING
+        if not self.supports(rft):
+            raise CatalogueError(f"{self.name} does not support {rft.value}")
+        problems = self.hyperparameter_problems(hyperparameters, rft)
+        if problems:
+            raise CatalogueError("; ".join(f"{name} {reason}" for name, reason in problems))
+        specs = self.hyperparameters_for(rft)
+        return {name: specs[name].typed(value) for name, value in hyperparameters.items()}
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 dataset format: AWS's documented example passes; each rule has a failing record located by line, field and rule id."""
 
 import botocore.loaders
+import botocore.session
+import botocore.validate
 import pytest
 
 from lambdas.domain.catalogue import CatalogueError, CustomizationType, DatasetFormat, get_model
@@ -53,11 +55,12 @@ def test_the_service_model_has_the_type_and_the_grader_the_catalogue_relies_on()
 def test_rft_hyperparameter_ranges_are_the_service_models():
     service, _ = _service_model_rft_hyperparameters()
     specs = get_model(NOVA_2_LITE).hyperparameters_for(RFT)
+    assert set(specs) == set(service)
     for name, shape in service.items():
-        if shape["type"] == "string":  # reasoningEffort: an enum, left to the RFT request
-            assert name not in specs and shape["enum"] == ["low", "medium", "high"]
-            continue
         spec = specs[name]
+        if shape["type"] == "string":  # reasoningEffort
+            assert spec.kind is str and list(spec.choices) == shape["enum"], name
+            continue
         assert spec.kind is (int if shape["type"] == "integer" else float), name
         assert (spec.minimum, spec.maximum) == (shape.get("min", 1), shape.get("max", float("inf"))), name
         assert spec.default is None, name  # AWS publishes no default
@@ -97,6 +100,44 @@ def test_a_profile_checks_rft_hyperparameters_against_the_rft_table():
     assert TuningProfile.model_validate({**base, "hyperparameters": {"epochCount": 3}}).problems() == []
     problems = TuningProfile.model_validate({**base, "hyperparameters": {"epochCount": 51}}).problems()
     assert ("hyperparameters.epochCount", "must be between 1 and 50, got 51") in problems
+
+
+def test_typed_rft_hyperparameters_make_a_create_job_request_the_service_model_accepts():
+    hyperparameters = get_model(NOVA_2_LITE).rft_hyperparameters(
+        {"epochCount": "3", "batchSize": 64.0, "learningRate": "0.00001", "reasoningEffort": "low", "evalInterval": 10}
+    )
+    assert hyperparameters == {
+        "epochCount": 3,
+        "batchSize": 64,
+        "learningRate": 1e-5,
+        "reasoningEffort": "low",
+        "evalInterval": 10,
+    }
+    request = {
+        "jobName": "tf-vi-math-1",
+        "customModelName": "tf-vi-math-1",
+        "roleArn": "arn:aws:iam::123456789012:role/tuneforge-customization",
+        "baseModelIdentifier": NOVA_2_LITE,
+        "customizationType": RFT.value,
+        "trainingDataConfig": {"s3Uri": "s3://bucket/train.jsonl"},
+        "outputDataConfig": {"s3Uri": "s3://bucket/out/"},
+        "customizationConfig": {
+            "rftConfig": {
+                "graderConfig": {
+                    "lambdaGrader": {"lambdaArn": "arn:aws:lambda:us-east-1:123456789012:function:tuneforge-grader"}
+                },
+                "hyperParameters": hyperparameters,
+            }
+        },
+    }
+    model = botocore.session.get_session().get_service_model("bedrock")
+    shape = model.operation_model("CreateModelCustomizationJob").input_shape
+    report = botocore.validate.ParamValidator().validate(request, shape)
+    assert not report.has_errors(), report.generate_report()
+    with pytest.raises(CatalogueError, match="reasoningEffort must be one of low, medium, high"):
+        get_model(NOVA_2_LITE).rft_hyperparameters({"reasoningEffort": "extreme"})
+    with pytest.raises(CatalogueError, match="does not support"):
+        get_model(NOVA_MICRO).rft_hyperparameters({})
 
 
 # --- format -----------------------------------------------------------------------------------------
