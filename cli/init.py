@@ -128,9 +128,24 @@ def _number(spec: HyperParameterSpec, value: float | int) -> str:
     return spec.as_bedrock_string(value)  # plain decimals: YAML reads "1e-05" as a string
 
 
-def _hyperparameter_lines(model: ModelSpec, pad: str) -> list[str]:
+def _hyperparameter_lines(model: ModelSpec, pad: str, ctype: CustomizationType | None = None) -> list[str]:
     source = f" ({model.hyperparameter_source})" if model.hyperparameter_source else ""
-    specs = [spec for spec in model.hyperparameters.values() if spec.default is not None]
+    table = model.hyperparameters_for(ctype)
+    specs = [spec for spec in table.values() if spec.default is not None]
+    if not specs and table:
+        # RFT: AWS publishes ranges but no defaults, so only the ranges can be offered.
+        ranges = ", ".join(
+            f"{spec.name} {'|'.join(spec.choices)}"
+            if spec.choices
+            else f"{spec.name} at least {_number(spec, spec.minimum)}"
+            if math.isinf(spec.maximum)
+            else f"{spec.name} {_number(spec, spec.minimum)} to {_number(spec, spec.maximum)}"
+            for spec in table.values()
+        )
+        return [
+            f"{pad}# {model.name}: Bedrock publishes no defaults for these, only what it accepts: {ranges}.",
+            f"{pad}hyperparameters: {{}}",
+        ]
     if not specs:
         return [
             f"{pad}# {model.name}: no hyperparameter table is published for Bedrock; the job uses Bedrock's defaults.",
@@ -194,7 +209,7 @@ def profile_yaml(name: str, model: ModelSpec, ctype: CustomizationType, teacher:
     ]
     if teacher:
         lines.append(f"{pad}teacher_model: {teacher}  # valid teachers: {', '.join(sorted(TEACHER_MODELS))}")
-    lines += _hyperparameter_lines(model, pad)
+    lines += _hyperparameter_lines(model, pad, ctype)
     lines += [
         f"{pad}# Upload the evaluation set (JSONL of prompt + reference) with",
         f"{pad}# `tuneforge evaluation-set FILE --profile {name}`; data owners upload to {INCOMING_PREFIX}{name}/.",

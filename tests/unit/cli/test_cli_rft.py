@@ -2,7 +2,10 @@
 
 import json
 
+import yaml
+
 from cli.main import main
+from lambdas.domain.profiles import TuningProfile
 
 NOVA_2_LITE = "amazon.nova-2-lite-v1:0:256k"
 RFT = ("--model", NOVA_2_LITE, "--type", "REINFORCEMENT_FINE_TUNING")
@@ -41,3 +44,14 @@ def test_estimate_of_an_rft_run_is_unpriced_and_fails_closed_unless_accepted(cap
     assert code == 3 and "not fully priced" in err, err
     code, _, _ = run(capsys, "estimate", _prompts(tmp_path), *RFT, "--budget", 50, "--accept-unpriced")
     assert code == 0
+
+
+def test_init_writes_an_rft_profile_with_the_accepted_ranges_and_no_invented_defaults(capsys):
+    code, out, _ = run(capsys, "init", "profile", "vi-math", *RFT)
+    assert code == 0, out
+    entry = yaml.safe_load(out)["vi-math"]
+    assert entry["customization_type"] == "REINFORCEMENT_FINE_TUNING" and entry["hyperparameters"] == {}
+    assert "epochCount 1 to 50" in out and "reasoningEffort low|medium|high" in out
+    assert "maxPromptLength at least 1" in out
+    profile = TuningProfile.model_validate({"name": "vi-math", **entry})
+    assert profile.problems() == []
