@@ -63,7 +63,10 @@ def _copy_reports(stage, run_id: str, profile: str, out: Path) -> list[Path]:
     target.mkdir(parents=True, exist_ok=True)
     copied = []
     for item in s3.list_objects_v2(Bucket=stage.artifacts_bucket, Prefix=prefix).get("Contents", []):
-        path = target / item["Key"].removeprefix(prefix)
+        name = item["Key"].removeprefix(prefix)
+        if "/" in name:  # the evaluation's batch files (batches/): working files, not reports
+            continue
+        path = target / name
         path.write_bytes(s3.get_object(Bucket=stage.artifacts_bucket, Key=item["Key"])["Body"].read())
         copied.append(path)
     return copied
