@@ -17,7 +17,7 @@ try:
 except node_runtime.UnsupportedNode as problem:
     sys.exit(f"tuneforge: {problem}")
 
-from stacks.config import ConfigError, load_stages  # noqa: E402
+from stacks.config import ConfigError, load_delivery, load_stages  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 
@@ -35,6 +35,9 @@ def main() -> None:
     only = [name for name in os.environ.get("TUNEFORGE_STAGES", "").split(",") if name]
     try:
         stages = load_stages(config_path, only=only or None)
+        # TUNEFORGE_STAGES builds a subset of the stages (a sandbox); the pipeline deploys the configured ones, so it
+        # is built only with every stage at hand.
+        delivery = None if only else load_delivery(config_path, stages)
     except ConfigError as mistake:
         # One line and no cdk.out: nothing half-written for later steps to trust.
         print(f"tuneforge: configuration error: {mistake}", file=sys.stderr)
@@ -42,7 +45,7 @@ def main() -> None:
 
     from stacks.app_builder import build_app  # CDK (jsii) starts only once the config is known to be sound
 
-    app = build_app(stages, context=cdk_context(), outdir=os.environ.get("CDK_OUTDIR"))
+    app = build_app(stages, context=cdk_context(), outdir=os.environ.get("CDK_OUTDIR"), delivery=delivery)
     app.synth()
 
 

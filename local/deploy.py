@@ -154,6 +154,7 @@ def read_assembly(cdk_out: str | os.PathLike) -> tuple[list[StackArtifact], list
     if not (Path(cdk_out) / "manifest.json").is_file():
         raise DeployError(str(cdk_out), "no manifest.json here: not a cloud assembly (run cdk synth first)")
     visit(Path(cdk_out), "")
+    stacks, asset_manifests = _without_pipeline_copies(stacks, asset_manifests)
     ordered: list[StackArtifact] = []
     done: set[str] = set()
 
@@ -172,6 +173,29 @@ def read_assembly(cdk_out: str | os.PathLike) -> tuple[list[StackArtifact], list
     for artifact_id in stacks:
         place(artifact_id, ())
     return ordered, asset_manifests
+
+
+def _without_pipeline_copies(
+    stacks: dict[str, StackArtifact], asset_manifests: list[tuple[Path, dict]]
+) -> tuple[dict[str, StackArtifact], list[tuple[Path, dict]]]:
+    """Leave out a nested stack that is the same CloudFormation stack (name, account, region) as a top-level one.
+
+    An app with a CDK Pipelines pipeline synthesizes each stage twice: at the top, for ``cdk deploy``, and inside the
+    pipeline's Stage (``assembly-<pipeline stack>-<stage>/``), for the pipeline to deploy. ``cdk deploy
+    'Tuneforge-dev-*'`` matches a nested stack's hierarchical id (``Tuneforge-Delivery/dev/…``), so it selects the
+    top-level one only; deploying both would update the one stack with the other's template. The emulator runs no
+    pipeline, so it deploys the top-level copy, which is what the gates checked.
+    """
+    top_level = {(s.stack_name, s.account, s.region) for key, s in stacks.items() if "/" not in key}
+    kept = {
+        key: s for key, s in stacks.items() if "/" not in key or (s.stack_name, s.account, s.region) not in top_level
+    }
+    if len(kept) == len(stacks):
+        return stacks, asset_manifests
+    wanted = {(s.assembly_dir, dep.rsplit("/", 1)[-1] + ".json") for s in kept.values() for dep in s.dependencies}
+    # A stack's asset manifest is one of its dependencies: the dropped copies' manifests go with them.
+    manifests = [(path, m) for path, m in asset_manifests if (path.parent, path.name) in wanted]
+    return kept, manifests
 
 
 def _substitute(text: str, account: str, region: str) -> str:

@@ -1,17 +1,14 @@
-"""Composes the stacks of each stage into one CDK app, with the security gates attached."""
+"""Composes the stacks of each stage into one CDK app, with the delivery pipeline and the security gates attached."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import App, Environment, Tags
-from aws_cdk import aws_iam as iam
+from aws_cdk import App
 
-from stacks.config import StageConfig
-from stacks.foundation_stack import FoundationStack
+from stacks.config import DeliveryConfig, StageConfig
 from stacks.nag import add_security_gates
-from stacks.pipeline_stack import PipelineStack
-from stacks.service_principals import add_confused_deputy_conditions
+from stacks.stage import compose_stage
 
 
 def new_app(*, context: dict[str, Any], outdir: str | None = None) -> App:
@@ -24,36 +21,22 @@ def new_app(*, context: dict[str, Any], outdir: str | None = None) -> App:
 
 
 def build_app(
-    stages: list[StageConfig], *, context: dict[str, Any], outdir: str | None = None, nag: bool = True
+    stages: list[StageConfig],
+    *,
+    context: dict[str, Any],
+    outdir: str | None = None,
+    nag: bool = True,
+    delivery: DeliveryConfig | None = None,
 ) -> App:
+    """Every stage's stacks at the top of the app (``make deploy STAGE=…``, the gates, the emulator) and, when the
+    configuration has a `delivery:` section, the Tuneforge-Delivery stack that deploys the listed stages."""
     app = new_app(context=context, outdir=outdir)
     for stage in stages:
-        env = Environment(account=stage.account, region=stage.region)
-        foundation = FoundationStack(
-            app,
-            stage.foundation_stack_name,
-            stage=stage,
-            env=env,
-            description=f"tuneforge {stage.name}: key, buckets, tables, isolated network, Bedrock service role",
-        )
-        pipeline = PipelineStack(
-            app,
-            stage.pipeline_stack_name,
-            stage=stage,
-            foundation=foundation,
-            env=env,
-            description=f"tuneforge {stage.name}: retraining pipeline, triggers, notifications, alarms",
-        )
-        for stack in (foundation, pipeline):
-            Tags.of(stack).add("app", "tuneforge")
-            Tags.of(stack).add("stage", stage.name)
-            if stage.permissions_boundary_arn:
-                iam.PermissionsBoundary.of(stack).apply(
-                    iam.ManagedPolicy.from_managed_policy_arn(
-                        stack, "PermissionsBoundary", stage.permissions_boundary_arn
-                    )
-                )
-    add_confused_deputy_conditions(app)
+        compose_stage(app, stage)
+    if delivery is not None:
+        from stacks.delivery_stack import DeliveryStack  # CDK Pipelines loads only for a configured pipeline
+
+        DeliveryStack(app, delivery=delivery, stages={stage.name: stage for stage in stages})
     if nag:
         add_security_gates(app)
     return app

@@ -11,7 +11,7 @@ import re
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any, Callable, Literal
 
 import yaml
 from aws_cdk import aws_logs as logs
@@ -149,6 +149,113 @@ _RETENTION_NAMES = {
 }
 
 
+class ConnectionSource(BaseModel):
+    """A Git host reached through an AWS CodeConnections (formerly CodeStar Connections) connection."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["connection"]
+    # Both service prefixes name the same connections: codestar-connections is the older one.
+    connection_arn: Annotated[
+        str,
+        StringConstraints(
+            pattern=r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[A-Za-z0-9-]+$"
+        ),
+    ]
+    repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]  # owner/name
+    branch: Annotated[str, StringConstraints(min_length=1)]
+
+
+class CodeCommitSource(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["codecommit"]
+    repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,100}$")]
+    branch: Annotated[str, StringConstraints(min_length=1)]
+
+
+class S3Source(BaseModel):
+    """A zip of the repository in a versioned bucket of the tooling account; it carries no Git history."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["s3"]
+    bucket: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    key: Annotated[str, StringConstraints(pattern=r"^[^/].*\.zip$")]
+
+
+class DeliveryStage(BaseModel):
+    """One stage the pipeline deploys, in the order listed; ``approval`` puts a person's approval before it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stage: str
+    approval: bool = False
+
+
+class DeliveryConfig(BaseModel):
+    """The `delivery:` section: the tooling account the pipeline lives in, its source and the stages it deploys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account: AccountId
+    region: Region
+    source: Annotated[ConnectionSource | CodeCommitSource | S3Source, Field(discriminator="kind")]
+    stages: list[DeliveryStage] = Field(min_length=1)
+    log_retention_days: int = Field(default=365)
+
+    @model_validator(mode="after")
+    def _stages_once_and_known_retention(self) -> "DeliveryConfig":
+        names = [entry.stage for entry in self.stages]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"stage {name!r} is listed twice; a stage is deployed once per change")
+        if self.log_retention_days not in _RETENTION_NAMES:
+            raise ValueError(
+                f"log_retention_days must be one CloudWatch accepts: {', '.join(map(str, _RETENTION_NAMES))}"
+            )
+        return self
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return logs.RetentionDays[_RETENTION_NAMES[self.log_retention_days]]
+
+
+def load_delivery(path: Path, stages: list[StageConfig]) -> DeliveryConfig | None:
+    """The `delivery:` section of the YAML file at ``path``, or None when it has none (no pipeline is built).
+
+    ``stages`` are the stages already loaded from the same file: the pipeline deploys only stages defined there.
+    """
+    raw = _read_yaml(path)
+    section = raw.get("delivery") if isinstance(raw, dict) else None
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: delivery: must be a mapping of settings")
+    try:
+        delivery = DeliveryConfig.model_validate(section)
+    except ValidationError as invalid:
+        raise ConfigError(_first_error(path, "delivery", invalid)) from None
+    defined = {stage.name for stage in stages}
+    for index, entry in enumerate(delivery.stages):
+        if entry.stage not in defined:
+            raise ConfigError(
+                f"{path}: delivery.stages.{index}.stage: unknown stage {entry.stage!r}; defined: {', '.join(sorted(defined))}"
+            )
+    return delivery
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except yaml.YAMLError as bad_yaml:
+        mark = getattr(bad_yaml, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "?"
+        raise ConfigError(f"{path}: {where}: not valid YAML ({getattr(bad_yaml, 'problem', bad_yaml)})") from None
+
+
 def load_stages(
     path: Path, only: list[str] | None = None, *, today: date | None = None, warn: Callable[[str], None] | None = None
 ) -> list[StageConfig]:
@@ -158,14 +265,7 @@ def load_stages(
     of life, or not customizable in the stage's region, is refused; one within 90 days of its end of
     life is passed to ``warn`` (stderr unless given).
     """
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except yaml.YAMLError as bad_yaml:
-        mark = getattr(bad_yaml, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "?"
-        raise ConfigError(f"{path}: {where}: not valid YAML ({getattr(bad_yaml, 'problem', bad_yaml)})") from None
+    raw = _read_yaml(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("stages"), dict) or not raw["stages"]:
         raise ConfigError(f"{path}: stages: a mapping of stage name to settings is required")
     stages_raw: dict[str, Any] = raw["stages"]

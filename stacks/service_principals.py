@@ -14,7 +14,7 @@ limited to this account's resources of that service:
   ``aws:SourceAccount`` and ``aws:SourceArn`` ``arn:aws:ec2:<region>:<account>:vpc-flow-log/*``), read 2026-12-04;
 * EventBridge sets ``aws:SourceAccount`` on the calls it makes for a rule's target.
 
-Applied once every stack is built (``stacks/app_builder.py``), because the grants come from constructs of
+Applied once both stacks of a stage are built (``stacks/stage.py``), because the grants come from constructs of
 both stacks.
 """
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import App, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
@@ -66,8 +66,8 @@ def _condition_statements(resource: Any, stack: Stack, path: str, document: Any)
             resource.add_property_override(f"{path}.Statement.{index}.Condition", _condition(stack, services))
 
 
-def add_confused_deputy_conditions(app: App) -> None:
-    for stack in (child for child in app.node.children if isinstance(child, Stack)):
+def add_confused_deputy_conditions(*stacks: Stack) -> None:
+    for stack in stacks:
         for construct in stack.node.find_all():
             if isinstance(construct, kms.CfnKey):
                 _condition_statements(construct, stack, "KeyPolicy", construct.key_policy)

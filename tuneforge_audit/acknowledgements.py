@@ -126,12 +126,17 @@ def load_templates(cdk_out: Path) -> dict[str, dict]:
 
 
 def _stage_pattern(text: str) -> re.Pattern:
-    """Allowlist strings: ``{stage}``, ``{account}``, ``{region}`` placeholders; everything else literal."""
-    pieces = re.split(r"(\{stage\}|\{account\}|\{region\})", text)
+    """Allowlist strings: ``{stage}``, ``{account}``, ``{region}`` placeholders, and ``{hash}`` for the 8-character
+    suffix CDK gives a logical id (in a finding that names a resource whose logical id holds the stage's name);
+    everything else literal."""
+    pieces = re.split(r"(\{stage\}|\{account\}|\{region\}|\{hash\})", text)
     regex = "".join(
-        {"{stage}": r"[A-Za-z0-9]+", "{account}": r"\d{12}", "{region}": r"[a-z]{2}(?:-[a-z]+)+-\d"}.get(
-            p, re.escape(p)
-        )
+        {
+            "{stage}": r"[A-Za-z0-9]+",
+            "{account}": r"\d{12}",
+            "{region}": r"[a-z]{2}(?:-[a-z]+)+-\d",
+            "{hash}": r"[0-9A-F]{8}",
+        }.get(p, re.escape(p))
         for p in pieces
     )
     return re.compile(rf"^{regex}$")

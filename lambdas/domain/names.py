@@ -56,6 +56,13 @@ def pipeline_stack_name(stage: str) -> str:
     return f"{stack_prefix(stage)}-Pipeline"
 
 
+# The delivery pipeline (stacks/delivery_stack.py): its stack in the tooling account, the CodePipeline in it, and the
+# prefix in its artifact bucket under which each approval's security report is published.
+DELIVERY_STACK_NAME: Final = f"{STACK_PREFIX}-Delivery"
+DELIVERY_PIPELINE_NAME: Final = "tuneforge-delivery"
+DELIVERY_AUDIT_PREFIX: Final = "audit-reports/"
+
+
 def profile_parameter_prefix(stage: str) -> str:
     """SSM path of a stage's tuning profiles, one parameter per profile (written by deploy, read by StartRun)."""
     return f"/tuneforge/{stage}/profiles"
