@@ -39,42 +39,7 @@ def artifact_storage(stack: Stack, delivery: DeliveryConfig) -> ArtifactStorage:
     artifact_key = kms.Key(
         stack, "ArtifactKey", description="tuneforge delivery: pipeline artifacts", enable_key_rotation=True
     )
-    access_logs = s3.Bucket(
-        stack,
-        "AccessLogs",
-        # S3 server access logging cannot deliver to a bucket whose default encryption is SSE-KMS.
-        encryption=s3.BucketEncryption.S3_MANAGED,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        enforce_ssl=True,
-        versioned=True,
-        removal_policy=RemovalPolicy.RETAIN,
-        lifecycle_rules=[
-            s3.LifecycleRule(
-                id="expire-access-logs",
-                expiration=Duration.days(delivery.log_retention_days),
-                noncurrent_version_expiration=Duration.days(7),
-            )
-        ],
-    )
-    artifact_bucket = s3.Bucket(
-        stack,
-        "Artifacts",
-        encryption=s3.BucketEncryption.KMS,
-        encryption_key=artifact_key,
-        bucket_key_enabled=True,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        enforce_ssl=True,
-        versioned=True,
-        server_access_logs_bucket=access_logs,
-        server_access_logs_prefix="artifacts/",
-        removal_policy=RemovalPolicy.RETAIN,
-        lifecycle_rules=[
-            s3.LifecycleRule(id="expire-noncurrent-versions", noncurrent_version_expiration=Duration.days(90)),
-            s3.LifecycleRule(id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(7)),
-        ],
-    )
+    artifact_bucket, access_logs = artifact_buckets(stack, delivery, artifact_key)
     log_key = kms.Key(stack, "LogKey", description="tuneforge delivery: build logs", enable_key_rotation=True)
     # CloudWatch Logs encrypts only this account's log groups with it, proven by the encryption context.
     log_key.add_to_resource_policy(
@@ -105,8 +70,52 @@ def artifact_storage(stack: Stack, delivery: DeliveryConfig) -> ArtifactStorage:
         retention=delivery.log_retention,
         removal_policy=RemovalPolicy.RETAIN,
     )
-    _acknowledge_storage(artifact_bucket, access_logs)
     return ArtifactStorage(artifact_key, artifact_bucket, access_logs, log_key, log_group)
+
+
+def artifact_buckets(
+    stack: Stack, delivery: DeliveryConfig, key: kms.IKey, *, bucket_name: str | None = None
+) -> tuple[s3.Bucket, s3.Bucket]:
+    """An artifact bucket encrypted with ``key`` and the SSE-S3 bucket its server access logs go to."""
+    access_logs = s3.Bucket(
+        stack,
+        "AccessLogs",
+        # S3 server access logging cannot deliver to a bucket whose default encryption is SSE-KMS.
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        enforce_ssl=True,
+        versioned=True,
+        removal_policy=RemovalPolicy.RETAIN,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id="expire-access-logs",
+                expiration=Duration.days(delivery.log_retention_days),
+                noncurrent_version_expiration=Duration.days(7),
+            )
+        ],
+    )
+    artifact_bucket = s3.Bucket(
+        stack,
+        "Artifacts",
+        encryption=s3.BucketEncryption.KMS,
+        encryption_key=key,
+        bucket_name=bucket_name,
+        bucket_key_enabled=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        enforce_ssl=True,
+        versioned=True,
+        server_access_logs_bucket=access_logs,
+        server_access_logs_prefix="artifacts/",
+        removal_policy=RemovalPolicy.RETAIN,
+        lifecycle_rules=[
+            s3.LifecycleRule(id="expire-noncurrent-versions", noncurrent_version_expiration=Duration.days(90)),
+            s3.LifecycleRule(id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(7)),
+        ],
+    )
+    _acknowledge_storage(artifact_bucket, access_logs)
+    return artifact_bucket, access_logs
 
 
 def _acknowledge_storage(artifact_bucket: s3.Bucket, access_logs: s3.Bucket) -> None:
@@ -139,22 +148,26 @@ def _acknowledge_storage(artifact_bucket: s3.Bucket, access_logs: s3.Bucket) -> 
 
 # Why each kind of wildcard CDK Pipelines writes into its roles' policies is bounded, matched against the finding as
 # cdk-nag renders it (`Action::s3:GetObject*`, `Resource::<Artifacts82DD59A1.Arn>/*`). A wildcard that matches none
-# stays an open finding and fails synth: a new kind needs its reason here first.
+# stays an open finding and fails synth: a new kind needs its reason here first. `{wildcard}` in a reason is the
+# wildcard itself, so a reason for an action group names the action (the report holds it to its statement).
 WILDCARD_REASONS: tuple[tuple[str, str], ...] = (
     (
         r"Action::s3:(GetBucket|GetObject|List|Abort|DeleteObject)\*",
-        "CDK's read or read-write grant lists these S3 action groups; the statement's resources are only this "
-        "pipeline's artifact bucket, KMS-encrypted and reachable only over TLS, or the one configured source object.",
+        # Named by s3:GetObject*, which every such grant holds: writing the List group as an action would also
+        # name the self-mutation role's s3:ListBucket, another statement of the same policy.
+        "CDK's artifact grant gives s3:GetObject* with the GetBucket and List groups (and, to writers, Abort and "
+        "DeleteObject); its resources are only this pipeline's artifact bucket, KMS-encrypted and reachable only over "
+        "TLS, or the one configured source object.",
     ),
     (
         r"Action::kms:(GenerateDataKey|ReEncrypt)\*",
-        "CDK's grant to encrypt pipeline artifacts lists these KMS action groups on only this pipeline's artifact "
-        "key, whose key policy limits it to this account and the stage accounts' CDK deploy roles.",
+        "CDK's grant to encrypt pipeline artifacts uses the KMS action group {wildcard} on only this pipeline's "
+        "artifact keys, whose key policies limit them to this account and the stage accounts' CDK deploy roles.",
     ),
     (
-        r"Resource::<Artifacts[0-9A-F]{8}\.Arn>/.*\*",
+        r"Resource::(<Artifacts[0-9A-F]{8}\.Arn>|arn:<AWS::Partition>:s3:::tuneforge-delivery-artifacts-\d{12}-[a-z0-9-]+)/.*\*",
         "CodePipeline names every artifact object when an execution runs, so the grant covers objects of only "
-        "this pipeline's KMS-encrypted, TLS-only artifact bucket.",
+        "this pipeline's KMS-encrypted, TLS-only artifact bucket of that region.",
     ),
     (
         r"Resource::arn:<AWS::Partition>:logs:[a-z0-9-]+:\d{12}:log-group:/aws/codebuild/.*\*",
@@ -167,14 +180,19 @@ WILDCARD_REASONS: tuple[tuple[str, str], ...] = (
         "groups of this account, and these builds publish no reports.",
     ),
     (
+        r"Resource::arn:<AWS::Partition>:kms:[a-z0-9-]+:\d{12}:key/\*",
+        "The artifact key of another region is known to the pipeline only by its alias; a condition on "
+        "kms:ResourceAliases limits the grant to the key of this account in that region that carries the alias.",
+    ),
+    (
         r"Resource::arn:\*:iam::\d{12}:role/\*",
         "The self-mutation build assumes the CDK bootstrap roles of this account only, and a condition on the "
         "aws-cdk:bootstrap-role tag limits it to the deploy and publishing roles `cdk bootstrap` created.",
     ),
     (
         r"Resource::\*",
-        "CloudFormation DescribeStacks and S3 ListBucket are read-only; the self-mutation build uses them to find "
-        "the CDK bootstrap stack and bucket of this account before it updates the pipeline.",
+        "The self-mutation build calls cloudformation:DescribeStacks and lists buckets, both read-only, to find the "
+        "CDK bootstrap stack and bucket of this account before it updates the pipeline.",
     ),
 )
 INLINE_POLICY_REASON = (
@@ -196,14 +214,49 @@ def acknowledge_pipeline_findings(stack: Stack) -> None:
             acknowledge(construct, PROJECT_SOURCE_REASON, "HIPAA.Security-CodeBuildProjectSourceRepoUrl")
 
 
-def tighten_generated_resources(stack: Stack) -> None:
-    """Two fixes to what CDK Pipelines generates, made on the template (escape hatches) once the pipeline is built."""
+# The alias of the artifact key in every other region a stage deploys to (DeliveryRegionStack).
+ARTIFACT_KEY_ALIAS = "alias/tuneforge-delivery-artifacts"
+
+
+def tighten_generated_resources(stack: Stack, *, other_regions: list[str]) -> None:
+    """Fixes to what CDK Pipelines generates, made on the template once the pipeline is built."""
     own = _own_constructs(stack)
     for pipeline in (c for c in own if isinstance(c, codepipeline.CfnPipeline)):
         _deploy_role_arns_as_sub(stack, pipeline)
     projects = [c for c in own if isinstance(c, codebuild.CfnProject)]
     for policy in (c for c in own if isinstance(c, iam.CfnPolicy)):
         _builds_of_own_projects(stack, policy, projects)
+        if other_regions:
+            _other_region_keys_by_alias(stack, policy, other_regions)
+
+
+def _other_region_keys_by_alias(stack: Stack, policy: iam.CfnPolicy, regions: list[str]) -> None:
+    """The pipeline's role may use the artifact key of each other region, which it knows only by its alias, so CDK
+    grants the KMS actions on ``*``: every key of the account whose key policy defers to IAM. Instead, the keys of
+    those regions in this account that carry the alias: ``kms:ResourceAliases`` "allows or denies access to a KMS key
+    based on the aliases associated with the KMS key"
+    (https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html, read 2026-12-07)."""
+    document = stack.resolve(policy.policy_document)
+    statements = document.get("Statement", [])
+    for statement in list(statements):
+        resources, actions = _as_list(statement.get("Resource")), _as_list(statement.get("Action"))
+        if "*" not in resources or not actions or not all(a.startswith("kms:") for a in actions):
+            continue
+        remaining = [r for r in resources if r != "*"]
+        statement["Resource"] = remaining if len(remaining) != 1 else remaining[0]
+        statements.append(
+            {
+                "Sid": "ArtifactKeysOfOtherRegions",
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": [
+                    {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":kms:{region}:{stack.account}:key/*"]]}
+                    for region in regions
+                ],
+                "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": ARTIFACT_KEY_ALIAS}},
+            }
+        )
+        policy.policy_document = document
 
 
 def _deploy_role_arns_as_sub(stack: Stack, pipeline: codepipeline.CfnPipeline) -> None:
@@ -283,7 +336,8 @@ def _acknowledge_policy(stack: Stack, policy: iam.CfnPolicy) -> None:
     for finding in findings:
         reason = next((why for pattern, why in WILDCARD_REASONS if re.fullmatch(pattern, finding)), None)
         if reason is not None:
-            acknowledge(policy, reason, f"AwsSolutions-IAM5[{finding}]")
+            wildcard = finding.partition("::")[2]
+            acknowledge(policy, reason.replace("{wildcard}", wildcard), f"AwsSolutions-IAM5[{finding}]")
 
 
 def _as_list(value: Any) -> list[Any]:

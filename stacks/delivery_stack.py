@@ -17,12 +17,19 @@ from aws_cdk import Duration, Stack, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from lambdas.domain.names import DELIVERY_AUDIT_PREFIX, DELIVERY_PIPELINE_NAME, DELIVERY_STACK_NAME
 from stacks.config import CodeCommitSource, ConnectionSource, DeliveryConfig, S3Source, StageConfig
-from stacks.delivery_security import acknowledge_pipeline_findings, artifact_storage, tighten_generated_resources
+from stacks.delivery_security import (
+    ARTIFACT_KEY_ALIAS,
+    acknowledge_pipeline_findings,
+    artifact_buckets,
+    artifact_storage,
+    tighten_generated_resources,
+)
 from stacks.stage import TuneforgeStage
 
 # The gates and the offline end-to-end suite (`make test`), then the cloud assembly the pipeline deploys
@@ -33,6 +40,30 @@ BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 RUNTIME_VERSIONS = {"python": "3.11"}
 # One action name whatever the source: the construct paths (and so the allowlisted acknowledgements) stay the same.
 SOURCE_ACTION = "Source"
+
+
+class DeliveryRegionStack(Stack):
+    """The artifact bucket CodePipeline needs in each other region a stage deploys to, in the tooling account.
+
+    Given to the pipeline instead of the support stack CodePipeline would generate, so it is built like the main
+    artifact bucket (its own rotating key, TLS only, versioned, access-logged) and passes the same gates. Named,
+    because the pipeline in another region refers to it by name and by its key's alias.
+    """
+
+    def __init__(self, scope: Construct, *, delivery: DeliveryConfig, region: str) -> None:
+        super().__init__(
+            scope,
+            f"{DELIVERY_STACK_NAME}-{region}",
+            env={"account": delivery.account, "region": region},
+            description=f"tuneforge delivery: the pipeline's artifact bucket in {region}",
+        )
+        key = kms.Key(
+            self, "ArtifactKey", description="tuneforge delivery: pipeline artifacts", enable_key_rotation=True
+        )
+        alias = kms.Alias(self, "ArtifactKeyAlias", alias_name=ARTIFACT_KEY_ALIAS, target_key=key)
+        self.artifact_bucket, _ = artifact_buckets(
+            self, delivery, alias, bucket_name=f"tuneforge-delivery-artifacts-{delivery.account}-{region}"
+        )
 
 
 class DeliveryStack(Stack):
@@ -52,6 +83,10 @@ class DeliveryStack(Stack):
             description="tuneforge delivery: the pipeline that tests, synthesizes and deploys every configured stage",
             **kwargs,
         )
+        other_regions = sorted({stages[entry.stage].region for entry in delivery.stages} - {delivery.region})
+        region_stacks = [DeliveryRegionStack(scope, delivery=delivery, region=region) for region in other_regions]
+        for region_stack in region_stacks:
+            self.add_stack_dependency(region_stack)
         storage = artifact_storage(self, delivery)
         self.artifact_bucket, self.log_group = storage.artifact_bucket, storage.log_group
         self.source = self._source(delivery)
@@ -75,12 +110,17 @@ class DeliveryStack(Stack):
             "Pipeline",
             pipeline_name=DELIVERY_PIPELINE_NAME,
             synth=self.synth,
-            artifact_bucket=self.artifact_bucket,
             code_build_defaults=pipelines.CodeBuildOptions(
                 build_environment=build_environment, logging=logging, timeout=Duration.minutes(30)
             ),
             # One asset-publishing project for all assets instead of one per asset: fewer roles to review.
             publish_assets_in_parallel=False,
+            # The artifact bucket of each region, the pipeline's own first (CDK Pipelines takes it as the artifact
+            # bucket); no support stack is generated.
+            cross_region_replication_buckets={
+                self.region: self.artifact_bucket,
+                **{stack.region: stack.artifact_bucket for stack in region_stacks},
+            },
         )
         self.stage_names: list[str] = []
         for entry in delivery.stages:
@@ -104,7 +144,7 @@ class DeliveryStack(Stack):
             self.stage_names.append(stage.name)
         # The CodePipeline and its CodeBuild projects exist only once the pipeline is built.
         self.pipeline.build_pipeline()
-        tighten_generated_resources(self)
+        tighten_generated_resources(self, other_regions=other_regions)
         acknowledge_pipeline_findings(self)
 
     def _source(self, delivery: DeliveryConfig) -> pipelines.CodePipelineSource:

@@ -30,13 +30,16 @@ class CloudAssembly:
 
 @pytest.fixture(scope="session")
 def assembly(tmp_path_factory: pytest.TempPathFactory) -> CloudAssembly:
-    """The whole app synthesized with every nag pack attached: synth itself fails on an open finding."""
+    """The whole app as `make synth` builds it (every stage and the Tuneforge-Delivery pipeline), with every nag
+    pack attached: synth itself fails on an open finding."""
     from app import cdk_context
     from stacks.app_builder import build_app
-    from stacks.config import load_stages
+    from stacks.config import load_delivery, load_stages
 
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app = build_app(load_stages(ROOT / "config" / "tuneforge.yaml"), context=cdk_context(), outdir=str(outdir))
+    config = ROOT / "config" / "tuneforge.yaml"
+    stages = load_stages(config)
+    app = build_app(stages, context=cdk_context(), outdir=str(outdir), delivery=load_delivery(config, stages))
     app.synth()
     templates = {
         path.name.removesuffix(".template.json"): json.loads(path.read_text())

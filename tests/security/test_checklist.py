@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
+from lambdas.domain.names import DELIVERY_STACK_NAME
 from tests.security.synthetic import bedrock_role_id, data_bucket_id, key_id, lambda_sg_id, only, with_pipeline
 from tuneforge_audit.checklist import CHECKS
 from tuneforge_audit.checklist.buckets import access_log_destinations, check_05_bucket_durability
@@ -26,7 +27,11 @@ def stage_of(stack_name: str) -> str:
 
 @pytest.mark.parametrize("check", CHECKS)
 def test_every_template_satisfies(assembly, check):
-    violations = {name: CHECKS[check](template, stage_of(name)) for name, template in assembly.templates.items()}
+    # The stages' stacks; the delivery pipeline's stack is held to nag, cfn-lint and checkov (tuneforge_audit.model
+    # .checklist says why) and its own properties are in tests/infra/test_delivery.py.
+    stage_stacks = {name: t for name, t in assembly.templates.items() if not name.startswith(DELIVERY_STACK_NAME)}
+    assert len(stage_stacks) == len(assembly.templates) - 1
+    violations = {name: CHECKS[check](template, stage_of(name)) for name, template in stage_stacks.items()}
     assert not any(violations.values()), violations
 
 

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from lambdas.domain.names import DELIVERY_STACK_NAME
 from tuneforge_audit import SCHEMA_VERSION, standing_cost
 from tuneforge_audit.acknowledgements import audit, load_allowlist, pack_of, stack_artifacts
 from tuneforge_audit.checklist import CHECKS
@@ -40,6 +41,10 @@ FULL_STAGE = "dev"
 
 
 def stage_of(stack: str) -> str:
+    """The stage of a ``Tuneforge-<stage>-<Stack>`` stack; "" for the delivery pipeline's stacks (Tuneforge-Delivery
+    and its artifact bucket in another region, Tuneforge-Delivery-<region>), which belong to no stage."""
+    if stack == DELIVERY_STACK_NAME or stack.startswith(f"{DELIVERY_STACK_NAME}-"):
+        return ""
     parts = stack.split("-")
     return parts[1] if len(parts) >= 3 else ""
 
@@ -82,8 +87,14 @@ def checkov_skips(templates: dict[str, dict]) -> list[dict]:
 
 
 def checklist(templates: dict[str, dict]) -> list[dict]:
+    """The checklist over the stages' stacks. The delivery pipeline's stack (Tuneforge-Delivery, no stage in its
+    name) is held to the nag packs, cfn-lint and checkov instead: properties such as the VPC-endpoint perimeter of
+    the stage's buckets or a key that decrypts for the stage only are about a stage's data, and CodePipeline and
+    CodeBuild reach the artifact bucket from outside any VPC on behalf of the stage accounts."""
     out = []
     for stack, template in templates.items():
+        if not stage_of(stack):
+            continue
         for name, violations in sorted(((n, CHECKS[n](template, stage_of(stack))) for n in CHECKS)):
             out.append(
                 {

@@ -80,7 +80,24 @@ class Names:
 
     def is_cmk(self, stack: str, value: Any) -> bool:
         found = self.resource_of(stack, value)
-        return found is not None and self.templates[found[0]]["Resources"][found[1]].get("Type") == "AWS::KMS::Key"
+        if found is not None:
+            return self.templates[found[0]]["Resources"][found[1]].get("Type") == "AWS::KMS::Key"
+        return self._alias_of_own_key(stack, value)
+
+    def _alias_of_own_key(self, stack: str, value: Any) -> bool:
+        """A key named by the ARN of its alias (what CDK writes for a bucket whose key another region's stack refers
+        to, stacks/delivery_stack.py): an AWS::KMS::Alias of the stack with that name whose target is a key of it."""
+        text = self.text(value)
+        if ":alias/" not in text:
+            return False
+        name = "alias/" + text.split(":alias/", 1)[1]
+        resources = self.templates.get(stack, {}).get("Resources", {})
+        for alias in resources.values():
+            p = alias.get("Properties") or {}
+            if alias.get("Type") == "AWS::KMS::Alias" and p.get("AliasName") == name:
+                target = self.resource_of(stack, p.get("TargetKeyId"))
+                return target is not None and resources.get(target[1], {}).get("Type") == "AWS::KMS::Key"
+        return False
 
 
 def conditions(statement: dict, names: Names) -> list[str]:
