@@ -15,7 +15,7 @@ from typing import Annotated, Any, Callable, Literal
 
 import yaml
 from aws_cdk import aws_logs as logs
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from lambdas.domain import names
 from lambdas.domain.catalogue import customization_region_problem, lifecycle_problem
@@ -204,17 +204,21 @@ class DeliveryConfig(BaseModel):
     stages: list[DeliveryStage] = Field(min_length=1)
     log_retention_days: int = Field(default=365)
 
-    @model_validator(mode="after")
-    def _stages_once_and_known_retention(self) -> "DeliveryConfig":
-        names = [entry.stage for entry in self.stages]
+    @field_validator("stages")
+    @classmethod
+    def _each_stage_once(cls, stages: list[DeliveryStage]) -> list[DeliveryStage]:
+        names = [entry.stage for entry in stages]
         for name in names:
             if names.count(name) > 1:
                 raise ValueError(f"stage {name!r} is listed twice; a stage is deployed once per change")
-        if self.log_retention_days not in _RETENTION_NAMES:
-            raise ValueError(
-                f"log_retention_days must be one CloudWatch accepts: {', '.join(map(str, _RETENTION_NAMES))}"
-            )
-        return self
+        return stages
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention_cloudwatch_accepts(cls, days: int) -> int:
+        if days not in _RETENTION_NAMES:
+            raise ValueError(f"must be one CloudWatch accepts: {', '.join(map(str, _RETENTION_NAMES))}")
+        return days
 
     @property
     def log_retention(self) -> logs.RetentionDays:
