@@ -35,9 +35,15 @@ from stacks.stage import TuneforgeStage
 # The gates and the offline end-to-end suite (`make test`), then the cloud assembly the pipeline deploys
 # (`make synth`): the same targets a developer runs, each installing from the hash-locked files.
 SYNTH_COMMANDS = ["make test", "make synth"]
-# The Makefile's locks are for CPython 3.11 (LOCK_PYTHON); CodeBuild's standard 7.0 image provides it as a runtime.
+# The Makefile's locks are for CPython 3.11 (LOCK_PYTHON), asked of the image as a buildspec runtime. Which image offers
+# which runtime: https://docs.aws.amazon.com/codebuild/latest/userguide/available-runtimes.html (read 2026-12-07; the
+# copy this project could read did not show the python rows, so confirm standard:7.0 still lists 3.11: a runtime the
+# image lacks fails the build's install phase, and the Makefile refuses any other Python, so nothing passes silently).
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 RUNTIME_VERSIONS = {"python": "3.11"}
+# The self-mutation step installs this CDK CLI (the one package.json pins for `make deploy`; a unit test holds the
+# two equal) instead of CDK Pipelines' default, the newest 2.x on npm at that moment.
+CDK_CLI_VERSION = "2.1148.1"
 # One action name whatever the source: the construct paths (and so the allowlisted acknowledgements) stay the same.
 SOURCE_ACTION = "Source"
 
@@ -109,6 +115,7 @@ class DeliveryStack(Stack):
             self,
             "Pipeline",
             pipeline_name=DELIVERY_PIPELINE_NAME,
+            cli_version=CDK_CLI_VERSION,
             synth=self.synth,
             code_build_defaults=pipelines.CodeBuildOptions(
                 build_environment=build_environment, logging=logging, timeout=Duration.minutes(30)
