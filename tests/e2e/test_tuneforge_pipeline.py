@@ -132,6 +132,28 @@ def test_deploy_filter_deploys_one_stage_of_a_multi_stage_assembly(tuneforge_cdk
         emulator.deploy(tuneforge_cdk_out, stacks="Tuneforge-qa-*")
 
 
+def test_the_delivery_pipelines_copies_of_the_stages_are_left_to_the_pipeline(tuneforge_cdk_out):
+    """The assembly holds each stage twice: at the top (make deploy, the gates) and inside the Tuneforge-Delivery
+    pipeline's Stages (assembly-Tuneforge-Delivery-<stage>/). The emulator deploys the top-level copy only, as
+    `cdk deploy 'Tuneforge-dev-*'` selects it, with only its asset manifests."""
+    from local.deploy import read_assembly
+
+    assert sorted(p.parent.name for p in tuneforge_cdk_out.glob("assembly-*/manifest.json")) == [
+        "assembly-Tuneforge-Delivery-dev",
+        "assembly-Tuneforge-Delivery-prod",
+    ]
+    stacks, manifests = read_assembly(tuneforge_cdk_out)
+    assert sorted(s.stack_name for s in stacks) == [
+        "Tuneforge-Delivery",
+        "Tuneforge-dev-Foundation",
+        "Tuneforge-dev-Pipeline",
+        "Tuneforge-prod-Foundation",
+        "Tuneforge-prod-Pipeline",
+    ]
+    assert all(s.assembly_dir == tuneforge_cdk_out for s in stacks)
+    assert all(path.parent == tuneforge_cdk_out for path, _ in manifests)
+
+
 # -- happy paths, one per customization type ----------------------------------------------------------
 def test_a_held_out_quarter_of_the_upload_is_what_the_candidate_is_evaluated_on(tuneforge):
     run = tuneforge.run("support-qa-vi-holdout", FINE_TUNING)

@@ -157,15 +157,34 @@ def cross_account_problems(template: dict, tooling_account: str) -> list[str]:
         for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
             principal = statement.get("Principal", {}).get("AWS")
             for arn in principal if isinstance(principal, list) else [principal] if principal else []:
-                if tooling_account not in json.dumps(arn):
+                own = isinstance(arn, dict) and ({"Ref", "Fn::GetAtt"} & set(arn))  # a role of this template
+                if not own and tooling_account not in _arn(arn):
                     problems.append(f"{lid}: trusts {arn}")
     for stage in pipeline_stages(template):
         for action in stage["Actions"]:
             for role_arn in (action.get("RoleArn"), action.get("Configuration", {}).get("RoleArn")):
-                text = role_arn.get("Fn::Sub") if isinstance(role_arn, dict) else role_arn
-                if isinstance(text, str) and tooling_account not in text and not BOOTSTRAP_ROLE.match(text):
+                if role_arn is None or (isinstance(role_arn, dict) and {"Ref", "Fn::GetAtt"} & set(role_arn)):
+                    continue  # none, or a role of this template, in the tooling account
+                text = _arn(role_arn)
+                if tooling_account not in text and not BOOTSTRAP_ROLE.match(text):
                     problems.append(f"{action['Name']}: acts as {text}, not a CDK bootstrap role")
     return problems
+
+
+def _arn(value) -> str:
+    """An ARN as a string: Fn::Sub's template, or Fn::Join's parts with a pseudo parameter as ``${AWS::…}``; a
+    reference to a resource of the template stays its JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        return str(value["Fn::Sub"])
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(
+            p if isinstance(p, str) else "${" + p["Ref"] + "}" if isinstance(p, dict) and "Ref" in p else json.dumps(p)
+            for p in parts
+        )
+    return json.dumps(value)
 
 
 # ----------------------------------------------------------------- the bundled configuration
@@ -184,7 +203,13 @@ def test_the_stages_are_deployed_in_the_configured_order(delivery):
             f"Tuneforge-{stage}-Pipeline",
             f"Tuneforge-{stage}-Pipeline",
         ]
-        assert all(f":iam::{account}:role/cdk-hnb659fds-cfn-exec-role-" in json.dumps(a) for a in deploys)
+        # Each through the stage account's CDK deploy role; the change sets run as its CloudFormation execution role.
+        assert all(f":iam::{account}:role/cdk-hnb659fds-deploy-role-{account}-" in _arn(a["RoleArn"]) for a in deploys)
+        prepares = [a for a in deploys if a["Name"].endswith(".Prepare")]
+        assert all(
+            f":iam::{account}:role/cdk-hnb659fds-cfn-exec-role-{account}-" in _arn(a["Configuration"]["RoleArn"])
+            for a in prepares
+        )
 
 
 def test_prod_waits_for_an_approval_with_the_security_report_and_dev_does_not(delivery):
@@ -268,7 +293,9 @@ def test_other_accounts_are_reached_through_the_cdk_bootstrap_roles_only(deliver
     )
     assert any("trusts arn:aws:iam::999999999999:root" in p for p in cross_account_problems(trusting, tooling))
     hand_made = copy.deepcopy(delivery)
-    stage_actions(hand_made, "prod")[-1]["RoleArn"] = "arn:aws:iam::210987654321:role/deployer"
+    stage_actions(hand_made, "prod")[-1]["RoleArn"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:iam::210987654321:role/deployer"
+    }
     assert any("not a CDK bootstrap role" in p for p in cross_account_problems(hand_made, tooling))
 
 
@@ -280,17 +307,34 @@ def test_the_pipeline_deploys_the_stacks_the_gates_checked(assembly):
         for kind in ("Foundation", "Pipeline"):
             [path] = nested.glob(f"*{stage}Tuneforge{stage}{kind}*.template.json")
             top = assembly.templates[f"Tuneforge-{stage}-{kind}"]
-            assert _without_path_names(json.loads(path.read_text()), stage) == _without_path_names(top, stage)
+            nested_template = json.loads(path.read_text())
+            assert _without_path_names(nested_template, stage) == _without_path_names(top, stage)
+    # Its twin: a Stage whose copy lost one setting is told apart.
+    weakened = json.loads(next(nested.glob("*prodTuneforgeprodFoundation*.template.json")).read_text())
+    bucket = next(r for r in weakened["Resources"].values() if r["Type"] == "AWS::S3::Bucket")
+    del bucket["Properties"]["VersioningConfiguration"]
+    assert _without_path_names(weakened, "prod") != _without_path_names(
+        assembly.templates["Tuneforge-prod-Foundation"], "prod"
+    )
 
 
-def _without_path_names(template: dict, stage: str) -> str:
-    resources = {}
+def _without_path_names(template: dict, stage: str) -> dict:
+    """The template with what CDK derives from the construct path taken out: a resource whose logical id holds its
+    path is compared by its content only, a path inside a value (a Sid, a Name tag) becomes ``<path>``; no metadata."""
+    path = re.compile(rf"(TuneforgeDelivery{stage})?Tuneforge{stage}(Foundation|Pipeline)[A-Za-z0-9]*")
+
+    def text(value: object) -> str:
+        return path.sub("<path>", json.dumps(value, sort_keys=True).replace(f"{DELIVERY_STACK_NAME}/{stage}/", ""))
+
+    named, pathed = {}, []
     for lid, resource in template["Resources"].items():
-        resource = {k: v for k, v in resource.items() if k != "Metadata"}
-        resources[re.sub(r"[0-9A-F]{8,16}$", "", lid.replace(f"TuneforgeDelivery{stage}", ""))] = resource
-    text = json.dumps({**template, "Resources": resources}, sort_keys=True)
-    text = text.replace(f"{DELIVERY_STACK_NAME}/{stage}/", "").replace(f"TuneforgeDelivery{stage}", "")
-    return re.sub(r"(Tuneforge[A-Za-z]*?)[0-9A-F]{8,16}\b", r"\1", text)
+        content = text({k: v for k, v in resource.items() if k != "Metadata"})
+        if path.search(lid):
+            pathed.append(content)
+        else:
+            named[lid] = content
+    rest = text({k: v for k, v in template.items() if k != "Resources"})
+    return {"named": named, "pathed": sorted(pathed), "rest": rest}
 
 
 # ----------------------------------------------------------------- a stage and a region added by configuration
