@@ -210,6 +210,13 @@ def profile_yaml(name: str, model: ModelSpec, ctype: CustomizationType, teacher:
     if teacher:
         lines.append(f"{pad}teacher_model: {teacher}  # valid teachers: {', '.join(sorted(TEACHER_MODELS))}")
     lines += _hyperparameter_lines(model, pad, ctype)
+    if ctype is CustomizationType.REINFORCEMENT_FINE_TUNING:
+        lines += [
+            f"{pad}# What scores the responses the job samples: builtin exact_match, token_f1, numeric_tolerance",
+            f"{pad}# (with tolerance), json_schema (with json_schema) or regex (with pattern); or module: graders/<yours>.py.",
+            f"{pad}# Try it first on sample responses: `tuneforge grade FILE --grader token_f1`.",
+            f"{pad}grader: {{builtin: token_f1}}",
+        ]
     lines += [
         f"{pad}# Upload the evaluation set (JSONL of prompt + reference) with",
         f"{pad}# `tuneforge evaluation-set FILE --profile {name}`; data owners upload to {INCOMING_PREFIX}{name}/.",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from enum import Enum
 from typing import Annotated, Iterable, Literal, Mapping
 
@@ -22,6 +23,7 @@ from lambdas.domain.catalogue.evaluation_jobs import (
     GATE_METRIC_PREFIX,
     GATE_METRICS,
 )
+from lambdas.domain.json_schema_subset import schema_problems
 from lambdas.domain.names import EVALUATION_PREFIX
 
 # Bedrock's metric names are ours to choose; these are the ones the evaluation step computes, and the managed
@@ -68,6 +70,73 @@ class ManagedJudgeSettings(_Strict):
             )
         if len(set(self.metrics)) != len(self.metrics):
             raise ValueError("metrics: each metric once")
+        return self
+
+
+class BuiltinGrader(str, Enum):
+    """Graders shipped with tuneforge (lambdas/domain/graders.py); each scores a response against the record's
+    reference_answer, from 0 (wrong) to 1 (right)."""
+
+    EXACT_MATCH = "exact_match"
+    TOKEN_F1 = "token_f1"
+    NUMERIC_TOLERANCE = "numeric_tolerance"
+    JSON_SCHEMA = "json_schema"
+    REGEX = "regex"
+
+
+# A grader module is a Python file in the repository, under graders/, shipped beside the built-in graders.
+GRADER_MODULE_PATTERN = r"^graders/[a-z0-9_]+(/[a-z0-9_]+)*\.py$"
+
+
+class GraderSettings(_Strict):
+    """A reinforcement fine-tuning profile's grader: a built-in one, or the team's own module in the repository.
+    The pipeline deploys it as a Lambda function the RFT job invokes (customizationConfig.rftConfig)."""
+
+    builtin: BuiltinGrader | None = None
+    module: Annotated[str, StringConstraints(pattern=GRADER_MODULE_PATTERN)] | None = Field(
+        default=None, description="A Python file under graders/ in this repository, e.g. graders/invoices.py."
+    )
+    function: Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")] = Field(
+        default="grade", description="The module's function: grade(sample: GraderSample) -> float | GraderScore."
+    )
+    tolerance: float | None = Field(
+        default=None, ge=0, description="numeric_tolerance: how far a number may be from the reference."
+    )
+    pattern: str | None = Field(default=None, description="regex: a pattern the whole response must match.")
+    json_schema: dict[str, object] | None = Field(
+        default=None, description="json_schema: the JSON Schema the response must satisfy."
+    )
+    timeout_seconds: int = Field(default=60, ge=3, le=900)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "GraderSettings":
+        if (self.builtin is None) == (self.module is None):
+            raise ValueError("set exactly one of builtin or module")
+        # The one option each builtin grader needs (lambdas/domain/graders.py); the others and a module take none.
+        options = {
+            BuiltinGrader.NUMERIC_TOLERANCE: "tolerance",
+            BuiltinGrader.REGEX: "pattern",
+            BuiltinGrader.JSON_SCHEMA: "json_schema",
+        }
+        kind = f"builtin {self.builtin.value}" if self.builtin is not None else "a module"
+        needed = options.get(self.builtin) if self.builtin is not None else None
+        given = [name for name in ("tolerance", "pattern", "json_schema") if getattr(self, name) is not None]
+        unused = [name for name in given if name != needed]
+        if unused:
+            raise ValueError(f"{kind} takes no {' or '.join(unused)}" + (f" (it takes {needed})" if needed else ""))
+        if needed is not None and needed not in given:
+            raise ValueError(f"{kind} needs {needed}")
+        # Compared with the default, not with the fields set: model_dump_json() writes it for a builtin too.
+        if self.module is None and self.function != type(self).model_fields["function"].default:
+            raise ValueError("function names a module's function; a builtin grader takes none")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as error:
+                raise ValueError(f"pattern does not compile: {error}") from None
+        problems = schema_problems(self.json_schema, "json_schema") if self.json_schema is not None else []
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 
@@ -138,6 +207,8 @@ class TuningProfile(_Strict):
     customization_type: CustomizationType
     hyperparameters: dict[str, int | float | str] = Field(default_factory=dict)
     teacher_model: str | None = None
+    # REINFORCEMENT_FINE_TUNING only: what scores the responses the job samples.
+    grader: GraderSettings | None = None
     evaluation: EvaluationSettings
     evaluation_model_units: int = Field(default=1, ge=1)
     gate: Gate
@@ -164,6 +235,8 @@ class TuningProfile(_Strict):
         if settings["evaluation"].get("managed_judge") is None:
             # Unset, the managed judge leaves the fingerprints of profiles written before it unchanged.
             settings["evaluation"].pop("managed_judge", None)
+        if settings.get("grader") is None:
+            settings.pop("grader", None)  # likewise for profiles written before reinforcement fine-tuning
         canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
@@ -222,6 +295,16 @@ class TuningProfile(_Strict):
                 )
             )
         problems += self._managed_judge_problems()
+        rft = self.customization_type is CustomizationType.REINFORCEMENT_FINE_TUNING
+        if rft and self.grader is None:
+            problems.append(("grader", "reinforcement fine-tuning needs a grader: a builtin one or a module"))
+        if not rft and self.grader is not None:
+            problems.append(
+                (
+                    "grader",
+                    f"only REINFORCEMENT_FINE_TUNING takes a grader, this profile is {self.customization_type.value}",
+                )
+            )
         if self.customization_type is not CustomizationType.DISTILLATION and self.teacher_model:
             problems.append(
                 (

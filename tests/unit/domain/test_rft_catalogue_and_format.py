@@ -1,13 +1,17 @@
 """Reinforcement fine-tuning in the catalogue (models, Regions, typed hyperparameters, data limits) and its
 dataset format: AWS's documented example passes; each rule has a failing record located by line, field and rule id."""
 
+import hashlib
+import json
+
 import botocore.loaders
 import botocore.session
 import botocore.validate
 import pytest
+from pydantic import ValidationError
 
 from lambdas.domain.catalogue import CatalogueError, CustomizationType, DatasetFormat, get_model
-from lambdas.domain.profiles import TuningProfile
+from lambdas.domain.profiles import GraderSettings, TuningProfile
 from lambdas.domain.validation import validate_dataset
 from tests.unit.domain.helpers import NOVA_2_LITE, NOVA_MICRO, jsonl
 
@@ -96,6 +100,7 @@ def test_a_profile_checks_rft_hyperparameters_against_the_rft_table():
         "evaluation": {"dataset_key": "evaluation/vi-math.jsonl", "max_examples": 50},
         "gate": {"minimums": {"exact_match": 0.5}},
         "budget_cap_usd": 100,
+        "grader": {"builtin": "exact_match"},
     }
     assert TuningProfile.model_validate({**base, "hyperparameters": {"epochCount": 3}}).problems() == []
     problems = TuningProfile.model_validate({**base, "hyperparameters": {"epochCount": 51}}).problems()
@@ -215,3 +220,45 @@ def test_a_structured_reference_answer_and_text_parts_are_accepted():
     }
     report = validate_dataset(jsonl(record, *rft_prompts(120)), NOVA_2_LITE, RFT)
     assert report.valid, [str(i) for i in report.issues()]
+
+
+def test_an_rft_profile_needs_a_grader_and_only_rft_takes_one():
+    rft = {
+        "name": "vi-math",
+        "base_model": NOVA_2_LITE,
+        "customization_type": RFT.value,
+        "evaluation": {"dataset_key": "evaluation/vi-math.jsonl"},
+        "gate": {"minimums": {"exact_match": 0.5}},
+        "budget_cap_usd": 100,
+    }
+    assert ("grader", "reinforcement fine-tuning needs a grader: a builtin one or a module") in (
+        TuningProfile.model_validate(rft).problems()
+    )
+    tuned = {**rft, "customization_type": "FINE_TUNING", "grader": {"builtin": "token_f1"}}
+    assert [field for field, _ in TuningProfile.model_validate(tuned).problems()] == ["grader"]
+
+
+@pytest.mark.parametrize(
+    "grader",
+    [{}, {"builtin": "token_f1", "module": "graders/mine.py"}, {"module": "../mine.py"}, {"module": "graders/x.sh"}],
+)
+def test_a_grader_is_one_builtin_or_one_module_under_graders(grader):
+    with pytest.raises(ValidationError):
+        GraderSettings.model_validate(grader)
+
+
+def test_a_profile_without_a_grader_keeps_the_fingerprint_it_had_before_graders_existed():
+    profile = TuningProfile.model_validate(
+        {
+            "name": "plain",
+            "base_model": NOVA_2_LITE,
+            "customization_type": "FINE_TUNING",
+            "evaluation": {"dataset_key": "evaluation/plain.jsonl"},
+            "gate": {"minimums": {"exact_match": 0.5}},
+            "budget_cap_usd": 100,
+        }
+    )
+    settings = profile.model_dump(mode="json")
+    del settings["grader"], settings["evaluation"]["managed_judge"]
+    canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert profile.fingerprint() == hashlib.sha256(canonical.encode()).hexdigest()[:32]
