@@ -133,7 +133,7 @@ def train(backend: Any, job: Any, customization_config: dict[str, Any], lines: l
     for step in range(steps):
         chosen = [(step * PROMPTS_PER_STEP + i) % len(records) for i in range(PROMPTS_PER_STEP)]
         samples = [
-            _sample(records[index], f"{step}-{index}-{k}", _response(records[index], job.job_arn, step, steps, k))
+            _sample(records[index], f"{step}-{index}-{k}", _response(records[index], step, steps, k))
             for index in chosen
             for k in range(per_prompt)
         ]
@@ -174,17 +174,18 @@ def _draw(*parts: object) -> float:
 _NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
 
 
-def _response(record: dict[str, Any], job_arn: str, step: int, steps: int, k: int) -> str:
+def _response(record: dict[str, Any], step: int, steps: int, k: int) -> str:
     """A plausible answer: the reference (right) with odds rising from FIRST_ODDS to LAST_ODDS over the steps,
-    else a near miss (a number off by a little, or, for a non-numeric reference, a hedge)."""
+    else a near miss (a number off by a little, or, for a non-numeric reference, a hedge). The draw depends on the
+    record, the step and the sample only, so the same data gives the same rewards in every run."""
     reference = record.get("reference_answer", (record.get("metadata") or {}).get("reference_answer"))
     text = reference if isinstance(reference, str) else json.dumps(reference, ensure_ascii=False)
     odds = FIRST_ODDS + (LAST_ODDS - FIRST_ODDS) * step / max(steps - 1, 1)
-    if _draw(job_arn, step, k, text) < odds:
+    if _draw(step, k, text) < odds:
         return f"Đáp số: {text}"
     numbers = _NUMBER.findall(text or "")
     if numbers:
-        wrong = float(numbers[-1].replace(",", ".")) + 1 + int(_draw(job_arn, step, k, "off") * 9)
+        wrong = float(numbers[-1].replace(",", ".")) + 1 + int(_draw(step, k, text, "off") * 9)
         return f"Đáp số: {wrong:g}"
     return "Tôi không chắc chắn về câu trả lời."
 
