@@ -43,6 +43,7 @@ from lambdas.domain.metrics import exact_match, token_f1
 from lambdas.domain.profiles import BuiltinGrader, GraderSettings
 
 ANSWER_FIELDS = ("answer", "solution", "final_answer")
+_HUGE = Decimal("1e300")
 _NUMBER = re.compile(r"(?<![\w.,])(?:[-+\u2212](?=\d))?\d+(?:[.,]\d+)*")
 # A fenced block, ```json or bare ```; the json_schema grader reads the last one when the response is not JSON.
 _FENCED = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\r?\n(.*?)```", re.DOTALL)
@@ -148,7 +149,9 @@ def grade_numeric_tolerance(sample: GraderSample, settings: GraderSettings) -> G
         return _score(sample, "numeric_tolerance", 0.0, no_number_in_response=1)
     error = min(abs(got - want) for got in numbers[-1] for want in expected)
     tolerance = Decimal(repr(settings.tolerance or 0.0))
-    return _score(sample, "numeric_tolerance", 1.0 if error <= tolerance else 0.0, absolute_error=float(error))
+    score = 1.0 if error <= tolerance else 0.0
+    # A metric is a finite float: an error beyond float's range (a response of 400 digits) is left unsaid.
+    return _score(sample, "numeric_tolerance", score, **({"absolute_error": float(error)} if error < _HUGE else {}))
 
 
 def _reject_constant(name: str) -> Any:

@@ -139,6 +139,7 @@ def load_user_grader(module: str, function: str, root: Path = PACKAGE_ROOT) -> U
         raise GraderUnavailable(f"grader module {module} failed to load: {type(error).__name__}: {error}") from error
     grade = getattr(loaded, function, None)
     if not callable(grade):
+        del sys.modules[name]
         raise GraderUnavailable(f"grader module {module} defines no function {function}(sample)")
     return cast(UserGrader, grade)  # the team's code: what it returns is checked per sample (_as_score)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
+from functools import partial
 
 import pytest
 
+from lambdas.domain import grading
 from lambdas.domain.grader_contract import GraderRequest, GraderResponse
 from lambdas.domain.grading import GraderFailed
 from lambdas.domain.names import Env
@@ -65,3 +68,20 @@ def test_an_event_that_is_not_a_list_of_samples_is_refused(monkeypatch):
     monkeypatch.setenv(Env.GRADER, GraderSettings(builtin="exact_match").model_dump_json())
     with pytest.raises(ValueError):
         grader.handler({"id": "a"}, FakeContext())
+
+
+def test_a_sample_a_user_module_raises_on_scores_0_and_is_logged_with_its_id(monkeypatch, tmp_path):
+    (tmp_path / "graders").mkdir()
+    (tmp_path / "graders" / "picky.py").write_text(
+        "def grade(sample):\n    if sample.id == 'b':\n        raise ValueError('lạ quá')\n    return 1\n"
+    )
+    # The module comes from a temporary repository instead of this one; the rest is the handler's own path.
+    monkeypatch.setattr(grader, "grade_request", partial(grading.grade_request, root=tmp_path))
+    log = io.StringIO()  # the Logger's handler kept the stdout of when it was imported: read what it writes here
+    monkeypatch.setattr(grader.logger.registered_handler, "stream", log)
+    scores = _invoke(monkeypatch, {"module": "graders/picky.py"}, [_sample("a", "7", 7), _sample("b", "7", 7)])
+    assert [(s["id"], s["aggregate_reward_score"]) for s in scores] == [("a", 1.0), ("b", 0.0)]
+    assert scores[1]["metrics_list"] == [{"name": "grader_error", "value": 1.0, "type": "Metric"}]
+    logged = [json.loads(line) for line in log.getvalue().splitlines() if line.startswith("{")]
+    errors = [entry for entry in logged if entry["level"] == "ERROR"]
+    assert [(e["sample_id"], e["error"]) for e in errors] == [("b", "ValueError: lạ quá")]
