@@ -4,9 +4,9 @@ training loop the emulated job runs against the deployed grader.
 What the loop is (and is not): each step takes a few of the training prompts, "samples"
 ``trainingSamplePerPrompt`` responses to each, sends them to the grader function in one invocation as AWS's
 contract says (``lambdas.domain.grader_contract``: a list of samples, each the record's fields with the response
-appended as the last, assistant turn, and an ``id``), and records the step's rewards. No model is sampled: a
-response is right or wrong by a deterministic draw whose odds grow with the step, so a sound grader's reward rises
-over the job as a learning model's would. The invocation goes through the emulator's Lambda invoke path as the
+appended as the last, assistant turn, and an ``id``), and records the step's rewards. No model is sampled: a share
+of each step's responses, growing with the step, is right (chosen by a deterministic draw), so a sound grader's
+reward rises over the job as a learning model's would. The invocation goes through the emulator's Lambda invoke path as the
 job's service role, authorized like any caller (``local.authz.services.bedrock_may_invoke_grader``); a refusal, a
 grader error or an answer that does not fit the contract fails the job with the reason, as Bedrock fails it.
 
@@ -132,10 +132,11 @@ def train(backend: Any, job: Any, customization_config: dict[str, Any], lines: l
     result = Training()
     for step in range(steps):
         chosen = [(step * PROMPTS_PER_STEP + i) % len(records) for i in range(PROMPTS_PER_STEP)]
+        drawn = [(index, k) for index in chosen for k in range(per_prompt)]
+        right = _right_answers(records, drawn, step, steps)
         samples = [
-            _sample(records[index], f"{step}-{index}-{k}", _response(records[index], step, steps, k))
-            for index in chosen
-            for k in range(per_prompt)
+            _sample(records[index], f"{step}-{index}-{k}", _response(records[index], step, k, (index, k) in right))
+            for index, k in drawn
         ]
         scores, failure = _grade(function, arn, samples)
         result.invocations += 1
@@ -174,14 +175,27 @@ def _draw(*parts: object) -> float:
 _NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
 
 
-def _response(record: dict[str, Any], step: int, steps: int, k: int) -> str:
-    """A plausible answer: the reference (right) with odds rising from FIRST_ODDS to LAST_ODDS over the steps,
-    else a near miss (a number off by a little, or, for a non-numeric reference, a hedge). The draw depends on the
-    record, the step and the sample only, so the same data gives the same rewards in every run."""
+def _reference(record: dict[str, Any]) -> str:
     reference = record.get("reference_answer", (record.get("metadata") or {}).get("reference_answer"))
-    text = reference if isinstance(reference, str) else json.dumps(reference, ensure_ascii=False)
+    return reference if isinstance(reference, str) else json.dumps(reference, ensure_ascii=False)
+
+
+def _right_answers(
+    records: list[dict[str, Any]], drawn: list[tuple[int, int]], step: int, steps: int
+) -> set[tuple[int, int]]:
+    """Which of a step's samples answer right: a share rising from FIRST_ODDS to LAST_ODDS over the steps, as a
+    learning model's would, the samples chosen by a draw on the record, the step and the sample only (the same data
+    gives the same rewards in every run)."""
     odds = FIRST_ODDS + (LAST_ODDS - FIRST_ODDS) * step / max(steps - 1, 1)
-    if _draw(step, k, text) < odds:
+    ranked = sorted(drawn, key=lambda sample: _draw(step, sample[1], _reference(records[sample[0]])))
+    return set(ranked[: round(odds * len(drawn))])
+
+
+def _response(record: dict[str, Any], step: int, k: int, right: bool) -> str:
+    """A plausible answer: the reference when ``right``, else a near miss (a number off by a little, or, for a
+    non-numeric reference, a hedge)."""
+    text = _reference(record)
+    if right:
         return f"Đáp số: {text}"
     numbers = _NUMBER.findall(text or "")
     if numbers:
