@@ -6,9 +6,10 @@ What the loop is (and is not): each step takes a few of the training prompts, "s
 contract says (``lambdas.domain.grader_contract``: a list of samples, each the record's fields with the response
 appended as the last, assistant turn, and an ``id``), and records the step's rewards. No model is sampled: a share
 of each step's responses, growing with the step, is right (chosen by a deterministic draw), so a sound grader's
-reward rises over the job as a learning model's would. The invocation goes through the emulator's Lambda invoke path as the
-job's service role, authorized like any caller (``local.authz.services.bedrock_may_invoke_grader``); a refusal, a
-grader error or an answer that does not fit the contract fails the job with the reason, as Bedrock fails it.
+reward rises over the job as a learning model's would. The invocation goes through the emulator's Lambda invoke
+path as the job's service role, authorized like any caller (``local.authz.services.bedrock_may_invoke_grader``); a
+refusal, a grader error or an answer that does not fit the contract fails the job with the reason, as Bedrock fails
+it.
 
 Work is capped (``MAX_STEPS`` steps of at most ``PROMPTS_PER_STEP`` prompts) so a 20,000-prompt file stays fast.
 Grading runs on a thread of its own (``start``), outside the Bedrock lock: a handler that polls the job while the
