@@ -27,7 +27,7 @@ from lambdas.domain.names import REPORTS_PREFIX
 from lambdas.domain.run_details import RunDetails, build_details
 from lambdas.domain.run_page import render_run_page
 from lambdas.domain.timeline import collapse_loops, format_duration, spans_from_history, visible
-from lambdas.domain.training_metrics import TrainingCurves, read_training_curves
+from lambdas.domain.training_metrics import TrainingCurves, read_reward_curve, read_training_curves
 
 EXAMPLES_FILE = "evaluation-examples.jsonl"
 PAGE_FILE = "run.html"
@@ -83,7 +83,9 @@ def gather(stage: Stage, run_id: str) -> Gathered:
         try:
             job = stage.client("bedrock").get_model_customization_job(jobIdentifier=item["job_arn"])
             output = (job.get("outputDataConfig") or {}).get("s3Uri", "")
-            if job.get("status") == "Completed":
+            if job.get("status") == "Completed" and job.get("customizationType") == "REINFORCEMENT_FINE_TUNING":
+                training = read_reward_curve(stage.client("s3"), output, item["job_arn"])  # it learns from rewards
+            elif job.get("status") == "Completed":
                 training = read_training_curves(stage.client("s3"), output, item["job_arn"])
             else:
                 training = TrainingCurves(notes=[f"the job is {job.get('status')}: no loss curves"])
@@ -139,6 +141,8 @@ def _print_timeline(console: Console, details: RunDetails) -> None:
 def _print_training(console: Console, training: TrainingCurves) -> None:
     console.print("[bold]Training[/bold]")
     series: dict[str, tuple[str, list[tuple[float, float]]]] = {}
+    if training.rewards:
+        series["mean reward"] = ("•", [(float(p.step), p.mean) for p in training.rewards])
     if training.training:
         series["training loss"] = ("•", [(float(p.step), p.loss) for p in training.training])
     if training.validation:
@@ -151,6 +155,13 @@ def _print_training(console: Console, training: TrainingCurves) -> None:
             f"training loss {first.loss:.4f} → {last.loss:.4f} over {len(training.training)} steps, "
             f"{last.epoch + 1} epoch(s)"
             + (f"; validation loss {training.validation[-1].loss:.4f}" if training.validation else ""),
+            highlight=False,
+        )
+    if training.rewards:
+        first_reward, last_reward = training.rewards[0], training.rewards[-1]
+        console.print(
+            f"mean reward {first_reward.mean:.4f} → {last_reward.mean:.4f} over {len(training.rewards)} steps, "
+            f"{last_reward.epoch + 1} epoch(s)",
             highlight=False,
         )
     for note in training.notes:

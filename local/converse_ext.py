@@ -7,7 +7,8 @@
   rule (``lambdas.domain.holdout.as_example``: first user turn, last assistant turn); the prompt is
   compared with each record's prompt by token overlap (set cosine over lower-cased ``\\w+`` tokens, so
   Vietnamese works) and the record's answer is returned verbatim. Continued pre-training records
-  (``{"input"}``) answer with the closest passage. Below ``MIN_SIMILARITY`` it says it has no match.
+  (``{"input"}``) answer with the closest passage; reinforcement fine-tuning prompts (no answer of their own)
+  with their ``reference_answer``, what the grader rewarded. Below ``MIN_SIMILARITY`` it says it has no match.
 * A **foundation model** (an on-demand id or ARN, or the inference profile the catalogue names for it,
   where the catalogue says it answers: ``local.bedrock.models``; or a provisioned throughput of a
   foundation model) is the baseline: it has no knowledge and says so.
@@ -82,6 +83,8 @@ def record_pair(record: Any, dataset_format: catalogue.DatasetFormat) -> tuple[s
     if dataset_format is catalogue.DatasetFormat.CONTINUED_PRE_TRAINING:
         passage = record.get("input")
         return (passage, passage) if isinstance(passage, str) else None
+    if dataset_format is catalogue.DatasetFormat.RFT_PROMPTS:
+        return _rft_pair(record)
     try:
         example = as_example(record, dataset_format)
     except (KeyError, TypeError, AttributeError):
@@ -89,6 +92,17 @@ def record_pair(record: Any, dataset_format: catalogue.DatasetFormat) -> tuple[s
     if example is None or not isinstance(example["prompt"], str) or not isinstance(example["reference"], str):
         return None
     return example["prompt"], example["reference"]
+
+
+def _rft_pair(record: dict[str, Any]) -> tuple[str, str] | None:
+    """A reinforcement fine-tuning prompt has no answer to copy: the emulated model answers what its grader
+    rewarded, the record's reference answer (as text), to the first user turn."""
+    users = [m for m in record.get("messages") or [] if isinstance(m, dict) and m.get("role") == "user"]
+    reference = record.get("reference_answer", (record.get("metadata") or {}).get("reference_answer"))
+    if not users or reference is None:
+        return None
+    answer = reference if isinstance(reference, str) else json.dumps(reference, ensure_ascii=False)
+    return _text(users[0].get("content")), answer
 
 
 def record_images(record: Any, dataset_format: catalogue.DatasetFormat) -> list[str]:

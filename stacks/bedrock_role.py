@@ -197,6 +197,22 @@ class BedrockCustomizationRole(Construct):
             "HIPAA.Security-IAMNoInlinePolicy",
         )
 
+    def grant_invoke(self, scope: Construct, function_arns: list[str]) -> iam.ManagedPolicy:
+        """Let the jobs invoke these reward functions (graders), as reinforcement fine-tuning needs: AWS documents
+        ``lambda:InvokeFunction`` on the reward function for the model customization service role
+        (https://docs.aws.amazon.com/bedrock/latest/userguide/rft-access-security.html, read 2026-12-07). The policy
+        lives in ``scope`` (the stack of the functions, which depends on this one), so the role's stack never refers
+        to the functions and the two stacks keep one direction of dependency."""
+        return iam.ManagedPolicy(
+            scope,
+            "BedrockInvokesGraders",
+            description="Lets the Bedrock customization role invoke this stage's reinforcement fine-tuning graders",
+            statements=[
+                iam.PolicyStatement(sid="InvokeGraders", actions=["lambda:InvokeFunction"], resources=function_arns)
+            ],
+            roles=[self.role],
+        )
+
 
 def _logical(bucket: s3.IBucket) -> str:
     return logical_id(bucket)

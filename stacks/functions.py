@@ -34,11 +34,13 @@ DEFAULT_TIMEOUT = Duration.seconds(60)
 POWERTOOLS_LAYER_VERSION = 27
 POWERTOOLS_LAYER_RELEASE = "3.23.0"
 POWERTOOLS_LAYER = f"arn:aws:lambda:{{region}}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-x86_64:{POWERTOOLS_LAYER_VERSION}"
-# Ship the whole `lambdas` package so `lambdas.…` imports resolve the same in Lambda, tests and the CLI.
-# The asset folder holds only a link to it: fingerprinting then reads the package, not the whole
-# repository with its virtual environments.
+# Ship the whole `lambdas` package so `lambdas.…` imports resolve the same in Lambda, tests and the CLI, and the
+# repository's `graders/` folder (reinforcement fine-tuning graders written by the team, which the grader function
+# loads from beside `lambdas`). The asset folder holds only links to them: fingerprinting then reads those two
+# folders, not the whole repository with its virtual environments.
 ASSET_DIRECTORY = Path(__file__).resolve().parent / "lambda_asset"
 ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc"]
+SYNCHRONOUS_CALLER = "Step Functions invokes this function synchronously and its Retry and Catch rules handle every failure, so an asynchronous dead-letter queue would never receive anything."
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,11 @@ class PipelineFunction(Construct):
         reserved_concurrency: int = 5,
         dead_letter_queue: sqs.IQueue | None = None,
         wildcards: dict[str, str] | None = None,
+        synchronous_caller: str = SYNCHRONOUS_CALLER,
     ) -> None:
-        """``wildcards`` maps each wildcard resource ARN in ``statements`` to why it cannot be narrower."""
+        """``wildcards`` maps each wildcard resource ARN in ``statements`` to why it cannot be narrower;
+        ``synchronous_caller`` says, for a function without a dead-letter queue, who invokes it synchronously and
+        handles its failures."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         # Powertools' default metric dimension ("service"): an alarm on the function's metrics must name it.
@@ -215,14 +220,10 @@ class PipelineFunction(Construct):
         )
         self.add_statements(*statements, wildcards=wildcards)
         if dead_letter_queue is None:
-            checkov_skip(
-                self.function,
-                "CKV_AWS_116",
-                "Step Functions invokes this function synchronously and its Retry and Catch rules handle every failure, so an asynchronous dead-letter queue would never receive anything.",
-            )
+            checkov_skip(self.function, "CKV_AWS_116", synchronous_caller)
             acknowledge(
                 self.function,
-                "Step Functions invokes this function synchronously and its Retry and Catch rules handle every failure, so an asynchronous dead-letter queue would never receive anything.",
+                synchronous_caller,
                 "NIST.800.53.R5-LambdaDLQ",
                 "HIPAA.Security-LambdaDLQ",
                 "Serverless-LambdaDLQ",

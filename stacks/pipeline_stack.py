@@ -18,6 +18,7 @@ from lambdas.domain.names import INCOMING_PREFIX
 from stacks.config import StageConfig
 from stacks.foundation_stack import FoundationStack
 from stacks.functions import FunctionPlacement
+from stacks.grader_functions import GraderFunctions
 from stacks.janitor import Janitor
 from stacks.nag import acknowledge, cfn_of
 from stacks.observability import PipelineObservability
@@ -71,6 +72,10 @@ class PipelineStack(Stack):
             service_prefix=f"tuneforge-{stage.name}",
         )
         retraining = Retraining(self, stage, key)
+        # Built before the steps: StartJob names each reinforcement fine-tuning profile's grader in its job request.
+        self.graders = GraderFunctions(
+            self, "Graders", stage=stage, placement=placement, bedrock_role=foundation.bedrock_role
+        )
         self.steps = PipelineSteps.build(
             self,
             StepContext(
@@ -82,6 +87,7 @@ class PipelineStack(Stack):
                 profiles=profiles,
                 topic=self.topic,
                 dead_letters=self.dead_letters,
+                graders=self.graders,
             ),
         )
         self.janitor = Janitor(
@@ -215,7 +221,11 @@ class PipelineStack(Stack):
             "Observability",
             state_machine=self.retraining.state_machine,
             dead_letters=self.dead_letters,
-            functions=[*self.steps.functions(), self.janitor.function.function],
+            functions=[
+                *self.steps.functions(),
+                self.janitor.function.function,
+                *(grader.function for grader in self.graders.functions.values()),
+            ],
             topic=self.topic,
             dashboard_name=f"tuneforge-{stage.name}",
         )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
+from lambdas.domain.bedrock_requests import check_request
 from lambdas.domain.catalogue import CustomizationType
 from lambdas.domain.names import JOB_OUTPUT_PREFIX
 from lambdas.domain.profiles import StartFrom
@@ -20,6 +22,40 @@ from lambdas.domain.runs import (
 
 # Bedrock's default for maxResponseLengthForInference when distilling.
 DISTILLATION_MAX_RESPONSE_LENGTH = 1000
+
+
+class GraderNotDeployed(ValueError):
+    """A reinforcement fine-tuning run whose profile has no grader function in this deployment."""
+
+
+def grader_arns_variable(graders: Iterable[tuple[str, str]]) -> str:
+    """``profile=arn,...``: how a deployment hands StartJob and Validate each RFT profile's grader function
+    (names and ARNs only, like PROFILE_FINGERPRINTS)."""
+    return ",".join(f"{profile}={arn}" for profile, arn in sorted(graders))
+
+
+def parse_grader_arns(variable: str) -> dict[str, str]:
+    return dict(pair.split("=", 1) for pair in variable.split(",") if pair)
+
+
+def rft_customization_config(run: RunInput, grader_arns: Mapping[str, str]) -> dict[str, Any]:
+    """customizationConfig of a REINFORCEMENT_FINE_TUNING job: the grader function Bedrock invokes and the
+    hyperparameters as typed numbers. The shape is botocore's service model (RFTConfig: graderConfig.lambdaGrader
+    .lambdaArn, hyperParameters of RFTHyperParameters) and
+    https://docs.aws.amazon.com/bedrock/latest/APIReference/API_LambdaGraderConfig.html (read 2026-12-07)."""
+    profile = run.profile
+    arn = grader_arns.get(profile.name)
+    if not arn:
+        deployed = ", ".join(sorted(grader_arns)) or "none"
+        raise GraderNotDeployed(
+            f"profile {profile.name}: no grader function is deployed for it in this stage (grader functions: {deployed}); "
+            "give the profile a grader in config/tuneforge.yaml and deploy the stage"
+        )
+    config: dict[str, Any] = {"graderConfig": {"lambdaGrader": {"lambdaArn": arn}}}
+    hyperparameters = profile.model.rft_hyperparameters(profile.hyperparameters)
+    if hyperparameters:  # absent: Bedrock applies the model's defaults
+        config["hyperParameters"] = hyperparameters
+    return {"rftConfig": config}
 
 
 class ModelNotCustomizable(RuntimeError):
@@ -81,6 +117,7 @@ def build_job_request(
     profile = run.profile
     job_name = job_name_for(run.run_id)
     tags = lineage_tags(run, execution_arn)
+    rft = profile.customization_type is CustomizationType.REINFORCEMENT_FINE_TUNING
     request: dict[str, Any] = {
         "jobName": job_name,
         "customModelName": custom_model_name_for(run.run_id),
@@ -89,7 +126,8 @@ def build_job_request(
         "customizationType": profile.customization_type.value,
         "trainingDataConfig": {"s3Uri": training_uri},
         "outputDataConfig": {"s3Uri": f"s3://{infra.artifacts_bucket}/{JOB_OUTPUT_PREFIX}{job_name}/"},
-        "hyperParameters": profile.bedrock_hyperparameters,  # strings only: Bedrock rejects numbers
+        # strings only: Bedrock rejects numbers; RFT's typed numbers go in customizationConfig.rftConfig instead
+        "hyperParameters": {} if rft else profile.bedrock_hyperparameters,
         "vpcConfig": {"subnetIds": list(infra.subnet_ids), "securityGroupIds": list(infra.security_group_ids)},
         "customModelKmsKeyId": infra.kms_key_arn,
         "clientRequestToken": client_request_token_for(run.run_id, "CreateModelCustomizationJob"),
@@ -111,6 +149,8 @@ def build_job_request(
                 }
             }
         }
+    if rft:
+        request["customizationConfig"] = rft_customization_config(run, infra.grader_arns)
     return request
 
 
@@ -134,6 +174,7 @@ def start_customization_job(
         training_uri=training_uri,
         validation_uri=validation_uri,
     )
+    check_request("CreateModelCustomizationJob", request)  # Validate checked it too; the deployment may have changed
     response = bedrock.create_model_customization_job(**request)
     return StartedJob(
         job_arn=response["jobArn"],

@@ -97,6 +97,8 @@ class Env:
     STATE_MACHINE_ARN: Final = "STATE_MACHINE_ARN"
     PROFILE_PARAMETER_PREFIX: Final = "PROFILE_PARAMETER_PREFIX"
     PROFILE_FINGERPRINTS: Final = "PROFILE_FINGERPRINTS"
+    # "profile=arn,...": the grader function of each reinforcement fine-tuning profile (StartJob, Validate).
+    GRADER_ARNS: Final = "GRADER_ARNS"
     CHAMPION_PARAMETER_PREFIX: Final = "CHAMPION_PARAMETER_PREFIX"
     NOTIFICATION_TOPIC_ARN: Final = "NOTIFICATION_TOPIC_ARN"
     # The janitor's settings (stacks/config.py: model_retention_days, janitor_alarm_after_hours, execution_timeout_hours).

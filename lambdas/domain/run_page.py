@@ -77,31 +77,57 @@ def timeline_chart(details: RunDetails) -> str:
     return "".join(parts)
 
 
+# (name, [(step, epoch, value)], colour, dash) of one line of a training chart.
+_Series = tuple[str, list[tuple[int, int, float]], str, str]
+
+
+def training_chart(curves: TrainingCurves) -> str:
+    """The job's reward curves when it learned from rewards (reinforcement fine-tuning), else its loss curves."""
+    return reward_chart(curves) if curves.rewards else loss_chart(curves)
+
+
 def loss_chart(curves: TrainingCurves) -> str:
     """Training loss per step as a line, validation loss as dots joined by a dashed line; 0 at the bottom."""
-    series: list[tuple[str, list[LossPoint], str, str]] = [
-        ("training loss", curves.training, CANDIDATE_COLOUR, ""),
-        ("validation loss", curves.validation, BASELINE_COLOUR, ' stroke-dasharray="5 4"'),
+    series: list[_Series] = [
+        ("training loss", _values(curves.training), CANDIDATE_COLOUR, ""),
+        ("validation loss", _values(curves.validation), BASELINE_COLOUR, ' stroke-dasharray="5 4"'),
     ]
-    points = curves.training + curves.validation
-    if not points:
+    if not curves.training and not curves.validation:
         return (
             '<p class="muted">No loss curves: ' + escape("; ".join(curves.notes) or "the run trained nothing") + "</p>"
         )
+    return _line_chart(series, css="loss", label="Training and validation loss per step", y_floor=0.0)
+
+
+def reward_chart(curves: TrainingCurves) -> str:
+    """The grader's mean reward per step as a line, the step's lowest and highest reward as dashed lines."""
+    rewards = curves.rewards
+    series: list[_Series] = [
+        ("mean reward", [(p.step, p.epoch, p.mean) for p in rewards], CANDIDATE_COLOUR, ""),
+        ("lowest reward", [(p.step, p.epoch, p.min) for p in rewards], BASELINE_COLOUR, ' stroke-dasharray="5 4"'),
+        ("highest reward", [(p.step, p.epoch, p.max) for p in rewards], BASELINE_COLOUR, ' stroke-dasharray="2 3"'),
+    ]
+    return _line_chart(series, css="reward", label="The grader's rewards per step", y_floor=1.0)
+
+
+def _values(points: list[LossPoint]) -> list[tuple[int, int, float]]:
+    return [(p.step, p.epoch, p.loss) for p in points]
+
+
+def _line_chart(series: list[_Series], *, css: str, label: str, y_floor: float) -> str:
+    """Lines over steps, 0 at the bottom and at least ``y_floor`` at the top."""
+    points = [point for _, line, _, _ in series for point in line]
     width, height, left, right, top, bottom = 760, 300, 56, 16, 30, 40
     plot_w, plot_h = width - left - right, height - top - bottom
-    steps = [p.step for p in points]
+    steps = [step for step, _, _ in points]
     x_low, x_high = min(steps), max(max(steps), min(steps) + 1)
-    y_high = max(p.loss for p in points) * 1.1 or 1.0
+    y_high = max(max(value for _, _, value in points) * 1.1, y_floor) or 1.0
 
-    def xy(point: LossPoint) -> tuple[float, float]:
-        return (
-            left + plot_w * (point.step - x_low) / (x_high - x_low),
-            top + plot_h * (1 - point.loss / y_high),
-        )
+    def xy(step: int, value: float) -> tuple[float, float]:
+        return left + plot_w * (step - x_low) / (x_high - x_low), top + plot_h * (1 - value / y_high)
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart loss" viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="Training and validation loss per step">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart {css}" viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="{escape(label)}">',
         "<style>text{font:12px system-ui,sans-serif;fill:#374151}.axis{fill:#6b7280}</style>",
     ]
     for fraction in (0, 0.25, 0.5, 0.75, 1.0):
@@ -116,18 +142,18 @@ def loss_chart(curves: TrainingCurves) -> str:
     for name, line, colour, dash in series:
         if not line:
             continue
-        coordinates = " ".join(f"{x:.1f},{y:.1f}" for x, y in map(xy, line))
+        coordinates = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(step, value) for step, _, value in line))
         parts.append(
             f'<polyline class="series" data-series="{escape(name)}" data-points="{len(line)}" points="{coordinates}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>'
         )
         if len(line) <= 40:
-            for point in line:
-                x, y = xy(point)
+            for step, epoch, value in line:
+                x, y = xy(step, value)
                 parts.append(
-                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"><title>{escape(name)} step {point.step} (epoch {point.epoch}): {point.loss:.4f}</title></circle>'
+                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"><title>{escape(name)} step {step} (epoch {epoch}): {value:.4f}</title></circle>'
                 )
         parts.append(f'<rect x="{legend_x}" y="8" width="12" height="12" rx="2" fill="{colour}"/>')
-        parts.append(f'<text x="{legend_x + 18}" y="18">{escape(name)} (final {line[-1].loss:.4f})</text>')
+        parts.append(f'<text x="{legend_x + 18}" y="18">{escape(name)} (final {line[-1][2]:.4f})</text>')
         legend_x += 200
     parts.append("</svg>")
     return "".join(parts)
@@ -252,7 +278,7 @@ def render_run_page(
         f'<h2>Hyperparameters <span class="muted small">({escape(details.hyperparameters_source or "none recorded")})</span></h2>',
         f'<div class="panel">{_table(["Name", "Value"], [list(p) for p in hyper]) if hyper else "<p class=muted>None: no job ran.</p>"}</div>',
         "<h2>Training curves</h2>",
-        f'<div class="panel">{loss_chart(training)}'
+        f'<div class="panel">{training_chart(training)}'
         + "".join(f'<p class="muted small">{escape(note)}</p>' for note in training.notes)
         + "</div>",
     ]

@@ -81,6 +81,8 @@ class Infrastructure(BaseModel):
     subnet_ids: list[str]
     security_group_ids: list[str]
     kms_key_arn: str
+    # Each REINFORCEMENT_FINE_TUNING profile's grader function, by profile name (Env.GRADER_ARNS).
+    grader_arns: dict[str, str] = Field(default_factory=dict)
 
 
 class RunInput(BaseModel):

@@ -9,6 +9,17 @@ model-customization-analyze.html, read 2026-12-07): under the job's output S3 lo
 the first with the columns step_number (from 0), epoch_number, training_loss and perplexity, the second with
 the same columns but validation_loss in place of training_loss. Validation metrics exist only for some jobs
 (those given validation data), so a missing validation file is normal, not an error.
+
+Reinforcement fine-tuning jobs learn from rewards, not a loss. AWS documents reward curves in the console
+("Training rewards", and "Validation rewards" given validation data:
+https://docs.aws.amazon.com/bedrock/latest/userguide/rft-evaluate-model.html, read 2026-12-07) but no file in the
+job's output that holds them. The layout below is therefore ours, not AWS's: next to the loss file,
+
+    model-customization-job-<job id>/training_artifacts/step_wise_reward_metrics.csv
+
+with the columns step_number, epoch_number, reward_mean, reward_min and reward_max (the grader's
+aggregate_reward_score over the step's sampled responses). The emulator writes it; against AWS the file is absent
+until a documented location is known, and the run page then says so.
 """
 
 from __future__ import annotations
@@ -22,6 +33,8 @@ from pydantic import BaseModel, ConfigDict
 
 TRAINING_FILE = "training_artifacts/step_wise_training_metrics.csv"
 VALIDATION_FILE = "validation_artifacts/post_fine_tuning_validation/validation_metrics.csv"
+REWARD_FILE = "training_artifacts/step_wise_reward_metrics.csv"
+REWARD_COLUMNS = ("step_number", "epoch_number", "reward_mean", "reward_min", "reward_max")
 TRAINING_COLUMNS = ("step_number", "epoch_number", "training_loss", "perplexity")
 VALIDATION_COLUMNS = ("step_number", "epoch_number", "validation_loss", "perplexity")
 
@@ -39,13 +52,28 @@ class LossPoint(BaseModel):
     perplexity: float | None = None
 
 
+class RewardPoint(BaseModel):
+    """One step of a reinforcement fine-tuning job: the grader's scores of that step's sampled responses."""
+
+    model_config = ConfigDict(frozen=True)
+
+    step: int
+    epoch: int
+    mean: float
+    min: float
+    max: float
+
+
 class TrainingCurves(BaseModel):
-    """A job's training and validation loss; ``notes`` say why a curve is missing or unreadable."""
+    """A job's training and validation loss, or a reinforcement fine-tuning job's rewards; ``notes`` say why a
+    curve is missing or unreadable."""
 
     training: list[LossPoint] = []
     validation: list[LossPoint] = []
+    rewards: list[RewardPoint] = []
     training_uri: str | None = None
     validation_uri: str | None = None
+    rewards_uri: str | None = None
     notes: list[str] = []
 
     @property
@@ -55,6 +83,11 @@ class TrainingCurves(BaseModel):
     @property
     def final_validation_loss(self) -> float | None:
         return self.validation[-1].loss if self.validation else None
+
+    @property
+    def reward_change(self) -> tuple[float, float] | None:
+        """(first, last) mean reward: how far the job's grader scores moved."""
+        return (self.rewards[0].mean, self.rewards[-1].mean) if self.rewards else None
 
 
 def job_id(job_arn: str) -> str:
@@ -70,6 +103,67 @@ def metrics_keys(output_uri: str, job_arn: str) -> tuple[str, str, str]:
     bucket, prefix = match.group(1), match.group(2).strip("/")
     folder = "/".join(part for part in (prefix, f"model-customization-job-{job_id(job_arn)}") if part)
     return bucket, f"{folder}/{TRAINING_FILE}", f"{folder}/{VALIDATION_FILE}"
+
+
+def reward_key(output_uri: str, job_arn: str) -> tuple[str, str]:
+    """(bucket, key) of a reinforcement fine-tuning job's reward CSV (our layout: see the module's docstring)."""
+    bucket, training_key, _ = metrics_keys(output_uri, job_arn)
+    return bucket, training_key.removesuffix(TRAINING_FILE) + REWARD_FILE
+
+
+def parse_reward_csv(text: str) -> list[RewardPoint]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [name.strip() for name in reader.fieldnames or []]
+    missing = [c for c in REWARD_COLUMNS if c not in header]
+    if missing:
+        raise TrainingMetricsError(f"columns {', '.join(missing)} missing (header: {','.join(header) or 'none'})")
+    points: list[RewardPoint] = []
+    for row_number, row in enumerate(reader, start=2):
+        row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+        if not any(row.values()):
+            continue
+        try:
+            points.append(
+                RewardPoint(
+                    step=int(float(row["step_number"])),
+                    epoch=int(float(row["epoch_number"])),
+                    mean=float(row["reward_mean"]),
+                    min=float(row["reward_min"]),
+                    max=float(row["reward_max"]),
+                )
+            )
+        except ValueError:
+            raise TrainingMetricsError(f"line {row_number} is not numbers: {row}") from None
+    return sorted(points, key=lambda point: point.step)
+
+
+def reward_csv(points: list[RewardPoint]) -> str:
+    rows = [",".join(REWARD_COLUMNS)] + [f"{p.step},{p.epoch},{p.mean},{p.min},{p.max}" for p in points]
+    return "\n".join(rows) + "\n"
+
+
+def read_reward_curve(s3: Any, output_uri: str, job_arn: str) -> TrainingCurves:
+    """A reinforcement fine-tuning job's rewards; what cannot be read is a note, never an exception."""
+    try:
+        bucket, key = reward_key(output_uri, job_arn)
+    except TrainingMetricsError as error:
+        return TrainingCurves(notes=[str(error)])
+    curves = TrainingCurves(rewards_uri=f"s3://{bucket}/{key}")
+    try:
+        text = _read(s3, bucket, key)
+    except Exception as error:  # access denied, no bucket: say so
+        curves.notes.append(f"reward metrics not readable at s3://{bucket}/{key}: {error}")
+        return curves
+    if text is None:
+        curves.notes.append(
+            f"no reward metrics at s3://{bucket}/{key} (AWS documents no file for them; the emulator writes this one)"
+        )
+        return curves
+    try:
+        curves.rewards = parse_reward_csv(text)
+    except TrainingMetricsError as error:
+        curves.notes.append(f"reward metrics at s3://{bucket}/{key} unreadable: {error}")
+    return curves
 
 
 def parse_metrics_csv(text: str, loss_column: str) -> list[LossPoint]:

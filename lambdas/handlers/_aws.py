@@ -13,6 +13,7 @@ import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
+from lambdas.domain.customization import parse_grader_arns
 from lambdas.domain.names import Env
 from lambdas.domain.registry import RunRegistry
 from lambdas.domain.runs import Infrastructure
@@ -44,6 +45,7 @@ def infrastructure() -> Infrastructure:
         subnet_ids=os.environ[Env.SUBNET_IDS].split(","),
         security_group_ids=os.environ[Env.JOB_SECURITY_GROUP_IDS].split(","),
         kms_key_arn=os.environ[Env.KMS_KEY_ARN],
+        grader_arns=parse_grader_arns(os.environ.get(Env.GRADER_ARNS, "")),
     )
 
 

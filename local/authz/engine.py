@@ -1,6 +1,6 @@
 """The decision: is this principal allowed this action on this resource, here and now?
 
-Same-account evaluation as documented in
+Same-account evaluation (and, for a principal of another account, both the identity and the resource policy) as documented in
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html (read 2026-12-02):
 
 1. An explicit Deny in any applicable policy (identity, permissions boundary, resource policy, VPC
@@ -158,6 +158,8 @@ def decide(
                 else f"because the resource has no resource-based policy that allows {principal.service}"
             )
         )
+    elif principal.account != world.account:
+        allowed, reason = _cross_account(requirement, bool(identity_allows) and boundary_allows, bool(resource_allows))
     else:
         by_identity = bool(identity_allows) and boundary_allows
         allowed = by_identity or bool(resource_allows)
@@ -170,6 +172,21 @@ def decide(
     if allowed and not endpoint_allows and endpoint is not None:
         return Decision(False, f"because no VPC endpoint policy allows the {requirement.action} action ({endpoint.id})")
     return Decision(allowed, reason)
+
+
+def _cross_account(requirement: Requirement, by_identity: bool, by_resource: bool) -> tuple[bool, str]:
+    """A principal of another account needs both: its own account's identity policy and the resource's policy
+    naming it (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html,
+    read 2026-12-07). The emulator holds one account, so such a principal's identity policies are unknown here and
+    only the resource's policy can be shown to refuse it."""
+    if not by_resource:
+        return False, (
+            f"because no resource-based policy allows the {requirement.action} action "
+            "(a principal of another account needs the resource's policy to allow it)"
+        )
+    if not by_identity:
+        return False, f"because no identity-based policy allows the {requirement.action} action"
+    return True, ""
 
 
 def _kms_allows(

@@ -199,6 +199,33 @@ def bedrock_evaluation_access(
     return f"Amazon Bedrock, as {role_arn}, is not authorized to perform: {requirement.action} on resource: {requirement.resource} {decision.reason}"
 
 
+RFT_GRADER_SOURCE = "https://docs.aws.amazon.com/bedrock/latest/userguide/rft-access-security.html (the service role needs lambda:InvokeFunction on the reward function)"
+
+
+def bedrock_may_invoke_grader(role_arn: str, function_arn: str, job_arn: str, world: World) -> str | None:
+    """None when a reinforcement fine-tuning job, as its service role, may invoke its grader; else the job's failure
+    message. Bedrock invokes the reward function as the service role (read 2026-12-07), so the role's identity
+    policies and the function's resource-based policy are evaluated as for any caller of the account (and, were the
+    role of another account, both would have to allow it). The job's ARN and account travel as aws:SourceArn and
+    aws:SourceAccount, which a resource policy naming bedrock.amazonaws.com conditions on."""
+    from . import hook
+
+    if hook._mode() == "off":
+        return None
+    requirement = Requirement(
+        "lambda:InvokeFunction",
+        function_arn,
+        {"aws:SourceAccount": world.account, "aws:SourceArn": job_arn},
+        ("lambda", function_arn),
+        source=RFT_GRADER_SOURCE,
+    )
+    failed = hook.check_role(role_arn, [requirement], world, service="lambda", session="bedrock-job")
+    if failed is None:
+        return None
+    _, decision = failed
+    return f"Amazon Bedrock, as {role_arn}, is not authorized to perform: lambda:InvokeFunction on resource: {function_arn} {decision.reason}"
+
+
 EVENTS_SQS_SOURCE = (
     "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions"
 )

@@ -13,7 +13,7 @@ from lambdas.domain import catalogue, training_metrics
 from lambdas.domain.bedrock_requests import request_problems
 
 from .. import state
-from . import s3, store
+from . import rft, s3, store
 from .models import custom_model_root, find_custom_model, fm_id, foundation_models, lifecycle_status
 from .store import LOCK, JobMeta, error, ext, iso, not_found, validation
 
@@ -67,6 +67,11 @@ def _validate_job(backend: Any, params: dict[str, Any]) -> str:
             raise validation(f"Model {root} does not support customization type {ctype}.")
     except catalogue.CatalogueError as exc:
         raise validation(str(exc)) from None
+    if ctype == rft.RFT.value:
+        rft.validate(backend, params, spec)
+        return root
+    if rft.rft_config(params):
+        raise validation(f"customizationConfig.rftConfig is only for REINFORCEMENT_FINE_TUNING jobs, not {ctype}.")
     hyperparameters = params.get("hyperParameters") or {}
     problems = spec.hyperparameter_problems(hyperparameters)
     if problems:
@@ -148,22 +153,36 @@ def _outcome(backend: Any, job: Any, meta: JobMeta) -> tuple[str, str | None, li
     return "Completed", None, lines
 
 
+def _is_rft(job: Any) -> bool:
+    return getattr(job, "customization_type", None) == rft.RFT.value
+
+
 def _finish_job(backend: Any, job: Any, meta: JobMeta, now: float) -> None:
     status, message, lines = _outcome(backend, job, meta)
+    if status == "Completed" and _is_rft(job):
+        if meta.rft is None:  # the job trains against its grader now, and completes once that is done
+            rft.start(backend, job, meta, lines or [])
+            return
+        if not meta.rft.done:
+            return
+        if meta.rft.failure:
+            status, message = "Failed", meta.rft.failure
     job.status = status
     job.end_time = job.last_modified_time = iso(now)
     job.failure_message = message if status == "Failed" else None
-    if status == "Completed":
+    if status == "Completed" and _is_rft(job):
+        _complete_model(backend, job, meta, now)
+        s3.write(
+            backend.account_id,
+            _reward_location(job),
+            training_metrics.reward_csv(meta.rft.rewards),
+        )
+    elif status == "Completed":
         training, validation_loss = _losses(job, len(lines or []))
         validated = bool((job.validation_data_config or {}).get("validators"))
         job.training_metrics = {"trainingLoss": training}
         job.validation_metrics = [{"validationLoss": validation_loss}] if validated else None
-        model = meta.pending_model
-        model.training_metrics = job.training_metrics
-        model.validation_metrics = job.validation_metrics
-        model.creation_time = iso(now)
-        backend.custom_models[model.model_name] = model
-        job.output_model_arn = model.model_arn
+        _complete_model(backend, job, meta, now)
         training_points, validation_points = _curves(job, len(lines or []), (training, validation_loss))
         s3.write(
             backend.account_id, metrics_location(job), training_metrics.metrics_csv(training_points, "training_loss")
@@ -176,6 +195,22 @@ def _finish_job(backend: Any, job: Any, meta: JobMeta, now: float) -> None:
             )
     state.current().note("bedrock.job", job=job.job_arn, status=status)
     _send_job_event(backend, job, meta, now)
+
+
+def _complete_model(backend: Any, job: Any, meta: JobMeta, now: float) -> None:
+    model = meta.pending_model
+    model.training_metrics = job.training_metrics
+    model.validation_metrics = job.validation_metrics
+    model.creation_time = iso(now)
+    backend.custom_models[model.model_name] = model
+    job.output_model_arn = model.model_arn
+
+
+def _reward_location(job: Any) -> tuple[str, str] | None:
+    try:
+        return training_metrics.reward_key((job.output_data_config or {}).get("s3Uri", ""), job.job_arn)
+    except training_metrics.TrainingMetricsError:
+        return None
 
 
 def _service_role_denial(backend: Any, job: Any, meta: JobMeta) -> str | None:
@@ -280,7 +315,7 @@ def jobs_due(backend: Any) -> list[float]:
         job = backend.model_customization_jobs.get(name)
         if job is None:
             continue
-        if job.status == "InProgress":
+        if job.status == "InProgress" and not (meta.rft is not None and not meta.rft.done):  # grading: not due
             dues.append(meta.due)
         elif job.status == "Stopping" and meta.stop_due is not None:
             dues.append(meta.stop_due)

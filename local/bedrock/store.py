@@ -33,6 +33,7 @@ class JobMeta:
     pending_model: Any = None  # moto CustomModel, registered on completion
     customization_config: dict[str, Any] | None = None
     event_sent: bool = False
+    rft: Any = None  # local.bedrock.rft.Training of a reinforcement fine-tuning job, once its grading started
 
 
 @dataclass

@@ -25,6 +25,7 @@ from lambdas.domain.names import Env, state_machine_name
 from stacks.config import StageConfig
 from stacks.foundation_stack import FoundationStack
 from stacks.functions import DEFAULT_TIMEOUT, FunctionPlacement, PipelineFunction
+from stacks.grader_functions import GraderFunctions
 from stacks.profiles import ProfileParameters
 from stacks.stage_tags import made_for_this_stage
 from stacks.storage import Storage
@@ -192,6 +193,8 @@ class StepContext:
     profiles: ProfileParameters
     topic: sns.ITopic
     dead_letters: sqs.IQueue
+    # The reinforcement fine-tuning profiles' graders (none for a stage without such a profile).
+    graders: GraderFunctions
 
     @property
     def storage(self) -> Storage:
@@ -239,6 +242,7 @@ class StepContext:
             Env.SUBNET_IDS: ",".join(subnet.subnet_id for subnet in network.subnets.subnets),
             Env.JOB_SECURITY_GROUP_IDS: network.job_security_group.security_group_id,
             Env.KMS_KEY_ARN: self.storage.key.key_arn,
+            **self.graders.environment,
         }
 
 

@@ -12,6 +12,10 @@ from lambdas.domain.evaluation import invocable_model
 from lambdas.domain.evaluation_batches import BATCH_ATTEMPTS, EVALUATE_BATCH_TIMEOUT_SECONDS, BatchThrottled
 from stacks.steps.base import WHY_ENDPOINTS, PipelineStep, StepContext, lambda_task
 
+# lambdas.domain.catalogue.questions.invocation_for: a model reached through a geographic inference profile (us.…)
+# needs bedrock:InvokeModel on the model in every Region the profile may route to, which AWS may change.
+WHY_PROFILE_AREA = "The baseline answers only through a geographic inference profile, which may route each request to the model in any Region of its area (us-*); the statement is scoped to that one foundation model and to the profile in this account and Region, and invokes nothing else."
+
 
 class EvaluateBatchStep(PipelineStep):
     HANDLER = "evaluate_batch"
@@ -23,12 +27,13 @@ class EvaluateBatchStep(PipelineStep):
     def grant(self, context: StepContext) -> None:
         storage = context.storage
         bedrock = context.bedrock
+        baselines = self._baselines_and_judges(context)
         self.add_statements(
             # Foundation models and inference profiles carry no tags of ours; the candidate's endpoint does.
             iam.PolicyStatement(
                 sid="InvokeBaselinesAndJudges",
                 actions=["bedrock:InvokeModel"],
-                resources=self._baselines_and_judges(context),
+                resources=baselines,
             ),
             iam.PolicyStatement(
                 sid="InvokeThisStagesCandidates",
@@ -36,7 +41,11 @@ class EvaluateBatchStep(PipelineStep):
                 resources=[bedrock.provisioned_models, bedrock.deployments],
                 conditions=context.this_stages_resources,
             ),
-            wildcards={bedrock.provisioned_models: WHY_ENDPOINTS, bedrock.deployments: WHY_ENDPOINTS},
+            wildcards={
+                bedrock.provisioned_models: WHY_ENDPOINTS,
+                bedrock.deployments: WHY_ENDPOINTS,
+                **{arn: WHY_PROFILE_AREA for arn in baselines if "*" in arn},
+            },
         )
         storage.grant_evaluation_batches(self, read_inputs=True, write_results=True)
         # The examples' pictures, sent to both models: under evaluation/ with the set, or incoming/ for a

@@ -42,7 +42,8 @@ def test_the_asset_is_the_lambdas_source_file_by_file(document):
     shipped = {c["name"]: c["hashes"][0]["content"] for c in asset["components"] if c["type"] == "file"}
     source = {
         p.relative_to(ROOT).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in (ROOT / "lambdas").rglob("*")
+        for folder in ("lambdas", "graders")  # graders/: the teams' RFT graders, shipped beside the package
+        for p in (ROOT / folder).rglob("*")
         if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
     }
     assert shipped == source

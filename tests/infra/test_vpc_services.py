@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 
+from stacks.config import load_stages
+from stacks.grader_functions import GRADER_HANDLER, rft_profiles
 from stacks.steps import PipelineSteps
 
 STAGES = ("dev", "prod")
@@ -35,6 +38,9 @@ def zones(foundation: dict, lids: list[str]) -> list[str]:
     return sorted(foundation["Resources"][lid]["Properties"]["AvailabilityZone"] for lid in lids)
 
 
+RFT_PROFILES = len(rft_profiles(load_stages(Path(__file__).resolve().parents[2] / "config" / "tuneforge.yaml")[0]))
+
+
 def own_functions(pipeline: dict) -> dict[str, dict]:
     return {
         lid: fn for lid, fn in resources(pipeline, "AWS::Lambda::Function").items() if "VpcConfig" in fn["Properties"]
@@ -52,7 +58,9 @@ def interface_endpoints(foundation: dict) -> dict[str, dict]:
 def check_zones(foundation: dict, pipeline: dict, function_zones: list[str], all_zones: list[str]) -> None:
     assert zones(foundation, list(resources(foundation, "AWS::EC2::Subnet"))) == sorted(all_zones)
     functions = own_functions(pipeline)
-    assert len(functions) == len(fields(PipelineSteps)) + 1  # every step's function and the janitor's
+    graders = [lid for lid, fn in functions.items() if fn["Properties"]["Handler"] == GRADER_HANDLER]
+    assert len(graders) == RFT_PROFILES  # one grader per reinforcement fine-tuning profile, in the VPC too
+    assert len(functions) == len(fields(PipelineSteps)) + 1 + len(graders)  # every step's function and the janitor's
     for lid, fn in functions.items():
         assert zones(
             foundation, subnet_ids(foundation, pipeline, fn["Properties"]["VpcConfig"]["SubnetIds"])
@@ -116,7 +124,6 @@ def test_the_function_zones_setting_moves_the_functions_and_the_endpoint_interfa
 # ----------------------------------------------------------------- which services, verified against the code
 
 import ast  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 from stacks import vpc_services  # noqa: E402
 
@@ -201,7 +208,8 @@ def test_no_function_may_call_what_has_no_endpoint(assembly, stage):
     roles = {lid for lid, fn in own_functions(pipeline).items() for lid in [fn["Properties"]["Role"]["Fn::GetAtt"][0]]}
     checked = 0
     for policy in resources(pipeline, "AWS::IAM::ManagedPolicy").values():
-        if not {r["Ref"] for r in policy["Properties"].get("Roles", [])} & roles:
+        # (a policy may name a role of the foundation stack, imported: the Bedrock role's grant to invoke graders)
+        if not {r.get("Ref") for r in policy["Properties"].get("Roles", [])} & roles:
             continue
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]

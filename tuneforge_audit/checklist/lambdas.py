@@ -84,9 +84,26 @@ _SECRET_VALUE = re.compile(r"(secret|password|passwd|token|key)\s*[=:]|AKIA[0-9A
 _NAME_OR_ARN = re.compile(r"^(arn:[^\s]+|[A-Za-z0-9_./:@+,=-]{0,4096})$")  # 4 KB: Lambda's limit for all variables
 
 
+def _grader_settings(name: str, text: str) -> bool:
+    """A reinforcement fine-tuning grader's settings (lambdas.domain.names.Env.GRADER): the profile's ``grader`` from
+    config/tuneforge.yaml as JSON, which the grader function reads. Only a value that is exactly a GraderSettings
+    (a strict model: a built-in grader's name or a module path under graders/, and its tolerance, pattern or JSON
+    Schema) passes as configuration; the secret checks apply to it as to every variable."""
+    from lambdas.domain.names import Env
+    from lambdas.domain.profiles import GraderSettings
+
+    if name != Env.GRADER:
+        return False
+    try:
+        GraderSettings.model_validate_json(text)
+    except ValueError:
+        return False
+    return True
+
+
 def check_15_lambda_environment(template: Template, stage: str) -> list[str]:
-    """15. Environment holds only names and ARNs, encrypted with a customer-managed key; traces capture
-    no responses or errors."""
+    """15. Environment holds only names and ARNs (and a grader's validated settings), encrypted with a
+    customer-managed key; traces capture no responses or errors."""
     out = []
     for lid, fn in own_lambdas(template).items():
         variables = ((props(fn).get("Environment") or {}).get("Variables")) or {}
@@ -95,7 +112,7 @@ def check_15_lambda_environment(template: Template, stage: str) -> list[str]:
             if (
                 _SECRET_NAME.search(name)
                 or _SECRET_VALUE.search(f"{text}")
-                or not _NAME_OR_ARN.match(text.replace("<", "").replace(">", ""))
+                or not (_NAME_OR_ARN.match(text.replace("<", "").replace(">", "")) or _grader_settings(name, text))
             ):
                 out.append(f"{lid}: environment variable {name}={text!r} looks like a secret or is not a name/ARN")
         if variables and not key_reference_ok(template, props(fn).get("KmsKeyArn")):

@@ -29,6 +29,11 @@ INFRA = Infrastructure(
     subnet_ids=["subnet-0a1b2c3d4e5f60718", "subnet-0f1e2d3c4b5a69788"],
     security_group_ids=["sg-0123456789abcdef0"],
     kms_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    grader_arns={
+        name: f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:tuneforge-dev-grader-{name}"
+        for name, profile in PROFILES.items()
+        if profile.grader is not None
+    },
 )
 EXECUTION_ARN = (
     f"arn:aws:states:us-east-1:{ACCOUNT}:execution:tuneforge-dev-pipeline:support-qa-vi-0123456789abcdef01234567"
