@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from lambdas.domain import names
 from lambdas.domain.catalogue import customization_region_problem, lifecycle_problem
+from lambdas.domain.grading import grader_problems
 from lambdas.domain.profiles import RemovalPolicyName, TuningProfile
 from lambdas.domain.report import Severity
 
@@ -289,6 +290,9 @@ def load_stages(
         for profile in stage.profiles.values():
             for field, reason in profile.problems():
                 raise ConfigError(f"{path}: stages.{name}.profiles.{profile.name}.{field}: {reason}")
+            # A grader module that is missing, does not parse or lacks its function would fail every job it grades.
+            for reason in grader_problems(profile.grader) if profile.grader else []:
+                raise ConfigError(f"{path}: stages.{name}.profiles.{profile.name}.grader: {reason}")
             _check_model_facts(path, stage, profile, today or date.today(), warn or _warn_on_stderr)
         stages.append(stage)
     return stages

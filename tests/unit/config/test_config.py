@@ -122,6 +122,11 @@ def _profile(data: dict, name: str = "support-qa-vi") -> dict:
             "available only in us-west-2, not us-east-1",
         ),
         (
+            lambda d: d["stages"]["dev"]["profiles"]["vi-arithmetic"].update(grader={"module": "graders/absent.py"}),
+            "profiles.vi-arithmetic.grader",
+            "graders/absent.py",
+        ),
+        (
             lambda d: d["stages"]["dev"].update(janitor_interval_minutes=2),
             "stages.dev.janitor_interval_minutes",
             "greater than or equal to 5",
