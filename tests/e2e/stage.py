@@ -132,7 +132,11 @@ class TuneforgeStage:
         """The ``count``-th execution, once it exists."""
         return self.aws.wait_for_executions(self.state_machine, count=count, timeout=timeout)[count - 1]
 
-    def finish(self, execution_arn: str, timeout: float = 90.0) -> RunResult:
+    # Wall-clock bounds on the emulator's work, not on emulated time: generous, so a busy machine (the whole suite
+    # on two shared cores) only slows a run down; a run that hangs still fails, after WALL_TIMEOUT seconds.
+    WALL_TIMEOUT = 300.0
+
+    def finish(self, execution_arn: str, timeout: float = WALL_TIMEOUT) -> RunResult:
         execution = self.aws.wait_for_execution(execution_arn, timeout=timeout)
         self.aws.wait_idle(timeout=10)
         run_id = execution["name"]
@@ -140,7 +144,7 @@ class TuneforgeStage:
             execution, run_id, self.registry.get(run_id), [m for m in self.messages() if m.get("run_id") == run_id]
         )
 
-    def run(self, profile: str, sample: str, name: str | None = None, timeout: float = 90.0) -> RunResult:
+    def run(self, profile: str, sample: str, name: str | None = None, timeout: float = WALL_TIMEOUT) -> RunResult:
         before = len(self.aws.executions(self.state_machine))
         self.upload(profile, sample, name)
         return self.finish(self.started(before + 1)["executionArn"], timeout=timeout)

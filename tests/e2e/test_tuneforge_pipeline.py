@@ -531,7 +531,9 @@ def _run_input(run: RunResult) -> dict:
     return json.loads(run.execution["input"])
 
 
-def _upload_run(stage: TuneforgeStage, key: str, body: bytes, timeout: float = 90.0) -> tuple[dict, RunResult]:
+def _upload_run(
+    stage: TuneforgeStage, key: str, body: bytes, timeout: float = TuneforgeStage.WALL_TIMEOUT
+) -> tuple[dict, RunResult]:
     before = len(stage.aws.executions(stage.state_machine))
     put = stage.data_owner.upload(stage.data_bucket, key, body)
     return put, stage.finish(stage.started(before + 1)["executionArn"], timeout=timeout)
