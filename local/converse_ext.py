@@ -40,6 +40,7 @@ from lambdas.domain import catalogue
 from lambdas.domain.holdout import as_example
 
 from . import bedrock, state
+from .bedrock import invocation_logs
 from .bedrock.endpoints import ready_status
 from .bedrock.models import custom_model_root, invoked_foundation_model
 from .bedrock.s3 import read_object
@@ -152,7 +153,15 @@ def _index_for(backend: Any, model: Any) -> _Index:
         uri = (current.training_data_config or {}).get("s3Uri", "")
         sources.append(uri)
         dataset_format = _dataset_format(current)
-        for line in bedrock.read_lines(backend.account_id, uri) or []:
+        logged = invocation_logs.source_uri(current.training_data_config)
+        if logged:
+            sources[-1] = logged
+        lines = (
+            invocation_logs.model_training_lines(backend, current)
+            if logged
+            else bedrock.read_lines(backend.account_id, uri)
+        )
+        for line in lines or []:
             try:
                 record = json.loads(line)
             except ValueError:

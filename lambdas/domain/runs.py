@@ -83,6 +83,14 @@ class Infrastructure(BaseModel):
     kms_key_arn: str
 
 
+class RunSource(str, Enum):
+    """What a run learns from: an upload (the default), or the account's invocation logs, which the profile
+    names and Bedrock reads itself (lambdas/domain/logs_runs.py)."""
+
+    UPLOAD = "upload"
+    INVOCATION_LOGS = "invocation-logs"
+
+
 class RunInput(BaseModel):
     """The execution input: everything a step needs to know about the run, fixed when it starts."""
 
@@ -92,6 +100,7 @@ class RunInput(BaseModel):
     profile: TuningProfile
     dataset: Dataset
     started_at: str
+    source: RunSource = RunSource.UPLOAD
 
 
 class UploadKind(str, Enum):
