@@ -292,6 +292,8 @@ def jobs_due(backend: Any) -> list[float]:
 # --- handlers -------------------------------------------------------------------------------
 def _register(backend: Any, params: dict[str, Any]) -> Any:
     """The job as moto creates it (its ARN and the custom model it will leave shaped by local.bedrock.glue)."""
+    training = params.get("trainingDataConfig") or {}
+    logged = invocation_logs.source_uri(training)
     backend.create_model_customization_job(
         job_name=params.get("jobName"),
         custom_model_name=params.get("customModelName"),
@@ -302,13 +304,17 @@ def _register(backend: Any, params: dict[str, Any]) -> Any:
         custom_model_kms_key_id=params.get("customModelKmsKeyId"),
         job_tags=params.get("jobTags"),
         custom_model_tags=params.get("customModelTags"),
-        training_data_config=params.get("trainingDataConfig") or {},
+        # moto's job insists on an s3Uri; Bedrock's union takes invocationLogsConfig instead (restored below).
+        training_data_config={"s3Uri": logged} if logged else training,
         validation_data_config=params.get("validationDataConfig"),
         output_data_config=params.get("outputDataConfig") or {},
         hyper_parameters=params.get("hyperParameters") or {},
         vpc_config=params.get("vpcConfig"),
     )
-    return backend.model_customization_jobs[params.get("jobName")]
+    job = backend.model_customization_jobs[params.get("jobName")]
+    job.training_data_config = training
+    backend.custom_models[params.get("customModelName")].training_data_config = training
+    return job
 
 
 def create_model_customization_job(response: Any) -> str:
