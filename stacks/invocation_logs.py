@@ -38,9 +38,11 @@ def _buckets(partition: str, locations: list[InvocationLogsSettings]) -> list[st
 
 
 def log_locations(profiles: Iterable[TuningProfile]) -> list[InvocationLogsSettings]:
-    """Each distinct log location the stage's profiles name, in a stable order."""
-    found = {p.invocation_logs.s3_uri: p.invocation_logs for p in profiles if p.invocation_logs}
-    return [found[uri] for uri in sorted(found)]
+    """The log settings of every profile that learns from logs, by location (two profiles may share one location
+    and name different keys: the statements deduplicate resources, not settings)."""
+    return sorted(
+        (p.invocation_logs for p in profiles if p.invocation_logs), key=lambda s: (s.s3_uri, s.kms_key_arn or "")
+    )
 
 
 def invocation_log_statements(scope: Construct, locations: list[InvocationLogsSettings]) -> list[iam.PolicyStatement]:
