@@ -265,15 +265,16 @@ def converse(self):
         images=info.get("images", 0),
         image_match=info.get("imageMatch"),
     )
-    return ActionResult(
-        {
-            "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
-            "stopReason": stop,
-            "usage": {"inputTokens": in_tokens, "outputTokens": out_tokens, "totalTokens": in_tokens + out_tokens},
-            "metrics": {"latencyMs": 20 + 2 * out_tokens},
-            "additionalModelResponseFields": {"emulator": info},
-        }
-    )
+    result = {
+        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+        "stopReason": stop,
+        "usage": {"inputTokens": in_tokens, "outputTokens": out_tokens, "totalTokens": in_tokens + out_tokens},
+        "metrics": {"latencyMs": 20 + 2 * out_tokens},
+        "additionalModelResponseFields": {"emulator": info},
+    }
+    request = {k: self._get_param(k) for k in ("messages", "system", "inferenceConfig", "requestMetadata")}
+    invocation_logs.log_converse(backend, unquote(model_id), {k: v for k, v in request.items() if v}, result)
+    return ActionResult(result)
 
 
 def apply() -> None:

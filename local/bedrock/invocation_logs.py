@@ -21,7 +21,7 @@ import gzip
 import json
 from typing import Any
 
-from lambdas.domain.invocation_logs import InvocationLogsSettings, LoggedInvocation, parse_record, selected
+from lambdas.domain.invocation_logs import LOGS_FOLDER, InvocationLogsSettings, LoggedInvocation, parse_record, selected
 
 from .. import state
 from . import s3
@@ -145,3 +145,37 @@ def model_training_lines(backend: Any, model: Any) -> list[str] | None:
         backend.account_id, config, teacher_of(meta.customization_config if meta else None), job=model.model_arn
     )
     return lines
+
+
+def log_converse(backend: Any, model_id: str, request: dict[str, Any], response: dict[str, Any]) -> None:
+    """With model invocation logging to S3 configured (PutModelInvocationLoggingConfiguration, text delivery on),
+    a Converse call leaves its ModelInvocationLog record under ``<keyPrefix>/AWSLogs/<account>/
+    BedrockModelInvocationLogs/<region>/<yyyy>/<mm>/<dd>/<hh>/`` of the logging bucket (model-invocation-logging.html,
+    read 2026-12-07), one gzipped object per call where Bedrock batches several. The bucket policy Bedrock needs
+    to write there is not checked."""
+    config = backend.get_model_invocation_logging_configuration() or {}
+    s3_config = config.get("s3Config") or {}
+    if not s3_config.get("bucketName") or config.get("textDataDeliveryEnabled") is False:
+        return
+    st = state.current()
+    now = st.clock.now_dt()
+    record = {
+        "schemaType": "ModelInvocationLog",
+        "schemaVersion": "1.0",
+        "timestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "accountId": backend.account_id,
+        "region": backend.region_name,
+        "requestId": f"emulated-{len(st.journal)}",
+        "operation": "Converse",
+        "modelId": model_id,
+        "requestMetadata": request.get("requestMetadata") or {},
+        "input": {"inputContentType": "application/json", "inputBodyJson": request},
+        "output": {"outputContentType": "application/json", "outputBodyJson": response},
+    }
+    if not record["requestMetadata"]:
+        del record["requestMetadata"]  # present only when the caller set it
+    prefix = (s3_config.get("keyPrefix") or "").strip("/")
+    folder = LOGS_FOLDER.format(account=backend.account_id) + f"{backend.region_name}/{now:%Y/%m/%d/%H}/"
+    key = f"{prefix}/{folder}" if prefix else folder
+    body = gzip.compress(json.dumps(record, ensure_ascii=False).encode())
+    s3.write_bytes(backend.account_id, (s3_config["bucketName"], f"{key}{record['requestId']}.json.gz"), body)

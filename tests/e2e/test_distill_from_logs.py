@@ -217,3 +217,30 @@ def _bedrock_role(stage: TuneforgeStage) -> str:
         if "BedrockCustomization" in r["RoleName"]
     ]
     return role
+
+
+def test_converse_calls_logged_by_the_emulator_feed_a_run(tuneforge):
+    """Model invocation logging configured, the teacher answers the support team's Converse calls: their records
+    are what the next run reads (the emulated teacher knows nothing, so its answers teach nothing: NOT_PROMOTED)."""
+    aws = tuneforge.aws
+    tuneforge.inspect("s3").create_bucket(Bucket=LOG_BUCKET)
+    aws.client("bedrock").put_model_invocation_logging_configuration(
+        loggingConfig={"s3Config": {"bucketName": LOG_BUCKET, "keyPrefix": "bedrock"}, "textDataDeliveryEnabled": True}
+    )
+    runtime = aws.client("bedrock-runtime")
+    questions = [e["prompt"] for e in _examples()[:3]]
+    for question in questions:
+        runtime.converse(
+            modelId=TEACHER,
+            messages=[{"role": "user", "content": [{"text": question}]}],
+            requestMetadata={"team": "support", "environment": "prod"},
+        )
+    runtime.converse(modelId=TEACHER, messages=[{"role": "user", "content": [{"text": "Xin chào"}]}])  # no metadata
+    keys = [o["Key"] for o in tuneforge.inspect("s3").list_objects_v2(Bucket=LOG_BUCKET)["Contents"]]
+    assert len(keys) == 4 and all(
+        k.startswith(f"bedrock/AWSLogs/{aws.account}/BedrockModelInvocationLogs/us-east-1/") for k in keys
+    )
+    run = _submit(tuneforge)
+    assert run.status == "SUCCEEDED", (run.execution, run.item)
+    assert [(r["read"], r["selected"]) for r in _log_reads(tuneforge)][:1] == [(4, 3)]
+    assert run.item["decision"] == "NOT_PROMOTED", run.item
