@@ -101,16 +101,22 @@ def _read_report(stage: Stage, uri: str | None) -> tuple[ValidationReport | None
         return None, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 
-def refuse_unknown_run(stage: Stage, run_id: str) -> None:
-    """``watch`` on an id with neither an execution nor a registry item: say so now, not after the timeout."""
+def run_exists(stage: Stage, run_id: str) -> bool:
+    """A registry item or an execution: StartRun has handled the upload's event."""
     if stage.registry.get(run_id) is not None:
-        return
+        return True
     sfn = stage.client("stepfunctions")
     try:
         sfn.describe_execution(executionArn=stage.execution_arn(run_id))
-        return
+        return True
     except sfn.exceptions.ExecutionDoesNotExist:
-        pass
+        return False
+
+
+def refuse_unknown_run(stage: Stage, run_id: str) -> None:
+    """``watch`` on an id with neither an execution nor a registry item: say so now, not after the timeout."""
+    if run_exists(stage, run_id):
+        return
     recent = recent_runs(stage)
     listed = "; recent runs: " + ", ".join(recent) if recent else "; no runs yet"
     raise UsageError(f"no run {run_id!r} in stage {stage.name!r}{listed}")

@@ -20,7 +20,15 @@ from rich.live import Live
 from rich.table import Table
 
 from cli._common import OUTCOME_EXIT_HELP, UsageError
-from cli._outcome import end_of, exit_code, refuse_unknown_run, rejected_details, require_deployed_profile, waiting_for
+from cli._outcome import (
+    end_of,
+    exit_code,
+    refuse_unknown_run,
+    rejected_details,
+    require_deployed_profile,
+    run_exists,
+    waiting_for,
+)
 from lambdas.domain.logs_runs import start_run_from_invocation_logs
 from lambdas.domain.names import INCOMING_PREFIX, foundation_stack_name, pipeline_stack_name, profile_parameter
 from lambdas.domain.outcomes import Outcome, outcome_of_run
@@ -317,19 +325,47 @@ def _finish(stage: Stage, view: RunView, *, as_json: bool) -> int:
     return exit_code(outcome)
 
 
+# How long `submit` waits for the run its upload starts. The upload's event reaches StartRun through S3's event
+# notifications: "Typically, event notifications are delivered in seconds but can sometimes take a minute or
+# longer" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventNotifications.html, read 2026-12-07).
+STARTED_WITHIN_SECONDS = 120.0
+
+
+def wait_until_started(stage: Stage, run_id: str, *, timeout: float = STARTED_WITHIN_SECONDS) -> bool:
+    deadline = time.monotonic() + timeout
+    while not run_exists(stage, run_id):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(1.0)
+    return True
+
+
 def _submit(args: argparse.Namespace) -> int:
     if args.from_invocation_logs == bool(args.path):
         raise UsageError("give a dataset PATH to upload, or --from-invocation-logs (not both)")
     stage = _stage(args)
     if args.from_invocation_logs:
+        # The execution exists once this returns (no upload event to wait for).
         run_id = submit_from_invocation_logs(stage, args.profile)
         console.print(f"started run [bold]{run_id}[/bold] from the invocation logs of {args.profile}")
-    else:
-        run_id = submit(stage, Path(args.path), args.profile)
-        console.print(f"uploaded; run [bold]{run_id}[/bold] starts from the upload event")
+        if not args.watch:
+            print(run_id)
+            return 0
+        return _finish(stage, watch(stage, run_id, timeout=args.timeout), as_json=args.json)
+    run_id = submit(stage, Path(args.path), args.profile)
     if not args.watch:
+        # Returned only once the run exists, so `tuneforge watch RUN` or `show RUN` right after finds it.
+        if wait_until_started(stage, run_id):
+            console.print(f"uploaded; run [bold]{run_id}[/bold] has started")
+        else:
+            console.print(
+                f"uploaded; run [bold]{run_id}[/bold] has not started within {STARTED_WITHIN_SECONDS:.0f} s: the "
+                f"upload's event may be late, or the upload starts no run (see `tuneforge runs --profile {args.profile}`); "
+                f"`tuneforge watch {run_id}` once it has"
+            )
         print(run_id)
         return 0
+    console.print(f"uploaded; run [bold]{run_id}[/bold] starts from the upload event")
     return _finish(stage, watch(stage, run_id, timeout=args.timeout), as_json=args.json)
 
 

@@ -225,7 +225,7 @@ def print_details(details: RunDetails, console: Console) -> None:
             if reason.file != file:
                 file = reason.file
                 console.print(f"  {file}", highlight=False, markup=False)
-            where = f"line {reason.line}" + (f", {reason.field}" if reason.field else "")
+            where = reason.scope or f"line {reason.line}" + (f", {reason.field}" if reason.field else "")
             more = f" (and {reason.more} more line(s) like it)" if reason.more else ""
             console.print(f"    {where}: {reason.message} [{reason.kind}]{more}", highlight=False, markup=False)
     _print_timeline(console, details)

@@ -11,6 +11,7 @@ from constructs import Construct
 
 from lambdas.domain.names import (
     BATCH_INPUT_SUFFIX,
+    BATCH_MANIFEST_FILE,
     BATCH_RESULTS_SUFFIX,
     EVALUATION_BATCHES_FOLDER,
     EVALUATION_PREFIX,
@@ -258,10 +259,6 @@ class Storage(Construct):
         return self.object_arn(self.artifacts_bucket_name, f"{REPORTS_PREFIX}*")
 
     @property
-    def evaluation_batch_objects(self) -> str:
-        return self.object_arn(self.artifacts_bucket_name, f"{REPORTS_PREFIX}*/{EVALUATION_BATCHES_FOLDER}*")
-
-    @property
     def held_out_objects(self) -> str:
         return self.object_arn(self.artifacts_bucket_name, f"{REPORTS_PREFIX}*/{HELD_OUT_FILE}")
 
@@ -356,17 +353,16 @@ class Storage(Construct):
                 wildcards={results: WHY_BATCHES},
             )
         if read_results:
+            manifest, results = f"{batches}{BATCH_MANIFEST_FILE}", f"{batches}*{BATCH_RESULTS_SUFFIX}"
             fn.add_statements(
-                iam.PolicyStatement(
-                    sid="ReadBatchResults", actions=["s3:GetObject"], resources=[self.evaluation_batch_objects]
-                ),
+                iam.PolicyStatement(sid="ReadBatchResults", actions=["s3:GetObject"], resources=[manifest, results]),
                 iam.PolicyStatement(
                     sid="ListBatchResults",
                     actions=["s3:ListBucket"],
                     resources=[f"arn:{Stack.of(self).partition}:s3:::{self.artifacts_bucket_name}"],
                     conditions={"StringLike": {"s3:prefix": [f"{REPORTS_PREFIX}*/{EVALUATION_BATCHES_FOLDER}*"]}},
                 ),
-                wildcards={self.evaluation_batch_objects: WHY_BATCHES},
+                wildcards={manifest: WHY_BATCHES, results: WHY_BATCHES},
             )
 
     def grant_judge_scores_read(self, fn: PipelineFunction) -> None:

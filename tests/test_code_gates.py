@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-PRODUCT = ("app.py", "lambdas", "stacks", "cli", "local", "tuneforge_audit", "bench", "samples")
+PRODUCT = ("app.py", "lambdas", "stacks", "cli", "local", "tuneforge_audit", "bench", "samples", "graders")
 MAX_PRODUCT_LINES = 600
 # A type: ignore names the error it silences, then says why after a second `#`.
 REASONED_IGNORE = re.compile(r"#\s*type:\s*ignore\[[a-z-]+(,\s*[a-z-]+)*\]\s+#\s*\S")

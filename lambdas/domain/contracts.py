@@ -98,6 +98,7 @@ class StartJudgeEvaluationInput(BaseModel):
     """After every batch has written its per-example results; only for a profile with evaluation.managed_judge."""
 
     run: RunInput
+    evaluation_plan: BatchPlan  # where the batches' results are
     execution_arn: str | None = None
 
 

@@ -309,11 +309,9 @@ def read_results(s3: Any, evaluation: BatchPlan) -> tuple[list[ExampleResult], l
     return results, missing
 
 
-def aggregate(
-    s3: Any, run: RunInput, evaluation: BatchPlan, *, judge_scores_uri: str | None = None, now: str | None = None
-) -> tuple[EvaluationSummary, GateDecision]:
-    """``judge_scores_uri``: the managed judge's per-example scores, merged into each example's metrics."""
-    job = evaluation.job
+def complete_results(s3: Any, evaluation: BatchPlan) -> list[ExampleResult]:
+    """Every example's results; EvaluationFailed, with the count, when a batch left none: such a run has no
+    decision, and nothing more (the managed judge's jobs) is spent on it."""
     results, missing = read_results(s3, evaluation)
     if missing:
         shown = ", ".join(str(ref.index) for ref in missing[:10]) + (" …" if len(missing) > 10 else "")
@@ -322,6 +320,15 @@ def aggregate(
             f"({sum(ref.examples for ref in missing)} of {evaluation.examples} examples; batches {shown}); "
             "the run has no decision"
         )
+    return results
+
+
+def aggregate(
+    s3: Any, run: RunInput, evaluation: BatchPlan, *, judge_scores_uri: str | None = None, now: str | None = None
+) -> tuple[EvaluationSummary, GateDecision]:
+    """``judge_scores_uri``: the managed judge's per-example scores, merged into each example's metrics."""
+    job = evaluation.job
+    results = complete_results(s3, evaluation)
     if judge_scores_uri:
         merge_scores(results, load_judge_scores(s3, judge_scores_uri))
     return conclude(

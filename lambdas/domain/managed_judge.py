@@ -31,9 +31,6 @@ from lambdas.domain.bedrock_requests import check_request
 from lambdas.domain.catalogue import evaluation_jobs as facts
 from lambdas.domain.evaluation import ExampleResult, report_prefix
 from lambdas.domain.names import (
-    BATCH_MANIFEST_FILE,
-    BATCH_RESULTS_SUFFIX,
-    EVALUATION_BATCHES_FOLDER,
     JUDGE_DATASETS_PREFIX,
     JUDGE_OUTPUT_PREFIX,
     JUDGE_SCORES_FILE,
@@ -41,8 +38,8 @@ from lambdas.domain.names import (
 from lambdas.domain.runs import RunInput, client_request_token_for
 
 # The batches' per-example results (written by EvaluateBatch) under the run's report folder.
-BATCHES_FOLDER = EVALUATION_BATCHES_FOLDER
-MANIFEST_FILE = BATCH_MANIFEST_FILE
+# Which dataset line holds which example: the judge's datasets' own manifest, beside them.
+DATASETS_MANIFEST_FILE = "manifest.json"
 DATASET_NAME = "tuneforge-evaluation"
 # Jobs of a few hundred prompts take minutes; the state machine waits this long between checks.
 CHECK_INTERVAL_SECONDS = 300
@@ -131,7 +128,7 @@ def gate_metric_of(builtin: str) -> str | None:
     )
 
 
-# --- reading the batches' results --------------------------------------------------------------------------
+# --- reading what Bedrock wrote ----------------------------------------------------------------------------
 def _keys_under(s3: Any, bucket: str, prefix: str) -> list[str]:
     keys: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
@@ -142,18 +139,6 @@ def _keys_under(s3: Any, bucket: str, prefix: str) -> list[str]:
 def _jsonl(s3: Any, bucket: str, key: str) -> list[dict[str, Any]]:
     text = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-def read_batch_results(s3: Any, bucket: str, run: RunInput) -> list[dict[str, Any]]:
-    """Every example the batches evaluated, in the shape of ``ExampleResult.to_json()``, by line number."""
-    prefix = f"{report_prefix(run)}{BATCHES_FOLDER}"
-    records = [
-        record
-        for key in _keys_under(s3, bucket, prefix)
-        if key.endswith(BATCH_RESULTS_SUFFIX)
-        for record in _jsonl(s3, bucket, key)
-    ]
-    return sorted(records, key=lambda record: int(record["line"]))
 
 
 # --- the datasets ------------------------------------------------------------------------------------------
@@ -219,21 +204,21 @@ def start(
     bedrock: Any,
     s3: Any,
     run: RunInput,
+    evaluated: Iterable[ExampleResult],
     *,
     artifacts_bucket: str,
     role_arn: str,
     evaluator_model: str,
 ) -> JudgeEvaluationStarted:
-    """Write the datasets and the manifest, start one job per side and part. ``evaluator_model`` is the id the
+    """Write the datasets and the manifest, start one job per side and part. ``evaluated``: every example the
+    batches answered (lambdas.domain.evaluation_batches.complete_results). ``evaluator_model`` is the id the
     profile's evaluator is invoked by from this Region (its own, or an inference profile's)."""
     settings = run.profile.evaluation.managed_judge
     if settings is None:
         raise ManagedJudgeError(f"profile {run.profile.name!r} sets no evaluation.managed_judge")
-    results = read_batch_results(s3, artifacts_bucket, run)
+    results = sorted((result.to_json() for result in evaluated), key=lambda record: int(record["line"]))
     if not results:
-        raise ManagedJudgeError(
-            f"no per-example results under s3://{artifacts_bucket}/{report_prefix(run)}{BATCHES_FOLDER}"
-        )
+        raise ManagedJudgeError(f"run {run.run_id}: the batches left no per-example results to judge")
     datasets, output = datasets_prefix(run), output_prefix(run)
     output_uri = f"s3://{artifacts_bucket}/{output}"
     manifest: dict[str, dict[str, Any]] = {}
@@ -265,7 +250,7 @@ def start(
             jobs.append(JudgeJob(side=side, part=part, job_name=name, job_arn=arn, examples=len(chunk)))
     if not jobs:
         raise ManagedJudgeError("neither side answered any example: nothing to judge")
-    manifest_key = f"{datasets}{MANIFEST_FILE}"
+    manifest_key = f"{datasets}{DATASETS_MANIFEST_FILE}"
     s3.put_object(
         Bucket=artifacts_bucket,
         Key=manifest_key,

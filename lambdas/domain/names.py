@@ -96,3 +96,5 @@ class Env:
     MODEL_RETENTION_DAYS: Final = "MODEL_RETENTION_DAYS"
     ALARM_AFTER_HOURS: Final = "ALARM_AFTER_HOURS"
     EXECUTION_TIMEOUT_HOURS: Final = "EXECUTION_TIMEOUT_HOURS"
+    # The RFT grader function's grader: a GraderSettings as JSON (lambdas/domain/profiles.py, lambdas/handlers/grader.py).
+    GRADER: Final = "GRADER"

@@ -13,9 +13,12 @@ from enum import Enum
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
+from pydantic import BaseModel
+
 from lambdas.domain.report import ValidationReport
 
 Decision = Literal["PROMOTED", "NOT_PROMOTED", "SUPERSEDED"]
+Scope = Literal["every line", "every record"]
 
 
 class Outcome(str, Enum):
@@ -67,45 +70,79 @@ def outcome_of_run(item: dict[str, Any] | None, execution_status: str | None) ->
     return derived
 
 
-def rejection_reasons(report: ValidationReport) -> list[str]:
-    """The report's problems as lines a data owner fixes top to bottom: by file, then line; whole-file
-    problems first. A reason every line of a file has (the wrong format for the model, say) is said once for
-    that file ("every line: …"; "every record: …" when some lines are not records at all) instead of once per
-    line."""
-    groups = [*report.errors, *report.warnings]
+class Reason(BaseModel):
+    """One reason a dataset was refused (or warned about): where it is and what it says. A reason every line
+    of a file has is one Reason for the whole file (``scope``), not one per line."""
+
+    file: str
+    line: int | None = None
+    field: str | None = None
+    kind: str
+    message: str
+    scope: Scope | None = None
+    warning: bool = False
+    more: int = 0  # further lines with this kind the report counted but did not list
+
+    @property
+    def where(self) -> str:
+        if self.scope:
+            return f"{self.file}: {self.scope}"
+        where = self.file + (f" line {self.line}" if self.line else "")
+        return where + (f", {self.field}" if self.field else "")
+
+    def text(self) -> str:
+        return f"{self.where}: {self.message} [{self.kind}]" + (" (warning)" if self.warning else "")
+
+
+def reasons_by_line(report: ValidationReport, *, warnings: bool = True) -> list[Reason]:
+    """The report's problems in the order a data owner fixes them: by file, then line, whole-file problems first.
+    A reason every line of a file has (the wrong format for the model, say) is said once for that file ("every
+    line: …"; "every record: …" when some lines are not records at all) instead of once per line."""
+    groups = [*report.errors, *(report.warnings if warnings else [])]
+    kinds = {group.kind for group in groups}
     # A file by its name: the dataset's full address is said once, above the reasons.
     names = {f.split: PurePosixPath(f.name).name or f.name for f in report.files}
-    everywhere = _on_every_line(report)
-    said_once = {(split, kind, message) for split, kind, message, _ in everywhere}
-    lines: list[tuple[int, int, str]] = []
     order = {split: index for index, split in enumerate(names)}
+    everywhere = {entry for entry in _on_every_line(report) if entry[1] in kinds}
+    said_once = {(split, kind, message) for split, kind, message, _ in everywhere}
+    warned = {group.kind for group in report.warnings}
+    keyed: list[tuple[tuple[int, int, str], Reason]] = []
     for split, kind, message, scope in everywhere:
-        lines.append((order.get(split, 9), 0, f"{names.get(split, split)}: {scope}: {message} [{kind}]"))
+        reason = Reason(file=names.get(split, split), kind=kind, message=message, scope=scope, warning=kind in warned)
+        keyed.append(((order.get(split, 9), 0, reason.text()), reason))
     for group in groups:
-        for issue in group.examples:
+        for position, issue in enumerate(group.examples):
             if (issue.split, issue.kind, issue.message) in said_once:
                 continue
-            where = f"{names.get(issue.split, issue.split)}" + (f" line {issue.line}" if issue.line else "")
-            if issue.field:
-                where += f", {issue.field}"
-            severity = "" if group.severity.value == "error" else " (warning)"
-            lines.append(
-                (order.get(issue.split, 9), issue.line or 0, f"{where}: {issue.message} [{issue.kind}]{severity}")
+            last = position == len(group.examples) - 1
+            reason = Reason(
+                file=names.get(issue.split, issue.split),
+                line=issue.line,
+                field=issue.field,
+                kind=issue.kind,
+                message=issue.message,
+                warning=group.severity.value != "error",
+                more=max(0, group.count - len(group.examples)) if last else 0,
             )
-    reasons = [text for _, _, text in sorted(lines, key=lambda entry: (entry[0], entry[1], entry[2]))]
-    # The report keeps the first N examples of each kind; the rest are counted, and said to be there.
-    covered = {kind for _, kind, _, _ in everywhere}
-    unshown = sum(group.count - len(group.examples) for group in groups if group.kind not in covered)
+            keyed.append(((order.get(issue.split, 9), issue.line or 0, reason.text()), reason))
+    return [reason for _, reason in sorted(keyed, key=lambda entry: entry[0])]
+
+
+def rejection_reasons(report: ValidationReport) -> list[str]:
+    """``reasons_by_line`` as lines of text, with how many more the report counted but did not keep."""
+    reasons = reasons_by_line(report)
+    lines = [reason.text() for reason in reasons]
+    unshown = sum(reason.more for reason in reasons)
     if unshown > 0:
-        reasons.append(f"… and {unshown} more of the same kinds (the report keeps the first examples of each)")
-    return reasons
+        lines.append(f"… and {unshown} more of the same kinds (the report keeps the first examples of each)")
+    return lines
 
 
-def _on_every_line(report: ValidationReport) -> set[tuple[str, str, str, str]]:
+def _on_every_line(report: ValidationReport) -> set[tuple[str, str, str, Scope]]:
     """(split, kind, message, "every line" | "every record") of each reason that every line of one file (or
     every record, when some lines are not even records) has, in the same words."""
     files = {f.split: f for f in report.files}
-    found: set[tuple[str, str, str, str]] = set()
+    found: set[tuple[str, str, str, Scope]] = set()
     for group in (*report.errors, *report.warnings):
         splits = {issue.split for issue in group.examples}
         messages = {issue.message for issue in group.examples}
@@ -115,6 +152,6 @@ def _on_every_line(report: ValidationReport) -> set[tuple[str, str, str, str]]:
         file = files.get(split)
         if file is None or file.records < 2 or group.count < file.records:
             continue
-        scope = "every line" if group.count >= file.lines - file.blank_lines else "every record"
+        scope: Scope = "every line" if group.count >= file.lines - file.blank_lines else "every record"
         found.add((split, group.kind, next(iter(messages)), scope))
     return found

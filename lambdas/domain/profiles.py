@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from enum import Enum
 from typing import Annotated, Iterable, Literal, Mapping
 
@@ -23,6 +24,7 @@ from lambdas.domain.catalogue.evaluation_jobs import (
     GATE_METRICS,
 )
 from lambdas.domain.invocation_logs import InvocationLogsSettings
+from lambdas.domain.json_schema_subset import schema_problems
 from lambdas.domain.names import EVALUATION_PREFIX
 
 # Bedrock's metric names are ours to choose; these are the ones the evaluation step computes, and the managed
@@ -111,6 +113,31 @@ class GraderSettings(_Strict):
     def _one_kind(self) -> "GraderSettings":
         if (self.builtin is None) == (self.module is None):
             raise ValueError("set exactly one of builtin or module")
+        # The one option each builtin grader needs (lambdas/domain/graders.py); the others and a module take none.
+        options = {
+            BuiltinGrader.NUMERIC_TOLERANCE: "tolerance",
+            BuiltinGrader.REGEX: "pattern",
+            BuiltinGrader.JSON_SCHEMA: "json_schema",
+        }
+        kind = f"builtin {self.builtin.value}" if self.builtin is not None else "a module"
+        needed = options.get(self.builtin) if self.builtin is not None else None
+        given = [name for name in ("tolerance", "pattern", "json_schema") if getattr(self, name) is not None]
+        unused = [name for name in given if name != needed]
+        if unused:
+            raise ValueError(f"{kind} takes no {' or '.join(unused)}" + (f" (it takes {needed})" if needed else ""))
+        if needed is not None and needed not in given:
+            raise ValueError(f"{kind} needs {needed}")
+        # Compared with the default, not with the fields set: model_dump_json() writes it for a builtin too.
+        if self.module is None and self.function != type(self).model_fields["function"].default:
+            raise ValueError("function names a module's function; a builtin grader takes none")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as error:
+                raise ValueError(f"pattern does not compile: {error}") from None
+        problems = schema_problems(self.json_schema, "json_schema") if self.json_schema is not None else []
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 

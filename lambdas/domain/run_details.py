@@ -13,7 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from lambdas.domain.outcomes import ABNORMAL, outcome_of_run
+from lambdas.domain.outcomes import ABNORMAL, Reason, outcome_of_run, reasons_by_line
+from lambdas.domain.report import ValidationReport
 from lambdas.domain.timeline import TimelineEntry
 from lambdas.domain.training_metrics import TrainingCurves
 
@@ -29,35 +30,12 @@ def derive_outcome(execution_status: str | None, item: dict[str, Any] | None) ->
     return "UNKNOWN"
 
 
-class Reason(BaseModel):
-    """One reason a dataset was refused: where (file and line) and what."""
-
-    file: str
-    line: int | None = None
-    field: str | None = None
-    kind: str
-    message: str
-    more: int = 0  # further lines with this kind the report counted but did not list
-
-
 def rejection_reasons(validation_report: dict[str, Any] | None) -> list[Reason]:
-    """The validation report's errors, sorted by file and line."""
-    reasons: list[Reason] = []
-    names = {f.get("split"): f.get("name") for f in (validation_report or {}).get("files", [])}
-    for group in (validation_report or {}).get("errors", []):
-        listed = group.get("examples") or []
-        for position, issue in enumerate(listed):
-            reasons.append(
-                Reason(
-                    file=str(names.get(issue.get("split")) or issue.get("split") or "?"),
-                    line=issue.get("line"),
-                    field=issue.get("field"),
-                    kind=str(issue.get("kind") or group.get("kind")),
-                    message=str(issue.get("message", "")),
-                    more=max(0, int(group.get("count", 0)) - len(listed)) if position == len(listed) - 1 else 0,
-                )
-            )
-    return sorted(reasons, key=lambda r: (r.file, r.line if r.line is not None else -1, r.kind))
+    """The validation report's errors, by file and line, a reason on every line of a file said once for it
+    (lambdas.domain.outcomes.reasons_by_line: the same grouping `watch` prints)."""
+    if not validation_report:
+        return []
+    return reasons_by_line(ValidationReport.from_dict(validation_report), warnings=False)
 
 
 class CostLine(BaseModel):

@@ -172,7 +172,7 @@ def _rejection(details: RunDetails) -> str:
     if not details.rejection:
         return ""
     rows = [
-        [r.file, r.line, r.field, r.message + (f" (and {r.more} more)" if r.more else ""), r.kind]
+        [r.file, r.scope or r.line, r.field, r.message + (f" (and {r.more} more)" if r.more else ""), r.kind]
         for r in details.rejection
     ]
     return (

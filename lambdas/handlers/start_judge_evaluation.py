@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.domain.contracts import StartJudgeEvaluationInput
 from lambdas.domain.evaluation import invocable_model
+from lambdas.domain.evaluation_batches import complete_results
 from lambdas.domain.managed_judge import ManagedJudgeError, start
 from lambdas.domain.names import Env
 from lambdas.handlers._aws import client, env, region_and_account, registry
@@ -33,10 +34,12 @@ def handler(event: StartJudgeEvaluationInput, context: LambdaContext) -> dict[st
     # The evaluator as Bedrock takes it from this Region: its own id or the inference profile the catalogue records.
     region, account = region_and_account(context)
     evaluator = invocable_model(settings.evaluator_model, region, account).model_id
+    s3 = client("s3")
     started = start(
         client("bedrock"),
-        client("s3"),
+        s3,
         run,
+        complete_results(s3, event.evaluation_plan),
         artifacts_bucket=env(Env.ARTIFACTS_BUCKET),
         role_arn=env(Env.JUDGE_ROLE_ARN),
         evaluator_model=evaluator,

@@ -9,12 +9,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from lambdas.domain.names import BATCH_RESULTS_SUFFIX, JUDGE_DATASETS_PREFIX, REPORTS_PREFIX, Env
-from lambdas.domain.names import EVALUATION_BATCHES_FOLDER as BATCHES_FOLDER
+from lambdas.domain.names import JUDGE_DATASETS_PREFIX, Env
 from stacks.steps.base import RUN, PipelineStep, StepContext, lambda_task
 
 WHY_EVALUATION_JOBS = "Evaluation job ARNs end in an id Bedrock generates when the job is created, so they cannot be named in advance; the statement stays in this account and Region and covers only the evaluation-job action this function calls."
-WHY_BATCH_RESULTS = "Each run's batches write their results under reports/<profile>/<run id>/batches/, a folder known only at run time; the read is limited to the batches' result files."
 WHY_JUDGE_DATASETS = "The judge's datasets go to judge-datasets/<profile>/<run id>/, a folder known only at run time, which only this function writes and only Bedrock's managed-judge role reads."
 
 
@@ -35,9 +33,6 @@ class StartJudgeEvaluationStep(PipelineStep):
     def grant(self, context: StepContext) -> None:
         storage = context.storage
         jobs = evaluation_jobs(Stack.of(self))
-        batch_results = storage.object_arn(
-            storage.artifacts_bucket_name, f"{REPORTS_PREFIX}*/{BATCHES_FOLDER}*{BATCH_RESULTS_SUFFIX}"
-        )
         datasets = storage.object_arn(storage.artifacts_bucket_name, f"{JUDGE_DATASETS_PREFIX}*")
         self.add_statements(
             iam.PolicyStatement(sid="StartJudgeJobs", actions=["bedrock:CreateEvaluationJob"], resources=[jobs]),
@@ -47,22 +42,22 @@ class StartJudgeEvaluationStep(PipelineStep):
                 resources=[context.foundation.judge_role.role.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
             ),
-            iam.PolicyStatement(sid="ReadBatchResults", actions=["s3:GetObject"], resources=[batch_results]),
-            iam.PolicyStatement(
-                sid="ListBatchResults",
-                actions=["s3:ListBucket"],
-                resources=[f"arn:{Stack.of(self).partition}:s3:::{storage.artifacts_bucket_name}"],
-                conditions={"StringLike": {"s3:prefix": [f"{REPORTS_PREFIX}*/{BATCHES_FOLDER}"]}},
-            ),
             iam.PolicyStatement(sid="WriteJudgeDatasets", actions=["s3:PutObject"], resources=[datasets]),
             wildcards={
                 jobs: WHY_EVALUATION_JOBS,
-                batch_results: WHY_BATCH_RESULTS,
                 datasets: WHY_JUDGE_DATASETS,
             },
         )
+        storage.grant_evaluation_batches(self, read_results=True)  # the manifest and the batches' results
         storage.grant_object_encryption(self)
         storage.grant_run_registry(self)  # the jobs, for Cleanup to stop
 
     def task(self, scope: Construct) -> tasks.LambdaInvoke:
-        return lambda_task(scope, "StartJudgeEvaluation", self.function, RUN, result_path="$.judge", quota_retry=True)
+        return lambda_task(
+            scope,
+            "StartJudgeEvaluation",
+            self.function,
+            {**RUN, "evaluation_plan.$": "$.evaluation_plan.value"},
+            result_path="$.judge",
+            quota_retry=True,
+        )

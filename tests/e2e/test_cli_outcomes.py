@@ -62,6 +62,13 @@ def test_a_reason_on_every_line_is_said_once(cli_stage, tmp_path):
     reasons = [line.strip() for line in done.out.splitlines() if line.startswith("  ")]
     [every] = [r for r in reasons if "[missing-field]" in r]
     assert ": every line: the required field 'messages' is missing" in every, reasons
+    # `show` groups the reasons as `watch` does: once for the file, not once per line it kept as an example.
+    run_id = re.search(r"run (\S+)", done.out).group(1)
+    shown = cli_stage.run("show", run_id)
+    assert shown.code == 0, shown.err
+    assert (
+        shown.out.count("[missing-field]") == 1 and "every line: the required field 'messages' is missing" in shown.out
+    )
 
 
 def test_a_good_upload_is_promoted_and_exits_0(cli_stage):

@@ -27,10 +27,10 @@ def _submit_and_finish(cli_stage, path: Path, timeout: float = 300.0) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         shown = cli_stage.run("show", run_id, "--json")
-        if shown.code == 0 and json.loads(shown.out)["outcome"] in ENDED:
+        # submit returned once the run existed: from then on the stage knows it.
+        assert shown.code == 0, shown.err
+        if json.loads(shown.out)["outcome"] in ENDED:
             return json.loads(shown.out)
-        # Until StartRun has recorded the upload, the stage knows no such run (exit 2).
-        assert shown.code in (0, 2), shown.err
         assert time.monotonic() < deadline, f"run {run_id} did not end: {shown.out or shown.err}"
         time.sleep(1)
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from lambdas.domain.evaluation import Answer, Example, ExampleResult, report_prefix
+from lambdas.domain.evaluation import Answer, Example, ExampleResult
+from lambdas.domain.evaluation_batches import plan, result_record, results_key
 from lambdas.domain.managed_judge import JudgeScores
 from lambdas.domain.runs import Dataset, RunInput, S3ObjectRef
 
@@ -58,14 +59,25 @@ def test_the_deployed_steps_start_the_jobs_and_read_their_scores_through_the_per
             "started_at": "2026-12-07T10:00:00+00:00",
         }
     )
-    records = [
-        ExampleResult(Example(line=n, prompt=p, reference=r), Answer(r), Answer("Tôi không biết.")).to_json()
+    results = [
+        ExampleResult(Example(line=n, prompt=p, reference=r), Answer(r), Answer("Tôi không biết."))
         for n, (p, r) in enumerate(EXAMPLES, start=1)
     ]
+    # What PrepareEvaluation and the Map's one batch leave: the manifest and the batch's results.
+    evaluation = plan(
+        root,
+        run,
+        [result.example for result in results],
+        artifacts_bucket=artifacts,
+        evaluation_set_uri=f"s3://{artifacts}/evaluation/set.jsonl",
+        candidate_model="candidate",
+        baseline_model="baseline",
+        judge_model=None,
+    )
     root.put_object(
         Bucket=artifacts,
-        Key=f"{report_prefix(run)}batches/00000.results.jsonl",
-        Body="".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode(),
+        Key=results_key(evaluation.job, 0),
+        Body="".join(json.dumps(result_record(r), ensure_ascii=False) + "\n" for r in results).encode(),
     )
 
     def invoke(step: str, payload: dict) -> dict:
@@ -75,7 +87,7 @@ def test_the_deployed_steps_start_the_jobs_and_read_their_scores_through_the_per
         assert "FunctionError" not in response, body
         return body
 
-    event = {"run": json.loads(run.model_dump_json())}
+    event = {"run": run.model_dump(mode="json"), "evaluation_plan": evaluation.model_dump(mode="json")}
     started = invoke("StartJudgeEvaluation", event)
     assert [job["side"] for job in started["jobs"]] == ["candidate", "baseline"]
     # (This emulator's clock moves on by itself whenever nothing is working, so the jobs may have ended already;

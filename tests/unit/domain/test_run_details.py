@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from lambdas.domain.outcomes import rejection_reasons as outcome_lines
+from lambdas.domain.report import ValidationReport
 from lambdas.domain.run_details import cost_of, derive_outcome, rejection_reasons
+from lambdas.domain.sources import in_memory
+from lambdas.domain.validation import validate_dataset
 
 
 @pytest.mark.parametrize(
@@ -26,18 +33,39 @@ def test_the_outcome_comes_from_how_the_execution_ended_and_what_the_run_decided
     assert derive_outcome(execution, item) == outcome
 
 
-def test_reasons_are_sorted_by_file_and_line_whatever_order_the_kinds_came_in():
-    report = {
-        "files": [{"split": "training", "name": "train.jsonl"}, {"split": "validation", "name": "val.jsonl"}],
-        "errors": [
-            {"kind": "empty-text", "count": 3, "examples": [{"line": 9, "split": "training", "message": "empty"}]},
-            {"kind": "invalid-json", "count": 1, "examples": [{"line": 2, "split": "validation", "message": "json"}]},
-            {"kind": "wrong-type", "count": 1, "examples": [{"line": 4, "split": "training", "message": "type"}]},
-        ],
-    }
-    reasons = rejection_reasons(report)
-    assert [(r.file, r.line) for r in reasons] == [("train.jsonl", 4), ("train.jsonl", 9), ("val.jsonl", 2)]
-    assert reasons[1].more == 2  # the report counted 3 empty texts and listed 1
+GOOD = Path(__file__).resolve().parents[3] / "samples" / "fine-tuning" / "nova-micro-vi-qa.jsonl"
+
+
+def _stored(data: bytes, name: str = "train.jsonl") -> dict:
+    """A validation report as the registry points to it: the JSON Validate wrote to S3."""
+    report = validate_dataset(in_memory(data, name), "amazon.nova-micro-v1:0:128k", "FINE_TUNING")
+    return json.loads(report.to_json())
+
+
+def test_reasons_are_errors_sorted_by_line_with_what_the_report_counted_but_did_not_list():
+    good = GOOD.read_text(encoding="utf-8").splitlines()
+    broken = {0: "{not json", 1: json.dumps({"schemaVersion": "bedrock-conversation-2024", "messages": "not a list"})}
+    lines = [broken.get(n % 3) or good[n % len(good)] for n in range(300)]
+    reasons = rejection_reasons(_stored("\n".join(lines).encode() + b"\n"))
+    by_line = [r for r in reasons if r.line is not None]
+    assert [r.line for r in by_line] == sorted(r.line for r in by_line)
+    assert reasons[: len(reasons) - len(by_line)] == [r for r in reasons if r.line is None]  # whole-file first
+    assert all(r.file == "train.jsonl" and not r.warning for r in reasons)
+    assert {r.kind for r in reasons} == {"invalid-json", "wrong-type"}
+    # 100 unreadable lines and 100 wrong types, at most the report's examples of each listed: the rest are counted.
+    assert sum(r.more for r in reasons) == 200 - len(reasons) > 0
+
+
+def test_a_reason_on_every_line_is_one_reason_for_the_file_as_watch_says_it():
+    lines = [json.dumps({"prompt": f"question {n}", "completion": f"answer {n}"}) for n in range(30)]
+    stored = _stored("\n".join(lines).encode() + b"\n")
+    [every] = [r for r in rejection_reasons(stored) if r.kind == "missing-field"]
+    assert every.scope == "every line" and every.line is None and every.more == 0
+    assert every.text() in outcome_lines(ValidationReport.from_dict(stored))
+
+
+def test_no_report_no_reasons():
+    assert rejection_reasons(None) == [] and rejection_reasons({}) == []
 
 
 def test_cost_lines_pair_the_estimate_with_what_was_spent():

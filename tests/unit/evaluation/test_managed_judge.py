@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from lambdas.domain.bedrock_requests import request_problems
 from lambdas.domain.catalogue import evaluation_jobs as facts
-from lambdas.domain.evaluation import Answer, Example, ExampleResult, report_prefix
+from lambdas.domain.evaluation import Answer, EvaluationFailed, Example, ExampleResult, report_prefix
+from lambdas.domain.evaluation_batches import plan, result_record, results_key
 from lambdas.domain.managed_judge import (
     JudgeEvaluationFailed,
     JudgeEvaluationStarted,
@@ -215,30 +216,47 @@ def _judge_role(aws, *, may_read_datasets: bool = True) -> None:
     )
 
 
-def _evaluated_run(aws, monkeypatch):
-    """A run whose batches wrote their per-example results: the candidate answers with the references, the
-    baseline with something else, and one baseline call failed."""
-    monkeypatch.setenv("JUDGE_ROLE_ARN", JUDGE_ROLE_ARN)
-    run = aws.run(aws.profile("support-qa-vi", evaluation=MANAGED), NOVA)
-    records = []
-    for line, (prompt, reference) in enumerate(EXAMPLES, start=1):
-        baseline = Answer("Tôi không biết.") if line < 3 else Answer("", error="ThrottlingException: slow down")
-        result = ExampleResult(Example(line=line, prompt=prompt, reference=reference), Answer(reference), baseline)
-        records.append(result.to_json())
-    for part, chunk in enumerate((records[:2], records[2:])):
+def _batched(aws, run, results):
+    """The batches' files for ``results`` as the Map leaves them: a plan (inputs and manifest), then each batch's
+    results; returns StartJudgeEvaluation's event."""
+    evaluation = plan(
+        aws.s3,
+        run,
+        [result.example for result in results],
+        artifacts_bucket=ARTIFACTS_BUCKET,
+        evaluation_set_uri=f"s3://{ARTIFACTS_BUCKET}/evaluation/set.jsonl",
+        candidate_model="candidate",
+        baseline_model="baseline",
+        judge_model=None,
+    )
+    size = evaluation.examples_per_batch
+    for index in evaluation.batch_indices:
+        chunk = results[index * size : (index + 1) * size]
         aws.s3.put_object(
             Bucket=ARTIFACTS_BUCKET,
-            Key=f"{report_prefix(run)}batches/{part:05d}.results.jsonl",
-            Body="".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chunk).encode(),
+            Key=results_key(evaluation.job, index),
+            Body="".join(json.dumps(result_record(r), ensure_ascii=False) + "\n" for r in chunk).encode(),
         )
-    aws.s3.put_object(Bucket=ARTIFACTS_BUCKET, Key=f"{report_prefix(run)}batches/manifest.json", Body=b"{}")
-    return run
+    return json.loads(json.dumps({"run": run.model_dump(mode="json"), "evaluation_plan": evaluation.model_dump()}))
+
+
+def _evaluated_run(aws, monkeypatch):
+    """A run whose batches wrote their per-example results: the candidate answers with the references, the
+    baseline with something else, and one baseline call failed. Returns the run and StartJudgeEvaluation's event."""
+    monkeypatch.setenv("JUDGE_ROLE_ARN", JUDGE_ROLE_ARN)
+    run = aws.run(aws.profile("support-qa-vi", evaluation=MANAGED), NOVA)
+    results = []
+    for line, (prompt, reference) in enumerate(EXAMPLES, start=1):
+        baseline = Answer("Tôi không biết.") if line < 3 else Answer("", error="ThrottlingException: slow down")
+        results.append(
+            ExampleResult(Example(line=line, prompt=prompt, reference=reference), Answer(reference), baseline)
+        )
+    return run, _batched(aws, run, results)
 
 
 def test_start_then_check_until_done_leaves_per_example_scores_for_the_aggregate_step(aws, context, monkeypatch):
     _judge_role(aws)
-    run = _evaluated_run(aws, monkeypatch)
-    event = {"run": json.loads(run.model_dump_json())}
+    run, event = _evaluated_run(aws, monkeypatch)
     started = JudgeEvaluationStarted.model_validate(start_judge_evaluation.handler(event, context))
     assert [(job.side, job.examples) for job in started.jobs] == [("candidate", 3), ("baseline", 2)]
     assert started.metrics == ["judge_correctness", "judge_completeness", "judge_helpfulness"]
@@ -267,8 +285,7 @@ def test_start_then_check_until_done_leaves_per_example_scores_for_the_aggregate
 
 def test_a_service_role_that_cannot_read_the_datasets_fails_the_jobs_with_bedrock_s_reason(aws, context, monkeypatch):
     _judge_role(aws, may_read_datasets=False)
-    run = _evaluated_run(aws, monkeypatch)
-    event = {"run": json.loads(run.model_dump_json())}
+    run, event = _evaluated_run(aws, monkeypatch)
     started = start_judge_evaluation.handler(event, context)
     aws.advance(aws.emulator.settings.evaluation_duration + 1)
     with pytest.raises(JudgeEvaluationFailed, match="is not authorized to perform: s3:GetObject") as failed:
@@ -277,15 +294,14 @@ def test_a_service_role_that_cannot_read_the_datasets_fails_the_jobs_with_bedroc
 
 
 def test_a_role_bedrock_may_not_assume_is_refused_when_the_job_is_created(aws, context, monkeypatch):
-    run = _evaluated_run(aws, monkeypatch)  # no judge role exists
+    _, event = _evaluated_run(aws, monkeypatch)  # no judge role exists
     with pytest.raises(ClientError, match="AccessDenied"):
-        start_judge_evaluation.handler({"run": json.loads(run.model_dump_json())}, context)
+        start_judge_evaluation.handler(event, context)
 
 
 def test_a_stopped_job_fails_the_check(aws, context, monkeypatch):
     _judge_role(aws)
-    run = _evaluated_run(aws, monkeypatch)
-    event = {"run": json.loads(run.model_dump_json())}
+    run, event = _evaluated_run(aws, monkeypatch)
     started = start_judge_evaluation.handler(event, context)
     aws.bedrock.stop_evaluation_job(jobIdentifier=started["jobs"][0]["job_arn"])
     aws.advance(1)
@@ -297,8 +313,8 @@ def test_cleanup_stops_the_judge_jobs_a_run_left_running(aws, context, monkeypat
     from lambdas.domain.cleanup import cleanup_run
 
     _judge_role(aws)
-    run = _evaluated_run(aws, monkeypatch)
-    started = start_judge_evaluation.handler({"run": json.loads(run.model_dump_json())}, context)
+    run, event = _evaluated_run(aws, monkeypatch)
+    started = start_judge_evaluation.handler(event, context)
     arns = [job["job_arn"] for job in started["jobs"]]
     assert aws.registry.get(run.run_id)["judge_jobs"] == arns
     assert cleanup_run(aws.registry, aws.bedrock, run.run_id).stopped_judge_jobs == arns
@@ -347,15 +363,12 @@ def test_more_examples_than_one_job_takes_are_split_into_parts_of_at_most_a_thou
     monkeypatch.setenv("JUDGE_ROLE_ARN", JUDGE_ROLE_ARN)
     run = aws.run(aws.profile("support-qa-vi", evaluation=MANAGED), NOVA)
     count = facts.MAX_PROMPTS_PER_JOB + 1
-    body = "".join(
-        json.dumps(ExampleResult(Example(line=n, prompt=f"q{n}", reference="r"), Answer("r"), Answer("x")).to_json())
-        + "\n"
+    results = [
+        ExampleResult(Example(line=n, prompt=f"q{n}", reference="r"), Answer("r"), Answer("x"))
         for n in range(1, count + 1)
-    )
-    aws.s3.put_object(Bucket=ARTIFACTS_BUCKET, Key=f"{report_prefix(run)}batches/all.results.jsonl", Body=body.encode())
-    started = JudgeEvaluationStarted.model_validate(
-        start_judge_evaluation.handler({"run": json.loads(run.model_dump_json())}, context)
-    )
+    ]
+    event = _batched(aws, run, results)
+    started = JudgeEvaluationStarted.model_validate(start_judge_evaluation.handler(event, context))
     assert [(job.side, job.part, job.examples) for job in started.jobs] == [
         ("candidate", 0, 1000),
         ("candidate", 1, 1),
@@ -378,11 +391,19 @@ def test_stopping_a_run_s_judge_stops_only_the_jobs_still_running(aws, context, 
     from lambdas.domain.managed_judge import stop
 
     _judge_role(aws)
-    run = _evaluated_run(aws, monkeypatch)
-    started = JudgeEvaluationStarted.model_validate(
-        start_judge_evaluation.handler({"run": json.loads(run.model_dump_json())}, context)
-    )
+    _, event = _evaluated_run(aws, monkeypatch)
+    started = JudgeEvaluationStarted.model_validate(start_judge_evaluation.handler(event, context))
     assert stop(aws.bedrock, started) == [job.job_arn for job in started.jobs]
     aws.advance(1)
     assert {aws.bedrock.get_evaluation_job(jobIdentifier=j.job_arn)["status"] for j in started.jobs} == {"Stopped"}
     assert stop(aws.bedrock, started) == []
+
+
+def test_a_run_whose_batch_failed_for_good_starts_no_judge_job(aws, context, monkeypatch):
+    _judge_role(aws)
+    run, event = _evaluated_run(aws, monkeypatch)
+    evaluation = event["evaluation_plan"]
+    aws.s3.delete_object(Bucket=ARTIFACTS_BUCKET, Key=f"{evaluation['job']['prefix']}00000.results.jsonl")
+    with pytest.raises(EvaluationFailed, match="1 of 1 evaluation batches failed for good"):
+        start_judge_evaluation.handler(event, context)
+    assert aws.bedrock.list_evaluation_jobs()["jobSummaries"] == []
