@@ -3,6 +3,7 @@ learns from, and what Validate and Estimate do for a run that has no upload."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -244,3 +245,49 @@ def test_customization_types_named_in_the_profile_problem_are_the_documented_one
     from lambdas.domain.profiles import INVOCATION_LOG_TYPES
 
     assert INVOCATION_LOG_TYPES == (CustomizationType.DISTILLATION, CustomizationType.REINFORCEMENT_FINE_TUNING)
+
+
+# --- Validate ----------------------------------------------------------------------------------------------
+@pytest.fixture
+def s3():
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        for bucket in ("data", "artifacts"):
+            client.create_bucket(Bucket=bucket)
+        client.put_object(
+            Bucket="data",
+            Key="evaluation/support-qa-vi.jsonl",
+            Body=(ROOT / "samples/evaluation/support-qa-vi.jsonl").read_bytes(),
+        )
+        yield client
+
+
+def test_validate_checks_what_it_can_without_reading_the_logs_and_says_the_rest(s3):
+    from lambdas.domain.logs_runs import validate_logs_run
+
+    run = logs_run_input(_profile(), AT)
+    planned = lambda training, validation: [("CreateModelCustomizationJob", _request(run.profile))]  # noqa: E731
+    outcome = validate_logs_run(s3, run, artifacts_bucket="artifacts", data_bucket="data", planned_requests=planned)
+    assert outcome.valid and outcome.training_uri == "s3://acme-bedrock-invocation-logs/bedrock/"
+    assert outcome.evaluation_examples == 12 and outcome.snapshot_uri is None
+    report = json.loads(
+        s3.get_object(Bucket="artifacts", Key=f"reports/{LOGS}/{run.run_id}/validation.json")["Body"].read()
+    )
+    assert report["source"] == "invocation-logs" and len(report["not_checked_before_the_job"]) == 4
+    assert not any(key.startswith("bedrock/") for key in _keys(s3, "data"))  # nothing read or copied from logs
+
+
+def test_validate_rejects_a_logs_run_of_a_profile_that_names_no_logs(s3):
+    from lambdas.domain.logs_runs import validate_logs_run
+
+    forged = logs_run_input(_profile(), AT).model_copy(update={"profile": PROFILES["distilled-support"]})
+    outcome = validate_logs_run(s3, forged, artifacts_bucket="artifacts", data_bucket="data", planned_requests=None)
+    assert not outcome.valid and outcome.training_uri is None
+    assert "sets no invocation_logs" in outcome.summary[0]
+
+
+def _keys(s3, bucket: str) -> list[str]:
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
