@@ -10,6 +10,7 @@ import argparse
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,10 +29,12 @@ from cli._outcome import (
     run_exists,
     waiting_for,
 )
+from lambdas.domain.logs_runs import start_run_from_invocation_logs
 from lambdas.domain.names import INCOMING_PREFIX, foundation_stack_name, pipeline_stack_name, profile_parameter
 from lambdas.domain.outcomes import Outcome, outcome_of_run
 from lambdas.domain.registry import RunRegistry
 from lambdas.domain.runs import MANIFEST_NAME, S3ObjectRef, run_id_for
+from lambdas.domain.trigger import parse_profile_parameter
 
 TERMINAL_EXECUTION = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 console = Console(stderr=True)
@@ -124,6 +127,29 @@ def submit(stage: Stage, path: Path, profile: str) -> str:
         raise UsageError(f"{path}: no such file or folder")
     version = s3.put_object(Bucket=stage.data_bucket, Key=key, Body=body).get("VersionId")
     return run_id_for(profile, S3ObjectRef(bucket=stage.data_bucket, key=key, version_id=version))
+
+
+def submit_from_invocation_logs(stage: Stage, profile: str, *, now: datetime | None = None) -> str:
+    """Start a run of ``profile`` from the account's invocation logs, as its schedule would; return its run id.
+    The deployed profile says where the logs are (lambdas/domain/logs_runs.py)."""
+    require_deployed_profile(stage, profile)
+    value = stage.client("ssm").get_parameter(Name=profile_parameter(stage.name, profile))["Parameter"]["Value"]
+    deployed = parse_profile_parameter(value)
+    if deployed.invocation_logs is None:
+        raise UsageError(
+            f"profile {profile!r} sets no invocation_logs, so it learns from uploads only; "
+            "see README, 'Distilling from invocation logs'"
+        )
+    at = now or datetime.now(timezone.utc)
+    run_id, _, _ = start_run_from_invocation_logs(
+        deployed,
+        registry=stage.registry,
+        stepfunctions=stage.client("stepfunctions"),
+        state_machine_arn=stage.state_machine_arn,
+        at=at,
+        epoch_seconds=int(at.timestamp()),
+    )
+    return run_id
 
 
 def upload_evaluation_set(stage: Stage, path: Path, profile: str) -> str:
@@ -315,7 +341,17 @@ def wait_until_started(stage: Stage, run_id: str, *, timeout: float = STARTED_WI
 
 
 def _submit(args: argparse.Namespace) -> int:
+    if args.from_invocation_logs == bool(args.path):
+        raise UsageError("give a dataset PATH to upload, or --from-invocation-logs (not both)")
     stage = _stage(args)
+    if args.from_invocation_logs:
+        # The execution exists once this returns (no upload event to wait for).
+        run_id = submit_from_invocation_logs(stage, args.profile)
+        console.print(f"started run [bold]{run_id}[/bold] from the invocation logs of {args.profile}")
+        if not args.watch:
+            print(run_id)
+            return 0
+        return _finish(stage, watch(stage, run_id, timeout=args.timeout), as_json=args.json)
     run_id = submit(stage, Path(args.path), args.profile)
     if not args.watch:
         # Returned only once the run exists, so `tuneforge watch RUN` or `show RUN` right after finds it.
@@ -354,10 +390,15 @@ def _outcome_args(parser: argparse.ArgumentParser) -> None:
 def register(subparsers: argparse._SubParsersAction) -> None:
     submit_parser = subparsers.add_parser(
         "submit",
-        help="upload a dataset to a profile; its upload starts a run",
+        help="upload a dataset to a profile (its upload starts a run), or start a run from invocation logs",
         epilog=f"With --watch, {OUTCOME_EXIT_HELP}.",
     )
-    submit_parser.add_argument("path", help="a .jsonl file, or a folder with manifest.json (uploaded last)")
+    submit_parser.add_argument("path", nargs="?", help="a .jsonl file, or a folder with manifest.json (uploaded last)")
+    submit_parser.add_argument(
+        "--from-invocation-logs",
+        action="store_true",
+        help="start a run from the account's invocation logs the profile names (no upload)",
+    )
     submit_parser.add_argument(
         "--profile", required=True, help="a profile deployed in the stage (refused before uploading otherwise)"
     )

@@ -41,6 +41,7 @@ from lambdas.domain import catalogue
 from lambdas.domain.holdout import as_example
 
 from . import bedrock, state
+from .bedrock import invocation_logs
 from .bedrock.endpoints import ready_status
 from .bedrock.models import custom_model_root, invoked_foundation_model
 from .bedrock.s3 import read_object
@@ -166,7 +167,15 @@ def _index_for(backend: Any, model: Any) -> _Index:
         uri = (current.training_data_config or {}).get("s3Uri", "")
         sources.append(uri)
         dataset_format = _dataset_format(current)
-        for line in bedrock.read_lines(backend.account_id, uri) or []:
+        logged = invocation_logs.source_uri(current.training_data_config)
+        if logged:
+            sources[-1] = logged
+        lines = (
+            invocation_logs.model_training_lines(backend, current)
+            if logged
+            else bedrock.read_lines(backend.account_id, uri)
+        )
+        for line in lines or []:
             try:
                 record = json.loads(line)
             except ValueError:
@@ -270,15 +279,16 @@ def converse(self):
         images=info.get("images", 0),
         image_match=info.get("imageMatch"),
     )
-    return ActionResult(
-        {
-            "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
-            "stopReason": stop,
-            "usage": {"inputTokens": in_tokens, "outputTokens": out_tokens, "totalTokens": in_tokens + out_tokens},
-            "metrics": {"latencyMs": 20 + 2 * out_tokens},
-            "additionalModelResponseFields": {"emulator": info},
-        }
-    )
+    result = {
+        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+        "stopReason": stop,
+        "usage": {"inputTokens": in_tokens, "outputTokens": out_tokens, "totalTokens": in_tokens + out_tokens},
+        "metrics": {"latencyMs": 20 + 2 * out_tokens},
+        "additionalModelResponseFields": {"emulator": info},
+    }
+    request = {k: self._get_param(k) for k in ("messages", "system", "inferenceConfig", "requestMetadata")}
+    invocation_logs.log_converse(backend, unquote(model_id), {k: v for k, v in request.items() if v}, result)
+    return ActionResult(result)
 
 
 def apply() -> None:

@@ -13,7 +13,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from lambdas.domain.invocation_logs import InvocationLogsSettings
 from lambdas.domain.names import JOB_OUTPUT_PREFIX, SNAPSHOT_PREFIX
+from stacks.invocation_logs import acknowledge_log_prefixes, invocation_log_statements
 from stacks.nag import acknowledge, acknowledge_statements, logical_id
 
 
@@ -29,6 +31,7 @@ class BedrockCustomizationRole(Construct):
         subnets: list[ec2.ISubnet],
         security_groups: list[ec2.ISecurityGroup],
         teacher_models: list[str],
+        invocation_logs: list[InvocationLogsSettings] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -147,9 +150,11 @@ class BedrockCustomizationRole(Construct):
                     ],
                 )
             )
+        statements += invocation_log_statements(self, invocation_logs or [])
         policy = iam.Policy(self, "Policy", statements=statements)
         policy.attach_to_role(self.role)
         self.policy = policy
+        acknowledge_log_prefixes(policy, invocation_logs or [])
 
         acknowledge(
             policy,

@@ -20,6 +20,7 @@ from stacks.data_perimeter import (
     restrict_key_decryption,
     restrict_to_vpc_endpoint,
 )
+from stacks.invocation_logs import allow_through_endpoint, log_locations
 from stacks.judge_role import OBJECT_ACTIONS as JUDGE_OBJECT_ACTIONS
 from stacks.judge_role import PREFIXES as JUDGE_PREFIXES
 from stacks.judge_role import ManagedJudgeRole
@@ -54,7 +55,9 @@ class FoundationStack(Stack):
                     if p.customization_type is CustomizationType.DISTILLATION and p.teacher_model
                 }
             ),
+            invocation_logs=log_locations(stage.profiles.values()),
         )
+        allow_through_endpoint(self.network.s3_endpoint, self.bedrock_role.role, log_locations(stage.profiles.values()))
         # Bedrock's managed judge (profiles with evaluation.managed_judge): the role its evaluation jobs run as, allowed
         # to invoke the evaluators the profiles name, as Bedrock requires them invoked from this Region.
         partition = f"arn:{self.partition}:"

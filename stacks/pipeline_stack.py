@@ -19,6 +19,7 @@ from stacks.config import StageConfig
 from stacks.foundation_stack import FoundationStack
 from stacks.functions import FunctionPlacement
 from stacks.grader_functions import GraderFunctions
+from stacks.invocation_logs import LogsRunSchedules
 from stacks.janitor import Janitor
 from stacks.nag import acknowledge, cfn_of
 from stacks.observability import PipelineObservability
@@ -130,6 +131,14 @@ class PipelineStack(Stack):
             ),
             targets=[self._delivered_to(start_run.function)],
         )
+        # Profiles that learn from invocation logs on a schedule: StartRun starts their runs.
+        self.logs_schedules = LogsRunSchedules(
+            self,
+            "LogsRunSchedules",
+            profiles=stage.profiles.values(),
+            start_run=start_run.function,
+            target=self._delivered_to,
+        )
         self.job_state_rule = events.Rule(
             self,
             "JobStateChanged",
@@ -230,10 +239,13 @@ class PipelineStack(Stack):
             dashboard_name=f"tuneforge-{stage.name}",
         )
 
-    def _delivered_to(self, function: lambda_.IFunction) -> targets.LambdaFunction:
+    def _delivered_to(
+        self, function: lambda_.IFunction, event: events.RuleTargetInput | None = None
+    ) -> targets.LambdaFunction:
         """An event target that retries, then keeps what it could not deliver in the dead-letter queue."""
         return targets.LambdaFunction(
             function,
+            event=event,
             dead_letter_queue=self.dead_letters,
             retry_attempts=TARGET_RETRY_ATTEMPTS,
             max_event_age=TARGET_MAX_EVENT_AGE,

@@ -14,6 +14,7 @@ from lambdas.domain.profiles import StartFrom
 from lambdas.domain.runs import (
     Infrastructure,
     RunInput,
+    RunSource,
     client_request_token_for,
     custom_model_name_for,
     job_name_for,
@@ -140,6 +141,7 @@ def build_job_request(
         if not validation_uri:
             raise ValueError(f"run {run.run_id} has a validation file but no snapshot of it")
         request["validationDataConfig"] = {"validators": [{"s3Uri": validation_uri}]}
+    request["trainingDataConfig"] = training_data_config(run, training_uri)
     if profile.customization_type is CustomizationType.DISTILLATION:
         request["customizationConfig"] = {
             "distillationConfig": {
@@ -152,6 +154,18 @@ def build_job_request(
     if rft:
         request["customizationConfig"] = rft_customization_config(run, infra.grader_arns)
     return request
+
+
+def training_data_config(run: RunInput, training_uri: str) -> dict[str, Any]:
+    """What the job trains on: the run's snapshot, or for a run from invocation logs the profile's log location
+    (``invocationLogsConfig``, the other member of Bedrock's TrainingDataConfig; lambdas/domain/invocation_logs.py).
+    The location is the deployed profile's, never the execution input's."""
+    settings = run.profile.invocation_logs
+    if run.source is not RunSource.INVOCATION_LOGS:
+        return {"s3Uri": training_uri}
+    if settings is None:
+        raise ValueError(f"run {run.run_id} is from invocation logs, but profile {run.profile.name} names none")
+    return {"invocationLogsConfig": settings.to_bedrock()}
 
 
 def start_customization_job(

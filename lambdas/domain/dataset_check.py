@@ -27,7 +27,7 @@ from lambdas.domain.judge_prompt import JUDGE_SYSTEM, JUDGE_TEMPLATE
 from lambdas.domain.names import REPORTS_PREFIX
 from lambdas.domain.overlap import EvaluationPrompts
 from lambdas.domain.quoting import one_line
-from lambdas.domain.runs import Dataset, RunInput, S3ObjectRef
+from lambdas.domain.runs import Dataset, RunInput, RunSource, S3ObjectRef
 from lambdas.domain.snapshot import Snapshot, snapshot_uri, take_snapshot
 from lambdas.domain.sources import s3_media_checker, s3_object
 from lambdas.domain.validation import validate_dataset
@@ -281,6 +281,10 @@ def estimate_run(
         evaluation=evaluation_plan(run, validation, region=region, baseline_model=baseline_model, today=today),
         monthly_cap=profile.promotion_monthly_cap_usd,
     )
+    if run.source is RunSource.INVOCATION_LOGS:
+        from lambdas.domain.logs_runs import unpriced_training  # logs_runs builds on this module
+
+        estimate = unpriced_training(estimate)
     data = estimate.to_dict()
     unpriced = "; ".join(
         [f"{line.item} ({line.basis})" for line in estimate.lines if line.amount is None]

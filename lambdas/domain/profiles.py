@@ -23,6 +23,7 @@ from lambdas.domain.catalogue.evaluation_jobs import (
     GATE_METRIC_PREFIX,
     GATE_METRICS,
 )
+from lambdas.domain.invocation_logs import InvocationLogsSettings
 from lambdas.domain.json_schema_subset import schema_problems
 from lambdas.domain.names import EVALUATION_PREFIX
 
@@ -200,6 +201,11 @@ class Throughput(_Strict):
     retire_previous_champion: bool = False
 
 
+# Bedrock's guides document invocation logs as training data for these (distillation-data-prep-option-2.html,
+# rft-option-2.html, read 2026-12-07).
+INVOCATION_LOG_TYPES = (CustomizationType.DISTILLATION, CustomizationType.REINFORCEMENT_FINE_TUNING)
+
+
 class TuningProfile(_Strict):
     name: ProfileName
     base_model: str
@@ -209,6 +215,8 @@ class TuningProfile(_Strict):
     teacher_model: str | None = None
     # REINFORCEMENT_FINE_TUNING only: what scores the responses the job samples.
     grader: GraderSettings | None = None
+    # DISTILLATION (and REINFORCEMENT_FINE_TUNING) only: learn from the account's model invocation logs.
+    invocation_logs: InvocationLogsSettings | None = None
     evaluation: EvaluationSettings
     evaluation_model_units: int = Field(default=1, ge=1)
     gate: Gate
@@ -237,6 +245,8 @@ class TuningProfile(_Strict):
             settings["evaluation"].pop("managed_judge", None)
         if settings.get("grader") is None:
             settings.pop("grader", None)  # likewise for profiles written before reinforcement fine-tuning
+        if settings.get("invocation_logs") is None:
+            settings.pop("invocation_logs", None)  # and before distillation from invocation logs
         canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
@@ -305,6 +315,7 @@ class TuningProfile(_Strict):
                     f"only REINFORCEMENT_FINE_TUNING takes a grader, this profile is {self.customization_type.value}",
                 )
             )
+        problems += self._invocation_logs_problems()
         if self.customization_type is not CustomizationType.DISTILLATION and self.teacher_model:
             problems.append(
                 (
@@ -313,6 +324,27 @@ class TuningProfile(_Strict):
                 )
             )
         return problems
+
+    def _invocation_logs_problems(self) -> list[tuple[str, str]]:
+        """Invocation logs feed only the types AWS documents them for (lambdas/domain/invocation_logs.py), and a
+        run from them has no upload to hold a quarter of out."""
+        if self.invocation_logs is None:
+            return []
+        if self.customization_type not in INVOCATION_LOG_TYPES:
+            return [
+                (
+                    "invocation_logs",
+                    f"only {' and '.join(t.value for t in INVOCATION_LOG_TYPES)} learn from invocation logs, this profile is {self.customization_type.value}",
+                )
+            ]
+        if self.evaluation.holdout_fraction is not None:
+            return [
+                (
+                    "evaluation.holdout_fraction",
+                    "a run from invocation logs has no uploaded file to hold examples out of; give an evaluation dataset_key",
+                )
+            ]
+        return []
 
     def _managed_judge_problems(self) -> list[tuple[str, str]]:
         """A gate threshold on a managed-judge metric the profile does not ask Bedrock to score."""

@@ -85,6 +85,14 @@ class Infrastructure(BaseModel):
     grader_arns: dict[str, str] = Field(default_factory=dict)
 
 
+class RunSource(str, Enum):
+    """What a run learns from: an upload (the default), or the account's invocation logs, which the profile
+    names and Bedrock reads itself (lambdas/domain/logs_runs.py)."""
+
+    UPLOAD = "upload"
+    INVOCATION_LOGS = "invocation-logs"
+
+
 class RunInput(BaseModel):
     """The execution input: everything a step needs to know about the run, fixed when it starts."""
 
@@ -94,6 +102,7 @@ class RunInput(BaseModel):
     profile: TuningProfile
     dataset: Dataset
     started_at: str
+    source: RunSource = RunSource.UPLOAD
 
 
 class UploadKind(str, Enum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEve
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.domain.awaiting_manifest import await_manifest
+from lambdas.domain.logs_runs import SCHEDULED_LOGS_RUN, ScheduledLogsRun, start_run_from_invocation_logs
 from lambdas.domain.names import Env
 from lambdas.domain.profiles import TuningProfile
 from lambdas.domain.runs import S3ObjectRef
@@ -49,8 +50,34 @@ def read_object(obj: S3ObjectRef) -> bytes:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> StartRunResult:
+    """An upload's S3 event, or a profile's schedule (lambdas/domain/logs_runs.py): its rule's input names the
+    profile, and the profile's deployed parameter says where the logs are."""
+    if SCHEDULED_LOGS_RUN in event:
+        return _scheduled_logs_run(ScheduledLogsRun.model_validate(event[SCHEDULED_LOGS_RUN]))
+    return _upload(event, context)
+
+
+def _scheduled_logs_run(scheduled: ScheduledLogsRun) -> StartRunResult:
+    profile = load_profile(scheduled.profile)
+    if profile is None:
+        raise ValueError(f"the schedule names profile {scheduled.profile!r}, which is not deployed in this stage")
+    run_id, _, started = start_run_from_invocation_logs(
+        profile,
+        registry=registry(),
+        stepfunctions=client("stepfunctions"),
+        state_machine_arn=env(Env.STATE_MACHINE_ARN),
+        at=scheduled.scheduled_at,
+        epoch_seconds=int(time.time()),
+    )
+    reason = f"{'started' if started else 'already started'} run {run_id} from the invocation logs of {profile.name}"
+    logger.info(reason, extra={"run_id": run_id, "profile": profile.name, "started": started})
+    metrics.add_metric(name="RunsStarted", unit=MetricUnit.Count, value=1 if started else 0)
+    return {"started": started, "duplicate": not started, "run_id": run_id, "reason": reason}
+
+
 @parsed_event(S3EventNotificationEventBridgeModel)
-def handler(event: S3EventNotificationEventBridgeModel, context: LambdaContext) -> StartRunResult:
+def _upload(event: S3EventNotificationEventBridgeModel, context: LambdaContext) -> StartRunResult:
     detail = event.detail
     obj = S3ObjectRef.from_event(detail.bucket.name, detail.object.key, detail.object.version_id)
     outcome = start_run_for_upload(

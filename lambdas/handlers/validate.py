@@ -14,10 +14,11 @@ from lambdas.domain.contracts import ValidateInput
 from lambdas.domain.customization import build_job_request
 from lambdas.domain.dataset_check import validate_run_dataset
 from lambdas.domain.endpoints import evaluation_endpoint_request, production_throughput_request
+from lambdas.domain.logs_runs import validate_logs_run
 from lambdas.domain.names import Env
 from lambdas.domain.outcomes import Outcome
 from lambdas.domain.profiles import ProfileNotDeployed, deployment_problem, parse_fingerprints
-from lambdas.domain.runs import RunInput, RunStatus
+from lambdas.domain.runs import RunInput, RunSource, RunStatus
 from lambdas.handlers._aws import client, env, infrastructure, registry
 from lambdas.handlers._events import parsed_event
 
@@ -68,7 +69,8 @@ def handler(event: ValidateInput, context: LambdaContext) -> dict[str, Any]:
         )
         raise ProfileNotDeployed(problem)
     registry().update(run.run_id, status=RunStatus.VALIDATING)
-    outcome = validate_run_dataset(
+    validate_run = validate_logs_run if run.source is RunSource.INVOCATION_LOGS else validate_run_dataset
+    outcome = validate_run(
         client("s3"),
         run,
         artifacts_bucket=env(Env.ARTIFACTS_BUCKET),

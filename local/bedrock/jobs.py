@@ -13,7 +13,7 @@ from lambdas.domain import catalogue, training_metrics
 from lambdas.domain.bedrock_requests import request_problems
 
 from .. import state
-from . import rft, s3, store
+from . import invocation_logs, rft, s3, store
 from .models import custom_model_root, find_custom_model, fm_id, foundation_models, lifecycle_status
 from .store import LOCK, JobMeta, error, ext, iso, not_found, validation
 
@@ -146,6 +146,14 @@ def _outcome(backend: Any, job: Any, meta: JobMeta) -> tuple[str, str | None, li
     denied = _service_role_denial(backend, job, meta)
     if denied:
         return "Failed", denied, None
+    if invocation_logs.logs_config(job.training_data_config):
+        lines, failure = invocation_logs.training_lines(
+            backend.account_id,
+            job.training_data_config,
+            invocation_logs.teacher_of(meta.customization_config),
+            job=job.job_arn,
+        )
+        return ("Failed", failure, None) if lines is None else ("Completed", None, lines)
     uri = (job.training_data_config or {}).get("s3Uri", "")
     lines = s3.read_lines(backend.account_id, uri)
     if lines is None:
@@ -219,20 +227,14 @@ def _service_role_denial(backend: Any, job: Any, meta: JobMeta) -> str | None:
     from ..authz.world import World
 
     world = World(backend.account_id, backend.region_name)
-    uris = [(job.training_data_config or {}).get("s3Uri", "")] + [
-        v.get("s3Uri", "") for v in (job.validation_data_config or {}).get("validators") or []
-    ]
+    # A job from invocation logs reads the records under invocationLogSource.s3Uri as the service role.
+    training = invocation_logs.source_uri(job.training_data_config) or (job.training_data_config or {}).get("s3Uri", "")
+    uris = [training] + [v.get("s3Uri", "") for v in (job.validation_data_config or {}).get("validators") or []]
     objects: list[tuple[str, str]] = []
     for uri in uris:
         bucket, keys = s3.objects_at(backend.account_id, uri)
         objects += [(bucket.name, key) for key in keys]
-    teacher = (
-        ((meta.customization_config or {}).get("distillationConfig") or {})
-        .get("teacherModelConfig", {})
-        .get("teacherModelIdentifier")
-    )
-    if teacher and teacher.startswith("arn:"):
-        teacher = teacher.rsplit("/", 1)[-1]
+    teacher = invocation_logs.teacher_of(meta.customization_config)
     return services.bedrock_job_access(
         job, world, data_objects=objects, output_object=metrics_location(job), teacher_model=teacher
     )
@@ -325,6 +327,8 @@ def jobs_due(backend: Any) -> list[float]:
 # --- handlers -------------------------------------------------------------------------------
 def _register(backend: Any, params: dict[str, Any]) -> Any:
     """The job as moto creates it (its ARN and the custom model it will leave shaped by local.bedrock.glue)."""
+    training = params.get("trainingDataConfig") or {}
+    logged = invocation_logs.source_uri(training)
     backend.create_model_customization_job(
         job_name=params.get("jobName"),
         custom_model_name=params.get("customModelName"),
@@ -335,13 +339,17 @@ def _register(backend: Any, params: dict[str, Any]) -> Any:
         custom_model_kms_key_id=params.get("customModelKmsKeyId"),
         job_tags=params.get("jobTags"),
         custom_model_tags=params.get("customModelTags"),
-        training_data_config=params.get("trainingDataConfig") or {},
+        # moto's job insists on an s3Uri; Bedrock's union takes invocationLogsConfig instead (restored below).
+        training_data_config={"s3Uri": logged} if logged else training,
         validation_data_config=params.get("validationDataConfig"),
         output_data_config=params.get("outputDataConfig") or {},
         hyper_parameters=params.get("hyperParameters") or {},
         vpc_config=params.get("vpcConfig"),
     )
-    return backend.model_customization_jobs[params.get("jobName")]
+    job = backend.model_customization_jobs[params.get("jobName")]
+    job.training_data_config = training
+    backend.custom_models[params.get("customModelName")].training_data_config = training
+    return job
 
 
 def create_model_customization_job(response: Any) -> str:

@@ -49,10 +49,14 @@ def read_lines(account_id: str, uri: str) -> list[str] | None:
 
 
 def write(account_id: str, where: tuple[str, str] | None, body: str) -> None:
+    write_bytes(account_id, where, body.encode())
+
+
+def write_bytes(account_id: str, where: tuple[str, str] | None, body: bytes) -> None:
     if where is None:
         return
     try:
-        s3_backends[account_id]["aws"].put_object(where[0], where[1], body.encode())
+        s3_backends[account_id]["aws"].put_object(where[0], where[1], body)
     except Exception:
         pass  # no output bucket: AWS would have failed the job earlier; keep the run going
 

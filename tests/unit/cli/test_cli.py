@@ -260,3 +260,11 @@ def test_estimate_fails_closed_when_a_line_is_unpriced_or_the_source_is_unreadab
     assert code == 1  # priced, and over the cap
     code, _, err = run(capsys, "estimate", tmp_path / "missing.jsonl", "--model", NOVA, "--budget", 50)
     assert code == 2 and "missing.jsonl" in err, err  # an unreadable source is an error, not zero tokens
+
+
+@pytest.mark.parametrize(
+    "argv", [["submit", "--profile", "p"], ["submit", "data.jsonl", "--profile", "p", "--from-invocation-logs"]]
+)
+def test_submit_takes_a_dataset_or_the_invocation_logs_not_both(capsys, argv):
+    code, _, err = run(capsys, *argv)  # refused before any stage is looked up
+    assert code == 2 and "--from-invocation-logs" in err

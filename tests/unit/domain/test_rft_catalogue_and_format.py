@@ -259,6 +259,6 @@ def test_a_profile_without_a_grader_keeps_the_fingerprint_it_had_before_graders_
         }
     )
     settings = profile.model_dump(mode="json")
-    del settings["grader"], settings["evaluation"]["managed_judge"]
+    del settings["grader"], settings["evaluation"]["managed_judge"], settings["invocation_logs"]
     canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert profile.fingerprint() == hashlib.sha256(canonical.encode()).hexdigest()[:32]
