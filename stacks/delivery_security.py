@@ -19,6 +19,7 @@ from constructs import IConstruct
 
 from stacks.config import DeliveryConfig
 from stacks.nag import acknowledge, checkov_skip
+from stacks.storage import logs_key_statement
 
 
 @dataclass(frozen=True)
@@ -41,28 +42,7 @@ def artifact_storage(stack: Stack, delivery: DeliveryConfig) -> ArtifactStorage:
     )
     artifact_bucket, access_logs = artifact_buckets(stack, delivery, artifact_key)
     log_key = kms.Key(stack, "LogKey", description="tuneforge delivery: build logs", enable_key_rotation=True)
-    # CloudWatch Logs encrypts only this account's log groups with it, proven by the encryption context.
-    log_key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid="CloudWatchLogsForThisAccountsLogGroups",
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-            actions=[
-                "kms:Encrypt",
-                "kms:Decrypt",
-                "kms:ReEncryptFrom",
-                "kms:ReEncryptTo",
-                "kms:GenerateDataKey",
-                "kms:GenerateDataKeyWithoutPlaintext",
-                "kms:DescribeKey",
-            ],
-            resources=["*"],
-            conditions={
-                "ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
-                }
-            },
-        )
-    )
+    log_key.add_to_resource_policy(logs_key_statement(stack))
     log_group = logs.LogGroup(
         stack,
         "BuildLogs",

@@ -43,6 +43,30 @@ WHY_EVALUATION_IMAGES = "A held-out split's examples keep the images their train
 WHY_EVALUATION = "Evaluation sets live under evaluation/ of the data bucket, one per profile as configured; reads are limited to that prefix, which data owners do not write through the upload trigger."
 
 
+def logs_key_statement(stack: Stack) -> iam.PolicyStatement:
+    """The key-policy statement that lets CloudWatch Logs encrypt with a key: only this account's log groups,
+    proven by the encryption context CloudWatch Logs sends."""
+    return iam.PolicyStatement(
+        sid="CloudWatchLogsForThisAccountsLogGroups",
+        principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+        actions=[
+            "kms:Encrypt",
+            "kms:Decrypt",
+            "kms:ReEncryptFrom",
+            "kms:ReEncryptTo",
+            "kms:GenerateDataKey",
+            "kms:GenerateDataKeyWithoutPlaintext",
+            "kms:DescribeKey",
+        ],
+        resources=["*"],
+        conditions={
+            "ArnLike": {
+                "kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+            }
+        },
+    )
+
+
 class Storage(Construct):
     """One KMS key for everything at rest; data, artifacts and access-log buckets; run registry tables."""
 
@@ -58,28 +82,7 @@ class Storage(Construct):
             enable_key_rotation=True,
             removal_policy=self.removal_policy,
         )
-        # CloudWatch Logs encrypts only the log groups of this account, proven by the encryption context.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudWatchLogsForThisAccountsLogGroups",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt",
-                    "kms:Decrypt",
-                    "kms:ReEncryptFrom",
-                    "kms:ReEncryptTo",
-                    "kms:GenerateDataKey",
-                    "kms:GenerateDataKeyWithoutPlaintext",
-                    "kms:DescribeKey",
-                ],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
-                    }
-                },
-            )
-        )
+        self.key.add_to_resource_policy(logs_key_statement(stack))
         # Alarms publish to the encrypted topic, and EventBridge and SNS write failed deliveries to the
         # encrypted dead-letter queue; these services use the key only on behalf of this account.
         self.key.add_to_resource_policy(
