@@ -19,7 +19,7 @@ from constructs import IConstruct
 
 from stacks.config import DeliveryConfig
 from stacks.nag import acknowledge, checkov_skip
-from stacks.storage import logs_key_statement
+from stacks.storage import access_logs_bucket, logs_key_statement
 
 
 @dataclass(frozen=True)
@@ -57,23 +57,8 @@ def artifact_buckets(
     stack: Stack, delivery: DeliveryConfig, key: kms.IKey, *, bucket_name: str | None = None
 ) -> tuple[s3.Bucket, s3.Bucket]:
     """An artifact bucket encrypted with ``key`` and the SSE-S3 bucket its server access logs go to."""
-    access_logs = s3.Bucket(
-        stack,
-        "AccessLogs",
-        # S3 server access logging cannot deliver to a bucket whose default encryption is SSE-KMS.
-        encryption=s3.BucketEncryption.S3_MANAGED,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        enforce_ssl=True,
-        versioned=True,
-        removal_policy=RemovalPolicy.RETAIN,
-        lifecycle_rules=[
-            s3.LifecycleRule(
-                id="expire-access-logs",
-                expiration=Duration.days(delivery.log_retention_days),
-                noncurrent_version_expiration=Duration.days(7),
-            )
-        ],
+    access_logs = access_logs_bucket(
+        stack, retention_days=delivery.log_retention_days, removal_policy=RemovalPolicy.RETAIN
     )
     artifact_bucket = s3.Bucket(
         stack,

@@ -43,6 +43,30 @@ WHY_EVALUATION_IMAGES = "A held-out split's examples keep the images their train
 WHY_EVALUATION = "Evaluation sets live under evaluation/ of the data bucket, one per profile as configured; reads are limited to that prefix, which data owners do not write through the upload trigger."
 
 
+def access_logs_bucket(
+    scope: Construct, *, retention_days: int, removal_policy: RemovalPolicy, construct_id: str = "AccessLogs"
+) -> s3.Bucket:
+    """The bucket server access logs go to: SSE-S3, private, TLS only, versioned, expiring after ``retention_days``."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        # S3 server access logging cannot deliver to a bucket whose default encryption is SSE-KMS.
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        enforce_ssl=True,
+        versioned=True,
+        removal_policy=removal_policy,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id="expire-access-logs",
+                expiration=Duration.days(retention_days),
+                noncurrent_version_expiration=Duration.days(7),
+            )
+        ],
+    )
+
+
 def logs_key_statement(stack: Stack) -> iam.PolicyStatement:
     """The key-policy statement that lets CloudWatch Logs encrypt with a key: only this account's log groups,
     proven by the encryption context CloudWatch Logs sends."""
@@ -99,23 +123,8 @@ class Storage(Construct):
             )
         )
 
-        self.access_logs_bucket = s3.Bucket(
-            self,
-            "AccessLogs",
-            # S3 server access logging cannot deliver to a bucket whose default encryption is SSE-KMS.
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            versioned=True,
-            removal_policy=self.removal_policy,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-access-logs",
-                    expiration=Duration.days(max(stage.log_retention_days, 30)),
-                    noncurrent_version_expiration=Duration.days(7),
-                )
-            ],
+        self.access_logs_bucket = access_logs_bucket(
+            self, retention_days=max(stage.log_retention_days, 30), removal_policy=self.removal_policy
         )
         acknowledge(
             self.access_logs_bucket,
