@@ -39,7 +39,8 @@ WHY_SNAPSHOTS = "Validate copies each valid run's data to snapshots/<run-id>/, a
 WHY_BATCHES = "Evaluation batches are written under reports/<profile>/<run-id>/batches/, a key known only when the run starts; the statement is limited to that folder of the artifacts bucket."
 WHY_JUDGE_SCORES = "The managed judge's per-example scores are written as reports/<profile>/<run-id>/judge-scores.json, a key known only when the run starts; the read is limited to files of that name under reports/ of the artifacts bucket."
 WHY_HELD_OUT = "Validate sets each run's held-out split aside as reports/<profile>/<run-id>/holdout.jsonl, a key known only when the run starts; the read is limited to files of that name under reports/ of the artifacts bucket."
-WHY_EVALUATION_IMAGES = "A held-out split's examples keep the images their training records name, which data owners upload under incoming/<profile>/ with names of their choosing, and Evaluate sends them to the models it compares; reads only, limited to that prefix of this stage's data bucket (images beside an evaluation set are under evaluation/, read by the evaluation-set grant)."
+WHY_EVALUATION_IMAGES = "An evaluation set's examples may name images data owners uploaded under incoming/<profile>/ with names of their choosing, and Evaluate sends them to the models it compares; reads only, limited to that prefix of this stage's data bucket (images beside an evaluation set are under evaluation/, read by the evaluation-set grant)."
+WHY_HELD_OUT_IMAGES = "A held-out split's images are copied by Validate to snapshots/<run-id>/media/, a folder known only when the run starts, and Evaluate sends them to the models it compares; reads only, limited to the media folders of that prefix of this stage's data bucket."
 WHY_EVALUATION = "Evaluation sets live under evaluation/ of the data bucket, one per profile as configured; reads are limited to that prefix, which data owners do not write through the upload trigger."
 
 
@@ -398,12 +399,15 @@ class Storage(Construct):
 
     def grant_evaluation_images_read(self, fn: PipelineFunction) -> None:
         """The images of evaluation examples, wherever the media rules let them be: under evaluation/ beside the
-        set (the evaluation-set grant covers it) or incoming/, where a held-out split's training media stay."""
+        set (the evaluation-set grant covers it) or incoming/; and a held-out split's, in the run's snapshot."""
+        held_out_images = self.object_arn(self.data_bucket_name, f"{SNAPSHOT_PREFIX}*/media/*")
         fn.add_statements(
             iam.PolicyStatement(
                 sid="ReadEvaluationImages", actions=["s3:GetObject"], resources=[self.incoming_objects]
             ),
-            wildcards={self.incoming_objects: WHY_EVALUATION_IMAGES},
+            # A held-out split's images, as Validate snapshotted them (lambdas.domain.holdout).
+            iam.PolicyStatement(sid="ReadHeldOutImages", actions=["s3:GetObject"], resources=[held_out_images]),
+            wildcards={self.incoming_objects: WHY_EVALUATION_IMAGES, held_out_images: WHY_HELD_OUT_IMAGES},
         )
 
     def grant_snapshot_write(self, fn: PipelineFunction) -> None:

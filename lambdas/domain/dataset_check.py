@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import date
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from pydantic import BaseModel
 
@@ -176,13 +176,22 @@ def validate_run_dataset(
                 snapshot = take_snapshot(s3, run, data_bucket=data_bucket, has_media=has_media)
         elif ready:
             taken: list[Snapshot] = []
+
+            def snapshot_split(lines: Iterable[bytes], held_out_media: list[str]) -> dict[str, str]:
+                taken.append(
+                    take_snapshot(
+                        s3,
+                        run,
+                        data_bucket=data_bucket,
+                        has_media=has_media,
+                        training_lines=lines,
+                        held_out_media=held_out_media,
+                    )
+                )
+                return {media.source_uri: media.snapshot_uri for media in taken[0].media}
+
             _, _, evaluation_size = split_holdout(
-                s3,
-                run,
-                artifacts_bucket=artifacts_bucket,
-                write_training=lambda lines: taken.append(
-                    take_snapshot(s3, run, data_bucket=data_bucket, has_media=has_media, training_lines=lines)
-                ),
+                s3, run, artifacts_bucket=artifacts_bucket, write_training=snapshot_split
             )
             snapshot = taken[0]
     except (EvaluationSetError, HoldoutError) as bad_set:

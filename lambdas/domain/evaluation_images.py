@@ -192,7 +192,8 @@ def load_image(s3: Any, uri: str) -> tuple[str, bytes]:
     try:
         data: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except s3.exceptions.ClientError as error:
-        raise ImageLoadError(f"{uri}: {error.response.get('Error', {}).get('Code', 'error')}") from None
+        # The reason first: a notice shortens a long cause, and a long URI must not push the reason out of it.
+        raise ImageLoadError(f"{error.response.get('Error', {}).get('Code', 'error')} reading {uri}") from None
     fmt = sniff_format(data)
     if fmt is None:
         raise ImageLoadError(f"{uri} is not a PNG, JPEG, GIF or WebP image")

@@ -3,8 +3,9 @@
 Records go to the held-out side by a hash of their bytes, so the split is the same on every retry and
 never depends on line order. The training side becomes the run's snapshot (``lambdas.domain.snapshot``),
 the only data the job reads; the held-out side is written where the Evaluate step looks for it, as
-``{"prompt", "reference"}`` lines (with ``"images"`` where the record's first user turn has images: they
-stay where the upload put them, already checked with the training data, and Evaluate reads them there).
+``{"prompt", "reference"}`` lines (with ``"images"`` where the record's first user turn has images: already
+checked with the training data, they are copied into the run's snapshot with the training side's media and the
+examples name the copies, so what is evaluated is what Validate saw, whatever happens to the upload later).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from lambdas.domain.catalogue import DatasetFormat
 from lambdas.domain.evaluation import EvaluationSetSize, holdout_key_for
@@ -70,13 +71,18 @@ def as_example(record: dict[str, Any], dataset_format: DatasetFormat) -> dict[st
 
 
 def split_holdout(
-    s3: Any, run: RunInput, *, artifacts_bucket: str, write_training: Callable[[Iterable[bytes]], Any]
+    s3: Any,
+    run: RunInput,
+    *,
+    artifacts_bucket: str,
+    write_training: Callable[[Iterable[bytes], list[str]], Mapping[str, str]],
 ) -> tuple[int, int, EvaluationSetSize]:
     """Write both sides of the split; return (training records, held-out examples, the size of what
     evaluation will read: the first ``max_examples`` of them).
 
-    The training side's lines go to ``write_training`` (which snapshots them), only once the split is
-    known to leave something on both sides.
+    The training side's lines and the held-out side's image URIs go to ``write_training`` (which snapshots
+    them), only once the split is known to leave something on both sides; it returns each image's snapshot URI,
+    which the held-out examples name instead of the upload's.
 
     Runs after validation passed, so every non-blank line is one valid record of the profile's format.
     """
@@ -88,7 +94,7 @@ def split_holdout(
     extra = {"VersionId": source.version_id} if source.version_id else {}
     body = s3.get_object(Bucket=source.bucket, Key=source.key, **extra)["Body"]
     trained = held = 0
-    examples: list[bytes] = []
+    examples: list[dict[str, Any]] = []
     evaluated: list[tuple[str, str]] = []
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as training:
         for raw in body.iter_lines():
@@ -103,7 +109,7 @@ def split_holdout(
             if example is not None:
                 if len(evaluated) < run.profile.evaluation.max_examples:
                     evaluated.append((example["prompt"], example["reference"]))
-                examples.append(json.dumps(example, ensure_ascii=False).encode())
+                examples.append(example)
                 held += 1
             else:
                 training.write(line + b"\n")
@@ -113,11 +119,15 @@ def split_holdout(
                 f"a {fraction:.0%} held-out split of {trained + held} records leaves {held} to evaluate and {trained} to train on; upload more records or an evaluation set"
             )
         training.seek(0)
-        write_training(training)
+        held_images = list(dict.fromkeys(uri for example in examples for uri in example.get("images", [])))
+        snapshot_of = write_training(training, held_images)
+    for example in examples:
+        if "images" in example:
+            example["images"] = [snapshot_of[uri] for uri in example["images"]]
     s3.put_object(
         Bucket=artifacts_bucket,
         Key=holdout_key_for(run),
-        Body=b"\n".join(examples) + b"\n",
+        Body=b"\n".join(json.dumps(example, ensure_ascii=False).encode() for example in examples) + b"\n",
         ContentType="application/jsonl",
     )
     return trained, held, EvaluationSetSize.of(evaluated)

@@ -182,14 +182,23 @@ def _rewrite_media(value: Any, snapshot_of: Callable[[str], str]) -> int:
 
 
 def take_snapshot(
-    s3: Any, run: RunInput, *, data_bucket: str, has_media: bool, training_lines: Iterable[bytes] | None = None
+    s3: Any,
+    run: RunInput,
+    *,
+    data_bucket: str,
+    has_media: bool,
+    training_lines: Iterable[bytes] | None = None,
+    held_out_media: Iterable[str] = (),
 ) -> Snapshot:
     """Snapshot the run's training and validation files (and their media) into ``snapshots/<run-id>/``.
 
     ``training_lines`` replaces the training file's content (the training side of a held-out split,
-    already drawn from the validated version); its media are snapshotted like the upload's.
+    already drawn from the validated version); its media are snapshotted like the upload's, and so are
+    ``held_out_media`` (the held-out side's images, which evaluation reads from the snapshot).
     """
     snapshotter = _Snapshotter(s3, run, data_bucket)
+    for uri in held_out_media:
+        snapshotter.media_uri(uri)
     dataset = run.dataset
     if training_lines is None:
         training = snapshotter.file("training", dataset.training, has_media=has_media)

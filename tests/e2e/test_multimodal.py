@@ -59,7 +59,7 @@ def test_the_multimodal_sample_runs_to_its_decision_with_the_candidate_seeing_th
     assert_clean(tuneforge, run)
 
 
-def test_a_held_out_split_keeps_its_records_pictures_and_evaluate_reads_them_where_they_were_uploaded(tuneforge):
+def test_a_held_out_split_keeps_its_records_pictures_and_evaluate_reads_their_snapshot(tuneforge):
     tuneforge.deploy_profile("vqa-vi", evaluation={"holdout_fraction": 0.25, "max_examples": 50})
     run = _run_vqa_sample(tuneforge)
     assert run.status == "SUCCEEDED", run.execution
@@ -72,7 +72,9 @@ def test_a_held_out_split_keeps_its_records_pictures_and_evaluate_reads_them_whe
         .decode()
         .splitlines()
     ]
-    assert held_out and all(e["images"][0].startswith(f"s3://{DEV_DATA_BUCKET}/{VQA_FOLDER}images/") for e in held_out)
+    # The pictures as Validate saw them, copied into the run's snapshot: an upload overwritten later changes nothing.
+    media = f"s3://{DEV_DATA_BUCKET}/snapshots/{run.run_id}/media/"
+    assert held_out and all(e["images"][0].startswith(media) for e in held_out), held_out
     candidate = _converse_calls(tuneforge, "nearest-neighbour")
     assert len(candidate) == evaluation["examples"] == len(held_out)
     assert all(call["images"] == 1 and call["image_match"] for call in candidate), candidate
@@ -81,12 +83,12 @@ def test_a_held_out_split_keeps_its_records_pictures_and_evaluate_reads_them_whe
 
 
 def test_a_batch_without_its_image_grant_cannot_read_a_held_out_picture(tuneforge_cdk_out, emulator, tmp_path):
-    """ReadEvaluationImages is what lets EvaluateBatch read the pictures a held-out split keeps under incoming/."""
+    """ReadHeldOutImages is what lets EvaluateBatch read the pictures of a held-out split, in the run's snapshot."""
     cdk_out = _mutated(
         tuneforge_cdk_out,
         tmp_path,
         "Pipeline",
-        lambda t: _drop_statement(_function_policy(t, "EvaluateBatch"), "ReadEvaluationImages"),
+        lambda t: _drop_statement(_function_policy(t, "EvaluateBatch"), "ReadHeldOutImages"),
     )
     stage = TuneforgeStage(emulator, cdk_out)
     stage.deploy_profile("vqa-vi", evaluation={"holdout_fraction": 0.25, "max_examples": 50})
@@ -94,9 +96,11 @@ def test_a_batch_without_its_image_grant_cannot_read_a_held_out_picture(tuneforg
     assert run.status == "FAILED", run.execution  # no example could be asked: no decision
     denials = _denials(emulator)
     assert denials and all(
-        who.startswith("EvaluateBatchRole") and action == "s3:GetObject" and f"/{VQA_FOLDER}images/" in resource
+        who.startswith("EvaluateBatchRole")
+        and action == "s3:GetObject"
+        and f"/snapshots/{run.run_id}/media/" in resource
         for who, action, resource in denials
     ), denials
     [failure] = [m for m in run.notifications if m.get("outcome") == "FAILED"]
-    assert "ImageLoadError" in json.dumps(failure) and "AccessDenied" in json.dumps(failure)
+    assert "ImageLoadError: AccessDenied reading s3://" in json.dumps(failure), failure
     assert_clean(stage, run)

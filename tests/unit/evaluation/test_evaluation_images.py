@@ -296,3 +296,50 @@ def test_thumbnails_are_inline_only_under_their_size_cap(s3):
     thumbnails = report_thumbnails(s3, records)
     assert list(thumbnails) == ["s3://data/evaluation/images/red.png"]
     assert thumbnails["s3://data/evaluation/images/red.png"].startswith("data:image/png;base64,iVBORw0KGgo")
+
+
+def test_a_held_out_split_names_snapshots_of_its_pictures_so_a_later_overwrite_changes_nothing(aws, tmp_path):
+    """The held-out examples show the pictures Validate saw: copied into the run's snapshot with the training
+    side's media, not read from incoming/ where a data owner may overwrite them before evaluation."""
+    from lambdas.domain.evaluation import holdout_key_for
+    from lambdas.domain.holdout import split_holdout
+    from lambdas.domain.snapshot import take_snapshot
+    from tests.unit.evaluation.helpers import DATA_BUCKET as UNIT_DATA_BUCKET
+
+    lines = (SAMPLES / "multimodal" / "vqa-vi" / "train.jsonl").read_text(encoding="utf-8")
+    upload = tmp_path / "train.jsonl"
+    upload.write_text(lines.replace(f"s3://{DEV_DATA_BUCKET}/", f"s3://{UNIT_DATA_BUCKET}/"), encoding="utf-8")
+    pictures = sorted(set(re.findall(rf"s3://{UNIT_DATA_BUCKET}/([^\"]+\.png)", upload.read_text(encoding="utf-8"))))
+    by_name = {picture_name(*spec): picture(*spec) for spec in PICTURES}
+    originals = {key: by_name[key.rsplit("/", 1)[-1]] for key in pictures}
+    for key, body in originals.items():
+        aws.s3.put_object(Bucket=UNIT_DATA_BUCKET, Key=key, Body=body)
+    run = aws.run(
+        aws.profile("vqa-vi", evaluation={"dataset_key": None, "holdout_fraction": 0.25, "max_examples": 50}),
+        str(upload),
+    )
+
+    def snapshot_split(training_lines, held_out_media):
+        snapshot = take_snapshot(
+            aws.s3,
+            run,
+            data_bucket=UNIT_DATA_BUCKET,
+            has_media=True,
+            training_lines=training_lines,
+            held_out_media=held_out_media,
+        )
+        return {media.source_uri: media.snapshot_uri for media in snapshot.media}
+
+    _, held, _ = split_holdout(aws.s3, run, artifacts_bucket=ARTIFACTS_BUCKET, write_training=snapshot_split)
+    for key in pictures:
+        aws.s3.put_object(Bucket=UNIT_DATA_BUCKET, Key=key, Body=b"overwritten after Validate")
+
+    body = aws.s3.get_object(Bucket=ARTIFACTS_BUCKET, Key=holdout_key_for(run))["Body"].read().decode()
+    examples = [json.loads(line) for line in body.splitlines()]
+    assert held == len(examples) > 0
+    media = f"s3://{UNIT_DATA_BUCKET}/snapshots/{run.run_id}/media/"
+    for example in examples:
+        [uri] = example["images"]
+        assert uri.startswith(media), uri
+        bucket, key = uri.removeprefix("s3://").split("/", 1)
+        assert aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read() in originals.values()
