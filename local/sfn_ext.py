@@ -306,8 +306,13 @@ def _status_changes_to_eventbridge() -> None:
     original_terminated = execution_mod.BaseExecutionWorkerCommunication.terminated
 
     def execution_start(self: Any) -> None:
-        original_start_exec(self)
+        if self.exec_worker:  # moto refuses a second start: no second RUNNING event either
+            original_start_exec(self)
+            return
+        # Announced before the worker thread starts: an execution that fails at once (a Fail state first) would
+        # otherwise put FAILED on the bus before RUNNING, which Step Functions never does.
         emit_status_change(self, "RUNNING")
+        original_start_exec(self)
 
     def terminated(self: Any) -> None:
         original_terminated(self)
